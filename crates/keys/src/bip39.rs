@@ -1,0 +1,153 @@
+//! BIP-39 recovery phrases (English word list).
+
+use core::fmt;
+
+use rand_core::CryptoRngCore;
+use zeroize::Zeroizing;
+
+use crate::{Error, Result};
+
+/// How many words a new phrase has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WordCount {
+    /// 12 words, 128 bits of entropy.
+    Twelve,
+    /// 24 words, 256 bits of entropy.
+    TwentyFour,
+}
+
+impl WordCount {
+    /// Entropy length in bytes.
+    pub const fn entropy_len(self) -> usize {
+        match self {
+            Self::Twelve => 16,
+            Self::TwentyFour => 32,
+        }
+    }
+
+    /// Maps 12 or 24 to a word count.
+    pub fn from_words(words: usize) -> Result<Self> {
+        match words {
+            12 => Ok(Self::Twelve),
+            24 => Ok(Self::TwentyFour),
+            got => Err(Error::WordCount { got }),
+        }
+    }
+}
+
+/// A valid BIP-39 phrase. Zeroized on drop (by `bip39`); `Debug` shows only the word count.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Mnemonic(bip39::Mnemonic);
+
+impl Mnemonic {
+    /// A new phrase from the given CSPRNG.
+    pub fn generate(rng: &mut impl CryptoRngCore, words: WordCount) -> Self {
+        let mut entropy = Zeroizing::new([0u8; 32]);
+        let entropy = &mut entropy[..words.entropy_len()];
+        rng.fill_bytes(entropy);
+        let m = bip39::Mnemonic::from_entropy(entropy)
+            .expect("16 and 32 bytes are valid BIP-39 entropy lengths");
+        Self(m)
+    }
+
+    /// Parses a phrase typed or pasted by a user: case and extra whitespace are
+    /// forgiven, anything else is reported precisely.
+    pub fn parse(phrase: &str) -> Result<Self> {
+        let mut normalized = Zeroizing::new(String::with_capacity(phrase.len()));
+        let mut count = 0usize;
+        for word in phrase.split_whitespace() {
+            if count > 0 {
+                normalized.push(' ');
+            }
+            // English words are ASCII; lowercase in place avoids an unzeroized copy.
+            for c in word.chars() {
+                normalized.push(c.to_ascii_lowercase());
+            }
+            count += 1;
+        }
+        if !matches!(count, 12 | 15 | 18 | 21 | 24) {
+            return Err(Error::WordCount { got: count });
+        }
+        // Report the first unknown word ourselves so the position is 1-based and
+        // checked before the checksum.
+        let list = bip39::Language::English.word_list();
+        for (i, word) in normalized.split(' ').enumerate() {
+            if list.binary_search(&word).is_err() {
+                return Err(Error::UnknownWord { position: i + 1 });
+            }
+        }
+        bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &normalized)
+            .map(Self)
+            .map_err(|e| match e {
+                bip39::Error::BadWordCount(got) => Error::WordCount { got },
+                bip39::Error::UnknownWord(i) => Error::UnknownWord { position: i + 1 },
+                _ => Error::Checksum,
+            })
+    }
+
+    /// Number of words.
+    pub fn word_count(&self) -> usize {
+        self.0.word_count()
+    }
+
+    /// The words, space separated. The caller decides where they may be shown.
+    pub fn phrase(&self) -> Zeroizing<String> {
+        Zeroizing::new(self.0.to_string())
+    }
+
+    /// The words, one by one (for "confirm word 3, 7 and 11").
+    pub fn words(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.0.words()
+    }
+
+    /// BIP-39 seed: PBKDF2-HMAC-SHA512, 2048 rounds, salt "mnemonic" + the
+    /// NFKD-normalized passphrase (empty for none). See [`normalize_passphrase`].
+    pub fn to_seed(&self, passphrase: &str) -> Seed {
+        let p = normalize_passphrase(passphrase);
+        Seed(Zeroizing::new(self.0.to_seed_normalized(&p)))
+    }
+}
+
+impl fmt::Debug for Mnemonic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Mnemonic({} words)", self.word_count())
+    }
+}
+
+/// NFKD form of a passphrase, as BIP-39 requires.
+///
+/// With the `unicode-normalization` feature (default) this normalizes. Without
+/// it, the text is returned as is and the caller must already have normalized
+/// it: the wasm build does so with the browser's `String.prototype.normalize`.
+pub fn normalize_passphrase(passphrase: &str) -> Zeroizing<String> {
+    #[cfg(feature = "unicode-normalization")]
+    {
+        use unicode_normalization::UnicodeNormalization;
+        Zeroizing::new(passphrase.nfkd().collect())
+    }
+    #[cfg(not(feature = "unicode-normalization"))]
+    {
+        Zeroizing::new(passphrase.to_owned())
+    }
+}
+
+/// A 64-byte BIP-39 seed, input to BIP-32.
+pub struct Seed(Zeroizing<[u8; 64]>);
+
+impl Seed {
+    /// Wraps raw seed bytes (BIP-32 test vectors use seeds not made from phrases).
+    pub fn from_bytes(bytes: [u8; 64]) -> Self {
+        Self(Zeroizing::new(bytes))
+    }
+
+    /// The seed bytes.
+    pub fn as_bytes(&self) -> &[u8; 64] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Seed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Seed(..)")
+    }
+}

@@ -1,0 +1,182 @@
+use rand_core::OsRng;
+use serde::Serialize;
+use tandem_eth::{eip191, eip712, transaction, TransactionRequest};
+use tandem_keys::{AccountInfo, Mnemonic, PrivateKey, SourceId, WordCount};
+use wasm_bindgen::prelude::wasm_bindgen;
+use zeroize::Zeroizing;
+
+use crate::error::{address, nfkd, Error, Result};
+
+/// A new recovery phrase of 12 or 24 words from `crypto.getRandomValues`.
+#[wasm_bindgen(js_name = generateMnemonic)]
+pub fn generate_mnemonic(words: u32) -> Result<String> {
+    let wc = WordCount::from_words(words as usize)?;
+    Ok(Mnemonic::generate(&mut OsRng, wc).phrase().to_string())
+}
+
+/// Checks a phrase a user typed; throws `WordCount`, `UnknownWord` or `Checksum`.
+#[wasm_bindgen(js_name = validateMnemonic)]
+pub fn validate_mnemonic(phrase: &str) -> Result<()> {
+    Mnemonic::parse(phrase).map(drop).map_err(Into::into)
+}
+
+/// The device's keyring, held in wasm memory while unlocked.
+#[wasm_bindgen]
+#[derive(Debug, Default)]
+pub struct Keyring {
+    pub(crate) inner: tandem_keys::Keyring,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SignedTxJson {
+    raw: String,
+    hash: String,
+    #[serde(rename = "type")]
+    tx_type: u8,
+}
+
+#[wasm_bindgen]
+impl Keyring {
+    /// An empty keyring.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A keyring holding one recovery phrase and its first account.
+    #[wasm_bindgen(js_name = fromMnemonic)]
+    pub fn from_mnemonic(phrase: &str, passphrase: &str) -> Result<Keyring> {
+        let m = Mnemonic::parse(phrase)?;
+        Ok(Self {
+            inner: tandem_keys::Keyring::from_mnemonic(m, &nfkd(passphrase))?,
+        })
+    }
+
+    /// A keyring holding one imported private key.
+    #[wasm_bindgen(js_name = fromPrivateKey)]
+    pub fn from_private_key(hex: &str) -> Result<Keyring> {
+        let mut k = Self::new();
+        k.import_private_key(hex)?;
+        Ok(k)
+    }
+
+    /// Adds a recovery phrase; returns its first account as JSON.
+    #[wasm_bindgen(js_name = addMnemonic)]
+    pub fn add_mnemonic(&mut self, phrase: &str, passphrase: &str) -> Result<String> {
+        let m = Mnemonic::parse(phrase)?;
+        Ok(json(&self.inner.add_mnemonic(m, &nfkd(passphrase))?))
+    }
+
+    /// Imports a private key (hex); returns the account as JSON.
+    #[wasm_bindgen(js_name = importPrivateKey)]
+    pub fn import_private_key(&mut self, hex: &str) -> Result<String> {
+        let key = PrivateKey::from_hex(hex)?;
+        Ok(json(&self.inner.import_private_key(key)?))
+    }
+
+    /// Derives the next account of phrase `source`; returns it as JSON.
+    #[wasm_bindgen(js_name = deriveNext)]
+    pub fn derive_next(&mut self, source: u32) -> Result<String> {
+        Ok(json(&self.inner.derive_next(SourceId(source))?))
+    }
+
+    /// Removes an account.
+    #[wasm_bindgen(js_name = removeAccount)]
+    pub fn remove_account(&mut self, addr: &str) -> Result<String> {
+        Ok(json(&self.inner.remove_account(address(addr)?)?))
+    }
+
+    /// `[{ address, origin: { kind, source, index? } }]`, addresses EIP-55 checksummed.
+    pub fn accounts(&self) -> String {
+        json(&self.inner.accounts().collect::<Vec<AccountInfo>>())
+    }
+
+    /// The ids of the recovery-phrase sources.
+    #[wasm_bindgen(js_name = mnemonicSources)]
+    pub fn mnemonic_sources(&self) -> Vec<u32> {
+        self.inner.mnemonic_sources().map(|s| s.0).collect()
+    }
+
+    /// `personal_sign`: `message` is `0x` hex (raw bytes) or text. Returns the
+    /// 65-byte signature as `0x` hex.
+    #[wasm_bindgen(js_name = signPersonal)]
+    pub fn sign_personal(&self, addr: &str, message: &str) -> Result<String> {
+        let key = self.inner.key(address(addr)?)?;
+        Ok(sig_hex(&eip191::sign(key, &eip191::message_bytes(message))))
+    }
+
+    /// `eth_signTypedData_v4`: `typed_data` is the JSON (or a JSON string of it).
+    #[wasm_bindgen(js_name = signTypedData)]
+    pub fn sign_typed_data(&self, addr: &str, typed_data: &str) -> Result<String> {
+        let key = self.inner.key(address(addr)?)?;
+        let data = eip712::parse(typed_data)?;
+        Ok(sig_hex(&eip712::sign(key, &data)?))
+    }
+
+    /// Signs a filled transaction request (JSON); returns `{ raw, hash, type }` as JSON.
+    #[wasm_bindgen(js_name = signTransaction)]
+    pub fn sign_transaction(&self, addr: &str, request: &str) -> Result<String> {
+        let key = self.inner.key(address(addr)?)?;
+        let req = TransactionRequest::from_json(request)?;
+        let signed = transaction::sign(key, &req)?;
+        Ok(json(&SignedTxJson {
+            raw: signed.raw.to_string(),
+            hash: signed.hash.to_string(),
+            tx_type: signed.tx_type,
+        }))
+    }
+
+    /// The recovery phrase of `source`, for an explicit, password-confirmed reveal.
+    #[wasm_bindgen(js_name = revealMnemonic)]
+    pub fn reveal_mnemonic(&self, source: u32) -> Result<String> {
+        Ok(self.inner.mnemonic(SourceId(source))?.phrase().to_string())
+    }
+}
+
+/// The EIP-712 signing hash of typed data (for display and verification).
+#[wasm_bindgen(js_name = typedDataHash)]
+pub fn typed_data_hash(typed_data: &str) -> Result<String> {
+    Ok(eip712::signing_hash(&eip712::parse(typed_data)?)?.to_string())
+}
+
+/// The address that signed `message` (`personal_sign` semantics).
+#[wasm_bindgen(js_name = recoverPersonal)]
+pub fn recover_personal(message: &str, signature: &str) -> Result<String> {
+    let sig = parse_sig(signature)?;
+    let hash = eip191::hash(&eip191::message_bytes(message));
+    Ok(tandem_eth::signature::recover(&hash, &sig)?.to_checksum(None))
+}
+
+/// Decodes a signed raw transaction; returns `{ from, hash, chainId, nonce, to, value }`.
+#[wasm_bindgen(js_name = decodeTransaction)]
+pub fn decode_transaction(raw: &str) -> Result<String> {
+    let bytes = hex::decode(raw.strip_prefix("0x").unwrap_or(raw))
+        .map_err(|_| Error::invalid("a raw transaction is 0x-prefixed hex"))?;
+    let d = transaction::decode(&bytes)?;
+    Ok(serde_json::json!({
+        "from": d.from.to_checksum(None),
+        "hash": d.hash,
+        "chainId": d.chain_id,
+        "nonce": d.nonce,
+        "to": d.to.map(|a| a.to_checksum(None)),
+        "value": d.value,
+    })
+    .to_string())
+}
+
+pub(crate) fn parse_sig(s: &str) -> Result<tandem_eth::Signature> {
+    let b = Zeroizing::new(
+        hex::decode(s.strip_prefix("0x").unwrap_or(s))
+            .map_err(|_| Error::invalid("a signature is 65 bytes of 0x-prefixed hex"))?,
+    );
+    Ok(tandem_eth::signature::parse_rsv(&b)?)
+}
+
+fn sig_hex(sig: &tandem_eth::Signature) -> String {
+    format!("0x{}", hex::encode(sig.as_bytes()))
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("serializing plain data cannot fail")
+}

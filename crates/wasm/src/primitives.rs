@@ -1,0 +1,131 @@
+//! Stateless primitives for benchmarks and differential tests. They operate only
+//! on what the caller passes in; none reaches a key held in a [`crate::Keyring`].
+
+use alloy_primitives::{keccak256, B256};
+use chacha20poly1305::{
+    aead::{Aead, KeyInit},
+    XChaCha20Poly1305, XNonce,
+};
+use k256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use tandem_keys::{bip32::ExtendedKey, Mnemonic};
+use wasm_bindgen::prelude::wasm_bindgen;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+fn signing_key(sk: &[u8]) -> Result<SigningKey> {
+    SigningKey::from_slice(sk).map_err(|_| Error::invalid("a private key is 32 bytes in range"))
+}
+
+fn hash32(h: &[u8]) -> Result<B256> {
+    B256::try_from(h).map_err(|_| Error::invalid("a hash is 32 bytes"))
+}
+
+/// keccak-256.
+#[wasm_bindgen(js_name = primKeccak256)]
+pub fn prim_keccak256(data: &[u8]) -> Vec<u8> {
+    keccak256(data).to_vec()
+}
+
+/// Compressed (33-byte) public key of a private key.
+#[wasm_bindgen(js_name = primGetPublicKey)]
+pub fn prim_get_public_key(sk: &[u8]) -> Result<Vec<u8>> {
+    Ok(signing_key(sk)?
+        .verifying_key()
+        .to_encoded_point(true)
+        .as_bytes()
+        .to_vec())
+}
+
+/// RFC 6979 low-s signature over a 32-byte hash: `r || s || recid` (65 bytes).
+///
+/// Goes straight to the secret scalar: `SigningKey::from_slice` would also
+/// compute the public key, a second scalar multiplication a signer never needs.
+#[wasm_bindgen(js_name = primSign)]
+pub fn prim_sign(sk: &[u8], hash: &[u8]) -> Result<Vec<u8>> {
+    use k256::{ecdsa::hazmat::SignPrimitive, NonZeroScalar};
+    let scalar = Zeroizing::new(
+        NonZeroScalar::try_from(sk)
+            .map_err(|_| Error::invalid("a private key is 32 bytes in range"))?,
+    );
+    let (sig, recid) = scalar
+        .try_sign_prehashed_rfc6979::<sha2::Sha256>(hash32(hash)?.as_slice().into(), b"")
+        .map_err(|_| Error::invalid("cannot sign"))?;
+    let sig = sig.normalize_s().unwrap_or(sig);
+    let recid = recid.ok_or_else(|| Error::invalid("cannot sign"))?;
+    let mut out = sig.to_bytes().to_vec();
+    out.push(recid.to_byte());
+    Ok(out)
+}
+
+/// Verifies a 64-byte `r || s` signature against a compressed or uncompressed key.
+#[wasm_bindgen(js_name = primVerify)]
+pub fn prim_verify(sig: &[u8], hash: &[u8], public_key: &[u8]) -> Result<bool> {
+    use k256::ecdsa::signature::hazmat::PrehashVerifier;
+    let vk = VerifyingKey::from_sec1_bytes(public_key)
+        .map_err(|_| Error::invalid("not a secp256k1 public key"))?;
+    let sig = Signature::from_slice(sig.get(..64).unwrap_or(sig))
+        .map_err(|_| Error::invalid("a signature is 64 bytes r || s"))?;
+    Ok(vk.verify_prehash(hash32(hash)?.as_slice(), &sig).is_ok())
+}
+
+/// Recovers the compressed public key from `r || s || recid` over a hash.
+#[wasm_bindgen(js_name = primRecover)]
+pub fn prim_recover(sig: &[u8], hash: &[u8]) -> Result<Vec<u8>> {
+    if sig.len() != 65 {
+        return Err(Error::invalid("a recoverable signature is 65 bytes"));
+    }
+    let s = tandem_eth::signature::parse_rsv(sig)?;
+    let vk = tandem_eth::signature::recover_key(&hash32(hash)?, &s)?;
+    Ok(vk.to_encoded_point(true).as_bytes().to_vec())
+}
+
+/// BIP-39 phrase to 64-byte seed.
+#[wasm_bindgen(js_name = primMnemonicToSeed)]
+pub fn prim_mnemonic_to_seed(phrase: &str, passphrase: &str) -> Result<Vec<u8>> {
+    Ok(Mnemonic::parse(phrase)?
+        .to_seed(&crate::error::nfkd(passphrase))
+        .as_bytes()
+        .to_vec())
+}
+
+/// BIP-32: derives `path` from a seed; returns the compressed public key there.
+#[wasm_bindgen(js_name = primBip32DerivePublic)]
+pub fn prim_bip32_derive_public(seed: &[u8], path: &str) -> Result<Vec<u8>> {
+    let key = ExtendedKey::master(seed)?.derive_path(path)?.private_key();
+    Ok(key
+        .verifying_key()
+        .to_encoded_point(true)
+        .as_bytes()
+        .to_vec())
+}
+
+/// XChaCha20-Poly1305 seal: 32-byte key, 24-byte nonce; returns ciphertext || tag.
+#[wasm_bindgen(js_name = primXChaChaSeal)]
+pub fn prim_xchacha_seal(key: &[u8], nonce: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+    cipher(key)?
+        .encrypt(&xnonce(nonce)?, plaintext)
+        .map_err(|_| Error::invalid("cannot encrypt"))
+}
+
+/// XChaCha20-Poly1305 open; throws on a wrong key or modified data.
+#[wasm_bindgen(js_name = primXChaChaOpen)]
+pub fn prim_xchacha_open(key: &[u8], nonce: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>> {
+    cipher(key)?
+        .decrypt(&xnonce(nonce)?, ciphertext)
+        .map_err(|_| Error {
+            kind: "Tampered",
+            message: "authentication failed".into(),
+        })
+}
+
+fn cipher(key: &[u8]) -> Result<XChaCha20Poly1305> {
+    let k =
+        Zeroizing::new(<[u8; 32]>::try_from(key).map_err(|_| Error::invalid("a key is 32 bytes"))?);
+    Ok(XChaCha20Poly1305::new(&(*k).into()))
+}
+
+fn xnonce(nonce: &[u8]) -> Result<XNonce> {
+    let n = <[u8; 24]>::try_from(nonce).map_err(|_| Error::invalid("a nonce is 24 bytes"))?;
+    Ok(XNonce::from(n))
+}

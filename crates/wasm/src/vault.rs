@@ -1,0 +1,153 @@
+use rand_core::OsRng;
+use tandem_vault::{KdfParams, VaultKey};
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use crate::{
+    error::{Error, Result},
+    Keyring,
+};
+
+/// Vault operations on the JSON envelope the extension stores.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Vault;
+
+/// A freshly sealed vault and the key to reopen it without the password.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct SealedKeyring {
+    vault: String,
+    key: VaultKey,
+}
+
+#[wasm_bindgen]
+impl SealedKeyring {
+    /// The vault JSON to store.
+    #[wasm_bindgen(getter)]
+    pub fn vault(&self) -> String {
+        self.vault.clone()
+    }
+
+    /// The session key, for memory-only session storage.
+    #[wasm_bindgen(getter, js_name = sessionKey)]
+    pub fn session_key(&self) -> Vec<u8> {
+        self.key.to_bytes().to_vec()
+    }
+}
+
+/// An unlocked keyring and its session key.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct UnlockedKeyring {
+    keyring: Option<Keyring>,
+    key: VaultKey,
+}
+
+#[wasm_bindgen]
+impl UnlockedKeyring {
+    /// Moves the keyring out (once).
+    #[wasm_bindgen(js_name = takeKeyring)]
+    pub fn take_keyring(&mut self) -> Result<Keyring> {
+        self.keyring
+            .take()
+            .ok_or_else(|| Error::invalid("the keyring was already taken"))
+    }
+
+    /// The session key, for memory-only session storage.
+    #[wasm_bindgen(getter, js_name = sessionKey)]
+    pub fn session_key(&self) -> Vec<u8> {
+        self.key.to_bytes().to_vec()
+    }
+}
+
+fn kdf_params(json: Option<String>) -> Result<KdfParams> {
+    match json {
+        None => Ok(KdfParams::default()),
+        Some(j) => serde_json::from_str(&j).map_err(|_| {
+            Error::invalid(
+                "KDF settings are {\"memory_kib\":…, \"iterations\":…, \"parallelism\":…}",
+            )
+        }),
+    }
+}
+
+fn session_key(bytes: &[u8]) -> Result<VaultKey> {
+    let arr: &[u8; 32] = bytes
+        .try_into()
+        .map_err(|_| Error::invalid("a session key is 32 bytes"))?;
+    Ok(VaultKey::from_bytes(arr))
+}
+
+#[wasm_bindgen]
+impl Vault {
+    /// Encrypts the keyring under `password`. `kdf` is optional JSON
+    /// (`{"memory_kib","iterations","parallelism"}`); the default is 64 MiB, 3 passes.
+    pub fn seal(keyring: &Keyring, password: &str, kdf: Option<String>) -> Result<SealedKeyring> {
+        let (vault, key) = tandem_vault::Vault::seal(
+            &mut OsRng,
+            password.as_bytes(),
+            &keyring.inner.to_bytes(),
+            kdf_params(kdf)?,
+        )?;
+        Ok(SealedKeyring {
+            vault: vault.to_json(),
+            key,
+        })
+    }
+
+    /// Decrypts with the password. Throws `WrongPassword` or `Tampered`.
+    pub fn unlock(vault: &str, password: &str) -> Result<UnlockedKeyring> {
+        let v = tandem_vault::Vault::from_json(vault)?;
+        let (plain, key) = v.unlock(password.as_bytes())?;
+        Ok(UnlockedKeyring {
+            keyring: Some(Keyring {
+                inner: tandem_keys::Keyring::from_bytes(&plain)?,
+            }),
+            key,
+        })
+    }
+
+    /// Decrypts with a session key (after a service-worker restart).
+    pub fn open(vault: &str, session_key_bytes: &[u8]) -> Result<Keyring> {
+        let v = tandem_vault::Vault::from_json(vault)?;
+        let plain = v.open(&session_key(session_key_bytes)?)?;
+        Ok(Keyring {
+            inner: tandem_keys::Keyring::from_bytes(&plain)?,
+        })
+    }
+
+    /// Re-encrypts a changed keyring under the same password; returns the new JSON.
+    pub fn reseal(vault: &str, session_key_bytes: &[u8], keyring: &Keyring) -> Result<String> {
+        let v = tandem_vault::Vault::from_json(vault)?;
+        let next = v.reseal(
+            &mut OsRng,
+            &session_key(session_key_bytes)?,
+            &keyring.inner.to_bytes(),
+        )?;
+        Ok(next.to_json())
+    }
+
+    /// Checks `old`, then seals the same contents under `new`.
+    #[wasm_bindgen(js_name = changePassword)]
+    pub fn change_password(
+        vault: &str,
+        old: &str,
+        new: &str,
+        kdf: Option<String>,
+    ) -> Result<SealedKeyring> {
+        let v = tandem_vault::Vault::from_json(vault)?;
+        let (vault, key) =
+            v.change_password(&mut OsRng, old.as_bytes(), new.as_bytes(), kdf_params(kdf)?)?;
+        Ok(SealedKeyring {
+            vault: vault.to_json(),
+            key,
+        })
+    }
+
+    /// Checks a password without keeping anything (for "confirm to reveal").
+    #[wasm_bindgen(js_name = checkPassword)]
+    pub fn check_password(vault: &str, password: &str) -> Result<()> {
+        tandem_vault::Vault::from_json(vault)?.unlock(password.as_bytes())?;
+        Ok(())
+    }
+}
