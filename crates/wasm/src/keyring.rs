@@ -27,6 +27,26 @@ pub struct Keyring {
     pub(crate) inner: tandem_keys::Keyring,
 }
 
+/// An account as JS sees it: the address EIP-55 checksummed.
+#[derive(Serialize)]
+struct AccountJson {
+    address: String,
+    origin: tandem_keys::AccountOrigin,
+}
+
+impl From<AccountInfo> for AccountJson {
+    fn from(a: AccountInfo) -> Self {
+        Self {
+            address: a.address.to_checksum(None),
+            origin: a.origin,
+        }
+    }
+}
+
+fn account(a: AccountInfo) -> String {
+    json(&AccountJson::from(a))
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SignedTxJson {
@@ -65,31 +85,37 @@ impl Keyring {
     #[wasm_bindgen(js_name = addMnemonic)]
     pub fn add_mnemonic(&mut self, phrase: &str, passphrase: &str) -> Result<String> {
         let m = Mnemonic::parse(phrase)?;
-        Ok(json(&self.inner.add_mnemonic(m, &nfkd(passphrase))?))
+        Ok(account(self.inner.add_mnemonic(m, &nfkd(passphrase))?))
     }
 
     /// Imports a private key (hex); returns the account as JSON.
     #[wasm_bindgen(js_name = importPrivateKey)]
     pub fn import_private_key(&mut self, hex: &str) -> Result<String> {
         let key = PrivateKey::from_hex(hex)?;
-        Ok(json(&self.inner.import_private_key(key)?))
+        Ok(account(self.inner.import_private_key(key)?))
     }
 
     /// Derives the next account of phrase `source`; returns it as JSON.
     #[wasm_bindgen(js_name = deriveNext)]
     pub fn derive_next(&mut self, source: u32) -> Result<String> {
-        Ok(json(&self.inner.derive_next(SourceId(source))?))
+        Ok(account(self.inner.derive_next(SourceId(source))?))
     }
 
     /// Removes an account.
     #[wasm_bindgen(js_name = removeAccount)]
     pub fn remove_account(&mut self, addr: &str) -> Result<String> {
-        Ok(json(&self.inner.remove_account(address(addr)?)?))
+        Ok(account(self.inner.remove_account(address(addr)?)?))
     }
 
     /// `[{ address, origin: { kind, source, index? } }]`, addresses EIP-55 checksummed.
     pub fn accounts(&self) -> String {
-        json(&self.inner.accounts().collect::<Vec<AccountInfo>>())
+        json(
+            &self
+                .inner
+                .accounts()
+                .map(AccountJson::from)
+                .collect::<Vec<_>>(),
+        )
     }
 
     /// The ids of the recovery-phrase sources.

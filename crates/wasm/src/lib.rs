@@ -8,7 +8,10 @@ mod primitives;
 mod vault;
 
 pub use error::Error;
-pub use keyring::{generate_mnemonic, validate_mnemonic, Keyring};
+pub use keyring::{
+    decode_transaction, generate_mnemonic, recover_personal, typed_data_hash, validate_mnemonic,
+    Keyring,
+};
 pub use primitives::*;
 pub use vault::{SealedKeyring, UnlockedKeyring, Vault};
 

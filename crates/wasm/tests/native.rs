@@ -1,0 +1,182 @@
+//! The boundary's plain-Rust behaviour, natively: what JS gets back and which
+//! error kinds it sees. The same API runs in a browser in `tests/web.rs`.
+
+use serde_json::Value;
+use tandem_wasm::{
+    decode_transaction, generate_mnemonic, prim_get_public_key, prim_keccak256, prim_recover,
+    prim_sign, prim_verify, prim_xchacha_open, prim_xchacha_seal, recover_personal,
+    typed_data_hash, validate_mnemonic, Keyring, Vault,
+};
+
+const ANVIL: &str = "test test test test test test test test test test test junk";
+const FAST: &str = r#"{"memory_kib":8,"iterations":1,"parallelism":1}"#;
+
+#[test]
+fn mnemonic_generation_and_validation() {
+    let m = generate_mnemonic(12).unwrap();
+    assert_eq!(m.split(' ').count(), 12);
+    assert_eq!(generate_mnemonic(24).unwrap().split(' ').count(), 24);
+    assert_eq!(generate_mnemonic(13).unwrap_err().kind, "WordCount");
+    assert!(validate_mnemonic(&m).is_ok());
+    assert_eq!(
+        validate_mnemonic("test test").unwrap_err().kind,
+        "WordCount"
+    );
+    assert_eq!(
+        validate_mnemonic("test test test test test test test test test test test jank")
+            .unwrap_err()
+            .kind,
+        "UnknownWord"
+    );
+    assert_eq!(
+        validate_mnemonic("test test test test test test test test test test test test")
+            .unwrap_err()
+            .kind,
+        "Checksum"
+    );
+}
+
+#[test]
+fn keyring_accounts_are_checksummed_json() {
+    let mut k = Keyring::from_mnemonic(ANVIL, "").unwrap();
+    let next: Value = serde_json::from_str(&k.derive_next(0).unwrap()).unwrap();
+    assert_eq!(
+        next["address"],
+        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    );
+    assert_eq!(next["origin"]["kind"], "derived");
+    assert_eq!(next["origin"]["index"], 1);
+    let all: Value = serde_json::from_str(&k.accounts()).unwrap();
+    assert_eq!(
+        all[0]["address"],
+        "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    );
+    assert_eq!(k.mnemonic_sources(), vec![0]);
+    let e = k
+        .import_private_key("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d")
+        .unwrap_err();
+    assert_eq!(e.kind, "DuplicateAccount");
+    assert_eq!(
+        k.import_private_key("0x12").unwrap_err().kind,
+        "PrivateKeyLength"
+    );
+}
+
+#[test]
+fn signing_through_the_boundary_recovers() {
+    let k = Keyring::from_mnemonic(ANVIL, "").unwrap();
+    let a = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+    let sig = k.sign_personal(a, "hello").unwrap();
+    assert_eq!(
+        recover_personal("hello", &sig).unwrap(),
+        "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    );
+    assert_eq!(
+        k.sign_personal("0x1234", "x").unwrap_err().kind,
+        "InvalidInput"
+    );
+    assert_eq!(
+        k.sign_personal("0x0000000000000000000000000000000000000001", "x")
+            .unwrap_err()
+            .kind,
+        "UnknownAccount"
+    );
+    let tx = k
+        .sign_transaction(a, r#"{"to":"0x000000000000000000000000000000000000dEaD","value":"0x1","nonce":"0x0","gas":"0x5208","maxFeePerGas":"0x77359400","maxPriorityFeePerGas":"0x1","chainId":"0x7a69"}"#)
+        .unwrap();
+    let tx: Value = serde_json::from_str(&tx).unwrap();
+    assert_eq!(tx["type"], 2);
+    let d: Value =
+        serde_json::from_str(&decode_transaction(tx["raw"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(d["from"], "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+    assert_eq!(d["hash"], tx["hash"]);
+    assert_eq!(d["chainId"], 31337);
+    assert_eq!(k.sign_transaction(a, "{}").unwrap_err().kind, "Transaction");
+    assert_eq!(k.sign_typed_data(a, "[]").unwrap_err().kind, "TypedData");
+    assert!(typed_data_hash("nope").is_err());
+}
+
+#[test]
+fn vault_through_the_boundary() {
+    let k = Keyring::from_mnemonic(ANVIL, "").unwrap();
+    let sealed = Vault::seal(&k, "pw", Some(FAST.into())).unwrap();
+    let vault = sealed.vault();
+    assert!(!vault.contains("test test"));
+    assert_eq!(
+        Vault::unlock(&vault, "nope").unwrap_err().kind,
+        "WrongPassword"
+    );
+    let mut unlocked = Vault::unlock(&vault, "pw").unwrap();
+    assert_eq!(unlocked.session_key(), sealed.session_key());
+    let mut ring = unlocked.take_keyring().unwrap();
+    assert_eq!(unlocked.take_keyring().unwrap_err().kind, "InvalidInput");
+    ring.derive_next(0).unwrap();
+    let resealed = Vault::reseal(&vault, &sealed.session_key(), &ring).unwrap();
+    let reopened = Vault::open(&resealed, &sealed.session_key()).unwrap();
+    assert_eq!(reopened.accounts(), ring.accounts());
+    assert_eq!(
+        Vault::open(&resealed, &[0; 32]).unwrap_err().kind,
+        "WrongPassword"
+    );
+    assert_eq!(
+        Vault::open(&resealed, &[0; 3]).unwrap_err().kind,
+        "InvalidInput"
+    );
+    let tampered = resealed.replacen("\"ciphertext\":\"", "\"ciphertext\":\"AAAA", 1);
+    assert_eq!(Vault::unlock(&tampered, "pw").unwrap_err().kind, "Tampered");
+    assert_eq!(Vault::unlock("{}", "pw").unwrap_err().kind, "Malformed");
+    let changed = Vault::change_password(&resealed, "pw", "new", Some(FAST.into())).unwrap();
+    assert!(Vault::check_password(&changed.vault(), "new").is_ok());
+    assert_eq!(
+        Vault::check_password(&changed.vault(), "pw")
+            .unwrap_err()
+            .kind,
+        "WrongPassword"
+    );
+    assert_eq!(
+        Vault::seal(&k, "pw", Some("{".into())).unwrap_err().kind,
+        "InvalidInput"
+    );
+}
+
+#[test]
+fn primitives_agree_with_each_other() {
+    let sk = [7u8; 32];
+    let h = prim_keccak256(b"abc");
+    assert_eq!(
+        hex::encode(&h),
+        "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"
+    );
+    let pk = prim_get_public_key(&sk).unwrap();
+    let sig = prim_sign(&sk, &h).unwrap();
+    assert!(prim_verify(&sig, &h, &pk).unwrap());
+    assert_eq!(prim_recover(&sig, &h).unwrap(), pk);
+    let mut bad = sig.clone();
+    bad[10] ^= 1;
+    assert!(!prim_verify(&bad, &h, &pk).unwrap());
+    assert!(prim_sign(&[0u8; 32], &h).is_err());
+    let ct = prim_xchacha_seal(&[1; 32], &[2; 24], b"data").unwrap();
+    assert_eq!(prim_xchacha_open(&[1; 32], &[2; 24], &ct).unwrap(), b"data");
+    assert_eq!(
+        prim_xchacha_open(&[9; 32], &[2; 24], &ct).unwrap_err().kind,
+        "Tampered"
+    );
+}
+
+#[test]
+fn errors_hold_no_secret() {
+    let e = validate_mnemonic("test test test test test test test test test test test jank")
+        .unwrap_err();
+    assert!(!e.message.contains("jank"));
+    let e = Keyring::from_private_key(
+        "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2fzz",
+    )
+    .unwrap_err();
+    assert!(!e.message.contains("ac0974bec3"));
+    let k = Keyring::from_mnemonic(ANVIL, "secret pass").unwrap();
+    let dbg = format!("{k:?}");
+    assert!(
+        !dbg.contains("test test") && !dbg.contains("secret pass"),
+        "{dbg}"
+    );
+}

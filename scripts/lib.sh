@@ -1,0 +1,44 @@
+# Shared by the scripts in this folder; sourced, never run.
+# shellcheck shell=bash
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export ROOT
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# The wasm-bindgen version pinned in Cargo.lock; the CLI must equal it exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+# How this machine builds wasm32-unknown-unknown. Two routes:
+#  - rustup: the active toolchain has the wasm32 std (`rustup target add` worked);
+#  - debian: Debian's rustc-web + rust-web-src build std from source
+#    (-Zbuild-std), linked by wasm-ld, when rustup cannot download the target.
+# Sets WASM_CARGO (an argv prefix) and WASM_BUILD_STD (extra cargo flags).
+wasm_route() {
+  local sysroot
+  sysroot=$(rustc --print sysroot)
+  WASM_TARGET_DIR="$ROOT/target/wasm"
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+  export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
+  if [ -d "$sysroot/lib/rustlib/wasm32-unknown-unknown" ]; then
+    WASM_ROUTE=rustup
+    WASM_CARGO=(cargo)
+    WASM_BUILD_STD=()
+  elif [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/src/rust/library ]; then
+    WASM_ROUTE=debian
+    WASM_CARGO=(env RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
+                CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld /usr/bin/cargo)
+    WASM_BUILD_STD=(-Zbuild-std=std,panic_abort)
+  else
+    die "no way to build wasm32 here; run scripts/setup first"
+  fi
+  export WASM_ROUTE WASM_TARGET_DIR
+}
+
+# Runs a command with a time limit, so no download can hang a script.
+bounded() { local secs=$1; shift; timeout --kill-after=10 "$secs" "$@"; }
