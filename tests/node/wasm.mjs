@@ -1,0 +1,59 @@
+// Loads the built wasm core (extension/wasm, made by scripts/build) into Node,
+// the same module the extension's service worker runs.
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { sha256 } from '@noble/hashes/sha2.js';
+
+const dir = fileURLToPath(new URL('../../extension/wasm/', import.meta.url));
+
+export async function loadWasm() {
+  if (!existsSync(dir + 'tandem_wasm_bg.wasm')) {
+    throw new Error('extension/wasm/tandem_wasm_bg.wasm is missing: run scripts/build first');
+  }
+  const core = await import(dir + 'tandem_wasm.js');
+  core.initSync({ module: readFileSync(dir + 'tandem_wasm_bg.wasm') });
+  return core;
+}
+
+/**
+ * Deterministic bytes for test *inputs* only (SHA-256 in counter mode over a
+ * fixed seed), so a failing case can be reproduced. Never used for keys the
+ * product makes: those come from crypto.getRandomValues inside wasm.
+ */
+export class TestBytes {
+  constructor(seed) {
+    this.seed = new TextEncoder().encode(seed);
+    this.counter = 0;
+    this.buf = new Uint8Array(0);
+  }
+  bytes(n) {
+    const out = new Uint8Array(n);
+    let off = 0;
+    while (off < n) {
+      if (this.buf.length === 0) {
+        const c = new Uint8Array(this.seed.length + 4);
+        c.set(this.seed);
+        new DataView(c.buffer).setUint32(this.seed.length, this.counter++);
+        this.buf = sha256(c);
+      }
+      const take = Math.min(n - off, this.buf.length);
+      out.set(this.buf.subarray(0, take), off);
+      this.buf = this.buf.subarray(take);
+      off += take;
+    }
+    return out;
+  }
+  int(max) { // uniform enough for test shapes: 0..max-1
+    const v = new DataView(this.bytes(4).buffer).getUint32(0);
+    return v % max;
+  }
+  bool() { return this.int(2) === 1; }
+  pick(arr) { return arr[this.int(arr.length)]; }
+  bigint(bits) {
+    const n = Math.ceil(bits / 8);
+    let v = 0n;
+    for (const b of this.bytes(n)) v = (v << 8n) | BigInt(b);
+    return v & ((1n << BigInt(bits)) - 1n);
+  }
+  hex(n) { return '0x' + Buffer.from(this.bytes(n)).toString('hex'); }
+}
