@@ -1,0 +1,176 @@
+//! Relay settings, with defaults that need no configuration.
+
+use std::{net::SocketAddr, time::Duration};
+
+use crate::{store::MailboxLimits, Error, Result};
+
+/// Relay settings. [`Config::default`] is what `tandem-relay` runs with no flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on (default 127.0.0.1:8787).
+    pub listen: SocketAddr,
+    /// SQLite file path, or a `postgres://` URL.
+    pub database: String,
+    /// The relay's public WebSocket URL; bound into every auth challenge so a
+    /// signature made for one relay is useless at another. Default
+    /// `ws://<listen>/v1/ws`.
+    pub public_url: Option<String>,
+    /// Largest accepted WebSocket frame, in bytes.
+    pub max_frame_bytes: usize,
+    /// Sustained frames per second allowed per device.
+    pub rate_per_sec: u32,
+    /// Burst of frames allowed per device above the sustained rate.
+    pub rate_burst: u32,
+    /// Most simultaneous connections from one IP address.
+    pub max_conns_per_ip: usize,
+    /// Per-device mailbox limits.
+    pub mailbox: MailboxLimits,
+    /// Default and maximum lifetime of a mailbox message.
+    pub message_ttl: Duration,
+    /// Largest single blob, in bytes.
+    pub blob_max_bytes: usize,
+    /// Most blob bytes stored per group.
+    pub blob_quota_bytes: u64,
+    /// Time a new connection has to authenticate.
+    pub auth_timeout: Duration,
+    /// Most messages replayed from the mailbox per request.
+    pub pending_batch: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            database: "tandem-relay.db".into(),
+            public_url: None,
+            max_frame_bytes: 256 * 1024,
+            rate_per_sec: 50,
+            rate_burst: 200,
+            max_conns_per_ip: 64,
+            mailbox: MailboxLimits::default(),
+            message_ttl: Duration::from_secs(7 * 24 * 3600),
+            blob_max_bytes: 128 * 1024,
+            blob_quota_bytes: 16 * 1024 * 1024,
+            auth_timeout: Duration::from_secs(10),
+            pending_batch: 256,
+        }
+    }
+}
+
+pub(crate) const USAGE: &str = "\
+tandem-relay: Tandem's relay server (WebSocket at /v1/ws, GET /health, GET /metrics)
+
+USAGE: tandem-relay [OPTIONS]
+
+With no options it listens on 127.0.0.1:8787 and stores its data in
+./tandem-relay.db (SQLite, WAL mode).
+
+OPTIONS:
+  --listen ADDR             listen address (default 127.0.0.1:8787; port 0 = any free port)
+  --database PATH           SQLite database file (default ./tandem-relay.db)
+  --database-url URL        postgres://user@host/db selects PostgreSQL instead
+  --public-url URL          URL devices use to reach this relay (default ws://ADDR/v1/ws)
+  --max-frame-bytes N       largest accepted frame (default 262144)
+  --rate N                  sustained frames/s per device (default 50)
+  --burst N                 burst frames per device (default 200)
+  --max-conns-per-ip N      simultaneous connections per IP (default 64)
+  --mailbox-max-messages N  messages waiting per device (default 10000)
+  --mailbox-max-bytes N     bytes waiting per device (default 67108864)
+  --ttl-secs N              mailbox message lifetime (default 604800)
+  --blob-max-bytes N        largest blob (default 131072)
+  --blob-quota-bytes N      blob bytes per group (default 16777216)
+  -h, --help                this help
+
+On start it prints one line `tandem-relay listening on ws://ADDR/v1/ws` to stdout.
+";
+
+impl Config {
+    /// Parses command-line arguments (without the program name). Returns
+    /// `Ok(None)` when help was requested.
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Option<Self>> {
+        let mut c = Self::default();
+        let mut it = args.into_iter();
+        while let Some(flag) = it.next() {
+            if flag == "-h" || flag == "--help" {
+                return Ok(None);
+            }
+            let mut value = || {
+                it.next()
+                    .ok_or_else(|| Error::Config(format!("{flag} needs a value")))
+            };
+            match flag.as_str() {
+                "--listen" => {
+                    let v = value()?;
+                    c.listen = v.parse().map_err(|_| {
+                        Error::Config(format!(
+                            "--listen: `{v}` is not an address like 127.0.0.1:8787"
+                        ))
+                    })?;
+                }
+                "--database" => c.database = value()?,
+                "--database-url" => {
+                    let v = value()?;
+                    if !(v.starts_with("postgres://") || v.starts_with("postgresql://")) {
+                        return Err(Error::Config(
+                            "--database-url must start with postgres:// (use --database for a SQLite file)".into(),
+                        ));
+                    }
+                    c.database = v;
+                }
+                "--public-url" => c.public_url = Some(value()?),
+                "--max-frame-bytes" => c.max_frame_bytes = num(&flag, &value()?)?,
+                "--rate" => c.rate_per_sec = num(&flag, &value()?)?,
+                "--burst" => c.rate_burst = num(&flag, &value()?)?,
+                "--max-conns-per-ip" => c.max_conns_per_ip = num(&flag, &value()?)?,
+                "--mailbox-max-messages" => c.mailbox.max_messages = num(&flag, &value()?)?,
+                "--mailbox-max-bytes" => c.mailbox.max_bytes = num(&flag, &value()?)?,
+                "--ttl-secs" => c.message_ttl = Duration::from_secs(num(&flag, &value()?)?),
+                "--blob-max-bytes" => c.blob_max_bytes = num(&flag, &value()?)?,
+                "--blob-quota-bytes" => c.blob_quota_bytes = num(&flag, &value()?)?,
+                other => {
+                    return Err(Error::Config(format!(
+                        "unknown option `{other}`; run tandem-relay --help"
+                    )))
+                }
+            }
+        }
+        Ok(Some(c))
+    }
+
+    /// Help text for the binary.
+    pub fn usage() -> &'static str {
+        USAGE
+    }
+}
+
+fn num<T: core::str::FromStr>(flag: &str, v: &str) -> Result<T> {
+    v.parse()
+        .map_err(|_| Error::Config(format!("{flag}: `{v}` is not a valid number")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_flags_and_rejects_bad_ones() {
+        let c = Config::from_args(args(&["--listen", "127.0.0.1:0", "--rate", "7"]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.listen.port(), 0);
+        assert_eq!(c.rate_per_sec, 7);
+        assert!(Config::from_args(args(&["--help"])).unwrap().is_none());
+        let e = Config::from_args(args(&["--rate", "fast"])).unwrap_err();
+        assert!(e.to_string().contains("--rate"), "{e}");
+        let e = Config::from_args(args(&["--bogus"])).unwrap_err();
+        assert!(e.to_string().contains("unknown option"), "{e}");
+        let e = Config::from_args(args(&["--database-url", "mysql://x"])).unwrap_err();
+        assert!(e.to_string().contains("postgres://"), "{e}");
+        let e = Config::from_args(args(&["--listen"])).unwrap_err();
+        assert!(e.to_string().contains("needs a value"), "{e}");
+    }
+}

@@ -1,0 +1,52 @@
+//! The crate's one error type.
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Everything that can go wrong in the relay or its client.
+///
+/// Messages never contain payloads or key material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database failed or is unreachable.
+    #[error("relay storage error: {0}")]
+    Storage(String),
+    /// A recipient's mailbox is at its message-count or byte limit.
+    #[error("the mailbox of device {device} is full; it must come online and acknowledge messages first")]
+    MailboxFull {
+        /// Hex device id of the recipient.
+        device: String,
+    },
+    /// A conditional blob put lost a race with another writer.
+    #[error(
+        "blob was changed by another device (now at version {current}); fetch it, merge and retry"
+    )]
+    BlobVersionConflict {
+        /// The version currently stored.
+        current: u64,
+    },
+    /// Invalid command-line or configuration value.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// Network or WebSocket failure.
+    #[error("connection error: {0}")]
+    Io(String),
+    /// The relay sent an error frame.
+    #[error("relay refused: {code}: {message}")]
+    Relay {
+        /// Machine-readable error code from the frame.
+        code: String,
+        /// Human-readable explanation from the relay.
+        message: String,
+    },
+    /// The relay sent something the client did not expect.
+    #[error("unexpected reply from the relay: {0}")]
+    Protocol(String),
+    /// Waiting for the relay took too long.
+    #[error("timed out waiting for the relay ({0})")]
+    Timeout(&'static str),
+    /// A frame or record failed to parse or verify.
+    #[error(transparent)]
+    Pair(#[from] tandem_pair::Error),
+}

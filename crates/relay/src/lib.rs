@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+pub mod client;
+pub mod config;
+mod error;
+pub mod limits;
+pub mod metrics;
+pub mod server;
+pub mod store;
+
+pub use config::Config;
+pub use error::{Error, Result};
