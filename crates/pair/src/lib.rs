@@ -1,0 +1,27 @@
+#![doc = include_str!("../README.md")]
+
+mod error;
+pub mod frame;
+pub mod identity;
+pub mod revocation;
+pub mod token;
+pub mod wire;
+
+pub use error::{Error, Result};
+pub use frame::{
+    auth_message, ClientFrame, ErrorCode, MemberInfo, Membership, MessageId, Nonce, Recipient,
+    RelayFrame,
+};
+pub use identity::{
+    DeviceId, EncryptionPublic, GroupId, IdentityKey, IdentityPublic, Signature, TokenId, Topic,
+};
+pub use revocation::{RevocationId, RevocationReason, RevocationRecord, RevocationTarget};
+pub use token::{Capabilities, SessionToken, TokenRequest, DEFAULT_TOKEN_LIFETIME_SECS};
+pub use wire::Bytes;
+
+/// The protocol version this crate speaks (in offers, envelopes, tokens,
+/// records and the relay challenge).
+pub const PROTOCOL_VERSION: u8 = 1;
+
+/// How far in the future a signed timestamp may be before it is refused.
+pub const MAX_CLOCK_SKEW_SECS: u64 = 300;

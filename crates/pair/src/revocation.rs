@@ -1,0 +1,301 @@
+//! Revocation records: any active member's signed statement that a device or
+//! a token is no longer part of the group.
+//!
+//! Binary layout (big-endian), signed with Ed25519 over
+//! `u16 len || "tandem/revocation/v1" || body`:
+//!
+//! ```text
+//! body = version u8 (=1) | group id [16] | issuer pk [32]
+//!      | target kind u8 (1 = device, 2 = token) | target id [16]
+//!      | issued_at u64 | reason u8
+//! record = body | signature [64]
+//! ```
+
+use sha2::{Digest, Sha256};
+
+use crate::identity::{GroupId, IdentityKey, IdentityPublic, Signature, TokenId};
+use crate::wire::{hex_id, Reader, Writer};
+use crate::{DeviceId, Error, Result, MAX_CLOCK_SKEW_SECS, PROTOCOL_VERSION};
+
+const DOMAIN: &[u8] = b"tandem/revocation/v1";
+const WHAT: &str = "revocation record";
+/// Encoded length of a record.
+pub const REVOCATION_LEN: usize = 1 + 16 + 32 + 1 + 16 + 8 + 1 + 64;
+
+hex_id!(
+    /// Content id of a revocation record (first 16 bytes of SHA-256 of its
+    /// encoding), to deduplicate fan-out copies.
+    RevocationId,
+    16,
+    "revocation id"
+);
+
+/// What is revoked.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationTarget {
+    /// A device and every token it holds.
+    Device(DeviceId),
+    /// One session token.
+    Token(TokenId),
+}
+
+/// Why (shown in device lists; not security-relevant).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RevocationReason {
+    /// No reason given.
+    Unspecified,
+    /// The device was lost.
+    Lost,
+    /// The device was stolen or its keys may be known to someone else.
+    Compromised,
+    /// The device is no longer used.
+    Retired,
+}
+
+impl RevocationReason {
+    fn to_u8(self) -> u8 {
+        match self {
+            Self::Unspecified => 0,
+            Self::Lost => 1,
+            Self::Compromised => 2,
+            Self::Retired => 3,
+        }
+    }
+    fn from_u8(v: u8) -> Result<Self> {
+        Ok(match v {
+            0 => Self::Unspecified,
+            1 => Self::Lost,
+            2 => Self::Compromised,
+            3 => Self::Retired,
+            _ => return Err(Error::malformed(WHAT, format!("unknown reason {v}"))),
+        })
+    }
+}
+
+impl core::str::FromStr for RevocationReason {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "unspecified" => Self::Unspecified,
+            "lost" => Self::Lost,
+            "compromised" => Self::Compromised,
+            "retired" => Self::Retired,
+            _ => {
+                return Err(Error::malformed(
+                    "revocation reason",
+                    "use one of: lost, compromised, retired, unspecified",
+                ))
+            }
+        })
+    }
+}
+
+/// A signed, verified revocation record. A value of this type always carries
+/// a valid signature by `issuer`; whether the issuer is an active member of
+/// the group is for the verifier (relay or device) to check.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RevocationRecord {
+    group: GroupId,
+    issuer: IdentityPublic,
+    target: RevocationTarget,
+    issued_at: u64,
+    reason: RevocationReason,
+    signature: Signature,
+}
+
+impl RevocationRecord {
+    /// Creates and signs a record.
+    pub fn issue(
+        issuer: &IdentityKey,
+        group: GroupId,
+        target: RevocationTarget,
+        reason: RevocationReason,
+        now: u64,
+    ) -> Self {
+        let mut r = Self {
+            group,
+            issuer: issuer.public(),
+            target,
+            issued_at: now,
+            reason,
+            signature: Signature([0; 64]),
+        };
+        r.signature = issuer.sign(&r.signed_message());
+        r
+    }
+
+    fn body(&self) -> Writer {
+        let (kind, id) = match self.target {
+            RevocationTarget::Device(d) => (1u8, d.0),
+            RevocationTarget::Token(t) => (2u8, t.0),
+        };
+        let mut w = Writer::default();
+        w.u8(PROTOCOL_VERSION)
+            .raw(&self.group.0)
+            .raw(&self.issuer.0)
+            .u8(kind)
+            .raw(&id)
+            .u64(self.issued_at)
+            .u8(self.reason.to_u8());
+        w
+    }
+
+    fn signed_message(&self) -> Vec<u8> {
+        let mut w = Writer::with_domain(DOMAIN);
+        w.raw(&self.body().0);
+        w.0
+    }
+
+    /// Canonical binary encoding.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = self.body();
+        w.raw(&self.signature.0);
+        w.0
+    }
+
+    /// Parses and verifies the signature.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() > REVOCATION_LEN {
+            return Err(Error::TooLarge {
+                what: WHAT,
+                len: bytes.len(),
+                max: REVOCATION_LEN,
+            });
+        }
+        let mut r = Reader::new(WHAT, bytes);
+        let version = r.u8()?;
+        if version != PROTOCOL_VERSION {
+            return Err(Error::UnsupportedVersion {
+                what: WHAT,
+                version,
+                supported: PROTOCOL_VERSION,
+            });
+        }
+        let group = GroupId(r.array()?);
+        let issuer = IdentityPublic(r.array()?);
+        let kind = r.u8()?;
+        let id: [u8; 16] = r.array()?;
+        let target = match kind {
+            1 => RevocationTarget::Device(DeviceId(id)),
+            2 => RevocationTarget::Token(TokenId(id)),
+            k => return Err(Error::malformed(WHAT, format!("unknown target kind {k}"))),
+        };
+        let rec = Self {
+            group,
+            issuer,
+            target,
+            issued_at: r.u64()?,
+            reason: RevocationReason::from_u8(r.u8()?)?,
+            signature: Signature(r.array()?),
+        };
+        r.finish()?;
+        rec.issuer
+            .verify(WHAT, &rec.signed_message(), &rec.signature)?;
+        Ok(rec)
+    }
+
+    /// Base64url text form.
+    pub fn to_b64(&self) -> String {
+        crate::wire::b64_encode(&self.encode())
+    }
+
+    /// Parses the base64url text form and verifies the signature.
+    pub fn from_b64(text: &str) -> Result<Self> {
+        Self::decode(&crate::wire::b64_decode(WHAT, text)?)
+    }
+
+    /// Rejects records dated beyond the allowed clock skew in the future.
+    /// (Revocations never expire.)
+    pub fn check(&self, now: u64) -> Result<()> {
+        if self.issued_at > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
+            return Err(Error::FromTheFuture(WHAT));
+        }
+        Ok(())
+    }
+
+    /// Content id.
+    pub fn id(&self) -> RevocationId {
+        let h: [u8; 32] = Sha256::digest(self.encode()).into();
+        RevocationId(h[..16].try_into().expect("32 > 16"))
+    }
+    /// Group.
+    pub fn group(&self) -> GroupId {
+        self.group
+    }
+    /// Who signed it.
+    pub fn issuer(&self) -> IdentityPublic {
+        self.issuer
+    }
+    /// The signer's device id.
+    pub fn issuer_device(&self) -> DeviceId {
+        self.issuer.device_id()
+    }
+    /// What is revoked.
+    pub fn target(&self) -> RevocationTarget {
+        self.target
+    }
+    /// When (Unix seconds).
+    pub fn issued_at(&self) -> u64 {
+        self.issued_at
+    }
+    /// Why.
+    pub fn reason(&self) -> RevocationReason {
+        self.reason
+    }
+}
+
+impl serde::Serialize for RevocationRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_b64())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RevocationRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Self::from_b64(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+
+    #[test]
+    fn roundtrip_tamper_and_future() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let phone = IdentityKey::generate(&mut rng);
+        let lost = IdentityKey::generate(&mut rng);
+        let g = GroupId::founded(&phone.public(), &[2; 16]);
+        let rec = RevocationRecord::issue(
+            &phone,
+            g,
+            RevocationTarget::Device(lost.device_id()),
+            RevocationReason::Lost,
+            10_000,
+        );
+        let bytes = rec.encode();
+        assert_eq!(bytes.len(), REVOCATION_LEN);
+        assert_eq!(RevocationRecord::decode(&bytes).unwrap(), rec);
+        assert_eq!(
+            RevocationRecord::from_b64(&rec.to_b64()).unwrap().id(),
+            rec.id()
+        );
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x80;
+            assert!(RevocationRecord::decode(&b).is_err(), "byte {i}");
+        }
+        rec.check(10_000).unwrap();
+        assert_eq!(rec.check(1).unwrap_err().kind(), "from_the_future");
+        let json = serde_json::to_string(&rec).unwrap();
+        assert_eq!(
+            serde_json::from_str::<RevocationRecord>(&json).unwrap(),
+            rec
+        );
+    }
+}
