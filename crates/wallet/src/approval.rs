@@ -1,0 +1,536 @@
+//! The pending-approval queue and what an answer turns into.
+
+use alloy_primitives::{Address, U256};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::{network, Asset, Error, Network, Result, State};
+
+/// At most this many approvals wait at once (a page cannot flood the user).
+pub const MAX_PENDING: usize = 20;
+/// At most this many approvals from one origin.
+pub const MAX_PENDING_PER_ORIGIN: usize = 5;
+
+/// What the user is asked to approve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalKind {
+    /// `eth_requestAccounts` / `wallet_requestPermissions`.
+    Connect,
+    /// `personal_sign`.
+    PersonalSign,
+    /// `eth_signTypedData_v4`.
+    TypedData,
+    /// `eth_sendTransaction`.
+    Transaction,
+    /// `wallet_addEthereumChain`.
+    AddChain,
+    /// `wallet_switchEthereumChain`.
+    SwitchChain,
+    /// `wallet_watchAsset`.
+    WatchAsset,
+}
+
+impl ApprovalKind {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Connect => "connect",
+            Self::PersonalSign => "signature",
+            Self::TypedData => "typed-data signature",
+            Self::Transaction => "transaction",
+            Self::AddChain => "add-network",
+            Self::SwitchChain => "switch-network",
+            Self::WatchAsset => "watch-token",
+        }
+    }
+}
+
+/// One request waiting for the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Approval {
+    /// Queue id (`approval.html?id=`).
+    pub id: u64,
+    /// Browser-reported origin of the requesting page.
+    pub origin: String,
+    /// Kind.
+    pub kind: ApprovalKind,
+    /// The validated request: `{ method, ... }` with normalized fields.
+    pub request: Value,
+    /// What the approval page shows, decoded for humans.
+    pub display: Value,
+    /// Milliseconds since the epoch.
+    pub created_at: u64,
+    /// Where the worker sends the answer (tab, frame, request id); opaque here.
+    pub reply_to: Value,
+    /// For `eth_sendTransaction`: nonce, gas and fees are still to be filled.
+    #[serde(default)]
+    pub needs_fill: bool,
+}
+
+/// What the worker must do once an approval is answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Resolution {
+    /// Send `result` to the page.
+    Reply {
+        /// Reply target.
+        reply_to: Value,
+        /// JSON-RPC result.
+        result: Value,
+        /// The state changed (accounts, chain): broadcast to pages.
+        changed: bool,
+    },
+    /// Send this JSON-RPC error to the page.
+    Error {
+        /// Reply target.
+        reply_to: Value,
+        /// `{ code, message }`.
+        error: Value,
+    },
+    /// Sign an EIP-191 message with the keyring and reply with the signature.
+    SignPersonal {
+        /// Reply target.
+        reply_to: Value,
+        /// Signing account.
+        address: Address,
+        /// Message as the dapp sent it (`0x` hex or text).
+        message: String,
+    },
+    /// Sign typed data and reply with the signature.
+    SignTypedData {
+        /// Reply target.
+        reply_to: Value,
+        /// Signing account.
+        address: Address,
+        /// The typed-data JSON.
+        typed_data: String,
+    },
+    /// Sign this filled transaction, send it, record it, reply with the hash.
+    SendTransaction {
+        /// Reply target.
+        reply_to: Value,
+        /// Requesting origin.
+        origin: String,
+        /// Signing account.
+        address: Address,
+        /// A complete `TransactionRequest` (JSON-RPC spelling).
+        transaction: Value,
+    },
+}
+
+/// Edits the user may make on the approval page.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Edits {
+    /// Connect: the accounts to share (default: the active account).
+    #[serde(default)]
+    pub accounts: Option<Vec<Address>>,
+    /// Transaction gas limit.
+    #[serde(default)]
+    pub gas: Option<alloy_primitives::U64>,
+    /// Transaction fee cap.
+    #[serde(default)]
+    pub max_fee_per_gas: Option<alloy_primitives::U128>,
+    /// Transaction priority fee.
+    #[serde(default)]
+    pub max_priority_fee_per_gas: Option<alloy_primitives::U128>,
+    /// Legacy gas price.
+    #[serde(default)]
+    pub gas_price: Option<alloy_primitives::U128>,
+    /// Nonce override (to replace a stuck transaction).
+    #[serde(default)]
+    pub nonce: Option<alloy_primitives::U64>,
+}
+
+/// Values the worker fetched from the node for a transaction.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Fill {
+    /// `eth_getTransactionCount(from, "pending")`.
+    pub nonce: alloy_primitives::U64,
+    /// `eth_estimateGas`.
+    pub gas_estimate: alloy_primitives::U64,
+    /// Latest block's `baseFeePerGas` (None before London).
+    #[serde(default)]
+    pub base_fee: Option<alloy_primitives::U128>,
+    /// `eth_maxPriorityFeePerGas`.
+    #[serde(default)]
+    pub priority_fee: Option<alloy_primitives::U128>,
+    /// `eth_gasPrice`, used when the chain has no base fee.
+    #[serde(default)]
+    pub gas_price: Option<alloy_primitives::U128>,
+}
+
+impl crate::Session {
+    /// Queues an approval, enforcing the limits.
+    pub(crate) fn enqueue(&mut self, mut a: Approval) -> Result<u64> {
+        if self.approvals.len() >= MAX_PENDING
+            || self
+                .approvals
+                .iter()
+                .filter(|x| x.origin == a.origin)
+                .count()
+                >= MAX_PENDING_PER_ORIGIN
+        {
+            return Err(Error::TooManyPending);
+        }
+        if matches!(a.kind, ApprovalKind::Connect)
+            && self
+                .approvals
+                .iter()
+                .any(|x| x.origin == a.origin && x.kind == a.kind)
+        {
+            return Err(Error::AlreadyPending(a.kind.label().into()));
+        }
+        self.next_id += 1;
+        a.id = self.next_id;
+        let id = a.id;
+        self.approvals.push(a);
+        Ok(id)
+    }
+
+    /// The approval with `id`.
+    pub fn approval(&self, id: u64) -> Result<&Approval> {
+        self.approvals
+            .iter()
+            .find(|a| a.id == id)
+            .ok_or(Error::NoSuchApproval(id))
+    }
+
+    fn take(&mut self, id: u64) -> Result<Approval> {
+        let i = self
+            .approvals
+            .iter()
+            .position(|a| a.id == id)
+            .ok_or(Error::NoSuchApproval(id))?;
+        Ok(self.approvals.remove(i))
+    }
+
+    /// Rejects every approval from `origin` (e.g. its tab closed). Returns the
+    /// resolutions to send.
+    pub fn reject_origin(&mut self, origin: &str) -> Vec<Resolution> {
+        let (gone, keep) = core::mem::take(&mut self.approvals)
+            .into_iter()
+            .partition(|a| a.origin == origin);
+        self.approvals = keep;
+        gone.into_iter()
+            .map(|a: Approval| Resolution::Error {
+                reply_to: a.reply_to,
+                error: Error::Rejected.to_rpc(),
+            })
+            .collect()
+    }
+
+    /// Rejects everything (lock, or reset).
+    pub fn reject_all(&mut self) -> Vec<Resolution> {
+        core::mem::take(&mut self.approvals)
+            .into_iter()
+            .map(|a| Resolution::Error {
+                reply_to: a.reply_to,
+                error: Error::Rejected.to_rpc(),
+            })
+            .collect()
+    }
+}
+
+impl crate::Wallet {
+    /// Stores the node's nonce, gas estimate and fees in a transaction approval.
+    /// Fields the dapp set are kept; the others are filled.
+    pub fn fill_transaction(&mut self, id: u64, fill: &Fill) -> Result<()> {
+        let a = self
+            .session
+            .approvals
+            .iter_mut()
+            .find(|a| a.id == id)
+            .ok_or(Error::NoSuchApproval(id))?;
+        if a.kind != ApprovalKind::Transaction {
+            return Err(Error::Invalid(format!(
+                "approval {id} is not a transaction"
+            )));
+        }
+        let tx = a
+            .request
+            .get_mut("transaction")
+            .and_then(Value::as_object_mut)
+            .ok_or_else(|| Error::Corrupt("transaction approval without a transaction".into()))?;
+        tx.entry("nonce").or_insert_with(|| json!(fill.nonce));
+        let has_data = tx
+            .get("data")
+            .and_then(Value::as_str)
+            .is_some_and(|d| d.len() > 2);
+        tx.entry("gas").or_insert_with(|| {
+            // Calls into contracts get 20% headroom: state can change between
+            // estimate and inclusion. A plain transfer's 21000 is exact.
+            let g = fill.gas_estimate.to::<u64>();
+            json!(format!(
+                "{:#x}",
+                if has_data { g.saturating_mul(6) / 5 } else { g }
+            ))
+        });
+        let has_fees = ["gasPrice", "maxFeePerGas", "maxPriorityFeePerGas"]
+            .iter()
+            .any(|k| tx.contains_key(*k));
+        if !has_fees {
+            match fill.base_fee {
+                Some(base) => {
+                    let tip = fill.priority_fee.unwrap_or(U128_GWEI).to::<u128>();
+                    // 2x base fee: stays includable through six full blocks of +12.5%.
+                    let max = base.to::<u128>().saturating_mul(2).saturating_add(tip);
+                    tx.insert("maxFeePerGas".into(), json!(format!("{max:#x}")));
+                    tx.insert("maxPriorityFeePerGas".into(), json!(format!("{tip:#x}")));
+                }
+                None => {
+                    let p = fill.gas_price.ok_or_else(|| {
+                        Error::Invalid(
+                            "the node reported neither a base fee nor a gas price".into(),
+                        )
+                    })?;
+                    tx.insert("gasPrice".into(), json!(p));
+                }
+            }
+        }
+        let tx = Value::Object(tx.clone());
+        check_transaction(&tx)?;
+        a.display = transaction_display(&self.state, &tx);
+        a.needs_fill = false;
+        Ok(())
+    }
+
+    /// Answers approval `id`. `unlocked` is whether the keyring is open (signing
+    /// needs it). Returns what the worker must do next.
+    pub fn resolve(
+        &mut self,
+        id: u64,
+        approve: bool,
+        edits: &Edits,
+        unlocked: bool,
+        now: u64,
+    ) -> Result<Resolution> {
+        let a = self.session.approval(id)?;
+        if approve && !unlocked {
+            return Err(Error::Unauthorized("unlock Tandem before approving".into()));
+        }
+        if approve && a.needs_fill {
+            return Err(Error::Invalid(
+                "the transaction's fees are still being fetched; try again in a moment".into(),
+            ));
+        }
+        // Validate before removing, so a bad edit leaves the approval pending.
+        let a = a.clone();
+        let resolution = if approve {
+            self.approved(&a, edits, now)?
+        } else {
+            Resolution::Error {
+                reply_to: a.reply_to.clone(),
+                error: Error::Rejected.to_rpc(),
+            }
+        };
+        self.session.take(id)?;
+        self.session.lock.touch(now);
+        Ok(resolution)
+    }
+
+    fn approved(&mut self, a: &Approval, edits: &Edits, now: u64) -> Result<Resolution> {
+        let reply_to = a.reply_to.clone();
+        let req = &a.request;
+        let field = |k: &str| req.get(k).cloned().unwrap_or(Value::Null);
+        let address = |k: &str| -> Result<Address> {
+            serde_json::from_value(field(k)).map_err(|e| Error::Corrupt(e.to_string()))
+        };
+        Ok(match a.kind {
+            ApprovalKind::Connect => {
+                let accounts = match &edits.accounts {
+                    Some(list) if !list.is_empty() => {
+                        if let Some(bad) = list
+                            .iter()
+                            .find(|x| !self.state.accounts.iter().any(|acc| acc.address == **x))
+                        {
+                            return Err(Error::Invalid(format!("no account {bad} in this wallet")));
+                        }
+                        list.clone()
+                    }
+                    Some(_) => return Err(Error::Invalid("choose at least one account".into())),
+                    None => self.state.selected.into_iter().collect::<Vec<_>>(),
+                };
+                if accounts.is_empty() {
+                    return Err(Error::Invalid("the wallet has no account to share".into()));
+                }
+                self.state.grant(&a.origin, accounts, now);
+                let result = if field("method") == "wallet_requestPermissions" {
+                    self.state.permissions(&a.origin)
+                } else {
+                    json!(self.state.permitted(&a.origin))
+                };
+                Resolution::Reply {
+                    reply_to,
+                    result,
+                    changed: true,
+                }
+            }
+            ApprovalKind::PersonalSign => Resolution::SignPersonal {
+                reply_to,
+                address: address("address")?,
+                message: field("message").as_str().unwrap_or_default().to_owned(),
+            },
+            ApprovalKind::TypedData => Resolution::SignTypedData {
+                reply_to,
+                address: address("address")?,
+                typed_data: field("typedData").as_str().unwrap_or_default().to_owned(),
+            },
+            ApprovalKind::Transaction => {
+                let mut tx = field("transaction");
+                let obj = tx.as_object_mut().ok_or_else(|| {
+                    Error::Corrupt("transaction approval without a transaction".into())
+                })?;
+                apply_edits(obj, edits)?;
+                check_transaction(&tx)?;
+                Resolution::SendTransaction {
+                    reply_to,
+                    origin: a.origin.clone(),
+                    address: address("address")?,
+                    transaction: tx,
+                }
+            }
+            ApprovalKind::AddChain => {
+                let n: Network = serde_json::from_value(field("network"))
+                    .map_err(|e| Error::Corrupt(e.to_string()))?;
+                let id = n.chain_id;
+                if !self.state.networks.iter().any(|x| x.chain_id == id) {
+                    self.state.upsert_network(n)?;
+                }
+                self.state.select_network(id)?;
+                Resolution::Reply {
+                    reply_to,
+                    result: Value::Null,
+                    changed: true,
+                }
+            }
+            ApprovalKind::SwitchChain => {
+                let id = field("chainId").as_u64().unwrap_or_default();
+                self.state.select_network(id)?;
+                Resolution::Reply {
+                    reply_to,
+                    result: Value::Null,
+                    changed: true,
+                }
+            }
+            ApprovalKind::WatchAsset => {
+                let asset: Asset = serde_json::from_value(field("asset"))
+                    .map_err(|e| Error::Corrupt(e.to_string()))?;
+                self.state.watch(asset)?;
+                Resolution::Reply {
+                    reply_to,
+                    result: Value::Bool(true),
+                    changed: false,
+                }
+            }
+        })
+    }
+}
+
+const U128_GWEI: alloy_primitives::U128 = alloy_primitives::U128::from_limbs([1_000_000_000, 0]);
+
+fn apply_edits(tx: &mut Map<String, Value>, e: &Edits) -> Result<()> {
+    if let Some(g) = e.gas {
+        if g.to::<u64>() < 21_000 {
+            return Err(Error::Invalid("gas limit must be at least 21000".into()));
+        }
+        tx.insert("gas".into(), json!(g));
+    }
+    if let Some(n) = e.nonce {
+        tx.insert("nonce".into(), json!(n));
+    }
+    if e.gas_price.is_some()
+        && (e.max_fee_per_gas.is_some() || e.max_priority_fee_per_gas.is_some())
+    {
+        return Err(Error::Invalid(
+            "set either gasPrice or maxFeePerGas/maxPriorityFeePerGas, not both".into(),
+        ));
+    }
+    if let Some(p) = e.gas_price {
+        tx.remove("maxFeePerGas");
+        tx.remove("maxPriorityFeePerGas");
+        tx.insert("gasPrice".into(), json!(p));
+    }
+    if let Some(m) = e.max_fee_per_gas {
+        tx.remove("gasPrice");
+        tx.insert("maxFeePerGas".into(), json!(m));
+    }
+    if let Some(m) = e.max_priority_fee_per_gas {
+        tx.remove("gasPrice");
+        tx.insert("maxPriorityFeePerGas".into(), json!(m));
+    }
+    Ok(())
+}
+
+/// Checks a complete transaction with the signer's own rules (types, fee fields).
+fn check_transaction(tx: &Value) -> Result<()> {
+    let req: tandem_eth::TransactionRequest = serde_json::from_value(tx.clone())
+        .map_err(|e| Error::Invalid(format!("invalid transaction: {e}")))?;
+    req.build().map_err(|e| Error::Invalid(e.to_string()))?;
+    Ok(())
+}
+
+/// ERC-20 `transfer(address,uint256)` selector.
+const TRANSFER: &str = "a9059cbb";
+/// ERC-20 `approve(address,uint256)` selector.
+const APPROVE: &str = "095ea7b3";
+
+/// What the approval page shows for a transaction, with decoded ERC-20 calls
+/// and warnings.
+pub(crate) fn transaction_display(state: &State, tx: &Value) -> Value {
+    let net = state.network();
+    let data = tx.get("data").and_then(Value::as_str).unwrap_or("0x");
+    let body = data.strip_prefix("0x").unwrap_or(data);
+    let mut warnings = Vec::new();
+    let mut call = Value::Null;
+    if body.len() == 8 + 128 {
+        let arg = |i: usize| &body[8 + 64 * i..8 + 64 * (i + 1)];
+        let addr = format!("0x{}", &arg(0)[24..]);
+        let amount = U256::from_str_radix(arg(1), 16).unwrap_or_default();
+        match &body[..8] {
+            TRANSFER => call = json!({"function": "transfer", "to": addr, "amount": amount}),
+            APPROVE => {
+                if amount == U256::MAX {
+                    warnings.push(format!(
+                        "unlimited token approval: {addr} could move all of this token from your account"
+                    ));
+                }
+                call = json!({"function": "approve", "spender": addr, "amount": amount});
+            }
+            _ => {}
+        }
+    }
+    if tx.get("to").is_none_or(Value::is_null) {
+        warnings.push("this transaction deploys a new contract".to_owned());
+    }
+    json!({
+        "from": tx.get("from"),
+        "to": tx.get("to"),
+        "value": tx.get("value").cloned().unwrap_or(json!("0x0")),
+        "data": data,
+        "call": call,
+        "chainId": net.chain_id,
+        "network": net.name,
+        "symbol": net.symbol,
+        "nonce": tx.get("nonce"),
+        "gas": tx.get("gas"),
+        "maxFeePerGas": tx.get("maxFeePerGas"),
+        "maxPriorityFeePerGas": tx.get("maxPriorityFeePerGas"),
+        "gasPrice": tx.get("gasPrice"),
+        "warnings": warnings,
+    })
+}
+
+pub(crate) fn chain_display(n: &Network) -> Value {
+    json!({
+        "chainId": n.chain_id,
+        "chainIdHex": n.chain_id_hex(),
+        "name": n.name,
+        "rpcUrl": n.rpc_url,
+        "symbol": n.symbol,
+        "explorer": n.explorer,
+        "local": n.chain_id == network::LOCAL_CHAIN_ID,
+    })
+}

@@ -1,0 +1,791 @@
+//! The controller's behaviour as a dapp and the approval page see it.
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+
+use serde_json::{json, Value};
+use tandem_wallet::{
+    ApprovalKind, Edits, Fill, Outcome, Resolution, Session, State, TxStatus, Wallet,
+};
+
+const ORIGIN: &str = "https://dapp.example";
+const OTHER: &str = "https://other.example";
+// anvil/hardhat account 0 and 1 of "test test ... junk" (Foundry docs).
+const A0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+const A1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+const NOW: u64 = 1_700_000_000_000;
+
+fn wallet() -> Wallet {
+    let mut w = Wallet::default();
+    w.state.sync_accounts(&[
+        (
+            A0.parse().unwrap(),
+            json!({"kind": "derived", "source": 0, "index": 0}),
+        ),
+        (
+            A1.parse().unwrap(),
+            json!({"kind": "derived", "source": 0, "index": 1}),
+        ),
+    ]);
+    w
+}
+
+fn req(w: &mut Wallet, method: &str, params: Value) -> Outcome {
+    w.request(
+        ORIGIN,
+        &json!({"method": method, "params": params}),
+        true,
+        json!({"tab": 1}),
+        NOW,
+    )
+}
+
+fn result(o: Outcome) -> Value {
+    match o {
+        Outcome::Result { result, .. } => result,
+        other => panic!("expected a result, got {other:?}"),
+    }
+}
+
+fn code(o: &Outcome) -> i64 {
+    match o {
+        Outcome::Error { error } => error["code"].as_i64().unwrap(),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+fn approval(o: Outcome) -> (u64, ApprovalKind) {
+    match o {
+        Outcome::Approval { id, kind, .. } => (id, kind),
+        other => panic!("expected an approval, got {other:?}"),
+    }
+}
+
+fn connect(w: &mut Wallet) {
+    let (id, kind) = approval(req(w, "eth_requestAccounts", json!([])));
+    assert_eq!(kind, ApprovalKind::Connect);
+    w.resolve(id, true, &Edits::default(), true, NOW).unwrap();
+}
+
+#[test]
+fn chain_id_and_net_version_follow_the_selected_network() {
+    let mut w = wallet();
+    assert_eq!(result(req(&mut w, "eth_chainId", json!([]))), json!("0x1"));
+    w.state.select_network(31337).unwrap();
+    assert_eq!(
+        result(req(&mut w, "eth_chainId", json!([]))),
+        json!("0x7a69")
+    );
+    assert_eq!(
+        result(req(&mut w, "net_version", Value::Null)),
+        json!("31337")
+    );
+}
+
+#[test]
+fn default_networks_are_the_ones_the_issue_lists() {
+    let ids: Vec<u64> = State::default()
+        .networks
+        .iter()
+        .map(|n| n.chain_id)
+        .collect();
+    assert_eq!(ids, [1, 11_155_111, 8453, 10, 42161, 137, 31337]);
+}
+
+#[test]
+fn malformed_requests_get_specific_codes() {
+    let mut w = wallet();
+    let bad = |w: &mut Wallet, r: Value| code(&w.request(ORIGIN, &r, true, Value::Null, NOW));
+    assert_eq!(bad(&mut w, json!("eth_chainId")), -32600);
+    assert_eq!(bad(&mut w, json!({"params": []})), -32600);
+    assert_eq!(bad(&mut w, json!({"method": 7})), -32600);
+    assert_eq!(bad(&mut w, json!({"method": "eth_chainId\u{0}"})), -32600);
+    assert_eq!(bad(&mut w, json!({"method": "x".repeat(65)})), -32600);
+    assert_eq!(
+        bad(&mut w, json!({"method": "eth_chainId", "params": "x"})),
+        -32602
+    );
+    assert_eq!(
+        bad(&mut w, json!({"method": "personal_sign", "params": [1]})),
+        -32602
+    );
+    assert_eq!(
+        bad(
+            &mut w,
+            json!({"method": "wallet_switchEthereumChain", "params": [{"chainId": "1"}]})
+        ),
+        -32602
+    );
+    assert_eq!(
+        bad(
+            &mut w,
+            json!({"method": "wallet_switchEthereumChain", "params": [{"chainId": "0x01"}]})
+        ),
+        -32602
+    );
+    assert_eq!(bad(&mut w, json!({"method": "eth_mine"})), 4200);
+    assert_eq!(
+        bad(
+            &mut w,
+            json!({"method": "eth_sign", "params": [A0, "0x00"]})
+        ),
+        4200
+    );
+}
+
+#[test]
+fn only_http_origins_from_the_browser_are_served() {
+    let mut w = wallet();
+    for origin in [
+        "",
+        "null",
+        "chrome-extension://abc",
+        "file://",
+        "https://a.example/path",
+        "javascript:alert(1)",
+    ] {
+        let o = w.request(
+            origin,
+            &json!({"method": "eth_chainId"}),
+            true,
+            Value::Null,
+            NOW,
+        );
+        assert_eq!(code(&o), 4100, "{origin}");
+    }
+}
+
+#[test]
+fn read_only_methods_go_to_the_current_rpc() {
+    let mut w = wallet();
+    w.state.select_network(31337).unwrap();
+    match req(&mut w, "eth_getBalance", json!([A0, "latest"])) {
+        Outcome::Rpc {
+            url,
+            method,
+            params,
+        } => {
+            assert_eq!(url, "http://127.0.0.1:8545");
+            assert_eq!(method, "eth_getBalance");
+            assert_eq!(params, json!([A0, "latest"]));
+        }
+        o => panic!("{o:?}"),
+    }
+}
+
+#[test]
+fn connect_needs_approval_then_accounts_are_visible_to_that_origin_only() {
+    let mut w = wallet();
+    assert_eq!(result(req(&mut w, "eth_accounts", json!([]))), json!([]));
+    let (id, _) = approval(req(&mut w, "eth_requestAccounts", json!([])));
+    // A second request while the first waits is refused, as MetaMask does.
+    assert_eq!(code(&req(&mut w, "eth_requestAccounts", json!([]))), -32002);
+    match w.resolve(id, true, &Edits::default(), true, NOW).unwrap() {
+        Resolution::Reply {
+            result,
+            reply_to,
+            changed,
+        } => {
+            assert_eq!(result, json!([A0.to_lowercase()]));
+            assert_eq!(reply_to, json!({"tab": 1}));
+            assert!(changed);
+        }
+        r => panic!("{r:?}"),
+    }
+    assert_eq!(
+        result(req(&mut w, "eth_accounts", json!([]))),
+        json!([A0.to_lowercase()])
+    );
+    // Already connected: answered at once.
+    assert_eq!(
+        result(req(&mut w, "eth_requestAccounts", json!([]))),
+        json!([A0.to_lowercase()])
+    );
+    let other = w.request(
+        OTHER,
+        &json!({"method": "eth_accounts"}),
+        true,
+        Value::Null,
+        NOW,
+    );
+    assert_eq!(result(other), json!([]));
+    // Locked: no accounts are revealed.
+    let locked = w.request(
+        ORIGIN,
+        &json!({"method": "eth_accounts"}),
+        false,
+        Value::Null,
+        NOW,
+    );
+    assert_eq!(result(locked), json!([]));
+}
+
+#[test]
+fn the_user_may_share_chosen_accounts_and_the_active_one_comes_first() {
+    let mut w = wallet();
+    let (id, _) = approval(req(&mut w, "eth_requestAccounts", json!([])));
+    let edits: Edits = serde_json::from_value(json!({"accounts": [A0, A1]})).unwrap();
+    w.resolve(id, true, &edits, true, NOW).unwrap();
+    w.state.select(A1.parse().unwrap()).unwrap();
+    assert_eq!(
+        result(req(&mut w, "eth_accounts", json!([]))),
+        json!([A1.to_lowercase(), A0.to_lowercase()])
+    );
+    let unknown: Edits =
+        serde_json::from_value(json!({"accounts": ["0x0000000000000000000000000000000000000001"]}))
+            .unwrap();
+    let (id, _) = approval(req(
+        &mut w,
+        "wallet_requestPermissions",
+        json!([{"eth_accounts": {}}]),
+    ));
+    assert!(w.resolve(id, true, &unknown, true, NOW).is_err());
+    assert!(
+        w.session.approval(id).is_ok(),
+        "a bad edit leaves the approval pending"
+    );
+}
+
+#[test]
+fn rejection_answers_4001() {
+    let mut w = wallet();
+    let (id, _) = approval(req(&mut w, "eth_requestAccounts", json!([])));
+    match w.resolve(id, false, &Edits::default(), false, NOW).unwrap() {
+        Resolution::Error { error, .. } => assert_eq!(error["code"], 4001),
+        r => panic!("{r:?}"),
+    }
+    assert!(w.session.approvals.is_empty());
+    assert!(
+        w.resolve(id, false, &Edits::default(), true, NOW).is_err(),
+        "answered once only"
+    );
+}
+
+#[test]
+fn eip2255_get_request_and_revoke() {
+    let mut w = wallet();
+    assert_eq!(
+        result(req(&mut w, "wallet_getPermissions", json!([]))),
+        json!([])
+    );
+    assert_eq!(
+        code(&req(
+            &mut w,
+            "wallet_requestPermissions",
+            json!([{"eth_sign": {}}])
+        )),
+        -32602
+    );
+    let (id, _) = approval(req(
+        &mut w,
+        "wallet_requestPermissions",
+        json!([{"eth_accounts": {}}]),
+    ));
+    let r = w.resolve(id, true, &Edits::default(), true, NOW).unwrap();
+    let Resolution::Reply { result: perms, .. } = r else {
+        panic!()
+    };
+    assert_eq!(perms[0]["parentCapability"], "eth_accounts");
+    assert_eq!(perms[0]["invoker"], ORIGIN);
+    assert_eq!(perms[0]["caveats"][0]["value"], json!([A0.to_lowercase()]));
+    assert_eq!(
+        result(req(&mut w, "wallet_getPermissions", json!([])))[0]["parentCapability"],
+        "eth_accounts"
+    );
+    match req(
+        &mut w,
+        "wallet_revokePermissions",
+        json!([{"eth_accounts": {}}]),
+    ) {
+        Outcome::Result { result, changed } => {
+            assert_eq!(result, Value::Null);
+            assert!(changed);
+        }
+        o => panic!("{o:?}"),
+    }
+    assert_eq!(result(req(&mut w, "eth_accounts", json!([]))), json!([]));
+    assert_eq!(
+        code(&req(&mut w, "personal_sign", json!(["0x68656c6c6f", A0]))),
+        4100
+    );
+}
+
+#[test]
+fn personal_sign_needs_a_connected_account_and_shows_the_text() {
+    let mut w = wallet();
+    assert_eq!(
+        code(&req(&mut w, "personal_sign", json!(["0x68656c6c6f", A0]))),
+        4100
+    );
+    connect(&mut w);
+    assert_eq!(
+        code(&req(&mut w, "personal_sign", json!(["0x68656c6c6f", A1]))),
+        4100
+    );
+    let (id, kind) = approval(req(&mut w, "personal_sign", json!(["0x68656c6c6f", A0])));
+    assert_eq!(kind, ApprovalKind::PersonalSign);
+    let a = w.session.approval(id).unwrap();
+    assert_eq!(a.display["text"], "hello");
+    assert_eq!(a.display["hex"], "0x68656c6c6f");
+    // Approving needs the keyring open.
+    assert!(w.resolve(id, true, &Edits::default(), false, NOW).is_err());
+    match w.resolve(id, true, &Edits::default(), true, NOW).unwrap() {
+        Resolution::SignPersonal {
+            address, message, ..
+        } => {
+            assert_eq!(address.to_checksum(None), A0);
+            assert_eq!(message, "0x68656c6c6f");
+        }
+        r => panic!("{r:?}"),
+    }
+}
+
+fn mail(chain: u64) -> Value {
+    // The EIP-712 specification's example message (eips.ethereum.org/EIPS/eip-712).
+    json!({
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}
+            ],
+            "Person": [{"name": "name", "type": "string"}, {"name": "wallet", "type": "address"}],
+            "Mail": [{"name": "from", "type": "Person"}, {"name": "to", "type": "Person"}, {"name": "contents", "type": "string"}]
+        },
+        "primaryType": "Mail",
+        "domain": {"name": "Ether Mail", "version": "1", "chainId": chain, "verifyingContract": "0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC"},
+        "message": {
+            "from": {"name": "Cow", "wallet": "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826"},
+            "to": {"name": "Bob", "wallet": "0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB"},
+            "contents": "Hello, Bob!"
+        }
+    })
+}
+
+#[test]
+fn typed_data_is_decoded_for_display_and_checked_against_the_chain() {
+    let mut w = wallet();
+    connect(&mut w);
+    let (id, _) = approval(req(
+        &mut w,
+        "eth_signTypedData_v4",
+        json!([A0, mail(1).to_string()]),
+    ));
+    let d = &w.session.approval(id).unwrap().display;
+    assert_eq!(d["primaryType"], "Mail");
+    assert_eq!(d["message"]["contents"], "Hello, Bob!");
+    assert_eq!(d["domain"]["name"], "Ether Mail");
+    // The signing hash the EIP's reference implementation gives for this message.
+    assert_eq!(
+        d["hash"],
+        "0xbe609aee343fb3c4b28e1df9e632fca64fcfaede20f02e86244efddf30957bd2"
+    );
+    assert_eq!(
+        code(&req(&mut w, "eth_signTypedData_v4", json!([A0, mail(5)]))),
+        -32602
+    );
+    assert_eq!(
+        code(&req(
+            &mut w,
+            "eth_signTypedData_v4",
+            json!([A0, "{not json"])
+        )),
+        -32602
+    );
+    assert_eq!(
+        code(&req(&mut w, "eth_signTypedData_v4", json!([A1, mail(1)]))),
+        4100
+    );
+    match w.resolve(id, true, &Edits::default(), true, NOW).unwrap() {
+        Resolution::SignTypedData { typed_data, .. } => {
+            assert_eq!(serde_json::from_str::<Value>(&typed_data).unwrap(), mail(1));
+        }
+        r => panic!("{r:?}"),
+    }
+}
+
+fn anvil(w: &mut Wallet) {
+    w.state.select_network(31337).unwrap();
+}
+
+#[test]
+fn transactions_are_filled_from_the_node_editable_and_complete() {
+    let mut w = wallet();
+    anvil(&mut w);
+    connect(&mut w);
+    let tx = json!({"from": A0, "to": A1, "value": "0xde0b6b3a7640000", "someWalletExtension": 1});
+    let o = req(&mut w, "eth_sendTransaction", json!([tx]));
+    let Outcome::Approval {
+        id,
+        kind,
+        fill: Some(fill),
+    } = o
+    else {
+        panic!("{o:?}")
+    };
+    assert_eq!(kind, ApprovalKind::Transaction);
+    assert_eq!(fill["needNonce"], true);
+    assert_eq!(fill["needFees"], true);
+    assert_eq!(fill["url"], "http://127.0.0.1:8545");
+    // Cannot be approved before the fees are known.
+    assert!(w.resolve(id, true, &Edits::default(), true, NOW).is_err());
+    let f: Fill = serde_json::from_value(json!({
+        "nonce": "0x3", "gasEstimate": "0x5208", "baseFee": "0x3b9aca00", "priorityFee": "0x1"
+    }))
+    .unwrap();
+    w.fill_transaction(id, &f).unwrap();
+    let d = &w.session.approval(id).unwrap().display;
+    assert_eq!(d["gas"], "0x5208");
+    assert_eq!(d["maxFeePerGas"], "0x77359401"); // 2 * 1 gwei + 1 wei
+    assert_eq!(d["nonce"], "0x3");
+    assert_eq!(d["network"], "Localhost 8545");
+    let edits: Edits =
+        serde_json::from_value(json!({"maxPriorityFeePerGas": "0x2", "gas": "0x6000"})).unwrap();
+    match w.resolve(id, true, &edits, true, NOW).unwrap() {
+        Resolution::SendTransaction {
+            transaction,
+            address,
+            origin,
+            ..
+        } => {
+            assert_eq!(address.to_checksum(None), A0);
+            assert_eq!(origin, ORIGIN);
+            assert_eq!(transaction["chainId"], "0x7a69");
+            assert_eq!(transaction["maxPriorityFeePerGas"], "0x2");
+            assert_eq!(transaction["gas"], "0x6000");
+            assert!(transaction.get("someWalletExtension").is_none());
+            let parsed: tandem_eth::TransactionRequest =
+                serde_json::from_value(transaction).unwrap();
+            assert!(parsed.build().is_ok());
+        }
+        r => panic!("{r:?}"),
+    }
+}
+
+#[test]
+fn transaction_checks() {
+    let mut w = wallet();
+    anvil(&mut w);
+    assert_eq!(
+        code(&req(
+            &mut w,
+            "eth_sendTransaction",
+            json!([{"from": A0, "to": A1}])
+        )),
+        4100
+    );
+    connect(&mut w);
+    assert_eq!(
+        code(&req(
+            &mut w,
+            "eth_sendTransaction",
+            json!([{"from": A1, "to": A0}])
+        )),
+        4100
+    );
+    assert_eq!(
+        code(&req(
+            &mut w,
+            "eth_sendTransaction",
+            json!([{"from": A0, "to": "0x12"}])
+        )),
+        -32602
+    );
+    assert_eq!(
+        code(&req(
+            &mut w,
+            "eth_sendTransaction",
+            json!([{"from": A0, "to": A1, "value": "lots"}])
+        )),
+        -32602
+    );
+    assert_eq!(
+        code(&req(
+            &mut w,
+            "eth_sendTransaction",
+            json!([{"from": A0, "to": A1, "chainId": "0x1"}])
+        )),
+        -32602
+    );
+    assert_eq!(
+        code(&req(
+            &mut w,
+            "eth_sendTransaction",
+            json!([{"from": A0, "to": A1, "type": "0x4"}])
+        )),
+        -32602
+    );
+    assert_eq!(code(&req(&mut w, "eth_sendTransaction", json!([]))), -32602);
+    // Unlimited ERC-20 approval is flagged.
+    let data = format!(
+        "0x095ea7b3{:0>64}{}",
+        &A1[2..].to_lowercase(),
+        "f".repeat(64)
+    );
+    let (id, _) = approval(req(
+        &mut w,
+        "eth_sendTransaction",
+        json!([{"from": A0, "to": A1, "data": data}]),
+    ));
+    let d = &w.session.approval(id).unwrap().display;
+    assert_eq!(d["call"]["function"], "approve");
+    assert!(d["warnings"][0].as_str().unwrap().contains("unlimited"));
+}
+
+#[test]
+fn switch_and_add_chain() {
+    let mut w = wallet();
+    connect(&mut w);
+    assert_eq!(
+        code(&req(
+            &mut w,
+            "wallet_switchEthereumChain",
+            json!([{"chainId": "0x539"}])
+        )),
+        4902
+    );
+    assert_eq!(
+        result(req(
+            &mut w,
+            "wallet_switchEthereumChain",
+            json!([{"chainId": "0x1"}])
+        )),
+        Value::Null
+    );
+    let (id, kind) = approval(req(
+        &mut w,
+        "wallet_switchEthereumChain",
+        json!([{"chainId": "0x7a69"}]),
+    ));
+    assert_eq!(kind, ApprovalKind::SwitchChain);
+    w.resolve(id, true, &Edits::default(), true, NOW).unwrap();
+    assert_eq!(w.state.chain_id, 31337);
+
+    let add = |rpc: &str, decimals: u64| {
+        json!([{
+            "chainId": "0x539", "chainName": "Dev", "rpcUrls": [rpc],
+            "nativeCurrency": {"name": "Ether", "symbol": "ETH", "decimals": decimals},
+            "blockExplorerUrls": null
+        }])
+    };
+    assert_eq!(
+        code(&req(
+            &mut w,
+            "wallet_addEthereumChain",
+            add("http://evil.example/rpc", 18)
+        )),
+        -32602
+    );
+    assert_eq!(
+        code(&req(
+            &mut w,
+            "wallet_addEthereumChain",
+            add("https://rpc.example", 6)
+        )),
+        -32602
+    );
+    assert_eq!(
+        code(&req(
+            &mut w,
+            "wallet_addEthereumChain",
+            add("https://user:pw@rpc.example", 18)
+        )),
+        -32602
+    );
+    let (id, _) = approval(req(
+        &mut w,
+        "wallet_addEthereumChain",
+        add("http://127.0.0.1:9545", 18),
+    ));
+    w.resolve(id, true, &Edits::default(), true, NOW).unwrap();
+    assert_eq!(w.state.chain_id, 1337);
+    assert_eq!(w.state.network().rpc_url, "http://127.0.0.1:9545");
+    assert!(!w.state.network().builtin);
+    assert!(w.state.remove_network(1).is_err(), "built-ins stay");
+    w.state.remove_network(1337).unwrap();
+    assert_eq!(w.state.chain_id, 1);
+}
+
+#[test]
+fn watch_asset() {
+    let mut w = wallet();
+    let p = json!({"type": "ERC20", "options": {"address": A1, "symbol": "TKN", "decimals": 18}});
+    let (id, _) = approval(req(&mut w, "wallet_watchAsset", p));
+    let r = w.resolve(id, true, &Edits::default(), true, NOW).unwrap();
+    assert!(matches!(
+        r,
+        Resolution::Reply {
+            result: Value::Bool(true),
+            ..
+        }
+    ));
+    assert_eq!(w.state.assets.len(), 1);
+    let bad =
+        json!({"type": "ERC20", "options": {"address": A1, "symbol": "<script>", "decimals": 18}});
+    assert_eq!(code(&req(&mut w, "wallet_watchAsset", bad)), -32602);
+    assert_eq!(
+        code(&req(&mut w, "wallet_watchAsset", json!({"type": "ERC721"}))),
+        -32602
+    );
+}
+
+#[test]
+fn approvals_survive_a_round_trip_through_session_storage() {
+    let mut w = wallet();
+    connect(&mut w);
+    let (id, _) = approval(req(&mut w, "personal_sign", json!(["hi", A0])));
+    // The worker dies: only the stored JSON remains.
+    let (state, session) = (w.state.to_json(), w.session.to_json());
+    drop(w);
+    let mut w = Wallet::load(&state, &session).unwrap();
+    assert_eq!(w.session.approvals.len(), 1);
+    let r = w.resolve(id, true, &Edits::default(), true, NOW).unwrap();
+    match r {
+        Resolution::SignPersonal {
+            reply_to, message, ..
+        } => {
+            assert_eq!(reply_to, json!({"tab": 1}));
+            assert_eq!(message, "hi");
+        }
+        r => panic!("{r:?}"),
+    }
+    // Ids keep increasing across the restart, so a stale window cannot answer a new request.
+    let (id2, _) = approval(req(&mut w, "personal_sign", json!(["again", A0])));
+    assert!(id2 > id);
+}
+
+#[test]
+fn stored_json_errors_are_specific() {
+    assert!(State::from_json("").is_ok());
+    assert!(Session::from_json("").is_ok());
+    assert_eq!(State::from_json("{").unwrap_err().kind(), "Corrupt");
+    let mut s: Value = serde_json::from_str(&State::default().to_json()).unwrap();
+    s["version"] = json!(99);
+    assert_eq!(
+        State::from_json(&s.to_string()).unwrap_err().kind(),
+        "Corrupt"
+    );
+}
+
+#[test]
+fn auto_lock_window() {
+    let mut w = wallet();
+    w.state.set_settings(Some(5), None).unwrap();
+    w.session.lock.touch(NOW);
+    assert!(!w.lock_expired(NOW + 4 * 60_000));
+    assert!(w.lock_expired(NOW + 5 * 60_000));
+    assert!(
+        w.lock_expired(NOW - 6 * 60_000),
+        "a clock far in the past locks"
+    );
+    assert!(w.state.set_settings(Some(0), None).is_err());
+    assert!(w.state.set_settings(Some(100_000), None).is_err());
+}
+
+#[test]
+fn too_many_pending_requests_are_refused() {
+    let mut w = wallet();
+    connect(&mut w);
+    let mut codes = Vec::new();
+    for i in 0..7 {
+        codes.push(
+            match req(&mut w, "personal_sign", json!([format!("m{i}"), A0])) {
+                Outcome::Approval { .. } => 0,
+                o => code(&o),
+            },
+        );
+    }
+    assert_eq!(codes, [0, 0, 0, 0, 0, -32005, -32005]);
+    let rs = w.session.reject_origin(ORIGIN);
+    assert_eq!(rs.len(), 5);
+    assert!(w.session.approvals.is_empty());
+}
+
+#[test]
+fn activity_records_and_status() {
+    let mut w = wallet();
+    anvil(&mut w);
+    let a = tandem_wallet::Activity {
+        hash: "0xab".into(),
+        chain_id: 31337,
+        from: A0.parse().unwrap(),
+        to: Some(A1.parse().unwrap()),
+        value: alloy_primitives_u256(5),
+        status: TxStatus::Pending,
+        origin: Some(ORIGIN.into()),
+        submitted_at: NOW,
+        block_number: None,
+    };
+    w.state.record(a.clone());
+    w.state.record(a);
+    assert_eq!(w.state.activity.len(), 1);
+    assert_eq!(w.state.pending_hashes(), ["0xab"]);
+    assert!(w.state.update_status("0xab", TxStatus::Confirmed, Some(7)));
+    assert!(!w.state.update_status("0xab", TxStatus::Confirmed, Some(7)));
+    assert!(w.state.pending_hashes().is_empty());
+}
+
+fn alloy_primitives_u256(v: u64) -> tandem_eth::U256 {
+    tandem_eth::U256::from(v)
+}
+
+#[test]
+fn accounts_sync_keeps_names_and_prunes_sites() {
+    let mut w = wallet();
+    w.state.rename(A1.parse().unwrap(), "Savings").unwrap();
+    assert!(w.state.rename(A1.parse().unwrap(), "").is_err());
+    connect(&mut w);
+    w.state.sync_accounts(&[(A1.parse().unwrap(), Value::Null)]);
+    assert_eq!(w.state.accounts[0].name, "Savings");
+    assert_eq!(w.state.selected.unwrap().to_checksum(None), A1);
+    assert!(
+        w.state.sites.is_empty(),
+        "A0 is gone, so is the site's only grant"
+    );
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-z0-9x]{0,12}".prop_map(Value::String),
+            Just(json!(A0)),
+            Just(json!("0x7a69")),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-zA-Z]{1,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    const METHODS: &[&str] = &[
+        "eth_requestAccounts",
+        "eth_accounts",
+        "personal_sign",
+        "eth_signTypedData_v4",
+        "eth_sendTransaction",
+        "wallet_switchEthereumChain",
+        "wallet_addEthereumChain",
+        "wallet_watchAsset",
+        "wallet_requestPermissions",
+        "wallet_revokePermissions",
+        "eth_call",
+    ];
+
+    proptest! {
+        /// No input crashes the controller, and every answer is one of the four outcomes.
+        #[test]
+        fn no_request_panics(m in 0..METHODS.len(), params in arb_json(), unlocked: bool) {
+            let mut w = wallet();
+            connect(&mut w);
+            let r = json!({"method": METHODS[m], "params": params});
+            let _ = w.request(ORIGIN, &r, unlocked, Value::Null, NOW);
+            let _ = w.request(ORIGIN, &params, unlocked, Value::Null, NOW);
+        }
+    }
+}
