@@ -10,3 +10,4 @@ pub mod store;
 
 pub use config::Config;
 pub use error::{Error, Result};
+pub use server::{app, AppState};

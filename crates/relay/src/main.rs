@@ -1,1 +1,78 @@
-fn main() {}
+//! `tandem-relay`: run the relay. No flags needed: 127.0.0.1:8787 and
+//! ./tandem-relay.db (SQLite WAL). See `tandem-relay --help`.
+
+use std::{net::SocketAddr, process::ExitCode, time::Duration};
+
+use tandem_relay::{app, store, AppState, Config};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = match Config::from_args(std::env::args().skip(1)) {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            eprint!("{}", Config::usage());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("tandem-relay: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tandem-relay: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> tandem_relay::Result<()> {
+    let store = store::open(&config.database).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| tandem_relay::Error::Io(format!("cannot listen on {}: {e}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| tandem_relay::Error::Io(e.to_string()))?;
+    let url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("ws://{addr}/v1/ws"));
+    let backend = if config.database.starts_with("postgres") {
+        "postgresql"
+    } else {
+        "sqlite"
+    };
+    let state = AppState::new(config, store, url.clone()).await?;
+    state.spawn_sweeper(Duration::from_secs(60));
+    // Tests and scripts wait for this line; print it only once we accept.
+    #[allow(clippy::print_stdout)]
+    {
+        println!("tandem-relay listening on {url} (storage: {backend})");
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await
+    .map_err(|e| tandem_relay::Error::Io(e.to_string()))
+}
+
+async fn shutdown() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

@@ -1,1 +1,2 @@
+//! Load generator (see --help).
 fn main() {}

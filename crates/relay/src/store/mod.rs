@@ -29,8 +29,12 @@ pub struct NewMessage {
     pub sender: Vec<u8>,
     /// Opaque envelope bytes; never inspected or logged.
     pub payload: Vec<u8>,
+    /// Unix seconds when the relay accepted it.
+    pub sent_at: u64,
     /// Unix seconds after which the message is dropped undelivered.
     pub expires_at: u64,
+    /// Explicit recipients; `None` = every subscriber of `topic` but the sender.
+    pub recipients: Option<Vec<Vec<u8>>>,
 }
 
 /// What the store did with a [`NewMessage`].
@@ -53,6 +57,8 @@ pub struct StoredMessage {
     pub sender: Vec<u8>,
     /// Opaque envelope bytes.
     pub payload: Vec<u8>,
+    /// Unix seconds when the relay accepted it.
+    pub sent_at: u64,
     /// Unix seconds after which it expires.
     pub expires_at: u64,
 }
@@ -125,8 +131,8 @@ pub struct DeviceRecord {
 
 /// Storage backend. Every method returns after its writes are committed.
 pub trait Store: Send + Sync + 'static {
-    /// Store `msg` in the mailbox of every subscriber of its topic except the
-    /// sender. Fails with [`crate::Error::MailboxFull`] if any recipient's
+    /// Store `msg` in the mailbox of its explicit recipients, or else of every
+    /// subscriber of its topic except the sender. Fails with [`crate::Error::MailboxFull`] if any recipient's
     /// mailbox would exceed `limits`.
     fn publish(&self, msg: NewMessage, limits: MailboxLimits) -> BoxFuture<'_, Result<Published>>;
     /// Unexpired messages waiting for `device`, oldest first, at most `limit`,
@@ -200,7 +206,9 @@ pub(crate) mod conformance {
             topic: topic.to_vec(),
             sender: sender.to_vec(),
             payload: payload.to_vec(),
+            sent_at: 1,
             expires_at,
+            recipients: None,
         }
     }
 
@@ -242,6 +250,7 @@ pub(crate) mod conformance {
         assert_eq!(b[0].payload, b"hello");
         assert_eq!(b[0].sender, b"A");
         assert_eq!(b[0].id, p1.id);
+        assert_eq!(b[0].sent_at, 1);
         // after cursor
         assert!(store
             .pending(b"B".to_vec(), p1.id, 10, 50)
@@ -316,9 +325,19 @@ pub(crate) mod conformance {
             .await
             .unwrap();
 
+        // Explicit recipients ignore subscriptions.
+        let mut m = msg(b"t9", b"A", b"direct", 100);
+        m.recipients = Some(vec![b"E".to_vec(), b"F".to_vec()]);
+        let p4 = store.publish(m, lim).await.unwrap();
+        assert_eq!(p4.recipients.len(), 2);
+        assert_eq!(
+            store.pending(b"F".to_vec(), 0, 10, 0).await.unwrap()[0].payload,
+            b"direct"
+        );
+
         // Expiry deletes and frees quota.
         let n = store.expire(100).await.unwrap();
-        assert!(n >= 3, "expired {n}");
+        assert!(n >= 4, "expired {n}");
         assert!(store
             .pending(b"C".to_vec(), 0, 10, 0)
             .await

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS messages(
     topic BYTEA NOT NULL,
     sender BYTEA NOT NULL,
     payload BYTEA NOT NULL,
+    sent_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_expiry ON messages(expires_at);
 CREATE TABLE IF NOT EXISTS inbox(
@@ -124,16 +125,19 @@ impl PgStore {
         })
     }
 
-    async fn publish_inner(&self, m: NewMessage, limits: MailboxLimits) -> Result<Published> {
+    async fn publish_inner(&self, mut m: NewMessage, limits: MailboxLimits) -> Result<Published> {
         let len = m.payload.len() as u64;
         let mut client = self.client.lock().await;
         let recipients: Vec<Vec<u8>> = {
             let mirror = self.mirror.lock().map_err(poisoned)?;
-            let r: Vec<Vec<u8>> = mirror
-                .subs
-                .get(&m.topic)
-                .map(|v| v.iter().filter(|d| **d != m.sender).cloned().collect())
-                .unwrap_or_default();
+            let r: Vec<Vec<u8>> = match m.recipients.take() {
+                Some(r) => r,
+                None => mirror
+                    .subs
+                    .get(&m.topic)
+                    .map(|v| v.iter().filter(|d| **d != m.sender).cloned().collect())
+                    .unwrap_or_default(),
+            };
             for d in &r {
                 let (c, b) = mirror.usage.get(d).copied().unwrap_or((0, 0));
                 if c + 1 > limits.max_messages || b + len > limits.max_bytes {
@@ -147,9 +151,15 @@ impl PgStore {
         let tx = client.transaction().await.map_err(pg_err)?;
         let row = tx
             .query_one(
-                "INSERT INTO messages(topic, sender, payload, expires_at) VALUES ($1, $2, $3, $4) \
-                 RETURNING id",
-                &[&m.topic, &m.sender, &m.payload, &(m.expires_at as i64)],
+                "INSERT INTO messages(topic, sender, payload, sent_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[
+                    &m.topic,
+                    &m.sender,
+                    &m.payload,
+                    &(m.sent_at as i64),
+                    &(m.expires_at as i64),
+                ],
             )
             .await
             .map_err(pg_err)?;
@@ -274,7 +284,7 @@ impl Store for PgStore {
             let client = self.client.lock().await;
             let rows = client
                 .query(
-                    "SELECT m.id, m.topic, m.sender, m.payload, m.expires_at FROM inbox i \
+                    "SELECT m.id, m.topic, m.sender, m.payload, m.expires_at, m.sent_at FROM inbox i \
                      JOIN messages m ON m.id = i.msg_id \
                      WHERE i.device = $1 AND i.msg_id > $2 AND m.expires_at > $3 \
                      ORDER BY m.id LIMIT $4",
@@ -290,6 +300,7 @@ impl Store for PgStore {
                     sender: r.get(2),
                     payload: r.get(3),
                     expires_at: r.get::<_, i64>(4) as u64,
+                    sent_at: r.get::<_, i64>(5) as u64,
                 })
                 .collect())
         })

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS messages(
     topic BLOB NOT NULL,
     sender BLOB NOT NULL,
     payload BLOB NOT NULL,
+    sent_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_expiry ON messages(expires_at);
 CREATE TABLE IF NOT EXISTS inbox(
@@ -193,13 +194,16 @@ impl Inner {
         Ok(Self { conn, subs, usage })
     }
 
-    fn publish(&mut self, m: NewMessage, limits: MailboxLimits) -> Result<Published> {
+    fn publish(&mut self, mut m: NewMessage, limits: MailboxLimits) -> Result<Published> {
         let len = m.payload.len() as u64;
-        let recipients: Vec<Vec<u8>> = self
-            .subs
-            .get(&m.topic)
-            .map(|v| v.iter().filter(|d| **d != m.sender).cloned().collect())
-            .unwrap_or_default();
+        let recipients: Vec<Vec<u8>> = match m.recipients.take() {
+            Some(r) => r,
+            None => self
+                .subs
+                .get(&m.topic)
+                .map(|v| v.iter().filter(|d| **d != m.sender).cloned().collect())
+                .unwrap_or_default(),
+        };
         for r in &recipients {
             let (c, b) = self.usage.get(r).copied().unwrap_or((0, 0));
             if c + 1 > limits.max_messages || b + len > limits.max_bytes {
@@ -210,8 +214,15 @@ impl Inner {
         }
         let c = &self.conn;
         c.execute(
-            "INSERT INTO messages(topic, sender, payload, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![m.topic, m.sender, m.payload, m.expires_at as i64],
+            "INSERT INTO messages(topic, sender, payload, sent_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                m.topic,
+                m.sender,
+                m.payload,
+                m.sent_at as i64,
+                m.expires_at as i64
+            ],
         )
         .map_err(db_err)?;
         let id = c.last_insert_rowid();
@@ -362,7 +373,7 @@ impl Store for SqliteStore {
             let mut st = i
                 .conn
                 .prepare_cached(
-                    "SELECT m.id, m.topic, m.sender, m.payload, m.expires_at FROM inbox i \
+                    "SELECT m.id, m.topic, m.sender, m.payload, m.expires_at, m.sent_at FROM inbox i \
                      JOIN messages m ON m.id = i.msg_id \
                      WHERE i.device = ?1 AND i.msg_id > ?2 AND m.expires_at > ?3 \
                      ORDER BY m.id LIMIT ?4",
@@ -376,6 +387,7 @@ impl Store for SqliteStore {
                         sender: r.get(2)?,
                         payload: r.get(3)?,
                         expires_at: r.get::<_, i64>(4)? as u64,
+                        sent_at: r.get::<_, i64>(5)? as u64,
                     })
                 })
                 .map_err(db_err)?;
@@ -624,7 +636,9 @@ mod tests {
                     topic: b"t2".to_vec(),
                     sender: b"A".to_vec(),
                     payload: b"12".to_vec(),
+                    sent_at: 1,
                     expires_at: 300,
+                    recipients: None,
                 },
                 MailboxLimits {
                     max_messages: 2,
