@@ -1,20 +1,28 @@
 #![doc = include_str!("../README.md")]
 
+pub mod envelope;
 mod error;
 pub mod frame;
+pub mod group;
+pub mod handshake;
 pub mod identity;
+pub mod offer;
 pub mod revocation;
 pub mod token;
 pub mod wire;
 
+pub use envelope::{Envelope, EnvelopeKind, Header, ReplayGuard, SequenceCounter};
 pub use error::{Error, Result};
 pub use frame::{
     auth_message, ClientFrame, ErrorCode, MemberInfo, Membership, MessageId, Nonce, Recipient,
     RelayFrame,
 };
+pub use group::{Group, GroupKey, GroupPayload, Member, Received, Revocation};
+pub use handshake::{Approver, ComparisonCode, JoinRequest, Joiner};
 pub use identity::{
     DeviceId, EncryptionPublic, GroupId, IdentityKey, IdentityPublic, Signature, TokenId, Topic,
 };
+pub use offer::{PairingOffer, DEFAULT_OFFER_LIFETIME_SECS};
 pub use revocation::{RevocationId, RevocationReason, RevocationRecord, RevocationTarget};
 pub use token::{Capabilities, SessionToken, TokenRequest, DEFAULT_TOKEN_LIFETIME_SECS};
 pub use wire::Bytes;

@@ -135,7 +135,6 @@ impl<'a> Reader<'a> {
     pub(crate) fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_be_bytes(self.array()?))
     }
-    #[allow(dead_code)] // used by envelope and handshake
     pub(crate) fn var(&mut self, max: usize) -> Result<&'a [u8]> {
         let len = usize::from(u16::from_be_bytes(self.array()?));
         if len > max {
@@ -146,7 +145,6 @@ impl<'a> Reader<'a> {
         }
         self.take(len)
     }
-    #[allow(dead_code)]
     pub(crate) fn rest(&mut self) -> &'a [u8] {
         core::mem::take(&mut self.buf)
     }

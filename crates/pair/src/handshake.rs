@@ -1,0 +1,553 @@
+//! The pairing handshake between a new device (the *joiner*, which shows
+//! the QR offer) and an already-trusted device (the *approver*, which scans
+//! it and, after the user compares the 6-digit codes, issues a token).
+//!
+//! ```text
+//! joiner                                   approver
+//!  offer: relay, topic, E_J, H(N_J), exp  --QR-->
+//!                                 <-- PairHello  (plain: E_A, N_A)
+//!  th1 = H(version, relay, topic, exp, E_J, H(N_J), E_A, N_A)
+//!  k_ja, k_aj = HKDF(salt = th1, ikm = X25519, info = label ‖ th1)
+//!  PairJoin (k_ja: N_J, identity, x25519 pk, name, sig over th2) -->
+//!  th2 = H(th1, N_J); code = HKDF(salt = th2, ikm = X25519, info = "code" ‖ th2) mod 10^6
+//!  both screens show the code; the user types/confirms it on the approver
+//!                                 <-- PairAccept (k_aj: welcome | declined)
+//! ```
+//!
+//! The joiner commits to N_J in the QR and reveals it only after it has the
+//! approver's key and nonce, so a man in the middle cannot pick keys that
+//! make the two codes equal (he gets one guess in 10^6).
+
+use core::fmt;
+
+use hkdf::Hkdf;
+use rand_core::CryptoRngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::envelope::{Envelope, EnvelopeKind, Header, ReplayGuard};
+use crate::group::{check_name, Group, GroupKey, Member, MAX_NAME_BYTES};
+use crate::identity::{EncryptionPublic, IdentityKey, IdentityPublic, Signature, Topic};
+use crate::offer::{commitment, validate_relay_url, PairingOffer};
+use crate::token::{Capabilities, SessionToken, TokenRequest};
+use crate::wire::{Reader, Writer};
+use crate::{DeviceId, Error, GroupId, Result, PROTOCOL_VERSION};
+
+const TRANSCRIPT_DOMAIN: &[u8] = b"tandem/pair/v1/transcript";
+const KEY_J2A: &[u8] = b"tandem/pair/v1/key/joiner-to-approver";
+const KEY_A2J: &[u8] = b"tandem/pair/v1/key/approver-to-joiner";
+const CODE_INFO: &[u8] = b"tandem/pair/v1/code";
+const JOIN_DOMAIN: &[u8] = b"tandem/pair/join/v1";
+const APPROVE_DOMAIN: &[u8] = b"tandem/pair/approve/v1";
+
+/// The 6-digit comparison code shown on both screens.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ComparisonCode(u32);
+
+impl ComparisonCode {
+    /// Parses what the user typed: 6 digits, spaces and dashes ignored.
+    pub fn parse(text: &str) -> Result<Self> {
+        let digits: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::malformed("comparison code", "expected 6 digits"));
+        }
+        Ok(Self(digits.parse().expect("6 ASCII digits")))
+    }
+
+    /// Constant-time equality.
+    pub fn matches(&self, other: &Self) -> bool {
+        self.0.to_be_bytes().ct_eq(&other.0.to_be_bytes()).into()
+    }
+}
+
+impl fmt::Display for ComparisonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:06}", self.0)
+    }
+}
+
+impl fmt::Debug for ComparisonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ComparisonCode({self})")
+    }
+}
+
+fn hash_parts(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// Session secrets shared after the hello.
+struct Keys {
+    j2a: Zeroizing<[u8; 32]>,
+    a2j: Zeroizing<[u8; 32]>,
+    shared: Zeroizing<[u8; 32]>,
+    th1: [u8; 32],
+}
+
+fn transcript1(offer: &PairingOffer, e_a: &[u8; 32], n_a: &[u8; 32]) -> [u8; 32] {
+    hash_parts(&[
+        TRANSCRIPT_DOMAIN,
+        &[offer.version],
+        offer.relay.as_bytes(),
+        &offer.topic.0,
+        &offer.expires_at.to_be_bytes(),
+        &offer.key,
+        &offer.commit,
+        e_a,
+        n_a,
+    ])
+}
+
+fn derive(shared: [u8; 32], th1: [u8; 32]) -> Result<Keys> {
+    // An all-zero shared secret means the peer sent a small-order point.
+    if bool::from(shared.ct_eq(&[0u8; 32])) {
+        return Err(Error::malformed("pairing key", "invalid X25519 public key"));
+    }
+    let hk = Hkdf::<Sha256>::new(Some(&th1), &shared);
+    let expand = |label: &[u8]| {
+        let mut info = label.to_vec();
+        info.extend_from_slice(&th1);
+        let mut out = Zeroizing::new([0u8; 32]);
+        hk.expand(&info, out.as_mut_slice())
+            .expect("32 bytes is a valid HKDF length");
+        out
+    };
+    Ok(Keys {
+        j2a: expand(KEY_J2A),
+        a2j: expand(KEY_A2J),
+        shared: Zeroizing::new(shared),
+        th1,
+    })
+}
+
+fn code_and_th2(keys: &Keys, n_j: &[u8; 32]) -> (ComparisonCode, [u8; 32]) {
+    let th2 = hash_parts(&[&keys.th1, n_j]);
+    let hk = Hkdf::<Sha256>::new(Some(&th2), keys.shared.as_slice());
+    let mut info = CODE_INFO.to_vec();
+    info.extend_from_slice(&th2);
+    let mut out = [0u8; 8];
+    hk.expand(&info, &mut out)
+        .expect("8 bytes is a valid HKDF length");
+    (
+        ComparisonCode((u64::from_be_bytes(out) % 1_000_000) as u32),
+        th2,
+    )
+}
+
+fn join_signed(th2: &[u8; 32], id: &IdentityPublic, enc: &EncryptionPublic, name: &str) -> Vec<u8> {
+    let mut w = Writer::with_domain(JOIN_DOMAIN);
+    w.raw(th2).raw(&id.0).raw(&enc.0).var(name.as_bytes());
+    w.0
+}
+
+fn approve_signed(th2: &[u8; 32], token: &SessionToken) -> Vec<u8> {
+    let mut w = Writer::with_domain(APPROVE_DOMAIN);
+    w.raw(th2).raw(&token.encode());
+    w.0
+}
+
+/// What the approver sends after the user's decision (encrypted).
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[allow(clippy::large_enum_variant)] // one per pairing
+enum AcceptBody {
+    Welcome {
+        group: GroupId,
+        key: GroupKey,
+        members: Vec<Member>,
+        token: SessionToken,
+        signature: Signature,
+    },
+    Declined,
+}
+
+// ---------------------------------------------------------------- joiner
+
+enum JoinerState {
+    AwaitingHello,
+    AwaitingAccept {
+        keys: Keys,
+        th2: [u8; 32],
+        guard: ReplayGuard,
+    },
+    Done,
+}
+
+/// The new device's side of the handshake.
+pub struct Joiner {
+    offer: PairingOffer,
+    secret: x25519_dalek::StaticSecret,
+    nonce: Zeroizing<[u8; 32]>,
+    state: JoinerState,
+}
+
+impl fmt::Debug for Joiner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Joiner")
+            .field("topic", &self.offer.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Joiner {
+    /// Creates a one-time offer for `relay`, valid `lifetime_secs` from `now`.
+    pub fn new(
+        relay: &str,
+        now: u64,
+        lifetime_secs: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Self> {
+        validate_relay_url(relay)?;
+        let secret = x25519_dalek::StaticSecret::random_from_rng(&mut *rng);
+        let mut nonce = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(nonce.as_mut_slice());
+        let offer = PairingOffer {
+            version: PROTOCOL_VERSION,
+            relay: relay.to_owned(),
+            topic: Topic::random(rng),
+            key: x25519_dalek::PublicKey::from(&secret).to_bytes(),
+            commit: commitment(&nonce),
+            expires_at: now.saturating_add(lifetime_secs),
+        };
+        Ok(Self {
+            offer,
+            secret,
+            nonce,
+            state: JoinerState::AwaitingHello,
+        })
+    }
+
+    /// The offer to show as a QR code.
+    pub fn offer(&self) -> &PairingOffer {
+        &self.offer
+    }
+
+    /// Handles the approver's hello: returns the join message to publish and
+    /// the code to show. The offer is consumed: a second hello fails with
+    /// [`Error::OfferUsed`].
+    pub fn on_hello(
+        &mut self,
+        bytes: &[u8],
+        me: &IdentityKey,
+        name: &str,
+        now: u64,
+    ) -> Result<(Vec<u8>, ComparisonCode)> {
+        check_name(name)?;
+        let env = Envelope::decode(bytes)?;
+        if env.header.kind != EnvelopeKind::PairHello {
+            return Err(Error::UnexpectedMessage(
+                "expected the other device's hello",
+            ));
+        }
+        if env.header.topic != self.offer.topic {
+            return Err(Error::UnexpectedMessage("hello for another pairing"));
+        }
+        if !matches!(self.state, JoinerState::AwaitingHello) {
+            return Err(Error::OfferUsed);
+        }
+        self.offer.check(now)?;
+        let mut r = Reader::new("pairing hello", &env.body);
+        let e_a: [u8; 32] = r.array()?;
+        let n_a: [u8; 32] = r.array()?;
+        r.finish()?;
+        // From here on the offer is spent, whatever happens.
+        self.state = JoinerState::Done;
+        let shared = self
+            .secret
+            .diffie_hellman(&x25519_dalek::PublicKey::from(e_a))
+            .to_bytes();
+        let keys = derive(shared, transcript1(&self.offer, &e_a, &n_a))?;
+        let (code, th2) = code_and_th2(&keys, &self.nonce);
+        let id = me.public();
+        let enc = me.encryption_public();
+        let sig = me.sign(&join_signed(&th2, &id, &enc, name));
+        let mut w = Writer::default();
+        w.raw(self.nonce.as_slice())
+            .raw(&id.0)
+            .raw(&enc.0)
+            .var(name.as_bytes())
+            .raw(&sig.0);
+        let plain = Zeroizing::new(w.0);
+        let header = Header {
+            kind: EnvelopeKind::PairJoin,
+            topic: self.offer.topic,
+            sender: me.device_id(),
+            epoch: 0,
+            seq: 0,
+        };
+        let out = Envelope::seal(&keys.j2a, header, &plain).encode();
+        self.state = JoinerState::AwaitingAccept {
+            keys,
+            th2,
+            guard: ReplayGuard::default(),
+        };
+        Ok((out, code))
+    }
+
+    /// Handles the approver's answer: the group this device now belongs to,
+    /// or [`Error::Declined`].
+    pub fn on_accept(&mut self, bytes: &[u8], me: &IdentityKey, now: u64) -> Result<Group> {
+        let env = Envelope::decode(bytes)?;
+        if env.header.kind != EnvelopeKind::PairAccept || env.header.topic != self.offer.topic {
+            return Err(Error::UnexpectedMessage(
+                "expected the other device's answer",
+            ));
+        }
+        let JoinerState::AwaitingAccept { keys, th2, guard } = &mut self.state else {
+            return Err(Error::UnexpectedMessage("no pairing in progress"));
+        };
+        let plain = env.open(&keys.a2j)?;
+        guard.accept(env.header.seq)?;
+        let th2 = *th2;
+        self.state = JoinerState::Done;
+        let body: AcceptBody = serde_json::from_slice(&plain)
+            .map_err(|e| Error::malformed("pairing answer", e.to_string()))?;
+        let (group, key, members, token, signature) = match body {
+            AcceptBody::Declined => return Err(Error::Declined),
+            AcceptBody::Welcome {
+                group,
+                key,
+                members,
+                token,
+                signature,
+            } => (group, key, members, token, signature),
+        };
+        token.issuer().verify(
+            "pairing approval",
+            &approve_signed(&th2, &token),
+            &signature,
+        )?;
+        if token.issuer_device() != env.header.sender {
+            return Err(Error::BadSignature("pairing approval"));
+        }
+        token.check_for(&me.public(), now)?;
+        if token.group() != group {
+            return Err(Error::WrongGroup("session token"));
+        }
+        let issuer_ok = members
+            .iter()
+            .any(|m| m.identity == token.issuer() && m.is_active());
+        if !issuer_ok {
+            return Err(Error::NotMember(token.issuer_device().to_hex()));
+        }
+        let mut members: Vec<Member> = members
+            .into_iter()
+            .filter(|m| m.identity != me.public())
+            .collect();
+        members.push(Member {
+            identity: me.public(),
+            encryption: me.encryption_public(),
+            name: String::new(),
+            founder: false,
+            token: Some(token),
+            revoked: None,
+            last_seen: Some(now),
+        });
+        Ok(Group::joined(me.device_id(), group, key, members))
+    }
+}
+
+// -------------------------------------------------------------- approver
+
+/// The new device, as described in its (verified) join message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinRequest {
+    /// Code to compare with the one on the new device's screen.
+    pub code: ComparisonCode,
+    /// The new device's identity key.
+    pub identity: IdentityPublic,
+    /// Its X25519 key.
+    pub encryption: EncryptionPublic,
+    /// The name it gave itself.
+    pub name: String,
+}
+
+enum ApproverState {
+    AwaitingJoin,
+    AwaitingConfirm { request: JoinRequest, th2: [u8; 32] },
+    Done,
+}
+
+/// The trusted device's side of the handshake.
+pub struct Approver {
+    offer: PairingOffer,
+    keys: Keys,
+    me: DeviceId,
+    state: ApproverState,
+    guard: ReplayGuard,
+}
+
+impl fmt::Debug for Approver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Approver")
+            .field("topic", &self.offer.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Approver {
+    /// Answers a scanned offer: returns the hello to publish on the offer's
+    /// topic. Fails if the offer expired.
+    pub fn start(
+        offer: &PairingOffer,
+        me: &IdentityKey,
+        now: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(Self, Vec<u8>)> {
+        offer.check(now)?;
+        let secret = x25519_dalek::EphemeralSecret::random_from_rng(&mut *rng);
+        let e_a = x25519_dalek::PublicKey::from(&secret).to_bytes();
+        let mut n_a = [0u8; 32];
+        rng.fill_bytes(&mut n_a);
+        let shared = secret
+            .diffie_hellman(&x25519_dalek::PublicKey::from(offer.key))
+            .to_bytes();
+        let keys = derive(shared, transcript1(offer, &e_a, &n_a))?;
+        let mut body = e_a.to_vec();
+        body.extend_from_slice(&n_a);
+        let header = Header {
+            kind: EnvelopeKind::PairHello,
+            topic: offer.topic,
+            sender: DeviceId([0; 16]),
+            epoch: 0,
+            seq: 0,
+        };
+        let hello = Envelope::plain(header, body).encode();
+        Ok((
+            Self {
+                offer: offer.clone(),
+                keys,
+                me: me.device_id(),
+                state: ApproverState::AwaitingJoin,
+                guard: ReplayGuard::default(),
+            },
+            hello,
+        ))
+    }
+
+    /// Handles the new device's join message: returns the code to show and
+    /// what the new device says about itself.
+    pub fn on_join(&mut self, bytes: &[u8], now: u64) -> Result<JoinRequest> {
+        let env = Envelope::decode(bytes)?;
+        if env.header.kind != EnvelopeKind::PairJoin || env.header.topic != self.offer.topic {
+            return Err(Error::UnexpectedMessage(
+                "expected the new device's join message",
+            ));
+        }
+        let plain = env.open(&self.keys.j2a)?;
+        self.guard.accept(env.header.seq)?;
+        if !matches!(self.state, ApproverState::AwaitingJoin) {
+            return Err(Error::UnexpectedMessage("join message received twice"));
+        }
+        self.state = ApproverState::Done;
+        self.offer.check(now)?;
+        let mut r = Reader::new("pairing join", &plain);
+        let n_j: [u8; 32] = r.array()?;
+        let identity = IdentityPublic(r.array()?);
+        let encryption = EncryptionPublic(r.array()?);
+        let name = core::str::from_utf8(r.var(MAX_NAME_BYTES)?)
+            .map_err(|_| Error::malformed("device name", "not UTF-8"))?
+            .to_owned();
+        let sig = Signature(r.array()?);
+        r.finish()?;
+        check_name(&name)?;
+        if !bool::from(commitment(&n_j).ct_eq(&self.offer.commit)) {
+            return Err(Error::CommitmentMismatch);
+        }
+        let (code, th2) = code_and_th2(&self.keys, &n_j);
+        identity.verify(
+            "pairing join",
+            &join_signed(&th2, &identity, &encryption, &name),
+            &sig,
+        )?;
+        if identity.device_id() != env.header.sender {
+            return Err(Error::BadSignature("pairing join"));
+        }
+        let request = JoinRequest {
+            code,
+            identity,
+            encryption,
+            name,
+        };
+        self.state = ApproverState::AwaitingConfirm {
+            request: request.clone(),
+            th2,
+        };
+        Ok(request)
+    }
+
+    /// The user typed the code shown on the new device. If it matches, issues
+    /// a session token, adds the device to `group` and returns the welcome
+    /// to publish. On mismatch the pairing is cancelled for good (no retry):
+    /// publish [`Self::decline`] so the new device stops waiting.
+    #[allow(clippy::too_many_arguments)]
+    pub fn confirm(
+        &mut self,
+        typed: &ComparisonCode,
+        group: &mut Group,
+        me: &IdentityKey,
+        capabilities: Capabilities,
+        lifetime_secs: u64,
+        now: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(Vec<u8>, SessionToken)> {
+        let ApproverState::AwaitingConfirm { request, th2 } =
+            core::mem::replace(&mut self.state, ApproverState::Done)
+        else {
+            return Err(Error::UnexpectedMessage("nothing to confirm"));
+        };
+        if !typed.matches(&request.code) {
+            return Err(Error::CodeMismatch);
+        }
+        if me.device_id() != self.me || group.me() != self.me {
+            return Err(Error::WrongSubject);
+        }
+        let token = SessionToken::issue(
+            me,
+            &TokenRequest {
+                group: group.id(),
+                subject: request.identity,
+                subject_encryption: request.encryption,
+                capabilities,
+                lifetime_secs,
+            },
+            now,
+            rng,
+        );
+        group.add_member(token.clone(), &request.name, now)?;
+        let signature = me.sign(&approve_signed(&th2, &token));
+        let body = AcceptBody::Welcome {
+            group: group.id(),
+            key: group.key().clone(),
+            members: group.members().cloned().collect(),
+            token: token.clone(),
+            signature,
+        };
+        Ok((self.seal_accept(&body), token))
+    }
+
+    /// The answer telling the new device that pairing was refused.
+    pub fn decline(&mut self) -> Vec<u8> {
+        self.state = ApproverState::Done;
+        self.seal_accept(&AcceptBody::Declined)
+    }
+
+    fn seal_accept(&self, body: &AcceptBody) -> Vec<u8> {
+        let plain = Zeroizing::new(serde_json::to_vec(body).expect("welcome serializes"));
+        let header = Header {
+            kind: EnvelopeKind::PairAccept,
+            topic: self.offer.topic,
+            sender: self.me,
+            epoch: 0,
+            seq: 0,
+        };
+        Envelope::seal(&self.keys.a2j, header, &plain).encode()
+    }
+}
