@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 //! The whole protocol in memory: pairing, man in the middle, replay,
 //! tampering, expiry, group messages, revocation with key rotation.
 
