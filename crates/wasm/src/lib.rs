@@ -6,6 +6,7 @@ mod error;
 mod keyring;
 mod primitives;
 mod vault;
+mod wallet;
 
 pub use error::Error;
 pub use keyring::{
@@ -14,6 +15,7 @@ pub use keyring::{
 };
 pub use primitives::*;
 pub use vault::{SealedKeyring, UnlockedKeyring, Vault};
+pub use wallet::{checksum_address, WalletController};
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

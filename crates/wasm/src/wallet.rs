@@ -1,0 +1,239 @@
+//! The wallet controller (`tandem-wallet`) for the service worker. JSON in,
+//! JSON out; the worker persists `stateJson()` and `sessionJson()` after each
+//! call that changes them.
+
+use serde_json::Value;
+use tandem_wallet::{Edits, Fill, Network, TxStatus, Wallet};
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use crate::error::{address, Error, Result};
+
+impl From<tandem_wallet::Error> for Error {
+    fn from(e: tandem_wallet::Error) -> Self {
+        Self {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| Error::invalid(format!("{what}: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("serializing plain data cannot fail")
+}
+
+/// The controller, loaded from storage when the worker starts.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct WalletController {
+    inner: Wallet,
+}
+
+#[wasm_bindgen]
+impl WalletController {
+    /// Loads the stored halves (empty strings for a fresh install).
+    #[wasm_bindgen(constructor)]
+    pub fn new(state: &str, session: &str) -> Result<WalletController> {
+        Ok(Self {
+            inner: Wallet::load(state, session)?,
+        })
+    }
+
+    /// Non-secret state for `chrome.storage.local`.
+    #[wasm_bindgen(js_name = stateJson)]
+    pub fn state_json(&self) -> String {
+        self.inner.state.to_json()
+    }
+
+    /// Approvals and lock clock for `chrome.storage.session`.
+    #[wasm_bindgen(js_name = sessionJson)]
+    pub fn session_json(&self) -> String {
+        self.inner.session.to_json()
+    }
+
+    /// One EIP-1193 request; returns the outcome JSON (never throws: bad input
+    /// becomes an `{ type: "error" }` outcome with the EIP-1193 code).
+    pub fn request(
+        &mut self,
+        origin: &str,
+        request: &str,
+        unlocked: bool,
+        reply_to: &str,
+        now: f64,
+    ) -> String {
+        let outcome = match (
+            serde_json::from_str::<Value>(request),
+            serde_json::from_str::<Value>(reply_to),
+        ) {
+            (Ok(r), Ok(to)) => self.inner.request(origin, &r, unlocked, to, now as u64),
+            _ => tandem_wallet::Error::InvalidRequest("the request is not JSON".into()).into(),
+        };
+        to_json(&outcome)
+    }
+
+    /// Stores the node's nonce/gas/fees (`{ nonce, gasEstimate, baseFee?, priorityFee?, gasPrice? }`).
+    #[wasm_bindgen(js_name = fillTransaction)]
+    pub fn fill_transaction(&mut self, id: f64, fill: &str) -> Result<()> {
+        let f: Fill = parse(fill, "transaction fill")?;
+        Ok(self.inner.fill_transaction(id as u64, &f)?)
+    }
+
+    /// Answers an approval; returns the resolution JSON (what to sign/send/reply).
+    pub fn resolve(
+        &mut self,
+        id: f64,
+        approve: bool,
+        edits: &str,
+        unlocked: bool,
+        now: f64,
+    ) -> Result<String> {
+        let e: Edits = if edits.trim().is_empty() {
+            Edits::default()
+        } else {
+            parse(edits, "approval edits")?
+        };
+        Ok(to_json(
+            &self
+                .inner
+                .resolve(id as u64, approve, &e, unlocked, now as u64)?,
+        ))
+    }
+
+    /// Pending approvals as JSON.
+    pub fn approvals(&self) -> String {
+        to_json(&self.inner.session.approvals)
+    }
+
+    /// One approval as JSON.
+    pub fn approval(&self, id: f64) -> Result<String> {
+        Ok(to_json(self.inner.session.approval(id as u64)?))
+    }
+
+    /// Rejects all pending approvals (on lock); returns the resolutions JSON.
+    #[wasm_bindgen(js_name = rejectAll)]
+    pub fn reject_all(&mut self) -> String {
+        to_json(&self.inner.session.reject_all())
+    }
+
+    /// Rejects the approvals of one origin; returns the resolutions JSON.
+    #[wasm_bindgen(js_name = rejectOrigin)]
+    pub fn reject_origin(&mut self, origin: &str) -> String {
+        to_json(&self.inner.session.reject_origin(origin))
+    }
+
+    /// Replaces the account list with the keyring's `accounts()` JSON.
+    #[wasm_bindgen(js_name = syncAccounts)]
+    pub fn sync_accounts(&mut self, keyring_accounts: &str) -> Result<()> {
+        let list: Vec<Value> = parse(keyring_accounts, "accounts")?;
+        let mut out = Vec::with_capacity(list.len());
+        for a in list {
+            let addr = address(a.get("address").and_then(Value::as_str).unwrap_or(""))?;
+            out.push((addr, a.get("origin").cloned().unwrap_or(Value::Null)));
+        }
+        self.inner.state.sync_accounts(&out);
+        Ok(())
+    }
+
+    /// Renames an account.
+    pub fn rename(&mut self, addr: &str, name: &str) -> Result<()> {
+        Ok(self.inner.state.rename(address(addr)?, name)?)
+    }
+
+    /// Selects the active account.
+    #[wasm_bindgen(js_name = selectAccount)]
+    pub fn select_account(&mut self, addr: &str) -> Result<()> {
+        Ok(self.inner.state.select(address(addr)?)?)
+    }
+
+    /// Selects the active network.
+    #[wasm_bindgen(js_name = selectNetwork)]
+    pub fn select_network(&mut self, chain_id: f64) -> Result<()> {
+        Ok(self.inner.state.select_network(chain_id as u64)?)
+    }
+
+    /// Adds or edits a network (`{ chainId, name, rpcUrl, symbol, explorer? }`).
+    #[wasm_bindgen(js_name = upsertNetwork)]
+    pub fn upsert_network(&mut self, network: &str) -> Result<()> {
+        let n: Network = parse(network, "network")?;
+        Ok(self.inner.state.upsert_network(n)?)
+    }
+
+    /// Removes a custom network.
+    #[wasm_bindgen(js_name = removeNetwork)]
+    pub fn remove_network(&mut self, chain_id: f64) -> Result<()> {
+        Ok(self.inner.state.remove_network(chain_id as u64)?)
+    }
+
+    /// Changes settings (`{ autoLockMinutes?, ownWindowEthereum? }`).
+    #[wasm_bindgen(js_name = setSettings)]
+    pub fn set_settings(&mut self, settings: &str) -> Result<()> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        struct S {
+            auto_lock_minutes: Option<u32>,
+            own_window_ethereum: Option<bool>,
+        }
+        let s: S = parse(settings, "settings")?;
+        Ok(self
+            .inner
+            .state
+            .set_settings(s.auto_lock_minutes, s.own_window_ethereum)?)
+    }
+
+    /// Disconnects a site; returns whether it was connected.
+    pub fn disconnect(&mut self, origin: &str) -> bool {
+        self.inner.state.revoke(origin)
+    }
+
+    /// Records a submitted transaction (`Activity` JSON).
+    pub fn record(&mut self, activity: &str) -> Result<()> {
+        let a: tandem_wallet::Activity = parse(activity, "activity")?;
+        self.inner.state.record(a);
+        Ok(())
+    }
+
+    /// Updates a transaction's status (`pending` | `confirmed` | `failed`).
+    #[wasm_bindgen(js_name = updateStatus)]
+    pub fn update_status(&mut self, hash: &str, status: &str, block: Option<f64>) -> Result<bool> {
+        let s: TxStatus = parse(&format!("{status:?}"), "status")?;
+        Ok(self
+            .inner
+            .state
+            .update_status(hash, s, block.map(|b| b as u64)))
+    }
+
+    /// Hashes of pending transactions on the active chain, as JSON.
+    #[wasm_bindgen(js_name = pendingHashes)]
+    pub fn pending_hashes(&self) -> String {
+        to_json(&self.inner.state.pending_hashes())
+    }
+
+    /// Records user or dapp activity for auto-lock.
+    pub fn touch(&mut self, now: f64) {
+        self.inner.session.lock.touch(now as u64);
+    }
+
+    /// Whether the auto-lock window has passed.
+    #[wasm_bindgen(js_name = lockExpired)]
+    pub fn lock_expired(&self, now: f64) -> bool {
+        self.inner.lock_expired(now as u64)
+    }
+
+    /// When the wallet locks if idle (ms since the epoch).
+    #[wasm_bindgen(js_name = lockDeadline)]
+    pub fn lock_deadline(&self) -> f64 {
+        self.inner
+            .session
+            .lock
+            .deadline(self.inner.state.settings.auto_lock_minutes) as f64
+    }
+}
+
+/// The EIP-55 checksummed spelling of an address (for display).
+#[wasm_bindgen(js_name = checksumAddress)]
+pub fn checksum_address(addr: &str) -> Result<String> {
+    Ok(address(addr)?.to_checksum(None))
+}

@@ -1,0 +1,747 @@
+// Tandem's service worker: thin glue around the wasm core.
+//
+// The wallet logic (what a request means, what needs approval, permissions,
+// networks, activity, auto-lock) is Rust (crates/wallet via crates/wasm). This
+// file does the I/O: chrome.storage, fetch to the network's JSON-RPC, approval
+// windows, and broadcasting changes. Listeners are registered synchronously at
+// the top level; every handler awaits `ready`, so a request that wakes the
+// worker is queued until the wasm module is loaded, never dropped.
+//
+// Storage (see extension/API.md):
+//   local   tandem.vault        encrypted keyring (Argon2id + XChaCha20-Poly1305)
+//   local   tandem.state        controller state (no secrets)
+//   local   tandem.cache.view   what `state` returns, for the popup's first paint
+//   local   tandem.cache.portfolio.<chainId>.<address>
+//   session tandem.session      pending approvals + auto-lock clock
+//   session tandem.sessionKey   vault key (not the password) while unlocked
+//   session tandem.windows      approval window id -> approval id
+
+import init, {
+  WalletController,
+  Keyring,
+  Vault,
+  generateMnemonic,
+  validateMnemonic,
+  checksumAddress,
+} from './wasm/tandem_wasm.js';
+
+const UI = 'tandem/ui';
+const PROVIDER = 'tandem/provider';
+const EVENT = 'tandem/event';
+const EXT_PREFIX = chrome.runtime.getURL('');
+const MAX_REQUEST_BYTES = 512 * 1024;
+const RPC_TIMEOUT_MS = 20_000;
+
+const K = {
+  vault: 'tandem.vault',
+  state: 'tandem.state',
+  view: 'tandem.cache.view',
+  session: 'tandem.session',
+  sessionKey: 'tandem.sessionKey',
+  windows: 'tandem.windows',
+};
+
+// ---- state held in memory while the worker lives ----------------------------
+/** @type {WalletController} */ let wallet;
+/** @type {Keyring | null} */ let keyring = null;
+/** @type {string | null} */ let vaultJson = null;
+/** @type {Uint8Array | null} */ let sessionKey = null;
+let rpcSeq = 0;
+const bootStarted = performance.now();
+let bootMs = 0;
+
+// ---- listeners: synchronous, top level ---------------------------------------
+chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
+  if (!msg || typeof msg !== 'object' || sender.id !== chrome.runtime.id) return false;
+  if (msg.channel === UI) {
+    if (!isExtensionPage(sender)) return false;
+    handleUi(msg).then(sendResponse, (e) => sendResponse({ ok: false, error: errorOf(e) }));
+    return true;
+  }
+  if (msg.channel === PROVIDER && msg.type === 'request') {
+    if (isExtensionPage(sender) || !sender.tab) return false;
+    handleProvider(msg, sender).then(sendResponse, (e) =>
+      sendResponse({ id: msg.id, error: { code: -32603, message: String(e?.message ?? e) } }),
+    );
+    return true;
+  }
+  return false;
+});
+
+chrome.alarms.onAlarm.addListener((alarm) => {
+  if (alarm.name === 'tandem-tick') tick().catch(() => {});
+});
+
+chrome.windows.onRemoved.addListener((windowId) => {
+  windowClosed(windowId).catch(() => {});
+});
+
+chrome.tabs.onRemoved.addListener((tabId) => {
+  tabClosed(tabId).catch(() => {});
+});
+
+chrome.runtime.onInstalled.addListener(() => ensureAlarm());
+chrome.runtime.onStartup.addListener(() => ensureAlarm());
+
+const ready = boot();
+
+// ---- boot ---------------------------------------------------------------------
+async function boot() {
+  const [, local, session] = await Promise.all([
+    init({ module_or_path: new URL('./wasm/tandem_wasm_bg.wasm', import.meta.url) }),
+    chrome.storage.local.get([K.state, K.vault]),
+    chrome.storage.session.get([K.session, K.sessionKey]),
+  ]);
+  vaultJson = local[K.vault] ?? null;
+  try {
+    wallet = new WalletController(local[K.state] ?? '', session[K.session] ?? '');
+  } catch (e) {
+    // Unreadable state must not brick the wallet: start fresh (the vault is
+    // separate and untouched) and say so in the console.
+    console.error('tandem: stored state unreadable, starting with defaults:', e?.message);
+    wallet = new WalletController('', session[K.session] ?? '');
+  }
+  const key = session[K.sessionKey];
+  if (key && vaultJson) {
+    if (wallet.lockExpired(Date.now())) {
+      await dropSessionKey();
+    } else {
+      try {
+        sessionKey = b64decode(key);
+        keyring = Vault.open(vaultJson, sessionKey);
+      } catch {
+        await dropSessionKey();
+      }
+    }
+  }
+  bootMs = performance.now() - bootStarted;
+  // Transactions whose fees were being fetched when the worker died.
+  for (const a of JSON.parse(wallet.approvals())) {
+    if (a.needsFill) fillTransaction(a.id, fillRequest(a)).catch(() => {});
+  }
+}
+
+async function ensureAlarm() {
+  if (!(await chrome.alarms.get('tandem-tick'))) {
+    await chrome.alarms.create('tandem-tick', { periodInMinutes: 0.5 });
+  }
+}
+
+// ---- helpers --------------------------------------------------------------------
+function isExtensionPage(sender) {
+  return typeof sender.url === 'string' && sender.url.startsWith(EXT_PREFIX);
+}
+
+function senderOrigin(sender) {
+  if (typeof sender.origin === 'string' && sender.origin !== 'null') return sender.origin;
+  try {
+    return new URL(sender.url).origin;
+  } catch {
+    return '';
+  }
+}
+
+function errorOf(e) {
+  return { kind: e?.name && e.name !== 'Error' ? e.name : 'Error', message: String(e?.message ?? e) };
+}
+
+function uiError(kind, message) {
+  const e = new Error(message);
+  e.name = kind;
+  return e;
+}
+
+function b64encode(bytes) {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+function b64decode(s) {
+  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+}
+
+async function dropSessionKey() {
+  if (keyring) keyring.free();
+  keyring = null;
+  if (sessionKey) sessionKey.fill(0);
+  sessionKey = null;
+  await chrome.storage.session.remove(K.sessionKey);
+}
+
+function unlocked() {
+  return keyring !== null;
+}
+
+/** Locks if the auto-lock window has passed. */
+async function checkLock() {
+  if (keyring && wallet.lockExpired(Date.now())) {
+    await dropSessionKey();
+    await persist();
+    notify('state');
+    broadcastToTabs();
+  }
+}
+
+function view() {
+  const s = JSON.parse(wallet.stateJson());
+  const cs = (a) => {
+    try {
+      return checksumAddress(a);
+    } catch {
+      return a;
+    }
+  };
+  const network = s.networks.find((n) => n.chainId === s.chainId) ?? s.networks[0];
+  return {
+    initialized: vaultJson !== null,
+    unlocked: unlocked(),
+    accounts: s.accounts.map((a) => ({ address: cs(a.address), name: a.name, origin: a.origin })),
+    selected: s.selected ? cs(s.selected) : null,
+    network,
+    networks: s.networks,
+    sites: s.sites.map((x) => ({ ...x, accounts: x.accounts.map(cs) })),
+    settings: s.settings,
+    assets: s.assets.filter((a) => a.chainId === network.chainId),
+    pendingApprovals: JSON.parse(wallet.approvals()).length,
+    lockAt: unlocked() ? wallet.lockDeadline() : null,
+  };
+}
+
+/** Writes both halves of the controller state, and the popup's cache. */
+async function persist() {
+  const v = view();
+  await Promise.all([
+    chrome.storage.local.set({ [K.state]: wallet.stateJson(), [K.view]: v }),
+    chrome.storage.session.set({ [K.session]: wallet.sessionJson() }),
+  ]);
+  return v;
+}
+
+function notify(event) {
+  chrome.runtime.sendMessage({ channel: EVENT, event }).catch(() => {});
+}
+
+/** Tells every page's content script to re-read chainId/accounts (it emits the events). */
+async function broadcastToTabs() {
+  const tabs = await chrome.tabs.query({});
+  for (const t of tabs) {
+    if (t.id !== undefined && t.id >= 0) {
+      chrome.tabs.sendMessage(t.id, { channel: PROVIDER, type: 'refresh' }).catch(() => {});
+    }
+  }
+}
+
+/** Delivers a deferred provider answer to the frame that asked. */
+function deliver(replyTo, payload) {
+  if (!replyTo || typeof replyTo.tabId !== 'number') return;
+  chrome.tabs
+    .sendMessage(
+      replyTo.tabId,
+      { channel: PROVIDER, type: 'response', id: replyTo.id, ...payload },
+      { frameId: replyTo.frameId ?? 0 },
+    )
+    .catch(() => {});
+}
+
+class RpcError extends Error {
+  constructor(code, message, data) {
+    super(message);
+    this.code = code;
+    this.data = data;
+  }
+}
+
+async function rpc(url, method, params) {
+  let res;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcSeq, method, params }),
+      signal: AbortSignal.timeout(RPC_TIMEOUT_MS),
+      credentials: 'omit',
+    });
+  } catch (e) {
+    throw new RpcError(4901, `could not reach the network's RPC at ${url}: ${e?.message ?? e}`);
+  }
+  if (!res.ok) throw new RpcError(-32603, `the network's RPC answered HTTP ${res.status}`);
+  let body;
+  try {
+    body = await res.json();
+  } catch {
+    throw new RpcError(-32603, "the network's RPC answered something that is not JSON");
+  }
+  if (body && body.error) {
+    throw new RpcError(
+      Number.isInteger(body.error.code) ? body.error.code : -32603,
+      String(body.error.message ?? 'RPC error'),
+      body.error.data,
+    );
+  }
+  return body?.result ?? null;
+}
+
+function rpcErrorObject(e) {
+  const o = { code: Number.isInteger(e?.code) ? e.code : -32603, message: String(e?.message ?? e) };
+  if (e?.data !== undefined) o.data = e.data;
+  return o;
+}
+
+function currentNetwork() {
+  const s = JSON.parse(wallet.stateJson());
+  return s.networks.find((n) => n.chainId === s.chainId) ?? s.networks[0];
+}
+
+// ---- provider requests ----------------------------------------------------------
+async function handleProvider(msg, sender) {
+  await ready;
+  const id = msg.id;
+  let requestJson;
+  try {
+    requestJson = JSON.stringify(msg.request);
+  } catch {
+    requestJson = '';
+  }
+  if (!requestJson || requestJson.length > MAX_REQUEST_BYTES) {
+    return { id, error: { code: -32600, message: 'the request is not JSON or is larger than 512 KiB' } };
+  }
+  await checkLock();
+  // The origin comes from the browser, never from the page.
+  const origin = senderOrigin(sender);
+  const replyTo = { tabId: sender.tab.id, frameId: sender.frameId ?? 0, id };
+  const out = JSON.parse(
+    wallet.request(origin, requestJson, unlocked(), JSON.stringify(replyTo), Date.now()),
+  );
+  switch (out.type) {
+    case 'result':
+      if (out.changed) {
+        await persist();
+        notify('state');
+        broadcastToTabs();
+      }
+      return { id, result: out.result };
+    case 'error':
+      return { id, error: out.error };
+    case 'rpc':
+      try {
+        return { id, result: await rpc(out.url, out.method, out.params) };
+      } catch (e) {
+        return { id, error: rpcErrorObject(e) };
+      }
+    case 'approval': {
+      await persist();
+      notify('approvals');
+      if (out.fill) fillTransaction(out.id, out.fill).catch(() => {});
+      await openApprovalWindow(out.id);
+      return { id, pending: true };
+    }
+    default:
+      return { id, error: { code: -32603, message: 'internal error' } };
+  }
+}
+
+function fillRequest(approval) {
+  const tx = approval.request.transaction;
+  return {
+    from: approval.request.address,
+    transaction: tx,
+    needGas: tx.gas === undefined,
+    url: currentNetwork().rpcUrl,
+  };
+}
+
+/** Fetches nonce, gas and fees from the node into a transaction approval. */
+async function fillTransaction(id, fill) {
+  const { url, transaction: tx } = fill;
+  const call = { from: fill.from, to: tx.to, value: tx.value, data: tx.data };
+  try {
+    const [nonce, gasEstimate, block, priorityFee, gasPrice] = await Promise.all([
+      rpc(url, 'eth_getTransactionCount', [fill.from, 'pending']),
+      fill.needGas ? rpc(url, 'eth_estimateGas', [call]) : Promise.resolve('0x0'),
+      rpc(url, 'eth_getBlockByNumber', ['latest', false]),
+      rpc(url, 'eth_maxPriorityFeePerGas', []).catch(() => null),
+      rpc(url, 'eth_gasPrice', []).catch(() => null),
+    ]);
+    wallet.fillTransaction(
+      id,
+      JSON.stringify({ nonce, gasEstimate, baseFee: block?.baseFeePerGas ?? null, priorityFee, gasPrice }),
+    );
+  } catch (e) {
+    // The node refused (e.g. the call reverts): answer the dapp with the node's
+    // error instead of showing an unsignable transaction.
+    let res;
+    try {
+      res = JSON.parse(wallet.resolve(id, false, '', unlocked(), Date.now()));
+    } catch {
+      return;
+    }
+    await persist();
+    deliver(res.reply_to, { error: rpcErrorObject(e) });
+    notify('approvals');
+    return;
+  }
+  await persist();
+  notify('approvals');
+}
+
+async function openApprovalWindow(approvalId) {
+  const url = chrome.runtime.getURL(`extension/approval.html?id=${approvalId}`);
+  try {
+    const w = await chrome.windows.create({ url, type: 'popup', width: 380, height: 640, focused: true });
+    const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
+    map[w.id] = approvalId;
+    await chrome.storage.session.set({ [K.windows]: map });
+  } catch (e) {
+    console.warn('tandem: could not open the approval window:', e?.message);
+  }
+}
+
+/** An approval window closed: if its approval is still pending, that is a rejection. */
+async function windowClosed(windowId) {
+  await ready;
+  const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
+  const approvalId = map[windowId];
+  if (approvalId === undefined) return;
+  delete map[windowId];
+  await chrome.storage.session.set({ [K.windows]: map });
+  let res;
+  try {
+    res = JSON.parse(wallet.resolve(approvalId, false, '', unlocked(), Date.now()));
+  } catch {
+    return; // already answered
+  }
+  await persist();
+  deliver(res.reply_to, { error: res.error });
+  notify('approvals');
+}
+
+async function tabClosed(tabId) {
+  await ready;
+  const pending = JSON.parse(wallet.approvals()).filter((a) => a.replyTo?.tabId === tabId);
+  if (pending.length === 0) return;
+  for (const a of pending) {
+    try {
+      wallet.resolve(a.id, false, '', unlocked(), Date.now());
+    } catch {}
+  }
+  await persist();
+  notify('approvals');
+}
+
+async function tick() {
+  await ready;
+  await checkLock();
+  await pollReceipts();
+}
+
+// ---- approvals resolved by the UI ---------------------------------------------
+async function resolveApproval({ id, approve, edits }) {
+  if (!Number.isSafeInteger(id)) throw uiError('InvalidInput', 'id must be an approval id');
+  const res = JSON.parse(
+    wallet.resolve(id, approve === true, edits ? JSON.stringify(edits) : '', unlocked(), Date.now()),
+  );
+  await persist();
+  notify('approvals');
+  try {
+    switch (res.type) {
+      case 'reply':
+        deliver(res.reply_to, { result: res.result });
+        if (res.changed) {
+          notify('state');
+          broadcastToTabs();
+        }
+        break;
+      case 'error':
+        deliver(res.reply_to, { error: res.error });
+        break;
+      case 'sign_personal':
+        deliver(res.reply_to, { result: keyring.signPersonal(res.address, res.message) });
+        break;
+      case 'sign_typed_data':
+        deliver(res.reply_to, { result: keyring.signTypedData(res.address, res.typed_data) });
+        break;
+      case 'send_transaction': {
+        const hash = await sendTransaction(res.address, res.transaction, res.origin);
+        deliver(res.reply_to, { result: hash });
+        break;
+      }
+    }
+  } catch (e) {
+    deliver(res.reply_to, { error: rpcErrorObject(e) });
+    throw e;
+  }
+  return { done: true };
+}
+
+async function sendTransaction(address, tx, origin) {
+  const net = currentNetwork();
+  const signed = JSON.parse(keyring.signTransaction(address, JSON.stringify(tx)));
+  const hash = await rpc(net.rpcUrl, 'eth_sendRawTransaction', [signed.raw]);
+  wallet.record(
+    JSON.stringify({
+      hash: signed.hash,
+      chainId: net.chainId,
+      from: address,
+      to: tx.to ?? null,
+      value: tx.value ?? '0x0',
+      status: 'pending',
+      origin,
+      submittedAt: Date.now(),
+      blockNumber: null,
+    }),
+  );
+  await persist();
+  notify('activity');
+  watchReceipt(signed.hash);
+  return hash ?? signed.hash;
+}
+
+/** Polls one receipt for about a minute; the alarm picks up what is left. */
+async function watchReceipt(hash) {
+  for (let i = 0; i < 60; i++) {
+    await new Promise((r) => setTimeout(r, i < 10 ? 300 : 1000));
+    if (await checkReceipt(hash)) return;
+  }
+}
+
+async function checkReceipt(hash) {
+  const net = currentNetwork();
+  let receipt;
+  try {
+    receipt = await rpc(net.rpcUrl, 'eth_getTransactionReceipt', [hash]);
+  } catch {
+    return false;
+  }
+  if (!receipt) return false;
+  const status = receipt.status === '0x1' ? 'confirmed' : 'failed';
+  if (wallet.updateStatus(hash, status, parseInt(receipt.blockNumber, 16))) {
+    await persist();
+    notify('activity');
+    refreshPortfolio().catch(() => {});
+  }
+  return true;
+}
+
+async function pollReceipts() {
+  for (const h of JSON.parse(wallet.pendingHashes())) await checkReceipt(h);
+}
+
+// ---- portfolio ----------------------------------------------------------------
+function portfolioKey(chainId, address) {
+  return `tandem.cache.portfolio.${chainId}.${address.toLowerCase()}`;
+}
+
+async function cachedPortfolio() {
+  const v = view();
+  if (!v.selected) return null;
+  const key = portfolioKey(v.network.chainId, v.selected);
+  const { [key]: p } = await chrome.storage.local.get(key);
+  return (
+    p ?? {
+      address: v.selected,
+      chainId: v.network.chainId,
+      native: { symbol: v.network.symbol, balance: null },
+      tokens: v.assets.map((a) => ({ ...a, balance: null })),
+      updatedAt: null,
+    }
+  );
+}
+
+async function refreshPortfolio() {
+  const v = view();
+  if (!v.selected) return null;
+  const url = v.network.rpcUrl;
+  const owner = v.selected.toLowerCase().slice(2).padStart(64, '0');
+  const [native, ...tokens] = await Promise.all([
+    rpc(url, 'eth_getBalance', [v.selected, 'latest']),
+    ...v.assets.map((a) =>
+      rpc(url, 'eth_call', [{ to: a.address, data: '0x70a08231' + owner }, 'latest'])
+        .then((b) => ({ ...a, balance: b && b !== '0x' ? '0x' + BigInt(b).toString(16) : '0x0' }))
+        .catch(() => ({ ...a, balance: null })),
+    ),
+  ]);
+  const p = {
+    address: v.selected,
+    chainId: v.network.chainId,
+    native: { symbol: v.network.symbol, balance: native },
+    tokens,
+    updatedAt: Date.now(),
+  };
+  await chrome.storage.local.set({ [portfolioKey(p.chainId, p.address)]: p });
+  notify('portfolio');
+  return p;
+}
+
+// ---- UI requests ----------------------------------------------------------------
+async function handleUi(msg) {
+  await ready;
+  await checkLock();
+  const params = msg.params && typeof msg.params === 'object' ? msg.params : {};
+  const method = typeof msg.method === 'string' ? msg.method : '';
+  const result = await uiMethod(method, params);
+  return { ok: true, result };
+}
+
+function requireUnlocked() {
+  if (!keyring) throw uiError('Locked', 'Tandem is locked; unlock it first');
+}
+
+function str(v, what) {
+  if (typeof v !== 'string') throw uiError('InvalidInput', `${what} must be a string`);
+  return v;
+}
+
+async function startSession(kr, sealedOrUnlocked) {
+  if (keyring) keyring.free();
+  keyring = kr;
+  sessionKey = sealedOrUnlocked.sessionKey;
+  wallet.touch(Date.now());
+  await chrome.storage.session.set({ [K.sessionKey]: b64encode(sessionKey) });
+  await ensureAlarm();
+}
+
+async function onboard(kr, password) {
+  if (vaultJson !== null) {
+    kr.free();
+    throw uiError('AlreadyInitialized', 'a wallet already exists on this device');
+  }
+  const sealed = Vault.seal(kr, str(password, 'password'), undefined);
+  vaultJson = sealed.vault;
+  await chrome.storage.local.set({ [K.vault]: vaultJson });
+  wallet.syncAccounts(kr.accounts());
+  await startSession(kr, sealed);
+  sealed.free();
+  const v = await persist();
+  notify('state');
+  return v;
+}
+
+async function uiMethod(method, p) {
+  const touched = () => wallet.touch(Date.now());
+  switch (method) {
+    case 'state':
+      return view();
+    case 'onboard.generate': {
+      const words = p.words === 24 ? 24 : 12;
+      return { phrase: generateMnemonic(words) };
+    }
+    case 'onboard.create': {
+      validateMnemonic(str(p.phrase, 'phrase'));
+      return onboard(Keyring.fromMnemonic(p.phrase, ''), p.password);
+    }
+    case 'onboard.import': {
+      let kr;
+      if (typeof p.privateKey === 'string' && p.privateKey.length > 0) {
+        kr = Keyring.fromPrivateKey(p.privateKey.trim());
+      } else {
+        kr = Keyring.fromMnemonic(str(p.phrase, 'phrase').trim(), typeof p.passphrase === 'string' ? p.passphrase : '');
+      }
+      return onboard(kr, p.password);
+    }
+    case 'unlock': {
+      if (vaultJson === null) throw uiError('NotInitialized', 'create or import a wallet first');
+      const u = Vault.unlock(vaultJson, str(p.password, 'password'));
+      const kr = u.takeKeyring();
+      await startSession(kr, u);
+      u.free();
+      wallet.syncAccounts(kr.accounts());
+      const v = await persist();
+      notify('state');
+      broadcastToTabs();
+      return v;
+    }
+    case 'lock': {
+      await dropSessionKey();
+      const v = await persist();
+      notify('state');
+      broadcastToTabs();
+      return v;
+    }
+    case 'accounts.add': {
+      requireUnlocked();
+      const sources = keyring.mnemonicSources();
+      if (sources.length === 0) {
+        throw uiError('NoMnemonic', 'this wallet holds only an imported key; import a recovery phrase to derive accounts');
+      }
+      keyring.deriveNext(sources[0]);
+      vaultJson = Vault.reseal(vaultJson, sessionKey, keyring);
+      await chrome.storage.local.set({ [K.vault]: vaultJson });
+      wallet.syncAccounts(keyring.accounts());
+      touched();
+      break;
+    }
+    case 'accounts.rename':
+      wallet.rename(str(p.address, 'address'), str(p.name, 'name'));
+      touched();
+      break;
+    case 'accounts.select':
+      wallet.selectAccount(str(p.address, 'address'));
+      touched();
+      await persist();
+      broadcastToTabs();
+      break;
+    case 'networks.select':
+      wallet.selectNetwork(Number(p.chainId));
+      touched();
+      await persist();
+      broadcastToTabs();
+      break;
+    case 'networks.upsert':
+      wallet.upsertNetwork(
+        JSON.stringify({
+          chainId: Number(p.chainId),
+          name: p.name,
+          rpcUrl: p.rpcUrl,
+          symbol: p.symbol,
+          explorer: p.explorer || undefined,
+        }),
+      );
+      touched();
+      break;
+    case 'networks.remove':
+      wallet.removeNetwork(Number(p.chainId));
+      touched();
+      await persist();
+      broadcastToTabs();
+      break;
+    case 'portfolio':
+      return cachedPortfolio();
+    case 'portfolio.refresh':
+      await pollReceipts();
+      return refreshPortfolio();
+    case 'activity': {
+      const s = JSON.parse(wallet.stateJson());
+      return s.activity.slice().reverse();
+    }
+    case 'sites.disconnect':
+      wallet.disconnect(str(p.origin, 'origin'));
+      touched();
+      await persist();
+      broadcastToTabs();
+      break;
+    case 'settings.set':
+      wallet.setSettings(
+        JSON.stringify({
+          ...(p.autoLockMinutes !== undefined ? { autoLockMinutes: Number(p.autoLockMinutes) } : {}),
+          ...(p.ownWindowEthereum !== undefined ? { ownWindowEthereum: p.ownWindowEthereum === true } : {}),
+        }),
+      );
+      touched();
+      break;
+    case 'approvals.list':
+      return JSON.parse(wallet.approvals());
+    case 'approvals.get':
+      return JSON.parse(wallet.approval(Number(p.id)));
+    case 'approvals.resolve':
+      touched();
+      return resolveApproval({ id: Number(p.id), approve: p.approve, edits: p.edits });
+    case 'debug.bootMs':
+      return { bootMs };
+    default:
+      throw uiError('UnknownMethod', `unknown method ${JSON.stringify(method).slice(0, 80)}`);
+  }
+  const v = await persist();
+  notify('state');
+  return v;
+}

@@ -1,0 +1,73 @@
+// ISOLATED-world relay between the page's provider (inpage.js) and the service
+// worker. It accepts only messages from this same window on the named channel;
+// it adds nothing the worker trusts: the worker takes the origin from the
+// browser's message sender.
+(() => {
+  'use strict';
+  const FROM_PAGE = 'tandem:relay';
+  const TO_PAGE = 'tandem:inpage';
+  const CHANNEL = 'tandem/provider';
+  const postTarget = location.origin === 'null' ? '*' : location.origin;
+  let dead = false;
+
+  function toPage(msg) {
+    window.postMessage({ target: TO_PAGE, ...msg }, postTarget);
+  }
+
+  function contextGone() {
+    // The extension was reloaded or removed: this script is orphaned.
+    if (!dead) {
+      dead = true;
+      toPage({ type: 'disconnected' });
+    }
+  }
+
+  async function send(id, request) {
+    if (dead || !chrome.runtime?.id) return contextGone();
+    let res;
+    try {
+      res = await chrome.runtime.sendMessage({ channel: CHANNEL, type: 'request', id, request });
+    } catch (e) {
+      if (!chrome.runtime?.id) return contextGone();
+      res = { id, error: { code: -32603, message: `Tandem did not answer: ${e?.message ?? e}` } };
+    }
+    return res;
+  }
+
+  window.addEventListener('message', async (event) => {
+    if (event.source !== window) return;
+    const d = event.data;
+    if (!d || typeof d !== 'object' || d.target !== FROM_PAGE) return;
+    const id = d.id;
+    if (typeof id !== 'string' || id.length > 64) return;
+    const res = await send(id, d.request);
+    if (!res || res.pending) return; // answered later by a 'response' message
+    toPage({ type: 'response', id, result: res.result, error: res.error });
+  });
+
+  async function refresh() {
+    const [c, a] = await Promise.all([
+      send('refresh-chain', { method: 'eth_chainId' }),
+      send('refresh-accounts', { method: 'eth_accounts' }),
+    ]);
+    if (dead) return;
+    toPage({ type: 'state', chainId: c?.result, accounts: a?.result });
+  }
+
+  chrome.runtime.onMessage.addListener((msg, sender) => {
+    if (sender.id !== chrome.runtime.id || !msg || msg.channel !== CHANNEL) return;
+    if (msg.type === 'response' && typeof msg.id === 'string') {
+      toPage({ type: 'response', id: msg.id, result: msg.result, error: msg.error });
+    } else if (msg.type === 'refresh') {
+      refresh();
+    }
+  });
+
+  chrome.storage.local
+    .get('tandem.cache.view')
+    .then((v) => {
+      if (v?.['tandem.cache.view']?.settings?.ownWindowEthereum) toPage({ type: 'settings', ownWindowEthereum: true });
+    })
+    .catch(() => {});
+  refresh();
+})();
