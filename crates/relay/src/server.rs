@@ -763,18 +763,6 @@ fn sniff_req(text: &str) -> Option<u64> {
 }
 
 async fn handle_frame(st: &AppState, s: &Session, text: &str) -> Vec<RelayFrame> {
-    let max = st.inner.config.max_frame_bytes;
-    if text.len() > max {
-        Metrics::inc(&st.inner.metrics.frames_oversize);
-        return vec![RelayFrame::error(
-            None,
-            ErrorCode::TooLarge,
-            format!(
-                "frame of {} bytes is over this relay's limit of {max} bytes",
-                text.len()
-            ),
-        )];
-    }
     if !st.inner.rate.allow(
         s.device.0,
         st.inner.config.rate_per_sec,
@@ -788,6 +776,18 @@ async fn handle_frame(st: &AppState, s: &Session, text: &str) -> Vec<RelayFrame>
             format!(
                 "rate limit of {} frames/s per device exceeded; slow down and retry",
                 st.inner.config.rate_per_sec
+            ),
+        )];
+    }
+    let max = st.inner.config.max_frame_bytes;
+    if text.len() > max {
+        Metrics::inc(&st.inner.metrics.frames_oversize);
+        return vec![RelayFrame::error(
+            None,
+            ErrorCode::TooLarge,
+            format!(
+                "frame of {} bytes is over this relay's limit of {max} bytes",
+                text.len()
             ),
         )];
     }

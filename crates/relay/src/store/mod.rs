@@ -196,9 +196,11 @@ pub async fn open(location: &str) -> Result<std::sync::Arc<dyn Store>> {
     }
 }
 
-/// Shared behaviour tests run against each backend.
-#[cfg(test)]
-pub(crate) mod conformance {
+/// Shared behaviour checks run against each backend (by the unit tests
+/// and by the PostgreSQL integration test). Panics on the first mismatch.
+#[doc(hidden)]
+#[allow(clippy::unwrap_used, missing_docs)]
+pub mod conformance {
     use super::*;
 
     fn msg(topic: &[u8], sender: &[u8], payload: &[u8], expires_at: u64) -> NewMessage {
@@ -212,7 +214,7 @@ pub(crate) mod conformance {
         }
     }
 
-    pub(crate) async fn run(store: &dyn Store) {
+    pub async fn run(store: &dyn Store) {
         let lim = MailboxLimits::default();
         // Nobody subscribed: stored for nobody.
         let p = store

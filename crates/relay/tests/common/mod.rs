@@ -1,0 +1,322 @@
+//! Helpers shared by the relay's integration tests: temp dirs, an
+//! in-process relay on 127.0.0.1, the real binary as a child process, and
+//! device identities.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::{
+    io::{BufRead, BufReader},
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use rand_core::OsRng;
+use tandem_pair::{Capabilities, GroupId, IdentityKey, Membership, SessionToken, TokenRequest};
+use tandem_relay::{app, store, AppState, Config};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let p = std::env::temp_dir().join(format!(
+            "tandem-relay-{tag}-{}-{n}-{nanos}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// An in-process relay serving on a free 127.0.0.1 port.
+pub struct Relay {
+    pub url: String,
+    pub http: String,
+    pub state: AppState,
+    task: tokio::task::JoinHandle<()>,
+    _dir: TempDir,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+pub async fn start_relay(mut config: Config) -> Relay {
+    let dir = TempDir::new("inproc");
+    config.database = dir.path().join("relay.db").to_string_lossy().into_owned();
+    let store = store::open(&config.database).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let url = format!("ws://{addr}/v1/ws");
+    let state = AppState::new(config, store, url.clone()).await.unwrap();
+    let router = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Relay {
+        url,
+        http: format!("http://{addr}"),
+        state,
+        task,
+        _dir: dir,
+    }
+}
+
+/// A config with limits loose enough not to interfere with functional tests.
+pub fn loose() -> Config {
+    Config {
+        rate_per_sec: 10_000,
+        rate_burst: 10_000,
+        ..Config::default()
+    }
+}
+
+/// A founding device: key, membership claim, group.
+pub fn founder() -> (IdentityKey, Membership, GroupId) {
+    let key = IdentityKey::generate(&mut OsRng);
+    let mut salt = [0u8; 16];
+    rand_core::RngCore::fill_bytes(&mut OsRng, &mut salt);
+    let group = GroupId::founded(&key.public(), &salt);
+    (key, Membership::Founder { group, salt }, group)
+}
+
+/// A device paired into `group` by `issuer`.
+pub fn member(
+    issuer: &IdentityKey,
+    group: GroupId,
+    caps: Capabilities,
+    lifetime: u64,
+) -> (IdentityKey, Membership, SessionToken) {
+    let key = IdentityKey::generate(&mut OsRng);
+    let token = SessionToken::issue(
+        issuer,
+        &TokenRequest {
+            group,
+            subject: key.public(),
+            subject_encryption: key.encryption_public(),
+            capabilities: caps,
+            lifetime_secs: lifetime,
+        },
+        now(),
+        &mut OsRng,
+    );
+    (
+        key,
+        Membership::Member {
+            token: token.clone(),
+        },
+        token,
+    )
+}
+
+/// The real `tandem-relay` binary as a child process.
+pub struct RelayProc {
+    pub child: Child,
+    pub url: String,
+}
+
+impl RelayProc {
+    /// Starts the binary with `args` plus `--listen 127.0.0.1:0`, and waits
+    /// (at most 30 s) for its "listening on" line.
+    pub fn spawn(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tandem-relay"))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tandem-relay");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = tx.send(line);
+            }
+            // Keep draining so the child never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(l) => l,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("tandem-relay did not report listening within 30 s");
+            }
+        };
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("ws://"))
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+            .to_string();
+        Self { child, url }
+    }
+
+    /// SIGKILL (std's `Child::kill` sends SIGKILL on Unix): no shutdown code runs.
+    pub fn sigkill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for RelayProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A throwaway PostgreSQL server (Debian `postgresql` package) in a temp dir.
+pub struct Postgres {
+    child: Child,
+    pub url: String,
+    _dir: TempDir,
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn pg_bin() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("postgres").exists())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+fn as_postgres_user(bin: &Path, name: &str) -> Command {
+    // PostgreSQL refuses to run as root; drop to the `postgres` user then.
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin.join(name));
+        c
+    } else {
+        Command::new(bin.join(name))
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts PostgreSQL, or panics with what to install.
+pub fn start_postgres() -> Postgres {
+    let bin = pg_bin().expect(
+        "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin; \
+         install them with `apt-get install -y postgresql`",
+    );
+    let dir = TempDir::new("pg");
+    let data = dir.path().join("data");
+    if is_root() {
+        let st = Command::new("chown")
+            .args(["-R", "postgres:"])
+            .arg(dir.path())
+            .status()
+            .unwrap();
+        assert!(st.success(), "chown of the PostgreSQL temp dir failed");
+    }
+    let out = as_postgres_user(&bin, "initdb")
+        .args(["-D"])
+        .arg(&data)
+        .args([
+            "-U",
+            "tandem",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-instructions",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = free_port();
+    let child = as_postgres_user(&bin, "postgres")
+        .arg("-D")
+        .arg(&data)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-k"])
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("postgres://tandem@127.0.0.1:{port}/postgres");
+    let pg = Postgres {
+        child,
+        url,
+        _dir: dir,
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = Command::new(bin.join("pg_isready"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "tandem",
+                "-d",
+                "postgres",
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ready {
+            return pg;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "PostgreSQL did not start within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

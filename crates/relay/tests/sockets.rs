@@ -1,0 +1,639 @@
+//! The relay over real WebSockets on 127.0.0.1 (in-process server, SQLite
+//! in a temp dir): auth rules, routing, mailbox, blobs, revocation, limits
+//! and bad frames.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{founder, loose, member, now, start_relay};
+use rand_core::OsRng;
+use tandem_pair::{
+    Capabilities, ErrorCode, IdentityKey, Membership, Recipient, RelayFrame, RevocationReason,
+    RevocationRecord, RevocationTarget, Topic,
+};
+use tandem_relay::{
+    client::{Client, Incoming},
+    store::MailboxLimits,
+    Config, Error,
+};
+
+const SHORT: Duration = Duration::from_millis(300);
+
+fn code_of(e: &Error) -> &str {
+    match e {
+        Error::Relay { code, .. } => code,
+        other => panic!("expected a relay error frame, got {other:?}"),
+    }
+}
+
+async fn expect_message(c: &mut Client) -> tandem_relay::client::Delivery {
+    match c.recv().await.unwrap() {
+        Incoming::Message(m) => m,
+        other => panic!("expected a message, got {other:?}"),
+    }
+}
+
+async fn expect_nothing(c: &mut Client) {
+    match c.recv_timeout(SHORT).await {
+        Err(Error::Timeout(_)) => {}
+        other => panic!("expected silence, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn pairing_topic_group_and_device_routing() {
+    let relay = start_relay(loose()).await;
+    let (a_key, a_m, group) = founder();
+    let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    assert_eq!(a.group(), Some(group));
+    assert_eq!(a.device(), a_key.device_id());
+
+    // Guests meet on a pairing topic.
+    let guest_key = IdentityKey::generate(&mut OsRng);
+    let mut g = Client::connect(&relay.url, &guest_key, Membership::Guest)
+        .await
+        .unwrap();
+    assert_eq!(g.group(), None);
+    let topic = Topic([9; 32]);
+    g.subscribe(topic).await.unwrap();
+    let id = a
+        .publish(Recipient::Topic(topic), b"offer-reply")
+        .await
+        .unwrap();
+    let m = expect_message(&mut g).await;
+    assert_eq!(
+        (m.id, m.from, m.to, m.payload.as_slice()),
+        (
+            id,
+            a_key.device_id(),
+            Recipient::Topic(topic),
+            &b"offer-reply"[..]
+        )
+    );
+    assert!(m.sent_at >= now() - 5);
+    // The sender does not get its own message back.
+    expect_nothing(&mut a).await;
+
+    // Guests may not use group features.
+    let e = g.publish(Recipient::Group, b"x").await.unwrap_err();
+    assert_eq!(code_of(&e), "forbidden");
+    let e = g.blob_put("k", b"v").await.unwrap_err();
+    assert_eq!(code_of(&e), "forbidden");
+
+    // Members: B and C paired by A.
+    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    let (c_key, c_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    let mut b = Client::connect(&relay.url, &b_key, b_m).await.unwrap();
+    let mut c = Client::connect(&relay.url, &c_key, c_m).await.unwrap();
+    assert_eq!(b.group(), Some(group));
+
+    // Group broadcast reaches every other member.
+    a.publish(Recipient::Group, b"to-all").await.unwrap();
+    assert_eq!(expect_message(&mut b).await.payload, b"to-all");
+    assert_eq!(expect_message(&mut c).await.payload, b"to-all");
+    // One device only.
+    b.publish(Recipient::Device(c_key.device_id()), b"just-c")
+        .await
+        .unwrap();
+    let m = expect_message(&mut c).await;
+    assert_eq!(
+        (m.payload.as_slice(), m.from),
+        (&b"just-c"[..], b_key.device_id())
+    );
+    expect_nothing(&mut a).await;
+
+    // Another group's device cannot be addressed.
+    let (x_key, x_m, _) = founder();
+    let mut x = Client::connect(&relay.url, &x_key, x_m).await.unwrap();
+    let e = x
+        .publish(Recipient::Device(b_key.device_id()), b"spam")
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "forbidden");
+
+    // Members list with last-seen.
+    let members = a.members().await.unwrap();
+    assert_eq!(members.len(), 3);
+    assert!(members
+        .iter()
+        .any(|m| m.device == a_key.device_id() && m.founder && !m.revoked));
+    assert!(members.iter().all(|m| m.last_seen.unwrap() >= now() - 5));
+    a.ping().await.unwrap();
+}
+
+#[tokio::test]
+async fn offline_mailbox_replays_until_acked() {
+    let relay = start_relay(loose()).await;
+    let (a_key, a_m, group) = founder();
+    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    // B registers once, then goes offline.
+    Client::connect(&relay.url, &b_key, b_m.clone())
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
+
+    let mut ids = Vec::new();
+    for i in 0..5u8 {
+        ids.push(
+            a.publish(Recipient::Device(b_key.device_id()), &[i])
+                .await
+                .unwrap(),
+        );
+    }
+    let mut b = Client::connect(&relay.url, &b_key, b_m.clone())
+        .await
+        .unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let m = expect_message(&mut b).await;
+        assert_eq!((m.id, m.payload.clone()), (*id, vec![i as u8]));
+    }
+    // Ack the first three; the last two come again on the next connection.
+    for id in &ids[..3] {
+        b.ack(*id).await.unwrap();
+    }
+    b.ping().await.unwrap(); // acks are processed in order before the pong
+    b.close().await.unwrap();
+    let mut b = Client::connect(&relay.url, &b_key, b_m).await.unwrap();
+    assert_eq!(expect_message(&mut b).await.id, ids[3]);
+    assert_eq!(expect_message(&mut b).await.id, ids[4]);
+    expect_nothing(&mut b).await;
+}
+
+#[tokio::test]
+async fn auth_failures_are_specific() {
+    let relay = start_relay(loose()).await;
+    let (a_key, a_m, group) = founder();
+
+    // Claiming someone else's group as founder.
+    let thief = IdentityKey::generate(&mut OsRng);
+    let e = Client::connect(&relay.url, &thief, a_m.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "auth_failed", "{e}");
+
+    // A token from an issuer the relay has never seen as a member.
+    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    let e = Client::connect(&relay.url, &b_key, b_m.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "auth_failed");
+    assert!(e.to_string().contains("not an active device"), "{e}");
+
+    // Once the founder has connected, the token is accepted.
+    Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    Client::connect(&relay.url, &b_key, b_m).await.unwrap();
+
+    // Someone presenting B's token with their own key.
+    let (_, b2_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    let e = Client::connect(&relay.url, &thief, b2_m).await.unwrap_err();
+    assert_eq!(code_of(&e), "auth_failed");
+
+    // Expired token.
+    let (c_key, c_m, _) = member(&a_key, group, Capabilities::ALL, 0);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let e = Client::connect(&relay.url, &c_key, c_m).await.unwrap_err();
+    assert_eq!(code_of(&e), "auth_failed");
+    assert!(e.to_string().contains("expire"), "{e}");
+
+    // A signature made for another relay URL.
+    let mut raw = raw_connect(&relay.url).await;
+    let RelayFrame::Challenge { nonce, .. } = raw.next_raw().await.unwrap() else {
+        panic!()
+    };
+    let k = IdentityKey::generate(&mut OsRng);
+    let sig = k.sign_auth("ws://evil.example/v1/ws", &nonce).unwrap();
+    let auth = tandem_pair::ClientFrame::Auth {
+        identity: k.public(),
+        membership: Membership::Guest,
+        signature: sig,
+    };
+    raw.send_raw(auth.encode()).await.unwrap();
+    match raw.next_raw().await.unwrap() {
+        RelayFrame::Error {
+            code: ErrorCode::AuthFailed,
+            message,
+            ..
+        } => assert!(message.contains("signature"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A socket that has seen nothing yet (not authenticated), wrapped in the
+/// client for its raw send/receive helpers.
+async fn raw_connect(url: &str) -> RawSocket {
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    RawSocket(ws)
+}
+
+struct RawSocket(tandem_relay::client::Socket);
+
+impl RawSocket {
+    async fn send_raw(&mut self, text: String) -> Result<(), ()> {
+        use futures_util::SinkExt;
+        self.0
+            .send(tokio_tungstenite::tungstenite::Message::Text(text.into()))
+            .await
+            .map_err(|_| ())
+    }
+    async fn send_binary(&mut self, b: Vec<u8>) {
+        use futures_util::SinkExt;
+        self.0
+            .send(tokio_tungstenite::tungstenite::Message::Binary(b.into()))
+            .await
+            .unwrap()
+    }
+    async fn next_raw(&mut self) -> Option<RelayFrame> {
+        use futures_util::StreamExt;
+        loop {
+            let m = tokio::time::timeout(Duration::from_secs(10), self.0.next())
+                .await
+                .ok()??
+                .ok()?;
+            match m {
+                tokio_tungstenite::tungstenite::Message::Text(t) => {
+                    return Some(RelayFrame::decode(t.as_str()).unwrap())
+                }
+                tokio_tungstenite::tungstenite::Message::Close(_) => return None,
+                _ => {}
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_frames_get_clear_errors() {
+    let relay = start_relay(loose()).await;
+    let mut raw = raw_connect(&relay.url).await;
+    assert!(matches!(
+        raw.next_raw().await,
+        Some(RelayFrame::Challenge { .. })
+    ));
+    // Before auth.
+    raw.send_raw(r#"{"type":"ping","req":1}"#.into())
+        .await
+        .unwrap();
+    assert!(matches!(
+        raw.next_raw().await,
+        Some(RelayFrame::Error {
+            code: ErrorCode::NotAuthenticated,
+            ..
+        })
+    ));
+    raw.send_raw("not json".into()).await.unwrap();
+    match raw.next_raw().await {
+        Some(RelayFrame::Error {
+            code: ErrorCode::BadFrame,
+            message,
+            ..
+        }) => assert!(!message.is_empty()),
+        other => panic!("{other:?}"),
+    }
+
+    let (k, m, _) = founder();
+    let mut c = Client::connect(&relay.url, &k, m).await.unwrap();
+    for (text, want, req) in [
+        ("{", ErrorCode::BadFrame, None),
+        (
+            r#"{"type":"teleport","req":4}"#,
+            ErrorCode::BadFrame,
+            Some(4),
+        ),
+        (
+            r#"{"type":"publish","req":5,"to":"group","payload":"@@"}"#,
+            ErrorCode::BadFrame,
+            Some(5),
+        ),
+        (
+            r#"{"type":"publish","req":6,"to":"group"}"#,
+            ErrorCode::BadFrame,
+            Some(6),
+        ),
+        (r#"{"type":"ack","id":"x"}"#, ErrorCode::BadFrame, None),
+    ] {
+        c.send_raw(text.into()).await.unwrap();
+        match c.next_raw().await.unwrap() {
+            RelayFrame::Error {
+                code,
+                req: r,
+                message,
+            } => {
+                assert_eq!((code, r), (want, req), "{text}: {message}");
+                assert!(!message.is_empty());
+            }
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+    // A second auth is refused; the connection still works afterwards.
+    c.send_raw(r#"{"type":"auth","identity":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","membership":{"kind":"guest"},"signature":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#.into()).await.unwrap();
+    assert!(matches!(
+        c.next_raw().await.unwrap(),
+        RelayFrame::Error {
+            code: ErrorCode::BadFrame,
+            ..
+        }
+    ));
+    c.ping().await.unwrap();
+
+    // Binary frames are refused with an explanation.
+    let mut raw = raw_connect(&relay.url).await;
+    raw.next_raw().await.unwrap();
+    raw.send_binary(vec![1, 2, 3]).await;
+    match raw.next_raw().await {
+        Some(RelayFrame::Error {
+            code: ErrorCode::BadFrame,
+            message,
+            ..
+        }) => assert!(message.contains("text"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn auth_timeout_closes_with_error() {
+    let relay = start_relay(Config {
+        auth_timeout: Duration::from_millis(200),
+        ..loose()
+    })
+    .await;
+    let mut raw = raw_connect(&relay.url).await;
+    raw.next_raw().await.unwrap();
+    match raw.next_raw().await {
+        Some(RelayFrame::Error {
+            code: ErrorCode::NotAuthenticated,
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert!(raw.next_raw().await.is_none(), "connection should close");
+}
+
+#[tokio::test]
+async fn limits_produce_error_frames() {
+    let config = Config {
+        max_frame_bytes: 2000,
+        // No refill, so the test does not depend on timing: 4 frames, then refusals.
+        rate_per_sec: 0,
+        rate_burst: 4,
+        max_conns_per_ip: 3,
+        mailbox: MailboxLimits {
+            max_messages: 2,
+            max_bytes: 1 << 20,
+        },
+        ..Config::default()
+    };
+    let relay = start_relay(config).await;
+    let (a_key, a_m, group) = founder();
+    let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+
+    // Frame size: clear error, connection stays up.
+    let e = a.publish(Recipient::Group, &[0u8; 3000]).await.unwrap_err();
+    assert_eq!(code_of(&e), "too_large");
+    assert!(e.to_string().contains("2000"), "{e}");
+
+    // Mailbox full: B is offline with two messages waiting.
+    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    Client::connect(&relay.url, &b_key, b_m)
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
+    a.publish(Recipient::Device(b_key.device_id()), b"1")
+        .await
+        .unwrap();
+    a.publish(Recipient::Device(b_key.device_id()), b"2")
+        .await
+        .unwrap();
+    let e = a
+        .publish(Recipient::Device(b_key.device_id()), b"3")
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "mailbox_full");
+    assert!(e.to_string().contains(&b_key.device_id().to_hex()), "{e}");
+
+    // Rate: the burst of 4 is used up (oversize + 3 publishes above).
+    let e = a.ping().await.unwrap_err();
+    assert_eq!(code_of(&e), "rate_limited", "{e}");
+    assert!(relay
+        .state
+        .metrics()
+        .render()
+        .contains("tandem_relay_rate_limited 1"));
+
+    // Per-IP connections: 3 allowed (A plus two more).
+    let _c2 = Client::connect(
+        &relay.url,
+        &IdentityKey::generate(&mut OsRng),
+        Membership::Guest,
+    )
+    .await
+    .unwrap();
+    let _c3 = Client::connect(
+        &relay.url,
+        &IdentityKey::generate(&mut OsRng),
+        Membership::Guest,
+    )
+    .await
+    .unwrap();
+    let e = Client::connect(
+        &relay.url,
+        &IdentityKey::generate(&mut OsRng),
+        Membership::Guest,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(code_of(&e), "rate_limited");
+    assert!(e.to_string().contains("too many connections"), "{e}");
+}
+
+#[tokio::test]
+async fn blobs_are_per_group() {
+    let relay = start_relay(Config {
+        blob_max_bytes: 100,
+        blob_quota_bytes: 150,
+        ..loose()
+    })
+    .await;
+    let (a_key, a_m, group) = founder();
+    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    let mut b = Client::connect(&relay.url, &b_key, b_m).await.unwrap();
+    assert_eq!(a.blob_get("names").await.unwrap(), None);
+    a.blob_put("names", b"ciphertext-1").await.unwrap();
+    assert_eq!(
+        b.blob_get("names").await.unwrap().as_deref(),
+        Some(&b"ciphertext-1"[..])
+    );
+    b.blob_put("names", b"ciphertext-2").await.unwrap();
+    assert_eq!(
+        a.blob_get("names").await.unwrap().as_deref(),
+        Some(&b"ciphertext-2"[..])
+    );
+    // Another group sees nothing.
+    let (x_key, x_m, _) = founder();
+    let mut x = Client::connect(&relay.url, &x_key, x_m).await.unwrap();
+    assert_eq!(x.blob_get("names").await.unwrap(), None);
+    // Size and quota.
+    assert_eq!(
+        code_of(&a.blob_put("big", &[0; 101]).await.unwrap_err()),
+        "too_large"
+    );
+    a.blob_put("b1", &[0; 100]).await.unwrap();
+    let e = a.blob_put("b2", &[0; 100]).await.unwrap_err();
+    assert!(e.to_string().contains("quota"), "{e}");
+}
+
+#[tokio::test]
+async fn revoked_device_is_disconnected_refused_and_cut_off() {
+    let relay = start_relay(loose()).await;
+    let (a_key, a_m, group) = founder();
+    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    let (c_key, c_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    let (d_key, d_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    let mut b = Client::connect(&relay.url, &b_key, b_m.clone())
+        .await
+        .unwrap();
+    let mut c = Client::connect(&relay.url, &c_key, c_m).await.unwrap();
+    // D is paired but offline when the revocation happens.
+    Client::connect(&relay.url, &d_key, d_m.clone())
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
+
+    // A member without the REVOKE capability cannot revoke.
+    let (e_key, e_m, _) = member(&a_key, group, Capabilities::MESSAGE, 3600);
+    let mut e = Client::connect(&relay.url, &e_key, e_m).await.unwrap();
+    let rec = RevocationRecord::issue(
+        &e_key,
+        group,
+        RevocationTarget::Device(b_key.device_id()),
+        RevocationReason::Lost,
+        now(),
+    );
+    assert_eq!(code_of(&e.revoke(rec).await.unwrap_err()), "forbidden");
+    // A record signed by someone else cannot be relayed by C.
+    let rec = RevocationRecord::issue(
+        &a_key,
+        group,
+        RevocationTarget::Device(b_key.device_id()),
+        RevocationReason::Lost,
+        now(),
+    );
+    assert_eq!(
+        code_of(&c.revoke(rec.clone()).await.unwrap_err()),
+        "forbidden"
+    );
+
+    // A revokes B: B is disconnected at once with a revoked error.
+    a.revoke(rec.clone()).await.unwrap();
+    let err = b.recv().await.unwrap_err();
+    assert_eq!(code_of(&err), "revoked", "{err}");
+    // C is told live; D finds it in its mailbox.
+    match c.recv().await.unwrap() {
+        Incoming::Revoked { record, .. } => assert_eq!(record, rec),
+        other => panic!("{other:?}"),
+    }
+    let mut d = Client::connect(&relay.url, &d_key, d_m).await.unwrap();
+    match d.recv().await.unwrap() {
+        Incoming::Revoked { id, record } => {
+            assert_eq!(record, rec);
+            d.ack(id).await.unwrap();
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // B is refused afterwards.
+    let err = Client::connect(&relay.url, &b_key, b_m).await.unwrap_err();
+    assert_eq!(code_of(&err), "revoked");
+    // Nobody can address B any more, and group traffic skips it.
+    assert_eq!(
+        code_of(
+            &a.publish(Recipient::Device(b_key.device_id()), b"x")
+                .await
+                .unwrap_err()
+        ),
+        "forbidden"
+    );
+    a.publish(Recipient::Group, b"after").await.unwrap();
+    assert_eq!(expect_message(&mut c).await.payload, b"after");
+    let members = a.members().await.unwrap();
+    assert!(members
+        .iter()
+        .any(|m| m.device == b_key.device_id() && m.revoked));
+    assert!(relay
+        .state
+        .metrics()
+        .render()
+        .contains("tandem_relay_revocations 1"));
+}
+
+#[tokio::test]
+async fn revoked_token_is_disconnected() {
+    let relay = start_relay(loose()).await;
+    let (a_key, a_m, group) = founder();
+    let (b_key, b_m, b_token) = member(&a_key, group, Capabilities::ALL, 3600);
+    let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    let mut b = Client::connect(&relay.url, &b_key, b_m.clone())
+        .await
+        .unwrap();
+    let rec = RevocationRecord::issue(
+        &a_key,
+        group,
+        RevocationTarget::Token(b_token.id()),
+        RevocationReason::Retired,
+        now(),
+    );
+    a.revoke(rec).await.unwrap();
+    assert_eq!(code_of(&b.recv().await.unwrap_err()), "revoked");
+    assert_eq!(
+        code_of(&Client::connect(&relay.url, &b_key, b_m).await.unwrap_err()),
+        "revoked"
+    );
+    // A fresh token for B from A works again (re-pairing).
+    let token = tandem_pair::SessionToken::issue(
+        &a_key,
+        &tandem_pair::TokenRequest {
+            group,
+            subject: b_key.public(),
+            subject_encryption: b_key.encryption_public(),
+            capabilities: Capabilities::ALL,
+            lifetime_secs: 3600,
+        },
+        now(),
+        &mut OsRng,
+    );
+    Client::connect(&relay.url, &b_key, Membership::Member { token })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn revocations_survive_a_restart_of_the_state() {
+    // The revocation list is reloaded from the database by AppState::new.
+    let dir = common::TempDir::new("revreload");
+    let db = dir.path().join("r.db").to_string_lossy().into_owned();
+    let (a_key, _, group) = founder();
+    let (b_key, _, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    {
+        let store = tandem_relay::store::open(&db).await.unwrap();
+        store
+            .revoke(b_key.device_id().0.to_vec(), vec![1], now())
+            .await
+            .unwrap();
+    }
+    let store = tandem_relay::store::open(&db).await.unwrap();
+    let _state = tandem_relay::AppState::new(loose(), store.clone(), "ws://x/v1/ws".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.revoked().await.unwrap(),
+        vec![b_key.device_id().0.to_vec()]
+    );
+}
