@@ -1,0 +1,149 @@
+//! Virtual nodes to real DOM. The whole page is rebuilt on every change (the
+//! pages are small); what the user typed survives a rebuild of the same screen.
+
+use crate::view::{El, Node};
+use std::collections::HashMap;
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlInputElement, HtmlTextAreaElement};
+
+fn build(doc: &Document, node: &El) -> Result<Element, wasm_bindgen::JsValue> {
+    let e = doc.create_element(node.tag)?;
+    for (k, v) in &node.attrs {
+        e.set_attribute(k, v)?;
+    }
+    for c in &node.children {
+        match c {
+            Node::El(child) => {
+                let c = build(doc, child)?;
+                e.append_child(&c)?;
+            }
+            Node::Text(t) => {
+                e.append_child(&doc.create_text_node(t))?;
+            }
+        }
+    }
+    Ok(e)
+}
+
+/// Typed values of text fields (by test id) and the focused field.
+struct Typed {
+    values: HashMap<String, String>,
+    checked: HashMap<String, bool>,
+    focus: Option<String>,
+}
+
+fn capture(root: &Element, doc: &Document) -> Typed {
+    let mut t = Typed {
+        values: HashMap::new(),
+        checked: HashMap::new(),
+        focus: None,
+    };
+    if let Ok(list) = root.query_selector_all("input[data-testid], textarea[data-testid]") {
+        for i in 0..list.length() {
+            let Some(n) = list.item(i) else { continue };
+            if let Some(inp) = n.dyn_ref::<HtmlInputElement>() {
+                let id = inp.get_attribute("data-testid").unwrap_or_default();
+                if inp.type_() == "checkbox" {
+                    t.checked.insert(id, inp.checked());
+                } else {
+                    t.values.insert(id, inp.value());
+                }
+            } else if let Some(ta) = n.dyn_ref::<HtmlTextAreaElement>() {
+                t.values.insert(
+                    ta.get_attribute("data-testid").unwrap_or_default(),
+                    ta.value(),
+                );
+            }
+        }
+    }
+    t.focus = doc
+        .active_element()
+        .and_then(|e| e.get_attribute("data-testid"));
+    t
+}
+
+fn restore(root: &Element, typed: &Typed) {
+    let Ok(list) = root.query_selector_all("input[data-testid], textarea[data-testid]") else {
+        return;
+    };
+    for i in 0..list.length() {
+        let Some(n) = list.item(i) else { continue };
+        if let Some(inp) = n.dyn_ref::<HtmlInputElement>() {
+            let id = inp.get_attribute("data-testid").unwrap_or_default();
+            if inp.type_() == "checkbox" {
+                if let Some(c) = typed.checked.get(&id) {
+                    inp.set_checked(*c);
+                }
+            } else if let Some(v) = typed.values.get(&id) {
+                inp.set_value(v);
+            }
+            if typed.focus.as_deref() == Some(id.as_str()) {
+                let _ = inp.focus();
+            }
+        } else if let Some(ta) = n.dyn_ref::<HtmlTextAreaElement>() {
+            let id = ta.get_attribute("data-testid").unwrap_or_default();
+            if let Some(v) = typed.values.get(&id) {
+                ta.set_value(v);
+            }
+            if typed.focus.as_deref() == Some(id.as_str()) {
+                let _ = ta.focus();
+            }
+        }
+    }
+}
+
+/// Replaces the content of `root` with `node`. With `keep_typed`, text typed
+/// into fields of the same test id is carried over.
+pub(crate) fn render(doc: &Document, root: &Element, node: &El, keep_typed: bool) {
+    let typed = keep_typed.then(|| capture(root, doc));
+    match build(doc, node) {
+        Ok(new) => {
+            root.replace_children_with_node_1(&new);
+            if let Some(t) = typed {
+                restore(root, &t);
+            } else if let Ok(Some(first)) =
+                root.query_selector("input:not([type=checkbox]):not([readonly]), textarea")
+            {
+                // A new screen: put the cursor in its first field.
+                if let Some(h) = first.dyn_ref::<web_sys::HtmlElement>() {
+                    let _ = h.focus();
+                }
+            }
+        }
+        Err(e) => web_sys::console::error_2(&"tandem-ui: render failed".into(), &e),
+    }
+}
+
+/// The value of the field with this test id ("" if absent).
+pub(crate) fn field(root: &Element, testid: &str) -> String {
+    let Ok(Some(e)) = root.query_selector(&format!("[data-testid=\"{testid}\"]")) else {
+        return String::new();
+    };
+    if let Some(i) = e.dyn_ref::<HtmlInputElement>() {
+        i.value()
+    } else if let Some(t) = e.dyn_ref::<HtmlTextAreaElement>() {
+        t.value()
+    } else if let Some(s) = e.dyn_ref::<web_sys::HtmlSelectElement>() {
+        s.value()
+    } else {
+        String::new()
+    }
+}
+
+/// Whether the checkbox with this test id is checked.
+pub(crate) fn checked(root: &Element, testid: &str) -> bool {
+    root.query_selector(&format!("[data-testid=\"{testid}\"]"))
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+        .is_some_and(|i| i.checked())
+}
+
+/// Clears a field (used for passwords after they were sent).
+pub(crate) fn clear(root: &Element, testid: &str) {
+    if let Ok(Some(e)) = root.query_selector(&format!("[data-testid=\"{testid}\"]")) {
+        if let Some(i) = e.dyn_ref::<HtmlInputElement>() {
+            i.set_value("");
+        }
+    }
+}

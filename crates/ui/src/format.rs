@@ -1,0 +1,294 @@
+//! Amounts and identifiers formatted for people.
+//!
+//! Quantities arrive as hex (`0x…`, JSON-RPC) or decimal strings of any size
+//! (uint256 token balances exceed `u128`), so conversion works on digit limbs.
+
+use crate::{Error, Result};
+
+/// Converts digits in base `from` (most significant first) to base `to`.
+fn convert_base(digits: &[u32], from: u64, to: u64) -> Vec<u32> {
+    // Little-endian limbs in base `to`.
+    let mut out: Vec<u32> = Vec::new();
+    for &d in digits {
+        let mut carry = u64::from(d);
+        for limb in out.iter_mut() {
+            let v = u64::from(*limb) * from + carry;
+            *limb = (v % to) as u32;
+            carry = v / to;
+        }
+        while carry > 0 {
+            out.push((carry % to) as u32);
+            carry /= to;
+        }
+    }
+    out.reverse();
+    out
+}
+
+/// Reads a non-negative integer given as `0x` hex or plain decimal and returns
+/// its canonical decimal digits (no leading zeros; `"0"` for zero).
+pub fn to_decimal(quantity: &str) -> Result<String> {
+    let q = quantity.trim();
+    let (digits, base): (Vec<u32>, u64) =
+        if let Some(hex) = q.strip_prefix("0x").or_else(|| q.strip_prefix("0X")) {
+            if hex.is_empty() {
+                return Ok("0".into());
+            }
+            let d = hex
+                .chars()
+                .map(|c| c.to_digit(16))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| Error::Amount(format!("`{}` is not a hex number", clip(q))))?;
+            (d, 16)
+        } else {
+            if q.is_empty() {
+                return Err(Error::Amount("the amount is empty".into()));
+            }
+            let d = q
+                .chars()
+                .map(|c| c.to_digit(10))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| Error::Amount(format!("`{}` is not a whole number", clip(q))))?;
+            (d, 10)
+        };
+    if digits.len() > 80 {
+        return Err(Error::Amount("the number is larger than 256 bits".into()));
+    }
+    let dec = convert_base(&digits, base, 10);
+    let s: String = dec
+        .iter()
+        .skip_while(|&&d| d == 0)
+        .map(|&d| char::from_digit(d, 10).unwrap_or('0'))
+        .collect();
+    Ok(if s.is_empty() { "0".into() } else { s })
+}
+
+/// Decimal digits to a `0x` hex quantity (JSON-RPC style, no leading zeros).
+pub fn decimal_to_hex(decimal: &str) -> Result<String> {
+    let dec = to_decimal(decimal)?;
+    let digits: Vec<u32> = dec.chars().filter_map(|c| c.to_digit(10)).collect();
+    let hex = convert_base(&digits, 10, 16);
+    let s: String = hex
+        .iter()
+        .skip_while(|&&d| d == 0)
+        .map(|&d| char::from_digit(d, 16).unwrap_or('0'))
+        .collect();
+    Ok(format!("0x{}", if s.is_empty() { "0" } else { &s }))
+}
+
+/// Compares two canonical decimal strings.
+pub fn cmp_decimal(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// 2^128 in decimal. Allowances at or above it are "unlimited" in practice
+/// (2^256-1 for ERC-20 approve, 2^160-1 for Permit2).
+pub const UNLIMITED_THRESHOLD: &str = "340282366920938463463374607431768211456";
+
+/// True if the quantity is so large it means "no limit".
+pub fn is_unlimited(quantity: &str) -> bool {
+    to_decimal(quantity)
+        .map(|d| cmp_decimal(&d, UNLIMITED_THRESHOLD) != std::cmp::Ordering::Less)
+        .unwrap_or(false)
+}
+
+fn group_thousands(int: &str) -> String {
+    let mut out = String::with_capacity(int.len() + int.len() / 3);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Formats a base-unit quantity (wei, token units) with `decimals`, showing at
+/// most `max_frac` fraction digits (rounded down) and grouping thousands.
+/// A non-zero amount too small to show becomes `<0.0001` (for `max_frac` 4).
+pub fn format_units(quantity: &str, decimals: u8, max_frac: usize) -> Result<String> {
+    let dec = to_decimal(quantity)?;
+    let d = usize::from(decimals);
+    let padded = if dec.len() <= d {
+        format!("{}{}", "0".repeat(d + 1 - dec.len()), dec)
+    } else {
+        dec.clone()
+    };
+    let (int, frac) = padded.split_at(padded.len() - d);
+    let shown: String = frac.chars().take(max_frac).collect();
+    let shown = shown.trim_end_matches('0');
+    let int = group_thousands(int);
+    if shown.is_empty() {
+        if int == "0" && dec != "0" {
+            if max_frac == 0 {
+                return Ok("<1".into());
+            }
+            return Ok(format!("<0.{}1", "0".repeat(max_frac - 1)));
+        }
+        Ok(int)
+    } else {
+        Ok(format!("{int}.{shown}"))
+    }
+}
+
+/// Formats wei as ether-like units with 4 fraction digits, plus the symbol.
+pub fn format_native(wei: &str, symbol: &str) -> String {
+    match format_units(wei, 18, 4) {
+        Ok(v) => format!("{v} {symbol}"),
+        Err(_) => format!("? {symbol}"),
+    }
+}
+
+/// Parses a human decimal amount (`"1.5"`) into base units with `decimals`
+/// (returns decimal digits). Rejects more fraction digits than `decimals`.
+pub fn parse_units(amount: &str, decimals: u8) -> Result<String> {
+    let a = amount.trim().replace(',', "");
+    if a.is_empty() {
+        return Err(Error::Amount("enter an amount".into()));
+    }
+    let (int, frac) = match a.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (a.as_str(), ""),
+    };
+    let ok = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if !ok(int) || !ok(frac) || (int.is_empty() && frac.is_empty()) {
+        return Err(Error::Amount(format!("`{}` is not a number", clip(&a))));
+    }
+    if frac.len() > usize::from(decimals) {
+        return Err(Error::Amount(format!(
+            "at most {decimals} digits after the decimal point"
+        )));
+    }
+    let mut digits = String::from(int);
+    digits.push_str(frac);
+    digits.push_str(&"0".repeat(usize::from(decimals) - frac.len()));
+    to_decimal(if digits.is_empty() { "0" } else { &digits })
+}
+
+/// Reads a quantity that must fit in `u128` (gas, fees, native values).
+pub fn to_u128(quantity: &str) -> Result<u128> {
+    to_decimal(quantity)?
+        .parse::<u128>()
+        .map_err(|_| Error::Amount("the number is too large".into()))
+}
+
+/// `0x1234…abcd`: enough to recognise an address, short enough for a popup.
+pub fn shorten_address(address: &str) -> String {
+    let a = address.trim();
+    if a.len() <= 13 || !a.is_char_boundary(6) || !a.is_char_boundary(a.len() - 4) {
+        return a.to_owned();
+    }
+    format!("{}…{}", &a[..6], &a[a.len() - 4..])
+}
+
+/// `2 min ago`, `3 h ago`, ... from two millisecond timestamps.
+pub fn relative_time(then_ms: f64, now_ms: f64) -> String {
+    let secs = ((now_ms - then_ms) / 1000.0).max(0.0) as u64;
+    match secs {
+        0..=59 => "just now".into(),
+        60..=3599 => format!("{} min ago", secs / 60),
+        3600..=86_399 => format!("{} h ago", secs / 3600),
+        _ => format!("{} d ago", secs / 86_400),
+    }
+}
+
+/// Cuts untrusted text for error messages.
+pub(crate) fn clip(s: &str) -> String {
+    if s.chars().count() > 24 {
+        let head: String = s.chars().take(24).collect();
+        format!("{head}…")
+    } else {
+        s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_and_decimal_agree() {
+        assert_eq!(to_decimal("0x0").unwrap(), "0");
+        assert_eq!(to_decimal("0x").unwrap(), "0");
+        assert_eq!(
+            to_decimal("0xde0b6b3a7640000").unwrap(),
+            "1000000000000000000"
+        );
+        assert_eq!(to_decimal("000123").unwrap(), "123");
+        // 2^256 - 1, from the uint256 definition.
+        assert_eq!(
+            to_decimal(&format!("0x{}", "f".repeat(64))).unwrap(),
+            "115792089237316195423570985008687907853269984665640564039457584007913129639935"
+        );
+        assert_eq!(
+            decimal_to_hex("1000000000000000000").unwrap(),
+            "0xde0b6b3a7640000"
+        );
+        assert_eq!(decimal_to_hex("0").unwrap(), "0x0");
+    }
+
+    #[test]
+    fn bad_quantities_are_rejected_with_a_reason() {
+        assert!(matches!(to_decimal("0xzz"), Err(Error::Amount(m)) if m.contains("hex")));
+        assert!(matches!(to_decimal("12a"), Err(Error::Amount(m)) if m.contains("whole")));
+        assert!(to_decimal("").is_err());
+        assert!(to_decimal(&"9".repeat(81)).is_err());
+        assert!(to_decimal("-1").is_err());
+    }
+
+    #[test]
+    fn formats_units() {
+        assert_eq!(format_units("0xde0b6b3a7640000", 18, 4).unwrap(), "1");
+        assert_eq!(format_units("1500000000000000000", 18, 4).unwrap(), "1.5");
+        assert_eq!(
+            format_units("10000000000000000000000", 18, 4).unwrap(),
+            "10,000"
+        );
+        assert_eq!(format_units("123456789", 6, 2).unwrap(), "123.45");
+        assert_eq!(format_units("1", 18, 4).unwrap(), "<0.0001");
+        assert_eq!(format_units("0", 18, 4).unwrap(), "0");
+        assert_eq!(format_units("5", 0, 4).unwrap(), "5");
+        assert_eq!(format_native("0x21e19e0c9bab2400000", "ETH"), "10,000 ETH");
+    }
+
+    #[test]
+    fn parses_units_both_ways() {
+        assert_eq!(parse_units("1.5", 9).unwrap(), "1500000000");
+        assert_eq!(parse_units("0.000000001", 9).unwrap(), "1");
+        assert_eq!(parse_units("2", 18).unwrap(), "2000000000000000000");
+        assert_eq!(parse_units(".5", 1).unwrap(), "5");
+        assert!(parse_units("1.0000000001", 9).is_err());
+        assert!(parse_units("1e9", 9).is_err());
+        assert!(parse_units("", 9).is_err());
+        assert!(parse_units(".", 9).is_err());
+        for s in ["0", "1", "123456789012345678901234567890"] {
+            let f = format_units(&parse_units(s, 18).unwrap(), 18, 18).unwrap();
+            assert_eq!(f.replace(',', ""), s);
+        }
+    }
+
+    #[test]
+    fn unlimited_threshold() {
+        assert!(is_unlimited(&format!("0x{}", "f".repeat(64))));
+        assert!(is_unlimited(&format!("0x{}", "f".repeat(40)))); // Permit2 uint160 max
+        assert!(!is_unlimited("1000000000000000000000000"));
+        assert!(!is_unlimited("garbage"));
+    }
+
+    #[test]
+    fn shortens_addresses() {
+        assert_eq!(
+            shorten_address("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"),
+            "0xf39F…2266"
+        );
+        assert_eq!(shorten_address("0x1234"), "0x1234");
+    }
+
+    #[test]
+    fn relative_times() {
+        assert_eq!(relative_time(0.0, 30_000.0), "just now");
+        assert_eq!(relative_time(0.0, 120_000.0), "2 min ago");
+        assert_eq!(relative_time(0.0, 7_200_000.0), "2 h ago");
+        assert_eq!(relative_time(10.0, 0.0), "just now");
+    }
+}

@@ -1,0 +1,56 @@
+#![doc = include_str!("../README.md")]
+
+pub mod format;
+pub mod model;
+pub mod tx;
+pub mod typed_data;
+pub mod validate;
+pub mod view;
+
+#[cfg(target_arch = "wasm32")]
+mod app;
+#[cfg(target_arch = "wasm32")]
+mod dom;
+
+/// Everything that can go wrong in the UI. Messages are shown to the user as-is,
+/// so they say what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A form field holds something the wallet cannot use.
+    #[error("{0}")]
+    Form(String),
+    /// A number (amount, fee, quantity) could not be read.
+    #[error("{0}")]
+    Amount(String),
+    /// A typed-data payload that does not follow EIP-712.
+    #[error("this signature request is malformed: {0}")]
+    TypedData(String),
+    /// The service worker answered with an error.
+    #[error("{message}")]
+    Worker {
+        /// Stable error kind from the worker (`WrongPassword`, ...).
+        kind: String,
+        /// Human-readable message from the worker.
+        message: String,
+    },
+    /// The browser refused something (no window, storage failure, ...).
+    #[error("the browser refused: {0}")]
+    Browser(String),
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn form_err(msg: impl Into<String>) -> Error {
+    Error::Form(msg.into())
+}
+
+/// Starts the UI in the current page. `page` is `"popup"`, `"onboarding"` or
+/// `"approval"`; called once by the loader script in `extension/ui/`.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn start(page: &str) {
+    console_error_panic_hook::set_once();
+    app::start(page);
+}

@@ -1,0 +1,308 @@
+//! The worker's answers (extension/API.md) as typed Rust values. Parsing is
+//! lenient about missing fields, so an older or newer worker still renders.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Reads a chain id given as a JSON number or a `0x`/decimal string.
+pub fn chain_id_of(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => match s.strip_prefix("0x") {
+            Some(h) => u64::from_str_radix(h, 16).ok(),
+            None => s.parse().ok(),
+        },
+        _ => None,
+    }
+}
+
+/// One account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Account {
+    /// Checksummed address.
+    pub address: String,
+    /// User-given name.
+    pub name: String,
+    /// Where it came from (derivation index, imported key); shown as a hint.
+    pub origin: Value,
+}
+
+/// One network.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Network {
+    /// Chain id as the worker sent it.
+    pub chain_id: Value,
+    /// Display name.
+    pub name: String,
+    /// JSON-RPC endpoint.
+    pub rpc_url: String,
+    /// Native currency symbol.
+    pub symbol: String,
+    /// Block explorer base URL.
+    pub explorer: Option<String>,
+    /// Shipped with the wallet (cannot be removed).
+    pub builtin: bool,
+}
+
+impl Network {
+    /// The chain id as a number (0 if unreadable).
+    pub fn id(&self) -> u64 {
+        chain_id_of(&self.chain_id).unwrap_or(0)
+    }
+}
+
+/// A site with access to accounts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Site {
+    /// Browser-reported origin.
+    pub origin: String,
+    /// Accounts it may see.
+    pub accounts: Vec<String>,
+    /// Milliseconds since the epoch.
+    pub connected_at: f64,
+}
+
+/// User settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Settings {
+    /// Minutes of inactivity before locking.
+    pub auto_lock_minutes: u32,
+    /// Claim `window.ethereum` even if another wallet holds it.
+    pub own_window_ethereum: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            auto_lock_minutes: 15,
+            own_window_ethereum: false,
+        }
+    }
+}
+
+/// Answer of the `state` method.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WalletState {
+    /// A vault exists.
+    pub initialized: bool,
+    /// The keyring is open.
+    pub unlocked: bool,
+    /// Accounts, in order.
+    pub accounts: Vec<Account>,
+    /// Selected account address.
+    pub selected: Option<String>,
+    /// Current network.
+    pub network: Option<Network>,
+    /// All networks.
+    pub networks: Vec<Network>,
+    /// Connected sites.
+    pub sites: Vec<Site>,
+    /// Settings.
+    pub settings: Settings,
+    /// A count or a list, depending on the worker version.
+    pub pending_approvals: Value,
+}
+
+impl WalletState {
+    /// The selected account, or the first.
+    pub fn current_account(&self) -> Option<&Account> {
+        let sel = self.selected.as_deref().unwrap_or_default();
+        self.accounts
+            .iter()
+            .find(|a| a.address.eq_ignore_ascii_case(sel))
+            .or_else(|| self.accounts.first())
+    }
+
+    /// How many approvals wait.
+    pub fn pending_count(&self) -> usize {
+        match &self.pending_approvals {
+            Value::Number(n) => n.as_u64().unwrap_or(0) as usize,
+            Value::Array(a) => a.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// The native balance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NativeBalance {
+    /// Symbol.
+    pub symbol: String,
+    /// Hex wei.
+    pub balance: String,
+}
+
+/// An ERC-20 balance.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TokenBalance {
+    /// Token contract.
+    pub address: String,
+    /// Symbol.
+    pub symbol: String,
+    /// Decimals.
+    pub decimals: u8,
+    /// Raw balance (hex or decimal).
+    pub balance: String,
+}
+
+/// Answer of `portfolio` / `portfolio.refresh`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Portfolio {
+    /// Account.
+    pub address: String,
+    /// Chain.
+    pub chain_id: Value,
+    /// Native coin.
+    pub native: NativeBalance,
+    /// Tokens.
+    pub tokens: Vec<TokenBalance>,
+    /// Milliseconds since the epoch.
+    pub updated_at: f64,
+}
+
+/// One of the user's transactions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ActivityItem {
+    /// Transaction hash.
+    pub hash: String,
+    /// Chain.
+    pub chain_id: Value,
+    /// Sender.
+    pub from: String,
+    /// Recipient (none for deployments).
+    pub to: Option<String>,
+    /// Hex wei.
+    pub value: String,
+    /// `pending`, `confirmed` or `failed`.
+    pub status: String,
+    /// Milliseconds since the epoch.
+    pub submitted_at: f64,
+    /// Block it was mined in.
+    pub block_number: Option<u64>,
+}
+
+/// A pending approval (`approvals.get`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Approval {
+    /// Queue id (number or string).
+    pub id: Value,
+    /// Requesting origin (from the browser).
+    pub origin: String,
+    /// `connect`, `personal_sign`, `typed_data`, `transaction`, `add_chain`,
+    /// `switch_chain`, `watch_asset`.
+    pub kind: String,
+    /// The validated request.
+    pub request: Value,
+    /// The worker's decoded view.
+    pub display: Value,
+    /// Milliseconds since the epoch.
+    pub created_at: f64,
+    /// Transaction fees are still being fetched from the node.
+    pub needs_fill: bool,
+}
+
+/// What the UI caches in `chrome.storage.local` to paint the popup at once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Cache {
+    /// Last state seen.
+    pub state: Option<WalletState>,
+    /// Last portfolio seen.
+    pub portfolio: Option<Portfolio>,
+    /// Last activity seen.
+    pub activity: Vec<ActivityItem>,
+}
+
+/// The message of a `personal_sign` request, decoded for reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignText {
+    /// Valid UTF-8 without control characters (besides newlines and tabs).
+    Text(String),
+    /// Anything else, as hex.
+    Hex(String),
+}
+
+/// Decodes a `personal_sign` message: `0x` hex that is readable UTF-8 becomes
+/// text, other hex stays hex, and a plain string is shown as sent.
+pub fn personal_sign_text(message: &str) -> SignText {
+    if let Some(h) = message.strip_prefix("0x") {
+        if h.len() % 2 == 0 && h.chars().all(|c| c.is_ascii_hexdigit()) {
+            let bytes: Vec<u8> = (0..h.len())
+                .step_by(2)
+                .filter_map(|i| u8::from_str_radix(&h[i..i + 2], 16).ok())
+                .collect();
+            return match String::from_utf8(bytes) {
+                Ok(s)
+                    if !s
+                        .chars()
+                        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') =>
+                {
+                    SignText::Text(s)
+                }
+                _ => SignText::Hex(message.to_owned()),
+            };
+        }
+    }
+    SignText::Text(message.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_a_state_answer() {
+        let s: WalletState = serde_json::from_value(json!({
+            "initialized": true, "unlocked": true,
+            "accounts": [{"address": "0xAa", "name": "Account 1", "origin": {"index": 0}},
+                         {"address": "0xBb", "name": "Savings"}],
+            "selected": "0xbb",
+            "network": {"chainId": 31337, "name": "Local", "rpcUrl": "http://127.0.0.1:8545", "symbol": "ETH", "builtin": true},
+            "networks": [],
+            "sites": [{"origin": "https://app.example", "accounts": ["0xAa"], "connectedAt": 5}],
+            "settings": {"autoLockMinutes": 5, "ownWindowEthereum": true},
+            "pendingApprovals": 2,
+            "somethingNew": 1
+        }))
+        .unwrap();
+        assert_eq!(s.current_account().unwrap().name, "Savings");
+        assert_eq!(s.network.as_ref().unwrap().id(), 31337);
+        assert_eq!(s.pending_count(), 2);
+        assert_eq!(s.settings.auto_lock_minutes, 5);
+        let empty: WalletState = serde_json::from_value(json!({})).unwrap();
+        assert!(!empty.initialized && empty.current_account().is_none());
+        assert_eq!(chain_id_of(&json!("0x7a69")), Some(31337));
+        assert_eq!(chain_id_of(&json!("10")), Some(10));
+        assert_eq!(chain_id_of(&json!(null)), None);
+    }
+
+    #[test]
+    fn decodes_personal_sign_messages() {
+        // "Hello Tandem" in UTF-8 hex.
+        assert_eq!(
+            personal_sign_text("0x48656c6c6f2054616e64656d"),
+            SignText::Text("Hello Tandem".into())
+        );
+        assert_eq!(
+            personal_sign_text("0xdeadbeef"),
+            SignText::Hex("0xdeadbeef".into())
+        );
+        assert_eq!(personal_sign_text("0x0001"), SignText::Hex("0x0001".into()));
+        assert_eq!(
+            personal_sign_text("plain words"),
+            SignText::Text("plain words".into())
+        );
+        assert_eq!(personal_sign_text("0xabc"), SignText::Text("0xabc".into()));
+    }
+}
