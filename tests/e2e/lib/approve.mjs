@@ -1,0 +1,39 @@
+// Answers approval requests the way a user does: by clicking Approve/Reject
+// in the approval window the worker opened (extension/approval.html, built by
+// the UI side). If that page is not in the tree yet, the same decision is sent
+// through the documented `approvals.resolve` message instead.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, pendingApproval, until } from './index.mjs';
+
+export const HAVE_APPROVAL_UI = existsSync(path.join(ROOT, 'extension/approval.html'));
+
+/** Finds the open approval window for approval `id`. */
+async function approvalPage(browser, id) {
+  return until(
+    () => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${id}`)),
+    `the approval window for #${id}`,
+  );
+}
+
+/**
+ * Waits for a pending approval of `kind`, answers it, returns the approval.
+ * `edits` (connect accounts, tx fees) go through the message API only.
+ */
+export async function answer(browser, kind, approve = true, { edits, viaUi = HAVE_APPROVAL_UI } = {}) {
+  const a = await pendingApproval(browser, kind);
+  if (viaUi && !edits) {
+    const page = await approvalPage(browser, a.id);
+    const button = page.getByTestId(approve ? 'approval-approve' : 'approval-reject');
+    await button.waitFor({ state: 'visible', timeout: 15_000 });
+    await until(async () => !(await button.isDisabled()), 'the approve button to be enabled');
+    await button.click();
+  } else {
+    await browser.ui('approvals.resolve', { id: a.id, approve, edits });
+  }
+  await until(
+    async () => !(await browser.ui('approvals.list')).some((x) => x.id === a.id),
+    `approval #${a.id} to be answered`,
+  );
+  return a;
+}

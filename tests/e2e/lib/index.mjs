@@ -1,0 +1,173 @@
+// Shared helpers for the end-to-end tests: real headless Chromium with the
+// built extension, real anvil, and the test dapp served from 127.0.0.1.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serveStatic } from './esm-server.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const EXTENSION_ID = 'miloadehhgmocpaheiemghejpghjcdhd'; // from the manifest "key"
+export const RDNS = 'app.tandem.wallet';
+// Foundry's default test mnemonic (anvil funds m/44'/60'/0'/0/0..9 with 10000 ETH).
+export const ANVIL_MNEMONIC = 'test test test test test test test test test test test junk';
+export const ANVIL_ACCOUNT_0 = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
+export const ANVIL_ACCOUNT_1 = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+export const PASSWORD = 'correct horse battery staple 42';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value, at most `timeoutMs`. */
+export async function until(fn, what, timeoutMs = 10_000, everyMs = 50) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last?.message ?? JSON.stringify(last)})`);
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function jsonRpc(url, method, params = []) {
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const j = await r.json();
+  if (j.error) throw new Error(`${method}: ${j.error.message}`);
+  return j.result;
+}
+
+/** Starts anvil on a free 127.0.0.1 port; resolves once it answers. */
+export async function startAnvil({ chainId } = {}) {
+  const port = await freePort();
+  const bin = path.join(ROOT, 'node_modules/.bin/anvil');
+  const args = ['--host', '127.0.0.1', '--port', String(port), '--silent'];
+  if (chainId) args.push('--chain-id', String(chainId));
+  const proc = spawn(bin, args, { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  let exited = false;
+  proc.once('exit', () => (exited = true));
+  await until(async () => {
+    if (exited) throw new Error('anvil exited');
+    return (await jsonRpc(url, 'eth_chainId')) !== undefined;
+  }, 'anvil to answer', 15_000, 100);
+  return {
+    url,
+    port,
+    stop: async () => {
+      if (exited) return;
+      proc.kill('SIGTERM');
+      await until(() => exited, 'anvil to exit', 5_000).catch(() => proc.kill('SIGKILL'));
+    },
+  };
+}
+
+/** Serves the test dapp (and node_modules for its imports). */
+export function startDapp() {
+  return serveStatic(path.join(ROOT, 'tests/e2e/dapp'), ROOT);
+}
+
+/** Launches headless Chromium with the repo folder loaded as an unpacked extension. */
+export async function launch() {
+  if (!existsSync(path.join(ROOT, 'extension/wasm/tandem_wasm_bg.wasm'))) {
+    throw new Error('extension/wasm is missing: run scripts/build first');
+  }
+  const profile = await mkdtemp(path.join(os.tmpdir(), 'tandem-e2e-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      `--disable-extensions-except=${ROOT}`,
+      `--load-extension=${ROOT}`,
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const sw =
+    context.serviceWorkers().find((w) => w.url().includes(EXTENSION_ID)) ??
+    (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
+  const extId = sw.url().split('/')[2];
+  if (extId !== EXTENSION_ID) throw new Error(`extension id ${extId}, expected ${EXTENSION_ID} (manifest key)`);
+  const ext = await context.newPage();
+  await ext.goto(`chrome-extension://${extId}/extension/icons/icon-16.png`);
+  const browser = {
+    context,
+    extId,
+    ext,
+    url: (p) => `chrome-extension://${extId}/${p}`,
+    /** A `tandem/ui` call from an extension page; throws on { ok: false }. */
+    async ui(method, params) {
+      const r = await ext.evaluate(
+        ([method, params]) => chrome.runtime.sendMessage({ channel: 'tandem/ui', id: 1, method, params }),
+        [method, params],
+      );
+      if (!r || !r.ok) {
+        const e = new Error(r?.error?.message ?? 'no answer');
+        e.kind = r?.error?.kind;
+        throw e;
+      }
+      return r.result;
+    },
+    /** Stops every service worker, as Chrome does after ~30 s idle. */
+    async killWorker() {
+      const cdp = await context.newCDPSession(ext);
+      await cdp.send('ServiceWorker.enable');
+      await cdp.send('ServiceWorker.stopAllWorkers');
+      await cdp.detach();
+    },
+    /** Waits for the approval window the worker opens. */
+    nextApproval: () =>
+      context.waitForEvent('page', { predicate: (p) => p.url().includes('approval.html'), timeout: 15_000 }),
+    async close() {
+      await context.close().catch(() => {});
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+  return browser;
+}
+
+/** Opens the dapp in a new tab and selects Tandem by its EIP-6963 rdns. */
+export async function openDapp(browser, dappUrl) {
+  const page = await browser.context.newPage();
+  await page.goto(`${dappUrl}/index.html`);
+  await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready', null, {
+    timeout: 30_000,
+  });
+  const info = await page.evaluate((rdns) => window.dapp.use(rdns), RDNS);
+  return { page, info };
+}
+
+/** Waits for the pending approval list to hold one of `kind`; returns it. */
+export async function pendingApproval(browser, kind) {
+  return until(async () => {
+    const list = await browser.ui('approvals.list');
+    return list.find((a) => a.kind === kind && !a.needsFill);
+  }, `a pending ${kind} approval`);
+}

@@ -1,0 +1,232 @@
+// End to end: real headless Chromium with the built extension, real anvil, and
+// a viem dapp that finds Tandem by EIP-6963. Run: node --test tests/e2e/
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { verifyMessage, verifyTypedData, getAddress } from 'viem';
+import {
+  launch,
+  startAnvil,
+  startDapp,
+  openDapp,
+  jsonRpc,
+  until,
+  pendingApproval,
+  ANVIL_MNEMONIC,
+  ANVIL_ACCOUNT_0 as A0,
+  ANVIL_ACCOUNT_1 as A1,
+  PASSWORD,
+  RDNS,
+} from './lib/index.mjs';
+import { answer } from './lib/approve.mjs';
+import { onboardImport } from './lib/onboard.mjs';
+
+// The EIP-712 specification's example (eips.ethereum.org/EIPS/eip-712), on anvil's chain.
+const MAIL = {
+  domain: { name: 'Ether Mail', version: '1', chainId: 31337, verifyingContract: '0xCcCCccccCCCCcCCCCCCcCcCccCcCCCcCcccccccC' },
+  types: {
+    Person: [
+      { name: 'name', type: 'string' },
+      { name: 'wallet', type: 'address' },
+    ],
+    Mail: [
+      { name: 'from', type: 'Person' },
+      { name: 'to', type: 'Person' },
+      { name: 'contents', type: 'string' },
+    ],
+  },
+  primaryType: 'Mail',
+  message: {
+    from: { name: 'Cow', wallet: '0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826' },
+    to: { name: 'Bob', wallet: '0xbBbBBBBbbBBBbbbBbbBbbbbBBbBbbbbBbBbbBBbB' },
+    contents: 'Hello, Bob!',
+  },
+};
+
+describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () => {
+  let browser, anvil, anvil2, dapp, page;
+  const d = (fn, ...args) => page.evaluate(fn, ...args);
+
+  before(async () => {
+    [anvil, anvil2, dapp] = await Promise.all([startAnvil(), startAnvil({ chainId: 1338 }), startDapp()]);
+    browser = await launch();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await Promise.all([anvil?.stop(), anvil2?.stop(), dapp?.close()]);
+  });
+
+  it('announces itself by EIP-6963 and sets window.ethereum when free', async () => {
+    ({ page } = await openDapp(browser, dapp.url));
+    const announced = await d(() => window.dapp.announced());
+    const t = announced.find((x) => x.rdns === RDNS);
+    assert.ok(t, 'Tandem announced');
+    assert.equal(t.name, 'Tandem');
+    assert.match(t.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.match(t.icon, /^data:image\/svg\+xml;base64,/);
+    assert.equal(await d(() => window.ethereum?.isTandem), true);
+    // Before onboarding, asking for accounts says the wallet is not set up (4900).
+    assert.equal((await d(() => window.dapp.connect())).error.code, 4900);
+  });
+
+  it('onboards by importing a recovery phrase and uses the local anvil', async () => {
+    const state = await onboardImport(browser, ANVIL_MNEMONIC, PASSWORD);
+    assert.equal(state.initialized, true);
+    assert.equal(state.unlocked, true);
+    assert.equal(state.accounts[0].address, A0);
+    await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: anvil.url, symbol: 'ETH' });
+    const s = await browser.ui('networks.select', { chainId: 31337 });
+    assert.equal(s.network.rpcUrl, anvil.url);
+    await until(async () => (await d(() => window.dapp.chainId())).result === 31337, 'dapp sees chain 31337');
+  });
+
+  it('connects after the user approves, and only then reveals the account', async () => {
+    assert.deepEqual((await d(() => window.dapp.addresses())).result, []);
+    const pending = d(() => window.dapp.connect());
+    const a = await answer(browser, 'connect', true);
+    assert.equal(a.origin, new URL(dapp.url).origin, 'origin from the browser');
+    const r = await pending;
+    assert.deepEqual(r.result, [A0]);
+    await until(
+      async () => (await d(() => window.dapp.events())).some((e) => e.ev === 'accountsChanged' && e.arg[0]?.toLowerCase() === A0.toLowerCase()),
+      'accountsChanged event',
+    );
+    const perms = (await d(() => window.dapp.permissions())).result;
+    assert.equal(perms[0].parentCapability, 'eth_accounts');
+  });
+
+  it('a rejected signature request fails with 4001', async () => {
+    const pending = d((a) => window.dapp.signMessage(a, 'please reject me'), A0);
+    await answer(browser, 'personal_sign', false);
+    assert.equal((await pending).error.code, 4001);
+  });
+
+  it('personal_sign returns a signature viem verifies', async () => {
+    const message = 'Sign in to the test dapp, nonce 8412';
+    const pending = d(([a, m]) => window.dapp.signMessage(a, m), [A0, message]);
+    const a = await answer(browser, 'personal_sign', true);
+    assert.equal(a.display.text, message);
+    const { result: signature } = await pending;
+    assert.match(signature, /^0x[0-9a-f]{130}$/);
+    assert.equal(await verifyMessage({ address: A0, message, signature }), true);
+    assert.equal(await verifyMessage({ address: A1, message, signature }), false);
+  });
+
+  it('eth_signTypedData_v4 is shown decoded and verifies with viem', async () => {
+    const pending = d(([a, t]) => window.dapp.signTypedData(a, t), [A0, MAIL]);
+    const a = await answer(browser, 'typed_data', true);
+    assert.equal(a.display.primaryType, 'Mail');
+    assert.equal(a.display.message.contents, 'Hello, Bob!');
+    const { result: signature } = await pending;
+    assert.equal(await verifyTypedData({ address: A0, ...MAIL, signature }), true);
+  });
+
+  it('a transfer is filled from the node, signed in wasm, mined on anvil, and tracked', async () => {
+    const before0 = BigInt(await jsonRpc(anvil.url, 'eth_getBalance', [A0, 'latest']));
+    const before1 = BigInt(await jsonRpc(anvil.url, 'eth_getBalance', [A1, 'latest']));
+    const value = 10n ** 18n;
+    const pending = d(([a, to, v]) => window.dapp.sendTransaction(a, 31337, to, v), [A0, A1, value.toString()]);
+    const a = await answer(browser, 'transaction', true);
+    assert.equal(a.display.gas, '0x5208');
+    assert.ok(a.display.maxFeePerGas, 'EIP-1559 fees filled');
+    const r = await pending;
+    assert.ok(r.result, JSON.stringify(r.error));
+    const receipt = await until(() => jsonRpc(anvil.url, 'eth_getTransactionReceipt', [r.result]), 'receipt');
+    assert.equal(receipt.status, '0x1');
+    assert.equal(getAddress(receipt.from), A0);
+    assert.equal(BigInt(await jsonRpc(anvil.url, 'eth_getBalance', [A1, 'latest'])), before1 + value);
+    const activity = await until(async () => {
+      const list = await browser.ui('activity');
+      return list.find((x) => x.hash === r.result && x.status === 'confirmed') && list;
+    }, 'activity to show the transaction confirmed');
+    assert.equal(activity[0].hash, r.result);
+    const p = await browser.ui('portfolio.refresh');
+    const spent = before0 - BigInt(p.native.balance);
+    assert.ok(spent > value && spent < value + 10n ** 16n, `balance fell by the value plus gas (${spent})`);
+    assert.equal((await browser.ui('portfolio')).native.balance, p.native.balance, 'cached for the popup');
+  });
+
+  it('switches chain after approval and emits chainChanged', async () => {
+    const pending = d(() => window.dapp.switchChain(1));
+    await answer(browser, 'switch_chain', true);
+    assert.equal((await pending).error, undefined);
+    assert.equal((await d(() => window.dapp.raw({ method: 'eth_chainId' }))).result, '0x1');
+    await until(async () => (await d(() => window.dapp.events())).some((e) => e.ev === 'chainChanged' && e.arg === '0x1'), 'chainChanged 0x1');
+    // An unknown chain is 4902, as EIP-3326 wallets answer.
+    assert.equal((await d(() => window.dapp.raw({ method: 'wallet_switchEthereumChain', params: [{ chainId: '0x12345' }] }))).error.code, 4902);
+    const back = d(() => window.dapp.switchChain(31337));
+    await answer(browser, 'switch_chain', true);
+    assert.equal((await back).error, undefined);
+  });
+
+  it('adds a chain after approval and proxies reads to its RPC', async () => {
+    const pending = d(([u]) => window.dapp.addChain(1338, 'Second anvil', u), [anvil2.url]);
+    const a = await answer(browser, 'add_chain', true);
+    assert.equal(a.display.network.rpcUrl, anvil2.url);
+    assert.equal((await pending).error, undefined);
+    assert.equal((await d(() => window.dapp.raw({ method: 'eth_chainId' }))).result, '0x53a');
+    const block = await d(() => window.dapp.raw({ method: 'eth_blockNumber' }));
+    assert.equal(block.result, await jsonRpc(anvil2.url, 'eth_blockNumber'));
+    const state = await browser.ui('state');
+    assert.ok(state.networks.some((n) => n.chainId === 1338 && !n.builtin));
+    await browser.ui('networks.select', { chainId: 31337 });
+    await until(async () => (await d(() => window.dapp.raw({ method: 'eth_chainId' }))).result === '0x7a69', 'back on anvil');
+  });
+
+  it('answers malformed requests with specific errors and keeps working', async () => {
+    const raw = (args) => d((a) => window.dapp.raw(a), args);
+    assert.equal((await d(() => window.dapp.raw('eth_chainId'))).error.code, -32600);
+    assert.equal((await raw({})).error.code, -32600);
+    assert.equal((await raw({ method: 42 })).error.code, -32600);
+    assert.equal((await raw({ method: 'eth_chainId', params: 'x' })).error.code, -32602);
+    assert.equal((await raw({ method: 'no_suchMethod' })).error.code, 4200);
+    assert.equal((await raw({ method: 'eth_sign', params: [A0, '0xdead'] })).error.code, 4200);
+    assert.equal((await raw({ method: 'personal_sign', params: [] })).error.code, -32602);
+    assert.equal((await raw({ method: 'eth_sendTransaction', params: [{ from: A0, to: '0x1234' }] })).error.code, -32602);
+    assert.equal((await raw({ method: 'eth_signTypedData_v4', params: [A0, '{"types":'] })).error.code, -32602);
+    assert.equal((await raw({ method: 'wallet_addEthereumChain', params: [{ chainId: '0x99', chainName: 'x', rpcUrls: ['http://evil.example'], nativeCurrency: { name: 'x', symbol: 'X', decimals: 18 } }] })).error.code, -32602);
+    const big = await d(() => window.dapp.raw({ method: 'eth_call', params: ['x'.repeat(600 * 1024)] }));
+    assert.equal(big.error.code, -32600);
+    const deep = await d(() => {
+      let p = [];
+      for (let i = 0; i < 5000; i++) p = [p];
+      return window.dapp.raw({ method: 'personal_sign', params: p });
+    });
+    assert.ok(deep.error, 'deeply nested params are refused');
+    // A page cannot choose its origin: a spoofed field is ignored.
+    const spoof = await raw({ method: 'eth_accounts', origin: 'https://other.example' });
+    assert.deepEqual(spoof.result, [A0.toLowerCase()]);
+    assert.equal((await raw({ method: 'eth_chainId' })).result, '0x7a69', 'the worker survived');
+  });
+
+  it('after the worker is killed, the next request is answered without unlocking, and a pending approval survives', async () => {
+    await browser.killWorker();
+    assert.deepEqual((await d(() => window.dapp.raw({ method: 'eth_accounts' }))).result, [A0.toLowerCase()]);
+    assert.equal((await browser.ui('state')).unlocked, true);
+    // Kill it again while a signature request waits for the user.
+    const message = 'signed across a worker restart';
+    const pending = d(([a, m]) => window.dapp.signMessage(a, m), [A0, message]);
+    await pendingApproval(browser, 'personal_sign');
+    await browser.killWorker();
+    await answer(browser, 'personal_sign', true);
+    const { result: signature } = await pending;
+    assert.equal(await verifyMessage({ address: A0, message, signature }), true);
+  });
+
+  it('locking hides the accounts; unlocking with the password restores them', async () => {
+    await browser.ui('lock');
+    assert.deepEqual((await d(() => window.dapp.raw({ method: 'eth_accounts' }))).result, []);
+    await until(async () => (await d(() => window.dapp.events())).some((e) => e.ev === 'accountsChanged' && e.arg.length === 0), 'accountsChanged []');
+    await assert.rejects(browser.ui('unlock', { password: 'wrong password' }), (e) => e.kind === 'WrongPassword');
+    await browser.ui('unlock', { password: PASSWORD });
+    assert.deepEqual((await d(() => window.dapp.raw({ method: 'eth_accounts' }))).result, [A0.toLowerCase()]);
+  });
+
+  it('revoking permissions disconnects the site', async () => {
+    assert.equal((await d(() => window.dapp.revoke())).error, undefined);
+    assert.deepEqual((await d(() => window.dapp.addresses())).result, []);
+    assert.deepEqual((await d(() => window.dapp.permissions())).result, []);
+    assert.equal((await d((a) => window.dapp.raw({ method: 'personal_sign', params: ['0x00', a] }), A0)).error.code, 4100);
+    assert.equal((await browser.ui('state')).sites.length, 0);
+  });
+});
