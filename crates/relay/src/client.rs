@@ -123,7 +123,11 @@ pub async fn handshake(
     membership: Membership,
     timeout: Duration,
 ) -> Result<(Socket, DeviceId, Option<GroupId>)> {
-    let (mut ws, _) = tokio::time::timeout(timeout, tokio_tungstenite::connect_async(relay_url))
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0);
+    let connect = tokio_tungstenite::connect_async_with_config(relay_url, Some(config), true);
+    let (mut ws, _) = tokio::time::timeout(timeout, connect)
         .await
         .map_err(|_| Error::Timeout("connecting"))?
         .map_err(|e| Error::Io(format!("cannot connect to {relay_url}: {e}")))?;

@@ -227,8 +227,13 @@ async fn ws_handler(
         .inner
         .conn_limiter
         .acquire(ip, st.inner.config.max_conns_per_ip);
+    // Small socket buffers: most devices are idle most of the time, and
+    // tungstenite's 128 KiB default read buffer dominated memory per
+    // connection. Buffers grow on demand for big frames.
     ws.max_message_size(hard)
         .max_frame_size(hard)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             match slot {
                 Some(slot) => {
