@@ -379,6 +379,12 @@ impl Group {
         if h.topic != self.topic() {
             return Err(Error::WrongGroup("message"));
         }
+        if h.sender == self.me {
+            // The relay never echoes a device's own messages; a copy is a replay.
+            return Err(Error::UnexpectedMessage(
+                "a copy of this device's own message",
+            ));
+        }
         let sender = self.active_member(&h.sender)?.identity;
         env.verify(&sender)?;
         if h.epoch != self.key.epoch {

@@ -47,9 +47,12 @@ const APPROVE_DOMAIN: &[u8] = b"tandem/pair/approve/v1";
 pub struct ComparisonCode(u32);
 
 impl ComparisonCode {
-    /// Parses what the user typed: 6 digits, spaces and dashes ignored.
+    /// Parses what the user typed: 6 digits; whitespace and dashes ignored.
     pub fn parse(text: &str) -> Result<Self> {
-        let digits: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        let digits: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Error::malformed("comparison code", "expected 6 digits"));
         }
@@ -337,6 +340,11 @@ impl Joiner {
         if !issuer_ok {
             return Err(Error::NotMember(token.issuer_device().to_hex()));
         }
+        let my_name = members
+            .iter()
+            .find(|m| m.identity == me.public())
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
         let mut members: Vec<Member> = members
             .into_iter()
             .filter(|m| m.identity != me.public())
@@ -344,7 +352,7 @@ impl Joiner {
         members.push(Member {
             identity: me.public(),
             encryption: me.encryption_public(),
-            name: String::new(),
+            name: my_name,
             founder: false,
             token: Some(token),
             revoked: None,
