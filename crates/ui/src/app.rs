@@ -60,7 +60,7 @@ fn render() {
     let prev = root
         .first_element_child()
         .and_then(|e| e.get_attribute("data-screen"));
-    let pw = dom::field(&root, "password-input");
+    let pw = dom::field(&root, "password-input") + &dom::field(&root, "import-password");
     let Some(node) = with_ui(|ui| {
         ui.now_ms = now_ms();
         view::view(ui, &pw)
@@ -378,7 +378,7 @@ fn install_listeners() {
             return;
         };
         match t.get_attribute("data-testid").as_deref() {
-            Some("password-input") => update_strength(),
+            Some("password-input" | "import-password") => update_strength(),
             Some("tx-gas-input" | "tx-maxfee-input" | "tx-priority-input") => update_max_cost(),
             _ => {}
         }
@@ -451,7 +451,7 @@ fn update_strength() {
     let (Some(doc), Some(root)) = (doc(), root()) else {
         return;
     };
-    let pw = dom::field(&root, "password-input");
+    let pw = dom::field(&root, "password-input") + &dom::field(&root, "import-password");
     let hint = view::strength_hint(&pw);
     if let Ok(Some(old)) = root.query_selector("[data-testid=\"password-strength\"]") {
         old.set_class_name(hint.get("class").unwrap_or(""));
@@ -626,9 +626,9 @@ async fn run(action: Action) -> Result<()> {
             after_unlock().await;
         }
         Action::Import => {
-            let pw = dom::field(&root, "password-input");
+            let pw = dom::field(&root, "import-password");
             let secret = validate::import_secret(&dom::field(&root, "import-secret-input"))?;
-            validate::new_password(&pw, &dom::field(&root, "password-confirm-input"))?;
+            validate::new_password(&pw, &dom::field(&root, "import-password-confirm"))?;
             let passphrase = dom::field(&root, "import-passphrase-input");
             let params = match &secret {
                 ImportSecret::Phrase(p) if passphrase.is_empty() => {

@@ -554,15 +554,18 @@ pub fn strength_hint(pw: &str) -> El {
         })
 }
 
-fn password_fields(pw: &str) -> Vec<El> {
+fn password_fields(pw: &str, ids: (&str, &str)) -> Vec<El> {
     vec![
-        input("password-input", "password", "New password")
-            .child(el("span").class("sr-only").text(""))
-            .attr("data-change", "password-typed"),
+        input(ids.0, "password", "New password"),
         strength_hint(pw),
-        input("password-confirm-input", "password", "Confirm password"),
+        input(ids.1, "password", "Confirm password"),
     ]
 }
+
+/// Test ids of the password pair on the create screen.
+pub const CREATE_PASSWORD_IDS: (&str, &str) = ("password-input", "password-confirm-input");
+/// Test ids of the password pair on the import screen.
+pub const IMPORT_PASSWORD_IDS: (&str, &str) = ("import-password", "import-password-confirm");
 
 // ---------- screens ----------
 
@@ -651,12 +654,17 @@ fn create_confirm(ui: &Ui) -> El {
                         .text("Type these words from your phrase."),
                 )
                 .children(ui.confirm_positions.iter().map(|p| {
-                    input(
-                        &format!("confirm-word-{p}"),
-                        "text",
-                        &format!("Word #{}", p + 1),
-                    )
-                    .attr("data-index", p.to_string())
+                    el("label")
+                        .class("field")
+                        .child(el("span").class("label").text(format!("Word #{}", p + 1)))
+                        .child(
+                            el("input")
+                                .attr("type", "text")
+                                .attr("autocomplete", "off")
+                                .attr("spellcheck", "false")
+                                .tid(format!("confirm-word-{p}"))
+                                .attr("data-index", p.to_string()),
+                        )
                 }))
                 .maybe(error_box(ui))
                 .child(primary("Confirm", "confirm-words-submit")),
@@ -667,7 +675,7 @@ fn create_password(ui: &Ui, pw: &str) -> El {
     el("div").class("stack").tid("create-password").child(back_bar("Set a password")).child(
         form("create-wallet", "password-form")
             .child(el("p").class("muted").text("The password unlocks Tandem on this computer. It cannot recover your wallet; the phrase can."))
-            .children(password_fields(pw))
+            .children(password_fields(pw, CREATE_PASSWORD_IDS))
             .maybe(error_box(ui))
             .child(primary(if ui.busy { "Creating…" } else { "Create wallet" }, "password-submit")),
     )
@@ -701,7 +709,7 @@ fn import(ui: &Ui, pw: &str) -> El {
                     "password",
                     "BIP-39 passphrase (optional)",
                 ))
-                .children(password_fields(pw))
+                .children(password_fields(pw, IMPORT_PASSWORD_IDS))
                 .maybe(error_box(ui))
                 .child(primary(
                     if ui.busy { "Importing…" } else { "Import" },
@@ -1907,6 +1915,10 @@ mod tests {
         ui.confirm_positions = vec![1, 5, 9];
         let v = view(&ui, "");
         assert_eq!(v.find("confirm-word-5").unwrap().get("type"), Some("text"));
+        assert_eq!(
+            v.find("confirm-word-5").unwrap().get("data-index"),
+            Some("5")
+        );
         assert_eq!(
             v.find("confirm-form").unwrap().get("data-action"),
             Some("confirm-words")

@@ -1,0 +1,249 @@
+// The extension's own pages (crates/ui, Rust/wasm) driven like a user would:
+// real headless Chromium with the built extension, the real service worker,
+// real anvil for balances. Run: node --test tests/e2e/ui.test.mjs
+// Screenshots land in $TANDEM_SHOTS (default: a temp dir) for a human look.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { mnemonicToAccount } from 'viem/accounts';
+import { launch, startAnvil, until, ANVIL_MNEMONIC, ANVIL_ACCOUNT_0, PASSWORD } from './lib/index.mjs';
+
+const SHOTS = process.env.TANDEM_SHOTS ?? path.join(os.tmpdir(), 'tandem-ui-shots');
+mkdirSync(SHOTS, { recursive: true });
+
+async function openPopup(browser) {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width: 360, height: 600 });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(browser.url('extension/popup.html'));
+  page.errors = errors;
+  return page;
+}
+
+const screen = (page) => page.locator('#app > .app').getAttribute('data-screen');
+const waitScreen = (page, name) =>
+  page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
+
+describe('onboarding: create a wallet, lock, unlock, accounts', { timeout: 180_000 }, () => {
+  let browser, page, words;
+
+  before(async () => {
+    browser = await launch();
+    page = await openPopup(browser);
+  });
+  after(async () => {
+    assert.deepEqual(page?.errors ?? [], [], 'no uncaught errors in the popup');
+    await browser?.close();
+  });
+
+  it('shows 12 words and asks for 3 of them back', async () => {
+    await waitScreen(page, 'welcome');
+    await page.getByTestId('onboard-create').click();
+    await waitScreen(page, 'create-words');
+    words = [];
+    for (let i = 0; i < 12; i++) words.push(await page.getByTestId(`seed-word-${i}`).textContent());
+    assert.equal(new Set(words).size > 6, true, 'a real random phrase');
+    assert.ok(words.every((w) => /^[a-z]+$/.test(w)), words.join(' '));
+    await page.screenshot({ path: path.join(SHOTS, 'create-words.png') });
+    await page.getByTestId('seed-words-continue').click();
+    await waitScreen(page, 'create-confirm');
+    const inputs = page.locator('[data-testid^="confirm-word-"]');
+    assert.equal(await inputs.count(), 3);
+    const positions = [];
+    for (let i = 0; i < 3; i++) positions.push(Number(await inputs.nth(i).getAttribute('data-index')));
+    assert.equal(new Set(positions).size, 3);
+    // A wrong word is refused with a message naming the position.
+    for (const p of positions) await page.getByTestId(`confirm-word-${p}`).fill(words[p]);
+    const wrong = positions[1];
+    await page.getByTestId(`confirm-word-${wrong}`).fill(words[wrong] === 'zoo' ? 'abandon' : 'zoo');
+    await page.getByTestId('confirm-words-submit').click();
+    await assert.doesNotReject(page.getByTestId('form-error').waitFor());
+    assert.match(await page.getByTestId('form-error').textContent(), new RegExp(`#${wrong + 1}`));
+    assert.equal(await screen(page), 'create-confirm');
+    await page.getByTestId(`confirm-word-${wrong}`).fill(words[wrong]);
+    await page.getByTestId('confirm-words-submit').click();
+    await waitScreen(page, 'create-password');
+  });
+
+  it('checks the password, then creates the wallet from the shown words', async () => {
+    await page.getByTestId('password-input').fill('abc');
+    assert.match(await page.getByTestId('password-strength').textContent(), /^Weak/);
+    await page.getByTestId('password-input').fill(PASSWORD);
+    assert.match(await page.getByTestId('password-strength').textContent(), /^Strong/);
+    await page.getByTestId('password-confirm-input').fill(PASSWORD + 'x');
+    await page.getByTestId('password-submit').click();
+    assert.match(await page.getByTestId('form-error').textContent(), /differ/);
+    await page.getByTestId('password-confirm-input').fill(PASSWORD);
+    await page.getByTestId('password-submit').click();
+    await waitScreen(page, 'home');
+    const state = await browser.ui('state');
+    assert.ok(state.initialized && state.unlocked);
+    // The account is the one BIP-39/BIP-44 gives for the words shown (viem derives it independently).
+    const expected = mnemonicToAccount(words.join(' ')).address;
+    assert.equal(state.accounts.length, 1);
+    assert.equal(state.accounts[0].address.toLowerCase(), expected.toLowerCase());
+    assert.equal((await page.getByTestId('account-address').textContent()).replace('…', ''), expected.slice(0, 6) + expected.slice(-4));
+    // The phrase is gone from the page once onboarding is over.
+    const html = await page.content();
+    assert.ok(!html.includes(words.join(' ')) && !html.includes(`>${words[0]}<`), 'the phrase is not left in the DOM');
+  });
+
+  it('locks and unlocks, refusing a wrong password', async () => {
+    await page.getByTestId('lock-button').click();
+    await waitScreen(page, 'unlock');
+    assert.equal((await browser.ui('state')).unlocked, false);
+    await page.getByTestId('unlock-password-input').fill('not the password');
+    await page.getByTestId('unlock-submit').click();
+    await page.getByTestId('form-error').waitFor({ timeout: 20_000 });
+    assert.match(await page.getByTestId('form-error').textContent(), /[Ww]rong password/);
+    assert.equal(await page.getByTestId('unlock-password-input').inputValue(), '', 'the wrong password is cleared');
+    await page.getByTestId('unlock-password-input').fill(PASSWORD);
+    await page.getByTestId('unlock-submit').click();
+    await waitScreen(page, 'home');
+    assert.equal((await browser.ui('state')).unlocked, true);
+  });
+
+  it('adds, renames and switches accounts', async () => {
+    await page.getByTestId('account-button').click();
+    await waitScreen(page, 'accounts');
+    await page.getByTestId('account-add').click();
+    await page.getByTestId('account-row-1').waitFor();
+    await page.getByTestId('account-rename-1').click();
+    await page.getByTestId('account-name-input').fill('   ');
+    await page.getByTestId('account-name-save').click();
+    assert.match(await page.getByTestId('form-error').textContent(), /empty/);
+    await page.getByTestId('account-name-input').fill('Savings');
+    await page.getByTestId('account-name-save').click();
+    await until(async () => (await page.getByTestId('account-label-1').textContent()) === 'Savings', 'the new name');
+    await page.getByTestId('account-select-1').click();
+    await waitScreen(page, 'home');
+    assert.equal(await page.getByTestId('account-name').textContent(), 'Savings');
+    const state = await browser.ui('state');
+    const second = mnemonicToAccount(words.join(' '), { addressIndex: 1 }).address;
+    assert.equal(state.selected.toLowerCase(), second.toLowerCase());
+    assert.equal(state.accounts[1].name, 'Savings');
+  });
+
+  it('saves the auto-lock setting and rejects nonsense', async () => {
+    await page.getByTestId('settings-button').click();
+    await waitScreen(page, 'settings');
+    await page.getByTestId('settings-autolock-input').fill('0');
+    await page.getByTestId('settings-save').click();
+    assert.match(await page.getByTestId('form-error').textContent(), /1 to 1440/);
+    await page.getByTestId('settings-autolock-input').fill('7');
+    await page.getByTestId('settings-save').click();
+    await page.getByTestId('notice').waitFor();
+    assert.equal((await browser.ui('state')).settings.autoLockMinutes, 7);
+    await page.getByTestId('back-button').click();
+    await waitScreen(page, 'home');
+  });
+});
+
+describe('import, networks and balances on anvil', { timeout: 180_000 }, () => {
+  let browser, anvil, page;
+
+  before(async () => {
+    [anvil, browser] = await Promise.all([startAnvil(), launch()]);
+    page = await openPopup(browser);
+  });
+  after(async () => {
+    assert.deepEqual(page?.errors ?? [], [], 'no uncaught errors in the popup');
+    await browser?.close();
+    await anvil?.stop();
+  });
+
+  it('imports a recovery phrase, refusing a malformed one', async () => {
+    await waitScreen(page, 'welcome');
+    await page.getByTestId('onboard-import').click();
+    await waitScreen(page, 'import');
+    const eleven = ANVIL_MNEMONIC.split(' ').slice(0, 11).join(' ');
+    await page.getByTestId('import-secret-input').fill(eleven);
+    await page.getByTestId('import-password').fill(PASSWORD);
+    await page.getByTestId('import-password-confirm').fill(PASSWORD);
+    await page.getByTestId('import-submit').click();
+    assert.match(await page.getByTestId('form-error').textContent(), /has 11/);
+    await page.getByTestId('import-secret-input').fill(ANVIL_MNEMONIC.toUpperCase());
+    await page.getByTestId('import-submit').click();
+    await waitScreen(page, 'home');
+    const state = await browser.ui('state');
+    assert.equal(state.accounts[0].address, ANVIL_ACCOUNT_0);
+  });
+
+  it('points the local network at anvil and shows its balance', async () => {
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('open-networks').click();
+    await waitScreen(page, 'networks');
+    for (const id of [1, 11155111, 8453, 10, 42161, 137, 31337]) {
+      await page.getByTestId(`network-row-${id}`).waitFor();
+      assert.equal(await page.getByTestId(`network-remove-${id}`).count(), 0, `built-in ${id} cannot be removed`);
+    }
+    await page.getByTestId('network-edit-31337').click();
+    await waitScreen(page, 'network-form');
+    assert.equal(await page.getByTestId('network-form-chainid').getAttribute('readonly'), '');
+    await page.getByTestId('network-form-rpc').fill('http://attacker.example:8545');
+    await page.getByTestId('network-form-save').click();
+    assert.match(await page.getByTestId('form-error').textContent(), /https/);
+    await page.getByTestId('network-form-rpc').fill(anvil.url);
+    await page.getByTestId('network-form-save').click();
+    await waitScreen(page, 'networks');
+    const local = (await browser.ui('state')).networks.find((n) => n.chainId === 31337);
+    assert.equal(local.rpcUrl, anvil.url);
+    await page.getByTestId('network-use-31337').click();
+    await waitScreen(page, 'home');
+    assert.equal(await page.getByTestId('network-select').inputValue(), '31337');
+    await until(
+      async () => (await page.getByTestId('native-balance').textContent()) === '10,000 ETH',
+      'the anvil balance in the popup',
+      20_000,
+    );
+    await page.screenshot({ path: path.join(SHOTS, 'home.png') });
+  });
+
+  it('adds, switches to and removes a custom network', async () => {
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('open-networks').click();
+    await page.getByTestId('network-add').click();
+    await waitScreen(page, 'network-form');
+    await page.getByTestId('network-form-chainid').fill('0x7a6a');
+    await page.getByTestId('network-form-name').fill('Test chain');
+    await page.getByTestId('network-form-rpc').fill('https://rpc.test-chain.invalid');
+    await page.getByTestId('network-form-symbol').fill('TST');
+    await page.getByTestId('network-form-save').click();
+    await waitScreen(page, 'networks');
+    await page.getByTestId('network-row-31338').waitFor();
+    // Switch through the popup's network <select>.
+    await page.getByTestId('back-button').click();
+    await page.getByTestId('back-button').click();
+    await waitScreen(page, 'home');
+    await page.getByTestId('network-select').selectOption('31338');
+    await until(async () => (await browser.ui('state')).network.chainId === 31338, 'the switch to 31338');
+    await until(async () => (await page.getByTestId('native-balance').textContent()).endsWith('TST'), 'the TST symbol');
+    await page.getByTestId('network-select').selectOption('31337');
+    await until(async () => (await browser.ui('state')).network.chainId === 31337, 'the switch back');
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('open-networks').click();
+    await page.getByTestId('network-remove-31338').click();
+    await until(async () => !(await browser.ui('state')).networks.some((n) => n.chainId === 31338), 'removal');
+    assert.equal(await page.getByTestId('network-row-31338').count(), 0);
+  });
+
+  it('paints a new popup from the cache first, then from the worker', async () => {
+    const again = await openPopup(browser);
+    await waitScreen(again, 'home');
+    const marks = await again.evaluate(() =>
+      Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])),
+    );
+    assert.ok('tandem-ui:cached-render' in marks, JSON.stringify(marks));
+    assert.ok(marks['tandem-ui:cached-render'] <= marks['tandem-ui:fresh-render'], JSON.stringify(marks));
+    await until(async () => (await again.getByTestId('native-balance').textContent()) === '10,000 ETH', 'balance');
+    await again.getByTestId('tab-activity').click();
+    await again.getByTestId('activity-list').waitFor();
+    await again.getByTestId('tab-sites').click();
+    await again.getByTestId('site-list').waitFor();
+    assert.deepEqual(again.errors, []);
+    await again.close();
+  });
+});
