@@ -58,9 +58,10 @@ chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
     handleUi(msg).then(sendResponse, (e) => sendResponse({ ok: false, error: errorOf(e) }));
     return true;
   }
-  if (msg.channel === PROVIDER && msg.type === 'request') {
+  if (msg.channel === PROVIDER && (msg.type === 'request' || msg.type === 'status')) {
     if (isExtensionPage(sender) || !sender.tab) return false;
-    handleProvider(msg, sender).then(sendResponse, (e) =>
+    const handler = msg.type === 'request' ? handleProvider : handleStatus;
+    handler(msg, sender).then(sendResponse, (e) =>
       sendResponse({ id: msg.id, error: { code: -32603, message: String(e?.message ?? e) } }),
     );
     return true;
@@ -339,6 +340,22 @@ async function handleProvider(msg, sender) {
     default:
       return { id, error: { code: -32603, message: 'internal error' } };
   }
+}
+
+/**
+ * The relay asks after a request whose answer was lost because the worker
+ * stopped mid-request: if it became an approval, it is still pending (the
+ * answer will be delivered later) and its window is reopened if it never opened.
+ */
+async function handleStatus(msg, sender) {
+  await ready;
+  const a = JSON.parse(wallet.approvals()).find(
+    (x) => x.replyTo?.tabId === sender.tab.id && x.replyTo?.frameId === (sender.frameId ?? 0) && x.replyTo?.id === msg.id,
+  );
+  if (!a) return { id: msg.id, unknown: true };
+  const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
+  if (!Object.values(map).includes(a.id)) await openApprovalWindow(a.id);
+  return { id: msg.id, pending: true };
 }
 
 function fillRequest(approval) {

@@ -29,7 +29,14 @@
       res = await chrome.runtime.sendMessage({ channel: CHANNEL, type: 'request', id, request });
     } catch (e) {
       if (!chrome.runtime?.id) return contextGone();
-      res = { id, error: { code: -32603, message: `Tandem did not answer: ${e?.message ?? e}` } };
+      // The worker stopped before answering. If the request had become an
+      // approval it survived in session storage and will be answered later.
+      let status;
+      try {
+        status = await chrome.runtime.sendMessage({ channel: CHANNEL, type: 'status', id });
+      } catch {}
+      if (status?.pending) return status;
+      res = { id, error: { code: -32603, message: `Tandem stopped before answering; try again (${e?.message ?? e})` } };
     }
     return res;
   }

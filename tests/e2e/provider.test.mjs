@@ -17,8 +17,8 @@ import {
   PASSWORD,
   RDNS,
 } from './lib/index.mjs';
-import { answer } from './lib/approve.mjs';
-import { onboardImport } from './lib/onboard.mjs';
+import { answer, HAVE_APPROVAL_UI } from './lib/approve.mjs';
+import { onboardImport, HAVE_POPUP_UI } from './lib/onboard.mjs';
 
 // The EIP-712 specification's example (eips.ethereum.org/EIPS/eip-712), on anvil's chain.
 const MAIL = {
@@ -144,6 +144,39 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     const spent = before0 - BigInt(p.native.balance);
     assert.ok(spent > value && spent < value + 10n ** 16n, `balance fell by the value plus gas (${spent})`);
     assert.equal((await browser.ui('portfolio')).native.balance, p.native.balance, 'cached for the popup');
+    if (HAVE_POPUP_UI) {
+      // The popup shows the new balance and the transaction as confirmed.
+      const popup = await browser.context.newPage();
+      await popup.goto(browser.url('extension/popup.html'));
+      const expected = Number(BigInt(p.native.balance) / 10n ** 12n) / 1e6;
+      await until(async () => {
+        const t = (await popup.getByTestId('native-balance').textContent()) ?? '';
+        const shown = Number(t.replace(/[^0-9.]/g, ''));
+        return Math.abs(shown - expected) < 0.001;
+      }, `the popup to show about ${expected} ETH`);
+      await popup.getByTestId('tab-activity').click();
+      const status = popup.getByTestId(`activity-status-${r.result}`);
+      await until(async () => /confirm/i.test((await status.textContent()) ?? ''), 'the popup activity row to say confirmed');
+      await popup.close();
+    }
+  });
+
+  it('closing the approval window rejects the request with 4001', async (t) => {
+    if (!HAVE_APPROVAL_UI) return t.skip('extension/approval.html is not in the tree yet');
+    const pending = d((a) => window.dapp.signMessage(a, 'window will close'), A0);
+    const a = await pendingApproval(browser, 'personal_sign');
+    const win = await until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)), 'approval window');
+    await win.close();
+    assert.equal((await pending).error.code, 4001);
+  });
+
+  it('wallet_watchAsset adds the token after approval', async () => {
+    const token = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+    const pending = d((addr) => window.dapp.raw({ method: 'wallet_watchAsset', params: { type: 'ERC20', options: { address: addr, symbol: 'TKN', decimals: 18 } } }), token);
+    await answer(browser, 'watch_asset', true);
+    assert.equal((await pending).result, true);
+    const state = await browser.ui('state');
+    assert.ok(state.assets.some((x) => x.address.toLowerCase() === token.toLowerCase() && x.symbol === 'TKN'));
   });
 
   it('switches chain after approval and emits chainChanged', async () => {
@@ -209,7 +242,9 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     await pendingApproval(browser, 'personal_sign');
     await browser.killWorker();
     await answer(browser, 'personal_sign', true);
-    const { result: signature } = await pending;
+    const res = await pending;
+    assert.ok(res.result, `signature after restart: ${JSON.stringify(res.error)}`);
+    const signature = res.result;
     assert.equal(await verifyMessage({ address: A0, message, signature }), true);
   });
 
