@@ -90,8 +90,8 @@ export function startDapp() {
 }
 
 /** Launches headless Chromium with the repo folder loaded as an unpacked extension. */
-export async function launch() {
-  if (!existsSync(path.join(ROOT, 'extension/wasm/tandem_wasm_bg.wasm'))) {
+export async function launch({ extensionDir = ROOT } = {}) {
+  if (!existsSync(path.join(extensionDir, 'extension/wasm/tandem_wasm_bg.wasm'))) {
     throw new Error('extension/wasm is missing: run scripts/build first');
   }
   const profile = await mkdtemp(path.join(os.tmpdir(), 'tandem-e2e-'));
@@ -99,8 +99,8 @@ export async function launch() {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
     args: [
-      `--disable-extensions-except=${ROOT}`,
-      `--load-extension=${ROOT}`,
+      `--disable-extensions-except=${extensionDir}`,
+      `--load-extension=${extensionDir}`,
       '--no-sandbox',
       '--disable-gpu',
       '--disable-quic',
