@@ -8,7 +8,19 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mnemonicToAccount } from 'viem/accounts';
-import { launch, startAnvil, until, ANVIL_MNEMONIC, ANVIL_ACCOUNT_0, PASSWORD } from './lib/index.mjs';
+import { verifyTypedData, parseGwei } from 'viem';
+import {
+  launch,
+  startAnvil,
+  startDapp,
+  openDapp,
+  jsonRpc,
+  until,
+  ANVIL_MNEMONIC,
+  ANVIL_ACCOUNT_0,
+  ANVIL_ACCOUNT_1,
+  PASSWORD,
+} from './lib/index.mjs';
 
 const SHOTS = process.env.TANDEM_SHOTS ?? path.join(os.tmpdir(), 'tandem-ui-shots');
 mkdirSync(SHOTS, { recursive: true });
@@ -245,5 +257,135 @@ describe('import, networks and balances on anvil', { timeout: 180_000 }, () => {
     await again.getByTestId('site-list').waitFor();
     assert.deepEqual(again.errors, []);
     await again.close();
+  });
+});
+
+// An EIP-2612 permit (eips.ethereum.org/EIPS/eip-2612) granting an unlimited,
+// never-expiring allowance: the shape drainers ask users to sign.
+const SPENDER = '0x000000000000000000000000000000000000dEaD';
+const MAX = (1n << 256n) - 1n;
+const PERMIT = {
+  domain: { name: 'Tandem Test Token', version: '1', chainId: 31337, verifyingContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' },
+  types: {
+    Permit: [
+      { name: 'owner', type: 'address' },
+      { name: 'spender', type: 'address' },
+      { name: 'value', type: 'uint256' },
+      { name: 'nonce', type: 'uint256' },
+      { name: 'deadline', type: 'uint256' },
+    ],
+  },
+  primaryType: 'Permit',
+  message: { owner: ANVIL_ACCOUNT_0, spender: SPENDER, value: MAX.toString(), nonce: '0', deadline: MAX.toString() },
+};
+
+describe('approval window: connect, decoded typed data, edited fees', { timeout: 180_000 }, () => {
+  let browser, anvil, dapp, dappPage, popup;
+
+  async function nextApprovalPage(trigger) {
+    const opened = browser.nextApproval();
+    const result = trigger();
+    const page = await opened;
+    await page.getByTestId('approval-screen').waitFor({ timeout: 20_000 });
+    return { page, result };
+  }
+
+  before(async () => {
+    [anvil, dapp, browser] = await Promise.all([startAnvil(), startDapp(), launch()]);
+    await browser.ui('onboard.import', { phrase: ANVIL_MNEMONIC, password: PASSWORD });
+    await browser.ui('networks.upsert', { chainId: 31337, name: 'Localhost 8545', rpcUrl: anvil.url, symbol: 'ETH' });
+    await browser.ui('networks.select', { chainId: 31337 });
+    popup = await openPopup(browser);
+    await waitScreen(popup, 'home');
+    ({ page: dappPage } = await openDapp(browser, dapp.url));
+  });
+  after(async () => {
+    assert.deepEqual(popup?.errors ?? [], [], 'no uncaught errors in the popup');
+    await browser?.close();
+    await Promise.all([anvil?.stop(), dapp?.close()]);
+  });
+
+  it('connect shows the site and lets the user pick accounts', async () => {
+    const { page, result } = await nextApprovalPage(() => dappPage.evaluate(() => window.dapp.connect()));
+    assert.equal(await page.getByTestId('approval-screen').getAttribute('data-kind'), 'connect');
+    assert.equal(await page.getByTestId('approval-origin').textContent(), dapp.url);
+    assert.equal(await page.getByTestId('approval-account-0').isChecked(), true);
+    await page.getByTestId('approval-account-0').uncheck();
+    await page.getByTestId('approval-approve').click();
+    assert.match(await page.getByTestId('form-error').textContent(), /at least one account/);
+    await page.getByTestId('approval-account-0').check();
+    await page.getByTestId('approval-approve').click();
+    const r = await result;
+    assert.deepEqual(r.result, [ANVIL_ACCOUNT_0]);
+    await popup.getByTestId('tab-sites').click();
+    await popup.getByTestId(`site-row-${dapp.url}`).waitFor({ timeout: 10_000 });
+  });
+
+  it('a permit is shown as a decoded tree with warnings, and the signature verifies', async () => {
+    const { page, result } = await nextApprovalPage(() =>
+      dappPage.evaluate(
+        ([account, t]) => {
+          const message = { ...t.message, value: BigInt(t.message.value), nonce: BigInt(t.message.nonce), deadline: BigInt(t.message.deadline) };
+          return window.dapp.signTypedData(account, { ...t, message });
+        },
+        [ANVIL_ACCOUNT_0, PERMIT],
+      ),
+    );
+    await page.setViewportSize({ width: 400, height: 720 });
+    assert.equal(await page.getByTestId('typed-primary-type').textContent(), 'Permit');
+    assert.equal(await page.getByTestId('typed-field-domain.name').textContent(), 'Tandem Test Token');
+    assert.equal(await page.getByTestId('typed-field-domain.chainId').textContent(), '31337');
+    assert.equal((await page.getByTestId('typed-field-message.spender').textContent()).toLowerCase(), SPENDER.toLowerCase());
+    assert.equal(await page.getByTestId('typed-field-message.value').textContent(), MAX.toString());
+    const warnings = await page.locator('[data-testid^="typed-warning-"]').allTextContents();
+    assert.ok(warnings.some((w) => w.includes('permit') && w.toLowerCase().includes(SPENDER.toLowerCase())), warnings.join(' | '));
+    assert.ok(warnings.some((w) => w.includes('unlimited')), warnings.join(' | '));
+    assert.ok(warnings.some((w) => w.includes('never expires')), warnings.join(' | '));
+    await page.screenshot({ path: path.join(SHOTS, 'approval-typed-data.png'), fullPage: true });
+    await page.getByTestId('approval-approve').click();
+    const r = await result;
+    assert.ok(r.result, JSON.stringify(r.error));
+    const message = { ...PERMIT.message, value: MAX, nonce: 0n, deadline: MAX };
+    assert.equal(await verifyTypedData({ address: ANVIL_ACCOUNT_0, ...PERMIT, message, signature: r.result }), true);
+  });
+
+  it('a transfer with user-edited fees is mined with those fees and shows in the popup', async () => {
+    const { page, result } = await nextApprovalPage(() =>
+      dappPage.evaluate(([a, to]) => window.dapp.sendTransaction(a, 31337, to, '1000000000000000000'), [ANVIL_ACCOUNT_0, ANVIL_ACCOUNT_1]),
+    );
+    await page.setViewportSize({ width: 400, height: 720 });
+    await page.getByTestId('tx-gas-input').waitFor({ timeout: 20_000 });
+    assert.equal(await page.getByTestId('tx-call').textContent(), 'Send');
+    assert.equal(await page.getByTestId('tx-value').textContent(), '1 ETH');
+    assert.equal((await page.getByTestId('tx-to').textContent()).toLowerCase(), ANVIL_ACCOUNT_1.toLowerCase());
+    assert.equal(await page.getByTestId('tx-gas-input').inputValue(), '21000', 'gas filled from the node');
+    await page.getByTestId('tx-gas-input').fill('30000');
+    await page.getByTestId('tx-maxfee-input').fill('3');
+    await page.getByTestId('tx-priority-input').fill('5');
+    await page.getByTestId('approval-approve').click();
+    assert.match(await page.getByTestId('form-error').textContent(), /cannot exceed the max fee/);
+    await page.getByTestId('tx-priority-input').fill('1.5');
+    assert.equal(await page.getByTestId('tx-max-cost').textContent(), '1.00009 ETH'); // 1 + 30000 * 3 gwei
+    await page.screenshot({ path: path.join(SHOTS, 'approval-transaction.png'), fullPage: true });
+    await page.getByTestId('approval-approve').click();
+    const r = await result;
+    assert.match(r.result ?? '', /^0x[0-9a-f]{64}$/, JSON.stringify(r.error));
+    const tx = await until(() => jsonRpc(anvil.url, 'eth_getTransactionByHash', [r.result]), 'the tx on anvil');
+    assert.equal(BigInt(tx.gas), 30000n);
+    assert.equal(BigInt(tx.maxFeePerGas), parseGwei('3'));
+    assert.equal(BigInt(tx.maxPriorityFeePerGas), parseGwei('1.5'));
+    // The open popup updates by itself: activity row confirmed, balance lowered.
+    await popup.getByTestId('tab-activity').click();
+    await until(
+      async () => (await popup.getByTestId(`activity-status-${r.result}`).textContent().catch(() => '')) === 'confirmed',
+      'the confirmed activity row in the popup',
+      20_000,
+    );
+    await until(
+      async () => (await popup.getByTestId('native-balance').textContent()).startsWith('9,998.99'),
+      'the lowered balance in the popup',
+      20_000,
+    );
+    await popup.screenshot({ path: path.join(SHOTS, 'home-activity.png') });
   });
 });

@@ -493,7 +493,7 @@ fn update_max_cost() {
             })
             .unwrap_or_default();
             f.max_cost(crate::format::to_u128(&value).unwrap_or(0))
-                .map(|c| crate::format::format_native(&c.to_string(), &symbol))
+                .map(|c| view::max_total(c, &symbol))
                 .unwrap_or_else(|e| e.to_string())
         }
         Err(e) => e.to_string(),

@@ -530,7 +530,7 @@ fn back_bar(label: &str) -> El {
                 .tid("back-button")
                 .action("back")
                 .attr("aria-label", "Back")
-                .text("‹"),
+                .child(el("span").class("i i-back").attr("aria-hidden", "true")),
         )
         .child(el("h1").class("bar-title").text(label))
 }
@@ -776,7 +776,7 @@ fn home(ui: &Ui) -> El {
                 .tid("settings-button")
                 .action_arg("open", "settings")
                 .attr("aria-label", "Settings")
-                .text("⚙"),
+                .child(el("span").class("i i-settings").attr("aria-hidden", "true")),
         )
         .child(
             el("button")
@@ -785,7 +785,7 @@ fn home(ui: &Ui) -> El {
                 .tid("lock-button")
                 .action("lock")
                 .attr("aria-label", "Lock")
-                .text("🔒"),
+                .child(el("span").class("i i-lock").attr("aria-hidden", "true")),
         );
     let account = el("section")
         .class("account")
@@ -824,7 +824,11 @@ fn home(ui: &Ui) -> El {
                         .tid("account-address")
                         .text(shorten_address(&acct.address)),
                 )
-                .child(el("span").class("muted small").text(" ⧉")),
+                .child(
+                    el("span")
+                        .class("i i-copy small")
+                        .attr("aria-hidden", "true"),
+                ),
         );
     let portfolio_matches = ui.portfolio.as_ref().filter(|p| {
         p.address.eq_ignore_ascii_case(&acct.address)
@@ -1630,7 +1634,7 @@ fn tx_body(a: &Approval, st: &WalletState) -> El {
         .validate()
         .ok()
         .and_then(|f| f.max_cost(crate::format::to_u128(&value).unwrap_or(0)).ok())
-        .map(|c| format_native(&c.to_string(), &symbol))
+        .map(|c| max_total(c, &symbol))
         .unwrap_or_else(|| "—".into());
     el("div")
         .class("stack")
@@ -1691,6 +1695,14 @@ fn tx_body(a: &Approval, st: &WalletState) -> El {
                 )
                 .child(kv("Max total", max_cost, "tx-max-cost"))
         })
+}
+
+/// The fee-inclusive maximum with enough digits that the fee shows.
+pub fn max_total(wei: u128, symbol: &str) -> String {
+    match format_units(&wei.to_string(), 18, 6) {
+        Ok(v) => format!("{v} {symbol}"),
+        Err(_) => format!("? {symbol}"),
+    }
 }
 
 fn chain_body(a: &Approval, add: bool) -> El {
@@ -2045,7 +2057,7 @@ mod tests {
         assert_eq!(v.find("tx-maxfee-input").unwrap().get("value"), Some("2"));
         assert_eq!(
             v.find("tx-max-cost").unwrap().text_content(),
-            "1.0000 ETH".replace(".0000", "")
+            "1.000042 ETH" // 1 ETH + 21000 gas * 2 gwei
         );
         assert!(v
             .find("approval-approve")
