@@ -29,6 +29,7 @@ use axum::{
     routing::get,
     Json, Router,
 };
+use futures_util::{stream::FuturesUnordered, StreamExt};
 use rand_core::{OsRng, RngCore};
 use tandem_pair::{
     frame::MAX_FRAME_BYTES, Bytes, Capabilities, ClientFrame, DeviceId, ErrorCode, GroupId,
@@ -405,12 +406,16 @@ async fn serve(
         }
     }
 
+    let mut acks = FuturesUnordered::new();
     loop {
         tokio::select! {
             biased;
             _ = kill.notified() => {
                 refuse_revoked(st, socket).await;
                 return;
+            }
+            Some(r) = acks.next(), if !acks.is_empty() => {
+                if let Err(e) = r { eprintln!("tandem-relay: ack failed: {e}"); }
             }
             out = rx.recv() => {
                 let Some(text) = out else { return };
@@ -432,7 +437,25 @@ async fn serve(
                     _ => continue,
                 };
                 Metrics::inc(&st.inner.metrics.frames_in);
-                let reply = handle_frame(st, session, text.as_str()).await;
+                let reply = match precheck(st, session, text.as_str()) {
+                    Err(errors) => errors,
+                    Ok(ClientFrame::Ack { id }) => {
+                        // Acks do not hold up deliveries: they commit in the
+                        // background (the store keeps their order) ...
+                        let Ok(id) = i64::try_from(id.0) else { continue };
+                        Metrics::inc(&st.inner.metrics.messages_acked);
+                        acks.push(st.inner.store.ack(session.device.0.to_vec(), vec![id]));
+                        continue;
+                    }
+                    Ok(frame) => {
+                        // ... but every request waits for them, so a reply
+                        // proves the acks sent before it are durable.
+                        while let Some(r) = acks.next().await {
+                            if let Err(e) = r { eprintln!("tandem-relay: ack failed: {e}"); }
+                        }
+                        handle_frame(st, session, frame).await
+                    }
+                };
                 for f in reply {
                     if !send(st, socket, &f).await { return; }
                 }
@@ -767,7 +790,8 @@ fn sniff_req(text: &str) -> Option<u64> {
         .as_u64()
 }
 
-async fn handle_frame(st: &AppState, s: &Session, text: &str) -> Vec<RelayFrame> {
+/// Limits and parsing, before any storage work.
+fn precheck(st: &AppState, s: &Session, text: &str) -> Result<ClientFrame, Vec<RelayFrame>> {
     if !st.inner.rate.allow(
         s.device.0,
         st.inner.config.rate_per_sec,
@@ -775,40 +799,40 @@ async fn handle_frame(st: &AppState, s: &Session, text: &str) -> Vec<RelayFrame>
         Instant::now(),
     ) {
         Metrics::inc(&st.inner.metrics.rate_limited);
-        return vec![RelayFrame::error(
+        return Err(vec![RelayFrame::error(
             sniff_req(text),
             ErrorCode::RateLimited,
             format!(
                 "rate limit of {} frames/s per device exceeded; slow down and retry",
                 st.inner.config.rate_per_sec
             ),
-        )];
+        )]);
     }
     let max = st.inner.config.max_frame_bytes;
     if text.len() > max {
         Metrics::inc(&st.inner.metrics.frames_oversize);
-        return vec![RelayFrame::error(
+        return Err(vec![RelayFrame::error(
             None,
             ErrorCode::TooLarge,
             format!(
                 "frame of {} bytes is over this relay's limit of {max} bytes",
                 text.len()
             ),
-        )];
+        )]);
     }
-    let frame = match ClientFrame::decode(text) {
-        Ok(f) => f,
-        Err(e) => {
-            if e.kind() == "too_large" {
-                Metrics::inc(&st.inner.metrics.frames_oversize);
-            }
-            return vec![RelayFrame::error(
-                sniff_req(text),
-                pair_code(&e),
-                e.to_string(),
-            )];
+    ClientFrame::decode(text).map_err(|e| {
+        if e.kind() == "too_large" {
+            Metrics::inc(&st.inner.metrics.frames_oversize);
         }
-    };
+        vec![RelayFrame::error(
+            sniff_req(text),
+            pair_code(&e),
+            e.to_string(),
+        )]
+    })
+}
+
+async fn handle_frame(st: &AppState, s: &Session, frame: ClientFrame) -> Vec<RelayFrame> {
     let req = req_of(&frame);
     match dispatch(st, s, frame).await {
         Ok(frames) => frames,

@@ -36,6 +36,7 @@ CREATE INDEX IF NOT EXISTS messages_expiry ON messages(expires_at);
 CREATE TABLE IF NOT EXISTS inbox(
     device BLOB NOT NULL,
     msg_id INTEGER NOT NULL,
+    len INTEGER NOT NULL,
     PRIMARY KEY(device, msg_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS inbox_msg ON inbox(msg_id);
 CREATE TABLE IF NOT EXISTS subscriptions(
@@ -172,10 +173,7 @@ impl Inner {
         let mut usage = HashMap::new();
         {
             let mut st = conn
-                .prepare(
-                    "SELECT i.device, COUNT(*), SUM(length(m.payload)) FROM inbox i \
-                     JOIN messages m ON m.id = i.msg_id GROUP BY i.device",
-                )
+                .prepare("SELECT device, COUNT(*), SUM(len) FROM inbox GROUP BY device")
                 .map_err(db_err)?;
             let rows = st
                 .query_map([], |r| {
@@ -232,10 +230,10 @@ impl Inner {
                 .map_err(db_err)?;
         } else {
             let mut st = c
-                .prepare_cached("INSERT INTO inbox(device, msg_id) VALUES (?1, ?2)")
+                .prepare_cached("INSERT INTO inbox(device, msg_id, len) VALUES (?1, ?2, ?3)")
                 .map_err(db_err)?;
             for r in &recipients {
-                st.execute(params![r, id]).map_err(db_err)?;
+                st.execute(params![r, id, len as i64]).map_err(db_err)?;
             }
         }
         for r in &recipients {
@@ -249,10 +247,7 @@ impl Inner {
     fn ack(&mut self, device: &[u8], ids: &[MessageId]) -> Result<()> {
         let c = &self.conn;
         let mut del = c
-            .prepare_cached("DELETE FROM inbox WHERE device = ?1 AND msg_id = ?2")
-            .map_err(db_err)?;
-        let mut len_q = c
-            .prepare_cached("SELECT length(payload) FROM messages WHERE id = ?1")
+            .prepare_cached("DELETE FROM inbox WHERE device = ?1 AND msg_id = ?2 RETURNING len")
             .map_err(db_err)?;
         let mut gc = c
             .prepare_cached(
@@ -261,14 +256,13 @@ impl Inner {
             )
             .map_err(db_err)?;
         for &id in ids {
-            if del.execute(params![device, id]).map_err(db_err)? == 0 {
-                continue;
-            }
-            let len: i64 = len_q
-                .query_row([id], |r| r.get(0))
+            let Some(len) = del
+                .query_row(params![device, id], |r| r.get::<_, i64>(0))
                 .optional()
                 .map_err(db_err)?
-                .unwrap_or(0);
+            else {
+                continue;
+            };
             gc.execute([id]).map_err(db_err)?;
             if let Some(e) = self.usage.get_mut(device) {
                 e.0 = e.0.saturating_sub(1);
@@ -314,6 +308,14 @@ impl Inner {
     }
 }
 
+/// Runs a savepoint statement from the statement cache (parsing it for
+/// every job cost measurable throughput).
+fn savepoint(c: &Connection, sql: &str) -> bool {
+    c.prepare_cached(sql)
+        .and_then(|mut st| st.execute([]))
+        .is_ok()
+}
+
 fn writer(mut inner: Inner, rx: Receiver<Job>) {
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
@@ -331,15 +333,13 @@ fn writer(mut inner: Inner, rx: Receiver<Job>) {
         }
         let mut done: Vec<Completion> = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let sp = inner.conn.execute_batch("SAVEPOINT job").is_ok();
+            let sp = savepoint(&inner.conn, "SAVEPOINT job");
             let (ok, completion) = job(&mut inner);
             if sp {
-                let undo = if ok {
-                    "RELEASE job"
-                } else {
-                    "ROLLBACK TO job; RELEASE job"
-                };
-                let _ = inner.conn.execute_batch(undo);
+                if !ok {
+                    savepoint(&inner.conn, "ROLLBACK TO job");
+                }
+                savepoint(&inner.conn, "RELEASE job");
             }
             done.push(completion);
         }
