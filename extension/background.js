@@ -236,12 +236,9 @@ async function broadcastToTabs() {
 /** Delivers a deferred provider answer to the frame that asked. */
 function deliver(replyTo, payload) {
   if (!replyTo || typeof replyTo.tabId !== 'number') return;
+  const options = replyTo.documentId ? { documentId: replyTo.documentId } : { frameId: replyTo.frameId ?? 0 };
   chrome.tabs
-    .sendMessage(
-      replyTo.tabId,
-      { channel: PROVIDER, type: 'response', id: replyTo.id, ...payload },
-      { frameId: replyTo.frameId ?? 0 },
-    )
+    .sendMessage(replyTo.tabId, { channel: PROVIDER, type: 'response', id: replyTo.id, ...payload }, options)
     .catch(() => {});
 }
 
@@ -310,7 +307,9 @@ async function handleProvider(msg, sender) {
   await checkLock();
   // The origin comes from the browser, never from the page.
   const origin = senderOrigin(sender);
-  const replyTo = { tabId: sender.tab.id, frameId: sender.frameId ?? 0, id };
+  // documentId pins the answer to the document that asked: if the tab has
+  // navigated elsewhere meanwhile, a signature is not handed to the new page.
+  const replyTo = { tabId: sender.tab.id, frameId: sender.frameId ?? 0, documentId: sender.documentId, id };
   const out = JSON.parse(
     wallet.request(origin, requestJson, unlocked(), JSON.stringify(replyTo), Date.now()),
   );
@@ -491,8 +490,16 @@ async function resolveApproval({ id, approve, edits }) {
   return { done: true };
 }
 
+function networkOf(chainId) {
+  const s = JSON.parse(wallet.stateJson());
+  const net = s.networks.find((n) => n.chainId === chainId);
+  if (!net) throw new RpcError(4901, `network ${chainId} was removed; the transaction was not sent`);
+  return net;
+}
+
 async function sendTransaction(address, tx, origin) {
-  const net = currentNetwork();
+  // The chain the dapp asked on, even if the user switched networks since.
+  const net = networkOf(parseInt(tx.chainId, 16));
   const signed = JSON.parse(keyring.signTransaction(address, JSON.stringify(tx)));
   const hash = await rpc(net.rpcUrl, 'eth_sendRawTransaction', [signed.raw]);
   wallet.record(
@@ -591,9 +598,22 @@ async function refreshPortfolio() {
 }
 
 // ---- UI requests ----------------------------------------------------------------
+let lastTouchSaved = 0;
+/** Opening or using a wallet page counts as activity for auto-lock. */
+async function markActive() {
+  if (!keyring) return;
+  const now = Date.now();
+  wallet.touch(now);
+  if (now - lastTouchSaved > 10_000) {
+    lastTouchSaved = now;
+    await chrome.storage.session.set({ [K.session]: wallet.sessionJson() });
+  }
+}
+
 async function handleUi(msg) {
   await ready;
   await checkLock();
+  await markActive();
   const params = msg.params && typeof msg.params === 'object' ? msg.params : {};
   const method = typeof msg.method === 'string' ? msg.method : '';
   const result = await uiMethod(method, params);
