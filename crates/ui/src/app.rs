@@ -377,6 +377,14 @@ fn install_listeners() {
         let Some(t) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
             return;
         };
+        // Typing again answers the last error: take it away.
+        if with_ui(|ui| ui.error.take()).flatten().is_some() {
+            if let Some(Ok(Some(e))) =
+                root().map(|r| r.query_selector("[data-testid=\"form-error\"]"))
+            {
+                e.remove();
+            }
+        }
         match t.get_attribute("data-testid").as_deref() {
             Some("password-input" | "import-password") => update_strength(),
             Some("tx-gas-input" | "tx-maxfee-input" | "tx-priority-input") => update_max_cost(),

@@ -7,9 +7,9 @@ pub mod typed_data;
 pub mod validate;
 pub mod view;
 
-#[cfg(target_arch = "wasm32")]
+// The browser parts compile natively too (web-sys is plain bindings), so
+// clippy and rustc check them on every build; they only run in a page.
 mod app;
-#[cfg(target_arch = "wasm32")]
 mod dom;
 
 /// Everything that can go wrong in the UI. Messages are shown to the user as-is,
@@ -48,7 +48,6 @@ pub(crate) fn form_err(msg: impl Into<String>) -> Error {
 
 /// Starts the UI in the current page. `page` is `"popup"`, `"onboarding"` or
 /// `"approval"`; called once by the loader script in `extension/ui/`.
-#[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn start(page: &str) {
     console_error_panic_hook::set_once();
