@@ -46,6 +46,9 @@ commands:
   devices [--offline]        list the group's devices with last-seen times
   revoke <DEVICE_ID> [--reason lost|compromised|retired]
                              revoke a device and rotate the group key
+  refresh <DEVICE_ID> [--days N]
+                             issue a fresh session token (default 30 days) for
+                             a device and send it through the group
   send <TEXT>                send an end-to-end encrypted group message
   recv [--idle S] [--save-raw DIR]
                              receive and process waiting messages
@@ -158,6 +161,7 @@ async fn run(args: Args) -> Result<()> {
         ["devices"] => devices(&args).await,
         ["revoke", id] => revoke(&args, id).await,
         ["send", text] => send(&args, text).await,
+        ["refresh", id] => refresh(&args, id).await,
         ["recv"] => recv(&args).await,
         ["open", file] => open_raw(&args, file),
         ["inject", file] => inject(&args, file).await,
@@ -204,6 +208,11 @@ fn print_whoami(d: &Device) {
     out(format!("relay: {}", d.config.relay));
     if let Some(a) = d.keyring.accounts().next() {
         out(format!("address: {}", a.address));
+    }
+    let me = d.group.member(&d.identity.device_id());
+    match me.and_then(|m| m.token.as_ref()) {
+        Some(t) => out(format!("token_expires: {}", t.expires_at())),
+        None => out("token_expires: never (founder)"),
     }
 }
 
@@ -577,9 +586,10 @@ async fn recv(args: &Args) -> Result<()> {
                                 String::from_utf8_lossy(&data.0)
                             )),
                             GroupPayload::MemberAdded { token, name } => out(format!(
-                                "device added: {} ({name}) by {}",
+                                "device token: {} ({name}) issued by {}, expires {}",
                                 token.subject_device(),
-                                r.from
+                                r.from,
+                                token.expires_at()
                             )),
                         },
                         Err(e) => out(format!("rejected message from {}: {e}", m.from)),
@@ -646,5 +656,39 @@ async fn inject(args: &Args, file: &str) -> Result<()> {
     let id = c.publish(Recipient::Group, &bytes).await?;
     let _ = c.close().await;
     out(format!("injected: message {}", id.0));
+    Ok(())
+}
+
+async fn refresh(args: &Args, id: &str) -> Result<()> {
+    args.check_known(&["--days"])?;
+    let mut d = open(args)?;
+    let target = DeviceId::from_hex(id)?;
+    let days = args.num("--days", DEFAULT_TOKEN_LIFETIME_SECS / 86_400)?;
+    let member = d
+        .group
+        .member(&target)
+        .filter(|m| m.is_active())
+        .ok_or_else(|| tandem_pair::Error::NotMember(target.to_hex()))?;
+    let old = member
+        .token
+        .clone()
+        .ok_or_else(|| Error::State("the founding device has no token to refresh".into()))?;
+    let name = member.name.clone();
+    let now = now();
+    let token = old.refresh(&d.identity, days.saturating_mul(86_400), now, &mut OsRng);
+    d.group.add_member(token.clone(), &name, now)?;
+    let env = d.group.seal(
+        &d.identity,
+        &GroupPayload::MemberAdded {
+            token: token.clone(),
+            name,
+        },
+    )?;
+    d.save()?;
+    let relay = d.config.relay.clone();
+    let mut c = connect_member(&d, &relay).await?;
+    c.publish(Recipient::Group, &env).await?;
+    let _ = c.close().await;
+    out(format!("refreshed: {target} until {}", token.expires_at()));
     Ok(())
 }

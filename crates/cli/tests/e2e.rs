@@ -310,6 +310,24 @@ fn pair_message_replay_tamper_revoke() {
         "{out}"
     );
 
+    // Token refresh travels through the group and the laptop adopts it.
+    let expiry = |d: &Dev| -> u64 {
+        d.run_ok(&["whoami"])
+            .lines()
+            .find_map(|l| l.strip_prefix("token_expires: "))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let before = expiry(&laptop);
+    phone.run_ok(&["refresh", &laptop_id, "--days", "60"]);
+    let out = laptop.run_ok(&["recv", "--idle", "2"]);
+    assert!(out.contains(&format!("device token: {laptop_id}")), "{out}");
+    let after = expiry(&laptop);
+    assert!(after >= before + 29 * 86_400, "{before} -> {after}");
+    // The relay accepts the refreshed token (recv authenticates with it).
+    laptop.run_ok(&["recv", "--idle", "1"]);
+
     // Revoke the desk from the phone: key rotates, desk is shut out.
     let out = phone.run_ok(&["revoke", &desk_id, "--reason", "lost"]);
     assert!(out.contains(&format!("revoked: {desk_id}")), "{out}");
@@ -504,4 +522,41 @@ fn man_in_the_middle_yields_different_codes_and_fails() {
     assert_eq!(list.lines().count(), 1, "phone paired with nobody:\n{list}");
     let (ok, _, _) = finish(desk_child);
     assert!(!ok, "the real desktop never got an approval");
+}
+
+#[test]
+fn import_known_phrase() {
+    // BIP-39/BIP-44 well-known vector: "abandon" x11 + "about", no passphrase,
+    // m/44'/60'/0'/0/0 (the address MetaMask, ethers and viem derive).
+    let dir = TempDir::new();
+    let home = dir.0.join("imported");
+    let mut child = cmd(&home)
+        .args(["init", "--import", "--relay", "ws://127.0.0.1:9/v1/ws"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about").unwrap();
+    }
+    let (ok, out, err) = finish(child);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("address: 0x9858EfFD232B4033E47d90003D41EC34EcaEda94"),
+        "{out}"
+    );
+    // A second init into the same home is refused; so is a wrong password.
+    let o = cmd(&home).args(["init"]).output().unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("already holds"), "{:?}", text(&o));
+    let o = cmd(&home)
+        .env("TANDEM_PASSWORD", "wrong")
+        .args(["whoami"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("wrong password"), "{:?}", text(&o));
 }
