@@ -170,13 +170,42 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.equal((await pending).error.code, 4001);
   });
 
-  it('wallet_watchAsset adds the token after approval', async () => {
-    const token = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+  it('fees edited in the approval window are the ones signed and mined', async (t) => {
+    if (!HAVE_APPROVAL_UI) return t.skip('extension/approval.html is not in the tree yet');
+    const pending = d(([a, to]) => window.dapp.sendTransaction(a, 31337, to, '1000'), [A0, A1]);
+    const a = await pendingApproval(browser, 'transaction');
+    const win = await until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)), 'approval window');
+    await win.getByTestId('tx-gas-input').waitFor({ state: 'visible', timeout: 15_000 });
+    await win.getByTestId('tx-gas-input').fill('30000');
+    await win.getByTestId('tx-priority-input').fill('2');
+    await win.getByTestId('approval-approve').click();
+    const r = await pending;
+    assert.ok(r.result, JSON.stringify(r.error));
+    const tx = await until(() => jsonRpc(anvil.url, 'eth_getTransactionByHash', [r.result]), 'the transaction on anvil');
+    assert.equal(BigInt(tx.gas), 30000n);
+    assert.equal(BigInt(tx.maxPriorityFeePerGas), 2n * 10n ** 9n);
+    assert.equal(tx.type, '0x2');
+  });
+
+  it('wallet_watchAsset adds an ERC-20 whose balance the popup shows', async () => {
+    // A minimal contract whose every call returns 1234.5e18: enough for balanceOf.
+    const token = '0x1000000000000000000000000000000000000001';
+    const amount = 12345n * 10n ** 17n;
+    const code = '0x7f' + amount.toString(16).padStart(64, '0') + '60005260206000f3';
+    await jsonRpc(anvil.url, 'anvil_setCode', [token, code]);
     const pending = d((addr) => window.dapp.raw({ method: 'wallet_watchAsset', params: { type: 'ERC20', options: { address: addr, symbol: 'TKN', decimals: 18 } } }), token);
     await answer(browser, 'watch_asset', true);
     assert.equal((await pending).result, true);
     const state = await browser.ui('state');
-    assert.ok(state.assets.some((x) => x.address.toLowerCase() === token.toLowerCase() && x.symbol === 'TKN'));
+    assert.ok(state.assets.some((x) => x.address.toLowerCase() === token && x.symbol === 'TKN'));
+    const p = await browser.ui('portfolio.refresh');
+    assert.equal(BigInt(p.tokens.find((x) => x.symbol === 'TKN').balance), amount);
+    if (HAVE_POPUP_UI) {
+      const popup = await browser.context.newPage();
+      await popup.goto(browser.url('extension/popup.html'));
+      await until(async () => /1,?234\.5/.test((await popup.getByTestId('token-balance-TKN').textContent()) ?? ''), 'the popup to show 1234.5 TKN');
+      await popup.close();
+    }
   });
 
   it('switches chain after approval and emits chainChanged', async () => {
@@ -246,6 +275,23 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.ok(res.result, `signature after restart: ${JSON.stringify(res.error)}`);
     const signature = res.result;
     assert.equal(await verifyMessage({ address: A0, message, signature }), true);
+  });
+
+  it('auto-lock applies across a worker restart', async () => {
+    // Pretend the last activity was 20 minutes ago (the default window is 15).
+    await browser.ext.evaluate(async () => {
+      const { 'tandem.session': json } = await chrome.storage.session.get('tandem.session');
+      const session = JSON.parse(json);
+      session.lock.lastActive = Date.now() - 20 * 60_000;
+      await chrome.storage.session.set({ 'tandem.session': JSON.stringify(session) });
+    });
+    await browser.killWorker();
+    assert.deepEqual((await d(() => window.dapp.raw({ method: 'eth_accounts' }))).result, []);
+    const state = await browser.ui('state');
+    assert.equal(state.unlocked, false);
+    const key = await browser.ext.evaluate(() => chrome.storage.session.get('tandem.sessionKey'));
+    assert.deepEqual(key, {}, 'the session key is gone');
+    await browser.ui('unlock', { password: PASSWORD });
   });
 
   it('locking hides the accounts; unlocking with the password restores them', async () => {
