@@ -388,4 +388,13 @@ describe('approval window: connect, decoded typed data, edited fees', { timeout:
     );
     await popup.screenshot({ path: path.join(SHOTS, 'home-activity.png') });
   });
+
+  it('disconnecting a site in the popup revokes its access', async () => {
+    await popup.getByTestId('tab-sites').click();
+    await popup.getByTestId(`site-disconnect-${dapp.url}`).click();
+    await popup.getByTestId(`site-row-${dapp.url}`).waitFor({ state: 'detached', timeout: 10_000 });
+    assert.deepEqual((await browser.ui('state')).sites, []);
+    const r = await dappPage.evaluate(() => window.dapp.raw({ method: 'eth_accounts' }));
+    assert.deepEqual(r.result, []);
+  });
 });

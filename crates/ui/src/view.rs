@@ -2078,6 +2078,81 @@ mod tests {
     }
 
     #[test]
+    fn chain_asset_and_raw_message_approvals() {
+        let net = json!({"chainId": 1338, "name": "Anvil 2", "rpcUrl": "http://127.0.0.1:9999", "symbol": "ETH"});
+        let v = view(
+            &approval_ui("add_chain", json!({"network": net}), Value::Null),
+            "",
+        );
+        assert_eq!(v.find("chain-name").unwrap().text_content(), "Anvil 2");
+        assert_eq!(v.find("chain-id").unwrap().text_content(), "1338");
+        assert_eq!(
+            v.find("chain-rpc").unwrap().text_content(),
+            "http://127.0.0.1:9999"
+        );
+        assert_eq!(
+            v.find("approval-approve").unwrap().text_content(),
+            "Add network"
+        );
+        let v = view(
+            &approval_ui(
+                "switch_chain",
+                json!({"chainId": 10}),
+                json!({"chainId": 10, "name": "OP Mainnet"}),
+            ),
+            "",
+        );
+        assert_eq!(v.find("chain-name").unwrap().text_content(), "OP Mainnet");
+        assert_eq!(v.find("chain-id").unwrap().text_content(), "10");
+        let asset = json!({"chainId": 31337, "address": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "symbol": "TND", "decimals": 6});
+        let v = view(
+            &approval_ui("watch_asset", json!({"asset": asset}), Value::Null),
+            "",
+        );
+        assert_eq!(v.find("asset-symbol").unwrap().text_content(), "TND");
+        assert_eq!(v.find("asset-decimals").unwrap().text_content(), "6");
+        let v = view(
+            &approval_ui("personal_sign", json!({"message": "0x00ff"}), Value::Null),
+            "",
+        );
+        assert_eq!(v.find("sign-message").unwrap().text_content(), "0x00ff");
+        assert!(v
+            .find("sign-message")
+            .unwrap()
+            .get("class")
+            .unwrap()
+            .contains("mono"));
+        let v = view(&approval_ui("something_new", json!({}), Value::Null), "");
+        assert!(
+            v.find("approval-approve")
+                .unwrap()
+                .get("disabled")
+                .is_some(),
+            "unknown kinds cannot be approved"
+        );
+    }
+
+    #[test]
+    fn unlimited_approve_calldata_warns() {
+        let data = format!("0x095ea7b3{:0>64}{}", "dead", "f".repeat(64));
+        let tx = json!({"to": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "data": data, "gas": "0xea60", "maxFeePerGas": "0x1", "maxPriorityFeePerGas": "0x1"});
+        let v = view(
+            &approval_ui("transaction", json!({"transaction": tx}), Value::Null),
+            "",
+        );
+        assert_eq!(
+            v.find("tx-call").unwrap().text_content(),
+            "Unlimited token approval"
+        );
+        assert!(v
+            .find("tx-warning-0")
+            .unwrap()
+            .text_content()
+            .contains("unlimited"));
+        assert_eq!(v.find("tx-data").unwrap().text_content(), "68 bytes");
+    }
+
+    #[test]
     fn actions_parse() {
         assert_eq!(
             Action::parse("select-network", "10"),
