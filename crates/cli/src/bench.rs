@@ -129,9 +129,12 @@ pub(crate) async fn run(args: &Args) -> Result<()> {
              Two in-process devices over real WebSockets to a `tandem-relay` on 127.0.0.1\n\
              (SQLite WAL); the time from creating the offer (X25519 key, topic, commitment)\n\
              through subscribe, hello, join, and both 6-digit codes computed. Target: p50 <= 300 ms.\n\
-             Machine: {} cores, `cargo run --release`. Recorded {}.\n\n{table}\n",
+             Machine: {} cores, shared with other work; release build; relay started with\n\
+             `--rate 100000 --burst 100000` so the per-device rate limit does not throttle the loop.\n\
+             Command: `scripts/bench-pairing` (or `tandem bench-pairing --relay URL --runs N --markdown docs/benchmarks.md`).\n\
+             Recorded {} UTC.\n\n{table}\n",
             std::thread::available_parallelism().map_or(0, |n| n.get()),
-            now()
+            utc_date(now())
         );
         write_section(path, "pairing", &section)?;
         out(format!("wrote {path}"));
@@ -159,4 +162,35 @@ fn write_section(path: &str, area: &str, body: &str) -> Result<()> {
         ),
     };
     std::fs::write(path, new).map_err(|e| Error::io(format!("writing {path}"), e))
+}
+
+/// `YYYY-MM-DD HH:MM` from Unix seconds (civil-from-days, H. Hinnant).
+fn utc_date(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_date_known_values() {
+        assert_eq!(super::utc_date(0), "1970-01-01 00:00");
+        // 2000-03-01 is the day after a leap day in a century leap year.
+        assert_eq!(super::utc_date(951_868_800), "2000-03-01 00:00");
+        assert_eq!(super::utc_date(1_700_000_000), "2023-11-14 22:13");
+    }
 }
