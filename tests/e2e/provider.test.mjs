@@ -17,8 +17,8 @@ import {
   PASSWORD,
   RDNS,
 } from './lib/index.mjs';
-import { answer, HAVE_APPROVAL_UI } from './lib/approve.mjs';
-import { onboardImport, HAVE_POPUP_UI } from './lib/onboard.mjs';
+import { answer } from './lib/approve.mjs';
+import { onboardImport } from './lib/onboard.mjs';
 
 // The EIP-712 specification's example (eips.ethereum.org/EIPS/eip-712), on anvil's chain.
 const MAIL = {
@@ -144,7 +144,7 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     const spent = before0 - BigInt(p.native.balance);
     assert.ok(spent > value && spent < value + 10n ** 16n, `balance fell by the value plus gas (${spent})`);
     assert.equal((await browser.ui('portfolio')).native.balance, p.native.balance, 'cached for the popup');
-    if (HAVE_POPUP_UI) {
+    {
       // The popup shows the new balance and the transaction as confirmed.
       const popup = await browser.context.newPage();
       await popup.goto(browser.url('extension/popup.html'));
@@ -161,8 +161,7 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     }
   });
 
-  it('closing the approval window rejects the request with 4001', async (t) => {
-    if (!HAVE_APPROVAL_UI) return t.skip('extension/approval.html is not in the tree yet');
+  it('closing the approval window rejects the request with 4001', async () => {
     const pending = d((a) => window.dapp.signMessage(a, 'window will close'), A0);
     const a = await pendingApproval(browser, 'personal_sign');
     const win = await until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)), 'approval window');
@@ -170,8 +169,7 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.equal((await pending).error.code, 4001);
   });
 
-  it('fees edited in the approval window are the ones signed and mined', async (t) => {
-    if (!HAVE_APPROVAL_UI) return t.skip('extension/approval.html is not in the tree yet');
+  it('fees edited in the approval window are the ones signed and mined', async () => {
     const pending = d(([a, to]) => window.dapp.sendTransaction(a, 31337, to, '1000'), [A0, A1]);
     const a = await pendingApproval(browser, 'transaction');
     const win = await until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)), 'approval window');
@@ -200,7 +198,7 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.ok(state.assets.some((x) => x.address.toLowerCase() === token && x.symbol === 'TKN'));
     const p = await browser.ui('portfolio.refresh');
     assert.equal(BigInt(p.tokens.find((x) => x.symbol === 'TKN').balance), amount);
-    if (HAVE_POPUP_UI) {
+    {
       const popup = await browser.context.newPage();
       await popup.goto(browser.url('extension/popup.html'));
       await until(async () => /1,?234\.5/.test((await popup.getByTestId('token-balance-TKN').textContent()) ?? ''), 'the popup to show 1234.5 TKN');

@@ -1,12 +1,8 @@
 // Answers approval requests the way a user does: by clicking Approve/Reject
 // in the approval window the worker opened (extension/approval.html, built by
-// the UI side). If that page is not in the tree yet, the same decision is sent
-// through the documented `approvals.resolve` message instead.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { ROOT, pendingApproval, until } from './index.mjs';
-
-export const HAVE_APPROVAL_UI = existsSync(path.join(ROOT, 'extension/approval.html'));
+// the UI side from crates/ui). `viaUi: false` (or edits) sends the same
+// decision through the documented `approvals.resolve` message instead.
+import { pendingApproval, until } from './index.mjs';
 
 /** Finds the open approval window for approval `id`. */
 async function approvalPage(browser, id) {
@@ -20,7 +16,7 @@ async function approvalPage(browser, id) {
  * Waits for a pending approval of `kind`, answers it, returns the approval.
  * `edits` (connect accounts, tx fees) go through the message API only.
  */
-export async function answer(browser, kind, approve = true, { edits, viaUi = HAVE_APPROVAL_UI } = {}) {
+export async function answer(browser, kind, approve = true, { edits, viaUi = true } = {}) {
   const a = await pendingApproval(browser, kind);
   if (viaUi && !edits) {
     const page = await approvalPage(browser, a.id);
