@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { mnemonicToAccount } from 'viem/accounts';
-import { verifyTypedData, parseGwei } from 'viem';
+import { verifyMessage, verifyTypedData, parseGwei } from 'viem';
 import {
   launch,
   startAnvil,
@@ -53,6 +53,7 @@ describe('onboarding: create a wallet, lock, unlock, accounts', { timeout: 180_0
 
   it('shows 12 words and asks for 3 of them back', async () => {
     await waitScreen(page, 'welcome');
+    await page.screenshot({ path: path.join(SHOTS, 'welcome.png') });
     await page.getByTestId('onboard-create').click();
     await waitScreen(page, 'create-words');
     words = [];
@@ -112,6 +113,7 @@ describe('onboarding: create a wallet, lock, unlock, accounts', { timeout: 180_0
     await page.getByTestId('form-error').waitFor({ timeout: 20_000 });
     assert.match(await page.getByTestId('form-error').textContent(), /[Ww]rong password/);
     assert.equal(await page.getByTestId('unlock-password-input').inputValue(), '', 'the wrong password is cleared');
+    await page.screenshot({ path: path.join(SHOTS, 'unlock-wrong-password.png') });
     await page.getByTestId('unlock-password-input').fill(PASSWORD);
     await page.getByTestId('unlock-submit').click();
     await waitScreen(page, 'home');
@@ -130,6 +132,7 @@ describe('onboarding: create a wallet, lock, unlock, accounts', { timeout: 180_0
     await page.getByTestId('account-name-input').fill('Savings');
     await page.getByTestId('account-name-save').click();
     await until(async () => (await page.getByTestId('account-label-1').textContent()) === 'Savings', 'the new name');
+    await page.screenshot({ path: path.join(SHOTS, 'accounts.png') });
     await page.getByTestId('account-select-1').click();
     await waitScreen(page, 'home');
     assert.equal(await page.getByTestId('account-name').textContent(), 'Savings');
@@ -192,12 +195,14 @@ describe('import, networks and balances on anvil', { timeout: 180_000 }, () => {
       await page.getByTestId(`network-row-${id}`).waitFor();
       assert.equal(await page.getByTestId(`network-remove-${id}`).count(), 0, `built-in ${id} cannot be removed`);
     }
+    await page.screenshot({ path: path.join(SHOTS, 'networks.png') });
     await page.getByTestId('network-edit-31337').click();
     await waitScreen(page, 'network-form');
     assert.equal(await page.getByTestId('network-form-chainid').getAttribute('readonly'), '');
     await page.getByTestId('network-form-rpc').fill('http://attacker.example:8545');
     await page.getByTestId('network-form-save').click();
     assert.match(await page.getByTestId('form-error').textContent(), /https/);
+    await page.screenshot({ path: path.join(SHOTS, 'network-form-error.png') });
     await page.getByTestId('network-form-rpc').fill(anvil.url);
     await page.getByTestId('network-form-save').click();
     await waitScreen(page, 'networks');
@@ -310,6 +315,8 @@ describe('approval window: connect, decoded typed data, edited fees', { timeout:
     assert.equal(await page.getByTestId('approval-screen').getAttribute('data-kind'), 'connect');
     assert.equal(await page.getByTestId('approval-origin').textContent(), dapp.url);
     assert.equal(await page.getByTestId('approval-account-0').isChecked(), true);
+    await page.setViewportSize({ width: 400, height: 640 });
+    await page.screenshot({ path: path.join(SHOTS, 'approval-connect.png') });
     await page.getByTestId('approval-account-0').uncheck();
     await page.getByTestId('approval-approve').click();
     assert.match(await page.getByTestId('form-error').textContent(), /at least one account/);
@@ -319,6 +326,18 @@ describe('approval window: connect, decoded typed data, edited fees', { timeout:
     assert.deepEqual(r.result, [ANVIL_ACCOUNT_0]);
     await popup.getByTestId('tab-sites').click();
     await popup.getByTestId(`site-row-${dapp.url}`).waitFor({ timeout: 10_000 });
+  });
+
+  it('personal_sign shows the decoded text, and the signature verifies', async () => {
+    const text = 'Sign in to Tandem test dapp\nNonce: 42';
+    const { page, result } = await nextApprovalPage(() =>
+      dappPage.evaluate(([a, m]) => window.dapp.signMessage(a, m), [ANVIL_ACCOUNT_0, text]),
+    );
+    assert.equal(await page.getByTestId('approval-screen').getAttribute('data-kind'), 'personal_sign');
+    assert.equal(await page.getByTestId('sign-message').textContent(), text);
+    await page.getByTestId('approval-approve').click();
+    const r = await result;
+    assert.equal(await verifyMessage({ address: ANVIL_ACCOUNT_0, message: text, signature: r.result }), true);
   });
 
   it('a permit is shown as a decoded tree with warnings, and the signature verifies', async () => {
