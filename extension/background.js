@@ -432,17 +432,23 @@ async function windowClosed(windowId) {
   notify('approvals');
 }
 
+/** The dapp's tab closed: its pending requests are rejected and their windows closed. */
 async function tabClosed(tabId) {
   await ready;
   const pending = JSON.parse(wallet.approvals()).filter((a) => a.replyTo?.tabId === tabId);
   if (pending.length === 0) return;
-  for (const a of pending) {
+  const ids = new Set(pending.map((a) => a.id));
+  for (const id of ids) {
     try {
-      wallet.resolve(a.id, false, '', unlocked(), Date.now());
+      wallet.resolve(id, false, '', unlocked(), Date.now());
     } catch {}
   }
   await persist();
   notify('approvals');
+  const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
+  for (const [windowId, approvalId] of Object.entries(map)) {
+    if (ids.has(approvalId)) chrome.windows.remove(Number(windowId)).catch(() => {});
+  }
 }
 
 async function tick() {

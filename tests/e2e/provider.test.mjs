@@ -185,6 +185,16 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.equal(tx.type, '0x2');
   });
 
+  it("closing the dapp's tab withdraws its pending request and closes the approval window", async () => {
+    const { page: tab } = await openDapp(browser, dapp.url);
+    tab.evaluate((a) => window.dapp.signMessage(a, 'tab will close'), A0).catch(() => {});
+    const a = await pendingApproval(browser, 'personal_sign');
+    await until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)), 'approval window');
+    await tab.close();
+    await until(async () => !(await browser.ui('approvals.list')).some((x) => x.id === a.id), 'the approval to be withdrawn');
+    await until(() => !browser.context.pages().some((p) => p.url().includes(`approval.html?id=${a.id}`)), 'the approval window to close');
+  });
+
   it('wallet_watchAsset adds an ERC-20 whose balance the popup shows', async () => {
     // A minimal contract whose every call returns 1234.5e18: enough for balanceOf.
     const token = '0x1000000000000000000000000000000000000001';
