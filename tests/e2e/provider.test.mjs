@@ -69,6 +69,22 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.equal((await d(() => window.dapp.connect())).error.code, 4900);
   });
 
+  it('leaves window.ethereum to another wallet unless the setting says to take it', async () => {
+    const other = await browser.context.newPage();
+    await other.addInitScript(() => {
+      Object.defineProperty(window, 'ethereum', { value: { isOther: true }, configurable: true, writable: true });
+    });
+    await other.goto(`${dapp.url}/index.html`);
+    await other.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
+    assert.equal(await other.evaluate(() => window.ethereum.isOther === true && window.tandem.isTandem), true);
+    assert.ok((await other.evaluate(() => window.dapp.announced())).some((x) => x.rdns === RDNS), 'still found by EIP-6963');
+    await browser.ui('settings.set', { ownWindowEthereum: true });
+    await other.reload();
+    await until(() => other.evaluate(() => window.ethereum?.isTandem === true), 'Tandem to take window.ethereum');
+    await browser.ui('settings.set', { ownWindowEthereum: false });
+    await other.close();
+  });
+
   it('onboards by importing a recovery phrase and uses the local anvil', async () => {
     const state = await onboardImport(browser, ANVIL_MNEMONIC, PASSWORD);
     assert.equal(state.initialized, true);
