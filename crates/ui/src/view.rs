@@ -1363,7 +1363,7 @@ fn approval(ui: &Ui) -> El {
     };
     let st = ui.state.clone().unwrap_or_default();
     let (heading, body) = match a.kind.as_str() {
-        "connect" => ("Connect to this site?", connect_body(a, &st)),
+        "connect" => ("Connect to this site?", connect_body(&st)),
         "personal_sign" => ("Signature request", personal_body(a)),
         "typed_data" => ("Signature request", typed_body(a, &st)),
         "transaction" => ("Transaction", tx_body(a, &st)),
@@ -1441,7 +1441,7 @@ fn approval(ui: &Ui) -> El {
         )
 }
 
-fn connect_body(a: &Approval, st: &WalletState) -> El {
+fn connect_body(st: &WalletState) -> El {
     let sel = st
         .current_account()
         .map(|x| x.address.to_lowercase())
@@ -1461,7 +1461,6 @@ fn connect_body(a: &Approval, st: &WalletState) -> El {
                     .child(el("span").class("col").child(el("span").text(acc.name.clone())).child(el("span").class("muted small mono").text(shorten_address(&acc.address)))),
             )
         })))
-        .child(el("p").class("muted small").text(format!("Requested by {}", a.origin)))
 }
 
 fn signer_line(a: &Approval) -> Option<El> {
