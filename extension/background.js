@@ -88,6 +88,9 @@ const ready = boot();
 
 // ---- boot ---------------------------------------------------------------------
 async function boot() {
+  // The session key must never be readable by content scripts (this is
+  // Chrome's default; set it explicitly so a default change cannot expose it).
+  chrome.storage.session.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' }).catch(() => {});
   const [, local, session] = await Promise.all([
     init({ module_or_path: new URL('./wasm/tandem_wasm_bg.wasm', import.meta.url) }),
     chrome.storage.local.get([K.state, K.vault]),

@@ -323,7 +323,15 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.deepEqual((await d(() => window.dapp.raw({ method: 'eth_accounts' }))).result, []);
     await until(async () => (await d(() => window.dapp.events())).some((e) => e.ev === 'accountsChanged' && e.arg.length === 0), 'accountsChanged []');
     await assert.rejects(browser.ui('unlock', { password: 'wrong password' }), (e) => e.kind === 'WrongPassword');
-    await browser.ui('unlock', { password: PASSWORD });
+    // The dapp asks for accounts while locked: the approval window unlocks first.
+    const pending = d(() => window.dapp.connect());
+    const a = await pendingApproval(browser, 'connect');
+    const win = await until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)), 'approval window');
+    await win.getByTestId('unlock-password-input').fill(PASSWORD);
+    await win.getByTestId('unlock-submit').click();
+    await win.getByTestId('approval-approve').click();
+    assert.deepEqual((await pending).result, [A0]);
+    assert.equal((await browser.ui('state')).unlocked, true);
     assert.deepEqual((await d(() => window.dapp.raw({ method: 'eth_accounts' }))).result, [A0.toLowerCase()]);
   });
 
