@@ -3,6 +3,7 @@
 
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
+use axum::serve::ListenerExt;
 use tandem_relay::{app, store, AppState, Config};
 
 #[tokio::main]
@@ -53,6 +54,10 @@ async fn run(config: Config) -> tandem_relay::Result<()> {
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    // Frames are small and latency-sensitive: no Nagle delay.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         app(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -3,6 +3,7 @@
 //! acknowledged (`published`) must still be delivered. Run against the
 //! default SQLite store and against a real PostgreSQL server started here
 //! (Debian `postgresql` package; `initdb` into a temp dir).
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The router called directly with `oneshot` (no socket): health, metrics,
 //! unknown routes, and the WebSocket route refusing plain HTTP.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The relay over real WebSockets on 127.0.0.1 (in-process server, SQLite
 //! in a temp dir): auth rules, routing, mailbox, blobs, revocation, limits
 //! and bad frames.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! Helpers shared by the relay's integration tests: temp dirs, an
 //! in-process relay on 127.0.0.1, the real binary as a child process, and
 //! device identities.
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)] // test support code
 
 use std::{
     io::{BufRead, BufReader},
