@@ -93,6 +93,8 @@ struct ConnHandle {
     token: Option<TokenId>,
     tx: mpsc::Sender<Arc<str>>,
     kill: Arc<Notify>,
+    /// Set before `kill` when the device fell behind (not revoked).
+    slow: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Who is on the other end of an authenticated connection.
@@ -318,12 +320,14 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
 
     let (tx, mut rx) = mpsc::channel::<Arc<str>>(OUTBOUND_QUEUE);
     let kill = Arc::new(Notify::new());
+    let slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let conn_id = st.inner.next_conn.fetch_add(1, Ordering::Relaxed);
     let handle = ConnHandle {
         id: conn_id,
         token: session.token,
         tx,
         kill: Arc::clone(&kill),
+        slow: Arc::clone(&slow),
     };
     if let Ok(mut hub) = st.inner.hub.lock() {
         hub.entry(session.device).or_default().push(handle);
@@ -336,7 +340,7 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
         return;
     }
 
-    serve(st, &mut socket, &session, &mut rx, &kill).await;
+    serve(st, &mut socket, &session, &mut rx, &kill, &slow).await;
 
     st.unregister(&session.device, conn_id);
     let _ = st
@@ -363,6 +367,7 @@ async fn serve(
     session: &Session,
     rx: &mut mpsc::Receiver<Arc<str>>,
     kill: &Notify,
+    slow: &std::sync::atomic::AtomicBool,
 ) {
     // Replay the mailbox.
     let mut after = 0;
@@ -411,7 +416,17 @@ async fn serve(
         tokio::select! {
             biased;
             _ = kill.notified() => {
-                refuse_revoked(st, socket).await;
+                if slow.load(Ordering::Relaxed) {
+                    let f = RelayFrame::error(
+                        None,
+                        ErrorCode::RateLimited,
+                        "this connection fell too far behind reading its messages; reconnect to get them from the mailbox",
+                    );
+                    let _ = send(st, socket, &f).await;
+                    let _ = socket.send(close(1008, "too slow")).await;
+                } else {
+                    refuse_revoked(st, socket).await;
+                }
                 return;
             }
             Some(r) = acks.next(), if !acks.is_empty() => {
@@ -543,6 +558,7 @@ impl AppState {
                     // A full queue means the device is not reading: cut it
                     // off; the message is safe in its mailbox.
                     if c.tx.try_send(Arc::clone(&text)).is_err() {
+                        c.slow.store(true, Ordering::Relaxed);
                         c.kill.notify_one();
                     } else {
                         Metrics::inc(&self.inner.metrics.messages_delivered);

@@ -351,6 +351,10 @@ async fn main() {
             rss_peak = rss_peak.max(rss_kib(pid));
         }
     }
+    // Other processes compete for the same cores; record how busy it was.
+    let loadavg: Option<f64> = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()));
     for t in tasks {
         let _ = t.await;
     }
@@ -387,6 +391,7 @@ async fn main() {
         },
         "relay_rss_kib": { "before": rss_before, "connected": rss_connected, "peak": rss_peak },
         "relay_kib_per_connection": per_conn_kib.map(|v| (v * 10.0).round() / 10.0),
+        "machine_loadavg_1m": loadavg,
     });
     eprintln!(
         "relay-load: {connected} conns, {throughput:.0} msg/s delivered (target {}), p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, errors {}",
