@@ -3,6 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyMessage, verifyTypedData, getAddress } from 'viem';
+import { verifyMessage as ethersVerify } from 'ethers';
 import {
   launch,
   startAnvil,
@@ -126,6 +127,15 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.match(signature, /^0x[0-9a-f]{130}$/);
     assert.equal(await verifyMessage({ address: A0, message, signature }), true);
     assert.equal(await verifyMessage({ address: A1, message, signature }), false);
+  });
+
+  it('ethers v6 (BrowserProvider) signs through the same provider', async () => {
+    const message = 'hello from ethers';
+    const pending = d((m) => window.dapp.ethersSign(m), message);
+    await answer(browser, 'personal_sign', true);
+    const { result } = await pending;
+    assert.equal(result.address, A0);
+    assert.equal(ethersVerify(message, result.signature), A0);
   });
 
   it('eth_signTypedData_v4 is shown decoded and verifies with viem', async () => {

@@ -73,5 +73,12 @@ window.dapp = {
     ),
   revoke: () => window.dapp.call(() => wallet.request({ method: 'wallet_revokePermissions', params: [{ eth_accounts: {} }] })),
   permissions: () => window.dapp.call(() => client.getPermissions()),
+  // A second real client library, loaded on demand: ethers v6's BrowserProvider.
+  ethersSign: (message) =>
+    window.dapp.call(async () => {
+      const { BrowserProvider } = await import('ethers');
+      const signer = await new BrowserProvider(wallet).getSigner();
+      return { address: await signer.getAddress(), signature: await signer.signMessage(message) };
+    }),
 };
 document.getElementById('status').textContent = 'ready';

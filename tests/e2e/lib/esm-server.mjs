@@ -81,6 +81,25 @@ export function resolveBare(spec, fromFile) {
   }
 }
 
+/**
+ * The package.json "browser" field: a package may swap its Node-only files
+ * for browser ones (ethers swaps its crypto and socket modules this way).
+ */
+function browserSwap(file) {
+  let dir = path.dirname(file);
+  while (path.basename(path.dirname(dir)) !== 'node_modules' && !path.basename(path.dirname(dir)).startsWith('@')) {
+    const up = path.dirname(dir);
+    if (up === dir) return file;
+    dir = up;
+  }
+  const pj = path.join(dir, 'package.json');
+  if (!existsSync(pj)) return file;
+  const browser = JSON.parse(readFileSync(pj, 'utf8')).browser;
+  if (!browser || typeof browser !== 'object') return file;
+  const mapped = browser['./' + path.relative(dir, file).split(path.sep).join('/')];
+  return typeof mapped === 'string' ? path.join(dir, mapped) : file;
+}
+
 const IMPORT_RE = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])([^'"./][^'"]*)\2/g;
 
 function rewrite(code, file) {
@@ -104,6 +123,7 @@ export async function serveStatic(root, allowDir) {
       if (u.pathname.startsWith('/fs/')) {
         file = path.normalize(decodeURIComponent(u.pathname.slice(3)));
         if (!file.startsWith(allowDir + path.sep)) throw new Error('outside');
+        file = browserSwap(file);
       } else {
         file = path.join(root, path.normalize(decodeURIComponent(u.pathname)).replace(/^([/\\])+/, ''));
         if (u.pathname.endsWith('/')) file = path.join(file, 'index.html');
