@@ -78,9 +78,14 @@ type Completion = Box<dyn FnOnce(Option<&str>) + Send>;
 /// rolled back) and how to reply once the batch's COMMIT is known.
 type Job = Box<dyn FnOnce(&mut Inner) -> (bool, Completion) + Send>;
 
+type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
 /// SQLite store handle; cheap to share behind an `Arc`.
 pub struct SqliteStore {
     tx: std::sync::Mutex<Sender<Job>>,
+    /// Reads run on their own connection (WAL lets readers proceed during
+    /// a commit), so they never wait behind a group commit's fsync.
+    reader: std::sync::Mutex<Sender<ReadJob>>,
 }
 
 impl core::fmt::Debug for SqliteStore {
@@ -111,6 +116,19 @@ impl SqliteStore {
             .map_err(db_err)?;
         conn.execute_batch(SCHEMA).map_err(db_err)?;
         let inner = Inner::load(conn)?;
+        let rconn = Connection::open(path.as_ref()).map_err(db_err)?;
+        rconn
+            .execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;")
+            .map_err(db_err)?;
+        let (rtx, rrx) = mpsc::channel::<ReadJob>();
+        std::thread::Builder::new()
+            .name("relay-sqlite-read".into())
+            .spawn(move || {
+                while let Ok(job) = rrx.recv() {
+                    job(&rconn);
+                }
+            })
+            .map_err(|e| Error::Storage(format!("cannot start the database thread: {e}")))?;
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("relay-sqlite".into())
@@ -118,6 +136,7 @@ impl SqliteStore {
             .map_err(|e| Error::Storage(format!("cannot start the database thread: {e}")))?;
         Ok(Self {
             tx: std::sync::Mutex::new(tx),
+            reader: std::sync::Mutex::new(rtx),
         })
     }
 
@@ -140,6 +159,30 @@ impl SqliteStore {
         });
         let sent = self
             .tx
+            .lock()
+            .map(|tx| tx.send(job).is_ok())
+            .unwrap_or(false);
+        Box::pin(async move {
+            if !sent {
+                return Err(Error::Storage("database thread stopped".into()));
+            }
+            rx.await
+                .map_err(|_| Error::Storage("database thread stopped".into()))?
+        })
+    }
+}
+
+impl SqliteStore {
+    fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> BoxFuture<'_, Result<T>> {
+        let (reply, rx) = oneshot::channel();
+        let job: ReadJob = Box::new(move |c| {
+            let _ = reply.send(f(c));
+        });
+        let sent = self
+            .reader
             .lock()
             .map(|tx| tx.send(job).is_ok())
             .unwrap_or(false);
@@ -369,9 +412,8 @@ impl Store for SqliteStore {
         limit: usize,
         now: u64,
     ) -> BoxFuture<'_, Result<Vec<StoredMessage>>> {
-        self.call(move |i| {
-            let mut st = i
-                .conn
+        self.read(move |c| {
+            let mut st = c
                 .prepare_cached(
                     "SELECT m.id, m.topic, m.sender, m.payload, m.expires_at, m.sent_at FROM inbox i \
                      JOIN messages m ON m.id = i.msg_id \
@@ -476,34 +518,32 @@ impl Store for SqliteStore {
     }
 
     fn blob_get(&self, namespace: Vec<u8>, key: Vec<u8>) -> BoxFuture<'_, Result<Option<Blob>>> {
-        self.call(move |i| {
-            i.conn
-                .query_row(
-                    "SELECT value, version, updated_at FROM blobs WHERE namespace = ?1 AND key = ?2",
-                    params![namespace, key],
-                    |r| {
-                        Ok(Blob {
-                            value: r.get(0)?,
-                            version: r.get::<_, i64>(1)? as u64,
-                            updated_at: r.get::<_, i64>(2)? as u64,
-                        })
-                    },
-                )
-                .optional()
-                .map_err(db_err)
+        self.read(move |c| {
+            c.query_row(
+                "SELECT value, version, updated_at FROM blobs WHERE namespace = ?1 AND key = ?2",
+                params![namespace, key],
+                |r| {
+                    Ok(Blob {
+                        value: r.get(0)?,
+                        version: r.get::<_, i64>(1)? as u64,
+                        updated_at: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db_err)
         })
     }
 
     fn blob_usage(&self, namespace: Vec<u8>) -> BoxFuture<'_, Result<u64>> {
-        self.call(move |i| {
-            i.conn
-                .query_row(
-                    "SELECT COALESCE(SUM(length(value)), 0) FROM blobs WHERE namespace = ?1",
-                    [namespace],
-                    |r| r.get::<_, i64>(0),
-                )
-                .map(|n| n as u64)
-                .map_err(db_err)
+        self.read(move |c| {
+            c.query_row(
+                "SELECT COALESCE(SUM(length(value)), 0) FROM blobs WHERE namespace = ?1",
+                [namespace],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(db_err)
         })
     }
 
@@ -521,9 +561,8 @@ impl Store for SqliteStore {
     }
 
     fn revoked(&self) -> BoxFuture<'_, Result<Vec<Vec<u8>>>> {
-        self.call(|i| {
-            let mut st = i
-                .conn
+        self.read(|c| {
+            let mut st = c
                 .prepare("SELECT target FROM revocations")
                 .map_err(db_err)?;
             let rows = st.query_map([], |r| r.get(0)).map_err(db_err)?;
@@ -555,23 +594,21 @@ impl Store for SqliteStore {
     }
 
     fn device(&self, device: Vec<u8>) -> BoxFuture<'_, Result<Option<DeviceRecord>>> {
-        self.call(move |i| {
-            i.conn
-                .query_row(
-                    "SELECT device, grp, public_key, founder, token_id, last_seen FROM devices \
+        self.read(move |c| {
+            c.query_row(
+                "SELECT device, grp, public_key, founder, token_id, last_seen FROM devices \
                      WHERE device = ?1",
-                    [device],
-                    row_to_device,
-                )
-                .optional()
-                .map_err(db_err)
+                [device],
+                row_to_device,
+            )
+            .optional()
+            .map_err(db_err)
         })
     }
 
     fn group_devices(&self, group: Vec<u8>) -> BoxFuture<'_, Result<Vec<DeviceRecord>>> {
-        self.call(move |i| {
-            let mut st = i
-                .conn
+        self.read(move |c| {
+            let mut st = c
                 .prepare(
                     "SELECT device, grp, public_key, founder, token_id, last_seen FROM devices \
                      WHERE grp = ?1",
@@ -595,9 +632,8 @@ impl Store for SqliteStore {
     }
 
     fn message_count(&self) -> BoxFuture<'_, Result<u64>> {
-        self.call(|i| {
-            i.conn
-                .query_row("SELECT COUNT(*) FROM messages", [], |r| r.get::<_, i64>(0))
+        self.read(|c| {
+            c.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get::<_, i64>(0))
                 .map(|n| n as u64)
                 .map_err(db_err)
         })
