@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{Document, Element, Event};
+use zeroize::{Zeroize, Zeroizing};
 
 #[wasm_bindgen]
 extern "C" {
@@ -72,7 +73,21 @@ fn render() {
 }
 
 fn to_js(v: &Value) -> JsValue {
-    js_sys::JSON::parse(&v.to_string()).unwrap_or(JsValue::NULL)
+    let mut s = v.to_string();
+    let js = js_sys::JSON::parse(&s).unwrap_or(JsValue::NULL);
+    s.zeroize();
+    js
+}
+
+/// Overwrites every string in `v`: requests carry passwords and phrases, and
+/// wasm memory is not cleared when a `String` is freed.
+fn scrub(v: &mut Value) {
+    match v {
+        Value::String(s) => s.zeroize(),
+        Value::Array(a) => a.iter_mut().for_each(scrub),
+        Value::Object(o) => o.values_mut().for_each(scrub),
+        _ => {}
+    }
 }
 
 fn from_js(v: &JsValue) -> Value {
@@ -112,9 +127,9 @@ async fn call(method: &str, params: Value) -> Result<Value> {
         n.set(v + 1);
         v
     });
-    let msg = to_js(
-        &json!({"channel": "tandem/ui", "id": format!("ui-{id}"), "method": method, "params": params}),
-    );
+    let mut request = json!({"channel": "tandem/ui", "id": format!("ui-{id}"), "method": method, "params": params});
+    let msg = to_js(&request);
+    scrub(&mut request);
     let mut attempt = 0;
     let answer = loop {
         let res = match send_message(&msg) {
@@ -622,22 +637,22 @@ async fn run(action: Action) -> Result<()> {
             go(Screen::CreatePassword);
         }
         Action::CreateWallet => {
-            let pw = dom::field(&root, "password-input");
+            let pw = Zeroizing::new(dom::field(&root, "password-input"));
             validate::new_password(&pw, &dom::field(&root, "password-confirm-input"))?;
-            let phrase = with_ui(|ui| ui.phrase.as_ref().map(|p| p.expose().to_owned()))
-                .flatten()
-                .unwrap_or_default();
-            let mut params = json!({"phrase": phrase, "password": pw});
-            let r = state_call("onboard.create", params.take()).await;
-            r?;
+            let phrase = Zeroizing::new(
+                with_ui(|ui| ui.phrase.as_ref().map(|p| p.expose().to_owned()))
+                    .flatten()
+                    .unwrap_or_default(),
+            );
+            state_call("onboard.create", json!({"phrase": phrase, "password": pw})).await?;
             with_ui(|ui| ui.phrase = None);
             after_unlock().await;
         }
         Action::Import => {
-            let pw = dom::field(&root, "import-password");
+            let pw = Zeroizing::new(dom::field(&root, "import-password"));
             let secret = validate::import_secret(&dom::field(&root, "import-secret-input"))?;
             validate::new_password(&pw, &dom::field(&root, "import-password-confirm"))?;
-            let passphrase = dom::field(&root, "import-passphrase-input");
+            let passphrase = Zeroizing::new(dom::field(&root, "import-passphrase-input"));
             let params = match &secret {
                 ImportSecret::Phrase(p) if passphrase.is_empty() => {
                     json!({"phrase": p, "password": pw})
@@ -652,7 +667,7 @@ async fn run(action: Action) -> Result<()> {
             after_unlock().await;
         }
         Action::Unlock => {
-            let pw = dom::field(&root, "unlock-password-input");
+            let pw = Zeroizing::new(dom::field(&root, "unlock-password-input"));
             if pw.is_empty() {
                 return Err(crate::form_err("enter your password"));
             }
