@@ -34,23 +34,37 @@ async fn one(
     pc: &mut Client,
 ) -> Result<Duration> {
     let t0 = Instant::now();
+    let trace = std::env::var_os("TANDEM_BENCH_TRACE").is_some();
+    let mark = |what: &str| {
+        if trace {
+            eprintln!("{:>8.2} ms  {what}", t0.elapsed().as_secs_f64() * 1000.0);
+        }
+    };
     let mut joiner = Joiner::new(relay, now(), 120, &mut OsRng)?;
     let topic = joiner.offer().topic;
     dc.subscribe(topic).await?;
+    mark("desk subscribed");
     let uri = joiner.offer().to_uri();
     let desk_side = async {
         let hello = wait_topic(dc, topic).await?;
+        mark("desk got hello");
         let (join, code) = joiner.on_hello(&hello, desk, "bench-desk", now())?;
+        mark("desk code shown");
         dc.publish(Recipient::Topic(topic), &join).await?;
+        mark("desk join published");
         Ok::<_, Error>((code, Instant::now()))
     };
     let phone_side = async {
         let offer = PairingOffer::parse(&uri)?;
         let (mut approver, hello) = Approver::start(&offer, phone, now(), &mut OsRng)?;
         pc.subscribe(topic).await?;
+        mark("phone subscribed");
         pc.publish(Recipient::Topic(topic), &hello).await?;
+        mark("phone hello published");
         let join = wait_topic(pc, topic).await?;
+        mark("phone got join");
         let req = approver.on_join(&join, now())?;
+        mark("phone code shown");
         Ok::<_, Error>((req.code, Instant::now()))
     };
     let (d, p) = tokio::join!(desk_side, phone_side);
