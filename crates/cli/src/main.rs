@@ -310,8 +310,15 @@ async fn pair_show(args: &Args) -> Result<()> {
     let group = loop {
         let bytes =
             next_on_topic(&mut c, topic, deadline, "approval from your other device").await?;
-        match Envelope::decode(&bytes) {
-            Ok(e) if e.header.kind == EnvelopeKind::PairAccept => {}
+        match Envelope::decode(&bytes).map(|e| e.header.kind) {
+            Ok(EnvelopeKind::PairAccept) => {}
+            Ok(EnvelopeKind::PairHello) => {
+                // Someone else scanned the same QR, or a replay.
+                if let Err(e) = joiner.on_hello(&bytes, &d.identity, &d.config.name, now()) {
+                    eprintln!("tandem: ignored a second answer to this pairing link: {e}");
+                }
+                continue;
+            }
             _ => continue,
         }
         match joiner.on_accept(&bytes, &d.identity, now()) {

@@ -469,6 +469,10 @@ fn man_in_the_middle_yields_different_codes_and_fails() {
         let desk_view = m_app.on_join(&join, now()).unwrap();
         let desk_code = wait_line(&desk_rx, "code: ", 20);
         assert_eq!(desk_view.code.to_string(), desk_code);
+        // A replayed hello (or a second scan) is refused by the desktop.
+        mc.publish(Recipient::Topic(real.topic), &hello)
+            .await
+            .unwrap();
 
         // Her own offer, which the phone scans instead.
         let mut m_join = Joiner::new(&relay.url, now(), 120, &mut OsRng).unwrap();
@@ -520,8 +524,12 @@ fn man_in_the_middle_yields_different_codes_and_fails() {
     });
     let list = phone.run_ok(&["devices", "--offline"]);
     assert_eq!(list.lines().count(), 1, "phone paired with nobody:\n{list}");
-    let (ok, _, _) = finish(desk_child);
+    let (ok, _, err) = finish(desk_child);
     assert!(!ok, "the real desktop never got an approval");
+    assert!(
+        err.contains("second answer") && err.contains("already used"),
+        "{err}"
+    );
 }
 
 #[test]

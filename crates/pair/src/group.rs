@@ -642,3 +642,28 @@ fn seal_key(shared: &[u8; 32], eph: &[u8; 32], recipient: &[u8; 32]) -> Zeroizin
         .expect("32 bytes is a valid HKDF length");
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+
+    #[test]
+    fn debug_never_shows_the_group_key() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(9);
+        let me = IdentityKey::generate(&mut rng);
+        let g = Group::found(&me, "phone", 1, &mut rng).unwrap();
+        let secret = crate::wire::b64_encode(g.key.key.as_slice());
+        let json = serde_json::to_string(&g).unwrap();
+        assert!(
+            json.contains(&secret),
+            "the key is stored (inside the vault)"
+        );
+        for dbg in [format!("{g:?}"), format!("{:?}", g.key), format!("{me:?}")] {
+            assert!(!dbg.contains(&secret), "{dbg}");
+            assert!(!dbg.contains(&hex::encode(g.key.key.as_slice())), "{dbg}");
+        }
+        assert!(check_name("a\u{7}b").is_err());
+        assert!(check_name(&"x".repeat(65)).is_err());
+    }
+}
