@@ -10,6 +10,7 @@ import {
   startDapp,
   openDapp,
   jsonRpc,
+  freePort,
   until,
   pendingApproval,
   ANVIL_MNEMONIC,
@@ -293,11 +294,26 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     const spoof = await raw({ method: 'eth_accounts', origin: 'https://other.example' });
     assert.deepEqual(spoof.result, [A0.toLowerCase()]);
     assert.equal((await raw({ method: 'eth_chainId' })).result, '0x7a69', 'the worker survived');
+    // An unreachable node is 4901 (chain disconnected), not a crash.
+    const closed = await freePort();
+    await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: `http://127.0.0.1:${closed}`, symbol: 'ETH' });
+    assert.equal((await raw({ method: 'eth_blockNumber' })).error.code, 4901);
+    await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: anvil.url, symbol: 'ETH' });
+    assert.ok((await raw({ method: 'eth_blockNumber' })).result);
   });
 
   it('after the worker is killed, the next request is answered without unlocking, and a pending approval survives', async () => {
     await browser.killWorker();
-    assert.deepEqual((await d(() => window.dapp.raw({ method: 'eth_accounts' }))).result, [A0.toLowerCase()]);
+    // A burst of requests that wakes the worker: all are queued until the wasm
+    // core is loaded, none is dropped, and no password is asked for.
+    const burst = await d(() =>
+      Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          window.dapp.raw({ method: i % 2 ? 'eth_accounts' : 'eth_chainId' }),
+        ),
+      ),
+    );
+    burst.forEach((r, i) => assert.deepEqual(r.result, i % 2 ? [A0.toLowerCase()] : '0x7a69', `request ${i}`));
     assert.equal((await browser.ui('state')).unlocked, true);
     // Kill it again while a signature request waits for the user.
     const message = 'signed across a worker restart';
