@@ -366,7 +366,7 @@ function fillRequest(approval) {
     from: approval.request.address,
     transaction: tx,
     needGas: tx.gas === undefined,
-    url: currentNetwork().rpcUrl,
+    url: (JSON.parse(wallet.stateJson()).networks.find((n) => n.chainId === parseInt(tx.chainId, 16)) ?? currentNetwork()).rpcUrl,
   };
 }
 

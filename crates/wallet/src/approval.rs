@@ -480,7 +480,15 @@ const APPROVE: &str = "095ea7b3";
 /// What the approval page shows for a transaction, with decoded ERC-20 calls
 /// and warnings.
 pub(crate) fn transaction_display(state: &State, tx: &Value) -> Value {
-    let net = state.network();
+    // The chain the transaction is for, even if the user switched since.
+    let chain = tx
+        .get("chainId")
+        .and_then(Value::as_str)
+        .and_then(|c| c.strip_prefix("0x"))
+        .and_then(|h| u64::from_str_radix(h, 16).ok());
+    let net = chain
+        .and_then(|c| state.networks.iter().find(|n| n.chain_id == c))
+        .unwrap_or_else(|| state.network());
     let data = tx.get("data").and_then(Value::as_str).unwrap_or("0x");
     let body = data.strip_prefix("0x").unwrap_or(data);
     let mut warnings = Vec::new();

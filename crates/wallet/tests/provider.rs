@@ -430,6 +430,9 @@ fn transactions_are_filled_from_the_node_editable_and_complete() {
         "nonce": "0x3", "gasEstimate": "0x5208", "baseFee": "0x3b9aca00", "priorityFee": "0x1"
     }))
     .unwrap();
+    // The user switches networks while the approval waits: it still shows,
+    // and is signed for, the chain the dapp asked on.
+    w.state.select_network(1).unwrap();
     w.fill_transaction(id, &f).unwrap();
     let d = &w.session.approval(id).unwrap().display;
     assert_eq!(d["gas"], "0x5208");
