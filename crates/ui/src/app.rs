@@ -20,8 +20,6 @@ extern "C" {
     fn send_message(msg: &JsValue) -> std::result::Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(js_namespace = ["chrome", "runtime", "onMessage"], js_name = addListener)]
     fn on_message(cb: &js_sys::Function);
-    #[wasm_bindgen(js_namespace = ["chrome", "storage", "local"], js_name = get, catch)]
-    fn storage_get(keys: &JsValue) -> std::result::Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(js_namespace = ["chrome", "storage", "local"], js_name = set, catch)]
     fn storage_set(items: &JsValue) -> std::result::Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(js_namespace = ["navigator", "clipboard"], js_name = writeText, catch)]
@@ -29,7 +27,7 @@ extern "C" {
 }
 
 /// Key of the UI's own cache in `chrome.storage.local` (no secrets: state,
-/// balances, activity).
+/// balances, activity). `extension/ui/boot.js` reads it under the same name.
 const CACHE_KEY: &str = "tandem.ui.cache";
 
 thread_local! {
@@ -189,12 +187,6 @@ async fn save_cache() {
     }
 }
 
-async fn load_cache() -> Option<Cache> {
-    let p = storage_get(&JsValue::from_str(CACHE_KEY)).ok()?;
-    let v = from_js(&JsFuture::from(p).await.ok()?);
-    serde_json::from_value(v.get(CACHE_KEY)?.clone()).ok()
-}
-
 fn apply_state(v: Value) {
     let st: WalletState = parse(v);
     with_ui(|ui| {
@@ -295,7 +287,7 @@ async fn load_approval() {
     render();
 }
 
-pub(crate) fn start(page: &str) {
+pub(crate) fn start(page: &str, cached: &JsValue) {
     let page = match page {
         "approval" => Page::Approval,
         "onboarding" => Page::Onboarding,
@@ -303,24 +295,27 @@ pub(crate) fn start(page: &str) {
     };
     UI.with(|u| *u.borrow_mut() = Some(Ui::new(page)));
     install_listeners();
+    // Paint the last known state at once, synchronously: the worker may be
+    // waking up, and the loader already read the cache while wasm compiled.
+    let cache = (page != Page::Approval)
+        .then(|| from_js(cached).get(CACHE_KEY).cloned())
+        .flatten()
+        .and_then(|v| serde_json::from_value::<Cache>(v).ok());
+    let from_cache = cache.is_some();
+    if let Some(c) = cache {
+        with_ui(|ui| {
+            ui.state = c.state;
+            ui.portfolio = c.portfolio;
+            ui.activity = c.activity;
+            ui.stale = true;
+            ui.route();
+        });
+    }
     render();
+    if from_cache {
+        mark("tandem-ui:cached-render");
+    }
     spawn_local(async move {
-        if page != Page::Approval {
-            // Paint the last known state at once; the worker may be waking up.
-            if let Some(c) = load_cache().await {
-                with_ui(|ui| {
-                    if ui.state.is_none() {
-                        ui.state = c.state;
-                        ui.portfolio = c.portfolio;
-                        ui.activity = c.activity;
-                        ui.stale = true;
-                        ui.route();
-                    }
-                });
-                render();
-                mark("tandem-ui:cached-render");
-            }
-        }
         match refresh_state().await {
             Ok(()) => {}
             Err(e) => {

@@ -47,9 +47,11 @@ pub(crate) fn form_err(msg: impl Into<String>) -> Error {
 }
 
 /// Starts the UI in the current page. `page` is `"popup"`, `"onboarding"` or
-/// `"approval"`; called once by the loader script in `extension/ui/`.
+/// `"approval"`; `cached` is what `chrome.storage.local.get(CACHE_KEY)` gave
+/// (the loader reads it while the module compiles) or `undefined`. Called once
+/// by the loader script in `extension/ui/`.
 #[wasm_bindgen::prelude::wasm_bindgen]
-pub fn start(page: &str) {
+pub fn start(page: &str, cached: wasm_bindgen::JsValue) {
     console_error_panic_hook::set_once();
-    app::start(page);
+    app::start(page, &cached);
 }
