@@ -568,6 +568,19 @@ async fn recv(args: &Args) -> Result<()> {
                             record.reason()
                         ));
                     }
+                    if changed && d.group.is_active(&me) && d.group.must_rotate_after(&record) {
+                        // The device left by itself and did not rotate; we do.
+                        let ups = d.group.rotate(&d.identity, record.id(), &mut OsRng)?;
+                        d.save()?;
+                        for (device, bytes) in &ups {
+                            c.publish(Recipient::Device(*device), bytes).await?;
+                        }
+                        out(format!(
+                            "group key rotated to epoch {} and sent to {} device(s)",
+                            d.group.epoch(),
+                            ups.len()
+                        ));
+                    }
                 }
                 Err(e) => out(format!("rejected revocation: {e}")),
             },

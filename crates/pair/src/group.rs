@@ -506,6 +506,20 @@ impl Group {
         })
     }
 
+    /// Whether this device must rotate the key after applying `record`: the
+    /// revoking device revoked itself (so it did not rotate), and this device
+    /// is the remaining active member with the lowest id (exactly one rotates).
+    pub fn must_rotate_after(&self, record: &RevocationRecord) -> bool {
+        let self_revoked = record.target() == RevocationTarget::Device(record.issuer_device());
+        let lowest_active = self
+            .members
+            .values()
+            .filter(|m| m.is_active())
+            .map(Member::device)
+            .min();
+        self_revoked && lowest_active == Some(self.me)
+    }
+
     /// Makes a new group key (epoch + 1) and seals it to every other active
     /// device. Also used by a remaining device after a self-revocation.
     pub fn rotate(
@@ -664,6 +678,72 @@ mod tests {
             assert!(!dbg.contains(&hex::encode(g.key.key.as_slice())), "{dbg}");
         }
         assert!(check_name("a\u{7}b").is_err());
+    }
+
+    #[test]
+    fn self_revocation_makes_exactly_one_remaining_device_rotate() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
+        let keys: Vec<IdentityKey> = (0..3).map(|_| IdentityKey::generate(&mut rng)).collect();
+        let mut founder = Group::found(&keys[0], "a", 1, &mut rng).unwrap();
+        for k in &keys[1..] {
+            let t = SessionToken::issue(
+                &keys[0],
+                &crate::token::TokenRequest {
+                    group: founder.id(),
+                    subject: k.public(),
+                    subject_encryption: k.encryption_public(),
+                    capabilities: crate::Capabilities::ALL,
+                    lifetime_secs: 1000,
+                },
+                1,
+                &mut rng,
+            );
+            founder.add_member(t, "m", 1).unwrap();
+        }
+        // Every device's view, as if each had the same roster.
+        let views: Vec<Group> = keys
+            .iter()
+            .map(|k| {
+                let mut g = founder.clone();
+                g.me = k.device_id();
+                g
+            })
+            .collect();
+        // Device 2 retires itself.
+        let mut leaving = views[2].clone();
+        let rev = leaving
+            .revoke(
+                &keys[2],
+                RevocationTarget::Device(keys[2].device_id()),
+                RevocationReason::Retired,
+                5,
+                &mut rng,
+            )
+            .unwrap();
+        assert!(
+            rev.key_updates.is_empty(),
+            "a leaving device does not rotate"
+        );
+        let mut rotating = 0;
+        for (i, v) in views.iter().enumerate().take(2) {
+            let mut v = v.clone();
+            assert_eq!(v.apply_revocation(&rev.record, 6), Ok(true));
+            if v.must_rotate_after(&rev.record) {
+                rotating += 1;
+                let ups = v.rotate(&keys[i], rev.record.id(), &mut rng).unwrap();
+                assert_eq!(ups.len(), 1, "only the other remaining device");
+            }
+        }
+        assert_eq!(rotating, 1);
+        // A revocation of someone else never triggers this.
+        let other = RevocationRecord::issue(
+            &keys[0],
+            founder.id(),
+            RevocationTarget::Device(keys[1].device_id()),
+            RevocationReason::Lost,
+            7,
+        );
+        assert!(!views[0].must_rotate_after(&other));
         assert!(check_name(&"x".repeat(65)).is_err());
     }
 }
