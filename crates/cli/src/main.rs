@@ -496,15 +496,42 @@ async fn revoke(args: &Args, id: &str) -> Result<()> {
     let reason: RevocationReason = args.opt("--reason").unwrap_or("unspecified").parse()?;
     let relay = d.config.relay.clone();
     let mut c = connect_member(&d, &relay).await?;
-    let rev = d.group.revoke(
-        &d.identity,
-        RevocationTarget::Device(target),
-        reason,
-        now(),
-        &mut OsRng,
-    )?;
+    let already = d.group.member(&target).and_then(|m| m.revoked.clone());
+    let rev = match already {
+        // Revoked here before but maybe never delivered (relay unreachable
+        // half-way): send the same record again and rotate to a fresh key.
+        Some(record) => {
+            let key_updates = if d.group.is_active(&d.identity.device_id()) {
+                d.group.rotate(&d.identity, record.id(), &mut OsRng)?
+            } else {
+                Vec::new()
+            };
+            out(format!(
+                "{target} was already revoked here; sending the record again"
+            ));
+            tandem_pair::Revocation {
+                record,
+                key_updates,
+            }
+        }
+        None => d.group.revoke(
+            &d.identity,
+            RevocationTarget::Device(target),
+            reason,
+            now(),
+            &mut OsRng,
+        )?,
+    };
     d.save()?;
-    c.revoke(rev.record.clone()).await?;
+    if let Err(e) = c.revoke(rev.record.clone()).await {
+        // The relay refuses a record it already applied; anything else is real.
+        match &e {
+            tandem_relay::Error::Relay { .. } if already_revoked_on_relay(&e) => {
+                out(format!("the relay already had this revocation ({e})"))
+            }
+            _ => return Err(e.into()),
+        }
+    }
     for (device, bytes) in &rev.key_updates {
         c.publish(Recipient::Device(*device), bytes).await?;
     }
@@ -516,6 +543,11 @@ async fn revoke(args: &Args, id: &str) -> Result<()> {
         rev.key_updates.len()
     ));
     Ok(())
+}
+
+fn already_revoked_on_relay(e: &tandem_relay::Error) -> bool {
+    matches!(e, tandem_relay::Error::Relay { code, message }
+        if code == "revoked" || message.contains("already"))
 }
 
 async fn send(args: &Args, text: &str) -> Result<()> {

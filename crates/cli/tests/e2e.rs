@@ -332,6 +332,10 @@ fn pair_message_replay_tamper_revoke() {
     let out = phone.run_ok(&["revoke", &desk_id, "--reason", "lost"]);
     assert!(out.contains(&format!("revoked: {desk_id}")), "{out}");
     assert!(out.contains("epoch 1 and sent to 1 device"), "{out}");
+    // Revoking again is idempotent: the record is re-sent, the key rotated again.
+    let out = phone.run_ok(&["revoke", &desk_id]);
+    assert!(out.contains("already revoked here"), "{out}");
+    assert!(out.contains("epoch 2 and sent to 1 device"), "{out}");
     let err = desk.run_err(&["send", "still here?"]);
     assert!(err.contains("revoked"), "{err}");
     let err = desk.run_err(&["recv", "--idle", "1"]);
@@ -339,6 +343,7 @@ fn pair_message_replay_tamper_revoke() {
     let out = laptop.run_ok(&["recv", "--idle", "2"]);
     assert!(out.contains(&format!("revoked: {desk_id}")), "{out}");
     assert!(out.contains("group key rotated to epoch 1"), "{out}");
+    assert!(out.contains("group key rotated to epoch 2"), "{out}");
 
     phone.run_ok(&["send", "after the revocation"]);
     let raw2 = dir.0.join("raw-laptop");
