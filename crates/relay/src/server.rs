@@ -734,8 +734,13 @@ async fn check_auth(
             if !known {
                 let issuer = token.issuer_device();
                 let rec = store.device(issuer.0.to_vec()).await.map_err(internal)?;
-                let active =
-                    rec.is_some_and(|r| r.group == group.0) && !st.is_revoked_id(&issuer.0);
+                // Active: known in this group, device not revoked, and the
+                // token it joined with (if not the founder) not revoked.
+                let active = rec.is_some_and(|r| {
+                    r.group == group.0
+                        && !st.is_revoked_id(&issuer.0)
+                        && r.token_id.as_deref().is_none_or(|t| !st.is_revoked_id(t))
+                });
                 if !active {
                     return Err((
                         ErrorCode::AuthFailed,

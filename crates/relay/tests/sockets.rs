@@ -597,6 +597,11 @@ async fn revoked_token_is_disconnected() {
         code_of(&Client::connect(&relay.url, &b_key, b_m).await.unwrap_err()),
         "revoked"
     );
+    // B's device is not revoked, but a token B issues while its own token
+    // is revoked is not accepted.
+    let (c_key, c_m, _) = member(&b_key, group, Capabilities::ALL, 3600);
+    let e = Client::connect(&relay.url, &c_key, c_m).await.unwrap_err();
+    assert!(e.to_string().contains("not an active device"), "{e}");
     // A fresh token for B from A works again (re-pairing).
     let token = tandem_pair::SessionToken::issue(
         &a_key,
