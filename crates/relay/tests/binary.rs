@@ -1,0 +1,99 @@
+//! The `tandem-relay` binary's command line: defaults need no
+//! configuration, bad flags fail clearly.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
+
+mod common;
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    time::Duration,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tandem-relay");
+
+#[test]
+fn bad_flags_fail_with_a_clear_message() {
+    let out = Command::new(BIN).arg("--bogus").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown option `--bogus`"), "{err}");
+
+    let out = Command::new(BIN)
+        .args(["--database-url", "sqlite://x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("postgres://"));
+
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--database-url"));
+}
+
+#[test]
+fn unreachable_postgres_is_a_clear_startup_error() {
+    let port = common::free_port();
+    let out = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--database-url"])
+        .arg(format!("postgres://nobody@127.0.0.1:{port}/none"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot connect to PostgreSQL"), "{err}");
+}
+
+#[tokio::test]
+async fn default_storage_is_sqlite_wal_in_the_working_directory() {
+    let dir = common::TempDir::new("defaults");
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(l)) = lines.next() {
+            let _ = tx.send(l);
+        }
+        for _ in lines {}
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("relay did not start");
+    assert!(line.contains("storage: sqlite"), "{line}");
+    let http = line
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap()
+        .replace("ws://", "http://")
+        .replace("/v1/ws", "/health");
+    // /health over a real socket, with a plain HTTP/1.1 request.
+    let addr = http
+        .trim_start_matches("http://")
+        .trim_end_matches("/health")
+        .to_string();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    s.write_all(
+        format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).await.unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains(r#""status":"ok""#), "{resp}");
+    let db = dir.path().join("tandem-relay.db");
+    assert!(db.exists());
+    assert!(
+        dir.path().join("tandem-relay.db-wal").exists(),
+        "WAL file missing"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
