@@ -148,6 +148,9 @@ async fn sqlite_sigkill_restart_loses_no_acknowledged_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_sigkill_restart_loses_no_acknowledged_message() {
+    if common::postgres_skipped() {
+        return;
+    }
     let pg = common::start_postgres();
     sigkill_loses_no_acked_message(&[
         "--database-url",
@@ -162,6 +165,9 @@ async fn postgres_sigkill_restart_loses_no_acknowledged_message() {
 
 #[tokio::test]
 async fn postgres_store_conformance() {
+    if common::postgres_skipped() {
+        return;
+    }
     let pg = common::start_postgres();
     let store = tandem_relay::store::open(&pg.url).await.unwrap();
     tandem_relay::store::conformance::run(store.as_ref()).await;

@@ -243,6 +243,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Whether the PostgreSQL tests were explicitly switched off with
+/// `TANDEM_RELAY_SKIP_POSTGRES=1` (says so loudly; never silent).
+pub fn postgres_skipped() -> bool {
+    let skip = std::env::var("TANDEM_RELAY_SKIP_POSTGRES").is_ok_and(|v| v == "1");
+    if skip {
+        eprintln!("SKIPPED: PostgreSQL test (TANDEM_RELAY_SKIP_POSTGRES=1)");
+    }
+    skip
+}
+
 /// Starts PostgreSQL, or panics with what to install.
 pub fn start_postgres() -> Postgres {
     let bin = pg_bin().expect(
