@@ -368,4 +368,14 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.equal((await d((a) => window.dapp.raw({ method: 'personal_sign', params: ['0x00', a] }), A0)).error.code, 4100);
     assert.equal((await browser.ui('state')).sites.length, 0);
   });
+
+  it('when the extension is reloaded, the orphaned page provider emits disconnect and answers 4900', async () => {
+    await browser.ext.evaluate(() => chrome.runtime.reload()).catch(() => {});
+    const r = await until(async () => {
+      const x = await d(() => window.dapp.raw({ method: 'eth_chainId' }));
+      return x.error?.code === 4900 && x;
+    }, 'a 4900 answer from the orphaned provider');
+    assert.equal(r.error.code, 4900);
+    assert.ok((await d(() => window.dapp.events())).some((e) => e.ev === 'disconnect' && e.arg.code === 4900));
+  });
 });
