@@ -643,3 +643,51 @@ async fn revocations_survive_a_restart_of_the_state() {
         vec![b_key.device_id().0.to_vec()]
     );
 }
+
+#[tokio::test]
+async fn mailbox_messages_expire_after_their_ttl() {
+    use std::sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    };
+    let t = Arc::new(AtomicU64::new(now()));
+    let clock = {
+        let t = Arc::clone(&t);
+        Arc::new(move || t.load(Ordering::Relaxed)) as tandem_relay::server::Clock
+    };
+    let config = Config {
+        message_ttl: Duration::from_secs(60),
+        ..loose()
+    };
+    let relay = common::start_relay_with_clock(config, Some(clock)).await;
+    let (a_key, a_m, group) = founder();
+    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    Client::connect(&relay.url, &b_key, b_m.clone())
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
+    a.publish(Recipient::Device(b_key.device_id()), b"old")
+        .await
+        .unwrap();
+    t.fetch_add(61, Ordering::Relaxed);
+    a.publish(Recipient::Device(b_key.device_id()), b"new")
+        .await
+        .unwrap();
+    // Not delivered once expired, even before the sweeper runs ...
+    let mut b = Client::connect(&relay.url, &b_key, b_m.clone())
+        .await
+        .unwrap();
+    assert_eq!(expect_message(&mut b).await.payload, b"new");
+    expect_nothing(&mut b).await;
+    b.close().await.unwrap();
+    // ... and the sweep deletes it.
+    assert_eq!(relay.state.expire_now().await.unwrap(), 1);
+    assert!(relay
+        .state
+        .metrics()
+        .render()
+        .contains("tandem_relay_messages_expired 1"));
+}

@@ -68,14 +68,25 @@ impl Drop for Relay {
     }
 }
 
-pub async fn start_relay(mut config: Config) -> Relay {
+pub async fn start_relay(config: Config) -> Relay {
+    start_relay_with_clock(config, None).await
+}
+
+/// Like [`start_relay`], with the relay's clock replaced.
+pub async fn start_relay_with_clock(
+    mut config: Config,
+    clock: Option<tandem_relay::server::Clock>,
+) -> Relay {
     let dir = TempDir::new("inproc");
     config.database = dir.path().join("relay.db").to_string_lossy().into_owned();
     let store = store::open(&config.database).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let url = format!("ws://{addr}/v1/ws");
-    let state = AppState::new(config, store, url.clone()).await.unwrap();
+    let mut state = AppState::new(config, store, url.clone()).await.unwrap();
+    if let Some(clock) = clock {
+        state = state.with_clock(clock);
+    }
     let router = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
