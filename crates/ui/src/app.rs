@@ -261,7 +261,8 @@ fn approval_id() -> Value {
 }
 
 async fn load_approval() {
-    if !unlocked() {
+    // Answered here already, or locked: nothing to load.
+    if !unlocked() || with_ui(|ui| ui.screen == Screen::ApprovalDone).unwrap_or(true) {
         return;
     }
     match call("approvals.get", json!({ "id": approval_id() })).await {
