@@ -97,13 +97,21 @@ async function boot() {
     chrome.storage.session.get([K.session, K.sessionKey]),
   ]);
   vaultJson = local[K.vault] ?? null;
-  try {
-    wallet = new WalletController(local[K.state] ?? '', session[K.session] ?? '');
-  } catch (e) {
-    // Unreadable state must not brick the wallet: start fresh (the vault is
-    // separate and untouched) and say so in the console.
-    console.error('tandem: stored state unreadable, starting with defaults:', e?.message);
-    wallet = new WalletController('', session[K.session] ?? '');
+  // Unreadable stored state must not brick the wallet: fall back half by half
+  // (the vault is separate and untouched; names and networks reset, keys do not).
+  const attempts = [
+    [local[K.state] ?? '', session[K.session] ?? ''],
+    ['', session[K.session] ?? ''],
+    [local[K.state] ?? '', ''],
+    ['', ''],
+  ];
+  for (const [st, se] of attempts) {
+    try {
+      wallet = new WalletController(st, se);
+      break;
+    } catch (e) {
+      console.error('tandem: stored state unreadable, falling back:', e?.message);
+    }
   }
   const key = session[K.sessionKey];
   if (key && vaultJson) {
@@ -113,6 +121,7 @@ async function boot() {
       try {
         sessionKey = b64decode(key);
         keyring = Vault.open(vaultJson, sessionKey);
+        wallet.syncAccounts(keyring.accounts());
       } catch {
         await dropSessionKey();
       }

@@ -369,6 +369,16 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.equal((await browser.ui('state')).sites.length, 0);
   });
 
+  it('unreadable stored state does not brick the wallet: it falls back to defaults, keys untouched', async () => {
+    await browser.ext.evaluate(() => chrome.storage.local.set({ 'tandem.state': '{"version": 1, "accounts": [' }));
+    await browser.killWorker();
+    const state = await browser.ui('state');
+    assert.equal(state.initialized, true);
+    assert.equal(state.unlocked, true, 'the session key still opens the vault');
+    assert.equal(state.accounts[0].address, A0, 'accounts come back from the keyring');
+    assert.equal(state.network.chainId, 1, 'networks reset to the defaults');
+  });
+
   it('when the extension is reloaded, the orphaned page provider emits disconnect and answers 4900', async () => {
     await browser.ext.evaluate(() => chrome.runtime.reload()).catch(() => {});
     const r = await until(async () => {
