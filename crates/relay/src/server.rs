@@ -21,7 +21,7 @@ use std::{
 
 use axum::{
     extract::{
-        ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
+        ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
         ConnectInfo, State,
     },
     http::{header, StatusCode},
@@ -91,7 +91,7 @@ struct Shared {
 struct ConnHandle {
     id: u64,
     token: Option<TokenId>,
-    tx: mpsc::Sender<Arc<str>>,
+    tx: mpsc::Sender<Utf8Bytes>,
     kill: Arc<Notify>,
     /// Set before `kill` when the device fell behind (not revoked).
     slow: Arc<std::sync::atomic::AtomicBool>,
@@ -318,7 +318,7 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
     };
     Metrics::inc(&st.inner.metrics.auth_ok);
 
-    let (tx, mut rx) = mpsc::channel::<Arc<str>>(OUTBOUND_QUEUE);
+    let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
     let kill = Arc::new(Notify::new());
     let slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let conn_id = st.inner.next_conn.fetch_add(1, Ordering::Relaxed);
@@ -365,7 +365,7 @@ async fn serve(
     st: &AppState,
     socket: &mut WebSocket,
     session: &Session,
-    rx: &mut mpsc::Receiver<Arc<str>>,
+    rx: &mut mpsc::Receiver<Utf8Bytes>,
     kill: &Notify,
     slow: &std::sync::atomic::AtomicBool,
 ) {
@@ -435,7 +435,7 @@ async fn serve(
             out = rx.recv() => {
                 let Some(text) = out else { return };
                 Metrics::inc(&st.inner.metrics.frames_out);
-                if socket.send(Message::Text(text.as_ref().into())).await.is_err() {
+                if socket.send(Message::Text(text)).await.is_err() {
                     return;
                 }
             }
@@ -545,7 +545,8 @@ impl AppState {
 
     /// Pushes a frame to every live connection of each device.
     fn push(&self, devices: &[Vec<u8>], frame: &RelayFrame) {
-        let text: Arc<str> = frame.encode().into();
+        // Encoded once; clones share the buffer.
+        let text = Utf8Bytes::from(frame.encode());
         let Ok(hub) = self.inner.hub.lock() else {
             return;
         };
@@ -557,7 +558,7 @@ impl AppState {
                 for c in conns {
                     // A full queue means the device is not reading: cut it
                     // off; the message is safe in its mailbox.
-                    if c.tx.try_send(Arc::clone(&text)).is_err() {
+                    if c.tx.try_send(text.clone()).is_err() {
                         c.slow.store(true, Ordering::Relaxed);
                         c.kill.notify_one();
                     } else {
