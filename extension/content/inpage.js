@@ -102,8 +102,21 @@
       else listeners.delete(event);
       return provider;
     },
-    // Legacy entry points some dapps still call.
+    // Legacy entry points some dapps still call (web3.js 1.x, ethers v5).
     enable: () => request({ method: 'eth_requestAccounts' }),
+    sendAsync(payload, callback) {
+      if (typeof callback !== 'function') return;
+      const p = payload && typeof payload === 'object' ? payload : {};
+      request({ method: p.method, params: p.params }).then(
+        (result) => callback(null, { id: p.id, jsonrpc: '2.0', result }),
+        (error) => callback(error, { id: p.id, jsonrpc: '2.0', error: { code: error.code, message: error.message } }),
+      );
+    },
+    send(methodOrPayload, paramsOrCallback) {
+      if (typeof methodOrPayload === 'string') return request({ method: methodOrPayload, params: paramsOrCallback });
+      if (typeof paramsOrCallback === 'function') return provider.sendAsync(methodOrPayload, paramsOrCallback);
+      return Promise.reject(new ProviderRpcError(4200, 'synchronous send() is not supported; use request()'));
+    },
     get chainId() {
       return chainId;
     },

@@ -291,6 +291,9 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     });
     assert.ok(deep.error, 'deeply nested params are refused');
     // A page cannot choose its origin: a spoofed field is ignored.
+    // Legacy sendAsync (web3.js 1.x) reaches the same provider.
+    const legacy = await d(() => new Promise((resolve) => window.tandem.sendAsync({ id: 9, jsonrpc: '2.0', method: 'eth_chainId' }, (e, r) => resolve({ e: e?.code ?? null, r }))));
+    assert.deepEqual(legacy, { e: null, r: { id: 9, jsonrpc: '2.0', result: '0x7a69' } });
     const spoof = await raw({ method: 'eth_accounts', origin: 'https://other.example' });
     assert.deepEqual(spoof.result, [A0.toLowerCase()]);
     assert.equal((await raw({ method: 'eth_chainId' })).result, '0x7a69', 'the worker survived');
