@@ -265,6 +265,11 @@ async fn load_approval() {
     if !unlocked() || with_ui(|ui| ui.screen == Screen::ApprovalDone).unwrap_or(true) {
         return;
     }
+    // Known tokens (symbol, decimals) let token amounts read in their units.
+    if let Ok(v) = call("portfolio", Value::Null).await {
+        let p: Portfolio = parse(v);
+        with_ui(|ui| ui.portfolio = Some(p));
+    }
     match call("approvals.get", json!({ "id": approval_id() })).await {
         Ok(v) => {
             let a: Approval = parse(v);

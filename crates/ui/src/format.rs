@@ -172,9 +172,36 @@ pub fn to_u128(quantity: &str) -> Result<u128> {
         .map_err(|_| Error::Amount("the number is too large".into()))
 }
 
+/// EIP-55 mixed-case checksum of a `0x` address; other input is returned
+/// unchanged (it is shown, not trusted: the worker validates addresses).
+pub fn checksum_address(address: &str) -> String {
+    use sha3::{Digest, Keccak256};
+    let a = address.trim();
+    let Some(hex) = a.strip_prefix("0x").or_else(|| a.strip_prefix("0X")) else {
+        return a.to_owned();
+    };
+    if hex.len() != 40 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return a.to_owned();
+    }
+    let lower = hex.to_ascii_lowercase();
+    let hash = Keccak256::digest(lower.as_bytes());
+    let mut out = String::with_capacity(42);
+    out.push_str("0x");
+    for (i, c) in lower.chars().enumerate() {
+        let nibble = (hash[i / 2] >> if i % 2 == 0 { 4 } else { 0 }) & 0x0f;
+        out.push(if c.is_ascii_alphabetic() && nibble >= 8 {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        });
+    }
+    out
+}
+
 /// `0x1234…abcd`: enough to recognise an address, short enough for a popup.
 pub fn shorten_address(address: &str) -> String {
-    let a = address.trim();
+    let checked = checksum_address(address);
+    let a = checked.as_str();
     if a.len() <= 13 || !a.is_char_boundary(6) || !a.is_char_boundary(a.len() - 4) {
         return a.to_owned();
     }
@@ -273,6 +300,22 @@ mod tests {
         assert!(is_unlimited(&format!("0x{}", "f".repeat(40)))); // Permit2 uint160 max
         assert!(!is_unlimited("1000000000000000000000000"));
         assert!(!is_unlimited("garbage"));
+    }
+
+    #[test]
+    fn eip55_checksums() {
+        // The test vectors listed in EIP-55 (eips.ethereum.org/EIPS/eip-55).
+        for v in [
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+            "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB",
+            "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb",
+        ] {
+            assert_eq!(checksum_address(&v.to_lowercase()), v);
+            assert_eq!(checksum_address(&v.to_uppercase().replace("0X", "0x")), v);
+        }
+        assert_eq!(checksum_address("0x1234"), "0x1234");
+        assert_eq!(checksum_address("not an address"), "not an address");
     }
 
     #[test]

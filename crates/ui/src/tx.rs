@@ -60,7 +60,7 @@ fn word_address(data: &str, i: usize) -> Option<String> {
     w[..24]
         .chars()
         .all(|c| c == '0')
-        .then(|| format!("0x{}", &w[24..]))
+        .then(|| crate::format::checksum_address(&format!("0x{}", &w[24..])))
 }
 
 /// Names the call made by `to`/`data`.
@@ -259,7 +259,7 @@ mod tests {
         assert_eq!(
             decode_call(Some(TOKEN), &data),
             KnownCall::Transfer {
-                to: "0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into(),
+                to: "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".into(),
                 amount: "1000000000000000000".into()
             }
         );

@@ -224,7 +224,7 @@ fn decode_value(
                     crate::format::clip(s)
                 )));
             }
-            s.to_owned()
+            crate::format::checksum_address(s)
         }
         "bool" => match v {
             Value::Bool(b) => b.to_string(),

@@ -1366,7 +1366,7 @@ fn approval(ui: &Ui) -> El {
         "connect" => ("Connect to this site?", connect_body(&st)),
         "personal_sign" => ("Signature request", personal_body(a)),
         "typed_data" => ("Signature request", typed_body(a, &st)),
-        "transaction" => ("Transaction", tx_body(a, &st)),
+        "transaction" => ("Transaction", tx_body(a, &st, ui.portfolio.as_ref())),
         "add_chain" => ("Add a network?", chain_body(a, true)),
         "switch_chain" => ("Switch network?", chain_body(a, false)),
         "watch_asset" => ("Add a token?", asset_body(a)),
@@ -1529,7 +1529,7 @@ fn typed_body(a: &Approval, st: &WalletState) -> El {
     }
 }
 
-fn tx_body(a: &Approval, st: &WalletState) -> El {
+fn tx_body(a: &Approval, st: &WalletState, portfolio: Option<&Portfolio>) -> El {
     let tx = a.request.get("transaction").cloned().unwrap_or(Value::Null);
     let d = &a.display;
     let pick = |k: &str| -> String {
@@ -1588,9 +1588,22 @@ fn tx_body(a: &Approval, st: &WalletState) -> El {
             warnings.push((true, m));
         }
     }
+    // Token amounts read in the token's units when the wallet knows the token.
+    let token = portfolio.and_then(|p| {
+        p.tokens
+            .iter()
+            .find(|t| t.address.eq_ignore_ascii_case(&to))
+    });
+    let amount_text = |raw: &str| match token {
+        Some(t) => format_units(raw, t.decimals, 6)
+            .map(|v| format!("{v} {}", t.symbol))
+            .unwrap_or_else(|_| format!("{raw} (raw units)")),
+        None => format!("{raw} (raw units)"),
+    };
     let call_detail = match &call {
         KnownCall::Transfer { to, amount } => Some(format!(
-            "Send {amount} (raw units) to {}",
+            "Send {} to {}",
+            amount_text(amount),
             shorten_address(to)
         )),
         KnownCall::Approve {
@@ -1604,12 +1617,14 @@ fn tx_body(a: &Approval, st: &WalletState) -> El {
             )
         } else {
             format!(
-                "Allow {} to spend {amount} (raw units)",
-                shorten_address(spender)
+                "Allow {} to spend {}",
+                shorten_address(spender),
+                amount_text(amount)
             )
         }),
         KnownCall::TransferFrom { from, to, amount } => Some(format!(
-            "Move {amount} (raw units) from {} to {}",
+            "Move {} from {} to {}",
+            amount_text(amount),
             shorten_address(from),
             shorten_address(to)
         )),
@@ -1654,7 +1669,7 @@ fn tx_body(a: &Approval, st: &WalletState) -> El {
                     if to.is_empty() {
                         "New contract".into()
                     } else {
-                        to.clone()
+                        crate::format::checksum_address(&to)
                     },
                     "tx-to",
                 ))
@@ -2128,6 +2143,34 @@ mod tests {
                 .get("disabled")
                 .is_some(),
             "unknown kinds cannot be approved"
+        );
+    }
+
+    #[test]
+    fn token_amounts_use_known_decimals() {
+        let data = format!(
+            "0xa9059cbb{:0>64}{:0>64}",
+            "70997970c51812dc3a010c7d01b50e0d17dc79c8",
+            "16e360" // 1.5 * 10^6
+        );
+        let token = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+        let tx = json!({"to": token.to_lowercase(), "data": data, "gas": "0xea60", "maxFeePerGas": "0x1", "maxPriorityFeePerGas": "0x1"});
+        let mut ui = approval_ui("transaction", json!({"transaction": tx}), Value::Null);
+        let v = view(&ui, "");
+        assert_eq!(
+            v.find("tx-call-detail").unwrap().text_content(),
+            "Send 1500000 (raw units) to 0x7099…79C8"
+        );
+        assert_eq!(
+            v.find("tx-to").unwrap().text_content(),
+            token,
+            "shown with its EIP-55 checksum"
+        );
+        ui.portfolio = Some(serde_json::from_value(json!({"tokens": [{"address": token, "symbol": "TND", "decimals": 6, "balance": "0x0"}]})).unwrap());
+        let v = view(&ui, "");
+        assert_eq!(
+            v.find("tx-call-detail").unwrap().text_content(),
+            "Send 1.5 TND to 0x7099…79C8"
         );
     }
 
