@@ -335,8 +335,12 @@ describe('approval window: connect, decoded typed data, edited fees', { timeout:
     );
     assert.equal(await page.getByTestId('approval-screen').getAttribute('data-kind'), 'personal_sign');
     assert.equal(await page.getByTestId('sign-message').textContent(), text);
+    // The open popup learns of the waiting request from the worker's events.
+    await popup.getByTestId('pending-approvals').waitFor({ timeout: 10_000 });
+    assert.match(await popup.getByTestId('pending-approvals').textContent(), /^1 request waiting/);
     await page.getByTestId('approval-approve').click();
     const r = await result;
+    await popup.getByTestId('pending-approvals').waitFor({ state: 'detached', timeout: 10_000 });
     assert.equal(await verifyMessage({ address: ANVIL_ACCOUNT_0, message: text, signature: r.result }), true);
   });
 
