@@ -362,6 +362,7 @@ describe('approval window: connect, decoded typed data, edited fees', { timeout:
     assert.equal(await page.getByTestId('typed-field-message.spender').textContent(), SPENDER);
     assert.equal(await page.getByTestId('typed-field-message.owner').textContent(), ANVIL_ACCOUNT_0);
     assert.equal(await page.getByTestId('typed-field-message.value').textContent(), MAX.toString());
+    await page.getByTestId('typed-unlimited-message.value').waitFor();
     const warnings = await page.locator('[data-testid^="typed-warning-"]').allTextContents();
     assert.ok(warnings.some((w) => w.includes('permit') && w.includes(SPENDER)), warnings.join(' | '));
     assert.ok(warnings.some((w) => w.includes('unlimited')), warnings.join(' | '));

@@ -1331,10 +1331,22 @@ fn field_value(name: &str, ty: &str, v: &FieldValue, path: &str) -> El {
         .child(el("span").text(name.to_owned()))
         .child(el("span").class("ty").text(ty.to_owned()));
     let body = match v {
-        FieldValue::Text(t) => el("dd")
-            .class("mono")
-            .tid(format!("typed-field-{path}"))
-            .text(t.clone()),
+        FieldValue::Text(t) => {
+            let huge = ty.starts_with("uint") && crate::format::is_unlimited(t);
+            el("dd")
+                .class("mono")
+                .child(
+                    el("span")
+                        .tid(format!("typed-field-{path}"))
+                        .text(t.clone()),
+                )
+                .maybe(huge.then(|| {
+                    el("span")
+                        .class("pill bad")
+                        .tid(format!("typed-unlimited-{path}"))
+                        .text("unlimited")
+                }))
+        }
         FieldValue::Struct(inner) => el("dd").child(typed_tree(inner, path)),
         FieldValue::List(items) => el("dd").child(el("ol").class("tree-list").children(
             items.iter().enumerate().map(|(i, it)| {
@@ -2045,6 +2057,8 @@ mod tests {
             .unwrap()
             .text_content()
             .contains("permit"));
+        assert!(v.find("typed-unlimited-message.value").is_some());
+        assert!(v.find("typed-unlimited-domain.chainId").is_none());
         assert!(v
             .find("typed-warning-1")
             .unwrap()
