@@ -615,6 +615,28 @@ async function refreshPortfolio() {
   return p;
 }
 
+/** An ABI-encoded `string` (or a `bytes32` symbol, as some old tokens return). */
+function abiString(hex) {
+  if (typeof hex !== 'string' || !/^0x[0-9a-fA-F]*$/.test(hex) || hex.length < 66) return null;
+  const bytes = Uint8Array.from(hex.slice(2).match(/../g), (b) => parseInt(b, 16));
+  let data;
+  if (bytes.length === 32) {
+    const end = bytes.indexOf(0);
+    data = bytes.subarray(0, end < 0 ? 32 : end);
+  } else {
+    const offset = Number(BigInt('0x' + hex.slice(2, 66)));
+    if (offset + 32 > bytes.length) return null;
+    const len = Number(BigInt('0x' + hex.slice(2 + offset * 2, 2 + offset * 2 + 64)));
+    if (offset + 32 + len > bytes.length) return null;
+    data = bytes.subarray(offset + 32, offset + 32 + len);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(data).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
 // ---- UI requests ----------------------------------------------------------------
 let lastTouchSaved = 0;
 /** Opening or using a wallet page counts as activity for auto-lock. */
@@ -782,6 +804,30 @@ async function uiMethod(method, p) {
           ...(p.ownWindowEthereum !== undefined ? { ownWindowEthereum: p.ownWindowEthereum === true } : {}),
         }),
       );
+      touched();
+      break;
+    case 'assets.add': {
+      const net = currentNetwork();
+      const address = str(p.address, 'address').trim();
+      let { symbol, decimals } = p;
+      if (typeof symbol !== 'string' || symbol === '' || decimals === undefined || decimals === null || decimals === '') {
+        // Ask the token itself (ERC-20 symbol() and decimals()).
+        const [sym, dec] = await Promise.all([
+          rpc(net.rpcUrl, 'eth_call', [{ to: address, data: '0x95d89b41' }, 'latest']),
+          rpc(net.rpcUrl, 'eth_call', [{ to: address, data: '0x313ce567' }, 'latest']),
+        ]).catch(() => [null, null]);
+        if (typeof symbol !== 'string' || symbol === '') symbol = abiString(sym);
+        if (decimals === undefined || decimals === null || decimals === '') decimals = dec && dec !== '0x' ? Number(BigInt(dec)) : null;
+        if (!symbol || decimals === null) {
+          throw uiError('InvalidInput', `${address} on ${net.name} does not answer symbol() and decimals(); enter them by hand`);
+        }
+      }
+      wallet.watchAsset(JSON.stringify({ chainId: net.chainId, address, symbol, decimals: Number(decimals) }));
+      touched();
+      break;
+    }
+    case 'assets.remove':
+      wallet.unwatchAsset(currentNetwork().chainId, str(p.address, 'address'));
       touched();
       break;
     case 'approvals.list':

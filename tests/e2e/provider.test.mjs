@@ -243,6 +243,32 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     }
   });
 
+  it('a token added by address reads its symbol and decimals from the chain', async () => {
+    // Hand-assembled ERC-20 stand-in: decimals() -> 6, symbol() -> "USDX",
+    // anything else (balanceOf) -> 2500.25 USDX.
+    const amount = 2_500_250_000n;
+    const word = (hex) => hex.padStart(64, '0');
+    const head = ['600035', '60e01c', '80', '63313ce567', '14', '60__dec', '57', '80', '6395d89b41', '14', '60__sym', '57',
+      '7f' + word(amount.toString(16)), '600052', '60206000f3'];
+    const dec = ['5b', '6006600052', '60206000f3'];
+    const sym = ['5b', '6020600052', '6004602052', '7f' + Buffer.from('USDX').toString('hex').padEnd(64, '0'), '604052', '60606000f3'];
+    const len = (xs) => xs.join('').replace(/__(dec|sym)/g, 'xx').length / 2;
+    const hx = (n) => n.toString(16).padStart(2, '0');
+    const code = '0x' + [...head, ...dec, ...sym].join('')
+      .replace('__dec', hx(len(head)))
+      .replace('__sym', hx(len(head) + len(dec)));
+    const token = '0x2000000000000000000000000000000000000002';
+    await jsonRpc(anvil.url, 'anvil_setCode', [token, code]);
+    const state = await browser.ui('assets.add', { address: token });
+    const added = state.assets.find((x) => x.address.toLowerCase() === token);
+    assert.deepEqual({ symbol: added.symbol, decimals: added.decimals }, { symbol: 'USDX', decimals: 6 });
+    const p = await browser.ui('portfolio.refresh');
+    assert.equal(BigInt(p.tokens.find((x) => x.symbol === 'USDX').balance), amount);
+    await assert.rejects(browser.ui('assets.add', { address: '0x3000000000000000000000000000000000000003' }), /does not answer/);
+    const after = await browser.ui('assets.remove', { address: token });
+    assert.ok(!after.assets.some((x) => x.address.toLowerCase() === token));
+  });
+
   it('switches chain after approval and emits chainChanged', async () => {
     const pending = d(() => window.dapp.switchChain(1));
     await answer(browser, 'switch_chain', true);

@@ -469,8 +469,9 @@ impl Wallet {
                     .and_then(Value::as_str)
                     .filter(|s| {
                         (1..=11).contains(&s.chars().count())
-                            && s.chars()
-                                .all(|c| c.is_alphanumeric() || c == '.' || c == '-' || c == '_')
+                            && s.chars().all(|c| {
+                                c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_'
+                            })
                     })
                     .ok_or_else(|| {
                         Error::params("options.symbol must be 1 to 11 letters or digits")

@@ -390,6 +390,7 @@ impl State {
 
     /// Adds a watched token (idempotent).
     pub fn watch(&mut self, asset: Asset) -> Result<()> {
+        asset.validate()?;
         if self
             .assets
             .iter()
@@ -403,6 +404,36 @@ impl State {
             )));
         }
         self.assets.push(asset);
+        Ok(())
+    }
+
+    /// Stops watching a token. Returns whether it was watched.
+    pub fn unwatch(&mut self, chain_id: u64, address: Address) -> bool {
+        let before = self.assets.len();
+        self.assets
+            .retain(|a| !(a.chain_id == chain_id && a.address == address));
+        before != self.assets.len()
+    }
+}
+
+impl Asset {
+    /// Checks the symbol (1 to 11 letters, digits, `.`, `-`, `_`: it is shown
+    /// next to amounts, so no spaces or look-alike punctuation) and decimals.
+    pub fn validate(&self) -> Result<()> {
+        let n = self.symbol.chars().count();
+        if !(1..=11).contains(&n)
+            || !self
+                .symbol
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')
+        {
+            return Err(Error::Invalid(
+                "a token symbol is 1 to 11 letters or digits".into(),
+            ));
+        }
+        if self.decimals > 36 {
+            return Err(Error::Invalid("token decimals must be 0..=36".into()));
+        }
         Ok(())
     }
 }

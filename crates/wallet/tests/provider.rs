@@ -627,6 +627,16 @@ fn watch_asset() {
         code(&req(&mut w, "wallet_watchAsset", json!({"type": "ERC721"}))),
         -32602
     );
+    // The same checks when the user adds a token by hand.
+    let mut asset = w.state.assets[0].clone();
+    asset.address = A0.parse().unwrap();
+    asset.symbol = "ЕТН".into(); // Cyrillic look-alikes
+    assert!(w.state.watch(asset.clone()).is_err());
+    asset.symbol = "ETH2".into();
+    w.state.watch(asset).unwrap();
+    assert!(w.state.unwatch(1, A0.parse().unwrap()));
+    assert!(!w.state.unwatch(1, A0.parse().unwrap()));
+    assert_eq!(w.state.assets.len(), 1);
 }
 
 #[test]

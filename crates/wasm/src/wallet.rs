@@ -183,6 +183,19 @@ impl WalletController {
             .set_settings(s.auto_lock_minutes, s.own_window_ethereum)?)
     }
 
+    /// Watches a token (`{ chainId, address, symbol, decimals }`).
+    #[wasm_bindgen(js_name = watchAsset)]
+    pub fn watch_asset(&mut self, asset: &str) -> Result<()> {
+        let a: tandem_wallet::Asset = parse(asset, "token")?;
+        Ok(self.inner.state.watch(a)?)
+    }
+
+    /// Stops watching a token; returns whether it was watched.
+    #[wasm_bindgen(js_name = unwatchAsset)]
+    pub fn unwatch_asset(&mut self, chain_id: f64, addr: &str) -> Result<bool> {
+        Ok(self.inner.state.unwatch(chain_id as u64, address(addr)?))
+    }
+
     /// Disconnects a site; returns whether it was connected.
     pub fn disconnect(&mut self, origin: &str) -> bool {
         self.inner.state.revoke(origin)
