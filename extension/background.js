@@ -237,7 +237,7 @@ function notify(event) {
 
 /** Tells every page's content script to re-read chainId/accounts (it emits the events). */
 async function broadcastToTabs() {
-  const tabs = await chrome.tabs.query({});
+  const tabs = await chrome.tabs.query({}).catch(() => []);
   for (const t of tabs) {
     if (t.id !== undefined && t.id >= 0) {
       chrome.tabs.sendMessage(t.id, { channel: PROVIDER, type: 'refresh' }).catch(() => {});
@@ -407,6 +407,7 @@ async function fillTransaction(id, fill) {
     await persist();
     deliver(res.reply_to, { error: rpcErrorObject(e) });
     notify('approvals');
+    closeApprovalWindows(new Set([id]));
     return;
   }
   await persist();
@@ -457,6 +458,11 @@ async function tabClosed(tabId) {
   }
   await persist();
   notify('approvals');
+  await closeApprovalWindows(ids);
+}
+
+/** Closes the windows of approvals the worker answered itself. */
+async function closeApprovalWindows(ids) {
   const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
   for (const [windowId, approvalId] of Object.entries(map)) {
     if (ids.has(approvalId)) chrome.windows.remove(Number(windowId)).catch(() => {});

@@ -269,6 +269,16 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.ok(!after.assets.some((x) => x.address.toLowerCase() === token));
   });
 
+  it('a transaction the node refuses to estimate is answered with the node error, not shown for signing', async () => {
+    const reverter = '0x4000000000000000000000000000000000000004';
+    await jsonRpc(anvil.url, 'anvil_setCode', [reverter, '0x60006000fd']); // REVERT(0, 0)
+    const r = await d(([a, to]) => window.dapp.raw({ method: 'eth_sendTransaction', params: [{ from: a, to, data: '0x12345678' }] }), [A0, reverter]);
+    assert.ok(r.error, JSON.stringify(r));
+    assert.match(r.error.message, /revert/i);
+    assert.deepEqual((await browser.ui('approvals.list')).filter((x) => x.kind === 'transaction'), []);
+    await until(() => !browser.context.pages().some((p) => p.url().includes('approval.html')), 'the approval window to close');
+  });
+
   it('switches chain after approval and emits chainChanged', async () => {
     const pending = d(() => window.dapp.switchChain(1));
     await answer(browser, 'switch_chain', true);
