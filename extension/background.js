@@ -421,6 +421,11 @@ async function openApprovalWindow(approvalId) {
     const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
     map[w.id] = approvalId;
     await chrome.storage.session.set({ [K.windows]: map });
+    // Answered while the window was opening (e.g. the node refused the
+    // transaction): nothing left to show.
+    if (!JSON.parse(wallet.approvals()).some((a) => a.id === approvalId)) {
+      chrome.windows.remove(w.id).catch(() => {});
+    }
   } catch (e) {
     console.warn('tandem: could not open the approval window:', e?.message);
   }
