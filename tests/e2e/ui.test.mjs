@@ -263,6 +263,43 @@ describe('import, networks and balances on anvil', { timeout: 180_000 }, () => {
     assert.deepEqual(again.errors, []);
     await again.close();
   });
+
+  it('adds an ERC-20 by address from the popup, shows its balance, and removes it', async () => {
+    // A hand-assembled ERC-20 stand-in (the same bytecode as provider.test.mjs):
+    // decimals() -> 6, symbol() -> "USDX", anything else (balanceOf) -> 2500.25 USDX.
+    const word = (hex) => hex.padStart(64, '0');
+    const head = ['600035', '60e01c', '80', '63313ce567', '14', '60__dec', '57', '80', '6395d89b41', '14', '60__sym', '57',
+      '7f' + word((2_500_250_000n).toString(16)), '600052', '60206000f3'];
+    const dec = ['5b', '6006600052', '60206000f3'];
+    const sym = ['5b', '6020600052', '6004602052', '7f' + Buffer.from('USDX').toString('hex').padEnd(64, '0'), '604052', '60606000f3'];
+    const len = (xs) => xs.join('').replace(/__(dec|sym)/g, 'xx').length / 2;
+    const hx = (n) => n.toString(16).padStart(2, '0');
+    const code = '0x' + [...head, ...dec, ...sym].join('').replace('__dec', hx(len(head))).replace('__sym', hx(len(head) + len(dec)));
+    const token = '0x2000000000000000000000000000000000000002';
+    await jsonRpc(anvil.url, 'anvil_setCode', [token, code]);
+
+    // Back from the network list to the home screen.
+    for (let i = 0; i < 3 && (await screen(page)) !== 'home'; i++) await page.getByTestId('back-button').click();
+    await waitScreen(page, 'home');
+    await page.getByTestId('tab-tokens').click();
+    await page.getByTestId('token-add').click();
+    await waitScreen(page, 'token-form');
+    await page.getByTestId('token-form-address').fill('0x2000');
+    await page.getByTestId('token-form-save').click();
+    assert.match(await page.getByTestId('form-error').textContent(), /40 hex/);
+    await page.getByTestId('token-form-address').fill(token);
+    await page.getByTestId('token-form-save').click();
+    await waitScreen(page, 'home');
+    await until(
+      async () => (await page.getByTestId('token-balance-USDX').textContent().catch(() => '')) === '2,500.25',
+      'the USDX balance read from the chain',
+      20_000,
+    );
+    await page.screenshot({ path: path.join(SHOTS, 'home-tokens.png') });
+    await page.getByTestId(`token-remove-${token}`).click();
+    await page.getByTestId(`token-row-${token}`).waitFor({ state: 'detached', timeout: 10_000 });
+    assert.ok(!(await browser.ui('state')).assets.some((a) => a.address.toLowerCase() === token));
+  });
 });
 
 // An EIP-2612 permit (eips.ethereum.org/EIPS/eip-2612) granting an unlimited,

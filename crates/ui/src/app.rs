@@ -763,6 +763,26 @@ async fn run(action: Action) -> Result<()> {
             state_call("sites.disconnect", json!({"origin": origin})).await?;
             save_cache().await;
         }
+        Action::SaveToken => {
+            let address = validate::address(&dom::field(&root, "token-form-address"))?;
+            let mut params = json!({ "address": address });
+            let symbol = dom::field(&root, "token-form-symbol");
+            if !symbol.trim().is_empty() {
+                params["symbol"] = json!(validate::symbol(&symbol)?);
+            }
+            let decimals = dom::field(&root, "token-form-decimals");
+            if !decimals.trim().is_empty() {
+                params["decimals"] = json!(validate::decimals(&decimals)?);
+            }
+            state_call("assets.add", params).await?;
+            with_ui(|ui| ui.tab = Tab::Tokens);
+            go(Screen::Home);
+            refresh_data(true).await;
+        }
+        Action::RemoveToken(address) => {
+            state_call("assets.remove", json!({ "address": address })).await?;
+            refresh_data(true).await;
+        }
         Action::SaveSettings => {
             let minutes =
                 validate::auto_lock_minutes(&dom::field(&root, "settings-autolock-input"))?;

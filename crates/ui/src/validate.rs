@@ -243,6 +243,27 @@ pub fn chain_id(input: &str) -> Result<u64> {
     }
 }
 
+/// A contract address: `0x` and 40 hex digits (shown back with its checksum).
+pub fn address(input: &str) -> Result<String> {
+    let s = input.trim();
+    let hex = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or("");
+    if hex.len() != 40 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(form_err("an address is 0x followed by 40 hex characters"));
+    }
+    Ok(crate::format::checksum_address(s))
+}
+
+/// Token decimals, as EIP-747 bounds them (0 to 36).
+pub fn decimals(input: &str) -> Result<u8> {
+    match input.trim().parse::<u8>() {
+        Ok(d) if d <= 36 => Ok(d),
+        _ => Err(form_err("decimals is a whole number from 0 to 36")),
+    }
+}
+
 /// Minutes of inactivity before the wallet locks itself.
 pub fn auto_lock_minutes(input: &str) -> Result<u32> {
     match input.trim().parse::<u32>() {
@@ -367,6 +388,19 @@ mod tests {
         assert!(chain_id("0").is_err());
         assert!(chain_id("abc").is_err());
         assert!(chain_id("99999999999999999999").is_err());
+    }
+
+    #[test]
+    fn token_fields() {
+        assert_eq!(
+            address(" 0x5fbdb2315678afecb367f032d93f642f64180aa3 ").unwrap(),
+            "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+        );
+        assert!(address("0x5fbdb2315678afecb367f032d93f642f64180aa").is_err());
+        assert!(address("5fbdb2315678afecb367f032d93f642f64180aa3").is_err());
+        assert_eq!(decimals("6").unwrap(), 6);
+        assert!(decimals("37").is_err());
+        assert!(decimals("-1").is_err());
     }
 
     #[test]

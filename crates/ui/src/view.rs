@@ -168,6 +168,8 @@ pub enum Screen {
     NetworkForm,
     /// Settings.
     Settings,
+    /// Watch an ERC-20 by its address.
+    AddToken,
     /// The approval window's request.
     Approval,
     /// The approval was answered.
@@ -201,6 +203,7 @@ impl Screen {
             Screen::Networks => "networks",
             Screen::NetworkForm => "network-form",
             Screen::Settings => "settings",
+            Screen::AddToken => "token-form",
             Screen::Approval => "approval",
             Screen::ApprovalDone => "approval-done",
         }
@@ -395,6 +398,10 @@ pub enum Action {
     Disconnect(String),
     /// Save settings.
     SaveSettings,
+    /// Save the add-token form.
+    SaveToken,
+    /// Stop watching a token.
+    RemoveToken(String),
     /// Approve the shown request.
     Approve,
     /// Reject it.
@@ -432,6 +439,7 @@ impl Action {
                 "accounts" => Screen::Accounts,
                 "networks" => Screen::Networks,
                 "settings" => Screen::Settings,
+                "token" => Screen::AddToken,
                 _ => Screen::Home,
             }),
             "select-account" => Action::SelectAccount(a),
@@ -445,6 +453,8 @@ impl Action {
             "remove-network" => Action::RemoveNetwork(a),
             "disconnect" => Action::Disconnect(a),
             "save-settings" => Action::SaveSettings,
+            "save-token" => Action::SaveToken,
+            "remove-token" => Action::RemoveToken(a),
             "approve" => Action::Approve,
             "reject" => Action::Reject,
             "refresh" => Action::Refresh,
@@ -588,6 +598,7 @@ pub fn view(ui: &Ui, pw: &str) -> El {
         Screen::Networks => networks(ui),
         Screen::NetworkForm => network_form(ui),
         Screen::Settings => settings(ui),
+        Screen::AddToken => token_form(ui),
         Screen::Approval => approval(ui),
         Screen::ApprovalDone => el("div")
             .class("center")
@@ -938,7 +949,7 @@ fn tokens_panel(p: Option<&Portfolio>, net: &Network) -> El {
             el("li")
                 .class("row")
                 .tid(format!("token-row-{}", t.address.to_lowercase()))
-                .child(el("span").class("sym").text(t.symbol.clone()))
+                .child(el("span").class("sym grow").text(t.symbol.clone()))
                 .child(
                     el("span")
                         .class("amt")
@@ -946,14 +957,68 @@ fn tokens_panel(p: Option<&Portfolio>, net: &Network) -> El {
                         .text(
                             format_units(&t.balance, t.decimals, 6).unwrap_or_else(|_| "?".into()),
                         ),
+                )
+                .child(
+                    el("button")
+                        .attr("type", "button")
+                        .class("icon-btn small-x")
+                        .tid(format!("token-remove-{}", t.address.to_lowercase()))
+                        .action_arg("remove-token", t.address.clone())
+                        .attr("aria-label", format!("Stop showing {}", t.symbol))
+                        .attr("title", "Stop showing this token")
+                        .text("×"),
                 ),
         );
     }
     list.child(
         el("li")
             .class("row-actions")
+            .child(
+                button("Add token", "token-add", "open")
+                    .attr("data-arg", "token")
+                    .class("btn small"),
+            )
             .child(button("Refresh", "portfolio-refresh", "refresh").class("btn small")),
     )
+}
+
+fn token_form(ui: &Ui) -> El {
+    let net = ui
+        .state
+        .as_ref()
+        .and_then(|s| s.network.clone())
+        .unwrap_or_default();
+    el("div")
+        .class("stack screen")
+        .tid("token-form-screen")
+        .child(back_bar("Add a token"))
+        .child(
+            form("save-token", "token-form")
+                .child(el("p").class("muted").text(format!(
+                    "On {}. Leave symbol and decimals empty to read them from the token contract.",
+                    net.name
+                )))
+                .child(prefilled(
+                    "token-form-address",
+                    "Token contract address",
+                    "",
+                    false,
+                ))
+                .child(prefilled(
+                    "token-form-symbol",
+                    "Symbol (optional)",
+                    "",
+                    false,
+                ))
+                .child(prefilled(
+                    "token-form-decimals",
+                    "Decimals (optional)",
+                    "",
+                    false,
+                ))
+                .maybe(error_box(ui))
+                .child(primary("Add token", "token-form-save")),
+        )
 }
 
 fn activity_panel(ui: &Ui, net: &Network) -> El {
@@ -2209,6 +2274,29 @@ mod tests {
     }
 
     #[test]
+    fn token_rows_and_form() {
+        let mut ui = home_ui();
+        let v = view(&ui, "");
+        let rm = v
+            .find("token-remove-0x5fbdb2315678afecb367f032d93f642f64180aa3")
+            .unwrap();
+        assert_eq!(rm.get("data-action"), Some("remove-token"));
+        assert_eq!(v.find("token-add").unwrap().get("data-arg"), Some("token"));
+        ui.screen = Screen::AddToken;
+        let v = view(&ui, "");
+        assert_eq!(v.get("data-screen"), Some("token-form"));
+        assert_eq!(
+            v.find("token-form").unwrap().get("data-action"),
+            Some("save-token")
+        );
+        assert!(v.find("token-form-decimals").is_some());
+        assert_eq!(
+            Action::parse("open", "token"),
+            Some(Action::Open(Screen::AddToken))
+        );
+    }
+
+    #[test]
     fn actions_parse() {
         assert_eq!(
             Action::parse("select-network", "10"),
@@ -2240,6 +2328,7 @@ mod tests {
         }
         let mut ui = home_ui();
         for screen in [
+            Screen::AddToken,
             Screen::Home,
             Screen::Accounts,
             Screen::Networks,
