@@ -809,6 +809,9 @@ async function uiMethod(method, p) {
       broadcastToTabs();
       break;
     case 'settings.set':
+      if (p.autoLockMinutes !== undefined && !Number.isInteger(p.autoLockMinutes)) {
+        throw uiError('InvalidInput', 'autoLockMinutes must be a whole number of minutes');
+      }
       wallet.setSettings(
         JSON.stringify({
           ...(p.autoLockMinutes !== undefined ? { autoLockMinutes: Number(p.autoLockMinutes) } : {}),

@@ -332,6 +332,23 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.deepEqual(legacy, { e: null, r: { id: 9, jsonrpc: '2.0', result: '0x7a69' } });
     const spoof = await raw({ method: 'eth_accounts', origin: 'https://other.example' });
     assert.deepEqual(spoof.result, [A0.toLowerCase()]);
+    // Bad input from a UI page gets a specific error kind, never a dead worker.
+    const uiBad = [
+      ['no.such.method', {}, 'UnknownMethod'],
+      ['unlock', { password: 42 }, 'InvalidInput'],
+      ['accounts.rename', { address: 'nope', name: 'x' }, 'InvalidInput'],
+      ['accounts.rename', { address: A0, name: '' }, 'InvalidInput'],
+      ['networks.upsert', { chainId: 5, name: 'x', rpcUrl: 'http://evil.example', symbol: 'X' }, 'InvalidInput'],
+      ['networks.remove', { chainId: 1 }, 'InvalidInput'],
+      ['networks.select', { chainId: 'abc' }, 'UnknownChain'],
+      ['settings.set', { autoLockMinutes: 'soon' }, 'InvalidInput'],
+      ['settings.set', { autoLockMinutes: 0 }, 'InvalidInput'],
+      ['approvals.resolve', { id: 999999, approve: true }, 'NoSuchApproval'],
+      ['onboard.import', { phrase: ANVIL_MNEMONIC, password: 'x' }, 'AlreadyInitialized'],
+    ];
+    for (const [method, params, kind] of uiBad) {
+      await assert.rejects(browser.ui(method, params), (e) => e.kind === kind, `${method} ${JSON.stringify(params)} -> ${kind}`);
+    }
     assert.equal((await raw({ method: 'eth_chainId' })).result, '0x7a69', 'the worker survived');
     // An unreachable node is 4901 (chain disconnected), not a crash.
     const closed = await freePort();
