@@ -280,6 +280,7 @@ mod tests {
         );
         let bytes = rec.encode();
         assert_eq!(bytes.len(), REVOCATION_LEN);
+        assert_eq!(REVOCATION_LEN, 139, "docs/protocol.md §3");
         assert_eq!(RevocationRecord::decode(&bytes).unwrap(), rec);
         assert_eq!(
             RevocationRecord::from_b64(&rec.to_b64()).unwrap().id(),

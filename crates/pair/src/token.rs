@@ -307,6 +307,7 @@ mod tests {
         let back = SessionToken::decode(&t.encode()).unwrap();
         assert_eq!(back, t);
         assert_eq!(t.encode().len(), TOKEN_LEN);
+        assert_eq!(TOKEN_LEN, 213, "docs/protocol.md §2");
         assert_eq!(SessionToken::from_b64(&t.to_b64()).unwrap(), t);
         assert_eq!(t.issuer_device(), phone.device_id());
         t.check_for(&desk.public(), 2_000).unwrap();
