@@ -937,12 +937,14 @@ fn tokens_panel(p: Option<&Portfolio>, net: &Network) -> El {
         el("li")
             .class("row")
             .tid("token-row-native")
-            .child(el("span").class("sym").text(net.symbol.clone()))
+            .child(el("span").class("sym grow").text(net.symbol.clone()))
             .child(
                 el("span")
                     .class("amt")
                     .text(format_units(&p.native.balance, 18, 6).unwrap_or_else(|_| "?".into())),
-            ),
+            )
+            // Keeps the amounts aligned with the token rows' remove buttons.
+            .child(el("span").class("x-slot").attr("aria-hidden", "true")),
     );
     for t in &p.tokens {
         list = list.child(
