@@ -96,6 +96,15 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     const s = await browser.ui('networks.select', { chainId: 31337 });
     assert.equal(s.network.rpcUrl, anvil.url);
     await until(async () => (await d(() => window.dapp.chainId())).result === 31337, 'dapp sees chain 31337');
+    // Nothing secret at rest in local storage (which content scripts can read):
+    // not the password, not the phrase, not the session key; the vault is there.
+    const local = JSON.stringify(await browser.ext.evaluate(() => chrome.storage.local.get(null)));
+    const { 'tandem.sessionKey': sessionKey } = await browser.ext.evaluate(() => chrome.storage.session.get('tandem.sessionKey'));
+    assert.ok(sessionKey && sessionKey.length >= 40, 'the session key lives in session storage');
+    assert.ok(!local.includes(PASSWORD), 'no password');
+    assert.ok(!local.includes('test test test'), 'no recovery phrase');
+    assert.ok(!local.includes(sessionKey), 'no session key');
+    assert.match(local, /tandem-vault/);
   });
 
   it('connects after the user approves, and only then reveals the account', async () => {
