@@ -51,6 +51,18 @@ describe('onboarding: create a wallet, lock, unlock, accounts', { timeout: 180_0
     await browser?.close();
   });
 
+  it('offers onboarding in a full tab (onboarding.html)', async () => {
+    await waitScreen(page, 'welcome');
+    const opened = browser.context.waitForEvent('page', { timeout: 15_000 });
+    await page.getByTestId('onboard-open-tab').click();
+    const tab = await opened;
+    await tab.waitForURL(/extension\/onboarding\.html$/);
+    await tab.locator('#app > .app[data-screen="welcome"]').waitFor({ state: 'attached', timeout: 20_000 });
+    assert.equal(await tab.getByTestId('onboard-open-tab').count(), 0);
+    assert.equal(await tab.locator('body').getAttribute('data-page'), 'onboarding');
+    await tab.close();
+  });
+
   it('shows 12 words and asks for 3 of them back', async () => {
     await waitScreen(page, 'welcome');
     await page.screenshot({ path: path.join(SHOTS, 'welcome.png') });

@@ -22,6 +22,10 @@ extern "C" {
     fn on_message(cb: &js_sys::Function);
     #[wasm_bindgen(js_namespace = ["chrome", "storage", "local"], js_name = set, catch)]
     fn storage_set(items: &JsValue) -> std::result::Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = getURL)]
+    fn runtime_url(path: &str) -> String;
+    #[wasm_bindgen(js_namespace = ["chrome", "tabs"], js_name = create, catch)]
+    fn tabs_create(props: &JsValue) -> std::result::Result<js_sys::Promise, JsValue>;
     #[wasm_bindgen(js_namespace = ["navigator", "clipboard"], js_name = writeText, catch)]
     fn clipboard_write(text: &str) -> std::result::Result<js_sys::Promise, JsValue>;
 }
@@ -883,6 +887,13 @@ async fn run(action: Action) -> Result<()> {
             }
         }
         Action::PasswordTyped => update_strength(),
+        Action::OpenOnboardingTab => {
+            // The popup closes by itself when the new tab takes the focus.
+            let props = to_js(&json!({ "url": runtime_url("extension/onboarding.html") }));
+            if let Ok(p) = tabs_create(&props) {
+                JsFuture::from(p).await.map_err(js_err)?;
+            }
+        }
     }
     Ok(())
 }

@@ -414,6 +414,8 @@ pub enum Action {
     OpenApproval(String),
     /// Re-evaluate the password strength hint.
     PasswordTyped,
+    /// Continue onboarding in `onboarding.html` (a tab).
+    OpenOnboardingTab,
 }
 
 impl Action {
@@ -461,6 +463,7 @@ impl Action {
             "copy-address" => Action::CopyAddress,
             "open-approval" => Action::OpenApproval(a),
             "password-typed" => Action::PasswordTyped,
+            "open-onboarding-tab" => Action::OpenOnboardingTab,
             _ => return None,
         })
     }
@@ -587,7 +590,7 @@ pub fn view(ui: &Ui, pw: &str) -> El {
             .class("center muted")
             .tid("loading")
             .text("Loading…"),
-        Screen::Welcome => welcome(),
+        Screen::Welcome => welcome(ui.page),
         Screen::CreateWords => create_words(ui),
         Screen::CreateConfirm => create_confirm(ui),
         Screen::CreatePassword => create_password(ui, pw),
@@ -617,7 +620,7 @@ pub fn view(ui: &Ui, pw: &str) -> El {
         .child(body)
 }
 
-fn welcome() -> El {
+fn welcome(page: Page) -> El {
     el("div")
         .class("welcome stack")
         .tid("welcome")
@@ -637,6 +640,16 @@ fn welcome() -> El {
             "onboard-import",
             "start-import",
         ))
+        // A popup closes when focus leaves it: writing the words down is
+        // calmer in a tab that stays open.
+        .maybe((page == Page::Popup).then(|| {
+            el("button")
+                .attr("type", "button")
+                .class("link")
+                .tid("onboard-open-tab")
+                .action("open-onboarding-tab")
+                .text("Set up in a full tab instead")
+        }))
 }
 
 fn create_words(ui: &Ui) -> El {
@@ -2012,6 +2025,13 @@ mod tests {
         ui.route();
         let v = view(&ui, "");
         assert!(v.find("onboard-create").is_some() && v.find("onboard-import").is_some());
+        assert!(v.find("onboard-open-tab").is_some());
+        let mut tab = ui.clone();
+        tab.page = Page::Onboarding;
+        assert!(
+            view(&tab, "").find("onboard-open-tab").is_none(),
+            "no tab link inside the tab"
+        );
         ui.screen = Screen::CreateWords;
         ui.phrase = Some(SecretPhrase::new("a b c d e f g h i j k l".into()));
         let v = view(&ui, "");
