@@ -187,8 +187,11 @@ async fn next_frame(
     timeout: Duration,
     waiting: &'static str,
 ) -> Result<RelayFrame> {
+    // One deadline for the whole wait: pings and other control frames must
+    // not extend it.
+    let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let msg = tokio::time::timeout(timeout, ws.next())
+        let msg = tokio::time::timeout_at(deadline, ws.next())
             .await
             .map_err(|_| Error::Timeout(waiting))?
             .ok_or_else(|| Error::Io("the relay closed the connection".into()))?

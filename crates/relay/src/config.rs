@@ -33,6 +33,10 @@ pub struct Config {
     pub blob_quota_bytes: u64,
     /// Time a new connection has to authenticate.
     pub auth_timeout: Duration,
+    /// A connection silent this long is closed; the relay pings it after a
+    /// third of this time (browsers and tungstenite answer pings by
+    /// themselves), so only dead peers hit the limit.
+    pub idle_timeout: Duration,
     /// Most messages replayed from the mailbox per request.
     pub pending_batch: usize,
 }
@@ -52,6 +56,7 @@ impl Default for Config {
             blob_max_bytes: 128 * 1024,
             blob_quota_bytes: 16 * 1024 * 1024,
             auth_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(90),
             pending_batch: 256,
         }
     }
@@ -79,6 +84,7 @@ OPTIONS:
   --ttl-secs N              mailbox message lifetime (default 604800)
   --blob-max-bytes N        largest blob (default 131072)
   --blob-quota-bytes N      blob bytes per group (default 16777216)
+  --idle-timeout-secs N     close connections silent this long (default 90; pinged at N/3)
   -h, --help                this help
 
 On start it prints one line `tandem-relay listening on ws://ADDR/v1/ws` to stdout.
@@ -127,6 +133,9 @@ impl Config {
                 "--ttl-secs" => c.message_ttl = Duration::from_secs(num(&flag, &value()?)?),
                 "--blob-max-bytes" => c.blob_max_bytes = num(&flag, &value()?)?,
                 "--blob-quota-bytes" => c.blob_quota_bytes = num(&flag, &value()?)?,
+                "--idle-timeout-secs" => {
+                    c.idle_timeout = Duration::from_secs(num::<u64>(&flag, &value()?)?.max(1))
+                }
                 other => {
                     return Err(Error::Config(format!(
                         "unknown option `{other}`; run tandem-relay --help"

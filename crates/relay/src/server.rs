@@ -412,6 +412,10 @@ async fn serve(
     }
 
     let mut acks = FuturesUnordered::new();
+    let idle_limit = st.inner.config.idle_timeout;
+    let mut heartbeat = tokio::time::interval(idle_limit / 3);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_in = Instant::now();
     loop {
         tokio::select! {
             biased;
@@ -432,6 +436,18 @@ async fn serve(
             Some(r) = acks.next(), if !acks.is_empty() => {
                 if let Err(e) = r { eprintln!("tandem-relay: ack failed: {e}"); }
             }
+            _ = heartbeat.tick() => {
+                let quiet = last_in.elapsed();
+                if quiet >= idle_limit {
+                    let f = RelayFrame::error(None, ErrorCode::BadFrame, "connection idle too long (no frames or pongs); reconnect");
+                    let _ = send(st, socket, &f).await;
+                    let _ = socket.send(close(1001, "idle")).await;
+                    return;
+                }
+                if quiet >= idle_limit / 3 && socket.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
             out = rx.recv() => {
                 let Some(text) = out else { return };
                 Metrics::inc(&st.inner.metrics.frames_out);
@@ -441,6 +457,7 @@ async fn serve(
             }
             msg = socket.recv() => {
                 let Some(Ok(msg)) = msg else { return };
+                last_in = Instant::now();
                 let text = match msg {
                     Message::Text(t) => t,
                     Message::Binary(_) => {

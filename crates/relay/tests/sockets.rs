@@ -691,3 +691,56 @@ async fn mailbox_messages_expire_after_their_ttl() {
         .render()
         .contains("tandem_relay_messages_expired 1"));
 }
+
+#[tokio::test]
+async fn dead_peers_are_closed_but_ping_answering_ones_stay() {
+    let relay = start_relay(Config {
+        idle_timeout: Duration::from_millis(600),
+        ..loose()
+    })
+    .await;
+    // A client that reads (tungstenite answers pings while reading) stays.
+    let (k, m, _) = founder();
+    let mut live = Client::connect(&relay.url, &k, m).await.unwrap();
+    expect_nothing_for(&mut live, Duration::from_millis(1500)).await;
+    live.ping().await.unwrap();
+
+    // A peer that never reads never answers pings: closed with an error.
+    let mut raw = raw_connect(&relay.url).await;
+    let Some(RelayFrame::Challenge { nonce, .. }) = raw.next_raw().await else {
+        panic!()
+    };
+    let key = IdentityKey::generate(&mut OsRng);
+    let auth = tandem_pair::ClientFrame::Auth {
+        identity: key.public(),
+        membership: Membership::Guest,
+        signature: key.sign_auth(&relay.url, &nonce).unwrap(),
+    };
+    raw.send_raw(auth.encode()).await.unwrap();
+    // The relay closes it (bounded wait; only the live client stays open).
+    let open = || {
+        relay
+            .state
+            .metrics()
+            .connections_open
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while open() != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "idle peer not closed ({} open)",
+            open()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(raw);
+    live.ping().await.unwrap();
+}
+
+async fn expect_nothing_for(c: &mut Client, d: Duration) {
+    match c.recv_timeout(d).await {
+        Err(Error::Timeout(_)) => {}
+        other => panic!("expected silence, got {other:?}"),
+    }
+}
