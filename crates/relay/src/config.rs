@@ -56,7 +56,7 @@ impl Default for Config {
             blob_max_bytes: 128 * 1024,
             blob_quota_bytes: 16 * 1024 * 1024,
             auth_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(90),
+            idle_timeout: Duration::from_secs(300),
             pending_batch: 256,
         }
     }
@@ -84,7 +84,7 @@ OPTIONS:
   --ttl-secs N              mailbox message lifetime (default 604800)
   --blob-max-bytes N        largest blob (default 131072)
   --blob-quota-bytes N      blob bytes per group (default 16777216)
-  --idle-timeout-secs N     close connections silent this long (default 90; pinged at N/3)
+  --idle-timeout-secs N     close connections silent this long (default 300; pinged at N/3)
   -h, --help                this help
 
 On start it prints one line `tandem-relay listening on ws://ADDR/v1/ws` to stdout.
