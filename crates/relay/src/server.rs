@@ -1166,6 +1166,10 @@ async fn revoke(
         r.insert(target_bytes);
     }
     st.kill(&target);
+    if let RevocationTarget::Device(d) = target {
+        // Nothing waiting for it can ever be fetched again.
+        st.inner.store.forget_device(d.0.to_vec()).await?;
+    }
     if fresh {
         Metrics::inc(&st.inner.metrics.revocations);
         // Fan out to every other active member, through the mailbox so

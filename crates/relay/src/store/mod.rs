@@ -182,6 +182,9 @@ pub trait Store: Send + Sync + 'static {
     fn touch(&self, device: Vec<u8>, now: u64) -> BoxFuture<'_, Result<()>>;
     /// Number of messages currently stored (for metrics).
     fn message_count(&self) -> BoxFuture<'_, Result<u64>>;
+    /// Drops a (revoked) device's subscriptions and waiting messages.
+    /// Returns how many mailbox entries were removed.
+    fn forget_device(&self, device: Vec<u8>) -> BoxFuture<'_, Result<u64>>;
 }
 
 /// Open a store from a database location: `postgres://` or `postgresql://`
@@ -435,5 +438,26 @@ pub mod conformance {
         assert_eq!(g.len(), 2);
         assert_eq!(g[1], rec_b);
         assert!(store.message_count().await.unwrap() >= 1);
+
+        // Forgetting a device drops its mailbox and subscriptions.
+        store
+            .subscribe(b"R".to_vec(), b"t7".to_vec())
+            .await
+            .unwrap();
+        store
+            .publish(msg(b"t7", b"A", b"for-r", 1000), lim)
+            .await
+            .unwrap();
+        assert_eq!(store.forget_device(b"R".to_vec()).await.unwrap(), 1);
+        assert!(store
+            .pending(b"R".to_vec(), 0, 10, 0)
+            .await
+            .unwrap()
+            .is_empty());
+        let p = store
+            .publish(msg(b"t7", b"A", b"again", 1000), lim)
+            .await
+            .unwrap();
+        assert!(p.recipients.is_empty());
     }
 }

@@ -523,6 +523,34 @@ impl Store for PgStore {
         })
     }
 
+    fn forget_device(&self, device: Vec<u8>) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(async move {
+            let ids: Vec<i64> = {
+                let client = self.client.lock().await;
+                client
+                    .execute("DELETE FROM subscriptions WHERE device = $1", &[&device])
+                    .await
+                    .map_err(pg_err)?;
+                client
+                    .query("SELECT msg_id FROM inbox WHERE device = $1", &[&device])
+                    .await
+                    .map_err(pg_err)?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect()
+            };
+            let n = ids.len() as u64;
+            self.ack_inner(device.clone(), ids).await?;
+            let mut mirror = self.mirror.lock().map_err(poisoned)?;
+            for v in mirror.subs.values_mut() {
+                v.retain(|d| *d != device);
+            }
+            mirror.subs.retain(|_, v| !v.is_empty());
+            mirror.usage.remove(&device);
+            Ok(n)
+        })
+    }
+
     fn message_count(&self) -> BoxFuture<'_, Result<u64>> {
         Box::pin(async move {
             let client = self.client.lock().await;

@@ -631,6 +631,28 @@ impl Store for SqliteStore {
         })
     }
 
+    fn forget_device(&self, device: Vec<u8>) -> BoxFuture<'_, Result<u64>> {
+        self.call(move |i| {
+            let c = &i.conn;
+            c.execute("DELETE FROM subscriptions WHERE device = ?1", [&device])
+                .map_err(db_err)?;
+            let ids: Vec<i64> = {
+                let mut st = c
+                    .prepare("SELECT msg_id FROM inbox WHERE device = ?1")
+                    .map_err(db_err)?;
+                let rows = st.query_map([&device], |r| r.get(0)).map_err(db_err)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(db_err)?
+            };
+            i.ack(&device, &ids)?;
+            for v in i.subs.values_mut() {
+                v.retain(|d| *d != device);
+            }
+            i.subs.retain(|_, v| !v.is_empty());
+            i.usage.remove(&device);
+            Ok(ids.len() as u64)
+        })
+    }
+
     fn message_count(&self) -> BoxFuture<'_, Result<u64>> {
         self.read(|c| {
             c.query_row("SELECT COUNT(*) FROM messages", [], |r| r.get::<_, i64>(0))
