@@ -131,7 +131,8 @@ impl AppState {
         })
     }
 
-    /// Replaces the clock (tests).
+    /// Replaces the clock (tests). Call it before the state is cloned
+    /// (before [`app`]); on a shared state it has no effect.
     pub fn with_clock(mut self, clock: Clock) -> Self {
         if let Some(s) = Arc::get_mut(&mut self.inner) {
             s.clock = clock;
