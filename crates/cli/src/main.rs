@@ -37,7 +37,7 @@ commands:
                              recovery phrase read from stdin), an identity key
                              and a wallet group of one
   whoami                     device id, group, key epoch, relay, first address
-  pair show [--lifetime S] [--timeout S] [--no-qr]
+  pair show [--lifetime S] [--timeout S] [--no-qr] [--qr-light-terminal]
                              (new device) show a one-time pairing QR and link,
                              show the 6-digit code, wait for approval
   pair accept <LINK> [--code DIGITS] [--timeout S]
@@ -65,7 +65,13 @@ struct Args {
     opts: BTreeMap<String, Option<String>>,
 }
 
-const SWITCHES: &[&str] = &["--import", "--show-phrase", "--offline", "--no-qr"];
+const SWITCHES: &[&str] = &[
+    "--import",
+    "--show-phrase",
+    "--offline",
+    "--no-qr",
+    "--qr-light-terminal",
+];
 
 impl Args {
     fn parse(raw: impl Iterator<Item = String>) -> Result<Self> {
@@ -256,7 +262,13 @@ async fn next_on_topic(
 }
 
 async fn pair_show(args: &Args) -> Result<()> {
-    args.check_known(&["--lifetime", "--timeout", "--no-qr", "--relay"])?;
+    args.check_known(&[
+        "--lifetime",
+        "--timeout",
+        "--no-qr",
+        "--qr-light-terminal",
+        "--relay",
+    ])?;
     let mut d = open(args)?;
     let others = d
         .group
@@ -278,8 +290,19 @@ async fn pair_show(args: &Args) -> Result<()> {
     let uri = joiner.offer().to_uri();
     if !args.flag("--no-qr") {
         if let Ok(code) = qrcode::QrCode::new(uri.as_bytes()) {
+            use qrcode::render::unicode::Dense1x2;
+            // Most terminals draw light text on a dark background: print the
+            // QR's light modules as blocks (like `qrencode -t UTF8`), unless
+            // --qr-light-terminal says the background is light.
+            let (dark, light) = if args.flag("--qr-light-terminal") {
+                (Dense1x2::Dark, Dense1x2::Light)
+            } else {
+                (Dense1x2::Light, Dense1x2::Dark)
+            };
             let img = code
-                .render::<qrcode::render::unicode::Dense1x2>()
+                .render::<Dense1x2>()
+                .dark_color(dark)
+                .light_color(light)
                 .quiet_zone(true)
                 .build();
             out(img);
