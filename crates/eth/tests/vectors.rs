@@ -1,5 +1,7 @@
 //! Known-answer tests from the EIPs themselves.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use alloy_primitives::{keccak256, B256};
 use tandem_eth::{eip191, eip712, signature, transaction, TransactionRequest};
 use tandem_keys::PrivateKey;

@@ -1,5 +1,7 @@
 //! BIP-32 test vectors 1 and 2 and the BIP-44 Ethereum path.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use tandem_keys::{bip32::ExtendedKey, Keyring, Mnemonic, PrivateKey};
 
 /// (path, xpub, xprv) from BIP-32 "Test Vectors" (bitcoin/bips bip-0032.mediawiki).

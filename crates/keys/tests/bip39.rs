@@ -1,5 +1,7 @@
 //! BIP-39 known-answer tests and input errors.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use rand_core::{CryptoRng, RngCore};
 use tandem_keys::{Error, Mnemonic, WordCount};
 

@@ -1,5 +1,7 @@
 //! Keyring behaviour, serialization, tamper detection, private-key import.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use proptest::prelude::*;
 use tandem_keys::{AccountOrigin, Error, Keyring, Mnemonic, PrivateKey, SourceId};
 

@@ -1,6 +1,8 @@
 //! Every secret-bearing type formats without its secret, and errors never
 //! carry secret input.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use tandem_keys::{bip32::ExtendedKey, Keyring, Mnemonic, PrivateKey};
 
 const PHRASE: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";

@@ -1,5 +1,7 @@
 //! Vault round trips, wrong password vs tampering, header checks, format stability.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use proptest::prelude::*;
 use rand_core::OsRng;
