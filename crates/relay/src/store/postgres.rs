@@ -64,7 +64,11 @@ struct Mirror {
 
 /// PostgreSQL store handle.
 pub struct PgStore {
-    client: Mutex<Client>,
+    /// A few connections used round-robin: independent operations commit
+    /// concurrently and PostgreSQL shares WAL flushes between them. One
+    /// connection's frames stay ordered because the relay awaits each call.
+    clients: Vec<Mutex<Client>>,
+    next: std::sync::atomic::AtomicUsize,
     mirror: std::sync::Mutex<Mirror>,
 }
 
@@ -82,18 +86,31 @@ fn poisoned<T>(_: T) -> Error {
     Error::Storage("internal state lock poisoned".into())
 }
 
+/// PostgreSQL connections per relay.
+const CONNECTIONS: usize = 8;
+
 impl PgStore {
+    fn pick(&self) -> &Mutex<Client> {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.clients[i % self.clients.len()]
+    }
+
     /// Connect to `url`, create the schema if needed and load the mirror.
     /// Must be called inside a tokio runtime.
     pub async fn connect(url: &str) -> Result<Self> {
-        let (client, conn) = tokio_postgres::connect(url, NoTls)
-            .await
-            .map_err(|e| Error::Storage(format!("cannot connect to PostgreSQL: {e}")))?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                eprintln!("tandem-relay: PostgreSQL connection ended: {e}");
-            }
-        });
+        let mut clients = Vec::with_capacity(CONNECTIONS);
+        for _ in 0..CONNECTIONS {
+            let (client, conn) = tokio_postgres::connect(url, NoTls)
+                .await
+                .map_err(|e| Error::Storage(format!("cannot connect to PostgreSQL: {e}")))?;
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    eprintln!("tandem-relay: PostgreSQL connection ended: {e}");
+                }
+            });
+            clients.push(client);
+        }
+        let client = &clients[0];
         client.batch_execute(SCHEMA).await.map_err(pg_err)?;
         let mut mirror = Mirror::default();
         for row in client
@@ -120,14 +137,15 @@ impl PgStore {
             mirror.usage.insert(row.get(0), (c as u64, b as u64));
         }
         Ok(Self {
-            client: Mutex::new(client),
+            clients: clients.into_iter().map(Mutex::new).collect(),
+            next: std::sync::atomic::AtomicUsize::new(0),
             mirror: std::sync::Mutex::new(mirror),
         })
     }
 
     async fn publish_inner(&self, mut m: NewMessage, limits: MailboxLimits) -> Result<Published> {
         let len = m.payload.len() as u64;
-        let mut client = self.client.lock().await;
+        let mut client = self.pick().lock().await;
         let recipients: Vec<Vec<u8>> = {
             let mirror = self.mirror.lock().map_err(poisoned)?;
             let r: Vec<Vec<u8>> = match m.recipients.take() {
@@ -188,7 +206,7 @@ impl PgStore {
     }
 
     async fn ack_inner(&self, device: Vec<u8>, ids: Vec<MessageId>) -> Result<()> {
-        let mut client = self.client.lock().await;
+        let mut client = self.pick().lock().await;
         let tx = client.transaction().await.map_err(pg_err)?;
         let mut freed = (0u64, 0u64);
         for id in ids {
@@ -223,7 +241,7 @@ impl PgStore {
 
     async fn expire_inner(&self, now: u64) -> Result<u64> {
         let now = now as i64;
-        let mut client = self.client.lock().await;
+        let mut client = self.pick().lock().await;
         let tx = client.transaction().await.map_err(pg_err)?;
         let freed = tx
             .query(
@@ -281,7 +299,7 @@ impl Store for PgStore {
         now: u64,
     ) -> BoxFuture<'_, Result<Vec<StoredMessage>>> {
         Box::pin(async move {
-            let client = self.client.lock().await;
+            let client = self.pick().lock().await;
             let rows = client
                 .query(
                     "SELECT m.id, m.topic, m.sender, m.payload, m.expires_at, m.sent_at FROM inbox i \
@@ -312,7 +330,7 @@ impl Store for PgStore {
 
     fn subscribe(&self, device: Vec<u8>, topic: Vec<u8>) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            let client = self.client.lock().await;
+            let client = self.pick().lock().await;
             client
                 .execute(
                     "INSERT INTO subscriptions(device, topic) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -331,7 +349,7 @@ impl Store for PgStore {
 
     fn unsubscribe(&self, device: Vec<u8>, topic: Vec<u8>) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            let client = self.client.lock().await;
+            let client = self.pick().lock().await;
             client
                 .execute(
                     "DELETE FROM subscriptions WHERE device = $1 AND topic = $2",
@@ -363,7 +381,7 @@ impl Store for PgStore {
         now: u64,
     ) -> BoxFuture<'_, Result<u64>> {
         Box::pin(async move {
-            let mut client = self.client.lock().await;
+            let mut client = self.pick().lock().await;
             let tx = client.transaction().await.map_err(pg_err)?;
             let current = tx
                 .query_opt(
@@ -395,7 +413,7 @@ impl Store for PgStore {
 
     fn blob_get(&self, namespace: Vec<u8>, key: Vec<u8>) -> BoxFuture<'_, Result<Option<Blob>>> {
         Box::pin(async move {
-            let client = self.client.lock().await;
+            let client = self.pick().lock().await;
             Ok(client
                 .query_opt(
                     "SELECT value, version, updated_at FROM blobs WHERE namespace = $1 AND key = $2",
@@ -413,7 +431,7 @@ impl Store for PgStore {
 
     fn blob_usage(&self, namespace: Vec<u8>) -> BoxFuture<'_, Result<u64>> {
         Box::pin(async move {
-            let client = self.client.lock().await;
+            let client = self.pick().lock().await;
             let row = client
                 .query_one(
                     "SELECT COALESCE(SUM(length(value)), 0)::BIGINT FROM blobs WHERE namespace = $1",
@@ -427,7 +445,7 @@ impl Store for PgStore {
 
     fn revoke(&self, target: Vec<u8>, record: Vec<u8>, at: u64) -> BoxFuture<'_, Result<bool>> {
         Box::pin(async move {
-            let client = self.client.lock().await;
+            let client = self.pick().lock().await;
             let n = client
                 .execute(
                     "INSERT INTO revocations(target, record, revoked_at) VALUES ($1, $2, $3) \
@@ -442,7 +460,7 @@ impl Store for PgStore {
 
     fn revoked(&self) -> BoxFuture<'_, Result<Vec<Vec<u8>>>> {
         Box::pin(async move {
-            let client = self.client.lock().await;
+            let client = self.pick().lock().await;
             let rows = client
                 .query("SELECT target FROM revocations", &[])
                 .await
@@ -453,7 +471,7 @@ impl Store for PgStore {
 
     fn upsert_device(&self, rec: DeviceRecord) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            let client = self.client.lock().await;
+            let client = self.pick().lock().await;
             client
                 .execute(
                     "INSERT INTO devices(device, grp, public_key, founder, token_id, last_seen) \
@@ -478,7 +496,7 @@ impl Store for PgStore {
 
     fn device(&self, device: Vec<u8>) -> BoxFuture<'_, Result<Option<DeviceRecord>>> {
         Box::pin(async move {
-            let client = self.client.lock().await;
+            let client = self.pick().lock().await;
             Ok(client
                 .query_opt(
                     "SELECT device, grp, public_key, founder, token_id, last_seen FROM devices \
@@ -494,7 +512,7 @@ impl Store for PgStore {
 
     fn group_devices(&self, group: Vec<u8>) -> BoxFuture<'_, Result<Vec<DeviceRecord>>> {
         Box::pin(async move {
-            let client = self.client.lock().await;
+            let client = self.pick().lock().await;
             Ok(client
                 .query(
                     "SELECT device, grp, public_key, founder, token_id, last_seen FROM devices \
@@ -511,7 +529,7 @@ impl Store for PgStore {
 
     fn touch(&self, device: Vec<u8>, now: u64) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            let client = self.client.lock().await;
+            let client = self.pick().lock().await;
             client
                 .execute(
                     "UPDATE devices SET last_seen = $2 WHERE device = $1",
@@ -526,7 +544,7 @@ impl Store for PgStore {
     fn forget_device(&self, device: Vec<u8>) -> BoxFuture<'_, Result<u64>> {
         Box::pin(async move {
             let ids: Vec<i64> = {
-                let client = self.client.lock().await;
+                let client = self.pick().lock().await;
                 client
                     .execute("DELETE FROM subscriptions WHERE device = $1", &[&device])
                     .await
@@ -553,7 +571,7 @@ impl Store for PgStore {
 
     fn message_count(&self) -> BoxFuture<'_, Result<u64>> {
         Box::pin(async move {
-            let client = self.client.lock().await;
+            let client = self.pick().lock().await;
             let row = client
                 .query_one("SELECT COUNT(*) FROM messages", &[])
                 .await
