@@ -81,7 +81,16 @@ chrome.tabs.onRemoved.addListener((tabId) => {
   tabClosed(tabId).catch(() => {});
 });
 
-chrome.runtime.onInstalled.addListener(() => ensureAlarm());
+chrome.runtime.onInstalled.addListener(({ reason }) => {
+  ensureAlarm();
+  // A fresh install opens onboarding in a tab, as users expect; an update or a
+  // reinstall over an existing vault does not.
+  if (reason === 'install') {
+    chrome.storage.local.get(K.vault).then((v) => {
+      if (!v[K.vault]) chrome.tabs.create({ url: chrome.runtime.getURL('extension/onboarding.html') });
+    }).catch(() => {});
+  }
+});
 chrome.runtime.onStartup.addListener(() => ensureAlarm());
 
 const ready = boot();
