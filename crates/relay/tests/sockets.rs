@@ -81,6 +81,25 @@ async fn pairing_topic_group_and_device_routing() {
     assert_eq!(code_of(&e), "forbidden");
     let e = g.blob_put("k", b"v").await.unwrap_err();
     assert_eq!(code_of(&e), "forbidden");
+    assert_eq!(code_of(&g.blob_get("k").await.unwrap_err()), "forbidden");
+    assert_eq!(code_of(&g.members().await.unwrap_err()), "forbidden");
+    let (other_key, _, other_group) = founder();
+    let rec = RevocationRecord::issue(
+        &other_key,
+        other_group,
+        RevocationTarget::Device(a_key.device_id()),
+        RevocationReason::Compromised,
+        now(),
+    );
+    assert_eq!(code_of(&g.revoke(rec).await.unwrap_err()), "forbidden");
+    assert_eq!(
+        code_of(
+            &g.publish(Recipient::Device(a_key.device_id()), b"x")
+                .await
+                .unwrap_err()
+        ),
+        "forbidden"
+    );
 
     // Members: B and C paired by A.
     let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
