@@ -132,22 +132,7 @@ impl core::fmt::Debug for Envelope {
 impl Envelope {
     /// Parses bytes received from the relay.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() > MAX_PAYLOAD_BYTES {
-            return Err(Error::TooLarge {
-                what: WHAT,
-                len: bytes.len(),
-                max: MAX_PAYLOAD_BYTES,
-            });
-        }
-        let mut r = Reader::new(WHAT, bytes);
-        let version = r.u8()?;
-        if version != PROTOCOL_VERSION {
-            return Err(Error::UnsupportedVersion {
-                what: WHAT,
-                version,
-                supported: PROTOCOL_VERSION,
-            });
-        }
+        let mut r = Reader::versioned(WHAT, bytes, MAX_PAYLOAD_BYTES)?;
         let header = Header {
             kind: EnvelopeKind::from_u8(r.u8()?)?,
             topic: Topic(r.array()?),

@@ -158,22 +158,7 @@ impl RevocationRecord {
 
     /// Parses and verifies the signature.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() > REVOCATION_LEN {
-            return Err(Error::TooLarge {
-                what: WHAT,
-                len: bytes.len(),
-                max: REVOCATION_LEN,
-            });
-        }
-        let mut r = Reader::new(WHAT, bytes);
-        let version = r.u8()?;
-        if version != PROTOCOL_VERSION {
-            return Err(Error::UnsupportedVersion {
-                what: WHAT,
-                version,
-                supported: PROTOCOL_VERSION,
-            });
-        }
+        let mut r = Reader::versioned(WHAT, bytes, REVOCATION_LEN)?;
         let group = GroupId(r.array()?);
         let issuer = IdentityPublic(r.array()?);
         let kind = r.u8()?;

@@ -154,22 +154,7 @@ impl SessionToken {
 
     /// Parses and verifies the issuer's signature. Does not check expiry.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() > TOKEN_LEN {
-            return Err(Error::TooLarge {
-                what: WHAT,
-                len: bytes.len(),
-                max: TOKEN_LEN,
-            });
-        }
-        let mut r = Reader::new(WHAT, bytes);
-        let version = r.u8()?;
-        if version != PROTOCOL_VERSION {
-            return Err(Error::UnsupportedVersion {
-                what: WHAT,
-                version,
-                supported: PROTOCOL_VERSION,
-            });
-        }
+        let mut r = Reader::versioned(WHAT, bytes, TOKEN_LEN)?;
         let t = Self {
             id: TokenId(r.array()?),
             group: GroupId(r.array()?),

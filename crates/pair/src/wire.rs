@@ -112,6 +112,27 @@ impl<'a> Reader<'a> {
     pub(crate) fn new(what: &'static str, buf: &'a [u8]) -> Self {
         Self { what, buf }
     }
+    /// A reader over a versioned encoding: refuses input longer than `max`
+    /// before parsing anything, then reads and checks the version byte.
+    pub(crate) fn versioned(what: &'static str, buf: &'a [u8], max: usize) -> Result<Self> {
+        if buf.len() > max {
+            return Err(Error::TooLarge {
+                what,
+                len: buf.len(),
+                max,
+            });
+        }
+        let mut r = Self::new(what, buf);
+        let version = r.u8()?;
+        if version != crate::PROTOCOL_VERSION {
+            return Err(Error::UnsupportedVersion {
+                what,
+                version,
+                supported: crate::PROTOCOL_VERSION,
+            });
+        }
+        Ok(r)
+    }
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         if self.buf.len() < n {
             return Err(Error::malformed(
