@@ -79,6 +79,13 @@ impl Args {
         let mut opts = BTreeMap::new();
         let mut it = raw.peekable();
         while let Some(a) = it.next() {
+            // `--help` / `-h` anywhere asks for the usage text, as users expect.
+            if a == "--help" || a == "-h" {
+                return Ok(Self {
+                    pos: vec!["help".into()],
+                    opts: BTreeMap::new(),
+                });
+            }
             if a.starts_with("--") && a.len() > 2 {
                 if SWITCHES.contains(&a.as_str()) {
                     opts.insert(a, None);
