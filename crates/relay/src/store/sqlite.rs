@@ -157,18 +157,7 @@ impl SqliteStore {
             });
             (ok, completion)
         });
-        let sent = self
-            .tx
-            .lock()
-            .map(|tx| tx.send(job).is_ok())
-            .unwrap_or(false);
-        Box::pin(async move {
-            if !sent {
-                return Err(Error::Storage("database thread stopped".into()));
-            }
-            rx.await
-                .map_err(|_| Error::Storage("database thread stopped".into()))?
-        })
+        submit(&self.tx, job, rx)
     }
 }
 
@@ -181,19 +170,26 @@ impl SqliteStore {
         let job: ReadJob = Box::new(move |c| {
             let _ = reply.send(f(c));
         });
-        let sent = self
-            .reader
-            .lock()
-            .map(|tx| tx.send(job).is_ok())
-            .unwrap_or(false);
-        Box::pin(async move {
-            if !sent {
-                return Err(Error::Storage("database thread stopped".into()));
-            }
-            rx.await
-                .map_err(|_| Error::Storage("database thread stopped".into()))?
-        })
+        submit(&self.reader, job, rx)
     }
+}
+
+/// Hands `job` to a database thread and waits for its reply; a stopped thread
+/// (closed channel or dropped reply) is one clear storage error.
+fn submit<J, T: Send + 'static>(
+    chan: &std::sync::Mutex<Sender<J>>,
+    job: J,
+    reply: oneshot::Receiver<Result<T>>,
+) -> BoxFuture<'static, Result<T>> {
+    let sent = chan.lock().map(|tx| tx.send(job).is_ok()).unwrap_or(false);
+    Box::pin(async move {
+        if !sent {
+            return Err(Error::Storage("database thread stopped".into()));
+        }
+        reply
+            .await
+            .map_err(|_| Error::Storage("database thread stopped".into()))?
+    })
 }
 
 impl Inner {
