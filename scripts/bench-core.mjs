@@ -12,7 +12,7 @@ import { mnemonicToSeedSync } from '@scure/bip39';
 import { HDKey } from '@scure/bip32';
 import { webcrypto } from 'node:crypto';
 import os from 'node:os';
-import { loadWasm } from '../tests/node/wasm.mjs';
+import { loadWasm, dir as wasmDir } from '../tests/node/wasm.mjs';
 
 const quick = process.argv.includes('--quick');
 const native = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -88,7 +88,7 @@ for (const [name, wasmF, jsF, minMs] of rows) {
 const mmKey = await webcrypto.subtle.importKey('raw', new TextEncoder().encode('correct horse battery staple'), 'PBKDF2', false, ['deriveBits']);
 const mm = await time(() => webcrypto.subtle.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: new Uint8Array(32), iterations: 600000 }, mmKey, 256), quick ? 1 : 1500);
 
-const wasmFile = new URL('../extension/wasm/tandem_wasm_bg.wasm', import.meta.url);
+const wasmFile = wasmDir + 'tandem_wasm_bg.wasm';
 const { gzipSync } = await import('node:zlib');
 const bytes = readFileSync(wasmFile);
 const gz = gzipSync(bytes, { level: 9 }).length;

@@ -4,11 +4,14 @@ import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { sha256 } from '@noble/hashes/sha2.js';
 
-const dir = fileURLToPath(new URL('../../extension/wasm/', import.meta.url));
+// TANDEM_WASM_DIR points the loader at another build (profile experiments).
+export const dir = process.env.TANDEM_WASM_DIR
+  ? process.env.TANDEM_WASM_DIR.replace(/\/?$/, '/')
+  : fileURLToPath(new URL('../../extension/wasm/', import.meta.url));
 
 export async function loadWasm() {
   if (!existsSync(dir + 'tandem_wasm_bg.wasm')) {
-    throw new Error('extension/wasm/tandem_wasm_bg.wasm is missing: run scripts/build first');
+    throw new Error(`${dir}tandem_wasm_bg.wasm is missing: run scripts/build first`);
   }
   const core = await import(dir + 'tandem_wasm.js');
   core.initSync({ module: readFileSync(dir + 'tandem_wasm_bg.wasm') });

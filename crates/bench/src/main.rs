@@ -7,11 +7,11 @@ use std::{hint::black_box, time::Instant};
 use alloy_primitives::{keccak256, B256};
 use chacha20poly1305::{aead::Aead, KeyInit, XChaCha20Poly1305, XNonce};
 use k256::{
-    ecdsa::{hazmat::SignPrimitive, signature::hazmat::PrehashVerifier, SigningKey},
+    ecdsa::{signature::hazmat::PrehashVerifier, SigningKey},
     NonZeroScalar,
 };
 use rand_core::OsRng;
-use tandem_eth::signature::{parse_rsv, recover_key};
+use tandem_eth::signature::{parse_rsv, recover_key, sign_prehash};
 use tandem_keys::{bip32::ExtendedKey, Mnemonic};
 use tandem_vault::{KdfParams, Vault};
 
@@ -79,14 +79,7 @@ fn main() {
     put(
         "sign",
         time(ms, || {
-            black_box(
-                scalar
-                    .try_sign_prehashed_rfc6979::<sha2::Sha256>(
-                        black_box(hash.as_slice()).into(),
-                        b"",
-                    )
-                    .expect("sign"),
-            );
+            black_box(sign_prehash(&scalar, black_box(&hash)));
         }),
     );
     put(
@@ -125,7 +118,12 @@ fn main() {
             let k = ExtendedKey::master(black_box(seed.as_bytes()))
                 .and_then(|m| m.derive_path("m/44'/60'/0'/0/0"))
                 .expect("derive");
-            black_box(k.private_key().address());
+            black_box(
+                k.private_key()
+                    .signing_key()
+                    .verifying_key()
+                    .to_encoded_point(true),
+            );
         }),
     );
     put(

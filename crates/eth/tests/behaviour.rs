@@ -184,6 +184,21 @@ proptest! {
         prop_assert_eq!(signature::recover(&hash, &sig).unwrap(), k.address());
     }
 
+    /// The blinded-inversion signer is byte-identical to the `ecdsa` crate's
+    /// `SigningKey` (constant-time inversion) on random keys and hashes: same
+    /// RFC 6979 nonce, same low-s normalisation, same recovery id. Two runs with
+    /// different random masks give the same bytes.
+    #[test]
+    fn blinded_signer_matches_ecdsa_crate(sk in any::<[u8; 32]>(), h in any::<[u8; 32]>()) {
+        let Ok(theirs_key) = k256::ecdsa::SigningKey::from_slice(&sk) else { return Ok(()) };
+        let (theirs, theirs_id) = theirs_key.sign_prehash_recoverable(&h).unwrap();
+        let d = theirs_key.as_nonzero_scalar();
+        let (ours, ours_id) = signature::sign_prehash(d, &B256::from(h));
+        prop_assert_eq!(ours, theirs);
+        prop_assert_eq!(ours_id, theirs_id);
+        prop_assert_eq!(signature::sign_prehash(d, &B256::from(h)).0, theirs);
+    }
+
     /// Arbitrary r, s, v never panic; where `ecdsa` fails, so do we (and when
     /// both succeed they agree). `ecdsa` re-verifies, and k256 verification
     /// refuses high s, so it is given the equivalent low-s form (s' = n - s,

@@ -39,20 +39,15 @@ pub fn prim_get_public_key(sk: &[u8]) -> Result<Vec<u8>> {
 
 /// RFC 6979 low-s signature over a 32-byte hash: `r || s || recid` (65 bytes).
 ///
-/// Goes straight to the secret scalar: `SigningKey::from_slice` would also
-/// compute the public key, a second scalar multiplication a signer never needs.
+/// The same signer the keyring uses ([`tandem_eth::signature::sign_prehash`]),
+/// given the raw scalar.
 #[wasm_bindgen(js_name = primSign)]
 pub fn prim_sign(sk: &[u8], hash: &[u8]) -> Result<Vec<u8>> {
-    use k256::{ecdsa::hazmat::SignPrimitive, NonZeroScalar};
     let scalar = Zeroizing::new(
-        NonZeroScalar::try_from(sk)
+        k256::NonZeroScalar::try_from(sk)
             .map_err(|_| Error::invalid("a private key is 32 bytes in range"))?,
     );
-    let (sig, recid) = scalar
-        .try_sign_prehashed_rfc6979::<sha2::Sha256>(hash32(hash)?.as_slice().into(), b"")
-        .map_err(|_| Error::invalid("cannot sign"))?;
-    let sig = sig.normalize_s().unwrap_or(sig);
-    let recid = recid.ok_or_else(|| Error::invalid("cannot sign"))?;
+    let (sig, recid) = tandem_eth::signature::sign_prehash(&scalar, &hash32(hash)?);
     let mut out = sig.to_bytes().to_vec();
     out.push(recid.to_byte());
     Ok(out)
