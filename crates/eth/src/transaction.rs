@@ -2,12 +2,10 @@
 //! filled in, signed into EIP-2718 raw bytes.
 
 use alloy_consensus::{
-    SignableTransaction, Signed, Transaction as _, TxEip1559, TxEip2930, TxEnvelope, TxLegacy,
+    transaction::{RlpEcdsaDecodableTx, RlpEcdsaEncodableTx},
+    SignableTransaction, Signed, Transaction, TxEip1559, TxEip2930, TxLegacy,
 };
-use alloy_eips::{
-    eip2718::{Decodable2718, Encodable2718},
-    eip2930::AccessList,
-};
+use alloy_eips::eip2930::AccessList;
 use alloy_primitives::{keccak256, Address, Bytes, TxKind, B256, U128, U256, U64, U8};
 use serde::{Deserialize, Serialize};
 use tandem_keys::PrivateKey;
@@ -227,12 +225,26 @@ impl UnsignedTransaction {
     /// Signs and encodes.
     pub fn sign(self, key: &PrivateKey) -> SignedTransaction {
         let sig = sign_hash(key, &self.signature_hash());
-        let (envelope, tx_type): (TxEnvelope, u8) = match self {
-            Self::Legacy(t) => (t.into_signed(sig).into(), 0),
-            Self::Eip2930(t) => (t.into_signed(sig).into(), 1),
-            Self::Eip1559(t) => (t.into_signed(sig).into(), 2),
+        // Each type encodes itself (EIP-2718: type byte || RLP; legacy: RLP with
+        // the EIP-155 v). Going through alloy's TxEnvelope would link the
+        // encoders and decoders of every type (EIP-4844 blobs, EIP-7702) into
+        // the wasm module, for types the wallet never signs.
+        let mut raw = Vec::new();
+        let tx_type = match &self {
+            Self::Legacy(t) => {
+                t.eip2718_encode(&sig, &mut raw);
+                0
+            }
+            Self::Eip2930(t) => {
+                t.eip2718_encode(&sig, &mut raw);
+                1
+            }
+            Self::Eip1559(t) => {
+                t.eip2718_encode(&sig, &mut raw);
+                2
+            }
         };
-        let raw = Bytes::from(envelope.encoded_2718());
+        let raw = Bytes::from(raw);
         SignedTransaction {
             hash: keccak256(&raw),
             raw,
@@ -271,26 +283,41 @@ pub struct DecodedTransaction {
     pub value: U256,
 }
 
-/// Decodes EIP-2718 raw bytes and recovers the sender.
+/// Decodes EIP-2718 raw bytes of the types the wallet signs (legacy, EIP-2930,
+/// EIP-1559) and recovers the sender. Other typed transactions (EIP-4844,
+/// EIP-7702, ...) are refused as unsupported without being decoded.
 pub fn decode(raw: &[u8]) -> Result<DecodedTransaction> {
     let mut buf = raw;
-    let env = TxEnvelope::decode_2718(&mut buf).map_err(|e| Error::Decode(e.to_string()))?;
+    let decoded = match raw.first() {
+        None => return Err(Error::Decode("empty transaction".into())),
+        Some(0xc0..) => summarize(TxLegacy::eip2718_decode(&mut buf))?,
+        Some(1) => summarize(TxEip2930::eip2718_decode(&mut buf))?,
+        Some(2) => summarize(TxEip1559::eip2718_decode(&mut buf))?,
+        Some(&ty @ 0..=0x7f) => return Err(Error::UnsupportedTxType(ty.into())),
+        Some(b) => {
+            return Err(Error::Decode(format!(
+                "first byte {b:#04x} is neither a transaction type nor an RLP list"
+            )))
+        }
+    };
     if !buf.is_empty() {
         return Err(Error::Decode(format!("{} trailing bytes", buf.len())));
     }
-    let from = match &env {
-        TxEnvelope::Legacy(s) => recover_signed(s)?,
-        TxEnvelope::Eip2930(s) => recover_signed(s)?,
-        TxEnvelope::Eip1559(s) => recover_signed(s)?,
-        other => return Err(Error::UnsupportedTxType(other.tx_type() as u64)),
-    };
+    Ok(decoded)
+}
+
+fn summarize<T>(signed: alloy_eips::eip2718::Eip2718Result<Signed<T>>) -> Result<DecodedTransaction>
+where
+    T: SignableTransaction<alloy_primitives::Signature> + Transaction + RlpEcdsaEncodableTx,
+{
+    let s = signed.map_err(|e| Error::Decode(e.to_string()))?;
     Ok(DecodedTransaction {
-        from,
-        hash: *env.tx_hash(),
-        chain_id: env.chain_id(),
-        nonce: env.nonce(),
-        to: env.to(),
-        value: env.value(),
+        from: recover_signed(&s)?,
+        hash: *s.hash(),
+        chain_id: s.tx().chain_id(),
+        nonce: s.tx().nonce(),
+        to: s.tx().to(),
+        value: s.tx().value(),
     })
 }
 

@@ -106,6 +106,18 @@ fn malformed_json_is_rejected() {
 fn decode_rejects_garbage_and_trailing_bytes() {
     assert!(transaction::decode(&[]).is_err());
     assert!(transaction::decode(&[0x02, 0xc0]).is_err());
+    // Blob (EIP-4844) and set-code (EIP-7702) transactions are never signed by
+    // the wallet: refused by type, before any decoding.
+    for ty in [3u8, 4, 0x7f] {
+        assert!(matches!(
+            transaction::decode(&[ty, 0xc0]),
+            Err(Error::UnsupportedTxType(t)) if t == u64::from(ty)
+        ));
+    }
+    assert!(transaction::decode(&[0x80])
+        .unwrap_err()
+        .to_string()
+        .contains("neither a transaction type nor an RLP list"));
     let signed = transaction::sign(&key(), &req(BASE_1559)).unwrap();
     let mut longer = signed.raw.to_vec();
     longer.push(0);
