@@ -68,14 +68,10 @@ impl Mnemonic {
         if !matches!(count, 12 | 15 | 18 | 21 | 24) {
             return Err(Error::WordCount { got: count });
         }
-        // Report the first unknown word ourselves so the position is 1-based and
-        // checked before the checksum.
-        let list = bip39::Language::English.word_list();
-        for (i, word) in normalized.split(' ').enumerate() {
-            if list.binary_search(&word).is_err() {
-                return Err(Error::UnknownWord { position: i + 1 });
-            }
-        }
+        // bip39 looks every word up before it checks the checksum, so the first
+        // unknown word is reported (made 1-based here) ahead of a bad checksum.
+        // The word list is only touched inside the bip39 crate: an inlined
+        // `word_list()` here would link a second copy of it (27 KB) into wasm.
         bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &normalized)
             .map(Self)
             .map_err(|e| match e {
@@ -100,11 +96,23 @@ impl Mnemonic {
         self.0.words()
     }
 
-    /// BIP-39 seed: PBKDF2-HMAC-SHA512, 2048 rounds, salt "mnemonic" + the
-    /// NFKD-normalized passphrase (empty for none). See [`normalize_passphrase`].
+    /// BIP-39 seed: PBKDF2-HMAC-SHA512, 2048 rounds, over the phrase, salt
+    /// "mnemonic" + the NFKD-normalized passphrase (empty for none). See
+    /// [`normalize_passphrase`].
+    ///
+    /// RustCrypto's `pbkdf2` with the `sha2` SHA-512 that BIP-32 already links,
+    /// rather than the `bip39` crate's `to_seed`, which brings a second SHA-512
+    /// (bitcoin_hashes) into the wasm module. Trezor's vectors check both agree.
     pub fn to_seed(&self, passphrase: &str) -> Seed {
-        let p = normalize_passphrase(passphrase);
-        Seed(Zeroizing::new(self.0.to_seed_normalized(&p)))
+        let salt = Zeroizing::new(format!("mnemonic{}", &*normalize_passphrase(passphrase)));
+        let mut seed = Zeroizing::new([0u8; 64]);
+        pbkdf2::pbkdf2_hmac::<sha2::Sha512>(
+            self.phrase().as_bytes(),
+            salt.as_bytes(),
+            2048,
+            &mut *seed,
+        );
+        Seed(seed)
     }
 }
 

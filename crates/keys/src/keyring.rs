@@ -236,13 +236,16 @@ impl Keyring {
         struct Version {
             format: u32,
         }
+        // Parsed as text: the wasm module then links one instance of the JSON
+        // reader (from_str) for every stored document, not a second for bytes.
+        let text = std::str::from_utf8(bytes).map_err(|_| Error::Corrupt("unreadable keyring"))?;
         let v: Version =
-            serde_json::from_slice(bytes).map_err(|_| Error::Corrupt("unreadable keyring"))?;
+            serde_json::from_str(text).map_err(|_| Error::Corrupt("unreadable keyring"))?;
         if v.format > FORMAT {
             return Err(Error::UnsupportedFormat(v.format));
         }
         let stored: Stored =
-            serde_json::from_slice(bytes).map_err(|_| Error::Corrupt("unreadable keyring"))?;
+            serde_json::from_str(text).map_err(|_| Error::Corrupt("unreadable keyring"))?;
         let mut k = Self {
             next_source: stored.next_source,
             ..Self::default()

@@ -103,6 +103,12 @@ fn unknown_word_is_reported_by_position_not_text() {
         !msg.contains("abandonn"),
         "the error must not echo the typed word: {msg}"
     );
+    // Two unknown words and a checksum that cannot match: the first unknown
+    // word wins over both.
+    assert_eq!(
+        Mnemonic::parse("abandon zzz abandon abandon abandon abandon abandon abandon abandon abandon abandon qqq").unwrap_err(),
+        Error::UnknownWord { position: 2 }
+    );
 }
 
 #[test]
