@@ -77,8 +77,14 @@ fn missing(field: &str) -> Error {
 
 impl TransactionRequest {
     /// Parses the JSON object.
+    ///
+    /// Through a `serde_json::Value`, as the wallet controller's requests are:
+    /// one deserializer instance for this struct's many optional quantities in
+    /// the wasm module instead of two.
     pub fn from_json(json: &str) -> Result<Self> {
-        serde_json::from_str(json).map_err(|e| Error::Transaction(e.to_string()))
+        let value: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| Error::Transaction(e.to_string()))?;
+        serde_json::from_value(value).map_err(|e| Error::Transaction(e.to_string()))
     }
 
     /// The type this request will be signed as.
@@ -312,18 +318,11 @@ where
 {
     let s = signed.map_err(|e| Error::Decode(e.to_string()))?;
     Ok(DecodedTransaction {
-        from: recover_signed(&s)?,
+        from: crate::signature::recover(&s.signature_hash(), s.signature())?,
         hash: *s.hash(),
         chain_id: s.tx().chain_id(),
         nonce: s.tx().nonce(),
         to: s.tx().to(),
         value: s.tx().value(),
     })
-}
-
-fn recover_signed<T: SignableTransaction<alloy_primitives::Signature>>(
-    s: &Signed<T>,
-) -> Result<Address> {
-    s.recover_signer()
-        .map_err(|e| Error::Signature(e.to_string()))
 }
