@@ -3,9 +3,8 @@ use serde::Serialize;
 use tandem_eth::{eip191, eip712, transaction, TransactionRequest};
 use tandem_keys::{AccountInfo, Mnemonic, PrivateKey, SourceId, WordCount};
 use wasm_bindgen::prelude::wasm_bindgen;
-use zeroize::Zeroizing;
 
-use crate::error::{address, nfkd, Error, Result};
+use crate::error::{address, nfkd, Result};
 
 /// A new recovery phrase of 12 or 24 words from `crypto.getRandomValues`.
 #[wasm_bindgen(js_name = generateMnemonic)]
@@ -158,45 +157,6 @@ impl Keyring {
     pub fn reveal_mnemonic(&self, source: u32) -> Result<String> {
         Ok(self.inner.mnemonic(SourceId(source))?.phrase().to_string())
     }
-}
-
-/// The EIP-712 signing hash of typed data (for display and verification).
-#[wasm_bindgen(js_name = typedDataHash)]
-pub fn typed_data_hash(typed_data: &str) -> Result<String> {
-    Ok(eip712::signing_hash(&eip712::parse(typed_data)?)?.to_string())
-}
-
-/// The address that signed `message` (`personal_sign` semantics).
-#[wasm_bindgen(js_name = recoverPersonal)]
-pub fn recover_personal(message: &str, signature: &str) -> Result<String> {
-    let sig = parse_sig(signature)?;
-    let hash = eip191::hash(&eip191::message_bytes(message));
-    Ok(tandem_eth::signature::recover(&hash, &sig)?.to_checksum(None))
-}
-
-/// Decodes a signed raw transaction; returns `{ from, hash, chainId, nonce, to, value }`.
-#[wasm_bindgen(js_name = decodeTransaction)]
-pub fn decode_transaction(raw: &str) -> Result<String> {
-    let bytes = hex::decode(raw.strip_prefix("0x").unwrap_or(raw))
-        .map_err(|_| Error::invalid("a raw transaction is 0x-prefixed hex"))?;
-    let d = transaction::decode(&bytes)?;
-    Ok(serde_json::json!({
-        "from": d.from.to_checksum(None),
-        "hash": d.hash,
-        "chainId": d.chain_id,
-        "nonce": d.nonce,
-        "to": d.to.map(|a| a.to_checksum(None)),
-        "value": d.value,
-    })
-    .to_string())
-}
-
-pub(crate) fn parse_sig(s: &str) -> Result<tandem_eth::Signature> {
-    let b = Zeroizing::new(
-        hex::decode(s.strip_prefix("0x").unwrap_or(s))
-            .map_err(|_| Error::invalid("a signature is 65 bytes of 0x-prefixed hex"))?,
-    );
-    Ok(tandem_eth::signature::parse_rsv(&b)?)
 }
 
 fn sig_hex(sig: &tandem_eth::Signature) -> String {

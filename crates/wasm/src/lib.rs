@@ -9,10 +9,10 @@ mod vault;
 mod wallet;
 
 pub use error::Error;
-pub use keyring::{
-    decode_transaction, generate_mnemonic, recover_personal, typed_data_hash, validate_mnemonic,
-    Keyring,
-};
+// Only what the extension calls is exported: decoding a raw transaction,
+// recovering a personal_sign signer and hashing typed data are tested natively
+// (tandem-eth) and, in Node, checked with viem, without shipping in the module.
+pub use keyring::{generate_mnemonic, validate_mnemonic, Keyring};
 pub use primitives::*;
 pub use vault::{SealedKeyring, UnlockedKeyring, Vault};
 pub use wallet::{checksum_address, WalletController};

@@ -72,9 +72,13 @@ fn outcome_and_resolution_shapes_the_worker_reads() {
             r["message"].as_str().unwrap(),
         )
         .unwrap();
+    let sig = tandem_eth::signature::parse_rsv(&hex::decode(sig.trim_start_matches("0x")).unwrap())
+        .unwrap();
+    let hash = tandem_eth::eip191::hash(&tandem_eth::eip191::message_bytes("hello"));
     assert_eq!(
-        tandem_wasm::recover_personal("hello", &sig)
+        tandem_eth::signature::recover(&hash, &sig)
             .unwrap()
+            .to_string()
             .to_lowercase(),
         A0
     );
@@ -101,12 +105,10 @@ fn outcome_and_resolution_shapes_the_worker_reads() {
     )
     .unwrap();
     assert_eq!(signed["type"], 2);
-    let decoded: Value = serde_json::from_str(
-        &tandem_wasm::decode_transaction(signed["raw"].as_str().unwrap()).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(decoded["chainId"], 31337);
-    assert_eq!(decoded["from"].as_str().unwrap().to_lowercase(), A0);
+    let raw = hex::decode(signed["raw"].as_str().unwrap().trim_start_matches("0x")).unwrap();
+    let decoded = tandem_eth::transaction::decode(&raw).unwrap();
+    assert_eq!(decoded.chain_id, Some(31337));
+    assert_eq!(decoded.from.to_string().to_lowercase(), A0);
 }
 
 #[test]
