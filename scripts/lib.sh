@@ -18,7 +18,8 @@ wasm_bindgen_version() {
 #  - rustup: the active toolchain has the wasm32 std (`rustup target add` worked);
 #  - debian: Debian's rustc-web + rust-web-src build std from source
 #    (-Zbuild-std), linked by wasm-ld, when rustup cannot download the target.
-# Sets WASM_CARGO (an argv prefix) and WASM_BUILD_STD (extra cargo flags).
+# Sets WASM_CARGO (an argv prefix) and WASM_BUILD_STD (extra cargo flags;
+# empty when std is the prebuilt one).
 wasm_route() {
   local sysroot
   sysroot=$(rustc --print sysroot)
@@ -27,8 +28,15 @@ wasm_route() {
   export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
   if [ -d "$sysroot/lib/rustlib/wasm32-unknown-unknown" ]; then
     WASM_ROUTE=rustup
-    WASM_CARGO=(cargo)
-    WASM_BUILD_STD=()
+    if [ -d "$sysroot/lib/rustlib/src/rust/library" ]; then
+      # rust-src present: build std too, as the Debian route does, so release
+      # modules can drop the panic machinery (see scripts/build).
+      WASM_CARGO=(env RUSTC_BOOTSTRAP=1 cargo)
+      WASM_BUILD_STD=(-Zbuild-std=std,panic_abort)
+    else
+      WASM_CARGO=(cargo)
+      WASM_BUILD_STD=()
+    fi
   elif [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/src/rust/library ]; then
     WASM_ROUTE=debian
     WASM_CARGO=(env RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
