@@ -10,16 +10,8 @@ use tandem_wasm::{
 const ANVIL: &str = "test test test test test test test test test test test junk";
 const FAST: &str = r#"{"memory_kib":8,"iterations":1,"parallelism":1}"#;
 
-/// The `personal_sign` signer of `sig` (test helper over tandem-eth; the module
-/// does not export recovery).
-#[allow(clippy::unwrap_used)] // a test helper: a panic is the failure report
-fn recover_personal(message: &str, sig: &str) -> String {
-    use tandem_eth::{eip191, signature};
-    let sig = signature::parse_rsv(&hex::decode(sig.trim_start_matches("0x")).unwrap()).unwrap();
-    signature::recover(&eip191::hash(&eip191::message_bytes(message)), &sig)
-        .unwrap()
-        .to_checksum(None)
-}
+mod common;
+use common::recover_personal;
 
 #[test]
 fn mnemonic_generation_and_validation() {

@@ -3,6 +3,8 @@
 //! are a contract; these tests pin them.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use serde_json::{json, Value};
 use tandem_wasm::{Keyring, WalletController};
 
@@ -72,16 +74,7 @@ fn outcome_and_resolution_shapes_the_worker_reads() {
             r["message"].as_str().unwrap(),
         )
         .unwrap();
-    let sig = tandem_eth::signature::parse_rsv(&hex::decode(sig.trim_start_matches("0x")).unwrap())
-        .unwrap();
-    let hash = tandem_eth::eip191::hash(&tandem_eth::eip191::message_bytes("hello"));
-    assert_eq!(
-        tandem_eth::signature::recover(&hash, &sig)
-            .unwrap()
-            .to_string()
-            .to_lowercase(),
-        A0
-    );
+    assert_eq!(common::recover_personal("hello", &sig).to_lowercase(), A0);
 
     let t = request(
         &mut w,

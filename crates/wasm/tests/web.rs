@@ -9,16 +9,8 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_service_worker);
 
-/// The `personal_sign` signer of `sig` (test helper over tandem-eth; the module
-/// does not export recovery).
-#[allow(clippy::unwrap_used)] // a test helper: a panic is the failure report
-fn recover_personal(message: &str, sig: &str) -> String {
-    use tandem_eth::{eip191, signature};
-    let sig = signature::parse_rsv(&hex::decode(sig.trim_start_matches("0x")).unwrap()).unwrap();
-    signature::recover(&eip191::hash(&eip191::message_bytes(message)), &sig)
-        .unwrap()
-        .to_checksum(None)
-}
+mod common;
+use common::recover_personal;
 
 const ANVIL: &str = "test test test test test test test test test test test junk";
 
