@@ -87,12 +87,7 @@ async fn sigkill_loses_no_acked_message(db_args: &[&str]) {
     Client::connect(&relay.url, &a_key, a_m.clone())
         .await
         .unwrap();
-    Client::connect(&relay.url, &b_key, b_m.clone())
-        .await
-        .unwrap()
-        .close()
-        .await
-        .unwrap();
+    common::register_offline(&relay.url, &b_key, b_m.clone()).await;
 
     let acked =
         publish_until_killed(relay, &a_key, &a_m, Recipient::Device(b_key.device_id())).await;

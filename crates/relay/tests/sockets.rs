@@ -149,12 +149,7 @@ async fn offline_mailbox_replays_until_acked() {
     let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
     let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
     // B registers once, then goes offline.
-    Client::connect(&relay.url, &b_key, b_m.clone())
-        .await
-        .unwrap()
-        .close()
-        .await
-        .unwrap();
+    common::register_offline(&relay.url, &b_key, b_m.clone()).await;
 
     let mut ids = Vec::new();
     for i in 0..5u8 {
@@ -416,12 +411,7 @@ async fn limits_produce_error_frames() {
 
     // Mailbox full: B is offline with two messages waiting.
     let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
-    Client::connect(&relay.url, &b_key, b_m)
-        .await
-        .unwrap()
-        .close()
-        .await
-        .unwrap();
+    common::register_offline(&relay.url, &b_key, b_m).await;
     a.publish(Recipient::Device(b_key.device_id()), b"1")
         .await
         .unwrap();
@@ -520,12 +510,7 @@ async fn revoked_device_is_disconnected_refused_and_cut_off() {
         .unwrap();
     let mut c = Client::connect(&relay.url, &c_key, c_m).await.unwrap();
     // D is paired but offline when the revocation happens.
-    Client::connect(&relay.url, &d_key, d_m.clone())
-        .await
-        .unwrap()
-        .close()
-        .await
-        .unwrap();
+    common::register_offline(&relay.url, &d_key, d_m.clone()).await;
 
     // A member without the REVOKE capability cannot revoke.
     let (e_key, e_m, _) = member(&a_key, group, Capabilities::MESSAGE, 3600);
@@ -682,12 +667,7 @@ async fn mailbox_messages_expire_after_their_ttl() {
     let (a_key, a_m, group) = founder();
     let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
     let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
-    Client::connect(&relay.url, &b_key, b_m.clone())
-        .await
-        .unwrap()
-        .close()
-        .await
-        .unwrap();
+    common::register_offline(&relay.url, &b_key, b_m.clone()).await;
     a.publish(Recipient::Device(b_key.device_id()), b"old")
         .await
         .unwrap();

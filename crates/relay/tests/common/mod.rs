@@ -110,6 +110,17 @@ pub fn loose() -> Config {
 }
 
 /// A founding device: key, membership claim, group.
+/// Connects `key` once so the relay knows the device, then closes: the device
+/// is registered and offline (its mailbox fills from here on).
+pub async fn register_offline(url: &str, key: &IdentityKey, membership: Membership) {
+    tandem_relay::client::Client::connect(url, key, membership)
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
+}
+
 pub fn founder() -> (IdentityKey, Membership, GroupId) {
     let key = IdentityKey::generate(&mut OsRng);
     let mut salt = [0u8; 16];
