@@ -1,21 +1,30 @@
 //! Envelopes: the opaque payloads devices publish through the relay.
 //!
 //! ```text
-//! header = version u8 (=1) | kind u8 | topic [32] | sender device id [16]
+//! header = version u8 (=2) | kind u8 | topic [32] | sender device id [16]
 //!        | epoch u32 | seq u64                                   (62 bytes)
 //! envelope = header | body [| signature [64] for signed kinds]
+//! body (encrypted kinds) = nonce [24] | XChaCha20-Poly1305 ciphertext and tag
 //! ```
 //!
-//! Encrypted bodies are ChaCha20-Poly1305 with AAD = the whole header (so
+//! Encrypted bodies are XChaCha20-Poly1305 with AAD = the whole header (so
 //! version, type, topic, sender, epoch and sequence are all authenticated)
-//! and nonce = `0u32 ‖ seq` under a key used by one sender only. Signed
-//! kinds carry an Ed25519 signature over
-//! `u16 len‖"tandem/envelope/v1" ‖ header ‖ body`.
+//! and a fresh random 192-bit nonce from the caller's CSPRNG. Nonces never
+//! depend on state a device could lose: a device restored from an old backup
+//! still cannot repeat a (key, nonce) pair. Signed kinds carry an Ed25519
+//! signature over `u16 len‖"tandem/envelope/v2" ‖ header ‖ body`.
+//!
+//! Sequence numbers serve ordering and replay detection only: receivers keep
+//! a bounded window per sender ([`ReplayWindow`]), and senders take them from
+//! a counter that never falls behind the clock ([`SequenceCounter::take`]).
+
+use std::collections::BTreeSet;
 
 use chacha20poly1305::{
     aead::{Aead, KeyInit, Payload},
-    ChaCha20Poly1305, Nonce,
+    XChaCha20Poly1305, XNonce,
 };
+use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
 use crate::frame::MAX_PAYLOAD_BYTES;
@@ -24,11 +33,13 @@ use crate::wire::{Reader, Writer};
 use crate::{DeviceId, Error, Result, PROTOCOL_VERSION};
 
 const WHAT: &str = "envelope";
-const SIG_DOMAIN: &[u8] = b"tandem/envelope/v1";
+const SIG_DOMAIN: &[u8] = b"tandem/envelope/v2";
 /// Header length in bytes.
 pub const HEADER_LEN: usize = 1 + 1 + 32 + 16 + 4 + 8;
 /// Poly1305 tag length.
 pub const TAG_LEN: usize = 16;
+/// XChaCha20 nonce length (random per message, carried before the ciphertext).
+pub const NONCE_LEN: usize = 24;
 
 /// What an envelope carries.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
@@ -40,8 +51,11 @@ pub enum EnvelopeKind {
     /// Pairing step 2, new device -> approver, encrypted: nonce reveal,
     /// identity, signature.
     PairJoin,
-    /// Pairing step 3, approver -> new device, encrypted: welcome or decline.
+    /// Pairing step 4, approver -> new device, encrypted: welcome or decline.
     PairAccept,
+    /// Pairing step 3, new device -> approver, encrypted: whether the new
+    /// device's user confirmed that the two codes match.
+    PairConfirm,
     /// A group message under the group key, signed by the sender.
     Group,
     /// A new group key sealed to one device's X25519 key, signed by the sender.
@@ -56,6 +70,7 @@ impl EnvelopeKind {
             Self::PairAccept => 3,
             Self::Group => 4,
             Self::KeyUpdate => 5,
+            Self::PairConfirm => 6,
         }
     }
     fn from_u8(v: u8) -> Result<Self> {
@@ -65,6 +80,7 @@ impl EnvelopeKind {
             3 => Self::PairAccept,
             4 => Self::Group,
             5 => Self::KeyUpdate,
+            6 => Self::PairConfirm,
             _ => return Err(Error::malformed(WHAT, format!("unknown kind {v}"))),
         })
     }
@@ -85,7 +101,7 @@ pub struct Header {
     pub sender: DeviceId,
     /// Group key epoch (0 in pairing).
     pub epoch: u32,
-    /// Sender's sequence number; strictly increasing per sender and key.
+    /// Sender's sequence number (ordering and replay detection).
     pub seq: u64,
 }
 
@@ -101,12 +117,6 @@ impl Header {
             .u64(self.seq);
         w.0.try_into().expect("header is fixed size")
     }
-
-    fn nonce(&self) -> Nonce {
-        let mut n = [0u8; 12];
-        n[4..].copy_from_slice(&self.seq.to_be_bytes());
-        Nonce::from(n)
-    }
 }
 
 /// A parsed envelope (not yet decrypted or verified).
@@ -114,7 +124,7 @@ impl Header {
 pub struct Envelope {
     /// Header.
     pub header: Header,
-    /// Ciphertext (with tag) or, for `PairHello`, plaintext.
+    /// Nonce, ciphertext and tag or, for `PairHello`, plaintext.
     pub body: Vec<u8>,
     /// Sender's signature, for signed kinds.
     pub signature: Option<Signature>,
@@ -150,8 +160,17 @@ impl Envelope {
         } else {
             (rest, None)
         };
-        if header.kind != EnvelopeKind::PairHello && body.len() < TAG_LEN {
-            return Err(Error::malformed(WHAT, "ciphertext shorter than its tag"));
+        let min = match header.kind {
+            EnvelopeKind::PairHello => 0,
+            // An ephemeral X25519 key precedes the sealed part.
+            EnvelopeKind::KeyUpdate => 32 + NONCE_LEN + TAG_LEN,
+            _ => NONCE_LEN + TAG_LEN,
+        };
+        if body.len() < min {
+            return Err(Error::malformed(
+                WHAT,
+                "body shorter than its nonce and tag",
+            ));
         }
         Ok(Self {
             header,
@@ -180,20 +199,16 @@ impl Envelope {
         }
     }
 
-    /// Encrypts `plaintext` under `key` with AAD = header.
-    pub fn seal(key: &[u8; 32], header: Header, plaintext: &[u8]) -> Self {
-        let body = ChaCha20Poly1305::new(key.into())
-            .encrypt(
-                &header.nonce(),
-                Payload {
-                    msg: plaintext,
-                    aad: &header.encode(),
-                },
-            )
-            .expect("encryption of bounded input cannot fail");
+    /// Encrypts `plaintext` under `key` with AAD = header and a random nonce.
+    pub fn seal(
+        key: &[u8; 32],
+        header: Header,
+        plaintext: &[u8],
+        rng: &mut impl CryptoRngCore,
+    ) -> Self {
         Self {
             header,
-            body,
+            body: seal_body(key, &header, plaintext, rng),
             signature: None,
         }
     }
@@ -201,16 +216,7 @@ impl Envelope {
     /// Decrypts with `key`; any change to header or body fails with
     /// [`Error::Tampered`].
     pub fn open(&self, key: &[u8; 32]) -> Result<Zeroizing<Vec<u8>>> {
-        ChaCha20Poly1305::new(key.into())
-            .decrypt(
-                &self.header.nonce(),
-                Payload {
-                    msg: &self.body,
-                    aad: &self.header.encode(),
-                },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| Error::Tampered)
+        open_body(key, &self.header, &self.body)
     }
 
     fn signed_message(&self) -> Vec<u8> {
@@ -238,42 +244,111 @@ impl Envelope {
     }
 }
 
-/// Rejects replayed and reordered messages from one sender under one key:
-/// sequence numbers must strictly increase.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ReplayGuard {
-    last: Option<u64>,
+/// `nonce ‖ XChaCha20-Poly1305(key, nonce, AAD = header, plaintext)`.
+pub(crate) fn seal_body(
+    key: &[u8; 32],
+    header: &Header,
+    plaintext: &[u8],
+    rng: &mut impl CryptoRngCore,
+) -> Vec<u8> {
+    let mut nonce = [0u8; NONCE_LEN];
+    rng.fill_bytes(&mut nonce);
+    let ct = XChaCha20Poly1305::new(key.into())
+        .encrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: plaintext,
+                aad: &header.encode(),
+            },
+        )
+        .expect("encryption of bounded input cannot fail");
+    let mut body = Vec::with_capacity(NONCE_LEN + ct.len());
+    body.extend_from_slice(&nonce);
+    body.extend_from_slice(&ct);
+    body
 }
 
-impl ReplayGuard {
-    /// Fails unless `seq` is above every sequence accepted so far. Call only
-    /// after the message authenticated, or a forger could advance the window.
-    pub fn accept(&mut self, seq: u64) -> Result<()> {
-        if let Some(last) = self.last {
-            if seq <= last {
-                return Err(Error::Replay { seq, last });
-            }
+/// Opens what [`seal_body`] made.
+pub(crate) fn open_body(
+    key: &[u8; 32],
+    header: &Header,
+    body: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    if body.len() < NONCE_LEN + TAG_LEN {
+        return Err(Error::Tampered);
+    }
+    let (nonce, ct) = body.split_at(NONCE_LEN);
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().expect("split at NONCE_LEN");
+    XChaCha20Poly1305::new(key.into())
+        .decrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: ct,
+                aad: &header.encode(),
+            },
+        )
+        .map(Zeroizing::new)
+        .map_err(|_| Error::Tampered)
+}
+
+/// How many recent sequence numbers a [`ReplayWindow`] remembers.
+pub const REPLAY_WINDOW: usize = 64;
+
+/// Rejects replayed messages from one sender under one key while accepting
+/// messages that arrive out of order: it remembers the last
+/// [`REPLAY_WINDOW`] sequence numbers it accepted, and refuses anything at
+/// or below the oldest one it had to forget.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReplayWindow {
+    /// Everything at or below this was forgotten and is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    floor: Option<u64>,
+    seen: BTreeSet<u64>,
+}
+
+impl ReplayWindow {
+    /// Whether `seq` would be accepted (nothing is recorded).
+    pub fn check(&self, seq: u64) -> Result<()> {
+        let replay = || Error::Replay {
+            seq,
+            last: self.seen.last().copied().or(self.floor).unwrap_or(0),
+        };
+        if self.floor.is_some_and(|f| seq <= f) || self.seen.contains(&seq) {
+            return Err(replay());
         }
-        self.last = Some(seq);
+        Ok(())
+    }
+
+    /// Records `seq`; fails if it was seen or is too old. Call only after
+    /// the message authenticated, or a forger could fill the window.
+    pub fn accept(&mut self, seq: u64) -> Result<()> {
+        self.check(seq)?;
+        self.seen.insert(seq);
+        if self.seen.len() > REPLAY_WINDOW {
+            self.floor = self.seen.pop_first();
+        }
         Ok(())
     }
 
     /// Highest sequence accepted.
     pub fn last(&self) -> Option<u64> {
-        self.last
+        self.seen.last().copied()
     }
 }
 
-/// Hands out strictly increasing sequence numbers for one sender and key.
+/// Hands out increasing sequence numbers for one sender. Each number is at
+/// least `now · 2^20`, so a device restored from an older copy of its state
+/// (whose counter went back) still numbers its messages above everything it
+/// sent before, as long as its clock moved forward.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SequenceCounter {
     next: u64,
 }
 
 impl SequenceCounter {
-    /// The next sequence number.
-    pub fn take(&mut self) -> Result<u64> {
-        let s = self.next;
+    /// The next sequence number at `now` (Unix seconds).
+    pub fn take(&mut self, now: u64) -> Result<u64> {
+        let s = self.next.max(now.saturating_mul(1 << 20));
         self.next = s.checked_add(1).ok_or(Error::SequenceExhausted)?;
         Ok(s)
     }
@@ -282,6 +357,7 @@ impl SequenceCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand_chacha::rand_core::SeedableRng;
 
     fn header(seq: u64) -> Header {
         Header {
@@ -296,7 +372,14 @@ mod tests {
     #[test]
     fn seal_open_and_tamper() {
         let key = [9u8; 32];
-        let env = Envelope::seal(&key, header(3), b"hello");
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(4);
+        let env = Envelope::seal(&key, header(3), b"hello", &mut rng);
+        let again = Envelope::seal(&key, header(3), b"hello", &mut rng);
+        assert_ne!(
+            env.body[..NONCE_LEN],
+            again.body[..NONCE_LEN],
+            "fresh nonce per message"
+        );
         let bytes = env.encode();
         let back = Envelope::decode(&bytes).unwrap();
         assert_eq!(&*back.open(&key).unwrap(), b"hello");
@@ -317,39 +400,60 @@ mod tests {
     }
 
     #[test]
-    fn rfc8439_aead_vector() {
-        // RFC 8439 §2.8.2: ChaCha20-Poly1305 AEAD test vector (checks the
-        // primitive this module relies on; our nonce layout differs).
+    fn xchacha20poly1305_draft_vector() {
+        // draft-irtf-cfrg-xchacha-03 §A.3.1: the AEAD_XChaCha20_Poly1305 test
+        // vector (checks the primitive this module relies on).
         let key: [u8; 32] =
             hex::decode("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f")
                 .unwrap()
                 .try_into()
                 .unwrap();
-        let nonce: [u8; 12] = hex::decode("070000004041424344454647")
-            .unwrap()
-            .try_into()
-            .unwrap();
+        let nonce: [u8; NONCE_LEN] =
+            hex::decode("404142434445464748494a4b4c4d4e4f5051525354555657")
+                .unwrap()
+                .try_into()
+                .unwrap();
         let aad = hex::decode("50515253c0c1c2c3c4c5c6c7").unwrap();
         let pt = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
-        let ct = ChaCha20Poly1305::new((&key).into())
-            .encrypt(&Nonce::from(nonce), Payload { msg: pt, aad: &aad })
+        let ct = XChaCha20Poly1305::new((&key).into())
+            .encrypt(&XNonce::from(nonce), Payload { msg: pt, aad: &aad })
             .unwrap();
         assert_eq!(
             hex::encode(&ct[pt.len()..]),
-            "1ae10b594f09e26a7e902ecbd0600691"
+            "c0875924c1c7987947deafd8780acf49"
         );
-        assert_eq!(hex::encode(&ct[..16]), "d31a8d34648e60db7b86afbc53ef7ec2");
+        assert_eq!(hex::encode(&ct[..16]), "bd6d179d3e83d43b9576579493c0e939");
     }
 
     #[test]
-    fn replay_guard_requires_strict_increase() {
-        let mut g = ReplayGuard::default();
-        g.accept(0).unwrap();
+    fn replay_window_takes_reordered_messages_once() {
+        let mut g = ReplayWindow::default();
         g.accept(5).unwrap();
+        g.accept(1).unwrap(); // late, but new
         assert_eq!(g.accept(5), Err(Error::Replay { seq: 5, last: 5 }));
-        assert_eq!(g.accept(1), Err(Error::Replay { seq: 1, last: 5 }));
+        assert_eq!(g.accept(1).unwrap_err().kind(), "replay");
         g.accept(6).unwrap();
+        // Past the window, the oldest are forgotten and refused for good.
+        for s in 100..100 + REPLAY_WINDOW as u64 {
+            g.accept(s).unwrap();
+        }
+        // 1, 5 and 6 were forgotten: the floor is now 6.
+        assert_eq!(g.accept(2).unwrap_err().kind(), "replay");
+        assert_eq!(g.accept(6).unwrap_err().kind(), "replay", "at the floor");
+        g.accept(7).unwrap(); // above the floor, never seen: a late message
+        assert_eq!(g.last(), Some(99 + REPLAY_WINDOW as u64));
+    }
+
+    #[test]
+    fn sequence_numbers_never_fall_behind_the_clock() {
         let mut c = SequenceCounter::default();
-        assert_eq!((c.take().unwrap(), c.take().unwrap()), (0, 1));
+        let a = c.take(1_000).unwrap();
+        let b = c.take(1_000).unwrap();
+        assert_eq!((a, b), (1_000 << 20, (1_000 << 20) + 1));
+        // A state restored from before `a` was taken, a second later.
+        let mut restored = SequenceCounter::default();
+        assert!(restored.take(1_001).unwrap() > b);
+        let mut full = SequenceCounter { next: u64::MAX };
+        assert_eq!(full.take(0).unwrap_err().kind(), "sequence_exhausted");
     }
 }

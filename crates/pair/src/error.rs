@@ -58,6 +58,12 @@ pub enum Error {
     /// The approving device refused the pairing.
     #[error("the other device declined the pairing")]
     Declined,
+    /// The other device's user said the codes differ.
+    #[error("the other device reports that the 6-digit codes do not match: someone may be intercepting the pairing; pairing cancelled, nothing was shared")]
+    MismatchReported,
+    /// A welcome arrived before this device's user confirmed the code.
+    #[error("the other device sent its answer before the code was confirmed on this device: pairing cancelled, nothing was installed")]
+    NotConfirmed,
     /// An Ed25519 signature does not verify.
     #[error("the signature on this {0} is not valid; it was forged or modified")]
     BadSignature(&'static str),
@@ -104,6 +110,37 @@ pub enum Error {
         /// Epoch held.
         have: u32,
     },
+    /// The device lacks the capability for what it tried.
+    #[error("device {device} is not allowed to {action}")]
+    NotAllowed {
+        /// Device id (hex).
+        device: String,
+        /// What it tried.
+        action: &'static str,
+    },
+    /// A new-device announcement for a device already in the group.
+    #[error("device {0} is already in this wallet group; its token can only be refreshed")]
+    AlreadyMember(String),
+    /// The group key of the current epoch has not arrived yet.
+    #[error("waiting for the new group key (epoch {epoch}) after a revocation; nothing is sent until it arrives")]
+    AwaitingKey {
+        /// The epoch waited for.
+        epoch: u32,
+    },
+    /// Revocation records are missing before this one.
+    #[error("revocation {got} arrived but this device holds only {have}: fetch the ones in between first")]
+    ChainGap {
+        /// Records held.
+        have: u32,
+        /// Position of the record that arrived.
+        got: u32,
+    },
+    /// A different revocation already holds this position of the chain.
+    #[error("conflicting revocation at position {seq}: another one was accepted first, this one is void")]
+    ChainFork {
+        /// Position.
+        seq: u32,
+    },
 }
 
 impl Error {
@@ -126,6 +163,8 @@ impl Error {
             Self::UnexpectedMessage(_) => "unexpected_message",
             Self::CommitmentMismatch => "commitment_mismatch",
             Self::Declined => "declined",
+            Self::MismatchReported => "mismatch_reported",
+            Self::NotConfirmed => "not_confirmed",
             Self::BadSignature(_) => "bad_signature",
             Self::TokenExpired { .. } => "token_expired",
             Self::FromTheFuture(_) => "from_the_future",
@@ -137,6 +176,11 @@ impl Error {
             Self::NotMember(_) => "not_member",
             Self::Revoked(_) => "revoked",
             Self::WrongEpoch { .. } => "wrong_epoch",
+            Self::NotAllowed { .. } => "not_allowed",
+            Self::AlreadyMember(_) => "already_member",
+            Self::AwaitingKey { .. } => "awaiting_key",
+            Self::ChainGap { .. } => "chain_gap",
+            Self::ChainFork { .. } => "chain_fork",
         }
     }
 }

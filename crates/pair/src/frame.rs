@@ -23,6 +23,12 @@ pub const MAX_BLOB_BYTES: usize = 128 * 1024;
 pub const MAX_BLOB_KEY_BYTES: usize = 128;
 /// Longest relay URL accepted in an auth transcript or offer.
 pub const MAX_RELAY_URL_BYTES: usize = 512;
+/// Longest a pairing-topic subscription lasts (seconds).
+pub const MAX_SUBSCRIPTION_SECS: u64 = 600;
+/// Most pairing-topic subscriptions one device may hold at once.
+pub const MAX_SUBSCRIPTIONS: usize = 4;
+/// Most revocation records in one [`RelayFrame::Revocations`] answer.
+pub const MAX_REVOCATIONS_PER_FRAME: usize = 64;
 
 const AUTH_DOMAIN: &[u8] = b"tandem/relay-auth/v1";
 
@@ -85,8 +91,9 @@ impl Membership {
 
     /// The stateless part of the relay's check: a founder's group id derives
     /// from its key; a member's token is signed (checked at parse), unexpired
-    /// at `now` and issued to `identity`. The relay must still check that a
-    /// token's issuer is an active member and that nothing is revoked.
+    /// at `now` and issued to `identity`. The relay must still check that the
+    /// token is one it registered for the group (`admit`) and that neither
+    /// the device nor the token is revoked there.
     pub fn verify(&self, identity: &IdentityPublic, now: u64) -> Result<()> {
         match self {
             Self::Guest => Ok(()),
@@ -181,12 +188,17 @@ pub enum ClientFrame {
         /// Signature over [`auth_message`].
         signature: Signature,
     },
-    /// Receive payloads published to a pairing topic.
+    /// Receive payloads published to a pairing topic, until the pairing
+    /// offer expires. The relay keeps a subscription at most
+    /// [`MAX_SUBSCRIPTION_SECS`] and at most [`MAX_SUBSCRIPTIONS`] per device.
     Subscribe {
         /// Request id echoed in the reply.
         req: u64,
         /// Topic.
         topic: Topic,
+        /// When the subscription may end (Unix seconds; the offer's expiry).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<u64>,
     },
     /// Stop receiving a pairing topic.
     Unsubscribe {
@@ -229,8 +241,24 @@ pub enum ClientFrame {
     Revoke {
         /// Request id.
         req: u64,
-        /// Signed record; its issuer must be the sender.
+        /// Signed record; its issuer must be the sender, and it must extend
+        /// the group's chain at its current head (else `conflict`).
         record: RevocationRecord,
+    },
+    /// Register a token the sender just issued to a new device (before the
+    /// welcome is sent), so the relay knows the device is in the group.
+    Admit {
+        /// Request id.
+        req: u64,
+        /// The new device's token; its issuer must be the sender.
+        token: SessionToken,
+    },
+    /// Fetch the group's revocation chain after position `after`.
+    Revocations {
+        /// Request id.
+        req: u64,
+        /// Number of records the device already holds.
+        after: u32,
     },
     /// List the group's devices.
     Members {
@@ -269,6 +297,9 @@ pub enum ErrorCode {
     MailboxFull,
     /// Unknown blob, device or topic.
     NotFound,
+    /// A revocation that does not extend the group's chain at its current
+    /// head: fetch the chain (`revocations`), apply it and decide again.
+    Conflict,
     /// Something went wrong in the relay (details only in its logs).
     Internal,
 }
@@ -284,12 +315,16 @@ pub enum RelayFrame {
         /// Fresh random nonce for this connection.
         nonce: Nonce,
     },
-    /// Authentication accepted; stored messages follow as `deliver` frames.
+    /// Authentication accepted; stored messages follow as `deliver` frames,
+    /// all of them before the answer to any frame the device sends next.
     AuthOk {
         /// The device's id.
         device: DeviceId,
         /// Its group, if not a guest.
         group: Option<GroupId>,
+        /// Length of the group's revocation chain at the relay.
+        #[serde(default)]
+        revocations: u32,
     },
     /// A request succeeded (subscribe, unsubscribe, blob put, revoke).
     Ok {
@@ -302,6 +337,9 @@ pub enum RelayFrame {
         req: u64,
         /// Id of the stored message.
         id: MessageId,
+        /// Group members whose mailbox was full: they did not get it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        full: Vec<DeviceId>,
     },
     /// A payload for this device.
     Deliver {
@@ -333,12 +371,32 @@ pub enum RelayFrame {
         members: Vec<MemberInfo>,
     },
     /// A revocation in this device's group (also kept in the mailbox of
-    /// offline devices until acknowledged).
+    /// offline devices until acknowledged). Also sent, without an id, to the
+    /// revoked device itself just before the relay closes its connection.
     Revoked {
-        /// Id to acknowledge.
-        id: MessageId,
+        /// Id to acknowledge (none for the notice to the revoked device).
+        id: Option<MessageId>,
         /// The verified record.
         record: RevocationRecord,
+    },
+    /// A token an approving device registered (`admit`): a new device of
+    /// this group, or a refreshed token. Stored in the mailbox like a
+    /// revocation and delivered in the same order, so every device knows
+    /// every member the relay knows before any record that names it.
+    Admitted {
+        /// Id to acknowledge.
+        id: MessageId,
+        /// The token (signed by the approving device).
+        token: SessionToken,
+    },
+    /// Records of the group's revocation chain, in order.
+    Revocations {
+        /// Request id.
+        req: u64,
+        /// Records after the requested position (at most 64 per answer).
+        records: Vec<RevocationRecord>,
+        /// Length of the whole chain.
+        total: u32,
     },
     /// Answer to ping.
     Pong {
@@ -491,7 +549,18 @@ mod tests {
             ClientFrame::Subscribe {
                 req: 1,
                 topic: Topic([3; 32]),
+                until: None,
             },
+            ClientFrame::Subscribe {
+                req: 1,
+                topic: Topic([3; 32]),
+                until: Some(77),
+            },
+            ClientFrame::Admit {
+                req: 6,
+                token: token.clone(),
+            },
+            ClientFrame::Revocations { req: 7, after: 3 },
             ClientFrame::Publish {
                 req: 2,
                 to: Recipient::Group,

@@ -1,6 +1,8 @@
 //! The pairing handshake between a new device (the *joiner*, which shows
 //! the QR offer) and an already-trusted device (the *approver*, which scans
-//! it and, after the user compares the 6-digit codes, issues a token).
+//! it). The user confirms the 6-digit code on **both** screens before
+//! anything is installed on either side (numeric comparison, as Bluetooth
+//! and Matrix SAS do).
 //!
 //! ```text
 //! joiner                                   approver
@@ -10,13 +12,19 @@
 //!  k_ja, k_aj = HKDF(salt = th1, ikm = X25519, info = label ‖ th1)
 //!  PairJoin (k_ja: N_J, identity, x25519 pk, name, sig over th2) -->
 //!  th2 = H(th1, N_J); code = HKDF(salt = th2, ikm = X25519, info = "code" ‖ th2) mod 10^6
-//!  both screens show the code; the user types/confirms it on the approver
+//!  both screens show the code (or the approver's user types the joiner's)
+//!  PairConfirm (k_ja: match | mismatch) -->   after the joiner's user decided
 //!                                 <-- PairAccept (k_aj: welcome | declined)
+//!                                     only after both users confirmed
 //! ```
 //!
 //! The joiner commits to N_J in the QR and reveals it only after it has the
 //! approver's key and nonce, so a man in the middle cannot pick keys that
-//! make the two codes equal (he gets one guess in 10^6).
+//! make the two codes equal (he gets one guess in 10^6). Because the joiner
+//! refuses a welcome until its own user confirmed its own code, whoever
+//! answers a QR first cannot capture the new device; because the approver
+//! sends the group key only after the joiner's confirmation, a mismatch on
+//! either screen installs nothing anywhere.
 
 use core::fmt;
 
@@ -27,7 +35,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::envelope::{Envelope, EnvelopeKind, Header, ReplayGuard};
+use crate::envelope::{Envelope, EnvelopeKind, Header};
 use crate::group::{check_name, Group, GroupKey, Member, MAX_NAME_BYTES};
 use crate::identity::{EncryptionPublic, IdentityKey, IdentityPublic, Signature, Topic};
 use crate::offer::{commitment, validate_relay_url, PairingOffer};
@@ -35,12 +43,12 @@ use crate::token::{Capabilities, SessionToken, TokenRequest};
 use crate::wire::{Reader, Writer};
 use crate::{DeviceId, Error, GroupId, Result, PROTOCOL_VERSION};
 
-const TRANSCRIPT_DOMAIN: &[u8] = b"tandem/pair/v1/transcript";
-const KEY_J2A: &[u8] = b"tandem/pair/v1/key/joiner-to-approver";
-const KEY_A2J: &[u8] = b"tandem/pair/v1/key/approver-to-joiner";
-const CODE_INFO: &[u8] = b"tandem/pair/v1/code";
-const JOIN_DOMAIN: &[u8] = b"tandem/pair/join/v1";
-const APPROVE_DOMAIN: &[u8] = b"tandem/pair/approve/v1";
+const TRANSCRIPT_DOMAIN: &[u8] = b"tandem/pair/v2/transcript";
+const KEY_J2A: &[u8] = b"tandem/pair/v2/key/joiner-to-approver";
+const KEY_A2J: &[u8] = b"tandem/pair/v2/key/approver-to-joiner";
+const CODE_INFO: &[u8] = b"tandem/pair/v2/code";
+const JOIN_DOMAIN: &[u8] = b"tandem/pair/join/v2";
+const APPROVE_DOMAIN: &[u8] = b"tandem/pair/approve/v2";
 
 /// The 6-digit comparison code shown on both screens.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -156,13 +164,15 @@ fn approve_signed(th2: &[u8; 32], token: &SessionToken) -> Vec<u8> {
     w.0
 }
 
-/// What the approver sends after the user's decision (encrypted).
+/// What the approver sends once both users decided (encrypted).
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 #[allow(clippy::large_enum_variant)] // one per pairing
 enum AcceptBody {
     Welcome {
         group: GroupId,
+        /// The relay the group uses (may differ from the offer's).
+        relay: String,
         key: GroupKey,
         members: Vec<Member>,
         token: SessionToken,
@@ -171,14 +181,23 @@ enum AcceptBody {
     Declined,
 }
 
+/// The joiner's message after its user compared the codes.
+const CONFIRM_MATCH: u8 = 1;
+const CONFIRM_MISMATCH: u8 = 2;
+
 // ---------------------------------------------------------------- joiner
 
 enum JoinerState {
     AwaitingHello,
-    AwaitingAccept {
+    /// Code shown; waiting for this device's user.
+    AwaitingUser {
         keys: Keys,
         th2: [u8; 32],
-        guard: ReplayGuard,
+    },
+    /// The user confirmed; waiting for the approver's welcome.
+    AwaitingWelcome {
+        keys: Keys,
+        th2: [u8; 32],
     },
     Done,
 }
@@ -197,6 +216,15 @@ impl fmt::Debug for Joiner {
             .field("topic", &self.offer.topic)
             .finish_non_exhaustive()
     }
+}
+
+/// What a new device installs after a successful pairing.
+#[derive(Debug)]
+pub struct Welcome {
+    /// Its view of the group (key, members, relay).
+    pub group: Group,
+    /// The approving device's name, to show "Paired with …".
+    pub approver_name: String,
 }
 
 impl Joiner {
@@ -241,6 +269,7 @@ impl Joiner {
         me: &IdentityKey,
         name: &str,
         now: u64,
+        rng: &mut impl CryptoRngCore,
     ) -> Result<(Vec<u8>, ComparisonCode)> {
         check_name(name)?;
         let env = Envelope::decode(bytes)?;
@@ -285,43 +314,101 @@ impl Joiner {
             epoch: 0,
             seq: 0,
         };
-        let out = Envelope::seal(&keys.j2a, header, &plain).encode();
-        self.state = JoinerState::AwaitingAccept {
-            keys,
-            th2,
-            guard: ReplayGuard::default(),
-        };
+        let out = Envelope::seal(&keys.j2a, header, &plain, rng).encode();
+        self.state = JoinerState::AwaitingUser { keys, th2 };
         Ok((out, code))
     }
 
+    /// Test vectors only: th1, th2 and the session keys, once the hello was
+    /// handled.
+    #[cfg(feature = "kat")]
+    pub fn kat_secrets(&self) -> Option<crate::kat::Secrets> {
+        match &self.state {
+            JoinerState::AwaitingUser { keys, th2 }
+            | JoinerState::AwaitingWelcome { keys, th2 } => Some(crate::kat::Secrets {
+                th1: keys.th1,
+                th2: *th2,
+                k_ja: *keys.j2a,
+                k_aj: *keys.a2j,
+                shared: *keys.shared,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether the code is shown and this device's user has not decided yet.
+    pub fn awaiting_user(&self) -> bool {
+        matches!(self.state, JoinerState::AwaitingUser { .. })
+    }
+
+    /// This device's user compared the code shown here with the other
+    /// device's. Returns the message telling the approver. On "they differ"
+    /// the pairing ends here (nothing will be installed) and the message
+    /// makes the approver stop too.
+    pub fn confirm(
+        &mut self,
+        codes_match: bool,
+        me: &IdentityKey,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Vec<u8>> {
+        let JoinerState::AwaitingUser { keys, th2 } =
+            core::mem::replace(&mut self.state, JoinerState::Done)
+        else {
+            return Err(Error::UnexpectedMessage("no code waiting for confirmation"));
+        };
+        let header = Header {
+            kind: EnvelopeKind::PairConfirm,
+            topic: self.offer.topic,
+            sender: me.device_id(),
+            epoch: 0,
+            seq: 1,
+        };
+        let answer = if codes_match {
+            CONFIRM_MATCH
+        } else {
+            CONFIRM_MISMATCH
+        };
+        let out = Envelope::seal(&keys.j2a, header, &[answer], rng).encode();
+        if codes_match {
+            self.state = JoinerState::AwaitingWelcome { keys, th2 };
+        }
+        Ok(out)
+    }
+
     /// Handles the approver's answer: the group this device now belongs to,
-    /// or [`Error::Declined`].
-    pub fn on_accept(&mut self, bytes: &[u8], me: &IdentityKey, now: u64) -> Result<Group> {
+    /// or [`Error::Declined`]. A welcome that arrives before this device's
+    /// user confirmed the code ends the pairing with [`Error::NotConfirmed`].
+    pub fn on_accept(&mut self, bytes: &[u8], me: &IdentityKey, now: u64) -> Result<Welcome> {
         let env = Envelope::decode(bytes)?;
         if env.header.kind != EnvelopeKind::PairAccept || env.header.topic != self.offer.topic {
             return Err(Error::UnexpectedMessage(
                 "expected the other device's answer",
             ));
         }
-        let JoinerState::AwaitingAccept { keys, th2, guard } = &mut self.state else {
-            return Err(Error::UnexpectedMessage("no pairing in progress"));
+        let (keys, th2, confirmed) = match &self.state {
+            JoinerState::AwaitingUser { keys, th2 } => (keys, *th2, false),
+            JoinerState::AwaitingWelcome { keys, th2 } => (keys, *th2, true),
+            _ => return Err(Error::UnexpectedMessage("no pairing in progress")),
         };
+        // Only the other side of this handshake can produce this.
         let plain = env.open(&keys.a2j)?;
-        guard.accept(env.header.seq)?;
-        let th2 = *th2;
         self.state = JoinerState::Done;
         let body: AcceptBody = serde_json::from_slice(&plain)
             .map_err(|e| Error::malformed("pairing answer", e.to_string()))?;
-        let (group, key, members, token, signature) = match body {
-            AcceptBody::Declined => return Err(Error::Declined),
-            AcceptBody::Welcome {
-                group,
-                key,
-                members,
-                token,
-                signature,
-            } => (group, key, members, token, signature),
+        let AcceptBody::Welcome {
+            group,
+            relay,
+            key,
+            members,
+            token,
+            signature,
+        } = body
+        else {
+            return Err(Error::Declined);
         };
+        if !confirmed {
+            return Err(Error::NotConfirmed);
+        }
         token.issuer().verify(
             "pairing approval",
             &approve_signed(&th2, &token),
@@ -334,12 +421,20 @@ impl Joiner {
         if token.group() != group {
             return Err(Error::WrongGroup("session token"));
         }
-        let issuer_ok = members
+        let approver = members
             .iter()
-            .any(|m| m.identity == token.issuer() && m.is_active());
-        if !issuer_ok {
-            return Err(Error::NotMember(token.issuer_device().to_hex()));
+            .find(|m| m.identity == token.issuer() && m.is_active())
+            .ok_or_else(|| Error::NotMember(token.issuer_device().to_hex()))?;
+        if !approver
+            .capabilities()
+            .contains(Capabilities::APPROVE | token.capabilities())
+        {
+            return Err(Error::NotAllowed {
+                device: token.issuer_device().to_hex(),
+                action: "approve this device with these capabilities",
+            });
         }
+        let approver_name = approver.name.clone();
         let my_name = members
             .iter()
             .find(|m| m.identity == me.public())
@@ -358,7 +453,11 @@ impl Joiner {
             revoked: None,
             last_seen: Some(now),
         });
-        Ok(Group::joined(me.device_id(), group, key, members))
+        let group = Group::joined(me.device_id(), group, relay, key, members)?;
+        Ok(Welcome {
+            group,
+            approver_name,
+        })
     }
 }
 
@@ -367,7 +466,8 @@ impl Joiner {
 /// The new device, as described in its (verified) join message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JoinRequest {
-    /// Code to compare with the one on the new device's screen.
+    /// Code to compare with the one on the new device's screen. In typing
+    /// mode, do not show it: ask the user to type the new device's code.
     pub code: ComparisonCode,
     /// The new device's identity key.
     pub identity: IdentityPublic,
@@ -377,9 +477,25 @@ pub struct JoinRequest {
     pub name: String,
 }
 
+/// The approving user's answer about the code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// Compare mode: the user saw the same 6 digits on both screens.
+    Match,
+    /// Compare mode: the digits differ.
+    Differ,
+    /// Typing mode: the user typed the code the new device shows.
+    Typed(ComparisonCode),
+}
+
 enum ApproverState {
     AwaitingJoin,
-    AwaitingConfirm { request: JoinRequest, th2: [u8; 32] },
+    AwaitingDecisions {
+        request: JoinRequest,
+        th2: [u8; 32],
+        user: bool,
+        joiner: bool,
+    },
     Done,
 }
 
@@ -389,7 +505,6 @@ pub struct Approver {
     keys: Keys,
     me: DeviceId,
     state: ApproverState,
-    guard: ReplayGuard,
 }
 
 impl fmt::Debug for Approver {
@@ -434,14 +549,25 @@ impl Approver {
                 keys,
                 me: me.device_id(),
                 state: ApproverState::AwaitingJoin,
-                guard: ReplayGuard::default(),
             },
             hello,
         ))
     }
 
-    /// Handles the new device's join message: returns the code to show and
-    /// what the new device says about itself.
+    /// The offer being answered.
+    pub fn offer(&self) -> &PairingOffer {
+        &self.offer
+    }
+
+    /// Test vectors and attacker tests only: the session keys
+    /// (joiner-to-approver, approver-to-joiner).
+    #[cfg(feature = "kat")]
+    pub fn kat_session_keys(&self) -> ([u8; 32], [u8; 32]) {
+        (*self.keys.j2a, *self.keys.a2j)
+    }
+
+    /// Handles the new device's join message: returns the code to compare
+    /// and what the new device says about itself.
     pub fn on_join(&mut self, bytes: &[u8], now: u64) -> Result<JoinRequest> {
         let env = Envelope::decode(bytes)?;
         if env.header.kind != EnvelopeKind::PairJoin || env.header.topic != self.offer.topic {
@@ -450,7 +576,6 @@ impl Approver {
             ));
         }
         let plain = env.open(&self.keys.j2a)?;
-        self.guard.accept(env.header.seq)?;
         if !matches!(self.state, ApproverState::AwaitingJoin) {
             return Err(Error::UnexpectedMessage("join message received twice"));
         }
@@ -484,40 +609,117 @@ impl Approver {
             encryption,
             name,
         };
-        self.state = ApproverState::AwaitingConfirm {
+        self.state = ApproverState::AwaitingDecisions {
             request: request.clone(),
             th2,
+            user: false,
+            joiner: false,
         };
         Ok(request)
     }
 
-    /// The user typed the code shown on the new device. If it matches, issues
-    /// a session token, adds the device to `group` and returns the welcome
-    /// to publish. On mismatch the pairing is cancelled for good (no retry):
-    /// publish [`Self::decline`] so the new device stops waiting.
-    #[allow(clippy::too_many_arguments)]
-    pub fn confirm(
-        &mut self,
-        typed: &ComparisonCode,
-        group: &mut Group,
+    /// The new device's user decided (its `PairConfirm`). A mismatch ends
+    /// the pairing with [`Error::MismatchReported`]; send nothing more.
+    pub fn on_confirm(&mut self, bytes: &[u8]) -> Result<()> {
+        let env = Envelope::decode(bytes)?;
+        if env.header.kind != EnvelopeKind::PairConfirm || env.header.topic != self.offer.topic {
+            return Err(Error::UnexpectedMessage(
+                "expected the new device's confirmation",
+            ));
+        }
+        let ApproverState::AwaitingDecisions {
+            request, joiner, ..
+        } = &mut self.state
+        else {
+            return Err(Error::UnexpectedMessage(
+                "no pairing waiting for a confirmation",
+            ));
+        };
+        if env.header.sender != request.identity.device_id() || env.header.seq != 1 {
+            return Err(Error::UnexpectedMessage("confirmation from another device"));
+        }
+        let plain = env.open(&self.keys.j2a)?;
+        match plain.as_slice() {
+            [CONFIRM_MATCH] => {
+                *joiner = true;
+                Ok(())
+            }
+            [CONFIRM_MISMATCH] => {
+                self.state = ApproverState::Done;
+                Err(Error::MismatchReported)
+            }
+            _ => Err(Error::malformed("pairing confirmation", "unknown answer")),
+        }
+    }
+
+    /// This device's user decided. On a mismatch the pairing ends with
+    /// [`Error::CodeMismatch`] (no second guess): publish [`Self::decline`]
+    /// so the new device stops too.
+    pub fn user_decision(&mut self, check: CodeCheck) -> Result<()> {
+        let ApproverState::AwaitingDecisions { request, user, .. } = &mut self.state else {
+            return Err(Error::UnexpectedMessage("nothing to confirm"));
+        };
+        let ok = match check {
+            CodeCheck::Match => true,
+            CodeCheck::Differ => false,
+            CodeCheck::Typed(code) => code.matches(&request.code),
+        };
+        if ok {
+            *user = true;
+            Ok(())
+        } else {
+            self.state = ApproverState::Done;
+            Err(Error::CodeMismatch)
+        }
+    }
+
+    /// Whether both users confirmed: the welcome may be sent.
+    pub fn is_confirmed(&self) -> bool {
+        matches!(
+            self.state,
+            ApproverState::AwaitingDecisions {
+                user: true,
+                joiner: true,
+                ..
+            }
+        )
+    }
+
+    /// The new device, once its join arrived.
+    pub fn request(&self) -> Option<&JoinRequest> {
+        match &self.state {
+            ApproverState::AwaitingDecisions { request, .. } => Some(request),
+            _ => None,
+        }
+    }
+
+    /// After both confirmations: the new device's session token (nothing is
+    /// changed yet). Register it with the relay (`admit`), then call
+    /// [`Self::welcome`].
+    pub fn issue_token(
+        &self,
+        group: &Group,
         me: &IdentityKey,
         capabilities: Capabilities,
         lifetime_secs: u64,
         now: u64,
         rng: &mut impl CryptoRngCore,
-    ) -> Result<(Vec<u8>, SessionToken)> {
-        let ApproverState::AwaitingConfirm { request, th2 } =
-            core::mem::replace(&mut self.state, ApproverState::Done)
+    ) -> Result<SessionToken> {
+        let ApproverState::AwaitingDecisions {
+            request,
+            user: true,
+            joiner: true,
+            ..
+        } = &self.state
         else {
-            return Err(Error::UnexpectedMessage("nothing to confirm"));
+            return Err(Error::UnexpectedMessage(
+                "both devices must confirm the code first",
+            ));
         };
-        if !typed.matches(&request.code) {
-            return Err(Error::CodeMismatch);
-        }
         if me.device_id() != self.me || group.me() != self.me {
             return Err(Error::WrongSubject);
         }
-        let token = SessionToken::issue(
+        Ok(SessionToken::issue(
             me,
             &TokenRequest {
                 group: group.id(),
@@ -528,26 +730,60 @@ impl Approver {
             },
             now,
             rng,
-        );
-        group.add_member(token.clone(), &request.name, now)?;
-        let signature = me.sign(&approve_signed(&th2, &token));
+        ))
+    }
+
+    /// Adds the new device to `group` with `token` (from
+    /// [`Self::issue_token`]) and returns the welcome to publish. The group
+    /// must hold the current epoch's key.
+    pub fn welcome(
+        &mut self,
+        group: &mut Group,
+        me: &IdentityKey,
+        token: &SessionToken,
+        now: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Vec<u8>> {
+        let ApproverState::AwaitingDecisions {
+            request,
+            th2,
+            user: true,
+            joiner: true,
+        } = &self.state
+        else {
+            return Err(Error::UnexpectedMessage(
+                "both devices must confirm the code first",
+            ));
+        };
+        if token.subject() != request.identity || token.issuer() != me.public() {
+            return Err(Error::WrongSubject);
+        }
+        let key = group.current_key().cloned().ok_or(Error::AwaitingKey {
+            epoch: group.chain_len(),
+        })?;
+        let th2 = *th2;
+        let name = request.name.clone();
+        group.add_member(token.clone(), &name, now)?;
+        self.state = ApproverState::Done;
+        let signature = me.sign(&approve_signed(&th2, token));
         let body = AcceptBody::Welcome {
             group: group.id(),
-            key: group.key().clone(),
-            members: group.members().cloned().collect(),
+            relay: group.relay().to_owned(),
+            key,
+            members: group.welcome_members(),
             token: token.clone(),
             signature,
         };
-        Ok((self.seal_accept(&body), token))
+        Ok(self.seal_accept(&body, rng))
     }
 
     /// The answer telling the new device that pairing was refused.
-    pub fn decline(&mut self) -> Vec<u8> {
+    pub fn decline(&mut self, rng: &mut impl CryptoRngCore) -> Vec<u8> {
         self.state = ApproverState::Done;
-        self.seal_accept(&AcceptBody::Declined)
+        self.seal_accept(&AcceptBody::Declined, rng)
     }
 
-    fn seal_accept(&self, body: &AcceptBody) -> Vec<u8> {
+    fn seal_accept(&self, body: &AcceptBody, rng: &mut impl CryptoRngCore) -> Vec<u8> {
         let plain = Zeroizing::new(serde_json::to_vec(body).expect("welcome serializes"));
         let header = Header {
             kind: EnvelopeKind::PairAccept,
@@ -556,6 +792,6 @@ impl Approver {
             epoch: 0,
             seq: 0,
         };
-        Envelope::seal(&self.keys.a2j, header, &plain).encode()
+        Envelope::seal(&self.keys.a2j, header, &plain, rng).encode()
     }
 }

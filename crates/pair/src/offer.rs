@@ -1,7 +1,7 @@
 //! The pairing offer: what the new device shows as a QR code.
 //!
 //! ```text
-//! tandem:pair?v=1&relay=<ws(s) URL>&topic=<b64 32>&key=<b64 32>&commit=<b64 32>&exp=<unix secs>
+//! tandem:pair?v=2&relay=<ws(s) URL>&topic=<b64 32>&key=<b64 32>&commit=<b64 32>&exp=<unix secs>
 //! ```
 //!
 //! `key` is the new device's ephemeral X25519 public key, `commit` is
@@ -22,7 +22,7 @@ const SCHEME: &str = "tandem:pair?";
 pub const MAX_OFFER_LEN: usize = 1024;
 /// Default offer lifetime: 2 minutes.
 pub const DEFAULT_OFFER_LIFETIME_SECS: u64 = 120;
-const COMMIT_DOMAIN: &[u8] = b"tandem/pair/commit/v1";
+const COMMIT_DOMAIN: &[u8] = b"tandem/pair/commit/v2";
 
 /// A parsed pairing offer (public data only).
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -186,7 +186,7 @@ mod tests {
 
     fn offer() -> PairingOffer {
         PairingOffer {
-            version: 1,
+            version: PROTOCOL_VERSION,
             relay: "ws://127.0.0.1:8080/ws".into(),
             topic: Topic([1; 32]),
             key: [2; 32],
@@ -199,7 +199,7 @@ mod tests {
     fn roundtrip_and_expiry() {
         let o = offer();
         let uri = o.to_uri();
-        assert!(uri.starts_with("tandem:pair?v=1&relay=ws://127.0.0.1:8080/ws&topic="));
+        assert!(uri.starts_with("tandem:pair?v=2&relay=ws://127.0.0.1:8080/ws&topic="));
         assert_eq!(PairingOffer::parse(&uri).unwrap(), o);
         o.check(999).unwrap();
         assert_eq!(o.check(1_030), Err(Error::OfferExpired { ago_secs: 30 }));
@@ -211,8 +211,8 @@ mod tests {
         let cases = [
             String::new(),
             "https://example.com".into(),
-            good.replace("v=1", "v=2"),
-            good.replace("v=1&", ""),
+            good.replace("v=2", "v=1"),
+            good.replace("v=2&", ""),
             good.replace("relay=ws://", "relay=http://"),
             good.replace("exp=1000", "exp=-1"),
             good.replace("exp=1000", "exp=99999999999999999999999"),

@@ -1,14 +1,23 @@
-//! Revocation records: any active member's signed statement that a device or
+//! Revocation records: an active member's signed statement that a device or
 //! a token is no longer part of the group.
 //!
+//! The records of a group form one hash chain: each names its position
+//! (`seq`, 1-based) and the id of the record before it (`prev`, all zero for
+//! the first). Position `n` also names group key epoch `n`: the device in
+//! `rotator` makes that key and seals it to every remaining device. Order is
+//! therefore fixed by the chain (the relay accepts a record only at the
+//! group's current head, devices apply records only in chain order), never
+//! by `issued_at`, which the signer chooses and which is shown, not trusted.
+//!
 //! Binary layout (big-endian), signed with Ed25519 over
-//! `u16 len || "tandem/revocation/v1" || body`:
+//! `u16 len || "tandem/revocation/v2" || body`:
 //!
 //! ```text
-//! body = version u8 (=1) | group id [16] | issuer pk [32]
+//! body = version u8 (=2) | group id [16] | issuer pk [32]
 //!      | target kind u8 (1 = device, 2 = token) | target id [16]
-//!      | issued_at u64 | reason u8
-//! record = body | signature [64]
+//!      | rotator device id [16] (all zero: nobody is left to rotate)
+//!      | seq u32 | prev record id [16] | issued_at u64 | reason u8
+//! record = body | signature [64]                                   (175 bytes)
 //! ```
 
 use sha2::{Digest, Sha256};
@@ -17,18 +26,23 @@ use crate::identity::{GroupId, IdentityKey, IdentityPublic, Signature, TokenId};
 use crate::wire::{hex_id, Reader, Writer};
 use crate::{DeviceId, Error, Result, MAX_CLOCK_SKEW_SECS, PROTOCOL_VERSION};
 
-const DOMAIN: &[u8] = b"tandem/revocation/v1";
+const DOMAIN: &[u8] = b"tandem/revocation/v2";
 const WHAT: &str = "revocation record";
 /// Encoded length of a record.
-pub const REVOCATION_LEN: usize = 1 + 16 + 32 + 1 + 16 + 8 + 1 + 64;
+pub const REVOCATION_LEN: usize = 1 + 16 + 32 + 1 + 16 + 16 + 4 + 16 + 8 + 1 + 64;
 
 hex_id!(
     /// Content id of a revocation record (first 16 bytes of SHA-256 of its
-    /// encoding), to deduplicate fan-out copies.
+    /// encoding): deduplicates fan-out copies and links the chain.
     RevocationId,
     16,
     "revocation id"
 );
+
+impl RevocationId {
+    /// The `prev` of the first record of a chain.
+    pub const NONE: Self = Self([0; 16]);
+}
 
 /// What is revoked.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, serde::Serialize, serde::Deserialize)]
@@ -101,26 +115,46 @@ pub struct RevocationRecord {
     group: GroupId,
     issuer: IdentityPublic,
     target: RevocationTarget,
+    rotator: Option<DeviceId>,
+    seq: u32,
+    prev: RevocationId,
     issued_at: u64,
     reason: RevocationReason,
     signature: Signature,
 }
 
+/// The fields of a record to be issued (see [`RevocationRecord::issue`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RevocationRequest {
+    /// Group.
+    pub group: GroupId,
+    /// What is revoked.
+    pub target: RevocationTarget,
+    /// The device that makes the next group key: the issuer itself, or, when
+    /// the issuer revokes itself, a remaining member it names (`None` when
+    /// nobody remains).
+    pub rotator: Option<DeviceId>,
+    /// Position in the group's chain (1 for the first record).
+    pub seq: u32,
+    /// Id of the record at `seq - 1` ([`RevocationId::NONE`] for the first).
+    pub prev: RevocationId,
+    /// Why.
+    pub reason: RevocationReason,
+}
+
 impl RevocationRecord {
-    /// Creates and signs a record.
-    pub fn issue(
-        issuer: &IdentityKey,
-        group: GroupId,
-        target: RevocationTarget,
-        reason: RevocationReason,
-        now: u64,
-    ) -> Self {
+    /// Creates and signs a record. Whether it fits the group's chain is for
+    /// the group ([`crate::Group::revoke`] fills the request) and the relay.
+    pub fn issue(issuer: &IdentityKey, req: &RevocationRequest, now: u64) -> Self {
         let mut r = Self {
-            group,
+            group: req.group,
             issuer: issuer.public(),
-            target,
+            target: req.target,
+            rotator: req.rotator,
+            seq: req.seq,
+            prev: req.prev,
             issued_at: now,
-            reason,
+            reason: req.reason,
             signature: Signature([0; 64]),
         };
         r.signature = issuer.sign(&r.signed_message());
@@ -138,6 +172,9 @@ impl RevocationRecord {
             .raw(&self.issuer.0)
             .u8(kind)
             .raw(&id)
+            .raw(&self.rotator.map_or([0; 16], |d| d.0))
+            .u32(self.seq)
+            .raw(&self.prev.0)
             .u64(self.issued_at)
             .u8(self.reason.to_u8());
         w
@@ -168,10 +205,29 @@ impl RevocationRecord {
             2 => RevocationTarget::Token(TokenId(id)),
             k => return Err(Error::malformed(WHAT, format!("unknown target kind {k}"))),
         };
+        let rotator: [u8; 16] = r.array()?;
+        let rotator = (rotator != [0; 16]).then_some(DeviceId(rotator));
+        let seq = r.u32()?;
+        let prev = RevocationId(r.array()?);
+        if seq == 0 {
+            return Err(Error::malformed(
+                WHAT,
+                "chain position 0 (the first record is 1)",
+            ));
+        }
+        if (seq == 1) != (prev == RevocationId::NONE) {
+            return Err(Error::malformed(
+                WHAT,
+                "only the first record of a chain has no previous record",
+            ));
+        }
         let rec = Self {
             group,
             issuer,
             target,
+            rotator,
+            seq,
+            prev,
             issued_at: r.u64()?,
             reason: RevocationReason::from_u8(r.u8()?)?,
             signature: Signature(r.array()?),
@@ -193,7 +249,7 @@ impl RevocationRecord {
     }
 
     /// Rejects records dated beyond the allowed clock skew in the future.
-    /// (Revocations never expire.)
+    /// (Revocations never expire; `issued_at` is for display only.)
     pub fn check(&self, now: u64) -> Result<()> {
         if self.issued_at > now.saturating_add(MAX_CLOCK_SKEW_SECS) {
             return Err(Error::FromTheFuture(WHAT));
@@ -222,7 +278,25 @@ impl RevocationRecord {
     pub fn target(&self) -> RevocationTarget {
         self.target
     }
-    /// When (Unix seconds).
+    /// Whether the issuer revokes its own device (leaves the group). A
+    /// record revoking the issuer's own current *token* also makes it leave;
+    /// only the group (which knows whose token that is) can tell.
+    pub fn is_self_revocation(&self) -> bool {
+        self.target == RevocationTarget::Device(self.issuer_device())
+    }
+    /// The device that makes group key epoch [`Self::seq`].
+    pub fn rotator(&self) -> Option<DeviceId> {
+        self.rotator
+    }
+    /// Position in the group's chain (1-based); also the key epoch it opens.
+    pub fn seq(&self) -> u32 {
+        self.seq
+    }
+    /// Id of the record before it in the chain.
+    pub fn prev(&self) -> RevocationId {
+        self.prev
+    }
+    /// When, by the issuer's clock (Unix seconds). Shown, never used to order.
     pub fn issued_at(&self) -> u64 {
         self.issued_at
     }
@@ -256,16 +330,49 @@ mod tests {
         let phone = IdentityKey::generate(&mut rng);
         let lost = IdentityKey::generate(&mut rng);
         let g = GroupId::founded(&phone.public(), &[2; 16]);
-        let rec = RevocationRecord::issue(
-            &phone,
-            g,
-            RevocationTarget::Device(lost.device_id()),
-            RevocationReason::Lost,
-            10_000,
-        );
+        let req = RevocationRequest {
+            group: g,
+            target: RevocationTarget::Device(lost.device_id()),
+            rotator: Some(phone.device_id()),
+            seq: 1,
+            prev: RevocationId::NONE,
+            reason: RevocationReason::Lost,
+        };
+        let rec = RevocationRecord::issue(&phone, &req, 10_000);
         let bytes = rec.encode();
         assert_eq!(bytes.len(), REVOCATION_LEN);
-        assert_eq!(REVOCATION_LEN, 139, "docs/protocol.md §3");
+        assert_eq!(REVOCATION_LEN, 175, "docs/protocol.md §3");
+        assert_eq!(
+            (rec.seq(), rec.prev(), rec.rotator()),
+            (1, RevocationId::NONE, Some(phone.device_id()))
+        );
+        // Chain positions must be consistent with `prev`.
+        for (seq, prev) in [
+            (0, RevocationId::NONE),
+            (2, RevocationId::NONE),
+            (1, RevocationId([1; 16])),
+        ] {
+            let bad =
+                RevocationRecord::issue(&phone, &RevocationRequest { seq, prev, ..req }, 10_000);
+            assert_eq!(
+                RevocationRecord::decode(&bad.encode()).unwrap_err().kind(),
+                "malformed",
+                "{seq}"
+            );
+        }
+        let leaving = RevocationRecord::issue(
+            &lost,
+            &RevocationRequest {
+                target: RevocationTarget::Device(lost.device_id()),
+                rotator: None,
+                seq: 2,
+                prev: rec.id(),
+                ..req
+            },
+            10_001,
+        );
+        let back = RevocationRecord::decode(&leaving.encode()).unwrap();
+        assert!(back.is_self_revocation() && back.rotator().is_none() && back.prev() == rec.id());
         assert_eq!(RevocationRecord::decode(&bytes).unwrap(), rec);
         assert_eq!(
             RevocationRecord::from_b64(&rec.to_b64()).unwrap().id(),

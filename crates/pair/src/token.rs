@@ -30,6 +30,13 @@ pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 30 * 24 * 3600;
 )]
 pub struct Capabilities(pub u32);
 
+impl core::ops::BitOr for Capabilities {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
 impl Capabilities {
     /// Send and receive group messages (sync, requests).
     pub const MESSAGE: Self = Self(1);
