@@ -6,13 +6,21 @@
 //! use tandem_relay::client::{Client, Incoming};
 //! let mut c = Client::connect("ws://127.0.0.1:8787/v1/ws", &key, Membership::Guest).await?;
 //! let topic = Topic([7; 32]);
-//! c.subscribe(topic).await?;
+//! c.subscribe(topic).await?; // ends after at most 10 minutes
 //! let id = c.publish(Recipient::Topic(topic), b"sealed envelope").await?; // durable now
 //! if let Incoming::Message(m) = c.recv().await? {
 //!     c.ack(m.id).await?;
 //! }
 //! # let _ = id; Ok(()) }
 //! ```
+//!
+//! A device joins a group in two steps on the relay: the approving device
+//! registers the token it issued ([`Client::admit`]) before it sends the
+//! welcome, then the new device connects with that token. Revocations go
+//! through [`Client::revoke`]; a record that does not extend the group's
+//! chain at its head is refused with code `conflict`: fetch the chain with
+//! [`Client::revocations`] (its length at connect time is
+//! [`Client::chain_len_at_connect`]), apply it, and decide again.
 //!
 //! Delivery is at-least-once: a message can arrive again after a reconnect
 //! until it is acknowledged. The client drops duplicates it has already
@@ -26,7 +34,7 @@ use std::{
 use futures_util::{SinkExt, StreamExt};
 use tandem_pair::{
     Bytes, ClientFrame, DeviceId, GroupId, IdentityKey, MemberInfo, Membership, MessageId,
-    Recipient, RelayFrame, RevocationRecord, Topic,
+    Recipient, RelayFrame, RevocationRecord, SessionToken, Topic,
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::{
@@ -71,22 +79,65 @@ impl core::fmt::Debug for Delivery {
 pub enum Incoming {
     /// A published message.
     Message(Delivery),
-    /// A revocation in this device's group (acknowledge it like a message).
+    /// A revocation in this device's group. With an id it is a copy from the
+    /// mailbox: acknowledge it like a message. Without one it is the record
+    /// that revoked this very device; the relay closes the connection next.
     Revoked {
-        /// Id to acknowledge.
-        id: MessageId,
+        /// Id to acknowledge (`None` for the notice to the revoked device).
+        id: Option<MessageId>,
         /// The signed record (signature already verified by the parser).
         record: RevocationRecord,
+    },
+    /// A token another device of the group registered (a new device or a
+    /// refresh); acknowledge it like a message.
+    Admitted {
+        /// Id to acknowledge.
+        id: MessageId,
+        /// The token (signature already verified by the parser).
+        token: Box<tandem_pair::SessionToken>,
     },
 }
 
 impl Incoming {
-    /// The id to acknowledge.
-    pub fn id(&self) -> MessageId {
+    /// The id to acknowledge, if any.
+    pub fn id(&self) -> Option<MessageId> {
         match self {
-            Self::Message(m) => m.id,
+            Self::Message(m) => Some(m.id),
             Self::Revoked { id, .. } => *id,
+            Self::Admitted { id, .. } => Some(*id),
         }
+    }
+}
+
+/// The relay's answer to a publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// Id of the stored message.
+    pub id: MessageId,
+    /// For a group publish: members whose mailbox was full, who did not get
+    /// it (everyone else did). Empty otherwise.
+    pub full: Vec<DeviceId>,
+}
+
+/// A socket that completed the challenge/auth exchange ([`handshake`]).
+pub struct Authenticated {
+    /// The socket, ready for frames.
+    pub socket: Socket,
+    /// This device's id as the relay confirmed it.
+    pub device: DeviceId,
+    /// Its group, if not a guest.
+    pub group: Option<GroupId>,
+    /// Length of the group's revocation chain at the relay.
+    pub revocations: u32,
+}
+
+impl core::fmt::Debug for Authenticated {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Authenticated")
+            .field("device", &self.device)
+            .field("group", &self.group)
+            .field("revocations", &self.revocations)
+            .finish_non_exhaustive()
     }
 }
 
@@ -95,10 +146,13 @@ pub struct Client {
     ws: Socket,
     device: DeviceId,
     group: Option<GroupId>,
+    chain_len: u32,
     next_req: u64,
     queue: VecDeque<Incoming>,
     seen: HashSet<MessageId>,
     timeout: Duration,
+    /// Whether `admitted` notices are returned (else acknowledged and skipped).
+    admitted: bool,
 }
 
 impl core::fmt::Debug for Client {
@@ -114,15 +168,15 @@ fn io(e: tungstenite::Error) -> Error {
     Error::Io(e.to_string())
 }
 
-/// Opens a WebSocket and completes the challenge/auth exchange, returning
-/// the raw socket and the relay's `auth_ok` answer. `relay_url` is both
-/// where to connect and the URL signed into the challenge.
+/// Opens a WebSocket and completes the challenge/auth exchange. `relay_url`
+/// is both where to connect and the URL signed into the challenge. A revoked
+/// device gets [`Error::Revoked`] with the record that removed it.
 pub async fn handshake(
     relay_url: &str,
     identity: &IdentityKey,
     membership: Membership,
     timeout: Duration,
-) -> Result<(Socket, DeviceId, Option<GroupId>)> {
+) -> Result<Authenticated> {
     let config = tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(8 * 1024)
         .write_buffer_size(0);
@@ -150,7 +204,19 @@ pub async fn handshake(
         .await
         .map_err(io)?;
     match next_frame(&mut ws, timeout, "auth_ok").await? {
-        RelayFrame::AuthOk { device, group } => Ok((ws, device, group)),
+        RelayFrame::AuthOk {
+            device,
+            group,
+            revocations,
+        } => Ok(Authenticated {
+            socket: ws,
+            device,
+            group,
+            revocations,
+        }),
+        RelayFrame::Revoked { id: None, record } => Err(Error::Revoked {
+            record: Box::new(record),
+        }),
         RelayFrame::Error { code, message, .. } => Err(relay_err(code, message)),
         other => Err(Error::Protocol(format!(
             "expected auth_ok, got {}",
@@ -177,6 +243,8 @@ fn kind(f: &RelayFrame) -> &'static str {
         RelayFrame::Blob { .. } => "blob",
         RelayFrame::Members { .. } => "members",
         RelayFrame::Revoked { .. } => "revoked",
+        RelayFrame::Admitted { .. } => "admitted",
+        RelayFrame::Revocations { .. } => "revocations",
         RelayFrame::Pong { .. } => "pong",
         RelayFrame::Error { .. } => "error",
     }
@@ -217,16 +285,27 @@ impl Client {
         membership: Membership,
     ) -> Result<Self> {
         let timeout = Duration::from_secs(10);
-        let (ws, device, group) = handshake(relay_url, identity, membership, timeout).await?;
+        let a = handshake(relay_url, identity, membership, timeout).await?;
         Ok(Self {
-            ws,
-            device,
-            group,
+            ws: a.socket,
+            device: a.device,
+            group: a.group,
+            chain_len: a.revocations,
             next_req: 1,
             queue: VecDeque::new(),
             seen: HashSet::new(),
             timeout,
+            admitted: false,
         })
+    }
+
+    /// Returns the relay's `admitted` notices ([`Incoming::Admitted`]) from
+    /// [`Self::recv`] too. By default they are acknowledged and skipped:
+    /// this client serves tests and the load generator; a real device
+    /// (`tandem-device`) applies them to its member list.
+    pub fn with_admitted_notices(mut self) -> Self {
+        self.admitted = true;
+        self
     }
 
     /// This device's id as the relay confirmed it.
@@ -237,6 +316,13 @@ impl Client {
     /// The group the relay accepted, if not a guest.
     pub fn group(&self) -> Option<GroupId> {
         self.group
+    }
+
+    /// Length of the group's revocation chain when this connection was
+    /// accepted (`auth_ok`). If it is longer than the chain this device
+    /// holds, fetch the rest with [`Self::revocations`].
+    pub fn chain_len_at_connect(&self) -> u32 {
+        self.chain_len
     }
 
     /// How long requests wait for the relay (default 10 s).
@@ -269,7 +355,9 @@ impl Client {
         loop {
             let f = next_frame(&mut self.ws, self.timeout, "a reply").await?;
             match f {
-                RelayFrame::Deliver { .. } | RelayFrame::Revoked { .. } => self.enqueue(f),
+                RelayFrame::Deliver { .. }
+                | RelayFrame::Revoked { .. }
+                | RelayFrame::Admitted { .. } => self.enqueue(f),
                 RelayFrame::Error {
                     req: r,
                     code,
@@ -279,6 +367,7 @@ impl Client {
                 | RelayFrame::Published { req: r, .. }
                 | RelayFrame::Blob { req: r, .. }
                 | RelayFrame::Members { req: r, .. }
+                | RelayFrame::Revocations { req: r, .. }
                 | RelayFrame::Pong { req: r }
                     if r == req =>
                 {
@@ -305,9 +394,14 @@ impl Client {
                 sent_at,
             }),
             RelayFrame::Revoked { id, record } => Incoming::Revoked { id, record },
+            RelayFrame::Admitted { id, token } => Incoming::Admitted {
+                id,
+                token: Box::new(token),
+            },
             _ => return,
         };
-        if self.seen.insert(inc.id()) {
+        // Copies with an id already returned are duplicates.
+        if inc.id().is_none_or(|id| self.seen.insert(id)) {
             self.queue.push_back(inc);
         }
     }
@@ -323,10 +417,22 @@ impl Client {
     }
 
     /// Receives payloads published to a pairing topic (durable: they wait in
-    /// this device's mailbox while it is offline).
+    /// this device's mailbox while it is offline) for as long as the relay
+    /// allows ([`tandem_pair::frame::MAX_SUBSCRIPTION_SECS`]). A device holds
+    /// at most [`tandem_pair::frame::MAX_SUBSCRIPTIONS`] at once.
     pub async fn subscribe(&mut self, topic: Topic) -> Result<()> {
+        self.subscribe_inner(topic, None).await
+    }
+
+    /// [`Self::subscribe`] until `until` (Unix seconds; the pairing offer's
+    /// expiry), or the relay's maximum if that comes first.
+    pub async fn subscribe_until(&mut self, topic: Topic, until: u64) -> Result<()> {
+        self.subscribe_inner(topic, Some(until)).await
+    }
+
+    async fn subscribe_inner(&mut self, topic: Topic, until: Option<u64>) -> Result<()> {
         let f = self
-            .request(|req| ClientFrame::Subscribe { req, topic })
+            .request(|req| ClientFrame::Subscribe { req, topic, until })
             .await?;
         Self::expect_ok(f)
     }
@@ -340,13 +446,21 @@ impl Client {
     }
 
     /// Publishes `payload`; returns once the relay has stored it durably.
+    /// For a group publish, members whose mailbox is full are skipped; use
+    /// [`Self::publish_report`] to learn which.
     pub async fn publish(&mut self, to: Recipient, payload: &[u8]) -> Result<MessageId> {
+        self.publish_report(to, payload).await.map(|p| p.id)
+    }
+
+    /// Publishes `payload`; returns, once the relay has stored it durably,
+    /// its id and the group members whose mailbox was full.
+    pub async fn publish_report(&mut self, to: Recipient, payload: &[u8]) -> Result<Published> {
         let payload = Bytes(payload.to_vec());
         match self
             .request(|req| ClientFrame::Publish { req, to, payload })
             .await?
         {
-            RelayFrame::Published { id, .. } => Ok(id),
+            RelayFrame::Published { id, full, .. } => Ok(Published { id, full }),
             other => Err(Error::Protocol(format!(
                 "expected published, got {}",
                 kind(&other)
@@ -365,13 +479,36 @@ impl Client {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(i) = self.queue.pop_front() {
-                return Ok(i);
+                match i {
+                    Incoming::Admitted { id, .. } if !self.admitted => {
+                        // Best effort: the socket may be closing (a revoked
+                        // device); the relay then keeps the notice.
+                        let _ = self.ack(id).await;
+                        continue;
+                    }
+                    i => return Ok(i),
+                }
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match next_frame(&mut self.ws, left, "a message").await? {
-                f @ (RelayFrame::Deliver { .. } | RelayFrame::Revoked { .. }) => self.enqueue(f),
+                f @ (RelayFrame::Deliver { .. }
+                | RelayFrame::Revoked { .. }
+                | RelayFrame::Admitted { .. }) => self.enqueue(f),
                 RelayFrame::Error { code, message, .. } => return Err(relay_err(code, message)),
                 _ => {}
+            }
+        }
+    }
+
+    /// A pushed message or revocation already received (for instance while
+    /// waiting for a reply), without reading the socket.
+    pub fn try_recv(&mut self) -> Option<Incoming> {
+        loop {
+            match self.queue.pop_front()? {
+                // Not acknowledged here (no socket access): the relay keeps
+                // it for the next connection.
+                Incoming::Admitted { .. } if !self.admitted => {}
+                i => return Some(i),
             }
         }
     }
@@ -409,12 +546,56 @@ impl Client {
         }
     }
 
-    /// Sends a revocation signed by this device.
+    /// Registers a token this device issued, so the relay lets its subject
+    /// connect as a member of the group (or moves an existing member to this
+    /// refreshed token). Do it before sending the welcome.
+    pub async fn admit(&mut self, token: SessionToken) -> Result<()> {
+        let f = self
+            .request(|req| ClientFrame::Admit { req, token })
+            .await?;
+        Self::expect_ok(f)
+    }
+
+    /// Sends a revocation signed by this device. It must extend the group's
+    /// chain at its head (error code `conflict` otherwise).
     pub async fn revoke(&mut self, record: RevocationRecord) -> Result<()> {
         let f = self
             .request(|req| ClientFrame::Revoke { req, record })
             .await?;
         Self::expect_ok(f)
+    }
+
+    /// Records of the group's revocation chain after position `after`, in
+    /// order (at most [`tandem_pair::frame::MAX_REVOCATIONS_PER_FRAME`]),
+    /// and the chain's total length. Ask again from `after + records.len()`
+    /// while that is below the total.
+    pub async fn revocations(&mut self, after: u32) -> Result<(Vec<RevocationRecord>, u32)> {
+        match self
+            .request(|req| ClientFrame::Revocations { req, after })
+            .await?
+        {
+            RelayFrame::Revocations { records, total, .. } => Ok((records, total)),
+            other => Err(Error::Protocol(format!(
+                "expected revocations, got {}",
+                kind(&other)
+            ))),
+        }
+    }
+
+    /// The whole chain after position `after`, fetched page by page.
+    pub async fn revocation_chain(&mut self, after: u32) -> Result<Vec<RevocationRecord>> {
+        let mut out = Vec::new();
+        loop {
+            let held = after.saturating_add(u32::try_from(out.len()).unwrap_or(u32::MAX));
+            let (page, total) = self.revocations(held).await?;
+            if page.is_empty() {
+                return Ok(out);
+            }
+            out.extend(page);
+            if after.saturating_add(u32::try_from(out.len()).unwrap_or(u32::MAX)) >= total {
+                return Ok(out);
+            }
+        }
     }
 
     /// The group's devices with last-seen times.
@@ -428,7 +609,12 @@ impl Client {
         }
     }
 
-    /// Round trip to the relay.
+    /// Round trip to the relay; also a barrier. The relay handles a
+    /// connection's frames in order and sends everything already pushed to
+    /// this device before answering, so when `ping` returns, every message
+    /// published to this device before the ping was sent has been received
+    /// (and is waiting in [`Self::try_recv`]), and every ack sent before it
+    /// is durable.
     pub async fn ping(&mut self) -> Result<()> {
         match self.request(|req| ClientFrame::Ping { req }).await? {
             RelayFrame::Pong { .. } => Ok(()),

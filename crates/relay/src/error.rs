@@ -40,6 +40,17 @@ pub enum Error {
         /// Human-readable explanation from the relay.
         message: String,
     },
+    /// This device was revoked in its group: the relay sent the record that
+    /// removed it and closed the connection.
+    #[error(
+        "this device was removed from its wallet group by device {} (reason: {:?}); pair it again to use it",
+        .record.issuer_device(),
+        .record.reason()
+    )]
+    Revoked {
+        /// The record that revoked this device (signature verified).
+        record: Box<tandem_pair::RevocationRecord>,
+    },
     /// The relay sent something the client did not expect.
     #[error("unexpected reply from the relay: {0}")]
     Protocol(String),
@@ -49,4 +60,18 @@ pub enum Error {
     /// A frame or record failed to parse or verify.
     #[error(transparent)]
     Pair(#[from] tandem_pair::Error),
+}
+
+impl Error {
+    /// The relay's error code, for errors the relay reported (an `error`
+    /// frame, or a revocation notice).
+    pub fn code(&self) -> Option<tandem_pair::ErrorCode> {
+        match self {
+            Self::Relay { code, .. } => {
+                serde_json::from_value(serde_json::Value::String(code.clone())).ok()
+            }
+            Self::Revoked { .. } => Some(tandem_pair::ErrorCode::Revoked),
+            _ => None,
+        }
+    }
 }

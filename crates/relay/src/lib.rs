@@ -4,6 +4,7 @@ pub mod client;
 pub mod config;
 mod error;
 pub mod limits;
+mod membership;
 pub mod metrics;
 pub mod server;
 pub mod store;

@@ -50,7 +50,15 @@ async fn run(config: Config) -> tandem_relay::Result<()> {
     // Tests and scripts wait for this line; print it only once we accept.
     #[allow(clippy::print_stdout)]
     {
-        println!("tandem-relay listening on {url} (storage: {backend})");
+        // The first word after "on" is where the relay really listens; a
+        // public URL (behind a proxy) is named after it.
+        if url == format!("ws://{addr}/v1/ws") {
+            println!("tandem-relay listening on {url} (storage: {backend})");
+        } else {
+            println!(
+                "tandem-relay listening on ws://{addr}/v1/ws (public URL {url}, storage: {backend})"
+            );
+        }
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();

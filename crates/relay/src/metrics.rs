@@ -57,8 +57,10 @@ metrics! {
     rate_limited: "counter",
     /// Frames refused for exceeding the size limit.
     frames_oversize: "counter",
-    /// Revocations accepted.
+    /// Revocations accepted into a group's chain.
     revocations: "counter",
+    /// Devices admitted to a group or given a refreshed token.
+    admits: "counter",
     /// Connections closed because their device or token was revoked.
     revoked_disconnects: "counter",
     /// Blob puts stored.

@@ -6,14 +6,23 @@
 //! owns each socket and `select!`s over the socket, its outbound queue and a
 //! kill signal used when the device is revoked.
 //!
+//! Everything a group member does is scoped to its group: its mailbox is
+//! keyed by (group, device), revocations by (group, kind, id), and devices
+//! and tokens are known per group, so nothing done in one group reaches a
+//! device of another.
+//!
 //! The relay never logs or inspects payloads; error frames name the rule
 //! that was broken, never the content.
 
+mod auth;
+mod dispatch;
+
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
+    hash::{Hash, Hasher},
     net::SocketAddr,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex,
     },
     time::{Instant, SystemTime, UNIX_EPOCH},
@@ -33,21 +42,24 @@ use futures_util::{stream::FuturesUnordered, StreamExt};
 use rand_core::{OsRng, RngCore};
 use tandem_pair::{
     frame::MAX_FRAME_BYTES, Bytes, Capabilities, ClientFrame, DeviceId, ErrorCode, GroupId,
-    IdentityPublic, MemberInfo, Membership, MessageId, Nonce, Recipient, RelayFrame,
-    RevocationRecord, RevocationTarget, TokenId, Topic, PROTOCOL_VERSION,
+    MessageId, Nonce, Recipient, RelayFrame, RevocationRecord, TokenId, Topic, PROTOCOL_VERSION,
 };
 use tokio::sync::{mpsc, Notify};
 
 use crate::{
     limits::{ConnLimiter, RateLimiter},
     metrics::Metrics,
-    store::{DeviceRecord, NewMessage, Store, StoredMessage},
-    Config, Error,
+    store::{RevokedEntry, Store, StoredMessage, TargetKind},
+    Config,
 };
 
 /// Outbound queue length per connection. A device that falls this far
 /// behind is disconnected; its messages stay in the mailbox for later.
 const OUTBOUND_QUEUE: usize = 4096;
+
+/// Membership changes (admit, revoke, a founder's first connection) of one
+/// group run one at a time; groups share these stripes by hash.
+const LOCK_STRIPES: usize = 64;
 
 /// Unix seconds.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -73,6 +85,9 @@ impl core::fmt::Debug for AppState {
     }
 }
 
+/// A revoked device or token of one group.
+type RevokedKey = (GroupId, TargetKind, [u8; 16]);
+
 struct Shared {
     config: Config,
     public_url: String,
@@ -82,19 +97,21 @@ struct Shared {
     rate: RateLimiter,
     clock: Clock,
     next_conn: AtomicU64,
-    hub: Mutex<HashMap<DeviceId, Vec<ConnHandle>>>,
-    /// Revoked device ids and token ids.
-    revoked: Mutex<HashSet<Vec<u8>>>,
+    /// Live connections by mailbox key.
+    hub: Mutex<HashMap<Vec<u8>, Vec<ConnHandle>>>,
+    /// Revoked devices and tokens per group, with the chain position of the
+    /// record that revoked them (a mirror of the store, checked per frame).
+    revoked: Mutex<HashMap<RevokedKey, u32>>,
+    locks: Vec<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Clone)]
 struct ConnHandle {
     id: u64,
-    token: Option<TokenId>,
     tx: mpsc::Sender<Utf8Bytes>,
     kill: Arc<Notify>,
     /// Set before `kill` when the device fell behind (not revoked).
-    slow: Arc<std::sync::atomic::AtomicBool>,
+    slow: Arc<AtomicBool>,
 }
 
 /// Who is on the other end of an authenticated connection.
@@ -104,17 +121,54 @@ struct Session {
     group: Option<GroupId>,
     token: Option<TokenId>,
     caps: Capabilities,
+    /// Where its messages wait ([`mailbox_key`]).
+    mailbox: Vec<u8>,
+}
+
+/// The mailbox of `device`: per group for members, so that another group
+/// (which may admit any device id it likes) can never reach it; the bare
+/// device id for a guest.
+fn mailbox_key(group: Option<GroupId>, device: DeviceId) -> Vec<u8> {
+    match group {
+        Some(g) => [g.0.as_slice(), &device.0].concat(),
+        None => device.0.to_vec(),
+    }
+}
+
+/// The device a mailbox key belongs to.
+fn mailbox_device(key: &[u8]) -> Option<DeviceId> {
+    let tail = key.get(key.len().checked_sub(16)?..)?;
+    Some(DeviceId(tail.try_into().ok()?))
+}
+
+fn id16(b: &[u8]) -> Option<[u8; 16]> {
+    b.try_into().ok()
 }
 
 impl AppState {
     /// State for a relay reachable at `public_url` (bound into auth
-    /// challenges), loading the revocation list from `store`.
+    /// challenges), loading every group's revoked devices and tokens from
+    /// `store`.
     pub async fn new(
         config: Config,
         store: Arc<dyn Store>,
         public_url: String,
     ) -> crate::Result<Self> {
-        let revoked: HashSet<Vec<u8>> = store.revoked().await?.into_iter().collect();
+        let mut revoked = HashMap::new();
+        for RevokedEntry {
+            group,
+            seq,
+            kind,
+            target,
+            device,
+        } in store.revoked().await?
+        {
+            let (Some(g), Some(t), Some(d)) = (id16(&group), id16(&target), id16(&device)) else {
+                continue;
+            };
+            revoked.insert((GroupId(g), kind, t), seq);
+            revoked.insert((GroupId(g), TargetKind::Device, d), seq);
+        }
         Ok(Self {
             inner: Arc::new(Shared {
                 config,
@@ -127,6 +181,9 @@ impl AppState {
                 next_conn: AtomicU64::new(1),
                 hub: Mutex::new(HashMap::new()),
                 revoked: Mutex::new(revoked),
+                locks: (0..LOCK_STRIPES)
+                    .map(|_| tokio::sync::Mutex::new(()))
+                    .collect(),
             }),
         })
     }
@@ -150,9 +207,15 @@ impl AppState {
         &self.inner.metrics
     }
 
-    /// Deletes expired mailbox messages now; returns how many.
+    /// Messages waiting in mailboxes now (also in `/health` and `/metrics`).
+    pub async fn stored_messages(&self) -> crate::Result<u64> {
+        self.inner.store.message_count().await
+    }
+
+    /// Deletes expired mailbox messages and ended pairing-topic
+    /// subscriptions now; returns how many messages.
     pub async fn expire_now(&self) -> crate::Result<u64> {
-        let n = self.inner.store.expire((self.inner.clock)()).await?;
+        let n = self.inner.store.expire(self.now()).await?;
         self.inner
             .metrics
             .messages_expired
@@ -172,6 +235,49 @@ impl AppState {
                 }
             }
         });
+    }
+
+    fn now(&self) -> u64 {
+        (self.inner.clock)()
+    }
+
+    /// The lock serialising membership changes of `group`.
+    fn group_lock(&self, group: &GroupId) -> &tokio::sync::Mutex<()> {
+        self.lock_for(&group.0)
+    }
+
+    /// Locks the slots of two keys (one lock when they share a slot), always
+    /// in slot order, so two callers never wait on each other.
+    async fn lock_two(
+        &self,
+        a: &[u8],
+        b: &[u8],
+    ) -> (
+        tokio::sync::MutexGuard<'_, ()>,
+        Option<tokio::sync::MutexGuard<'_, ()>>,
+    ) {
+        let (ia, ib) = (self.slot(a), self.slot(b));
+        let locks = &self.inner.locks;
+        if ia == ib {
+            return (locks[ia].lock().await, None);
+        }
+        let (first, second) = (ia.min(ib), ia.max(ib));
+        let g1 = locks[first].lock().await;
+        let g2 = locks[second].lock().await;
+        (g1, Some(g2))
+    }
+
+    fn slot(&self, key: &[u8]) -> usize {
+        let mut h = std::hash::DefaultHasher::new();
+        key.hash(&mut h);
+        (h.finish() % self.inner.locks.len() as u64) as usize
+    }
+
+    fn lock_for(&self, key: &[u8]) -> &tokio::sync::Mutex<()> {
+        let mut h = std::hash::DefaultHasher::new();
+        key.hash(&mut h);
+        let locks = &self.inner.locks;
+        &locks[(h.finish() % locks.len() as u64) as usize]
     }
 }
 
@@ -299,7 +405,7 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
     }
     let session = match tokio::time::timeout(
         st.inner.config.auth_timeout,
-        authenticate(st, &mut socket, &nonce),
+        auth::authenticate(st, &mut socket, &nonce),
     )
     .await
     {
@@ -321,42 +427,48 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
 
     let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
     let kill = Arc::new(Notify::new());
-    let slow = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let slow = Arc::new(AtomicBool::new(false));
     let conn_id = st.inner.next_conn.fetch_add(1, Ordering::Relaxed);
     let handle = ConnHandle {
         id: conn_id,
-        token: session.token,
         tx,
         kill: Arc::clone(&kill),
         slow: Arc::clone(&slow),
     };
     if let Ok(mut hub) = st.inner.hub.lock() {
-        hub.entry(session.device).or_default().push(handle);
+        hub.entry(session.mailbox.clone()).or_default().push(handle);
     }
     // A revocation may have landed between the auth check and registering
     // in the hub; check again so it cannot slip through.
     if st.is_revoked(&session) {
-        refuse_revoked(st, &mut socket).await;
-        st.unregister(&session.device, conn_id);
+        refuse_revoked(st, &mut socket, &session).await;
+        st.unregister(&session.mailbox, conn_id);
         return;
     }
 
     serve(st, &mut socket, &session, &mut rx, &kill, &slow).await;
 
-    st.unregister(&session.device, conn_id);
-    let _ = st
-        .inner
-        .store
-        .touch(session.device.0.to_vec(), (st.inner.clock)())
-        .await;
+    st.unregister(&session.mailbox, conn_id);
+    if let Some(group) = session.group {
+        let _ = st
+            .inner
+            .store
+            .touch(group.0.to_vec(), session.device.0.to_vec(), st.now())
+            .await;
+    }
 }
 
-async fn refuse_revoked(st: &AppState, socket: &mut WebSocket) {
+/// Tells a revoked device which record removed it (`revoked` without an
+/// id), then `error revoked`, then closes.
+async fn refuse_revoked(st: &AppState, socket: &mut WebSocket, s: &Session) {
     Metrics::inc(&st.inner.metrics.revoked_disconnects);
+    if let Some(record) = st.revoking_record(s.group, s.device, s.token).await {
+        let _ = send(st, socket, &RelayFrame::Revoked { id: None, record }).await;
+    }
     let f = RelayFrame::error(
         None,
         ErrorCode::Revoked,
-        "this device or its session was revoked by another device of the wallet; pair it again to use it",
+        "this device or its session was revoked by a device of the wallet; pair it again to use it",
     );
     let _ = send(st, socket, &f).await;
     let _ = socket.send(close(1008, "revoked")).await;
@@ -368,20 +480,19 @@ async fn serve(
     session: &Session,
     rx: &mut mpsc::Receiver<Utf8Bytes>,
     kill: &Notify,
-    slow: &std::sync::atomic::AtomicBool,
+    slow: &AtomicBool,
 ) {
     // Replay the mailbox.
     let mut after = 0;
     loop {
-        let now = (st.inner.clock)();
         let batch = match st
             .inner
             .store
             .pending(
-                session.device.0.to_vec(),
+                session.mailbox.clone(),
                 after,
                 st.inner.config.pending_batch,
-                now,
+                st.now(),
             )
             .await
         {
@@ -418,6 +529,9 @@ async fn serve(
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_in = Instant::now();
     loop {
+        // Biased: queued deliveries go out before the next incoming frame is
+        // handled, so the answer to a frame (e.g. `pong`) follows everything
+        // pushed to this device before the frame arrived.
         tokio::select! {
             biased;
             _ = kill.notified() => {
@@ -430,7 +544,7 @@ async fn serve(
                     let _ = send(st, socket, &f).await;
                     let _ = socket.send(close(1008, "too slow")).await;
                 } else {
-                    refuse_revoked(st, socket).await;
+                    refuse_revoked(st, socket, session).await;
                 }
                 return;
             }
@@ -470,14 +584,14 @@ async fn serve(
                     _ => continue,
                 };
                 Metrics::inc(&st.inner.metrics.frames_in);
-                let reply = match precheck(st, session, text.as_str()) {
+                let reply = match dispatch::precheck(st, session, text.as_str()) {
                     Err(errors) => errors,
                     Ok(ClientFrame::Ack { id }) => {
                         // Acks do not hold up deliveries: they commit in the
                         // background (the store keeps their order) ...
                         let Ok(id) = i64::try_from(id.0) else { continue };
                         Metrics::inc(&st.inner.metrics.messages_acked);
-                        acks.push(st.inner.store.ack(session.device.0.to_vec(), vec![id]));
+                        acks.push(st.inner.store.ack(session.mailbox.clone(), vec![id]));
                         continue;
                     }
                     Ok(frame) => {
@@ -486,14 +600,14 @@ async fn serve(
                         while let Some(r) = acks.next().await {
                             if let Err(e) = r { eprintln!("tandem-relay: ack failed: {e}"); }
                         }
-                        handle_frame(st, session, frame).await
+                        dispatch::handle_frame(st, session, frame).await
                     }
                 };
                 for f in reply {
                     if !send(st, socket, &f).await { return; }
                 }
                 if st.is_revoked(session) {
-                    refuse_revoked(st, socket).await;
+                    refuse_revoked(st, socket, session).await;
                     return;
                 }
             }
@@ -501,11 +615,24 @@ async fn serve(
     }
 }
 
+/// Mailbox topic of revocation notices (pairing and group topics start
+/// with other letters, see [`encode_recipient`]).
+const REVOKED_TOPIC: &[u8] = b"r";
+/// Mailbox topic of `admitted` notices (the payload is the token).
+const ADMITTED_TOPIC: &[u8] = b"a";
+
 fn stored_to_frame(m: &StoredMessage) -> Option<RelayFrame> {
     let id = MessageId(u64::try_from(m.id).ok()?);
-    if m.topic.first() == Some(&b'r') {
+    if m.topic == REVOKED_TOPIC {
         let record = RevocationRecord::decode(&m.payload).ok()?;
-        return Some(RelayFrame::Revoked { id, record });
+        return Some(RelayFrame::Revoked {
+            id: Some(id),
+            record,
+        });
+    }
+    if m.topic == ADMITTED_TOPIC {
+        let token = tandem_pair::SessionToken::decode(&m.payload).ok()?;
+        return Some(RelayFrame::Admitted { id, token });
     }
     Some(RelayFrame::Deliver {
         id,
@@ -535,44 +662,89 @@ fn decode_recipient(b: &[u8]) -> Option<Recipient> {
 }
 
 impl AppState {
-    fn is_revoked(&self, s: &Session) -> bool {
+    /// Chain position of the record that revoked this session's device or
+    /// token in its group (guests are never revoked).
+    fn revoked_seq(
+        &self,
+        group: Option<GroupId>,
+        device: DeviceId,
+        token: Option<TokenId>,
+    ) -> Option<u32> {
+        let group = group?;
         let Ok(r) = self.inner.revoked.lock() else {
-            return true;
+            return Some(0);
         };
-        r.contains(s.device.0.as_slice()) || s.token.is_some_and(|t| r.contains(t.0.as_slice()))
+        r.get(&(group, TargetKind::Device, device.0))
+            .or_else(|| token.and_then(|t| r.get(&(group, TargetKind::Token, t.0))))
+            .copied()
     }
 
-    fn is_revoked_id(&self, id: &[u8]) -> bool {
-        self.inner
-            .revoked
-            .lock()
-            .map(|r| r.contains(id))
-            .unwrap_or(true)
+    fn is_revoked(&self, s: &Session) -> bool {
+        self.revoked_seq(s.group, s.device, s.token).is_some()
     }
 
-    fn unregister(&self, device: &DeviceId, conn_id: u64) {
+    /// The record that revoked a device or its token, from the store.
+    async fn revoking_record(
+        &self,
+        group: Option<GroupId>,
+        device: DeviceId,
+        token: Option<TokenId>,
+    ) -> Option<RevocationRecord> {
+        let seq = self.revoked_seq(group, device, token)?;
+        let group = group?;
+        let bytes = self
+            .inner
+            .store
+            .revocations(group.0.to_vec(), seq.checked_sub(1)?, 1)
+            .await
+            .ok()?;
+        RevocationRecord::decode(bytes.first()?).ok()
+    }
+
+    /// Records a revocation accepted into `group`'s chain.
+    fn mark_revoked(
+        &self,
+        group: GroupId,
+        kind: TargetKind,
+        target: [u8; 16],
+        device: DeviceId,
+        seq: u32,
+    ) {
+        if let Ok(mut r) = self.inner.revoked.lock() {
+            r.insert((group, kind, target), seq);
+            r.insert((group, TargetKind::Device, device.0), seq);
+        }
+    }
+
+    fn unregister(&self, mailbox: &[u8], conn_id: u64) {
         if let Ok(mut hub) = self.inner.hub.lock() {
-            if let Some(v) = hub.get_mut(device) {
+            if let Some(v) = hub.get_mut(mailbox) {
                 v.retain(|h| h.id != conn_id);
                 if v.is_empty() {
-                    hub.remove(device);
+                    hub.remove(mailbox);
                 }
             }
         }
     }
 
-    /// Pushes a frame to every live connection of each device.
-    fn push(&self, devices: &[Vec<u8>], frame: &RelayFrame) {
+    /// Whether a mailbox has a live connection.
+    fn online(&self, mailbox: &[u8]) -> bool {
+        self.inner
+            .hub
+            .lock()
+            .map(|h| h.contains_key(mailbox))
+            .unwrap_or(false)
+    }
+
+    /// Pushes a frame to every live connection of each mailbox.
+    fn push(&self, mailboxes: &[Vec<u8>], frame: &RelayFrame) {
         // Encoded once; clones share the buffer.
         let text = Utf8Bytes::from(frame.encode());
         let Ok(hub) = self.inner.hub.lock() else {
             return;
         };
-        for d in devices {
-            let Ok(id) = <[u8; 16]>::try_from(d.as_slice()) else {
-                continue;
-            };
-            if let Some(conns) = hub.get(&DeviceId(id)) {
+        for m in mailboxes {
+            if let Some(conns) = hub.get(m) {
                 for c in conns {
                     // A full queue means the device is not reading: cut it
                     // off; the message is safe in its mailbox.
@@ -587,626 +759,13 @@ impl AppState {
         }
     }
 
-    /// Disconnects every connection of a device, or holding a token.
-    fn kill(&self, target: &RevocationTarget) {
+    /// Disconnects every connection of a mailbox (its device was revoked).
+    fn kill(&self, mailbox: &[u8]) {
         let Ok(hub) = self.inner.hub.lock() else {
             return;
         };
-        for (dev, conns) in hub.iter() {
-            for c in conns {
-                let hit = match target {
-                    RevocationTarget::Device(d) => d == dev,
-                    RevocationTarget::Token(t) => c.token.as_ref() == Some(t),
-                };
-                if hit {
-                    c.kill.notify_one();
-                }
-            }
+        for c in hub.get(mailbox).into_iter().flatten() {
+            c.kill.notify_one();
         }
     }
-}
-
-async fn authenticate(st: &AppState, socket: &mut WebSocket, nonce: &Nonce) -> Option<Session> {
-    loop {
-        let msg = socket.recv().await?.ok()?;
-        let text = match msg {
-            Message::Text(t) => t,
-            Message::Close(_) => return None,
-            Message::Binary(_) => {
-                let f = RelayFrame::error(
-                    None,
-                    ErrorCode::BadFrame,
-                    "frames are JSON text messages, not binary",
-                );
-                if !send(st, socket, &f).await {
-                    return None;
-                }
-                continue;
-            }
-            _ => continue,
-        };
-        Metrics::inc(&st.inner.metrics.frames_in);
-        let frame = match ClientFrame::decode(text.as_str()) {
-            Ok(f) => f,
-            Err(e) => {
-                let f = RelayFrame::error(None, pair_code(&e), e.to_string());
-                if !send(st, socket, &f).await {
-                    return None;
-                }
-                continue;
-            }
-        };
-        let ClientFrame::Auth {
-            identity,
-            membership,
-            signature,
-        } = frame
-        else {
-            let f = RelayFrame::error(
-                None,
-                ErrorCode::NotAuthenticated,
-                "send an auth frame answering the challenge first",
-            );
-            if !send(st, socket, &f).await {
-                return None;
-            }
-            continue;
-        };
-        match check_auth(st, nonce, &identity, &membership, &signature).await {
-            Ok(session) => {
-                let ok = RelayFrame::AuthOk {
-                    device: session.device,
-                    group: session.group,
-                };
-                if !send(st, socket, &ok).await {
-                    return None;
-                }
-                return Some(session);
-            }
-            Err((code, message)) => {
-                Metrics::inc(&st.inner.metrics.auth_failed);
-                if code == ErrorCode::Revoked {
-                    refuse_revoked(st, socket).await;
-                    return None;
-                }
-                let f = RelayFrame::error(None, code, message);
-                let _ = send(st, socket, &f).await;
-                let _ = socket.send(close(1008, "auth failed")).await;
-                return None;
-            }
-        }
-    }
-}
-
-type Refusal = (ErrorCode, String);
-
-fn internal(e: Error) -> Refusal {
-    eprintln!("tandem-relay: {e}");
-    (
-        ErrorCode::Internal,
-        "relay storage unavailable; retry later".into(),
-    )
-}
-
-async fn check_auth(
-    st: &AppState,
-    nonce: &Nonce,
-    identity: &IdentityPublic,
-    membership: &Membership,
-    signature: &tandem_pair::Signature,
-) -> Result<Session, Refusal> {
-    identity
-        .verify_auth(&st.inner.public_url, nonce, signature)
-        .map_err(|e| {
-            (
-                ErrorCode::AuthFailed,
-                format!("challenge signature rejected: {e}"),
-            )
-        })?;
-    let now = (st.inner.clock)();
-    membership
-        .verify(identity, now)
-        .map_err(|e| (pair_code(&e), e.to_string()))?;
-    let device = identity.device_id();
-    if st.is_revoked_id(&device.0) {
-        return Err((ErrorCode::Revoked, String::new()));
-    }
-    let store = &st.inner.store;
-    match membership {
-        Membership::Guest => Ok(Session {
-            device,
-            group: None,
-            token: None,
-            caps: Capabilities(0),
-        }),
-        Membership::Founder { group, .. } => {
-            store
-                .upsert_device(DeviceRecord {
-                    device: device.0.to_vec(),
-                    group: group.0.to_vec(),
-                    public_key: identity.0.to_vec(),
-                    founder: true,
-                    token_id: None,
-                    last_seen: now,
-                })
-                .await
-                .map_err(internal)?;
-            Ok(Session {
-                device,
-                group: Some(*group),
-                token: None,
-                caps: Capabilities::ALL,
-            })
-        }
-        Membership::Member { token } => {
-            let tid = token.id();
-            if st.is_revoked_id(&tid.0) {
-                return Err((ErrorCode::Revoked, String::new()));
-            }
-            let group = token.group();
-            let existing = store.device(device.0.to_vec()).await.map_err(internal)?;
-            // A token the relay already accepted stays valid even if its
-            // issuer is revoked later (revoke it, or its holder, explicitly).
-            let known = existing
-                .as_ref()
-                .is_some_and(|r| r.token_id.as_deref() == Some(&tid.0[..]) && r.group == group.0);
-            if !known {
-                let issuer = token.issuer_device();
-                let rec = store.device(issuer.0.to_vec()).await.map_err(internal)?;
-                // Active: known in this group, device not revoked, and the
-                // token it joined with (if not the founder) not revoked.
-                let active = rec.is_some_and(|r| {
-                    r.group == group.0
-                        && !st.is_revoked_id(&issuer.0)
-                        && r.token_id.as_deref().is_none_or(|t| !st.is_revoked_id(t))
-                });
-                if !active {
-                    return Err((
-                        ErrorCode::AuthFailed,
-                        format!(
-                            "session token issuer {issuer} is not an active device of group {group} at this relay"
-                        ),
-                    ));
-                }
-            }
-            store
-                .upsert_device(DeviceRecord {
-                    device: device.0.to_vec(),
-                    group: group.0.to_vec(),
-                    public_key: identity.0.to_vec(),
-                    founder: false,
-                    token_id: Some(tid.0.to_vec()),
-                    last_seen: now,
-                })
-                .await
-                .map_err(internal)?;
-            Ok(Session {
-                device,
-                group: Some(group),
-                token: Some(tid),
-                caps: token.capabilities(),
-            })
-        }
-    }
-}
-
-fn pair_code(e: &tandem_pair::Error) -> ErrorCode {
-    match e.kind() {
-        "too_large" => ErrorCode::TooLarge,
-        "unsupported_version" => ErrorCode::UnsupportedVersion,
-        "revoked" => ErrorCode::Revoked,
-        "malformed" => ErrorCode::BadFrame,
-        _ => ErrorCode::AuthFailed,
-    }
-}
-
-fn err(req: u64, code: ErrorCode, message: impl Into<String>) -> Vec<RelayFrame> {
-    vec![RelayFrame::error(Some(req), code, message)]
-}
-
-fn req_of(f: &ClientFrame) -> Option<u64> {
-    match f {
-        ClientFrame::Subscribe { req, .. }
-        | ClientFrame::Unsubscribe { req, .. }
-        | ClientFrame::Publish { req, .. }
-        | ClientFrame::BlobPut { req, .. }
-        | ClientFrame::BlobGet { req, .. }
-        | ClientFrame::Revoke { req, .. }
-        | ClientFrame::Members { req }
-        | ClientFrame::Ping { req } => Some(*req),
-        ClientFrame::Auth { .. } | ClientFrame::Ack { .. } => None,
-    }
-}
-
-/// Best-effort request id from a frame that failed to parse, so the client
-/// can match the error to its request.
-fn sniff_req(text: &str) -> Option<u64> {
-    if text.len() > MAX_FRAME_BYTES {
-        return None;
-    }
-    serde_json::from_str::<serde_json::Value>(text)
-        .ok()?
-        .get("req")?
-        .as_u64()
-}
-
-/// Limits and parsing, before any storage work.
-fn precheck(st: &AppState, s: &Session, text: &str) -> Result<ClientFrame, Vec<RelayFrame>> {
-    if !st.inner.rate.allow(
-        s.device.0,
-        st.inner.config.rate_per_sec,
-        st.inner.config.rate_burst,
-        Instant::now(),
-    ) {
-        Metrics::inc(&st.inner.metrics.rate_limited);
-        return Err(vec![RelayFrame::error(
-            sniff_req(text),
-            ErrorCode::RateLimited,
-            format!(
-                "rate limit of {} frames/s per device exceeded; slow down and retry",
-                st.inner.config.rate_per_sec
-            ),
-        )]);
-    }
-    let max = st.inner.config.max_frame_bytes;
-    if text.len() > max {
-        Metrics::inc(&st.inner.metrics.frames_oversize);
-        return Err(vec![RelayFrame::error(
-            None,
-            ErrorCode::TooLarge,
-            format!(
-                "frame of {} bytes is over this relay's limit of {max} bytes",
-                text.len()
-            ),
-        )]);
-    }
-    ClientFrame::decode(text).map_err(|e| {
-        if e.kind() == "too_large" {
-            Metrics::inc(&st.inner.metrics.frames_oversize);
-        }
-        vec![RelayFrame::error(
-            sniff_req(text),
-            pair_code(&e),
-            e.to_string(),
-        )]
-    })
-}
-
-async fn handle_frame(st: &AppState, s: &Session, frame: ClientFrame) -> Vec<RelayFrame> {
-    let req = req_of(&frame);
-    match dispatch(st, s, frame).await {
-        Ok(frames) => frames,
-        Err(e) => {
-            let code = match &e {
-                Error::MailboxFull { .. } => ErrorCode::MailboxFull,
-                _ => ErrorCode::Internal,
-            };
-            let message = match code {
-                ErrorCode::Internal => {
-                    eprintln!("tandem-relay: {e}");
-                    "relay storage unavailable; retry later".to_string()
-                }
-                _ => e.to_string(),
-            };
-            vec![RelayFrame::error(req, code, message)]
-        }
-    }
-}
-
-async fn dispatch(
-    st: &AppState,
-    s: &Session,
-    frame: ClientFrame,
-) -> crate::Result<Vec<RelayFrame>> {
-    let store = &st.inner.store;
-    let now = (st.inner.clock)();
-    Ok(match frame {
-        ClientFrame::Auth { .. } => vec![RelayFrame::error(
-            None,
-            ErrorCode::BadFrame,
-            "already authenticated; auth is only valid as the first frame",
-        )],
-        ClientFrame::Ping { req } => vec![RelayFrame::Pong { req }],
-        ClientFrame::Subscribe { req, topic } => {
-            store
-                .subscribe(
-                    s.device.0.to_vec(),
-                    encode_recipient(&Recipient::Topic(topic)),
-                )
-                .await?;
-            vec![RelayFrame::Ok { req }]
-        }
-        ClientFrame::Unsubscribe { req, topic } => {
-            store
-                .unsubscribe(
-                    s.device.0.to_vec(),
-                    encode_recipient(&Recipient::Topic(topic)),
-                )
-                .await?;
-            vec![RelayFrame::Ok { req }]
-        }
-        ClientFrame::Ack { id } => {
-            let Ok(id) = i64::try_from(id.0) else {
-                return Ok(vec![RelayFrame::error(
-                    None,
-                    ErrorCode::NotFound,
-                    "no such message id",
-                )]);
-            };
-            store.ack(s.device.0.to_vec(), vec![id]).await?;
-            Metrics::inc(&st.inner.metrics.messages_acked);
-            vec![]
-        }
-        ClientFrame::Publish { req, to, payload } => {
-            let topic = encode_recipient(&to);
-            let explicit: Option<Vec<Vec<u8>>> = match &to {
-                Recipient::Topic(_) => None,
-                Recipient::Device(d) => {
-                    let Some(group) = s.group else {
-                        return Ok(err(
-                            req,
-                            ErrorCode::Forbidden,
-                            "a device that is not paired may only publish to pairing topics",
-                        ));
-                    };
-                    if st.is_revoked_id(&d.0) {
-                        return Ok(err(
-                            req,
-                            ErrorCode::Forbidden,
-                            format!("device {d} was revoked"),
-                        ));
-                    }
-                    if let Some(rec) = store.device(d.0.to_vec()).await? {
-                        if rec.group != group.0 {
-                            return Ok(err(
-                                req,
-                                ErrorCode::Forbidden,
-                                format!("device {d} is not in your group"),
-                            ));
-                        }
-                    }
-                    Some(vec![d.0.to_vec()])
-                }
-                Recipient::Group => {
-                    let Some(group) = s.group else {
-                        return Ok(err(
-                            req,
-                            ErrorCode::Forbidden,
-                            "a device that is not paired has no group to publish to",
-                        ));
-                    };
-                    let members = store.group_devices(group.0.to_vec()).await?;
-                    Some(
-                        members
-                            .into_iter()
-                            .map(|r| r.device)
-                            .filter(|d| *d != s.device.0 && !st.is_revoked_id(d))
-                            .collect(),
-                    )
-                }
-            };
-            let published = store
-                .publish(
-                    NewMessage {
-                        topic,
-                        sender: s.device.0.to_vec(),
-                        payload: payload.0.clone(),
-                        sent_at: now,
-                        expires_at: now + st.inner.config.message_ttl.as_secs(),
-                        recipients: explicit,
-                    },
-                    st.inner.config.mailbox,
-                )
-                .await?;
-            Metrics::inc(&st.inner.metrics.messages_published);
-            let id = MessageId(published.id as u64);
-            st.push(
-                &published.recipients,
-                &RelayFrame::Deliver {
-                    id,
-                    from: s.device,
-                    to,
-                    payload,
-                    sent_at: now,
-                },
-            );
-            vec![RelayFrame::Published { req, id }]
-        }
-        ClientFrame::BlobPut { req, key, value } => {
-            let Some(group) = s.group else {
-                return Ok(err(
-                    req,
-                    ErrorCode::Forbidden,
-                    "only paired devices may store blobs",
-                ));
-            };
-            let max = st.inner.config.blob_max_bytes;
-            if value.0.len() > max {
-                return Ok(err(
-                    req,
-                    ErrorCode::TooLarge,
-                    format!("blob of {} bytes is over the limit of {max}", value.0.len()),
-                ));
-            }
-            let used = store.blob_usage(group.0.to_vec()).await?;
-            let old = store
-                .blob_get(group.0.to_vec(), key.as_bytes().to_vec())
-                .await?
-                .map_or(0, |b| b.value.len() as u64);
-            let quota = st.inner.config.blob_quota_bytes;
-            if used - old.min(used) + value.0.len() as u64 > quota {
-                return Ok(err(req, ErrorCode::TooLarge, format!("the group's blob storage quota of {quota} bytes is used up; delete or shrink blobs")));
-            }
-            store
-                .blob_put(group.0.to_vec(), key.into_bytes(), value.0, None, now)
-                .await?;
-            Metrics::inc(&st.inner.metrics.blob_puts);
-            vec![RelayFrame::Ok { req }]
-        }
-        ClientFrame::BlobGet { req, key } => {
-            let Some(group) = s.group else {
-                return Ok(err(
-                    req,
-                    ErrorCode::Forbidden,
-                    "only paired devices may read blobs",
-                ));
-            };
-            let blob = store
-                .blob_get(group.0.to_vec(), key.as_bytes().to_vec())
-                .await?;
-            Metrics::inc(&st.inner.metrics.blob_gets);
-            vec![RelayFrame::Blob {
-                req,
-                key,
-                value: blob.map(|b| Bytes(b.value)),
-            }]
-        }
-        ClientFrame::Members { req } => {
-            let Some(group) = s.group else {
-                return Ok(err(
-                    req,
-                    ErrorCode::Forbidden,
-                    "a device that is not paired has no group",
-                ));
-            };
-            let online: HashSet<DeviceId> = st
-                .inner
-                .hub
-                .lock()
-                .map(|h| h.keys().copied().collect())
-                .unwrap_or_default();
-            let mut members = Vec::new();
-            for r in store.group_devices(group.0.to_vec()).await? {
-                let (Ok(d), Ok(k)) = (
-                    <[u8; 16]>::try_from(r.device.as_slice()),
-                    <[u8; 32]>::try_from(r.public_key.as_slice()),
-                ) else {
-                    continue;
-                };
-                let device = DeviceId(d);
-                members.push(MemberInfo {
-                    device,
-                    identity: IdentityPublic(k),
-                    founder: r.founder,
-                    revoked: st.is_revoked_id(&d),
-                    last_seen: Some(if online.contains(&device) {
-                        now
-                    } else {
-                        r.last_seen
-                    }),
-                });
-            }
-            vec![RelayFrame::Members { req, members }]
-        }
-        ClientFrame::Revoke { req, record } => revoke(st, s, req, record, now).await?,
-    })
-}
-
-async fn revoke(
-    st: &AppState,
-    s: &Session,
-    req: u64,
-    record: RevocationRecord,
-    now: u64,
-) -> crate::Result<Vec<RelayFrame>> {
-    let Some(group) = s.group else {
-        return Ok(err(
-            req,
-            ErrorCode::Forbidden,
-            "a device that is not paired cannot revoke",
-        ));
-    };
-    if !s.caps.contains(Capabilities::REVOKE) {
-        return Ok(err(
-            req,
-            ErrorCode::Forbidden,
-            "this device's session token does not allow revoking",
-        ));
-    }
-    if record.issuer_device() != s.device {
-        return Ok(err(
-            req,
-            ErrorCode::Forbidden,
-            "the revocation must be signed by the device sending it",
-        ));
-    }
-    if record.group() != group {
-        return Ok(err(
-            req,
-            ErrorCode::Forbidden,
-            "the revocation is for another group",
-        ));
-    }
-    if let Err(e) = record.check(now) {
-        return Ok(err(req, pair_code(&e), e.to_string()));
-    }
-    let target = record.target();
-    let target_bytes = match target {
-        RevocationTarget::Device(d) => {
-            // Only devices of this group (or unknown ones) can be revoked by it.
-            if let Some(rec) = st.inner.store.device(d.0.to_vec()).await? {
-                if rec.group != group.0 {
-                    return Ok(err(
-                        req,
-                        ErrorCode::Forbidden,
-                        format!("device {d} is not in your group"),
-                    ));
-                }
-            }
-            d.0.to_vec()
-        }
-        RevocationTarget::Token(t) => t.0.to_vec(),
-    };
-    let encoded = record.encode();
-    let fresh = st
-        .inner
-        .store
-        .revoke(target_bytes.clone(), encoded.clone(), now)
-        .await?;
-    if let Ok(mut r) = st.inner.revoked.lock() {
-        r.insert(target_bytes);
-    }
-    st.kill(&target);
-    if let RevocationTarget::Device(d) = target {
-        // Nothing waiting for it can ever be fetched again.
-        st.inner.store.forget_device(d.0.to_vec()).await?;
-    }
-    if fresh {
-        Metrics::inc(&st.inner.metrics.revocations);
-        // Fan out to every other active member, through the mailbox so
-        // offline devices learn it when they return.
-        let members = st.inner.store.group_devices(group.0.to_vec()).await?;
-        let recipients: Vec<Vec<u8>> = members
-            .into_iter()
-            .map(|r| r.device)
-            .filter(|d| *d != s.device.0 && !st.is_revoked_id(d))
-            .collect();
-        let published = st
-            .inner
-            .store
-            .publish(
-                NewMessage {
-                    topic: b"r".to_vec(),
-                    sender: s.device.0.to_vec(),
-                    payload: encoded,
-                    sent_at: now,
-                    expires_at: now + st.inner.config.message_ttl.as_secs(),
-                    recipients: Some(recipients),
-                },
-                // A revocation must never be dropped for a full mailbox.
-                crate::store::MailboxLimits {
-                    max_messages: u64::MAX,
-                    max_bytes: u64::MAX,
-                },
-            )
-            .await?;
-        st.push(
-            &published.recipients,
-            &RelayFrame::Revoked {
-                id: MessageId(published.id as u64),
-                record,
-            },
-        );
-    }
-    Ok(vec![RelayFrame::Ok { req }])
 }

@@ -1,8 +1,15 @@
-//! The real `tandem-relay` binary, killed with SIGKILL while devices publish,
-//! then restarted on the same database: every message the relay
-//! acknowledged (`published`) must still be delivered. Run against the
-//! default SQLite store and against a real PostgreSQL server started here
-//! (Debian `postgresql` package; `initdb` into a temp dir).
+//! Durability: `published` means committed.
+//!
+//! - The real `tandem-relay` binary, killed with SIGKILL while devices
+//!   publish, then restarted on the same database: every message the relay
+//!   acknowledged must still be delivered. Run against the default SQLite
+//!   store and against a real PostgreSQL server started here (Debian
+//!   `postgresql` package; `initdb` into a temp dir).
+//! - SQLite commits with `synchronous=FULL` in WAL mode (fsync per commit).
+//! - A store that holds a publish until the test lets it go: the relay says
+//!   nothing before the commit, and `published` after it.
+//! - Both backends pass the store conformance suite and refuse a database
+//!   of an older schema.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
 
 mod common;
@@ -13,10 +20,11 @@ use std::{
 };
 
 use common::{founder, member, RelayProc, TempDir};
-use tandem_pair::{Capabilities, IdentityKey, Membership, Recipient};
+use futures_util::{future::BoxFuture, FutureExt, SinkExt, StreamExt};
+use tandem_pair::{Capabilities, ClientFrame, IdentityKey, Membership, Recipient, RelayFrame};
 use tandem_relay::{
     client::{Client, Incoming},
-    Error,
+    store::{self, sqlite::SqliteStore, Store},
 };
 
 const WRITERS: usize = 4;
@@ -66,27 +74,30 @@ async fn publish_until_killed(
     v
 }
 
+/// Everything waiting in `c`'s mailbox. The relay replays the whole mailbox
+/// before it answers any frame, so after a ping round trip it is all here.
 async fn drain(c: &mut Client) -> Vec<(tandem_pair::MessageId, Vec<u8>)> {
+    c.ping().await.unwrap();
     let mut got = Vec::new();
-    loop {
-        match c.recv_timeout(Duration::from_millis(1500)).await {
-            Ok(Incoming::Message(m)) => got.push((m.id, m.payload)),
-            Ok(other) => panic!("unexpected {other:?}"),
-            Err(Error::Timeout(_)) => return got,
-            Err(e) => panic!("{e}"),
+    while let Some(inc) = c.try_recv() {
+        match inc {
+            Incoming::Message(m) => got.push((m.id, m.payload)),
+            other => panic!("unexpected {other:?}"),
         }
     }
+    got
 }
 
 async fn sigkill_loses_no_acked_message(db_args: &[&str]) {
     let (a_key, a_m, group) = founder();
-    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    let (b_key, b_m, b_token) = member(&a_key, group, Capabilities::ALL, 3600);
 
     let relay = RelayProc::spawn(db_args);
-    // Register both devices, then B goes offline.
-    Client::connect(&relay.url, &a_key, a_m.clone())
+    // A registers B's token, then B connects once and goes offline.
+    let mut a = Client::connect(&relay.url, &a_key, a_m.clone())
         .await
         .unwrap();
+    a.admit(b_token).await.unwrap();
     common::register_offline(&relay.url, &b_key, b_m.clone()).await;
 
     let acked =
@@ -164,10 +175,291 @@ async fn postgres_store_conformance() {
         return;
     }
     let pg = common::start_postgres();
-    let store = tandem_relay::store::open(&pg.url).await.unwrap();
-    tandem_relay::store::conformance::run(store.as_ref()).await;
+    let store = store::open(&pg.url).await.unwrap();
+    store::conformance::run(store.as_ref()).await;
     // Reopen: state reloads from PostgreSQL.
     drop(store);
-    let store = tandem_relay::store::open(&pg.url).await.unwrap();
-    assert_eq!(store.revoked().await.unwrap(), vec![b"D".to_vec()]);
+    let store = store::open(&pg.url).await.unwrap();
+    assert_eq!(store.revoked().await.unwrap().len(), 3);
+    assert_eq!(
+        store
+            .chain_head(b"G".to_vec())
+            .await
+            .unwrap()
+            .map(|h| h.len),
+        Some(2)
+    );
+
+    // Databases of another schema are refused with instructions.
+    let (admin, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    for (db, setup, found) in [
+        // What a protocol-1 relay left: tables, no version table.
+        (
+            "old",
+            "CREATE TABLE messages(id BIGSERIAL PRIMARY KEY)",
+            "version 1",
+        ),
+        (
+            "newer",
+            "CREATE TABLE relay_schema(version BIGINT NOT NULL); INSERT INTO relay_schema VALUES (99)",
+            "version 99",
+        ),
+    ] {
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .await
+            .unwrap();
+        let url = pg.url.replace("/postgres", &format!("/{db}"));
+        let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        c.batch_execute(setup).await.unwrap();
+        let e = store::open(&url).await.err().unwrap().to_string();
+        assert!(e.contains(found) && e.contains("delete it"), "{e}");
+        assert!(!e.contains("tandem@"), "the URL's user part is not echoed: {e}");
+    }
+}
+
+#[tokio::test]
+async fn sqlite_commits_with_fsync_in_wal_mode() {
+    let dir = TempDir::new("pragmas");
+    let s = SqliteStore::open(dir.path().join("r.db")).unwrap();
+    let d = s.durability().await.unwrap();
+    assert_eq!(d.journal_mode, "wal");
+    // 2 = FULL, 3 = EXTRA: the WAL is fsync'd at every commit.
+    assert!(
+        d.synchronous == 2 || d.synchronous == 3,
+        "synchronous={}",
+        d.synchronous
+    );
+}
+
+/// A store whose next publish waits until the test releases it, after
+/// telling the test it has been entered; it counts commits.
+struct Gated {
+    inner: Arc<dyn Store>,
+    gate: Mutex<
+        Option<(
+            tokio::sync::oneshot::Sender<()>,
+            tokio::sync::oneshot::Receiver<()>,
+        )>,
+    >,
+    committed: std::sync::atomic::AtomicU64,
+}
+
+impl Store for Gated {
+    fn publish(
+        &self,
+        msg: store::NewMessage,
+        limits: store::MailboxLimits,
+    ) -> BoxFuture<'_, tandem_relay::Result<store::Published>> {
+        let gate = self.gate.lock().unwrap().take();
+        Box::pin(async move {
+            if let Some((entered, release)) = gate {
+                entered.send(()).unwrap();
+                release.await.unwrap();
+            }
+            let r = self.inner.publish(msg, limits).await;
+            self.committed
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            r
+        })
+    }
+    fn pending(
+        &self,
+        mailbox: Vec<u8>,
+        after: store::MessageId,
+        limit: usize,
+        now: u64,
+    ) -> BoxFuture<'_, tandem_relay::Result<Vec<store::StoredMessage>>> {
+        self.inner.pending(mailbox, after, limit, now)
+    }
+    fn ack(
+        &self,
+        m: Vec<u8>,
+        ids: Vec<store::MessageId>,
+    ) -> BoxFuture<'_, tandem_relay::Result<()>> {
+        self.inner.ack(m, ids)
+    }
+    fn subscribe(
+        &self,
+        m: Vec<u8>,
+        t: Vec<u8>,
+        until: u64,
+        now: u64,
+        max: usize,
+    ) -> BoxFuture<'_, tandem_relay::Result<tandem_relay::store::Subscribed>> {
+        self.inner.subscribe(m, t, until, now, max)
+    }
+    fn unsubscribe(&self, m: Vec<u8>, t: Vec<u8>) -> BoxFuture<'_, tandem_relay::Result<()>> {
+        self.inner.unsubscribe(m, t)
+    }
+    fn expire(&self, now: u64) -> BoxFuture<'_, tandem_relay::Result<u64>> {
+        self.inner.expire(now)
+    }
+    fn blob_put(
+        &self,
+        ns: Vec<u8>,
+        k: Vec<u8>,
+        v: Vec<u8>,
+        e: Option<u64>,
+        now: u64,
+    ) -> BoxFuture<'_, tandem_relay::Result<u64>> {
+        self.inner.blob_put(ns, k, v, e, now)
+    }
+    fn blob_get(
+        &self,
+        ns: Vec<u8>,
+        k: Vec<u8>,
+    ) -> BoxFuture<'_, tandem_relay::Result<Option<store::Blob>>> {
+        self.inner.blob_get(ns, k)
+    }
+    fn blob_usage(&self, ns: Vec<u8>) -> BoxFuture<'_, tandem_relay::Result<u64>> {
+        self.inner.blob_usage(ns)
+    }
+    fn put_device(
+        &self,
+        rec: store::DeviceRecord,
+        token_id: Option<Vec<u8>>,
+    ) -> BoxFuture<'_, tandem_relay::Result<()>> {
+        self.inner.put_device(rec, token_id)
+    }
+    fn device(
+        &self,
+        g: Vec<u8>,
+        d: Vec<u8>,
+    ) -> BoxFuture<'_, tandem_relay::Result<Option<store::DeviceRecord>>> {
+        self.inner.device(g, d)
+    }
+    fn group_devices(
+        &self,
+        g: Vec<u8>,
+    ) -> BoxFuture<'_, tandem_relay::Result<Vec<store::DeviceRecord>>> {
+        self.inner.group_devices(g)
+    }
+    fn token(
+        &self,
+        g: Vec<u8>,
+        t: Vec<u8>,
+    ) -> BoxFuture<'_, tandem_relay::Result<Option<Vec<u8>>>> {
+        self.inner.token(g, t)
+    }
+    fn touch(&self, g: Vec<u8>, d: Vec<u8>, now: u64) -> BoxFuture<'_, tandem_relay::Result<()>> {
+        self.inner.touch(g, d, now)
+    }
+    fn append_revocation(
+        &self,
+        rev: store::NewRevocation,
+    ) -> BoxFuture<'_, tandem_relay::Result<bool>> {
+        self.inner.append_revocation(rev)
+    }
+    fn revocations(
+        &self,
+        g: Vec<u8>,
+        after: u32,
+        limit: usize,
+    ) -> BoxFuture<'_, tandem_relay::Result<Vec<Vec<u8>>>> {
+        self.inner.revocations(g, after, limit)
+    }
+    fn chain_head(
+        &self,
+        g: Vec<u8>,
+    ) -> BoxFuture<'_, tandem_relay::Result<Option<store::ChainHead>>> {
+        self.inner.chain_head(g)
+    }
+    fn revoked(&self) -> BoxFuture<'_, tandem_relay::Result<Vec<store::RevokedEntry>>> {
+        self.inner.revoked()
+    }
+    fn message_count(&self) -> BoxFuture<'_, tandem_relay::Result<u64>> {
+        self.inner.message_count()
+    }
+    fn forget_device(&self, m: Vec<u8>) -> BoxFuture<'_, tandem_relay::Result<u64>> {
+        self.inner.forget_device(m)
+    }
+}
+
+/// `published` is sent only after the store returned from `publish`, which
+/// returns only after COMMIT: while the store is held inside `publish`, the
+/// sender has received nothing; once released, `published` arrives and the
+/// message is stored (and delivered from the mailbox).
+#[tokio::test]
+async fn published_is_sent_only_after_the_commit() {
+    let dir = TempDir::new("gated");
+    let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("r.db")).unwrap());
+    let gated = Arc::new(Gated {
+        inner: Arc::clone(&sqlite),
+        gate: Mutex::new(None),
+        committed: Default::default(),
+    });
+    let relay = common::start_relay_on(common::loose(), gated.clone(), dir, None).await;
+    let (a_key, a_m, group) = founder();
+    let (b_key, b_m, b_token) = member(&a_key, group, Capabilities::ALL, 3600);
+    let mut a = Client::connect(&relay.url, &a_key, a_m.clone())
+        .await
+        .unwrap();
+    a.admit(b_token).await.unwrap();
+    common::register_offline(&relay.url, &b_key, b_m.clone()).await;
+    // (The admission notice the founder's `admit` stored is already there.)
+    let stored_before = sqlite.message_count().await.unwrap();
+    let committed_before = gated.committed.load(std::sync::atomic::Ordering::SeqCst);
+
+    let (entered_tx, entered) = tokio::sync::oneshot::channel();
+    let (release, release_rx) = tokio::sync::oneshot::channel();
+    *gated.gate.lock().unwrap() = Some((entered_tx, release_rx));
+    let mut ws = tandem_relay::client::handshake(&relay.url, &a_key, a_m, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .socket;
+    let publish = ClientFrame::Publish {
+        req: 7,
+        to: Recipient::Device(b_key.device_id()),
+        payload: tandem_pair::Bytes(b"durable".to_vec()),
+    };
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(
+        publish.encode().into(),
+    ))
+    .await
+    .unwrap();
+    // The relay is inside the store's publish, which has not committed.
+    tokio::time::timeout(Duration::from_secs(10), entered)
+        .await
+        .expect("the relay never called publish")
+        .unwrap();
+    assert_eq!(
+        gated.committed.load(std::sync::atomic::Ordering::SeqCst),
+        committed_before
+    );
+    assert_eq!(sqlite.message_count().await.unwrap(), stored_before);
+    // Anything the relay had sent would already be readable here (loopback
+    // delivers a write before the sender's next step); nothing is.
+    if let Some(early) = ws.next().now_or_never() {
+        panic!("the relay answered before the commit: {early:?}");
+    }
+    release.send(()).unwrap();
+    let reply = loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = msg {
+            break RelayFrame::decode(t.as_str()).unwrap();
+        }
+    };
+    let RelayFrame::Published { req: 7, id, full } = reply else {
+        panic!("expected published, got {reply:?}");
+    };
+    assert!(full.is_empty());
+    assert_eq!(
+        gated.committed.load(std::sync::atomic::Ordering::SeqCst),
+        committed_before + 1
+    );
+    assert_eq!(sqlite.message_count().await.unwrap(), stored_before + 1);
+    let mut b = Client::connect(&relay.url, &b_key, b_m).await.unwrap();
+    let m = common::expect_message(&mut b).await;
+    assert_eq!((m.id, m.payload.as_slice()), (id, &b"durable"[..]));
 }

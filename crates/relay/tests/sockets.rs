@@ -1,46 +1,27 @@
 //! The relay over real WebSockets on 127.0.0.1 (in-process server, SQLite
 //! in a temp dir): auth rules, routing, mailbox, blobs, revocation, limits
-//! and bad frames.
+//! and bad frames. "Nothing arrived" is always proven with a ping barrier
+//! ([`common::expect_nothing`]), never with a wait.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
 
 mod common;
 
 use std::time::Duration;
 
-use common::{founder, loose, member, now, start_relay};
+use common::{
+    admitted, at_head, code_of, expect_message, expect_nothing, founder, loose, member, now,
+    start_relay,
+};
 use rand_core::OsRng;
 use tandem_pair::{
-    Capabilities, ErrorCode, IdentityKey, Membership, Recipient, RelayFrame, RevocationReason,
-    RevocationRecord, RevocationTarget, Topic,
+    Capabilities, ErrorCode, IdentityKey, Membership, Recipient, RelayFrame, RevocationTarget,
+    Topic,
 };
 use tandem_relay::{
     client::{Client, Incoming},
     store::MailboxLimits,
     Config, Error,
 };
-
-const SHORT: Duration = Duration::from_millis(300);
-
-fn code_of(e: &Error) -> &str {
-    match e {
-        Error::Relay { code, .. } => code,
-        other => panic!("expected a relay error frame, got {other:?}"),
-    }
-}
-
-async fn expect_message(c: &mut Client) -> tandem_relay::client::Delivery {
-    match c.recv().await.unwrap() {
-        Incoming::Message(m) => m,
-        other => panic!("expected a message, got {other:?}"),
-    }
-}
-
-async fn expect_nothing(c: &mut Client) {
-    match c.recv_timeout(SHORT).await {
-        Err(Error::Timeout(_)) => {}
-        other => panic!("expected silence, got {other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn pairing_topic_group_and_device_routing() {
@@ -49,6 +30,7 @@ async fn pairing_topic_group_and_device_routing() {
     let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
     assert_eq!(a.group(), Some(group));
     assert_eq!(a.device(), a_key.device_id());
+    assert_eq!(a.chain_len_at_connect(), 0);
 
     // Guests meet on a pairing topic.
     let guest_key = IdentityKey::generate(&mut OsRng);
@@ -83,15 +65,18 @@ async fn pairing_topic_group_and_device_routing() {
     assert_eq!(code_of(&e), "forbidden");
     assert_eq!(code_of(&g.blob_get("k").await.unwrap_err()), "forbidden");
     assert_eq!(code_of(&g.members().await.unwrap_err()), "forbidden");
-    let (other_key, _, other_group) = founder();
-    let rec = RevocationRecord::issue(
-        &other_key,
-        other_group,
+    assert_eq!(code_of(&g.revocations(0).await.unwrap_err()), "forbidden");
+    let rec = common::record(
+        &guest_key,
+        group,
         RevocationTarget::Device(a_key.device_id()),
-        RevocationReason::Compromised,
-        now(),
+        Some(guest_key.device_id()),
+        1,
+        tandem_pair::RevocationId::NONE,
     );
     assert_eq!(code_of(&g.revoke(rec).await.unwrap_err()), "forbidden");
+    let (_, _, t) = member(&guest_key, group, Capabilities::ALL, 60);
+    assert_eq!(code_of(&g.admit(t).await.unwrap_err()), "forbidden");
     assert_eq!(
         code_of(
             &g.publish(Recipient::Device(a_key.device_id()), b"x")
@@ -101,15 +86,16 @@ async fn pairing_topic_group_and_device_routing() {
         "forbidden"
     );
 
-    // Members: B and C paired by A.
-    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
-    let (c_key, c_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    // Members: B and C paired (admitted) by A.
+    let (b_key, b_m, _) = admitted(&mut a, &a_key, group, Capabilities::ALL).await;
+    let (c_key, c_m, _) = admitted(&mut a, &a_key, group, Capabilities::ALL).await;
     let mut b = Client::connect(&relay.url, &b_key, b_m).await.unwrap();
     let mut c = Client::connect(&relay.url, &c_key, c_m).await.unwrap();
     assert_eq!(b.group(), Some(group));
 
     // Group broadcast reaches every other member.
-    a.publish(Recipient::Group, b"to-all").await.unwrap();
+    let p = a.publish_report(Recipient::Group, b"to-all").await.unwrap();
+    assert!(p.full.is_empty());
     assert_eq!(expect_message(&mut b).await.payload, b"to-all");
     assert_eq!(expect_message(&mut c).await.payload, b"to-all");
     // One device only.
@@ -123,14 +109,14 @@ async fn pairing_topic_group_and_device_routing() {
     );
     expect_nothing(&mut a).await;
 
-    // Another group's device cannot be addressed.
+    // Another group's device cannot be addressed: it is unknown there.
     let (x_key, x_m, _) = founder();
     let mut x = Client::connect(&relay.url, &x_key, x_m).await.unwrap();
     let e = x
         .publish(Recipient::Device(b_key.device_id()), b"spam")
         .await
         .unwrap_err();
-    assert_eq!(code_of(&e), "forbidden");
+    assert_eq!(code_of(&e), "not_found");
 
     // Members list with last-seen.
     let members = a.members().await.unwrap();
@@ -146,8 +132,15 @@ async fn pairing_topic_group_and_device_routing() {
 async fn offline_mailbox_replays_until_acked() {
     let relay = start_relay(loose()).await;
     let (a_key, a_m, group) = founder();
-    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
     let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    let (b_key, b_m, _) = admitted(&mut a, &a_key, group, Capabilities::ALL).await;
+    // Admitted but never connected: listed, never seen.
+    let members = a.members().await.unwrap();
+    let b_info = members
+        .iter()
+        .find(|m| m.device == b_key.device_id())
+        .unwrap();
+    assert_eq!((b_info.founder, b_info.last_seen), (false, None));
     // B registers once, then goes offline.
     common::register_offline(&relay.url, &b_key, b_m.clone()).await;
 
@@ -180,7 +173,8 @@ async fn offline_mailbox_replays_until_acked() {
 
 #[tokio::test]
 async fn auth_failures_are_specific() {
-    let relay = start_relay(loose()).await;
+    let (t, clock) = common::manual_clock();
+    let relay = common::start_relay_with_clock(loose(), Some(clock)).await;
     let (a_key, a_m, group) = founder();
 
     // Claiming someone else's group as founder.
@@ -190,33 +184,36 @@ async fn auth_failures_are_specific() {
         .unwrap_err();
     assert_eq!(code_of(&e), "auth_failed", "{e}");
 
-    // A token from an issuer the relay has never seen as a member.
-    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    // A token the approving device never registered.
+    let (b_key, b_m, b_token) = member(&a_key, group, Capabilities::ALL, 3600);
     let e = Client::connect(&relay.url, &b_key, b_m.clone())
         .await
         .unwrap_err();
     assert_eq!(code_of(&e), "auth_failed");
-    assert!(e.to_string().contains("not an active device"), "{e}");
+    assert!(e.to_string().contains("must register it"), "{e}");
 
-    // Once the founder has connected, the token is accepted.
-    Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    // Once the founder registered it, the token is accepted.
+    let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    a.admit(b_token).await.unwrap();
     Client::connect(&relay.url, &b_key, b_m).await.unwrap();
 
-    // Someone presenting B's token with their own key.
-    let (_, b2_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    // Someone presenting another device's (registered) token with their own key.
+    let (_, b2_m, b2_token) = member(&a_key, group, Capabilities::ALL, 3600);
+    a.admit(b2_token).await.unwrap();
     let e = Client::connect(&relay.url, &thief, b2_m).await.unwrap_err();
     assert_eq!(code_of(&e), "auth_failed");
 
-    // Expired token.
-    let (c_key, c_m, _) = member(&a_key, group, Capabilities::ALL, 0);
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // A registered token that has since expired.
+    let (c_key, c_m, c_token) = member(&a_key, group, Capabilities::ALL, 60);
+    a.admit(c_token).await.unwrap();
+    t.fetch_add(61, std::sync::atomic::Ordering::Relaxed);
     let e = Client::connect(&relay.url, &c_key, c_m).await.unwrap_err();
     assert_eq!(code_of(&e), "auth_failed");
     assert!(e.to_string().contains("expire"), "{e}");
 
     // A signature made for another relay URL.
     let mut raw = raw_connect(&relay.url).await;
-    let RelayFrame::Challenge { nonce, .. } = raw.next_raw().await.unwrap() else {
+    let Some(RelayFrame::Challenge { nonce, .. }) = raw.next_raw().await else {
         panic!()
     };
     let k = IdentityKey::generate(&mut OsRng);
@@ -390,9 +387,9 @@ async fn auth_timeout_closes_with_error() {
 async fn limits_produce_error_frames() {
     let config = Config {
         max_frame_bytes: 2000,
-        // No refill, so the test does not depend on timing: 4 frames, then refusals.
+        // No refill, so the test does not depend on timing: 5 frames, then refusals.
         rate_per_sec: 0,
-        rate_burst: 4,
+        rate_burst: 5,
         max_conns_per_ip: 3,
         mailbox: MailboxLimits {
             max_messages: 2,
@@ -410,7 +407,7 @@ async fn limits_produce_error_frames() {
     assert!(e.to_string().contains("2000"), "{e}");
 
     // Mailbox full: B is offline with two messages waiting.
-    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
+    let (b_key, b_m, _) = admitted(&mut a, &a_key, group, Capabilities::ALL).await;
     common::register_offline(&relay.url, &b_key, b_m).await;
     a.publish(Recipient::Device(b_key.device_id()), b"1")
         .await
@@ -425,7 +422,7 @@ async fn limits_produce_error_frames() {
     assert_eq!(code_of(&e), "mailbox_full");
     assert!(e.to_string().contains(&b_key.device_id().to_hex()), "{e}");
 
-    // Rate: the burst of 4 is used up (oversize + 3 publishes above).
+    // Rate: the burst of 5 is used up (oversize, admit, 3 publishes above).
     let e = a.ping().await.unwrap_err();
     assert_eq!(code_of(&e), "rate_limited", "{e}");
     assert!(relay
@@ -469,8 +466,8 @@ async fn blobs_are_per_group() {
     })
     .await;
     let (a_key, a_m, group) = founder();
-    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
     let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    let (b_key, b_m, _) = admitted(&mut a, &a_key, group, Capabilities::ALL).await;
     let mut b = Client::connect(&relay.url, &b_key, b_m).await.unwrap();
     assert_eq!(a.blob_get("names").await.unwrap(), None);
     a.blob_put("names", b"ciphertext-1").await.unwrap();
@@ -501,10 +498,10 @@ async fn blobs_are_per_group() {
 async fn revoked_device_is_disconnected_refused_and_cut_off() {
     let relay = start_relay(loose()).await;
     let (a_key, a_m, group) = founder();
-    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
-    let (c_key, c_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
-    let (d_key, d_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
     let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    let (b_key, b_m, _) = admitted(&mut a, &a_key, group, Capabilities::ALL).await;
+    let (c_key, c_m, _) = admitted(&mut a, &a_key, group, Capabilities::ALL).await;
+    let (d_key, d_m, _) = admitted(&mut a, &a_key, group, Capabilities::ALL).await;
     let mut b = Client::connect(&relay.url, &b_key, b_m.clone())
         .await
         .unwrap();
@@ -512,51 +509,53 @@ async fn revoked_device_is_disconnected_refused_and_cut_off() {
     // D is paired but offline when the revocation happens.
     common::register_offline(&relay.url, &d_key, d_m.clone()).await;
 
-    // A member without the REVOKE capability cannot revoke.
-    let (e_key, e_m, _) = member(&a_key, group, Capabilities::MESSAGE, 3600);
+    // A member without the REVOKE capability cannot revoke another.
+    let (e_key, e_m, _) = admitted(&mut a, &a_key, group, Capabilities::MESSAGE).await;
     let mut e = Client::connect(&relay.url, &e_key, e_m).await.unwrap();
-    let rec = RevocationRecord::issue(
-        &e_key,
-        group,
-        RevocationTarget::Device(b_key.device_id()),
-        RevocationReason::Lost,
-        now(),
-    );
+    let target = RevocationTarget::Device(b_key.device_id());
+    let rec = at_head(&mut e, &e_key, group, target, Some(e_key.device_id())).await;
     assert_eq!(code_of(&e.revoke(rec).await.unwrap_err()), "forbidden");
     // A record signed by someone else cannot be relayed by C.
-    let rec = RevocationRecord::issue(
-        &a_key,
-        group,
-        RevocationTarget::Device(b_key.device_id()),
-        RevocationReason::Lost,
-        now(),
-    );
+    let rec = at_head(&mut a, &a_key, group, target, Some(a_key.device_id())).await;
     assert_eq!(
         code_of(&c.revoke(rec.clone()).await.unwrap_err()),
         "forbidden"
     );
 
-    // A revokes B: B is disconnected at once with a revoked error.
+    // A revokes B: B is told which record removed it and disconnected.
     a.revoke(rec.clone()).await.unwrap();
+    match b.recv().await.unwrap() {
+        Incoming::Revoked { id: None, record } => assert_eq!(record, rec),
+        other => panic!("{other:?}"),
+    }
     let err = b.recv().await.unwrap_err();
     assert_eq!(code_of(&err), "revoked", "{err}");
     // C is told live; D finds it in its mailbox.
     match c.recv().await.unwrap() {
-        Incoming::Revoked { record, .. } => assert_eq!(record, rec),
+        Incoming::Revoked {
+            id: Some(_),
+            record,
+        } => assert_eq!(record, rec),
         other => panic!("{other:?}"),
     }
     let mut d = Client::connect(&relay.url, &d_key, d_m).await.unwrap();
+    assert_eq!(d.chain_len_at_connect(), 1);
     match d.recv().await.unwrap() {
-        Incoming::Revoked { id, record } => {
+        Incoming::Revoked {
+            id: Some(id),
+            record,
+        } => {
             assert_eq!(record, rec);
             d.ack(id).await.unwrap();
         }
         other => panic!("{other:?}"),
     }
 
-    // B is refused afterwards.
-    let err = Client::connect(&relay.url, &b_key, b_m).await.unwrap_err();
-    assert_eq!(code_of(&err), "revoked");
+    // B is refused afterwards, with the record.
+    match Client::connect(&relay.url, &b_key, b_m).await.unwrap_err() {
+        Error::Revoked { record } => assert_eq!(*record, rec),
+        other => panic!("{other:?}"),
+    }
     // Nobody can address B any more, and group traffic skips it.
     assert_eq!(
         code_of(
@@ -580,93 +579,87 @@ async fn revoked_device_is_disconnected_refused_and_cut_off() {
 }
 
 #[tokio::test]
-async fn revoked_token_is_disconnected() {
+async fn revoking_a_token_removes_the_device_holding_it() {
     let relay = start_relay(loose()).await;
     let (a_key, a_m, group) = founder();
-    let (b_key, b_m, b_token) = member(&a_key, group, Capabilities::ALL, 3600);
     let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    let (b_key, b_m, b_token) = admitted(&mut a, &a_key, group, Capabilities::ALL).await;
     let mut b = Client::connect(&relay.url, &b_key, b_m.clone())
         .await
         .unwrap();
-    let rec = RevocationRecord::issue(
-        &a_key,
-        group,
-        RevocationTarget::Token(b_token.id()),
-        RevocationReason::Retired,
-        now(),
-    );
-    a.revoke(rec).await.unwrap();
+    // C was approved by B before B is revoked.
+    let (c_key, c_m, _) = admitted(&mut b, &b_key, group, Capabilities::ALL).await;
+    let target = RevocationTarget::Token(b_token.id());
+    let rec = at_head(&mut a, &a_key, group, target, Some(a_key.device_id())).await;
+    a.revoke(rec.clone()).await.unwrap();
+    assert!(matches!(
+        b.recv().await.unwrap(),
+        Incoming::Revoked { id: None, .. }
+    ));
     assert_eq!(code_of(&b.recv().await.unwrap_err()), "revoked");
     assert_eq!(
         code_of(&Client::connect(&relay.url, &b_key, b_m).await.unwrap_err()),
         "revoked"
     );
-    // B's device is not revoked, but a token B issues while its own token
-    // is revoked is not accepted.
-    let (c_key, c_m, _) = member(&b_key, group, Capabilities::ALL, 3600);
-    let e = Client::connect(&relay.url, &c_key, c_m).await.unwrap_err();
-    assert!(e.to_string().contains("not an active device"), "{e}");
-    // A fresh token for B from A works again (re-pairing).
-    let token = tandem_pair::SessionToken::issue(
-        &a_key,
-        &tandem_pair::TokenRequest {
-            group,
-            subject: b_key.public(),
-            subject_encryption: b_key.encryption_public(),
-            capabilities: Capabilities::ALL,
-            lifetime_secs: 3600,
-        },
-        now(),
-        &mut OsRng,
+    // Devices treat a token revocation as removing its holder: so does the
+    // relay, which will not take B back with a fresh token.
+    let fresh = common::issue(&a_key, group, &b_key, Capabilities::ALL, 3600);
+    assert_eq!(
+        code_of(&a.admit(fresh.clone()).await.unwrap_err()),
+        "forbidden"
     );
-    Client::connect(&relay.url, &b_key, Membership::Member { token })
-        .await
-        .unwrap();
+    assert_eq!(
+        code_of(
+            &Client::connect(&relay.url, &b_key, Membership::Member { token: fresh })
+                .await
+                .unwrap_err()
+        ),
+        "revoked"
+    );
+    // A device B approved while active keeps working.
+    Client::connect(&relay.url, &c_key, c_m).await.unwrap();
 }
 
 #[tokio::test]
-async fn revocations_survive_a_restart_of_the_state() {
-    // The revocation list is reloaded from the database by AppState::new.
+async fn revocations_survive_a_relay_restart() {
     let dir = common::TempDir::new("revreload");
-    let db = dir.path().join("r.db").to_string_lossy().into_owned();
-    let (a_key, _, group) = founder();
-    let (b_key, _, _) = member(&a_key, group, Capabilities::ALL, 3600);
-    {
-        let store = tandem_relay::store::open(&db).await.unwrap();
-        store
-            .revoke(b_key.device_id().0.to_vec(), vec![1], now())
+    let db = dir.path().join("r.db");
+    let (a_key, a_m, group) = founder();
+    let (b_key, b_m, rec) = {
+        let relay =
+            common::start_relay_in(loose(), common::TempDir::new("unused"), &db, None).await;
+        let mut a = Client::connect(&relay.url, &a_key, a_m.clone())
             .await
             .unwrap();
+        let (b_key, b_m, _) = admitted(&mut a, &a_key, group, Capabilities::ALL).await;
+        let target = RevocationTarget::Device(b_key.device_id());
+        let rec = at_head(&mut a, &a_key, group, target, Some(a_key.device_id())).await;
+        a.revoke(rec.clone()).await.unwrap();
+        (b_key, b_m, rec)
+    };
+    // A new relay state on the same database reloads the revocations.
+    let relay = common::start_relay_in(loose(), dir, &db, None).await;
+    match Client::connect(&relay.url, &b_key, b_m).await.unwrap_err() {
+        Error::Revoked { record } => assert_eq!(*record, rec),
+        other => panic!("{other:?}"),
     }
-    let store = tandem_relay::store::open(&db).await.unwrap();
-    let _state = tandem_relay::AppState::new(loose(), store.clone(), "ws://x/v1/ws".into())
-        .await
-        .unwrap();
-    assert_eq!(
-        store.revoked().await.unwrap(),
-        vec![b_key.device_id().0.to_vec()]
-    );
+    let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    assert_eq!(a.chain_len_at_connect(), 1);
+    assert_eq!(a.revocations(0).await.unwrap(), (vec![rec], 1));
 }
 
 #[tokio::test]
 async fn mailbox_messages_expire_after_their_ttl() {
-    use std::sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc,
-    };
-    let t = Arc::new(AtomicU64::new(now()));
-    let clock = {
-        let t = Arc::clone(&t);
-        Arc::new(move || t.load(Ordering::Relaxed)) as tandem_relay::server::Clock
-    };
+    use std::sync::atomic::Ordering;
+    let (t, clock) = common::manual_clock();
     let config = Config {
         message_ttl: Duration::from_secs(60),
         ..loose()
     };
     let relay = common::start_relay_with_clock(config, Some(clock)).await;
     let (a_key, a_m, group) = founder();
-    let (b_key, b_m, _) = member(&a_key, group, Capabilities::ALL, 3600);
     let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    let (b_key, b_m, _) = admitted(&mut a, &a_key, group, Capabilities::ALL).await;
     common::register_offline(&relay.url, &b_key, b_m.clone()).await;
     a.publish(Recipient::Device(b_key.device_id()), b"old")
         .await
@@ -698,11 +691,12 @@ async fn dead_peers_are_closed_but_ping_answering_ones_stay() {
         ..loose()
     })
     .await;
-    // A client that reads (tungstenite answers pings while reading) stays.
+    // A client that reads (tungstenite answers pings while reading) stays
+    // past the idle limit; what this waits for is time, not silence.
     let (k, m, _) = founder();
     let mut live = Client::connect(&relay.url, &k, m).await.unwrap();
-    expect_nothing_for(&mut live, Duration::from_millis(1500)).await;
-    live.ping().await.unwrap();
+    keep_reading_for(&mut live, Duration::from_millis(1500)).await;
+    expect_nothing(&mut live).await;
 
     // A peer that never reads never answers pings: closed with an error.
     let mut raw = raw_connect(&relay.url).await;
@@ -737,9 +731,10 @@ async fn dead_peers_are_closed_but_ping_answering_ones_stay() {
     live.ping().await.unwrap();
 }
 
-async fn expect_nothing_for(c: &mut Client, d: Duration) {
+/// Reads (so the client answers the relay's pings) until `d` has passed.
+async fn keep_reading_for(c: &mut Client, d: Duration) {
     match c.recv_timeout(d).await {
         Err(Error::Timeout(_)) => {}
-        other => panic!("expected silence, got {other:?}"),
+        other => panic!("expected only pings while reading, got {other:?}"),
     }
 }

@@ -141,7 +141,7 @@ async fn main() {
             let key = IdentityKey::generate(&mut OsRng);
             for attempt in 0..3 {
                 match handshake(&url, &key, Membership::Guest, Duration::from_secs(30)).await {
-                    Ok((ws, _, _)) => return Some(ws),
+                    Ok(a) => return Some(a.socket),
                     Err(e) if attempt == 2 => {
                         eprintln!("relay-load: connection {i} failed: {e}");
                     }
@@ -179,7 +179,13 @@ async fn main() {
             let topic = Topic(t);
             rx_ws
                 .send(Message::Text(
-                    ClientFrame::Subscribe { req: 1, topic }.encode().into(),
+                    ClientFrame::Subscribe {
+                        req: 1,
+                        topic,
+                        until: None,
+                    }
+                    .encode()
+                    .into(),
                 ))
                 .await
                 .ok()?;

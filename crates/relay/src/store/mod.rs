@@ -1,14 +1,17 @@
-//! Durable state behind one trait: the mailbox, topic subscriptions, the blob
-//! store, device records and revocations.
+//! Durable state behind one trait: mailboxes, pairing-topic subscriptions,
+//! the blob store, and each group's devices, tokens and revocation chain.
 //!
 //! Two backends: embedded SQLite in WAL mode (the default, no configuration)
 //! and PostgreSQL (selected by a `postgres://` URL). Every write returns only
 //! after it is committed, so an acknowledgement the relay sends after a store
 //! call is never ahead of the disk.
 //!
-//! Identifiers (device ids, topics, group ids) are opaque bytes here; the
-//! server converts them from `tandem-pair` types. Times are unix seconds
-//! passed in by the caller so tests control the clock.
+//! Identifiers (device ids, topics, group ids, mailbox keys) are opaque
+//! bytes here; the server converts them from `tandem-pair` types. A
+//! *mailbox* is named by an opaque key: the server uses `group ‖ device` for
+//! a group member and the bare device id for a guest, so nothing one group
+//! does can reach another group's mailboxes. Times are unix seconds passed
+//! in by the caller so tests control the clock.
 
 use futures_util::future::BoxFuture;
 
@@ -17,24 +20,37 @@ use crate::Result;
 pub mod postgres;
 pub mod sqlite;
 
+/// Version of the database layout both backends write. A database of
+/// another version is refused at startup with instructions.
+pub const SCHEMA_VERSION: i64 = 2;
+
 /// Row id of a mailbox message; strictly increasing per relay database.
 pub type MessageId = i64;
 
-/// A message to store for every current subscriber of its topic but the sender.
+/// A message to store in mailboxes.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     /// Routing topic (opaque).
     pub topic: Vec<u8>,
     /// Device id of the authenticated sender.
     pub sender: Vec<u8>,
+    /// Mailbox key of the sender: never a recipient of its own message.
+    pub sender_mailbox: Vec<u8>,
     /// Opaque envelope bytes; never inspected or logged.
     pub payload: Vec<u8>,
     /// Unix seconds when the relay accepted it.
     pub sent_at: u64,
-    /// Unix seconds after which the message is dropped undelivered.
+    /// Unix seconds after which the message is dropped undelivered. For a
+    /// topic message the store lowers it to the earliest end of the
+    /// recipients' subscriptions.
     pub expires_at: u64,
-    /// Explicit recipients; `None` = every subscriber of `topic` but the sender.
+    /// Explicit recipient mailboxes; `None` = every mailbox subscribed to
+    /// `topic` (subscription not ended at `sent_at`) but the sender's.
     pub recipients: Option<Vec<Vec<u8>>>,
+    /// When true, recipients whose mailbox is at its limit are skipped and
+    /// listed in [`Published::full`]; when false, one full mailbox fails the
+    /// whole publish with [`crate::Error::MailboxFull`].
+    pub partial: bool,
 }
 
 /// What the store did with a [`NewMessage`].
@@ -42,11 +58,13 @@ pub struct NewMessage {
 pub struct Published {
     /// Id under which the message is stored (and acknowledged).
     pub id: MessageId,
-    /// Devices whose mailbox now holds it.
+    /// Mailboxes that now hold it.
     pub recipients: Vec<Vec<u8>>,
+    /// Mailboxes skipped because they were full (only with `partial`).
+    pub full: Vec<Vec<u8>>,
 }
 
-/// A message waiting in a device's mailbox.
+/// A message waiting in a mailbox.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredMessage {
     /// Message id, used to acknowledge it.
@@ -92,6 +110,29 @@ impl Default for MailboxLimits {
     }
 }
 
+impl MailboxLimits {
+    /// No limit (revocation notices must never be dropped).
+    pub const UNLIMITED: Self = Self {
+        max_messages: u64::MAX,
+        max_bytes: u64::MAX,
+    };
+}
+
+/// A pairing topic is a conversation between two devices: the new one and
+/// the one that answers its offer.
+pub const TOPIC_PARTIES: usize = 2;
+
+/// What [`Store::subscribe`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subscribed {
+    /// Subscribed (or the end moved).
+    Yes,
+    /// The mailbox holds too many other subscriptions.
+    TooMany,
+    /// Two other mailboxes already hold this topic.
+    TopicFull,
+}
+
 /// A stored encrypted blob.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Blob {
@@ -112,46 +153,136 @@ impl core::fmt::Debug for Blob {
     }
 }
 
-/// A device the relay has authenticated at least once.
+/// A device of a group as the relay knows it: the founder (recorded when it
+/// first authenticates) or a device another member admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceRecord {
+    /// Group.
+    pub group: Vec<u8>,
     /// Device id.
     pub device: Vec<u8>,
-    /// Group the device belongs to.
-    pub group: Vec<u8>,
     /// Ed25519 identity public key.
     pub public_key: Vec<u8>,
     /// Whether it founded the group (needs no session token).
     pub founder: bool,
-    /// Session token id it last authenticated with, if any.
-    pub token_id: Option<Vec<u8>>,
-    /// Unix seconds of the last authentication or disconnect.
-    pub last_seen: u64,
+    /// Its current session token (encoded); `None` for the founder.
+    pub token: Option<Vec<u8>>,
+    /// Position in the group's revocation chain of the record that removed
+    /// it; set only by [`Store::append_revocation`].
+    pub revoked: Option<u32>,
+    /// Unix seconds it was last connected; `None` until it first connects.
+    pub last_seen: Option<u64>,
+}
+
+/// What a revocation record names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TargetKind {
+    /// A device id.
+    Device,
+    /// A session token id.
+    Token,
+}
+
+impl TargetKind {
+    /// Stored form (the record's own encoding: 1 device, 2 token).
+    pub fn to_i64(self) -> i64 {
+        match self {
+            Self::Device => 1,
+            Self::Token => 2,
+        }
+    }
+
+    /// Parses the stored form.
+    pub fn from_i64(v: i64) -> Option<Self> {
+        match v {
+            1 => Some(Self::Device),
+            2 => Some(Self::Token),
+            _ => None,
+        }
+    }
+}
+
+/// A revocation record accepted into a group's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRevocation {
+    /// Group.
+    pub group: Vec<u8>,
+    /// Position in the chain (1-based).
+    pub seq: u32,
+    /// What the record names.
+    pub kind: TargetKind,
+    /// The device or token id it names.
+    pub target: Vec<u8>,
+    /// The device it removes: the target device, or the holder of the
+    /// target token.
+    pub device: Vec<u8>,
+    /// The encoded, signed record.
+    pub record: Vec<u8>,
+    /// Unix seconds when the relay accepted it.
+    pub at: u64,
+}
+
+/// The end of a group's revocation chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    /// Number of records in the chain.
+    pub len: u32,
+    /// The last record (encoded).
+    pub last: Vec<u8>,
+}
+
+/// Recipients with room, and those whose mailbox is full.
+pub(crate) type Split = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+/// One revoked target, as loaded at startup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedEntry {
+    /// Group.
+    pub group: Vec<u8>,
+    /// Chain position of the record.
+    pub seq: u32,
+    /// What the record names.
+    pub kind: TargetKind,
+    /// The device or token id it names.
+    pub target: Vec<u8>,
+    /// The device it removed.
+    pub device: Vec<u8>,
 }
 
 /// Storage backend. Every method returns after its writes are committed.
 pub trait Store: Send + Sync + 'static {
-    /// Store `msg` in the mailbox of its explicit recipients, or else of every
-    /// subscriber of its topic except the sender. Fails with [`crate::Error::MailboxFull`] if any recipient's
-    /// mailbox would exceed `limits`.
+    /// Store `msg` in the mailbox of its explicit recipients, or else of
+    /// every current subscriber of its topic except the sender. Mailbox
+    /// limits apply as [`NewMessage::partial`] says.
     fn publish(&self, msg: NewMessage, limits: MailboxLimits) -> BoxFuture<'_, Result<Published>>;
-    /// Unexpired messages waiting for `device`, oldest first, at most `limit`,
-    /// with id greater than `after`.
+    /// Unexpired messages waiting in `mailbox`, oldest first, at most
+    /// `limit`, with id greater than `after`.
     fn pending(
         &self,
-        device: Vec<u8>,
+        mailbox: Vec<u8>,
         after: MessageId,
         limit: usize,
         now: u64,
     ) -> BoxFuture<'_, Result<Vec<StoredMessage>>>;
-    /// Remove acknowledged messages from `device`'s mailbox. Unknown ids are ignored.
-    fn ack(&self, device: Vec<u8>, ids: Vec<MessageId>) -> BoxFuture<'_, Result<()>>;
-    /// Subscribe `device` to `topic` durably (it keeps receiving into its
-    /// mailbox while offline).
-    fn subscribe(&self, device: Vec<u8>, topic: Vec<u8>) -> BoxFuture<'_, Result<()>>;
+    /// Remove acknowledged messages from a mailbox. Unknown ids are ignored.
+    fn ack(&self, mailbox: Vec<u8>, ids: Vec<MessageId>) -> BoxFuture<'_, Result<()>>;
+    /// Subscribe `mailbox` to `topic` until `until` (durable: it keeps
+    /// receiving while offline). Subscribing again to the same topic moves
+    /// its end. Changes nothing and says why when the mailbox already holds
+    /// `max` other subscriptions that have not ended at `now`, or when
+    /// [`TOPIC_PARTIES`] other mailboxes hold this topic.
+    fn subscribe(
+        &self,
+        mailbox: Vec<u8>,
+        topic: Vec<u8>,
+        until: u64,
+        now: u64,
+        max: usize,
+    ) -> BoxFuture<'_, Result<Subscribed>>;
     /// Remove a subscription; its waiting messages stay until acked or expired.
-    fn unsubscribe(&self, device: Vec<u8>, topic: Vec<u8>) -> BoxFuture<'_, Result<()>>;
-    /// Delete expired messages; returns how many were deleted.
+    fn unsubscribe(&self, mailbox: Vec<u8>, topic: Vec<u8>) -> BoxFuture<'_, Result<()>>;
+    /// Delete expired messages and ended subscriptions; returns how many
+    /// messages were deleted.
     fn expire(&self, now: u64) -> BoxFuture<'_, Result<u64>>;
     /// Store a blob under (`namespace`, `key`). With `expected_version`, the
     /// put only succeeds if the current version equals it (0 = absent).
@@ -167,24 +298,45 @@ pub trait Store: Send + Sync + 'static {
     fn blob_get(&self, namespace: Vec<u8>, key: Vec<u8>) -> BoxFuture<'_, Result<Option<Blob>>>;
     /// Total bytes stored under a namespace.
     fn blob_usage(&self, namespace: Vec<u8>) -> BoxFuture<'_, Result<u64>>;
-    /// Record a revocation of `target` (a device id or token id). Returns
-    /// false if it was already revoked.
-    fn revoke(&self, target: Vec<u8>, record: Vec<u8>, at: u64) -> BoxFuture<'_, Result<bool>>;
-    /// Every revoked target.
-    fn revoked(&self) -> BoxFuture<'_, Result<Vec<Vec<u8>>>>;
-    /// Insert or update a device record.
-    fn upsert_device(&self, rec: DeviceRecord) -> BoxFuture<'_, Result<()>>;
-    /// One device's record.
-    fn device(&self, device: Vec<u8>) -> BoxFuture<'_, Result<Option<DeviceRecord>>>;
-    /// Every device of a group.
+    /// Insert a device into its group, or update an existing one's key,
+    /// founder flag, current token and (if given) last-seen time. Its revoked
+    /// state is never changed here. With `token_id`, the token also becomes
+    /// known to the group under that id (an id already known keeps its token).
+    fn put_device(&self, rec: DeviceRecord, token_id: Option<Vec<u8>>)
+        -> BoxFuture<'_, Result<()>>;
+    /// One device of a group.
+    fn device(
+        &self,
+        group: Vec<u8>,
+        device: Vec<u8>,
+    ) -> BoxFuture<'_, Result<Option<DeviceRecord>>>;
+    /// Every device of a group (revoked ones included).
     fn group_devices(&self, group: Vec<u8>) -> BoxFuture<'_, Result<Vec<DeviceRecord>>>;
+    /// A token known to a group (admitted), by id: its encoding.
+    fn token(&self, group: Vec<u8>, token_id: Vec<u8>) -> BoxFuture<'_, Result<Option<Vec<u8>>>>;
     /// Set a device's last-seen time.
-    fn touch(&self, device: Vec<u8>, now: u64) -> BoxFuture<'_, Result<()>>;
+    fn touch(&self, group: Vec<u8>, device: Vec<u8>, now: u64) -> BoxFuture<'_, Result<()>>;
+    /// Append a record to its group's chain and mark the device it removes
+    /// as revoked, in one transaction. Returns false, changing nothing, if
+    /// `seq` is not the chain's length + 1.
+    fn append_revocation(&self, rev: NewRevocation) -> BoxFuture<'_, Result<bool>>;
+    /// Encoded records of a group's chain after position `after`, in chain
+    /// order, at most `limit`.
+    fn revocations(
+        &self,
+        group: Vec<u8>,
+        after: u32,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Vec<u8>>>>;
+    /// Length of a group's chain and its last record.
+    fn chain_head(&self, group: Vec<u8>) -> BoxFuture<'_, Result<Option<ChainHead>>>;
+    /// Every revoked target of every group.
+    fn revoked(&self) -> BoxFuture<'_, Result<Vec<RevokedEntry>>>;
     /// Number of messages currently stored (for metrics).
     fn message_count(&self) -> BoxFuture<'_, Result<u64>>;
-    /// Drops a (revoked) device's subscriptions and waiting messages.
+    /// Drops a (revoked) mailbox's subscriptions and waiting messages.
     /// Returns how many mailbox entries were removed.
-    fn forget_device(&self, device: Vec<u8>) -> BoxFuture<'_, Result<u64>>;
+    fn forget_device(&self, mailbox: Vec<u8>) -> BoxFuture<'_, Result<u64>>;
 }
 
 /// Open a store from a database location: `postgres://` or `postgresql://`
@@ -199,6 +351,43 @@ pub async fn open(location: &str) -> Result<std::sync::Arc<dyn Store>> {
     }
 }
 
+/// The refusal for a database written by another relay version.
+pub(crate) fn wrong_schema(found: i64, location: &str) -> crate::Error {
+    crate::Error::Storage(format!(
+        "the database {location} has schema version {found}, but this relay needs version \
+         {SCHEMA_VERSION} (protocol 2 changed how devices, tokens and revocations are stored); \
+         nothing in it is needed after the upgrade: delete it and start the relay again"
+    ))
+}
+
+/// Splits candidate recipients into those whose mailbox has room and those
+/// that are full; without `partial`, a full one is an error.
+pub(crate) fn split_full(
+    candidates: Vec<Vec<u8>>,
+    len: u64,
+    limits: MailboxLimits,
+    partial: bool,
+    usage: impl Fn(&[u8]) -> (u64, u64),
+) -> Result<Split> {
+    let mut ok = Vec::with_capacity(candidates.len());
+    let mut full = Vec::new();
+    for r in candidates {
+        let (c, b) = usage(&r);
+        let fits =
+            c.saturating_add(1) <= limits.max_messages && b.saturating_add(len) <= limits.max_bytes;
+        if fits {
+            ok.push(r);
+        } else if partial {
+            full.push(r);
+        } else {
+            return Err(crate::Error::MailboxFull {
+                device: hex::encode(r.get(r.len().saturating_sub(16)..).unwrap_or(&r)),
+            });
+        }
+    }
+    Ok((ok, full))
+}
+
 /// Shared behaviour checks run against each backend (by the unit tests
 /// and by the PostgreSQL integration test). Panics on the first mismatch.
 #[doc(hidden)]
@@ -210,14 +399,45 @@ pub mod conformance {
         NewMessage {
             topic: topic.to_vec(),
             sender: sender.to_vec(),
+            sender_mailbox: sender.to_vec(),
             payload: payload.to_vec(),
             sent_at: 1,
             expires_at,
             recipients: None,
+            partial: false,
         }
     }
 
+    fn to(recipients: &[&[u8]], payload: &[u8], partial: bool) -> NewMessage {
+        NewMessage {
+            recipients: Some(recipients.iter().map(|r| r.to_vec()).collect()),
+            partial,
+            ..msg(b"g", b"A", payload, 1000)
+        }
+    }
+
+    /// Subscribes until far in the future (the subscription rules have
+    /// their own section).
+    async fn sub(store: &dyn Store, mailbox: &[u8], topic: &[u8]) {
+        assert_eq!(
+            store
+                .subscribe(mailbox.to_vec(), topic.to_vec(), 1_000_000, 0, 100)
+                .await
+                .unwrap(),
+            Subscribed::Yes
+        );
+    }
+
     pub async fn run(store: &dyn Store) {
+        mailboxes(store).await;
+        subscriptions(store).await;
+        partial_publish(store).await;
+        blobs(store).await;
+        devices_and_tokens(store).await;
+        revocation_chain(store).await;
+    }
+
+    async fn mailboxes(store: &dyn Store) {
         let lim = MailboxLimits::default();
         // Nobody subscribed: stored for nobody.
         let p = store
@@ -226,18 +446,9 @@ pub mod conformance {
             .unwrap();
         assert!(p.recipients.is_empty());
 
-        store
-            .subscribe(b"A".to_vec(), b"t1".to_vec())
-            .await
-            .unwrap();
-        store
-            .subscribe(b"B".to_vec(), b"t1".to_vec())
-            .await
-            .unwrap();
-        store
-            .subscribe(b"B".to_vec(), b"t1".to_vec())
-            .await
-            .unwrap(); // idempotent
+        sub(store, b"A", b"t1").await;
+        sub(store, b"B", b"t1").await;
+        sub(store, b"B", b"t1").await; // idempotent
         let p1 = store
             .publish(msg(b"t1", b"A", b"hello", 100), lim)
             .await
@@ -296,10 +507,7 @@ pub mod conformance {
         assert!(p3.recipients.is_empty());
 
         // Limits: C's mailbox holds at most 2 messages / 10 bytes.
-        store
-            .subscribe(b"C".to_vec(), b"t2".to_vec())
-            .await
-            .unwrap();
+        sub(store, b"C", b"t2").await;
         let small = MailboxLimits {
             max_messages: 2,
             max_bytes: 10,
@@ -352,8 +560,195 @@ pub mod conformance {
             .publish(msg(b"t2", b"A", b"123456789", 200), small)
             .await
             .unwrap();
+        assert!(store.message_count().await.unwrap() >= 1);
 
-        // Blobs with versions and compare-and-swap.
+        // Forgetting a mailbox drops its messages and subscriptions.
+        sub(store, b"R", b"t7").await;
+        store
+            .publish(msg(b"t7", b"A", b"for-r", 1000), lim)
+            .await
+            .unwrap();
+        assert_eq!(store.forget_device(b"R".to_vec()).await.unwrap(), 1);
+        assert!(store
+            .pending(b"R".to_vec(), 0, 10, 0)
+            .await
+            .unwrap()
+            .is_empty());
+        let p = store
+            .publish(msg(b"t7", b"A", b"again", 1000), lim)
+            .await
+            .unwrap();
+        assert!(p.recipients.is_empty());
+    }
+
+    async fn subscriptions(store: &dyn Store) {
+        let lim = MailboxLimits::default();
+        // At most `max` live subscriptions per mailbox; renewing one is free.
+        for t in [b"s1", b"s2", b"s3"] {
+            assert_eq!(
+                store
+                    .subscribe(b"S".to_vec(), t.to_vec(), 500, 100, 3)
+                    .await
+                    .unwrap(),
+                Subscribed::Yes
+            );
+        }
+        assert_eq!(
+            store
+                .subscribe(b"S".to_vec(), b"s4".to_vec(), 500, 100, 3)
+                .await
+                .unwrap(),
+            Subscribed::TooMany
+        );
+        assert_eq!(
+            store
+                .subscribe(b"S".to_vec(), b"s3".to_vec(), 400, 100, 3)
+                .await
+                .unwrap(),
+            Subscribed::Yes
+        );
+        // A topic takes two parties; a third is refused until one ends.
+        assert_eq!(
+            store
+                .subscribe(b"P1".to_vec(), b"duo".to_vec(), 200, 100, 3)
+                .await
+                .unwrap(),
+            Subscribed::Yes
+        );
+        assert_eq!(
+            store
+                .subscribe(b"P2".to_vec(), b"duo".to_vec(), 500, 100, 3)
+                .await
+                .unwrap(),
+            Subscribed::Yes
+        );
+        assert_eq!(
+            store
+                .subscribe(b"P3".to_vec(), b"duo".to_vec(), 500, 100, 3)
+                .await
+                .unwrap(),
+            Subscribed::TopicFull
+        );
+        assert_eq!(
+            store
+                .subscribe(b"P2".to_vec(), b"duo".to_vec(), 600, 100, 3)
+                .await
+                .unwrap(),
+            Subscribed::Yes,
+            "a party renews"
+        );
+        assert_eq!(
+            store
+                .subscribe(b"P3".to_vec(), b"duo".to_vec(), 500, 200, 3)
+                .await
+                .unwrap(),
+            Subscribed::Yes,
+            "P1's ended"
+        );
+        // Another mailbox has its own allowance.
+        assert_eq!(
+            store
+                .subscribe(b"S2".to_vec(), b"s4".to_vec(), 300, 100, 3)
+                .await
+                .unwrap(),
+            Subscribed::Yes
+        );
+        // A topic message expires no later than the subscription it reached
+        // (the earliest one when it reached several).
+        let mut m = msg(b"s3", b"P", b"pair", 10_000);
+        m.sent_at = 150;
+        let p = store.publish(m, lim).await.unwrap();
+        assert_eq!(p.recipients, vec![b"S".to_vec()]);
+        let got = store.pending(b"S".to_vec(), 0, 10, 150).await.unwrap();
+        assert_eq!(got[0].expires_at, 400);
+        assert!(store
+            .pending(b"S".to_vec(), 0, 10, 400)
+            .await
+            .unwrap()
+            .is_empty());
+        let mut m = msg(b"s4", b"P", b"pair", 10_000);
+        m.sent_at = 150;
+        store.publish(m, lim).await.unwrap();
+        let got = store.pending(b"S2".to_vec(), 0, 10, 150).await.unwrap();
+        assert_eq!(got[0].expires_at, 300);
+        // Ended subscriptions receive nothing, even before the sweep ...
+        let mut m = msg(b"s4", b"P", b"late", 10_000);
+        m.sent_at = 300;
+        assert!(store.publish(m, lim).await.unwrap().recipients.is_empty());
+        // ... and no longer count against the limit.
+        assert_eq!(
+            store
+                .subscribe(b"S".to_vec(), b"s5".to_vec(), 900, 500, 3)
+                .await
+                .unwrap(),
+            Subscribed::Yes
+        );
+        // The sweep removes them and the messages they held.
+        assert!(store.expire(500).await.unwrap() >= 2);
+        let mut m = msg(b"s1", b"P", b"gone", 10_000);
+        m.sent_at = 10;
+        assert!(
+            store.publish(m, lim).await.unwrap().recipients.is_empty(),
+            "a swept subscription still receives"
+        );
+        let mut m = msg(b"s5", b"P", b"live", 10_000);
+        m.sent_at = 600;
+        assert_eq!(
+            store.publish(m, lim).await.unwrap().recipients,
+            vec![b"S".to_vec()]
+        );
+    }
+
+    async fn partial_publish(store: &dyn Store) {
+        let small = MailboxLimits {
+            max_messages: 1,
+            max_bytes: 1000,
+        };
+        store
+            .publish(to(&[b"PA"], b"first", false), small)
+            .await
+            .unwrap();
+        // Not partial: one full mailbox fails it for everyone.
+        let err = store
+            .publish(to(&[b"PA", b"PB"], b"x", false), small)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, crate::Error::MailboxFull { .. }), "{err:?}");
+        assert!(store
+            .pending(b"PB".to_vec(), 0, 10, 0)
+            .await
+            .unwrap()
+            .is_empty());
+        // Partial: the others get it, the full one is reported.
+        let p = store
+            .publish(to(&[b"PA", b"PB"], b"y", true), small)
+            .await
+            .unwrap();
+        assert_eq!(p.recipients, vec![b"PB".to_vec()]);
+        assert_eq!(p.full, vec![b"PA".to_vec()]);
+        assert_eq!(
+            store.pending(b"PB".to_vec(), 0, 10, 0).await.unwrap()[0].payload,
+            b"y"
+        );
+        assert_eq!(
+            store.pending(b"PA".to_vec(), 0, 10, 0).await.unwrap().len(),
+            1
+        );
+        // Everyone full: stored for nobody, all reported.
+        let p = store
+            .publish(to(&[b"PA", b"PB"], b"z", true), small)
+            .await
+            .unwrap();
+        assert!(p.recipients.is_empty());
+        assert_eq!(p.full.len(), 2);
+        // Unlimited never refuses.
+        store
+            .publish(to(&[b"PA"], b"notice", false), MailboxLimits::UNLIMITED)
+            .await
+            .unwrap();
+    }
+
+    async fn blobs(store: &dyn Store) {
         assert_eq!(
             store.blob_get(b"g".to_vec(), b"k".to_vec()).await.unwrap(),
             None
@@ -393,71 +788,224 @@ pub mod conformance {
             None
         );
         assert_eq!(store.blob_usage(b"g".to_vec()).await.unwrap(), 3);
+    }
 
-        // Revocations.
+    fn device(group: &[u8], device: &[u8]) -> DeviceRecord {
+        DeviceRecord {
+            group: group.to_vec(),
+            device: device.to_vec(),
+            public_key: vec![7; 32],
+            founder: false,
+            token: None,
+            revoked: None,
+            last_seen: None,
+        }
+    }
+
+    async fn devices_and_tokens(store: &dyn Store) {
+        let founder = DeviceRecord {
+            founder: true,
+            last_seen: Some(1),
+            ..device(b"G", b"A")
+        };
+        store.put_device(founder.clone(), None).await.unwrap();
+        let b = DeviceRecord {
+            token: Some(b"token-b1".to_vec()),
+            ..device(b"G", b"B")
+        };
+        store
+            .put_device(b.clone(), Some(b"tb1".to_vec()))
+            .await
+            .unwrap();
+        // The same device id in another group is another record.
+        let other = DeviceRecord {
+            token: Some(b"token-x".to_vec()),
+            public_key: vec![9; 32],
+            ..device(b"H", b"B")
+        };
+        store
+            .put_device(other.clone(), Some(b"tx".to_vec()))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.device(b"G".to_vec(), b"B".to_vec()).await.unwrap(),
+            Some(b.clone())
+        );
+        assert_eq!(
+            store.device(b"H".to_vec(), b"B".to_vec()).await.unwrap(),
+            Some(other)
+        );
+        assert_eq!(
+            store.device(b"G".to_vec(), b"Z".to_vec()).await.unwrap(),
+            None
+        );
+        // Tokens are known per group.
+        assert_eq!(
+            store.token(b"G".to_vec(), b"tb1".to_vec()).await.unwrap(),
+            Some(b"token-b1".to_vec())
+        );
+        assert_eq!(
+            store.token(b"H".to_vec(), b"tb1".to_vec()).await.unwrap(),
+            None
+        );
+        // A refresh replaces the current token; the old one stays known;
+        // last-seen is kept when the update carries none.
+        store.touch(b"G".to_vec(), b"B".to_vec(), 42).await.unwrap();
+        let b2 = DeviceRecord {
+            token: Some(b"token-b2".to_vec()),
+            ..b.clone()
+        };
+        store
+            .put_device(b2.clone(), Some(b"tb2".to_vec()))
+            .await
+            .unwrap();
+        let got = store
+            .device(b"G".to_vec(), b"B".to_vec())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (got.token.as_deref(), got.last_seen),
+            (Some(&b"token-b2"[..]), Some(42))
+        );
         assert!(store
-            .revoke(b"D".to_vec(), b"rec".to_vec(), 9)
+            .token(b"G".to_vec(), b"tb1".to_vec())
+            .await
+            .unwrap()
+            .is_some());
+        // An id already known keeps its token.
+        store
+            .put_device(b2.clone(), Some(b"tb1".to_vec()))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.token(b"G".to_vec(), b"tb1".to_vec()).await.unwrap(),
+            Some(b"token-b1".to_vec())
+        );
+        let mut g = store.group_devices(b"G".to_vec()).await.unwrap();
+        g.sort_by(|x, y| x.device.cmp(&y.device));
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0], founder);
+        assert_eq!(store.group_devices(b"H".to_vec()).await.unwrap().len(), 1);
+    }
+
+    async fn revocation_chain(store: &dyn Store) {
+        let rev = |seq: u32, kind: TargetKind, target: &[u8], device: &[u8]| NewRevocation {
+            group: b"G".to_vec(),
+            seq,
+            kind,
+            target: target.to_vec(),
+            device: device.to_vec(),
+            record: format!("record-{seq}").into_bytes(),
+            at: 9,
+        };
+        assert_eq!(store.chain_head(b"G".to_vec()).await.unwrap(), None);
+        // Only the next position is accepted.
+        assert!(!store
+            .append_revocation(rev(2, TargetKind::Device, b"B", b"B"))
+            .await
+            .unwrap());
+        assert!(store
+            .append_revocation(rev(1, TargetKind::Token, b"tb2", b"B"))
             .await
             .unwrap());
         assert!(!store
-            .revoke(b"D".to_vec(), b"rec".to_vec(), 10)
+            .append_revocation(rev(1, TargetKind::Device, b"A", b"A"))
             .await
             .unwrap());
-        assert_eq!(store.revoked().await.unwrap(), vec![b"D".to_vec()]);
-
-        // Devices.
-        let rec = DeviceRecord {
-            device: b"A".to_vec(),
-            group: b"G".to_vec(),
-            public_key: vec![7; 32],
-            founder: true,
-            token_id: None,
-            last_seen: 1,
-        };
-        store.upsert_device(rec.clone()).await.unwrap();
-        let rec_b = DeviceRecord {
-            device: b"B".to_vec(),
-            founder: false,
-            token_id: Some(b"tok".to_vec()),
-            ..rec.clone()
-        };
-        store.upsert_device(rec_b.clone()).await.unwrap();
-        store.touch(b"A".to_vec(), 42).await.unwrap();
+        assert_eq!(
+            store.chain_head(b"G".to_vec()).await.unwrap(),
+            Some(ChainHead {
+                len: 1,
+                last: b"record-1".to_vec()
+            })
+        );
+        // The removed device is marked, in its group only.
         assert_eq!(
             store
-                .device(b"A".to_vec())
+                .device(b"G".to_vec(), b"B".to_vec())
                 .await
                 .unwrap()
                 .unwrap()
-                .last_seen,
-            42
+                .revoked,
+            Some(1)
         );
-        assert_eq!(store.device(b"Z".to_vec()).await.unwrap(), None);
-        let mut g = store.group_devices(b"G".to_vec()).await.unwrap();
-        g.sort_by(|a, b| a.device.cmp(&b.device));
-        assert_eq!(g.len(), 2);
-        assert_eq!(g[1], rec_b);
-        assert!(store.message_count().await.unwrap() >= 1);
-
-        // Forgetting a device drops its mailbox and subscriptions.
-        store
-            .subscribe(b"R".to_vec(), b"t7".to_vec())
-            .await
-            .unwrap();
-        store
-            .publish(msg(b"t7", b"A", b"for-r", 1000), lim)
-            .await
-            .unwrap();
-        assert_eq!(store.forget_device(b"R".to_vec()).await.unwrap(), 1);
+        assert_eq!(
+            store
+                .device(b"H".to_vec(), b"B".to_vec())
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked,
+            None
+        );
+        // put_device never clears it.
+        store.put_device(device(b"G", b"B"), None).await.unwrap();
+        assert_eq!(
+            store
+                .device(b"G".to_vec(), b"B".to_vec())
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked,
+            Some(1)
+        );
         assert!(store
-            .pending(b"R".to_vec(), 0, 10, 0)
+            .append_revocation(rev(2, TargetKind::Device, b"A", b"A"))
+            .await
+            .unwrap());
+        // Chains are per group.
+        assert!(store
+            .append_revocation(NewRevocation {
+                group: b"H".to_vec(),
+                ..rev(1, TargetKind::Device, b"B", b"B")
+            })
+            .await
+            .unwrap());
+        assert_eq!(
+            store.revocations(b"G".to_vec(), 0, 10).await.unwrap(),
+            vec![b"record-1".to_vec(), b"record-2".to_vec()]
+        );
+        assert_eq!(
+            store.revocations(b"G".to_vec(), 1, 10).await.unwrap(),
+            vec![b"record-2".to_vec()]
+        );
+        assert_eq!(
+            store.revocations(b"G".to_vec(), 0, 1).await.unwrap(),
+            vec![b"record-1".to_vec()]
+        );
+        assert!(store
+            .revocations(b"G".to_vec(), 2, 10)
             .await
             .unwrap()
             .is_empty());
-        let p = store
-            .publish(msg(b"t7", b"A", b"again", 1000), lim)
-            .await
-            .unwrap();
-        assert!(p.recipients.is_empty());
+        let mut all = store.revoked().await.unwrap();
+        all.sort_by(|x, y| (&x.group, x.seq).cmp(&(&y.group, y.seq)));
+        assert_eq!(
+            all,
+            vec![
+                RevokedEntry {
+                    group: b"G".to_vec(),
+                    seq: 1,
+                    kind: TargetKind::Token,
+                    target: b"tb2".to_vec(),
+                    device: b"B".to_vec(),
+                },
+                RevokedEntry {
+                    group: b"G".to_vec(),
+                    seq: 2,
+                    kind: TargetKind::Device,
+                    target: b"A".to_vec(),
+                    device: b"A".to_vec(),
+                },
+                RevokedEntry {
+                    group: b"H".to_vec(),
+                    seq: 1,
+                    kind: TargetKind::Device,
+                    target: b"B".to_vec(),
+                    device: b"B".to_vec(),
+                },
+            ]
+        );
     }
 }

@@ -17,59 +17,79 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
 use super::{
-    Blob, DeviceRecord, MailboxLimits, MessageId, NewMessage, Published, Store, StoredMessage,
+    split_full, Blob, ChainHead, DeviceRecord, MailboxLimits, MessageId, NewMessage, NewRevocation,
+    Published, RevokedEntry, Store, StoredMessage, Subscribed, TargetKind, SCHEMA_VERSION,
+    TOPIC_PARTIES,
 };
 use crate::{Error, Result};
 
 /// Most jobs folded into one transaction.
 const MAX_BATCH: usize = 4096;
 
+/// Version 2 layout. `mailbox` columns hold the server's mailbox keys.
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS messages(
+CREATE TABLE messages(
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     topic BLOB NOT NULL,
     sender BLOB NOT NULL,
     payload BLOB NOT NULL,
     sent_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS messages_expiry ON messages(expires_at);
-CREATE TABLE IF NOT EXISTS inbox(
-    device BLOB NOT NULL,
+CREATE INDEX messages_expiry ON messages(expires_at);
+CREATE TABLE inbox(
+    mailbox BLOB NOT NULL,
     msg_id INTEGER NOT NULL,
     len INTEGER NOT NULL,
-    PRIMARY KEY(device, msg_id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS inbox_msg ON inbox(msg_id);
-CREATE TABLE IF NOT EXISTS subscriptions(
-    device BLOB NOT NULL,
+    PRIMARY KEY(mailbox, msg_id)) WITHOUT ROWID;
+CREATE INDEX inbox_msg ON inbox(msg_id);
+CREATE TABLE subscriptions(
+    mailbox BLOB NOT NULL,
     topic BLOB NOT NULL,
-    PRIMARY KEY(device, topic)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS blobs(
+    until INTEGER NOT NULL,
+    PRIMARY KEY(mailbox, topic)) WITHOUT ROWID;
+CREATE INDEX subscriptions_until ON subscriptions(until);
+CREATE TABLE blobs(
     namespace BLOB NOT NULL,
     key BLOB NOT NULL,
     value BLOB NOT NULL,
     version INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     PRIMARY KEY(namespace, key)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS revocations(
-    target BLOB PRIMARY KEY,
-    record BLOB NOT NULL,
-    revoked_at INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS devices(
-    device BLOB PRIMARY KEY,
+CREATE TABLE devices(
     grp BLOB NOT NULL,
+    device BLOB NOT NULL,
     public_key BLOB NOT NULL,
     founder INTEGER NOT NULL,
-    token_id BLOB,
-    last_seen INTEGER NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS devices_group ON devices(grp);
+    token BLOB,
+    revoked INTEGER,
+    last_seen INTEGER,
+    PRIMARY KEY(grp, device)) WITHOUT ROWID;
+CREATE TABLE tokens(
+    grp BLOB NOT NULL,
+    token_id BLOB NOT NULL,
+    device BLOB NOT NULL,
+    token BLOB NOT NULL,
+    PRIMARY KEY(grp, token_id)) WITHOUT ROWID;
+CREATE TABLE revocations(
+    grp BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    target BLOB NOT NULL,
+    device BLOB NOT NULL,
+    record BLOB NOT NULL,
+    revoked_at INTEGER NOT NULL,
+    PRIMARY KEY(grp, seq)) WITHOUT ROWID;
 ";
+
+/// A subscriber of a topic and when its subscription ends.
+type Subscriber = (Vec<u8>, u64);
 
 /// State owned by the writer thread.
 struct Inner {
     conn: Connection,
-    /// topic -> subscribed devices (mirror of the subscriptions table).
-    subs: HashMap<Vec<u8>, Vec<Vec<u8>>>,
-    /// device -> (messages, payload bytes) waiting in its mailbox.
+    /// topic -> subscribed mailboxes (mirror of the subscriptions table).
+    subs: HashMap<Vec<u8>, Vec<Subscriber>>,
+    /// mailbox -> (messages, payload bytes) waiting in it.
     usage: HashMap<Vec<u8>, (u64, u64)>,
 }
 
@@ -98,9 +118,47 @@ fn db_err(e: rusqlite::Error) -> Error {
     Error::Storage(e.to_string())
 }
 
+/// The durability settings the writer connection runs with, as SQLite
+/// reports them (see [`SqliteStore::durability`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Durability {
+    /// `PRAGMA journal_mode` (`wal`).
+    pub journal_mode: String,
+    /// `PRAGMA synchronous`: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
+    pub synchronous: i64,
+}
+
+/// Creates the schema in an empty database, or checks an existing one is
+/// this relay's version.
+fn init_schema(conn: &Connection, location: &str) -> Result<()> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db_err)?;
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let tables: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    if version != 0 || tables != 0 {
+        // Version 1 relays never set user_version: tables with version 0.
+        return Err(super::wrong_schema(version, location));
+    }
+    conn.execute_batch(&format!(
+        "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+    ))
+    .map_err(db_err)
+}
+
 impl SqliteStore {
     /// Open (creating if needed) the database file at `path`, in WAL mode.
+    /// A database written by another schema version is refused.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let location = path.as_ref().display().to_string();
         let conn = Connection::open(path.as_ref()).map_err(db_err)?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
@@ -114,7 +172,7 @@ impl SqliteStore {
         // survives power loss, not just a process crash.
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
             .map_err(db_err)?;
-        conn.execute_batch(SCHEMA).map_err(db_err)?;
+        init_schema(&conn, &location)?;
         let inner = Inner::load(conn)?;
         let rconn = Connection::open(path.as_ref()).map_err(db_err)?;
         rconn
@@ -140,6 +198,26 @@ impl SqliteStore {
         })
     }
 
+    /// Journal mode and `synchronous` level of the connection that commits
+    /// (durability tests check them: acknowledged means fsync'd).
+    pub async fn durability(&self) -> Result<Durability> {
+        self.call(|i| {
+            let journal_mode = i
+                .conn
+                .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+                .map_err(db_err)?;
+            let synchronous = i
+                .conn
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .map_err(db_err)?;
+            Ok(Durability {
+                journal_mode,
+                synchronous,
+            })
+        })
+        .await
+    }
+
     fn call<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Inner) -> Result<T> + Send + 'static,
@@ -159,9 +237,7 @@ impl SqliteStore {
         });
         submit(&self.tx, job, rx)
     }
-}
 
-impl SqliteStore {
     fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -192,27 +268,35 @@ fn submit<J, T: Send + 'static>(
     })
 }
 
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 impl Inner {
     fn load(conn: Connection) -> Result<Self> {
-        let mut subs: HashMap<Vec<u8>, Vec<Vec<u8>>> = HashMap::new();
+        let mut subs: HashMap<Vec<u8>, Vec<Subscriber>> = HashMap::new();
         {
             let mut st = conn
-                .prepare("SELECT topic, device FROM subscriptions")
+                .prepare("SELECT topic, mailbox, until FROM subscriptions")
                 .map_err(db_err)?;
             let rows = st
                 .query_map([], |r| {
-                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
                 })
                 .map_err(db_err)?;
             for row in rows {
-                let (t, d) = row.map_err(db_err)?;
-                subs.entry(t).or_default().push(d);
+                let (t, d, until) = row.map_err(db_err)?;
+                subs.entry(t).or_default().push((d, until as u64));
             }
         }
         let mut usage = HashMap::new();
         {
             let mut st = conn
-                .prepare("SELECT device, COUNT(*), SUM(len) FROM inbox GROUP BY device")
+                .prepare("SELECT mailbox, COUNT(*), SUM(len) FROM inbox GROUP BY mailbox")
                 .map_err(db_err)?;
             let rows = st
                 .query_map([], |r| {
@@ -233,22 +317,24 @@ impl Inner {
 
     fn publish(&mut self, mut m: NewMessage, limits: MailboxLimits) -> Result<Published> {
         let len = m.payload.len() as u64;
-        let recipients: Vec<Vec<u8>> = match m.recipients.take() {
+        let candidates: Vec<Vec<u8>> = match m.recipients.take() {
             Some(r) => r,
-            None => self
-                .subs
-                .get(&m.topic)
-                .map(|v| v.iter().filter(|d| **d != m.sender).cloned().collect())
-                .unwrap_or_default(),
-        };
-        for r in &recipients {
-            let (c, b) = self.usage.get(r).copied().unwrap_or((0, 0));
-            if c + 1 > limits.max_messages || b + len > limits.max_bytes {
-                return Err(Error::MailboxFull {
-                    device: hex::encode(r),
-                });
+            None => {
+                let subs = self.subs.get(&m.topic).map(Vec::as_slice).unwrap_or(&[]);
+                let live: Vec<&Subscriber> = subs
+                    .iter()
+                    .filter(|(d, until)| *d != m.sender_mailbox && *until > m.sent_at)
+                    .collect();
+                // Nothing outlives the subscription that brought it.
+                if let Some(end) = live.iter().map(|(_, until)| *until).min() {
+                    m.expires_at = m.expires_at.min(end);
+                }
+                live.into_iter().map(|(d, _)| d.clone()).collect()
             }
-        }
+        };
+        let (recipients, full) = split_full(candidates, len, limits, m.partial, |r| {
+            self.usage.get(r).copied().unwrap_or((0, 0))
+        })?;
         let c = &self.conn;
         c.execute(
             "INSERT INTO messages(topic, sender, payload, sent_at, expires_at) \
@@ -257,8 +343,8 @@ impl Inner {
                 m.topic,
                 m.sender,
                 m.payload,
-                m.sent_at as i64,
-                m.expires_at as i64
+                to_i64(m.sent_at),
+                to_i64(m.expires_at)
             ],
         )
         .map_err(db_err)?;
@@ -269,7 +355,7 @@ impl Inner {
                 .map_err(db_err)?;
         } else {
             let mut st = c
-                .prepare_cached("INSERT INTO inbox(device, msg_id, len) VALUES (?1, ?2, ?3)")
+                .prepare_cached("INSERT INTO inbox(mailbox, msg_id, len) VALUES (?1, ?2, ?3)")
                 .map_err(db_err)?;
             for r in &recipients {
                 st.execute(params![r, id, len as i64]).map_err(db_err)?;
@@ -280,13 +366,17 @@ impl Inner {
             e.0 += 1;
             e.1 += len;
         }
-        Ok(Published { id, recipients })
+        Ok(Published {
+            id,
+            recipients,
+            full,
+        })
     }
 
-    fn ack(&mut self, device: &[u8], ids: &[MessageId]) -> Result<()> {
+    fn ack(&mut self, mailbox: &[u8], ids: &[MessageId]) -> Result<()> {
         let c = &self.conn;
         let mut del = c
-            .prepare_cached("DELETE FROM inbox WHERE device = ?1 AND msg_id = ?2 RETURNING len")
+            .prepare_cached("DELETE FROM inbox WHERE mailbox = ?1 AND msg_id = ?2 RETURNING len")
             .map_err(db_err)?;
         let mut gc = c
             .prepare_cached(
@@ -296,14 +386,14 @@ impl Inner {
             .map_err(db_err)?;
         for &id in ids {
             let Some(len) = del
-                .query_row(params![device, id], |r| r.get::<_, i64>(0))
+                .query_row(params![mailbox, id], |r| r.get::<_, i64>(0))
                 .optional()
                 .map_err(db_err)?
             else {
                 continue;
             };
             gc.execute([id]).map_err(db_err)?;
-            if let Some(e) = self.usage.get_mut(device) {
+            if let Some(e) = self.usage.get_mut(mailbox) {
                 e.0 = e.0.saturating_sub(1);
                 e.1 = e.1.saturating_sub(len as u64);
             }
@@ -313,12 +403,12 @@ impl Inner {
 
     fn expire(&mut self, now: u64) -> Result<u64> {
         let c = &self.conn;
-        let now = now as i64;
+        let now = to_i64(now);
         let mut freed: Vec<(Vec<u8>, i64)> = Vec::new();
         {
             let mut st = c
                 .prepare(
-                    "SELECT i.device, length(m.payload) FROM inbox i \
+                    "SELECT i.mailbox, length(m.payload) FROM inbox i \
                      JOIN messages m ON m.id = i.msg_id WHERE m.expires_at <= ?1",
                 )
                 .map_err(db_err)?;
@@ -337,13 +427,97 @@ impl Inner {
         let n = c
             .execute("DELETE FROM messages WHERE expires_at <= ?1", [now])
             .map_err(db_err)?;
+        c.execute("DELETE FROM subscriptions WHERE until <= ?1", [now])
+            .map_err(db_err)?;
         for (d, len) in freed {
             if let Some(e) = self.usage.get_mut(&d) {
                 e.0 = e.0.saturating_sub(1);
                 e.1 = e.1.saturating_sub(len as u64);
             }
         }
+        let now = now as u64;
+        for v in self.subs.values_mut() {
+            v.retain(|(_, until)| *until > now);
+        }
+        self.subs.retain(|_, v| !v.is_empty());
         Ok(n as u64)
+    }
+
+    fn subscribe(
+        &mut self,
+        mailbox: Vec<u8>,
+        topic: Vec<u8>,
+        until: u64,
+        now: u64,
+        max: usize,
+    ) -> Result<Subscribed> {
+        let others: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM subscriptions WHERE mailbox = ?1 AND topic <> ?2 AND until > ?3",
+            )
+            .and_then(|mut s| s.query_row(params![mailbox, topic, to_i64(now)], |r| r.get(0)))
+            .map_err(db_err)?;
+        if others as u64 >= max as u64 {
+            return Ok(Subscribed::TooMany);
+        }
+        let parties: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM subscriptions WHERE topic = ?1 AND mailbox <> ?2 AND until > ?3",
+            )
+            .and_then(|mut s| s.query_row(params![topic, mailbox, to_i64(now)], |r| r.get(0)))
+            .map_err(db_err)?;
+        if parties as u64 >= TOPIC_PARTIES as u64 {
+            return Ok(Subscribed::TopicFull);
+        }
+        self.conn
+            .prepare_cached(
+                "INSERT INTO subscriptions(mailbox, topic, until) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(mailbox, topic) DO UPDATE SET until = excluded.until",
+            )
+            .and_then(|mut s| s.execute(params![mailbox, topic, to_i64(until)]))
+            .map_err(db_err)?;
+        let v = self.subs.entry(topic).or_default();
+        match v.iter_mut().find(|(d, _)| *d == mailbox) {
+            Some(s) => s.1 = until,
+            None => v.push((mailbox, until)),
+        }
+        Ok(Subscribed::Yes)
+    }
+
+    fn append_revocation(&mut self, r: &NewRevocation) -> Result<bool> {
+        let c = &self.conn;
+        let len: i64 = c
+            .query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM revocations WHERE grp = ?1",
+                [&r.group],
+                |row| row.get(0),
+            )
+            .map_err(db_err)?;
+        if len + 1 != i64::from(r.seq) {
+            return Ok(false);
+        }
+        c.execute(
+            "INSERT INTO revocations(grp, seq, kind, target, device, record, revoked_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                r.group,
+                r.seq,
+                r.kind.to_i64(),
+                r.target,
+                r.device,
+                r.record,
+                to_i64(r.at)
+            ],
+        )
+        .map_err(db_err)?;
+        c.execute(
+            "UPDATE devices SET revoked = ?3 WHERE grp = ?1 AND device = ?2 AND revoked IS NULL",
+            params![r.group, r.device, r.seq],
+        )
+        .map_err(db_err)?;
+        Ok(true)
     }
 }
 
@@ -396,6 +570,20 @@ fn writer(mut inner: Inner, rx: Receiver<Job>) {
     }
 }
 
+const DEVICE_COLUMNS: &str = "grp, device, public_key, founder, token, revoked, last_seen";
+
+fn row_to_device(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
+    Ok(DeviceRecord {
+        group: r.get(0)?,
+        device: r.get(1)?,
+        public_key: r.get(2)?,
+        founder: r.get(3)?,
+        token: r.get(4)?,
+        revoked: r.get(5)?,
+        last_seen: r.get::<_, Option<i64>>(6)?.map(|t| t as u64),
+    })
+}
+
 impl Store for SqliteStore {
     fn publish(&self, msg: NewMessage, limits: MailboxLimits) -> BoxFuture<'_, Result<Published>> {
         self.call(move |i| i.publish(msg, limits))
@@ -403,7 +591,7 @@ impl Store for SqliteStore {
 
     fn pending(
         &self,
-        device: Vec<u8>,
+        mailbox: Vec<u8>,
         after: MessageId,
         limit: usize,
         now: u64,
@@ -413,12 +601,12 @@ impl Store for SqliteStore {
                 .prepare_cached(
                     "SELECT m.id, m.topic, m.sender, m.payload, m.expires_at, m.sent_at FROM inbox i \
                      JOIN messages m ON m.id = i.msg_id \
-                     WHERE i.device = ?1 AND i.msg_id > ?2 AND m.expires_at > ?3 \
+                     WHERE i.mailbox = ?1 AND i.msg_id > ?2 AND m.expires_at > ?3 \
                      ORDER BY m.id LIMIT ?4",
                 )
                 .map_err(db_err)?;
             let rows = st
-                .query_map(params![device, after, now as i64, limit as i64], |r| {
+                .query_map(params![mailbox, after, to_i64(now), limit as i64], |r| {
                     Ok(StoredMessage {
                         id: r.get(0)?,
                         topic: r.get(1)?,
@@ -433,36 +621,31 @@ impl Store for SqliteStore {
         })
     }
 
-    fn ack(&self, device: Vec<u8>, ids: Vec<MessageId>) -> BoxFuture<'_, Result<()>> {
-        self.call(move |i| i.ack(&device, &ids))
+    fn ack(&self, mailbox: Vec<u8>, ids: Vec<MessageId>) -> BoxFuture<'_, Result<()>> {
+        self.call(move |i| i.ack(&mailbox, &ids))
     }
 
-    fn subscribe(&self, device: Vec<u8>, topic: Vec<u8>) -> BoxFuture<'_, Result<()>> {
-        self.call(move |i| {
-            i.conn
-                .prepare_cached(
-                    "INSERT OR IGNORE INTO subscriptions(device, topic) VALUES (?1, ?2)",
-                )
-                .and_then(|mut s| s.execute(params![device, topic]))
-                .map_err(db_err)?;
-            let v = i.subs.entry(topic).or_default();
-            if !v.contains(&device) {
-                v.push(device);
-            }
-            Ok(())
-        })
+    fn subscribe(
+        &self,
+        mailbox: Vec<u8>,
+        topic: Vec<u8>,
+        until: u64,
+        now: u64,
+        max: usize,
+    ) -> BoxFuture<'_, Result<Subscribed>> {
+        self.call(move |i| i.subscribe(mailbox, topic, until, now, max))
     }
 
-    fn unsubscribe(&self, device: Vec<u8>, topic: Vec<u8>) -> BoxFuture<'_, Result<()>> {
+    fn unsubscribe(&self, mailbox: Vec<u8>, topic: Vec<u8>) -> BoxFuture<'_, Result<()>> {
         self.call(move |i| {
             i.conn
                 .execute(
-                    "DELETE FROM subscriptions WHERE device = ?1 AND topic = ?2",
-                    params![device, topic],
+                    "DELETE FROM subscriptions WHERE mailbox = ?1 AND topic = ?2",
+                    params![mailbox, topic],
                 )
                 .map_err(db_err)?;
             if let Some(v) = i.subs.get_mut(&topic) {
-                v.retain(|d| *d != device);
+                v.retain(|(d, _)| *d != mailbox);
                 if v.is_empty() {
                     i.subs.remove(&topic);
                 }
@@ -506,7 +689,7 @@ impl Store for SqliteStore {
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(namespace, key) DO UPDATE SET \
                      value = excluded.value, version = excluded.version, \
                      updated_at = excluded.updated_at",
-                    params![namespace, key, value, version as i64, now as i64],
+                    params![namespace, key, value, to_i64(version), to_i64(now)],
                 )
                 .map_err(db_err)?;
             Ok(version)
@@ -543,61 +726,55 @@ impl Store for SqliteStore {
         })
     }
 
-    fn revoke(&self, target: Vec<u8>, record: Vec<u8>, at: u64) -> BoxFuture<'_, Result<bool>> {
-        self.call(move |i| {
-            let n = i
-                .conn
-                .execute(
-                    "INSERT OR IGNORE INTO revocations(target, record, revoked_at) VALUES (?1, ?2, ?3)",
-                    params![target, record, at as i64],
-                )
-                .map_err(db_err)?;
-            Ok(n == 1)
-        })
-    }
-
-    fn revoked(&self) -> BoxFuture<'_, Result<Vec<Vec<u8>>>> {
-        self.read(|c| {
-            let mut st = c
-                .prepare("SELECT target FROM revocations")
-                .map_err(db_err)?;
-            let rows = st.query_map([], |r| r.get(0)).map_err(db_err)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
-        })
-    }
-
-    fn upsert_device(&self, rec: DeviceRecord) -> BoxFuture<'_, Result<()>> {
+    fn put_device(
+        &self,
+        rec: DeviceRecord,
+        token_id: Option<Vec<u8>>,
+    ) -> BoxFuture<'_, Result<()>> {
         self.call(move |i| {
             i.conn
                 .execute(
-                    "INSERT INTO devices(device, grp, public_key, founder, token_id, last_seen) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(device) DO UPDATE SET \
-                     grp = excluded.grp, public_key = excluded.public_key, \
-                     founder = excluded.founder, token_id = excluded.token_id, \
-                     last_seen = excluded.last_seen",
+                    "INSERT INTO devices(grp, device, public_key, founder, token, revoked, last_seen) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6) ON CONFLICT(grp, device) DO UPDATE SET \
+                     public_key = excluded.public_key, founder = excluded.founder, \
+                     token = excluded.token, \
+                     last_seen = COALESCE(excluded.last_seen, devices.last_seen)",
                     params![
-                        rec.device,
                         rec.group,
+                        rec.device,
                         rec.public_key,
                         rec.founder,
-                        rec.token_id,
-                        rec.last_seen as i64
+                        rec.token,
+                        rec.last_seen.map(to_i64)
                     ],
                 )
                 .map_err(db_err)?;
+            if let (Some(id), Some(token)) = (token_id, &rec.token) {
+                i.conn
+                    .execute(
+                        "INSERT OR IGNORE INTO tokens(grp, token_id, device, token) \
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![rec.group, id, rec.device, token],
+                    )
+                    .map_err(db_err)?;
+            }
             Ok(())
         })
     }
 
-    fn device(&self, device: Vec<u8>) -> BoxFuture<'_, Result<Option<DeviceRecord>>> {
+    fn device(
+        &self,
+        group: Vec<u8>,
+        device: Vec<u8>,
+    ) -> BoxFuture<'_, Result<Option<DeviceRecord>>> {
         self.read(move |c| {
-            c.query_row(
-                "SELECT device, grp, public_key, founder, token_id, last_seen FROM devices \
-                     WHERE device = ?1",
-                [device],
-                row_to_device,
-            )
-            .optional()
+            c.prepare_cached(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices WHERE grp = ?1 AND device = ?2"
+            ))
+            .and_then(|mut st| {
+                st.query_row(params![group, device], row_to_device)
+                    .optional()
+            })
             .map_err(db_err)
         })
     }
@@ -605,46 +782,130 @@ impl Store for SqliteStore {
     fn group_devices(&self, group: Vec<u8>) -> BoxFuture<'_, Result<Vec<DeviceRecord>>> {
         self.read(move |c| {
             let mut st = c
-                .prepare(
-                    "SELECT device, grp, public_key, founder, token_id, last_seen FROM devices \
-                     WHERE grp = ?1",
-                )
+                .prepare_cached(&format!(
+                    "SELECT {DEVICE_COLUMNS} FROM devices WHERE grp = ?1 ORDER BY device"
+                ))
                 .map_err(db_err)?;
             let rows = st.query_map([group], row_to_device).map_err(db_err)?;
             rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
         })
     }
 
-    fn touch(&self, device: Vec<u8>, now: u64) -> BoxFuture<'_, Result<()>> {
+    fn token(&self, group: Vec<u8>, token_id: Vec<u8>) -> BoxFuture<'_, Result<Option<Vec<u8>>>> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT token FROM tokens WHERE grp = ?1 AND token_id = ?2",
+                params![group, token_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)
+        })
+    }
+
+    fn touch(&self, group: Vec<u8>, device: Vec<u8>, now: u64) -> BoxFuture<'_, Result<()>> {
         self.call(move |i| {
             i.conn
-                .execute(
-                    "UPDATE devices SET last_seen = ?2 WHERE device = ?1",
-                    params![device, now as i64],
-                )
+                .prepare_cached("UPDATE devices SET last_seen = ?3 WHERE grp = ?1 AND device = ?2")
+                .and_then(|mut s| s.execute(params![group, device, to_i64(now)]))
                 .map_err(db_err)?;
             Ok(())
         })
     }
 
-    fn forget_device(&self, device: Vec<u8>) -> BoxFuture<'_, Result<u64>> {
+    fn append_revocation(&self, rev: NewRevocation) -> BoxFuture<'_, Result<bool>> {
+        self.call(move |i| i.append_revocation(&rev))
+    }
+
+    fn revocations(
+        &self,
+        group: Vec<u8>,
+        after: u32,
+        limit: usize,
+    ) -> BoxFuture<'_, Result<Vec<Vec<u8>>>> {
+        self.read(move |c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT record FROM revocations WHERE grp = ?1 AND seq > ?2 \
+                     ORDER BY seq LIMIT ?3",
+                )
+                .map_err(db_err)?;
+            let rows = st
+                .query_map(params![group, after, limit as i64], |r| r.get(0))
+                .map_err(db_err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+        })
+    }
+
+    fn chain_head(&self, group: Vec<u8>) -> BoxFuture<'_, Result<Option<ChainHead>>> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT seq, record FROM revocations WHERE grp = ?1 ORDER BY seq DESC LIMIT 1",
+                [group],
+                |r| {
+                    Ok(ChainHead {
+                        len: r.get(0)?,
+                        last: r.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db_err)
+        })
+    }
+
+    fn revoked(&self) -> BoxFuture<'_, Result<Vec<RevokedEntry>>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare("SELECT grp, seq, kind, target, device FROM revocations")
+                .map_err(db_err)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, u32>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                        r.get::<_, Vec<u8>>(4)?,
+                    ))
+                })
+                .map_err(db_err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (group, seq, kind, target, device) = row.map_err(db_err)?;
+                let kind = TargetKind::from_i64(kind).ok_or_else(|| {
+                    Error::Storage(format!("revocation with unknown target kind {kind}"))
+                })?;
+                out.push(RevokedEntry {
+                    group,
+                    seq,
+                    kind,
+                    target,
+                    device,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn forget_device(&self, mailbox: Vec<u8>) -> BoxFuture<'_, Result<u64>> {
         self.call(move |i| {
             let c = &i.conn;
-            c.execute("DELETE FROM subscriptions WHERE device = ?1", [&device])
+            c.execute("DELETE FROM subscriptions WHERE mailbox = ?1", [&mailbox])
                 .map_err(db_err)?;
             let ids: Vec<i64> = {
                 let mut st = c
-                    .prepare("SELECT msg_id FROM inbox WHERE device = ?1")
+                    .prepare("SELECT msg_id FROM inbox WHERE mailbox = ?1")
                     .map_err(db_err)?;
-                let rows = st.query_map([&device], |r| r.get(0)).map_err(db_err)?;
+                let rows = st.query_map([&mailbox], |r| r.get(0)).map_err(db_err)?;
                 rows.collect::<rusqlite::Result<_>>().map_err(db_err)?
             };
-            i.ack(&device, &ids)?;
+            i.ack(&mailbox, &ids)?;
             for v in i.subs.values_mut() {
-                v.retain(|d| *d != device);
+                v.retain(|(d, _)| *d != mailbox);
             }
             i.subs.retain(|_, v| !v.is_empty());
-            i.usage.remove(&device);
+            i.usage.remove(&mailbox);
             Ok(ids.len() as u64)
         })
     }
@@ -658,50 +919,93 @@ impl Store for SqliteStore {
     }
 }
 
-fn row_to_device(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
-    Ok(DeviceRecord {
-        device: r.get(0)?,
-        group: r.get(1)?,
-        public_key: r.get(2)?,
-        founder: r.get(3)?,
-        token_id: r.get(4)?,
-        last_seen: r.get::<_, i64>(5)? as u64,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn conformance() {
-        let dir = std::env::temp_dir().join(format!("tandem-relay-sqlite-{}", std::process::id()));
+    fn temp_db(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir =
+            std::env::temp_dir().join(format!("tandem-relay-sqlite-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("relay.db");
-        let _ = std::fs::remove_file(&path);
+        (dir, path)
+    }
+
+    #[tokio::test]
+    async fn conformance() {
+        let (dir, path) = temp_db("conf");
         let store = SqliteStore::open(&path).unwrap();
+        let d = store.durability().await.unwrap();
+        assert_eq!(d.journal_mode, "wal");
+        assert!(d.synchronous >= 2, "synchronous={}", d.synchronous);
         super::super::conformance::run(&store).await;
         drop(store);
-        // Reopen: subscriptions and usage reload from disk.
+        // Reopen: subscriptions, usage and chains reload from disk.
         let store = SqliteStore::open(&path).unwrap();
+        let m = |topic: &[u8], recipients: Option<Vec<Vec<u8>>>| NewMessage {
+            topic: topic.to_vec(),
+            sender: b"A".to_vec(),
+            sender_mailbox: b"A".to_vec(),
+            payload: b"12".to_vec(),
+            sent_at: 600,
+            expires_at: 3000,
+            recipients,
+            partial: false,
+        };
+        let one = MailboxLimits {
+            max_messages: 1,
+            max_bytes: 1000,
+        };
         let err = store
-            .publish(
-                NewMessage {
-                    topic: b"t2".to_vec(),
-                    sender: b"A".to_vec(),
-                    payload: b"12".to_vec(),
-                    sent_at: 1,
-                    expires_at: 300,
-                    recipients: None,
-                },
-                MailboxLimits {
-                    max_messages: 2,
-                    max_bytes: 10,
-                },
-            )
+            .publish(m(b"g", Some(vec![b"PA".to_vec()])), one)
             .await
             .unwrap_err();
         assert!(matches!(err, Error::MailboxFull { .. }), "{err:?}");
+        let p = store
+            .publish(m(b"s5", None), MailboxLimits::default())
+            .await
+            .unwrap();
+        assert_eq!(p.recipients, vec![b"S".to_vec()]);
+        assert_eq!(store.revoked().await.unwrap().len(), 3);
+        assert_eq!(
+            store.chain_head(b"G".to_vec()).await.unwrap().unwrap().len,
+            2
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_old_database_is_refused_with_instructions() {
+        let (dir, path) = temp_db("old");
+        {
+            // What a protocol-1 relay left behind: tables, user_version 0.
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE revocations(target BLOB PRIMARY KEY, record BLOB NOT NULL, \
+                 revoked_at INTEGER NOT NULL) WITHOUT ROWID;",
+            )
+            .unwrap();
+        }
+        let err = SqliteStore::open(&path).unwrap_err().to_string();
+        assert!(err.contains("schema version 0"), "{err}");
+        assert!(err.contains("delete it"), "{err}");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch("PRAGMA user_version = 7;").unwrap();
+        }
+        let err = SqliteStore::open(&path).unwrap_err().to_string();
+        assert!(err.contains("schema version 7"), "{err}");
+        // A fresh file gets the current version, and opens again.
+        std::fs::remove_file(&path).unwrap();
+        drop(SqliteStore::open(&path).unwrap());
+        let c = Connection::open(&path).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        drop(c);
+        drop(SqliteStore::open(&path).unwrap());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

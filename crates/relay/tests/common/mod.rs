@@ -13,8 +13,15 @@ use std::{
 };
 
 use rand_core::OsRng;
-use tandem_pair::{Capabilities, GroupId, IdentityKey, Membership, SessionToken, TokenRequest};
-use tandem_relay::{app, store, AppState, Config};
+use tandem_pair::{
+    Capabilities, DeviceId, GroupId, IdentityKey, Membership, RevocationId, RevocationReason,
+    RevocationRecord, RevocationRequest, RevocationTarget, SessionToken, TokenRequest,
+};
+use tandem_relay::{
+    app,
+    client::{Client, Incoming},
+    store, AppState, Config, Error,
+};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -74,12 +81,33 @@ pub async fn start_relay(config: Config) -> Relay {
 
 /// Like [`start_relay`], with the relay's clock replaced.
 pub async fn start_relay_with_clock(
-    mut config: Config,
+    config: Config,
     clock: Option<tandem_relay::server::Clock>,
 ) -> Relay {
     let dir = TempDir::new("inproc");
-    config.database = dir.path().join("relay.db").to_string_lossy().into_owned();
+    let db = dir.path().join("relay.db");
+    start_relay_in(config, dir, &db, clock).await
+}
+
+/// A relay on the SQLite database at `db` (kept across relays), owning `dir`.
+pub async fn start_relay_in(
+    mut config: Config,
+    dir: TempDir,
+    db: &Path,
+    clock: Option<tandem_relay::server::Clock>,
+) -> Relay {
+    config.database = db.to_string_lossy().into_owned();
     let store = store::open(&config.database).await.unwrap();
+    start_relay_on(config, store, dir, clock).await
+}
+
+/// A relay serving `store` (tests wrap stores to observe them).
+pub async fn start_relay_on(
+    config: Config,
+    store: std::sync::Arc<dyn store::Store>,
+    dir: TempDir,
+    clock: Option<tandem_relay::server::Clock>,
+) -> Relay {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let url = format!("ws://{addr}/v1/ws");
@@ -100,6 +128,16 @@ pub async fn start_relay_with_clock(
     }
 }
 
+/// A clock the test moves by hand, starting at the real time.
+pub fn manual_clock() -> (
+    std::sync::Arc<std::sync::atomic::AtomicU64>,
+    tandem_relay::server::Clock,
+) {
+    let t = std::sync::Arc::new(AtomicU64::new(now()));
+    let c = std::sync::Arc::clone(&t);
+    (t, std::sync::Arc::new(move || c.load(Ordering::Relaxed)))
+}
+
 /// A config with limits loose enough not to interfere with functional tests.
 pub fn loose() -> Config {
     Config {
@@ -109,11 +147,10 @@ pub fn loose() -> Config {
     }
 }
 
-/// A founding device: key, membership claim, group.
 /// Connects `key` once so the relay knows the device, then closes: the device
 /// is registered and offline (its mailbox fills from here on).
 pub async fn register_offline(url: &str, key: &IdentityKey, membership: Membership) {
-    tandem_relay::client::Client::connect(url, key, membership)
+    Client::connect(url, key, membership)
         .await
         .unwrap()
         .close()
@@ -121,6 +158,7 @@ pub async fn register_offline(url: &str, key: &IdentityKey, membership: Membersh
         .unwrap();
 }
 
+/// A founding device: key, membership claim, group.
 pub fn founder() -> (IdentityKey, Membership, GroupId) {
     let key = IdentityKey::generate(&mut OsRng);
     let mut salt = [0u8; 16];
@@ -129,7 +167,8 @@ pub fn founder() -> (IdentityKey, Membership, GroupId) {
     (key, Membership::Founder { group, salt }, group)
 }
 
-/// A device paired into `group` by `issuer`.
+/// A token `issuer` signs for a new device in `group` (not yet registered
+/// at the relay: see [`admitted`]).
 pub fn member(
     issuer: &IdentityKey,
     group: GroupId,
@@ -137,18 +176,7 @@ pub fn member(
     lifetime: u64,
 ) -> (IdentityKey, Membership, SessionToken) {
     let key = IdentityKey::generate(&mut OsRng);
-    let token = SessionToken::issue(
-        issuer,
-        &TokenRequest {
-            group,
-            subject: key.public(),
-            subject_encryption: key.encryption_public(),
-            capabilities: caps,
-            lifetime_secs: lifetime,
-        },
-        now(),
-        &mut OsRng,
-    );
+    let token = issue(issuer, group, &key, caps, lifetime);
     (
         key,
         Membership::Member {
@@ -156,6 +184,110 @@ pub fn member(
         },
         token,
     )
+}
+
+/// A token from `issuer` for `subject`.
+pub fn issue(
+    issuer: &IdentityKey,
+    group: GroupId,
+    subject: &IdentityKey,
+    caps: Capabilities,
+    lifetime: u64,
+) -> SessionToken {
+    SessionToken::issue(
+        issuer,
+        &TokenRequest {
+            group,
+            subject: subject.public(),
+            subject_encryption: subject.encryption_public(),
+            capabilities: caps,
+            lifetime_secs: lifetime,
+        },
+        now(),
+        &mut OsRng,
+    )
+}
+
+/// A device paired into `group` by the device connected as `issuer`, which
+/// registers the token at the relay first (as the approving device does).
+pub async fn admitted(
+    issuer: &mut Client,
+    issuer_key: &IdentityKey,
+    group: GroupId,
+    caps: Capabilities,
+) -> (IdentityKey, Membership, SessionToken) {
+    let (key, m, token) = member(issuer_key, group, caps, 3600);
+    issuer.admit(token.clone()).await.unwrap();
+    (key, m, token)
+}
+
+/// A revocation record by `issuer` at the head of its group's chain as the
+/// relay reports it to `c` (the issuer's own connection, usually).
+pub async fn at_head(
+    c: &mut Client,
+    issuer: &IdentityKey,
+    group: GroupId,
+    target: RevocationTarget,
+    rotator: Option<DeviceId>,
+) -> RevocationRecord {
+    let chain = c.revocation_chain(0).await.unwrap();
+    let seq = chain.len() as u32 + 1;
+    let prev = chain
+        .last()
+        .map_or(RevocationId::NONE, RevocationRecord::id);
+    record(issuer, group, target, rotator, seq, prev)
+}
+
+/// A revocation record with every chain field chosen by the caller.
+pub fn record(
+    issuer: &IdentityKey,
+    group: GroupId,
+    target: RevocationTarget,
+    rotator: Option<DeviceId>,
+    seq: u32,
+    prev: RevocationId,
+) -> RevocationRecord {
+    RevocationRecord::issue(
+        issuer,
+        &RevocationRequest {
+            group,
+            target,
+            rotator,
+            seq,
+            prev,
+            reason: RevocationReason::Lost,
+        },
+        now(),
+    )
+}
+
+/// The relay's error code for a refusal (panics on other errors).
+pub fn code_of(e: &Error) -> String {
+    match e.code() {
+        Some(c) => serde_json::to_value(c)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        None => panic!("expected a relay refusal, got {e:?}"),
+    }
+}
+
+/// Barrier: nothing was delivered to `c` before a ping round trip (the
+/// relay sends what it pushed to a device before answering its next frame).
+pub async fn expect_nothing(c: &mut Client) {
+    c.ping().await.unwrap();
+    if let Some(got) = c.try_recv() {
+        panic!("expected nothing, got {got:?}");
+    }
+}
+
+/// The next pushed message, which must be a delivery.
+pub async fn expect_message(c: &mut Client) -> tandem_relay::client::Delivery {
+    match c.recv().await.unwrap() {
+        Incoming::Message(m) => m,
+        other => panic!("expected a message, got {other:?}"),
+    }
 }
 
 /// The real `tandem-relay` binary as a child process.
