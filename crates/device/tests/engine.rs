@@ -1,0 +1,371 @@
+#![allow(clippy::unwrap_used)]
+//! The group member engine under deterministic schedules: pairing, messages,
+//! revocation, reordering, duplicates and crashes between two outputs.
+
+mod common;
+
+use common::*;
+use tandem_device::{ApproverMode, Command, Event, Input, LinkId, PairingPhase};
+use tandem_pair::{CodeCheck, RevocationReason};
+
+fn send(sim: &mut Sim, n: usize, text: &str) {
+    sim.cmd(n, Command::Send(text.as_bytes().to_vec()));
+}
+
+#[test]
+fn pair_then_talk_both_ways() {
+    let mut sim = Sim::new(1);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    sim.pair(phone, desk);
+    assert_eq!(sim.nodes[desk].group().id(), sim.nodes[phone].group().id());
+    send(&mut sim, desk, "hello phone");
+    sim.run();
+    assert_eq!(sim.nodes[phone].messages(), vec![b"hello phone".to_vec()]);
+    send(&mut sim, phone, "hello desk");
+    sim.run();
+    assert_eq!(sim.nodes[desk].messages(), vec![b"hello desk".to_vec()]);
+    let list = sim.nodes[phone].dev.devices();
+    assert_eq!(list.len(), 2);
+    assert!(list[0].this_device && list[0].founder);
+    assert_eq!(list[1].name, "desk");
+    assert!(list[1].paired_at.is_some());
+}
+
+/// Both screens must confirm: a "they differ" on either side ends the
+/// pairing on both, and nothing is installed anywhere.
+#[test]
+fn a_mismatch_on_either_screen_installs_nothing() {
+    for joiner_says_no in [true, false] {
+        let mut sim = Sim::new(2);
+        let phone = sim.device("phone");
+        let desk = sim.device("desk");
+        let desk_group = sim.nodes[desk].group().id();
+        sim.cmd(phone, Command::Connect);
+        sim.cmd(desk, Command::ShowOffer { lifetime_secs: 120 });
+        sim.run();
+        let link = sim.nodes[desk].offer().unwrap();
+        sim.cmd(
+            phone,
+            Command::AcceptOffer {
+                link,
+                mode: ApproverMode::Compare,
+                allow_other_relay: false,
+            },
+        );
+        sim.run();
+        if joiner_says_no {
+            sim.cmd(phone, Command::CheckCode(CodeCheck::Match));
+            sim.cmd(desk, Command::ConfirmCode(false));
+        } else {
+            sim.cmd(desk, Command::ConfirmCode(true));
+            sim.cmd(phone, Command::CheckCode(CodeCheck::Differ));
+        }
+        sim.run();
+        let pf = sim.nodes[phone]
+            .pairing_failed()
+            .expect("the phone says so");
+        let df = sim.nodes[desk]
+            .pairing_failed()
+            .expect("the desktop says so");
+        assert!(
+            pf.contains("do not match") && (df.contains("do not match") || df.contains("declined")),
+            "{pf} / {df}"
+        );
+        assert_eq!(sim.nodes[phone].group().members().count(), 1);
+        assert_eq!(
+            sim.nodes[desk].group().id(),
+            desk_group,
+            "the desktop kept its own group"
+        );
+        assert!(!sim.nodes[phone].paired() && !sim.nodes[desk].paired());
+    }
+}
+
+/// Finding 5: typing mode shows nothing on the trusted device until the
+/// user typed the new device's code; a link naming another relay than the
+/// group's is a warning that needs the user's yes before anything is sent.
+#[test]
+fn typing_mode_and_the_other_relay_warning() {
+    let mut sim = Sim::new(3);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    sim.cmd(phone, Command::Connect);
+    sim.cmd(desk, Command::ShowOffer { lifetime_secs: 120 });
+    sim.run();
+    let link = sim.nodes[desk].offer().unwrap();
+    let other = link.replace("ws://127.0.0.1:9/v1/ws", "ws://127.0.0.1:10/v1/ws");
+    sim.cmd(
+        phone,
+        Command::AcceptOffer {
+            link: other,
+            mode: ApproverMode::Typing,
+            allow_other_relay: false,
+        },
+    );
+    assert!(matches!(
+        sim.nodes[phone].events.last(),
+        Some(Event::Pairing(PairingPhase::OtherRelay { .. }))
+    ));
+    assert_eq!(sim.waiting(phone, LinkId::Pairing), 0, "nothing was sent");
+    sim.cmd(phone, Command::CancelPairing);
+    sim.cmd(
+        phone,
+        Command::AcceptOffer {
+            link,
+            mode: ApproverMode::Typing,
+            allow_other_relay: false,
+        },
+    );
+    sim.run();
+    assert!(sim.nodes[phone]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Pairing(PairingPhase::TypeCode { .. }))));
+    assert!(
+        !sim.nodes[phone]
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Pairing(PairingPhase::CompareCode { .. }))),
+        "typing mode never shows the code"
+    );
+    let code = sim.nodes[desk].last_code().unwrap();
+    sim.cmd(desk, Command::ConfirmCode(true));
+    sim.cmd(
+        phone,
+        Command::CheckCode(CodeCheck::Typed(
+            tandem_pair::ComparisonCode::parse(&code).unwrap(),
+        )),
+    );
+    sim.run();
+    assert!(sim.nodes[phone].paired() && sim.nodes[desk].paired());
+}
+
+/// Finding 3: a device processes its mailbox before it welcomes anyone. The
+/// phone was offline while the desktop revoked the laptop; when it pairs a
+/// tablet right after coming online, the tablet gets the new key and the
+/// laptop listed as revoked.
+#[test]
+fn the_approver_catches_up_before_it_welcomes() {
+    let mut sim = Sim::new(4);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    let laptop = sim.device("laptop");
+    let tablet = sim.device("tablet");
+    sim.pair(phone, desk);
+    sim.pair(phone, laptop);
+    sim.run();
+    sim.cmd(phone, Command::Disconnect);
+    let laptop_id = sim.nodes[laptop].dev.id();
+    sim.cmd(
+        desk,
+        Command::Revoke {
+            device: laptop_id,
+            reason: RevocationReason::Lost,
+        },
+    );
+    sim.run();
+    assert_eq!(sim.nodes[desk].group().epoch(), 1);
+    // The phone pairs the tablet; the engine connects and catches up first.
+    sim.pair(phone, tablet);
+    let t = sim.nodes[tablet].group();
+    assert_eq!(
+        (t.chain_len(), t.epoch()),
+        (1, 1),
+        "the welcome carries the current epoch"
+    );
+    assert!(!t.is_active(&laptop_id), "and the laptop as revoked");
+    send(&mut sim, tablet, "hi all");
+    sim.run();
+    assert_eq!(sim.nodes[desk].messages(), vec![b"hi all".to_vec()]);
+    assert!(sim.nodes[laptop].messages().is_empty());
+}
+
+/// Finding 3: nothing is acknowledged before it is stored. A crash between
+/// any two outputs while a message is handled loses nothing: the relay
+/// delivers it again and it is applied once.
+#[test]
+fn a_crash_between_any_two_outputs_loses_no_message() {
+    for k in 0..6 {
+        let mut sim = Sim::new(5);
+        let phone = sim.device("phone");
+        let desk = sim.device("desk");
+        sim.pair(phone, desk);
+        send(&mut sim, desk, "important");
+        // Deliver the message frame to the phone and crash after k outputs.
+        assert!(
+            sim.step_then_crash(phone, LinkId::Main, k),
+            "the message was waiting"
+        );
+        sim.cmd(phone, Command::Connect);
+        sim.run();
+        let got: Vec<_> = sim.nodes[phone].messages();
+        assert_eq!(got, vec![b"important".to_vec()], "crash after {k} outputs");
+    }
+}
+
+/// A key update and a message under the new epoch arrive swapped: the
+/// message waits (stored, acknowledged) and opens once the key is there.
+#[test]
+fn reordered_and_duplicated_deliveries() {
+    let mut sim = Sim::new(6);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    let laptop = sim.device("laptop");
+    let extra = sim.device("extra");
+    sim.pair(phone, desk);
+    sim.pair(phone, laptop);
+    sim.pair(phone, extra);
+    sim.run();
+    sim.cmd(laptop, Command::Disconnect);
+    let extra_id = sim.nodes[extra].dev.id();
+    sim.cmd(
+        phone,
+        Command::Revoke {
+            device: extra_id,
+            reason: RevocationReason::Retired,
+        },
+    );
+    sim.run();
+    send(&mut sim, phone, "under epoch 1");
+    sim.run();
+    // The laptop returns: its mailbox holds the record, the key update and
+    // the message. Deliver with the key update and the message swapped, and
+    // the message twice.
+    sim.cmd(laptop, Command::Connect);
+    sim.step(laptop, LinkId::Main); // challenge
+    sim.step(laptop, LinkId::Main); // auth_ok
+    while sim.waiting(laptop, LinkId::Main) > 2 {
+        sim.step(laptop, LinkId::Main);
+    }
+    sim.swap(laptop, LinkId::Main);
+    sim.duplicate(laptop, LinkId::Main);
+    sim.run();
+    assert_eq!(
+        sim.nodes[laptop].messages(),
+        vec![b"under epoch 1".to_vec()]
+    );
+    assert_eq!(sim.nodes[laptop].group().epoch(), 1);
+    assert!(sim.nodes[laptop].dev.state().deferred().is_empty());
+}
+
+/// Two devices revoke at once; the relay takes one record at each chain
+/// position, the other device catches up and revokes again: both
+/// revocations land, everyone ends on the same epoch.
+#[test]
+fn concurrent_revocations_both_land() {
+    let mut sim = Sim::new(7);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    let a = sim.device("a");
+    let b = sim.device("b");
+    for n in [desk, a, b] {
+        sim.pair(phone, n);
+    }
+    sim.run();
+    let (ida, idb) = (sim.nodes[a].dev.id(), sim.nodes[b].dev.id());
+    sim.cmd(
+        phone,
+        Command::Revoke {
+            device: ida,
+            reason: RevocationReason::Lost,
+        },
+    );
+    sim.cmd(
+        desk,
+        Command::Revoke {
+            device: idb,
+            reason: RevocationReason::Lost,
+        },
+    );
+    sim.run();
+    for n in [phone, desk] {
+        let g = sim.nodes[n].group();
+        assert_eq!((g.chain_len(), g.epoch()), (2, 2), "{}", sim.nodes[n].name);
+        assert!(!g.is_active(&ida) && !g.is_active(&idb));
+    }
+    send(&mut sim, desk, "after both");
+    sim.run();
+    assert_eq!(sim.nodes[phone].messages(), vec![b"after both".to_vec()]);
+    assert!(sim.nodes[a].messages().is_empty() && sim.nodes[b].messages().is_empty());
+    assert!(sim.nodes[a]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::RemovedFromGroup { .. })));
+}
+
+/// A device that is offline when it revokes keeps the intent and finishes
+/// it when the relay is back; a crash in between does not lose it.
+#[test]
+fn a_revocation_survives_being_offline_and_a_crash() {
+    let mut sim = Sim::new(8);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    sim.pair(phone, desk);
+    sim.run();
+    sim.cmd(phone, Command::Disconnect);
+    sim.crash(phone);
+    let desk_id = sim.nodes[desk].dev.id();
+    // Connect is part of Revoke; crash right after the intent was persisted.
+    sim.input_then_crash(
+        phone,
+        Input::Command(Command::Revoke {
+            device: desk_id,
+            reason: RevocationReason::Lost,
+        }),
+        1,
+    );
+    assert_eq!(
+        sim.nodes[phone].dev.state().intents().len(),
+        1,
+        "the intent was stored"
+    );
+    sim.cmd(phone, Command::Connect);
+    sim.run();
+    assert!(!sim.nodes[phone].group().is_active(&desk_id));
+    assert!(sim.nodes[phone].dev.state().intents().is_empty());
+    assert!(sim.nodes[desk]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::RemovedFromGroup { .. })));
+}
+
+/// Devices learn every member the relay knows from its `admitted` notices,
+/// in order with the revocation chain: when the approver's own announcement
+/// is lost, a later revocation of that device is still applied everywhere.
+#[test]
+fn members_come_from_the_relay_not_only_from_announcements() {
+    let mut sim = Sim::new(9);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    let tablet = sim.device("tablet");
+    sim.pair(phone, desk);
+    sim.run();
+    sim.cmd(desk, Command::Disconnect);
+    sim.pair(phone, tablet);
+    sim.run();
+    // The announcement never reaches the desk.
+    sim.lose_group_messages(desk);
+    let tablet_id = sim.nodes[tablet].dev.id();
+    sim.cmd(
+        phone,
+        Command::Revoke {
+            device: tablet_id,
+            reason: RevocationReason::Lost,
+        },
+    );
+    sim.run();
+    sim.cmd(desk, Command::Connect);
+    sim.run();
+    let g = sim.nodes[desk].group();
+    assert!(
+        g.member(&tablet_id).is_some(),
+        "known from the relay's notice"
+    );
+    assert!(!g.is_active(&tablet_id), "and revoked with everyone else");
+    assert_eq!((g.chain_len(), g.epoch()), (1, 1));
+    assert!(!sim.nodes[desk]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::ChainConflict { .. })));
+}
