@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tandem_pair::{Envelope, Group, IdentityKey, Joiner};
+use tandem_pair::{Approver, Envelope, Group, IdentityKey, Joiner, PairingOffer, RevocationRecord};
 
 struct Fixed(u8);
 impl rand_core::RngCore for Fixed {
@@ -35,11 +35,19 @@ fuzz_target!(|data: &[u8]| {
         let _ = env.open(&[7u8; 32]);
     }
     let mut rng = Fixed(0);
+    let relay = "ws://127.0.0.1:1/v1/ws";
     let me = IdentityKey::from_seed(&[1u8; 32]);
-    let mut joiner = Joiner::new("ws://127.0.0.1:1/v1/ws", 0, 120, &mut rng).expect("offer");
-    let _ = joiner.on_hello(data, &me, "fuzz", 1);
+    let mut joiner = Joiner::new(relay, 0, 120, &mut rng).expect("offer");
+    let _ = joiner.on_hello(data, &me, "fuzz", 1, &mut rng);
     let _ = joiner.on_accept(data, &me, 1);
-    let mut group = Group::found(&me, "fuzz", 0, &mut rng).expect("group");
+    let offer = PairingOffer::parse(&joiner.offer().to_uri()).expect("own offer parses");
+    let (mut approver, _) = Approver::start(&offer, &me, 1, &mut rng).expect("hello");
+    let _ = approver.on_join(data, 1);
+    let _ = approver.on_confirm(data);
+    let mut group = Group::found(&me, "fuzz", relay, 0, &mut rng).expect("group");
     let _ = group.open(data, 1);
     let _ = group.open_key_update(&me, data);
+    if let Ok(r) = RevocationRecord::decode(data) {
+        let _ = group.apply_revocation(&r);
+    }
 });

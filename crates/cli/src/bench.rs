@@ -1,80 +1,89 @@
 //! `tandem bench-pairing`: the pairing handshake through a running relay,
-//! from creating the offer to both devices showing their code.
+//! from creating the offer to both devices showing their code, with two
+//! in-process device engines (the same engine as every shell).
 
 use std::time::{Duration, Instant};
 
 use rand_core::OsRng;
-use tandem_pair::{
-    Approver, Group, IdentityKey, Joiner, Membership, PairingOffer, Recipient, Topic,
-};
-use tandem_relay::client::{Client, Incoming};
+use tandem_device::{ApproverMode, Command, Device, Event, PairingPhase, State};
+use tandem_pair::IdentityKey;
 
+use crate::shell::{Happening, Shell};
 use crate::state::now;
 use crate::{out, Args, Error, Result};
 
-async fn wait_topic(c: &mut Client, topic: Topic) -> Result<Vec<u8>> {
+async fn until_phase(
+    sh: &mut Shell,
+    pick: impl Fn(&PairingPhase) -> Option<String>,
+) -> Result<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let inc = c.recv_timeout(Duration::from_secs(10)).await?;
-        c.ack(inc.id()).await?;
-        if let Incoming::Message(m) = inc {
-            if m.to == Recipient::Topic(topic) {
-                return Ok(m.payload);
+        match sh.next(deadline, "the other device").await? {
+            Happening::Event(Event::Pairing(p)) => {
+                if let Some(v) = pick(&p) {
+                    return Ok(v);
+                }
+                if let PairingPhase::Failed { error } = p {
+                    return Err(Error::State(format!("benchmark pairing failed: {error}")));
+                }
             }
+            Happening::Event(Event::Failed { what, error }) => {
+                return Err(Error::State(format!("{what}: {error}")))
+            }
+            _ => {}
         }
     }
 }
 
-/// One pairing over two already-connected clients; returns the time until
-/// both codes exist and checks they match.
-async fn one(
-    relay: &str,
-    desk: &IdentityKey,
-    dc: &mut Client,
-    phone: &IdentityKey,
-    pc: &mut Client,
-) -> Result<Duration> {
+fn shell(name: &str, relay: &str) -> Result<Shell> {
+    let identity = IdentityKey::generate(&mut OsRng);
+    let state = State::found(&identity, name, relay, now(), &mut OsRng)?;
+    Ok(Shell::new(Device::new(identity, state), None))
+}
+
+/// One pairing: returns the time from "show the offer" until both devices
+/// show their code, and checks the codes match.
+async fn one(desk: &mut Shell, phone: &mut Shell) -> Result<Duration> {
     let t0 = Instant::now();
-    let trace = std::env::var_os("TANDEM_BENCH_TRACE").is_some();
-    let mark = |what: &str| {
-        if trace {
-            eprintln!("{:>8.2} ms  {what}", t0.elapsed().as_secs_f64() * 1000.0);
-        }
-    };
-    let mut joiner = Joiner::new(relay, now(), 120, &mut OsRng)?;
-    let topic = joiner.offer().topic;
-    dc.subscribe(topic).await?;
-    mark("desk subscribed");
-    let uri = joiner.offer().to_uri();
+    desk.command(Command::ShowOffer { lifetime_secs: 120 })
+        .await?;
+    let link = until_phase(desk, |p| match p {
+        PairingPhase::Offer { link, .. } => Some(link.clone()),
+        _ => None,
+    })
+    .await?;
+    phone
+        .command(Command::AcceptOffer {
+            link,
+            mode: ApproverMode::Compare,
+            allow_other_relay: false,
+        })
+        .await?;
     let desk_side = async {
-        let hello = wait_topic(dc, topic).await?;
-        mark("desk got hello");
-        let (join, code) = joiner.on_hello(&hello, desk, "bench-desk", now())?;
-        mark("desk code shown");
-        dc.publish(Recipient::Topic(topic), &join).await?;
-        mark("desk join published");
-        Ok::<_, Error>((code, Instant::now()))
+        let c = until_phase(desk, |p| match p {
+            PairingPhase::ConfirmCode { code } => Some(code.clone()),
+            _ => None,
+        })
+        .await?;
+        Ok::<_, Error>((c, Instant::now()))
     };
     let phone_side = async {
-        let offer = PairingOffer::parse(&uri)?;
-        let (mut approver, hello) = Approver::start(&offer, phone, now(), &mut OsRng)?;
-        pc.subscribe(topic).await?;
-        mark("phone subscribed");
-        pc.publish(Recipient::Topic(topic), &hello).await?;
-        mark("phone hello published");
-        let join = wait_topic(pc, topic).await?;
-        mark("phone got join");
-        let req = approver.on_join(&join, now())?;
-        mark("phone code shown");
-        Ok::<_, Error>((req.code, Instant::now()))
+        let c = until_phase(phone, |p| match p {
+            PairingPhase::CompareCode { code, .. } => Some(code.clone()),
+            _ => None,
+        })
+        .await?;
+        Ok::<_, Error>((c, Instant::now()))
     };
     let (d, p) = tokio::join!(desk_side, phone_side);
     let ((dcode, dt), (pcode, pt)) = (d?, p?);
     if dcode != pcode {
         return Err(Error::State("benchmark: codes differ".into()));
     }
-    let _ = dc.unsubscribe(topic).await;
-    let _ = pc.unsubscribe(topic).await;
-    Ok(dt.max(pt) - t0)
+    let elapsed = dt.max(pt) - t0;
+    desk.command(Command::CancelPairing).await?;
+    phone.command(Command::CancelPairing).await?;
+    Ok(elapsed)
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
@@ -89,34 +98,35 @@ pub(crate) async fn run(args: &Args) -> Result<()> {
         .ok_or_else(|| Error::Usage("bench-pairing needs --relay URL".into()))?
         .to_owned();
     let runs = args.num("--runs", 50)?.max(1) as usize;
-    let phone = IdentityKey::generate(&mut OsRng);
-    let group = Group::found(&phone, "bench-phone", now(), &mut OsRng)?;
     let mut warm = Vec::with_capacity(runs);
     let mut cold = Vec::with_capacity(runs);
     {
-        let desk = IdentityKey::generate(&mut OsRng);
-        let mut pc = Client::connect(&relay, &phone, group.membership()?).await?;
-        let mut dc = Client::connect(&relay, &desk, Membership::Guest).await?;
+        // Warm: the phone is already online with its group.
+        let mut phone = shell("bench-phone", &relay)?;
+        phone.command(Command::Connect).await?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        phone
+            .wait_for(
+                deadline,
+                "the relay",
+                |e| matches!(e, Event::Online).then_some(Ok(())),
+                |_| {},
+            )
+            .await?;
         for _ in 0..runs {
-            warm.push(one(&relay, &desk, &mut dc, &phone, &mut pc).await?);
+            let mut desk = shell("bench-desk", &relay)?;
+            warm.push(one(&mut desk, &mut phone).await?);
+            desk.close().await;
         }
-        let _ = pc.close().await;
-        let _ = dc.close().await;
+        phone.close().await;
     }
     for _ in 0..runs {
-        // Cold: both devices connect and authenticate first (a fresh desk each time).
-        let t0 = Instant::now();
-        let desk = IdentityKey::generate(&mut OsRng);
-        let (pc, dc) = tokio::join!(
-            Client::connect(&relay, &phone, group.membership()?),
-            Client::connect(&relay, &desk, Membership::Guest)
-        );
-        let (mut pc, mut dc) = (pc?, dc?);
-        let connect = t0.elapsed();
-        let d = one(&relay, &desk, &mut dc, &phone, &mut pc).await?;
-        cold.push(connect + d);
-        let _ = pc.close().await;
-        let _ = dc.close().await;
+        // Cold: the phone connects and authenticates to its group as part of it.
+        let mut phone = shell("bench-phone", &relay)?;
+        let mut desk = shell("bench-desk", &relay)?;
+        cold.push(one(&mut desk, &mut phone).await?);
+        desk.close().await;
+        phone.close().await;
     }
     warm.sort();
     cold.sort();
@@ -132,17 +142,19 @@ pub(crate) async fn run(args: &Args) -> Result<()> {
         "| pairing handshake, offer -> both codes shown | runs | p50 ms | p90 ms | max ms |"
             .to_owned(),
         "|---|---|---|---|---|".to_owned(),
-        line("devices already connected to the relay", &warm),
-        line("including both devices' connect + challenge auth", &cold),
+        line("trusted device already online with its group", &warm),
+        line("trusted device also connecting to its group", &cold),
     ]
     .join("\n");
     out(&table);
     if let Some(path) = args.opt("--markdown") {
         let section = format!(
             "## Pairing handshake (crates/cli `tandem bench-pairing`)\n\n\
-             Two in-process devices over real WebSockets to a `tandem-relay` on 127.0.0.1\n\
-             (SQLite WAL); the time from creating the offer (X25519 key, topic, commitment)\n\
-             through subscribe, hello, join, and both 6-digit codes computed. Target: p50 <= 300 ms.\n\
+             Two in-process device engines (`tandem-device`, as in every shell) over real\n\
+             WebSockets to a `tandem-relay` on 127.0.0.1 (SQLite WAL); the time from \"show\n\
+             the offer\" (X25519 key, topic, commitment, a guest connection with its own\n\
+             challenge auth, subscription) through the trusted device's answer (its own guest\n\
+             connection), hello, join, and both 6-digit codes shown. Target: p50 <= 300 ms.\n\
              Machine: {} cores, shared with other work; release build; relay started with\n\
              `--rate 100000 --burst 100000` so the per-device rate limit does not throttle the loop.\n\
              Command: `scripts/bench-pairing` (or `tandem bench-pairing --relay URL --runs N --markdown docs/benchmarks.md`).\n\

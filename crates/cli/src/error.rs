@@ -30,9 +30,6 @@ pub(crate) enum Error {
     /// The pairing protocol refused something.
     #[error(transparent)]
     Pair(#[from] tandem_pair::Error),
-    /// The relay or the connection to it.
-    #[error(transparent)]
-    Relay(#[from] tandem_relay::Error),
     /// Waited too long for another device.
     #[error("{0}")]
     Timeout(String),

@@ -4,6 +4,7 @@
 
 mod bench;
 mod error;
+mod shell;
 mod state;
 
 use std::collections::BTreeMap;
@@ -13,16 +14,15 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use rand_core::OsRng;
+use tandem_device::{ApproverMode, Command, Device, Event, PairingPhase};
 use tandem_keys::{Keyring, Mnemonic, WordCount};
 use tandem_pair::{
-    Approver, Bytes, Capabilities, ComparisonCode, DeviceId, Envelope, EnvelopeKind, GroupPayload,
-    Joiner, Membership, PairingOffer, Recipient, RevocationReason, RevocationTarget,
-    DEFAULT_OFFER_LIFETIME_SECS, DEFAULT_TOKEN_LIFETIME_SECS,
+    CodeCheck, ComparisonCode, DeviceId, RevocationReason, DEFAULT_OFFER_LIFETIME_SECS,
 };
-use tandem_relay::client::{Client, Incoming};
 
 pub(crate) use error::{Error, Result};
-use state::{now, password, Config, Device};
+use shell::{Happening, Shell};
+use state::{now, password, Home};
 
 const USAGE: &str = "\
 tandem: a command-line Tandem device
@@ -35,28 +35,31 @@ commands:
   init [--name N] [--relay URL] [--words 12|24] [--import] [--show-phrase]
                              create this device: a new wallet (or --import a
                              recovery phrase read from stdin), an identity key
-                             and a wallet group of one
+                             and a wallet group of one on the relay
   whoami                     device id, group, key epoch, relay, first address
   pair show [--lifetime S] [--timeout S] [--no-qr] [--qr-light-terminal]
                              (new device) show a one-time pairing QR and link,
-                             show the 6-digit code, wait for approval
-  pair accept <LINK> [--code DIGITS] [--timeout S]
-                             (trusted device) answer a pairing link; compare
-                             the code shown on the new device (typed or --code)
+                             then the 6-digit code; answer y if your other
+                             device shows the same code (read from stdin)
+  pair accept <LINK> [--compare] [--code DIGITS] [--allow-other-relay] [--timeout S]
+                             (trusted device) answer a pairing link. Default:
+                             type the code the new device shows (or --code);
+                             --compare shows the code here and asks y/n.
+                             A link naming another relay than this wallet's
+                             is refused unless --allow-other-relay
   devices [--offline]        list the group's devices with last-seen times
   revoke <DEVICE_ID> [--reason lost|compromised|retired]
                              revoke a device and rotate the group key
+  leave                      remove this device from its wallet group
   refresh <DEVICE_ID> [--days N]
                              issue a fresh session token (default 30 days) for
                              a device and send it through the group
   send <TEXT>                send an end-to-end encrypted group message
-  recv [--idle S] [--save-raw DIR]
-                             receive and process waiting messages
-  open <FILE>                try to decrypt a saved raw envelope (debugging)
-  inject <FILE> [--flip N]   publish a saved raw envelope again, optionally
-                             with byte N flipped (replay/tamper debugging)
+  recv [--idle S]            receive and process waiting messages
   bench-pairing --relay URL [--runs N] [--markdown FILE]
                              measure offer -> both codes shown via a relay
+
+Set TANDEM_TRACE=1 to see every engine event on stderr.
 ";
 
 /// Parsed command line: positionals and `--flag [value]` options.
@@ -71,6 +74,8 @@ const SWITCHES: &[&str] = &[
     "--offline",
     "--no-qr",
     "--qr-light-terminal",
+    "--compare",
+    "--allow-other-relay",
 ];
 
 impl Args {
@@ -149,15 +154,17 @@ async fn main() -> ExitCode {
     }
 }
 
-fn home(args: &Args) -> PathBuf {
+fn home_dir(args: &Args) -> PathBuf {
     args.opt("--home")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("TANDEM_HOME").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from(".tandem-device"))
 }
 
-fn open(args: &Args) -> Result<Device> {
-    Device::open(&home(args), &password()?)
+/// Opens the device and wraps it in a shell.
+fn open(args: &Args) -> Result<Shell> {
+    let (home, identity, state) = Home::open(&home_dir(args), &password()?)?;
+    Ok(Shell::new(Device::new(identity, state), Some(home)))
 }
 
 async fn run(args: Args) -> Result<()> {
@@ -172,12 +179,11 @@ async fn run(args: Args) -> Result<()> {
         ["pair", "show"] => pair_show(&args).await,
         ["pair", "accept", link] => pair_accept(&args, link).await,
         ["devices"] => devices(&args).await,
-        ["revoke", id] => revoke(&args, id).await,
+        ["revoke", id] => revoke(&args, Some(id)).await,
+        ["leave"] => revoke(&args, None).await,
         ["send", text] => send(&args, text).await,
         ["refresh", id] => refresh(&args, id).await,
         ["recv"] => recv(&args).await,
-        ["open", file] => open_raw(&args, file),
-        ["inject", file] => inject(&args, file).await,
         ["bench-pairing"] => bench::run(&args).await,
         _ => Err(Error::Usage(format!("unknown command `{}`", cmd.join(" ")))),
     }
@@ -205,255 +211,313 @@ fn init(args: &Args) -> Result<()> {
     };
     let phrase = args.flag("--show-phrase").then(|| mnemonic.phrase());
     let keyring = Keyring::from_mnemonic(mnemonic, "")?;
-    let device = Device::create(&home(args), Config { relay, name }, keyring, &pw)?;
+    let (home, identity, state) = Home::create(&home_dir(args), &name, &relay, keyring, &pw)?;
     if let Some(p) = phrase {
         out(format!("recovery phrase: {}", p.as_str()));
     }
-    print_whoami(&device);
+    print_whoami(&home, &Device::new(identity, state));
     Ok(())
 }
 
-fn print_whoami(d: &Device) {
-    out(format!("device: {}", d.identity.device_id()));
-    out(format!("name: {}", d.config.name));
-    out(format!("group: {}", d.group.id()));
-    out(format!("epoch: {}", d.group.epoch()));
-    out(format!("relay: {}", d.config.relay));
-    if let Some(a) = d.keyring.accounts().next() {
+fn print_whoami(home: &Home, d: &Device) {
+    let g = &d.state().group;
+    out(format!("device: {}", d.id()));
+    out(format!("name: {}", d.state().name));
+    out(format!("group: {}", g.id()));
+    out(format!("epoch: {}", g.epoch()));
+    out(format!("relay: {}", g.relay()));
+    if let Some(a) = home.keyring().accounts().next() {
         out(format!("address: {}", a.address));
     }
-    let me = d.group.member(&d.identity.device_id());
-    match me.and_then(|m| m.token.as_ref()) {
+    match g.member(&d.id()).and_then(|m| m.token.as_ref()) {
         Some(t) => out(format!("token_expires: {}", t.expires_at())),
         None => out("token_expires: never (founder)"),
+    }
+    if let Some(r) = d.removed() {
+        out(format!(
+            "removed: by {} at {} ({})",
+            r.by_name.as_deref().unwrap_or(&r.by),
+            r.at,
+            r.reason
+        ));
     }
 }
 
 fn whoami(args: &Args) -> Result<()> {
     args.check_known(&[])?;
-    print_whoami(&open(args)?);
+    let (home, identity, state) = Home::open(&home_dir(args), &password()?)?;
+    print_whoami(&home, &Device::new(identity, state));
     Ok(())
 }
 
-async fn connect_member(d: &Device, relay: &str) -> Result<Client> {
-    Ok(Client::connect(relay, &d.identity, d.group.membership()?).await?)
+fn deadline(args: &Args, default: u64) -> Result<Instant> {
+    Ok(Instant::now() + Duration::from_secs(args.num("--timeout", default)?))
 }
 
-/// Waits for the next payload on `topic`, acknowledging it.
-async fn next_on_topic(
-    c: &mut Client,
-    topic: tandem_pair::Topic,
-    deadline: Instant,
-    waiting_for: &str,
-) -> Result<Vec<u8>> {
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(Error::Timeout(format!(
-                "no {waiting_for} arrived in time; the link may have expired or been used already"
-            )));
+/// Events every command reports the same way, on stderr.
+fn report(e: &Event) {
+    match e {
+        Event::Pairing(PairingPhase::Warning { message }) => eprintln!("tandem: {message}"),
+        Event::Rejected { from, error } => {
+            eprintln!("tandem: rejected a message from {from}: {error}")
         }
-        let inc = match c.recv_timeout(left).await {
-            Ok(i) => i,
-            Err(tandem_relay::Error::Timeout(_)) => continue,
-            Err(e) => return Err(e.into()),
-        };
-        let id = inc.id();
-        c.ack(id).await?;
-        if let Incoming::Message(m) = inc {
-            if m.to == Recipient::Topic(topic) {
-                return Ok(m.payload);
-            }
+        Event::Deferred { from, reason } => {
+            eprintln!("tandem: kept a message from {from} for later: {reason}")
         }
+        Event::ChainConflict { detail } => eprintln!("tandem: warning: {detail}"),
+        Event::Failed { what, error } => eprintln!("tandem: {what}: {error}"),
+        Event::RemovedFromGroup { record } => eprintln!(
+            "tandem: this device was removed from its wallet by {} ({:?})",
+            record.issuer_device(),
+            record.reason()
+        ),
+        _ => {}
     }
+}
+
+/// Connects and waits until the device caught up with the relay.
+async fn online(sh: &mut Shell, until: Instant) -> Result<()> {
+    online_with(sh, until, report).await
+}
+
+/// [`online`], passing other events (e.g. from the mailbox) to `other`.
+async fn online_with(sh: &mut Shell, until: Instant, other: impl FnMut(&Event)) -> Result<()> {
+    sh.command(Command::Connect).await?;
+    sh.wait_for(
+        until,
+        "the relay",
+        |e| match e {
+            Event::Online => Some(Ok(())),
+            Event::Offline { reason } => Some(Err(Error::State(format!("relay: {reason}")))),
+            Event::RemovedFromGroup { record } => Some(Err(Error::State(format!(
+                "this device was removed from its wallet group by {} ({:?}); pair it again",
+                record.issuer_device(),
+                record.reason()
+            )))),
+            Event::Failed { what, error }
+                if what == "connecting" || what == "talking to the relay" =>
+            {
+                Some(Err(Error::State(format!("{what}: {error}"))))
+            }
+            _ => None,
+        },
+        other,
+    )
+    .await
+}
+
+fn pairing_failed(e: &Event) -> Option<Result<()>> {
+    match e {
+        Event::Pairing(PairingPhase::Failed { error }) => Some(Err(Error::State(error.clone()))),
+        Event::Failed { what, error } if what == "pairing" => {
+            Some(Err(Error::State(error.clone())))
+        }
+        _ => None,
+    }
+}
+
+fn print_qr(uri: &str, light: bool) {
+    if let Ok(code) = qrcode::QrCode::new(uri.as_bytes()) {
+        use qrcode::render::unicode::Dense1x2;
+        // Most terminals draw light text on a dark background: print the
+        // QR's light modules as blocks (like `qrencode -t UTF8`), unless
+        // --qr-light-terminal says the background is light.
+        let (dark, lightc) = if light {
+            (Dense1x2::Dark, Dense1x2::Light)
+        } else {
+            (Dense1x2::Light, Dense1x2::Dark)
+        };
+        let img = code
+            .render::<Dense1x2>()
+            .dark_color(dark)
+            .light_color(lightc)
+            .quiet_zone(true)
+            .build();
+        out(img);
+    }
+}
+
+fn yes(line: &str) -> bool {
+    matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
 async fn pair_show(args: &Args) -> Result<()> {
-    args.check_known(&[
-        "--lifetime",
-        "--timeout",
-        "--no-qr",
-        "--qr-light-terminal",
-        "--relay",
-    ])?;
-    let mut d = open(args)?;
-    let others = d
-        .group
-        .members()
-        .filter(|m| m.is_active() && m.device() != d.identity.device_id())
-        .count();
-    if others > 0 {
-        return Err(Error::State(
-            "this device is already paired with other devices; revoke it first or use a new --home"
-                .into(),
-        ));
-    }
-    let relay = args.opt("--relay").unwrap_or(&d.config.relay).to_owned();
+    args.check_known(&["--lifetime", "--timeout", "--no-qr", "--qr-light-terminal"])?;
+    let mut sh = open(args)?;
     let lifetime = args.num("--lifetime", DEFAULT_OFFER_LIFETIME_SECS)?;
-    let mut joiner = Joiner::new(&relay, now(), lifetime, &mut OsRng)?;
-    let topic = joiner.offer().topic;
-    let mut c = Client::connect(&relay, &d.identity, Membership::Guest).await?;
-    c.subscribe(topic).await?;
-    let uri = joiner.offer().to_uri();
-    if !args.flag("--no-qr") {
-        if let Ok(code) = qrcode::QrCode::new(uri.as_bytes()) {
-            use qrcode::render::unicode::Dense1x2;
-            // Most terminals draw light text on a dark background: print the
-            // QR's light modules as blocks (like `qrencode -t UTF8`), unless
-            // --qr-light-terminal says the background is light.
-            let (dark, light) = if args.flag("--qr-light-terminal") {
-                (Dense1x2::Dark, Dense1x2::Light)
-            } else {
-                (Dense1x2::Light, Dense1x2::Dark)
-            };
-            let img = code
-                .render::<Dense1x2>()
-                .dark_color(dark)
-                .light_color(light)
-                .quiet_zone(true)
-                .build();
-            out(img);
+    let until = deadline(args, lifetime + 120)?;
+    sh.read_stdin();
+    sh.command(Command::ShowOffer {
+        lifetime_secs: lifetime,
+    })
+    .await?;
+    let mut asked = false;
+    loop {
+        match sh.next(until, "the other device").await? {
+            Happening::Event(Event::Pairing(PairingPhase::Offer { link, .. })) => {
+                if !args.flag("--no-qr") {
+                    print_qr(&link, args.flag("--qr-light-terminal"));
+                }
+                out(format!("link: {link}"));
+                out(format!(
+                    "Scan the QR code (or paste the link) on a device already in your wallet; valid {lifetime} s, once."
+                ));
+            }
+            Happening::Event(Event::Pairing(PairingPhase::ConfirmCode { code })) => {
+                out(format!("code: {code}"));
+                out("Does your other device show exactly these 6 digits? Type y if it does, n if not:");
+                asked = true;
+            }
+            Happening::Line(l) if asked => {
+                asked = false;
+                sh.command(Command::ConfirmCode(yes(&l))).await?;
+            }
+            Happening::Event(Event::Pairing(PairingPhase::WaitingForOtherDevice)) => {
+                out("Waiting for your other device to approve…");
+            }
+            Happening::Event(Event::Pairing(PairingPhase::Paired { name, device })) => {
+                let group = sh.device().state().group.id();
+                out(format!("paired: group {group} with {name} ({device})"));
+                // Prove the relay accepts this device's new token.
+                online(&mut sh, until).await?;
+                sh.close().await;
+                return Ok(());
+            }
+            Happening::Event(e) => {
+                if let Some(r) = pairing_failed(&e) {
+                    sh.close().await;
+                    return r;
+                }
+                report(&e);
+            }
+            Happening::Line(_) => {}
         }
     }
-    out(format!("link: {uri}"));
-    out(format!(
-        "Scan the QR code (or paste the link) on a device already in your wallet; valid {lifetime} s, once."
-    ));
-    let deadline = Instant::now() + Duration::from_secs(args.num("--timeout", lifetime + 60)?);
-    // Hello: the first valid one spends the offer; others are reported.
-    let code = loop {
-        let bytes = next_on_topic(&mut c, topic, deadline, "answer from your other device").await?;
-        if Envelope::decode(&bytes).is_ok_and(|e| e.header.kind != EnvelopeKind::PairHello) {
-            continue;
-        }
-        match joiner.on_hello(&bytes, &d.identity, &d.config.name, now()) {
-            Ok((join, code)) => {
-                c.publish(Recipient::Topic(topic), &join).await?;
-                break code;
-            }
-            Err(e) if e.kind() == "offer_expired" => return Err(e.into()),
-            Err(e) => eprintln!("tandem: ignored a pairing message: {e}"),
-        }
-    };
-    out(format!("code: {code}"));
-    out("Check that your other device shows the same 6 digits, and approve there.");
-    let group = loop {
-        let bytes =
-            next_on_topic(&mut c, topic, deadline, "approval from your other device").await?;
-        match Envelope::decode(&bytes).map(|e| e.header.kind) {
-            Ok(EnvelopeKind::PairAccept) => {}
-            Ok(EnvelopeKind::PairHello) => {
-                // Someone else scanned the same QR, or a replay.
-                if let Err(e) = joiner.on_hello(&bytes, &d.identity, &d.config.name, now()) {
-                    eprintln!("tandem: ignored a second answer to this pairing link: {e}");
-                }
-                continue;
-            }
-            _ => continue,
-        }
-        match joiner.on_accept(&bytes, &d.identity, now()) {
-            Ok(g) => break g,
-            Err(e @ tandem_pair::Error::Declined) => return Err(e.into()),
-            Err(e) if e.kind() == "unexpected_message" => return Err(e.into()),
-            Err(e) => eprintln!("tandem: ignored a pairing message: {e}"),
-        }
-    };
-    let _ = c.close().await;
-    d.group = group;
-    d.save()?;
-    // Prove the relay accepts the new token.
-    let check = connect_member(&d, &relay).await?;
-    let _ = check.close().await;
-    out(format!("paired: group {}", d.group.id()));
-    Ok(())
 }
 
 async fn pair_accept(args: &Args, link: &str) -> Result<()> {
-    args.check_known(&["--code", "--timeout"])?;
-    let mut d = open(args)?;
-    let offer = PairingOffer::parse(link)?;
-    if d.used_offers.contains(&offer.topic) {
-        return Err(tandem_pair::Error::OfferUsed.into());
-    }
-    offer.check(now())?;
+    args.check_known(&["--compare", "--code", "--allow-other-relay", "--timeout"])?;
+    let mut sh = open(args)?;
+    let until = deadline(args, 180)?;
     let typed = args.opt("--code").map(ComparisonCode::parse).transpose()?;
-    let (mut approver, hello) = Approver::start(&offer, &d.identity, now(), &mut OsRng)?;
-    // One-time: remember the link before anything goes on the wire.
-    d.used_offers.push(offer.topic);
-    d.save()?;
-    let mut c = connect_member(&d, &offer.relay).await?;
-    c.subscribe(offer.topic).await?;
-    c.publish(Recipient::Topic(offer.topic), &hello).await?;
-    let deadline = Instant::now() + Duration::from_secs(args.num("--timeout", 120)?);
-    let req = loop {
-        let bytes =
-            next_on_topic(&mut c, offer.topic, deadline, "answer from the new device").await?;
-        match Envelope::decode(&bytes) {
-            Ok(e) if e.header.kind == EnvelopeKind::PairJoin => {}
-            _ => continue,
-        }
-        match approver.on_join(&bytes, now()) {
-            Ok(r) => break r,
-            Err(e) if e.kind() == "offer_expired" || e.kind() == "commitment_mismatch" => {
-                return Err(e.into())
-            }
-            Err(e) => eprintln!("tandem: ignored a pairing message: {e}"),
-        }
+    let mode = if args.flag("--compare") {
+        ApproverMode::Compare
+    } else {
+        ApproverMode::Typing
     };
-    out(format!(
-        "new device: {} ({})",
-        req.identity.device_id(),
-        req.name
-    ));
-    out(format!("code: {}", req.code));
-    let typed = match typed {
-        Some(t) => t,
-        None => {
-            eprint!("Type the 6-digit code shown on the new device (anything else cancels): ");
-            let line = tokio::task::spawn_blocking(|| {
-                let mut l = String::new();
-                std::io::stdin().read_line(&mut l).map(|_| l)
-            })
-            .await
-            .map_err(|_| Error::State("reading the code failed".into()))?
-            .map_err(|e| Error::io("reading the code", e))?;
-            match ComparisonCode::parse(&line) {
-                Ok(t) => t,
-                Err(_) => {
-                    let decline = approver.decline();
-                    c.publish(Recipient::Topic(offer.topic), &decline).await?;
-                    return Err(tandem_pair::Error::Declined.into());
+    if typed.is_none() {
+        sh.read_stdin();
+    }
+    sh.command(Command::AcceptOffer {
+        link: link.to_owned(),
+        mode,
+        allow_other_relay: args.flag("--allow-other-relay"),
+    })
+    .await?;
+    #[derive(PartialEq)]
+    enum Asked {
+        No,
+        Typed,
+        Compare,
+    }
+    let mut asked = Asked::No;
+    let mut approved = false;
+    loop {
+        let h = match sh.next(until, "the new device").await {
+            Ok(h) => h,
+            Err(e) if approved => {
+                // The new device is in; only the announcement to the other
+                // devices is still queued (it is sent on the next connection).
+                eprintln!("tandem: {e}");
+                sh.close().await;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        match h {
+            Happening::Event(Event::Pairing(PairingPhase::OtherRelay {
+                offer_relay,
+                group_relay,
+            })) => {
+                sh.close().await;
+                return Err(Error::State(format!(
+                    "this pairing link uses the relay {offer_relay}, but your wallet uses {group_relay}. \
+                     If you did not set that relay up yourself, someone may be trying to add their device: \
+                     do not go on. To use it anyway, run again with --allow-other-relay."
+                )));
+            }
+            Happening::Event(Event::Pairing(PairingPhase::TypeCode { name })) => match typed {
+                Some(code) => {
+                    sh.command(Command::CheckCode(CodeCheck::Typed(code)))
+                        .await?
+                }
+                None => {
+                    out(format!("new device: {name}"));
+                    out("Type the 6-digit code shown on the new device:");
+                    asked = Asked::Typed;
+                }
+            },
+            Happening::Event(Event::Pairing(PairingPhase::CompareCode { code, name })) => {
+                out(format!("new device: {name}"));
+                out(format!("code: {code}"));
+                match typed {
+                    Some(t) => {
+                        let check = if t.matches(&ComparisonCode::parse(&code)?) {
+                            CodeCheck::Match
+                        } else {
+                            CodeCheck::Differ
+                        };
+                        sh.command(Command::CheckCode(check)).await?;
+                    }
+                    None => {
+                        out("Does the new device show exactly these 6 digits? Type y if it does, n if not:");
+                        asked = Asked::Compare;
+                    }
                 }
             }
-        }
-    };
-    let now = now();
-    match approver.confirm(
-        &typed,
-        &mut d.group,
-        &d.identity,
-        Capabilities::ALL,
-        DEFAULT_TOKEN_LIFETIME_SECS,
-        now,
-        &mut OsRng,
-    ) {
-        Ok((accept, token)) => {
-            let name = req.name.clone();
-            let announce = d
-                .group
-                .seal(&d.identity, &GroupPayload::MemberAdded { token, name })?;
-            d.save()?;
-            c.publish(Recipient::Topic(offer.topic), &accept).await?;
-            c.publish(Recipient::Group, &announce).await?;
-            let _ = c.close().await;
-            out(format!("approved: {}", req.identity.device_id()));
-            Ok(())
-        }
-        Err(e) => {
-            let decline = approver.decline();
-            c.publish(Recipient::Topic(offer.topic), &decline).await?;
-            let _ = c.close().await;
-            Err(e.into())
+            Happening::Line(l) if asked == Asked::Typed => {
+                asked = Asked::No;
+                let check = match ComparisonCode::parse(&l) {
+                    Ok(c) => CodeCheck::Typed(c),
+                    Err(_) => CodeCheck::Differ,
+                };
+                sh.command(Command::CheckCode(check)).await?;
+            }
+            Happening::Line(l) if asked == Asked::Compare => {
+                asked = Asked::No;
+                let check = if yes(&l) {
+                    CodeCheck::Match
+                } else {
+                    CodeCheck::Differ
+                };
+                sh.command(Command::CheckCode(check)).await?;
+            }
+            Happening::Event(Event::Pairing(PairingPhase::WaitingForOtherDevice)) => {
+                out("Waiting for the new device's user to confirm the code there…");
+            }
+            Happening::Event(Event::Pairing(PairingPhase::Paired { name, device })) => {
+                out(format!("approved: {device} ({name})"));
+                approved = true;
+                if sh.device().state().outbox().is_empty() {
+                    sh.close().await;
+                    return Ok(());
+                }
+            }
+            Happening::Event(Event::Sent { what, .. }) if approved => {
+                if sh.device().state().outbox().is_empty() {
+                    let _ = what;
+                    sh.close().await;
+                    return Ok(());
+                }
+            }
+            Happening::Event(e) => {
+                if let Some(r) = pairing_failed(&e) {
+                    sh.close().await;
+                    return r;
+                }
+                report(&e);
+            }
+            Happening::Line(_) => {}
         }
     }
 }
@@ -468,309 +532,240 @@ fn fmt_time(t: Option<u64>, now: u64) -> String {
 
 async fn devices(args: &Args) -> Result<()> {
     args.check_known(&["--offline"])?;
-    let mut d = open(args)?;
-    let now = now();
-    let mut relay_only = Vec::new();
+    let mut sh = open(args)?;
     if !args.flag("--offline") {
-        let relay = d.config.relay.clone();
-        let mut c = connect_member(&d, &relay).await?;
-        for m in c.members().await? {
-            if d.group.member(&m.device).is_none() {
-                relay_only.push(m);
-            } else if let Some(t) = m.last_seen {
-                d.group.touch(&m.device, t);
-            }
-        }
-        let _ = c.close().await;
-        d.group.touch(&d.identity.device_id(), now);
-        d.save()?;
+        let until = Instant::now() + Duration::from_secs(20);
+        online(&mut sh, until).await?;
+        sh.command(Command::ListDevices).await?;
+        sh.wait_for(
+            until,
+            "the device list",
+            |e| matches!(e, Event::Devices).then_some(Ok(())),
+            report,
+        )
+        .await?;
+        sh.close().await;
     }
-    let me = d.identity.device_id();
-    for m in d.group.members() {
-        let status = if m.device() == me {
+    let now = now();
+    for d in sh.device().devices() {
+        let status = if d.this_device {
             "this device"
-        } else if m.is_active() {
-            "active"
-        } else {
+        } else if d.removed.is_some() {
             "revoked"
+        } else {
+            "active"
         };
-        out(format!(
+        let last = if d.this_device && !args.flag("--offline") {
+            Some(now)
+        } else {
+            d.last_seen
+        };
+        let mut line = format!(
             "{}  {:<16}  {:<11}  {}last seen {}",
-            m.device(),
-            m.name,
+            d.id,
+            d.name,
             status,
-            if m.founder { "founder  " } else { "" },
-            fmt_time(m.last_seen, now)
-        ));
-    }
-    for m in relay_only {
-        // Paired by another device; its announcement has not arrived yet.
-        out(format!(
-            "{}  {:<16}  {:<11}  last seen {} (known to the relay only; run `tandem recv`)",
-            m.device,
-            "?",
-            if m.revoked { "revoked" } else { "active" },
-            fmt_time(m.last_seen, now)
-        ));
+            if d.founder { "founder  " } else { "" },
+            fmt_time(last, now)
+        );
+        if let Some(r) = &d.removed {
+            line.push_str(&format!(
+                "  (removed by {} , {})",
+                r.by_name.as_deref().unwrap_or(&r.by),
+                r.reason
+            ));
+        }
+        out(line);
     }
     Ok(())
 }
 
-async fn revoke(args: &Args, id: &str) -> Result<()> {
+async fn revoke(args: &Args, id: Option<&str>) -> Result<()> {
     args.check_known(&["--reason"])?;
-    let mut d = open(args)?;
-    let target = DeviceId::from_hex(id)?;
-    if d.group.member(&target).is_none() {
+    let mut sh = open(args)?;
+    let target = match id {
+        Some(id) => DeviceId::from_hex(id)?,
+        None => sh.device().id(),
+    };
+    if sh.device().state().group.member(&target).is_none() {
         return Err(tandem_pair::Error::NotMember(target.to_hex()).into());
     }
-    let reason: RevocationReason = args.opt("--reason").unwrap_or("unspecified").parse()?;
-    let relay = d.config.relay.clone();
-    let mut c = connect_member(&d, &relay).await?;
-    let already = d.group.member(&target).and_then(|m| m.revoked.clone());
-    let rev = match already {
-        // Revoked here before but maybe never delivered (relay unreachable
-        // half-way): send the same record again and rotate to a fresh key.
-        Some(record) => {
-            let key_updates = if d.group.is_active(&d.identity.device_id()) {
-                d.group.rotate(&d.identity, record.id(), &mut OsRng)?
-            } else {
-                Vec::new()
-            };
-            out(format!(
-                "{target} was already revoked here; sending the record again"
-            ));
-            tandem_pair::Revocation {
-                record,
-                key_updates,
-            }
-        }
-        None => d.group.revoke(
-            &d.identity,
-            RevocationTarget::Device(target),
-            reason,
-            now(),
-            &mut OsRng,
-        )?,
+    let default = if id.is_none() {
+        "retired"
+    } else {
+        "unspecified"
     };
-    d.save()?;
-    if let Err(e) = c.revoke(rev.record.clone()).await {
-        // The relay refuses a record it already applied; anything else is real.
-        match &e {
-            tandem_relay::Error::Relay { .. } if already_revoked_on_relay(&e) => {
-                out(format!("the relay already had this revocation ({e})"))
-            }
-            _ => return Err(e.into()),
+    let reason: RevocationReason = args.opt("--reason").unwrap_or(default).parse()?;
+    let until = Instant::now() + Duration::from_secs(30);
+    sh.command(Command::Revoke {
+        device: target,
+        reason,
+    })
+    .await?;
+    let keys = sh
+        .wait_for(
+            until,
+            "the relay to accept the revocation",
+            |e| match e {
+                Event::RevokeDone { key_updates, .. } => Some(Ok(*key_updates)),
+                Event::Failed { what, error } if what == "revoking" => {
+                    Some(Err(Error::State(error.clone())))
+                }
+                _ => None,
+            },
+            report,
+        )
+        .await?;
+    // Wait until the new key reached the relay for every device.
+    while !sh.device().state().outbox().is_empty() {
+        if let Happening::Event(e) = sh.next(until, "the relay to store the new key").await? {
+            report(&e);
         }
     }
-    for (device, bytes) in &rev.key_updates {
-        c.publish(Recipient::Device(*device), bytes).await?;
-    }
-    let _ = c.close().await;
+    sh.close().await;
     out(format!("revoked: {target}"));
-    out(format!(
-        "group key rotated to epoch {} and sent to {} device(s)",
-        d.group.epoch(),
-        rev.key_updates.len()
-    ));
+    if id.is_some() {
+        out(format!(
+            "group key rotated to epoch {} and sent to {keys} device(s)",
+            sh.device().state().group.epoch()
+        ));
+    }
     Ok(())
-}
-
-fn already_revoked_on_relay(e: &tandem_relay::Error) -> bool {
-    matches!(e, tandem_relay::Error::Relay { code, message }
-        if code == "revoked" || message.contains("already"))
 }
 
 async fn send(args: &Args, text: &str) -> Result<()> {
     args.check_known(&[])?;
-    let mut d = open(args)?;
-    let relay = d.config.relay.clone();
-    let mut c = connect_member(&d, &relay).await?;
-    let env = d.group.seal(
-        &d.identity,
-        &GroupPayload::App {
-            data: Bytes(text.as_bytes().to_vec()),
-        },
-    )?;
-    // Persist the sequence number before the message leaves.
-    d.save()?;
-    let id = c.publish(Recipient::Group, &env).await?;
-    let _ = c.close().await;
-    out(format!("sent: message {}", id.0));
+    let mut sh = open(args)?;
+    let until = Instant::now() + Duration::from_secs(30);
+    online(&mut sh, until).await?;
+    sh.command(Command::Send(text.as_bytes().to_vec())).await?;
+    let full = sh
+        .wait_for(
+            until,
+            "the relay to store the message",
+            |e| match e {
+                Event::Sent { what, full } if what == "message" => Some(Ok(full.clone())),
+                Event::Failed { what, error } if what == "sending" => {
+                    Some(Err(Error::State(error.clone())))
+                }
+                _ => None,
+            },
+            report,
+        )
+        .await?;
+    sh.close().await;
+    out("sent");
+    for d in full {
+        eprintln!("tandem: {d}'s mailbox is full; it did not get this message");
+    }
     Ok(())
+}
+
+fn print_event(e: &Event) {
+    match e {
+        // Messages are printed from the inbox, where they are stored.
+        Event::Message { .. } => {}
+        Event::Request { from, data, .. } => {
+            out(format!("request from {from}: {} bytes", data.len()))
+        }
+        Event::DeviceAdded { device, name, by } => {
+            out(format!("device added: {device} ({name}) by {by}"))
+        }
+        Event::TokenRefreshed { device, expires_at } => {
+            out(format!("token refreshed: {device} until {expires_at}"))
+        }
+        Event::DeviceRevoked { record } => out(format!(
+            "revoked: {} by {} ({:?})",
+            match record.target() {
+                tandem_pair::RevocationTarget::Device(d) => d.to_hex(),
+                tandem_pair::RevocationTarget::Token(t) => format!("token {t}"),
+            },
+            record.issuer_device(),
+            record.reason()
+        )),
+        Event::KeyRotated { epoch } => out(format!("group key rotated to epoch {epoch}")),
+        Event::Rejected { from, error } => out(format!("rejected message from {from}: {error}")),
+        other => report(other),
+    }
 }
 
 async fn recv(args: &Args) -> Result<()> {
-    args.check_known(&["--idle", "--save-raw"])?;
-    let mut d = open(args)?;
-    let relay = d.config.relay.clone();
-    let mut c = connect_member(&d, &relay).await?;
+    args.check_known(&["--idle"])?;
+    let mut sh = open(args)?;
     let idle = Duration::from_secs(args.num("--idle", 2)?);
-    let save_dir = args.opt("--save-raw").map(PathBuf::from);
-    let me = d.identity.device_id();
-    let mut n = 0u32;
+    online_with(
+        &mut sh,
+        Instant::now() + Duration::from_secs(30),
+        print_event,
+    )
+    .await?;
     loop {
-        let inc = match c.recv_timeout(idle).await {
-            Ok(i) => i,
-            Err(tandem_relay::Error::Timeout(_)) => break,
-            Err(e) => return Err(e.into()),
-        };
-        let id = inc.id();
-        let now = now();
-        match inc {
-            Incoming::Revoked { record, .. } => match d.group.apply_revocation(&record, now) {
-                Ok(changed) => {
-                    let target = match record.target() {
-                        RevocationTarget::Device(x) => x.to_hex(),
-                        RevocationTarget::Token(t) => format!("token {t}"),
-                    };
-                    if changed {
-                        out(format!(
-                            "revoked: {target} by {} ({:?})",
-                            record.issuer_device(),
-                            record.reason()
-                        ));
-                    }
-                    if changed && d.group.is_active(&me) && d.group.must_rotate_after(&record) {
-                        // The device left by itself and did not rotate; we do.
-                        let ups = d.group.rotate(&d.identity, record.id(), &mut OsRng)?;
-                        d.save()?;
-                        for (device, bytes) in &ups {
-                            c.publish(Recipient::Device(*device), bytes).await?;
-                        }
-                        out(format!(
-                            "group key rotated to epoch {} and sent to {} device(s)",
-                            d.group.epoch(),
-                            ups.len()
-                        ));
-                    }
-                }
-                Err(e) => out(format!("rejected revocation: {e}")),
-            },
-            Incoming::Message(m) => {
-                if let Some(dir) = &save_dir {
-                    n += 1;
-                    let path = dir.join(format!("{n:04}.b64"));
-                    std::fs::write(&path, tandem_pair::wire::b64_encode(&m.payload))
-                        .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
-                }
-                match Envelope::decode(&m.payload).map(|e| e.header.kind) {
-                    Ok(EnvelopeKind::KeyUpdate) => {
-                        match d.group.open_key_update(&d.identity, &m.payload) {
-                            Ok(epoch) => out(format!("group key rotated to epoch {epoch}")),
-                            Err(e) => out(format!("rejected key update from {}: {e}", m.from)),
-                        }
-                    }
-                    Ok(EnvelopeKind::Group) => match d.group.open(&m.payload, now) {
-                        Ok(r) => match r.payload {
-                            GroupPayload::App { data } => out(format!(
-                                "message from {}: {}",
-                                r.from,
-                                String::from_utf8_lossy(&data.0)
-                            )),
-                            GroupPayload::MemberAdded { token, name } => out(format!(
-                                "device token: {} ({name}) issued by {}, expires {}",
-                                token.subject_device(),
-                                r.from,
-                                token.expires_at()
-                            )),
-                        },
-                        Err(e) => out(format!("rejected message from {}: {e}", m.from)),
-                    },
-                    Ok(_) => {}
-                    Err(e) => out(format!("rejected message from {}: {e}", m.from)),
-                }
+        match sh.next(Instant::now() + idle, "messages").await {
+            Ok(Happening::Event(e @ Event::RemovedFromGroup { .. })) => {
+                print_event(&e);
+                break;
             }
-            _ => {}
+            Ok(Happening::Event(e)) => print_event(&e),
+            Ok(Happening::Line(_)) => {}
+            Err(Error::Timeout(_)) => break,
+            Err(e) => return Err(e),
         }
-        d.group.touch(&me, now);
-        d.save()?;
-        c.ack(id).await?;
     }
-    let _ = c.close().await;
-    out("done");
-    Ok(())
-}
-
-fn read_raw(file: &str) -> Result<Vec<u8>> {
-    let text =
-        std::fs::read_to_string(file).map_err(|e| Error::io(format!("reading {file}"), e))?;
-    Ok(tandem_pair::wire::b64_decode(
-        "saved envelope",
-        text.trim(),
-    )?)
-}
-
-fn open_raw(args: &Args, file: &str) -> Result<()> {
-    args.check_known(&[])?;
-    let mut d = open(args)?;
-    let bytes = read_raw(file)?;
-    // Not saved: inspecting must not advance replay state.
-    let r = d.group.open(&bytes, now())?;
-    match r.payload {
-        GroupPayload::App { data } => out(format!(
+    // Everything received, including what an earlier run stored but did not
+    // get to show, is in the inbox (stored before it was acknowledged).
+    let inbox = sh.device().state().inbox().to_vec();
+    for m in &inbox {
+        out(format!(
             "message from {}: {}",
-            r.from,
-            String::from_utf8_lossy(&data.0)
-        )),
-        GroupPayload::MemberAdded { token, .. } => {
-            out(format!("device added: {}", token.subject_device()))
-        }
+            m.from,
+            String::from_utf8_lossy(&m.data.0)
+        ));
     }
-    Ok(())
-}
-
-async fn inject(args: &Args, file: &str) -> Result<()> {
-    args.check_known(&["--flip"])?;
-    let d = open(args)?;
-    let mut bytes = read_raw(file)?;
-    if let Some(i) = args.opt("--flip") {
-        let i: usize = i
-            .parse()
-            .map_err(|_| Error::Usage("--flip takes a byte index".into()))?;
-        let len = bytes.len();
-        let b = bytes
-            .get_mut(i)
-            .ok_or_else(|| Error::Usage(format!("--flip {i}: the envelope has {len} bytes")))?;
-        *b ^= 0x01;
+    if let Some(last) = inbox.last() {
+        sh.command(Command::ClearInbox { upto: last.id }).await?;
     }
-    let relay = d.config.relay.clone();
-    let mut c = connect_member(&d, &relay).await?;
-    let id = c.publish(Recipient::Group, &bytes).await?;
-    let _ = c.close().await;
-    out(format!("injected: message {}", id.0));
+    sh.close().await;
+    out("done");
     Ok(())
 }
 
 async fn refresh(args: &Args, id: &str) -> Result<()> {
     args.check_known(&["--days"])?;
-    let mut d = open(args)?;
+    let mut sh = open(args)?;
     let target = DeviceId::from_hex(id)?;
-    let days = args.num("--days", DEFAULT_TOKEN_LIFETIME_SECS / 86_400)?;
-    let member = d
-        .group
-        .member(&target)
-        .filter(|m| m.is_active())
-        .ok_or_else(|| tandem_pair::Error::NotMember(target.to_hex()))?;
-    let old = member
-        .token
-        .clone()
-        .ok_or_else(|| Error::State("the founding device has no token to refresh".into()))?;
-    let name = member.name.clone();
-    let now = now();
-    let token = old.refresh(&d.identity, days.saturating_mul(86_400), now, &mut OsRng);
-    d.group.add_member(token.clone(), &name, now)?;
-    let env = d.group.seal(
-        &d.identity,
-        &GroupPayload::MemberAdded {
-            token: token.clone(),
-            name,
-        },
-    )?;
-    d.save()?;
-    let relay = d.config.relay.clone();
-    let mut c = connect_member(&d, &relay).await?;
-    c.publish(Recipient::Group, &env).await?;
-    let _ = c.close().await;
-    out(format!("refreshed: {target} until {}", token.expires_at()));
+    let days = args.num("--days", tandem_pair::DEFAULT_TOKEN_LIFETIME_SECS / 86_400)?;
+    let until = Instant::now() + Duration::from_secs(30);
+    online(&mut sh, until).await?;
+    sh.command(Command::Refresh {
+        device: target,
+        lifetime_secs: days.saturating_mul(86_400),
+    })
+    .await?;
+    let expires = sh
+        .wait_for(
+            until,
+            "the relay to register the token",
+            |e| match e {
+                Event::TokenRefreshed { device, expires_at } if *device == target => {
+                    Some(Ok(*expires_at))
+                }
+                Event::Failed { what, error } if what == "refreshing" => {
+                    Some(Err(Error::State(error.clone())))
+                }
+                _ => None,
+            },
+            report,
+        )
+        .await?;
+    while !sh.device().state().outbox().is_empty() {
+        if let Happening::Event(e) = sh
+            .next(until, "the relay to store the announcement")
+            .await?
+        {
+            report(&e);
+        }
+    }
+    sh.close().await;
+    out(format!("refreshed: {target} until {expires}"));
     Ok(())
 }

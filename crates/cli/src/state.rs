@@ -1,12 +1,14 @@
 //! The device's home directory: `config.json` (public settings) and
-//! `vault.json` (everything secret, sealed with the password).
+//! `vault.json` (everything secret, sealed with the password): the wallet
+//! keys, the device identity key and the group state with its keys.
 
 use std::path::{Path, PathBuf};
 
 use rand_core::OsRng;
 use serde::{Deserialize, Serialize};
+use tandem_device::State;
 use tandem_keys::Keyring;
-use tandem_pair::{Group, IdentityKey, Topic};
+use tandem_pair::IdentityKey;
 use tandem_vault::{KdfParams, Vault, VaultKey};
 use zeroize::Zeroizing;
 
@@ -15,35 +17,28 @@ use crate::error::{Error, Result};
 /// Public settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Config {
-    pub(crate) relay: String,
     pub(crate) name: String,
 }
 
-/// Vault contents. Hand-written `Debug`: secrets only.
+/// Vault contents.
 #[derive(Serialize, Deserialize)]
 struct Secrets {
     keyring: Zeroizing<String>,
     identity_seed: Zeroizing<String>,
-    group: Group,
-    #[serde(default)]
-    used_offers: Vec<Topic>,
+    device: State,
 }
 
-/// An unlocked device.
-pub(crate) struct Device {
-    home: PathBuf,
-    pub(crate) config: Config,
-    pub(crate) keyring: Keyring,
-    pub(crate) identity: IdentityKey,
-    pub(crate) group: Group,
-    pub(crate) used_offers: Vec<Topic>,
+/// Where a device lives on disk, with the key to re-seal its vault.
+pub(crate) struct Home {
+    dir: PathBuf,
+    keyring: Keyring,
     vault: Vault,
     key: VaultKey,
 }
 
-impl core::fmt::Debug for Device {
+impl core::fmt::Debug for Home {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Device({})", self.identity.device_id())
+        write!(f, "Home({})", self.dir.display())
     }
 }
 
@@ -87,112 +82,118 @@ fn kdf() -> KdfParams {
 fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, data).map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(format!("replacing {}", path.display()), e))
+    // The new file must be on disk before it replaces the old one: the
+    // engine acknowledges messages to the relay right after a save.
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(format!("syncing {}", tmp.display()), e))?;
+    std::fs::rename(&tmp, path)
+        .map_err(|e| Error::io(format!("replacing {}", path.display()), e))?;
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
 }
 
-impl Device {
-    /// Creates a new device in `home` (refuses to overwrite one).
+fn seal(keyring: &Keyring, identity: &IdentityKey, device: &State) -> Zeroizing<Vec<u8>> {
+    let secrets = Secrets {
+        keyring: Zeroizing::new(
+            String::from_utf8(keyring.to_bytes().to_vec()).expect("keyring is JSON"),
+        ),
+        identity_seed: Zeroizing::new(hex::encode(*identity.to_seed())),
+        device: device.clone(),
+    };
+    Zeroizing::new(serde_json::to_vec(&secrets).expect("secrets serialize"))
+}
+
+impl Home {
+    /// Creates a new device in `dir` (refuses to overwrite one): a new
+    /// identity key and a group of one on `relay`.
     pub(crate) fn create(
-        home: &Path,
-        config: Config,
+        dir: &Path,
+        name: &str,
+        relay: &str,
         keyring: Keyring,
         password: &str,
-    ) -> Result<Self> {
-        if vault_path(home).exists() {
+    ) -> Result<(Self, IdentityKey, State)> {
+        if vault_path(dir).exists() {
             return Err(Error::State(format!(
                 "{} already holds a Tandem device; use another --home",
-                home.display()
+                dir.display()
             )));
         }
-        std::fs::create_dir_all(home)
-            .map_err(|e| Error::io(format!("creating {}", home.display()), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let identity = IdentityKey::generate(&mut OsRng);
-        let group = Group::found(&identity, &config.name, now(), &mut OsRng)?;
-        let secrets = Secrets {
-            keyring: Zeroizing::new(
-                String::from_utf8(keyring.to_bytes().to_vec()).expect("keyring is JSON"),
-            ),
-            identity_seed: Zeroizing::new(hex::encode(*identity.to_seed())),
-            group,
-            used_offers: Vec::new(),
-        };
-        let plain = Zeroizing::new(serde_json::to_vec(&secrets).expect("secrets serialize"));
+        let device = State::found(&identity, name, relay, now(), &mut OsRng)?;
+        let plain = seal(&keyring, &identity, &device);
         let (vault, key) = Vault::seal(&mut OsRng, password.as_bytes(), &plain, kdf())?;
+        let config = Config {
+            name: name.to_owned(),
+        };
         write_atomic(
-            &config_path(home),
+            &config_path(dir),
             serde_json::to_string_pretty(&config)
                 .expect("config serializes")
                 .as_bytes(),
         )?;
-        write_atomic(&vault_path(home), vault.to_json().as_bytes())?;
-        Ok(Self {
-            home: home.to_owned(),
-            config,
-            keyring,
+        write_atomic(&vault_path(dir), vault.to_json().as_bytes())?;
+        Ok((
+            Self {
+                dir: dir.to_owned(),
+                keyring,
+                vault,
+                key,
+            },
             identity,
-            group: secrets.group,
-            used_offers: Vec::new(),
-            vault,
-            key,
-        })
+            device,
+        ))
     }
 
-    /// Opens the device in `home` with the password.
-    pub(crate) fn open(home: &Path, password: &str) -> Result<Self> {
-        let vp = vault_path(home);
+    /// Opens the device in `dir` with the password.
+    pub(crate) fn open(dir: &Path, password: &str) -> Result<(Self, IdentityKey, State)> {
+        let vp = vault_path(dir);
         let text = std::fs::read_to_string(&vp).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Error::State(format!(
                     "no Tandem device in {}; run `tandem init` first",
-                    home.display()
+                    dir.display()
                 ))
             } else {
                 Error::io(format!("reading {}", vp.display()), e)
             }
         })?;
-        let config: Config = serde_json::from_str(
-            &std::fs::read_to_string(config_path(home))
-                .map_err(|e| Error::io("reading config.json", e))?,
-        )
-        .map_err(|e| Error::State(format!("config.json is damaged: {e}")))?;
         let vault = Vault::from_json(&text)?;
         let (plain, key) = vault.unlock(password.as_bytes())?;
-        let secrets: Secrets = serde_json::from_slice(&plain)
-            .map_err(|_| Error::State("the vault contents are unreadable".into()))?;
+        let secrets: Secrets = serde_json::from_slice(&plain).map_err(|_| {
+            Error::State("the vault contents are unreadable (made by an older Tandem?)".into())
+        })?;
         let keyring = Keyring::from_bytes(secrets.keyring.as_bytes())?;
         let mut seed = Zeroizing::new([0u8; 32]);
         hex::decode_to_slice(secrets.identity_seed.as_str(), seed.as_mut_slice())
             .map_err(|_| Error::State("the identity key in the vault is damaged".into()))?;
-        Ok(Self {
-            home: home.to_owned(),
-            config,
-            keyring,
-            identity: IdentityKey::from_seed(&seed),
-            group: secrets.group,
-            used_offers: secrets.used_offers,
-            vault,
-            key,
-        })
+        Ok((
+            Self {
+                dir: dir.to_owned(),
+                keyring,
+                vault,
+                key,
+            },
+            IdentityKey::from_seed(&seed),
+            secrets.device,
+        ))
     }
 
-    /// Re-seals the vault with the current state (no KDF cost).
-    pub(crate) fn save(&mut self) -> Result<()> {
-        let secrets = Secrets {
-            keyring: Zeroizing::new(
-                String::from_utf8(self.keyring.to_bytes().to_vec()).expect("keyring is JSON"),
-            ),
-            identity_seed: Zeroizing::new(hex::encode(*self.identity.to_seed())),
-            group: self.group.clone(),
-            used_offers: self.used_offers.clone(),
-        };
-        let plain = Zeroizing::new(serde_json::to_vec(&secrets).expect("secrets serialize"));
+    /// The wallet's keys.
+    pub(crate) fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// Re-seals the vault with the current state (no KDF cost) and writes it
+    /// durably.
+    pub(crate) fn save(&mut self, device: &State, identity: &IdentityKey) -> Result<()> {
+        let plain = seal(&self.keyring, identity, device);
         self.vault = self.vault.reseal(&mut OsRng, &self.key, &plain)?;
-        write_atomic(&vault_path(&self.home), self.vault.to_json().as_bytes())?;
-        write_atomic(
-            &config_path(&self.home),
-            serde_json::to_string_pretty(&self.config)
-                .expect("config serializes")
-                .as_bytes(),
-        )
+        write_atomic(&vault_path(&self.dir), self.vault.to_json().as_bytes())
     }
 }

@@ -1,0 +1,256 @@
+//! The tokio shell around the device engine (`tandem-device`): it owns the
+//! sockets, the clock, the randomness and the disk, and carries out the
+//! engine's outputs in order. Every decision is the engine's.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use rand_core::OsRng;
+use tandem_device::{Command, Device, Event, Input, LinkId, Output};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::state::{now, Home};
+use crate::{Error, Result};
+
+type Sink = futures_util::stream::SplitSink<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    Message,
+>;
+
+/// What the shell hands to a command's loop.
+#[derive(Debug)]
+pub(crate) enum Happening {
+    /// The engine reported something.
+    Event(Event),
+    /// The user typed a line.
+    Line(String),
+}
+
+enum Raw {
+    Text(LinkId, u64, String),
+    Closed(LinkId, u64, String),
+}
+
+/// The engine, its sockets and its disk.
+pub(crate) struct Shell {
+    dev: Device,
+    home: Option<Home>,
+    sinks: HashMap<LinkId, (u64, Sink)>,
+    generation: u64,
+    raw_tx: mpsc::UnboundedSender<Raw>,
+    raw_rx: mpsc::UnboundedReceiver<Raw>,
+    lines: Option<mpsc::UnboundedReceiver<String>>,
+    events: VecDeque<Event>,
+    queued: VecDeque<Input>,
+    /// Print every event on stderr (TANDEM_TRACE=1).
+    trace: bool,
+}
+
+impl Shell {
+    /// A shell for `dev`, persisting to `home` (none: in memory, for the
+    /// benchmark).
+    pub(crate) fn new(dev: Device, home: Option<Home>) -> Self {
+        let (raw_tx, raw_rx) = mpsc::unbounded_channel();
+        Self {
+            dev,
+            home,
+            sinks: HashMap::new(),
+            generation: 0,
+            raw_tx,
+            raw_rx,
+            lines: None,
+            events: VecDeque::new(),
+            queued: VecDeque::new(),
+            trace: std::env::var_os("TANDEM_TRACE").is_some(),
+        }
+    }
+
+    pub(crate) fn device(&self) -> &Device {
+        &self.dev
+    }
+
+    /// Starts reading stdin lines (for prompts).
+    pub(crate) fn read_stdin(&mut self) {
+        if self.lines.is_some() {
+            return;
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            let stdin = std::io::stdin();
+            let mut line = String::new();
+            loop {
+                line.clear();
+                match stdin.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        if tx.send(line.trim().to_owned()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        self.lines = Some(rx);
+    }
+
+    /// Gives the engine a command and carries out what it says.
+    pub(crate) async fn command(&mut self, c: Command) -> Result<()> {
+        self.feed(Input::Command(c)).await
+    }
+
+    async fn feed(&mut self, input: Input) -> Result<()> {
+        self.queued.push_back(input);
+        while let Some(i) = self.queued.pop_front() {
+            let outs = self.dev.handle(i, now(), &mut OsRng);
+            for o in outs {
+                self.carry_out(o).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn carry_out(&mut self, o: Output) -> Result<()> {
+        match o {
+            Output::Persist => {
+                if let Some(h) = &mut self.home {
+                    h.save(self.dev.state(), self.dev.identity())?;
+                }
+            }
+            Output::Event(e) => {
+                if self.trace {
+                    eprintln!("tandem: event {e:?}");
+                }
+                self.events.push_back(e);
+            }
+            Output::Connect { link, url } => {
+                self.sinks.remove(&link);
+                self.generation += 1;
+                let generation = self.generation;
+                let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+                    .read_buffer_size(8 * 1024);
+                let connect =
+                    tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
+                match tokio::time::timeout(Duration::from_secs(10), connect).await {
+                    Ok(Ok((ws, _))) => {
+                        let (sink, mut stream) = ws.split();
+                        self.sinks.insert(link, (generation, sink));
+                        let tx = self.raw_tx.clone();
+                        tokio::spawn(async move {
+                            while let Some(m) = stream.next().await {
+                                match m {
+                                    Ok(Message::Text(t)) => {
+                                        let _ = tx.send(Raw::Text(link, generation, t.to_string()));
+                                    }
+                                    Ok(Message::Close(_)) | Err(_) => break,
+                                    Ok(_) => {}
+                                }
+                            }
+                            let _ =
+                                tx.send(Raw::Closed(link, generation, "connection closed".into()));
+                        });
+                        self.queued.push_back(Input::Opened(link));
+                    }
+                    Ok(Err(e)) => self
+                        .queued
+                        .push_back(Input::Closed(link, format!("cannot connect to {url}: {e}"))),
+                    Err(_) => self.queued.push_back(Input::Closed(
+                        link,
+                        format!("connecting to {url} timed out"),
+                    )),
+                }
+            }
+            Output::Send { link, text } => {
+                if let Some((_, sink)) = self.sinks.get_mut(&link) {
+                    if sink.send(Message::Text(text.into())).await.is_err() {
+                        self.sinks.remove(&link);
+                        self.queued
+                            .push_back(Input::Closed(link, "the connection broke".into()));
+                    }
+                }
+            }
+            Output::Close { link } => {
+                if let Some((_, mut sink)) = self.sinks.remove(&link) {
+                    let _ = sink.close().await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the engine until it reports something (or the user types a
+    /// line), at most until `deadline`.
+    pub(crate) async fn next(&mut self, deadline: Instant, waiting_for: &str) -> Result<Happening> {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            if let Some(e) = self.events.pop_front() {
+                return Ok(Happening::Event(e));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::Timeout(format!(
+                    "timed out waiting for {waiting_for}"
+                )));
+            }
+            let input = tokio::select! {
+                raw = self.raw_rx.recv() => match raw {
+                    Some(Raw::Text(link, g, text)) if self.current(link, g) => Some(Input::Text(link, text)),
+                    Some(Raw::Closed(link, g, why)) if self.current(link, g) => {
+                        self.sinks.remove(&link);
+                        Some(Input::Closed(link, why))
+                    }
+                    _ => None,
+                },
+                line = recv_line(&mut self.lines) => return Ok(Happening::Line(line)),
+                _ = tick.tick() => Some(Input::Tick),
+                _ = tokio::time::sleep(left) => None,
+            };
+            if let Some(i) = input {
+                self.feed(i).await?;
+            }
+        }
+    }
+
+    /// Waits for the first event `pick` accepts; other events go to
+    /// `other` (e.g. printed). Stdin lines are ignored.
+    pub(crate) async fn wait_for<T>(
+        &mut self,
+        deadline: Instant,
+        waiting_for: &str,
+        mut pick: impl FnMut(&Event) -> Option<Result<T>>,
+        mut other: impl FnMut(&Event),
+    ) -> Result<T> {
+        loop {
+            if let Happening::Event(e) = self.next(deadline, waiting_for).await? {
+                match pick(&e) {
+                    Some(r) => return r,
+                    None => other(&e),
+                }
+            }
+        }
+    }
+
+    fn current(&self, link: LinkId, generation: u64) -> bool {
+        self.sinks.get(&link).is_some_and(|(g, _)| *g == generation)
+    }
+
+    /// Closes every socket.
+    pub(crate) async fn close(&mut self) {
+        let _ = self.command(Command::Disconnect).await;
+        for (_, (_, mut s)) in self.sinks.drain() {
+            let _ = s.close().await;
+        }
+    }
+}
+
+async fn recv_line(lines: &mut Option<mpsc::UnboundedReceiver<String>>) -> String {
+    match lines {
+        Some(rx) => match rx.recv().await {
+            Some(l) => l,
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
