@@ -196,7 +196,7 @@ fn init(args: &Args) -> Result<()> {
         .opt("--relay")
         .unwrap_or("ws://127.0.0.1:8787/v1/ws")
         .to_owned();
-    tandem_pair::offer::validate_relay_url(&relay)?;
+    tandem_pair::offer::check_transport(&relay)?;
     let pw = password()?;
     let mnemonic = if args.flag("--import") {
         eprint!("recovery phrase: ");

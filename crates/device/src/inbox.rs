@@ -147,7 +147,12 @@ impl Device {
                                 name,
                             })
                         }
-                        GroupPayload::TokenRefreshed { .. } => {}
+                        GroupPayload::TokenRefreshed { token } => {
+                            if token.subject_device() == self.id() {
+                                self.state.refresh_asked_at = None;
+                            }
+                        }
+                        GroupPayload::RefreshMe => self.on_refresh_request(r.from, now),
                     }
                     Outcome::Applied
                 }

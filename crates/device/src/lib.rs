@@ -39,12 +39,17 @@ use tandem_pair::{
 
 pub use pairing::{ApproverMode, PairingPhase};
 pub use state::State;
-pub use view::{DeviceView, RemovedView};
+pub use view::{DeviceView, DevicesView, RemovedView, Waiting};
 
 /// Default lifetime of a session token this device issues: 30 days.
 pub const DEFAULT_TOKEN_LIFETIME_SECS: u64 = tandem_pair::DEFAULT_TOKEN_LIFETIME_SECS;
 /// How long the engine waits for a relay answer before giving up on it.
 pub const REQUEST_TIMEOUT_SECS: u64 = 30;
+/// A token this close to its expiry is refreshed: the device asks the group
+/// (and the UI says so).
+pub const REFRESH_BEFORE_SECS: u64 = 7 * 86_400;
+/// How often an unanswered refresh request is repeated.
+pub const REFRESH_ASK_EVERY_SECS: u64 = 86_400;
 
 /// The engine's sockets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,6 +124,14 @@ pub enum Command {
     CheckCode(CodeCheck),
     /// Give up the pairing in progress.
     CancelPairing,
+    /// Prove the group link alive (a ping the relay must answer in time;
+    /// browsers also keep a worker with an active socket running).
+    KeepAlive,
+    /// Leave the old group behind on this device only (its token expired,
+    /// or it was removed): a new identity key and a group of one, ready to
+    /// pair again. The old group is not told (it may already have revoked
+    /// this device, or can revoke it from its list).
+    StartOver,
     /// The shell has shown (or handled) inbox messages up to this id.
     ClearInbox {
         /// Highest id handled.
@@ -260,6 +273,14 @@ pub enum Event {
         /// Devices the new key was sealed to.
         key_updates: usize,
     },
+    /// This device's session token expires soon; it asked the group for a
+    /// new one (the UI says so; a week before expiry at the latest).
+    TokenExpiring {
+        /// Unix seconds.
+        expires_at: u64,
+    },
+    /// [`Command::StartOver`] done: a new device, ready to pair.
+    StartedOver,
     /// A request failed.
     Failed {
         /// What was being done.
@@ -286,6 +307,7 @@ enum Pending {
     Members,
     Admit(pairing::AdmitFor),
     Barrier,
+    KeepAlive,
 }
 
 /// One group member. See the crate documentation.
@@ -298,6 +320,8 @@ pub struct Device {
     in_flight: Vec<u64>,
     revoke_in_flight: bool,
     pairing: Option<pairing::Session>,
+    /// Devices whose refresh request this device answers when online.
+    refresh_due: Vec<DeviceId>,
     out: Vec<Output>,
 }
 
@@ -323,6 +347,7 @@ impl Device {
             in_flight: Vec::new(),
             revoke_in_flight: false,
             pairing: None,
+            refresh_due: Vec::new(),
             out: Vec::new(),
         }
     }
@@ -488,6 +513,7 @@ impl Device {
         }
         self.pairing_tick(now, rng);
         self.state.used_offers.retain(|(_, exp)| *exp > now);
+        self.work(now, rng);
     }
 
     fn on_command(&mut self, c: Command, now: u64, rng: &mut impl CryptoRngCore) {
@@ -531,6 +557,35 @@ impl Device {
             Command::ConfirmCode(ok) => self.joiner_confirm(ok, now, rng),
             Command::CheckCode(check) => self.approver_check(check, now, rng),
             Command::CancelPairing => self.cancel_pairing("cancelled on this device", rng),
+            Command::StartOver => {
+                if self.pairing.is_some() {
+                    self.cancel_pairing("cancelled: starting over", rng);
+                }
+                if !matches!(self.phase, Phase::Closed) {
+                    self.close(LinkId::Main);
+                }
+                let relay = self.state.group.relay().to_owned();
+                let name = self.state.name.clone();
+                let identity = IdentityKey::generate(rng);
+                match State::found(&identity, &name, &relay, now, rng) {
+                    Ok(state) => {
+                        self.identity = identity;
+                        self.state = state;
+                        self.persist();
+                        self.emit(Event::StartedOver);
+                    }
+                    Err(e) => self.fail("starting over", &e.to_string()),
+                }
+            }
+            Command::KeepAlive => {
+                let waiting = self
+                    .waiting
+                    .values()
+                    .any(|(p, _)| matches!(p, Pending::KeepAlive));
+                if self.is_online() && !waiting {
+                    self.request(Pending::KeepAlive, now, |req| ClientFrame::Ping { req });
+                }
+            }
             Command::ClearInbox { upto } => {
                 let before = self.state.inbox.len();
                 self.state.inbox.retain(|m| m.id > upto);
@@ -617,8 +672,72 @@ impl Device {
         }
         self.rotate_if_due(now, rng);
         self.next_intent(now);
+        for device in core::mem::take(&mut self.refresh_due) {
+            self.refresh(device, DEFAULT_TOKEN_LIFETIME_SECS, now, rng);
+        }
+        self.ask_refresh_if_due(now, rng);
         self.flush_outbox(now);
         self.pairing_online(now, rng);
+    }
+
+    /// A week before this device's token expires it asks the group for a
+    /// new one (again each day until one arrives).
+    fn ask_refresh_if_due(&mut self, now: u64, rng: &mut impl CryptoRngCore) {
+        let me = self.id();
+        let Some(expires_at) = self
+            .state
+            .group
+            .member(&me)
+            .filter(|m| m.is_active())
+            .and_then(|m| m.token.as_ref())
+            .map(tandem_pair::SessionToken::expires_at)
+        else {
+            return;
+        };
+        if expires_at > now.saturating_add(REFRESH_BEFORE_SECS) || now >= expires_at {
+            return;
+        }
+        if self
+            .state
+            .refresh_asked_at
+            .is_some_and(|t| now.saturating_sub(t) < REFRESH_ASK_EVERY_SECS)
+        {
+            return;
+        }
+        if self.state.group.refresh_responder(&me).is_none() {
+            return;
+        }
+        match self.state.group.seal(
+            &self.identity,
+            &tandem_pair::GroupPayload::RefreshMe,
+            now,
+            rng,
+        ) {
+            Ok(env) => {
+                self.state.refresh_asked_at = Some(now);
+                self.state
+                    .push_outbox(Recipient::Group, env, "token refresh request");
+                self.persist();
+                self.emit(Event::TokenExpiring { expires_at });
+            }
+            Err(e) => self.fail("asking for a new token", &e.to_string()),
+        }
+    }
+
+    /// Another device asked for a new token: the one responder answers.
+    pub(crate) fn on_refresh_request(&mut self, from: DeviceId, now: u64) {
+        if self.state.group.refresh_responder(&from) != Some(self.id()) {
+            return;
+        }
+        let due = self
+            .state
+            .group
+            .member(&from)
+            .and_then(|m| m.token.as_ref())
+            .is_some_and(|t| t.expires_at() <= now.saturating_add(REFRESH_BEFORE_SECS));
+        if due && !self.refresh_due.contains(&from) {
+            self.refresh_due.push(from);
+        }
     }
 
     /// If this device is the rotator the chain names and has not made the
@@ -737,7 +856,8 @@ impl Device {
                 self.phase = Phase::Syncing;
             }
             RelayFrame::Pong { req } => {
-                if let Some((Pending::Barrier, _)) = self.waiting.remove(&req) {
+                let pending = self.waiting.remove(&req).map(|(p, _)| p);
+                if let Some(Pending::Barrier) = pending {
                     self.phase = Phase::Ready;
                     self.retry_deferred(now, rng);
                     self.emit(Event::Online);
@@ -955,6 +1075,9 @@ impl Device {
                 self.retry_deferred(now, rng);
             }
             Ok(tandem_pair::Learned::Refreshed) => {
+                if device == self.id() {
+                    self.state.refresh_asked_at = None;
+                }
                 self.persist();
                 self.emit(Event::TokenRefreshed { device, expires_at });
             }
@@ -996,6 +1119,32 @@ impl Device {
     /// The device list, for the UI (merged with what the relay reported).
     pub fn devices(&self) -> Vec<DeviceView> {
         view::devices(&self.state.group, self.id())
+    }
+
+    /// The Devices screen's data; `pairing` is the last pairing step the
+    /// shell saw (the engine reports steps as events).
+    pub fn view(&self, pairing: Option<PairingPhase>) -> DevicesView {
+        let g = &self.state.group;
+        DevicesView {
+            me: self.id().to_hex(),
+            name: self.state.name.clone(),
+            group: g.id().to_hex(),
+            relay: g.relay().to_owned(),
+            epoch: g.epoch(),
+            online: self.is_online(),
+            paired: g
+                .members()
+                .any(|m| m.is_active() && m.device() != self.id()),
+            pairing_active: self.is_pairing(),
+            pairing,
+            devices: self.devices(),
+            removed: self.removed(),
+            waiting: Waiting {
+                outbox: self.state.outbox().len(),
+                revocations: self.state.intents().len(),
+                deferred: self.state.deferred().len(),
+            },
+        }
     }
 
     /// The record that removed this device, shaped for the UI.

@@ -31,7 +31,8 @@ pub enum ApproverMode {
 }
 
 /// Pairing steps, for the UI.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum PairingPhase {
     /// New device: show this link as a QR code until `expires_at`.
@@ -365,6 +366,9 @@ impl Device {
             Ok(o) => o,
             Err(e) => return self.pairing_failed(&e.to_string()),
         };
+        if let Err(e) = tandem_pair::offer::check_transport(&offer.relay) {
+            return self.pairing_failed(&e.to_string());
+        }
         if self
             .state
             .used_offers

@@ -116,6 +116,9 @@ pub struct State {
     pub(crate) used_offers: Vec<(Topic, u64)>,
     #[serde(default)]
     pub(crate) inbox: Vec<Received>,
+    /// When this device last asked the group to refresh its token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) refresh_asked_at: Option<u64>,
     #[serde(default)]
     pub(crate) next_id: u64,
 }
@@ -133,7 +136,8 @@ impl core::fmt::Debug for State {
 }
 
 impl State {
-    /// A new device: founds a group of one on `relay`.
+    /// A new device: founds a group of one on `relay` (`wss://`, or `ws://`
+    /// to this machine only).
     pub fn found(
         identity: &IdentityKey,
         name: &str,
@@ -141,6 +145,7 @@ impl State {
         now: u64,
         rng: &mut impl rand_core::CryptoRngCore,
     ) -> tandem_pair::Result<Self> {
+        tandem_pair::offer::check_transport(relay)?;
         Ok(Self::with_group(
             name,
             Group::found(identity, name, relay, now, rng)?,
@@ -156,6 +161,7 @@ impl State {
             intents: Vec::new(),
             used_offers: Vec::new(),
             inbox: Vec::new(),
+            refresh_asked_at: None,
             next_id: 0,
         }
     }

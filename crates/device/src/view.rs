@@ -1,10 +1,53 @@
 //! The device list as the user sees it (same on every shell).
 
-use serde::Serialize;
-use tandem_pair::{DeviceId, Group, RevocationReason};
+use serde::{Deserialize, Serialize};
+use tandem_pair::{DeviceId, Group};
+
+use crate::pairing::PairingPhase;
+
+/// Everything the Devices screen shows, as every shell's UI receives it (the
+/// extension's popup and the phone app deserialize this very type).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicesView {
+    /// This device's id (hex).
+    pub me: String,
+    /// This device's name.
+    pub name: String,
+    /// Group id (hex).
+    pub group: String,
+    /// The group's relay.
+    pub relay: String,
+    /// Current key epoch.
+    pub epoch: u32,
+    /// Connected and caught up.
+    pub online: bool,
+    /// Another active device is in the group.
+    pub paired: bool,
+    /// A pairing runs now.
+    pub pairing_active: bool,
+    /// The last pairing step (kept after it ended, to show how it ended).
+    pub pairing: Option<PairingPhase>,
+    /// Every device, this one first.
+    pub devices: Vec<DeviceView>,
+    /// Set when this device was removed from its group.
+    pub removed: Option<RemovedView>,
+    /// Work waiting for the relay.
+    pub waiting: Waiting,
+}
+
+/// Work a device has not finished with the relay.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiting {
+    /// Messages to publish.
+    pub outbox: usize,
+    /// Revocations not yet accepted.
+    pub revocations: usize,
+    /// Messages waiting for a key or record.
+    pub deferred: usize,
+}
 
 /// One row of the device list.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceView {
     /// Device id (hex).
     pub id: String,
@@ -25,7 +68,7 @@ pub struct DeviceView {
 }
 
 /// Who removed a device, when and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemovedView {
     /// Revoking device (hex).
     pub by: String,
@@ -33,17 +76,8 @@ pub struct RemovedView {
     pub by_name: Option<String>,
     /// When, by the revoking device's clock (Unix seconds).
     pub at: u64,
-    /// Why.
-    pub reason: &'static str,
-}
-
-fn reason(r: RevocationReason) -> &'static str {
-    match r {
-        RevocationReason::Lost => "lost",
-        RevocationReason::Compromised => "compromised",
-        RevocationReason::Retired => "retired",
-        _ => "unspecified",
-    }
+    /// Why: lost, compromised, retired or unspecified.
+    pub reason: String,
 }
 
 fn removed_of(g: &Group, device: &DeviceId) -> Option<RemovedView> {
@@ -53,7 +87,7 @@ fn removed_of(g: &Group, device: &DeviceId) -> Option<RemovedView> {
         by: by.to_hex(),
         by_name: g.member(&by).map(|m| m.name.clone()),
         at: rec.issued_at(),
-        reason: reason(rec.reason()),
+        reason: rec.reason().as_str().to_owned(),
     })
 }
 

@@ -369,3 +369,95 @@ fn members_come_from_the_relay_not_only_from_announcements() {
         .iter()
         .any(|e| matches!(e, Event::ChainConflict { .. })));
 }
+
+/// A week before a token expires its device asks the group; the device that
+/// answers refresh requests (the lowest-id approver) issues a new one, and
+/// everyone, the asker included, takes it.
+#[test]
+fn tokens_are_refreshed_before_they_expire() {
+    let mut sim = Sim::new(10);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    sim.pair(phone, desk);
+    sim.run();
+    let desk_id = sim.nodes[desk].dev.id();
+    let old = sim.nodes[desk]
+        .group()
+        .member(&desk_id)
+        .unwrap()
+        .token
+        .clone()
+        .unwrap();
+    // Nothing to do while far from expiry.
+    sim.input(desk, Input::Tick);
+    sim.run();
+    assert!(!sim.nodes[desk]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::TokenExpiring { .. })));
+    sim.now = old.expires_at() - 6 * 86_400;
+    sim.input(desk, Input::Tick);
+    sim.run();
+    assert!(sim.nodes[desk]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::TokenExpiring { .. })));
+    let new = sim.nodes[desk]
+        .group()
+        .member(&desk_id)
+        .unwrap()
+        .token
+        .clone()
+        .unwrap();
+    assert!(
+        new.expires_at() > old.expires_at() + 20 * 86_400,
+        "refreshed by the phone"
+    );
+    assert_eq!(
+        sim.nodes[phone]
+            .group()
+            .member(&desk_id)
+            .unwrap()
+            .token
+            .as_ref(),
+        Some(&new)
+    );
+    // It asks once, not on every tick.
+    sim.input(desk, Input::Tick);
+    sim.run();
+    let asks = sim.nodes[desk]
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::TokenExpiring { .. }))
+        .count();
+    assert_eq!(asks, 1);
+}
+
+/// A device whose pairing is over (removed, or its token expired) starts
+/// over: a new identity and a group of one, ready to show a QR again.
+#[test]
+fn starting_over_makes_a_new_device_ready_to_pair() {
+    let mut sim = Sim::new(11);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    sim.pair(phone, desk);
+    sim.run();
+    let old_id = sim.nodes[desk].dev.id();
+    sim.cmd(
+        phone,
+        Command::Revoke {
+            device: old_id,
+            reason: RevocationReason::Lost,
+        },
+    );
+    sim.run();
+    assert!(sim.nodes[desk].dev.removed().is_some());
+    sim.cmd(desk, Command::StartOver);
+    assert_ne!(sim.nodes[desk].dev.id(), old_id);
+    assert!(sim.nodes[desk].dev.removed().is_none());
+    assert_eq!(sim.nodes[desk].group().members().count(), 1);
+    sim.pair(phone, desk);
+    assert!(sim.nodes[phone]
+        .group()
+        .is_active(&sim.nodes[desk].dev.id()));
+}

@@ -190,6 +190,9 @@ pub enum GroupPayload {
         /// Bytes.
         data: Bytes,
     },
+    /// The sender's session token expires soon: the device that answers
+    /// refresh requests ([`Group::refresh_responder`]) issues it a new one.
+    RefreshMe,
 }
 
 impl GroupPayload {
@@ -197,7 +200,7 @@ impl GroupPayload {
     pub fn required_capability(&self) -> Capabilities {
         match self {
             Self::MemberAdded { .. } | Self::TokenRefreshed { .. } => Capabilities::APPROVE,
-            Self::App { .. } => Capabilities::MESSAGE,
+            Self::App { .. } | Self::RefreshMe => Capabilities::MESSAGE,
             Self::Request { .. } => Capabilities::REQUEST_SIGNATURE,
         }
     }
@@ -684,6 +687,21 @@ impl Group {
         Ok(token)
     }
 
+    /// The device that answers `device`'s refresh requests: the active
+    /// member with the lowest id that may approve devices, other than
+    /// `device` itself. One device answers, so one new token is made.
+    pub fn refresh_responder(&self, device: &DeviceId) -> Option<DeviceId> {
+        self.members
+            .values()
+            .filter(|m| {
+                m.is_active()
+                    && m.device() != *device
+                    && m.capabilities().contains(Capabilities::APPROVE)
+            })
+            .map(Member::device)
+            .min()
+    }
+
     fn check_me(&self, me: &IdentityKey) -> Result<()> {
         if me.device_id() != self.me {
             return Err(Error::WrongSubject);
@@ -776,7 +794,7 @@ impl Group {
                 }
                 self.refresh_token(token.clone(), now)?;
             }
-            GroupPayload::App { .. } | GroupPayload::Request { .. } => {}
+            GroupPayload::App { .. } | GroupPayload::Request { .. } | GroupPayload::RefreshMe => {}
         }
         self.touch(&h.sender, now);
         Ok(Received {

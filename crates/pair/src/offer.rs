@@ -78,6 +78,35 @@ pub fn validate_relay_url(url: &str) -> Result<()> {
     Ok(())
 }
 
+/// [`validate_relay_url`], and the transport rule devices follow: `wss://`
+/// anywhere, plain `ws://` only to this machine (localhost, 127.0.0.0/8,
+/// `[::1]`), where nothing crosses a network.
+pub fn check_transport(url: &str) -> Result<()> {
+    validate_relay_url(url)?;
+    let Some(rest) = url.strip_prefix("ws://") else {
+        return Ok(());
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or_default()
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(Error::malformed(
+            "relay URL",
+            format!("ws:// is only allowed to this machine; use wss://{rest}"),
+        ))
+    }
+}
+
 impl PairingOffer {
     /// The link text (what the QR encodes).
     pub fn to_uri(&self) -> String {
@@ -203,6 +232,30 @@ mod tests {
         assert_eq!(PairingOffer::parse(&uri).unwrap(), o);
         o.check(999).unwrap();
         assert_eq!(o.check(1_030), Err(Error::OfferExpired { ago_secs: 30 }));
+    }
+
+    #[test]
+    fn plain_ws_only_to_this_machine() {
+        for ok in [
+            "ws://127.0.0.1:8787/v1/ws",
+            "ws://127.8.9.1/v1/ws",
+            "ws://localhost:1/v1/ws",
+            "ws://[::1]:8787/v1/ws",
+            "wss://relay.example/v1/ws",
+            "wss://10.0.0.2:443/v1/ws",
+        ] {
+            check_transport(ok).unwrap();
+        }
+        for bad in [
+            "ws://relay.example/v1/ws",
+            "ws://10.0.0.2:8787/v1/ws",
+            "ws://128.0.0.1/v1/ws",
+            "ws://localhost.evil.example/v1/ws",
+            "ws://[::2]/v1/ws",
+        ] {
+            let e = check_transport(bad).unwrap_err();
+            assert!(e.to_string().contains("wss://"), "{bad}: {e}");
+        }
     }
 
     #[test]

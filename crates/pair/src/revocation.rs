@@ -89,6 +89,18 @@ impl RevocationReason {
     }
 }
 
+impl RevocationReason {
+    /// The word for it (as `FromStr` reads it back).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unspecified => "unspecified",
+            Self::Lost => "lost",
+            Self::Compromised => "compromised",
+            Self::Retired => "retired",
+        }
+    }
+}
+
 impl core::str::FromStr for RevocationReason {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
