@@ -24,6 +24,7 @@ import init, {
   validateMnemonic,
   checksumAddress,
 } from './wasm/tandem_wasm.js';
+import { deviceTick, deviceUi } from './devices.js';
 
 const UI = 'tandem/ui';
 const PROVIDER = 'tandem/provider';
@@ -137,6 +138,8 @@ async function boot() {
     }
   }
   bootMs = performance.now() - bootStarted;
+  // A paired browser reconnects to its relay (revocations must reach it).
+  deviceTick().catch((e) => console.error('tandem: devices:', e?.message));
   // Transactions whose fees were being fetched when the worker died.
   for (const a of JSON.parse(wallet.approvals())) {
     if (a.needsFill) fillTransaction(a.id, fillRequest(a)).catch(() => {});
@@ -487,6 +490,7 @@ async function tick() {
   await ready;
   await checkLock();
   await pollReceipts();
+  await deviceTick();
 }
 
 // ---- approvals resolved by the UI ---------------------------------------------
@@ -676,6 +680,13 @@ async function handleUi(msg) {
   await markActive();
   const params = msg.params && typeof msg.params === 'object' ? msg.params : {};
   const method = typeof msg.method === 'string' ? msg.method : '';
+  // Devices work whether or not the wallet is unlocked (the device module
+  // holds its own sealed state; see extension/API.md).
+  if (method.startsWith('devices.')) {
+    const result = await deviceUi(method, params);
+    if (result === undefined) throw uiError('UnknownMethod', `unknown method ${method.slice(0, 80)}`);
+    return { ok: true, result };
+  }
   const result = await uiMethod(method, params);
   return { ok: true, result };
 }

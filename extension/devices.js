@@ -1,0 +1,173 @@
+// The worker's glue for the device engine (crates/wasm-device): the second
+// wasm module, loaded only when the user opens Devices, a pairing runs, or
+// this browser is paired (messages may be waiting for it). The module owns
+// the relay connection, the protocol and every decision; this file supplies
+// storage, the device key, notifications and the popup's messages.
+//
+// Storage (see extension/API.md):
+//   IndexedDB tandem/keys "device"   non-extractable AES-GCM key that seals the state
+//   local     tandem.device          sealed device state (identity key, group keys)
+//   local     tandem.cache.devices   device list for the popup's home line (no secrets)
+//   local     tandem.relay           relay URL setting (default from the build)
+
+import initDevice, { DeviceHost, checkRelay } from './wasm/tandem_wasm_device.js';
+
+const EVENT = 'tandem/event';
+const K = {
+  device: 'tandem.device',
+  cache: 'tandem.cache.devices',
+  relay: 'tandem.relay',
+  pairing: 'tandem.pairing', // session: a pairing is running (survives a worker restart)
+};
+/** The relay used when the user set none (the local relay in development). */
+export const DEFAULT_RELAY = 'ws://127.0.0.1:8787/v1/ws';
+
+/** @type {Promise<DeviceHost> | null} */ let loading = null;
+/** @type {DeviceHost | null} */ let host = null;
+let pairingTimer = null;
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open('tandem', 1);
+    req.onupgradeneeded = () => req.result.createObjectStore('keys');
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** The device key: made once, never extractable, kept in IndexedDB. */
+async function deviceKey() {
+  const db = await openDb();
+  const get = (store) =>
+    new Promise((resolve, reject) => {
+      const r = store.get('device');
+      r.onsuccess = () => resolve(r.result ?? null);
+      r.onerror = () => reject(r.error);
+    });
+  let key = await get(db.transaction('keys').objectStore('keys'));
+  if (!key) {
+    key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+    await new Promise((resolve, reject) => {
+      const tx = db.transaction('keys', 'readwrite');
+      tx.objectStore('keys').put(key, 'device');
+      tx.oncomplete = resolve;
+      tx.onerror = () => reject(tx.error);
+    });
+  }
+  db.close();
+  return key;
+}
+
+function deviceName() {
+  const platform = navigator.userAgentData?.platform || 'desktop';
+  return `Chrome on ${platform}`;
+}
+
+async function relayUrl() {
+  const { [K.relay]: url } = await chrome.storage.local.get(K.relay);
+  return typeof url === 'string' && url ? url : DEFAULT_RELAY;
+}
+
+async function persist(sealed) {
+  await chrome.storage.local.set({ [K.device]: sealed });
+  if (host) await chrome.storage.local.set({ [K.cache]: host.view() });
+}
+
+function notification(id, title, message) {
+  chrome.notifications
+    ?.create(id, { type: 'basic', iconUrl: 'extension/icons/icon-128.png', title, message })
+    .catch?.(() => {});
+}
+
+function onEvent(json) {
+  const e = JSON.parse(json);
+  chrome.runtime.sendMessage({ channel: EVENT, event: 'devices', detail: e }).catch(() => {});
+  const note = host ? JSON.parse(host.notification(json)) : null;
+  if (note) notification(`tandem-${e.kind}-${Date.now()}`, note.title, note.message);
+  if (e.kind === 'pairing') {
+    watchPairing();
+    const over = ['paired', 'failed'].includes(e.pairing?.step);
+    (over ? chrome.storage.session.remove(K.pairing) : chrome.storage.session.set({ [K.pairing]: e.pairing.step })).catch(
+      () => {},
+    );
+  }
+}
+
+/** While a pairing runs, the engine ticks every second (offer expiry, codes). */
+function watchPairing() {
+  if (pairingTimer || !host) return;
+  pairingTimer = setInterval(() => {
+    if (!host || !host.pairing()) {
+      clearInterval(pairingTimer);
+      pairingTimer = null;
+      return;
+    }
+    host.tick();
+  }, 1000);
+}
+
+/** Loads the module and opens (or creates) this browser's device. */
+export function devices() {
+  if (!loading) {
+    loading = (async () => {
+      const [, key, stored, relay] = await Promise.all([
+        initDevice({ module_or_path: new URL('./wasm/tandem_wasm_device_bg.wasm', import.meta.url) }),
+        deviceKey(),
+        chrome.storage.local.get(K.device),
+        relayUrl(),
+      ]);
+      host = await DeviceHost.open(stored[K.device] ?? null, key, deviceName(), relay, persist, onEvent);
+      const { [K.pairing]: running } = await chrome.storage.session.get(K.pairing);
+      if (running) {
+        await chrome.storage.session.remove(K.pairing);
+        host.interrupted();
+      }
+      await chrome.storage.local.set({ [K.cache]: host.view() });
+      host.command(JSON.stringify({ kind: 'connect' }));
+      return host;
+    })();
+    loading.catch(() => {
+      loading = null;
+    });
+  }
+  return loading;
+}
+
+/** At boot and on the alarm: a paired browser stays connected (revocations
+ *  must reach it even while the wallet is locked). */
+export async function deviceTick() {
+  if (host) {
+    host.tick();
+    return;
+  }
+  const { [K.cache]: cache } = await chrome.storage.local.get(K.cache);
+  if (cache && JSON.parse(cache).paired) await devices();
+}
+
+/** The popup's `devices.*` requests. */
+export async function deviceUi(method, p) {
+  switch (method) {
+    case 'devices.view':
+      return JSON.parse((await devices()).view());
+    case 'devices.command': {
+      const h = await devices();
+      h.command(JSON.stringify(p ?? {}));
+      return JSON.parse(h.view());
+    }
+    case 'devices.relay.get':
+      return { relay: await relayUrl(), default: DEFAULT_RELAY };
+    case 'devices.relay.set': {
+      const url = typeof p?.relay === 'string' ? p.relay.trim() : '';
+      if (url) {
+        await initDevice({ module_or_path: new URL('./wasm/tandem_wasm_device_bg.wasm', import.meta.url) });
+        checkRelay(url);
+        await chrome.storage.local.set({ [K.relay]: url });
+      } else {
+        await chrome.storage.local.remove(K.relay);
+      }
+      return { relay: await relayUrl(), default: DEFAULT_RELAY };
+    }
+    default:
+      return undefined;
+  }
+}
