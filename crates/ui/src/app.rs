@@ -14,6 +14,8 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{Document, Element, Event};
 use zeroize::{Zeroize, Zeroizing};
 
+mod devices;
+
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = ["chrome", "runtime"], js_name = sendMessage, catch)]
@@ -304,6 +306,10 @@ pub(crate) fn start(page: &str, cached: &JsValue) {
         _ => Page::Popup,
     };
     UI.with(|u| *u.borrow_mut() = Some(Ui::new(page)));
+    with_ui(|ui| {
+        // getTimezoneOffset is UTC minus local time, in minutes.
+        ui.utc_offset_min = -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    });
     install_listeners();
     // Paint the last known state at once, synchronously: the worker may be
     // waking up, and the loader already read the cache while wasm compiled.
@@ -324,6 +330,12 @@ pub(crate) fn start(page: &str, cached: &JsValue) {
     render();
     if from_cache {
         mark("tandem-ui:cached-render");
+    }
+    if page != Page::Approval {
+        // Home's pairing line: the worker's cache, read while the worker
+        // wakes up; the countdown of a pairing code.
+        spawn_local(devices::load_cached());
+        devices::start_ticker();
     }
     spawn_local(async move {
         match refresh_state().await {
@@ -431,6 +443,12 @@ fn install_listeners() {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
+        if event == "devices" {
+            if with_ui(|ui| ui.page != Page::Approval).unwrap_or(false) {
+                devices::on_event(m.get("detail").unwrap_or(&Value::Null));
+            }
+            return;
+        }
         spawn_local(on_event(event));
     });
     // The listener returns undefined: it never answers, so the worker's own
@@ -604,6 +622,12 @@ async fn run(action: Action) -> Result<()> {
             go(Screen::CreateWords);
         }
         Action::StartImport => go(Screen::Import),
+        Action::Back
+            if with_ui(|ui| matches!(ui.screen, Screen::Pair | Screen::AddDevice))
+                .unwrap_or(false) =>
+        {
+            devices::leave_pairing().await?;
+        }
         Action::Back => {
             let target = with_ui(|ui| match ui.screen {
                 Screen::CreateConfirm => Screen::CreateWords,
@@ -699,6 +723,11 @@ async fn run(action: Action) -> Result<()> {
                 refresh_data(false).await;
             }
         }
+        Action::Open(Screen::Devices) => devices::open().await?,
+        Action::Open(Screen::Settings) => {
+            go(Screen::Settings);
+            devices::load_relay().await;
+        }
         Action::Open(s) => {
             go(s);
         }
@@ -791,6 +820,7 @@ async fn run(action: Action) -> Result<()> {
             let minutes =
                 validate::auto_lock_minutes(&dom::field(&root, "settings-autolock-input"))?;
             let own = dom::checked(&root, "settings-own-ethereum");
+            busy(devices::save_relay(&root)).await?;
             state_call(
                 "settings.set",
                 json!({"autoLockMinutes": minutes, "ownWindowEthereum": own}),
@@ -887,6 +917,18 @@ async fn run(action: Action) -> Result<()> {
             }
         }
         Action::PasswordTyped => update_strength(),
+        a @ (Action::StartPair
+        | Action::NewPairingCode
+        | Action::StartAddDevice
+        | Action::AcceptLink
+        | Action::AllowOtherRelay
+        | Action::CodesMatch(_)
+        | Action::CancelPairing
+        | Action::ResumePairing
+        | Action::CopyPairLink
+        | Action::Revoke(_)
+        | Action::RevokeCancel
+        | Action::RevokeConfirm(_)) => devices::run(a, &root).await?,
         Action::OpenOnboardingTab => {
             // The popup closes by itself when the new tab takes the focus.
             let props = to_js(&json!({ "url": runtime_url("extension/onboarding.html") }));

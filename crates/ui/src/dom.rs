@@ -6,15 +6,24 @@ use std::collections::HashMap;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlInputElement, HtmlTextAreaElement};
 
-fn build(doc: &Document, node: &El) -> Result<Element, wasm_bindgen::JsValue> {
-    let e = doc.create_element(node.tag)?;
+const SVG_NS: &str = "http://www.w3.org/2000/svg";
+
+fn build(doc: &Document, node: &El, in_svg: bool) -> Result<Element, wasm_bindgen::JsValue> {
+    // An <svg> and everything in it live in the SVG namespace, or the
+    // browser treats them as unknown HTML elements and draws nothing.
+    let svg = in_svg || node.tag == "svg";
+    let e = if svg {
+        doc.create_element_ns(Some(SVG_NS), node.tag)?
+    } else {
+        doc.create_element(node.tag)?
+    };
     for (k, v) in &node.attrs {
         e.set_attribute(k, v)?;
     }
     for c in &node.children {
         match c {
             Node::El(child) => {
-                let c = build(doc, child)?;
+                let c = build(doc, child, svg)?;
                 e.append_child(&c)?;
             }
             Node::Text(t) => {
@@ -25,11 +34,13 @@ fn build(doc: &Document, node: &El) -> Result<Element, wasm_bindgen::JsValue> {
     Ok(e)
 }
 
-/// Typed values of text fields (by test id) and the focused field.
+/// Typed values of text fields (by test id) and the focused element (test
+/// id, and `data-arg` to tell apart the rows' buttons that share one).
 struct Typed {
     values: HashMap<String, String>,
     checked: HashMap<String, bool>,
     focus: Option<String>,
+    focus_arg: Option<String>,
 }
 
 fn capture(root: &Element, doc: &Document) -> Typed {
@@ -37,13 +48,14 @@ fn capture(root: &Element, doc: &Document) -> Typed {
         values: HashMap::new(),
         checked: HashMap::new(),
         focus: None,
+        focus_arg: None,
     };
     if let Ok(list) = root.query_selector_all("input[data-testid], textarea[data-testid]") {
         for i in 0..list.length() {
             let Some(n) = list.item(i) else { continue };
             if let Some(inp) = n.dyn_ref::<HtmlInputElement>() {
                 let id = inp.get_attribute("data-testid").unwrap_or_default();
-                if inp.type_() == "checkbox" {
+                if matches!(inp.type_().as_str(), "checkbox" | "radio") {
                     t.checked.insert(id, inp.checked());
                 } else {
                     t.values.insert(id, inp.value());
@@ -56,13 +68,29 @@ fn capture(root: &Element, doc: &Document) -> Typed {
             }
         }
     }
-    t.focus = doc
-        .active_element()
-        .and_then(|e| e.get_attribute("data-testid"));
+    let active = doc.active_element();
+    t.focus = active.as_ref().and_then(|e| e.get_attribute("data-testid"));
+    t.focus_arg = active.and_then(|e| e.get_attribute("data-arg"));
     t
 }
 
 fn restore(root: &Element, typed: &Typed) {
+    // A focused button keeps the focus across a rebuild (keyboard users
+    // would otherwise be sent back to the top of the page).
+    if let Some(id) = &typed.focus {
+        let quoted = |s: &str| !s.contains(['"', '\\']);
+        let sel = match &typed.focus_arg {
+            Some(a) if quoted(a) => format!("[data-testid=\"{id}\"][data-arg=\"{a}\"]"),
+            _ => format!("[data-testid=\"{id}\"]"),
+        };
+        if quoted(id) {
+            if let Ok(Some(e)) = root.query_selector(&sel) {
+                if let Some(h) = e.dyn_ref::<web_sys::HtmlElement>() {
+                    let _ = h.focus();
+                }
+            }
+        }
+    }
     let Ok(list) = root.query_selector_all("input[data-testid], textarea[data-testid]") else {
         return;
     };
@@ -70,7 +98,7 @@ fn restore(root: &Element, typed: &Typed) {
         let Some(n) = list.item(i) else { continue };
         if let Some(inp) = n.dyn_ref::<HtmlInputElement>() {
             let id = inp.get_attribute("data-testid").unwrap_or_default();
-            if inp.type_() == "checkbox" {
+            if matches!(inp.type_().as_str(), "checkbox" | "radio") {
                 if let Some(c) = typed.checked.get(&id) {
                     inp.set_checked(*c);
                 }
@@ -96,14 +124,14 @@ fn restore(root: &Element, typed: &Typed) {
 /// into fields of the same test id is carried over.
 pub(crate) fn render(doc: &Document, root: &Element, node: &El, keep_typed: bool) {
     let typed = keep_typed.then(|| capture(root, doc));
-    match build(doc, node) {
+    match build(doc, node, false) {
         Ok(new) => {
             root.replace_children_with_node_1(&new);
             if let Some(t) = typed {
                 restore(root, &t);
-            } else if let Ok(Some(first)) =
-                root.query_selector("input:not([type=checkbox]):not([readonly]), textarea")
-            {
+            } else if let Ok(Some(first)) = root.query_selector(
+                "input:not([type=checkbox]):not([type=radio]):not([readonly]), textarea",
+            ) {
                 // A new screen: put the cursor in its first field.
                 if let Some(h) = first.dyn_ref::<web_sys::HtmlElement>() {
                     let _ = h.focus();
@@ -144,6 +172,25 @@ pub(crate) fn clear(root: &Element, testid: &str) {
     if let Ok(Some(e)) = root.query_selector(&format!("[data-testid=\"{testid}\"]")) {
         if let Some(i) = e.dyn_ref::<HtmlInputElement>() {
             i.set_value("");
+        }
+    }
+}
+
+/// The `value` of the checked radio button of group `name`, if any.
+pub(crate) fn checked_radio(root: &Element, name: &str) -> Option<String> {
+    root.query_selector(&format!("input[type=radio][name=\"{name}\"]:checked"))
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+        .map(|i| i.value())
+}
+
+/// Sets the text of the element with this test id, if it is on the page
+/// (a countdown ticking without rebuilding the page).
+pub(crate) fn set_text(root: &Element, testid: &str, text: &str) {
+    if let Ok(Some(e)) = root.query_selector(&format!("[data-testid=\"{testid}\"]")) {
+        if e.text_content().as_deref() != Some(text) {
+            e.set_text_content(Some(text));
         }
     }
 }

@@ -219,6 +219,51 @@ pub fn relative_time(then_ms: f64, now_ms: f64) -> String {
     }
 }
 
+/// `1:42` for a number of seconds left (never negative).
+pub fn clock(secs: u64) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// (year, month 1..=12, day, minutes into the day) of Unix seconds shifted
+/// by `utc_offset_min` (the page's time zone: minutes east of UTC).
+fn civil(unix_secs: u64, utc_offset_min: i32) -> (i64, usize, i64, i64) {
+    let t = i64::try_from(unix_secs).unwrap_or(i64::MAX / 2) + i64::from(utc_offset_min) * 60;
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    // Days to the proleptic Gregorian calendar: Howard Hinnant's
+    // `civil_from_days` (howardhinnant.github.io/date_algorithms.html).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month as usize, day, secs / 60)
+}
+
+/// `14 Mar 2025`: a calendar date in the page's time zone.
+pub fn date(unix_secs: u64, utc_offset_min: i32) -> String {
+    let (y, m, d, _) = civil(unix_secs, utc_offset_min);
+    format!("{d} {} {y}", MONTHS[(m - 1) % 12])
+}
+
+/// `14 Mar 2025, 09:26`: date and time in the page's time zone.
+pub fn date_time(unix_secs: u64, utc_offset_min: i32) -> String {
+    let (_, _, _, min) = civil(unix_secs, utc_offset_min);
+    format!(
+        "{}, {:02}:{:02}",
+        date(unix_secs, utc_offset_min),
+        min / 60,
+        min % 60
+    )
+}
+
 /// Cuts untrusted text for error messages.
 pub(crate) fn clip(s: &str) -> String {
     if s.chars().count() > 24 {
@@ -325,6 +370,21 @@ mod tests {
             "0xf39F…2266"
         );
         assert_eq!(shorten_address("0x1234"), "0x1234");
+    }
+
+    #[test]
+    fn calendar_dates() {
+        // 2025-03-14T09:26:53Z (checked with `date -u -d @1741944413`).
+        assert_eq!(date(1_741_944_413, 0), "14 Mar 2025");
+        assert_eq!(date_time(1_741_944_413, 0), "14 Mar 2025, 09:26");
+        assert_eq!(date_time(1_741_944_413, 60), "14 Mar 2025, 10:26");
+        assert_eq!(date_time(1_741_944_413, -600), "13 Mar 2025, 23:26");
+        assert_eq!(date(0, 0), "1 Jan 1970");
+        // A leap day: 2024-02-29T12:00:00Z.
+        assert_eq!(date(1_709_208_000, 0), "29 Feb 2024");
+        assert_eq!(clock(102), "1:42");
+        assert_eq!(clock(5), "0:05");
+        assert_eq!(clock(600), "10:00");
     }
 
     #[test]

@@ -1,7 +1,10 @@
 #![doc = include_str!("../README.md")]
 
+pub mod devices;
 pub mod format;
 pub mod model;
+pub mod pairing;
+pub mod qr;
 pub mod tx;
 pub mod typed_data;
 pub mod validate;

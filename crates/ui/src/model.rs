@@ -223,6 +223,16 @@ pub struct Cache {
     pub activity: Vec<ActivityItem>,
 }
 
+/// Answer of `devices.relay.get` / `devices.relay.set`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct RelaySetting {
+    /// The relay a new device group uses.
+    pub relay: String,
+    /// The build's default relay.
+    pub default: String,
+}
+
 /// The message of a `personal_sign` request, decoded for reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignText {

@@ -7,11 +7,14 @@
 
 use crate::format::{format_native, format_units, relative_time, shorten_address};
 use crate::model::{
-    personal_sign_text, Account, ActivityItem, Approval, Network, Portfolio, SignText, WalletState,
+    personal_sign_text, Account, ActivityItem, Approval, Network, Portfolio, RelaySetting,
+    SignText, WalletState,
 };
+use crate::pairing::Flow;
 use crate::tx::{decode_call, describe, FeeForm, KnownCall};
 use crate::typed_data::{self, Field, FieldValue, Severity};
 use crate::validate::{password_strength, Strength};
+use crate::{devices, pairing};
 use serde_json::Value;
 
 /// A virtual DOM node.
@@ -174,6 +177,12 @@ pub enum Screen {
     Approval,
     /// The approval was answered.
     ApprovalDone,
+    /// The wallet group's devices.
+    Devices,
+    /// Pair a phone: this browser shows a QR code.
+    Pair,
+    /// Approve another device from its pairing link.
+    AddDevice,
 }
 
 impl Screen {
@@ -206,6 +215,9 @@ impl Screen {
             Screen::AddToken => "token-form",
             Screen::Approval => "approval",
             Screen::ApprovalDone => "approval-done",
+            Screen::Devices => "devices",
+            Screen::Pair => "pair",
+            Screen::AddDevice => "add-device",
         }
     }
 }
@@ -288,6 +300,21 @@ pub struct Ui {
     pub busy: bool,
     /// Wall clock, ms, for relative times.
     pub now_ms: f64,
+    /// The page's time zone, minutes east of UTC, for dates.
+    pub utc_offset_min: i32,
+    /// Last device list (from the worker, or its cache for Home).
+    pub devices: Option<tandem_device::DevicesView>,
+    /// `devices` was read (it stays `None` if this browser has no device
+    /// yet); Home's pairing line is blank until then.
+    pub devices_loaded: bool,
+    /// The pairing followed on the pairing screens.
+    pub flow: Option<Flow>,
+    /// Device (hex id) whose revoke confirm step is open.
+    pub revoking: Option<String>,
+    /// The relay setting, once loaded (Settings).
+    pub relay: Option<RelaySetting>,
+    /// The pairing link last submitted (shown again if it was refused).
+    pub link_draft: String,
 }
 
 impl Ui {
@@ -310,6 +337,13 @@ impl Ui {
             stale: false,
             busy: false,
             now_ms: 0.0,
+            utc_offset_min: 0,
+            devices: None,
+            devices_loaded: false,
+            flow: None,
+            revoking: None,
+            relay: None,
+            link_draft: String::new(),
         }
     }
 
@@ -416,6 +450,30 @@ pub enum Action {
     PasswordTyped,
     /// Continue onboarding in `onboarding.html` (a tab).
     OpenOnboardingTab,
+    /// Devices: pair a phone (show a QR code).
+    StartPair,
+    /// Pairing: replace the code with a new one.
+    NewPairingCode,
+    /// Devices: add a device from its pairing link.
+    StartAddDevice,
+    /// Submit the pairing link.
+    AcceptLink,
+    /// Go on although the link names another relay.
+    AllowOtherRelay,
+    /// The user compared the codes (`true`: they match).
+    CodesMatch(bool),
+    /// Stop the pairing in progress.
+    CancelPairing,
+    /// Back to the pairing that runs in the background.
+    ResumePairing,
+    /// Copy the pairing link (for a phone without a camera).
+    CopyPairLink,
+    /// Open the confirm step to revoke this device (hex id).
+    Revoke(String),
+    /// Close the confirm step.
+    RevokeCancel,
+    /// Revoke this device (hex id) now.
+    RevokeConfirm(String),
 }
 
 impl Action {
@@ -442,6 +500,7 @@ impl Action {
                 "networks" => Screen::Networks,
                 "settings" => Screen::Settings,
                 "token" => Screen::AddToken,
+                "devices" => Screen::Devices,
                 _ => Screen::Home,
             }),
             "select-account" => Action::SelectAccount(a),
@@ -464,6 +523,18 @@ impl Action {
             "open-approval" => Action::OpenApproval(a),
             "password-typed" => Action::PasswordTyped,
             "open-onboarding-tab" => Action::OpenOnboardingTab,
+            "pair-start" => Action::StartPair,
+            "pair-new-code" => Action::NewPairingCode,
+            "add-device-start" => Action::StartAddDevice,
+            "accept-link" => Action::AcceptLink,
+            "allow-other-relay" => Action::AllowOtherRelay,
+            "codes-match" => Action::CodesMatch(arg == "yes"),
+            "cancel-pairing" => Action::CancelPairing,
+            "resume-pairing" => Action::ResumePairing,
+            "copy-pair-link" => Action::CopyPairLink,
+            "revoke" => Action::Revoke(a),
+            "revoke-cancel" => Action::RevokeCancel,
+            "revoke-confirm" => Action::RevokeConfirm(a),
             _ => return None,
         })
     }
@@ -480,7 +551,7 @@ fn button(label: &str, testid: &str, action: &str) -> El {
         .text(label)
 }
 
-fn primary(label: &str, testid: &str) -> El {
+pub(crate) fn primary(label: &str, testid: &str) -> El {
     el("button")
         .attr("type", "submit")
         .class("btn primary")
@@ -501,7 +572,7 @@ fn input(testid: &str, kind: &str, label: &str) -> El {
         )
 }
 
-fn error_box(ui: &Ui) -> Option<El> {
+pub(crate) fn error_box(ui: &Ui) -> Option<El> {
     ui.error.as_ref().map(|e| {
         el("p")
             .class("error")
@@ -511,7 +582,7 @@ fn error_box(ui: &Ui) -> Option<El> {
     })
 }
 
-fn notice_box(ui: &Ui) -> Option<El> {
+pub(crate) fn notice_box(ui: &Ui) -> Option<El> {
     ui.notice.as_ref().map(|n| {
         el("p")
             .class("notice")
@@ -521,7 +592,7 @@ fn notice_box(ui: &Ui) -> Option<El> {
     })
 }
 
-fn form(action: &str, testid: &str) -> El {
+pub(crate) fn form(action: &str, testid: &str) -> El {
     el("form")
         .class("stack")
         .action(action)
@@ -533,7 +604,7 @@ fn title(t: &str) -> El {
     el("h1").class("title").text(t)
 }
 
-fn back_bar(label: &str) -> El {
+pub(crate) fn back_bar(label: &str) -> El {
     el("header")
         .class("bar")
         .child(
@@ -607,6 +678,9 @@ pub fn view(ui: &Ui, pw: &str) -> El {
             .class("center")
             .tid("approval-done")
             .child(el("p").text(ui.notice.clone().unwrap_or_else(|| "Done.".into()))),
+        Screen::Devices => devices::devices_screen(ui),
+        Screen::Pair => pairing::pair_screen(ui),
+        Screen::AddDevice => pairing::add_device_screen(ui),
     };
     let page = match ui.page {
         Page::Popup => "popup",
@@ -929,6 +1003,7 @@ fn home(ui: &Ui) -> El {
             .class("scroll")
             .child(account)
             .child(balance)
+            .child(devices::home_section(ui))
             .maybe(pending)
             .maybe(notice_box(ui))
             .maybe(error_box(ui))
@@ -1355,6 +1430,7 @@ fn settings(ui: &Ui) -> El {
                         el("span").text("Use window.ethereum even if another wallet set it"),
                     ),
                 )
+                .child(devices::relay_field(ui))
                 .maybe(error_box(ui))
                 .maybe(notice_box(ui))
                 .child(primary("Save", "settings-save")),

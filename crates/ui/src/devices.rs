@@ -1,0 +1,425 @@
+//! The Devices screen (every device of the wallet group, revoke with one
+//! confirm step), the pairing line and removal notice on Home, and the relay
+//! field in Settings. Data: the worker's `tandem_device::DevicesView`.
+
+use crate::format::{date, date_time, relative_time};
+use crate::view::{back_bar, el, error_box, notice_box, El, Ui};
+use tandem_device::{DeviceView, DevicesView, RemovedView};
+
+/// The reasons offered when revoking another device: (wire word, label).
+pub const REVOKE_REASONS: [(&str, &str); 3] = [
+    ("lost", "Lost"),
+    ("compromised", "Compromised: someone else may have it"),
+    ("retired", "No longer used"),
+];
+
+/// A revocation reason as people say it.
+pub fn reason_text(reason: &str) -> &str {
+    match reason {
+        "lost" => "lost",
+        "compromised" => "compromised",
+        "retired" => "no longer used",
+        _ => "no reason given",
+    }
+}
+
+/// A device's name, or `Unnamed device`.
+pub fn device_name(d: &DeviceView) -> String {
+    let n = d.name.trim();
+    if n.is_empty() {
+        "Unnamed device".into()
+    } else {
+        n.to_owned()
+    }
+}
+
+fn remover(r: &RemovedView) -> String {
+    match r.by_name.as_deref().map(str::trim) {
+        Some(n) if !n.is_empty() => n.to_owned(),
+        _ => format!("device {}", r.by.get(..8).unwrap_or(&r.by)),
+    }
+}
+
+fn ms(secs: u64) -> f64 {
+    secs as f64 * 1000.0
+}
+
+/// Active devices other than this browser.
+fn others(v: &DevicesView) -> Vec<&DeviceView> {
+    if v.removed.is_some() {
+        return Vec::new();
+    }
+    v.devices
+        .iter()
+        .filter(|d| !d.this_device && d.removed.is_none())
+        .collect()
+}
+
+/// "Removed from your wallet by …": shown on Home and on Devices.
+pub fn removed_notice(ui: &Ui, r: &RemovedView) -> El {
+    el("p")
+        .class("error removed")
+        .attr("role", "alert")
+        .tid("removed-notice")
+        .text(format!(
+            "Removed from your wallet by {} at {} ({}). This browser no longer syncs with your other devices.",
+            remover(r),
+            date_time(r.at, ui.utc_offset_min),
+            reason_text(&r.reason)
+        ))
+}
+
+/// The text of Home's pairing line.
+pub fn pairing_line(v: Option<&DevicesView>, now_ms: f64) -> String {
+    let others = v.map(others).unwrap_or_default();
+    match others.as_slice() {
+        [] => "Not paired: pair your phone".into(),
+        [d] => match d.last_seen {
+            Some(t) => format!(
+                "Paired with {} · seen {}",
+                device_name(d),
+                relative_time(ms(t), now_ms)
+            ),
+            None => format!("Paired with {}", device_name(d)),
+        },
+        many => format!("Paired with {} devices", many.len()),
+    }
+}
+
+/// Home: the removal notice (if any) and the one-line pairing state with
+/// the way to Devices.
+pub fn home_section(ui: &Ui) -> El {
+    let v = ui.devices.as_ref();
+    let paired = v.is_some_and(|v| !others(v).is_empty());
+    el("section")
+        .class("pairing")
+        .maybe(
+            v.and_then(|v| v.removed.as_ref())
+                .map(|r| removed_notice(ui, r)),
+        )
+        .child(
+            el("div")
+                .class("pairing-row")
+                .child(
+                    el("button")
+                        .attr("type", "button")
+                        .class(if paired {
+                            "pair-line paired"
+                        } else {
+                            "pair-line"
+                        })
+                        .tid("home-pairing-line")
+                        .attr(
+                            "aria-busy",
+                            if ui.devices_loaded { "false" } else { "true" },
+                        )
+                        .action_arg("open", "devices")
+                        .child(el("span").class("dot").attr("aria-hidden", "true"))
+                        .child(el("span").class("grow").text(if ui.devices_loaded {
+                            pairing_line(v, ui.now_ms)
+                        } else {
+                            // Keeps the row's place until the cache is read.
+                            String::new()
+                        })),
+                )
+                .child(
+                    el("button")
+                        .attr("type", "button")
+                        .class("btn small")
+                        .tid("open-devices")
+                        .action_arg("open", "devices")
+                        .text("Devices"),
+                ),
+        )
+}
+
+/// `Online`, `Offline, retrying`, with `· 2 changes waiting`.
+pub fn status_text(v: &DevicesView) -> String {
+    let mut s = if v.removed.is_some() {
+        "Offline".to_owned()
+    } else if v.online {
+        "Online".to_owned()
+    } else {
+        "Offline, retrying".to_owned()
+    };
+    let n = v.waiting.outbox + v.waiting.revocations;
+    if n > 0 {
+        s.push_str(&format!(
+            " · {n} change{} waiting",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    s
+}
+
+fn confirm_step(ui: &Ui, d: &DeviceView) -> El {
+    let name = device_name(d);
+    let (text, button) = if d.this_device {
+        (
+            "This browser will leave your wallet group at once: it stops syncing with \
+             your other devices and gets no new messages, and the others rotate the \
+             group's key. This cannot be undone; pair it again to use it with them."
+                .to_owned(),
+            "Leave this wallet group".to_owned(),
+        )
+    } else {
+        (
+            format!(
+                "{name} will be signed out of your wallet at once and get no new messages; \
+                 the wallet's group key is rotated. This cannot be undone; pair it again to use it."
+            ),
+            format!("Revoke {name}"),
+        )
+    };
+    let mut confirm = el("button")
+        .attr("type", "button")
+        .class("btn primary danger-fill")
+        .tid("revoke-confirm")
+        .action_arg("revoke-confirm", d.id.clone())
+        .text(button);
+    if ui.busy {
+        confirm = confirm.attr("disabled", "");
+    }
+    let reasons = (!d.this_device).then(|| {
+        el("fieldset")
+            .class("reasons")
+            .child(
+                el("legend")
+                    .class("label")
+                    .text("Why? (kept in the record)"),
+            )
+            .children(REVOKE_REASONS.iter().map(|(value, label)| {
+                el("label")
+                    .class("check")
+                    .child(
+                        el("input")
+                            .attr("type", "radio")
+                            .attr("name", "revoke-reason")
+                            .attr("value", *value)
+                            .tid(format!("revoke-reason-{value}")),
+                    )
+                    .child(el("span").text(*label))
+            }))
+    });
+    el("div")
+        .class("revoke-step stack")
+        .attr("role", "group")
+        .attr(
+            "aria-label",
+            if d.this_device {
+                "Leave the wallet group"
+            } else {
+                "Revoke device"
+            },
+        )
+        .tid("revoke-step")
+        .child(
+            el("p")
+                .class("warn danger")
+                .tid("revoke-warning")
+                .text(text),
+        )
+        .maybe(reasons)
+        .child(
+            el("div")
+                .class("pair-actions")
+                .child(
+                    el("button")
+                        .attr("type", "button")
+                        .class("btn")
+                        .tid("revoke-cancel")
+                        .action("revoke-cancel")
+                        .text("Cancel"),
+                )
+                .child(confirm),
+        )
+}
+
+fn device_row(ui: &Ui, v: &DevicesView, d: &DeviceView) -> El {
+    let active = d.removed.is_none() && v.removed.is_none();
+    // Leaving makes sense only when there is a group to leave.
+    let can_revoke = active && (!d.this_device || !others(v).is_empty());
+    let confirming = can_revoke && ui.revoking.as_deref() == Some(d.id.as_str());
+    let name = device_name(d);
+    let mut info = el("div").class("col grow").child(
+        el("span")
+            .class("device-title")
+            .child(
+                el("span")
+                    .class("device-name")
+                    .tid("device-name")
+                    .text(name.clone()),
+            )
+            .maybe(d.this_device.then(|| {
+                el("span")
+                    .class("pill ok")
+                    .tid("device-this")
+                    .text("This browser")
+            })),
+    );
+    let paired = if d.founder {
+        Some("Started this wallet".to_owned())
+    } else {
+        d.paired_at
+            .map(|t| format!("Paired on {}", date(t, ui.utc_offset_min)))
+    };
+    if let Some(p) = paired {
+        info = info.child(el("span").class("muted small").tid("device-paired").text(p));
+    }
+    if !d.this_device && active {
+        info = info.child(match d.last_seen {
+            Some(t) => el("span")
+                .class("muted small")
+                .tid("device-last-seen")
+                .attr("title", date_time(t, ui.utc_offset_min))
+                .text(format!("Last seen {}", relative_time(ms(t), ui.now_ms))),
+            None => el("span")
+                .class("muted small")
+                .tid("device-last-seen")
+                .text("Not seen yet"),
+        });
+    }
+    if let Some(r) = &d.removed {
+        info = info.child(
+            el("span")
+                .class("small removed-line")
+                .tid("device-removed")
+                .attr("title", date_time(r.at, ui.utc_offset_min))
+                .text(format!(
+                    "Revoked by {} · {}",
+                    remover(r),
+                    reason_text(&r.reason)
+                )),
+        );
+    }
+    let revoke = (can_revoke && !confirming).then(|| {
+        let b = el("button")
+            .attr("type", "button")
+            .class("btn small danger")
+            .tid("device-revoke")
+            .action_arg("revoke", d.id.clone());
+        if d.this_device {
+            b.text("Leave group")
+        } else {
+            // Visible "Revoke"; the name tells the buttons apart for
+            // screen readers.
+            b.attr("aria-label", format!("Revoke {name}"))
+                .text("Revoke")
+        }
+    });
+    el("li")
+        .class(if active { "device" } else { "device revoked" })
+        .tid("device-row")
+        .attr("data-device", d.id.clone())
+        .child(el("div").class("row").child(info).maybe(revoke))
+        .maybe(confirming.then(|| confirm_step(ui, d)))
+}
+
+/// The Devices screen.
+pub fn devices_screen(ui: &Ui) -> El {
+    let screen = el("div")
+        .class("stack screen devices")
+        .tid("devices-screen")
+        .child(back_bar("Devices"));
+    let Some(v) = &ui.devices else {
+        return screen.maybe(error_box(ui)).child(
+            el("p")
+                .class("muted center-text")
+                .tid("devices-loading")
+                .text("Loading devices…"),
+        );
+    };
+    let paired = !others(v).is_empty();
+    let resume = (v.pairing_active && v.removed.is_none()).then(|| {
+        el("button")
+            .attr("type", "button")
+            .class("banner")
+            .tid("pair-resume")
+            .action("resume-pairing")
+            .text("A pairing is in progress: continue it")
+    });
+    screen
+        .maybe(v.removed.as_ref().map(|r| removed_notice(ui, r)))
+        .child(
+            el("p")
+                .class(if v.online { "status online" } else { "status" })
+                .attr("role", "status")
+                .tid("devices-status")
+                .child(el("span").class("dot").attr("aria-hidden", "true"))
+                .child(el("span").text(status_text(v))),
+        )
+        .maybe(notice_box(ui))
+        .maybe(error_box(ui))
+        .maybe(resume)
+        .child(
+            el("ul")
+                .class("list device-list")
+                .tid("device-list")
+                .children(v.devices.iter().map(|d| device_row(ui, v, d))),
+        )
+        .child(
+            el("div")
+                .class("stack")
+                .child(
+                    el("button")
+                        .attr("type", "button")
+                        .class("btn primary")
+                        .tid("pair-start")
+                        .action("pair-start")
+                        .text("Pair a phone"),
+                )
+                .child(
+                    el("button")
+                        .attr("type", "button")
+                        .class("btn")
+                        .tid("add-device-start")
+                        .action("add-device-start")
+                        .text("Add a device from a link"),
+                )
+                .maybe(paired.then(|| {
+                    el("p").class("muted small").text(
+                        "This browser is already in a wallet group: add another phone from \
+                         the link it shows.",
+                    )
+                })),
+        )
+}
+
+/// Settings: the relay field (shown once `devices.relay.get` answered).
+pub fn relay_field(ui: &Ui) -> El {
+    let Some(r) = &ui.relay else {
+        return el("p")
+            .class("muted small")
+            .tid("settings-relay-loading")
+            .text("Relay: loading…");
+    };
+    let value = if r.relay == r.default {
+        ""
+    } else {
+        r.relay.as_str()
+    };
+    el("label")
+        .class("field")
+        .child(el("span").class("label").text("Relay"))
+        .child(
+            el("input")
+                .attr("type", "url")
+                .attr("autocomplete", "off")
+                .attr("spellcheck", "false")
+                .attr("placeholder", r.default.clone())
+                .attr("value", value)
+                .attr("aria-describedby", "relay-hint")
+                .tid("settings-relay-input"),
+        )
+        .child(
+            el("span")
+                .class("muted small")
+                .attr("id", "relay-hint")
+                .tid("settings-relay-default")
+                .text(format!(
+                    "Default: {}. Used when this browser's device group is first created; \
+                     leave empty for the default.",
+                    r.default
+                )),
+        )
+}
