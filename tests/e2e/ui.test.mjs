@@ -14,6 +14,7 @@ import {
   startAnvil,
   startDapp,
   openDapp,
+  openPopup,
   jsonRpc,
   until,
   ANVIL_MNEMONIC,
@@ -24,16 +25,6 @@ import {
 
 const SHOTS = process.env.TANDEM_SHOTS ?? path.join(os.tmpdir(), 'tandem-ui-shots');
 mkdirSync(SHOTS, { recursive: true });
-
-async function openPopup(browser) {
-  const page = await browser.context.newPage();
-  await page.setViewportSize({ width: 360, height: 600 });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(browser.url('extension/popup.html'));
-  page.errors = errors;
-  return page;
-}
 
 const screen = (page) => page.locator('#app > .app').getAttribute('data-screen');
 const waitScreen = (page, name) =>

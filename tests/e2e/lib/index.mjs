@@ -153,6 +153,17 @@ export async function launch({ extensionDir = ROOT } = {}) {
   return browser;
 }
 
+/** Opens the popup page at its real size; `page.errors` collects page errors. */
+export async function openPopup(browser, width = 360) {
+  const page = await browser.context.newPage();
+  await page.setViewportSize({ width, height: 600 });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(browser.url('extension/popup.html'));
+  page.errors = errors;
+  return page;
+}
+
 /** Opens the dapp in a new tab and selects Tandem by its EIP-6963 rdns. */
 export async function openDapp(browser, dappUrl) {
   const page = await browser.context.newPage();

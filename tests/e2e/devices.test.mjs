@@ -1,0 +1,150 @@
+// Pairing the extension with a phone, for real: the built extension in
+// headless Chromium, the real relay binary, and the real command-line device
+// (`tandem`) as the phone, all on 127.0.0.1. The phone reads the QR from a
+// screenshot of the popup (decoded from pixels, as a camera would), both
+// screens confirm the code, both list each other, the phone revokes the
+// browser and the popup says so. Run: node --test tests/e2e/devices.test.mjs
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, openPopup as open, until, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
+import { onboardImport } from './lib/onboard.mjs';
+import { startRelay, startPhone, decodeQr } from './lib/devices.mjs';
+
+// The popup as Chrome shows it, slightly wider than the minimum.
+const openPopup = (browser) => open(browser, 380);
+
+const screen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
+
+/** Opens Devices from Home and shows a pairing QR; returns the link read from pixels. */
+async function showQr(page) {
+  await page.getByTestId('open-devices').click();
+  await screen(page, 'devices');
+  await page.getByTestId('pair-start').click();
+  await page.getByTestId('pair-qr').waitFor({ timeout: 20_000 });
+  const shot = await page.screenshot();
+  const link = decodeQr(shot);
+  assert.ok(link?.startsWith('tandem:pair?v=2&'), `the QR in the screenshot decodes to a pairing link: ${link}`);
+  return link;
+}
+
+describe('the extension pairs with a phone through the relay', () => {
+  let relay;
+  let browser;
+  let phone;
+  before(async () => {
+    relay = await startRelay();
+    browser = await launch();
+    await onboardImport(browser, ANVIL_MNEMONIC, PASSWORD);
+    await browser.ui('devices.relay.set', { relay: relay.url });
+    phone = await startPhone(relay.url);
+  });
+  after(async () => {
+    await browser?.close();
+    await phone?.close();
+    await relay?.stop();
+  });
+
+  it('a wrong code on either side pairs nothing, and says so', async () => {
+    // The browser's user says the codes differ.
+    let page = await openPopup(browser);
+    let link = await showQr(page);
+    let accept = phone.spawn(['pair', 'accept', link, '--compare', '--timeout', '60']);
+    const phoneCode = await accept.wait('code: ');
+    await page.getByTestId('pair-code').waitFor();
+    assert.equal((await page.getByTestId('pair-code').textContent()).replace(/\s/g, ''), phoneCode);
+    accept.answer('y');
+    await page.getByTestId('pair-codes-differ').click();
+    await page.getByTestId('pair-status').filter({ hasText: 'do not match' }).waitFor({ timeout: 20_000 });
+    assert.notEqual(await accept.exit, 0);
+    assert.match(accept.stderr, /reports that the 6-digit codes do not match/);
+    // The phone's user says they differ.
+    await page.close();
+    page = await openPopup(browser);
+    link = await showQr(page);
+    accept = phone.spawn(['pair', 'accept', link, '--compare', '--timeout', '60']);
+    await accept.wait('code: ');
+    await page.getByTestId('pair-code').waitFor();
+    await page.getByTestId('pair-codes-match').click();
+    accept.answer('n');
+    await page.getByTestId('pair-status').filter({ hasText: 'declined' }).waitFor({ timeout: 20_000 });
+    assert.notEqual(await accept.exit, 0);
+    const view = await browser.ui('devices.view');
+    assert.equal(view.paired, false, 'nothing was installed');
+    assert.equal(view.devices.length, 1);
+    assert.doesNotMatch(await phone.run(['devices', '--offline']), new RegExp(view.me));
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('an expired QR is refused with its message', async () => {
+    const page = await openPopup(browser);
+    await page.getByTestId('open-devices').click();
+    await screen(page, 'devices');
+    const view = await browser.ui('devices.command', { kind: 'show_offer', lifetime: 30 });
+    const offer = await until(async () => {
+      const v = await browser.ui('devices.view');
+      return v.pairing?.step === 'offer' && v.pairing;
+    }, 'an offer');
+    assert.ok(view);
+    // Wait (by the clock in the link) until the offer has expired.
+    await until(() => Date.now() / 1000 >= offer.expires_at, 'the offer to expire', 40_000, 200);
+    const err = await phone.run(['pair', 'accept', offer.link, '--code', '123456']).catch((e) => e.message);
+    assert.match(err, /expired/);
+    await browser.ui('devices.command', { kind: 'cancel_pairing' });
+    await page.close();
+  });
+
+  it('a worker killed in the middle of a pairing fails it cleanly, with a message', async () => {
+    const page = await openPopup(browser);
+    const link = await showQr(page);
+    const accept = phone.spawn(['pair', 'accept', link, '--compare', '--timeout', '30']);
+    await accept.wait('code: ');
+    await page.getByTestId('pair-code').waitFor();
+    await browser.killWorker();
+    await page.getByTestId('pair-status').filter({ hasText: 'restarted during the pairing' }).waitFor({ timeout: 20_000 });
+    const view = await browser.ui('devices.view');
+    assert.equal(view.paired, false, 'never half-installed');
+    accept.answer('y');
+    assert.notEqual(await accept.exit, 0, 'the phone does not complete it either');
+    await page.close();
+  });
+
+  it('pairs: QR from pixels, codes confirmed on both screens, both list each other, the phone revokes the browser', async () => {
+    const page = await openPopup(browser);
+    const link = await showQr(page);
+    const accept = phone.spawn(['pair', 'accept', link, '--compare', '--timeout', '60']);
+    const phoneCode = await accept.wait('code: ');
+    await page.getByTestId('pair-code').waitFor();
+    assert.equal((await page.getByTestId('pair-code').textContent()).replace(/\s/g, ''), phoneCode, 'the same code on both screens');
+    await page.getByTestId('pair-codes-match').click();
+    accept.answer('y');
+    await accept.wait('approved: ');
+    assert.equal(await accept.exit, 0, accept.stderr);
+    await page.getByTestId('pair-done').waitFor({ timeout: 20_000 });
+    assert.match(await page.getByTestId('pair-done').textContent(), /phone/);
+
+    // Both list each other, with last-seen times.
+    const view = await until(async () => {
+      const v = await browser.ui('devices.view');
+      return v.paired && v.online && v;
+    }, 'the browser to be paired and online');
+    assert.ok(view.devices.some((d) => d.id === phone.id && d.name === 'phone'));
+    const list = await phone.run(['devices']);
+    assert.match(list, new RegExp(`${view.me}\\s+Chrome on`));
+    await page.getByTestId('back-button').click().catch(() => {});
+    await page.goto(browser.url('extension/popup.html'));
+    await page.getByTestId('home-pairing-line').filter({ hasText: 'Paired with phone' }).waitFor({ timeout: 20_000 });
+
+    // The phone revokes the browser; the open popup says so.
+    await page.getByTestId('open-devices').click();
+    await screen(page, 'devices');
+    await phone.run(['revoke', view.me, '--reason', 'lost']);
+    const notice = page.getByTestId('removed-notice');
+    await notice.waitFor({ timeout: 10_000 });
+    assert.match(await notice.textContent(), /Removed from your wallet by phone.*lost/s);
+    const after = await browser.ui('devices.view');
+    assert.ok(after.removed, 'the browser knows it was removed');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+});

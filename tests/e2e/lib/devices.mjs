@@ -1,0 +1,117 @@
+// Helpers for the pairing end-to-end tests: the real relay binary and the
+// real command-line device (`tandem`) as the phone, both on 127.0.0.1.
+import { spawn, execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { PNG } from 'pngjs';
+import jsQR from 'jsqr';
+import { ROOT, until } from './index.mjs';
+
+function bin(name) {
+  for (const profile of ['debug', 'release']) {
+    const p = path.join(ROOT, 'target', profile, name);
+    if (existsSync(p)) return p;
+  }
+  throw new Error(`${name} is not built: run cargo build -p tandem-relay -p tandem-cli first`);
+}
+
+/** A process whose stdout lines can be awaited. */
+class Lines {
+  constructor(proc) {
+    this.proc = proc;
+    this.lines = [];
+    this.waiters = [];
+    this.exit = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+    this.stderr = '';
+    proc.stderr?.on('data', (d) => (this.stderr += d));
+    readline.createInterface({ input: proc.stdout }).on('line', (l) => {
+      this.lines.push(l);
+      for (const w of [...this.waiters]) w();
+    });
+  }
+  /** Resolves with the rest of the first line starting with `prefix`. */
+  wait(prefix, timeoutMs = 30_000) {
+    const find = () => this.lines.find((l) => l.startsWith(prefix));
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(
+        () => reject(new Error(`no "${prefix}" line in ${timeoutMs} ms; saw:\n${this.lines.join('\n')}\n${this.stderr}`)),
+        timeoutMs,
+      );
+      const check = () => {
+        const l = find();
+        if (l !== undefined) {
+          clearTimeout(t);
+          this.waiters = this.waiters.filter((w) => w !== check);
+          resolve(l.slice(prefix.length).trim());
+        }
+      };
+      this.waiters.push(check);
+      check();
+    });
+  }
+  answer(line) {
+    this.proc.stdin.write(`${line}\n`);
+  }
+}
+
+/** The real relay on a free port (it binds 127.0.0.1:0 and prints its URL). */
+export async function startRelay() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-relay-'));
+  const proc = spawn(bin('tandem-relay'), ['--listen', '127.0.0.1:0', '--database', path.join(dir, 'relay.db')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = new Lines(proc);
+  const line = await out.wait('tandem-relay listening on ', 30_000);
+  const url = line.split(/\s+/)[0];
+  return {
+    url,
+    dir,
+    async stop() {
+      proc.kill('SIGTERM');
+      await Promise.race([out.exit, new Promise((r) => setTimeout(r, 5000))]);
+      proc.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A command-line device (the phone in these tests). */
+export async function startPhone(relayUrl, name = 'phone') {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'tandem-phone-'));
+  const env = { ...process.env, TANDEM_PASSWORD: 'correct horse', TANDEM_INSECURE_TEST_KDF: '1' };
+  const run = (args) =>
+    new Promise((resolve, reject) => {
+      execFile(bin('tandem'), ['--home', home, ...args], { env, timeout: 60_000 }, (err, stdout, stderr) => {
+        if (err) {
+          err.message += `\n${stdout}\n${stderr}`;
+          reject(err);
+        } else resolve(stdout);
+      });
+    });
+  const spawnCli = (args) =>
+    new Lines(spawn(bin('tandem'), ['--home', home, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
+  await run(['init', '--name', name, '--relay', relayUrl]);
+  const who = await run(['whoami']);
+  const id = who.match(/^device: (\w+)/m)[1];
+  return {
+    home,
+    id,
+    run,
+    spawn: spawnCli,
+    async close() {
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Decodes the QR code in a PNG screenshot, the way a camera would read it. */
+export function decodeQr(png) {
+  const img = PNG.sync.read(png);
+  const code = jsQR(new Uint8ClampedArray(img.data), img.width, img.height);
+  return code?.data ?? null;
+}
+
+export { until };
