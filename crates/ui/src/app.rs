@@ -918,6 +918,7 @@ async fn run(action: Action) -> Result<()> {
         }
         Action::PasswordTyped => update_strength(),
         a @ (Action::StartPair
+        | Action::PairAgain
         | Action::NewPairingCode
         | Action::StartAddDevice
         | Action::AcceptLink

@@ -69,6 +69,54 @@ pub fn removed_notice(ui: &Ui, r: &RemovedView) -> El {
         ))
 }
 
+/// A week before this browser's session token expires, say so (the engine
+/// asked the group for a new one); once expired, or once removed, offer to
+/// pair again from scratch.
+pub fn pairing_expiry(ui: &Ui, v: &DevicesView) -> Option<El> {
+    let again = || {
+        el("button")
+            .attr("type", "button")
+            .class("btn primary")
+            .tid("pair-again")
+            .action("pair-again")
+            .text("Pair again")
+    };
+    if v.removed.is_some() {
+        return Some(el("div").class("stack").child(again()));
+    }
+    let expires = v.devices.iter().find(|d| d.this_device)?.token_expires?;
+    let now = (ui.now_ms / 1000.0) as u64;
+    if now >= expires {
+        return Some(
+            el("div")
+                .class("stack")
+                .child(
+                    el("p")
+                        .class("error")
+                        .attr("role", "alert")
+                        .tid("token-expired")
+                        .text(format!(
+                            "This browser's pairing expired on {}: your other devices no longer \
+                             accept it. Pair it again.",
+                            date_time(expires, ui.utc_offset_min)
+                        )),
+                )
+                .child(again()),
+        );
+    }
+    (expires <= now + 7 * 86_400).then(|| {
+        el("p")
+            .class("notice")
+            .attr("role", "status")
+            .tid("token-expiring")
+            .text(format!(
+                "This browser's pairing expires on {}. Tandem asked your other devices to \
+                 renew it; that happens as soon as one of them is online.",
+                date_time(expires, ui.utc_offset_min)
+            ))
+    })
+}
+
 /// The text of Home's pairing line.
 pub fn pairing_line(v: Option<&DevicesView>, now_ms: f64) -> String {
     let others = v.map(others).unwrap_or_default();
@@ -340,6 +388,7 @@ pub fn devices_screen(ui: &Ui) -> El {
     });
     screen
         .maybe(v.removed.as_ref().map(|r| removed_notice(ui, r)))
+        .maybe(pairing_expiry(ui, v))
         .child(
             el("p")
                 .class(if v.online { "status online" } else { "status" })

@@ -452,6 +452,9 @@ pub enum Action {
     OpenOnboardingTab,
     /// Devices: pair a phone (show a QR code).
     StartPair,
+    /// Devices: this browser's pairing is over (expired or removed): start
+    /// over as a new device and show a QR code.
+    PairAgain,
     /// Pairing: replace the code with a new one.
     NewPairingCode,
     /// Devices: add a device from its pairing link.
@@ -524,6 +527,7 @@ impl Action {
             "password-typed" => Action::PasswordTyped,
             "open-onboarding-tab" => Action::OpenOnboardingTab,
             "pair-start" => Action::StartPair,
+            "pair-again" => Action::PairAgain,
             "pair-new-code" => Action::NewPairingCode,
             "add-device-start" => Action::StartAddDevice,
             "accept-link" => Action::AcceptLink,

@@ -545,3 +545,42 @@ fn a_pairing_left_running_can_be_resumed() {
     ui.flow = Flow::resume(&g);
     assert_eq!(text(&view(&ui, ""), "pair-code"), "111 222");
 }
+
+/// A week before this browser's pairing expires the Devices screen says so;
+/// once it expired (or this browser was removed) it offers to pair again.
+#[test]
+fn an_expiring_or_expired_pairing_is_said_and_can_be_redone() {
+    let mut v = group();
+    // 30 days away: nothing to say.
+    let page = view(&ui_on(Screen::Devices, Some(v.clone())), "");
+    assert!(page.find("token-expiring").is_none() && page.find("pair-again").is_none());
+    v.devices[0].token_expires = Some(NOW + 3 * 86_400);
+    let page = view(&ui_on(Screen::Devices, Some(v.clone())), "");
+    let note = page.find("token-expiring").unwrap().text_content();
+    assert!(
+        note.contains("17 Mar 2025") && note.contains("renew"),
+        "{note}"
+    );
+    assert!(page.find("pair-again").is_none());
+    v.devices[0].token_expires = Some(NOW - 60);
+    let page = view(&ui_on(Screen::Devices, Some(v.clone())), "");
+    assert!(page
+        .find("token-expired")
+        .unwrap()
+        .text_content()
+        .contains("expired"));
+    let again = page.find("pair-again").unwrap();
+    assert_eq!(
+        (again.tag, again.text_content().as_str()),
+        ("button", "Pair again")
+    );
+    let mut removed = group();
+    removed.removed = Some(tandem_device::RemovedView {
+        by: PHONE.into(),
+        by_name: Some("Pixel 8".into()),
+        at: NOW - 10,
+        reason: "lost".into(),
+    });
+    let page = view(&ui_on(Screen::Devices, Some(removed)), "");
+    assert!(page.find("removed-notice").is_some() && page.find("pair-again").is_some());
+}

@@ -265,6 +265,10 @@ pub(super) async fn leave_pairing() -> Result<()> {
 /// The devices and pairing actions.
 pub(super) async fn run(action: Action, root: &Element) -> Result<()> {
     match action {
+        Action::PairAgain => {
+            command(json!({"kind": "start_over"})).await?;
+            Box::pin(run(Action::StartPair, root)).await?;
+        }
         Action::StartPair => {
             let before = with_ui(|ui| ui.devices.clone()).flatten();
             set_flow(Some(Flow::start(Role::ShowQr, before.as_ref())));
