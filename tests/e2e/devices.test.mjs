@@ -9,6 +9,9 @@ import assert from 'node:assert/strict';
 import { launch, openPopup as open, until, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
 import { onboardImport } from './lib/onboard.mjs';
 import { startRelay, startPhone, decodeQr } from './lib/devices.mjs';
+import { cliSecrets, findSecrets, relayFiles } from './lib/secrets.mjs';
+import { mnemonicToAccount } from 'viem/accounts';
+import { mnemonicToSeedSync } from '@scure/bip39';
 
 // The popup as Chrome shows it, slightly wider than the minimum.
 const openPopup = (browser) => open(browser, 380);
@@ -31,6 +34,8 @@ describe('the extension pairs with a phone through the relay', () => {
   let relay;
   let browser;
   let phone;
+  /** Secrets of command-line devices that took part, for the final scan. */
+  const known = [];
   before(async () => {
     relay = await startRelay();
     browser = await launch();
@@ -146,5 +151,67 @@ describe('the extension pairs with a phone through the relay', () => {
     assert.ok(after.removed, 'the browser knows it was removed');
     assert.deepEqual(page.errors, []);
     await page.close();
+  });
+
+  it('removed, it starts over and approves a new device from a pasted link, both screens comparing', async () => {
+    const removed = await browser.ui('devices.view');
+    assert.ok(removed.removed, 'removed by the previous test');
+    await browser.ui('devices.command', { kind: 'start_over' });
+    const fresh = await browser.ui('devices.view');
+    assert.notEqual(fresh.me, removed.me, 'a new device');
+    assert.equal(fresh.removed, null);
+    const laptop = await startPhone(relay.url, 'laptop');
+    try {
+      const show = laptop.spawn(['pair', 'show', '--no-qr', '--timeout', '60']);
+      const link = await show.wait('link: ');
+      const page = await openPopup(browser);
+      await page.getByTestId('open-devices').click();
+      await screen(page, 'devices');
+      await page.getByTestId('add-device-start').click();
+      await page.getByTestId('add-device-link').fill(link);
+      await page.getByTestId('add-device-submit').click();
+      await page.getByTestId('pair-code').waitFor({ timeout: 20_000 });
+      const code = await show.wait('code: ');
+      assert.equal((await page.getByTestId('pair-code').textContent()).replace(/\s/g, ''), code);
+      await page.getByTestId('pair-codes-match').click();
+      show.answer('y');
+      await show.wait('paired: group ', 30_000);
+      assert.equal(await show.exit, 0, show.stderr);
+      await page.getByTestId('pair-done').waitFor({ timeout: 20_000 });
+      const view = await until(async () => {
+        const v = await browser.ui('devices.view');
+        return v.devices.some((d) => d.name === 'laptop') && v;
+      }, 'the laptop in the list');
+      assert.equal(view.group, fresh.group, "the browser's own group");
+      assert.match(await laptop.run(['devices']), new RegExp(`${fresh.me}\\s+Chrome on`));
+      assert.deepEqual(page.errors, []);
+      await page.close();
+      known.push(...(await cliSecrets(laptop.home, 'correct horse')));
+    } finally {
+      await laptop.close();
+    }
+  });
+
+  it('leaves no key, seed or session key in the relay database or chrome.storage.local', async () => {
+    known.push(...(await cliSecrets(phone.home, 'correct horse')));
+    assert.ok(known.filter((s) => s.name.startsWith('group key')).length >= 2, 'group keys of both groups');
+    const secrets = [...known];
+    secrets.push({ name: 'recovery phrase', bytes: Buffer.from(ANVIL_MNEMONIC) });
+    secrets.push({ name: 'BIP-39 seed', bytes: Buffer.from(mnemonicToSeedSync(ANVIL_MNEMONIC)) });
+    for (let i = 0; i < 3; i++) {
+      const key = mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: i }).getHdKey().privateKey;
+      secrets.push({ name: `private key ${i}`, bytes: Buffer.from(key) });
+    }
+    const session = await browser.ext.evaluate(() => chrome.storage.session.get('tandem.sessionKey'));
+    assert.ok(session['tandem.sessionKey'], 'the wallet is unlocked, so a session key exists');
+    secrets.push({ name: 'vault session key', bytes: Buffer.from(session['tandem.sessionKey'], 'base64') });
+    const local = await browser.ext.evaluate(() => chrome.storage.local.get(null));
+    const haystacks = [...(await relayFiles(relay.dir)), Buffer.from(JSON.stringify(local))];
+    assert.ok(haystacks[0].length > 0 && local['tandem.device'], 'there is something to scan');
+    assert.deepEqual(findSecrets(haystacks, secrets), []);
+    // The scan finds what it looks for (the phone's vault plaintext would).
+    assert.deepEqual(findSecrets([Buffer.from(JSON.stringify(secrets.map((s) => s.bytes.toString('hex'))))], secrets.slice(0, 1)), [
+      secrets[0].name,
+    ]);
   });
 });

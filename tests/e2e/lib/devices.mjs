@@ -11,9 +11,14 @@ import jsQR from 'jsqr';
 import { ROOT, until } from './index.mjs';
 
 function bin(name) {
-  for (const profile of ['debug', 'release']) {
-    const p = path.join(ROOT, 'target', profile, name);
-    if (existsSync(p)) return p;
+  // scripts/ build into $CARGO_TARGET_DIR (a cache outside the clone); a
+  // plain `cargo build` into ./target.
+  const dirs = [process.env.CARGO_TARGET_DIR, path.join(ROOT, 'target')].filter(Boolean);
+  for (const dir of dirs) {
+    for (const profile of ['debug', 'release']) {
+      const p = path.join(dir, profile, name);
+      if (existsSync(p)) return p;
+    }
   }
   throw new Error(`${name} is not built: run cargo build -p tandem-relay -p tandem-cli first`);
 }

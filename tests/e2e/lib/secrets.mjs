@@ -1,0 +1,96 @@
+// The secrets scan: after the end-to-end runs, no private key, seed, group
+// key or session key may sit in the relay's database (with its WAL) or in
+// chrome.storage.local, in any encoding: raw bytes, hex (both cases),
+// base64 and base64url (padded or not).
+//
+// The command-line device's vault is opened here with @noble (Argon2id,
+// HKDF-SHA256, XChaCha20-Poly1305, per crates/vault), independently of the
+// Rust code, to learn the group's keys and its identity seed.
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { argon2id } from '@noble/hashes/argon2.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+
+const enc = new TextEncoder();
+const u32 = (n) => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+};
+const concat = (...parts) => Uint8Array.from(parts.flatMap((p) => [...p]));
+
+/** Opens a `tandem-vault` JSON envelope with its password; returns the plaintext. */
+export function openVault(json, password) {
+  const v = JSON.parse(json);
+  const salt = Buffer.from(v.kdf.salt, 'base64');
+  const nonce = Buffer.from(v.cipher.nonce, 'base64');
+  const check = Buffer.from(v.check, 'base64');
+  const master = argon2id(enc.encode(password), salt, {
+    t: v.kdf.iterations,
+    m: v.kdf.memory_kib,
+    p: v.kdf.parallelism,
+    dkLen: 32,
+  });
+  const key = hkdf(sha256, master, undefined, enc.encode('tandem/vault/v1/encrypt'), 32);
+  const aad = concat(
+    enc.encode('tandem-vault'),
+    u32(v.version),
+    enc.encode('argon2id'),
+    u32(0x13),
+    u32(v.kdf.memory_kib),
+    u32(v.kdf.iterations),
+    u32(v.kdf.parallelism),
+    salt,
+    enc.encode('xchacha20-poly1305'),
+    nonce,
+    check,
+  );
+  return xchacha20poly1305(key, nonce, aad).decrypt(Buffer.from(v.ciphertext, 'base64'));
+}
+
+/** The command-line device's secrets: identity seed and every group key it holds. */
+export async function cliSecrets(home, password) {
+  const plain = JSON.parse(new TextDecoder().decode(openVault(await readFile(path.join(home, 'vault.json'), 'utf8'), password)));
+  const out = [{ name: 'cli identity seed', bytes: Buffer.from(plain.identity_seed, 'hex') }];
+  for (const [epoch, k] of Object.entries(plain.device.group.keys)) {
+    out.push({ name: `group key epoch ${epoch}`, bytes: Buffer.from(k.key, 'base64url') });
+  }
+  return out;
+}
+
+/** Every way a secret might be written down. */
+export function encodings(bytes) {
+  const b = Buffer.from(bytes);
+  const b64 = b.toString('base64');
+  const url = b.toString('base64url');
+  return [
+    b,
+    Buffer.from(b.toString('hex')),
+    Buffer.from(b.toString('hex').toUpperCase()),
+    Buffer.from(b64),
+    Buffer.from(b64.replace(/=+$/, '')),
+    Buffer.from(url),
+  ];
+}
+
+/** Names of the secrets found in any of `haystacks` (Buffers), in any encoding. */
+export function findSecrets(haystacks, secrets) {
+  const found = [];
+  for (const s of secrets) {
+    for (const needle of encodings(s.bytes)) {
+      if (haystacks.some((h) => h.includes(needle))) {
+        found.push(s.name);
+        break;
+      }
+    }
+  }
+  return found;
+}
+
+/** The relay's database files (SQLite with its WAL and shared memory). */
+export async function relayFiles(dir) {
+  const names = await readdir(dir);
+  return Promise.all(names.map((n) => readFile(path.join(dir, n))));
+}
