@@ -6,6 +6,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export ROOT
 export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 
+# Build products live outside the clone, so a new clone (CI, a second
+# checkout) reuses the dependencies an earlier run compiled; with an empty
+# cache everything still builds, only slower. Set CARGO_TARGET_DIR to choose.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tandem/target}"
+TARGET="$CARGO_TARGET_DIR"
+export TARGET
+
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
@@ -23,7 +30,7 @@ wasm_bindgen_version() {
 wasm_route() {
   local sysroot
   sysroot=$(rustc --print sysroot)
-  WASM_TARGET_DIR="$ROOT/target/wasm"
+  WASM_TARGET_DIR="$TARGET/wasm"
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
   export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
   if [ -d "$sysroot/lib/rustlib/wasm32-unknown-unknown" ]; then
