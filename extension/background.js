@@ -24,7 +24,7 @@ import init, {
   validateMnemonic,
   checksumAddress,
 } from './wasm/tandem_wasm.js';
-import { deviceTick, deviceUi } from './devices.js';
+import { deviceTick, deviceUi, onWalletErase } from './devices.js';
 
 const UI = 'tandem/ui';
 const PROVIDER = 'tandem/provider';
@@ -40,6 +40,7 @@ const K = {
   session: 'tandem.session',
   sessionKey: 'tandem.sessionKey',
   windows: 'tandem.windows',
+  erased: 'tandem.erased',
 };
 
 // ---- state held in memory while the worker lives ----------------------------
@@ -48,6 +49,8 @@ const K = {
 /** @type {string | null} */ let vaultJson = null;
 /** @type {Uint8Array | null} */ let sessionKey = null;
 let rpcSeq = 0;
+/** Who had the wallet erased (another device, revoking this one as lost). */
+let erased = null;
 const bootStarted = performance.now();
 let bootMs = 0;
 
@@ -103,10 +106,11 @@ async function boot() {
   chrome.storage.session.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' }).catch(() => {});
   const [, local, session] = await Promise.all([
     init({ module_or_path: new URL('./wasm/tandem_wasm_bg.wasm', import.meta.url) }),
-    chrome.storage.local.get([K.state, K.vault]),
+    chrome.storage.local.get([K.state, K.vault, K.erased]),
     chrome.storage.session.get([K.session, K.sessionKey]),
   ]);
   vaultJson = local[K.vault] ?? null;
+  erased = local[K.erased] ?? null;
   // Unreadable stored state must not brick the wallet: fall back half by half
   // (the vault is separate and untouched; names and networks reset, keys do not).
   const attempts = [
@@ -230,8 +234,29 @@ function view() {
     assets: s.assets.filter((a) => a.chainId === network.chainId),
     pendingApprovals: JSON.parse(wallet.approvals()).length,
     lockAt: unlocked() ? wallet.lockDeadline() : null,
+    erased: vaultJson === null ? erased : null,
   };
 }
+
+/** Another device revoked this browser as lost or compromised and asked for
+ *  its wallet to be erased: the vault, the wallet state and every cache go;
+ *  onboarding then says who did it and offers restoring from the phrase. */
+async function eraseWallet(info) {
+  await ready;
+  await dropSessionKey();
+  vaultJson = null;
+  wallet = new WalletController('', '');
+  const all = await chrome.storage.local.get(null);
+  const gone = Object.keys(all).filter(
+    (k) => [K.vault, K.state, K.view, 'tandem.ui.cache'].includes(k) || k.startsWith('tandem.cache.portfolio.'),
+  );
+  await chrome.storage.local.remove(gone);
+  await chrome.storage.session.remove([K.session, K.windows]);
+  erased = info;
+  await chrome.storage.local.set({ [K.erased]: info });
+  notify('state');
+}
+onWalletErase(eraseWallet);
 
 /** Writes both halves of the controller state, and the popup's cache. */
 async function persist() {
@@ -717,6 +742,8 @@ async function onboard(kr, password) {
   const sealed = Vault.seal(kr, str(password, 'password'), undefined);
   vaultJson = sealed.vault;
   await chrome.storage.local.set({ [K.vault]: vaultJson });
+  erased = null;
+  await chrome.storage.local.remove(K.erased);
   wallet.syncAccounts(kr.accounts());
   await startSession(kr, sealed);
   sealed.free();

@@ -23,6 +23,13 @@ const K = {
 export const DEFAULT_RELAY = 'ws://127.0.0.1:8787/v1/ws';
 
 /** @type {Promise<DeviceHost> | null} */ let loading = null;
+/** Set by the worker: erases the wallet when another device asks (see onWalletErase). */
+let eraseWallet = null;
+
+/** The worker's hook for a revocation that asks this browser to erase its wallet. */
+export function onWalletErase(fn) {
+  eraseWallet = fn;
+}
 /** @type {DeviceHost | null} */ let host = null;
 let pairingTimer = null;
 
@@ -84,6 +91,15 @@ function onEvent(json) {
   chrome.runtime.sendMessage({ channel: EVENT, event: 'devices', detail: e }).catch(() => {});
   const note = host ? JSON.parse(host.notification(json)) : null;
   if (note) notification(`tandem-${e.kind}-${Date.now()}`, note.title, note.message);
+  if (e.kind === 'removed' && e.record?.erase && eraseWallet) {
+    // Another device revoked this browser as lost or compromised and asked
+    // for its wallet to be erased: the vault goes, the device list stays
+    // (it says who removed it).
+    const removed = host ? JSON.parse(host.view()).removed : null;
+    eraseWallet({ by: removed?.by_name || e.record.by, at: e.record.at, reason: e.record.reason }).catch((err) =>
+      console.error('tandem: erasing the wallet failed:', err?.message),
+    );
+  }
   if (e.kind === 'pairing') {
     watchPairing();
     const over = ['paired', 'failed'].includes(e.pairing?.step);

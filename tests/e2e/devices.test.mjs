@@ -36,6 +36,8 @@ describe('the extension pairs with a phone through the relay', () => {
   let phone;
   /** Secrets of command-line devices that took part, for the final scan. */
   const known = [];
+  /** The device the browser approved (it erases the browser's wallet last). */
+  let laptop;
   before(async () => {
     relay = await startRelay();
     browser = await launch();
@@ -46,6 +48,7 @@ describe('the extension pairs with a phone through the relay', () => {
   after(async () => {
     await browser?.close();
     await phone?.close();
+    await laptop?.close();
     await relay?.stop();
   });
 
@@ -160,36 +163,32 @@ describe('the extension pairs with a phone through the relay', () => {
     const fresh = await browser.ui('devices.view');
     assert.notEqual(fresh.me, removed.me, 'a new device');
     assert.equal(fresh.removed, null);
-    const laptop = await startPhone(relay.url, 'laptop');
-    try {
-      const show = laptop.spawn(['pair', 'show', '--no-qr', '--timeout', '60']);
-      const link = await show.wait('link: ');
-      const page = await openPopup(browser);
-      await page.getByTestId('open-devices').click();
-      await screen(page, 'devices');
-      await page.getByTestId('add-device-start').click();
-      await page.getByTestId('add-device-link').fill(link);
-      await page.getByTestId('add-device-submit').click();
-      await page.getByTestId('pair-code').waitFor({ timeout: 20_000 });
-      const code = await show.wait('code: ');
-      assert.equal((await page.getByTestId('pair-code').textContent()).replace(/\s/g, ''), code);
-      await page.getByTestId('pair-codes-match').click();
-      show.answer('y');
-      await show.wait('paired: group ', 30_000);
-      assert.equal(await show.exit, 0, show.stderr);
-      await page.getByTestId('pair-done').waitFor({ timeout: 20_000 });
-      const view = await until(async () => {
-        const v = await browser.ui('devices.view');
-        return v.devices.some((d) => d.name === 'laptop') && v;
-      }, 'the laptop in the list');
-      assert.equal(view.group, fresh.group, "the browser's own group");
-      assert.match(await laptop.run(['devices']), new RegExp(`${fresh.me}\\s+Chrome on`));
-      assert.deepEqual(page.errors, []);
-      await page.close();
-      known.push(...(await cliSecrets(laptop.home, 'correct horse')));
-    } finally {
-      await laptop.close();
-    }
+    laptop = await startPhone(relay.url, 'laptop');
+    const show = laptop.spawn(['pair', 'show', '--no-qr', '--timeout', '60']);
+    const link = await show.wait('link: ');
+    const page = await openPopup(browser);
+    await page.getByTestId('open-devices').click();
+    await screen(page, 'devices');
+    await page.getByTestId('add-device-start').click();
+    await page.getByTestId('add-device-link').fill(link);
+    await page.getByTestId('add-device-submit').click();
+    await page.getByTestId('pair-code').waitFor({ timeout: 20_000 });
+    const code = await show.wait('code: ');
+    assert.equal((await page.getByTestId('pair-code').textContent()).replace(/\s/g, ''), code);
+    await page.getByTestId('pair-codes-match').click();
+    show.answer('y');
+    await show.wait('paired: group ', 30_000);
+    assert.equal(await show.exit, 0, show.stderr);
+    await page.getByTestId('pair-done').waitFor({ timeout: 20_000 });
+    const view = await until(async () => {
+      const v = await browser.ui('devices.view');
+      return v.devices.some((d) => d.name === 'laptop') && v;
+    }, 'the laptop in the list');
+    assert.equal(view.group, fresh.group, "the browser's own group");
+    assert.match(await laptop.run(['devices']), new RegExp(`${fresh.me}\\s+Chrome on`));
+    assert.deepEqual(page.errors, []);
+    await page.close();
+    known.push(...(await cliSecrets(laptop.home, 'correct horse')));
   });
 
   it('leaves no key, seed or session key in the relay database or chrome.storage.local', async () => {
@@ -213,5 +212,22 @@ describe('the extension pairs with a phone through the relay', () => {
     assert.deepEqual(findSecrets([Buffer.from(JSON.stringify(secrets.map((s) => s.bytes.toString('hex'))))], secrets.slice(0, 1)), [
       secrets[0].name,
     ]);
+  });
+
+  it('revoked as lost with "erase", the browser erases its wallet and onboarding says who did it', async () => {
+    const me = (await browser.ui('devices.view')).me;
+    const page = await openPopup(browser);
+    await laptop.run(['revoke', me, '--reason', 'lost', '--erase']);
+    await page.getByTestId('erased-notice').waitFor({ timeout: 20_000 });
+    assert.match(await page.getByTestId('erased-notice').textContent(), /erased from this browser by laptop.*lost/s);
+    const state = await browser.ui('state');
+    assert.equal(state.initialized, false, 'the vault is gone');
+    const local = await browser.ext.evaluate(() => chrome.storage.local.get(null));
+    assert.equal(local['tandem.vault'], undefined);
+    assert.equal((await browser.ext.evaluate(() => chrome.storage.session.get('tandem.sessionKey')))['tandem.sessionKey'], undefined);
+    // The device list still says who removed it.
+    assert.equal((await browser.ui('devices.view')).removed.erase, true);
+    assert.deepEqual(page.errors, []);
+    await page.close();
   });
 });

@@ -48,8 +48,10 @@ commands:
                              A link naming another relay than this wallet's
                              is refused unless --allow-other-relay
   devices [--offline]        list the group's devices with last-seen times
-  revoke <DEVICE_ID> [--reason lost|compromised|retired]
-                             revoke a device and rotate the group key
+  revoke <DEVICE_ID> [--reason lost|compromised|retired] [--erase]
+                             revoke a device and rotate the group key;
+                             --erase (lost or compromised only) asks that
+                             device to erase its wallet too
   leave                      remove this device from its wallet group
   refresh <DEVICE_ID> [--days N]
                              issue a fresh session token (default 30 days) for
@@ -76,6 +78,7 @@ const SWITCHES: &[&str] = &[
     "--qr-light-terminal",
     "--compare",
     "--allow-other-relay",
+    "--erase",
 ];
 
 impl Args {
@@ -581,7 +584,7 @@ async fn devices(args: &Args) -> Result<()> {
 }
 
 async fn revoke(args: &Args, id: Option<&str>) -> Result<()> {
-    args.check_known(&["--reason"])?;
+    args.check_known(&["--reason", "--erase"])?;
     let mut sh = open(args)?;
     let target = match id {
         Some(id) => DeviceId::from_hex(id)?,
@@ -598,6 +601,7 @@ async fn revoke(args: &Args, id: Option<&str>) -> Result<()> {
     let reason: RevocationReason = args.opt("--reason").unwrap_or(default).parse()?;
     let until = Instant::now() + Duration::from_secs(30);
     sh.command(Command::Revoke {
+        erase: args.flag("--erase"),
         device: target,
         reason,
     })

@@ -122,6 +122,20 @@ impl Shell {
                 if self.trace {
                     eprintln!("tandem: event {e:?}");
                 }
+                if let Event::RemovedFromGroup { record } = &e {
+                    if record.erase() {
+                        // Revoked as lost or compromised, with the wallet to
+                        // be erased: the home's vault (keys, phrase, group
+                        // state) goes; nothing is stored after this.
+                        if let Some(h) = self.home.take() {
+                            h.erase()?;
+                            eprintln!(
+                                "tandem: another device removed this one as {} and asked for its wallet to be erased: the vault in this home is gone; restore it with `tandem init --import` and the recovery phrase",
+                                record.reason().as_str()
+                            );
+                        }
+                    }
+                }
                 self.events.push_back(e);
             }
             Output::Connect { link, url } => {

@@ -189,6 +189,19 @@ impl Home {
         &self.keyring
     }
 
+    /// Deletes the vault and the settings (another device asked this one
+    /// to erase its wallet).
+    pub(crate) fn erase(self) -> Result<()> {
+        for p in [vault_path(&self.dir), config_path(&self.dir)] {
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(format!("erasing {}", p.display()), e)),
+            }
+        }
+        Ok(())
+    }
+
     /// Re-seals the vault with the current state (no KDF cost) and writes it
     /// durably.
     pub(crate) fn save(&mut self, device: &State, identity: &IdentityKey) -> Result<()> {

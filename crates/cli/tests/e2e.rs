@@ -278,3 +278,24 @@ fn import_known_phrase() {
     assert!(!o.status.success());
     assert!(text(&o).1.contains("wrong password"), "{:?}", text(&o));
 }
+
+/// Revoked as lost with `--erase`, a device erases its wallet when it hears
+/// of it: its vault is gone, and it says how to restore.
+#[test]
+fn erase_on_revoke_removes_the_vault() {
+    let relay = Relay::start();
+    let dir = TempDir::new();
+    let phone = Dev::new(&dir, "phone", &relay);
+    let desk = Dev::new(&dir, "desk", &relay);
+    pair(&phone, &desk);
+    let err = phone.run_err(&["revoke", &desk.id(), "--reason", "retired", "--erase"]);
+    assert!(err.contains("lost or compromised"), "{err}");
+    phone.run_ok(&["revoke", &desk.id(), "--reason", "lost", "--erase"]);
+    let err = desk.run_err(&["recv", "--idle", "1"]);
+    assert!(
+        err.contains("asked for its wallet to be erased") && err.contains("--import"),
+        "{err}"
+    );
+    let err = desk.run_err(&["whoami"]);
+    assert!(err.contains("no Tandem device"), "{err}");
+}

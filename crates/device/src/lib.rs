@@ -91,6 +91,8 @@ pub enum Command {
         device: DeviceId,
         /// Why.
         reason: RevocationReason,
+        /// Ask the device to erase its wallet too (lost or compromised only).
+        erase: bool,
     },
     /// Issue a fresh session token for a device (default 30 days).
     Refresh {
@@ -528,10 +530,18 @@ impl Device {
                 }
             }
             Command::Send(data) => self.send_app(data, now, rng),
-            Command::Revoke { device, reason } => {
+            Command::Revoke {
+                device,
+                reason,
+                erase,
+            } => {
                 let target = RevocationTarget::Device(device);
                 if !self.state.intents.iter().any(|i| i.target == target) {
-                    self.state.intents.push(state::Intent { target, reason });
+                    self.state.intents.push(state::Intent {
+                        target,
+                        reason,
+                        erase,
+                    });
                     self.persist();
                 }
                 self.connect_main();
@@ -789,10 +799,11 @@ impl Device {
                 );
                 continue;
             }
-            match self.state.group.prepare_revocation(
+            match self.state.group.prepare_revocation_erasing(
                 &self.identity,
                 intent.target,
                 intent.reason,
+                intent.erase,
                 now,
             ) {
                 Ok(record) => {

@@ -95,6 +95,9 @@ pub struct Intent {
     pub target: RevocationTarget,
     /// Why.
     pub reason: RevocationReason,
+    /// Ask the device to erase its wallet too.
+    #[serde(default)]
+    pub erase: bool,
 }
 
 /// A device's durable state. Contains the group keys: store it encrypted.

@@ -78,6 +78,9 @@ pub struct RemovedView {
     pub at: u64,
     /// Why: lost, compromised, retired or unspecified.
     pub reason: String,
+    /// The revoking device asked this one to erase its wallet too.
+    #[serde(default)]
+    pub erase: bool,
 }
 
 fn removed_of(g: &Group, device: &DeviceId) -> Option<RemovedView> {
@@ -88,6 +91,7 @@ fn removed_of(g: &Group, device: &DeviceId) -> Option<RemovedView> {
         by_name: g.member(&by).map(|m| m.name.clone()),
         at: rec.issued_at(),
         reason: rec.reason().as_str().to_owned(),
+        erase: rec.erase(),
     })
 }
 

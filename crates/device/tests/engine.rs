@@ -162,6 +162,7 @@ fn the_approver_catches_up_before_it_welcomes() {
         Command::Revoke {
             device: laptop_id,
             reason: RevocationReason::Lost,
+            erase: false,
         },
     );
     sim.run();
@@ -224,6 +225,7 @@ fn reordered_and_duplicated_deliveries() {
         Command::Revoke {
             device: extra_id,
             reason: RevocationReason::Retired,
+            erase: false,
         },
     );
     sim.run();
@@ -269,6 +271,7 @@ fn concurrent_revocations_both_land() {
         Command::Revoke {
             device: ida,
             reason: RevocationReason::Lost,
+            erase: false,
         },
     );
     sim.cmd(
@@ -276,6 +279,7 @@ fn concurrent_revocations_both_land() {
         Command::Revoke {
             device: idb,
             reason: RevocationReason::Lost,
+            erase: false,
         },
     );
     sim.run();
@@ -312,6 +316,7 @@ fn a_revocation_survives_being_offline_and_a_crash() {
         Input::Command(Command::Revoke {
             device: desk_id,
             reason: RevocationReason::Lost,
+            erase: false,
         }),
         1,
     );
@@ -352,6 +357,7 @@ fn members_come_from_the_relay_not_only_from_announcements() {
         Command::Revoke {
             device: tablet_id,
             reason: RevocationReason::Lost,
+            erase: false,
         },
     );
     sim.run();
@@ -448,6 +454,7 @@ fn starting_over_makes_a_new_device_ready_to_pair() {
         Command::Revoke {
             device: old_id,
             reason: RevocationReason::Lost,
+            erase: false,
         },
     );
     sim.run();
@@ -460,4 +467,48 @@ fn starting_over_makes_a_new_device_ready_to_pair() {
     assert!(sim.nodes[phone]
         .group()
         .is_active(&sim.nodes[desk].dev.id()));
+}
+
+/// A revocation may ask the revoked device to erase its wallet (lost or
+/// compromised only); the request reaches it with the record.
+#[test]
+fn an_erase_request_reaches_the_revoked_device() {
+    let mut sim = Sim::new(12);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    sim.pair(phone, desk);
+    sim.run();
+    let desk_id = sim.nodes[desk].dev.id();
+    sim.cmd(
+        phone,
+        Command::Revoke {
+            device: desk_id,
+            reason: RevocationReason::Retired,
+            erase: true,
+        },
+    );
+    sim.run();
+    assert!(
+        sim.nodes[phone]
+            .events
+            .iter()
+            .any(|e| matches!(e, Event::Failed { what, .. } if what == "revoking")),
+        "only a lost or compromised device can be asked to erase"
+    );
+    assert!(sim.nodes[phone].group().is_active(&desk_id));
+    sim.cmd(
+        phone,
+        Command::Revoke {
+            device: desk_id,
+            reason: RevocationReason::Lost,
+            erase: true,
+        },
+    );
+    sim.run();
+    let removed = sim.nodes[desk].events.iter().find_map(|e| match e {
+        Event::RemovedFromGroup { record } => Some(record.clone()),
+        _ => None,
+    });
+    assert!(removed.is_some_and(|r| r.erase()));
+    assert!(sim.nodes[desk].dev.removed().unwrap().erase);
 }

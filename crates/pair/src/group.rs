@@ -904,6 +904,30 @@ impl Group {
         reason: RevocationReason,
         now: u64,
     ) -> Result<RevocationRecord> {
+        self.prepare_revocation_erasing(me, target, reason, false, now)
+    }
+
+    /// [`Self::prepare_revocation`], asking the revoked device to erase its
+    /// wallet too when `erase` (a lost or compromised device only).
+    pub fn prepare_revocation_erasing(
+        &self,
+        me: &IdentityKey,
+        target: RevocationTarget,
+        reason: RevocationReason,
+        erase: bool,
+        now: u64,
+    ) -> Result<RevocationRecord> {
+        if erase
+            && !matches!(
+                reason,
+                RevocationReason::Lost | RevocationReason::Compromised
+            )
+        {
+            return Err(Error::malformed(
+                "revocation",
+                "only a lost or compromised device is asked to erase its wallet",
+            ));
+        }
         self.check_me(me)?;
         let target_device = match target {
             RevocationTarget::Device(d) => Some(d),
@@ -935,6 +959,7 @@ impl Group {
                 seq,
                 prev: self.head(),
                 reason,
+                erase,
             },
             now,
         );

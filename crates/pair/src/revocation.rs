@@ -16,7 +16,9 @@
 //! body = version u8 (=2) | group id [16] | issuer pk [32]
 //!      | target kind u8 (1 = device, 2 = token) | target id [16]
 //!      | rotator device id [16] (all zero: nobody is left to rotate)
-//!      | seq u32 | prev record id [16] | issued_at u64 | reason u8
+//!      | seq u32 | prev record id [16] | issued_at u64
+//!      | reason u8 (low 7 bits; the high bit asks the revoked device to
+//!        erase its wallet too)
 //! record = body | signature [64]                                   (175 bytes)
 //! ```
 
@@ -28,6 +30,8 @@ use crate::{DeviceId, Error, Result, MAX_CLOCK_SKEW_SECS, PROTOCOL_VERSION};
 
 const DOMAIN: &[u8] = b"tandem/revocation/v2";
 const WHAT: &str = "revocation record";
+/// High bit of the reason byte: erase the revoked device's wallet too.
+const ERASE_BIT: u8 = 0x80;
 /// Encoded length of a record.
 pub const REVOCATION_LEN: usize = 1 + 16 + 32 + 1 + 16 + 16 + 4 + 16 + 8 + 1 + 64;
 
@@ -132,6 +136,7 @@ pub struct RevocationRecord {
     prev: RevocationId,
     issued_at: u64,
     reason: RevocationReason,
+    erase: bool,
     signature: Signature,
 }
 
@@ -152,6 +157,9 @@ pub struct RevocationRequest {
     pub prev: RevocationId,
     /// Why.
     pub reason: RevocationReason,
+    /// Ask the revoked device to erase its wallet too (for a lost or
+    /// compromised device; only lost and compromised allow it).
+    pub erase: bool,
 }
 
 impl RevocationRecord {
@@ -167,6 +175,7 @@ impl RevocationRecord {
             prev: req.prev,
             issued_at: now,
             reason: req.reason,
+            erase: req.erase,
             signature: Signature([0; 64]),
         };
         r.signature = issuer.sign(&r.signed_message());
@@ -188,7 +197,7 @@ impl RevocationRecord {
             .u32(self.seq)
             .raw(&self.prev.0)
             .u64(self.issued_at)
-            .u8(self.reason.to_u8());
+            .u8(self.reason.to_u8() | if self.erase { ERASE_BIT } else { 0 });
         w
     }
 
@@ -233,6 +242,21 @@ impl RevocationRecord {
                 "only the first record of a chain has no previous record",
             ));
         }
+        let issued_at = r.u64()?;
+        let reason_byte = r.u8()?;
+        let reason = RevocationReason::from_u8(reason_byte & !ERASE_BIT)?;
+        let erase = reason_byte & ERASE_BIT != 0;
+        if erase
+            && !matches!(
+                reason,
+                RevocationReason::Lost | RevocationReason::Compromised
+            )
+        {
+            return Err(Error::malformed(
+                WHAT,
+                "only a lost or compromised device is asked to erase its wallet",
+            ));
+        }
         let rec = Self {
             group,
             issuer,
@@ -240,8 +264,9 @@ impl RevocationRecord {
             rotator,
             seq,
             prev,
-            issued_at: r.u64()?,
-            reason: RevocationReason::from_u8(r.u8()?)?,
+            issued_at,
+            reason,
+            erase,
             signature: Signature(r.array()?),
         };
         r.finish()?;
@@ -316,6 +341,10 @@ impl RevocationRecord {
     pub fn reason(&self) -> RevocationReason {
         self.reason
     }
+    /// Whether the revoked device is asked to erase its wallet too.
+    pub fn erase(&self) -> bool {
+        self.erase
+    }
 }
 
 impl serde::Serialize for RevocationRecord {
@@ -349,6 +378,7 @@ mod tests {
             seq: 1,
             prev: RevocationId::NONE,
             reason: RevocationReason::Lost,
+            erase: false,
         };
         let rec = RevocationRecord::issue(&phone, &req, 10_000);
         let bytes = rec.encode();
@@ -382,6 +412,27 @@ mod tests {
                 ..req
             },
             10_001,
+        );
+        // The erase request rides in the reason byte's high bit, signed.
+        let erasing =
+            RevocationRecord::issue(&phone, &RevocationRequest { erase: true, ..req }, 10_000);
+        let back = RevocationRecord::decode(&erasing.encode()).unwrap();
+        assert!(back.erase() && back.reason() == RevocationReason::Lost);
+        assert!(!rec.erase());
+        let retired = RevocationRecord::issue(
+            &phone,
+            &RevocationRequest {
+                erase: true,
+                reason: RevocationReason::Retired,
+                ..req
+            },
+            10_000,
+        );
+        assert_eq!(
+            RevocationRecord::decode(&retired.encode())
+                .unwrap_err()
+                .kind(),
+            "malformed"
         );
         let back = RevocationRecord::decode(&leaving.encode()).unwrap();
         assert!(back.is_self_revocation() && back.rotator().is_none() && back.prev() == rec.id());

@@ -142,6 +142,7 @@ fn a_member_cannot_plant_an_epoch_and_revoking_it_always_works() {
             seq: u32::MAX,
             prev: RevocationId([1; 16]),
             reason: RevocationReason::Compromised,
+            erase: false,
         },
         NOW,
     );
@@ -386,6 +387,7 @@ fn capabilities_limit_what_each_device_can_do() {
             seq: 1,
             prev: RevocationId::NONE,
             reason: RevocationReason::Lost,
+            erase: false,
         },
         NOW,
     );
@@ -483,6 +485,7 @@ fn backdated_revocations_are_void() {
             seq: 2,
             prev: rev.record.id(),
             reason: RevocationReason::Compromised,
+            erase: false,
         },
         NOW - 7200,
     );
@@ -497,6 +500,7 @@ fn backdated_revocations_are_void() {
             seq: 3,
             prev: RevocationId([9; 16]),
             reason: RevocationReason::Lost,
+            erase: false,
         },
         NOW,
     );

@@ -404,6 +404,7 @@ mod tests {
                 seq: f.view.chain_len + 1,
                 prev: f.view.head,
                 reason: RevocationReason::Lost,
+                erase: false,
             },
             1000,
         )

@@ -211,6 +211,7 @@ async fn revocations_must_extend_the_chain_at_its_head() {
             seq: 2,
             prev: first.id(),
             reason: tandem_pair::RevocationReason::Lost,
+            erase: false,
         },
         common::now() + 3600,
     );

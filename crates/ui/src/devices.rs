@@ -249,6 +249,20 @@ fn confirm_step(ui: &Ui, d: &DeviceView) -> El {
                     .child(el("span").text(*label))
             }))
     });
+    let erase = (!d.this_device).then(|| {
+        el("label")
+            .class("check")
+            .child(
+                el("input")
+                    .attr("type", "checkbox")
+                    .attr("name", "revoke-erase")
+                    .tid("revoke-erase"),
+            )
+            .child(el("span").text(
+                "Also erase the wallet on that device (only if lost or compromised; \
+                 it can be restored from the recovery phrase)",
+            ))
+    });
     el("div")
         .class("revoke-step stack")
         .attr("role", "group")
@@ -268,6 +282,7 @@ fn confirm_step(ui: &Ui, d: &DeviceView) -> El {
                 .text(text),
         )
         .maybe(reasons)
+        .maybe(erase)
         .child(
             el("div")
                 .class("pair-actions")

@@ -185,6 +185,15 @@ pub(crate) fn checked_radio(root: &Element, name: &str) -> Option<String> {
         .map(|i| i.value())
 }
 
+/// Whether the checkbox with this name is checked.
+pub(crate) fn checkbox(root: &Element, name: &str) -> bool {
+    root.query_selector(&format!("input[type=checkbox][name=\"{name}\"]"))
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<HtmlInputElement>().ok())
+        .is_some_and(|i| i.checked())
+}
+
 /// Sets the text of the element with this test id, if it is on the page
 /// (a countdown ticking without rebuilding the page).
 pub(crate) fn set_text(root: &Element, testid: &str, text: &str) {

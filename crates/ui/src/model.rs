@@ -106,6 +106,22 @@ pub struct WalletState {
     pub settings: Settings,
     /// A count or a list, depending on the worker version.
     pub pending_approvals: Value,
+    /// Set when another device of the wallet had this browser's wallet
+    /// erased (it was revoked as lost or compromised).
+    #[serde(default)]
+    pub erased: Option<Erased>,
+}
+
+/// Who had this browser's wallet erased, when and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Erased {
+    /// The revoking device's name (or id).
+    pub by: String,
+    /// Unix seconds.
+    pub at: u64,
+    /// lost or compromised.
+    pub reason: String,
 }
 
 impl WalletState {

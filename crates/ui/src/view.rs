@@ -665,7 +665,12 @@ pub fn view(ui: &Ui, pw: &str) -> El {
             .class("center muted")
             .tid("loading")
             .text("Loading…"),
-        Screen::Welcome => welcome(ui.page),
+        Screen::Welcome => welcome(ui.page).maybe(
+            ui.state
+                .as_ref()
+                .and_then(|s| s.erased.as_ref())
+                .map(|e| erased_notice(ui, e)),
+        ),
         Screen::CreateWords => create_words(ui),
         Screen::CreateConfirm => create_confirm(ui),
         Screen::CreatePassword => create_password(ui, pw),
@@ -696,6 +701,23 @@ pub fn view(ui: &Ui, pw: &str) -> El {
         .attr("data-screen", ui.screen.name())
         .attr("aria-busy", if ui.busy { "true" } else { "false" })
         .child(body)
+}
+
+/// Onboarding after another device had this wallet erased: says who, when
+/// and why, and points at restoring from the recovery phrase.
+fn erased_notice(ui: &Ui, e: &crate::model::Erased) -> El {
+    el("p")
+        .class("error")
+        .attr("role", "alert")
+        .tid("erased-notice")
+        .text(format!(
+            "Your wallet was erased from this browser by {} on {} (reported {}). Your funds \
+             are safe: restore the wallet with \"I already have a wallet\" and your recovery \
+             phrase.",
+            e.by,
+            crate::format::date_time(e.at, ui.utc_offset_min),
+            crate::devices::reason_text(&e.reason)
+        ))
 }
 
 fn welcome(page: Page) -> El {

@@ -488,6 +488,7 @@ fn home_shows_the_pairing_state_in_one_line() {
         by_name: Some("Pixel 8".into()),
         at: NOW - 3600,
         reason: "compromised".into(),
+        erase: false,
     });
     let v = view(&ui_on(Screen::Home, Some(g.clone())), "");
     let n = v.find("removed-notice").unwrap();
@@ -580,7 +581,50 @@ fn an_expiring_or_expired_pairing_is_said_and_can_be_redone() {
         by_name: Some("Pixel 8".into()),
         at: NOW - 10,
         reason: "lost".into(),
+        erase: false,
     });
     let page = view(&ui_on(Screen::Devices, Some(removed)), "");
     assert!(page.find("removed-notice").is_some() && page.find("pair-again").is_some());
+}
+
+/// Revoking another device offers to erase its wallet too (for a lost or
+/// compromised one); leaving does not. A browser whose wallet another device
+/// erased says so on the welcome screen and points at the recovery phrase.
+#[test]
+fn erase_on_revoke_is_offered_and_an_erased_wallet_says_who_did_it() {
+    let mut ui = ui_on(Screen::Devices, Some(group()));
+    ui.revoking = Some(PHONE.into());
+    let v = view(&ui, "");
+    let erase = row(&v, PHONE).find("revoke-erase").unwrap();
+    assert_eq!((erase.tag, erase.get("type")), ("input", Some("checkbox")));
+    ui.revoking = Some(ME.into());
+    assert!(
+        view(&ui, "").find("revoke-erase").is_none(),
+        "not when leaving"
+    );
+
+    let mut ui = tandem_ui::view::Ui::new(tandem_ui::view::Page::Popup);
+    let mut st = state();
+    st.initialized = false;
+    st.unlocked = false;
+    st.erased = Some(tandem_ui::model::Erased {
+        by: "Pixel 8".into(),
+        at: NOW,
+        reason: "lost".into(),
+    });
+    ui.state = Some(st);
+    ui.route();
+    assert_eq!(ui.screen, Screen::Welcome);
+    let v = view(&ui, "");
+    let note = v.find("erased-notice").unwrap().text_content();
+    assert!(
+        note.contains("erased from this browser by Pixel 8")
+            && note.contains("lost")
+            && note.contains("recovery phrase"),
+        "{note}"
+    );
+    assert!(
+        v.find("onboard-import").is_some(),
+        "restoring is one click away"
+    );
 }

@@ -39,6 +39,8 @@ enum Request {
         device: String,
         #[serde(default)]
         reason: Option<String>,
+        #[serde(default)]
+        erase: bool,
     },
     Refresh {
         device: String,
@@ -99,7 +101,12 @@ pub(crate) fn parse(json: &str) -> Result<Command, JsError> {
         },
         Request::CancelPairing => Command::CancelPairing,
         Request::StartOver => Command::StartOver,
-        Request::Revoke { device, reason } => Command::Revoke {
+        Request::Revoke {
+            device,
+            reason,
+            erase,
+        } => Command::Revoke {
+            erase,
             device: DeviceId::from_hex(&device).map_err(bad)?,
             reason: reason
                 .as_deref()

@@ -15,6 +15,7 @@ fn record(r: &RevocationRecord) -> Value {
         "target": target,
         "at": r.issued_at(),
         "reason": r.reason().as_str(),
+        "erase": r.erase(),
         "seq": r.seq(),
     })
 }

@@ -256,6 +256,7 @@ pub fn record(
             seq,
             prev,
             reason: RevocationReason::Lost,
+            erase: false,
         },
         now(),
     )

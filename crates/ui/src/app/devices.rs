@@ -387,8 +387,12 @@ pub(super) async fn run(action: Action, root: &Element) -> Result<()> {
             })
             .flatten()
             .unwrap_or_else(|| "The device".into());
+            // The erase request only goes with a lost or compromised device.
+            let erase = !me
+                && matches!(reason.as_str(), "lost" | "compromised")
+                && dom::checkbox(root, "revoke-erase");
             busy(command(
-                json!({"kind": "revoke", "device": id, "reason": reason}),
+                json!({"kind": "revoke", "device": id, "reason": reason, "erase": erase}),
             ))
             .await?;
             with_ui(|ui| {

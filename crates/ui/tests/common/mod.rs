@@ -72,6 +72,7 @@ pub fn group() -> DevicesView {
                     by_name: Some("Pixel 8".into()),
                     at: 1_741_900_000,
                     reason: "lost".into(),
+                    erase: false,
                 }),
                 ..device(OLD, "Old laptop")
             },
