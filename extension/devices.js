@@ -8,9 +8,10 @@
 //   IndexedDB tandem/keys "device"   non-extractable AES-GCM key that seals the state
 //   local     tandem.device          sealed device state (identity key, group keys)
 //   local     tandem.cache.devices   device list for the popup's home line (no secrets)
-//   local     tandem.relay           relay URL setting (default from the build)
+//   local     tandem.relay           relay URL setting (default: extension/config.js, from scripts/build)
 
 import initDevice, { DeviceHost, checkRelay } from './wasm/tandem_wasm_device.js';
+import { DEFAULT_RELAY } from './config.js';
 
 const EVENT = 'tandem/event';
 const K = {
@@ -19,8 +20,6 @@ const K = {
   relay: 'tandem.relay',
   pairing: 'tandem.pairing', // session: a pairing is running (survives a worker restart)
 };
-/** The relay used when the user set none (the local relay in development). */
-export const DEFAULT_RELAY = 'ws://127.0.0.1:8787/v1/ws';
 
 /** @type {Promise<DeviceHost> | null} */ let loading = null;
 /** Set by the worker: erases the wallet when another device asks (see onWalletErase). */
