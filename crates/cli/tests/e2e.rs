@@ -225,7 +225,14 @@ fn links_are_one_time_expire_and_name_their_relay() {
 
     // Another relay than the wallet's: refused unless the user says yes.
     let (show, link) = other.show(&["--timeout", "10"]);
-    let foreign = link.replace(&relay.url, "ws://127.0.0.1:9/v1/ws");
+    // (the app link's host changes with its relay: it must be the relay's)
+    let authority = relay
+        .url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .unwrap();
+    let foreign = link.replace(authority, "127.0.0.1:9");
     let err = phone.run_err(&["pair", "accept", &foreign, "--code", "123456"]);
     assert!(
         err.contains("--allow-other-relay") && err.contains("ws://127.0.0.1:9/v1/ws"),
@@ -245,6 +252,45 @@ fn links_are_one_time_expire_and_name_their_relay() {
             "{bad}: {err}"
         );
     }
+}
+
+/// The app link a phone's camera app opens (`http(s)://<relay>/app/#` +
+/// the pairing link) pairs like the plain link; one whose host is not the
+/// relay's is refused before anything is sent.
+#[test]
+fn app_links_pair_and_must_name_their_relay() {
+    let relay = Relay::start();
+    let dir = TempDir::new();
+    let phone = Dev::new(&dir, "phone", &relay);
+    let desk = Dev::new(&dir, "desk", &relay);
+    let (mut show, link) = desk.show(&[]);
+    let authority = relay
+        .url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .unwrap();
+
+    // `pair show` prints the app link (what the extension's QR holds too).
+    let app_link = format!("http://{authority}/app/#");
+    assert!(link.starts_with(&app_link), "{link}");
+    let plain = link.split_once('#').map_or(link.as_str(), |(_, f)| f);
+    assert!(plain.starts_with("tandem:pair?v=2&relay="), "{plain}");
+
+    let elsewhere = format!("http://127.0.0.2:1/app/#{plain}");
+    let err = phone.run_err(&["pair", "accept", &elsewhere, "--code", "123456"]);
+    assert!(err.contains("not its relay's host"), "{err}");
+
+    let mut accept = phone.accept(&link, &["--compare", "--timeout", "60"]);
+    let a = accept.wait("code: ", 30);
+    assert_eq!(a, show.wait("code: ", 30));
+    show.answer("y");
+    accept.answer("y");
+    let (ok, out, err) = accept.finish();
+    assert!(ok, "accept failed:\n{out}\n{err}");
+    let (ok, out, err) = show.finish();
+    assert!(ok, "pair show failed:\n{out}\n{err}");
+    assert!(out.contains("paired: group "), "{out}");
 }
 
 #[test]

@@ -8,6 +8,20 @@
 //! SHA-256 over its secret pairing nonce (revealed later, so nobody can
 //! grind keys to make the comparison codes collide). Nothing in the offer
 //! grants access: the already-trusted device must still confirm the code.
+//!
+//! The same offer as an *app link*, which a phone's own camera app opens in
+//! the browser: the phone web app served by the relay that carries the
+//! pairing, with the link above in the fragment (which never reaches a
+//! server):
+//!
+//! ```text
+//! https://<relay host[:port]>/app/#tandem:pair?v=2&relay=wss://<relay host[:port]>/...&...
+//! http://127.0.0.1:8787/app/#tandem:pair?v=2&relay=ws://127.0.0.1:8787/v1/ws&...
+//! ```
+//!
+//! `https` goes with a `wss://` relay, `http` only with a `ws://` relay on
+//! this machine, and the link's host must be the relay's: a link that
+//! would open one site's app for another site's relay is refused.
 
 use sha2::{Digest, Sha256};
 
@@ -18,7 +32,9 @@ use crate::{Error, Result, PROTOCOL_VERSION};
 
 const WHAT: &str = "pairing link";
 const SCHEME: &str = "tandem:pair?";
-/// Longest link accepted.
+/// Path of the phone web app on a relay; the pairing link follows `#`.
+const APP_PATH: &str = "/app/";
+/// Longest link accepted (either form).
 pub const MAX_OFFER_LEN: usize = 1024;
 /// Default offer lifetime: 2 minutes.
 pub const DEFAULT_OFFER_LIFETIME_SECS: u64 = 120;
@@ -121,8 +137,24 @@ impl PairingOffer {
         )
     }
 
-    /// Parses a link; every parameter must appear exactly once, unknown
-    /// parameters are refused. Does not check expiry (see [`Self::check`]).
+    /// The app link: `https://<relay host[:port]>/app/#` followed by
+    /// [`Self::to_uri`] (`http://` for a `ws://` relay, which devices only
+    /// accept on this machine). The relay that carries the pairing also
+    /// serves the phone app, so a phone's camera app opens the right one.
+    pub fn to_app_link(&self) -> String {
+        let (scheme, rest) = match self.relay.strip_prefix("wss://") {
+            Some(rest) => ("https", rest),
+            None => ("http", self.relay.strip_prefix("ws://").unwrap_or_default()),
+        };
+        let authority = rest.split('/').next().unwrap_or_default();
+        format!("{scheme}://{authority}{APP_PATH}#{}", self.to_uri())
+    }
+
+    /// Parses a link, `tandem:pair?...` or an app link
+    /// `http(s)://<host>/app/#tandem:pair?...` (see [`Self::to_app_link`])
+    /// whose scheme and host match the offer's relay. Every parameter must
+    /// appear exactly once, unknown parameters are refused. Does not check
+    /// expiry (see [`Self::check`]).
     pub fn parse(uri: &str) -> Result<Self> {
         let uri = uri.trim();
         if uri.len() > MAX_OFFER_LEN {
@@ -132,6 +164,70 @@ impl PairingOffer {
                 max: MAX_OFFER_LEN,
             });
         }
+        if let Some((secure, rest)) = strip_web_scheme(uri) {
+            return Self::parse_app_link(secure, rest);
+        }
+        Self::parse_pairing(uri)
+    }
+
+    /// An app link after `https://` (`secure`) or `http://`.
+    fn parse_app_link(secure: bool, rest: &str) -> Result<Self> {
+        let (location, fragment) = rest.split_once('#').ok_or_else(|| {
+            Error::malformed(
+                WHAT,
+                "a web link is a pairing link only with the pairing after '#' \
+                 (https://<relay>/app/#tandem:pair?...)",
+            )
+        })?;
+        let (authority, path) = location
+            .find('/')
+            .map_or((location, ""), |i| location.split_at(i));
+        if authority.is_empty() || path != APP_PATH {
+            return Err(Error::malformed(
+                WHAT,
+                "not a Tandem app link (expected https://<relay>/app/#tandem:pair?...)",
+            ));
+        }
+        if !fragment.starts_with(SCHEME) {
+            return Err(Error::malformed(
+                WHAT,
+                "the part after '#' is not a Tandem pairing link (expected tandem:pair?...)",
+            ));
+        }
+        let offer = Self::parse_pairing(fragment)?;
+        let relay_rest = if secure {
+            offer.relay.strip_prefix("wss://").ok_or_else(|| {
+                Error::malformed(WHAT, "an https:// app link must name a wss:// relay")
+            })?
+        } else {
+            let rest = offer.relay.strip_prefix("ws://").ok_or_else(|| {
+                Error::malformed(WHAT, "an http:// app link must name a ws:// relay")
+            })?;
+            check_transport(&offer.relay).map_err(|_| {
+                Error::malformed(
+                    WHAT,
+                    "an http:// app link is only for a relay on this machine; use https://",
+                )
+            })?;
+            rest
+        };
+        let relay_authority = relay_rest.split('/').next().unwrap_or_default();
+        if origin(secure, authority) != origin(secure, relay_authority) {
+            return Err(Error::malformed(
+                WHAT,
+                format!(
+                    "the app link's host {:?} is not its relay's host {:?}: refused, \
+                     it could open another site's app",
+                    shorten(authority),
+                    shorten(relay_authority)
+                ),
+            ));
+        }
+        Ok(offer)
+    }
+
+    /// The `tandem:pair?...` form.
+    fn parse_pairing(uri: &str) -> Result<Self> {
         let query = uri.strip_prefix(SCHEME).ok_or_else(|| {
             Error::malformed(WHAT, "not a Tandem pairing link (expected tandem:pair?...)")
         })?;
@@ -209,6 +305,35 @@ fn truncate(s: &str) -> String {
     s.chars().take(16).collect()
 }
 
+fn shorten(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+/// `(secure, rest)` for a text starting with `https://` or `http://` (any
+/// case, as browsers and camera apps may write the scheme).
+fn strip_web_scheme(text: &str) -> Option<(bool, &str)> {
+    for (prefix, secure) in [("https://", true), ("http://", false)] {
+        if text
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+        {
+            return Some((secure, &text[prefix.len()..]));
+        }
+    }
+    None
+}
+
+/// A host[:port] as a browser compares it: lower case, without the
+/// scheme's default port (443 for https/wss, 80 for http/ws).
+fn origin(secure: bool, authority: &str) -> String {
+    let a = authority.to_ascii_lowercase();
+    let default = if secure { ":443" } else { ":80" };
+    match a.strip_suffix(default) {
+        Some(host) if !host.is_empty() => host.to_owned(),
+        _ => a,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +357,175 @@ mod tests {
         assert_eq!(PairingOffer::parse(&uri).unwrap(), o);
         o.check(999).unwrap();
         assert_eq!(o.check(1_030), Err(Error::OfferExpired { ago_secs: 30 }));
+    }
+
+    fn secure_offer() -> PairingOffer {
+        PairingOffer {
+            relay: "wss://relay.example/v1/ws".into(),
+            ..offer()
+        }
+    }
+
+    fn detail(e: &Error) -> String {
+        assert_eq!(e.kind(), "malformed", "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn app_links_round_trip() {
+        let o = secure_offer();
+        let link = o.to_app_link();
+        assert_eq!(
+            link,
+            format!("https://relay.example/app/#{}", o.to_uri()),
+            "https for a wss:// relay, the pairing link in the fragment"
+        );
+        assert_eq!(PairingOffer::parse(&link).unwrap(), o);
+        assert_eq!(PairingOffer::parse(&format!("  {link}\n")).unwrap(), o);
+
+        // A loopback ws:// relay: http, with the port.
+        let o = offer();
+        let link = o.to_app_link();
+        assert!(
+            link.starts_with(
+                "http://127.0.0.1:8080/app/#tandem:pair?v=2&relay=ws://127.0.0.1:8080/ws&"
+            ),
+            "{link}"
+        );
+        assert_eq!(PairingOffer::parse(&link).unwrap(), o);
+        for relay in ["ws://localhost:8787/v1/ws", "ws://[::1]:8787/v1/ws"] {
+            let o = PairingOffer {
+                relay: relay.into(),
+                ..offer()
+            };
+            assert_eq!(PairingOffer::parse(&o.to_app_link()).unwrap(), o, "{relay}");
+        }
+
+        // As a browser shows it: host in lower case, default port dropped.
+        let o = PairingOffer {
+            relay: "wss://Relay.Example:443/v1/ws".into(),
+            ..offer()
+        };
+        assert_eq!(PairingOffer::parse(&o.to_app_link()).unwrap(), o);
+        let shown = format!("HTTPS://relay.example/app/#{}", o.to_uri());
+        assert_eq!(PairingOffer::parse(&shown).unwrap(), o);
+        // A non-default port is part of the host.
+        let o = PairingOffer {
+            relay: "wss://relay.example:8443/v1/ws".into(),
+            ..offer()
+        };
+        let link = o.to_app_link();
+        assert!(
+            link.starts_with("https://relay.example:8443/app/#"),
+            "{link}"
+        );
+        assert_eq!(PairingOffer::parse(&link).unwrap(), o);
+        let e = PairingOffer::parse(&link.replace(":8443/app/", "/app/")).unwrap_err();
+        assert!(detail(&e).contains("not its relay's host"), "{e}");
+    }
+
+    #[test]
+    fn app_link_for_another_host_is_refused() {
+        let uri = secure_offer().to_uri();
+        for host in [
+            "evil.example",
+            "relay.example.evil.example",
+            "relay.example@evil.example",
+            "relay.example:444",
+            "evil.example:443",
+        ] {
+            let e = PairingOffer::parse(&format!("https://{host}/app/#{uri}")).unwrap_err();
+            let d = detail(&e);
+            assert!(
+                d.contains("not its relay's host") && d.contains("relay.example"),
+                "{host}: {e}"
+            );
+        }
+        let uri = offer().to_uri();
+        let e = PairingOffer::parse(&format!("http://127.0.0.2:8080/app/#{uri}")).unwrap_err();
+        assert!(detail(&e).contains("not its relay's host"), "{e}");
+        let e = PairingOffer::parse(&format!("http://127.0.0.1:8081/app/#{uri}")).unwrap_err();
+        assert!(detail(&e).contains("not its relay's host"), "{e}");
+    }
+
+    #[test]
+    fn app_link_scheme_must_match_the_relay() {
+        // http with a relay that is not on this machine (or not ws://).
+        let o = PairingOffer {
+            relay: "ws://relay.example/v1/ws".into(),
+            ..offer()
+        };
+        let e = PairingOffer::parse(&o.to_app_link()).unwrap_err();
+        assert!(
+            detail(&e).contains("only for a relay on this machine"),
+            "{e}"
+        );
+        let uri = secure_offer().to_uri();
+        let e = PairingOffer::parse(&format!("http://relay.example/app/#{uri}")).unwrap_err();
+        assert!(detail(&e).contains("must name a ws:// relay"), "{e}");
+        // https with a plain ws:// relay, even on this machine.
+        let uri = offer().to_uri();
+        let e = PairingOffer::parse(&format!("https://127.0.0.1:8080/app/#{uri}")).unwrap_err();
+        assert!(detail(&e).contains("must name a wss:// relay"), "{e}");
+    }
+
+    #[test]
+    fn app_link_needs_the_pairing_in_its_fragment() {
+        let o = secure_offer();
+        let uri = o.to_uri();
+        for (text, says) in [
+            ("https://relay.example/app/".to_owned(), "after '#'"),
+            ("https://relay.example".to_owned(), "after '#'"),
+            (format!("https://relay.example/app/?{uri}"), "after '#'"),
+            (
+                "https://relay.example/app/#".to_owned(),
+                "not a Tandem pairing link",
+            ),
+            (
+                "https://relay.example/app/#home".to_owned(),
+                "not a Tandem pairing link",
+            ),
+            (
+                format!("https://relay.example/app/#x{uri}"),
+                "not a Tandem pairing link",
+            ),
+            (
+                format!("https://relay.example/#{uri}"),
+                "not a Tandem app link",
+            ),
+            (
+                format!("https://relay.example/app#{uri}"),
+                "not a Tandem app link",
+            ),
+            (
+                format!("https://relay.example/app/x#{uri}"),
+                "not a Tandem app link",
+            ),
+            (
+                format!("https://relay.example/app/?a#{uri}"),
+                "not a Tandem app link",
+            ),
+            (format!("https:///app/#{uri}"), "not a Tandem app link"),
+        ] {
+            let e = PairingOffer::parse(&text).unwrap_err();
+            assert!(detail(&e).contains(says), "{text}: {e}");
+        }
+        // The pairing link inside is checked as usual.
+        let link = o.to_app_link();
+        for bad in [
+            link.replace("v=2", "v=1"),
+            link.replace("&exp=1000", ""),
+            format!("{link}&x=1"),
+        ] {
+            let e = PairingOffer::parse(&bad).unwrap_err();
+            assert!(
+                matches!(e.kind(), "malformed" | "unsupported_version"),
+                "{bad}: {e}"
+            );
+        }
+        // And the length limit covers the whole link.
+        let long = format!("{link}{}", "A".repeat(MAX_OFFER_LEN));
+        assert_eq!(PairingOffer::parse(&long).unwrap_err().kind(), "too_large");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Relay settings, with defaults that need no configuration.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use crate::{store::MailboxLimits, Error, Result};
 
@@ -39,6 +39,9 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Most messages replayed from the mailbox per request.
     pub pending_batch: usize,
+    /// Folder of the phone web app, served at `/app/` (`--app-dir`); no
+    /// `/app/` without it.
+    pub app_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -58,12 +61,14 @@ impl Default for Config {
             auth_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
             pending_batch: 256,
+            app_dir: None,
         }
     }
 }
 
 pub(crate) const USAGE: &str = "\
-tandem-relay: Tandem's relay server (WebSocket at /v1/ws, GET /health, GET /metrics)
+tandem-relay: Tandem's relay server (WebSocket at /v1/ws, GET /health, GET /metrics,
+and with --app-dir the phone web app at GET /app/)
 
 USAGE: tandem-relay [OPTIONS]
 
@@ -85,9 +90,12 @@ OPTIONS:
   --blob-max-bytes N        largest blob (default 131072)
   --blob-quota-bytes N      blob bytes per group (default 16777216)
   --idle-timeout-secs N     close connections silent this long (default 300; pinged at N/3)
+  --app-dir DIR             serve the phone web app from DIR at /app/ (static files,
+                            no listings; put https in front for a phone's camera)
   -h, --help                this help
 
-On start it prints one line `tandem-relay listening on ws://ADDR/v1/ws` to stdout.
+On start it prints one line `tandem-relay listening on ws://ADDR/v1/ws` to stdout
+(with --app-dir, a second one naming the app's URL).
 ";
 
 impl Config {
@@ -124,6 +132,17 @@ impl Config {
                     c.database = v;
                 }
                 "--public-url" => c.public_url = Some(value()?),
+                "--app-dir" => {
+                    let v = value()?;
+                    c.app_dir = Some(
+                        std::fs::canonicalize(&v)
+                            .ok()
+                            .filter(|p| p.is_dir())
+                            .ok_or_else(|| {
+                                Error::Config(format!("--app-dir: `{v}` is not an existing folder"))
+                            })?,
+                    );
+                }
                 "--max-frame-bytes" => c.max_frame_bytes = num(&flag, &value()?)?,
                 "--rate" => c.rate_per_sec = num(&flag, &value()?)?,
                 "--burst" => c.rate_burst = num(&flag, &value()?)?,
@@ -181,5 +200,22 @@ mod tests {
         assert!(e.to_string().contains("postgres://"), "{e}");
         let e = Config::from_args(args(&["--listen"])).unwrap_err();
         assert!(e.to_string().contains("needs a value"), "{e}");
+    }
+
+    #[test]
+    fn app_dir_must_be_an_existing_folder() {
+        assert_eq!(Config::default().app_dir, None);
+        let here = env!("CARGO_MANIFEST_DIR");
+        let c = Config::from_args(args(&["--app-dir", here]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.app_dir, Some(std::fs::canonicalize(here).unwrap()));
+        let missing = format!("{here}/no-such-folder");
+        let e = Config::from_args(args(&["--app-dir", &missing])).unwrap_err();
+        assert!(e.to_string().contains("--app-dir"), "{e}");
+        assert!(e.to_string().contains("no-such-folder"), "{e}");
+        let file = format!("{here}/Cargo.toml");
+        let e = Config::from_args(args(&["--app-dir", &file])).unwrap_err();
+        assert!(e.to_string().contains("not an existing folder"), "{e}");
     }
 }

@@ -45,6 +45,7 @@ async fn run(config: Config) -> tandem_relay::Result<()> {
     } else {
         "sqlite"
     };
+    let app_dir = config.app_dir.clone();
     let state = AppState::new(config, store, url.clone()).await?;
     state.spawn_sweeper(Duration::from_secs(60));
     // Tests and scripts wait for this line; print it only once we accept.
@@ -57,6 +58,12 @@ async fn run(config: Config) -> tandem_relay::Result<()> {
         } else {
             println!(
                 "tandem-relay listening on ws://{addr}/v1/ws (public URL {url}, storage: {backend})"
+            );
+        }
+        if let Some(dir) = app_dir {
+            println!(
+                "tandem-relay serves the phone app at http://{addr}/app/ from {}",
+                dir.display()
             );
         }
     }

@@ -1,4 +1,5 @@
-//! The axum application: `GET /v1/ws` (WebSocket), `GET /health`, `GET /metrics`.
+//! The axum application: `GET /v1/ws` (WebSocket), `GET /health`, `GET /metrics`,
+//! and with `--app-dir` the phone web app's files under `GET /app/`.
 //!
 //! Connection life: the relay sends a `challenge`; the device must answer
 //! with `auth` within [`Config::auth_timeout`]; then the device's mailbox is
@@ -16,6 +17,7 @@
 
 mod auth;
 mod dispatch;
+mod phone_app;
 
 use std::{
     collections::HashMap,
@@ -286,11 +288,14 @@ impl AppState {
 /// needs the peer address); in `oneshot` tests add
 /// `axum::extract::connect_info::MockConnectInfo`.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let mut router = Router::new()
         .route("/v1/ws", get(ws_handler))
         .route("/health", get(health))
-        .route("/metrics", get(metrics))
-        .with_state(state)
+        .route("/metrics", get(metrics));
+    if let Some(dir) = &state.inner.config.app_dir {
+        router = router.merge(phone_app::router(dir));
+    }
+    router.with_state(state)
 }
 
 async fn health(State(st): State<AppState>) -> Response {
