@@ -25,11 +25,12 @@
 //! - **Pairing needs both screens.** See [`pairing`].
 
 mod inbox;
+pub mod json;
 pub mod pairing;
 pub mod state;
 mod view;
 
-use std::collections::BTreeMap;
+use tandem_pair::map::VecMap;
 
 use rand_core::CryptoRngCore;
 use tandem_pair::{
@@ -318,7 +319,7 @@ pub struct Device {
     state: State,
     phase: Phase,
     next_req: u64,
-    waiting: BTreeMap<u64, (Pending, u64)>,
+    waiting: VecMap<u64, (Pending, u64)>,
     in_flight: Vec<u64>,
     revoke_in_flight: bool,
     pairing: Option<pairing::Session>,
@@ -345,7 +346,7 @@ impl Device {
             state,
             phase: Phase::Closed,
             next_req: 1,
-            waiting: BTreeMap::new(),
+            waiting: VecMap::new(),
             in_flight: Vec::new(),
             revoke_in_flight: false,
             pairing: None,

@@ -30,64 +30,99 @@ pub enum ApproverMode {
     Typing,
 }
 
-/// Pairing steps, for the UI.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "step", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum PairingPhase {
-    /// New device: show this link as a QR code until `expires_at`.
-    Offer {
-        /// The link.
-        link: String,
-        /// Unix seconds.
-        expires_at: u64,
-    },
-    /// New device: show the code and ask whether the other screen shows the
-    /// same ([`crate::Command::ConfirmCode`]).
-    ConfirmCode {
-        /// Six digits.
-        code: String,
-    },
-    /// Trusted device: the link names another relay than the group's; ask
-    /// the user before going on ([`crate::Command::AllowOtherRelay`]).
-    OtherRelay {
-        /// The link's relay.
-        offer_relay: String,
-        /// The group's relay.
-        group_relay: String,
-    },
-    /// Trusted device, compare mode: show the code and ask whether the new
-    /// device shows the same ([`crate::Command::CheckCode`]).
-    CompareCode {
-        /// Six digits.
-        code: String,
-        /// The new device's name.
-        name: String,
-    },
-    /// Trusted device, typing mode: ask for the code the new device shows.
-    TypeCode {
-        /// The new device's name.
-        name: String,
-    },
-    /// This side decided; waiting for the other device.
-    WaitingForOtherDevice,
-    /// Done on this side.
-    Paired {
-        /// The other device's name.
-        name: String,
-        /// The other device's id (hex).
-        device: String,
-    },
-    /// The pairing ended without installing anything.
-    Failed {
-        /// Why, in plain language.
-        error: String,
-    },
-    /// Something the user should know that does not end the pairing.
-    Warning {
-        /// What.
-        message: String,
-    },
+tandem_pair::internally_tagged! {
+    #[serde(tag = "step")]
+    #[serde(rename_all = "snake_case")]
+    /// Pairing steps, for the UI.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum PairingPhase {
+        /// New device: show this link as a QR code until `expires_at`.
+        Offer {
+            /// The link.
+            link: String,
+            /// Unix seconds.
+            expires_at: u64,
+        },
+        /// New device: show the code and ask whether the other screen shows the
+        /// same ([`crate::Command::ConfirmCode`]).
+        ConfirmCode {
+            /// Six digits.
+            code: String,
+        },
+        /// Trusted device: the link names another relay than the group's; ask
+        /// the user before going on ([`crate::Command::AllowOtherRelay`]).
+        OtherRelay {
+            /// The link's relay.
+            offer_relay: String,
+            /// The group's relay.
+            group_relay: String,
+        },
+        /// Trusted device, compare mode: show the code and ask whether the new
+        /// device shows the same ([`crate::Command::CheckCode`]).
+        CompareCode {
+            /// Six digits.
+            code: String,
+            /// The new device's name.
+            name: String,
+        },
+        /// Trusted device, typing mode: ask for the code the new device shows.
+        TypeCode {
+            /// The new device's name.
+            name: String,
+        },
+        /// This side decided; waiting for the other device.
+        WaitingForOtherDevice,
+        /// Done on this side.
+        Paired {
+            /// The other device's name.
+            name: String,
+            /// The other device's id (hex).
+            device: String,
+        },
+        /// The pairing ended without installing anything.
+        Failed {
+            /// Why, in plain language.
+            error: String,
+        },
+        /// Something the user should know that does not end the pairing.
+        Warning {
+            /// What.
+            message: String,
+        },
+    }
+}
+
+impl PairingPhase {
+    /// The phase as JSON with its keys in sorted order (`step` last): exactly
+    /// what `serde_json::to_value(phase)?.to_string()` writes, without
+    /// `serde_json::Value` (the browser shells' form).
+    pub fn sorted_json(&self) -> String {
+        let o = crate::json::Object::new();
+        let (o, step) = match self {
+            Self::Offer { link, expires_at } => {
+                (o.num("expires_at", *expires_at).str("link", link), "offer")
+            }
+            Self::ConfirmCode { code } => (o.str("code", code), "confirm_code"),
+            Self::OtherRelay {
+                offer_relay,
+                group_relay,
+            } => (
+                o.str("group_relay", group_relay)
+                    .str("offer_relay", offer_relay),
+                "other_relay",
+            ),
+            Self::CompareCode { code, name } => {
+                (o.str("code", code).str("name", name), "compare_code")
+            }
+            Self::TypeCode { name } => (o.str("name", name), "type_code"),
+            Self::WaitingForOtherDevice => (o, "waiting_for_other_device"),
+            Self::Paired { name, device } => (o.str("device", device).str("name", name), "paired"),
+            Self::Failed { error } => (o.str("error", error), "failed"),
+            Self::Warning { message } => (o.str("message", message), "warning"),
+        };
+        o.str("step", step).end()
+    }
 }
 
 /// What an `admit` was for.
@@ -237,7 +272,7 @@ impl Device {
         let relay = self.state.group.relay().to_owned();
         match Joiner::new(&relay, now, lifetime, rng) {
             Ok(joiner) => {
-                let link = joiner.offer().to_uri();
+                let link = joiner.offer().to_app_link();
                 let topic = joiner.offer().topic;
                 let expires_at = joiner.offer().expires_at;
                 self.pairing = Some(Session::Joiner {
@@ -818,6 +853,48 @@ impl Device {
                 "the other device did not answer in time; pairing cancelled",
                 rng,
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod sorted_json_tests {
+    use super::PairingPhase;
+
+    #[test]
+    fn sorted_json_is_what_value_writes() {
+        let s = |t: &str| t.to_owned();
+        for p in [
+            PairingPhase::Offer {
+                link: s("tandem:pair?v=2&x=\"y\""),
+                expires_at: 77,
+            },
+            PairingPhase::ConfirmCode { code: s("012345") },
+            PairingPhase::OtherRelay {
+                offer_relay: s("wss://a"),
+                group_relay: s("wss://b"),
+            },
+            PairingPhase::CompareCode {
+                code: s("999999"),
+                name: s("phone é"),
+            },
+            PairingPhase::TypeCode { name: s("tab\t") },
+            PairingPhase::WaitingForOtherDevice,
+            PairingPhase::Paired {
+                name: s("n"),
+                device: s("00ff"),
+            },
+            PairingPhase::Failed {
+                error: s("it broke"),
+            },
+            PairingPhase::Warning {
+                message: s("careful"),
+            },
+        ] {
+            let want = serde_json::to_value(&p).unwrap().to_string();
+            assert_eq!(p.sorted_json(), want);
+            // And it still reads back as the same phase.
+            assert_eq!(serde_json::from_str::<PairingPhase>(&want).unwrap(), p);
         }
     }
 }

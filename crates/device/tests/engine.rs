@@ -94,7 +94,10 @@ fn typing_mode_and_the_other_relay_warning() {
     sim.cmd(desk, Command::ShowOffer { lifetime_secs: 120 });
     sim.run();
     let link = sim.nodes[desk].offer().unwrap();
-    let other = link.replace("ws://127.0.0.1:9/v1/ws", "ws://127.0.0.1:10/v1/ws");
+    // The link as a phisher would make it: the app and the relay both on
+    // another host (the app link's host must be its relay's).
+    let other = link.replace("127.0.0.1:9/", "127.0.0.1:10/");
+    assert!(other.contains("relay=ws://127.0.0.1:10/v1/ws"), "{other}");
     sim.cmd(
         phone,
         Command::AcceptOffer {

@@ -18,8 +18,6 @@
 //! a bounded window per sender ([`ReplayWindow`]), and senders take them from
 //! a counter that never falls behind the clock ([`SequenceCounter::take`]).
 
-use std::collections::BTreeSet;
-
 use chacha20poly1305::{
     aead::{Aead, KeyInit, Payload},
     XChaCha20Poly1305, XNonce,
@@ -303,7 +301,21 @@ pub struct ReplayWindow {
     /// Everything at or below this was forgotten and is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     floor: Option<u64>,
-    seen: BTreeSet<u64>,
+    /// Increasing, no repeats (serialized as the `BTreeSet` it once was).
+    #[serde(deserialize_with = "sorted_set")]
+    seen: Vec<u64>,
+}
+
+/// Reads what a `BTreeSet<u64>` reads (a sequence in any order, repeats
+/// allowed) into a sorted `Vec` without repeats.
+fn sorted_set<'de, D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Vec<u64>, D::Error> {
+    let mut v = Vec::new();
+    for s in <Vec<u64> as serde::Deserialize>::deserialize(d)? {
+        if let Err(at) = v.binary_search(&s) {
+            v.insert(at, s);
+        }
+    }
+    Ok(v)
 }
 
 impl ReplayWindow {
@@ -313,7 +325,7 @@ impl ReplayWindow {
             seq,
             last: self.seen.last().copied().or(self.floor).unwrap_or(0),
         };
-        if self.floor.is_some_and(|f| seq <= f) || self.seen.contains(&seq) {
+        if self.floor.is_some_and(|f| seq <= f) || self.seen.binary_search(&seq).is_ok() {
             return Err(replay());
         }
         Ok(())
@@ -323,9 +335,10 @@ impl ReplayWindow {
     /// the message authenticated, or a forger could fill the window.
     pub fn accept(&mut self, seq: u64) -> Result<()> {
         self.check(seq)?;
-        self.seen.insert(seq);
+        let at = self.seen.partition_point(|s| *s < seq);
+        self.seen.insert(at, seq);
         if self.seen.len() > REPLAY_WINDOW {
-            self.floor = self.seen.pop_first();
+            self.floor = Some(self.seen.remove(0));
         }
         Ok(())
     }

@@ -44,25 +44,28 @@ b64_id!(
 #[serde(transparent)]
 pub struct MessageId(pub u64);
 
-/// How a device claims its place when it authenticates.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Membership {
-    /// Not (yet) in a group: may only use pairing topics.
-    Guest,
-    /// The device that founded `group`: `group == GroupId::founded(identity, salt)`.
-    Founder {
-        /// The group.
-        group: GroupId,
-        /// Salt the founder chose (hex).
-        #[serde(with = "hex16")]
-        salt: [u8; 16],
-    },
-    /// A paired device with its session token.
-    Member {
-        /// Token issued to this device by an active member.
-        token: SessionToken,
-    },
+crate::internally_tagged! {
+    #[serde(tag = "kind")]
+    #[serde(rename_all = "snake_case", deny_unknown_fields)]
+    /// How a device claims its place when it authenticates.
+    #[derive(Clone, PartialEq, Eq, Debug)]
+    pub enum Membership {
+        /// Not (yet) in a group: may only use pairing topics.
+        Guest,
+        /// The device that founded `group`: `group == GroupId::founded(identity, salt)`.
+        Founder {
+            /// The group.
+            group: GroupId,
+            /// Salt the founder chose (hex).
+            #[serde(with = "hex16")]
+            salt: [u8; 16],
+        },
+        /// A paired device with its session token.
+        Member {
+            /// Token issued to this device by an active member.
+            token: SessionToken,
+        },
+    }
 }
 
 mod hex16 {
@@ -175,101 +178,104 @@ pub struct MemberInfo {
     pub last_seen: Option<u64>,
 }
 
-/// Frames a device sends to the relay.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ClientFrame {
-    /// Answer to [`RelayFrame::Challenge`]; must be the first frame.
-    Auth {
-        /// Identity key.
-        identity: IdentityPublic,
-        /// Claimed membership.
-        membership: Membership,
-        /// Signature over [`auth_message`].
-        signature: Signature,
-    },
-    /// Receive payloads published to a pairing topic, until the pairing
-    /// offer expires. The relay keeps a subscription at most
-    /// [`MAX_SUBSCRIPTION_SECS`] and at most [`MAX_SUBSCRIPTIONS`] per device.
-    Subscribe {
-        /// Request id echoed in the reply.
-        req: u64,
-        /// Topic.
-        topic: Topic,
-        /// When the subscription may end (Unix seconds; the offer's expiry).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        until: Option<u64>,
-    },
-    /// Stop receiving a pairing topic.
-    Unsubscribe {
-        /// Request id.
-        req: u64,
-        /// Topic.
-        topic: Topic,
-    },
-    /// Store and forward an opaque payload.
-    Publish {
-        /// Request id; the relay answers [`RelayFrame::Published`] once stored.
-        req: u64,
-        /// Destination.
-        to: Recipient,
-        /// The envelope (at most [`MAX_PAYLOAD_BYTES`]).
-        payload: Bytes,
-    },
-    /// The device processed a delivered message; the relay may delete it.
-    Ack {
-        /// Message id from [`RelayFrame::Deliver`] or [`RelayFrame::Revoked`].
-        id: MessageId,
-    },
-    /// Store an encrypted blob for the group under `key` (replaces).
-    BlobPut {
-        /// Request id.
-        req: u64,
-        /// Key (UTF-8, at most [`MAX_BLOB_KEY_BYTES`]).
-        key: String,
-        /// Ciphertext (at most [`MAX_BLOB_BYTES`]).
-        value: Bytes,
-    },
-    /// Read a blob.
-    BlobGet {
-        /// Request id.
-        req: u64,
-        /// Key.
-        key: String,
-    },
-    /// Revoke a device or token of the sender's group.
-    Revoke {
-        /// Request id.
-        req: u64,
-        /// Signed record; its issuer must be the sender, and it must extend
-        /// the group's chain at its current head (else `conflict`).
-        record: RevocationRecord,
-    },
-    /// Register a token the sender just issued to a new device (before the
-    /// welcome is sent), so the relay knows the device is in the group.
-    Admit {
-        /// Request id.
-        req: u64,
-        /// The new device's token; its issuer must be the sender.
-        token: SessionToken,
-    },
-    /// Fetch the group's revocation chain after position `after`.
-    Revocations {
-        /// Request id.
-        req: u64,
-        /// Number of records the device already holds.
-        after: u32,
-    },
-    /// List the group's devices.
-    Members {
-        /// Request id.
-        req: u64,
-    },
-    /// Liveness check.
-    Ping {
-        /// Request id.
-        req: u64,
-    },
+crate::internally_tagged! {
+    #[serde(tag = "type")]
+    #[serde(rename_all = "snake_case", deny_unknown_fields)]
+    /// Frames a device sends to the relay.
+    #[derive(Clone, PartialEq, Eq, Debug)]
+    pub enum ClientFrame {
+        /// Answer to [`RelayFrame::Challenge`]; must be the first frame.
+        Auth {
+            /// Identity key.
+            identity: IdentityPublic,
+            /// Claimed membership.
+            membership: Membership,
+            /// Signature over [`auth_message`].
+            signature: Signature,
+        },
+        /// Receive payloads published to a pairing topic, until the pairing
+        /// offer expires. The relay keeps a subscription at most
+        /// [`MAX_SUBSCRIPTION_SECS`] and at most [`MAX_SUBSCRIPTIONS`] per device.
+        Subscribe {
+            /// Request id echoed in the reply.
+            req: u64,
+            /// Topic.
+            topic: Topic,
+            /// When the subscription may end (Unix seconds; the offer's expiry).
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            until: Option<u64>,
+        },
+        /// Stop receiving a pairing topic.
+        Unsubscribe {
+            /// Request id.
+            req: u64,
+            /// Topic.
+            topic: Topic,
+        },
+        /// Store and forward an opaque payload.
+        Publish {
+            /// Request id; the relay answers [`RelayFrame::Published`] once stored.
+            req: u64,
+            /// Destination.
+            to: Recipient,
+            /// The envelope (at most [`MAX_PAYLOAD_BYTES`]).
+            payload: Bytes,
+        },
+        /// The device processed a delivered message; the relay may delete it.
+        Ack {
+            /// Message id from [`RelayFrame::Deliver`] or [`RelayFrame::Revoked`].
+            id: MessageId,
+        },
+        /// Store an encrypted blob for the group under `key` (replaces).
+        BlobPut {
+            /// Request id.
+            req: u64,
+            /// Key (UTF-8, at most [`MAX_BLOB_KEY_BYTES`]).
+            key: String,
+            /// Ciphertext (at most [`MAX_BLOB_BYTES`]).
+            value: Bytes,
+        },
+        /// Read a blob.
+        BlobGet {
+            /// Request id.
+            req: u64,
+            /// Key.
+            key: String,
+        },
+        /// Revoke a device or token of the sender's group.
+        Revoke {
+            /// Request id.
+            req: u64,
+            /// Signed record; its issuer must be the sender, and it must extend
+            /// the group's chain at its current head (else `conflict`).
+            record: RevocationRecord,
+        },
+        /// Register a token the sender just issued to a new device (before the
+        /// welcome is sent), so the relay knows the device is in the group.
+        Admit {
+            /// Request id.
+            req: u64,
+            /// The new device's token; its issuer must be the sender.
+            token: SessionToken,
+        },
+        /// Fetch the group's revocation chain after position `after`.
+        Revocations {
+            /// Request id.
+            req: u64,
+            /// Number of records the device already holds.
+            after: u32,
+        },
+        /// List the group's devices.
+        Members {
+            /// Request id.
+            req: u64,
+        },
+        /// Liveness check.
+        Ping {
+            /// Request id.
+            req: u64,
+        },
+    }
 }
 
 /// Stable error codes in [`RelayFrame::Error`].
@@ -304,114 +310,117 @@ pub enum ErrorCode {
     Internal,
 }
 
-/// Frames the relay sends to a device.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum RelayFrame {
-    /// First frame on every connection.
-    Challenge {
-        /// Protocol version the relay speaks.
-        version: u8,
-        /// Fresh random nonce for this connection.
-        nonce: Nonce,
-    },
-    /// Authentication accepted; stored messages follow as `deliver` frames,
-    /// all of them before the answer to any frame the device sends next.
-    AuthOk {
-        /// The device's id.
-        device: DeviceId,
-        /// Its group, if not a guest.
-        group: Option<GroupId>,
-        /// Length of the group's revocation chain at the relay.
-        #[serde(default)]
-        revocations: u32,
-    },
-    /// A request succeeded (subscribe, unsubscribe, blob put, revoke).
-    Ok {
-        /// Request id.
-        req: u64,
-    },
-    /// A publish was stored durably (acknowledged: survives a relay crash).
-    Published {
-        /// Request id.
-        req: u64,
-        /// Id of the stored message.
-        id: MessageId,
-        /// Group members whose mailbox was full: they did not get it.
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        full: Vec<DeviceId>,
-    },
-    /// A payload for this device.
-    Deliver {
-        /// Id to acknowledge.
-        id: MessageId,
-        /// Sending device.
-        from: DeviceId,
-        /// How it was addressed.
-        to: Recipient,
-        /// The envelope.
-        payload: Bytes,
-        /// When the relay accepted it (Unix seconds).
-        sent_at: u64,
-    },
-    /// A blob read.
-    Blob {
-        /// Request id.
-        req: u64,
-        /// Key.
-        key: String,
-        /// Value, or null if absent.
-        value: Option<Bytes>,
-    },
-    /// The group's devices.
-    Members {
-        /// Request id.
-        req: u64,
-        /// Devices.
-        members: Vec<MemberInfo>,
-    },
-    /// A revocation in this device's group (also kept in the mailbox of
-    /// offline devices until acknowledged). Also sent, without an id, to the
-    /// revoked device itself just before the relay closes its connection.
-    Revoked {
-        /// Id to acknowledge (none for the notice to the revoked device).
-        id: Option<MessageId>,
-        /// The verified record.
-        record: RevocationRecord,
-    },
-    /// A token an approving device registered (`admit`): a new device of
-    /// this group, or a refreshed token. Stored in the mailbox like a
-    /// revocation and delivered in the same order, so every device knows
-    /// every member the relay knows before any record that names it.
-    Admitted {
-        /// Id to acknowledge.
-        id: MessageId,
-        /// The token (signed by the approving device).
-        token: SessionToken,
-    },
-    /// Records of the group's revocation chain, in order.
-    Revocations {
-        /// Request id.
-        req: u64,
-        /// Records after the requested position (at most 64 per answer).
-        records: Vec<RevocationRecord>,
-        /// Length of the whole chain.
-        total: u32,
-    },
-    /// Answer to ping.
-    Pong {
-        /// Request id.
-        req: u64,
-    },
-    /// A request failed, or the connection is about to close.
-    Error {
-        /// The failing request, if any.
-        req: Option<u64>,
-        /// Stable code.
-        code: ErrorCode,
-        /// Human-readable explanation (never contains payloads).
-        message: String,
-    },
+crate::internally_tagged! {
+    #[serde(tag = "type")]
+    #[serde(rename_all = "snake_case", deny_unknown_fields)]
+    /// Frames the relay sends to a device.
+    #[derive(Clone, PartialEq, Eq, Debug)]
+    pub enum RelayFrame {
+        /// First frame on every connection.
+        Challenge {
+            /// Protocol version the relay speaks.
+            version: u8,
+            /// Fresh random nonce for this connection.
+            nonce: Nonce,
+        },
+        /// Authentication accepted; stored messages follow as `deliver` frames,
+        /// all of them before the answer to any frame the device sends next.
+        AuthOk {
+            /// The device's id.
+            device: DeviceId,
+            /// Its group, if not a guest.
+            group: Option<GroupId>,
+            /// Length of the group's revocation chain at the relay.
+            #[serde(default)]
+            revocations: u32,
+        },
+        /// A request succeeded (subscribe, unsubscribe, blob put, revoke).
+        Ok {
+            /// Request id.
+            req: u64,
+        },
+        /// A publish was stored durably (acknowledged: survives a relay crash).
+        Published {
+            /// Request id.
+            req: u64,
+            /// Id of the stored message.
+            id: MessageId,
+            /// Group members whose mailbox was full: they did not get it.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            full: Vec<DeviceId>,
+        },
+        /// A payload for this device.
+        Deliver {
+            /// Id to acknowledge.
+            id: MessageId,
+            /// Sending device.
+            from: DeviceId,
+            /// How it was addressed.
+            to: Recipient,
+            /// The envelope.
+            payload: Bytes,
+            /// When the relay accepted it (Unix seconds).
+            sent_at: u64,
+        },
+        /// A blob read.
+        Blob {
+            /// Request id.
+            req: u64,
+            /// Key.
+            key: String,
+            /// Value, or null if absent.
+            value: Option<Bytes>,
+        },
+        /// The group's devices.
+        Members {
+            /// Request id.
+            req: u64,
+            /// Devices.
+            members: Vec<MemberInfo>,
+        },
+        /// A revocation in this device's group (also kept in the mailbox of
+        /// offline devices until acknowledged). Also sent, without an id, to the
+        /// revoked device itself just before the relay closes its connection.
+        Revoked {
+            /// Id to acknowledge (none for the notice to the revoked device).
+            id: Option<MessageId>,
+            /// The verified record.
+            record: RevocationRecord,
+        },
+        /// A token an approving device registered (`admit`): a new device of
+        /// this group, or a refreshed token. Stored in the mailbox like a
+        /// revocation and delivered in the same order, so every device knows
+        /// every member the relay knows before any record that names it.
+        Admitted {
+            /// Id to acknowledge.
+            id: MessageId,
+            /// The token (signed by the approving device).
+            token: SessionToken,
+        },
+        /// Records of the group's revocation chain, in order.
+        Revocations {
+            /// Request id.
+            req: u64,
+            /// Records after the requested position (at most 64 per answer).
+            records: Vec<RevocationRecord>,
+            /// Length of the whole chain.
+            total: u32,
+        },
+        /// Answer to ping.
+        Pong {
+            /// Request id.
+            req: u64,
+        },
+        /// A request failed, or the connection is about to close.
+        Error {
+            /// The failing request, if any.
+            req: Option<u64>,
+            /// Stable code.
+            code: ErrorCode,
+            /// Human-readable explanation (never contains payloads).
+            message: String,
+        },
+    }
 }
 
 fn decode_frame<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> Result<T> {

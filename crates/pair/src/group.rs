@@ -19,8 +19,6 @@
 //! see: who may announce or refresh devices, revoke, send, and ask for
 //! signatures. A token never grants more than its issuer holds.
 
-use std::collections::BTreeMap;
-
 use hkdf::Hkdf;
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
@@ -32,6 +30,7 @@ use crate::envelope::{
 };
 use crate::frame::Membership;
 use crate::identity::{EncryptionPublic, GroupId, IdentityKey, IdentityPublic, Topic};
+use crate::map::VecMap;
 use crate::revocation::{
     RevocationId, RevocationReason, RevocationRecord, RevocationRequest, RevocationTarget,
     REVOCATION_LEN,
@@ -160,39 +159,42 @@ impl Member {
     }
 }
 
-/// The application-level content of a group message.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-#[allow(clippy::large_enum_variant)] // short-lived, never stored in bulk
-pub enum GroupPayload {
-    /// An approving device announces a newly paired device to the others
-    /// (needs [`Capabilities::APPROVE`]).
-    MemberAdded {
-        /// The new device's token (issued by the sender).
-        token: SessionToken,
-        /// Its name.
-        name: String,
-    },
-    /// A fresh token for a device already in the group (needs
-    /// [`Capabilities::APPROVE`]; same device, no new rights, later expiry).
-    TokenRefreshed {
-        /// The new token.
-        token: SessionToken,
-    },
-    /// Application data: sync and answers (needs [`Capabilities::MESSAGE`]).
-    App {
-        /// Bytes.
-        data: Bytes,
-    },
-    /// A request for another device to sign something (needs
-    /// [`Capabilities::REQUEST_SIGNATURE`]); opaque to this crate.
-    Request {
-        /// Bytes.
-        data: Bytes,
-    },
-    /// The sender's session token expires soon: the device that answers
-    /// refresh requests ([`Group::refresh_responder`]) issues it a new one.
-    RefreshMe,
+crate::internally_tagged! {
+    #[serde(tag = "kind")]
+    #[serde(rename_all = "snake_case", deny_unknown_fields)]
+    /// The application-level content of a group message.
+    #[derive(Clone, PartialEq, Eq, Debug)]
+    #[allow(clippy::large_enum_variant)] // short-lived, never stored in bulk
+    pub enum GroupPayload {
+        /// An approving device announces a newly paired device to the others
+        /// (needs [`Capabilities::APPROVE`]).
+        MemberAdded {
+            /// The new device's token (issued by the sender).
+            token: SessionToken,
+            /// Its name.
+            name: String,
+        },
+        /// A fresh token for a device already in the group (needs
+        /// [`Capabilities::APPROVE`]; same device, no new rights, later expiry).
+        TokenRefreshed {
+            /// The new token.
+            token: SessionToken,
+        },
+        /// Application data: sync and answers (needs [`Capabilities::MESSAGE`]).
+        App {
+            /// Bytes.
+            data: Bytes,
+        },
+        /// A request for another device to sign something (needs
+        /// [`Capabilities::REQUEST_SIGNATURE`]); opaque to this crate.
+        Request {
+            /// Bytes.
+            data: Bytes,
+        },
+        /// The sender's session token expires soon: the device that answers
+        /// refresh requests ([`Group::refresh_responder`]) issues it a new one.
+        RefreshMe,
+    }
 }
 
 impl GroupPayload {
@@ -257,11 +259,11 @@ pub struct Group {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     founder_salt: Option<String>,
     /// Keys of the most recent epochs held, by epoch.
-    keys: BTreeMap<u32, GroupKey>,
-    members: BTreeMap<DeviceId, Member>,
+    keys: VecMap<u32, GroupKey>,
+    members: VecMap<DeviceId, Member>,
     send: SequenceCounter,
     /// Replay windows per sender and epoch.
-    recv: BTreeMap<DeviceId, BTreeMap<u32, ReplayWindow>>,
+    recv: VecMap<DeviceId, VecMap<u32, ReplayWindow>>,
 }
 
 impl core::fmt::Debug for Group {
@@ -308,7 +310,7 @@ impl Group {
         let mut salt = [0u8; 16];
         rng.fill_bytes(&mut salt);
         let id = GroupId::founded(&me.public(), &salt);
-        let mut members = BTreeMap::new();
+        let mut members = VecMap::new();
         members.insert(
             me.device_id(),
             Member {
@@ -326,10 +328,10 @@ impl Group {
             me: me.device_id(),
             relay: relay.to_owned(),
             founder_salt: Some(hex::encode(salt)),
-            keys: BTreeMap::from([(0, GroupKey::generate(0, rng))]),
+            keys: VecMap::from([(0, GroupKey::generate(0, rng))]),
             members,
             send: SequenceCounter::default(),
-            recv: BTreeMap::new(),
+            recv: VecMap::new(),
         })
     }
 
@@ -355,10 +357,10 @@ impl Group {
             me,
             relay,
             founder_salt: None,
-            keys: BTreeMap::from([(key.epoch, key)]),
+            keys: VecMap::from([(key.epoch, key)]),
             members: members.into_iter().map(|m| (m.device(), m)).collect(),
             send: SequenceCounter::default(),
-            recv: BTreeMap::new(),
+            recv: VecMap::new(),
         };
         // The chain must be whole (positions 1..n, each linked to the one
         // before) and the key must be that of epoch n.
@@ -767,7 +769,7 @@ impl Group {
             w.check(h.seq)?;
         }
         let plain = env.open(&key.sender_key(&self.id, &h.sender))?;
-        let payload: GroupPayload = serde_json::from_slice(&plain)
+        let payload: GroupPayload = crate::wire::json_from_bytes(&plain)
             .map_err(|e| Error::malformed("group message", e.to_string()))?;
         self.require(
             &h.sender,
@@ -776,10 +778,8 @@ impl Group {
         )?;
         // Authentic and allowed: from here on the message is consumed.
         self.recv
-            .entry(h.sender)
-            .or_default()
-            .entry(h.epoch)
-            .or_default()
+            .get_or_insert_with(h.sender, VecMap::new)
+            .get_or_insert_with(h.epoch, ReplayWindow::default)
             .accept(h.seq)?;
         match &payload {
             GroupPayload::MemberAdded { token, name } => {

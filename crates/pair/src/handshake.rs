@@ -30,7 +30,6 @@ use core::fmt;
 
 use hkdf::Hkdf;
 use rand_core::CryptoRngCore;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -164,21 +163,23 @@ fn approve_signed(th2: &[u8; 32], token: &SessionToken) -> Vec<u8> {
     w.0
 }
 
-/// What the approver sends once both users decided (encrypted).
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-#[allow(clippy::large_enum_variant)] // one per pairing
-enum AcceptBody {
-    Welcome {
-        group: GroupId,
-        /// The relay the group uses (may differ from the offer's).
-        relay: String,
-        key: GroupKey,
-        members: Vec<Member>,
-        token: SessionToken,
-        signature: Signature,
-    },
-    Declined,
+crate::internally_tagged! {
+    #[serde(tag = "kind")]
+    #[serde(rename_all = "snake_case", deny_unknown_fields)]
+    /// What the approver sends once both users decided (encrypted).
+    #[allow(clippy::large_enum_variant)] // one per pairing
+    enum AcceptBody {
+        Welcome {
+            group: GroupId,
+            /// The relay the group uses (may differ from the offer's).
+            relay: String,
+            key: GroupKey,
+            members: Vec<Member>,
+            token: SessionToken,
+            signature: Signature,
+        },
+        Declined,
+    }
 }
 
 /// The joiner's message after its user compared the codes.
@@ -393,7 +394,7 @@ impl Joiner {
         // Only the other side of this handshake can produce this.
         let plain = env.open(&keys.a2j)?;
         self.state = JoinerState::Done;
-        let body: AcceptBody = serde_json::from_slice(&plain)
+        let body: AcceptBody = crate::wire::json_from_bytes(&plain)
             .map_err(|e| Error::malformed("pairing answer", e.to_string()))?;
         let AcceptBody::Welcome {
             group,

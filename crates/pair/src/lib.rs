@@ -8,8 +8,10 @@ pub mod handshake;
 pub mod identity;
 #[cfg(feature = "kat")]
 pub mod kat;
+pub mod map;
 pub mod offer;
 pub mod revocation;
+pub mod tagged;
 pub mod token;
 pub mod wire;
 

@@ -3,21 +3,67 @@
 
 use core::fmt;
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{Error, Result};
 
+// base64url by hand: the `base64` crate's engine is ~5 KB of wasm for what
+// is two loops here. Same output, and the same inputs accepted as its
+// `URL_SAFE_NO_PAD` (no padding, no non-zero trailing bits); the tests
+// below compare the two.
+const B64_ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
 /// Encodes bytes as unpadded base64url (RFC 4648 §5), the text form of all
 /// binary fields in frames and links.
 pub fn b64_encode(bytes: &[u8]) -> String {
-    B64.encode(bytes)
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let mut n = 0u32;
+        for (i, b) in chunk.iter().enumerate() {
+            n |= u32::from(*b) << (16 - 8 * i);
+        }
+        for i in 0..=chunk.len() {
+            out.push(char::from(B64_ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+        }
+    }
+    out
 }
 
 /// Decodes unpadded base64url; `what` names the field in the error.
 pub fn b64_decode(what: &'static str, text: &str) -> Result<Vec<u8>> {
-    B64.decode(text)
-        .map_err(|e| Error::malformed(what, format!("not base64url: {e}")))
+    let bad = |detail: String| Error::malformed(what, format!("not base64url: {detail}"));
+    let input = text.as_bytes();
+    let mut out = Vec::with_capacity(input.len() / 4 * 3 + 2);
+    for (c, chunk) in input.chunks(4).enumerate() {
+        let mut n = 0u32;
+        for (i, &b) in chunk.iter().enumerate() {
+            let v = match b {
+                b'A'..=b'Z' => b - b'A',
+                b'a'..=b'z' => b - b'a' + 26,
+                b'0'..=b'9' => b - b'0' + 52,
+                b'-' => 62,
+                b'_' => 63,
+                _ => return Err(bad(format!("Invalid symbol {b}, offset {}.", 4 * c + i))),
+            };
+            n |= u32::from(v) << (18 - 6 * i);
+        }
+        // Bits below the last whole byte must be zero (canonical form).
+        let (len, rest) = match chunk.len() {
+            4 => (3, 0),
+            3 => (2, n & 0xff),
+            2 => (1, n & 0xffff),
+            _ => return Err(bad(format!("Invalid input length: {}", input.len()))),
+        };
+        if rest != 0 {
+            let at = 4 * c + chunk.len() - 1;
+            return Err(bad(format!(
+                "Invalid last symbol {}, offset {at}.",
+                input[at]
+            )));
+        }
+        out.extend_from_slice(&n.to_be_bytes()[1..=len]);
+    }
+    Ok(out)
 }
 
 pub(crate) fn b64_array<const N: usize>(what: &'static str, text: &str) -> Result<[u8; N]> {
@@ -25,6 +71,17 @@ pub(crate) fn b64_array<const N: usize>(what: &'static str, text: &str) -> Resul
     v.as_slice()
         .try_into()
         .map_err(|_| Error::malformed(what, format!("expected {N} bytes, got {}", v.len())))
+}
+
+/// Parses JSON bytes with the text parser (`serde_json::from_str`): every
+/// JSON input in the wasm modules goes through `from_str`, so each type's
+/// deserializer is compiled once, not once per input kind (`from_slice`
+/// would instantiate a second copy of all of them). Accepts exactly what
+/// `from_slice` accepts (JSON text is UTF-8 either way).
+pub fn json_from_bytes<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> serde_json::Result<T> {
+    let text = core::str::from_utf8(bytes)
+        .map_err(|e| <serde_json::Error as serde::de::Error>::custom(format_args!("{e}")))?;
+    serde_json::from_str(text)
 }
 
 /// Opaque bytes carried in a JSON frame as base64url text.
@@ -328,3 +385,45 @@ macro_rules! b64_id {
     };
 }
 pub(crate) use b64_id;
+
+#[cfg(test)]
+mod b64_tests {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use proptest::prelude::*;
+
+    fn same(text: &str) {
+        let ours = super::b64_decode("x", text).ok();
+        let theirs = URL_SAFE_NO_PAD.decode(text).ok();
+        assert_eq!(ours, theirs, "{text:?}");
+    }
+
+    #[test]
+    fn edge_cases_match_the_base64_crate() {
+        for text in [
+            "", "A", "AA", "AB", "AAA", "AAB", "AAAA", "AAAAA", "AQ", "AR", "AQE", "AQF", "AAAA=",
+            "AA==", "AAA=", "A===", "=", "+/+/", "-_-_", "AA AA", " AAA", "AAA\n", "\u{e9}AA",
+            "QUJD", "QUJDRA", "QUJDRB", "QUJDRA==",
+        ] {
+            same(text);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn encodes_like_the_base64_crate(bytes in proptest::collection::vec(any::<u8>(), 0..70)) {
+            let text = super::b64_encode(&bytes);
+            prop_assert_eq!(&text, &URL_SAFE_NO_PAD.encode(&bytes));
+            prop_assert_eq!(super::b64_decode("x", &text).unwrap(), bytes);
+        }
+
+        #[test]
+        fn decodes_like_the_base64_crate(text in "[A-Za-z0-9_=+/ -]{0,13}") {
+            same(&text);
+        }
+
+        #[test]
+        fn decodes_the_alphabet_like_the_base64_crate(text in "[A-Za-z0-9_-]{0,13}") {
+            same(&text);
+        }
+    }
+}

@@ -1,52 +1,53 @@
 //! What the popup asks the device engine for, as JSON. Decoding and checking
 //! happen here, so the worker's JavaScript only passes text along.
 
-use serde::Deserialize;
 use tandem_device::{ApproverMode, Command};
 use tandem_pair::{CodeCheck, ComparisonCode, DeviceId, RevocationReason};
 use wasm_bindgen::JsError;
 
-#[derive(Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-enum Request {
-    Connect,
-    Disconnect,
-    ListDevices,
-    ShowOffer {
-        #[serde(default = "default_lifetime")]
-        lifetime: u64,
-    },
-    ConfirmCode {
-        matches: bool,
-    },
-    AcceptOffer {
-        link: String,
-        #[serde(default)]
-        typing: bool,
-        #[serde(default)]
-        allow_other_relay: bool,
-    },
-    AllowOtherRelay,
-    CheckCode {
-        #[serde(default)]
-        matches: Option<bool>,
-        #[serde(default)]
-        typed: Option<String>,
-    },
-    CancelPairing,
-    StartOver,
-    Revoke {
-        device: String,
-        #[serde(default)]
-        reason: Option<String>,
-        #[serde(default)]
-        erase: bool,
-    },
-    Refresh {
-        device: String,
-        #[serde(default = "default_days")]
-        days: u64,
-    },
+tandem_pair::internally_tagged! {
+    #[serde(tag = "kind")]
+    #[serde(rename_all = "snake_case", deny_unknown_fields)]
+    enum Request {
+        Connect,
+        Disconnect,
+        ListDevices,
+        ShowOffer {
+            #[serde(default = "default_lifetime")]
+            lifetime: u64,
+        },
+        ConfirmCode {
+            matches: bool,
+        },
+        AcceptOffer {
+            link: String,
+            #[serde(default)]
+            typing: bool,
+            #[serde(default)]
+            allow_other_relay: bool,
+        },
+        AllowOtherRelay,
+        CheckCode {
+            #[serde(default)]
+            matches: Option<bool>,
+            #[serde(default)]
+            typed: Option<String>,
+        },
+        CancelPairing,
+        StartOver,
+        Revoke {
+            device: String,
+            #[serde(default)]
+            reason: Option<String>,
+            #[serde(default)]
+            erase: bool,
+        },
+        Refresh {
+            device: String,
+            #[serde(default = "default_days")]
+            days: u64,
+        },
+    }
 }
 
 fn default_lifetime() -> u64 {

@@ -19,7 +19,7 @@ mod events;
 mod seal;
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use rand_core::OsRng;
@@ -34,6 +34,16 @@ const MAX_BACKOFF_SECS: u32 = 60;
 /// a dead link is noticed within a request timeout, and Chrome keeps a
 /// service worker whose socket has traffic at least every 30 s running.
 const KEEPALIVE_MS: i32 = 20_000;
+
+// The global timers, the same in a service worker and in a page (the phone
+// app hosts this engine in its window).
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(f: &js_sys::Function, ms: i32) -> JsValue;
+    #[wasm_bindgen(js_name = setInterval)]
+    fn set_interval(f: &js_sys::Function, ms: i32) -> JsValue;
+}
 
 fn now() -> u64 {
     (js_sys::Date::now() / 1000.0) as u64
@@ -53,7 +63,7 @@ struct Host {
     emit: js_sys::Function,
     queue: RefCell<VecDeque<Output>>,
     running: Cell<bool>,
-    sockets: RefCell<BTreeMap<LinkId, Sock>>,
+    sockets: RefCell<tandem_pair::map::VecMap<LinkId, Sock>>,
     generation: Cell<u32>,
     /// The user wants the group link up (reconnect after drops).
     want_online: Cell<bool>,
@@ -104,7 +114,7 @@ impl DeviceHost {
             emit,
             queue: RefCell::new(VecDeque::new()),
             running: Cell::new(false),
-            sockets: RefCell::new(BTreeMap::new()),
+            sockets: RefCell::new(tandem_pair::map::VecMap::new()),
             generation: Cell::new(0),
             want_online: Cell::new(false),
             backoff: Cell::new(1),
@@ -175,7 +185,7 @@ impl DeviceHost {
     /// device with paired/last-seen times, the connection and pairing state.
     pub fn view(&self) -> String {
         let dev = self.host.dev.borrow();
-        events::view(&dev, self.host.pairing.borrow().as_ref()).to_string()
+        events::view(&dev, self.host.pairing.borrow().as_ref())
     }
 
     /// The browser notification an event calls for, as JSON
@@ -184,7 +194,7 @@ impl DeviceHost {
     /// silently.
     pub fn notification(&self, event_json: &str) -> String {
         let dev = self.host.dev.borrow();
-        events::notification(&dev, event_json).to_string()
+        events::notification(&dev, event_json)
     }
 
     /// Closes every socket (the worker is going away or the wallet was reset).
@@ -288,10 +298,8 @@ async fn persist(host: &Rc<Host>) -> Result<(), String> {
     Ok(())
 }
 
-fn emit(host: &Host, json: &serde_json::Value) {
-    let _ = host
-        .emit
-        .call1(&JsValue::NULL, &JsValue::from_str(&json.to_string()));
+fn emit(host: &Host, json: &str) {
+    let _ = host.emit.call1(&JsValue::NULL, &JsValue::from_str(json));
 }
 
 fn connect(host: &Rc<Host>, link: LinkId, url: &str) {
@@ -380,11 +388,7 @@ fn start_keepalive(host: &Rc<Host>) {
             input(&h, Input::Tick);
         }
     });
-    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let _ = scope.set_interval_with_callback_and_timeout_and_arguments_0(
-        cb.as_ref().unchecked_ref(),
-        KEEPALIVE_MS,
-    );
+    set_interval(cb.as_ref().unchecked_ref(), KEEPALIVE_MS);
     *host.keepalive.borrow_mut() = Some(cb);
 }
 
@@ -404,9 +408,5 @@ fn schedule_reconnect(host: &Rc<Host>) {
             input(&h, Input::Command(tandem_device::Command::Connect));
         }
     });
-    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
-    let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(
-        cb.unchecked_ref(),
-        (delay * 1000) as i32,
-    );
+    set_timeout(cb.unchecked_ref(), (delay * 1000) as i32);
 }

@@ -85,7 +85,7 @@ pub(crate) async fn open(
             JsError::new("the stored device state cannot be opened with this browser's device key (damaged or from another profile)")
         })?;
     let plain = Zeroizing::new(js_sys::Uint8Array::new(&plain).to_vec());
-    let stored: Stored = serde_json::from_slice(&plain)
+    let stored: Stored = tandem_pair::wire::json_from_bytes(&plain)
         .map_err(|e| JsError::new(&format!("the stored device state is unreadable: {e}")))?;
     let seed = tandem_pair::wire::b64_decode("identity", &stored.identity)
         .map_err(|e| JsError::new(&e.to_string()))?;
