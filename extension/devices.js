@@ -80,9 +80,12 @@ async function persist(sealed) {
 }
 
 function notification(id, title, message) {
+  // The icon URL must be absolute: relative ones resolve against this
+  // worker's folder, and Chrome then refuses the notification.
+  const iconUrl = chrome.runtime.getURL('extension/icons/icon-128.png');
   chrome.notifications
-    ?.create(id, { type: 'basic', iconUrl: 'extension/icons/icon-128.png', title, message })
-    .catch?.(() => {});
+    ?.create(id, { type: 'basic', iconUrl, title, message })
+    .catch?.((e) => console.warn('tandem: notification refused:', e?.message));
 }
 
 function onEvent(json) {
