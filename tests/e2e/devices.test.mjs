@@ -26,7 +26,8 @@ async function showQr(page) {
   await page.getByTestId('pair-qr').waitFor({ timeout: 20_000 });
   const shot = await page.screenshot();
   const link = decodeQr(shot);
-  assert.ok(link?.startsWith('tandem:pair?v=2&'), `the QR in the screenshot decodes to a pairing link: ${link}`);
+  // The link a phone's own camera app opens: the relay's /app/ with the offer in the fragment.
+  assert.match(link ?? '', /^http:\/\/127\.0\.0\.1:\d+\/app\/#tandem:pair\?v=2&relay=ws:/, `the QR in the screenshot decodes to a pairing link: ${link}`);
   return link;
 }
 

@@ -40,6 +40,54 @@ fn remover(r: &RemovedView) -> String {
     }
 }
 
+/// Where the list is shown: the extension says "this browser", the phone
+/// app "this phone".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Here {
+    /// The extension's popup.
+    Browser,
+    /// The phone app.
+    Phone,
+}
+
+impl Here {
+    fn label(self) -> &'static str {
+        match self {
+            Here::Browser => "This browser",
+            Here::Phone => "This phone",
+        }
+    }
+}
+
+/// What a device list needs besides the devices: the clock, the user's
+/// time zone, the row being revoked and whether a command is running.
+#[derive(Debug, Clone, Copy)]
+pub struct ListCtx<'a> {
+    /// Where it is shown.
+    pub here: Here,
+    /// Now, in ms since the epoch.
+    pub now_ms: f64,
+    /// Minutes east of UTC.
+    pub utc_offset_min: i32,
+    /// The device whose revoke confirmation is open.
+    pub revoking: Option<&'a str>,
+    /// A command is running (confirm buttons are disabled).
+    pub busy: bool,
+}
+
+impl<'a> ListCtx<'a> {
+    /// The popup's context.
+    pub fn popup(ui: &'a Ui) -> Self {
+        ListCtx {
+            here: Here::Browser,
+            now_ms: ui.now_ms,
+            utc_offset_min: ui.utc_offset_min,
+            revoking: ui.revoking.as_deref(),
+            busy: ui.busy,
+        }
+    }
+}
+
 fn ms(secs: u64) -> f64 {
     secs as f64 * 1000.0
 }
@@ -56,16 +104,17 @@ fn others(v: &DevicesView) -> Vec<&DeviceView> {
 }
 
 /// "Removed from your wallet by …": shown on Home and on Devices.
-pub fn removed_notice(ui: &Ui, r: &RemovedView) -> El {
+pub fn removed_notice(ctx: &ListCtx<'_>, r: &RemovedView) -> El {
     el("p")
         .class("error removed")
         .attr("role", "alert")
         .tid("removed-notice")
         .text(format!(
-            "Removed from your wallet by {} at {} ({}). This browser no longer syncs with your other devices.",
+            "Removed from your wallet by {} at {} ({}). {} no longer syncs with your other devices.",
             remover(r),
-            date_time(r.at, ui.utc_offset_min),
-            reason_text(&r.reason)
+            date_time(r.at, ctx.utc_offset_min),
+            reason_text(&r.reason),
+            ctx.here.label()
         ))
 }
 
@@ -143,7 +192,7 @@ pub fn home_section(ui: &Ui) -> El {
         .class("pairing")
         .maybe(
             v.and_then(|v| v.removed.as_ref())
-                .map(|r| removed_notice(ui, r)),
+                .map(|r| removed_notice(&ListCtx::popup(ui), r)),
         )
         .child(
             el("div")
@@ -200,14 +249,16 @@ pub fn status_text(v: &DevicesView) -> String {
     s
 }
 
-fn confirm_step(ui: &Ui, d: &DeviceView) -> El {
+fn confirm_step(ui: &ListCtx<'_>, d: &DeviceView) -> El {
     let name = device_name(d);
     let (text, button) = if d.this_device {
         (
-            "This browser will leave your wallet group at once: it stops syncing with \
-             your other devices and gets no new messages, and the others rotate the \
-             group's key. This cannot be undone; pair it again to use it with them."
-                .to_owned(),
+            format!(
+                "{} will leave your wallet group at once: it stops syncing with \
+                 your other devices and gets no new messages, and the others rotate the \
+                 group's key. This cannot be undone; pair it again to use it with them.",
+                ui.here.label()
+            ),
             "Leave this wallet group".to_owned(),
         )
     } else {
@@ -298,11 +349,11 @@ fn confirm_step(ui: &Ui, d: &DeviceView) -> El {
         )
 }
 
-fn device_row(ui: &Ui, v: &DevicesView, d: &DeviceView) -> El {
+fn device_row(ui: &ListCtx<'_>, v: &DevicesView, d: &DeviceView) -> El {
     let active = d.removed.is_none() && v.removed.is_none();
     // Leaving makes sense only when there is a group to leave.
     let can_revoke = active && (!d.this_device || !others(v).is_empty());
-    let confirming = can_revoke && ui.revoking.as_deref() == Some(d.id.as_str());
+    let confirming = can_revoke && ui.revoking == Some(d.id.as_str());
     let name = device_name(d);
     let mut info = el("div").class("col grow").child(
         el("span")
@@ -317,7 +368,7 @@ fn device_row(ui: &Ui, v: &DevicesView, d: &DeviceView) -> El {
                 el("span")
                     .class("pill ok")
                     .tid("device-this")
-                    .text("This browser")
+                    .text(ui.here.label())
             })),
     );
     let paired = if d.founder {
@@ -378,6 +429,14 @@ fn device_row(ui: &Ui, v: &DevicesView, d: &DeviceView) -> El {
         .maybe(confirming.then(|| confirm_step(ui, d)))
 }
 
+/// Every device of the group, each with its revoke button.
+pub fn device_list(ctx: &ListCtx<'_>, v: &DevicesView) -> El {
+    el("ul")
+        .class("list device-list")
+        .tid("device-list")
+        .children(v.devices.iter().map(|d| device_row(ctx, v, d)))
+}
+
 /// The Devices screen.
 pub fn devices_screen(ui: &Ui) -> El {
     let screen = el("div")
@@ -402,7 +461,11 @@ pub fn devices_screen(ui: &Ui) -> El {
             .text("A pairing is in progress: continue it")
     });
     screen
-        .maybe(v.removed.as_ref().map(|r| removed_notice(ui, r)))
+        .maybe(
+            v.removed
+                .as_ref()
+                .map(|r| removed_notice(&ListCtx::popup(ui), r)),
+        )
         .maybe(pairing_expiry(ui, v))
         .child(
             el("p")
@@ -415,12 +478,7 @@ pub fn devices_screen(ui: &Ui) -> El {
         .maybe(notice_box(ui))
         .maybe(error_box(ui))
         .maybe(resume)
-        .child(
-            el("ul")
-                .class("list device-list")
-                .tid("device-list")
-                .children(v.devices.iter().map(|d| device_row(ui, v, d))),
-        )
+        .child(device_list(&ListCtx::popup(ui), v))
         .child(
             el("div")
                 .class("stack")

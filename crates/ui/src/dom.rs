@@ -1,4 +1,4 @@
-//! Virtual nodes to real DOM. The whole page is rebuilt on every change (the
+//! Virtual nodes to real DOM (the extension's pages and the phone app). The whole page is rebuilt on every change (the
 //! pages are small); what the user typed survives a rebuild of the same screen.
 
 use crate::view::{El, Node};
@@ -122,7 +122,7 @@ fn restore(root: &Element, typed: &Typed) {
 
 /// Replaces the content of `root` with `node`. With `keep_typed`, text typed
 /// into fields of the same test id is carried over.
-pub(crate) fn render(doc: &Document, root: &Element, node: &El, keep_typed: bool) {
+pub fn render(doc: &Document, root: &Element, node: &El, keep_typed: bool) {
     let typed = keep_typed.then(|| capture(root, doc));
     match build(doc, node, false) {
         Ok(new) => {
@@ -143,7 +143,7 @@ pub(crate) fn render(doc: &Document, root: &Element, node: &El, keep_typed: bool
 }
 
 /// The value of the field with this test id ("" if absent).
-pub(crate) fn field(root: &Element, testid: &str) -> String {
+pub fn field(root: &Element, testid: &str) -> String {
     let Ok(Some(e)) = root.query_selector(&format!("[data-testid=\"{testid}\"]")) else {
         return String::new();
     };
@@ -159,7 +159,7 @@ pub(crate) fn field(root: &Element, testid: &str) -> String {
 }
 
 /// Whether the checkbox with this test id is checked.
-pub(crate) fn checked(root: &Element, testid: &str) -> bool {
+pub fn checked(root: &Element, testid: &str) -> bool {
     root.query_selector(&format!("[data-testid=\"{testid}\"]"))
         .ok()
         .flatten()
@@ -168,7 +168,7 @@ pub(crate) fn checked(root: &Element, testid: &str) -> bool {
 }
 
 /// Clears a field (used for passwords after they were sent).
-pub(crate) fn clear(root: &Element, testid: &str) {
+pub fn clear(root: &Element, testid: &str) {
     if let Ok(Some(e)) = root.query_selector(&format!("[data-testid=\"{testid}\"]")) {
         if let Some(i) = e.dyn_ref::<HtmlInputElement>() {
             i.set_value("");
@@ -177,7 +177,7 @@ pub(crate) fn clear(root: &Element, testid: &str) {
 }
 
 /// The `value` of the checked radio button of group `name`, if any.
-pub(crate) fn checked_radio(root: &Element, name: &str) -> Option<String> {
+pub fn checked_radio(root: &Element, name: &str) -> Option<String> {
     root.query_selector(&format!("input[type=radio][name=\"{name}\"]:checked"))
         .ok()
         .flatten()
@@ -186,7 +186,7 @@ pub(crate) fn checked_radio(root: &Element, name: &str) -> Option<String> {
 }
 
 /// Whether the checkbox with this name is checked.
-pub(crate) fn checkbox(root: &Element, name: &str) -> bool {
+pub fn checkbox(root: &Element, name: &str) -> bool {
     root.query_selector(&format!("input[type=checkbox][name=\"{name}\"]"))
         .ok()
         .flatten()
@@ -196,7 +196,7 @@ pub(crate) fn checkbox(root: &Element, name: &str) -> bool {
 
 /// Sets the text of the element with this test id, if it is on the page
 /// (a countdown ticking without rebuilding the page).
-pub(crate) fn set_text(root: &Element, testid: &str, text: &str) {
+pub fn set_text(root: &Element, testid: &str, text: &str) {
     if let Ok(Some(e)) = root.query_selector(&format!("[data-testid=\"{testid}\"]")) {
         if e.text_content().as_deref() != Some(text) {
             e.set_text_content(Some(text));

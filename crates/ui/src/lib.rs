@@ -12,8 +12,11 @@ pub mod view;
 
 // The browser parts compile natively too (web-sys is plain bindings), so
 // clippy and rustc check them on every build; they only run in a page.
+// Without the `pages` feature (the phone app reuses views and `dom`), the
+// extension's pages and their wasm export are left out of the module.
+#[cfg(feature = "pages")]
 mod app;
-mod dom;
+pub mod dom;
 
 /// Everything that can go wrong in the UI. Messages are shown to the user as-is,
 /// so they say what to do.
@@ -53,6 +56,7 @@ pub(crate) fn form_err(msg: impl Into<String>) -> Error {
 /// `"approval"`; `cached` is what `chrome.storage.local.get(CACHE_KEY)` gave
 /// (the loader reads it while the module compiles) or `undefined`. Called once
 /// by the loader script in `extension/ui/`.
+#[cfg(feature = "pages")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn start(page: &str, cached: wasm_bindgen::JsValue) {
     console_error_panic_hook::set_once();

@@ -316,7 +316,7 @@ fn back_button() -> El {
     btn("Back to devices", "pair-back", "open", "btn primary").attr("data-arg", "devices")
 }
 
-fn offer_view(ui: &Ui, link: &str, expires_at: u64) -> Vec<El> {
+fn offer_view(now_ms: f64, link: &str, expires_at: u64) -> Vec<El> {
     let qr = qr::svg(link, "Pairing QR code")
         .map(|s| s.tid("pair-qr"))
         .unwrap_or_else(|| {
@@ -332,7 +332,7 @@ fn offer_view(ui: &Ui, link: &str, expires_at: u64) -> Vec<El> {
         el("p")
             .class("countdown center-text")
             .tid("pair-countdown")
-            .text(countdown(expires_at, ui.now_ms)),
+            .text(countdown(expires_at, now_ms)),
         el("div")
             .class("pair-actions")
             .child(btn("Copy link", "pair-copy-link", "copy-pair-link", "btn"))
@@ -343,8 +343,9 @@ fn offer_view(ui: &Ui, link: &str, expires_at: u64) -> Vec<El> {
     ]
 }
 
-/// The body of the current step.
-fn step_view(ui: &Ui, f: &Flow) -> Vec<El> {
+/// The body of the current step (also the phone app's, as the approver):
+/// `busy` disables the code buttons while a command runs.
+pub fn step_view(busy: bool, now_ms: f64, f: &Flow) -> Vec<El> {
     let other = match f.role {
         Role::ShowQr => "your phone",
         Role::FromLink => "the other device",
@@ -360,7 +361,7 @@ fn step_view(ui: &Ui, f: &Flow) -> Vec<El> {
             "muted center-text",
         )),
         Some(PairingPhase::Offer { link, expires_at }) => {
-            out.extend(offer_view(ui, link, *expires_at));
+            out.extend(offer_view(now_ms, link, *expires_at));
         }
         Some(PairingPhase::ConfirmCode { code }) => {
             out.push(
@@ -369,7 +370,7 @@ fn step_view(ui: &Ui, f: &Flow) -> Vec<El> {
                     .text("Does your phone show the same code?"),
             );
             out.push(big_code(code));
-            out.push(code_buttons(ui.busy));
+            out.push(code_buttons(busy));
             out.push(el("p").class("muted small center-text").text(
                 "Only say they match if both screens show exactly these digits. \
                  If they differ, someone else may be trying to join.",
@@ -425,7 +426,7 @@ fn step_view(ui: &Ui, f: &Flow) -> Vec<El> {
                 }
             )));
             out.push(big_code(code));
-            out.push(code_buttons(ui.busy));
+            out.push(code_buttons(busy));
             out.push(
                 el("p")
                     .class("muted small center-text")
@@ -503,7 +504,7 @@ fn warning_box(f: &Flow) -> Option<El> {
 /// **Pair a phone**: QR code, countdown, code comparison, result.
 pub fn pair_screen(ui: &Ui) -> El {
     let body: Vec<El> = match &ui.flow {
-        Some(f) => step_view(ui, f),
+        Some(f) => step_view(ui.busy, ui.now_ms, f),
         None => vec![
             status("No pairing is running.", "muted center-text"),
             back_button(),
@@ -561,7 +562,7 @@ pub fn add_device_screen(ui: &Ui) -> El {
         .maybe(warning_box(f))
         .maybe(notice_box(ui))
         .maybe(error_box(ui))
-        .children(step_view(ui, f))
+        .children(step_view(ui.busy, ui.now_ms, f))
 }
 
 /// Checks a pasted pairing link before it goes to the worker.
@@ -572,9 +573,13 @@ pub fn check_link(text: &str) -> crate::Result<String> {
             "paste the pairing link the new device shows",
         ));
     }
-    if !link.starts_with("tandem:pair?") {
+    // Either form: `tandem:pair?…`, or the app link a phone's camera opens
+    // (`https://<relay>/app/#tandem:pair?…`); the engine checks the rest.
+    let app_link = (link.starts_with("https://") || link.starts_with("http://"))
+        && link.contains("/app/#tandem:pair?");
+    if !link.starts_with("tandem:pair?") && !app_link {
         return Err(crate::form_err(
-            "this is not a Tandem pairing link; it starts with tandem:pair?",
+            "this is not a Tandem pairing link; it starts with tandem:pair? or is an https://…/app/#tandem:pair? link",
         ));
     }
     Ok(link)
@@ -717,6 +722,12 @@ mod tests {
             check_link(" tandem:pair?v=2&relay=x\n&topic=y ").unwrap(),
             "tandem:pair?v=2&relay=x&topic=y"
         );
+        assert_eq!(
+            check_link("https://relay.example/app/#tandem:pair?v=2&relay=x").unwrap(),
+            "https://relay.example/app/#tandem:pair?v=2&relay=x"
+        );
+        assert!(check_link("https://evil.example/#tandem:pair").is_err());
+        assert_eq!(check_link("tandem:pair?v=2").unwrap(), "tandem:pair?v=2");
         assert!(check_link("").is_err());
         assert!(check_link("https://evil.example").is_err());
     }

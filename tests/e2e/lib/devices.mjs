@@ -62,17 +62,20 @@ class Lines {
   }
 }
 
-/** The real relay on a free port (it binds 127.0.0.1:0 and prints its URL). */
-export async function startRelay() {
+/** The real relay on a free port (it binds 127.0.0.1:0 and prints its URL);
+ * with `appDir`, it also serves the phone app at /app/ (`appUrl`). */
+export async function startRelay({ appDir } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-relay-'));
-  const proc = spawn(bin('tandem-relay'), ['--listen', '127.0.0.1:0', '--database', path.join(dir, 'relay.db')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = ['--listen', '127.0.0.1:0', '--database', path.join(dir, 'relay.db')];
+  if (appDir) args.push('--app-dir', appDir);
+  const proc = spawn(bin('tandem-relay'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = new Lines(proc);
   const line = await out.wait('tandem-relay listening on ', 30_000);
   const url = line.split(/\s+/)[0];
+  const appUrl = appDir ? (await out.wait('tandem-relay serves the phone app at ', 10_000)).split(/\s+/)[0] : null;
   return {
     url,
+    appUrl,
     dir,
     async stop() {
       proc.kill('SIGTERM');
@@ -117,6 +120,35 @@ export function decodeQr(png) {
   const img = PNG.sync.read(png);
   const code = jsQR(new Uint8ClampedArray(img.data), img.width, img.height);
   return code?.data ?? null;
+}
+
+/**
+ * A y4m video (one 640x480 frame, 4:2:0) for Chromium's fake camera from a
+ * PNG, centred on white: the phone's camera "sees" that picture
+ * (--use-file-for-fake-video-capture).
+ */
+export function pngToY4m(png) {
+  const img = PNG.sync.read(png);
+  const W = 640;
+  const H = 480;
+  const scale = Math.min(1, (H - 40) / img.height, (W - 40) / img.width);
+  const w = Math.floor(img.width * scale);
+  const h = Math.floor(img.height * scale);
+  const x0 = Math.floor((W - w) / 2);
+  const y0 = Math.floor((H - h) / 2);
+  const y = Buffer.alloc(W * H, 235);
+  for (let j = 0; j < h; j++) {
+    for (let i = 0; i < w; i++) {
+      const sx = Math.min(img.width - 1, Math.floor(i / scale));
+      const sy = Math.min(img.height - 1, Math.floor(j / scale));
+      const k = (sy * img.width + sx) * 4;
+      const luma = (img.data[k] * 299 + img.data[k + 1] * 587 + img.data[k + 2] * 114) / 1000;
+      // Studio range, as cameras deliver it: 16 (black) .. 235 (white).
+      y[(y0 + j) * W + x0 + i] = Math.round(16 + (luma * 219) / 255);
+    }
+  }
+  const chroma = Buffer.alloc((W / 2) * (H / 2) * 2, 128);
+  return Buffer.concat([Buffer.from(`YUV4MPEG2 W${W} H${H} F30:1 Ip A1:1 C420jpeg\nFRAME\n`), y, chroma]);
 }
 
 export { until };

@@ -1,0 +1,19 @@
+//! Tandem's phone app: a web app on the same Rust core as the extension.
+//! It holds the wallet (the extension's keyring in the extension's vault,
+//! behind a password, locked after 5 idle minutes) and is the trusted device
+//! of a pair: it scans the desktop's pairing QR, shows the comparison code,
+//! approves the new device once both screens agree, lists every device of
+//! the wallet group and revokes them.
+//!
+//! `model` decides, `wallet` keeps the keys (pure), `screens` draws, `scan`
+//! reads QR codes from camera frames; `app` (browser only) carries out what
+//! `model` returns.
+#![allow(unreachable_pub)] // wasm-bindgen exports are pub by necessity
+
+pub mod model;
+pub mod scan;
+pub mod screens;
+pub mod wallet;
+
+// Browser only at run time; compiles natively so clippy checks it.
+mod app;

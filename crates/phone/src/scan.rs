@@ -1,0 +1,123 @@
+//! Reading the desktop's pairing QR from a camera frame, and deciding what
+//! the text in it means. Pure: RGBA pixels in, a [`Scanned`] out; the page
+//! only grabs frames (see `app.rs`).
+
+use tandem_pair::PairingOffer;
+
+/// What a QR code in front of the camera turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scanned {
+    /// A Tandem pairing link that has not expired: start the pairing.
+    Pairing(String),
+    /// A Tandem pairing link whose two minutes are over.
+    Expired,
+    /// A QR code, but not a Tandem pairing code.
+    NotTandem,
+}
+
+/// The luma of an RGBA pixel (ITU-R BT.601 weights, integer).
+fn luma(px: &[u8]) -> u8 {
+    ((u32::from(px[0]) * 299 + u32::from(px[1]) * 587 + u32::from(px[2]) * 114) / 1000) as u8
+}
+
+/// Every QR code's text in an RGBA frame (`width` × `height` × 4 bytes).
+/// A frame of the wrong size decodes nothing.
+pub fn decode_rgba(width: usize, height: usize, rgba: &[u8]) -> Vec<String> {
+    if width == 0 || height == 0 || rgba.len() != width * height * 4 {
+        return Vec::new();
+    }
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| {
+        let i = (y * width + x) * 4;
+        luma(&rgba[i..i + 4])
+    });
+    img.detect_grids()
+        .into_iter()
+        .filter_map(|g| g.decode().ok().map(|(_, text)| text))
+        .collect()
+}
+
+/// What a scanned text means at `now` (Unix seconds). Both link forms are
+/// pairing links: the one the phone's camera app opens
+/// (`https://<relay>/app/#tandem:pair?…`) and `tandem:pair?…`.
+pub fn classify(text: &str, now: u64) -> Scanned {
+    match PairingOffer::parse(text) {
+        Ok(offer) if offer.check(now).is_ok() => Scanned::Pairing(text.trim().to_owned()),
+        Ok(_) => Scanned::Expired,
+        Err(_) => Scanned::NotTandem,
+    }
+}
+
+/// The first Tandem code in a frame, else what else was seen.
+pub fn scan_frame(width: usize, height: usize, rgba: &[u8], now: u64) -> Option<Scanned> {
+    let found: Vec<Scanned> = decode_rgba(width, height, rgba)
+        .iter()
+        .map(|t| classify(t, now))
+        .collect();
+    found
+        .iter()
+        .find(|s| matches!(s, Scanned::Pairing(_)))
+        .or_else(|| found.first())
+        .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qrcode::{Color, QrCode};
+
+    /// Draws `text` as a QR code into an RGBA frame, `scale` pixels per
+    /// module, dark modules as (r, g, b) = `ink`, on a grey-ish background
+    /// with a 4-module quiet zone, offset inside a larger frame.
+    fn frame(text: &str, scale: usize, ink: [u8; 3]) -> (usize, usize, Vec<u8>) {
+        let code = QrCode::new(text.as_bytes()).expect("fits a QR code");
+        let w = code.width();
+        let colors = code.to_colors();
+        let (fw, fh) = ((w + 8) * scale + 37, (w + 8) * scale + 23);
+        let mut px = vec![0u8; fw * fh * 4];
+        for (i, p) in px.chunks_mut(4).enumerate() {
+            let (x, y) = (i % fw, i / fw);
+            let (mx, my) = ((x.wrapping_sub(20)) / scale, (y.wrapping_sub(10)) / scale);
+            let dark = (4..w + 4).contains(&mx)
+                && (4..w + 4).contains(&my)
+                && colors[(my - 4) * w + (mx - 4)] == Color::Dark;
+            let c = if dark { ink } else { [230, 228, 225] };
+            p.copy_from_slice(&[c[0], c[1], c[2], 255]);
+        }
+        (fw, fh, px)
+    }
+
+    fn link(exp: u64) -> String {
+        format!(
+            "http://127.0.0.1:8787/app/#tandem:pair?v=2&relay=ws://127.0.0.1:8787/v1/ws&topic={}&key={}&commit={}&exp={exp}",
+            "A".repeat(43),
+            "A".repeat(43),
+            "A".repeat(43)
+        )
+    }
+
+    #[test]
+    fn reads_a_pairing_link_from_pixels() {
+        let l = link(2_000);
+        let (w, h, px) = frame(&l, 3, [20, 24, 30]);
+        assert_eq!(decode_rgba(w, h, &px), vec![l.clone()]);
+        assert_eq!(scan_frame(w, h, &px, 1_000), Some(Scanned::Pairing(l)));
+    }
+
+    #[test]
+    fn an_expired_link_and_a_foreign_code_are_told_apart() {
+        let (w, h, px) = frame(&link(2_000), 2, [0, 0, 0]);
+        assert_eq!(scan_frame(w, h, &px, 2_000), Some(Scanned::Expired));
+        let (w, h, px) = frame("https://example.com/menu", 4, [0, 0, 0]);
+        assert_eq!(scan_frame(w, h, &px, 0), Some(Scanned::NotTandem));
+        assert_eq!(classify("tandem:pair?v=2", 0), Scanned::NotTandem);
+    }
+
+    #[test]
+    fn frames_without_a_code_or_of_the_wrong_size_give_nothing() {
+        let (w, h, mut px) = frame(&link(2_000), 3, [0, 0, 0]);
+        assert!(decode_rgba(w, h - 1, &px).is_empty());
+        assert!(decode_rgba(0, 0, &[]).is_empty());
+        px.iter_mut().for_each(|b| *b = 200);
+        assert_eq!(scan_frame(w, h, &px, 0), None);
+    }
+}

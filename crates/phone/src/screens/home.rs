@@ -1,0 +1,77 @@
+//! Home: the connection, the way to add a device, and every device of the
+//! wallet group with one-tap revoke (the extension's list, "this phone").
+
+use super::{button, messages};
+use crate::model::Phone;
+use tandem_ui::devices::{device_list, removed_notice, status_text, Here, ListCtx};
+use tandem_ui::view::{el, El};
+
+pub(super) fn view(p: &Phone) -> El {
+    let ctx = ListCtx {
+        here: Here::Phone,
+        now_ms: p.now_ms,
+        utc_offset_min: p.utc_offset_min,
+        revoking: p.revoking.as_deref(),
+        busy: p.busy,
+    };
+    let screen = el("main")
+        .class("stack screen home")
+        .tid("home-screen")
+        .child(
+            el("header")
+                .class("bar")
+                .child(el("h1").text("Tandem"))
+                .child(button("Help", "help-open", "help", "btn link"))
+                .child(button("Lock", "lock", "lock", "btn link")),
+        )
+        .maybe(p.wallet.as_ref().map(|w| {
+            el("section")
+                .class("account stack")
+                .tid("account")
+                .child(el("h2").text("Account 1"))
+                .child(
+                    el("p")
+                        .class("mono")
+                        .tid("account-address")
+                        .text(w.address.clone()),
+                )
+        }));
+    let Some(v) = &p.devices else {
+        return screen.children(messages(p)).child(
+            el("p")
+                .class("muted center-text")
+                .tid("devices-loading")
+                .text("Opening this phone's device…"),
+        );
+    };
+    let removed = v.removed.as_ref();
+    screen
+        .maybe(removed.map(|r| removed_notice(&ctx, r)))
+        .child(
+            el("p")
+                .class(if v.online { "status online" } else { "status" })
+                .attr("role", "status")
+                .tid("devices-status")
+                .child(el("span").class("dot").attr("aria-hidden", "true"))
+                .child(el("span").text(status_text(v))),
+        )
+        .children(messages(p))
+        .maybe(removed.is_none().then(|| {
+            el("div")
+                .class("stack")
+                .child(button(
+                    "Scan the code on your computer",
+                    "scan-start",
+                    "scan",
+                    "btn primary big",
+                ))
+                .child(button(
+                    "Paste a link instead",
+                    "paste-start",
+                    "paste",
+                    "btn",
+                ))
+        }))
+        .child(el("h2").text("Your devices"))
+        .child(device_list(&ctx, v))
+}

@@ -1,0 +1,303 @@
+//! The wallet on this phone: the extension's keyring (`tandem-keys`) in the
+//! extension's vault (`tandem-vault`: Argon2id + XChaCha20-Poly1305), so a
+//! phone vault and an extension vault are the same format. Pure: randomness
+//! and the KDF cost come in as parameters, nothing here touches the page.
+//!
+//! Every type holding a phrase, a password or keys prints nothing secret in
+//! `Debug` and is zeroized when dropped; no error string quotes a secret.
+
+use core::fmt;
+use rand_core::CryptoRngCore;
+use tandem_keys::{Keyring, Mnemonic, WordCount};
+use tandem_vault::{KdfParams, Vault};
+use zeroize::Zeroizing;
+
+/// Lock after this long without a tap or a key press (ms).
+pub const AUTO_LOCK_MS: f64 = 5.0 * 60.0 * 1000.0;
+
+/// How many words the user types back after writing a new phrase down.
+pub const CONFIRM_WORDS: usize = 3;
+
+/// Text that must not be shown in `Debug` or kept after use (a password, a
+/// phrase): zeroized on drop.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wraps text read from a field.
+    pub fn new(s: String) -> Secret {
+        Secret(Zeroizing::new(s))
+    }
+
+    /// The text, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// A phrase between its creation (or import) and the vault that keeps it.
+#[derive(Clone)]
+pub struct Draft {
+    /// The phrase (zeroized on drop by `bip39`).
+    pub mnemonic: Mnemonic,
+    /// 0-based positions the user types back (empty for an imported phrase).
+    pub positions: Vec<usize>,
+}
+
+impl Draft {
+    /// The words, in order, for the one screen that shows them.
+    pub fn words(&self) -> Vec<&'static str> {
+        self.mnemonic.words().collect()
+    }
+
+    /// Whether this phrase was made here (and must be confirmed).
+    pub fn created(&self) -> bool {
+        !self.positions.is_empty()
+    }
+}
+
+impl fmt::Debug for Draft {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Draft")
+            .field("words", &self.mnemonic.word_count())
+            .field("positions", &self.positions)
+            .finish()
+    }
+}
+
+/// A new 12-word phrase and the positions to confirm, from the CSPRNG.
+pub fn generate(rng: &mut impl CryptoRngCore) -> Draft {
+    let mnemonic = Mnemonic::generate(rng, WordCount::Twelve);
+    let mut random = [0u8; 2 * CONFIRM_WORDS];
+    rng.fill_bytes(&mut random);
+    let positions =
+        tandem_ui::validate::pick_positions(mnemonic.word_count(), CONFIRM_WORDS, &random);
+    Draft {
+        mnemonic,
+        positions,
+    }
+}
+
+/// Checks the words typed back (0-based position, typed word).
+pub fn confirm(draft: &Draft, answers: &[(usize, Secret)]) -> Result<(), String> {
+    let phrase = draft.mnemonic.phrase();
+    let answers: Vec<(usize, String)> = answers
+        .iter()
+        .map(|(p, w)| (*p, w.expose().to_owned()))
+        .collect();
+    let checked = tandem_ui::validate::confirm_words(&phrase, &answers);
+    for (_, mut w) in answers {
+        zeroize::Zeroize::zeroize(&mut w);
+    }
+    checked.map_err(|e| sentence(&e.to_string()))
+}
+
+/// Reads a pasted phrase. An unknown word is named (by position and as
+/// typed: a word outside the list is not a word of anyone's phrase).
+pub fn import(input: &Secret) -> Result<Draft, String> {
+    let normalized = Secret::new(
+        tandem_ui::validate::recovery_phrase(input.expose())
+            .map_err(|e| sentence(&e.to_string()))?,
+    );
+    match Mnemonic::parse(normalized.expose()) {
+        Ok(mnemonic) => Ok(Draft {
+            mnemonic,
+            positions: Vec::new(),
+        }),
+        Err(tandem_keys::Error::UnknownWord { position }) => {
+            let word = normalized
+                .expose()
+                .split(' ')
+                .nth(position.saturating_sub(1))
+                .unwrap_or("");
+            Err(format!(
+                "Word {position}, “{word}”, is not in the BIP-39 English word list; \
+                 check its spelling."
+            ))
+        }
+        Err(e) => Err(sentence(&e.to_string())),
+    }
+}
+
+/// An open wallet: the keyring (zeroized on drop) and its first account.
+pub struct Unlocked {
+    keyring: Keyring,
+    /// Account 0 (m/44'/60'/0'/0/0), EIP-55 checksummed.
+    pub address: String,
+}
+
+impl Unlocked {
+    fn new(keyring: Keyring) -> Result<Unlocked, String> {
+        let address = keyring
+            .accounts()
+            .next()
+            .map(|a| a.address.to_checksum(None))
+            .ok_or_else(|| "This wallet holds no account.".to_owned())?;
+        Ok(Unlocked { keyring, address })
+    }
+
+    /// The recovery phrase, for a password-confirmed reveal.
+    fn phrase(&self) -> Result<Secret, String> {
+        let source = self
+            .keyring
+            .mnemonic_sources()
+            .next()
+            .ok_or_else(|| "This wallet has no recovery phrase.".to_owned())?;
+        let m = self
+            .keyring
+            .mnemonic(source)
+            .map_err(|e| sentence(&e.to_string()))?;
+        Ok(Secret(m.phrase()))
+    }
+}
+
+impl fmt::Debug for Unlocked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Unlocked")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+fn vault_error(e: tandem_vault::Error) -> String {
+    match e {
+        tandem_vault::Error::WrongPassword => "Wrong password. Try again.".into(),
+        e => sentence(&e.to_string()),
+    }
+}
+
+/// Makes the keyring of `draft` and seals it under `password`: the vault
+/// JSON to store, and the open wallet.
+pub fn seal(
+    rng: &mut impl CryptoRngCore,
+    draft: &Draft,
+    password: &Secret,
+    kdf: KdfParams,
+) -> Result<(String, Unlocked), String> {
+    let keyring =
+        Keyring::from_mnemonic(draft.mnemonic.clone(), "").map_err(|e| sentence(&e.to_string()))?;
+    let (vault, _key) = Vault::seal(rng, password.expose().as_bytes(), &keyring.to_bytes(), kdf)
+        .map_err(vault_error)?;
+    Ok((vault.to_json(), Unlocked::new(keyring)?))
+}
+
+/// Opens the stored vault with `password`.
+pub fn unlock(vault: &str, password: &Secret) -> Result<Unlocked, String> {
+    let (plain, _key) = Vault::from_json(vault)
+        .and_then(|v| v.unlock(password.expose().as_bytes()))
+        .map_err(vault_error)?;
+    let keyring = Keyring::from_bytes(&plain).map_err(|e| sentence(&e.to_string()))?;
+    Unlocked::new(keyring)
+}
+
+/// The phrase of the open wallet, once `password` opens the stored vault
+/// again (someone holding an unlocked phone still needs the password).
+pub fn reveal(vault: &str, password: &Secret, open: &Unlocked) -> Result<Secret, String> {
+    let (_plain, _key) = Vault::from_json(vault)
+        .and_then(|v| v.unlock(password.expose().as_bytes()))
+        .map_err(vault_error)?;
+    open.phrase()
+}
+
+/// `msg` with a capital first letter (the shared validators write lower case
+/// fragments for the extension's field errors).
+pub(crate) fn sentence(msg: &str) -> String {
+    let mut c = msg.chars();
+    match c.next() {
+        Some(first) => {
+            let mut s: String = first.to_uppercase().collect();
+            s.push_str(c.as_str());
+            if !s.ends_with('.') {
+                s.push('.');
+            }
+            s
+        }
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::OsRng;
+
+    const ANVIL: &str = "test test test test test test test test test test test junk";
+
+    #[test]
+    fn import_names_the_bad_word_and_explains_counts_and_checksums() {
+        let e = import(&Secret::new(
+            "test test test tset test test test test test test test junk".into(),
+        ))
+        .unwrap_err();
+        assert!(e.contains("Word 4") && e.contains("tset"), "{e}");
+        let e = import(&Secret::new("test test".into())).unwrap_err();
+        assert!(e.contains("12, 15, 18, 21 or 24"), "{e}");
+        let e = import(&Secret::new(
+            "junk test test test test test test test test test test test".into(),
+        ))
+        .unwrap_err();
+        assert!(e.contains("checksum"), "{e}");
+        let d = import(&Secret::new(format!("  {}  ", ANVIL.to_uppercase()))).expect("valid");
+        assert!(!d.created());
+    }
+
+    #[test]
+    fn sealing_then_unlocking_gives_account_zero_and_a_wrong_password_is_refused() {
+        let d = import(&Secret::new(ANVIL.into())).expect("valid");
+        let pw = Secret::new("correct horse battery".into());
+        let (vault, open) = seal(&mut OsRng, &d, &pw, KdfParams::INSECURE_TEST).expect("sealed");
+        assert_eq!(open.address, "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+        assert!(
+            !vault.contains("test"),
+            "the vault holds no phrase in clear"
+        );
+        let e = unlock(&vault, &Secret::new("wrong horse battery".into())).unwrap_err();
+        assert_eq!(e, "Wrong password. Try again.");
+        let again = unlock(&vault, &pw).expect("right password");
+        assert_eq!(again.address, open.address);
+        assert!(reveal(&vault, &Secret::new("nope".into()), &again).is_err());
+        assert_eq!(
+            reveal(&vault, &pw, &again).expect("revealed").expose(),
+            ANVIL
+        );
+    }
+
+    #[test]
+    fn a_new_phrase_has_twelve_words_and_three_distinct_positions_to_confirm() {
+        let d = generate(&mut OsRng);
+        assert_eq!(d.words().len(), 12);
+        let mut p = d.positions.clone();
+        p.dedup();
+        assert_eq!(p.len(), CONFIRM_WORDS);
+        assert!(p.iter().all(|&i| i < 12));
+        let right: Vec<(usize, Secret)> = d
+            .positions
+            .iter()
+            .map(|&i| (i, Secret::new(d.words()[i].to_uppercase())))
+            .collect();
+        assert!(confirm(&d, &right).is_ok());
+        let mut wrong = right.clone();
+        wrong[1].1 = Secret::new("zzz".into());
+        let e = confirm(&d, &wrong).unwrap_err();
+        assert!(
+            e.starts_with(&format!("Word #{}", d.positions[1] + 1)),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn debug_prints_no_secret() {
+        let d = import(&Secret::new(ANVIL.into())).expect("valid");
+        let pw = Secret::new("correct horse battery".into());
+        let (_, open) = seal(&mut OsRng, &d, &pw, KdfParams::INSECURE_TEST).expect("sealed");
+        let all = format!("{d:?} {pw:?} {open:?}");
+        assert!(!all.contains("test") && !all.contains("junk") && !all.contains("horse"));
+        assert!(all.contains("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"));
+    }
+}
