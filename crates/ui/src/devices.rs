@@ -429,6 +429,16 @@ fn device_row(ui: &ListCtx<'_>, v: &DevicesView, d: &DeviceView) -> El {
         .maybe(confirming.then(|| confirm_step(ui, d)))
 }
 
+/// The connection line above the list: a dot and [`status_text`].
+pub fn status_line(v: &DevicesView) -> El {
+    el("p")
+        .class(if v.online { "status online" } else { "status" })
+        .attr("role", "status")
+        .tid("devices-status")
+        .child(el("span").class("dot").attr("aria-hidden", "true"))
+        .child(el("span").text(status_text(v)))
+}
+
 /// Every device of the group, each with its revoke button.
 pub fn device_list(ctx: &ListCtx<'_>, v: &DevicesView) -> El {
     el("ul")
@@ -467,14 +477,7 @@ pub fn devices_screen(ui: &Ui) -> El {
                 .map(|r| removed_notice(&ListCtx::popup(ui), r)),
         )
         .maybe(pairing_expiry(ui, v))
-        .child(
-            el("p")
-                .class(if v.online { "status online" } else { "status" })
-                .attr("role", "status")
-                .tid("devices-status")
-                .child(el("span").class("dot").attr("aria-hidden", "true"))
-                .child(el("span").text(status_text(v))),
-        )
+        .child(status_line(v))
         .maybe(notice_box(ui))
         .maybe(error_box(ui))
         .maybe(resume)

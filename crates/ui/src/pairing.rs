@@ -262,7 +262,8 @@ pub fn countdown(expires_at: u64, now_ms: f64) -> String {
     }
 }
 
-fn btn(label: &str, testid: &str, action: &str, class: &str) -> El {
+/// A labelled button that dispatches `action` (also the phone app's).
+pub fn btn(label: &str, testid: &str, action: &str, class: &str) -> El {
     el("button")
         .attr("type", "button")
         .class(class)

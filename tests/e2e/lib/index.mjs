@@ -90,6 +90,18 @@ export function startDapp() {
 }
 
 /** Launches headless Chromium with the repo folder loaded as an unpacked extension. */
+/** Flags for every headless Chromium of the tests: no sandbox, GPU, QUIC or
+ * background traffic (no test touches the public internet). */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 export async function launch({ extensionDir = ROOT } = {}) {
   if (!existsSync(path.join(extensionDir, 'extension/wasm/tandem_wasm_bg.wasm'))) {
     throw new Error('extension/wasm is missing: run scripts/build first');
@@ -101,13 +113,7 @@ export async function launch({ extensionDir = ROOT } = {}) {
     args: [
       `--disable-extensions-except=${extensionDir}`,
       `--load-extension=${extensionDir}`,
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
+      ...CHROMIUM_ARGS,
     ],
   });
   const sw =

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ANVIL_MNEMONIC } from './index.mjs';
+import { ANVIL_MNEMONIC, CHROMIUM_ARGS } from './index.mjs';
 
 const PIXEL_8 =
   'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36';
@@ -16,16 +16,7 @@ const PIXEL_8 =
  */
 export async function launchPhone({ video } = {}) {
   const profile = await mkdtemp(path.join(os.tmpdir(), 'tandem-phone-browser-'));
-  const args = [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--use-fake-device-for-media-stream',
-  ];
+  const args = [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream'];
   if (video) args.push('--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${video}`);
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',

@@ -3,7 +3,7 @@
 
 use super::{button, messages};
 use crate::model::Phone;
-use tandem_ui::devices::{device_list, removed_notice, status_text, Here, ListCtx};
+use tandem_ui::devices::{device_list, removed_notice, status_line, Here, ListCtx};
 use tandem_ui::view::{el, El};
 
 pub(super) fn view(p: &Phone) -> El {
@@ -47,14 +47,7 @@ pub(super) fn view(p: &Phone) -> El {
     let removed = v.removed.as_ref();
     screen
         .maybe(removed.map(|r| removed_notice(&ctx, r)))
-        .child(
-            el("p")
-                .class(if v.online { "status online" } else { "status" })
-                .attr("role", "status")
-                .tid("devices-status")
-                .child(el("span").class("dot").attr("aria-hidden", "true"))
-                .child(el("span").text(status_text(v))),
-        )
+        .child(status_line(v))
         .children(messages(p))
         .maybe(removed.is_none().then(|| {
             el("div")

@@ -52,14 +52,7 @@ pub fn view(p: &Phone) -> El {
 }
 
 /// A button that dispatches `action`.
-pub(crate) fn button(label: &str, testid: &str, action: &str, class: &str) -> El {
-    el("button")
-        .attr("type", "button")
-        .class(class)
-        .tid(testid)
-        .action(action)
-        .text(label)
-}
+pub(crate) use tandem_ui::pairing::btn as button;
 
 /// The title bar with a way back to Home.
 pub(crate) fn back_bar(title: &str) -> El {
