@@ -367,6 +367,23 @@ describe('the phone app', () => {
         const local = await browser.ext.evaluate(() => chrome.storage.local.get(null));
         const haystacks = [Buffer.from(phoneStore), Buffer.from(JSON.stringify(local)), ...(await relayFiles(relay.dir))];
         assert.deepEqual(findSecrets(haystacks, secrets), []);
+
+        // The phone revokes the laptop: the browser shows it revoked and
+        // tells its user.
+        await page.getByTestId('pair-back').click();
+        const laptopRow = page.locator(`[data-testid="device-row"][data-device="${laptop.id}"]`);
+        await laptopRow.getByTestId('device-revoke').click();
+        await page.getByTestId('revoke-reason-retired').check();
+        await page.getByTestId('revoke-confirm').click();
+        await until(async () => {
+          const d = (await browser.ui('devices.view')).devices.find((x) => x.id === laptop.id);
+          return d?.removed?.reason === 'retired';
+        }, 'the laptop revoked on the browser');
+        await until(async () => {
+          const all = await browser.ext.evaluate(() => chrome.notifications.getAll());
+          return Object.keys(all).some((id) => id.startsWith('tandem-device_revoked-'));
+        }, 'a "device removed" browser notification');
+        assert.deepEqual(page.errors, []);
       } finally {
         await laptop.close();
       }
