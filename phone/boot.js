@@ -38,8 +38,6 @@ async function deviceKey() {
 if ('serviceWorker' in navigator) {
   navigator.serviceWorker.register('./sw.js').catch((e) => console.warn('tandem: offline cache unavailable:', e?.message));
 }
-// Ask the browser not to evict this app's data under storage pressure.
-navigator.storage?.persist?.().catch(() => {});
 
 const [, key] = await Promise.all([init(), deviceKey()]);
 performance.mark('tandem-phone:wasm-ready');

@@ -165,10 +165,31 @@ pub async fn start(key: web_sys::CryptoKey) -> Result<(), JsError> {
     APP.with(|s| *s.borrow_mut() = Some(Rc::clone(&a)));
     listen(&a);
     render(&a, false);
+    ask_persistent_storage();
     let tick = Closure::<dyn FnMut()>::new(on_tick);
     set_interval(tick.as_ref().unchecked_ref(), 1000);
     tick.forget();
     Ok(())
+}
+
+/// Asks the browser to keep this app's data under storage pressure; the
+/// model tells the user when it would not.
+fn ask_persistent_storage() {
+    let Some(promise) = web_sys::window().and_then(|w| w.navigator().storage().persist().ok())
+    else {
+        return;
+    };
+    spawn_local(async move {
+        let persisted = JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        if let Some(a) = app() {
+            a.phone.borrow_mut().on_storage(persisted);
+            render(&a, true);
+        }
+    });
 }
 
 fn render(a: &App, keep_typed: bool) {

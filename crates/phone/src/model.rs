@@ -174,6 +174,9 @@ pub struct Phone {
     /// What the app's service worker said about an update (shown on every
     /// screen until the app is opened again).
     pub update: Option<String>,
+    /// Whether the browser promised to keep this app's data
+    /// (`navigator.storage.persist()`); `None` until it answered.
+    pub storage_persisted: Option<bool>,
 }
 
 impl Phone {
@@ -215,7 +218,25 @@ impl Phone {
             utc_offset_min: 0,
             secure,
             update: None,
+            storage_persisted: None,
         }
+    }
+
+    /// The browser's answer to `navigator.storage.persist()`.
+    pub fn on_storage(&mut self, persisted: bool) {
+        self.storage_persisted = Some(persisted);
+    }
+
+    /// What to tell the user when the browser may evict this app's data
+    /// (e.g. Safari outside a home-screen install, Chromium under storage
+    /// pressure): what would be lost, and what brings it back.
+    pub fn storage_warning(&self) -> Option<&'static str> {
+        (self.storage_persisted == Some(false)).then_some(
+            "This browser may clear Tandem's data on this phone when it runs low on space \
+             (installing the app on your Home screen usually prevents it). Nothing is lost \
+             for good: your recovery phrase restores the wallet, and you can pair this \
+             phone again. Keep the phrase written down.",
+        )
     }
 
     /// The app's service worker checked for a new version (`phone/sw.js`):
@@ -1323,5 +1344,21 @@ mod tests {
             .as_deref()
             .unwrap_or("")
             .contains("signed by its release key"));
+    }
+
+    #[test]
+    fn the_user_is_told_when_the_browser_may_clear_the_app() {
+        let mut p = Phone::new(None, false, None, 0.0, true);
+        assert!(
+            p.storage_warning().is_none(),
+            "nothing before the browser answered"
+        );
+        p.on_storage(true);
+        assert!(p.storage_warning().is_none());
+        p.on_storage(false);
+        assert!(p
+            .storage_warning()
+            .unwrap_or("")
+            .contains("recovery phrase"));
     }
 }

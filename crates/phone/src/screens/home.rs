@@ -49,6 +49,13 @@ pub(super) fn view(p: &Phone) -> El {
         .maybe(removed.map(|r| removed_notice(&ctx, r)))
         .child(status_line(v))
         .children(messages(p))
+        .maybe(p.storage_warning().map(|w| {
+            el("p")
+                .class("warn small")
+                .attr("role", "note")
+                .tid("storage-warning")
+                .text(w)
+        }))
         .maybe(removed.is_none().then(|| {
             el("div")
                 .class("stack")

@@ -157,6 +157,10 @@ mod tests {
             Some("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
         );
         assert!(v.find("lock").is_some());
+        assert!(v.find("storage-warning").is_none());
+        p.on_storage(false);
+        let warned = view(&p).find("storage-warning").map(El::text_content);
+        assert!(warned.unwrap_or_default().contains("may clear"));
         p.screen = Screen::Help;
         let help = view(&p);
         assert!(help.text_content().contains("lose"));
