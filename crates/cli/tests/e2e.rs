@@ -226,12 +226,7 @@ fn links_are_one_time_expire_and_name_their_relay() {
     // Another relay than the wallet's: refused unless the user says yes.
     let (show, link) = other.show(&["--timeout", "10"]);
     // (the app link's host changes with its relay: it must be the relay's)
-    let authority = relay
-        .url
-        .trim_start_matches("ws://")
-        .split('/')
-        .next()
-        .unwrap();
+    let authority = relay.authority();
     let foreign = link.replace(authority, "127.0.0.1:9");
     let err = phone.run_err(&["pair", "accept", &foreign, "--code", "123456"]);
     assert!(
@@ -264,12 +259,7 @@ fn app_links_pair_and_must_name_their_relay() {
     let phone = Dev::new(&dir, "phone", &relay);
     let desk = Dev::new(&dir, "desk", &relay);
     let (mut show, link) = desk.show(&[]);
-    let authority = relay
-        .url
-        .trim_start_matches("ws://")
-        .split('/')
-        .next()
-        .unwrap();
+    let authority = relay.authority();
 
     // `pair show` prints the app link (what the extension's QR holds too).
     let app_link = format!("http://{authority}/app/#");

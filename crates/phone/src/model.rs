@@ -1006,45 +1006,26 @@ mod tests {
         p.on_view(view("aa", &["bb"]));
         p.act("revoke", "bb", &none, &no_choice, &unchecked);
         assert_eq!(p.revoking.as_deref(), Some("bb"));
-        let out = p.act(
-            "revoke-confirm",
-            "bb",
-            &none,
-            &|_| Some("retired".into()),
-            &|_| true,
-        );
-        assert_eq!(
-            out,
-            vec![Effect::Command(
-                json!({"kind": "revoke", "device": "bb", "reason": "retired", "erase": false})
-            )]
-        );
-        let out = p.act(
-            "revoke-confirm",
-            "bb",
-            &none,
-            &|_| Some("lost".into()),
-            &|_| true,
-        );
-        assert_eq!(
-            out,
-            vec![Effect::Command(
-                json!({"kind": "revoke", "device": "bb", "reason": "lost", "erase": true})
-            )]
-        );
-        let out = p.act(
-            "revoke-confirm",
-            "aa",
-            &none,
-            &|_| Some("lost".into()),
-            &|_| true,
-        );
-        assert_eq!(
-            out,
-            vec![Effect::Command(
-                json!({"kind": "revoke", "device": "aa", "reason": "retired", "erase": false})
-            )]
-        );
+        // (target, reason chosen, erase ticked) -> the command sent
+        for (target, chosen, sent_reason, erase) in [
+            ("bb", "retired", "retired", false),
+            ("bb", "lost", "lost", true),
+            ("aa", "lost", "retired", false),
+        ] {
+            let out = p.act(
+                "revoke-confirm",
+                target,
+                &none,
+                &|_| Some(chosen.into()),
+                &|_| true,
+            );
+            assert_eq!(
+                out,
+                vec![Effect::Command(
+                    json!({"kind": "revoke", "device": target, "reason": sent_reason, "erase": erase})
+                )]
+            );
+        }
         assert!(p.notice.as_deref().unwrap_or("").contains("leaving"));
     }
 

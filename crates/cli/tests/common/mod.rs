@@ -86,6 +86,16 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// `host:port` of its URL: the host of the app links it carries.
+    #[allow(dead_code)] // not every test binary uses it
+    pub fn authority(&self) -> &str {
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, r)| r);
+        rest.split('/').next().unwrap_or(rest)
+    }
+
     pub fn start() -> Self {
         Self::start_with(&[])
     }
