@@ -57,3 +57,33 @@ wasm_route() {
 
 # Runs a command with a time limit, so no download can hang a script.
 bounded() { local secs=$1; shift; timeout --kill-after=10 "$secs" "$@"; }
+
+# Keeps the build cache from filling the disk: a CI run once died with "No
+# space left on device" halfway through. When the cache is larger than
+# TANDEM_CACHE_CAP_GB (default 12) or the disk has less than
+# TANDEM_MIN_FREE_GB (default 6) left, incremental state goes first, then,
+# if that was not enough, the whole cache (everything still builds from an
+# empty cache, only slower).
+cache_guard() {
+  local cap=$(( ${TANDEM_CACHE_CAP_GB:-12} * 1024 * 1024 ))
+  local min_free=$(( ${TANDEM_MIN_FREE_GB:-6} * 1024 * 1024 ))
+  local used free
+  mkdir -p "$TARGET"
+  cache_sizes() {
+    used=$(du -sk "$TARGET" | cut -f1)
+    free=$(df -Pk "$TARGET" | awk 'NR == 2 { print $4 }')
+  }
+  cache_sizes
+  log "build cache $TARGET: $(( used / 1048576 )) GiB; $(( free / 1048576 )) GiB free on its disk"
+  if [ "$used" -le "$cap" ] && [ "$free" -ge "$min_free" ]; then return; fi
+  log "build cache: over its cap or the disk is short; removing incremental state"
+  find "$TARGET" -maxdepth 4 -type d -name incremental -prune -exec rm -rf {} +
+  cache_sizes
+  if [ "$used" -gt "$cap" ] || [ "$free" -lt "$min_free" ]; then
+    log "build cache: still $(( used / 1048576 )) GiB with $(( free / 1048576 )) GiB free; emptying it"
+    rm -rf "${TARGET:?}"/*
+    cache_sizes
+  fi
+  log "build cache: $(( used / 1048576 )) GiB; $(( free / 1048576 )) GiB free"
+  [ "$free" -ge $(( 2 * 1024 * 1024 )) ] || die "less than 2 GiB free on the disk of $TARGET; a full build needs about 8"
+}
