@@ -24,7 +24,7 @@ import init, {
   validateMnemonic,
   checksumAddress,
 } from './wasm/tandem_wasm.js';
-import { deviceTick, deviceUi, onWalletErase } from './devices.js';
+import { deviceTick, deviceUi, notification, onDeviceGone, onGroupInbox, onWalletErase, sendToGroup } from './devices.js';
 
 const UI = 'tandem/ui';
 const PROVIDER = 'tandem/provider';
@@ -142,6 +142,8 @@ async function boot() {
     }
   }
   bootMs = performance.now() - bootStarted;
+  // Requests that wait for the phone keep their deadline across a restart.
+  phoneWork().catch((e) => console.error('tandem: confirm on phone:', e?.message));
   // A paired browser reconnects to its relay (revocations must reach it).
   deviceTick().catch((e) => console.error('tandem: devices:', e?.message));
   // Transactions whose fees were being fetched when the worker died.
@@ -233,6 +235,7 @@ function view() {
     settings: s.settings,
     assets: s.assets.filter((a) => a.chainId === network.chainId),
     pendingApprovals: JSON.parse(wallet.approvals()).length,
+    phone: JSON.parse(wallet.phonePolicy()),
     lockAt: unlocked() ? wallet.lockDeadline() : null,
     erased: vaultJson === null ? erased : null,
   };
@@ -485,6 +488,7 @@ async function windowClosed(windowId) {
   await persist();
   deliver(res.reply_to, { error: res.error });
   notify('approvals');
+  await phoneWork();
 }
 
 /** The dapp's tab closed: its pending requests are rejected and their windows closed. */
@@ -500,6 +504,7 @@ async function tabClosed(tabId) {
   }
   await persist();
   notify('approvals');
+  await phoneWork();
   await closeApprovalWindows(ids);
 }
 
@@ -514,18 +519,35 @@ async function closeApprovalWindows(ids) {
 async function tick() {
   await ready;
   await checkLock();
+  await phoneWork();
   await pollReceipts();
   await deviceTick();
 }
 
 // ---- approvals resolved by the UI ---------------------------------------------
-async function resolveApproval({ id, approve, edits }) {
+async function resolveApproval({ id, approve, edits, phone }) {
   if (!Number.isSafeInteger(id)) throw uiError('InvalidInput', 'id must be an approval id');
   const res = JSON.parse(
-    wallet.resolve(id, approve === true, edits ? JSON.stringify(edits) : '', unlocked(), Date.now()),
+    wallet.resolve(
+      id,
+      approve === true,
+      edits ? JSON.stringify(edits) : '',
+      unlocked(),
+      Date.now(),
+      typeof phone === 'string' ? phone : undefined,
+    ),
   );
   await persist();
   notify('approvals');
+  // A request that waited for the phone and was cancelled here: tell the phone.
+  await phoneWork();
+  if (res.type === 'await_phone') return { done: false, phone: true };
+  await carryOut(res);
+  return { done: true };
+}
+
+/** Does what an answered approval calls for: reply, sign, or send. */
+async function carryOut(res) {
   try {
     switch (res.type) {
       case 'reply':
@@ -554,7 +576,84 @@ async function resolveApproval({ id, approve, edits }) {
     deliver(res.reply_to, { error: rpcErrorObject(e) });
     throw e;
   }
-  return { done: true };
+}
+
+// ---- confirm on phone ------------------------------------------------------------
+// The decisions are the wallet's (crates/wallet/src/confirm.rs); this moves
+// text between it and the device engine, and keeps the timeout's timer.
+onGroupInbox(readGroupInbox);
+onDeviceGone(deviceGone);
+let phoneTimer = null;
+
+/** After any change and at the deadline: what timed out is rejected (4001),
+ *  the messages for the phone go to the device engine, the next timer is set. */
+async function phoneWork() {
+  await ready;
+  const w = JSON.parse(wallet.phoneWork(Date.now()));
+  for (const m of w.outbox) await sendToGroup(m.request, m.text);
+  if (w.outbox.length || w.resolutions.length) await persist();
+  clearTimeout(phoneTimer);
+  if (w.deadline) phoneTimer = setTimeout(() => phoneWork().catch(() => {}), Math.max(0, w.deadline - Date.now()));
+  if (w.resolutions.length) {
+    notify('approvals');
+    notification(
+      `tandem-phone-timeout-${Date.now()}`,
+      'Not confirmed on your phone',
+      'Your phone did not answer in time; the request was cancelled and nothing was signed.',
+    );
+    for (const r of w.resolutions) await carryOut(r).catch((e) => console.warn('tandem:', e?.message));
+    await closeAnsweredWindows();
+  }
+}
+
+/** Carries out resolutions the worker reached itself and closes their windows. */
+async function finish(resolutions) {
+  if (resolutions.length) {
+    await persist();
+    notify('approvals');
+  }
+  await phoneWork();
+  for (const r of resolutions) await carryOut(r).catch((e) => console.warn('tandem:', e?.message));
+  if (resolutions.length) await closeAnsweredWindows();
+}
+
+/** The group's messages for this browser: the phone's policy and answers.
+ *  Each is applied and stored before the engine may forget it. */
+async function readGroupInbox(host) {
+  await ready;
+  const items = JSON.parse(host.inbox());
+  if (items.length === 0) return;
+  const resolutions = [];
+  for (const m of items) {
+    // Requests are for phones; a browser does not confirm for others.
+    if (m.request || m.text === null) continue;
+    try {
+      const out = JSON.parse(wallet.phoneMessage(m.from, m.text, Date.now()));
+      resolutions.push(...out.resolutions);
+      if (out.notice) notification(`tandem-phone-${m.id}`, 'Tandem: your phone', out.notice);
+    } catch (e) {
+      console.warn('tandem: a message from', m.from, 'was not used:', e?.message);
+    }
+  }
+  await persist();
+  host.command(JSON.stringify({ kind: 'clear_inbox', upto: Math.max(...items.map((m) => m.id)) }));
+  notify('state');
+  await finish(resolutions);
+}
+
+async function deviceGone(device) {
+  await ready;
+  await finish(JSON.parse(wallet.phoneGone(device)));
+  notify('state');
+}
+
+/** Closes approval windows whose approval is gone. */
+async function closeAnsweredWindows() {
+  const open = new Set(JSON.parse(wallet.approvals()).map((a) => a.id));
+  const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
+  for (const [windowId, approvalId] of Object.entries(map)) {
+    if (!open.has(approvalId)) chrome.windows.remove(Number(windowId)).catch(() => {});
+  }
 }
 
 function networkOf(chainId) {
@@ -897,7 +996,7 @@ async function uiMethod(method, p) {
       return JSON.parse(wallet.approval(Number(p.id)));
     case 'approvals.resolve':
       touched();
-      return resolveApproval({ id: Number(p.id), approve: p.approve, edits: p.edits });
+      return resolveApproval({ id: Number(p.id), approve: p.approve, edits: p.edits, phone: p.phone });
     case 'debug.bootMs':
       return { bootMs };
     default:

@@ -29,6 +29,20 @@ let eraseWallet = null;
 export function onWalletErase(fn) {
   eraseWallet = fn;
 }
+/** Set by the worker: reads the group's messages (confirm on phone). */
+let inboxReader = null;
+/** Set by the worker: a device left the group (its phone policy may go). */
+let goneHandler = null;
+
+/** The worker's hook for messages from the other devices; `fn(host)` reads
+ *  `host.inbox()` and clears what it handled. */
+export function onGroupInbox(fn) {
+  inboxReader = fn;
+}
+/** The worker's hook for a device revoked from the group: `fn(deviceHex)`. */
+export function onDeviceGone(fn) {
+  goneHandler = fn;
+}
 /** @type {DeviceHost | null} */ let host = null;
 let pairingTimer = null;
 
@@ -79,7 +93,7 @@ async function persist(sealed) {
   if (host) await chrome.storage.local.set({ [K.cache]: host.view() });
 }
 
-function notification(id, title, message) {
+export function notification(id, title, message) {
   // The icon URL must be absolute: relative ones resolve against this
   // worker's folder, and Chrome then refuses the notification.
   const iconUrl = chrome.runtime.getURL('extension/icons/icon-128.png');
@@ -101,6 +115,12 @@ function onEvent(json) {
     eraseWallet({ by: removed?.by_name || e.record.by, at: e.record.at, reason: e.record.reason }).catch((err) =>
       console.error('tandem: erasing the wallet failed:', err?.message),
     );
+  }
+  if ((e.kind === 'message' || e.kind === 'request') && host && inboxReader) {
+    inboxReader(host).catch((err) => console.error('tandem: reading group messages failed:', err?.message));
+  }
+  if (e.kind === 'device_revoked' && e.record?.target?.device && goneHandler) {
+    goneHandler(e.record.target.device).catch((err) => console.error('tandem:', err?.message));
   }
   if (e.kind === 'pairing') {
     watchPairing();
@@ -142,6 +162,8 @@ export function devices() {
       }
       await chrome.storage.local.set({ [K.cache]: host.view() });
       host.command(JSON.stringify({ kind: 'connect' }));
+      // Messages stored before the worker stopped, not yet handled.
+      if (inboxReader) inboxReader(host).catch((err) => console.error('tandem:', err?.message));
       return host;
     })();
     loading.catch(() => {
@@ -160,6 +182,12 @@ export async function deviceTick() {
   }
   const { [K.cache]: cache } = await chrome.storage.local.get(K.cache);
   if (cache && JSON.parse(cache).paired) await devices();
+}
+
+/** Sends confirm-on-phone text to the group (`request`: as a group request). */
+export async function sendToGroup(request, text) {
+  const h = await devices();
+  h.command(JSON.stringify({ kind: request ? 'ask' : 'send', text }));
 }
 
 /** The popup's `devices.*` requests. */

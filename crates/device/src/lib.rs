@@ -86,6 +86,9 @@ pub enum Command {
     Disconnect,
     /// Send application data to every other device of the group.
     Send(Vec<u8>),
+    /// Send a request (to sign or to confirm something) to every other
+    /// device of the group; it arrives as [`Event::Request`].
+    Ask(Vec<u8>),
     /// Revoke a device (or this device, to leave the group).
     Revoke {
         /// Device to revoke.
@@ -530,7 +533,22 @@ impl Device {
                     self.cancel_pairing("cancelled", rng);
                 }
             }
-            Command::Send(data) => self.send_app(data, now, rng),
+            Command::Send(data) => self.send_group(
+                tandem_pair::GroupPayload::App {
+                    data: tandem_pair::Bytes(data),
+                },
+                "message",
+                now,
+                rng,
+            ),
+            Command::Ask(data) => self.send_group(
+                tandem_pair::GroupPayload::Request {
+                    data: tandem_pair::Bytes(data),
+                },
+                "request",
+                now,
+                rng,
+            ),
             Command::Revoke {
                 device,
                 reason,
@@ -607,7 +625,13 @@ impl Device {
         }
     }
 
-    fn send_app(&mut self, data: Vec<u8>, now: u64, rng: &mut impl CryptoRngCore) {
+    fn send_group(
+        &mut self,
+        payload: tandem_pair::GroupPayload,
+        what: &str,
+        now: u64,
+        rng: &mut impl CryptoRngCore,
+    ) {
         if self.state.outbox.len() >= state::MAX_OUTBOX {
             self.fail(
                 "sending",
@@ -615,12 +639,9 @@ impl Device {
             );
             return;
         }
-        let payload = tandem_pair::GroupPayload::App {
-            data: tandem_pair::Bytes(data),
-        };
         match self.state.group.seal(&self.identity, &payload, now, rng) {
             Ok(env) => {
-                self.state.push_outbox(Recipient::Group, env, "message");
+                self.state.push_outbox(Recipient::Group, env, what);
                 self.persist();
                 self.connect_main();
                 self.flush_outbox(now);

@@ -32,6 +32,33 @@ fn pair_then_talk_both_ways() {
     assert!(list[1].paired_at.is_some());
 }
 
+/// A request (confirm on phone) travels like a message but is marked as a
+/// request on arrival, and stays in the inbox until the shell clears it.
+#[test]
+fn a_request_arrives_as_a_request_and_stays_until_cleared() {
+    let mut sim = Sim::new(11);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    sim.pair(phone, desk);
+    sim.cmd(desk, Command::Ask(b"confirm this".to_vec()));
+    send(&mut sim, desk, "and this is data");
+    sim.run();
+    let inbox = sim.nodes[phone].dev.state().inbox().to_vec();
+    assert_eq!(inbox.len(), 2);
+    assert!(inbox[0].request && !inbox[1].request);
+    assert_eq!(inbox[0].from, sim.nodes[desk].dev.id());
+    assert!(sim.nodes[phone].events.iter().any(|e| matches!(
+        e,
+        Event::Request { data, .. } if data == b"confirm this"
+    )));
+    sim.cmd(phone, Command::ClearInbox { upto: inbox[0].id });
+    sim.run();
+    assert_eq!(
+        sim.nodes[phone].messages(),
+        vec![b"and this is data".to_vec()]
+    );
+}
+
 /// Both screens must confirm: a "they differ" on either side ends the
 /// pairing on both, and nothing is installed anywhere.
 #[test]

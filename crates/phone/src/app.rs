@@ -137,6 +137,11 @@ pub async fn start(key: web_sys::CryptoKey) -> Result<(), JsError> {
         window.is_secure_context(),
     );
     phone.utc_offset_min = -(js_sys::Date::new_0().get_timezone_offset() as i32);
+    phone.load_policy(
+        storage()
+            .and_then(|s| s.get_item(crate::confirm::POLICY_KEY).ok().flatten())
+            .as_deref(),
+    );
     let video: HtmlVideoElement = doc
         .create_element("video")
         .map_err(|_| JsError::new("no video element"))?
@@ -333,6 +338,11 @@ fn run(a: &Rc<App>, effects: Vec<Effect>) {
                 let a = Rc::clone(a);
                 spawn_local(async move { open_host(&a, sealed, String::new()).await });
             }
+            Effect::SavePolicy(json) => {
+                if let Some(s) = storage() {
+                    let _ = s.set_item(crate::confirm::POLICY_KEY, &json);
+                }
+            }
             Effect::ClearLink => {
                 if let Some(w) = web_sys::window() {
                     if let Ok(h) = w.history() {
@@ -391,7 +401,9 @@ async fn open_host(a: &Rc<App>, sealed: Option<String>, name: String) {
         Ok(host) => {
             *a.host.borrow_mut() = Some(Rc::new(host));
             refresh_view(a);
-            let effects = a.phone.borrow_mut().on_ready();
+            let mut effects = a.phone.borrow_mut().on_ready();
+            // Requests that arrived before this page opened.
+            effects.extend(read_inbox(a));
             render(a, false);
             run(a, effects);
         }
@@ -421,12 +433,18 @@ fn drain(a: &Rc<App>) {
     if events.is_empty() {
         return;
     }
+    let mut inbox = false;
     for json in events {
         if let Ok(e) = serde_json::from_str::<DeviceEvent>(&json) {
+            inbox |= e.kind == "message" || e.kind == "request";
             a.phone.borrow_mut().on_event(e);
         }
     }
     refresh_view(a);
+    let mut effects = a.phone.borrow_mut().take_queued();
+    if inbox {
+        effects.extend(read_inbox(a));
+    }
     let typing = matches!(
         a.phone.borrow().screen,
         Screen::Paste
@@ -436,20 +454,35 @@ fn drain(a: &Rc<App>) {
             | Screen::Import
             | Screen::Confirm
             | Screen::Password
+            | Screen::Policy
     );
     render(a, typing || a.phone.borrow().revoking.is_some());
+    run(a, effects);
+}
+
+/// Hands the engine's inbox (desktop requests, cancellations) to the model.
+fn read_inbox(a: &Rc<App>) -> Vec<Effect> {
+    let host = a.host.borrow().clone();
+    let Some(h) = host else { return Vec::new() };
+    match serde_json::from_str::<Vec<crate::confirm::InboxItem>>(&h.inbox()) {
+        Ok(items) if !items.is_empty() => a.phone.borrow_mut().on_inbox(items),
+        _ => Vec::new(),
+    }
 }
 
 fn on_tick() {
     let Some(a) = app() else { return };
     let now = now_ms();
     let was_open = a.phone.borrow().wallet.is_some();
+    let waiting = a.phone.borrow().confirms.len();
     let effects = a.phone.borrow_mut().on_tick(now);
-    if was_open && a.phone.borrow().wallet.is_none() {
-        // Locked at the idle deadline: the page forgets what it showed.
+    let locked = was_open && a.phone.borrow().wallet.is_none();
+    if locked || a.phone.borrow().confirms.len() != waiting {
+        // Locked at the idle deadline (the page forgets what it showed), or
+        // a request expired.
         render(&a, false);
-        run(&a, effects);
     }
+    run(&a, effects);
     let host = a.host.borrow().clone();
     if let Some(h) = host {
         h.tick();
@@ -457,7 +490,8 @@ fn on_tick() {
     drain(&a);
     let screen = a.phone.borrow().screen;
     let every_30s = (now / 1000.0) as u64 % 30 == 0;
-    if screen == Screen::Pair || (screen == Screen::Home && every_30s) {
+    if screen == Screen::Pair || screen == Screen::Approve || (screen == Screen::Home && every_30s)
+    {
         render(&a, true);
     }
 }

@@ -10,6 +10,7 @@
 //! `model` returns.
 #![allow(unreachable_pub)] // wasm-bindgen exports are pub by necessity
 
+pub mod confirm;
 pub mod model;
 pub mod scan;
 pub mod screens;

@@ -41,6 +41,10 @@ pub enum Screen {
     Pair,
     /// What to do if a device is lost or someone phishes you.
     Help,
+    /// A desktop's request waits for Approve or Reject (confirm on phone).
+    Approve,
+    /// What this phone confirms before a desktop signs.
+    Policy,
 }
 
 /// The camera, as the Scan screen shows it.
@@ -85,6 +89,8 @@ pub enum Effect {
     SaveVault(String),
     /// Open this phone's stored device (the first unlock of a page).
     OpenDevice,
+    /// Store this policy JSON (confirm on phone; no secret in it).
+    SavePolicy(String),
 }
 
 /// Work that [`Phone::work`] does (held between the tap and the work).
@@ -177,6 +183,17 @@ pub struct Phone {
     /// Whether the browser promised to keep this app's data
     /// (`navigator.storage.persist()`); `None` until it answered.
     pub storage_persisted: Option<bool>,
+    /// What this phone confirms before a desktop of its group signs.
+    pub policy: tandem_confirm::Policy,
+    /// Desktop requests waiting for an answer, oldest first.
+    pub confirms: Vec<crate::confirm::Incoming>,
+    /// Requests answered, withdrawn or expired (never asked twice).
+    pub(crate) answered: Vec<String>,
+    /// Highest engine inbox id read, and the highest cleared.
+    pub(crate) inbox_max: u64,
+    pub(crate) inbox_cleared: u64,
+    /// Effects decided while handling engine events ([`Phone::take_queued`]).
+    pub(crate) queued: Vec<Effect>,
 }
 
 impl Phone {
@@ -219,7 +236,19 @@ impl Phone {
             secure,
             update: None,
             storage_persisted: None,
+            policy: tandem_confirm::Policy::default(),
+            confirms: Vec::new(),
+            answered: Vec::new(),
+            inbox_max: 0,
+            inbox_cleared: 0,
+            queued: Vec::new(),
         }
+    }
+
+    /// Effects the engine's events called for (e.g. telling a new device
+    /// this phone's policy).
+    pub fn take_queued(&mut self) -> Vec<Effect> {
+        core::mem::take(&mut self.queued)
     }
 
     /// The browser's answer to `navigator.storage.persist()`.
@@ -257,7 +286,7 @@ impl Phone {
         };
     }
 
-    fn now_secs(&self) -> u64 {
+    pub(crate) fn now_secs(&self) -> u64 {
         (self.now_ms / 1000.0) as u64
     }
 
@@ -295,7 +324,11 @@ impl Phone {
             self.screen = Screen::Setup;
             return Vec::new();
         }
-        self.screen = Screen::Home;
+        self.screen = if self.confirms.is_empty() {
+            Screen::Home
+        } else {
+            Screen::Approve
+        };
         if !self.device_opened {
             self.device_opened = true;
             return vec![Effect::OpenDevice];
@@ -401,11 +434,11 @@ impl Phone {
     /// The clock ticked: locks an open wallet at its idle deadline.
     pub fn on_tick(&mut self, now_ms: f64) -> Vec<Effect> {
         self.now_ms = now_ms;
+        let mut out = self.expire_confirms();
         if self.wallet.is_some() && self.idle(now_ms) {
-            self.lock(true)
-        } else {
-            Vec::new()
+            out.extend(self.lock(true));
         }
+        out
     }
 
     /// A key press or touch (not every one is a tap on an action): the
@@ -567,6 +600,11 @@ impl Phone {
                 }
             }
             "home" | "open" => self.go(Screen::Home),
+            "confirm-open" if !self.confirms.is_empty() => self.go(Screen::Approve),
+            "confirm-approve" => out.extend(self.answer(arg, true)),
+            "confirm-reject" => out.extend(self.answer(arg, false)),
+            "policy-open" => self.go(Screen::Policy),
+            "policy-save" => out.extend(self.save_policy(checked, &|id| field(id))),
             "help" => self.go(Screen::Help),
             "scan" | "add-device-start" => {
                 if self.devices.as_ref().is_some_and(|v| v.removed.is_some()) {
@@ -704,6 +742,11 @@ impl Phone {
 
     /// An event from the device engine. `true` if the page changes.
     pub fn on_event(&mut self, e: DeviceEvent) -> bool {
+        if let ("pairing", Some(PairingPhase::Paired { .. })) = (e.kind.as_str(), &e.pairing) {
+            // The device this phone just approved learns its policy.
+            let announce = self.announce_policy();
+            self.queued.push(announce);
+        }
         match (e.kind.as_str(), e.pairing) {
             ("pairing", Some(p)) => match self.flow.as_mut() {
                 Some(f) => {
@@ -726,6 +769,13 @@ impl Phone {
             }
             ("removed", _) => {
                 self.revoking = None;
+                true
+            }
+            // A device joined: it learns this phone's policy (the ones
+            // already in the group have it).
+            ("device_added", _) => {
+                let announce = self.announce_policy();
+                self.queued.push(announce);
                 true
             }
             _ => false,

@@ -861,8 +861,27 @@ async fn run(action: Action) -> Result<()> {
                     "transaction" => params["edits"] = fee_form(&root).validate()?.to_edits(),
                     _ => {}
                 }
+                // The phone's policy covers it: the phone is shown what this
+                // page showed.
+                let phone = with_ui(|ui| {
+                    let a = ui.approval.as_ref()?;
+                    let rule = a.needs_phone?;
+                    let st = ui.state.clone().unwrap_or_default();
+                    let edits = params.get("edits").cloned().unwrap_or(Value::Null);
+                    serde_json::to_string(&crate::confirm::summary(a, &st, rule, &edits)).ok()
+                })
+                .flatten();
+                if let Some(p) = phone {
+                    params["phone"] = json!(p);
+                }
             }
-            busy(call("approvals.resolve", params)).await?;
+            let answer = busy(call("approvals.resolve", params)).await?;
+            if approve && answer.get("phone").and_then(Value::as_bool) == Some(true) {
+                // The phone's policy covers it: this window shows "Confirm on
+                // your phone" until the phone answers (the worker closes it).
+                load_approval().await;
+                return Ok(());
+            }
             with_ui(|ui| {
                 ui.screen = Screen::ApprovalDone;
                 ui.notice = Some(

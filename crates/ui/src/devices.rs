@@ -482,6 +482,7 @@ pub fn devices_screen(ui: &Ui) -> El {
         .maybe(error_box(ui))
         .maybe(resume)
         .child(device_list(&ListCtx::popup(ui), v))
+        .maybe(phone_policy(ui, v))
         .child(
             el("div")
                 .class("stack")
@@ -508,6 +509,39 @@ pub fn devices_screen(ui: &Ui) -> El {
                     )
                 })),
         )
+}
+
+/// What the phone confirms before this browser signs (set on the phone
+/// only; the popup cannot loosen it).
+fn phone_policy(ui: &Ui, v: &DevicesView) -> Option<El> {
+    let p = ui.state.as_ref()?.phone.as_ref()?;
+    let phone = v
+        .devices
+        .iter()
+        .find(|d| d.id.eq_ignore_ascii_case(&p.owner))
+        .map(device_name)
+        .unwrap_or_else(|| "Your phone".into());
+    let rules = p.policy.describe();
+    let body = if rules.is_empty() {
+        el("p").text(format!("{phone} confirms nothing this browser signs."))
+    } else {
+        el("div")
+            .child(el("p").text(format!(
+                "{phone} must confirm these before this browser signs (it waits {} s):",
+                p.policy.timeout_secs
+            )))
+            .child(el("ul").children(rules.into_iter().map(|r| el("li").text(r))))
+    };
+    Some(
+        el("section")
+            .class("card stack")
+            .tid("devices-phone-policy")
+            .child(el("h2").class("small").text("Confirm on phone"))
+            .child(body)
+            .child(el("p").class("muted small").text(
+                "Only the phone changes these rules (Tandem on the phone → Confirm on phone).",
+            )),
+    )
 }
 
 /// Settings: the relay field (shown once `devices.relay.get` answered).

@@ -110,6 +110,19 @@ pub struct WalletState {
     /// erased (it was revoked as lost or compromised).
     #[serde(default)]
     pub erased: Option<Erased>,
+    /// What the paired phone confirms before this wallet signs.
+    #[serde(default)]
+    pub phone: Option<PhonePolicyView>,
+}
+
+/// The phone's confirmation policy as the worker keeps it (`phonePolicy()`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PhonePolicyView {
+    /// The rules.
+    pub policy: tandem_confirm::Policy,
+    /// The phone's device id (hex).
+    pub owner: String,
 }
 
 /// Who had this browser's wallet erased, when and why.
@@ -225,6 +238,11 @@ pub struct Approval {
     pub created_at: f64,
     /// Transaction fees are still being fetched from the node.
     pub needs_fill: bool,
+    /// Approved here, waiting for the phone (confirm on phone).
+    pub phone: Option<crate::confirm::PhoneWait>,
+    /// The rule of the phone's policy that covers it: approving here asks
+    /// the phone.
+    pub needs_phone: Option<tandem_confirm::Rule>,
 }
 
 /// What the UI caches in `chrome.storage.local` to paint the popup at once.

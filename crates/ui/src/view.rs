@@ -1555,6 +1555,9 @@ fn approval(ui: &Ui) -> El {
                     .unwrap_or_else(|| "Loading request…".into()),
             );
     };
+    if let Some(w) = &a.phone {
+        return crate::confirm::waiting(w, ui.now_ms).maybe(error_box(ui));
+    }
     let st = ui.state.clone().unwrap_or_default();
     let (heading, body) = match a.kind.as_str() {
         "connect" => ("Connect to this site?", connect_body(&st)),
@@ -1618,6 +1621,15 @@ fn approval(ui: &Ui) -> El {
             el("main")
                 .class("scroll stack")
                 .child(body)
+                .maybe(a.needs_phone.map(|r| {
+                    el("p")
+                        .class("notice")
+                        .tid("approval-needs-phone")
+                        .text(format!(
+                            "{} After you approve here, approve on your phone too.",
+                            r.reason()
+                        ))
+                }))
                 .maybe(error_box(ui)),
         )
         .child(

@@ -32,7 +32,7 @@ pub enum ApprovalKind {
 }
 
 impl ApprovalKind {
-    fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Self::Connect => "connect",
             Self::PersonalSign => "signature",
@@ -66,6 +66,10 @@ pub struct Approval {
     /// For `eth_sendTransaction`: nonce, gas and fees are still to be filled.
     #[serde(default)]
     pub needs_fill: bool,
+    /// Approved here, waiting for the phone (confirm on phone): the stored
+    /// form of a [`crate::confirm::PhoneWait`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<Value>,
 }
 
 /// What the worker must do once an approval is answered.
@@ -80,6 +84,15 @@ pub enum Resolution {
         result: Value,
         /// The state changed (accounts, chain): broadcast to pages.
         changed: bool,
+    },
+    /// Approved here; the phone's policy covers it, so nothing is signed
+    /// until the phone answers ([`crate::Wallet::phone_message`]). The
+    /// request for the phone is in [`crate::Wallet::take_phone_outbox`].
+    AwaitPhone {
+        /// The approval, still pending.
+        id: u64,
+        /// Why the phone is asked.
+        rule: tandem_confirm::Rule,
     },
     /// Send this JSON-RPC error to the page.
     Error {
@@ -215,9 +228,12 @@ impl crate::Session {
             .partition(|a| a.origin == origin);
         self.approvals = keep;
         gone.into_iter()
-            .map(|a: Approval| Resolution::Error {
-                reply_to: a.reply_to,
-                error: Error::Rejected.to_rpc(),
+            .map(|a: Approval| {
+                self.cancel_on_phone(&a, "the site closed");
+                Resolution::Error {
+                    reply_to: a.reply_to,
+                    error: Error::Rejected.to_rpc(),
+                }
             })
             .collect()
     }
@@ -226,9 +242,12 @@ impl crate::Session {
     pub fn reject_all(&mut self) -> Vec<Resolution> {
         core::mem::take(&mut self.approvals)
             .into_iter()
-            .map(|a| Resolution::Error {
-                reply_to: a.reply_to,
-                error: Error::Rejected.to_rpc(),
+            .map(|a| {
+                self.cancel_on_phone(&a, "Tandem locked on the computer");
+                Resolution::Error {
+                    reply_to: a.reply_to,
+                    error: Error::Rejected.to_rpc(),
+                }
             })
             .collect()
     }
@@ -298,7 +317,11 @@ impl crate::Wallet {
     }
 
     /// Answers approval `id`. `unlocked` is whether the keyring is open (signing
-    /// needs it). Returns what the worker must do next.
+    /// needs it). When the phone's policy covers the approval, `phone` is the
+    /// request as the approval window showed it (see [`Wallet::needs_phone`])
+    /// and `nonce`, from the CSPRNG, names it. Returns what the worker must
+    /// do next.
+    #[allow(clippy::too_many_arguments)]
     pub fn resolve(
         &mut self,
         id: u64,
@@ -306,6 +329,8 @@ impl crate::Wallet {
         edits: &Edits,
         unlocked: bool,
         now: u64,
+        phone: &str,
+        nonce: [u8; 16],
     ) -> Result<Resolution> {
         let a = self.session.approval(id)?;
         if approve && !unlocked {
@@ -319,8 +344,18 @@ impl crate::Wallet {
         // Validate before removing, so a bad edit leaves the approval pending.
         let a = a.clone();
         let resolution = if approve {
+            if a.phone.is_some() {
+                return Err(Error::Invalid(
+                    "this request waits for your phone: approve it there, or cancel it here".into(),
+                ));
+            }
+            if let Some(rule) = self.needs_phone(&a) {
+                return self.ask_phone(&a, rule, edits, phone, now, nonce);
+            }
             self.approved(&a, edits, now)?
         } else {
+            self.session
+                .cancel_on_phone(&a, "cancelled on the computer");
             Resolution::Error {
                 reply_to: a.reply_to.clone(),
                 error: Error::Rejected.to_rpc(),
@@ -331,7 +366,7 @@ impl crate::Wallet {
         Ok(resolution)
     }
 
-    fn approved(&mut self, a: &Approval, edits: &Edits, now: u64) -> Result<Resolution> {
+    pub(crate) fn approved(&mut self, a: &Approval, edits: &Edits, now: u64) -> Result<Resolution> {
         let reply_to = a.reply_to.clone();
         let req = &a.request;
         let field = |k: &str| req.get(k).cloned().unwrap_or(Value::Null);
@@ -351,7 +386,17 @@ impl crate::Wallet {
                         list.clone()
                     }
                     Some(_) => return Err(Error::Invalid("choose at least one account".into())),
-                    None => self.state.selected.into_iter().collect::<Vec<_>>(),
+                    // The accounts chosen before the phone was asked, or the active one.
+                    None => match req.get("accounts").and_then(Value::as_array) {
+                        Some(list) => list
+                            .iter()
+                            .map(|x| {
+                                serde_json::from_value(x.clone())
+                                    .map_err(|e| Error::Corrupt(e.to_string()))
+                            })
+                            .collect::<Result<Vec<Address>>>()?,
+                        None => self.state.selected.into_iter().collect::<Vec<_>>(),
+                    },
                 };
                 if accounts.is_empty() {
                     return Err(Error::Invalid("the wallet has no account to share".into()));
@@ -431,7 +476,7 @@ impl crate::Wallet {
 
 const U128_GWEI: alloy_primitives::U128 = alloy_primitives::U128::from_limbs([1_000_000_000, 0]);
 
-fn apply_edits(tx: &mut Map<String, Value>, e: &Edits) -> Result<()> {
+pub(crate) fn apply_edits(tx: &mut Map<String, Value>, e: &Edits) -> Result<()> {
     if let Some(g) = e.gas {
         if g.to::<u64>() < 21_000 {
             return Err(Error::Invalid("gas limit must be at least 21000".into()));
@@ -465,7 +510,7 @@ fn apply_edits(tx: &mut Map<String, Value>, e: &Edits) -> Result<()> {
 }
 
 /// Checks a complete transaction with the signer's own rules (types, fee fields).
-fn check_transaction(tx: &Value) -> Result<()> {
+pub(crate) fn check_transaction(tx: &Value) -> Result<()> {
     let req: tandem_eth::TransactionRequest = serde_json::from_value(tx.clone())
         .map_err(|e| Error::Invalid(format!("invalid transaction: {e}")))?;
     req.build().map_err(|e| Error::Invalid(e.to_string()))?;

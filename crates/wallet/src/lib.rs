@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod approval;
+pub mod confirm;
 mod error;
 pub mod lock;
 pub mod network;
@@ -8,6 +9,7 @@ pub mod provider;
 pub mod state;
 
 pub use approval::{Approval, ApprovalKind, Edits, Fill, Resolution};
+pub use confirm::{PhoneOut, PhoneOutcome, PhonePolicy, PhoneWait, PhoneWork};
 pub use error::{Error, Result};
 pub use lock::AutoLock;
 pub use network::Network;

@@ -217,6 +217,7 @@ impl Wallet {
                     created_at: now,
                     reply_to: reply_to.clone(),
                     needs_fill: $fill,
+                    phone: None,
                 })
             };
         }

@@ -136,6 +136,10 @@ pub struct State {
     pub activity: Vec<Activity>,
     /// Watched tokens.
     pub assets: Vec<Asset>,
+    /// What the paired phone confirms before this wallet signs (set by the
+    /// phone only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<serde_json::Value>,
 }
 
 impl Default for State {
@@ -150,6 +154,7 @@ impl Default for State {
             settings: Settings::default(),
             activity: Vec::new(),
             assets: Vec::new(),
+            phone: None,
         }
     }
 }
@@ -448,6 +453,9 @@ pub struct Session {
     pub next_id: u64,
     /// Auto-lock clock.
     pub lock: AutoLock,
+    /// Messages for the phone (confirm on phone) the worker has not taken yet.
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub phone_outbox: serde_json::Value,
 }
 
 impl Session {

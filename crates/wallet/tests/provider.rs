@@ -62,7 +62,8 @@ fn approval(o: Outcome) -> (u64, ApprovalKind) {
 fn connect(w: &mut Wallet) {
     let (id, kind) = approval(req(w, "eth_requestAccounts", json!([])));
     assert_eq!(kind, ApprovalKind::Connect);
-    w.resolve(id, true, &Edits::default(), true, NOW).unwrap();
+    w.resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap();
 }
 
 #[test]
@@ -178,7 +179,10 @@ fn connect_needs_approval_then_accounts_are_visible_to_that_origin_only() {
     let (id, _) = approval(req(&mut w, "eth_requestAccounts", json!([])));
     // A second request while the first waits is refused, as MetaMask does.
     assert_eq!(code(&req(&mut w, "eth_requestAccounts", json!([]))), -32002);
-    match w.resolve(id, true, &Edits::default(), true, NOW).unwrap() {
+    match w
+        .resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap()
+    {
         Resolution::Reply {
             result,
             reply_to,
@@ -223,7 +227,7 @@ fn the_user_may_share_chosen_accounts_and_the_active_one_comes_first() {
     let mut w = wallet();
     let (id, _) = approval(req(&mut w, "eth_requestAccounts", json!([])));
     let edits: Edits = serde_json::from_value(json!({"accounts": [A0, A1]})).unwrap();
-    w.resolve(id, true, &edits, true, NOW).unwrap();
+    w.resolve(id, true, &edits, true, NOW, "", [0; 16]).unwrap();
     w.state.select(A1.parse().unwrap()).unwrap();
     assert_eq!(
         result(req(&mut w, "eth_accounts", json!([]))),
@@ -237,7 +241,9 @@ fn the_user_may_share_chosen_accounts_and_the_active_one_comes_first() {
         "wallet_requestPermissions",
         json!([{"eth_accounts": {}}]),
     ));
-    assert!(w.resolve(id, true, &unknown, true, NOW).is_err());
+    assert!(w
+        .resolve(id, true, &unknown, true, NOW, "", [0; 16])
+        .is_err());
     assert!(
         w.session.approval(id).is_ok(),
         "a bad edit leaves the approval pending"
@@ -248,13 +254,17 @@ fn the_user_may_share_chosen_accounts_and_the_active_one_comes_first() {
 fn rejection_answers_4001() {
     let mut w = wallet();
     let (id, _) = approval(req(&mut w, "eth_requestAccounts", json!([])));
-    match w.resolve(id, false, &Edits::default(), false, NOW).unwrap() {
+    match w
+        .resolve(id, false, &Edits::default(), false, NOW, "", [0; 16])
+        .unwrap()
+    {
         Resolution::Error { error, .. } => assert_eq!(error["code"], 4001),
         r => panic!("{r:?}"),
     }
     assert!(w.session.approvals.is_empty());
     assert!(
-        w.resolve(id, false, &Edits::default(), true, NOW).is_err(),
+        w.resolve(id, false, &Edits::default(), true, NOW, "", [0; 16])
+            .is_err(),
         "answered once only"
     );
 }
@@ -279,7 +289,9 @@ fn eip2255_get_request_and_revoke() {
         "wallet_requestPermissions",
         json!([{"eth_accounts": {}}]),
     ));
-    let r = w.resolve(id, true, &Edits::default(), true, NOW).unwrap();
+    let r = w
+        .resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap();
     let Resolution::Reply { result: perms, .. } = r else {
         panic!()
     };
@@ -326,8 +338,13 @@ fn personal_sign_needs_a_connected_account_and_shows_the_text() {
     assert_eq!(a.display["text"], "hello");
     assert_eq!(a.display["hex"], "0x68656c6c6f");
     // Approving needs the keyring open.
-    assert!(w.resolve(id, true, &Edits::default(), false, NOW).is_err());
-    match w.resolve(id, true, &Edits::default(), true, NOW).unwrap() {
+    assert!(w
+        .resolve(id, true, &Edits::default(), false, NOW, "", [0; 16])
+        .is_err());
+    match w
+        .resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap()
+    {
         Resolution::SignPersonal {
             address, message, ..
         } => {
@@ -393,7 +410,10 @@ fn typed_data_is_decoded_for_display_and_checked_against_the_chain() {
         code(&req(&mut w, "eth_signTypedData_v4", json!([A1, mail(1)]))),
         4100
     );
-    match w.resolve(id, true, &Edits::default(), true, NOW).unwrap() {
+    match w
+        .resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap()
+    {
         Resolution::SignTypedData { typed_data, .. } => {
             assert_eq!(serde_json::from_str::<Value>(&typed_data).unwrap(), mail(1));
         }
@@ -425,7 +445,9 @@ fn transactions_are_filled_from_the_node_editable_and_complete() {
     assert_eq!(fill["needFees"], true);
     assert_eq!(fill["url"], "http://127.0.0.1:8545");
     // Cannot be approved before the fees are known.
-    assert!(w.resolve(id, true, &Edits::default(), true, NOW).is_err());
+    assert!(w
+        .resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .is_err());
     let f: Fill = serde_json::from_value(json!({
         "nonce": "0x3", "gasEstimate": "0x5208", "baseFee": "0x3b9aca00", "priorityFee": "0x1"
     }))
@@ -441,7 +463,7 @@ fn transactions_are_filled_from_the_node_editable_and_complete() {
     assert_eq!(d["network"], "Localhost 8545");
     let edits: Edits =
         serde_json::from_value(json!({"maxPriorityFeePerGas": "0x2", "gas": "0x6000"})).unwrap();
-    match w.resolve(id, true, &edits, true, NOW).unwrap() {
+    match w.resolve(id, true, &edits, true, NOW, "", [0; 16]).unwrap() {
         Resolution::SendTransaction {
             transaction,
             address,
@@ -558,7 +580,8 @@ fn switch_and_add_chain() {
         json!([{"chainId": "0x7a69"}]),
     ));
     assert_eq!(kind, ApprovalKind::SwitchChain);
-    w.resolve(id, true, &Edits::default(), true, NOW).unwrap();
+    w.resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap();
     assert_eq!(w.state.chain_id, 31337);
 
     let add = |rpc: &str, decimals: u64| {
@@ -597,7 +620,8 @@ fn switch_and_add_chain() {
         "wallet_addEthereumChain",
         add("http://127.0.0.1:9545", 18),
     ));
-    w.resolve(id, true, &Edits::default(), true, NOW).unwrap();
+    w.resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap();
     assert_eq!(w.state.chain_id, 1337);
     assert_eq!(w.state.network().rpc_url, "http://127.0.0.1:9545");
     assert!(!w.state.network().builtin);
@@ -611,7 +635,9 @@ fn watch_asset() {
     let mut w = wallet();
     let p = json!({"type": "ERC20", "options": {"address": A1, "symbol": "TKN", "decimals": 18}});
     let (id, _) = approval(req(&mut w, "wallet_watchAsset", p));
-    let r = w.resolve(id, true, &Edits::default(), true, NOW).unwrap();
+    let r = w
+        .resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap();
     assert!(matches!(
         r,
         Resolution::Reply {
@@ -649,7 +675,9 @@ fn approvals_survive_a_round_trip_through_session_storage() {
     drop(w);
     let mut w = Wallet::load(&state, &session).unwrap();
     assert_eq!(w.session.approvals.len(), 1);
-    let r = w.resolve(id, true, &Edits::default(), true, NOW).unwrap();
+    let r = w
+        .resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap();
     match r {
         Resolution::SignPersonal {
             reply_to, message, ..

@@ -47,6 +47,15 @@ tandem_pair::internally_tagged! {
             #[serde(default = "default_days")]
             days: u64,
         },
+        Send {
+            text: String,
+        },
+        Ask {
+            text: String,
+        },
+        ClearInbox {
+            upto: u64,
+        },
     }
 }
 
@@ -119,6 +128,9 @@ pub(crate) fn parse(json: &str) -> Result<Command, JsError> {
             device: DeviceId::from_hex(&device).map_err(bad)?,
             lifetime_secs: days.clamp(1, 90) * 86_400,
         },
+        Request::Send { text } => Command::Send(text.into_bytes()),
+        Request::Ask { text } => Command::Ask(text.into_bytes()),
+        Request::ClearInbox { upto } => Command::ClearInbox { upto },
     })
 }
 

@@ -197,6 +197,29 @@ impl DeviceHost {
         events::notification(&dev, event_json)
     }
 
+    /// Messages and requests from the other devices not yet cleared
+    /// (`{"kind":"clear_inbox","upto":id}`), as JSON
+    /// `[{"id","from","request","text"}]` (`text` is `null` when the data is
+    /// not UTF-8). The shell hands each to whatever reads it (confirm on
+    /// phone), then clears up to the last one it handled.
+    pub fn inbox(&self) -> String {
+        let dev = self.host.dev.borrow();
+        let items: Vec<String> = dev
+            .state()
+            .inbox()
+            .iter()
+            .map(|m| {
+                tandem_device::json::Object::new()
+                    .str("from", &m.from.to_hex())
+                    .num("id", m.id)
+                    .bool("request", m.request)
+                    .opt_str("text", core::str::from_utf8(&m.data.0).ok())
+                    .end()
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    }
+
     /// Closes every socket (the worker is going away or the wallet was reset).
     pub fn close(&self) {
         self.host.want_online.set(false);

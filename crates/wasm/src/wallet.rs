@@ -82,6 +82,8 @@ impl WalletController {
     }
 
     /// Answers an approval; returns the resolution JSON (what to sign/send/reply).
+    /// `phone`: when the approval needs the phone (`needsPhone` in
+    /// `approval()`), the request as the approval window showed it.
     pub fn resolve(
         &mut self,
         id: f64,
@@ -89,17 +91,55 @@ impl WalletController {
         edits: &str,
         unlocked: bool,
         now: f64,
+        phone: Option<String>,
     ) -> Result<String> {
         let e: Edits = if edits.trim().is_empty() {
             Edits::default()
         } else {
             parse(edits, "approval edits")?
         };
-        Ok(to_json(
-            &self
-                .inner
-                .resolve(id as u64, approve, &e, unlocked, now as u64)?,
-        ))
+        let mut nonce = [0u8; 16];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
+        Ok(to_json(&self.inner.resolve(
+            id as u64,
+            approve,
+            &e,
+            unlocked,
+            now as u64,
+            phone.as_deref().unwrap_or_default(),
+            nonce,
+        )?))
+    }
+
+    /// A message from device `from` (hex) of the group: the phone's policy
+    /// or its answer. Returns `{ resolutions, notice }` JSON; throws for a
+    /// message that is not one (or an answer that does not count).
+    #[wasm_bindgen(js_name = phoneMessage)]
+    pub fn phone_message(&mut self, from: &str, text: &str, now: f64) -> Result<String> {
+        Ok(to_json(&self.inner.phone_message(from, text, now as u64)?))
+    }
+
+    /// Confirm on phone, after any change and at its deadline: rejects
+    /// (4001) what the phone did not answer in time, hands over the messages
+    /// for the phone, names the next deadline. JSON
+    /// `{ resolutions, outbox: [{ request, text }], deadline }`.
+    #[wasm_bindgen(js_name = phoneWork)]
+    pub fn phone_work(&mut self, now: f64) -> String {
+        to_json(&self.inner.phone_work(now as u64))
+    }
+
+    /// Device `device` (hex) left the group: if it was the confirming phone,
+    /// its policy goes and its waiting requests are rejected.
+    #[wasm_bindgen(js_name = phoneGone)]
+    pub fn phone_gone(&mut self, device: &str) -> String {
+        to_json(&self.inner.phone_gone(device))
+    }
+
+    /// What the phone confirms, for the popup: `{ policy, owner, setAt }`
+    /// (`tandem_confirm::Policy`; the popup words it) or `null`.
+    #[wasm_bindgen(js_name = phonePolicy)]
+    pub fn phone_policy(&self) -> String {
+        to_json(&self.inner.state.phone)
     }
 
     /// Pending approvals as JSON.
@@ -108,8 +148,16 @@ impl WalletController {
     }
 
     /// One approval as JSON.
+    /// With `needsPhone`: the rule of the phone's policy that covers it
+    /// (`connect`, `value`, `approval`, `permit`, `add_network`) or `null`.
     pub fn approval(&self, id: f64) -> Result<String> {
-        Ok(to_json(self.inner.session.approval(id as u64)?))
+        let a = self.inner.session.approval(id as u64)?;
+        let mut json = to_json(a);
+        json.pop(); // the object's closing brace
+        json.push_str(",\"needsPhone\":");
+        json.push_str(&to_json(&self.inner.needs_phone(a)));
+        json.push('}');
+        Ok(json)
     }
 
     /// Rejects all pending approvals (on lock); returns the resolutions JSON.

@@ -30,7 +30,7 @@ fn request(w: &mut WalletController, method: &str, params: Value) -> Value {
 
 fn resolve(w: &mut WalletController, id: &Value, approve: bool) -> Value {
     serde_json::from_str(
-        &w.resolve(id.as_f64().unwrap(), approve, "", true, NOW)
+        &w.resolve(id.as_f64().unwrap(), approve, "", true, NOW, None)
             .unwrap(),
     )
     .unwrap()

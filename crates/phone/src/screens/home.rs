@@ -45,9 +45,21 @@ pub(super) fn view(p: &Phone) -> El {
         );
     };
     let removed = v.removed.as_ref();
+    let waiting = (!p.confirms.is_empty()).then(|| {
+        button(
+            &match p.confirms.len() {
+                1 => "1 request from your computer waits: review it".to_owned(),
+                n => format!("{n} requests from your computers wait: review them"),
+            },
+            "confirm-waiting",
+            "confirm-open",
+            "banner",
+        )
+    });
     screen
         .maybe(removed.map(|r| removed_notice(&ctx, r)))
         .child(status_line(v))
+        .maybe(waiting)
         .children(messages(p))
         .maybe(p.storage_warning().map(|w| {
             el("p")
@@ -74,4 +86,12 @@ pub(super) fn view(p: &Phone) -> El {
         }))
         .child(el("h2").text("Your devices"))
         .child(device_list(&ctx, v))
+        .maybe(removed.is_none().then(|| {
+            button(
+                "Confirm on phone: what your computer must ask",
+                "policy-open",
+                "policy-open",
+                "btn link",
+            )
+        }))
 }

@@ -1,11 +1,13 @@
 //! What each screen shows: the model in, a virtual DOM out (a module per
 //! screen). Pure, so tests read the views directly.
 
+mod approve;
 mod help;
 mod home;
 mod import;
 mod pair;
 mod password;
+mod policy;
 mod reveal;
 mod scan;
 mod setup;
@@ -32,6 +34,8 @@ pub fn view(p: &Phone) -> El {
         Screen::Paste => scan::paste_view(p),
         Screen::Pair => pair::view(p),
         Screen::Help => help::view(),
+        Screen::Approve => approve::view(p),
+        Screen::Policy => policy::view(p),
     };
     let update = p.update.as_ref().map(|u| {
         el("p")

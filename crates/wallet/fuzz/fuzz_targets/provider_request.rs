@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     let ids: Vec<u64> = w.session.approvals.iter().map(|a| a.id).collect();
     for id in ids {
         let edits: Edits = serde_json::from_value(request.clone()).unwrap_or_default();
-        let _ = w.resolve(id, true, &edits, true, 2);
+        let _ = w.resolve(id, true, &edits, true, 2, "", [0; 16]);
     }
     let _ = Wallet::load(&w.state.to_json(), &w.session.to_json()).expect("own output reloads");
 });

@@ -1,0 +1,277 @@
+// Confirm on phone, for real: the extension in one Chromium, the phone app
+// (served by the relay binary at /app/) in another with mobile emulation,
+// paired through the relay on 127.0.0.1, anvil as the chain and the viem
+// test dapp. For each rule of the phone's default policy (a new site's
+// connection, a transaction above 0.1 ETH, an unlimited token approval, a
+// signed permit, adding a network) the desktop's Approve does not sign: the
+// approval window says "Confirm on your phone", the phone shows the request
+// decoded, and only the phone's Approve lets the signature or transaction
+// through; its Reject, the desktop's Cancel and the timeout give the dapp
+// 4001. Run: node --test tests/e2e/confirm.test.mjs
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { getAddress, verifyTypedData } from 'viem';
+import {
+  launch,
+  openPopup,
+  openDapp,
+  startAnvil,
+  startDapp,
+  pendingApproval,
+  jsonRpc,
+  until,
+  ROOT,
+  ANVIL_MNEMONIC,
+  ANVIL_ACCOUNT_0 as A0,
+  ANVIL_ACCOUNT_1 as A1,
+  PASSWORD,
+} from './lib/index.mjs';
+import { onboardImport } from './lib/onboard.mjs';
+import { answer } from './lib/approve.mjs';
+import { startRelay, decodeQr } from './lib/devices.mjs';
+import { launchPhone, setUpPhone } from './lib/phone.mjs';
+
+const SPENDER = '0x1111111111111111111111111111111111111111';
+const MAX = 'f'.repeat(64);
+const approveCall = (spender, amountHex) =>
+  `0x095ea7b3${spender.slice(2).toLowerCase().padStart(64, '0')}${amountHex.padStart(64, '0')}`;
+
+describe('confirm on phone', { timeout: 600_000 }, () => {
+  let relay, anvil, anvil2, dapp, browser, phone, phonePage, page;
+  const d = (fn, ...args) => page.evaluate(fn, ...args);
+
+  before(async () => {
+    [relay, anvil, anvil2, dapp] = await Promise.all([
+      startRelay({ appDir: path.join(ROOT, 'phone') }),
+      startAnvil(),
+      startAnvil({ chainId: 1338 }),
+      startDapp(),
+    ]);
+    browser = await launch();
+    await onboardImport(browser, ANVIL_MNEMONIC, PASSWORD);
+    await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: anvil.url, symbol: 'ETH' });
+    await browser.ui('networks.select', { chainId: 31337 });
+    await browser.ui('devices.relay.set', { relay: relay.url });
+
+    // Pair: the popup's QR link, pasted on the phone (the camera path has
+    // its own test in phone.test.mjs); both screens confirm the code.
+    const popup = await openPopup(browser, 380);
+    await popup.getByTestId('open-devices').click();
+    await popup.getByTestId('pair-start').click();
+    await popup.getByTestId('pair-qr').waitFor({ timeout: 20_000 });
+    const link = decodeQr(await popup.getByTestId('pair-qr').screenshot());
+    phone = await launchPhone();
+    phonePage = await phone.open(relay.appUrl);
+    await setUpPhone(phonePage, 'Pixel 8');
+    await phonePage.getByTestId('devices-status').waitFor({ timeout: 20_000 });
+    await phonePage.getByTestId('paste-start').click();
+    await phonePage.getByTestId('paste-link').fill(link);
+    await phonePage.getByTestId('paste-submit').click();
+    await phonePage.getByTestId('pair-code').waitFor({ timeout: 30_000 });
+    await popup.getByTestId('pair-code').waitFor({ timeout: 20_000 });
+    await popup.getByTestId('pair-codes-match').click();
+    await phonePage.getByTestId('pair-codes-match').click();
+    await phonePage.getByTestId('pair-done').waitFor({ timeout: 20_000 });
+    await popup.getByTestId('pair-done').waitFor({ timeout: 20_000 });
+    await phonePage.getByTestId('pair-back').click();
+    // The phone told the new device its (default) policy.
+    await until(async () => (await browser.ui('state')).phone?.policy?.add_network === true, 'the browser to learn the phone\'s policy', 20_000);
+    await popup.close();
+    ({ page } = await openDapp(browser, dapp.url));
+  });
+
+  after(async () => {
+    await phone?.close();
+    await browser?.close();
+    await Promise.all([relay?.stop(), anvil?.stop(), anvil2?.stop(), dapp?.close()]);
+  });
+
+  /** Approves `kind` in its approval window; the window then waits for the phone. */
+  async function approveOnDesktop(kind) {
+    const a = await pendingApproval(browser, kind);
+    const win = await until(
+      () => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)),
+      `the approval window for #${a.id}`,
+    );
+    const button = win.getByTestId('approval-approve');
+    await button.waitFor({ timeout: 15_000 });
+    await until(async () => !(await button.isDisabled()), 'the approve button to be enabled');
+    await button.click();
+    await win.getByTestId('approval-phone-wait').waitFor({ timeout: 10_000 });
+    // Nothing is signed yet: the approval is still pending.
+    assert.ok((await browser.ui('approvals.list')).some((x) => x.id === a.id));
+    return { a, win };
+  }
+
+  /** What the phone shows for the request (label → value), then its answer. */
+  async function onPhone(approve) {
+    await phonePage.getByTestId('approve-screen').waitFor({ timeout: 20_000 });
+    const rows = {};
+    for (const dd of await phonePage.locator('[data-testid^="confirm-row-"]').all()) {
+      rows[(await dd.getAttribute('data-testid')).slice('confirm-row-'.length)] = await dd.textContent();
+    }
+    await phonePage.getByTestId(approve ? 'confirm-approve' : 'confirm-reject').click();
+    await phonePage.getByTestId('home-screen').waitFor({ timeout: 10_000 });
+    return rows;
+  }
+
+  async function gone(id) {
+    await until(async () => !(await browser.ui('approvals.list')).some((x) => x.id === id), `approval #${id} to be answered`, 20_000);
+  }
+
+  it('a new site connection waits for the phone; its approval connects the site', async () => {
+    const pending = d(() => window.dapp.connect());
+    const { a, win } = await approveOnDesktop('connect');
+    assert.match(await win.getByTestId('approval-phone-reason').textContent(), /New site connections need your phone/);
+    const rows = await onPhone(true);
+    assert.equal(rows.site, new URL(dapp.url).origin);
+    assert.equal(rows.account, A0);
+    const r = await pending;
+    assert.deepEqual(r.result, [A0]);
+    await gone(a.id);
+    await until(() => win.isClosed(), 'the approval window to close');
+    // The popup's Devices screen says what the phone confirms.
+    const popup = await openPopup(browser, 380);
+    await popup.getByTestId('open-devices').click();
+    const policy = popup.getByTestId('devices-phone-policy');
+    await policy.waitFor({ timeout: 10_000 });
+    assert.match(await policy.textContent(), /Pixel 8 must confirm.*Sending more than 0\.1/s);
+    assert.deepEqual(popup.errors, []);
+    await popup.close();
+  });
+
+  it('a transaction above 0.1 ETH: the phone rejects (4001, nothing sent), then approves (mined on anvil)', async () => {
+    const value = (10n ** 18n).toString();
+    const nonce = await jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'latest']);
+    let pending = d(([a, to, v]) => window.dapp.sendTransaction(a, 31337, to, v), [A0, A1, value]);
+    let { a } = await approveOnDesktop('transaction');
+    const rows = await onPhone(false);
+    assert.equal(rows.amount, '1 ETH');
+    assert.equal(getAddress(rows.recipient), A1);
+    assert.match(rows.network, /chain 31337/);
+    const rejected = await pending;
+    assert.equal(rejected.error.code, 4001);
+    await gone(a.id);
+    assert.equal(await jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'latest']), nonce, 'nothing was sent');
+
+    const before1 = BigInt(await jsonRpc(anvil.url, 'eth_getBalance', [A1, 'latest']));
+    pending = d(([a, to, v]) => window.dapp.sendTransaction(a, 31337, to, v), [A0, A1, value]);
+    ({ a } = await approveOnDesktop('transaction'));
+    await onPhone(true);
+    const r = await pending;
+    assert.ok(r.result, JSON.stringify(r.error));
+    const receipt = await until(() => jsonRpc(anvil.url, 'eth_getTransactionReceipt', [r.result]), 'the receipt');
+    assert.equal(receipt.status, '0x1');
+    assert.equal(BigInt(await jsonRpc(anvil.url, 'eth_getBalance', [A1, 'latest'])), before1 + 10n ** 18n);
+  });
+
+  it('a transaction at or below 0.1 ETH signs without the phone', async () => {
+    const pending = d(([a, to]) => window.dapp.sendTransaction(a, 31337, to, (10n ** 17n).toString()), [A0, A1]);
+    await answer(browser, 'transaction', true);
+    const r = await pending;
+    assert.ok(r.result, JSON.stringify(r.error));
+  });
+
+  it('an unlimited token approval waits for the phone, which names the spender; a limited one does not', async () => {
+    const pending = d(
+      ([from, to, data]) => window.dapp.raw({ method: 'eth_sendTransaction', params: [{ from, to, data }] }),
+      [A0, A1, approveCall(SPENDER, MAX)],
+    );
+    await approveOnDesktop('transaction');
+    const rows = await onPhone(true);
+    assert.equal(rows.amount, 'unlimited');
+    assert.equal(rows.spender.toLowerCase(), SPENDER);
+    assert.equal(getAddress(rows.token), A1);
+    const r = await pending;
+    assert.ok(r.result, JSON.stringify(r.error));
+    assert.equal((await until(() => jsonRpc(anvil.url, 'eth_getTransactionReceipt', [r.result]), 'the receipt')).status, '0x1');
+
+    const limited = d(
+      ([from, to, data]) => window.dapp.raw({ method: 'eth_sendTransaction', params: [{ from, to, data }] }),
+      [A0, A1, approveCall(SPENDER, '3e8')],
+    );
+    await answer(browser, 'transaction', true);
+    assert.ok((await limited).result);
+  });
+
+  it('a signed permit waits for the phone; the signature it lets through verifies with viem', async () => {
+    const typed = {
+      domain: { name: 'USD Coin', version: '2', chainId: 31337, verifyingContract: A1 },
+      types: {
+        Permit: [
+          { name: 'owner', type: 'address' },
+          { name: 'spender', type: 'address' },
+          { name: 'value', type: 'uint256' },
+          { name: 'nonce', type: 'uint256' },
+          { name: 'deadline', type: 'uint256' },
+        ],
+      },
+      primaryType: 'Permit',
+      message: { owner: A0, spender: SPENDER, value: '5000000', nonce: '0', deadline: '1900000000' },
+    };
+    const pending = d(([a, t]) => window.dapp.signTypedData(a, t), [A0, typed]);
+    await approveOnDesktop('typed_data');
+    const rows = await onPhone(true);
+    assert.equal(rows.spender.toLowerCase(), SPENDER);
+    assert.equal(rows.amount, '5000000 (token units)');
+    assert.match(rows.token, /USD Coin/);
+    const r = await pending;
+    assert.ok(r.result, JSON.stringify(r.error));
+    assert.ok(
+      await verifyTypedData({
+        address: A0,
+        ...typed,
+        message: { ...typed.message, value: 5000000n, nonce: 0n, deadline: 1900000000n },
+        signature: r.result,
+      }),
+    );
+  });
+
+  it('adding a network waits for the phone, which shows its RPC', async () => {
+    const pending = d(([u]) => window.dapp.addChain(1338, 'Second anvil', u), [anvil2.url]);
+    await approveOnDesktop('add_chain');
+    const rows = await onPhone(true);
+    assert.equal(rows['rpc-url'], anvil2.url);
+    assert.match(rows.network, /Second anvil \(chain 1338\)/);
+    const r = await pending;
+    assert.equal(r.error, undefined, JSON.stringify(r.error));
+    assert.ok((await browser.ui('state')).networks.some((n) => n.chainId === 1338));
+    await browser.ui('networks.select', { chainId: 31337 });
+  });
+
+  it('Cancel on the desktop gives the dapp 4001 and takes the request off the phone', async () => {
+    const pending = d(([a, to]) => window.dapp.sendTransaction(a, 31337, to, (2n * 10n ** 18n).toString()), [A0, A1]);
+    const { win } = await approveOnDesktop('transaction');
+    await phonePage.getByTestId('approve-screen').waitFor({ timeout: 20_000 });
+    await win.getByTestId('approval-phone-cancel').click();
+    assert.equal((await pending).error.code, 4001);
+    await phonePage.getByTestId('home-screen').waitFor({ timeout: 20_000 });
+    assert.match(await phonePage.getByTestId('notice').textContent(), /withdrew/);
+  });
+
+  it('the phone sets a shorter wait; unanswered, the request times out with 4001 and nothing is signed', async () => {
+    await phonePage.getByTestId('policy-open').click();
+    await phonePage.getByTestId('policy-timeout-input').fill('30');
+    await phonePage.getByTestId('policy-save').click();
+    await phonePage.getByTestId('notice').filter({ hasText: 'Saved' }).waitFor({ timeout: 10_000 });
+    await until(async () => (await browser.ui('state')).phone?.policy?.timeout_secs === 30, 'the browser to learn the new wait', 20_000);
+    await phonePage.getByTestId('back').click();
+    const nonce = await jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'latest']);
+    // Raw EIP-1193, so the dapp sees the wallet's own message (viem's
+    // wrapper replaces it with its generic "User rejected the request.").
+    const pending = d(
+      ([from, to]) => window.dapp.raw({ method: 'eth_sendTransaction', params: [{ from, to, value: '0x29a2241af62c0000' }] }),
+      [A0, A1],
+    );
+    const { a } = await approveOnDesktop('transaction');
+    await phonePage.getByTestId('approve-screen').waitFor({ timeout: 20_000 });
+    const r = await pending; // the worker's timer fires after 30 s
+    assert.equal(r.error.code, 4001);
+    assert.match(r.error.message, /did not confirm within 30 seconds/);
+    await gone(a.id);
+    assert.equal(await jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'latest']), nonce, 'nothing was sent');
+    await until(async () => (await phonePage.getByTestId('approve-screen').count()) === 0, 'the phone to drop the expired request', 20_000);
+    assert.deepEqual(phonePage.errors, []);
+  });
+});
