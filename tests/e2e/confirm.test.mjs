@@ -12,6 +12,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { getAddress, verifyTypedData } from 'viem';
+import { HDKey } from '@scure/bip32';
+import { mnemonicToSeedSync } from '@scure/bip39';
 import {
   launch,
   openPopup,
@@ -31,6 +33,7 @@ import { onboardImport } from './lib/onboard.mjs';
 import { answer } from './lib/approve.mjs';
 import { startRelay, decodeQr } from './lib/devices.mjs';
 import { launchPhone, setUpPhone } from './lib/phone.mjs';
+import { findSecrets, relayFiles } from './lib/secrets.mjs';
 
 const SPENDER = '0x1111111111111111111111111111111111111111';
 const MAX = 'f'.repeat(64);
@@ -273,5 +276,26 @@ describe('confirm on phone', { timeout: 600_000 }, () => {
     assert.equal(await jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'latest']), nonce, 'nothing was sent');
     await until(async () => (await phonePage.getByTestId('approve-screen').count()) === 0, 'the phone to drop the expired request', 20_000);
     assert.deepEqual(phonePage.errors, []);
+  });
+
+  it('after all of it, no phrase, seed or private key is in the phone\'s storage, the extension\'s or the relay\'s', async () => {
+    const seed = mnemonicToSeedSync(ANVIL_MNEMONIC);
+    const key0 = HDKey.fromMasterSeed(seed).derive("m/44'/60'/0'/0/0").privateKey;
+    const secrets = [
+      { name: 'recovery phrase', bytes: Buffer.from(ANVIL_MNEMONIC) },
+      { name: 'BIP-39 seed', bytes: Buffer.from(seed) },
+      { name: 'account 0 private key', bytes: Buffer.from(key0) },
+    ];
+    const phoneStore = await phonePage.evaluate(() => JSON.stringify({ ...localStorage }));
+    assert.match(phoneStore, /tandem\.phone\.policy/, 'the phone kept its policy');
+    const local = await browser.ext.evaluate(() => chrome.storage.local.get(null));
+    const session = await browser.ext.evaluate(() => chrome.storage.session.get(null));
+    const haystacks = [
+      Buffer.from(phoneStore),
+      Buffer.from(JSON.stringify(local)),
+      Buffer.from(JSON.stringify(session)),
+      ...(await relayFiles(relay.dir)),
+    ];
+    assert.deepEqual(findSecrets(haystacks, secrets), []);
   });
 });

@@ -6,6 +6,11 @@ use crate::model::Phone;
 use tandem_ui::devices::{device_list, removed_notice, status_line, Here, ListCtx};
 use tandem_ui::view::{el, El};
 
+/// What works without the relay, and what waits for it.
+pub(crate) const OFFLINE: &str = "Without the relay this phone still unlocks, shows your devices \
+     as last seen and your recovery phrase (Help). Pairing, revoking a device and answering \
+     your computer's requests need the relay: they go out when it is back.";
+
 pub(super) fn view(p: &Phone) -> El {
     let ctx = ListCtx {
         here: Here::Phone,
@@ -56,9 +61,17 @@ pub(super) fn view(p: &Phone) -> El {
             "banner",
         )
     });
+    // Offline: say what still works and what waits for the relay.
+    let offline = (!v.online && removed.is_none()).then(|| {
+        el("p")
+            .class("muted small")
+            .tid("offline-note")
+            .text(OFFLINE)
+    });
     screen
         .maybe(removed.map(|r| removed_notice(&ctx, r)))
         .child(status_line(v))
+        .maybe(offline)
         .maybe(waiting)
         .children(messages(p))
         .maybe(p.storage_warning().map(|w| {

@@ -128,6 +128,27 @@ mod tests {
     }
 
     #[test]
+    fn offline_home_says_what_needs_the_relay() {
+        let (mut p, _) = crate::model::testing::imported(None, 0.0, true);
+        let view_json = |online: bool| {
+            serde_json::from_value(serde_json::json!({
+                "me": "aa", "name": "Phone", "group": "g", "relay": "ws://127.0.0.1:1/v1/ws",
+                "epoch": 0, "online": online, "paired": false, "pairing_active": false,
+                "pairing": null, "removed": null,
+                "waiting": {"outbox": 0, "revocations": 0, "deferred": 0},
+                "devices": []
+            }))
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        p.on_view(view_json(false));
+        p.screen = crate::model::Screen::Home;
+        let note = view(&p).find("offline-note").map(El::text_content);
+        assert_eq!(note.as_deref(), Some(home::OFFLINE));
+        p.on_view(view_json(true));
+        assert!(view(&p).find("offline-note").is_none());
+    }
+
+    #[test]
     fn every_screen_has_its_controls_with_labels() {
         let (mut p, _) = crate::model::testing::imported(None, 0.0, true);
         let v = view(&p);
