@@ -232,7 +232,7 @@ impl Phone {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::testing::open_phone;
+    use crate::model::testing::{open_phone, view};
     use tandem_confirm::{Chain, Rule, Sent};
 
     const NOW_MS: f64 = 1_700_000_000_000.0;
@@ -241,41 +241,7 @@ mod tests {
 
     fn phone() -> Phone {
         let mut p = open_phone(NOW_MS, true);
-        p.devices = Some(tandem_device::DevicesView {
-            me: ME.into(),
-            devices: vec![
-                tandem_device::DeviceView {
-                    id: ME.into(),
-                    name: "Pixel".into(),
-                    this_device: true,
-                    founder: true,
-                    paired_at: None,
-                    last_seen: None,
-                    token_expires: None,
-                    removed: None,
-                },
-                tandem_device::DeviceView {
-                    id: DESK.into(),
-                    name: "Chrome on Linux".into(),
-                    this_device: false,
-                    founder: false,
-                    paired_at: None,
-                    last_seen: None,
-                    token_expires: None,
-                    removed: None,
-                },
-            ],
-            name: "Pixel".into(),
-            group: "g".into(),
-            relay: "ws://127.0.0.1:8787/v1/ws".into(),
-            epoch: 0,
-            online: true,
-            paired: true,
-            pairing_active: false,
-            pairing: None,
-            removed: None,
-            waiting: Default::default(),
-        });
+        p.devices = Some(view(ME, &[DESK]));
         p
     }
 
@@ -353,7 +319,7 @@ mod tests {
             .notice
             .as_deref()
             .unwrap_or("")
-            .contains("Chrome on Linux"));
+            .contains(&format!("dev {DESK}")));
         // The same request read again (a reload before the clear landed)
         // is not asked twice.
         p.on_inbox(vec![item(4, true, &text)]);

@@ -856,6 +856,37 @@ pub(crate) mod testing {
         (p, out)
     }
 
+    /// A device list: this phone `me` (the founder) and the `others`,
+    /// named "dev <id>".
+    pub(crate) fn view(me: &str, others: &[&str]) -> DevicesView {
+        let dev = |id: &str, this: bool| tandem_device::DeviceView {
+            id: id.into(),
+            name: format!("dev {id}"),
+            this_device: this,
+            founder: this,
+            paired_at: None,
+            last_seen: None,
+            token_expires: None,
+            removed: None,
+        };
+        DevicesView {
+            me: me.into(),
+            name: "Phone".into(),
+            group: "g".into(),
+            relay: "ws://127.0.0.1:8787/v1/ws".into(),
+            epoch: 0,
+            online: true,
+            paired: !others.is_empty(),
+            pairing_active: false,
+            pairing: None,
+            devices: std::iter::once(dev(me, true))
+                .chain(others.iter().map(|o| dev(o, false)))
+                .collect(),
+            removed: None,
+            waiting: Default::default(),
+        }
+    }
+
     /// A phone with an open wallet and its device, on Home.
     pub(crate) fn open_phone(now: f64, secure: bool) -> Phone {
         let (mut p, _) = imported(None, now, secure);
@@ -889,35 +920,6 @@ mod tests {
     }
     fn unchecked(_: &str) -> bool {
         false
-    }
-
-    fn view(me: &str, others: &[&str]) -> DevicesView {
-        let dev = |id: &str, this: bool| tandem_device::DeviceView {
-            id: id.into(),
-            name: format!("dev {id}"),
-            this_device: this,
-            founder: this,
-            paired_at: None,
-            last_seen: None,
-            token_expires: None,
-            removed: None,
-        };
-        DevicesView {
-            me: me.into(),
-            name: "Phone".into(),
-            group: "g".into(),
-            relay: "ws://127.0.0.1:8787/v1/ws".into(),
-            epoch: 0,
-            online: true,
-            paired: !others.is_empty(),
-            pairing_active: false,
-            pairing: None,
-            devices: std::iter::once(dev(me, true))
-                .chain(others.iter().map(|o| dev(o, false)))
-                .collect(),
-            removed: None,
-            waiting: Default::default(),
-        }
     }
 
     #[test]

@@ -9,11 +9,9 @@ use serde_json::{json, Value};
 use tandem_confirm::{digest, Answer, Message, Policy, Request, Rule, VERSION};
 use tandem_wallet::{ApprovalKind, Edits, Fill, Outcome, Resolution, Wallet};
 
-const ORIGIN: &str = "https://dapp.example";
-// anvil/hardhat accounts 0 and 1 of "test test ... junk" (Foundry docs).
-const A0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-const A1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-const NOW: u64 = 1_700_000_000_000;
+mod common;
+use common::{A0, A1, NOW, ORIGIN};
+
 const PHONE: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a";
 const LAPTOP: &str = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";
 const NONCE: [u8; 16] = [7; 16];
@@ -31,17 +29,7 @@ fn policy(p: Policy, set_at: u64) -> String {
 
 /// A wallet with two accounts, connected to ORIGIN, whose phone set `p`.
 fn wallet(p: Policy) -> Wallet {
-    let mut w = Wallet::default();
-    w.state.sync_accounts(&[
-        (
-            A0.parse().unwrap(),
-            json!({"kind": "derived", "source": 0, "index": 0}),
-        ),
-        (
-            A1.parse().unwrap(),
-            json!({"kind": "derived", "source": 0, "index": 1}),
-        ),
-    ]);
+    let mut w = common::wallet();
     w.state.grant(ORIGIN, vec![A0.parse().unwrap()], NOW);
     let out = w.phone_message(PHONE, &policy(p, 1), NOW).unwrap();
     assert!(out

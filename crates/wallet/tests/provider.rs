@@ -6,27 +6,10 @@ use tandem_wallet::{
     ApprovalKind, Edits, Fill, Outcome, Resolution, Session, State, TxStatus, Wallet,
 };
 
-const ORIGIN: &str = "https://dapp.example";
-const OTHER: &str = "https://other.example";
-// anvil/hardhat account 0 and 1 of "test test ... junk" (Foundry docs).
-const A0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-const A1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-const NOW: u64 = 1_700_000_000_000;
+mod common;
+use common::{wallet, A0, A1, NOW, ORIGIN};
 
-fn wallet() -> Wallet {
-    let mut w = Wallet::default();
-    w.state.sync_accounts(&[
-        (
-            A0.parse().unwrap(),
-            json!({"kind": "derived", "source": 0, "index": 0}),
-        ),
-        (
-            A1.parse().unwrap(),
-            json!({"kind": "derived", "source": 0, "index": 1}),
-        ),
-    ]);
-    w
-}
+const OTHER: &str = "https://other.example";
 
 fn req(w: &mut Wallet, method: &str, params: Value) -> Outcome {
     w.request(
