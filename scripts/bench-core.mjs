@@ -1,4 +1,6 @@
-// Core benchmark: the wasm core (the module the extension runs) beside
+// Core benchmark: the wasm core's code (the signer, hashes and KDFs the
+// extension runs, called through crates/wasm-prims, which is built with the
+// core's profile; vault timings through the core module itself) beside
 // @noble/curves, @noble/hashes, @noble/ciphers and @scure (what MetaMask and
 // viem use), in one Node process, with native release Rust as the ceiling.
 // Prints a table and rewrites the "core" section of docs/benchmarks.md.
@@ -12,11 +14,12 @@ import { mnemonicToSeedSync } from '@scure/bip39';
 import { HDKey } from '@scure/bip32';
 import { webcrypto } from 'node:crypto';
 import os from 'node:os';
-import { loadWasm, dir as wasmDir } from '../tests/node/wasm.mjs';
+import { loadWasm, loadPrims, dir as wasmDir } from '../tests/node/wasm.mjs';
 
 const quick = process.argv.includes('--quick');
 const native = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const core = await loadWasm();
+const prims = await loadPrims();
 const MIN_MS = quick ? 20 : 150;
 
 /** Median over 5 batches of µs/op; each batch runs >= MIN_MS (mirrors crates/bench). */
@@ -41,7 +44,7 @@ async function time(f, minMs = MIN_MS) {
 const sk = new Uint8Array(32).fill(7);
 const hash = new Uint8Array(32).fill(9);
 const pkC = secp256k1.getPublicKey(sk, true);
-const ours = core.primSign(sk, hash); // r || s || recid
+const ours = prims.primSign(sk, hash); // r || s || recid
 const nobleRec = secp256k1.sign(hash, sk, { prehash: false, format: 'recovered' }); // recid || r || s
 if (Buffer.compare(Buffer.from(ours.subarray(0, 64)), Buffer.from(nobleRec.subarray(1))) !== 0) {
   throw new Error('wasm and noble signatures differ: benchmark would compare different work');
@@ -59,16 +62,16 @@ const vault = core.Vault.seal(ring, 'correct horse battery staple', undefined).v
 const kdf = JSON.parse(vault).kdf;
 
 const rows = [
-  ['getPublicKey', () => core.primGetPublicKey(sk), () => secp256k1.getPublicKey(sk, true)],
-  ['sign', () => core.primSign(sk, hash), () => secp256k1.sign(hash, sk, { prehash: false, format: 'recovered' })],
-  ['verify', () => core.primVerify(compact, hash, pkC), () => secp256k1.verify(compact, hash, pkC, { prehash: false })],
-  ['recover', () => core.primRecover(ours, hash), () => secp256k1.recoverPublicKey(nobleRec, hash, { prehash: false })],
-  ['keccak256 (32 B)', () => core.primKeccak256(hash), () => keccak_256(hash)],
-  ['keccak256 (1 KiB)', () => core.primKeccak256(kib1), () => keccak_256(kib1)],
-  ['mnemonic to seed', () => core.primMnemonicToSeed(phrase, ''), () => mnemonicToSeedSync(phrase)],
-  ["BIP-32 derive m/44'/60'/0'/0/0", () => core.primBip32DerivePublic(seed, path), () => HDKey.fromMasterSeed(seed).derive(path).publicKey],
-  ['XChaCha20-Poly1305 seal 1 KiB', () => core.primXChaChaSeal(key, nonce, kib1), () => xchacha20poly1305(key, nonce).encrypt(kib1)],
-  ['XChaCha20-Poly1305 seal 64 KiB', () => core.primXChaChaSeal(key, nonce, kib64), () => xchacha20poly1305(key, nonce).encrypt(kib64)],
+  ['getPublicKey', () => prims.primGetPublicKey(sk), () => secp256k1.getPublicKey(sk, true)],
+  ['sign', () => prims.primSign(sk, hash), () => secp256k1.sign(hash, sk, { prehash: false, format: 'recovered' })],
+  ['verify', () => prims.primVerify(compact, hash, pkC), () => secp256k1.verify(compact, hash, pkC, { prehash: false })],
+  ['recover', () => prims.primRecover(ours, hash), () => secp256k1.recoverPublicKey(nobleRec, hash, { prehash: false })],
+  ['keccak256 (32 B)', () => prims.primKeccak256(hash), () => keccak_256(hash)],
+  ['keccak256 (1 KiB)', () => prims.primKeccak256(kib1), () => keccak_256(kib1)],
+  ['mnemonic to seed', () => prims.primMnemonicToSeed(phrase, ''), () => mnemonicToSeedSync(phrase)],
+  ["BIP-32 derive m/44'/60'/0'/0/0", () => prims.primBip32DerivePublic(seed, path), () => HDKey.fromMasterSeed(seed).derive(path).publicKey],
+  ['XChaCha20-Poly1305 seal 1 KiB', () => prims.primXChaChaSeal(key, nonce, kib1), () => xchacha20poly1305(key, nonce).encrypt(kib1)],
+  ['XChaCha20-Poly1305 seal 64 KiB', () => prims.primXChaChaSeal(key, nonce, kib64), () => xchacha20poly1305(key, nonce).encrypt(kib64)],
   [`vault unlock (Argon2id ${kdf.memory_kib / 1024} MiB, t=${kdf.iterations})`,
     () => core.Vault.unlock(vault, 'correct horse battery staple').takeKeyring().free(),
     () => argon2id('correct horse battery staple', new Uint8Array(16), { m: kdf.memory_kib, t: kdf.iterations, p: kdf.parallelism, dkLen: 32 }),
@@ -120,6 +123,9 @@ Measured by \`scripts/bench\`${quick ? ' (--quick: short batches, noisy)' : ''} 
 ${os.cpus().length} × ${os.cpus()[0].model.trim()}, Node ${process.version}. Median of 5 batches,
 each ≥ ${MIN_MS} ms (unlock: ≥ 1.5 s); all in one process, the same inputs for every side.
 Signatures are checked byte-identical between wasm and noble before timing.
+The wasm column calls the core's own code (\`tandem-eth\`'s signer, \`tandem-keys\`,
+RustCrypto) through \`crates/wasm-prims\`, a module built with the core's profile
+that is not shipped; vault unlock runs in the core module itself.
 
 ${table}
 For reference, MetaMask's vault KDF (PBKDF2-SHA256, 600,000 iterations, via

@@ -9,14 +9,22 @@ export const dir = process.env.TANDEM_WASM_DIR
   ? process.env.TANDEM_WASM_DIR.replace(/\/?$/, '/')
   : fileURLToPath(new URL('../../extension/wasm/', import.meta.url));
 
-export async function loadWasm() {
-  if (!existsSync(dir + 'tandem_wasm_bg.wasm')) {
-    throw new Error(`${dir}tandem_wasm_bg.wasm is missing: run scripts/build first`);
+async function load(folder, name) {
+  if (!existsSync(`${folder}${name}_bg.wasm`)) {
+    throw new Error(`${folder}${name}_bg.wasm is missing: run scripts/build first`);
   }
-  const core = await import(dir + 'tandem_wasm.js');
-  core.initSync({ module: readFileSync(dir + 'tandem_wasm_bg.wasm') });
-  return core;
+  const module = await import(`${folder}${name}.js`);
+  module.initSync({ module: readFileSync(`${folder}${name}_bg.wasm`) });
+  return module;
 }
+
+export const loadWasm = () => load(dir, 'tandem_wasm');
+
+// The stateless primitives (crates/wasm-prims): the core's own signer,
+// hashes and KDFs, built with the core's profile but never shipped.
+export const primsDir = fileURLToPath(new URL('./wasm/', import.meta.url));
+
+export const loadPrims = () => load(primsDir, 'tandem_wasm_prims');
 
 /**
  * Deterministic bytes for test *inputs* only (SHA-256 in counter mode over a

@@ -41,13 +41,29 @@ pub struct Mnemonic(bip39::Mnemonic);
 
 impl Mnemonic {
     /// A new phrase from the given CSPRNG.
+    ///
+    /// BIP-39 by hand around the `bip39` crate's word list: entropy, then the
+    /// first ENT/32 bits of its SHA-256 (the `sha2` the module already links;
+    /// the crate's own checksum brings a second SHA-256, bitcoin_hashes, of
+    /// ~3 KB gzipped into wasm), read as 11-bit word indices. Trezor's vectors
+    /// and a differential test against the crate check it.
     pub fn generate(rng: &mut impl CryptoRngCore, words: WordCount) -> Self {
-        let mut entropy = Zeroizing::new([0u8; 32]);
-        let entropy = &mut entropy[..words.entropy_len()];
-        rng.fill_bytes(entropy);
-        let m = bip39::Mnemonic::from_entropy(entropy)
-            .expect("16 and 32 bytes are valid BIP-39 entropy lengths");
-        Self(m)
+        let n = words.entropy_len();
+        let mut bits = Zeroizing::new([0u8; 33]);
+        rng.fill_bytes(&mut bits[..n]);
+        bits[n] = checksum_byte(&bits[..n]);
+        // The English list is sorted, so the words with the empty prefix are
+        // the whole list, in order (the crate's own copy: see `parse`).
+        let list = bip39::Language::English.words_by_prefix("");
+        let count = (n * 8 + n / 4) / 11;
+        let mut phrase = Zeroizing::new(String::with_capacity(count * 9));
+        for i in 0..count {
+            if i > 0 {
+                phrase.push(' ');
+            }
+            phrase.push_str(list[word_index(&bits[..], i)]);
+        }
+        Self::parse(&phrase).expect("a phrase made from the word list with its checksum is valid")
     }
 
     /// Parses a phrase typed or pasted by a user: case and extra whitespace are
@@ -68,17 +84,28 @@ impl Mnemonic {
         if !matches!(count, 12 | 15 | 18 | 21 | 24) {
             return Err(Error::WordCount { got: count });
         }
-        // bip39 looks every word up before it checks the checksum, so the first
-        // unknown word is reported (made 1-based here) ahead of a bad checksum.
-        // The word list is only touched inside the bip39 crate: an inlined
-        // `word_list()` here would link a second copy of it (27 KB) into wasm.
-        bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &normalized)
-            .map(Self)
-            .map_err(|e| match e {
-                bip39::Error::BadWordCount(got) => Error::WordCount { got },
-                bip39::Error::UnknownWord(i) => Error::UnknownWord { position: i + 1 },
-                _ => Error::Checksum,
-            })
+        // Every word is looked up first, so the first unknown word is reported
+        // (made 1-based here) ahead of a bad checksum. The word list is only
+        // touched inside the bip39 crate: an inlined `word_list()` here would
+        // link a second copy of it (27 KB) into wasm.
+        let m = bip39::Mnemonic::parse_in_normalized_without_checksum_check(
+            bip39::Language::English,
+            &normalized,
+        )
+        .map_err(|e| match e {
+            bip39::Error::BadWordCount(got) => Error::WordCount { got },
+            bip39::Error::UnknownWord(i) => Error::UnknownWord { position: i + 1 },
+            _ => Error::Checksum,
+        })?;
+        // The checksum: the last word's low ENT/32 bits are the first ENT/32
+        // bits of SHA-256(entropy).
+        let (entropy, len) = m.to_entropy_array();
+        let entropy = Zeroizing::new(entropy);
+        let width = count / 3;
+        if checksum_byte(&entropy[..len]) >> (8 - width) != m.checksum() {
+            return Err(Error::Checksum);
+        }
+        Ok(Self(m))
     }
 
     /// Number of words.
@@ -114,6 +141,23 @@ impl Mnemonic {
         );
         Seed(seed)
     }
+}
+
+/// The first byte of SHA-256(entropy): its top ENT/32 bits are the checksum.
+fn checksum_byte(entropy: &[u8]) -> u8 {
+    use sha2::Digest;
+    sha2::Sha256::digest(entropy)[0]
+}
+
+/// The `i`-th 11-bit group of `bits`, most significant bit first.
+fn word_index(bits: &[u8], i: usize) -> usize {
+    let start = i * 11;
+    let mut v = 0usize;
+    for b in start..start + 11 {
+        let bit = (bits[b / 8] >> (7 - b % 8)) & 1;
+        v = (v << 1) | usize::from(bit);
+    }
+    v
 }
 
 impl fmt::Debug for Mnemonic {

@@ -128,3 +128,41 @@ fn passphrase_changes_the_seed_and_is_nfkd_normalized() {
         m.to_seed("cafe\u{301}").as_bytes()
     );
 }
+
+proptest::proptest! {
+    /// Our checksum (sha2) against the `bip39` crate's own (bitcoin_hashes),
+    /// which `Mnemonic` no longer calls: for random entropy of every BIP-39
+    /// length, the crate's phrase parses here to the same words; with its last
+    /// word swapped for any other word, both accept or both refuse; and a
+    /// phrase generated here is one the crate accepts.
+    #[test]
+    fn checksum_agrees_with_the_bip39_crate(
+        entropy in proptest::collection::vec(proptest::num::u8::ANY, 32),
+        len in proptest::sample::select(vec![16usize, 20, 24, 28, 32]),
+        swap in 0usize..2048,
+    ) {
+        let theirs = bip39::Mnemonic::from_entropy(&entropy[..len]).unwrap();
+        let phrase = theirs.to_string();
+        let ours = Mnemonic::parse(&phrase).unwrap();
+        proptest::prop_assert_eq!(&*ours.phrase(), &phrase);
+
+        let mut words: Vec<&str> = phrase.split(' ').collect();
+        let list = bip39::Language::English.word_list();
+        *words.last_mut().unwrap() = list[swap];
+        let swapped = words.join(" ");
+        let crate_ok = bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &swapped).is_ok();
+        match Mnemonic::parse(&swapped) {
+            Ok(_) => proptest::prop_assert!(crate_ok, "we accept what the crate refuses: {swapped}"),
+            Err(e) => {
+                proptest::prop_assert_eq!(e, Error::Checksum);
+                proptest::prop_assert!(!crate_ok, "we refuse what the crate accepts: {swapped}");
+            }
+        }
+
+        if len == 16 || len == 32 {
+            let wc = if len == 16 { WordCount::Twelve } else { WordCount::TwentyFour };
+            let generated = Mnemonic::generate(&mut Fixed(entropy[..len].to_vec()), wc);
+            proptest::prop_assert_eq!(&*generated.phrase(), &phrase);
+        }
+    }
+}

@@ -4,7 +4,6 @@
 
 mod error;
 mod keyring;
-mod primitives;
 mod vault;
 mod wallet;
 
@@ -13,7 +12,6 @@ pub use error::Error;
 // recovering a personal_sign signer and hashing typed data are tested natively
 // (tandem-eth) and, in Node, checked with viem, without shipping in the module.
 pub use keyring::{generate_mnemonic, validate_mnemonic, Keyring};
-pub use primitives::*;
 pub use vault::{SealedKeyring, UnlockedKeyring, Vault};
 pub use wallet::{checksum_address, WalletController};
 

@@ -2,10 +2,7 @@
 //! error kinds it sees. The same API runs in a browser in `tests/web.rs`.
 
 use serde_json::Value;
-use tandem_wasm::{
-    generate_mnemonic, prim_get_public_key, prim_keccak256, prim_recover, prim_sign, prim_verify,
-    prim_xchacha_open, prim_xchacha_seal, validate_mnemonic, Keyring, Vault,
-};
+use tandem_wasm::{generate_mnemonic, validate_mnemonic, Keyring, Vault};
 
 const ANVIL: &str = "test test test test test test test test test test test junk";
 const FAST: &str = r#"{"memory_kib":8,"iterations":1,"parallelism":1}"#;
@@ -140,30 +137,6 @@ fn vault_through_the_boundary() {
     assert_eq!(
         Vault::seal(&k, "pw", Some("{".into())).unwrap_err().kind,
         "InvalidInput"
-    );
-}
-
-#[test]
-fn primitives_agree_with_each_other() {
-    let sk = [7u8; 32];
-    let h = prim_keccak256(b"abc");
-    assert_eq!(
-        hex::encode(&h),
-        "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"
-    );
-    let pk = prim_get_public_key(&sk).unwrap();
-    let sig = prim_sign(&sk, &h).unwrap();
-    assert!(prim_verify(&sig, &h, &pk).unwrap());
-    assert_eq!(prim_recover(&sig, &h).unwrap(), pk);
-    let mut bad = sig.clone();
-    bad[10] ^= 1;
-    assert!(!prim_verify(&bad, &h, &pk).unwrap());
-    assert!(prim_sign(&[0u8; 32], &h).is_err());
-    let ct = prim_xchacha_seal(&[1; 32], &[2; 24], b"data").unwrap();
-    assert_eq!(prim_xchacha_open(&[1; 32], &[2; 24], &ct).unwrap(), b"data");
-    assert_eq!(
-        prim_xchacha_open(&[9; 32], &[2; 24], &ct).unwrap_err().kind,
-        "Tampered"
     );
 }
 

@@ -1,5 +1,12 @@
-//! Stateless primitives for benchmarks and differential tests. They operate only
-//! on what the caller passes in; none reaches a key held in a [`crate::Keyring`].
+//! Stateless primitives for the benchmarks (`scripts/bench-core.mjs`) and the
+//! Node differential tests (`tests/node/`). They operate only on what the
+//! caller passes in. This is a module of its own, built next to the core
+//! (`scripts/build`, into `tests/node/wasm/`) and never shipped: the
+//! extension's core exports only what the extension calls, and these exports
+//! took raw private keys (10.8 KB of the core module, gzipped, measured).
+//! The code they run is the core's own (`tandem-eth`, `tandem-keys`, the
+//! same RustCrypto crates), built with the same profile.
+#![allow(unreachable_pub)]
 
 use alloy_primitives::{keccak256, B256};
 use chacha20poly1305::{
@@ -11,7 +18,74 @@ use tandem_keys::{bip32::ExtendedKey, Mnemonic};
 use wasm_bindgen::prelude::wasm_bindgen;
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use wasm_bindgen::JsValue;
+
+/// An error as the core reports them: a JS `Error` whose `name` is the kind.
+#[derive(Debug)]
+pub struct Error {
+    /// Stable kind, e.g. `InvalidInput` (the JS error's `name`).
+    pub kind: &'static str,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl Error {
+    fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            kind: "InvalidInput",
+            message: message.into(),
+        }
+    }
+}
+
+/// A core crate's error, with its stable kind.
+trait Kind: core::fmt::Display {
+    fn kind(&self) -> &'static str;
+}
+
+impl Kind for tandem_keys::Error {
+    fn kind(&self) -> &'static str {
+        tandem_keys::Error::kind(self)
+    }
+}
+
+impl Kind for tandem_eth::Error {
+    fn kind(&self) -> &'static str {
+        tandem_eth::Error::kind(self)
+    }
+}
+
+impl<K: Kind> From<K> for Error {
+    fn from(e: K) -> Self {
+        Self {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<Error> for JsValue {
+    fn from(e: Error) -> Self {
+        let js = js_sys::Error::new(&e.message);
+        js.set_name(e.kind);
+        js.into()
+    }
+}
+
+/// What the primitives return.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// NFKD, as the core applies it to passphrases (the browser's, in wasm).
+fn nfkd(s: &str) -> Zeroizing<String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        Zeroizing::new(js_sys::JsString::from(s).normalize("NFKD").into())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        Zeroizing::new(s.to_owned())
+    }
+}
 
 fn signing_key(sk: &[u8]) -> Result<SigningKey> {
     SigningKey::from_slice(sk).map_err(|_| Error::invalid("a private key is 32 bytes in range"))
@@ -79,7 +153,7 @@ pub fn prim_recover(sig: &[u8], hash: &[u8]) -> Result<Vec<u8>> {
 #[wasm_bindgen(js_name = primMnemonicToSeed)]
 pub fn prim_mnemonic_to_seed(phrase: &str, passphrase: &str) -> Result<Vec<u8>> {
     Ok(Mnemonic::parse(phrase)?
-        .to_seed(&crate::error::nfkd(passphrase))
+        .to_seed(&nfkd(passphrase))
         .as_bytes()
         .to_vec())
 }
