@@ -8,7 +8,8 @@ mod membership;
 pub mod metrics;
 pub mod server;
 pub mod store;
+pub mod tls;
 
-pub use config::Config;
+pub use config::{Config, TlsFiles};
 pub use error::{Error, Result};
 pub use server::{app, AppState};
