@@ -2,7 +2,11 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use crate::{store::MailboxLimits, Error, Result};
+use crate::{
+    forwarded::{Cidr, Proxies},
+    store::MailboxLimits,
+    Error, Result,
+};
 
 /// Relay settings. [`Config::default`] is what `tandem-relay` runs with no flags.
 #[derive(Debug, Clone)]
@@ -47,6 +51,11 @@ pub struct Config {
     /// SIGHUP (`--tls-cert`, `--tls-key`). Without them the relay speaks
     /// plain HTTP, for loopback or behind a TLS proxy.
     pub tls: Option<TlsFiles>,
+    /// The relay's own proxies, whose `X-Forwarded-For` (or `Forwarded`)
+    /// names the client for the per-IP limit (`--trusted-proxy`,
+    /// `--proxy-header`). None by default: every connection is its peer
+    /// address, whatever it claims.
+    pub proxies: Proxies,
 }
 
 /// Where the relay's certificate chain and private key are.
@@ -77,6 +86,7 @@ impl Default for Config {
             pending_batch: 256,
             app_dir: None,
             tls: None,
+            proxies: Proxies::default(),
         }
     }
 }
@@ -108,6 +118,12 @@ OPTIONS:
   --idle-timeout-secs N     close connections silent this long (default 300; pinged at N/3)
   --app-dir DIR             serve the phone web app from DIR at /app/ (static files,
                             no listings; a phone's camera needs https)
+  --trusted-proxy ADDR[/N]  a proxy of this relay (repeat, or comma-separate): from it,
+                            the client is the rightmost X-Forwarded-For address that
+                            is not a trusted proxy (for the per-IP limit); from anyone
+                            else forwarding headers are ignored (default: none)
+  --proxy-header NAME       the header those proxies write: x-forwarded-for (default)
+                            or forwarded (RFC 7239)
   --tls-cert FILE           terminate TLS: certificate chain, PEM, server's first
   --tls-key FILE            its private key, PEM (PKCS#8, PKCS#1 or SEC1); both files
                             are read again on SIGHUP (a bad file keeps the old ones)
@@ -162,6 +178,20 @@ impl Config {
                                 Error::Config(format!("--app-dir: `{v}` is not an existing folder"))
                             })?,
                     );
+                }
+                "--trusted-proxy" => {
+                    for block in value()?.split(',').filter(|b| !b.trim().is_empty()) {
+                        let cidr = block
+                            .trim()
+                            .parse::<Cidr>()
+                            .map_err(|e| Error::Config(format!("--trusted-proxy: {e}")))?;
+                        c.proxies.trusted.push(cidr);
+                    }
+                }
+                "--proxy-header" => {
+                    c.proxies.header = value()?
+                        .parse()
+                        .map_err(|e| Error::Config(format!("--proxy-header: {e}")))?;
                 }
                 "--tls-cert" => tls_cert = Some(PathBuf::from(value()?)),
                 "--tls-key" => tls_key = Some(PathBuf::from(value()?)),
@@ -232,6 +262,32 @@ mod tests {
         assert!(e.to_string().contains("postgres://"), "{e}");
         let e = Config::from_args(args(&["--listen"])).unwrap_err();
         assert!(e.to_string().contains("needs a value"), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_blocks() {
+        assert!(Config::default().proxies.trusted.is_empty());
+        let c = Config::from_args(args(&[
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--trusted-proxy",
+            "10.0.0.0/8, fd00::/8",
+            "--proxy-header",
+            "forwarded",
+        ]))
+        .unwrap()
+        .unwrap();
+        let blocks: Vec<String> = c.proxies.trusted.iter().map(|c| c.to_string()).collect();
+        assert_eq!(blocks, ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]);
+        assert_eq!(c.proxies.header, crate::forwarded::ProxyHeader::Forwarded);
+        let e = Config::from_args(args(&["--trusted-proxy", "proxy.example"])).unwrap_err();
+        assert!(e.to_string().contains("--trusted-proxy"), "{e}");
+        assert!(e.to_string().contains("proxy.example"), "{e}");
+        let e = Config::from_args(args(&["--proxy-header", "x-real-ip"])).unwrap_err();
+        assert!(
+            e.to_string().contains("x-forwarded-for or forwarded"),
+            "{e}"
+        );
     }
 
     #[test]

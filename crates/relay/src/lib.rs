@@ -3,6 +3,7 @@
 pub mod client;
 pub mod config;
 mod error;
+pub mod forwarded;
 pub mod limits;
 mod membership;
 pub mod metrics;
