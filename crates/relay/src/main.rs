@@ -95,7 +95,10 @@ async fn run(config: Config) -> tandem_relay::Result<()> {
             tokio::spawn(reload_on_sighup(hangup, Arc::clone(&certs)));
             let tls = TlsListener::new(listener, certs.server_config())
                 .map_err(|e| tandem_relay::Error::Io(e.to_string()))?;
-            // (Nagle is already off: the TLS listener sets it per socket.)
+            // The TLS listener turns Nagle off itself, before the
+            // handshake; the empty tap only gives it axum's
+            // `ConnectInfo<SocketAddr>`, which axum provides for any
+            // tapped listener whose address is a `SocketAddr`.
             serve(tls.tap_io(|_| {}), app).await
         }
         None => {
