@@ -35,10 +35,14 @@ async fn until_phase(
     }
 }
 
-fn shell(name: &str, relay: &str) -> Result<Shell> {
+fn shell(name: &str, relay: &str, trust: &tandem_connect::Trust) -> Result<Shell> {
     let identity = IdentityKey::generate(&mut OsRng);
     let state = State::found(&identity, name, relay, now(), &mut OsRng)?;
-    Ok(Shell::new(Device::new(identity, state), None))
+    Ok(Shell::new(
+        Device::new(identity, state),
+        None,
+        trust.clone(),
+    ))
 }
 
 /// One pairing: returns the time from "show the offer" until both devices
@@ -98,11 +102,12 @@ pub(crate) async fn run(args: &Args) -> Result<()> {
         .ok_or_else(|| Error::Usage("bench-pairing needs --relay URL".into()))?
         .to_owned();
     let runs = args.num("--runs", 50)?.max(1) as usize;
+    let trust = crate::trust(args)?;
     let mut warm = Vec::with_capacity(runs);
     let mut cold = Vec::with_capacity(runs);
     {
         // Warm: the phone is already online with its group.
-        let mut phone = shell("bench-phone", &relay)?;
+        let mut phone = shell("bench-phone", &relay, &trust)?;
         phone.command(Command::Connect).await?;
         let deadline = Instant::now() + Duration::from_secs(10);
         phone
@@ -114,7 +119,7 @@ pub(crate) async fn run(args: &Args) -> Result<()> {
             )
             .await?;
         for _ in 0..runs {
-            let mut desk = shell("bench-desk", &relay)?;
+            let mut desk = shell("bench-desk", &relay, &trust)?;
             warm.push(one(&mut desk, &mut phone).await?);
             desk.close().await;
         }
@@ -122,8 +127,8 @@ pub(crate) async fn run(args: &Args) -> Result<()> {
     }
     for _ in 0..runs {
         // Cold: the phone connects and authenticates to its group as part of it.
-        let mut phone = shell("bench-phone", &relay)?;
-        let mut desk = shell("bench-desk", &relay)?;
+        let mut phone = shell("bench-phone", &relay, &trust)?;
+        let mut desk = shell("bench-desk", &relay, &trust)?;
         cold.push(one(&mut desk, &mut phone).await?);
         desk.close().await;
         phone.close().await;

@@ -30,6 +30,9 @@ pub(crate) enum Error {
     /// The pairing protocol refused something.
     #[error(transparent)]
     Pair(#[from] tandem_pair::Error),
+    /// The relay's URL or certificate is not one this device may use.
+    #[error(transparent)]
+    Connect(#[from] tandem_connect::Error),
     /// Waited too long for another device.
     #[error("{0}")]
     Timeout(String),

@@ -27,9 +27,12 @@ use state::{now, password, Home};
 const USAGE: &str = "\
 tandem: a command-line Tandem device
 
-usage: tandem [--home DIR] <command> [options]
+usage: tandem [--home DIR] [--ca-file PEM] <command> [options]
   --home DIR                 device state directory (default $TANDEM_HOME or ./.tandem-device)
+  --ca-file PEM              also trust this CA for a wss:// relay (default $TANDEM_RELAY_CA;
+                             the built-in web roots are always trusted)
   password: $TANDEM_PASSWORD, else read from stdin
+  The relay is wss://, or plain ws:// only on this machine (localhost, 127.0.0.0/8, [::1]).
 
 commands:
   init [--name N] [--relay URL] [--words 12|24] [--import] [--show-phrase]
@@ -69,6 +72,9 @@ struct Args {
     pos: Vec<String>,
     opts: BTreeMap<String, Option<String>>,
 }
+
+/// Options every command takes.
+const GLOBAL: &[&str] = &["--home", "--ca-file"];
 
 const SWITCHES: &[&str] = &[
     "--import",
@@ -125,7 +131,7 @@ impl Args {
     }
     fn check_known(&self, known: &[&str]) -> Result<()> {
         for k in self.opts.keys() {
-            if k != "--home" && !known.contains(&k.as_str()) {
+            if !GLOBAL.contains(&k.as_str()) && !known.contains(&k.as_str()) {
                 return Err(Error::Usage(format!("unknown option {k}")));
             }
         }
@@ -164,10 +170,20 @@ fn home_dir(args: &Args) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(".tandem-device"))
 }
 
+/// What a `wss://` relay's certificate must chain to: the built-in roots,
+/// and the CA of `--ca-file` or `TANDEM_RELAY_CA`.
+fn trust(args: &Args) -> Result<tandem_connect::Trust> {
+    Ok(match args.opt("--ca-file") {
+        Some(p) => tandem_connect::Trust::with_ca_file(std::path::Path::new(p))?,
+        None => tandem_connect::Trust::from_env()?,
+    })
+}
+
 /// Opens the device and wraps it in a shell.
 fn open(args: &Args) -> Result<Shell> {
+    let trust = trust(args)?;
     let (home, identity, state) = Home::open(&home_dir(args), &password()?)?;
-    Ok(Shell::new(Device::new(identity, state), Some(home)))
+    Ok(Shell::new(Device::new(identity, state), Some(home), trust))
 }
 
 async fn run(args: Args) -> Result<()> {

@@ -14,10 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::state::{now, Home};
 use crate::{Error, Result};
 
-type Sink = futures_util::stream::SplitSink<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-    Message,
->;
+type Sink = futures_util::stream::SplitSink<tandem_connect::Socket, Message>;
 
 /// What the shell hands to a command's loop.
 #[derive(Debug)]
@@ -46,12 +43,14 @@ pub(crate) struct Shell {
     queued: VecDeque<Input>,
     /// Print every event on stderr (TANDEM_TRACE=1).
     trace: bool,
+    /// Certificates trusted for a `wss://` relay.
+    trust: tandem_connect::Trust,
 }
 
 impl Shell {
     /// A shell for `dev`, persisting to `home` (none: in memory, for the
-    /// benchmark).
-    pub(crate) fn new(dev: Device, home: Option<Home>) -> Self {
+    /// benchmark), trusting `trust` for a `wss://` relay.
+    pub(crate) fn new(dev: Device, home: Option<Home>, trust: tandem_connect::Trust) -> Self {
         let (raw_tx, raw_rx) = mpsc::unbounded_channel();
         Self {
             dev,
@@ -64,6 +63,7 @@ impl Shell {
             events: VecDeque::new(),
             queued: VecDeque::new(),
             trace: std::env::var_os("TANDEM_TRACE").is_some(),
+            trust,
         }
     }
 
@@ -144,10 +144,9 @@ impl Shell {
                 let generation = self.generation;
                 let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
                     .read_buffer_size(8 * 1024);
-                let connect =
-                    tokio_tungstenite::connect_async_with_config(url.as_str(), Some(config), true);
+                let connect = tandem_connect::connect(url.as_str(), &self.trust, config);
                 match tokio::time::timeout(Duration::from_secs(10), connect).await {
-                    Ok(Ok((ws, _))) => {
+                    Ok(Ok(ws)) => {
                         let (sink, mut stream) = ws.split();
                         self.sinks.insert(link, (generation, sink));
                         let tx = self.raw_tx.clone();
@@ -166,9 +165,7 @@ impl Shell {
                         });
                         self.queued.push_back(Input::Opened(link));
                     }
-                    Ok(Err(e)) => self
-                        .queued
-                        .push_back(Input::Closed(link, format!("cannot connect to {url}: {e}"))),
+                    Ok(Err(e)) => self.queued.push_back(Input::Closed(link, e.to_string())),
                     Err(_) => self.queued.push_back(Input::Closed(
                         link,
                         format!("connecting to {url} timed out"),

@@ -17,6 +17,16 @@ pub enum Error {
         /// What exactly is wrong, without quoting secrets.
         detail: String,
     },
+    /// A plain `ws://` relay URL that is not on this machine: everything a
+    /// device sends (tokens, sealed envelopes, timing) would cross the
+    /// network without TLS.
+    #[error("refusing the plain relay URL {url}: ws:// is only allowed to this machine (localhost, 127.0.0.0/8, [::1]); use {secure}")]
+    PlainTextRelay {
+        /// The refused URL.
+        url: String,
+        /// The same URL with `wss://`.
+        secure: String,
+    },
     /// Written by a newer (or unknown) protocol version.
     #[error("{what} uses protocol version {version}, this Tandem speaks version {supported}; update Tandem on both devices")]
     UnsupportedVersion {
@@ -155,6 +165,7 @@ impl Error {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Malformed { .. } => "malformed",
+            Self::PlainTextRelay { .. } => "plain_text_relay",
             Self::UnsupportedVersion { .. } => "unsupported_version",
             Self::TooLarge { .. } => "too_large",
             Self::OfferExpired { .. } => "offer_expired",

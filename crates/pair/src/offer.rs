@@ -116,10 +116,10 @@ pub fn check_transport(url: &str) -> Result<()> {
     if loopback {
         Ok(())
     } else {
-        Err(Error::malformed(
-            "relay URL",
-            format!("ws:// is only allowed to this machine; use wss://{rest}"),
-        ))
+        Err(Error::PlainTextRelay {
+            url: url.to_owned(),
+            secure: format!("wss://{rest}"),
+        })
     }
 }
 
@@ -548,7 +548,9 @@ mod tests {
             "ws://[::2]/v1/ws",
         ] {
             let e = check_transport(bad).unwrap_err();
-            assert!(e.to_string().contains("wss://"), "{bad}: {e}");
+            assert_eq!(e.kind(), "plain_text_relay", "{bad}: {e}");
+            assert!(e.to_string().contains(bad), "{bad}: {e}");
+            assert!(e.to_string().contains("use wss://"), "{bad}: {e}");
         }
     }
 

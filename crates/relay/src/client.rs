@@ -32,20 +32,15 @@ use std::{
 };
 
 use futures_util::{SinkExt, StreamExt};
+pub use tandem_connect::Socket;
+pub use tandem_connect::Trust;
 use tandem_pair::{
     Bytes, ClientFrame, DeviceId, GroupId, IdentityKey, MemberInfo, Membership, MessageId,
     Recipient, RelayFrame, RevocationRecord, SessionToken, Topic,
 };
-use tokio::net::TcpStream;
-use tokio_tungstenite::{
-    tungstenite::{self, Message},
-    MaybeTlsStream, WebSocketStream,
-};
+use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::{Error, Result};
-
-/// The WebSocket type the client runs on.
-pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A message delivered to this device.
 #[derive(Clone, PartialEq, Eq)]
@@ -169,10 +164,13 @@ fn io(e: tungstenite::Error) -> Error {
 }
 
 /// Opens a WebSocket and completes the challenge/auth exchange. `relay_url`
-/// is both where to connect and the URL signed into the challenge. A revoked
-/// device gets [`Error::Revoked`] with the record that removed it.
+/// is both where to connect and the URL signed into the challenge; a
+/// `wss://` relay's certificate must verify against `trust`, and `ws://` is
+/// refused unless it is this machine ([`tandem_connect::connect`]). A
+/// revoked device gets [`Error::Revoked`] with the record that removed it.
 pub async fn handshake(
     relay_url: &str,
+    trust: &Trust,
     identity: &IdentityKey,
     membership: Membership,
     timeout: Duration,
@@ -180,11 +178,10 @@ pub async fn handshake(
     let config = tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(8 * 1024)
         .write_buffer_size(0);
-    let connect = tokio_tungstenite::connect_async_with_config(relay_url, Some(config), true);
-    let (mut ws, _) = tokio::time::timeout(timeout, connect)
+    let connect = tandem_connect::connect(relay_url, trust, config);
+    let mut ws = tokio::time::timeout(timeout, connect)
         .await
-        .map_err(|_| Error::Timeout("connecting"))?
-        .map_err(|e| Error::Io(format!("cannot connect to {relay_url}: {e}")))?;
+        .map_err(|_| Error::Timeout("connecting"))??;
     let nonce = match next_frame(&mut ws, timeout, "challenge").await? {
         RelayFrame::Challenge { nonce, .. } => nonce,
         RelayFrame::Error { code, message, .. } => return Err(relay_err(code, message)),
@@ -278,14 +275,26 @@ async fn next_frame(
 }
 
 impl Client {
-    /// Connects and authenticates with `identity` as `membership`.
+    /// Connects and authenticates with `identity` as `membership`,
+    /// trusting the built-in roots for a `wss://` relay.
     pub async fn connect(
         relay_url: &str,
         identity: &IdentityKey,
         membership: Membership,
     ) -> Result<Self> {
+        Self::connect_with(relay_url, &Trust::webpki(), identity, membership).await
+    }
+
+    /// [`Self::connect`] trusting `trust` (for instance the built-in roots
+    /// and a private CA: [`Trust::with_ca_file`]).
+    pub async fn connect_with(
+        relay_url: &str,
+        trust: &Trust,
+        identity: &IdentityKey,
+        membership: Membership,
+    ) -> Result<Self> {
         let timeout = Duration::from_secs(10);
-        let a = handshake(relay_url, identity, membership, timeout).await?;
+        let a = handshake(relay_url, trust, identity, membership, timeout).await?;
         Ok(Self {
             ws: a.socket,
             device: a.device,

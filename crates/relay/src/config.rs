@@ -2,7 +2,11 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use crate::{store::MailboxLimits, Error, Result};
+use crate::{
+    forwarded::{Cidr, Proxies},
+    store::MailboxLimits,
+    Error, Result,
+};
 
 /// Relay settings. [`Config::default`] is what `tandem-relay` runs with no flags.
 #[derive(Debug, Clone)]
@@ -42,6 +46,25 @@ pub struct Config {
     /// Folder of the phone web app, served at `/app/` (`--app-dir`); no
     /// `/app/` without it.
     pub app_dir: Option<PathBuf>,
+    /// Terminate TLS here: the certificate chain (PEM, the server's
+    /// certificate first) and its private key (PEM), both read again on
+    /// SIGHUP (`--tls-cert`, `--tls-key`). Without them the relay speaks
+    /// plain HTTP, for loopback or behind a TLS proxy.
+    pub tls: Option<TlsFiles>,
+    /// The relay's own proxies, whose `X-Forwarded-For` (or `Forwarded`)
+    /// names the client for the per-IP limit (`--trusted-proxy`,
+    /// `--proxy-header`). None by default: every connection is its peer
+    /// address, whatever it claims.
+    pub proxies: Proxies,
+}
+
+/// Where the relay's certificate chain and private key are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain, PEM, the server's certificate first.
+    pub cert: PathBuf,
+    /// Private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 impl Default for Config {
@@ -62,6 +85,8 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(300),
             pending_batch: 256,
             app_dir: None,
+            tls: None,
+            proxies: Proxies::default(),
         }
     }
 }
@@ -72,14 +97,15 @@ and with --app-dir the phone web app at GET /app/)
 
 USAGE: tandem-relay [OPTIONS]
 
-With no options it listens on 127.0.0.1:8787 and stores its data in
-./tandem-relay.db (SQLite, WAL mode).
+With no options it listens on 127.0.0.1:8787 (plain HTTP: for this machine,
+or behind a TLS proxy) and stores its data in ./tandem-relay.db (SQLite, WAL).
 
 OPTIONS:
   --listen ADDR             listen address (default 127.0.0.1:8787; port 0 = any free port)
   --database PATH           SQLite database file (default ./tandem-relay.db)
   --database-url URL        postgres://user@host/db selects PostgreSQL instead
-  --public-url URL          URL devices use to reach this relay (default ws://ADDR/v1/ws)
+  --public-url URL          URL devices use to reach this relay (default ws://ADDR/v1/ws,
+                            wss://ADDR/v1/ws with --tls-cert)
   --max-frame-bytes N       largest accepted frame (default 262144)
   --rate N                  sustained frames/s per device (default 50)
   --burst N                 burst frames per device (default 200)
@@ -91,11 +117,20 @@ OPTIONS:
   --blob-quota-bytes N      blob bytes per group (default 16777216)
   --idle-timeout-secs N     close connections silent this long (default 300; pinged at N/3)
   --app-dir DIR             serve the phone web app from DIR at /app/ (static files,
-                            no listings; put https in front for a phone's camera)
+                            no listings; a phone's camera needs https)
+  --trusted-proxy ADDR[/N]  a proxy of this relay (repeat, or comma-separate): from it,
+                            the client is the rightmost X-Forwarded-For address that
+                            is not a trusted proxy (for the per-IP limit); from anyone
+                            else forwarding headers are ignored (default: none)
+  --proxy-header NAME       the header those proxies write: x-forwarded-for (default)
+                            or forwarded (RFC 7239)
+  --tls-cert FILE           terminate TLS: certificate chain, PEM, server's first
+  --tls-key FILE            its private key, PEM (PKCS#8, PKCS#1 or SEC1); both files
+                            are read again on SIGHUP (a bad file keeps the old ones)
   -h, --help                this help
 
-On start it prints one line `tandem-relay listening on ws://ADDR/v1/ws` to stdout
-(with --app-dir, a second one naming the app's URL).
+On start it prints one line `tandem-relay listening on ws://ADDR/v1/ws` (wss:// with
+TLS) to stdout (with --app-dir, a second one naming the app's URL).
 ";
 
 impl Config {
@@ -103,6 +138,7 @@ impl Config {
     /// `Ok(None)` when help was requested.
     pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Option<Self>> {
         let mut c = Self::default();
+        let (mut tls_cert, mut tls_key) = (None, None);
         let mut it = args.into_iter();
         while let Some(flag) = it.next() {
             if flag == "-h" || flag == "--help" {
@@ -143,6 +179,22 @@ impl Config {
                             })?,
                     );
                 }
+                "--trusted-proxy" => {
+                    for block in value()?.split(',').filter(|b| !b.trim().is_empty()) {
+                        let cidr = block
+                            .trim()
+                            .parse::<Cidr>()
+                            .map_err(|e| Error::Config(format!("--trusted-proxy: {e}")))?;
+                        c.proxies.trusted.push(cidr);
+                    }
+                }
+                "--proxy-header" => {
+                    c.proxies.header = value()?
+                        .parse()
+                        .map_err(|e| Error::Config(format!("--proxy-header: {e}")))?;
+                }
+                "--tls-cert" => tls_cert = Some(PathBuf::from(value()?)),
+                "--tls-key" => tls_key = Some(PathBuf::from(value()?)),
                 "--max-frame-bytes" => c.max_frame_bytes = num(&flag, &value()?)?,
                 "--rate" => c.rate_per_sec = num(&flag, &value()?)?,
                 "--burst" => c.rate_burst = num(&flag, &value()?)?,
@@ -162,6 +214,16 @@ impl Config {
                 }
             }
         }
+        c.tls = match (tls_cert, tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(Error::Config(
+                    "--tls-cert and --tls-key go together (the certificate chain and its key)"
+                        .into(),
+                ))
+            }
+        };
         Ok(Some(c))
     }
 
@@ -200,6 +262,49 @@ mod tests {
         assert!(e.to_string().contains("postgres://"), "{e}");
         let e = Config::from_args(args(&["--listen"])).unwrap_err();
         assert!(e.to_string().contains("needs a value"), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_blocks() {
+        assert!(Config::default().proxies.trusted.is_empty());
+        let c = Config::from_args(args(&[
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--trusted-proxy",
+            "10.0.0.0/8, fd00::/8",
+            "--proxy-header",
+            "forwarded",
+        ]))
+        .unwrap()
+        .unwrap();
+        let blocks: Vec<String> = c.proxies.trusted.iter().map(|c| c.to_string()).collect();
+        assert_eq!(blocks, ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]);
+        assert_eq!(c.proxies.header, crate::forwarded::ProxyHeader::Forwarded);
+        let e = Config::from_args(args(&["--trusted-proxy", "proxy.example"])).unwrap_err();
+        assert!(e.to_string().contains("--trusted-proxy"), "{e}");
+        assert!(e.to_string().contains("proxy.example"), "{e}");
+        let e = Config::from_args(args(&["--proxy-header", "x-real-ip"])).unwrap_err();
+        assert!(
+            e.to_string().contains("x-forwarded-for or forwarded"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        assert_eq!(Config::default().tls, None);
+        let c = Config::from_args(args(&["--tls-cert", "c.pem", "--tls-key", "k.pem"]))
+            .unwrap()
+            .unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!(
+            (tls.cert.to_str(), tls.key.to_str()),
+            (Some("c.pem"), Some("k.pem"))
+        );
+        for half in [["--tls-cert", "c.pem"], ["--tls-key", "k.pem"]] {
+            let e = Config::from_args(args(&half)).unwrap_err();
+            assert!(e.to_string().contains("go together"), "{e}");
+        }
     }
 
     #[test]

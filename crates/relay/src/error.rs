@@ -32,6 +32,10 @@ pub enum Error {
     /// Network or WebSocket failure.
     #[error("connection error: {0}")]
     Io(String),
+    /// The relay could not be reached, or its URL or certificate is not one
+    /// a device may use.
+    #[error(transparent)]
+    Connect(#[from] tandem_connect::Error),
     /// The relay sent an error frame.
     #[error("relay refused: {code}: {message}")]
     Relay {

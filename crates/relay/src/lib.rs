@@ -3,12 +3,14 @@
 pub mod client;
 pub mod config;
 mod error;
+pub mod forwarded;
 pub mod limits;
 mod membership;
 pub mod metrics;
 pub mod server;
 pub mod store;
+pub mod tls;
 
-pub use config::Config;
+pub use config::{Config, TlsFiles};
 pub use error::{Error, Result};
 pub use server::{app, AppState};

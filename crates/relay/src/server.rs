@@ -35,7 +35,7 @@ use axum::{
         ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade},
         ConnectInfo, State,
     },
-    http::{header, StatusCode},
+    http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
     Json, Router,
@@ -285,7 +285,8 @@ impl AppState {
 
 /// The relay's router. Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()` (the per-IP limit
-/// needs the peer address); in `oneshot` tests add
+/// needs the peer address, or with [`Config::proxies`] the forwarded one
+/// when the peer is a trusted proxy); in `oneshot` tests add
 /// `axum::extract::connect_info::MockConnectInfo`.
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
@@ -331,13 +332,16 @@ async fn metrics(State(st): State<AppState>) -> Response {
 async fn ws_handler(
     State(st): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
     // Leave headroom above our own limit so an oversize frame gets a clear
     // error frame instead of a bare close; far larger frames are cut off by
     // the WebSocket layer.
     let hard = st.inner.config.max_frame_bytes.max(MAX_FRAME_BYTES) * 2;
-    let ip = peer.ip();
+    // Behind the operator's proxies the client is in their forwarding
+    // header; from anyone else, the header is just a claim.
+    let ip = st.inner.config.proxies.client_ip(peer.ip(), &headers);
     let slot = st
         .inner
         .conn_limiter

@@ -28,7 +28,22 @@ fn bad_flags_fail_with_a_clear_message() {
 
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--database-url"));
+    let help = String::from_utf8_lossy(&out.stderr);
+    for flag in [
+        "--database-url",
+        "--tls-cert",
+        "--tls-key",
+        "--trusted-proxy",
+    ] {
+        assert!(help.contains(flag), "--help does not mention {flag}");
+    }
+
+    let out = Command::new(BIN)
+        .args(["--tls-cert", "chain.pem"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-key"));
 }
 
 #[test]

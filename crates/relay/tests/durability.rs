@@ -410,10 +410,16 @@ async fn published_is_sent_only_after_the_commit() {
     let (entered_tx, entered) = tokio::sync::oneshot::channel();
     let (release, release_rx) = tokio::sync::oneshot::channel();
     *gated.gate.lock().unwrap() = Some((entered_tx, release_rx));
-    let mut ws = tandem_relay::client::handshake(&relay.url, &a_key, a_m, Duration::from_secs(10))
-        .await
-        .unwrap()
-        .socket;
+    let mut ws = tandem_relay::client::handshake(
+        &relay.url,
+        &Default::default(),
+        &a_key,
+        a_m,
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap()
+    .socket;
     let publish = ClientFrame::Publish {
         req: 7,
         to: Recipient::Device(b_key.device_id()),

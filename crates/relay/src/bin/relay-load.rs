@@ -18,7 +18,7 @@ use std::{
 use futures_util::{SinkExt, StreamExt};
 use rand_core::{OsRng, RngCore};
 use tandem_pair::{Bytes, ClientFrame, IdentityKey, Membership, Recipient, RelayFrame, Topic};
-use tandem_relay::client::handshake;
+use tandem_relay::client::{handshake, Trust};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -34,6 +34,9 @@ USAGE: relay-load --url ws://127.0.0.1:PORT/v1/ws [OPTIONS]
   --payload B       payload bytes per message, >= 8 (default 128)
   --relay-pid PID   read the relay's resident memory from /proc/PID/status
   --connect-parallel N  handshakes in flight while connecting (default 256)
+
+A wss:// relay's certificate must chain to the built-in roots or to the CA
+in the PEM file named by TANDEM_RELAY_CA.
 ";
 
 struct Args {
@@ -126,6 +129,13 @@ async fn main() {
             std::process::exit(if e.is_empty() { 0 } else { 2 });
         }
     };
+    let trust = match Trust::from_env() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("relay-load: {e}");
+            std::process::exit(2);
+        }
+    };
     let pairs = args.connections / 2;
     let rss_before = args.relay_pid.and_then(rss_kib);
 
@@ -136,11 +146,20 @@ async fn main() {
     for i in 0..pairs * 2 {
         let sem = Arc::clone(&sem);
         let url = args.url.clone();
+        let trust = trust.clone();
         handles.push(tokio::spawn(async move {
             let _permit = sem.acquire().await.ok()?;
             let key = IdentityKey::generate(&mut OsRng);
             for attempt in 0..3 {
-                match handshake(&url, &key, Membership::Guest, Duration::from_secs(30)).await {
+                match handshake(
+                    &url,
+                    &trust,
+                    &key,
+                    Membership::Guest,
+                    Duration::from_secs(30),
+                )
+                .await
+                {
                     Ok(a) => return Some(a.socket),
                     Err(e) if attempt == 2 => {
                         eprintln!("relay-load: connection {i} failed: {e}");

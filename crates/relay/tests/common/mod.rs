@@ -301,11 +301,31 @@ impl RelayProc {
     /// Starts the binary with `args` plus `--listen 127.0.0.1:0`, and waits
     /// (at most 30 s) for its "listening on" line.
     pub fn spawn(args: &[&str]) -> Self {
+        Self::start(args, Stdio::inherit())
+    }
+
+    /// [`Self::spawn`], with the relay's stderr lines sent to the returned
+    /// channel (and still printed, for the test's log).
+    pub fn spawn_watching_stderr(args: &[&str]) -> (Self, std::sync::mpsc::Receiver<String>) {
+        let mut relay = Self::start(args, Stdio::piped());
+        let stderr = relay.child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("{line}");
+                let _ = tx.send(line);
+            }
+        });
+        (relay, rx)
+    }
+
+    fn start(args: &[&str], stderr: Stdio) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tandem-relay"))
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start tandem-relay");
         let stdout = child.stdout.take().unwrap();
@@ -327,7 +347,7 @@ impl RelayProc {
         };
         let url = line
             .split_whitespace()
-            .find(|w| w.starts_with("ws://"))
+            .find(|w| w.starts_with("ws://") || w.starts_with("wss://"))
             .unwrap_or_else(|| panic!("unexpected first line: {line}"))
             .to_string();
         Self { child, url }
