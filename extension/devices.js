@@ -102,10 +102,10 @@ export function notification(id, title, message) {
     .catch?.((e) => console.warn('tandem: notification refused:', e?.message));
 }
 
-function onEvent(json) {
+function onEvent(json, noteJson) {
   const e = JSON.parse(json);
   chrome.runtime.sendMessage({ channel: EVENT, event: 'devices', detail: e }).catch(() => {});
-  const note = host ? JSON.parse(host.notification(json)) : null;
+  const note = noteJson ? JSON.parse(noteJson) : null;
   if (note) notification(`tandem-${e.kind}-${Date.now()}`, note.title, note.message);
   if (e.kind === 'removed' && e.record?.erase && eraseWallet) {
     // Another device revoked this browser as lost or compromised and asked

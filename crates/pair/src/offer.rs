@@ -88,7 +88,10 @@ pub fn validate_relay_url(url: &str) -> Result<()> {
     {
         return Err(Error::malformed(
             W,
-            format!("character {c:?} is not allowed (no spaces, query or fragment)"),
+            format!(
+                "character '{}' is not allowed (no spaces, query or fragment)",
+                shown(&c.to_string())
+            ),
         ));
     }
     Ok(())
@@ -216,10 +219,10 @@ impl PairingOffer {
             return Err(Error::malformed(
                 WHAT,
                 format!(
-                    "the app link's host {:?} is not its relay's host {:?}: refused, \
+                    "the app link's host \"{}\" is not its relay's host \"{}\": refused, \
                      it could open another site's app",
-                    shorten(authority),
-                    shorten(relay_authority)
+                    shown(&shorten(authority)),
+                    shown(&shorten(relay_authority))
                 ),
             ));
         }
@@ -251,7 +254,7 @@ impl PairingOffer {
                 _ => {
                     return Err(Error::malformed(
                         WHAT,
-                        format!("unknown parameter {:?}", truncate(name)),
+                        format!("unknown parameter \"{}\"", shown(&truncate(name))),
                     ))
                 }
             };
@@ -303,6 +306,25 @@ impl PairingOffer {
 
 fn truncate(s: &str) -> String {
     s.chars().take(16).collect()
+}
+
+/// `s` for an error message: printable ASCII as is (`"` and `\\` escaped),
+/// anything else as `\u{...}`, so a control or bidi character in a link is
+/// shown, never rendered. By hand: the device module formats no `Debug`, and
+/// `escape_debug` would link Unicode's printable tables (4.5 KB gzipped).
+fn shown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' '..='~' => out.push(c),
+            _ => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+        }
+    }
+    out
 }
 
 fn shorten(s: &str) -> String {
@@ -552,6 +574,31 @@ mod tests {
             assert!(e.to_string().contains(bad), "{bad}: {e}");
             assert!(e.to_string().contains("use wss://"), "{bad}: {e}");
         }
+    }
+
+    /// The device module is built with `-Zfmt-debug=none` (scripts/build):
+    /// these messages quote what was wrong through Display and
+    /// `escape_debug`, so they still say it, and a control or bidi character
+    /// in a link is shown escaped, never rendered.
+    #[test]
+    fn refusals_quote_the_offending_text_without_debug() {
+        let good = offer().to_uri();
+        let e = PairingOffer::parse(&format!("{good}&x\u{202e}y=1")).unwrap_err();
+        assert!(
+            detail(&e).ends_with("unknown parameter \"x\\u{202e}y\""),
+            "{e}"
+        );
+        let e = validate_relay_url("ws://a\u{7}b").unwrap_err();
+        assert!(
+            detail(&e).contains("character '\\u{7}' is not allowed"),
+            "{e}"
+        );
+        let uri = secure_offer().to_uri();
+        let e = PairingOffer::parse(&format!("https://evil.example/app/#{uri}")).unwrap_err();
+        assert!(
+            detail(&e).contains("host \"evil.example\" is not its relay's host \"relay.example\""),
+            "{e}"
+        );
     }
 
     #[test]

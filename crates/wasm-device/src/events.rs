@@ -131,83 +131,13 @@ pub(crate) fn view(dev: &Device, pairing: Option<&PairingPhase>) -> String {
     dev.view(pairing.cloned()).sorted_json()
 }
 
-fn name_of(dev: &Device, hex: &str) -> String {
-    tandem_pair::DeviceId::from_hex(hex)
-        .ok()
-        .and_then(|d| dev.state().group.member(&d).map(|m| m.name.clone()))
+fn name_of(dev: &Device, d: &tandem_pair::DeviceId) -> String {
+    dev.state()
+        .group
+        .member(d)
+        .map(|m| m.name.clone())
         .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| format!("device {}", &hex[..hex.len().min(8)]))
-}
-
-/// What [`notification`] reads of an event: any JSON, keeping strings and
-/// objects (a repeated key: the last one), like `serde_json::Value` and
-/// its `["key"]` and `as_str()`, which read it before.
-enum Lax {
-    Str(String),
-    Obj(Vec<(String, Lax)>),
-    Other,
-}
-
-impl Lax {
-    fn get(&self, k: &str) -> &Lax {
-        match self {
-            Lax::Obj(entries) => entries
-                .iter()
-                .rev()
-                .find(|(key, _)| key == k)
-                .map_or(&Lax::Other, |(_, v)| v),
-            _ => &Lax::Other,
-        }
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        match self {
-            Lax::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Lax {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = Lax;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Lax, E> {
-                Ok(Lax::Str(v.to_owned()))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Lax, E> {
-                Ok(Lax::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Lax, E> {
-                Ok(Lax::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Lax, E> {
-                Ok(Lax::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Lax, E> {
-                Ok(Lax::Other)
-            }
-            fn visit_unit<E>(self) -> Result<Lax, E> {
-                Ok(Lax::Other)
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Lax, A::Error> {
-                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(Lax::Other)
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Lax, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(e) = a.next_entry::<String, Lax>()? {
-                    entries.push(e);
-                }
-                Ok(Lax::Obj(entries))
-            }
-        }
-        d.deserialize_any(V)
-    }
+        .unwrap_or_else(|| format!("device {}", &d.to_hex()[..8]))
 }
 
 fn note(title: &str, message: &str) -> String {
@@ -217,47 +147,49 @@ fn note(title: &str, message: &str) -> String {
         .end()
 }
 
-/// The browser notification for an event (see `DeviceHost::notification`),
-/// or `null`.
-pub(crate) fn notification(dev: &Device, event_json: &str) -> String {
-    let Ok(e) = serde_json::from_str::<Lax>(event_json) else {
-        return "null".to_owned();
+/// The browser notification an event calls for, as JSON `{"title",
+/// "message"}`: a device joined, a device was revoked, this browser was
+/// removed, its pairing expires soon. Made from the event itself when it is
+/// emitted (the shell passes it to `emit` beside the event), with the names
+/// the device knows then.
+pub(crate) fn notification(dev: &Device, e: &Event) -> Option<String> {
+    let target = |r: &RevocationRecord| match r.target() {
+        RevocationTarget::Device(d) => name_of(dev, &d),
+        RevocationTarget::Token(t) => format!("token {}", &t.to_hex()[..8]),
     };
-    let s = |v: &Lax| v.as_str().unwrap_or_default().to_owned();
-    let record = e.get("record");
-    match e.get("kind").as_str() {
-        Some("device_added") => note(
+    Some(match e {
+        Event::DeviceAdded { device, by, .. } => note(
             "A device joined your wallet",
             &format!(
                 "{} was approved by {}. If this was not you, revoke it in Devices.",
-                name_of(dev, &s(e.get("device"))),
-                name_of(dev, &s(e.get("by")))
+                name_of(dev, device),
+                name_of(dev, by)
             ),
         ),
-        Some("device_revoked") => note(
+        Event::DeviceRevoked { record } => note(
             "A device was removed from your wallet",
             &format!(
                 "{} was revoked by {} ({}).",
-                name_of(dev, &s(record.get("target").get("device"))),
-                name_of(dev, &s(record.get("by"))),
-                s(record.get("reason"))
+                target(record),
+                name_of(dev, &record.issuer_device()),
+                record.reason().as_str()
             ),
         ),
-        Some("removed") => note(
+        Event::RemovedFromGroup { record } => note(
             "This browser was removed from your wallet",
             &format!(
                 "Removed by {} ({}). Group keys on this browser are wiped; syncing stopped.",
-                name_of(dev, &s(record.get("by"))),
-                s(record.get("reason"))
+                name_of(dev, &record.issuer_device()),
+                record.reason().as_str()
             ),
         ),
-        Some("token_expiring") => note(
+        Event::TokenExpiring { .. } => note(
             "This browser's pairing expires soon",
             "Tandem asked your other devices to renew it. Open one of them (it renews \
              the pairing when it is online), or pair again from Devices.",
         ),
-        _ => "null".to_owned(),
-    }
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -480,44 +412,46 @@ mod tests {
                     .to_string()
             );
         }
-        let me = dev.identity().device_id().to_hex();
-        let removed = to_json(&Event::RemovedFromGroup {
-            record: recs[0].clone(),
-        });
+        let me = dev.identity().device_id();
+        let other = tandem_pair::DeviceId([0x00, 0x11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         for (event, want) in [
             (
-                format!(r#"{{"kind":"device_added","device":"{me}","by":"0011"}}"#),
-                r#"{"message":"laptop was approved by device 0011. If this was not you, revoke it in Devices.","title":"A device joined your wallet"}"#.to_owned(),
+                Event::DeviceAdded {
+                    device: me,
+                    name: "laptop".into(),
+                    by: other,
+                },
+                Some(
+                    r#"{"message":"laptop was approved by device 00110000. If this was not you, revoke it in Devices.","title":"A device joined your wallet"}"#,
+                ),
             ),
             (
-                to_json(&Event::DeviceRevoked { record: recs[0].clone() }),
+                Event::DeviceRevoked {
+                    record: recs[0].clone(),
+                },
                 // The record's issuer is this device.
-                r#"{"message":"device 07070707 was revoked by laptop (lost).","title":"A device was removed from your wallet"}"#.to_owned(),
+                Some(
+                    r#"{"message":"device 07070707 was revoked by laptop (lost).","title":"A device was removed from your wallet"}"#,
+                ),
             ),
             (
-                removed,
-                r#"{"message":"Removed by laptop (lost). Group keys on this browser are wiped; syncing stopped.","title":"This browser was removed from your wallet"}"#.to_owned(),
+                Event::RemovedFromGroup {
+                    record: recs[0].clone(),
+                },
+                Some(
+                    r#"{"message":"Removed by laptop (lost). Group keys on this browser are wiped; syncing stopped.","title":"This browser was removed from your wallet"}"#,
+                ),
             ),
             (
-                r#"{"kind":"token_expiring","expires_at":1}"#.to_owned(),
-                r#"{"message":"Tandem asked your other devices to renew it. Open one of them (it renews the pairing when it is online), or pair again from Devices.","title":"This browser's pairing expires soon"}"#.to_owned(),
+                Event::TokenExpiring { expires_at: 1 },
+                Some(
+                    r#"{"message":"Tandem asked your other devices to renew it. Open one of them (it renews the pairing when it is online), or pair again from Devices.","title":"This browser's pairing expires soon"}"#,
+                ),
             ),
-            // A repeated key counts once, its last value (as with `Value`).
-            (
-                r#"{"kind":"online","kind":"token_expiring","by":[1,{"a":null}]}"#.to_owned(),
-                r#"{"message":"Tandem asked your other devices to renew it. Open one of them (it renews the pairing when it is online), or pair again from Devices.","title":"This browser's pairing expires soon"}"#.to_owned(),
-            ),
-            // Not a string where one is read: empty, as `as_str()` gave.
-            (
-                r#"{"kind":"device_added","device":7,"by":null}"#.to_owned(),
-                r#"{"message":"device  was approved by device . If this was not you, revoke it in Devices.","title":"A device joined your wallet"}"#.to_owned(),
-            ),
-            (r#"{"kind":"online"}"#.to_owned(), "null".to_owned()),
-            (r#"{"kind":7}"#.to_owned(), "null".to_owned()),
-            ("[1,2]".to_owned(), "null".to_owned()),
-            ("not json".to_owned(), "null".to_owned()),
+            (Event::Online, None),
+            (Event::Devices, None),
         ] {
-            assert_eq!(notification(&dev, &event), want, "{event}");
+            assert_eq!(notification(&dev, &event).as_deref(), want, "{event:?}");
         }
     }
 }

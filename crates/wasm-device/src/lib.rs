@@ -10,7 +10,10 @@
 //! The worker's JavaScript supplies three things: a non-extractable AES-GCM
 //! `CryptoKey` (kept in IndexedDB) that seals the state, a `persist(sealed)`
 //! function that stores the sealed text and resolves when it is written,
-//! and an `emit(eventJson)` function that forwards events to the popup.
+//! and an `emit(eventJson, notificationJson)` function that forwards events
+//! to the popup (`notificationJson`, `{"title","message"}` or `null`, is the
+//! browser notification the event calls for: nothing about devices happens
+//! silently).
 //! Everything else (what a frame means, what to answer, what to show) is here.
 #![allow(unreachable_pub)] // wasm-bindgen exports are pub by necessity
 
@@ -100,7 +103,7 @@ impl DeviceHost {
                 (identity, state, false)
             }
             None => {
-                commands::check_relay(&relay)?;
+                commands::check_relay(&relay).map_err(|e| JsError::new(&e))?;
                 let identity = IdentityKey::generate(&mut OsRng);
                 let state = State::found(&identity, &name, &relay, now(), &mut OsRng)
                     .map_err(|e| JsError::new(&e.to_string()))?;
@@ -132,7 +135,7 @@ impl DeviceHost {
     /// A user command, as JSON (see `commands.rs`): `{"kind":"show_offer"}`,
     /// `{"kind":"confirm_code","matches":true}`, `{"kind":"revoke",...}`, …
     pub fn command(&self, json: &str) -> Result<(), JsError> {
-        let c = commands::parse(json)?;
+        let c = commands::parse(json).map_err(|e| JsError::new(&e))?;
         if matches!(c, tandem_device::Command::Connect) {
             self.host.want_online.set(true);
             start_keepalive(&self.host);
@@ -188,15 +191,6 @@ impl DeviceHost {
         events::view(&dev, self.host.pairing.borrow().as_ref())
     }
 
-    /// The browser notification an event calls for, as JSON
-    /// `{"title","message"}`, or `null`: a device joined, a device was
-    /// revoked, this browser was removed. Nothing about devices happens
-    /// silently.
-    pub fn notification(&self, event_json: &str) -> String {
-        let dev = self.host.dev.borrow();
-        events::notification(&dev, event_json)
-    }
-
     /// Messages and requests from the other devices not yet cleared
     /// (`{"kind":"clear_inbox","upto":id}`), as JSON
     /// `[{"id","from","request","text"}]` (`text` is `null` when the data is
@@ -234,7 +228,7 @@ impl DeviceHost {
 /// machine.
 #[wasm_bindgen(js_name = checkRelay)]
 pub fn check_relay(url: &str) -> Result<(), JsError> {
-    commands::check_relay(url)
+    commands::check_relay(url).map_err(|e| JsError::new(&e))
 }
 
 /// Feeds the engine and makes sure the output queue is being worked off.
@@ -267,6 +261,7 @@ async fn run(host: Rc<Host>) {
             }
             Output::Event(e) => {
                 let json = events::to_json(&e);
+                let note = events::notification(&host.dev.borrow(), &e);
                 if let tandem_device::Event::Pairing(p) = &e {
                     *host.pairing.borrow_mut() = Some(p.clone());
                 }
@@ -276,7 +271,10 @@ async fn run(host: Rc<Host>) {
                 if let tandem_device::Event::Offline { .. } = e {
                     schedule_reconnect(&host);
                 }
-                emit(&host, &json);
+                let note = note.map_or(JsValue::NULL, |n| JsValue::from_str(&n));
+                let _ = host
+                    .emit
+                    .call2(&JsValue::NULL, &JsValue::from_str(&json), &note);
             }
             Output::Connect { link, url } => connect(&host, link, &url),
             Output::Send { link, text } => {
@@ -312,13 +310,27 @@ async fn persist(host: &Rc<Host>) -> Result<(), String> {
     let p = host
         .persist
         .call1(&JsValue::NULL, &JsValue::from_str(&sealed))
-        .map_err(|e| format!("{e:?}"))?;
+        .map_err(|e| js_error_text(&e))?;
     if let Ok(p) = p.dyn_into::<js_sys::Promise>() {
         wasm_bindgen_futures::JsFuture::from(p)
             .await
-            .map_err(|e| format!("{e:?}"))?;
+            .map_err(|e| js_error_text(&e))?;
     }
     Ok(())
+}
+
+/// What a JavaScript exception says: an `Error`'s name and message, a
+/// thrown string itself. (Not `Debug`: release modules format no `Debug`.)
+pub(crate) fn js_error_text(e: &JsValue) -> String {
+    if let Some(err) = e.dyn_ref::<js_sys::Error>() {
+        return format!(
+            "{}: {}",
+            String::from(err.name()),
+            String::from(err.message())
+        );
+    }
+    e.as_string()
+        .unwrap_or_else(|| "an error that is not an Error or a string".into())
 }
 
 fn emit(host: &Host, json: &str) {

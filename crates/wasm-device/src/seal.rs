@@ -51,11 +51,11 @@ pub(crate) async fn encrypt(
     let mut data = plain.to_vec();
     let promise = subtle()?
         .encrypt_with_object_and_u8_array(&params(&iv), key, &data)
-        .map_err(|e| format!("sealing the device state: {e:?}"))?;
+        .map_err(|e| format!("sealing the device state: {}", crate::js_error_text(&e)))?;
     zeroize::Zeroize::zeroize(&mut data);
     let ct = wasm_bindgen_futures::JsFuture::from(promise)
         .await
-        .map_err(|e| format!("sealing the device state: {e:?}"))?;
+        .map_err(|e| format!("sealing the device state: {}", crate::js_error_text(&e)))?;
     let ct = js_sys::Uint8Array::new(&ct).to_vec();
     let mut out = iv.to_vec();
     out.extend_from_slice(&ct);
