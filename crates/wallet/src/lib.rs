@@ -35,10 +35,22 @@ impl Wallet {
         })
     }
 
-    /// Whether the auto-lock window has passed at `now`.
+    /// Whether the auto-lock window has passed at `now` (ms). While a
+    /// request the user approved here waits for the phone, the wallet stays
+    /// unlocked until the phone answers or the wait times out (at most the
+    /// phone's timeout, 10 minutes): locking then would leave the phone's
+    /// Approve unable to sign, after the user approved on both devices.
     pub fn lock_expired(&self, now: u64) -> bool {
-        self.session
-            .lock
-            .expired(self.state.settings.auto_lock_minutes, now)
+        let waiting = self
+            .session
+            .approvals
+            .iter()
+            .filter_map(Self::phone_wait)
+            .any(|w| now <= w.sent.expires_at.saturating_mul(1000));
+        !waiting
+            && self
+                .session
+                .lock
+                .expired(self.state.settings.auto_lock_minutes, now)
     }
 }

@@ -508,3 +508,34 @@ fn the_policy_survives_a_restart_and_the_waiting_request_too() {
         Resolution::SendTransaction { .. }
     ));
 }
+
+/// The wallet does not auto-lock under a request the user approved here and
+/// the phone has yet to answer (the phone's Approve could not sign), but it
+/// locks as usual once the wait is over, and a wait never extends past its
+/// own timeout.
+#[test]
+fn auto_lock_waits_for_the_phone_no_longer_than_the_phones_timeout() {
+    let mut w = wallet(Policy {
+        timeout_secs: 600,
+        ..Policy::default()
+    });
+    w.state.set_settings(Some(1), None).unwrap();
+    w.session.lock.touch(NOW);
+    let minute = 60_000;
+    assert!(w.lock_expired(NOW + minute), "idle for the window: locks");
+    let id = send(&mut w, "0xde0b6b3a7640000", None);
+    awaits(approve_here(&mut w, id));
+    let (bytes, req) = to_phone(&mut w);
+    assert!(!w.lock_expired(NOW + 5 * minute), "waiting for the phone");
+    assert!(!w.lock_expired(NOW + 10 * minute), "the wait's last moment");
+    assert!(
+        w.lock_expired(NOW + 10 * minute + 1_000),
+        "past the phone's timeout"
+    );
+    // The phone answers: the wait is over and the usual window applies.
+    let out = w
+        .phone_message(PHONE, &answer(&bytes, &req, true), NOW + 2 * minute)
+        .unwrap();
+    assert_eq!(out.resolutions.len(), 1);
+    assert!(w.lock_expired(NOW + 2 * minute));
+}
