@@ -17,6 +17,7 @@
 
 mod auth;
 mod dispatch;
+mod nodes;
 mod phone_app;
 
 use std::{
@@ -105,6 +106,9 @@ struct Shared {
     /// record that revoked them (a mirror of the store, checked per frame).
     revoked: Mutex<HashMap<RevokedKey, u32>>,
     locks: Vec<tokio::sync::Mutex<()>>,
+    /// What other nodes on the same database commit, until [`app`] starts
+    /// following it.
+    events: Mutex<Option<mpsc::Receiver<crate::store::Event>>>,
 }
 
 #[derive(Clone)]
@@ -114,6 +118,8 @@ struct ConnHandle {
     kill: Arc<Notify>,
     /// Set before `kill` when the device fell behind (not revoked).
     slow: Arc<AtomicBool>,
+    /// Replay the mailbox: another node's messages may have been missed.
+    rescan: Arc<Notify>,
 }
 
 /// Who is on the other end of an authenticated connection.
@@ -171,6 +177,7 @@ impl AppState {
             revoked.insert((GroupId(g), kind, t), seq);
             revoked.insert((GroupId(g), TargetKind::Device, d), seq);
         }
+        let events = std::sync::Mutex::new(store.events());
         Ok(Self {
             inner: Arc::new(Shared {
                 config,
@@ -186,6 +193,7 @@ impl AppState {
                 locks: (0..LOCK_STRIPES)
                     .map(|_| tokio::sync::Mutex::new(()))
                     .collect(),
+                events,
             }),
         })
     }
@@ -243,9 +251,16 @@ impl AppState {
         (self.inner.clock)()
     }
 
-    /// The lock serialising membership changes of `group`.
-    fn group_lock(&self, group: &GroupId) -> &tokio::sync::Mutex<()> {
-        self.lock_for(&group.0)
+    /// Serialises membership changes of `group`: in this process, then
+    /// across every node sharing the database. Hold both until the change
+    /// and its notices are stored.
+    async fn membership_lock(
+        &self,
+        group: &GroupId,
+    ) -> crate::Result<(tokio::sync::MutexGuard<'_, ()>, crate::store::GroupGuard)> {
+        let local = self.lock_for(&group.0).lock().await;
+        let nodes = self.inner.store.lock_group(group.0.to_vec()).await?;
+        Ok((local, nodes))
     }
 
     /// Locks the slots of two keys (one lock when they share a slot), always
@@ -289,6 +304,10 @@ impl AppState {
 /// when the peer is a trusted proxy); in `oneshot` tests add
 /// `axum::extract::connect_info::MockConnectInfo`.
 pub fn app(state: AppState) -> Router {
+    let events = state.inner.events.lock().ok().and_then(|mut e| e.take());
+    if let Some(events) = events {
+        tokio::spawn(nodes::follow(state.clone(), events));
+    }
     let mut router = Router::new()
         .route("/v1/ws", get(ws_handler))
         .route("/health", get(health))
@@ -437,12 +456,14 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
     let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
     let kill = Arc::new(Notify::new());
     let slow = Arc::new(AtomicBool::new(false));
+    let rescan = Arc::new(Notify::new());
     let conn_id = st.inner.next_conn.fetch_add(1, Ordering::Relaxed);
     let handle = ConnHandle {
         id: conn_id,
         tx,
         kill: Arc::clone(&kill),
         slow: Arc::clone(&slow),
+        rescan: Arc::clone(&rescan),
     };
     if let Ok(mut hub) = st.inner.hub.lock() {
         hub.entry(session.mailbox.clone()).or_default().push(handle);
@@ -455,7 +476,7 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
         return;
     }
 
-    serve(st, &mut socket, &session, &mut rx, &kill, &slow).await;
+    serve(st, &mut socket, &session, &mut rx, [&kill, &rescan], &slow).await;
 
     st.unregister(&session.mailbox, conn_id);
     if let Some(group) = session.group {
@@ -483,15 +504,9 @@ async fn refuse_revoked(st: &AppState, socket: &mut WebSocket, s: &Session) {
     let _ = socket.send(close(1008, "revoked")).await;
 }
 
-async fn serve(
-    st: &AppState,
-    socket: &mut WebSocket,
-    session: &Session,
-    rx: &mut mpsc::Receiver<Utf8Bytes>,
-    kill: &Notify,
-    slow: &AtomicBool,
-) {
-    // Replay the mailbox.
+/// Sends everything waiting in the session's mailbox; false when the
+/// connection is gone or the mailbox cannot be read.
+async fn replay(st: &AppState, socket: &mut WebSocket, session: &Session) -> bool {
     let mut after = 0;
     loop {
         let batch = match st
@@ -514,7 +529,7 @@ async fn serve(
                     "relay storage unavailable; retry later",
                 );
                 let _ = send(st, socket, &f).await;
-                return;
+                return false;
             }
         };
         let full = batch.len() == st.inner.config.pending_batch;
@@ -522,14 +537,27 @@ async fn serve(
             after = m.id;
             if let Some(f) = stored_to_frame(&m) {
                 if !send(st, socket, &f).await {
-                    return;
+                    return false;
                 }
                 Metrics::inc(&st.inner.metrics.messages_delivered);
             }
         }
         if !full {
-            break;
+            return true;
         }
+    }
+}
+
+async fn serve(
+    st: &AppState,
+    socket: &mut WebSocket,
+    session: &Session,
+    rx: &mut mpsc::Receiver<Utf8Bytes>,
+    [kill, rescan]: [&Notify; 2],
+    slow: &AtomicBool,
+) {
+    if !replay(st, socket, session).await {
+        return;
     }
 
     let mut acks = FuturesUnordered::new();
@@ -559,6 +587,11 @@ async fn serve(
             }
             Some(r) = acks.next(), if !acks.is_empty() => {
                 if let Err(e) = r { eprintln!("tandem-relay: ack failed: {e}"); }
+            }
+            _ = rescan.notified() => {
+                if !replay(st, socket, session).await {
+                    return;
+                }
             }
             _ = heartbeat.tick() => {
                 let quiet = last_in.elapsed();

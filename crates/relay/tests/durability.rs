@@ -55,21 +55,7 @@ async fn publish_until_killed(
         }));
     }
     // Let a few hundred messages through, then pull the plug mid-stream.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while acked.lock().unwrap().len() < 300 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "relay too slow to accept 300 messages"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    proc_.sigkill();
-    for t in tasks {
-        tokio::time::timeout(Duration::from_secs(15), t)
-            .await
-            .expect("writer stuck")
-            .unwrap();
-    }
+    common::kill_after(|| acked.lock().unwrap().len(), 300, proc_, tasks).await;
     let v = acked.lock().unwrap().clone();
     v
 }
@@ -148,8 +134,7 @@ async fn sigkill_loses_no_acked_message(db_args: &[&str]) {
 async fn sqlite_sigkill_restart_loses_no_acknowledged_message() {
     let dir = TempDir::new("kill");
     let db = dir.path().join("relay.db").to_string_lossy().into_owned();
-    sigkill_loses_no_acked_message(&["--database", &db, "--rate", "100000", "--burst", "100000"])
-        .await;
+    sigkill_loses_no_acked_message(&[&["--database", &db][..], &common::LOOSE_RATE].concat()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,14 +143,9 @@ async fn postgres_sigkill_restart_loses_no_acknowledged_message() {
         return;
     }
     let pg = common::start_postgres();
-    sigkill_loses_no_acked_message(&[
-        "--database-url",
-        &pg.url,
-        "--rate",
-        "100000",
-        "--burst",
-        "100000",
-    ])
+    sigkill_loses_no_acked_message(
+        &[&["--database-url", &pg.url][..], &common::LOOSE_RATE].concat(),
+    )
     .await;
 }
 
