@@ -258,7 +258,7 @@ impl PgStore {
         }
         let node = OsRng.next_u64();
         let events = notify::start(url.to_owned(), node).await?;
-        let writer = writer::start(url.to_owned(), connect_one(url, WRITER_NAME).await?, node);
+        let writer = writer::start(url.to_owned(), writer::Conn::open(url).await?, node);
         Ok(Self {
             url: url.to_owned(),
             pool: pool.into_iter().map(Mutex::new).collect(),
@@ -522,17 +522,16 @@ impl PgStore {
     }
 }
 
+const DROP_UNREFERENCED: &str = "DELETE FROM messages m WHERE m.id = ANY($1::int8[]) \
+     AND NOT EXISTS (SELECT 1 FROM inbox WHERE msg_id = m.id)";
+
 /// Deletes those of `ids` that no mailbox holds any more. A message another
 /// node's mailbox still holds (committed or not yet) stays; the expiry
 /// sweep removes any that two nodes each left to the other.
 async fn drop_unreferenced(tx: &tokio_postgres::Transaction<'_>, ids: &[i64]) -> Result<()> {
-    tx.execute(
-        "DELETE FROM messages m WHERE m.id = ANY($1) \
-         AND NOT EXISTS (SELECT 1 FROM inbox WHERE msg_id = m.id)",
-        &[&ids],
-    )
-    .await
-    .map_err(pg_err)?;
+    tx.execute(DROP_UNREFERENCED, &[&ids])
+        .await
+        .map_err(pg_err)?;
     Ok(())
 }
 

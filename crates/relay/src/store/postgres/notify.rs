@@ -112,6 +112,9 @@ fn parse_line(line: &str) -> Option<Event> {
     }
 }
 
+/// Sends each of `$1` (text array) as a notification on [`CHANNEL`].
+pub(super) const NOTIFY: &str = "SELECT pg_notify('tandem_relay', p) FROM unnest($1::text[]) p";
+
 /// Sends `lines` as notifications inside the caller's transaction (they
 /// go out when it commits).
 pub(super) async fn notify(
@@ -119,16 +122,9 @@ pub(super) async fn notify(
     node: u64,
     lines: &[String],
 ) -> Result<()> {
-    let payloads = payloads(node, lines);
-    if payloads.is_empty() {
-        return Ok(());
-    }
-    tx.execute(
-        &format!("SELECT pg_notify('{CHANNEL}', p) FROM unnest($1::text[]) p"),
-        &[&payloads],
-    )
-    .await
-    .map_err(super::pg_err)?;
+    tx.execute(NOTIFY, &[&payloads(node, lines)])
+        .await
+        .map_err(super::pg_err)?;
     Ok(())
 }
 
@@ -246,6 +242,11 @@ async fn follow(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_notify_statement_names_the_channel() {
+        assert!(NOTIFY.contains(&format!("'{CHANNEL}'")));
+    }
 
     #[test]
     fn payloads_round_trip_and_split_under_the_limit() {
