@@ -509,14 +509,6 @@ impl PgStore {
         tx.execute("DELETE FROM subscriptions WHERE until <= $1", &[&now])
             .await
             .map_err(pg_err)?;
-        // Acks of one message committed at once on two nodes each leave the
-        // message to the other; nothing can reach it any more.
-        tx.execute(
-            "DELETE FROM messages m WHERE NOT EXISTS (SELECT 1 FROM inbox WHERE msg_id = m.id)",
-            &[],
-        )
-        .await
-        .map_err(pg_err)?;
         tx.commit().await.map_err(pg_err)?;
         Ok(n)
     }
@@ -526,8 +518,9 @@ const DROP_UNREFERENCED: &str = "DELETE FROM messages m WHERE m.id = ANY($1::int
      AND NOT EXISTS (SELECT 1 FROM inbox WHERE msg_id = m.id)";
 
 /// Deletes those of `ids` that no mailbox holds any more. A message another
-/// node's mailbox still holds (committed or not yet) stays; the expiry
-/// sweep removes any that two nodes each left to the other.
+/// node's mailbox still holds (committed or not yet) stays: when the last
+/// two acks of a message commit at the same moment on two nodes, each
+/// leaves it to the other, and it stays, unreachable, until it expires.
 async fn drop_unreferenced(tx: &tokio_postgres::Transaction<'_>, ids: &[i64]) -> Result<()> {
     tx.execute(DROP_UNREFERENCED, &[&ids])
         .await
