@@ -122,9 +122,12 @@ fn pg_err(e: tokio_postgres::Error) -> Error {
 /// The server's own words when it sent an error ("db error" alone says
 /// nothing to an operator).
 fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("PostgreSQL: {}", db.message()),
-        None => e.to_string(),
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => format!("PostgreSQL: {}", db.message()),
+        // "error connecting to server" alone hides the reason (refused,
+        // timed out, no such host).
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
     }
 }
 
