@@ -5,7 +5,7 @@
 //! with `auth` within [`Config::auth_timeout`]; then the device's mailbox is
 //! replayed as `deliver`/`revoked` frames and live traffic follows. One task
 //! owns each socket and `select!`s over the socket, its outbound queue and a
-//! kill signal used when the device is revoked.
+//! signal (revoked, fell behind, or replay the mailbox).
 //!
 //! Everything a group member does is scoped to its group: its mailbox is
 //! keyed by (group, device), revocations by (group, kind, id), and devices
@@ -25,7 +25,7 @@ use std::{
     hash::{Hash, Hasher},
     net::SocketAddr,
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicU8, Ordering},
         Arc, Mutex,
     },
     time::{Instant, SystemTime, UNIX_EPOCH},
@@ -115,11 +115,30 @@ struct Shared {
 struct ConnHandle {
     id: u64,
     tx: mpsc::Sender<Utf8Bytes>,
-    kill: Arc<Notify>,
-    /// Set before `kill` when the device fell behind (not revoked).
-    slow: Arc<AtomicBool>,
+    signal: Arc<Signal>,
+}
+
+/// What the relay asks of a connection's task besides sending frames: one
+/// wake-up and a set of reasons (one `Notify` polled per loop turn, not one
+/// per reason: the loop turns for every frame of every connection).
+#[derive(Default)]
+struct Signal {
+    wake: Notify,
+    reasons: AtomicU8,
+}
+
+impl Signal {
+    /// The device fell behind reading: close (its mailbox keeps the rest).
+    const SLOW: u8 = 1;
+    /// The device or its token was revoked: tell it and close.
+    const REVOKED: u8 = 2;
     /// Replay the mailbox: another node's messages may have been missed.
-    rescan: Arc<Notify>,
+    const RESCAN: u8 = 4;
+
+    fn raise(&self, reason: u8) {
+        self.reasons.fetch_or(reason, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
 }
 
 /// Who is on the other end of an authenticated connection.
@@ -454,16 +473,12 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
     Metrics::inc(&st.inner.metrics.auth_ok);
 
     let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
-    let kill = Arc::new(Notify::new());
-    let slow = Arc::new(AtomicBool::new(false));
-    let rescan = Arc::new(Notify::new());
+    let signal = Arc::new(Signal::default());
     let conn_id = st.inner.next_conn.fetch_add(1, Ordering::Relaxed);
     let handle = ConnHandle {
         id: conn_id,
         tx,
-        kill: Arc::clone(&kill),
-        slow: Arc::clone(&slow),
-        rescan: Arc::clone(&rescan),
+        signal: Arc::clone(&signal),
     };
     if let Ok(mut hub) = st.inner.hub.lock() {
         hub.entry(session.mailbox.clone()).or_default().push(handle);
@@ -476,7 +491,7 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
         return;
     }
 
-    serve(st, &mut socket, &session, &mut rx, [&kill, &rescan], &slow).await;
+    serve(st, &mut socket, &session, &mut rx, &signal).await;
 
     st.unregister(&session.mailbox, conn_id);
     if let Some(group) = session.group {
@@ -553,8 +568,7 @@ async fn serve(
     socket: &mut WebSocket,
     session: &Session,
     rx: &mut mpsc::Receiver<Utf8Bytes>,
-    [kill, rescan]: [&Notify; 2],
-    slow: &AtomicBool,
+    signal: &Signal,
 ) {
     if !replay(st, socket, session).await {
         return;
@@ -571,8 +585,9 @@ async fn serve(
         // pushed to this device before the frame arrived.
         tokio::select! {
             biased;
-            _ = kill.notified() => {
-                if slow.load(Ordering::Relaxed) {
+            _ = signal.wake.notified() => {
+                let reasons = signal.reasons.fetch_and(!Signal::RESCAN, Ordering::Relaxed);
+                if reasons & Signal::SLOW != 0 {
                     let f = RelayFrame::error(
                         None,
                         ErrorCode::RateLimited,
@@ -580,18 +595,18 @@ async fn serve(
                     );
                     let _ = send(st, socket, &f).await;
                     let _ = socket.send(close(1008, "too slow")).await;
-                } else {
-                    refuse_revoked(st, socket, session).await;
+                    return;
                 }
-                return;
+                if reasons & Signal::REVOKED != 0 {
+                    refuse_revoked(st, socket, session).await;
+                    return;
+                }
+                if reasons & Signal::RESCAN != 0 && !replay(st, socket, session).await {
+                    return;
+                }
             }
             Some(r) = acks.next(), if !acks.is_empty() => {
                 if let Err(e) = r { eprintln!("tandem-relay: ack failed: {e}"); }
-            }
-            _ = rescan.notified() => {
-                if !replay(st, socket, session).await {
-                    return;
-                }
             }
             _ = heartbeat.tick() => {
                 let quiet = last_in.elapsed();
@@ -791,8 +806,7 @@ impl AppState {
                     // A full queue means the device is not reading: cut it
                     // off; the message is safe in its mailbox.
                     if c.tx.try_send(text.clone()).is_err() {
-                        c.slow.store(true, Ordering::Relaxed);
-                        c.kill.notify_one();
+                        c.signal.raise(Signal::SLOW);
                     } else {
                         Metrics::inc(&self.inner.metrics.messages_delivered);
                     }
@@ -807,7 +821,7 @@ impl AppState {
             return;
         };
         for c in hub.get(mailbox).into_iter().flatten() {
-            c.kill.notify_one();
+            c.signal.raise(Signal::REVOKED);
         }
     }
 }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use tandem_pair::{DeviceId, GroupId};
 use tokio::sync::mpsc;
 
-use super::{id16, mailbox_key, stored_to_frame, AppState};
+use super::{id16, mailbox_key, stored_to_frame, AppState, Signal};
 use crate::{
     metrics::Metrics,
     store::{Event, MessageId, RevokedEntry},
@@ -98,6 +98,6 @@ async fn resync(st: &AppState) {
     }
     let Ok(hub) = st.inner.hub.lock() else { return };
     for c in hub.values().flatten() {
-        c.rescan.notify_one();
+        c.signal.raise(Signal::RESCAN);
     }
 }
