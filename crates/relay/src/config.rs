@@ -103,13 +103,14 @@ or behind a TLS proxy) and stores its data in ./tandem-relay.db (SQLite, WAL).
 OPTIONS:
   --listen ADDR             listen address (default 127.0.0.1:8787; port 0 = any free port)
   --database PATH           SQLite database file (default ./tandem-relay.db)
-  --database-url URL        postgres://user@host/db selects PostgreSQL instead
+  --database-url URL        postgres://user@host/db selects PostgreSQL instead; any number
+                            of relays may share one (docs/deploy.md)
   --public-url URL          URL devices use to reach this relay (default ws://ADDR/v1/ws,
                             wss://ADDR/v1/ws with --tls-cert)
   --max-frame-bytes N       largest accepted frame (default 262144)
-  --rate N                  sustained frames/s per device (default 50)
-  --burst N                 burst frames per device (default 200)
-  --max-conns-per-ip N      simultaneous connections per IP (default 64)
+  --rate N                  sustained frames/s per device and relay node (default 50)
+  --burst N                 burst frames per device and relay node (default 200)
+  --max-conns-per-ip N      simultaneous connections per IP and relay node (default 64)
   --mailbox-max-messages N  messages waiting per device (default 10000)
   --mailbox-max-bytes N     bytes waiting per device (default 67108864)
   --ttl-secs N              mailbox message lifetime (default 604800)

@@ -67,6 +67,11 @@ metrics! {
     blob_puts: "counter",
     /// Blob gets served.
     blob_gets: "counter",
+    /// Messages other relay nodes stored, pushed to devices connected here.
+    node_deliveries: "counter",
+    /// Times this node re-read every connected mailbox after it may have
+    /// missed other nodes' notifications.
+    node_resyncs: "counter",
 }
 
 impl Metrics {

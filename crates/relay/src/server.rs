@@ -5,7 +5,7 @@
 //! with `auth` within [`Config::auth_timeout`]; then the device's mailbox is
 //! replayed as `deliver`/`revoked` frames and live traffic follows. One task
 //! owns each socket and `select!`s over the socket, its outbound queue and a
-//! kill signal used when the device is revoked.
+//! signal (revoked, fell behind, or replay the mailbox).
 //!
 //! Everything a group member does is scoped to its group: its mailbox is
 //! keyed by (group, device), revocations by (group, kind, id), and devices
@@ -17,6 +17,7 @@
 
 mod auth;
 mod dispatch;
+mod nodes;
 mod phone_app;
 
 use std::{
@@ -24,7 +25,7 @@ use std::{
     hash::{Hash, Hasher},
     net::SocketAddr,
     sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicU8, Ordering},
         Arc, Mutex,
     },
     time::{Instant, SystemTime, UNIX_EPOCH},
@@ -105,15 +106,39 @@ struct Shared {
     /// record that revoked them (a mirror of the store, checked per frame).
     revoked: Mutex<HashMap<RevokedKey, u32>>,
     locks: Vec<tokio::sync::Mutex<()>>,
+    /// What other nodes on the same database commit, until [`app`] starts
+    /// following it.
+    events: Mutex<Option<mpsc::Receiver<crate::store::Event>>>,
 }
 
 #[derive(Clone)]
 struct ConnHandle {
     id: u64,
     tx: mpsc::Sender<Utf8Bytes>,
-    kill: Arc<Notify>,
-    /// Set before `kill` when the device fell behind (not revoked).
-    slow: Arc<AtomicBool>,
+    signal: Arc<Signal>,
+}
+
+/// What the relay asks of a connection's task besides sending frames: one
+/// wake-up and a set of reasons (one `Notify` polled per loop turn, not one
+/// per reason: the loop turns for every frame of every connection).
+#[derive(Default)]
+struct Signal {
+    wake: Notify,
+    reasons: AtomicU8,
+}
+
+impl Signal {
+    /// The device fell behind reading: close (its mailbox keeps the rest).
+    const SLOW: u8 = 1;
+    /// The device or its token was revoked: tell it and close.
+    const REVOKED: u8 = 2;
+    /// Replay the mailbox: another node's messages may have been missed.
+    const RESCAN: u8 = 4;
+
+    fn raise(&self, reason: u8) {
+        self.reasons.fetch_or(reason, Ordering::Relaxed);
+        self.wake.notify_one();
+    }
 }
 
 /// Who is on the other end of an authenticated connection.
@@ -171,6 +196,7 @@ impl AppState {
             revoked.insert((GroupId(g), kind, t), seq);
             revoked.insert((GroupId(g), TargetKind::Device, d), seq);
         }
+        let events = std::sync::Mutex::new(store.events());
         Ok(Self {
             inner: Arc::new(Shared {
                 config,
@@ -186,6 +212,7 @@ impl AppState {
                 locks: (0..LOCK_STRIPES)
                     .map(|_| tokio::sync::Mutex::new(()))
                     .collect(),
+                events,
             }),
         })
     }
@@ -243,9 +270,16 @@ impl AppState {
         (self.inner.clock)()
     }
 
-    /// The lock serialising membership changes of `group`.
-    fn group_lock(&self, group: &GroupId) -> &tokio::sync::Mutex<()> {
-        self.lock_for(&group.0)
+    /// Serialises membership changes of `group`: in this process, then
+    /// across every node sharing the database. Hold both until the change
+    /// and its notices are stored.
+    async fn membership_lock(
+        &self,
+        group: &GroupId,
+    ) -> crate::Result<(tokio::sync::MutexGuard<'_, ()>, crate::store::GroupGuard)> {
+        let local = self.lock_for(&group.0).lock().await;
+        let nodes = self.inner.store.lock_group(group.0.to_vec()).await?;
+        Ok((local, nodes))
     }
 
     /// Locks the slots of two keys (one lock when they share a slot), always
@@ -289,6 +323,10 @@ impl AppState {
 /// when the peer is a trusted proxy); in `oneshot` tests add
 /// `axum::extract::connect_info::MockConnectInfo`.
 pub fn app(state: AppState) -> Router {
+    let events = state.inner.events.lock().ok().and_then(|mut e| e.take());
+    if let Some(events) = events {
+        tokio::spawn(nodes::follow(state.clone(), events));
+    }
     let mut router = Router::new()
         .route("/v1/ws", get(ws_handler))
         .route("/health", get(health))
@@ -435,14 +473,12 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
     Metrics::inc(&st.inner.metrics.auth_ok);
 
     let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
-    let kill = Arc::new(Notify::new());
-    let slow = Arc::new(AtomicBool::new(false));
+    let signal = Arc::new(Signal::default());
     let conn_id = st.inner.next_conn.fetch_add(1, Ordering::Relaxed);
     let handle = ConnHandle {
         id: conn_id,
         tx,
-        kill: Arc::clone(&kill),
-        slow: Arc::clone(&slow),
+        signal: Arc::clone(&signal),
     };
     if let Ok(mut hub) = st.inner.hub.lock() {
         hub.entry(session.mailbox.clone()).or_default().push(handle);
@@ -455,7 +491,7 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
         return;
     }
 
-    serve(st, &mut socket, &session, &mut rx, &kill, &slow).await;
+    serve(st, &mut socket, &session, &mut rx, &signal).await;
 
     st.unregister(&session.mailbox, conn_id);
     if let Some(group) = session.group {
@@ -483,15 +519,9 @@ async fn refuse_revoked(st: &AppState, socket: &mut WebSocket, s: &Session) {
     let _ = socket.send(close(1008, "revoked")).await;
 }
 
-async fn serve(
-    st: &AppState,
-    socket: &mut WebSocket,
-    session: &Session,
-    rx: &mut mpsc::Receiver<Utf8Bytes>,
-    kill: &Notify,
-    slow: &AtomicBool,
-) {
-    // Replay the mailbox.
+/// Sends everything waiting in the session's mailbox; false when the
+/// connection is gone or the mailbox cannot be read.
+async fn replay(st: &AppState, socket: &mut WebSocket, session: &Session) -> bool {
     let mut after = 0;
     loop {
         let batch = match st
@@ -514,7 +544,7 @@ async fn serve(
                     "relay storage unavailable; retry later",
                 );
                 let _ = send(st, socket, &f).await;
-                return;
+                return false;
             }
         };
         let full = batch.len() == st.inner.config.pending_batch;
@@ -522,14 +552,26 @@ async fn serve(
             after = m.id;
             if let Some(f) = stored_to_frame(&m) {
                 if !send(st, socket, &f).await {
-                    return;
+                    return false;
                 }
                 Metrics::inc(&st.inner.metrics.messages_delivered);
             }
         }
         if !full {
-            break;
+            return true;
         }
+    }
+}
+
+async fn serve(
+    st: &AppState,
+    socket: &mut WebSocket,
+    session: &Session,
+    rx: &mut mpsc::Receiver<Utf8Bytes>,
+    signal: &Signal,
+) {
+    if !replay(st, socket, session).await {
+        return;
     }
 
     let mut acks = FuturesUnordered::new();
@@ -543,8 +585,9 @@ async fn serve(
         // pushed to this device before the frame arrived.
         tokio::select! {
             biased;
-            _ = kill.notified() => {
-                if slow.load(Ordering::Relaxed) {
+            _ = signal.wake.notified() => {
+                let reasons = signal.reasons.fetch_and(!Signal::RESCAN, Ordering::Relaxed);
+                if reasons & Signal::SLOW != 0 {
                     let f = RelayFrame::error(
                         None,
                         ErrorCode::RateLimited,
@@ -552,10 +595,15 @@ async fn serve(
                     );
                     let _ = send(st, socket, &f).await;
                     let _ = socket.send(close(1008, "too slow")).await;
-                } else {
-                    refuse_revoked(st, socket, session).await;
+                    return;
                 }
-                return;
+                if reasons & Signal::REVOKED != 0 {
+                    refuse_revoked(st, socket, session).await;
+                    return;
+                }
+                if reasons & Signal::RESCAN != 0 && !replay(st, socket, session).await {
+                    return;
+                }
             }
             Some(r) = acks.next(), if !acks.is_empty() => {
                 if let Err(e) = r { eprintln!("tandem-relay: ack failed: {e}"); }
@@ -758,8 +806,7 @@ impl AppState {
                     // A full queue means the device is not reading: cut it
                     // off; the message is safe in its mailbox.
                     if c.tx.try_send(text.clone()).is_err() {
-                        c.slow.store(true, Ordering::Relaxed);
-                        c.kill.notify_one();
+                        c.signal.raise(Signal::SLOW);
                     } else {
                         Metrics::inc(&self.inner.metrics.messages_delivered);
                     }
@@ -774,7 +821,7 @@ impl AppState {
             return;
         };
         for c in hub.get(mailbox).into_iter().flatten() {
-            c.kill.notify_one();
+            c.signal.raise(Signal::REVOKED);
         }
     }
 }

@@ -10,6 +10,8 @@
 //!   nothing before the commit, and `published` after it.
 //! - Both backends pass the store conformance suite and refuse a database
 //!   of an older schema.
+//! - PostgreSQL commits concurrent publishes and acks together (group
+//!   commit), counted by the server's own transaction counter.
 #![allow(clippy::unwrap_used)] // helpers outside #[test] fns unwrap too
 
 mod common;
@@ -55,21 +57,7 @@ async fn publish_until_killed(
         }));
     }
     // Let a few hundred messages through, then pull the plug mid-stream.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while acked.lock().unwrap().len() < 300 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "relay too slow to accept 300 messages"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    proc_.sigkill();
-    for t in tasks {
-        tokio::time::timeout(Duration::from_secs(15), t)
-            .await
-            .expect("writer stuck")
-            .unwrap();
-    }
+    common::kill_after(|| acked.lock().unwrap().len(), 300, proc_, tasks).await;
     let v = acked.lock().unwrap().clone();
     v
 }
@@ -148,8 +136,7 @@ async fn sigkill_loses_no_acked_message(db_args: &[&str]) {
 async fn sqlite_sigkill_restart_loses_no_acknowledged_message() {
     let dir = TempDir::new("kill");
     let db = dir.path().join("relay.db").to_string_lossy().into_owned();
-    sigkill_loses_no_acked_message(&["--database", &db, "--rate", "100000", "--burst", "100000"])
-        .await;
+    sigkill_loses_no_acked_message(&[&["--database", &db][..], &common::LOOSE_RATE].concat()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,14 +145,9 @@ async fn postgres_sigkill_restart_loses_no_acknowledged_message() {
         return;
     }
     let pg = common::start_postgres();
-    sigkill_loses_no_acked_message(&[
-        "--database-url",
-        &pg.url,
-        "--rate",
-        "100000",
-        "--burst",
-        "100000",
-    ])
+    sigkill_loses_no_acked_message(
+        &[&["--database-url", &pg.url][..], &common::LOOSE_RATE].concat(),
+    )
     .await;
 }
 
@@ -222,6 +204,72 @@ async fn postgres_store_conformance() {
         assert!(e.contains(found) && e.contains("delete it"), "{e}");
         assert!(!e.contains("tandem@"), "the URL's user part is not echoed: {e}");
     }
+}
+
+#[tokio::test]
+async fn postgres_commits_concurrent_publishes_together() {
+    if common::postgres_skipped() {
+        return;
+    }
+    let pg = common::start_postgres();
+    let store = store::open(&pg.url).await.unwrap();
+    let (admin, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let commits = || async {
+        // The statistics collector's view of this database, fresh.
+        admin
+            .batch_execute("SELECT pg_stat_clear_snapshot()")
+            .await
+            .unwrap();
+        let r = admin
+            .query_one(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()",
+                &[],
+            )
+            .await
+            .unwrap();
+        r.get::<_, i64>(0)
+    };
+    let before = commits().await;
+    const N: usize = 400;
+    let publishes = (0..N).map(|i| {
+        store.publish(
+            store::NewMessage {
+                topic: b"g".to_vec(),
+                sender: b"S".to_vec(),
+                sender_mailbox: b"S".to_vec(),
+                payload: format!("m{i}").into_bytes(),
+                sent_at: 1,
+                expires_at: u64::MAX / 4,
+                recipients: Some(vec![format!("R{}", i % 10).into_bytes()]),
+                partial: false,
+            },
+            store::MailboxLimits::default(),
+        )
+    });
+    let published = futures_util::future::join_all(publishes).await;
+    let ids: std::collections::HashSet<_> =
+        published.iter().map(|p| p.as_ref().unwrap().id).collect();
+    assert_eq!(ids.len(), N, "every publish got its own id");
+    // PostgreSQL reports its counters with a delay: wait until it shows
+    // at least one commit, then compare.
+    let mut after = commits().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while after == before && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        after = commits().await;
+    }
+    let transactions = (after - before) as usize;
+    // (The counter includes every other transaction on the database, the
+    // store's own reads too: an upper bound for the publishes' commits.)
+    eprintln!("{N} concurrent publishes: the database counted {transactions} commits in all");
+    assert!(
+        (1..N / 4).contains(&transactions),
+        "{transactions} transactions for {N} publishes"
+    );
+    assert_eq!(store.message_count().await.unwrap(), N as u64);
 }
 
 #[tokio::test]

@@ -224,12 +224,15 @@ async fn register_founder(
 ) -> Result<(), Refusal> {
     let store = &st.inner.store;
     let device = identity.device_id();
-    let _guard = st.group_lock(&group).lock().await;
+    let _guards = st.membership_lock(&group).await.map_err(internal)?;
     let existing = store
         .device(group.0.to_vec(), device.0.to_vec())
         .await
         .map_err(internal)?;
     match existing {
+        // Revoked on another node moments ago: its notice may still be on
+        // the way here, the record is not.
+        Some(r) if r.revoked.is_some() => Err(revoked()),
         Some(r) if r.founder => store
             .touch(group.0.to_vec(), device.0.to_vec(), now)
             .await

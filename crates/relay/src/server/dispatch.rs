@@ -459,7 +459,7 @@ async fn admit(
     let group = check!(group_of(s, req, "approve devices"));
     // Held until the notice is stored, so it reaches every mailbox in the
     // same order as revocations.
-    let _guard = st.group_lock(&group).lock().await;
+    let _guards = st.membership_lock(&group).await?;
     let (view, records) = load_view(st, group).await?;
     let admission = match check_admit(&view, s.device, &token, now) {
         Ok(a) => a,
@@ -533,7 +533,7 @@ async fn revoke(
     let group = check!(group_of(s, req, "revoke"));
     // Held until the fan-out is stored, so notices reach every mailbox in
     // chain order.
-    let _guard = st.group_lock(&group).lock().await;
+    let _guards = st.membership_lock(&group).await?;
     let (view, records) = load_view(st, group).await?;
     let removed = match check_revocation(&view, s.device, &record, now) {
         Ok(d) => d,

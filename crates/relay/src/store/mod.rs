@@ -12,6 +12,11 @@
 //! a group member and the bare device id for a guest, so nothing one group
 //! does can reach another group's mailboxes. Times are unix seconds passed
 //! in by the caller so tests control the clock.
+//!
+//! Several relay processes (nodes) may share one PostgreSQL database. The
+//! store then reports what the other nodes committed as [`Event`]s (from
+//! PostgreSQL's `LISTEN/NOTIFY`), and [`Store::lock_group`] serialises a
+//! group's membership changes across all of them.
 
 use futures_util::future::BoxFuture;
 
@@ -249,6 +254,48 @@ pub struct RevokedEntry {
     pub device: Vec<u8>,
 }
 
+/// Something another relay node committed to a shared database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A message was stored in these mailboxes (fetch it with
+    /// [`Store::messages`] to deliver it to devices connected here).
+    Stored {
+        /// The message.
+        id: MessageId,
+        /// Mailboxes that hold it.
+        mailboxes: Vec<Vec<u8>>,
+    },
+    /// A revocation was accepted into a group's chain.
+    Revoked(RevokedEntry),
+    /// Events may have been missed (the listening connection was lost and
+    /// is back): re-read the revoked set and the mailboxes of every device
+    /// connected here.
+    Resync,
+}
+
+/// Holds a group's cross-node membership lock until dropped (see
+/// [`Store::lock_group`]).
+pub struct GroupGuard(#[allow(dead_code)] Option<Box<dyn Send + Sync>>);
+
+impl GroupGuard {
+    /// A guard that holds nothing: one process owns the database.
+    pub fn local() -> Self {
+        Self(None)
+    }
+
+    /// A guard that releases its lock when `held` is dropped.
+    pub fn holding(held: Box<dyn Send + Sync>) -> Self {
+        Self(Some(held))
+    }
+}
+
+impl core::fmt::Debug for GroupGuard {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("GroupGuard").finish_non_exhaustive()
+    }
+}
+
 /// Storage backend. Every method returns after its writes are committed.
 pub trait Store: Send + Sync + 'static {
     /// Store `msg` in the mailbox of its explicit recipients, or else of
@@ -337,6 +384,28 @@ pub trait Store: Send + Sync + 'static {
     /// Drops a (revoked) mailbox's subscriptions and waiting messages.
     /// Returns how many mailbox entries were removed.
     fn forget_device(&self, mailbox: Vec<u8>) -> BoxFuture<'_, Result<u64>>;
+    /// What other nodes sharing this database commit, once per store (the
+    /// second call gets `None`). `None` for a database one process owns.
+    fn events(&self) -> Option<tokio::sync::mpsc::Receiver<Event>> {
+        None
+    }
+    /// Messages by id (those still stored), oldest first: what an
+    /// [`Event::Stored`] names.
+    fn messages(&self, ids: Vec<MessageId>) -> BoxFuture<'_, Result<Vec<StoredMessage>>> {
+        let _ = ids;
+        Box::pin(async {
+            Err(crate::Error::Storage(
+                "this store has no other nodes to fetch messages for".into(),
+            ))
+        })
+    }
+    /// Waits until no other node changes `group`'s membership, and keeps it
+    /// so until the guard is dropped. Within one process the relay already
+    /// serialises them, so a store one process owns returns at once.
+    fn lock_group(&self, group: Vec<u8>) -> BoxFuture<'_, Result<GroupGuard>> {
+        let _ = group;
+        Box::pin(async { Ok(GroupGuard::local()) })
+    }
 }
 
 /// Open a store from a database location: `postgres://` or `postgresql://`

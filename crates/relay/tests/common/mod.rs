@@ -367,6 +367,35 @@ impl Drop for RelayProc {
     }
 }
 
+/// Rate-limit flags for the binary loose enough for load from one device.
+pub const LOOSE_RATE: [&str; 4] = ["--rate", "100000", "--burst", "100000"];
+
+/// Waits (at most 60 s) until `acked()` reaches `n`, SIGKILLs `relay` and
+/// waits for the `writers`, which must stop on their own once their
+/// connections fail.
+pub async fn kill_after(
+    acked: impl Fn() -> usize,
+    n: usize,
+    relay: RelayProc,
+    writers: Vec<tokio::task::JoinHandle<()>>,
+) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while acked() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "relay too slow to accept {n} messages"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    relay.sigkill();
+    for t in writers {
+        tokio::time::timeout(Duration::from_secs(15), t)
+            .await
+            .expect("writer stuck")
+            .unwrap();
+    }
+}
+
 /// A throwaway PostgreSQL server (Debian `postgresql` package) in a temp dir.
 pub struct Postgres {
     child: Child,

@@ -1,21 +1,35 @@
-//! PostgreSQL backend, selected by a `postgres://` database URL.
+//! PostgreSQL backend, selected by a `postgres://` database URL. Any number
+//! of relay processes (nodes) may share one database.
 //!
-//! Every call runs in its own transaction on one of a few connections;
-//! `COMMIT` returning means PostgreSQL has made it durable
-//! (`synchronous_commit` on, the server default). Subscriptions and mailbox
-//! usage are mirrored in memory like the SQLite backend, updated only after
-//! a successful commit.
+//! - Publishes and acks go to one writer task per node that commits
+//!   whatever is queued in one transaction ([`writer`]: group commit).
+//!   `COMMIT` returning means PostgreSQL has made it durable
+//!   (`synchronous_commit` on, the server default).
+//! - Nothing the database decides is cached in the process: subscribers,
+//!   mailbox room, devices and tokens are read from it, so what one node
+//!   commits is what the next request on any node sees.
+//! - Each committing transaction notifies the other nodes ([`notify`]), and
+//!   the store turns their notifications into [`Event`]s for the relay.
+//! - Rules that count before they write (a pairing topic's two parties, a
+//!   device's subscriptions, a group's membership) hold across nodes under
+//!   PostgreSQL advisory locks.
+//! - A connection PostgreSQL closed (a restart, a network cut) is opened
+//!   again on its next use.
 
-use std::collections::HashMap;
+mod notify;
+mod writer;
+
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use tokio::sync::Mutex;
+use rand_core::{OsRng, RngCore};
+use tokio::sync::{mpsc, oneshot, Mutex, OwnedMutexGuard};
 use tokio_postgres::{Client, NoTls};
 
 use super::{
-    split_full, Blob, ChainHead, DeviceRecord, MailboxLimits, MessageId, NewMessage, NewRevocation,
-    Published, RevokedEntry, Store, StoredMessage, Subscribed, TargetKind, SCHEMA_VERSION,
-    TOPIC_PARTIES,
+    Blob, ChainHead, DeviceRecord, Event, GroupGuard, MailboxLimits, MessageId, NewMessage,
+    NewRevocation, Published, RevokedEntry, Store, StoredMessage, Subscribed, TargetKind,
+    SCHEMA_VERSION, TOPIC_PARTIES,
 };
 use crate::{Error, Result};
 
@@ -74,45 +88,107 @@ CREATE TABLE revocations(
     PRIMARY KEY(grp, seq));
 ";
 
-/// A subscriber of a topic and when its subscription ends.
-type Subscriber = (Vec<u8>, u64);
+/// Connections for reads and the writes that do not batch.
+const POOL: usize = 8;
 
-#[derive(Default)]
-struct Mirror {
-    subs: HashMap<Vec<u8>, Vec<Subscriber>>,
-    usage: HashMap<Vec<u8>, (u64, u64)>,
-}
+/// Connections that hold groups' membership locks.
+const LOCKERS: usize = 2;
 
 /// PostgreSQL store handle.
 pub struct PgStore {
-    /// A few connections used round-robin: independent operations commit
-    /// concurrently and PostgreSQL shares WAL flushes between them. One
-    /// connection's frames stay ordered because the relay awaits each call.
-    clients: Vec<Mutex<Client>>,
+    url: String,
+    /// Used round-robin; one connection's frames stay ordered because the
+    /// relay awaits each call.
+    pool: Vec<Mutex<Client>>,
     next: std::sync::atomic::AtomicUsize,
-    mirror: std::sync::Mutex<Mirror>,
+    lockers: Vec<Arc<Mutex<Client>>>,
+    writer: mpsc::UnboundedSender<writer::Job>,
+    node: u64,
+    events: std::sync::Mutex<Option<mpsc::Receiver<Event>>>,
 }
 
 impl core::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("PgStore").finish_non_exhaustive()
+        f.debug_struct("PgStore")
+            .field("node", &format_args!("{:016x}", self.node))
+            .finish_non_exhaustive()
     }
 }
 
 fn pg_err(e: tokio_postgres::Error) -> Error {
-    Error::Storage(e.to_string())
+    Error::Storage(describe(&e))
 }
 
-fn poisoned<T>(_: T) -> Error {
-    Error::Storage("internal state lock poisoned".into())
+/// The server's own words when it sent an error ("db error" alone says
+/// nothing to an operator).
+fn describe(e: &tokio_postgres::Error) -> String {
+    match (e.as_db_error(), std::error::Error::source(e)) {
+        (Some(db), _) => format!("PostgreSQL: {}", db.message()),
+        // "error connecting to server" alone hides the reason (refused,
+        // timed out, no such host).
+        (None, Some(cause)) => format!("{e}: {cause}"),
+        (None, None) => e.to_string(),
+    }
 }
 
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// PostgreSQL connections per relay.
-const CONNECTIONS: usize = 8;
+/// How each kind of connection names itself to PostgreSQL
+/// (`pg_stat_activity.application_name`).
+const POOL_NAME: &str = "tandem-relay";
+const WRITER_NAME: &str = "tandem-relay-write";
+const LOCK_NAME: &str = "tandem-relay-lock";
+const LISTEN_NAME: &str = "tandem-relay-listen";
+
+/// Connects to `url` as `name`; the returned connection still has to be
+/// driven.
+async fn open(
+    url: &str,
+    name: &str,
+) -> Result<(
+    Client,
+    tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+)> {
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .map_err(|e| Error::Storage(format!("bad PostgreSQL URL: {e}")))?;
+    config.application_name(name);
+    config
+        .connect(NoTls)
+        .await
+        .map_err(|e| Error::Storage(format!("cannot connect to PostgreSQL: {}", describe(&e))))
+}
+
+/// One connection named `name`, driven by its own task.
+async fn connect_one(url: &str, name: &str) -> Result<Client> {
+    let (client, conn) = open(url, name).await?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            eprintln!(
+                "tandem-relay: PostgreSQL connection ended: {}",
+                describe(&e)
+            );
+        }
+    });
+    Ok(client)
+}
+
+/// A stable advisory-lock key for `bytes` under a purpose tag (FNV-1a):
+/// every node must derive the same key.
+fn lock_key(tag: u8, bytes: &[u8]) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in std::iter::once(&tag).chain(bytes) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
+const GROUP_LOCK: u8 = b'g';
+const MAILBOX_LOCK: u8 = b'm';
+const TOPIC_LOCK: u8 = b't';
 
 /// Creates the schema in an empty database, or checks an existing one is
 /// this relay's version.
@@ -170,202 +246,47 @@ fn row_to_device(r: &tokio_postgres::Row) -> DeviceRecord {
 }
 
 impl PgStore {
-    fn pick(&self) -> &Mutex<Client> {
-        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        &self.clients[i % self.clients.len()]
-    }
-
     /// Connect to `url`, create the schema if needed (refusing a database of
-    /// another schema version) and load the mirror. Must be called inside a
-    /// tokio runtime.
+    /// another schema version) and start listening for the other nodes.
+    /// Must be called inside a tokio runtime.
     pub async fn connect(url: &str) -> Result<Self> {
-        let mut clients = Vec::with_capacity(CONNECTIONS);
-        for _ in 0..CONNECTIONS {
-            let (client, conn) = tokio_postgres::connect(url, NoTls)
-                .await
-                .map_err(|e| Error::Storage(format!("cannot connect to PostgreSQL: {e}")))?;
-            tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    eprintln!("tandem-relay: PostgreSQL connection ended: {e}");
-                }
-            });
-            clients.push(client);
+        let mut pool = Vec::with_capacity(POOL);
+        for _ in 0..POOL {
+            pool.push(connect_one(url, POOL_NAME).await?);
         }
-        init_schema(&mut clients[0], url).await?;
-        let client = &clients[0];
-        let mut mirror = Mirror::default();
-        for row in client
-            .query("SELECT topic, mailbox, until FROM subscriptions", &[])
-            .await
-            .map_err(pg_err)?
-        {
-            let until: i64 = row.get(2);
-            mirror
-                .subs
-                .entry(row.get::<_, Vec<u8>>(0))
-                .or_default()
-                .push((row.get(1), until as u64));
+        init_schema(&mut pool[0], url).await?;
+        let mut lockers = Vec::with_capacity(LOCKERS);
+        for _ in 0..LOCKERS {
+            lockers.push(Arc::new(Mutex::new(connect_one(url, LOCK_NAME).await?)));
         }
-        for row in client
-            .query(
-                "SELECT i.mailbox, COUNT(*), COALESCE(SUM(length(m.payload)), 0)::BIGINT FROM inbox i \
-                 JOIN messages m ON m.id = i.msg_id GROUP BY i.mailbox",
-                &[],
-            )
-            .await
-            .map_err(pg_err)?
-        {
-            let (c, b): (i64, i64) = (row.get(1), row.get(2));
-            mirror.usage.insert(row.get(0), (c as u64, b as u64));
-        }
+        let node = OsRng.next_u64();
+        let events = notify::start(url.to_owned(), node).await?;
+        let writer = writer::start(url.to_owned(), writer::Conn::open(url).await?, node);
         Ok(Self {
-            clients: clients.into_iter().map(Mutex::new).collect(),
+            url: url.to_owned(),
+            pool: pool.into_iter().map(Mutex::new).collect(),
             next: std::sync::atomic::AtomicUsize::new(0),
-            mirror: std::sync::Mutex::new(mirror),
+            lockers,
+            writer,
+            node,
+            events: std::sync::Mutex::new(Some(events)),
         })
     }
 
-    async fn publish_inner(&self, mut m: NewMessage, limits: MailboxLimits) -> Result<Published> {
-        let len = m.payload.len() as u64;
-        let mut client = self.pick().lock().await;
-        let (recipients, full) = {
-            let mirror = self.mirror.lock().map_err(poisoned)?;
-            let candidates: Vec<Vec<u8>> = match m.recipients.take() {
-                Some(r) => r,
-                None => {
-                    let subs = mirror.subs.get(&m.topic).map(Vec::as_slice).unwrap_or(&[]);
-                    let live: Vec<&Subscriber> = subs
-                        .iter()
-                        .filter(|(d, until)| *d != m.sender_mailbox && *until > m.sent_at)
-                        .collect();
-                    // Nothing outlives the subscription that brought it.
-                    if let Some(end) = live.iter().map(|(_, until)| *until).min() {
-                        m.expires_at = m.expires_at.min(end);
-                    }
-                    live.into_iter().map(|(d, _)| d.clone()).collect()
-                }
-            };
-            split_full(candidates, len, limits, m.partial, |r| {
-                mirror.usage.get(r).copied().unwrap_or((0, 0))
-            })?
-        };
-        let tx = client.transaction().await.map_err(pg_err)?;
-        let row = tx
-            .query_one(
-                "INSERT INTO messages(topic, sender, payload, sent_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                &[
-                    &m.topic,
-                    &m.sender,
-                    &m.payload,
-                    &to_i64(m.sent_at),
-                    &to_i64(m.expires_at),
-                ],
-            )
-            .await
-            .map_err(pg_err)?;
-        let id: i64 = row.get(0);
-        if recipients.is_empty() {
-            tx.execute("DELETE FROM messages WHERE id = $1", &[&id])
-                .await
-                .map_err(pg_err)?;
-        } else {
-            let st = tx
-                .prepare("INSERT INTO inbox(mailbox, msg_id) VALUES ($1, $2)")
-                .await
-                .map_err(pg_err)?;
-            for r in &recipients {
-                tx.execute(&st, &[r, &id]).await.map_err(pg_err)?;
-            }
+    /// The next pool connection, opened again if PostgreSQL closed it.
+    async fn conn(&self) -> Result<tokio::sync::MutexGuard<'_, Client>> {
+        let i = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut c = self.pool[i % self.pool.len()].lock().await;
+        if c.is_closed() {
+            *c = connect_one(&self.url, POOL_NAME).await?;
         }
-        tx.commit().await.map_err(pg_err)?;
-        let mut mirror = self.mirror.lock().map_err(poisoned)?;
-        for r in &recipients {
-            let e = mirror.usage.entry(r.clone()).or_insert((0, 0));
-            e.0 += 1;
-            e.1 += len;
-        }
-        Ok(Published {
-            id,
-            recipients,
-            full,
-        })
+        Ok(c)
     }
 
-    async fn ack_inner(&self, mailbox: Vec<u8>, ids: Vec<MessageId>) -> Result<()> {
-        let mut client = self.pick().lock().await;
-        let tx = client.transaction().await.map_err(pg_err)?;
-        let mut freed = (0u64, 0u64);
-        for id in ids {
-            let rows = tx
-                .query(
-                    "WITH d AS (DELETE FROM inbox WHERE mailbox = $1 AND msg_id = $2 RETURNING msg_id) \
-                     SELECT length(m.payload)::BIGINT FROM messages m JOIN d ON d.msg_id = m.id",
-                    &[&mailbox, &id],
-                )
-                .await
-                .map_err(pg_err)?;
-            if let Some(row) = rows.first() {
-                freed.0 += 1;
-                freed.1 += row.get::<_, i64>(0) as u64;
-                tx.execute(
-                    "DELETE FROM messages WHERE id = $1 AND NOT EXISTS \
-                     (SELECT 1 FROM inbox WHERE msg_id = $1)",
-                    &[&id],
-                )
-                .await
-                .map_err(pg_err)?;
-            }
-        }
-        tx.commit().await.map_err(pg_err)?;
-        let mut mirror = self.mirror.lock().map_err(poisoned)?;
-        if let Some(e) = mirror.usage.get_mut(&mailbox) {
-            e.0 = e.0.saturating_sub(freed.0);
-            e.1 = e.1.saturating_sub(freed.1);
-        }
-        Ok(())
-    }
-
-    async fn expire_inner(&self, now: u64) -> Result<u64> {
-        let now_i = to_i64(now);
-        let mut client = self.pick().lock().await;
-        let tx = client.transaction().await.map_err(pg_err)?;
-        let freed = tx
-            .query(
-                "SELECT i.mailbox, length(m.payload)::BIGINT FROM inbox i \
-                 JOIN messages m ON m.id = i.msg_id WHERE m.expires_at <= $1",
-                &[&now_i],
-            )
-            .await
-            .map_err(pg_err)?;
-        tx.execute(
-            "DELETE FROM inbox WHERE msg_id IN (SELECT id FROM messages WHERE expires_at <= $1)",
-            &[&now_i],
-        )
-        .await
-        .map_err(pg_err)?;
-        let n = tx
-            .execute("DELETE FROM messages WHERE expires_at <= $1", &[&now_i])
-            .await
-            .map_err(pg_err)?;
-        tx.execute("DELETE FROM subscriptions WHERE until <= $1", &[&now_i])
-            .await
-            .map_err(pg_err)?;
-        tx.commit().await.map_err(pg_err)?;
-        let mut mirror = self.mirror.lock().map_err(poisoned)?;
-        for row in freed {
-            let d: Vec<u8> = row.get(0);
-            let len: i64 = row.get(1);
-            if let Some(e) = mirror.usage.get_mut(&d) {
-                e.0 = e.0.saturating_sub(1);
-                e.1 = e.1.saturating_sub(len as u64);
-            }
-        }
-        for v in mirror.subs.values_mut() {
-            v.retain(|(_, until)| *until > now);
-        }
-        mirror.subs.retain(|_, v| !v.is_empty());
-        Ok(n)
+    async fn queue<T>(&self, job: writer::Job, rx: oneshot::Receiver<Result<T>>) -> Result<T> {
+        let stopped = || Error::Storage("the PostgreSQL writer stopped".into());
+        self.writer.send(job).map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 
     async fn subscribe_inner(
@@ -376,8 +297,21 @@ impl PgStore {
         now: u64,
         max: usize,
     ) -> Result<Subscribed> {
-        let mut client = self.pick().lock().await;
+        let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
+        // Count-then-insert of one mailbox and of one topic runs alone on
+        // every node (locks taken in key order, so two never wait on each
+        // other).
+        let mut keys = [
+            lock_key(MAILBOX_LOCK, &mailbox),
+            lock_key(TOPIC_LOCK, &topic),
+        ];
+        keys.sort_unstable();
+        for k in keys {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&k])
+                .await
+                .map_err(pg_err)?;
+        }
         let others: i64 = tx
             .query_one(
                 "SELECT COUNT(*) FROM subscriptions WHERE mailbox = $1 AND topic <> $2 AND until > $3",
@@ -408,17 +342,11 @@ impl PgStore {
         .await
         .map_err(pg_err)?;
         tx.commit().await.map_err(pg_err)?;
-        let mut mirror = self.mirror.lock().map_err(poisoned)?;
-        let v = mirror.subs.entry(topic).or_default();
-        match v.iter_mut().find(|(d, _)| *d == mailbox) {
-            Some(s) => s.1 = until,
-            None => v.push((mailbox, until)),
-        }
         Ok(Subscribed::Yes)
     }
 
     async fn append_revocation_inner(&self, r: NewRevocation) -> Result<bool> {
-        let mut client = self.pick().lock().await;
+        let mut client = self.conn().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
         let len: i64 = tx
             .query_one(
@@ -458,14 +386,182 @@ impl PgStore {
         )
         .await
         .map_err(pg_err)?;
+        // Nodes where the removed device is connected cut it off.
+        let line = notify::revoked_line(&RevokedEntry {
+            group: r.group.clone(),
+            seq: r.seq,
+            kind: r.kind,
+            target: r.target.clone(),
+            device: r.device.clone(),
+        });
+        notify::notify(&tx, self.node, &[line]).await?;
         tx.commit().await.map_err(pg_err)?;
         Ok(true)
+    }
+
+    async fn blob_put_inner(
+        &self,
+        namespace: Vec<u8>,
+        key: Vec<u8>,
+        value: Vec<u8>,
+        expected_version: Option<u64>,
+        now: u64,
+    ) -> Result<u64> {
+        let client = self.conn().await?;
+        let (ns, k, v, t) = (&namespace, &key, &value, &to_i64(now));
+        // One statement each, so the version check and the write are one
+        // step for PostgreSQL's row locks, whichever node runs them.
+        let row = match expected_version {
+            None => {
+                client
+                    .query_opt(
+                        "INSERT INTO blobs(namespace, key, value, version, updated_at) \
+                         VALUES ($1, $2, $3, 1, $4) ON CONFLICT(namespace, key) DO UPDATE SET \
+                         value = excluded.value, version = blobs.version + 1, \
+                         updated_at = excluded.updated_at RETURNING version",
+                        &[ns, k, v, t],
+                    )
+                    .await
+            }
+            Some(0) => {
+                client
+                    .query_opt(
+                        "INSERT INTO blobs(namespace, key, value, version, updated_at) \
+                         VALUES ($1, $2, $3, 1, $4) ON CONFLICT DO NOTHING RETURNING version",
+                        &[ns, k, v, t],
+                    )
+                    .await
+            }
+            Some(exp) => {
+                client
+                    .query_opt(
+                        "UPDATE blobs SET value = $3, version = version + 1, updated_at = $4 \
+                         WHERE namespace = $1 AND key = $2 AND version = $5 RETURNING version",
+                        &[ns, k, v, t, &to_i64(exp)],
+                    )
+                    .await
+            }
+        }
+        .map_err(pg_err)?;
+        if let Some(r) = row {
+            return Ok(r.get::<_, i64>(0) as u64);
+        }
+        let current = client
+            .query_opt(
+                "SELECT version FROM blobs WHERE namespace = $1 AND key = $2",
+                &[ns, k],
+            )
+            .await
+            .map_err(pg_err)?
+            .map_or(0, |r| r.get::<_, i64>(0) as u64);
+        Err(Error::BlobVersionConflict { current })
+    }
+
+    async fn lock_group_inner(&self, group: Vec<u8>) -> Result<GroupGuard> {
+        let key = lock_key(GROUP_LOCK, &group);
+        let slot = (key as u64 % self.lockers.len() as u64) as usize;
+        let mut c = Arc::clone(&self.lockers[slot]).lock_owned().await;
+        if c.is_closed() {
+            *c = connect_one(&self.url, LOCK_NAME).await?;
+        }
+        // A transaction-scoped lock: if this node dies, PostgreSQL ends the
+        // transaction and the lock with its connection.
+        c.batch_execute("BEGIN").await.map_err(pg_err)?;
+        if let Err(e) = c.execute("SELECT pg_advisory_xact_lock($1)", &[&key]).await {
+            let _ = c.batch_execute("ROLLBACK").await;
+            return Err(pg_err(e));
+        }
+        Ok(GroupGuard::holding(Box::new(HeldLock(Some(c)))))
+    }
+
+    async fn forget_device_inner(&self, mailbox: Vec<u8>) -> Result<u64> {
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        tx.execute("DELETE FROM subscriptions WHERE mailbox = $1", &[&mailbox])
+            .await
+            .map_err(pg_err)?;
+        let ids: Vec<i64> = tx
+            .query(
+                "DELETE FROM inbox WHERE mailbox = $1 RETURNING msg_id",
+                &[&mailbox],
+            )
+            .await
+            .map_err(pg_err)?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        drop_unreferenced(&tx, &ids).await?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(ids.len() as u64)
+    }
+
+    async fn expire_inner(&self, now: u64) -> Result<u64> {
+        let now = to_i64(now);
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        tx.execute(
+            "DELETE FROM inbox WHERE msg_id IN (SELECT id FROM messages WHERE expires_at <= $1)",
+            &[&now],
+        )
+        .await
+        .map_err(pg_err)?;
+        let n = tx
+            .execute("DELETE FROM messages WHERE expires_at <= $1", &[&now])
+            .await
+            .map_err(pg_err)?;
+        tx.execute("DELETE FROM subscriptions WHERE until <= $1", &[&now])
+            .await
+            .map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(n)
+    }
+}
+
+const DROP_UNREFERENCED: &str = "DELETE FROM messages m WHERE m.id = ANY($1::int8[]) \
+     AND NOT EXISTS (SELECT 1 FROM inbox WHERE msg_id = m.id)";
+
+/// Deletes those of `ids` that no mailbox holds any more. A message another
+/// node's mailbox still holds (committed or not yet) stays: when the last
+/// two acks of a message commit at the same moment on two nodes, each
+/// leaves it to the other, and it stays, unreachable, until it expires.
+async fn drop_unreferenced(tx: &tokio_postgres::Transaction<'_>, ids: &[i64]) -> Result<()> {
+    tx.execute(DROP_UNREFERENCED, &[&ids])
+        .await
+        .map_err(pg_err)?;
+    Ok(())
+}
+
+/// A lock connection inside its locking transaction; ending the
+/// transaction (in the background: `Drop` cannot wait) releases the lock,
+/// and the connection serves the next lock after that.
+struct HeldLock(Option<OwnedMutexGuard<Client>>);
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        let Some(c) = self.0.take() else { return };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = c.batch_execute("COMMIT").await;
+            });
+        }
+    }
+}
+
+fn stored_message(r: &tokio_postgres::Row) -> StoredMessage {
+    StoredMessage {
+        id: r.get(0),
+        topic: r.get(1),
+        sender: r.get(2),
+        payload: r.get(3),
+        expires_at: r.get::<_, i64>(4) as u64,
+        sent_at: r.get::<_, i64>(5) as u64,
     }
 }
 
 impl Store for PgStore {
     fn publish(&self, msg: NewMessage, limits: MailboxLimits) -> BoxFuture<'_, Result<Published>> {
-        Box::pin(self.publish_inner(msg, limits))
+        let (reply, rx) = oneshot::channel();
+        Box::pin(self.queue(writer::Job::Publish { msg, limits, reply }, rx))
     }
 
     fn pending(
@@ -476,7 +572,7 @@ impl Store for PgStore {
         now: u64,
     ) -> BoxFuture<'_, Result<Vec<StoredMessage>>> {
         Box::pin(async move {
-            let client = self.pick().lock().await;
+            let client = self.conn().await?;
             let rows = client
                 .query(
                     "SELECT m.id, m.topic, m.sender, m.payload, m.expires_at, m.sent_at FROM inbox i \
@@ -487,22 +583,35 @@ impl Store for PgStore {
                 )
                 .await
                 .map_err(pg_err)?;
-            Ok(rows
-                .iter()
-                .map(|r| StoredMessage {
-                    id: r.get(0),
-                    topic: r.get(1),
-                    sender: r.get(2),
-                    payload: r.get(3),
-                    expires_at: r.get::<_, i64>(4) as u64,
-                    sent_at: r.get::<_, i64>(5) as u64,
-                })
-                .collect())
+            Ok(rows.iter().map(stored_message).collect())
+        })
+    }
+
+    fn messages(&self, ids: Vec<MessageId>) -> BoxFuture<'_, Result<Vec<StoredMessage>>> {
+        Box::pin(async move {
+            let client = self.conn().await?;
+            let rows = client
+                .query(
+                    "SELECT id, topic, sender, payload, expires_at, sent_at FROM messages \
+                     WHERE id = ANY($1) ORDER BY id",
+                    &[&ids],
+                )
+                .await
+                .map_err(pg_err)?;
+            Ok(rows.iter().map(stored_message).collect())
         })
     }
 
     fn ack(&self, mailbox: Vec<u8>, ids: Vec<MessageId>) -> BoxFuture<'_, Result<()>> {
-        Box::pin(self.ack_inner(mailbox, ids))
+        let (reply, rx) = oneshot::channel();
+        Box::pin(self.queue(
+            writer::Job::Ack {
+                mailbox,
+                ids,
+                reply,
+            },
+            rx,
+        ))
     }
 
     fn subscribe(
@@ -518,21 +627,14 @@ impl Store for PgStore {
 
     fn unsubscribe(&self, mailbox: Vec<u8>, topic: Vec<u8>) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            let client = self.pick().lock().await;
-            client
+            self.conn()
+                .await?
                 .execute(
                     "DELETE FROM subscriptions WHERE mailbox = $1 AND topic = $2",
                     &[&mailbox, &topic],
                 )
                 .await
                 .map_err(pg_err)?;
-            let mut mirror = self.mirror.lock().map_err(poisoned)?;
-            if let Some(v) = mirror.subs.get_mut(&topic) {
-                v.retain(|(d, _)| *d != mailbox);
-                if v.is_empty() {
-                    mirror.subs.remove(&topic);
-                }
-            }
             Ok(())
         })
     }
@@ -549,40 +651,12 @@ impl Store for PgStore {
         expected_version: Option<u64>,
         now: u64,
     ) -> BoxFuture<'_, Result<u64>> {
-        Box::pin(async move {
-            let mut client = self.pick().lock().await;
-            let tx = client.transaction().await.map_err(pg_err)?;
-            let current = tx
-                .query_opt(
-                    "SELECT version FROM blobs WHERE namespace = $1 AND key = $2 FOR UPDATE",
-                    &[&namespace, &key],
-                )
-                .await
-                .map_err(pg_err)?
-                .map(|r| r.get::<_, i64>(0) as u64)
-                .unwrap_or(0);
-            if let Some(exp) = expected_version {
-                if exp != current {
-                    return Err(Error::BlobVersionConflict { current });
-                }
-            }
-            let version = current + 1;
-            tx.execute(
-                "INSERT INTO blobs(namespace, key, value, version, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT(namespace, key) DO UPDATE SET \
-                 value = excluded.value, version = excluded.version, updated_at = excluded.updated_at",
-                &[&namespace, &key, &value, &to_i64(version), &to_i64(now)],
-            )
-            .await
-            .map_err(pg_err)?;
-            tx.commit().await.map_err(pg_err)?;
-            Ok(version)
-        })
+        Box::pin(self.blob_put_inner(namespace, key, value, expected_version, now))
     }
 
     fn blob_get(&self, namespace: Vec<u8>, key: Vec<u8>) -> BoxFuture<'_, Result<Option<Blob>>> {
         Box::pin(async move {
-            let client = self.pick().lock().await;
+            let client = self.conn().await?;
             Ok(client
                 .query_opt(
                     "SELECT value, version, updated_at FROM blobs WHERE namespace = $1 AND key = $2",
@@ -600,7 +674,7 @@ impl Store for PgStore {
 
     fn blob_usage(&self, namespace: Vec<u8>) -> BoxFuture<'_, Result<u64>> {
         Box::pin(async move {
-            let client = self.pick().lock().await;
+            let client = self.conn().await?;
             let row = client
                 .query_one(
                     "SELECT COALESCE(SUM(length(value)), 0)::BIGINT FROM blobs WHERE namespace = $1",
@@ -618,7 +692,7 @@ impl Store for PgStore {
         token_id: Option<Vec<u8>>,
     ) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            let mut client = self.pick().lock().await;
+            let mut client = self.conn().await?;
             let tx = client.transaction().await.map_err(pg_err)?;
             tx.execute(
                 "INSERT INTO devices(grp, device, public_key, founder, token, revoked, last_seen) \
@@ -656,7 +730,7 @@ impl Store for PgStore {
         device: Vec<u8>,
     ) -> BoxFuture<'_, Result<Option<DeviceRecord>>> {
         Box::pin(async move {
-            let client = self.pick().lock().await;
+            let client = self.conn().await?;
             Ok(client
                 .query_opt(
                     &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE grp = $1 AND device = $2"),
@@ -671,7 +745,7 @@ impl Store for PgStore {
 
     fn group_devices(&self, group: Vec<u8>) -> BoxFuture<'_, Result<Vec<DeviceRecord>>> {
         Box::pin(async move {
-            let client = self.pick().lock().await;
+            let client = self.conn().await?;
             Ok(client
                 .query(
                     &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE grp = $1 ORDER BY device"),
@@ -687,7 +761,7 @@ impl Store for PgStore {
 
     fn token(&self, group: Vec<u8>, token_id: Vec<u8>) -> BoxFuture<'_, Result<Option<Vec<u8>>>> {
         Box::pin(async move {
-            let client = self.pick().lock().await;
+            let client = self.conn().await?;
             Ok(client
                 .query_opt(
                     "SELECT token FROM tokens WHERE grp = $1 AND token_id = $2",
@@ -701,7 +775,7 @@ impl Store for PgStore {
 
     fn touch(&self, group: Vec<u8>, device: Vec<u8>, now: u64) -> BoxFuture<'_, Result<()>> {
         Box::pin(async move {
-            let client = self.pick().lock().await;
+            let client = self.conn().await?;
             client
                 .execute(
                     "UPDATE devices SET last_seen = $3 WHERE grp = $1 AND device = $2",
@@ -724,7 +798,7 @@ impl Store for PgStore {
         limit: usize,
     ) -> BoxFuture<'_, Result<Vec<Vec<u8>>>> {
         Box::pin(async move {
-            let client = self.pick().lock().await;
+            let client = self.conn().await?;
             Ok(client
                 .query(
                     "SELECT record FROM revocations WHERE grp = $1 AND seq > $2 \
@@ -741,7 +815,7 @@ impl Store for PgStore {
 
     fn chain_head(&self, group: Vec<u8>) -> BoxFuture<'_, Result<Option<ChainHead>>> {
         Box::pin(async move {
-            let client = self.pick().lock().await;
+            let client = self.conn().await?;
             let row = client
                 .query_opt(
                     "SELECT seq, record FROM revocations WHERE grp = $1 ORDER BY seq DESC LIMIT 1",
@@ -763,7 +837,7 @@ impl Store for PgStore {
 
     fn revoked(&self) -> BoxFuture<'_, Result<Vec<RevokedEntry>>> {
         Box::pin(async move {
-            let client = self.pick().lock().await;
+            let client = self.conn().await?;
             let rows = client
                 .query(
                     "SELECT grp, seq, kind, target, device FROM revocations",
@@ -790,42 +864,26 @@ impl Store for PgStore {
         })
     }
 
-    fn forget_device(&self, mailbox: Vec<u8>) -> BoxFuture<'_, Result<u64>> {
-        Box::pin(async move {
-            let ids: Vec<i64> = {
-                let client = self.pick().lock().await;
-                client
-                    .execute("DELETE FROM subscriptions WHERE mailbox = $1", &[&mailbox])
-                    .await
-                    .map_err(pg_err)?;
-                client
-                    .query("SELECT msg_id FROM inbox WHERE mailbox = $1", &[&mailbox])
-                    .await
-                    .map_err(pg_err)?
-                    .iter()
-                    .map(|r| r.get(0))
-                    .collect()
-            };
-            let n = ids.len() as u64;
-            self.ack_inner(mailbox.clone(), ids).await?;
-            let mut mirror = self.mirror.lock().map_err(poisoned)?;
-            for v in mirror.subs.values_mut() {
-                v.retain(|(d, _)| *d != mailbox);
-            }
-            mirror.subs.retain(|_, v| !v.is_empty());
-            mirror.usage.remove(&mailbox);
-            Ok(n)
-        })
-    }
-
     fn message_count(&self) -> BoxFuture<'_, Result<u64>> {
         Box::pin(async move {
-            let client = self.pick().lock().await;
+            let client = self.conn().await?;
             let row = client
                 .query_one("SELECT COUNT(*) FROM messages", &[])
                 .await
                 .map_err(pg_err)?;
             Ok(row.get::<_, i64>(0) as u64)
         })
+    }
+
+    fn forget_device(&self, mailbox: Vec<u8>) -> BoxFuture<'_, Result<u64>> {
+        Box::pin(self.forget_device_inner(mailbox))
+    }
+
+    fn events(&self) -> Option<mpsc::Receiver<Event>> {
+        self.events.lock().ok()?.take()
+    }
+
+    fn lock_group(&self, group: Vec<u8>) -> BoxFuture<'_, Result<GroupGuard>> {
+        Box::pin(self.lock_group_inner(group))
     }
 }
