@@ -31,6 +31,9 @@ pub enum ApproverMode {
 }
 
 tandem_pair::internally_tagged! {
+    // The pages read it through `serde_json::Value`, whose maps are sorted
+    // (`step` comes last); the device module never reads it.
+    any_order
     #[serde(tag = "step")]
     #[serde(rename_all = "snake_case")]
     /// Pairing steps, for the UI.

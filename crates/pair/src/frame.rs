@@ -45,6 +45,7 @@ b64_id!(
 pub struct MessageId(pub u64);
 
 crate::internally_tagged! {
+    any_order
     #[serde(tag = "kind")]
     #[serde(rename_all = "snake_case", deny_unknown_fields)]
     /// How a device claims its place when it authenticates.
@@ -179,6 +180,7 @@ pub struct MemberInfo {
 }
 
 crate::internally_tagged! {
+    any_order
     #[serde(tag = "type")]
     #[serde(rename_all = "snake_case", deny_unknown_fields)]
     /// Frames a device sends to the relay.

@@ -10,15 +10,22 @@
 //! first key and streams the rest of the object straight into the variant's
 //! fields.
 //!
-//! What is accepted does not change: an object whose tag comes later is
-//! still read, by a slower path that copies the object as raw JSON text
-//! with the tag moved first and parses that (serde_json only, as every
-//! input of this workspace). The error messages are serde's: `missing field
-//! \`type\``, `unknown variant \`x\`, expected one of …`, `unknown field
-//! \`x\`, expected …` (where the enum denies unknown fields), `duplicate
-//! field \`type\``. Unlike serde's derive, a JSON array in place of the
-//! object is refused (`invalid type: sequence, expected internally tagged
-//! enum …`): nothing writes that form.
+//! What devices read (relay frames, handshake and group messages, their own
+//! state) is written only by Tandem's own code, which puts the tag first:
+//! there an object whose tag is not its first key is refused (one encoding
+//! per message, and no second parser in the device's module). What the
+//! relay reads from clients it does not control (`ClientFrame`) is declared
+//! `any_order`: an object whose tag comes later is still read, by a slower
+//! path that copies the object as raw JSON text with the tag moved first and
+//! parses that (serde_json only, as every input of this workspace).
+//!
+//! The error messages are serde's: `missing field \`type\``, `unknown
+//! variant \`x\`, expected one of …`, `unknown field \`x\`, expected …`
+//! (where the enum denies unknown fields), `duplicate field \`type\``, plus
+//! `` expected `type` as the object's first key `` for the strict form.
+//! Unlike serde's derive, a JSON array in place of the object is refused
+//! (`invalid type: sequence, expected internally tagged enum …`): nothing
+//! writes that form.
 //!
 //! The serialization is serde's derive itself, so the bytes written are
 //! exactly what `#[serde(tag = "...")]` writes.
@@ -27,8 +34,8 @@ use core::fmt;
 use core::marker::PhantomData;
 
 use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, IgnoredAny, MapAccess,
-    VariantAccess, Visitor,
+    self, Deserialize, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, IgnoredAny,
+    MapAccess, VariantAccess, Visitor,
 };
 
 /// Defines an internally tagged enum: `#[derive(Serialize)]` with
@@ -36,6 +43,8 @@ use serde::de::{
 /// first (see [the module](crate::tagged)). The serde attributes in
 /// `serde(...)` (container) apply to both directions, as do field and
 /// variant attributes. Only unit and struct variants are supported.
+/// Objects whose tag is not the first key are refused, unless the
+/// definition starts with `any_order` (for input from other programs).
 ///
 /// ```
 /// tandem_pair::internally_tagged! {
@@ -57,12 +66,19 @@ use serde::de::{
 /// let e: Example = serde_json::from_str(r#"{"kind":"something","n":3}"#).unwrap();
 /// assert_eq!(e, Example::Something { n: 3 });
 /// assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"kind":"something","n":3}"#);
-/// let later: Example = serde_json::from_str(r#"{"n":3,"kind":"something"}"#).unwrap();
-/// assert_eq!(later, e);
+/// let later = serde_json::from_str::<Example>(r#"{"n":3,"kind":"something"}"#);
+/// assert!(later.unwrap_err().to_string().starts_with("expected `kind` as the object's first key"));
 /// ```
 #[macro_export]
 macro_rules! internally_tagged {
+    (any_order $($def:tt)*) => {
+        $crate::internally_tagged! { @reader deserialize_any_order $($def)* }
+    };
+    (#[serde(tag = $tag:literal)] $($def:tt)*) => {
+        $crate::internally_tagged! { @reader deserialize #[serde(tag = $tag)] $($def)* }
+    };
     (
+        @reader $reader:ident
         #[serde(tag = $tag:literal)]
         #[serde($($serde:tt)*)]
         $(#[$attr:meta])*
@@ -116,7 +132,7 @@ macro_rules! internally_tagged {
                 fn deserialize<D: serde::Deserializer<'de>>(
                     d: D,
                 ) -> core::result::Result<Self, D::Error> {
-                    let v: Shadow = $crate::tagged::deserialize(
+                    let v: Shadow = $crate::tagged::$reader(
                         d,
                         $tag,
                         concat!("internally tagged enum ", stringify!($name)),
@@ -134,11 +150,31 @@ macro_rules! internally_tagged {
 }
 
 /// Deserializes `T` (an externally tagged enum, as serde derives it) from an
-/// internally tagged object whose tag is named `tag`. `expecting` is the
-/// type's description in errors. Used by
+/// internally tagged object whose tag, named `tag`, is its first key.
+/// `expecting` is the type's description in errors. Used by
 /// [`internally_tagged!`](crate::internally_tagged).
 #[doc(hidden)]
 pub fn deserialize<'de, T, D>(
+    d: D,
+    tag: &'static str,
+    expecting: &'static str,
+) -> Result<T, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    T::deserialize(TagFirst::<D, false> {
+        inner: d,
+        tag,
+        expecting,
+        reordered: &mut None,
+    })
+}
+
+/// As [`deserialize`], but the tag may be any key of the object. Used by
+/// [`internally_tagged!`](crate::internally_tagged) for `any_order` enums.
+#[doc(hidden)]
+pub fn deserialize_any_order<'de, T, D>(
     d: D,
     tag: &'static str,
     expecting: &'static str,
@@ -148,7 +184,7 @@ where
     D: Deserializer<'de>,
 {
     let mut reordered = None;
-    match T::deserialize(TagFirst {
+    match T::deserialize(TagFirst::<D, true> {
         inner: d,
         tag,
         expecting,
@@ -169,28 +205,30 @@ fn reparse<T: DeserializeOwned>(
     expecting: &'static str,
 ) -> serde_json::Result<T> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let mut again = None;
-    let v = T::deserialize(TagFirst {
+    let v = T::deserialize(TagFirst::<_, false> {
         inner: &mut de,
         tag,
         expecting,
-        reordered: &mut again,
+        reordered: &mut None,
     })?;
     de.end()?;
     Ok(v)
 }
 
 /// A deserializer that offers `inner`'s next object as an externally tagged
-/// enum: variant = the tag's value, content = the other fields.
-struct TagFirst<'r, D> {
+/// enum: variant = the tag's value, content = the other fields. An object
+/// whose tag is not its first key is refused, or (`ANY_ORDER`) copied into
+/// `reordered` with the tag moved first (and an error returned).
+struct TagFirst<'r, D, const ANY_ORDER: bool> {
     inner: D,
     tag: &'static str,
     expecting: &'static str,
-    /// Set (and an error returned) when the tag was not the first key.
     reordered: &'r mut Option<String>,
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for TagFirst<'_, D> {
+impl<'de, D: Deserializer<'de>, const ANY_ORDER: bool> Deserializer<'de>
+    for TagFirst<'_, D, ANY_ORDER>
+{
     type Error = D::Error;
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -199,7 +237,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for TagFirst<'_, D> {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.inner.deserialize_map(TagVisitor {
+        self.inner.deserialize_map(TagVisitor::<V, ANY_ORDER> {
             visitor,
             tag: self.tag,
             expecting: self.expecting,
@@ -220,14 +258,14 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for TagFirst<'_, D> {
     }
 }
 
-struct TagVisitor<'r, V> {
+struct TagVisitor<'r, V, const ANY_ORDER: bool> {
     visitor: V,
     tag: &'static str,
     expecting: &'static str,
     reordered: &'r mut Option<String>,
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for TagVisitor<'_, V> {
+impl<'de, V: Visitor<'de>, const ANY_ORDER: bool> Visitor<'de> for TagVisitor<'_, V, ANY_ORDER> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -241,10 +279,14 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for TagVisitor<'_, V> {
         })? {
             None => Err(de::Error::missing_field(self.tag)),
             Some(None) => self.visitor.visit_enum(Variant { map, tag: self.tag }),
-            Some(Some(first)) => {
+            Some(Some(first)) if ANY_ORDER => {
                 *self.reordered = Some(tag_first(map, self.tag, first)?);
                 Err(de::Error::custom("the tag is not the first field"))
             }
+            Some(Some(_)) => Err(de::Error::custom(format_args!(
+                "expected `{}` as the object's first key",
+                self.tag
+            ))),
         }
     }
 }
@@ -408,31 +450,40 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Variant<A> {
 mod tests {
     use serde::{Deserialize, Serialize};
 
-    crate::internally_tagged! {
-        #[serde(tag = "type")]
-        #[serde(rename_all = "snake_case", deny_unknown_fields)]
-        /// The enum under test.
-        #[derive(Debug, PartialEq)]
-        enum Mine {
-            /// Unit.
-            Ping,
-            /// Struct.
-            Publish {
-                /// Required.
-                req: u64,
-                /// Optional.
-                #[serde(default)]
-                to: Option<String>,
-            },
-            /// Another struct.
-            Ack {
-                /// Required.
-                id: u64,
-            },
-        }
+    /// The enum under test, strict (`Mine`) and `any_order` (`AnyOrder`).
+    macro_rules! under_test {
+        ($name:ident $($mode:ident)?) => {
+            crate::internally_tagged! {
+                $($mode)?
+                #[serde(tag = "type")]
+                #[serde(rename_all = "snake_case", deny_unknown_fields)]
+                /// The enum under test.
+                #[derive(Debug, PartialEq)]
+                enum $name {
+                    /// Unit.
+                    Ping,
+                    /// Struct.
+                    Publish {
+                        /// Required.
+                        req: u64,
+                        /// Optional.
+                        #[serde(default)]
+                        to: Option<String>,
+                    },
+                    /// Another struct.
+                    Ack {
+                        /// Required.
+                        id: u64,
+                    },
+                }
+            }
+        };
     }
+    under_test!(Mine);
+    under_test!(AnyOrder any_order);
 
     crate::internally_tagged! {
+        any_order
         #[serde(tag = "kind")]
         #[serde(rename_all = "snake_case")]
         /// Without `deny_unknown_fields`.
@@ -480,58 +531,87 @@ mod tests {
             .map_err(message)
     }
 
+    fn any_order(text: &str) -> Result<String, String> {
+        serde_json::from_str::<AnyOrder>(text)
+            .map(|v| serde_json::to_string(&v).unwrap())
+            .map_err(|e| message(e).replace("AnyOrder", "Mine"))
+    }
+
     fn theirs(text: &str) -> Result<String, String> {
         serde_json::from_str::<Theirs>(text)
             .map(|v| serde_json::to_string(&v).unwrap())
             .map_err(|e| message(e).replace("Theirs", "Mine"))
     }
 
+    /// Objects whose tag is the first key: what every serializer here writes.
+    const TAG_FIRST: &[&str] = &[
+        r#"{"type":"ping"}"#,
+        r#"{"type":"publish","req":1}"#,
+        r#"{"type":"publish","req":1,"to":"group"}"#,
+        r#"{"type":"publish","req":1,"to":null}"#,
+        r#"{"type":"ack","id":7}"#,
+        r#" { "type" : "ack" , "id" : 7 } "#,
+        // Unit variants ignore other fields (serde's derive does too).
+        r#"{"type":"ping","req":1}"#,
+        // Errors.
+        r#"{"type":"nope"}"#,
+        r#"{"type":"nope","req":1}"#,
+        r#"{"type":"publish"}"#,
+        r#"{"type":"publish","to":"x"}"#,
+        r#"{"type":"publish","req":1,"extra":2}"#,
+        r#"{"type":"publish","req":1,"req":2}"#,
+        r#"{"type":"ack","id":-1}"#,
+        r#"{"type":"ack","id":"7"}"#,
+        r#"{"type":"ack","id":1.5}"#,
+        r#"{"type":"ping","type":"ping"}"#,
+        r#"{"type":"publish","req":1,"type":"publish"}"#,
+        r#"{"type":7}"#,
+        r#"{"type":null}"#,
+        r#"{}"#,
+        "null",
+        "7",
+        r#""ping""#,
+        r#"{"type":"ping""#,
+        r#"{"type":"ping"}x"#,
+    ];
+
+    /// Objects with another key before the tag.
+    const TAG_LATER: &[&str] = &[
+        r#"{"req":1,"type":"publish"}"#,
+        r#"{"to":"a\"b\u00e9","req":2,"type":"publish"}"#,
+        r#"{"id":7,"type":"ack"}"#,
+        r#"{"x":[1,{"y":2}],"type":"ping"}"#,
+        r#"{"req":1,"type":"nope"}"#,
+        r#"{"to":"x","type":"publish"}"#,
+        r#"{"extra":2,"type":"publish","req":1}"#,
+        r#"{"req":1,"type":"publish","req":2}"#,
+        r#"{"id":1.5,"type":"ack"}"#,
+        r#"{"req":1,"type":"publish","type":"publish"}"#,
+        r#"{"req":1}"#,
+    ];
+
     #[test]
-    fn same_as_serde_derive() {
-        for text in [
-            // Tag first: what every serializer here writes.
-            r#"{"type":"ping"}"#,
-            r#"{"type":"publish","req":1}"#,
-            r#"{"type":"publish","req":1,"to":"group"}"#,
-            r#"{"type":"publish","req":1,"to":null}"#,
-            r#"{"type":"ack","id":7}"#,
-            r#" { "type" : "ack" , "id" : 7 } "#,
-            // Tag later: still accepted.
-            r#"{"req":1,"type":"publish"}"#,
-            r#"{"to":"a\"b\u00e9","req":2,"type":"publish"}"#,
-            r#"{"id":7,"type":"ack"}"#,
-            r#"{"x":[1,{"y":2}],"type":"ping"}"#,
-            // Unit variants ignore other fields (serde's derive does too).
-            r#"{"type":"ping","req":1}"#,
-            // Errors.
-            r#"{"type":"nope"}"#,
-            r#"{"type":"nope","req":1}"#,
-            r#"{"req":1,"type":"nope"}"#,
-            r#"{"type":"publish"}"#,
-            r#"{"type":"publish","to":"x"}"#,
-            r#"{"to":"x","type":"publish"}"#,
-            r#"{"type":"publish","req":1,"extra":2}"#,
-            r#"{"extra":2,"type":"publish","req":1}"#,
-            r#"{"type":"publish","req":1,"req":2}"#,
-            r#"{"req":1,"type":"publish","req":2}"#,
-            r#"{"type":"ack","id":-1}"#,
-            r#"{"type":"ack","id":"7"}"#,
-            r#"{"type":"ack","id":1.5}"#,
-            r#"{"id":1.5,"type":"ack"}"#,
-            r#"{"type":"ping","type":"ping"}"#,
-            r#"{"type":"publish","req":1,"type":"publish"}"#,
-            r#"{"req":1,"type":"publish","type":"publish"}"#,
-            r#"{"type":7}"#,
-            r#"{"type":null}"#,
-            r#"{}"#,
-            r#"{"req":1}"#,
-            "null",
-            "7",
-            r#""ping""#,
-            r#"{"type":"ping""#,
-            r#"{"type":"ping"}x"#,
-        ] {
+    fn same_as_serde_derive_when_the_tag_is_first() {
+        for text in TAG_FIRST {
             assert_eq!(mine(text), theirs(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_tag_after_another_key_is_refused() {
+        for text in TAG_LATER {
+            assert_eq!(
+                mine(text).unwrap_err(),
+                "expected `type` as the object's first key",
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn any_order_reads_what_serde_derive_reads() {
+        for text in TAG_FIRST.iter().chain(TAG_LATER) {
+            assert_eq!(any_order(text), theirs(text), "{text}");
         }
     }
 
@@ -566,7 +646,8 @@ mod tests {
                 "unknown field `extra`, expected `req` or `to`",
             ),
             (r#"{"type":"publish","to":"x"}"#, "missing field `req`"),
-            (r#"{"req":1}"#, "missing field `type`"),
+            (r#"{}"#, "missing field `type`"),
+            (r#"{"req":1}"#, "expected `type` as the object's first key"),
             (r#"{"type":"ping","type":"ping"}"#, "duplicate field `type`"),
             (
                 "[]",

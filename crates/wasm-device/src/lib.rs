@@ -31,6 +31,13 @@ use tandem_pair::IdentityKey;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+// Talc instead of the default dlmalloc: the same job in fewer bytes, which
+// this module's size budget needs (a worker is single-threaded, hence no
+// atomics).
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// Longest wait between reconnection attempts (seconds).
 const MAX_BACKOFF_SECS: u32 = 60;
 /// While the group link should be up, the engine pings the relay this often:
