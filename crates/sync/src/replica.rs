@@ -1,0 +1,375 @@
+//! One device's copy of the group's metadata: a last-writer-wins map of
+//! fields, with the ops waiting to be sent and those waiting for the clock.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tandem_pair::DeviceId;
+
+use crate::{invalid, Category, Clock, Error, Field, Result, Stamp, Value, MAX_AHEAD_MS};
+
+/// Most records a category holds on one device (edits beyond it are refused).
+pub const MAX_RECORDS: usize = 10_000;
+/// Most ops waiting for the clock; a device sending more is misbehaving.
+const MAX_PARKED: usize = 1_000;
+
+/// A change to one field: what every device sends and merges.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Op {
+    /// What it changes.
+    pub field: Field,
+    /// The new value; `None` removes the record (a tombstone, kept so a
+    /// late copy of an older op cannot bring it back).
+    pub value: Option<Value>,
+    /// When and where it was made.
+    pub stamp: Stamp,
+}
+
+impl Op {
+    /// Whether this op replaces `other` (for the same field): the later
+    /// stamp wins; equal stamps (only a misbehaving device makes two) are
+    /// ordered by their encoded values, so every device keeps the same one.
+    fn wins_over(&self, other: &Self) -> bool {
+        match self.stamp.cmp(&other.stamp) {
+            core::cmp::Ordering::Greater => true,
+            core::cmp::Ordering::Less => false,
+            core::cmp::Ordering::Equal => encoded(&self.value) > encoded(&other.value),
+        }
+    }
+}
+
+fn encoded(v: &Option<Value>) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
+}
+
+/// What became of a received op.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Received {
+    /// It is now the field's value (with a notice if the user should be told).
+    Applied(Option<Notice>),
+    /// The field already holds a later change (or this very one).
+    Older,
+    /// Stamped too far ahead of this device's clock: kept, and applied once
+    /// the clock catches up ([`Replica::tick`]).
+    Parked,
+}
+
+/// A change made on another device that the user is told about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Notice {
+    /// The field.
+    pub field: Field,
+    /// The device it came from.
+    pub from: DeviceId,
+    /// What happened to the record.
+    pub change: Change,
+}
+
+/// What happened to a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// It did not exist here.
+    Added,
+    /// Its value changed.
+    Changed,
+    /// It was removed.
+    Removed,
+}
+
+/// What the user sees about sync ("3 changes waiting").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Status {
+    /// Changes made here, not yet taken by the relay.
+    pub to_send: usize,
+    /// Changes from a device whose clock is ahead, not yet applied.
+    pub held: usize,
+}
+
+/// Every field of one category, for the relay's blob store: what a device
+/// that was offline for a month, or restores from its recovery phrase, starts
+/// from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// The category.
+    pub category: Category,
+    /// The winning op of every field of the category, tombstones and the
+    /// category's switch included.
+    pub ops: Vec<Op>,
+}
+
+/// One device's copy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Saved", into = "Saved")]
+pub struct Replica {
+    clock: Clock,
+    fields: BTreeMap<Field, Op>,
+    parked: Vec<Op>,
+    outbox: Vec<Op>,
+}
+
+/// How a replica is stored.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Saved {
+    device: DeviceId,
+    clock: (u64, u32),
+    fields: Vec<Op>,
+    parked: Vec<Op>,
+    outbox: Vec<Op>,
+}
+
+impl From<Replica> for Saved {
+    fn from(r: Replica) -> Self {
+        let last = r.clock.last();
+        Self {
+            device: r.clock.device(),
+            clock: last,
+            fields: r.fields.into_values().collect(),
+            parked: r.parked,
+            outbox: r.outbox,
+        }
+    }
+}
+
+impl From<Saved> for Replica {
+    fn from(s: Saved) -> Self {
+        let mut clock = Clock::new(s.device);
+        clock.witness(&Stamp {
+            ms: s.clock.0,
+            n: s.clock.1,
+            device: s.device,
+        });
+        Self {
+            clock,
+            fields: s
+                .fields
+                .into_iter()
+                .map(|op| (op.field.clone(), op))
+                .collect(),
+            parked: s.parked,
+            outbox: s.outbox,
+        }
+    }
+}
+
+impl Replica {
+    /// An empty copy for `device` (every category off).
+    pub fn new(device: DeviceId) -> Self {
+        Self {
+            clock: Clock::new(device),
+            fields: BTreeMap::new(),
+            parked: Vec::new(),
+            outbox: Vec::new(),
+        }
+    }
+
+    /// The device this copy belongs to.
+    pub fn device(&self) -> DeviceId {
+        self.clock.device()
+    }
+
+    /// Whether `category` syncs.
+    pub fn enabled(&self, category: Category) -> bool {
+        matches!(
+            self.fields
+                .get(&Field::Enabled { category })
+                .and_then(|op| op.value.as_ref()),
+            Some(Value::Enabled(true))
+        )
+    }
+
+    /// A field's value, if it has one.
+    pub fn get(&self, field: &Field) -> Option<&Value> {
+        self.fields.get(field).and_then(|op| op.value.as_ref())
+    }
+
+    /// The live records of a category: id, value, and the device that last
+    /// changed it.
+    pub fn records(&self, category: Category) -> impl Iterator<Item = (&str, &Value, DeviceId)> {
+        self.fields
+            .values()
+            .filter_map(move |op| match (&op.field, &op.value) {
+                (Field::Record { category: c, id }, Some(v)) if *c == category => {
+                    Some((id.as_str(), v, op.stamp.device))
+                }
+                _ => None,
+            })
+    }
+
+    /// Changes a field here (the user edited something): returns the op,
+    /// which is also queued to be sent if its category syncs. Turning a
+    /// category on queues every record of it, so the others get what this
+    /// device had.
+    pub fn edit(&mut self, field: Field, value: Option<Value>, now_ms: u64) -> Result<Op> {
+        field.check(value.as_ref())?;
+        if let Field::Record { category, .. } = &field {
+            let new = value.is_some() && self.get(&field).is_none();
+            if new && self.records(*category).count() >= MAX_RECORDS {
+                return Err(Error::Full(*category));
+            }
+        }
+        let op = Op {
+            field,
+            value,
+            stamp: self.clock.stamp(now_ms),
+        };
+        self.install(op.clone());
+        Ok(op)
+    }
+
+    /// Merges an op from another device (or a copy of one of this device's
+    /// own, which changes nothing).
+    pub fn receive(&mut self, op: Op, now_ms: u64) -> Result<Received> {
+        op.field.check(op.value.as_ref())?;
+        if op.stamp.ms > now_ms.saturating_add(MAX_AHEAD_MS) {
+            if self.parked.contains(&op) {
+                return Ok(Received::Parked);
+            }
+            if self.parked.len() >= MAX_PARKED {
+                return Err(invalid(
+                    "too many changes from a device whose clock is far ahead; check the clock of your other devices",
+                ));
+            }
+            self.parked.push(op);
+            return Ok(Received::Parked);
+        }
+        self.clock.witness(&op.stamp);
+        Ok(match self.install(op) {
+            Some(notice) => Received::Applied(notice),
+            None => Received::Older,
+        })
+    }
+
+    /// Applies the parked ops whose time has come; returns their notices.
+    pub fn tick(&mut self, now_ms: u64) -> Vec<Notice> {
+        let limit = now_ms.saturating_add(MAX_AHEAD_MS);
+        let (due, later): (Vec<Op>, Vec<Op>) = core::mem::take(&mut self.parked)
+            .into_iter()
+            .partition(|op| op.stamp.ms <= limit);
+        self.parked = later;
+        let mut notices = Vec::new();
+        for op in due {
+            self.clock.witness(&op.stamp);
+            if let Some(Some(n)) = self.install(op) {
+                notices.push(n);
+            }
+        }
+        notices
+    }
+
+    /// Stores `op` if it wins over the field's current op. `None`: it did
+    /// not; `Some(notice)`: it did, with a notice for an announced change
+    /// from another device.
+    fn install(&mut self, op: Op) -> Option<Option<Notice>> {
+        let before = self.fields.get(&op.field);
+        if before.is_some_and(|b| !op.wins_over(b)) {
+            return None;
+        }
+        let old = before.and_then(|b| b.value.clone());
+        let category = op.field.category();
+        let was_on = self.enabled(category);
+        let change = match (&old, &op.value) {
+            (None, Some(_)) => Some(Change::Added),
+            (Some(a), Some(b)) if a != b => Some(Change::Changed),
+            (Some(_), None) => Some(Change::Removed),
+            _ => None,
+        };
+        let notice = match (&op.field, change) {
+            (Field::Record { .. }, Some(change))
+                if category.announced() && op.stamp.device != self.device() =>
+            {
+                Some(Notice {
+                    field: op.field.clone(),
+                    from: op.stamp.device,
+                    change,
+                })
+            }
+            _ => None,
+        };
+        let mine = op.stamp.device == self.device();
+        let is_switch = matches!(op.field, Field::Enabled { .. });
+        self.fields.insert(op.field.clone(), op.clone());
+        let now_on = self.enabled(category);
+        if mine && (is_switch || now_on) {
+            self.outbox.push(op);
+        }
+        if now_on && !was_on {
+            // Whatever this device kept while the category was off goes out.
+            let records: Vec<Op> = self
+                .fields
+                .values()
+                .filter(|o| matches!(o.field, Field::Record { category: c, .. } if c == category))
+                .cloned()
+                .collect();
+            self.outbox.extend(records);
+        } else if was_on && !now_on {
+            self.outbox.retain(|o| {
+                o.field.category() != category || matches!(o.field, Field::Enabled { .. })
+            });
+        }
+        Some(notice)
+    }
+
+    /// The ops waiting to be sent, oldest first.
+    pub fn outbox(&self) -> &[Op] {
+        &self.outbox
+    }
+
+    /// The first `n` ops of the outbox were stored by the relay.
+    pub fn sent(&mut self, n: usize) {
+        self.outbox.drain(..n.min(self.outbox.len()));
+    }
+
+    /// What the user sees.
+    pub fn status(&self) -> Status {
+        Status {
+            to_send: self.outbox.len(),
+            held: self.parked.len(),
+        }
+    }
+
+    /// Every field of `category`, for the blob store.
+    pub fn snapshot(&self, category: Category) -> Snapshot {
+        Snapshot {
+            category,
+            ops: self
+                .fields
+                .values()
+                .filter(|op| op.field.category() == category)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Merges a snapshot (from the blob store, or a device's own earlier
+    /// one); returns the notices of what changed.
+    pub fn absorb(&mut self, snapshot: Snapshot, now_ms: u64) -> Result<Vec<Notice>> {
+        if let Some(op) = snapshot
+            .ops
+            .iter()
+            .find(|op| op.field.category() != snapshot.category)
+        {
+            return Err(invalid(format!(
+                "a snapshot of {} holds a change to {}",
+                snapshot.category.label(),
+                op.field.category().label()
+            )));
+        }
+        let mut notices = Vec::new();
+        for op in snapshot.ops {
+            if let Received::Applied(Some(n)) = self.receive(op, now_ms)? {
+                notices.push(n);
+            }
+        }
+        Ok(notices)
+    }
+
+    /// Every field's winning op, in field order (what two devices that saw
+    /// the same ops agree on).
+    pub fn ops(&self) -> impl Iterator<Item = &Op> {
+        self.fields.values()
+    }
+}
