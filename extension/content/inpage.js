@@ -123,6 +123,13 @@
     get selectedAddress() {
       return accounts[0] ?? null;
     },
+    // A MetaMask setting removed in 2021 that dapps still write: accepted and
+    // ignored (the provider is frozen, so a plain property would throw in
+    // strict-mode code). Tandem never reloads a page on a network change.
+    get autoRefreshOnNetworkChange() {
+      return false;
+    },
+    set autoRefreshOnNetworkChange(_) {},
   };
   Object.freeze(provider);
 

@@ -157,6 +157,46 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.equal(await verifyTypedData({ address: A0, ...MAIL, signature }), true);
   });
 
+  it('personal_sign in the [address, message] order many dapps send, and eth_signTypedData_v3, verify with viem', async () => {
+    const message = 'address first, as some dapps send it';
+    const hex = `0x${Buffer.from(message).toString('hex')}`;
+    const pending = d(([a, h]) => window.dapp.raw({ method: 'personal_sign', params: [a, h] }), [A0, hex]);
+    const a = await answer(browser, 'personal_sign', true);
+    assert.equal(a.display.text, message);
+    const { result: signature } = await pending;
+    assert.equal(await verifyMessage({ address: A0, message, signature }), true);
+    // Version 3 of the same EIP-712 example (no arrays: it hashes as version 4 does).
+    const v3 = {
+      ...MAIL,
+      types: {
+        EIP712Domain: [
+          { name: 'name', type: 'string' },
+          { name: 'version', type: 'string' },
+          { name: 'chainId', type: 'uint256' },
+          { name: 'verifyingContract', type: 'address' },
+        ],
+        ...MAIL.types,
+      },
+    };
+    const typed = d(([a, t]) => window.dapp.raw({ method: 'eth_signTypedData_v3', params: [a, t] }), [A0, JSON.stringify(v3)]);
+    await answer(browser, 'typed_data', true);
+    const { result: sig3 } = await typed;
+    assert.equal(await verifyTypedData({ address: A0, ...MAIL, signature: sig3 }), true);
+    // Version 1 is refused with 4200 and the reason.
+    const v1 = await d((a) => window.dapp.raw({ method: 'eth_signTypedData_v1', params: [[{ type: 'string', name: 'm', value: 'hi' }], a] }), A0);
+    assert.equal(v1.error.code, 4200);
+    assert.match(v1.error.message, /the site should use eth_signTypedData_v4/);
+  });
+
+  it('a dapp writing the legacy autoRefreshOnNetworkChange setting does not throw (strict mode)', async () => {
+    const r = await d(() => {
+      'use strict';
+      window.tandem.autoRefreshOnNetworkChange = false;
+      return window.tandem.autoRefreshOnNetworkChange;
+    });
+    assert.equal(r, false);
+  });
+
   it('a transfer is filled from the node, signed in wasm, mined on anvil, and tracked', async () => {
     const before0 = BigInt(await jsonRpc(anvil.url, 'eth_getBalance', [A0, 'latest']));
     const before1 = BigInt(await jsonRpc(anvil.url, 'eth_getBalance', [A1, 'latest']));

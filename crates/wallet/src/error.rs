@@ -15,6 +15,9 @@ pub enum Error {
     /// The wallet does not support this method (4200).
     #[error("the method {0:?} is not supported by Tandem")]
     Unsupported(String),
+    /// A method Tandem refuses on purpose: why, and what to use instead (4200).
+    #[error("{0}")]
+    Refused(String),
     /// The provider is not connected to any chain (4900).
     #[error("the wallet is disconnected: {0}")]
     Disconnected(String),
@@ -53,7 +56,7 @@ impl Error {
         match self {
             Self::Rejected => 4001,
             Self::Unauthorized(_) => 4100,
-            Self::Unsupported(_) => 4200,
+            Self::Unsupported(_) | Self::Refused(_) => 4200,
             Self::Disconnected(_) => 4900,
             Self::ChainDisconnected(_) => 4901,
             Self::UnknownChain(_) => 4902,
@@ -70,7 +73,7 @@ impl Error {
         match self {
             Self::Rejected => "Rejected",
             Self::Unauthorized(_) => "Unauthorized",
-            Self::Unsupported(_) => "Unsupported",
+            Self::Unsupported(_) | Self::Refused(_) => "Unsupported",
             Self::Disconnected(_) => "Disconnected",
             Self::ChainDisconnected(_) => "ChainDisconnected",
             Self::UnknownChain(_) => "UnknownChain",

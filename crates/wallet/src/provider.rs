@@ -129,6 +129,55 @@ fn parse_request(req: &Value) -> Result<Req<'_>> {
     })
 }
 
+/// `personal_sign`'s parameters as `(message, address)`. The standard order
+/// is `[message, address]`, but many dapps send `[address, message]` (and
+/// MetaMask accepts it): they are swapped when only the first is an address.
+fn personal_sign_order<'a>(first: &'a Value, second: &'a Value) -> (&'a Value, &'a Value) {
+    let is_address = |v: &Value| parse_address(v, "").is_ok();
+    if is_address(first) && !is_address(second) {
+        (second, first)
+    } else {
+        (first, second)
+    }
+}
+
+/// What `eth_signTypedData_v3` cannot express, refused rather than hashed
+/// as version 4 would: arrays (version 3 has none; for everything else the
+/// two versions hash alike, see MetaMask's eth-sig-util `TypedDataUtils`)
+/// and `null` values (version 3 fails on them where version 4 hashes zero).
+fn check_v3(parsed: &Value) -> Result<()> {
+    let refuse = |why: String| {
+        Err(Error::params(format!(
+            "{why}, which eth_signTypedData_v3 cannot sign; the site should use eth_signTypedData_v4"
+        )))
+    };
+    if let Some(types) = parsed.get("types").and_then(Value::as_object) {
+        for (name, fields) in types {
+            for f in fields.as_array().into_iter().flatten() {
+                let ty = f.get("type").and_then(Value::as_str).unwrap_or_default();
+                if ty.ends_with(']') {
+                    let field = f.get("name").and_then(Value::as_str).unwrap_or_default();
+                    return refuse(format!(
+                        "the field `{field}` of `{name}` is an array ({ty})"
+                    ));
+                }
+            }
+        }
+    }
+    fn has_null(v: &Value) -> bool {
+        match v {
+            Value::Null => true,
+            Value::Array(a) => a.iter().any(has_null),
+            Value::Object(o) => o.values().any(has_null),
+            _ => false,
+        }
+    }
+    if parsed.get("message").is_some_and(has_null) || parsed.get("domain").is_some_and(has_null) {
+        return refuse("the message holds a null value".to_owned());
+    }
+    Ok(())
+}
+
 fn parse_address(v: &Value, what: &str) -> Result<Address> {
     let s = v
         .as_str()
@@ -291,7 +340,7 @@ impl Wallet {
             }
             "personal_sign" => {
                 let (msg, addr) = match r.params {
-                    [m, a, ..] => (m, a),
+                    [m, a, ..] => personal_sign_order(m, a),
                     _ => return Err(Error::params("personal_sign takes [message, address]")),
                 };
                 let message = msg.as_str().ok_or_else(|| {
@@ -316,13 +365,14 @@ impl Wallet {
                     fill: None,
                 })
             }
-            "eth_signTypedData_v4" => {
+            "eth_signTypedData_v4" | "eth_signTypedData_v3" => {
                 let (addr, data) = match r.params {
                     [a, d, ..] => (a, d),
                     _ => {
-                        return Err(Error::params(
-                            "eth_signTypedData_v4 takes [address, typedData]",
-                        ))
+                        return Err(Error::params(format!(
+                            "{} takes [address, typedData]",
+                            r.method
+                        )))
                     }
                 };
                 let address = self.authorized(origin, addr)?;
@@ -341,6 +391,9 @@ impl Wallet {
                     .map_err(|e| Error::params(e.to_string()))?;
                 let parsed: Value =
                     serde_json::from_str(&json_text).map_err(|e| Error::params(e.to_string()))?;
+                if r.method == "eth_signTypedData_v3" {
+                    check_v3(&parsed)?;
+                }
                 let domain = parsed.get("domain").cloned().unwrap_or(Value::Null);
                 if let Some(c) = typed.domain.chain_id {
                     let c: u64 = c.try_into().unwrap_or(u64::MAX);
@@ -497,13 +550,20 @@ impl Wallet {
                     fill: None,
                 })
             }
-            "eth_sign"
-            | "eth_signTransaction"
-            | "eth_signTypedData"
-            | "eth_signTypedData_v1"
-            | "eth_signTypedData_v3"
-            | "eth_decrypt"
-            | "eth_getEncryptionPublicKey" => Err(Error::Unsupported(r.method.to_owned())),
+            "eth_sign" => Err(Error::Refused(
+                "eth_sign is not supported: it signs a bare hash that the wallet cannot show you \
+                 (a common way to steal funds); the site should use personal_sign or \
+                 eth_signTypedData_v4"
+                    .to_owned(),
+            )),
+            "eth_signTypedData" | "eth_signTypedData_v1" => Err(Error::Refused(format!(
+                "{} (version 1) is not supported: its format does not say which site or \
+                 contract a signature is for; the site should use eth_signTypedData_v4",
+                r.method
+            ))),
+            "eth_signTransaction" | "eth_decrypt" | "eth_getEncryptionPublicKey" => {
+                Err(Error::Unsupported(r.method.to_owned()))
+            }
             other => Err(Error::Unsupported(other.to_owned())),
         }
     }

@@ -338,6 +338,100 @@ fn personal_sign_needs_a_connected_account_and_shows_the_text() {
     }
 }
 
+#[test]
+fn personal_sign_takes_the_address_first_too() {
+    // Many dapps send [address, message]; MetaMask accepts it.
+    let mut w = wallet();
+    connect(&mut w);
+    let (id, kind) = approval(req(&mut w, "personal_sign", json!([A0, "0x68656c6c6f"])));
+    assert_eq!(kind, ApprovalKind::PersonalSign);
+    let a = w.session.approval(id).unwrap();
+    assert_eq!(a.display["text"], "hello");
+    assert_eq!(a.display["address"], json!(A0.to_lowercase()));
+    // Text works in either order too.
+    let (id, _) = approval(req(&mut w, "personal_sign", json!([A0, "Sign in"])));
+    assert_eq!(w.session.approval(id).unwrap().display["text"], "Sign in");
+    // Two addresses: the standard order, [message, address].
+    let (id, _) = approval(req(&mut w, "personal_sign", json!([A1, A0])));
+    let a = w.session.approval(id).unwrap();
+    assert_eq!(a.display["address"], json!(A0.to_lowercase()));
+    assert_eq!(a.display["hex"], json!(A1.to_lowercase()));
+    // Not connected to the address, whichever place it is in.
+    assert_eq!(
+        code(&req(&mut w, "personal_sign", json!([A1, "0x68656c6c6f"]))),
+        4100
+    );
+}
+
+#[test]
+fn typed_data_v3_is_signed_like_v4_and_v1_is_refused_with_the_reason() {
+    let mut w = wallet();
+    connect(&mut w);
+    let (id, kind) = approval(req(
+        &mut w,
+        "eth_signTypedData_v3",
+        json!([A0, mail(1).to_string()]),
+    ));
+    assert_eq!(kind, ApprovalKind::TypedData);
+    // The EIP-712 example has no arrays: version 3 and 4 hash it alike (the
+    // hash MetaMask's eth-sig-util gives for it under both versions).
+    assert_eq!(
+        w.session.approval(id).unwrap().display["hash"],
+        "0xbe609aee343fb3c4b28e1df9e632fca64fcfaede20f02e86244efddf30957bd2"
+    );
+    // What version 3 cannot express is refused, not hashed as version 4.
+    let mut arrays = mail(1);
+    arrays["types"]["Mail"][1] = json!({"name": "to", "type": "Person[]"});
+    arrays["message"]["to"] = json!([arrays["message"]["to"].clone()]);
+    let o = req(&mut w, "eth_signTypedData_v3", json!([A0, arrays]));
+    assert_eq!(code(&o), -32602);
+    let Outcome::Error { error } = &o else {
+        unreachable!()
+    };
+    assert_eq!(
+        error["message"],
+        "invalid params: the field `to` of `Mail` is an array (Person[]), which \
+         eth_signTypedData_v3 cannot sign; the site should use eth_signTypedData_v4"
+    );
+    let mut nulls = mail(1);
+    nulls["message"]["contents"] = Value::Null;
+    assert_eq!(
+        code(&req(&mut w, "eth_signTypedData_v3", json!([A0, nulls]))),
+        -32602
+    );
+    for method in ["eth_signTypedData", "eth_signTypedData_v1"] {
+        let o = req(
+            &mut w,
+            method,
+            json!([[{"type": "string", "name": "m", "value": "hi"}], A0]),
+        );
+        assert_eq!(code(&o), 4200);
+        let Outcome::Error { error } = &o else {
+            unreachable!()
+        };
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("the site should use eth_signTypedData_v4"),
+            "{error}"
+        );
+    }
+    let o = req(
+        &mut w,
+        "eth_sign",
+        json!([A0, format!("0x{}", "11".repeat(32))]),
+    );
+    assert_eq!(code(&o), 4200);
+    let Outcome::Error { error } = &o else {
+        unreachable!()
+    };
+    assert!(
+        error["message"].as_str().unwrap().contains("bare hash"),
+        "{error}"
+    );
+}
+
 fn mail(chain: u64) -> Value {
     // The EIP-712 specification's example message (eips.ethereum.org/EIPS/eip-712).
     json!({
