@@ -313,7 +313,8 @@ async function rpc(url, method, params) {
       credentials: 'omit',
     });
   } catch (e) {
-    throw new RpcError(4901, `could not reach the network's RPC at ${url}: ${e?.message ?? e}`);
+    // Never the URL: it often carries an API key, and this message reaches pages.
+    throw new RpcError(4901, `could not reach the network's RPC: ${e?.message ?? e}`);
   }
   if (!res.ok) throw new RpcError(-32603, `the network's RPC answered HTTP ${res.status}`);
   let body;

@@ -355,6 +355,21 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     await until(async () => (await d(() => window.dapp.raw({ method: 'eth_chainId' }))).result === '0x7a69', 'back on anvil');
   });
 
+  it("an unreachable RPC's URL, API key included, never reaches the page", async () => {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    const url = 'http://127.0.0.1:1/v3/SECRETAPIKEY0123456789';
+    const pending = d(([u]) => window.dapp.addChain(1339, 'Keyed RPC', u), [url]);
+    await answer(browser, 'add_chain', true);
+    await pending;
+    await until(async () => (await d(() => window.dapp.raw({ method: 'eth_chainId' }))).result === '0x53b', 'on the keyed RPC');
+    const r = await d(() => window.dapp.raw({ method: 'eth_blockNumber' }));
+    assert.equal(r.error.code, 4901);
+    assert.match(r.error.message, /could not reach the network's RPC/);
+    assert.ok(!r.error.message.includes('SECRETAPIKEY') && !r.error.message.includes('127.0.0.1:1'), r.error.message);
+    await browser.ui('networks.select', { chainId: 31337 });
+    await until(async () => (await d(() => window.dapp.raw({ method: 'eth_chainId' }))).result === '0x7a69', 'back on anvil');
+  });
+
   it('answers malformed requests with specific errors and keeps working', async () => {
     const raw = (args) => d((a) => window.dapp.raw(a), args);
     assert.equal((await d(() => window.dapp.raw('eth_chainId'))).error.code, -32600);
