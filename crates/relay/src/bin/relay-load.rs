@@ -115,14 +115,20 @@ fn rss_kib(pid: u32) -> Option<u64> {
     proc_field(&pid.to_string(), "status", "VmRSS:")
 }
 
-/// Nanoseconds a process (all its threads) has run on a CPU.
+/// Nanoseconds a process has run on a CPU: the sum over its threads
+/// (`/proc/PID/schedstat` alone is the main thread's).
 fn cpu_ns(pid: &str) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for t in tasks.flatten() {
+        let s = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+        total += s
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Some(total)
 }
 
 fn relays_cpu_ns(pids: &[u32]) -> Option<u64> {
