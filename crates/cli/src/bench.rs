@@ -10,7 +10,21 @@ use tandem_pair::IdentityKey;
 
 use crate::shell::{Happening, Shell};
 use crate::state::now;
-use crate::{out, Args, Error, Result};
+use crate::{out, Error, Global, Result};
+
+/// `tandem bench-pairing` options.
+#[derive(Debug, clap::Args)]
+pub(crate) struct BenchArgs {
+    /// The relay to pair through
+    #[arg(long, value_name = "URL")]
+    relay: String,
+    /// Pairings per scenario
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    runs: usize,
+    /// Also write the results as a docs/benchmarks.md section to FILE
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<String>,
+}
 
 async fn until_phase(
     sh: &mut Shell,
@@ -95,14 +109,10 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-pub(crate) async fn run(args: &Args) -> Result<()> {
-    args.check_known(&["--relay", "--runs", "--markdown"])?;
-    let relay = args
-        .opt("--relay")
-        .ok_or_else(|| Error::Usage("bench-pairing needs --relay URL".into()))?
-        .to_owned();
-    let runs = args.num("--runs", 50)?.max(1) as usize;
-    let trust = crate::trust(args)?;
+pub(crate) async fn run(g: &Global, args: &BenchArgs) -> Result<()> {
+    let relay = args.relay.clone();
+    let runs = args.runs.max(1);
+    let trust = crate::trust(g)?;
     let mut warm = Vec::with_capacity(runs);
     let mut cold = Vec::with_capacity(runs);
     {
@@ -152,7 +162,7 @@ pub(crate) async fn run(args: &Args) -> Result<()> {
     ]
     .join("\n");
     out(&table);
-    if let Some(path) = args.opt("--markdown") {
+    if let Some(path) = &args.markdown {
         let section = format!(
             "## Pairing handshake (crates/cli `tandem bench-pairing`)\n\n\
              Two in-process device engines (`tandem-device`, as in every shell) over real\n\

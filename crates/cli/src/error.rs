@@ -7,9 +7,6 @@ pub(crate) type Result<T, E = Error> = core::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub(crate) enum Error {
-    /// Bad command line.
-    #[error("{0}\nrun `tandem help` for usage")]
-    Usage(String),
     /// No wallet in the home directory, or one already exists.
     #[error("{0}")]
     State(String),

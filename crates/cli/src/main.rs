@@ -7,12 +7,12 @@ mod error;
 mod shell;
 mod state;
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::{Parser, Subcommand};
 use rand_core::OsRng;
 use tandem_device::{ApproverMode, Command, Device, Event, PairingPhase};
 use tandem_keys::{Keyring, Mnemonic, WordCount};
@@ -24,119 +24,145 @@ pub(crate) use error::{Error, Result};
 use shell::{Happening, Shell};
 use state::{now, password, Home};
 
-const USAGE: &str = "\
-tandem: a command-line Tandem device
-
-usage: tandem [--home DIR] [--ca-file PEM] <command> [options]
-  --home DIR                 device state directory (default $TANDEM_HOME or ./.tandem-device)
-  --ca-file PEM              also trust this CA for a wss:// relay (default $TANDEM_RELAY_CA;
-                             the built-in web roots are always trusted)
-  password: $TANDEM_PASSWORD, else read from stdin
-  The relay is wss://, or plain ws:// only on this machine (localhost, 127.0.0.0/8, [::1]).
-
-commands:
-  init [--name N] [--relay URL] [--words 12|24] [--import] [--show-phrase]
-                             create this device: a new wallet (or --import a
-                             recovery phrase read from stdin), an identity key
-                             and a wallet group of one on the relay
-  whoami                     device id, group, key epoch, relay, first address
-  pair show [--lifetime S] [--timeout S] [--no-qr] [--qr-light-terminal]
-                             (new device) show a one-time pairing QR and link,
-                             then the 6-digit code; answer y if your other
-                             device shows the same code (read from stdin)
-  pair accept <LINK> [--compare] [--code DIGITS] [--allow-other-relay] [--timeout S]
-                             (trusted device) answer a pairing link. Default:
-                             type the code the new device shows (or --code);
-                             --compare shows the code here and asks y/n.
-                             A link naming another relay than this wallet's
-                             is refused unless --allow-other-relay
-  devices [--offline]        list the group's devices with last-seen times
-  revoke <DEVICE_ID> [--reason lost|compromised|retired] [--erase]
-                             revoke a device and rotate the group key;
-                             --erase (lost or compromised only) asks that
-                             device to erase its wallet too
-  leave                      remove this device from its wallet group
-  refresh <DEVICE_ID> [--days N]
-                             issue a fresh session token (default 30 days) for
-                             a device and send it through the group
-  send <TEXT>                send an end-to-end encrypted group message
-  recv [--idle S]            receive and process waiting messages
-  bench-pairing --relay URL [--runs N] [--markdown FILE]
-                             measure offer -> both codes shown via a relay
-
-Set TANDEM_TRACE=1 to see every engine event on stderr.
-";
-
-/// Parsed command line: positionals and `--flag [value]` options.
-struct Args {
-    pos: Vec<String>,
-    opts: BTreeMap<String, Option<String>>,
+/// `tandem`: a command-line Tandem device.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tandem",
+    about = "tandem: a command-line Tandem device",
+    after_help = "The password of this device's vault: $TANDEM_PASSWORD, else read from stdin.\n\
+The relay is wss://, or plain ws:// only on this machine (localhost, 127.0.0.0/8, [::1]).\n\
+A relay that restarts closes with code 1012; waiting commands reconnect to it by themselves.\n\
+Set TANDEM_TRACE=1 to see every engine event on stderr."
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Option<Cmd>,
 }
 
-/// Options every command takes.
-const GLOBAL: &[&str] = &["--home", "--ca-file"];
+/// Options every command takes (before or after the command).
+#[derive(Debug, clap::Args)]
+pub(crate) struct Global {
+    /// Device state directory
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        env = "TANDEM_HOME",
+        default_value = ".tandem-device"
+    )]
+    home: PathBuf,
+    /// Also trust this CA (PEM) for a wss:// relay; the built-in web roots are always trusted
+    #[arg(long, global = true, value_name = "PEM", env = tandem_connect::CA_ENV)]
+    ca_file: Option<PathBuf>,
+}
 
-const SWITCHES: &[&str] = &[
-    "--import",
-    "--show-phrase",
-    "--offline",
-    "--no-qr",
-    "--qr-light-terminal",
-    "--compare",
-    "--allow-other-relay",
-    "--erase",
-];
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Create this device: a new wallet (or --import a recovery phrase read
+    /// from stdin), an identity key and a wallet group of one on the relay
+    Init {
+        /// This device's name, shown on the other devices
+        #[arg(long, value_name = "N", default_value = "tandem-cli")]
+        name: String,
+        /// The wallet's relay
+        #[arg(long, value_name = "URL", default_value = "ws://127.0.0.1:8787/v1/ws")]
+        relay: String,
+        /// Recovery phrase length: 12 or 24
+        #[arg(long, value_name = "12|24", default_value_t = 12)]
+        words: usize,
+        /// Import a recovery phrase (read from stdin) instead of making one
+        #[arg(long)]
+        import: bool,
+        /// Print the recovery phrase
+        #[arg(long)]
+        show_phrase: bool,
+    },
+    /// Device id, group, key epoch, relay, first address
+    Whoami,
+    /// Pair a new device with this wallet
+    #[command(subcommand)]
+    Pair(PairCmd),
+    /// List the group's devices with last-seen times
+    Devices {
+        /// From this device's state only, without asking the relay
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Revoke a device and rotate the group key
+    Revoke {
+        /// The device (hex id, from `tandem devices`)
+        device_id: String,
+        /// lost, compromised or retired (default unspecified)
+        #[arg(long, value_name = "REASON")]
+        reason: Option<String>,
+        /// (lost or compromised only) ask that device to erase its wallet too
+        #[arg(long)]
+        erase: bool,
+    },
+    /// Remove this device from its wallet group
+    Leave,
+    /// Issue a fresh session token for a device and send it through the group
+    Refresh {
+        /// The device (hex id)
+        device_id: String,
+        /// The token's lifetime in days
+        #[arg(long, value_name = "N", default_value_t = tandem_pair::DEFAULT_TOKEN_LIFETIME_SECS / 86_400)]
+        days: u64,
+    },
+    /// Send an end-to-end encrypted group message
+    Send {
+        /// The message
+        text: String,
+    },
+    /// Receive and process waiting messages
+    Recv {
+        /// Stop after this many seconds without a message
+        #[arg(long, value_name = "S", default_value_t = 2)]
+        idle: u64,
+    },
+    /// Measure offer -> both codes shown via a relay
+    BenchPairing(bench::BenchArgs),
+}
 
-impl Args {
-    fn parse(raw: impl Iterator<Item = String>) -> Result<Self> {
-        let mut pos = Vec::new();
-        let mut opts = BTreeMap::new();
-        let mut it = raw.peekable();
-        while let Some(a) = it.next() {
-            // `--help` / `-h` anywhere asks for the usage text, as users expect.
-            if a == "--help" || a == "-h" {
-                return Ok(Self {
-                    pos: vec!["help".into()],
-                    opts: BTreeMap::new(),
-                });
-            }
-            if a.starts_with("--") && a.len() > 2 {
-                if SWITCHES.contains(&a.as_str()) {
-                    opts.insert(a, None);
-                } else {
-                    let v = it
-                        .next()
-                        .ok_or_else(|| Error::Usage(format!("{a} needs a value")))?;
-                    opts.insert(a, Some(v));
-                }
-            } else {
-                pos.push(a);
-            }
-        }
-        Ok(Self { pos, opts })
-    }
-    fn opt(&self, name: &str) -> Option<&str> {
-        self.opts.get(name).and_then(|v| v.as_deref())
-    }
-    fn flag(&self, name: &str) -> bool {
-        self.opts.contains_key(name)
-    }
-    fn num(&self, name: &str, default: u64) -> Result<u64> {
-        match self.opt(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| Error::Usage(format!("{name}: `{v}` is not a number"))),
-        }
-    }
-    fn check_known(&self, known: &[&str]) -> Result<()> {
-        for k in self.opts.keys() {
-            if !GLOBAL.contains(&k.as_str()) && !known.contains(&k.as_str()) {
-                return Err(Error::Usage(format!("unknown option {k}")));
-            }
-        }
-        Ok(())
-    }
+#[derive(Debug, Subcommand)]
+enum PairCmd {
+    /// (new device) show a one-time pairing QR and link, then the 6-digit
+    /// code; answer y if your other device shows the same code (stdin)
+    Show {
+        /// The offer's lifetime in seconds
+        #[arg(long, value_name = "S", default_value_t = DEFAULT_OFFER_LIFETIME_SECS)]
+        lifetime: u64,
+        /// Give up after this many seconds (default: the lifetime + 120)
+        #[arg(long, value_name = "S")]
+        timeout: Option<u64>,
+        /// Print the link only, no QR code
+        #[arg(long)]
+        no_qr: bool,
+        /// Draw the QR code for a terminal with a light background
+        #[arg(long)]
+        qr_light_terminal: bool,
+    },
+    /// (trusted device) answer a pairing link: type the code the new
+    /// device shows (or --code), or with --compare see the code here and
+    /// answer y/n
+    Accept {
+        /// The pairing link (or QR contents)
+        link: String,
+        /// Show the code here and ask y/n instead of typing it
+        #[arg(long)]
+        compare: bool,
+        /// The code the new device shows (instead of typing it)
+        #[arg(long, value_name = "DIGITS")]
+        code: Option<String>,
+        /// Accept a link naming another relay than this wallet's
+        #[arg(long)]
+        allow_other_relay: bool,
+        /// Give up after this many seconds
+        #[arg(long, value_name = "S", default_value_t = 180)]
+        timeout: u64,
+    },
 }
 
 fn out(line: impl AsRef<str>) {
@@ -147,14 +173,9 @@ fn out(line: impl AsRef<str>) {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args = match Args::parse(std::env::args().skip(1)) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("tandem: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args).await {
+    // Usage errors exit 2 with clap's message naming the option.
+    let cli = Cli::parse();
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tandem: {e}");
@@ -163,61 +184,86 @@ async fn main() -> ExitCode {
     }
 }
 
-fn home_dir(args: &Args) -> PathBuf {
-    args.opt("--home")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("TANDEM_HOME").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(".tandem-device"))
-}
-
 /// What a `wss://` relay's certificate must chain to: the built-in roots,
 /// and the CA of `--ca-file` or `TANDEM_RELAY_CA`.
-fn trust(args: &Args) -> Result<tandem_connect::Trust> {
-    Ok(match args.opt("--ca-file") {
-        Some(p) => tandem_connect::Trust::with_ca_file(std::path::Path::new(p))?,
+fn trust(g: &Global) -> Result<tandem_connect::Trust> {
+    Ok(match &g.ca_file {
+        Some(p) => tandem_connect::Trust::with_ca_file(p)?,
         None => tandem_connect::Trust::from_env()?,
     })
 }
 
 /// Opens the device and wraps it in a shell.
-fn open(args: &Args) -> Result<Shell> {
-    let trust = trust(args)?;
-    let (home, identity, state) = Home::open(&home_dir(args), &password()?)?;
+fn open(g: &Global) -> Result<Shell> {
+    let trust = trust(g)?;
+    let (home, identity, state) = Home::open(&g.home, &password()?)?;
     Ok(Shell::new(Device::new(identity, state), Some(home), trust))
 }
 
-async fn run(args: Args) -> Result<()> {
-    let cmd: Vec<&str> = args.pos.iter().map(String::as_str).collect();
-    match cmd.as_slice() {
-        [] | ["help"] => {
-            print!("{USAGE}");
-            Ok(())
+async fn run(cli: Cli) -> Result<()> {
+    let g = &cli.global;
+    let Some(cmd) = cli.command else {
+        use clap::CommandFactory;
+        print!("{}", Cli::command().render_help());
+        return Ok(());
+    };
+    match cmd {
+        Cmd::Init {
+            name,
+            relay,
+            words,
+            import,
+            show_phrase,
+        } => init(g, &name, &relay, words, import, show_phrase),
+        Cmd::Whoami => whoami(g),
+        Cmd::Pair(PairCmd::Show {
+            lifetime,
+            timeout,
+            no_qr,
+            qr_light_terminal,
+        }) => pair_show(g, lifetime, timeout, !no_qr, qr_light_terminal).await,
+        Cmd::Pair(PairCmd::Accept {
+            link,
+            compare,
+            code,
+            allow_other_relay,
+            timeout,
+        }) => {
+            pair_accept(
+                g,
+                &link,
+                compare,
+                code.as_deref(),
+                allow_other_relay,
+                timeout,
+            )
+            .await
         }
-        ["init"] => init(&args),
-        ["whoami"] => whoami(&args),
-        ["pair", "show"] => pair_show(&args).await,
-        ["pair", "accept", link] => pair_accept(&args, link).await,
-        ["devices"] => devices(&args).await,
-        ["revoke", id] => revoke(&args, Some(id)).await,
-        ["leave"] => revoke(&args, None).await,
-        ["send", text] => send(&args, text).await,
-        ["refresh", id] => refresh(&args, id).await,
-        ["recv"] => recv(&args).await,
-        ["bench-pairing"] => bench::run(&args).await,
-        _ => Err(Error::Usage(format!("unknown command `{}`", cmd.join(" ")))),
+        Cmd::Devices { offline } => devices(g, offline).await,
+        Cmd::Revoke {
+            device_id,
+            reason,
+            erase,
+        } => revoke(g, Some(&device_id), reason.as_deref(), erase).await,
+        Cmd::Leave => revoke(g, None, None, false).await,
+        Cmd::Send { text } => send(g, &text).await,
+        Cmd::Refresh { device_id, days } => refresh(g, &device_id, days).await,
+        Cmd::Recv { idle } => recv(g, idle).await,
+        Cmd::BenchPairing(b) => bench::run(g, &b).await,
     }
 }
 
-fn init(args: &Args) -> Result<()> {
-    args.check_known(&["--name", "--relay", "--words", "--import", "--show-phrase"])?;
-    let name = args.opt("--name").unwrap_or("tandem-cli").to_owned();
-    let relay = args
-        .opt("--relay")
-        .unwrap_or("ws://127.0.0.1:8787/v1/ws")
-        .to_owned();
-    tandem_pair::offer::check_transport(&relay)?;
+fn init(
+    g: &Global,
+    name: &str,
+    relay: &str,
+    words: usize,
+    import: bool,
+    show_phrase: bool,
+) -> Result<()> {
+    tandem_pair::offer::check_transport(relay)?;
     let pw = password()?;
-    let mnemonic = if args.flag("--import") {
+    let mnemonic = if import {
         eprint!("recovery phrase: ");
         let mut line = zeroize::Zeroizing::new(String::new());
         std::io::stdin()
@@ -225,12 +271,12 @@ fn init(args: &Args) -> Result<()> {
             .map_err(|e| Error::io("reading the recovery phrase", e))?;
         Mnemonic::parse(line.trim())?
     } else {
-        let words = WordCount::from_words(args.num("--words", 12)? as usize)?;
+        let words = WordCount::from_words(words)?;
         Mnemonic::generate(&mut OsRng, words)
     };
-    let phrase = args.flag("--show-phrase").then(|| mnemonic.phrase());
+    let phrase = show_phrase.then(|| mnemonic.phrase());
     let keyring = Keyring::from_mnemonic(mnemonic, "")?;
-    let (home, identity, state) = Home::create(&home_dir(args), &name, &relay, keyring, &pw)?;
+    let (home, identity, state) = Home::create(&g.home, name, relay, keyring, &pw)?;
     if let Some(p) = phrase {
         out(format!("recovery phrase: {}", p.as_str()));
     }
@@ -262,15 +308,14 @@ fn print_whoami(home: &Home, d: &Device) {
     }
 }
 
-fn whoami(args: &Args) -> Result<()> {
-    args.check_known(&[])?;
-    let (home, identity, state) = Home::open(&home_dir(args), &password()?)?;
+fn whoami(g: &Global) -> Result<()> {
+    let (home, identity, state) = Home::open(&g.home, &password()?)?;
     print_whoami(&home, &Device::new(identity, state));
     Ok(())
 }
 
-fn deadline(args: &Args, default: u64) -> Result<Instant> {
-    Ok(Instant::now() + Duration::from_secs(args.num("--timeout", default)?))
+fn deadline(secs: u64) -> Instant {
+    Instant::now() + Duration::from_secs(secs)
 }
 
 /// Events every command reports the same way, on stderr.
@@ -360,11 +405,15 @@ fn yes(line: &str) -> bool {
     matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
-async fn pair_show(args: &Args) -> Result<()> {
-    args.check_known(&["--lifetime", "--timeout", "--no-qr", "--qr-light-terminal"])?;
-    let mut sh = open(args)?;
-    let lifetime = args.num("--lifetime", DEFAULT_OFFER_LIFETIME_SECS)?;
-    let until = deadline(args, lifetime + 120)?;
+async fn pair_show(
+    g: &Global,
+    lifetime: u64,
+    timeout: Option<u64>,
+    qr: bool,
+    qr_light_terminal: bool,
+) -> Result<()> {
+    let mut sh = open(g)?;
+    let until = deadline(timeout.unwrap_or(lifetime + 120));
     sh.read_stdin();
     sh.command(Command::ShowOffer {
         lifetime_secs: lifetime,
@@ -374,8 +423,8 @@ async fn pair_show(args: &Args) -> Result<()> {
     loop {
         match sh.next(until, "the other device").await? {
             Happening::Event(Event::Pairing(PairingPhase::Offer { link, .. })) => {
-                if !args.flag("--no-qr") {
-                    print_qr(&link, args.flag("--qr-light-terminal"));
+                if qr {
+                    print_qr(&link, qr_light_terminal);
                 }
                 out(format!("link: {link}"));
                 out(format!(
@@ -414,12 +463,18 @@ async fn pair_show(args: &Args) -> Result<()> {
     }
 }
 
-async fn pair_accept(args: &Args, link: &str) -> Result<()> {
-    args.check_known(&["--compare", "--code", "--allow-other-relay", "--timeout"])?;
-    let mut sh = open(args)?;
-    let until = deadline(args, 180)?;
-    let typed = args.opt("--code").map(ComparisonCode::parse).transpose()?;
-    let mode = if args.flag("--compare") {
+async fn pair_accept(
+    g: &Global,
+    link: &str,
+    compare: bool,
+    code: Option<&str>,
+    allow_other_relay: bool,
+    timeout: u64,
+) -> Result<()> {
+    let mut sh = open(g)?;
+    let until = deadline(timeout);
+    let typed = code.map(ComparisonCode::parse).transpose()?;
+    let mode = if compare {
         ApproverMode::Compare
     } else {
         ApproverMode::Typing
@@ -430,7 +485,7 @@ async fn pair_accept(args: &Args, link: &str) -> Result<()> {
     sh.command(Command::AcceptOffer {
         link: link.to_owned(),
         mode,
-        allow_other_relay: args.flag("--allow-other-relay"),
+        allow_other_relay,
     })
     .await?;
     #[derive(PartialEq)]
@@ -549,10 +604,9 @@ fn fmt_time(t: Option<u64>, now: u64) -> String {
     }
 }
 
-async fn devices(args: &Args) -> Result<()> {
-    args.check_known(&["--offline"])?;
-    let mut sh = open(args)?;
-    if !args.flag("--offline") {
+async fn devices(g: &Global, offline: bool) -> Result<()> {
+    let mut sh = open(g)?;
+    if !offline {
         let until = Instant::now() + Duration::from_secs(20);
         online(&mut sh, until).await?;
         sh.command(Command::ListDevices).await?;
@@ -574,7 +628,7 @@ async fn devices(args: &Args) -> Result<()> {
         } else {
             "active"
         };
-        let last = if d.this_device && !args.flag("--offline") {
+        let last = if d.this_device && !offline {
             Some(now)
         } else {
             d.last_seen
@@ -599,9 +653,8 @@ async fn devices(args: &Args) -> Result<()> {
     Ok(())
 }
 
-async fn revoke(args: &Args, id: Option<&str>) -> Result<()> {
-    args.check_known(&["--reason", "--erase"])?;
-    let mut sh = open(args)?;
+async fn revoke(g: &Global, id: Option<&str>, reason: Option<&str>, erase: bool) -> Result<()> {
+    let mut sh = open(g)?;
     let target = match id {
         Some(id) => DeviceId::from_hex(id)?,
         None => sh.device().id(),
@@ -614,10 +667,10 @@ async fn revoke(args: &Args, id: Option<&str>) -> Result<()> {
     } else {
         "unspecified"
     };
-    let reason: RevocationReason = args.opt("--reason").unwrap_or(default).parse()?;
+    let reason: RevocationReason = reason.unwrap_or(default).parse()?;
     let until = Instant::now() + Duration::from_secs(30);
     sh.command(Command::Revoke {
-        erase: args.flag("--erase"),
+        erase,
         device: target,
         reason,
     })
@@ -653,9 +706,8 @@ async fn revoke(args: &Args, id: Option<&str>) -> Result<()> {
     Ok(())
 }
 
-async fn send(args: &Args, text: &str) -> Result<()> {
-    args.check_known(&[])?;
-    let mut sh = open(args)?;
+async fn send(g: &Global, text: &str) -> Result<()> {
+    let mut sh = open(g)?;
     let until = Instant::now() + Duration::from_secs(30);
     online(&mut sh, until).await?;
     sh.command(Command::Send(text.as_bytes().to_vec())).await?;
@@ -709,10 +761,9 @@ fn print_event(e: &Event) {
     }
 }
 
-async fn recv(args: &Args) -> Result<()> {
-    args.check_known(&["--idle"])?;
-    let mut sh = open(args)?;
-    let idle = Duration::from_secs(args.num("--idle", 2)?);
+async fn recv(g: &Global, idle: u64) -> Result<()> {
+    let mut sh = open(g)?;
+    let idle = Duration::from_secs(idle);
     online_with(
         &mut sh,
         Instant::now() + Duration::from_secs(30),
@@ -749,11 +800,10 @@ async fn recv(args: &Args) -> Result<()> {
     Ok(())
 }
 
-async fn refresh(args: &Args, id: &str) -> Result<()> {
-    args.check_known(&["--days"])?;
-    let mut sh = open(args)?;
+async fn refresh(g: &Global, id: &str, days: u64) -> Result<()> {
+    let mut sh = open(g)?;
     let target = DeviceId::from_hex(id)?;
-    let days = args.num("--days", tandem_pair::DEFAULT_TOKEN_LIFETIME_SECS / 86_400)?;
+
     let until = Instant::now() + Duration::from_secs(30);
     online(&mut sh, until).await?;
     sh.command(Command::Refresh {

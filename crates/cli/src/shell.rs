@@ -28,7 +28,19 @@ pub(crate) enum Happening {
 enum Raw {
     Text(LinkId, u64, String),
     Closed(LinkId, u64, String),
+    /// The relay closed with the restart hint (1012): reconnect.
+    Restart(LinkId, u64),
 }
+
+/// What the engine is told when the relay restarts; the shell reconnects
+/// instead of reporting it as going offline.
+const RESTARTING: &str = "the relay is restarting; reconnecting";
+
+/// First wait before reconnecting to a restarting relay, doubled per
+/// failed attempt up to [`RECONNECT_MAX`], plus up to as much again of
+/// jitter (so a relay's devices do not all return at once).
+const RECONNECT_FIRST: Duration = Duration::from_millis(200);
+const RECONNECT_MAX: Duration = Duration::from_secs(5);
 
 /// The engine, its sockets and its disk.
 pub(crate) struct Shell {
@@ -45,6 +57,10 @@ pub(crate) struct Shell {
     trace: bool,
     /// Certificates trusted for a `wss://` relay.
     trust: tandem_connect::Trust,
+    /// Reconnect to the restarting relay at this time.
+    reconnect_at: Option<Instant>,
+    /// Reconnection attempts since the relay said it restarts (0: none).
+    restarts: u32,
 }
 
 impl Shell {
@@ -64,6 +80,8 @@ impl Shell {
             queued: VecDeque::new(),
             trace: std::env::var_os("TANDEM_TRACE").is_some(),
             trust,
+            reconnect_at: None,
+            restarts: 0,
         }
     }
 
@@ -156,6 +174,12 @@ impl Shell {
                                     Ok(Message::Text(t)) => {
                                         let _ = tx.send(Raw::Text(link, generation, t.to_string()));
                                     }
+                                    Ok(Message::Close(f))
+                                        if tandem_connect::close_asks_reconnect(f.as_ref()) =>
+                                    {
+                                        let _ = tx.send(Raw::Restart(link, generation));
+                                        return;
+                                    }
                                     Ok(Message::Close(_)) | Err(_) => break,
                                     Ok(_) => {}
                                 }
@@ -164,6 +188,13 @@ impl Shell {
                                 tx.send(Raw::Closed(link, generation, "connection closed".into()));
                         });
                         self.queued.push_back(Input::Opened(link));
+                        self.restarts = 0;
+                    }
+                    // Still restarting: try again later, quietly.
+                    Ok(Err(_)) if self.restarts > 0 && link == LinkId::Main => {
+                        self.schedule_reconnect();
+                        self.queued
+                            .push_back(Input::Closed(link, RESTARTING.into()));
                     }
                     Ok(Err(e)) => self.queued.push_back(Input::Closed(link, e.to_string())),
                     Err(_) => self.queued.push_back(Input::Closed(
@@ -197,6 +228,9 @@ impl Shell {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if let Some(e) = self.events.pop_front() {
+                if matches!(&e, Event::Offline { reason } if reason == RESTARTING) {
+                    continue;
+                }
                 return Ok(Happening::Event(e));
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -212,10 +246,25 @@ impl Shell {
                         self.sinks.remove(&link);
                         Some(Input::Closed(link, why))
                     }
+                    Some(Raw::Restart(link, g)) if self.current(link, g) => {
+                        self.sinks.remove(&link);
+                        if link == LinkId::Main {
+                            eprintln!("tandem: {RESTARTING}");
+                            self.restarts = 0;
+                            self.schedule_reconnect();
+                            Some(Input::Closed(link, RESTARTING.into()))
+                        } else {
+                            Some(Input::Closed(link, "the relay restarted".into()))
+                        }
+                    }
                     _ => None,
                 },
                 line = recv_line(&mut self.lines) => return Ok(Happening::Line(line)),
                 _ = tick.tick() => Some(Input::Tick),
+                _ = sleep_until(self.reconnect_at), if self.reconnect_at.is_some() => {
+                    self.reconnect_at = None;
+                    Some(Input::Command(Command::Connect))
+                }
                 _ = tokio::time::sleep(left) => None,
             };
             if let Some(i) = input {
@@ -247,6 +296,17 @@ impl Shell {
         self.sinks.get(&link).is_some_and(|(g, _)| *g == generation)
     }
 
+    /// Reconnects after a growing, jittered wait.
+    fn schedule_reconnect(&mut self) {
+        use rand_core::RngCore;
+        let base = RECONNECT_FIRST
+            .saturating_mul(1 << self.restarts.min(5))
+            .min(RECONNECT_MAX);
+        let jitter = base.mul_f64(f64::from(OsRng.next_u32()) / f64::from(u32::MAX));
+        self.restarts += 1;
+        self.reconnect_at = Some(Instant::now() + base + jitter);
+    }
+
     /// Closes every socket.
     pub(crate) async fn close(&mut self) {
         let _ = self.command(Command::Disconnect).await;
@@ -262,6 +322,13 @@ async fn recv_line(lines: &mut Option<mpsc::UnboundedReceiver<String>>) -> Strin
             Some(l) => l,
             None => std::future::pending().await,
         },
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
         None => std::future::pending().await,
     }
 }

@@ -23,6 +23,21 @@ pub mod testing;
 /// devices trust for the relay, in addition to the built-in roots.
 pub const CA_ENV: &str = "TANDEM_RELAY_CA";
 
+/// WebSocket close code the relay sends when it shuts down or restarts
+/// (RFC 6455 registry: 1012 "Service Restart"): nothing is wrong with the
+/// device or its messages; reconnect after a short, jittered wait, and the
+/// mailbox replays whatever was not yet acknowledged.
+pub const RESTART_CLOSE_CODE: u16 = 1012;
+
+/// The reason text sent with [`RESTART_CLOSE_CODE`].
+pub const RESTART_CLOSE_REASON: &str = "relay restarting; reconnect";
+
+/// Whether a close frame from the relay asks the device to reconnect (a
+/// restart), rather than reporting a refusal (revoked, limit, bad auth).
+pub fn close_asks_reconnect(frame: Option<&tungstenite::protocol::CloseFrame>) -> bool {
+    frame.is_some_and(|f| u16::from(f.code) == RESTART_CLOSE_CODE)
+}
+
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 

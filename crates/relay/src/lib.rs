@@ -11,6 +11,6 @@ pub mod server;
 pub mod store;
 pub mod tls;
 
-pub use config::{Config, TlsFiles};
+pub use config::{Config, Invocation, LogFormat, LogLevel, TlsFiles};
 pub use error::{Error, Result};
 pub use server::{app, AppState};

@@ -1,8 +1,11 @@
 //! `tandem-relay`: run the relay. No flags needed: 127.0.0.1:8787 and
 //! ./tandem-relay.db (SQLite WAL). See `tandem-relay --help`. With
 //! `--tls-cert`/`--tls-key` it terminates TLS and reloads them on SIGHUP.
+//! SIGTERM (or Ctrl-C) shuts it down gracefully: no new connections, every
+//! open one gets what is queued for it and then close code 1012 (restart:
+//! reconnect), acknowledged messages are all committed.
 
-use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
 
 use axum::{
     extract::connect_info::Connected,
@@ -11,22 +14,24 @@ use axum::{
 use tandem_relay::{
     app, store,
     tls::{CertFiles, TlsListener},
-    AppState, Config,
+    AppState, Config, Invocation, LogFormat, LogLevel,
 };
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = match Config::from_args(std::env::args().skip(1)) {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            eprint!("{}", Config::usage());
+        Ok(Invocation::Run(c)) => *c,
+        Ok(Invocation::Help(text)) => {
+            eprint!("{text}");
             return ExitCode::SUCCESS;
         }
+        Ok(_) => return ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tandem-relay: {e}");
             return ExitCode::from(2);
         }
     };
+    init_logs(config.log, config.log_format);
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -34,6 +39,27 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Structured logs on stderr. The relay never passes a payload, key,
+/// token or signature to a log call: events carry device and group ids,
+/// sizes, counts and errors (a test reads a whole run's log for payload
+/// bytes).
+fn init_logs(level: LogLevel, format: LogFormat) {
+    let level = match level {
+        LogLevel::Error => tracing::Level::ERROR,
+        LogLevel::Warn => tracing::Level::WARN,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Debug => tracing::Level::DEBUG,
+    };
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Json => logs.json().try_init(),
+        LogFormat::Text => logs.try_init(),
+    };
 }
 
 async fn run(config: Config) -> tandem_relay::Result<()> {
@@ -48,6 +74,10 @@ async fn run(config: Config) -> tandem_relay::Result<()> {
         )),
         None => None,
     };
+    // Likewise SIGTERM: from the "listening" line on it means "shut down
+    // gracefully".
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| tandem_relay::Error::Io(format!("cannot handle SIGTERM: {e}")))?;
     let store = store::open(&config.database).await?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -68,6 +98,7 @@ async fn run(config: Config) -> tandem_relay::Result<()> {
         "sqlite"
     };
     let app_dir = config.app_dir.clone();
+    let grace = config.shutdown_grace;
     let state = AppState::new(config, store, url.clone()).await?;
     state.spawn_sweeper(Duration::from_secs(60));
     // Tests and scripts wait for this line; print it only once we accept.
@@ -89,7 +120,19 @@ async fn run(config: Config) -> tandem_relay::Result<()> {
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    let app = app(state);
+    tracing::info!(%addr, public_url = %url, storage = backend, "listening");
+    let app = app(state.clone());
+    let stopping = {
+        let state = state.clone();
+        async move {
+            let why = shutdown_signal(term).await;
+            tracing::info!(
+                signal = why,
+                "shutting down: no new connections; closing open ones with 1012 (restart)"
+            );
+            state.shut_down();
+        }
+    };
     match tls {
         Some((certs, hangup)) => {
             tokio::spawn(reload_on_sighup(hangup, Arc::clone(&certs)));
@@ -99,19 +142,35 @@ async fn run(config: Config) -> tandem_relay::Result<()> {
             // handshake; the empty tap only gives it axum's
             // `ConnectInfo<SocketAddr>`, which axum provides for any
             // tapped listener whose address is a `SocketAddr`.
-            serve(tls.tap_io(|_| {}), app).await
+            serve(tls.tap_io(|_| {}), app, stopping).await?
         }
         None => {
             // Frames are small and latency-sensitive: no Nagle delay.
             let listener = listener.tap_io(|tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            serve(listener, app).await
+            serve(listener, app, stopping).await?
         }
     }
+    // The listener is closed. Every connection finishes the request it is
+    // handling (a publish commits and is acknowledged), sends what is
+    // queued, waits for its acks to commit, and closes.
+    if state.drained(grace).await {
+        tracing::info!("every connection closed; stopped");
+    } else {
+        tracing::warn!(
+            open = state.metrics().connections_open.load(std::sync::atomic::Ordering::Relaxed),
+            "connections still open after the grace period; stopping anyway (their devices replay their mailbox on reconnect)"
+        );
+    }
+    Ok(())
 }
 
-async fn serve<L>(listener: L, app: axum::Router) -> tandem_relay::Result<()>
+async fn serve<L>(
+    listener: L,
+    app: axum::Router,
+    stopping: impl Future<Output = ()> + Send + 'static,
+) -> tandem_relay::Result<()>
 where
     L: Listener<Addr = SocketAddr>,
     for<'a> SocketAddr: Connected<IncomingStream<'a, L>>,
@@ -120,7 +179,7 @@ where
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown())
+    .with_graceful_shutdown(stopping)
     .await
     .map_err(|e| tandem_relay::Error::Io(e.to_string()))
 }
@@ -130,28 +189,22 @@ where
 async fn reload_on_sighup(mut hangup: tokio::signal::unix::Signal, certs: Arc<CertFiles>) {
     while hangup.recv().await.is_some() {
         match certs.reload() {
-            Ok(()) => eprintln!(
-                "tandem-relay: TLS certificate reloaded from {}",
-                certs.cert_path().display()
+            Ok(()) => tracing::info!(
+                cert = %certs.cert_path().display(),
+                "TLS certificate reloaded"
             ),
-            Err(e) => eprintln!(
-                "tandem-relay: TLS reload failed, still serving the previous certificate: {e}"
+            Err(e) => tracing::warn!(
+                error = %e,
+                "TLS reload failed, still serving the previous certificate"
             ),
         }
     }
 }
 
-async fn shutdown() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+/// SIGTERM or Ctrl-C; names which.
+async fn shutdown_signal(mut term: tokio::signal::unix::Signal) -> &'static str {
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term => {}
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
     }
 }

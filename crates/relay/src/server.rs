@@ -25,10 +25,10 @@ use std::{
     hash::{Hash, Hasher},
     net::SocketAddr,
     sync::{
-        atomic::{AtomicU64, AtomicU8, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering},
         Arc, Mutex,
     },
-    time::{Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 use axum::{
@@ -63,6 +63,14 @@ const OUTBOUND_QUEUE: usize = 4096;
 /// Membership changes (admit, revoke, a founder's first connection) of one
 /// group run one at a time; groups share these stripes by hash.
 const LOCK_STRIPES: usize = 64;
+
+/// WebSocket close code with which the relay ends connections when it shuts
+/// down: "service restart", reconnect shortly (clients:
+/// [`tandem_connect::RESTART_CLOSE_CODE`]).
+const RESTART: u16 = tandem_connect::RESTART_CLOSE_CODE;
+
+/// Health checks that take longer than this count as a failed database.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Unix seconds.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -109,12 +117,26 @@ struct Shared {
     /// What other nodes on the same database commit, until [`app`] starts
     /// following it.
     events: Mutex<Option<mpsc::Receiver<crate::store::Event>>>,
+    /// Set by [`AppState::shut_down`]: connections close with [`RESTART`].
+    closing: AtomicBool,
+    /// Whether the last publish or ack failed in the database (cleared by
+    /// the next that succeeds): `/health` reports it.
+    storage_failing: AtomicBool,
+    /// Time zero of [`Outbound::since_us`].
+    epoch: Instant,
+}
+
+/// A frame queued for a connection, with when the publish that caused it
+/// arrived (microseconds after [`Shared::epoch`]; 0 when not timed).
+struct Outbound {
+    text: Utf8Bytes,
+    since_us: u64,
 }
 
 #[derive(Clone)]
 struct ConnHandle {
     id: u64,
-    tx: mpsc::Sender<Utf8Bytes>,
+    tx: mpsc::Sender<Outbound>,
     signal: Arc<Signal>,
 }
 
@@ -134,6 +156,9 @@ impl Signal {
     const REVOKED: u8 = 2;
     /// Replay the mailbox: another node's messages may have been missed.
     const RESCAN: u8 = 4;
+    /// The relay is shutting down: send what is queued, close with
+    /// [`RESTART`].
+    const SHUTDOWN: u8 = 8;
 
     fn raise(&self, reason: u8) {
         self.reasons.fetch_or(reason, Ordering::Relaxed);
@@ -213,6 +238,9 @@ impl AppState {
                     .map(|_| tokio::sync::Mutex::new(()))
                     .collect(),
                 events,
+                closing: AtomicBool::new(false),
+                storage_failing: AtomicBool::new(false),
+                epoch: Instant::now(),
             }),
         })
     }
@@ -260,7 +288,7 @@ impl AppState {
             loop {
                 tick.tick().await;
                 if let Err(e) = st.expire_now().await {
-                    eprintln!("tandem-relay: expiry sweep failed: {e}");
+                    tracing::error!(error = %e, "expiry sweep failed");
                 }
             }
         });
@@ -268,6 +296,56 @@ impl AppState {
 
     fn now(&self) -> u64 {
         (self.inner.clock)()
+    }
+
+    /// Starts a graceful shutdown: every connection sends what is queued
+    /// for it, waits for its acks to commit, and closes with close code
+    /// 1012 (service restart) so devices reconnect; connections that
+    /// authenticate from now on are closed the same way. Requests being
+    /// handled finish first (a publish in flight is committed and
+    /// acknowledged). Wait for them with [`Self::drained`].
+    pub fn shut_down(&self) {
+        self.inner.closing.store(true, Ordering::SeqCst);
+        let Ok(hub) = self.inner.hub.lock() else {
+            return;
+        };
+        for c in hub.values().flatten() {
+            c.signal.raise(Signal::SHUTDOWN);
+        }
+    }
+
+    /// Waits until no connection is open, at most `limit`; true when none
+    /// is.
+    pub async fn drained(&self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.inner.metrics.connections_open.load(Ordering::SeqCst) == 0 {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn closing(&self) -> bool {
+        self.inner.closing.load(Ordering::SeqCst)
+    }
+
+    /// Records whether a durable write worked, for `/health`.
+    fn storage_result<T>(&self, r: &crate::Result<T>) {
+        let failed = matches!(r, Err(crate::Error::Storage(_)));
+        if self.inner.storage_failing.load(Ordering::Relaxed) != failed {
+            self.inner.storage_failing.store(failed, Ordering::Relaxed);
+        }
+    }
+
+    fn since_us(&self, t: Instant) -> u64 {
+        // +1: 0 means "not timed".
+        u64::try_from(t.saturating_duration_since(self.inner.epoch).as_micros())
+            .unwrap_or(u64::MAX - 1)
+            + 1
     }
 
     /// Serialises membership changes of `group`: in this process, then
@@ -337,32 +415,77 @@ pub fn app(state: AppState) -> Router {
     router.with_state(state)
 }
 
+/// 200 when the database answers and the last durable write worked; 503
+/// with the reason otherwise (and while shutting down), so a load balancer
+/// takes the node out.
 async fn health(State(st): State<AppState>) -> Response {
-    match st.inner.store.message_count().await {
-        Ok(n) => Json(serde_json::json!({
-            "status": "ok",
-            "version": PROTOCOL_VERSION,
-            "stored_messages": n,
-            "connections": st.inner.metrics.connections_open.load(Ordering::Relaxed),
-        }))
-        .into_response(),
-        Err(e) => {
-            eprintln!("tandem-relay: health check: {e}");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "error", "error": "database unavailable"})),
-            )
-                .into_response()
-        }
+    let unavailable = |reason: &str| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "error", "error": reason})),
+        )
+            .into_response()
+    };
+    if st.closing() {
+        return unavailable("shutting down");
     }
+    let n = match tokio::time::timeout(HEALTH_TIMEOUT, st.inner.store.message_count()).await {
+        Ok(Ok(n)) => n,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check: database unavailable");
+            return unavailable(&format!("database unavailable: {e}"));
+        }
+        Err(_) => {
+            tracing::warn!("health check: the database did not answer within {HEALTH_TIMEOUT:?}");
+            return unavailable("database unavailable: no answer within 3 s");
+        }
+    };
+    if st.inner.storage_failing.load(Ordering::Relaxed) {
+        return unavailable("database unavailable: the last write failed");
+    }
+    Json(serde_json::json!({
+        "status": "ok",
+        "version": PROTOCOL_VERSION,
+        "stored_messages": n,
+        "connections": st.inner.metrics.connections_open.load(Ordering::Relaxed),
+    }))
+    .into_response()
 }
 
 async fn metrics(State(st): State<AppState>) -> Response {
     let mut body = st.inner.metrics.render();
+    let gauge = |body: &mut String, name: &str, help: &str, v: u64| {
+        body.push_str(&format!(
+            "# HELP tandem_relay_{name} {help}\n# TYPE tandem_relay_{name} gauge\ntandem_relay_{name} {v}\n"
+        ));
+    };
     if let Ok(n) = st.inner.store.message_count().await {
-        body.push_str("# HELP tandem_relay_messages_stored Messages waiting in mailboxes.\n");
-        body.push_str("# TYPE tandem_relay_messages_stored gauge\n");
-        body.push_str(&format!("tandem_relay_messages_stored {n}\n"));
+        gauge(
+            &mut body,
+            "messages_stored",
+            "Messages waiting in mailboxes.",
+            n,
+        );
+    }
+    if let Ok(d) = st.inner.store.mailbox_depths().await {
+        gauge(
+            &mut body,
+            "mailboxes_waiting",
+            "Mailboxes with at least one message waiting.",
+            d.mailboxes,
+        );
+        gauge(
+            &mut body,
+            "mailbox_entries",
+            "Deliveries waiting in all mailboxes (a message to three devices counts three).",
+            d.entries,
+        );
+        gauge(
+            &mut body,
+            "mailbox_depth_max",
+            "Deliveries waiting in the fullest mailbox.",
+            d.deepest,
+        );
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
@@ -405,13 +528,16 @@ async fn ws_handler(
                 }
                 None => {
                     Metrics::inc(&st.inner.metrics.connections_refused_ip_limit);
+                    // The address is not logged (docs/deploy.md: the relay keeps it in
+                    // memory only).
+                    tracing::info!("connection refused: per-IP limit");
                     let mut socket = socket;
                     let f = RelayFrame::error(
                         None,
                         ErrorCode::RateLimited,
                         "too many connections from your address; close some and retry",
                     );
-                    let _ = socket.send(Message::Text(f.encode().into())).await;
+                    let _ = send(&st, &mut socket, &f).await;
                     let _ = socket.send(close(1008, "connection limit")).await;
                 }
             }
@@ -427,8 +553,9 @@ fn close(code: u16, reason: &'static str) -> Message {
 
 /// Sends a frame straight to the socket.
 async fn send(st: &AppState, socket: &mut WebSocket, f: &RelayFrame) -> bool {
-    if matches!(f, RelayFrame::Error { .. }) {
+    if let RelayFrame::Error { code, .. } = f {
         Metrics::inc(&st.inner.metrics.error_frames);
+        st.inner.metrics.rejected.inc(*code);
     }
     Metrics::inc(&st.inner.metrics.frames_out);
     socket.send(Message::Text(f.encode().into())).await.is_ok()
@@ -471,8 +598,20 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
         }
     };
     Metrics::inc(&st.inner.metrics.auth_ok);
+    Metrics::inc(&st.inner.metrics.connections_authenticated);
+    let started = Instant::now();
+    tracing::debug!(device = %session.device, group = ?session.group.map(|g| hex::encode(g.0)), "authenticated");
+    connection(st, &mut socket, &session).await;
+    st.inner
+        .metrics
+        .connections_authenticated
+        .fetch_sub(1, Ordering::Relaxed);
+    tracing::debug!(device = %session.device, secs = started.elapsed().as_secs(), "connection ended");
+}
 
-    let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(OUTBOUND_QUEUE);
+/// An authenticated connection, registered in the hub while it lasts.
+async fn connection(st: &AppState, socket: &mut WebSocket, session: &Session) {
+    let (tx, mut rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
     let signal = Arc::new(Signal::default());
     let conn_id = st.inner.next_conn.fetch_add(1, Ordering::Relaxed);
     let handle = ConnHandle {
@@ -485,13 +624,17 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
     }
     // A revocation may have landed between the auth check and registering
     // in the hub; check again so it cannot slip through.
-    if st.is_revoked(&session) {
-        refuse_revoked(st, &mut socket, &session).await;
+    if st.is_revoked(session) {
+        refuse_revoked(st, socket, session).await;
         st.unregister(&session.mailbox, conn_id);
         return;
     }
+    // Likewise a shutdown that began while this device authenticated.
+    if st.closing() {
+        signal.raise(Signal::SHUTDOWN);
+    }
 
-    serve(st, &mut socket, &session, &mut rx, &signal).await;
+    serve(st, socket, session, &mut rx, &signal).await;
 
     st.unregister(&session.mailbox, conn_id);
     if let Some(group) = session.group {
@@ -537,7 +680,7 @@ async fn replay(st: &AppState, socket: &mut WebSocket, session: &Session) -> boo
         {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("tandem-relay: mailbox read failed: {e}");
+                tracing::error!(error = %e, device = %session.device, "mailbox read failed");
                 let f = RelayFrame::error(
                     None,
                     ErrorCode::Internal,
@@ -567,7 +710,7 @@ async fn serve(
     st: &AppState,
     socket: &mut WebSocket,
     session: &Session,
-    rx: &mut mpsc::Receiver<Utf8Bytes>,
+    rx: &mut mpsc::Receiver<Outbound>,
     signal: &Signal,
 ) {
     if !replay(st, socket, session).await {
@@ -587,6 +730,23 @@ async fn serve(
             biased;
             _ = signal.wake.notified() => {
                 let reasons = signal.reasons.fetch_and(!Signal::RESCAN, Ordering::Relaxed);
+                if reasons & Signal::SHUTDOWN != 0 && reasons & Signal::REVOKED == 0 {
+                    // Deliveries already queued go out, and the acks sent
+                    // so far commit, before the close: nothing the device
+                    // was told is lost, and it reconnects for the rest.
+                    while let Ok(out) = rx.try_recv() {
+                        if !write_out(st, socket, out).await {
+                            return;
+                        }
+                    }
+                    while let Some(r) = acks.next().await {
+                        st.storage_result(&r);
+                        if let Err(e) = r { tracing::error!(error = %e, "ack failed"); }
+                    }
+                    Metrics::inc(&st.inner.metrics.shutdown_closes);
+                    let _ = socket.send(close(RESTART, tandem_connect::RESTART_CLOSE_REASON)).await;
+                    return;
+                }
                 if reasons & Signal::SLOW != 0 {
                     let f = RelayFrame::error(
                         None,
@@ -606,7 +766,8 @@ async fn serve(
                 }
             }
             Some(r) = acks.next(), if !acks.is_empty() => {
-                if let Err(e) = r { eprintln!("tandem-relay: ack failed: {e}"); }
+                st.storage_result(&r);
+                if let Err(e) = r { tracing::error!(error = %e, "ack failed"); }
             }
             _ = heartbeat.tick() => {
                 let quiet = last_in.elapsed();
@@ -621,9 +782,8 @@ async fn serve(
                 }
             }
             out = rx.recv() => {
-                let Some(text) = out else { return };
-                Metrics::inc(&st.inner.metrics.frames_out);
-                if socket.send(Message::Text(text)).await.is_err() {
+                let Some(out) = out else { return };
+                if !write_out(st, socket, out).await {
                     return;
                 }
             }
@@ -655,7 +815,8 @@ async fn serve(
                         // ... but every request waits for them, so a reply
                         // proves the acks sent before it are durable.
                         while let Some(r) = acks.next().await {
-                            if let Err(e) = r { eprintln!("tandem-relay: ack failed: {e}"); }
+                            st.storage_result(&r);
+                            if let Err(e) = r { tracing::error!(error = %e, "ack failed"); }
                         }
                         dispatch::handle_frame(st, session, frame).await
                     }
@@ -670,6 +831,22 @@ async fn serve(
             }
         }
     }
+}
+
+/// Writes a queued frame; times live deliveries (publish -> deliver).
+async fn write_out(st: &AppState, socket: &mut WebSocket, out: Outbound) -> bool {
+    Metrics::inc(&st.inner.metrics.frames_out);
+    if socket.send(Message::Text(out.text)).await.is_err() {
+        return false;
+    }
+    if out.since_us != 0 {
+        let now = st.since_us(Instant::now());
+        st.inner
+            .metrics
+            .publish_deliver
+            .observe(Duration::from_micros(now.saturating_sub(out.since_us)));
+    }
+    true
 }
 
 /// Mailbox topic of revocation notices (pairing and group topics start
@@ -793,10 +970,13 @@ impl AppState {
             .unwrap_or(false)
     }
 
-    /// Pushes a frame to every live connection of each mailbox.
-    fn push(&self, mailboxes: &[Vec<u8>], frame: &RelayFrame) {
+    /// Pushes a frame to every live connection of each mailbox; `since`
+    /// is when the publish behind it arrived, for the publish -> deliver
+    /// histogram.
+    fn push(&self, mailboxes: &[Vec<u8>], frame: &RelayFrame, since: Option<Instant>) {
         // Encoded once; clones share the buffer.
         let text = Utf8Bytes::from(frame.encode());
+        let since_us = since.map_or(0, |t| self.since_us(t));
         let Ok(hub) = self.inner.hub.lock() else {
             return;
         };
@@ -805,7 +985,11 @@ impl AppState {
                 for c in conns {
                     // A full queue means the device is not reading: cut it
                     // off; the message is safe in its mailbox.
-                    if c.tx.try_send(text.clone()).is_err() {
+                    let out = Outbound {
+                        text: text.clone(),
+                        since_us,
+                    };
+                    if c.tx.try_send(out).is_err() {
                         c.signal.raise(Signal::SLOW);
                     } else {
                         Metrics::inc(&self.inner.metrics.messages_delivered);

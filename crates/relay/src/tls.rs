@@ -185,7 +185,7 @@ impl TlsListener {
                         Err(e) => {
                             // Out of file descriptors and the like: back off
                             // briefly rather than spin (as axum's listener does).
-                            eprintln!("tandem-relay: accept failed: {e}");
+                            tracing::warn!(error = %e, "accept failed");
                             tokio::time::sleep(Duration::from_millis(100)).await;
                             continue;
                         }

@@ -357,5 +357,5 @@ fn missing_app_folder_is_a_clear_startup_error() {
         .arg("--help")
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--app-dir DIR"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--app-dir <DIR>"));
 }

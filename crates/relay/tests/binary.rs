@@ -113,31 +113,73 @@ async fn default_storage_is_sqlite_wal_in_the_working_directory() {
     let _ = child.wait();
 }
 
-/// The load generator end to end against the real binary: every message it
-/// sends is acknowledged and delivered, with no error frames.
+/// The load generator end to end against the real binary, for each
+/// topology: every message it sends is acknowledged and delivered to each
+/// recipient, with no drops or error frames, and it reads the relay's CPU
+/// and memory.
 #[test]
 fn load_generator_reports_consistent_counts() {
     let dir = common::TempDir::new("load");
     let db = dir.path().join("r.db").to_string_lossy().into_owned();
     let relay = common::RelayProc::spawn(&["--database", &db, "--max-conns-per-ip", "1000"]);
+    for (topology, fanout) in [("group", 3), ("device", 1), ("topic", 1)] {
+        let out = Command::new(env!("CARGO_BIN_EXE_relay-load"))
+            .args(["--url", &relay.url, "--connections", "40", "--rate", "100"])
+            .args(["--topology", topology])
+            .args(["--duration", "1", "--warmup", "0.5", "--payload", "64"])
+            .args(["--relay-pid", &relay.child.id().to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{topology}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["topology"], topology);
+        assert_eq!(r["fanout"], fanout);
+        assert_eq!(r["connections"], 40 / (fanout + 1) * (fanout + 1), "{r}");
+        assert_eq!(r["errors"], 0, "{r}");
+        assert_eq!(r["dropped"], 0, "{r}");
+        assert_eq!(r["ok"], true, "{r}");
+        let sent = r["sent"].as_u64().unwrap();
+        assert!(sent > 0);
+        assert_eq!(r["published_acks"].as_u64().unwrap(), sent, "{r}");
+        assert_eq!(r["delivered"].as_u64().unwrap(), sent * fanout, "{r}");
+        // Read from /proc (the values depend on the machine).
+        assert!(r["relay_kib_per_connection"].is_number(), "{r}");
+        assert!(r["relay_cpu_us_per_delivery"].is_number(), "{r}");
+        assert!(r["generator_cpu_share"].is_number(), "{r}");
+    }
+}
+
+/// A run in which deliveries go missing is a failed run: a relay that
+/// refuses most publishes (a per-device rate of 5 frames/s against 100)
+/// never delivers them; the generator counts them as dropped, the refusals
+/// as errors, and exits 1.
+#[test]
+fn load_generator_fails_a_run_with_drops() {
+    let dir = common::TempDir::new("load-drops");
+    let db = dir.path().join("r.db").to_string_lossy().into_owned();
+    let relay = common::RelayProc::spawn(&[
+        "--database",
+        &db,
+        "--max-conns-per-ip",
+        "1000",
+        "--rate",
+        "5",
+        "--burst",
+        "5",
+    ]);
     let out = Command::new(env!("CARGO_BIN_EXE_relay-load"))
-        .args(["--url", &relay.url, "--connections", "40", "--rate", "200"])
-        .args(["--duration", "1", "--warmup", "0.5", "--payload", "64"])
-        .args(["--relay-pid", &relay.child.id().to_string()])
+        .args(["--url", &relay.url, "--connections", "8", "--rate", "200"])
+        .args(["--topology", "group", "--duration", "1", "--warmup", "0"])
+        .args(["--drain", "2"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(r["connections"], 40);
-    assert_eq!(r["errors"], 0);
-    let sent = r["sent"].as_u64().unwrap();
-    assert!(sent > 0);
-    assert_eq!(r["published_acks"].as_u64().unwrap(), sent, "{r}");
-    assert_eq!(r["delivered"].as_u64().unwrap(), sent, "{r}");
-    // Memory was sampled from /proc (the value itself depends on the allocator).
-    assert!(r["relay_kib_per_connection"].is_number(), "{r}");
+    assert_eq!(out.status.code(), Some(1), "{r}");
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(r["dropped"].as_u64().unwrap() > 0, "{r}");
+    assert!(r["errors"].as_u64().unwrap() > 0, "{r}");
 }

@@ -425,6 +425,9 @@ impl Store for Gated {
     fn message_count(&self) -> BoxFuture<'_, tandem_relay::Result<u64>> {
         self.inner.message_count()
     }
+    fn mailbox_depths(&self) -> BoxFuture<'_, tandem_relay::Result<store::MailboxDepths>> {
+        self.inner.mailbox_depths()
+    }
     fn forget_device(&self, m: Vec<u8>) -> BoxFuture<'_, tandem_relay::Result<u64>> {
         self.inner.forget_device(m)
     }

@@ -102,17 +102,7 @@ impl Relay {
     /// Starts the relay with extra flags (e.g. `--public-url`).
     pub fn start_with(extra: &[&str]) -> Self {
         let dir = TempDir::new();
-        let mut child = Command::new(relay_bin())
-            .args(["--listen", "127.0.0.1:0", "--database"])
-            .arg(dir.0.join("relay.db"))
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let rx = lines(&mut child);
-        // "tandem-relay listening on ws://BOUND/v1/ws (public URL ..., storage: ...)"
-        let line = wait_line(&rx, "tandem-relay listening on ", 30);
+        let (child, line) = spawn_relay("127.0.0.1:0", &dir.0.join("relay.db"), extra);
         let bound = line.split_whitespace().next().unwrap().to_owned();
         let url = line
             .split("public URL ")
@@ -126,6 +116,23 @@ impl Relay {
             _dir: dir,
         }
     }
+}
+
+/// The relay binary listening on `listen` with the SQLite file `db`, and
+/// its "listening on" line (without that prefix):
+/// "ws://BOUND/v1/ws (public URL ..., storage: ...)".
+pub fn spawn_relay(listen: &str, db: &Path, extra: &[&str]) -> (Child, String) {
+    let mut child = Command::new(relay_bin())
+        .args(["--listen", listen, "--database"])
+        .arg(db)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let rx = lines(&mut child);
+    let line = wait_line(&rx, "tandem-relay listening on ", 30);
+    (child, line)
 }
 
 impl Drop for Relay {

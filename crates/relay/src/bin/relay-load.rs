@@ -1,100 +1,152 @@
-//! `relay-load`: load generator for `tandem-relay`.
+//! `relay-load`: open-loop load generator for `tandem-relay`.
 //!
-//! Opens N authenticated WebSocket connections (guests, in sender/receiver
-//! pairs sharing a topic), then has every sender publish at a fixed total
-//! rate for a while. Receivers acknowledge every delivery, as real devices
+//! Opens N authenticated WebSocket connections laid out as the paths paired
+//! devices use: wallet groups where one device publishes to the group and
+//! `--fanout` members receive it (`--topology group`), device-to-device
+//! pairs inside a group (`device`), or guest pairs on a pairing topic
+//! (`topic`). Every sender publishes on a fixed schedule (open loop: a
+//! message is due at its slot whether or not earlier ones were answered),
+//! and latency is measured from when each message was due to when each
+//! recipient received it, on one clock (this process), so a relay or a
+//! generator that falls behind shows up in the numbers instead of slowing
+//! the schedule. Recipients acknowledge every delivery, as real devices
 //! do, so the relay does the full work: parse, store durably, deliver, ack.
-//! Latency is publish-sent -> deliver-received, on one clock (this process).
+//!
+//! Counts sent, acknowledged to the sender, delivered (per recipient),
+//! dropped (due deliveries that never arrived) and errors; a run with drops
+//! or errors exits 1. With `--relay-pid` it reads the relays' memory and
+//! CPU time from /proc, and its own CPU time, for CPU per message.
 //! Prints a human summary to stderr and one JSON object to stdout.
 
 use std::{
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex,
     },
     time::{Duration, Instant},
 };
 
+use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use rand_core::{OsRng, RngCore};
-use tandem_pair::{Bytes, ClientFrame, IdentityKey, Membership, Recipient, RelayFrame, Topic};
-use tandem_relay::client::{handshake, Trust};
+use tandem_pair::{
+    Bytes, Capabilities, ClientFrame, GroupId, IdentityKey, Membership, Recipient, RelayFrame,
+    SessionToken, TokenRequest, Topic,
+};
+use tandem_relay::client::{handshake, Client, Trust};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 
-const USAGE: &str = "\
-relay-load: drive a running tandem-relay and report throughput, latency and memory
+type Socket = tandem_connect::Socket;
 
-USAGE: relay-load --url ws://127.0.0.1:PORT/v1/ws [OPTIONS]
-
-  --connections N   total connections, half senders half receivers (default 10000)
-  --rate R          total messages per second across all senders (default 20000)
-  --duration S      measured seconds (default 10)
-  --warmup S        unmeasured seconds of load first (default 2)
-  --payload B       payload bytes per message, >= 8 (default 128)
-  --relay-pid PID   read the relay's resident memory from /proc/PID/status
-  --connect-parallel N  handshakes in flight while connecting (default 256)
-
-A wss:// relay's certificate must chain to the built-in roots or to the CA
-in the PEM file named by TANDEM_RELAY_CA.
-";
-
+/// Drive running tandem-relay nodes and report throughput, latency, drops,
+/// memory and CPU. A wss:// relay's certificate must chain to the built-in
+/// roots or to the CA in the PEM file named by TANDEM_RELAY_CA.
+#[derive(Debug, Parser)]
+#[command(name = "relay-load")]
 struct Args {
-    url: String,
+    /// A relay's WebSocket URL; repeat for several nodes (a group's devices
+    /// are spread over them, so deliveries cross nodes)
+    #[arg(long = "url", value_name = "URL", required = true)]
+    urls: Vec<String>,
+    /// Total connections (rounded down to whole groups)
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
     connections: usize,
+    /// group: one sender, --fanout members receive; device: one device
+    /// sends to another in its group; topic: guest pairs on a pairing topic
+    #[arg(long, value_enum, default_value_t = Topology::Group)]
+    topology: Topology,
+    /// Recipients per group message
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    fanout: usize,
+    /// Messages published per second, all senders together (deliveries are
+    /// this times the fan-out)
+    #[arg(long, value_name = "R", default_value_t = 7_000.0)]
     rate: f64,
+    /// Measured seconds
+    #[arg(long, value_name = "S", default_value_t = 10.0)]
     duration: f64,
+    /// Unmeasured seconds of load first
+    #[arg(long, value_name = "S", default_value_t = 2.0)]
     warmup: f64,
+    /// After the last message was due, how long deliveries may still take
+    /// before the missing ones count as dropped
+    #[arg(long, value_name = "S", default_value_t = 10.0)]
+    drain: f64,
+    /// Payload bytes per message (>= 8)
+    #[arg(long, value_name = "B", default_value_t = 128)]
     payload: usize,
-    relay_pid: Option<u32>,
+    /// A relay process to read memory and CPU time of (repeat for nodes)
+    #[arg(long = "relay-pid", value_name = "PID")]
+    relay_pids: Vec<u32>,
+    /// Handshakes in flight while connecting
+    #[arg(long = "connect-parallel", value_name = "N", default_value_t = 256)]
     parallel: usize,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        url: String::new(),
-        connections: 10_000,
-        rate: 20_000.0,
-        duration: 10.0,
-        warmup: 2.0,
-        payload: 128,
-        relay_pid: None,
-        parallel: 256,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(f) = it.next() {
-        if f == "-h" || f == "--help" {
-            return Err(String::new());
-        }
-        let v = it.next().ok_or_else(|| format!("{f} needs a value"))?;
-        let bad = format!("{f}: `{v}` is not a valid number");
-        match f.as_str() {
-            "--url" => a.url = v,
-            "--connections" => a.connections = v.parse().map_err(|_| bad.clone())?,
-            "--rate" => a.rate = v.parse().map_err(|_| bad.clone())?,
-            "--duration" => a.duration = v.parse().map_err(|_| bad.clone())?,
-            "--warmup" => a.warmup = v.parse().map_err(|_| bad.clone())?,
-            "--payload" => a.payload = v.parse().map_err(|_| bad.clone())?,
-            "--relay-pid" => a.relay_pid = Some(v.parse().map_err(|_| bad.clone())?),
-            "--connect-parallel" => a.parallel = v.parse().map_err(|_| bad.clone())?,
-            other => return Err(format!("unknown option `{other}`")),
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Topology {
+    Group,
+    Device,
+    Topic,
+}
+
+impl Args {
+    /// Recipients of each message.
+    fn fanout(&self) -> usize {
+        match self.topology {
+            Topology::Group => self.fanout.max(1),
+            Topology::Device | Topology::Topic => 1,
         }
     }
-    if a.url.is_empty() {
-        return Err("--url is required".into());
-    }
-    if a.connections < 2 || a.payload < 8 || a.rate <= 0.0 {
-        return Err("need --connections >= 2, --payload >= 8, --rate > 0".into());
-    }
-    Ok(a)
+}
+
+fn proc_field(pid: &str, file: &str, key: &str) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+    s.lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))?
+    proc_field(&pid.to_string(), "status", "VmRSS:")
+}
+
+/// Nanoseconds a process has run on a CPU: the sum over its threads
+/// (`/proc/PID/schedstat` alone is the main thread's).
+fn cpu_ns(pid: &str) -> Option<u64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut total = 0;
+    for t in tasks.flatten() {
+        let s = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+        total += s
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Some(total)
+}
+
+fn relays_cpu_ns(pids: &[u32]) -> Option<u64> {
+    pids.iter().map(|p| cpu_ns(&p.to_string())).sum()
+}
+
+fn relays_rss(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|p| rss_kib(*p)).sum()
+}
+
+fn loadavg() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
         .split_whitespace()
-        .nth(1)?
+        .next()?
         .parse()
         .ok()
 }
@@ -105,7 +157,6 @@ struct Counters {
     published: AtomicU64,
     delivered: AtomicU64,
     errors: AtomicU64,
-    measured_sent: AtomicU64,
     measured_delivered: AtomicU64,
 }
 
@@ -117,18 +168,158 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// The next text frame, or `None` once the socket ends or the run is
+/// `finished` and the socket has been quiet for 200 ms.
+async fn next_text(
+    stream: &mut futures_util::stream::SplitStream<Socket>,
+    finished: &AtomicBool,
+) -> Option<tokio_tungstenite::tungstenite::Utf8Bytes> {
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), stream.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return Some(t),
+            Ok(Some(Ok(_))) => {}
+            Ok(_) => return None,
+            Err(_) if finished.load(Ordering::Relaxed) => return None,
+            Err(_) => {}
+        }
+    }
+}
+
+/// One sender and the devices that receive what it publishes.
+struct Unit {
+    sender: Socket,
+    receivers: Vec<Socket>,
+    to: Recipient,
+}
+
+async fn connect(
+    url: &str,
+    trust: &Trust,
+    key: &IdentityKey,
+    m: Membership,
+) -> Result<Socket, String> {
+    let mut last = String::new();
+    for _ in 0..3 {
+        match handshake(url, trust, key, m.clone(), Duration::from_secs(30)).await {
+            Ok(a) => return Ok(a.socket),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(last)
+}
+
+/// Waits for the answer to request 1 (`ok`), skipping anything else.
+async fn expect_ok(ws: &mut Socket) -> Result<(), String> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => match RelayFrame::decode(t.as_str()) {
+                Ok(RelayFrame::Ok { .. }) => return Ok(()),
+                Ok(RelayFrame::Error { message, .. }) => return Err(message),
+                _ => {}
+            },
+            Some(Ok(_)) => {}
+            _ => return Err("connection closed".into()),
+        }
+    }
+}
+
+/// Connects one unit: a group (founder sends, members receive), a pair in
+/// a group, or two guests on a topic. Its devices are spread over `urls`
+/// starting at node `first`.
+async fn setup(
+    urls: &[String],
+    first: usize,
+    trust: &Trust,
+    topology: Topology,
+    members: usize,
+) -> Result<Unit, String> {
+    let url = |j: usize| urls[(first + j) % urls.len()].as_str();
+    if topology == Topology::Topic {
+        let sender = connect(
+            url(0),
+            trust,
+            &IdentityKey::generate(&mut OsRng),
+            Membership::Guest,
+        )
+        .await?;
+        let mut rx = connect(
+            url(1),
+            trust,
+            &IdentityKey::generate(&mut OsRng),
+            Membership::Guest,
+        )
+        .await?;
+        let mut t = [0u8; 32];
+        OsRng.fill_bytes(&mut t);
+        let topic = Topic(t);
+        let sub = ClientFrame::Subscribe {
+            req: 1,
+            topic,
+            until: None,
+        };
+        rx.send(Message::Text(sub.encode().into()))
+            .await
+            .map_err(|e| e.to_string())?;
+        expect_ok(&mut rx).await?;
+        return Ok(Unit {
+            sender,
+            receivers: vec![rx],
+            to: Recipient::Topic(topic),
+        });
+    }
+    let founder = IdentityKey::generate(&mut OsRng);
+    let mut salt = [0u8; 16];
+    OsRng.fill_bytes(&mut salt);
+    let group = GroupId::founded(&founder.public(), &salt);
+    let mut client =
+        Client::connect_with(url(0), trust, &founder, Membership::Founder { group, salt })
+            .await
+            .map_err(|e| e.to_string())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut receivers = Vec::with_capacity(members);
+    let mut last = None;
+    for j in 0..members {
+        let key = IdentityKey::generate(&mut OsRng);
+        let token = SessionToken::issue(
+            &founder,
+            &TokenRequest {
+                group,
+                subject: key.public(),
+                subject_encryption: key.encryption_public(),
+                capabilities: Capabilities::MESSAGE,
+                lifetime_secs: 86_400,
+            },
+            now,
+            &mut OsRng,
+        );
+        client
+            .admit(token.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        receivers.push(connect(url(j + 1), trust, &key, Membership::Member { token }).await?);
+        last = Some(key.device_id());
+    }
+    let to = match (topology, last) {
+        (Topology::Device, Some(d)) => Recipient::Device(d),
+        _ => Recipient::Group,
+    };
+    Ok(Unit {
+        sender: client.into_socket(),
+        receivers,
+        to,
+    })
+}
+
 #[tokio::main]
 async fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            if !e.is_empty() {
-                eprintln!("relay-load: {e}");
-            }
-            eprint!("{USAGE}");
-            std::process::exit(if e.is_empty() { 0 } else { 2 });
-        }
-    };
+    let args = Args::parse();
+    if args.payload < 8 || args.rate <= 0.0 || args.connections < 2 {
+        eprintln!("relay-load: need --payload >= 8, --rate > 0, --connections >= 2");
+        std::process::exit(2);
+    }
     let trust = match Trust::from_env() {
         Ok(t) => t,
         Err(e) => {
@@ -136,191 +327,127 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let pairs = args.connections / 2;
-    let rss_before = args.relay_pid.and_then(rss_kib);
+    let fanout = args.fanout();
+    let unit_size = 1 + fanout;
+    let units = args.connections / unit_size;
+    let rss_before = relays_rss(&args.relay_pids);
 
     // Connect everything first.
     let t0 = Instant::now();
-    let sem = Arc::new(Semaphore::new(args.parallel));
-    let mut handles = Vec::with_capacity(pairs * 2);
-    for i in 0..pairs * 2 {
-        let sem = Arc::clone(&sem);
-        let url = args.url.clone();
-        let trust = trust.clone();
+    let sem = Arc::new(Semaphore::new(args.parallel.max(1)));
+    let urls = Arc::new(args.urls.clone());
+    let mut handles = Vec::with_capacity(units);
+    for i in 0..units {
+        let (sem, urls, trust) = (Arc::clone(&sem), Arc::clone(&urls), trust.clone());
+        let topology = args.topology;
         handles.push(tokio::spawn(async move {
             let _permit = sem.acquire().await.ok()?;
-            let key = IdentityKey::generate(&mut OsRng);
-            for attempt in 0..3 {
-                match handshake(
-                    &url,
-                    &trust,
-                    &key,
-                    Membership::Guest,
-                    Duration::from_secs(30),
-                )
-                .await
-                {
-                    Ok(a) => return Some(a.socket),
-                    Err(e) if attempt == 2 => {
-                        eprintln!("relay-load: connection {i} failed: {e}");
-                    }
-                    Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            match setup(&urls, i, &trust, topology, fanout).await {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    eprintln!("relay-load: unit {i} failed to connect: {e}");
+                    None
                 }
             }
-            None
         }));
     }
-    let mut sockets = Vec::with_capacity(handles.len());
+    let mut ready = Vec::with_capacity(units);
     for h in handles {
-        if let Ok(Some(ws)) = h.await {
-            sockets.push(ws);
+        if let Ok(Some(u)) = h.await {
+            ready.push(u);
         }
     }
     let connect_secs = t0.elapsed().as_secs_f64();
-    let connected = sockets.len();
+    let connected = ready.len() * unit_size;
     eprintln!(
-        "relay-load: {connected} of {} connections up in {connect_secs:.1} s",
-        pairs * 2
+        "relay-load: {connected} of {} connections up in {connect_secs:.1} s ({} {:?} units of {unit_size})",
+        units * unit_size,
+        ready.len(),
+        args.topology
     );
-    if connected < 2 {
+    if ready.len() < units {
+        eprintln!("relay-load: not every connection came up: failed run");
         std::process::exit(1);
     }
-
-    // Receivers subscribe to their pair topic (concurrently, each awaited).
-    let mut subs = Vec::new();
-    let mut it = sockets.into_iter();
-    while let (Some(tx_ws), Some(mut rx_ws)) = (it.next(), it.next()) {
-        let sem = Arc::clone(&sem);
-        subs.push(tokio::spawn(async move {
-            let _permit = sem.acquire().await.ok()?;
-            let mut t = [0u8; 32];
-            OsRng.fill_bytes(&mut t);
-            let topic = Topic(t);
-            rx_ws
-                .send(Message::Text(
-                    ClientFrame::Subscribe {
-                        req: 1,
-                        topic,
-                        until: None,
-                    }
-                    .encode()
-                    .into(),
-                ))
-                .await
-                .ok()?;
-            loop {
-                match rx_ws.next().await {
-                    Some(Ok(Message::Text(t))) => match RelayFrame::decode(t.as_str()) {
-                        Ok(RelayFrame::Ok { .. }) => return Some((tx_ws, rx_ws, topic)),
-                        Ok(RelayFrame::Error { message, .. }) => {
-                            eprintln!("relay-load: subscribe failed: {message}");
-                            return None;
-                        }
-                        _ => {}
-                    },
-                    Some(Ok(_)) => {}
-                    _ => return None,
-                }
-            }
-        }));
-    }
-    let mut pairs_ready = Vec::new();
-    for h in subs {
-        if let Ok(Some(p)) = h.await {
-            pairs_ready.push(p);
-        }
-    }
-    let active_pairs = pairs_ready.len();
-    if active_pairs == 0 {
-        eprintln!("relay-load: no pair could subscribe");
-        std::process::exit(1);
-    }
+    // Idle and authenticated: memory per connection.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_connected = relays_rss(&args.relay_pids);
 
     let counters = Arc::new(Counters::default());
     let latencies: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new(Vec::new()));
+    let finished = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let warm_end = args.warmup;
     let measure_end = args.warmup + args.duration;
-    // Readers stop once traffic has ended and the stream is quiet.
-    let done = move || start.elapsed().as_secs_f64() > measure_end + 3.0;
     let mut tasks = Vec::new();
     let mut senders = Vec::new();
-    for (tx_ws, rx_ws, topic) in pairs_ready {
-        // Receiver task: record latency, ack.
-        let c = Arc::clone(&counters);
-        let lat = Arc::clone(&latencies);
-        tasks.push(tokio::spawn(async move {
-            let (mut sink, mut stream) = rx_ws.split();
-            let mut local = Vec::new();
-            loop {
-                let msg = match tokio::time::timeout(Duration::from_secs(1), stream.next()).await {
-                    Ok(Some(Ok(m))) => m,
-                    Ok(_) => break,
-                    Err(_) if done() => break,
-                    Err(_) => continue,
-                };
-                let Message::Text(t) = msg else { continue };
-                match RelayFrame::decode(t.as_str()) {
-                    Ok(RelayFrame::Deliver { id, payload, .. }) => {
-                        let now = start.elapsed().as_micros() as u64;
-                        let sent = u64::from_le_bytes(payload.0[..8].try_into().unwrap_or([0; 8]));
-                        c.delivered.fetch_add(1, Ordering::Relaxed);
-                        // Throughput counts arrivals inside the window;
-                        // latency covers messages sent inside it.
-                        let now_s = now as f64 / 1e6;
-                        if now_s >= warm_end && now_s < measure_end {
-                            c.measured_delivered.fetch_add(1, Ordering::Relaxed);
+    for u in ready {
+        for rx in u.receivers {
+            let (c, lat, finished) = (
+                Arc::clone(&counters),
+                Arc::clone(&latencies),
+                Arc::clone(&finished),
+            );
+            tasks.push(tokio::spawn(async move {
+                let (mut sink, mut stream) = rx.split();
+                let mut local = Vec::new();
+                while let Some(t) = next_text(&mut stream, &finished).await {
+                    let id = match RelayFrame::decode(t.as_str()) {
+                        Ok(RelayFrame::Deliver { id, payload, .. }) => {
+                            let now = start.elapsed().as_micros() as u64;
+                            let due =
+                                u64::from_le_bytes(payload.0[..8].try_into().unwrap_or([0; 8]));
+                            c.delivered.fetch_add(1, Ordering::Relaxed);
+                            let now_s = now as f64 / 1e6;
+                            if now_s >= warm_end && now_s < measure_end {
+                                c.measured_delivered.fetch_add(1, Ordering::Relaxed);
+                            }
+                            let due_s = due as f64 / 1e6;
+                            if due_s >= warm_end && due_s < measure_end {
+                                local.push(now.saturating_sub(due));
+                            }
+                            id
                         }
-                        let sent_s = sent as f64 / 1e6;
-                        if sent_s >= warm_end && sent_s < measure_end {
-                            local.push(now.saturating_sub(sent));
+                        // Membership notices: acknowledged, not counted.
+                        Ok(RelayFrame::Admitted { id, .. }) => id,
+                        Ok(RelayFrame::Revoked { id: Some(id), .. }) => id,
+                        Ok(RelayFrame::Error { .. }) | Err(_) => {
+                            c.errors.fetch_add(1, Ordering::Relaxed);
+                            continue;
                         }
-                        if sink
-                            .send(Message::Text(ClientFrame::Ack { id }.encode().into()))
-                            .await
-                            .is_err()
-                        {
-                            break;
-                        }
+                        _ => continue,
+                    };
+                    let ack = ClientFrame::Ack { id }.encode();
+                    if sink.send(Message::Text(ack.into())).await.is_err() {
+                        break;
                     }
-                    Ok(RelayFrame::Error { .. }) | Err(_) => {
-                        c.errors.fetch_add(1, Ordering::Relaxed);
-                    }
-                    _ => {}
                 }
-            }
-            if let Ok(mut l) = lat.lock() {
-                l.extend(local);
-            }
-        }));
-        senders.push((tx_ws, topic));
+                if let Ok(mut l) = lat.lock() {
+                    l.extend(local);
+                }
+            }));
+        }
+        senders.push((u.sender, u.to));
     }
-    let rss_connected = args.relay_pid.and_then(rss_kib);
+    let n_senders = senders.len();
     eprintln!(
-        "relay-load: {active_pairs} pairs subscribed; sending {} msg/s for {}+{} s",
+        "relay-load: {n_senders} senders publishing {} msg/s in all (x{fanout} deliveries) for {}+{} s",
         args.rate, args.warmup, args.duration
     );
 
-    // Senders: each publishes at rate/active_pairs with a random phase.
-    let per_sender = args.rate / active_pairs as f64;
-    let period = Duration::from_secs_f64(1.0 / per_sender);
-    let stop_at = measure_end;
+    // Open loop: message k of a sender is due at phase + k * period from
+    // `start`, and carries that due time; a late send is still timed from
+    // when it was due.
+    let period = Duration::from_secs_f64(n_senders as f64 / args.rate);
     let payload_len = args.payload;
-    for (ws, topic) in senders {
-        let c = Arc::clone(&counters);
-        tasks.push(tokio::spawn(async move {
+    let mut send_tasks = Vec::new();
+    for (ws, to) in senders {
+        let (c, finished) = (Arc::clone(&counters), Arc::clone(&finished));
+        send_tasks.push(tokio::spawn(async move {
             let (mut sink, mut stream) = ws.split();
             let c2 = Arc::clone(&c);
             let reader = tokio::spawn(async move {
-                loop {
-                    let msg =
-                        match tokio::time::timeout(Duration::from_secs(1), stream.next()).await {
-                            Ok(Some(Ok(m))) => m,
-                            Ok(_) => break,
-                            Err(_) if done() => break,
-                            Err(_) => continue,
-                        };
-                    let Message::Text(t) = msg else { continue };
+                while let Some(t) = next_text(&mut stream, &finished).await {
                     match RelayFrame::decode(t.as_str()) {
                         Ok(RelayFrame::Published { .. }) => {
                             c2.published.fetch_add(1, Ordering::Relaxed);
@@ -332,25 +459,20 @@ async fn main() {
                     }
                 }
             });
-            let phase = Duration::from_secs_f64(
-                period.as_secs_f64() * (OsRng.next_u32() as f64 / u32::MAX as f64),
-            );
-            tokio::time::sleep(phase).await;
-            let mut tick = tokio::time::interval(period);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-            let mut req = 0u64;
+            let phase = period.mul_f64(f64::from(OsRng.next_u32()) / f64::from(u32::MAX));
             let mut payload = vec![0u8; payload_len];
+            let mut req = 0u64;
             loop {
-                tick.tick().await;
-                let now = start.elapsed();
-                if now.as_secs_f64() >= stop_at {
+                let due = phase + period.mul_f64(req as f64);
+                if due.as_secs_f64() >= measure_end {
                     break;
                 }
+                tokio::time::sleep_until((start + due).into()).await;
                 req += 1;
-                payload[..8].copy_from_slice(&(now.as_micros() as u64).to_le_bytes());
+                payload[..8].copy_from_slice(&(due.as_micros() as u64).to_le_bytes());
                 let f = ClientFrame::Publish {
                     req,
-                    to: Recipient::Topic(topic),
+                    to,
                     payload: Bytes(payload.clone()),
                 };
                 if sink.send(Message::Text(f.encode().into())).await.is_err() {
@@ -358,76 +480,120 @@ async fn main() {
                     break;
                 }
                 c.sent.fetch_add(1, Ordering::Relaxed);
-                let s = now.as_secs_f64();
-                if s >= warm_end && s < stop_at {
-                    c.measured_sent.fetch_add(1, Ordering::Relaxed);
-                }
             }
             let _ = reader.await;
             let _ = sink.close().await;
         }));
     }
 
-    // Sample the relay's memory under load.
+    // CPU time of this process and the relays over the measured window,
+    // and their memory under load.
+    tokio::time::sleep_until((start + Duration::from_secs_f64(warm_end)).into()).await;
+    let (gen0, relay0) = (cpu_ns("self"), relays_cpu_ns(&args.relay_pids));
+    let delivered0 = counters.delivered.load(Ordering::Relaxed);
     let mut rss_peak = rss_connected;
     while start.elapsed().as_secs_f64() < measure_end {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        if let Some(pid) = args.relay_pid {
-            rss_peak = rss_peak.max(rss_kib(pid));
-        }
+        rss_peak = rss_peak.max(relays_rss(&args.relay_pids));
     }
-    // Other processes compete for the same cores; record how busy it was.
-    let loadavg: Option<f64> = std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()));
-    for t in tasks {
+    let (gen1, relay1) = (cpu_ns("self"), relays_cpu_ns(&args.relay_pids));
+    let delivered1 = counters.delivered.load(Ordering::Relaxed);
+    let window_deliveries = delivered1.saturating_sub(delivered0);
+    let load = loadavg();
+
+    // Wait for the stragglers: every due delivery, or the drain limit.
+    let drain_until = Instant::now() + Duration::from_secs_f64(args.drain);
+    loop {
+        let sent = counters.sent.load(Ordering::Relaxed);
+        let all_sent = send_tasks.iter().all(|t| t.is_finished());
+        if all_sent && counters.delivered.load(Ordering::Relaxed) >= sent * fanout as u64 {
+            break;
+        }
+        if Instant::now() >= drain_until {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    finished.store(true, Ordering::Relaxed);
+    for t in send_tasks.into_iter().chain(tasks) {
         let _ = t.await;
     }
 
     let mut lat = latencies.lock().map(|l| l.clone()).unwrap_or_default();
     lat.sort_unstable();
     let ms = |us: u64| us as f64 / 1000.0;
+    let sent = counters.sent.load(Ordering::Relaxed);
+    let delivered = counters.delivered.load(Ordering::Relaxed);
+    let expected = sent * fanout as u64;
+    let dropped = expected.saturating_sub(delivered);
+    let errors = counters.errors.load(Ordering::Relaxed);
     let measured = counters.measured_delivered.load(Ordering::Relaxed);
     let throughput = measured as f64 / args.duration;
     let per_conn_kib = match (rss_before, rss_connected) {
-        (Some(b), Some(a)) if connected > 0 => {
-            Some((a.saturating_sub(b)) as f64 / connected as f64)
-        }
+        (Some(b), Some(a)) if connected > 0 => Some(a.saturating_sub(b) as f64 / connected as f64),
         _ => None,
     };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let secs = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / 1e9),
+        _ => None,
+    };
+    let gen_cpu = secs(gen0, gen1);
+    let relay_cpu = secs(relay0, relay1);
+    let round = |v: f64, d: f64| (v * d).round() / d;
+    let ok = dropped == 0 && errors == 0;
     let report = serde_json::json!({
+        "ok": ok,
+        "topology": format!("{:?}", args.topology).to_lowercase(),
+        "fanout": fanout,
+        "nodes": args.urls.len(),
         "connections": connected,
-        "connect_seconds": (connect_secs * 10.0).round() / 10.0,
+        "connect_seconds": round(connect_secs, 10.0),
         "target_rate": args.rate,
+        "target_deliveries_s": args.rate * fanout as f64,
         "duration_s": args.duration,
         "payload_bytes": args.payload,
-        "sent": counters.sent.load(Ordering::Relaxed),
+        "sent": sent,
         "published_acks": counters.published.load(Ordering::Relaxed),
-        "delivered": counters.delivered.load(Ordering::Relaxed),
-        "errors": counters.errors.load(Ordering::Relaxed),
-        "measured_sent": counters.measured_sent.load(Ordering::Relaxed),
+        "delivered": delivered,
+        "expected_deliveries": expected,
+        "dropped": dropped,
+        "errors": errors,
         "measured_delivered": measured,
-        "throughput_msg_s": throughput.round(),
-        "latency_ms": {
+        "throughput_deliveries_s": throughput.round(),
+        "latency_from_due_ms": {
             "p50": ms(percentile(&lat, 0.50)),
             "p90": ms(percentile(&lat, 0.90)),
             "p99": ms(percentile(&lat, 0.99)),
             "max": ms(lat.last().copied().unwrap_or(0)),
         },
         "relay_rss_kib": { "before": rss_before, "connected": rss_connected, "peak": rss_peak },
-        "relay_kib_per_connection": per_conn_kib.map(|v| (v * 10.0).round() / 10.0),
-        "machine_loadavg_1m": loadavg,
+        "relay_kib_per_connection": per_conn_kib.map(|v| round(v, 10.0)),
+        "generator_cpu_share": gen_cpu.map(|s| round(s / args.duration / cores, 1000.0)),
+        "relay_cpu_share": relay_cpu.map(|s| round(s / args.duration / cores, 1000.0)),
+        "relay_cpu_us_per_delivery": relay_cpu
+            .filter(|_| window_deliveries > 0)
+            .map(|s| round(s * 1e6 / window_deliveries as f64, 10.0)),
+        "cores": cores,
+        "machine_loadavg_1m": load,
     });
     eprintln!(
-        "relay-load: {connected} conns, {throughput:.0} msg/s delivered (target {}), p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, errors {}",
-        args.rate,
+        "relay-load: {} {connected} conns: {throughput:.0} deliveries/s (target {}), from due p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; sent {sent}, delivered {delivered}/{expected}, dropped {dropped}, errors {errors}; generator CPU {:?}, relay CPU {:?} of {cores} cores; load {:?}",
+        report["topology"],
+        args.rate * fanout as f64,
         ms(percentile(&lat, 0.50)),
         ms(percentile(&lat, 0.99)),
         ms(lat.last().copied().unwrap_or(0)),
-        counters.errors.load(Ordering::Relaxed)
+        report["generator_cpu_share"],
+        report["relay_cpu_share"],
+        load,
     );
     #[allow(clippy::print_stdout)]
     {
         println!("{report}");
+    }
+    if !ok {
+        eprintln!("relay-load: FAILED RUN: {dropped} dropped, {errors} errors");
+        std::process::exit(1);
     }
 }

@@ -110,7 +110,7 @@ pub(super) async fn authenticate(
 }
 
 fn internal(e: Error) -> Refusal {
-    eprintln!("tandem-relay: {e}");
+    tracing::error!(error = %e, "authentication could not read the database");
     (
         ErrorCode::Internal,
         "relay storage unavailable; retry later".into(),

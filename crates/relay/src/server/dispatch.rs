@@ -126,7 +126,7 @@ pub(super) async fn handle_frame(
             };
             let message = match code {
                 ErrorCode::Internal => {
-                    eprintln!("tandem-relay: {e}");
+                    tracing::error!(error = %e, device = %s.device, "request failed");
                     "relay storage unavailable; retry later".to_string()
                 }
                 _ => e.to_string(),
@@ -361,6 +361,7 @@ async fn publish(
     payload: Bytes,
     now: u64,
 ) -> crate::Result<Vec<RelayFrame>> {
+    let arrived = Instant::now();
     let store = &st.inner.store;
     let (recipients, partial) = match &to {
         Recipient::Topic(_) => (None, false),
@@ -406,7 +407,10 @@ async fn publish(
             },
             st.inner.config.mailbox,
         )
-        .await?;
+        .await;
+    st.storage_result(&published);
+    let published = published?;
+    st.inner.metrics.publish_durable.observe(arrived.elapsed());
     Metrics::inc(&st.inner.metrics.messages_published);
     let id = MessageId(published.id as u64);
     st.push(
@@ -418,6 +422,7 @@ async fn publish(
             payload,
             sent_at: now,
         },
+        Some(arrived),
     );
     Ok(vec![RelayFrame::Published {
         req,
@@ -518,6 +523,7 @@ async fn admit(
                 id: MessageId(published.id as u64),
                 token,
             },
+            None,
         );
     }
     Ok(vec![RelayFrame::Ok { req }])
@@ -601,6 +607,7 @@ async fn revoke(
             id: Some(MessageId(published.id as u64)),
             record,
         },
+        None,
     );
     Ok(vec![RelayFrame::Ok { req }])
 }

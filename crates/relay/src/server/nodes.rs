@@ -62,7 +62,7 @@ async fn deliver(st: &AppState, wanted: Vec<(MessageId, Vec<Vec<u8>>)>) {
         Err(e) => {
             // The devices still get them: from their mailbox on the next
             // connection, or at the re-read after the database is back.
-            eprintln!("tandem-relay: cannot fetch messages stored by another node: {e}");
+            tracing::error!(error = %e, "cannot fetch messages stored by another node");
             return;
         }
     };
@@ -72,7 +72,7 @@ async fn deliver(st: &AppState, wanted: Vec<(MessageId, Vec<Vec<u8>>)>) {
         let Some(frame) = by_id.get(&id).and_then(|m| stored_to_frame(m)) else {
             continue;
         };
-        st.push(&mailboxes, &frame);
+        st.push(&mailboxes, &frame, None);
         Metrics::inc(&st.inner.metrics.node_deliveries);
     }
 }
@@ -94,7 +94,7 @@ async fn resync(st: &AppState) {
                 revoked(st, e);
             }
         }
-        Err(e) => eprintln!("tandem-relay: cannot re-read revocations: {e}"),
+        Err(e) => tracing::error!(error = %e, "cannot re-read revocations"),
     }
     let Ok(hub) = st.inner.hub.lock() else { return };
     for c in hub.values().flatten() {

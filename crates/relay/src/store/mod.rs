@@ -97,6 +97,23 @@ impl core::fmt::Debug for StoredMessage {
     }
 }
 
+/// The query behind [`Store::mailbox_depths`] (the same SQL on both
+/// backends; SUM is NUMERIC in PostgreSQL, hence the casts).
+pub(crate) const DEPTHS: &str =
+    "SELECT COUNT(*), CAST(COALESCE(SUM(n), 0) AS BIGINT), CAST(COALESCE(MAX(n), 0) AS BIGINT) \
+     FROM (SELECT COUNT(*) AS n FROM inbox GROUP BY mailbox) AS m";
+
+/// Mailboxes with messages waiting, and how many wait.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailboxDepths {
+    /// Mailboxes holding at least one message.
+    pub mailboxes: u64,
+    /// Mailbox entries (a message for three devices counts three times).
+    pub entries: u64,
+    /// Entries in the fullest mailbox.
+    pub deepest: u64,
+}
+
 /// Mailbox limits enforced by the store when a message is published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MailboxLimits {
@@ -381,6 +398,8 @@ pub trait Store: Send + Sync + 'static {
     fn revoked(&self) -> BoxFuture<'_, Result<Vec<RevokedEntry>>>;
     /// Number of messages currently stored (for metrics).
     fn message_count(&self) -> BoxFuture<'_, Result<u64>>;
+    /// How deep the mailboxes are (for metrics).
+    fn mailbox_depths(&self) -> BoxFuture<'_, Result<MailboxDepths>>;
     /// Drops a (revoked) mailbox's subscriptions and waiting messages.
     /// Returns how many mailbox entries were removed.
     fn forget_device(&self, mailbox: Vec<u8>) -> BoxFuture<'_, Result<u64>>;

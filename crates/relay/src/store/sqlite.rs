@@ -17,9 +17,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
 use super::{
-    split_full, Blob, ChainHead, DeviceRecord, MailboxLimits, MessageId, NewMessage, NewRevocation,
-    Published, RevokedEntry, Store, StoredMessage, Subscribed, TargetKind, SCHEMA_VERSION,
-    TOPIC_PARTIES,
+    split_full, Blob, ChainHead, DeviceRecord, MailboxDepths, MailboxLimits, MessageId, NewMessage,
+    NewRevocation, Published, RevokedEntry, Store, StoredMessage, Subscribed, TargetKind, DEPTHS,
+    SCHEMA_VERSION, TOPIC_PARTIES,
 };
 use crate::{Error, Result};
 
@@ -541,7 +541,7 @@ fn writer(mut inner: Inner, rx: Receiver<Job>) {
         if let Err(e) = inner.conn.execute_batch("BEGIN IMMEDIATE") {
             // Dropping the jobs drops their reply channels: callers get a
             // storage error and nothing is acknowledged.
-            eprintln!("tandem-relay: database BEGIN failed: {e}");
+            tracing::error!(error = %e, "database BEGIN failed");
             continue;
         }
         let mut done: Vec<Completion> = Vec::with_capacity(jobs.len());
@@ -907,6 +907,19 @@ impl Store for SqliteStore {
             i.subs.retain(|_, v| !v.is_empty());
             i.usage.remove(&mailbox);
             Ok(ids.len() as u64)
+        })
+    }
+
+    fn mailbox_depths(&self) -> BoxFuture<'_, Result<MailboxDepths>> {
+        self.read(|c| {
+            c.query_row(DEPTHS, [], |r| {
+                Ok(MailboxDepths {
+                    mailboxes: r.get::<_, i64>(0)? as u64,
+                    entries: r.get::<_, i64>(1)? as u64,
+                    deepest: r.get::<_, i64>(2)? as u64,
+                })
+            })
+            .map_err(db_err)
         })
     }
 

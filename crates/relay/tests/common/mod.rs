@@ -400,7 +400,74 @@ pub async fn kill_after(
 pub struct Postgres {
     child: Child,
     pub url: String,
+    bin: PathBuf,
+    port: u16,
     _dir: TempDir,
+}
+
+impl Postgres {
+    /// Stops the server at once (`pg_ctl stop -m immediate`: like a crash,
+    /// nothing is flushed beyond what was committed).
+    pub fn stop(&mut self) {
+        let st = as_postgres_user(&self.bin, "pg_ctl")
+            .arg("stop")
+            .arg("-D")
+            .arg(self._dir.path().join("data"))
+            .args(["-m", "immediate", "-w"])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "pg_ctl stop failed");
+        let _ = self.child.wait();
+    }
+
+    /// Starts the stopped server again on the same port and data.
+    pub fn start_again(&mut self) {
+        self.child = spawn_postgres(&self.bin, self._dir.path(), self.port);
+        wait_ready(&self.bin, self.port);
+    }
+}
+
+fn spawn_postgres(bin: &Path, dir: &Path, port: u16) -> Child {
+    as_postgres_user(bin, "postgres")
+        .arg("-D")
+        .arg(dir.join("data"))
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-k"])
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (at most 30 s) until the server on `port` accepts connections.
+fn wait_ready(bin: &Path, port: u16) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = Command::new(bin.join("pg_isready"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-U",
+                "tandem",
+                "-d",
+                "postgres",
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ready {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "PostgreSQL did not start within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 impl Drop for Postgres {
@@ -492,45 +559,16 @@ pub fn start_postgres() -> Postgres {
         String::from_utf8_lossy(&out.stderr)
     );
     let port = free_port();
-    let child = as_postgres_user(&bin, "postgres")
-        .arg("-D")
-        .arg(&data)
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-k"])
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = spawn_postgres(&bin, dir.path(), port);
     let url = format!("postgres://tandem@127.0.0.1:{port}/postgres");
+    // Built first, so that a server that never gets ready is still killed.
     let pg = Postgres {
         child,
         url,
+        bin,
+        port,
         _dir: dir,
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let ready = Command::new(bin.join("pg_isready"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-U",
-                "tandem",
-                "-d",
-                "postgres",
-            ])
-            .stdout(Stdio::null())
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        if ready {
-            return pg;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "PostgreSQL did not start within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_ready(&pg.bin, pg.port);
+    pg
 }

@@ -27,9 +27,9 @@ use tokio::sync::{mpsc, oneshot, Mutex, OwnedMutexGuard};
 use tokio_postgres::{Client, NoTls};
 
 use super::{
-    Blob, ChainHead, DeviceRecord, Event, GroupGuard, MailboxLimits, MessageId, NewMessage,
-    NewRevocation, Published, RevokedEntry, Store, StoredMessage, Subscribed, TargetKind,
-    SCHEMA_VERSION, TOPIC_PARTIES,
+    Blob, ChainHead, DeviceRecord, Event, GroupGuard, MailboxDepths, MailboxLimits, MessageId,
+    NewMessage, NewRevocation, Published, RevokedEntry, Store, StoredMessage, Subscribed,
+    TargetKind, SCHEMA_VERSION, TOPIC_PARTIES,
 };
 use crate::{Error, Result};
 
@@ -166,10 +166,7 @@ async fn connect_one(url: &str, name: &str) -> Result<Client> {
     let (client, conn) = open(url, name).await?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
-            eprintln!(
-                "tandem-relay: PostgreSQL connection ended: {}",
-                describe(&e)
-            );
+            tracing::warn!(error = %describe(&e), "PostgreSQL connection ended");
         }
     });
     Ok(client)
@@ -861,6 +858,18 @@ impl Store for PgStore {
                     })
                 })
                 .collect()
+        })
+    }
+
+    fn mailbox_depths(&self) -> BoxFuture<'_, Result<MailboxDepths>> {
+        Box::pin(async move {
+            let client = self.conn().await?;
+            let row = client.query_one(super::DEPTHS, &[]).await.map_err(pg_err)?;
+            Ok(MailboxDepths {
+                mailboxes: row.get::<_, i64>(0) as u64,
+                entries: row.get::<_, i64>(1) as u64,
+                deepest: row.get::<_, i64>(2) as u64,
+            })
         })
     }
 

@@ -144,10 +144,7 @@ async fn listen(url: &str) -> Result<(Client, mpsc::UnboundedReceiver<String>)> 
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    eprintln!(
-                        "tandem-relay: PostgreSQL notification connection ended: {}",
-                        super::describe(&e)
-                    );
+                    tracing::warn!(error = %super::describe(&e), "PostgreSQL notification connection ended");
                     return;
                 }
             }
@@ -184,9 +181,9 @@ async fn follow(
             None => match listen(&url).await {
                 Ok(c) => {
                     backoff = Duration::from_millis(50);
-                    eprintln!(
-                        "tandem-relay: listening for other relay nodes again; re-reading the \
-                         mailboxes of the devices connected here"
+                    tracing::info!(
+                        "listening for other relay nodes again; re-reading the mailboxes of the \
+                         devices connected here"
                     );
                     // LISTEN is in place: whatever was committed while we
                     // were away is now in the database for the re-read.
@@ -196,7 +193,7 @@ async fn follow(
                     c
                 }
                 Err(e) => {
-                    eprintln!("tandem-relay: {e}; retrying in {backoff:?}");
+                    tracing::warn!(error = %e, retry_in = ?backoff, "cannot listen for other relay nodes");
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                     continue;
@@ -226,7 +223,7 @@ async fn follow(
                 _ = health.tick() => {
                     let alive = tokio::time::timeout(HEALTH_EVERY, client.simple_query("SELECT 1")).await;
                     if !matches!(alive, Ok(Ok(_))) {
-                        eprintln!("tandem-relay: the PostgreSQL notification connection stopped answering");
+                        tracing::warn!("the PostgreSQL notification connection stopped answering");
                         break;
                     }
                 }
@@ -235,7 +232,7 @@ async fn follow(
         if events.is_closed() {
             return;
         }
-        eprintln!("tandem-relay: lost the PostgreSQL notification connection; reconnecting");
+        tracing::warn!("lost the PostgreSQL notification connection; reconnecting");
     }
 }
 

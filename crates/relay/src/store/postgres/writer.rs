@@ -68,7 +68,7 @@ async fn run(url: String, conn: Conn, node: u64, mut rx: mpsc::UnboundedReceiver
                 }
             }
             Err(e) => {
-                eprintln!("tandem-relay: PostgreSQL batch failed: {e}");
+                tracing::error!(error = %e, "PostgreSQL batch failed");
                 fail(batch, &e);
             }
         }
