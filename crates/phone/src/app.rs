@@ -515,6 +515,7 @@ fn drain(a: &Rc<App>) {
             | Screen::Confirm
             | Screen::Password
             | Screen::Policy
+            | Screen::Biometric
     );
     render(a, typing || a.phone.borrow().revoking.is_some());
     run(a, effects);
