@@ -7,7 +7,9 @@
 //! (Argon2id + XChaCha20-Poly1305 under the user's password, the
 //! extension's format); `localStorage["tandem.phone.device"]` holds the
 //! sealed device state (AES-GCM under a non-extractable key that
-//! `phone/boot.js` keeps in IndexedDB); nothing else is stored. Passwords
+//! `phone/boot.js` keeps in IndexedDB); `localStorage["tandem.phone.biometric"]`
+//! holds the fingerprint-unlock record while it is on (`prf.rs`: the vault
+//! key sealed under a WebAuthn PRF-derived key); nothing else is stored. Passwords
 //! and phrases pass through here only as field values handed to the model.
 
 use crate::model::{Effect, Phone, Screen};
@@ -61,6 +63,10 @@ struct App {
     frame_seen: Cell<bool>,
     /// Events from the engine, handled after the call that raised them.
     events: RefCell<Vec<String>>,
+    /// The browser's `BarcodeDetector` for QR codes, where it has one.
+    detector: RefCell<Option<JsValue>>,
+    /// A `detect()` call runs (frames wait for it).
+    detecting: Cell<bool>,
 }
 
 thread_local! {
@@ -142,6 +148,12 @@ pub async fn start(key: web_sys::CryptoKey) -> Result<(), JsError> {
             .and_then(|s| s.get_item(crate::confirm::POLICY_KEY).ok().flatten())
             .as_deref(),
     );
+    phone.webauthn = crate::webauthn::available();
+    let stale = phone.load_biometric(
+        storage()
+            .and_then(|s| s.get_item(crate::prf::RECORD_KEY).ok().flatten())
+            .as_deref(),
+    );
     let video: HtmlVideoElement = doc
         .create_element("video")
         .map_err(|_| JsError::new("no video element"))?
@@ -166,10 +178,18 @@ pub async fn start(key: web_sys::CryptoKey) -> Result<(), JsError> {
         frames: Cell::new(None),
         frame_seen: Cell::new(false),
         events: RefCell::new(Vec::new()),
+        detector: RefCell::new(None),
+        detecting: Cell::new(false),
     });
     APP.with(|s| *s.borrow_mut() = Some(Rc::clone(&a)));
     listen(&a);
     render(&a, false);
+    run(&a, stale);
+    spawn_local(async move {
+        if let Some(a) = app() {
+            *a.detector.borrow_mut() = native_detector().await;
+        }
+    });
     ask_persistent_storage();
     let tick = Closure::<dyn FnMut()>::new(on_tick);
     set_interval(tick.as_ref().unchecked_ref(), 1000);
@@ -338,6 +358,46 @@ fn run(a: &Rc<App>, effects: Vec<Effect>) {
                 let a = Rc::clone(a);
                 spawn_local(async move { open_host(&a, sealed, String::new()).await });
             }
+            Effect::CreateCredential {
+                user_id,
+                challenge,
+                salt,
+            } => {
+                let a = Rc::clone(a);
+                spawn_local(async move {
+                    let r = crate::webauthn::create(&user_id, &challenge, &salt).await;
+                    let effects = a.phone.borrow_mut().on_created(&mut rand_core::OsRng, r);
+                    render(&a, false);
+                    run(&a, effects);
+                });
+            }
+            Effect::GetPrf {
+                credential_id,
+                challenge,
+                salt,
+            } => {
+                let a = Rc::clone(a);
+                spawn_local(async move {
+                    let r = crate::webauthn::prf(&credential_id, &challenge, &salt).await;
+                    let effects = a.phone.borrow_mut().on_prf(&mut rand_core::OsRng, r);
+                    render(&a, false);
+                    run(&a, effects);
+                });
+            }
+            Effect::SaveBiometric(record) => {
+                let saved = storage().and_then(|s| match &record {
+                    Some(json) => s.set_item(crate::prf::RECORD_KEY, json).ok(),
+                    None => s.remove_item(crate::prf::RECORD_KEY).ok(),
+                });
+                if saved.is_none() {
+                    a.phone.borrow_mut().error = Some(
+                        "This browser did not store the fingerprint or face unlock setting; \
+                         unlock stays with your password."
+                            .into(),
+                    );
+                    render(a, true);
+                }
+            }
             Effect::SavePolicy(json) => {
                 if let Some(s) = storage() {
                     let _ = s.set_item(crate::confirm::POLICY_KEY, &json);
@@ -455,6 +515,7 @@ fn drain(a: &Rc<App>) {
             | Screen::Confirm
             | Screen::Password
             | Screen::Policy
+            | Screen::Biometric
     );
     render(a, typing || a.phone.borrow().revoking.is_some());
     run(a, effects);
@@ -496,7 +557,7 @@ fn on_tick() {
     }
 }
 
-fn dom_error(e: &JsValue) -> (String, String) {
+pub(crate) fn dom_error(e: &JsValue) -> (String, String) {
     match e.dyn_ref::<web_sys::DomException>() {
         Some(d) => (d.name(), d.message()),
         None => ("Error".into(), js_message(e)),
@@ -556,6 +617,62 @@ fn stop_camera(a: &App) {
     a.video.set_src_object(None);
 }
 
+/// The browser's `BarcodeDetector` if it reads QR codes
+/// (`getSupportedFormats()` lists `qr_code`), else `None`: the wasm
+/// decoder reads the frames.
+///
+/// Untested here: the Debian Chromium these tests run has no
+/// `BarcodeDetector` on Linux (`typeof BarcodeDetector` is "undefined"), so
+/// the fake-camera tests exercise the wasm path only; no fake detector
+/// stands in for the browser's.
+async fn native_detector() -> Option<JsValue> {
+    let window = web_sys::window()?;
+    let ctor: js_sys::Function = js_sys::Reflect::get(&window, &"BarcodeDetector".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let formats = js_sys::Reflect::get(&ctor, &"getSupportedFormats".into())
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?
+        .call0(&ctor)
+        .ok()?;
+    let formats = JsFuture::from(formats.dyn_into::<js_sys::Promise>().ok()?)
+        .await
+        .ok()?;
+    let formats: Vec<String> = js_sys::Array::from(&formats)
+        .iter()
+        .filter_map(|f| f.as_string())
+        .collect();
+    if !crate::scan::native_reads_qr(&formats) {
+        return None;
+    }
+    let options = js_sys::Object::new();
+    let qr = js_sys::Array::of1(&"qr_code".into());
+    js_sys::Reflect::set(&options, &"formats".into(), &qr).ok()?;
+    js_sys::Reflect::construct(&ctor, &js_sys::Array::of1(&options)).ok()
+}
+
+/// The texts the browser's detector read in the video's current frame.
+async fn detect_native(
+    detector: &JsValue,
+    video: &HtmlVideoElement,
+) -> Result<Vec<String>, JsValue> {
+    let promise: js_sys::Promise = js_sys::Reflect::get(detector, &"detect".into())?
+        .dyn_into::<js_sys::Function>()?
+        .call1(detector, video)?
+        .dyn_into()?;
+    let found = JsFuture::from(promise).await?;
+    Ok(js_sys::Array::from(&found)
+        .iter()
+        .filter_map(|b| {
+            js_sys::Reflect::get(&b, &"rawValue".into())
+                .ok()?
+                .as_string()
+        })
+        .collect())
+}
+
 fn read_frame() {
     let Some(a) = app() else { return };
     // HAVE_CURRENT_DATA: a frame is there to read.
@@ -564,6 +681,22 @@ fn read_frame() {
     }
     if !a.frame_seen.replace(true) {
         mark("tandem-phone:first-frame");
+    }
+    let native = a.detector.borrow().clone();
+    if let Some(detector) = native {
+        if a.detecting.replace(true) {
+            return; // the last frame is still being read
+        }
+        spawn_local(async move {
+            let texts = detect_native(&detector, &a.video).await;
+            a.detecting.set(false);
+            match texts {
+                Ok(texts) => found(&a, crate::scan::pick(&texts, (now_ms() / 1000.0) as u64)),
+                // The browser's detector failed: the wasm decoder from now on.
+                Err(_) => *a.detector.borrow_mut() = None,
+            }
+        });
+        return;
     }
     let (vw, vh) = (a.video.video_width(), a.video.video_height());
     let scale = (FRAME_MAX_W as f64 / vw as f64).min(1.0);
@@ -594,14 +727,22 @@ fn read_frame() {
         return;
     };
     let data = img.data();
-    let Some(found) = scan_frame(w as usize, h as usize, &data, (now_ms() / 1000.0) as u64) else {
+    found(
+        &a,
+        scan_frame(w as usize, h as usize, &data, (now_ms() / 1000.0) as u64),
+    );
+}
+
+/// What a decoder found in a frame, for the model.
+fn found(a: &Rc<App>, found: Option<crate::scan::Scanned>) {
+    let Some(found) = found else {
         return;
     };
     let before = a.phone.borrow().scan_note.clone();
     let effects = a.phone.borrow_mut().on_scan(found);
     let changed = before != a.phone.borrow().scan_note || !effects.is_empty();
     if changed {
-        render(&a, false);
+        render(a, false);
     }
-    run(&a, effects);
+    run(a, effects);
 }

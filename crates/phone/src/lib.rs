@@ -6,15 +6,20 @@
 //! the wallet group and revokes them.
 //!
 //! `model` decides, `wallet` keeps the keys (pure), `screens` draws, `scan`
-//! reads QR codes from camera frames; `app` (browser only) carries out what
-//! `model` returns.
+//! reads QR codes from camera frames; `biometric` (decisions) and `prf`
+//! (crypto) unlock with fingerprint or face through WebAuthn's PRF
+//! extension; `app` and `webauthn` (browser only) carry out what `model`
+//! returns.
 #![allow(unreachable_pub)] // wasm-bindgen exports are pub by necessity
 
+pub mod biometric;
 pub mod confirm;
 pub mod model;
+pub mod prf;
 pub mod scan;
 pub mod screens;
 pub mod wallet;
 
 // Browser only at run time; compiles natively so clippy checks it.
 mod app;
+mod webauthn;

@@ -45,6 +45,8 @@ pub enum Screen {
     Approve,
     /// What this phone confirms before a desktop signs.
     Policy,
+    /// Unlock with fingerprint or face: turn it on (after the password) or off.
+    Biometric,
 }
 
 /// The camera, as the Scan screen shows it.
@@ -91,10 +93,34 @@ pub enum Effect {
     OpenDevice,
     /// Store this policy JSON (confirm on phone; no secret in it).
     SavePolicy(String),
+    /// Ask the phone's platform authenticator (fingerprint or face) for a
+    /// new credential with the PRF extension evaluated at `salt`
+    /// ([`Phone::on_created`]). Nothing here is secret.
+    CreateCredential {
+        /// The WebAuthn user handle (random: it names nobody).
+        user_id: [u8; 16],
+        /// A random challenge (nothing verifies the signature: the key is the PRF output).
+        challenge: [u8; 32],
+        /// The PRF input (`eval.first`).
+        salt: [u8; 32],
+    },
+    /// Ask the authenticator for the PRF output of this credential at
+    /// `salt` ([`Phone::on_prf`]).
+    GetPrf {
+        /// The credential's `rawId`.
+        credential_id: Vec<u8>,
+        /// A random challenge.
+        challenge: [u8; 32],
+        /// The PRF input (`eval.first`).
+        salt: [u8; 32],
+    },
+    /// Store (`Some`: the record's JSON, no secret in clear) or erase
+    /// (`None`) the fingerprint or face unlock record.
+    SaveBiometric(Option<String>),
 }
 
 /// Work that [`Phone::work`] does (held between the tap and the work).
-enum Job {
+pub(crate) enum Job {
     /// A new recovery phrase.
     Generate,
     /// Seal the draft phrase under this password.
@@ -103,6 +129,10 @@ enum Job {
     Unlock(Secret),
     /// Check the password again, then show the phrase.
     Reveal(Secret),
+    /// Check the password, then turn on fingerprint or face unlock.
+    Enroll(Secret),
+    /// Ask the authenticator for the key (a fresh challenge).
+    AskPrf,
 }
 
 impl fmt::Debug for Job {
@@ -112,12 +142,14 @@ impl fmt::Debug for Job {
             Job::Seal(_) => "Seal(<password>)",
             Job::Unlock(_) => "Unlock(<password>)",
             Job::Reveal(_) => "Reveal(<password>)",
+            Job::Enroll(_) => "Enroll(<password>)",
+            Job::AskPrf => "AskPrf",
         })
     }
 }
 
 /// Taps that work before the wallet is open.
-const BEFORE_UNLOCK: [&str; 9] = [
+const BEFORE_UNLOCK: [&str; 10] = [
     "wallet-create",
     "wallet-import",
     "welcome",
@@ -127,6 +159,7 @@ const BEFORE_UNLOCK: [&str; 9] = [
     "import-submit",
     "password-submit",
     "unlock",
+    "unlock-biometric",
 ];
 
 /// Everything the phone app shows. `Debug` prints no secret (every field
@@ -194,6 +227,12 @@ pub struct Phone {
     pub(crate) inbox_cleared: u64,
     /// Effects decided while handling engine events ([`Phone::take_queued`]).
     pub(crate) queued: Vec<Effect>,
+    /// Fingerprint or face unlock, when it is on (the stored record).
+    pub biometric: Option<crate::prf::Record>,
+    /// Whether this browser has WebAuthn (`PublicKeyCredential`).
+    pub webauthn: bool,
+    /// The WebAuthn call answered next ([`Phone::on_created`], [`Phone::on_prf`]).
+    pub(crate) prf_wait: Option<crate::biometric::PrfWait>,
 }
 
 impl Phone {
@@ -242,6 +281,9 @@ impl Phone {
             inbox_max: 0,
             inbox_cleared: 0,
             queued: Vec::new(),
+            biometric: None,
+            webauthn: false,
+            prf_wait: None,
         }
     }
 
@@ -316,7 +358,7 @@ impl Phone {
 
     /// The wallet just opened (made, imported or unlocked): name the phone
     /// on first start, else open its device (once per page) and go Home.
-    fn on_unlocked(&mut self) -> Vec<Effect> {
+    pub(crate) fn on_unlocked(&mut self) -> Vec<Effect> {
         self.last_active_ms = self.now_ms;
         self.error = None;
         self.notice = None;
@@ -359,6 +401,10 @@ impl Phone {
                         self.vault = Some(vault.clone());
                         self.wallet = Some(open);
                         let mut out = vec![Effect::SaveVault(vault)];
+                        // A new wallet: a fingerprint key made for another vault goes.
+                        if self.biometric.take().is_some() {
+                            out.push(Effect::SaveBiometric(None));
+                        }
                         out.extend(self.on_unlocked());
                         out
                     }
@@ -372,16 +418,8 @@ impl Phone {
                 let Some(vault) = self.vault.as_deref() else {
                     return Vec::new();
                 };
-                match wallet::unlock(vault, &password) {
-                    Ok(open) => {
-                        self.wallet = Some(open);
-                        self.on_unlocked()
-                    }
-                    Err(e) => {
-                        self.error = Some(e);
-                        Vec::new()
-                    }
-                }
+                let opened = wallet::unlock(vault, &password);
+                self.opened(opened)
             }
             Job::Reveal(password) => {
                 if let (Some(vault), Some(open)) = (self.vault.as_deref(), self.wallet.as_ref()) {
@@ -395,7 +433,29 @@ impl Phone {
                 }
                 Vec::new()
             }
+            Job::Enroll(password) => self.enroll(rng, &password),
+            Job::AskPrf => self.ask_prf(rng),
         }
+    }
+
+    /// The stored vault opened (by password or fingerprint), or why not.
+    pub(crate) fn opened(&mut self, opened: Result<Unlocked, String>) -> Vec<Effect> {
+        match opened {
+            Ok(open) => {
+                self.wallet = Some(open);
+                self.on_unlocked()
+            }
+            Err(e) => {
+                self.error = Some(e);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Holds `job` for [`Phone::work`] (the busy page shows first).
+    pub(crate) fn queue(&mut self, job: Job) {
+        self.pending = Some(job);
+        self.busy = true;
     }
 
     /// Closes the wallet: the keys and any shown phrase are dropped
@@ -417,6 +477,7 @@ impl Phone {
         self.revealed = None;
         self.draft = None;
         self.pending = None;
+        self.prf_wait = None;
         self.revoking = None;
         self.scan_note = None;
         self.busy = false;
@@ -507,6 +568,10 @@ impl Phone {
         if leaving_scan && self.camera != Camera::Off {
             self.camera = Camera::Off;
             out.push(Effect::StopCamera);
+        }
+        if let Some(more) = self.biometric_act(action, field) {
+            out.extend(more);
+            return out;
         }
         match action {
             "wallet-create" if self.vault.is_none() => {
@@ -686,7 +751,7 @@ impl Phone {
         out
     }
 
-    fn go(&mut self, s: Screen) {
+    pub(crate) fn go(&mut self, s: Screen) {
         if s != Screen::Reveal {
             self.revealed = None;
         }

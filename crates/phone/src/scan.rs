@@ -1,6 +1,11 @@
 //! Reading the desktop's pairing QR from a camera frame, and deciding what
 //! the text in it means. Pure: RGBA pixels in, a [`Scanned`] out; the page
 //! only grabs frames (see `app.rs`).
+//!
+//! Where the browser has a `BarcodeDetector` that reads QR codes (Chrome
+//! on Android, Safari), the page asks it per frame instead and hands the
+//! texts to [`pick`]; this decoder (`rqrr`, in wasm) is the fallback, and
+//! takes over for good if the browser's detector fails once.
 
 use tandem_pair::PairingOffer;
 
@@ -49,10 +54,19 @@ pub fn classify(text: &str, now: u64) -> Scanned {
 
 /// The first Tandem code in a frame, else what else was seen.
 pub fn scan_frame(width: usize, height: usize, rgba: &[u8], now: u64) -> Option<Scanned> {
-    let found: Vec<Scanned> = decode_rgba(width, height, rgba)
-        .iter()
-        .map(|t| classify(t, now))
-        .collect();
+    pick(&decode_rgba(width, height, rgba), now)
+}
+
+/// Whether the browser's `BarcodeDetector.getSupportedFormats()` lists QR
+/// codes (then it decodes the frames; else the wasm decoder does).
+pub fn native_reads_qr(formats: &[String]) -> bool {
+    formats.iter().any(|f| f == "qr_code")
+}
+
+/// Among the texts of every code a decoder read in a frame: the first
+/// Tandem code, else what else was seen.
+pub fn pick(texts: &[String], now: u64) -> Option<Scanned> {
+    let found: Vec<Scanned> = texts.iter().map(|t| classify(t, now)).collect();
     found
         .iter()
         .find(|s| matches!(s, Scanned::Pairing(_)))
@@ -110,6 +124,17 @@ mod tests {
         let (w, h, px) = frame("https://example.com/menu", 4, [0, 0, 0]);
         assert_eq!(scan_frame(w, h, &px, 0), Some(Scanned::NotTandem));
         assert_eq!(classify("tandem:pair?v=2", 0), Scanned::NotTandem);
+    }
+
+    #[test]
+    fn the_browsers_detector_is_used_only_if_it_reads_qr_codes_and_its_texts_are_picked_alike() {
+        assert!(native_reads_qr(&["ean_13".into(), "qr_code".into()]));
+        assert!(!native_reads_qr(&["ean_13".into(), "aztec".into()]));
+        assert!(!native_reads_qr(&[]));
+        let texts = ["https://example.com/menu".to_owned(), link(2_000)];
+        assert_eq!(pick(&texts, 1_000), Some(Scanned::Pairing(link(2_000))));
+        assert_eq!(pick(&texts[..1], 1_000), Some(Scanned::NotTandem));
+        assert_eq!(pick(&[], 1_000), None);
     }
 
     #[test]

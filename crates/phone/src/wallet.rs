@@ -9,7 +9,7 @@
 use core::fmt;
 use rand_core::CryptoRngCore;
 use tandem_keys::{Keyring, Mnemonic, WordCount};
-use tandem_vault::{KdfParams, Vault};
+use tandem_vault::{KdfParams, Vault, VaultKey};
 use zeroize::Zeroizing;
 
 /// Lock after this long without a tap or a key press (ms).
@@ -196,6 +196,30 @@ pub fn unlock(vault: &str, password: &Secret) -> Result<Unlocked, String> {
     Unlocked::new(keyring)
 }
 
+/// The key of the stored vault, once `password` opens it (to wrap it for
+/// fingerprint or face unlock: see `prf`).
+pub fn vault_key(vault: &str, password: &Secret) -> Result<VaultKey, String> {
+    let (_plain, key) = Vault::from_json(vault)
+        .and_then(|v| v.unlock(password.expose().as_bytes()))
+        .map_err(vault_error)?;
+    Ok(key)
+}
+
+/// Opens the stored vault with its key (unwrapped by fingerprint or face
+/// unlock). A key that is not this vault's is refused.
+pub fn unlock_with_key(vault: &str, key: &VaultKey) -> Result<Unlocked, String> {
+    let plain = Vault::from_json(vault)
+        .and_then(|v| v.open(key))
+        .map_err(|e| match e {
+            tandem_vault::Error::WrongPassword => "The key from your fingerprint or face does \
+                 not open this wallet. Unlock with your password."
+                .to_owned(),
+            e => sentence(&e.to_string()),
+        })?;
+    let keyring = Keyring::from_bytes(&plain).map_err(|e| sentence(&e.to_string()))?;
+    Unlocked::new(keyring)
+}
+
 /// The phrase of the open wallet, once `password` opens the stored vault
 /// again (someone holding an unlocked phone still needs the password).
 pub fn reveal(vault: &str, password: &Secret, open: &Unlocked) -> Result<Secret, String> {
@@ -265,6 +289,26 @@ mod tests {
         assert_eq!(
             reveal(&vault, &pw, &again).expect("revealed").expose(),
             ANVIL
+        );
+    }
+
+    #[test]
+    fn the_vault_key_opens_the_vault_and_another_key_is_refused_clearly() {
+        let d = import(&Secret::new(ANVIL.into())).expect("valid");
+        let pw = Secret::new("correct horse battery".into());
+        let (vault, open) = seal(&mut OsRng, &d, &pw, KdfParams::INSECURE_TEST).expect("sealed");
+        let key = vault_key(&vault, &pw).expect("right password");
+        assert_eq!(
+            unlock_with_key(&vault, &key).expect("opens").address,
+            open.address
+        );
+        let e = unlock_with_key(&vault, &VaultKey::from_bytes(&[0; 32])).unwrap_err();
+        assert!(e.contains("does not open this wallet"), "{e}");
+        assert_eq!(
+            vault_key(&vault, &Secret::new("nope".into()))
+                .err()
+                .as_deref(),
+            Some("Wrong password. Try again.")
         );
     }
 

@@ -63,11 +63,13 @@ class Lines {
 }
 
 /** The real relay on a free port (it binds 127.0.0.1:0 and prints its URL);
- * with `appDir`, it also serves the phone app at /app/ (`appUrl`). */
-export async function startRelay({ appDir } = {}) {
+ * with `appDir`, it also serves the phone app at /app/ (`appUrl`); with
+ * `publicUrl`, devices reach it there (behind a proxy). */
+export async function startRelay({ appDir, publicUrl } = {}) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-relay-'));
   const args = ['--listen', '127.0.0.1:0', '--database', path.join(dir, 'relay.db')];
   if (appDir) args.push('--app-dir', appDir);
+  if (publicUrl) args.push('--public-url', publicUrl);
   const proc = spawn(bin('tandem-relay'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = new Lines(proc);
   const line = await out.wait('tandem-relay listening on ', 30_000);

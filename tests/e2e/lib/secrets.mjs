@@ -8,6 +8,7 @@
 // Rust code, to learn the group's keys and its identity seed.
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
+import assert from 'node:assert/strict';
 import { argon2id } from '@noble/hashes/argon2.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -21,18 +22,23 @@ const u32 = (n) => {
 };
 const concat = (...parts) => Uint8Array.from(parts.flatMap((p) => [...p]));
 
-/** Opens a `tandem-vault` JSON envelope with its password; returns the plaintext. */
-export function openVault(json, password) {
+/** A `tandem-vault` envelope's key (Argon2id of the password), as crates/vault derives it. */
+export function vaultKey(json, password) {
   const v = JSON.parse(json);
-  const salt = Buffer.from(v.kdf.salt, 'base64');
-  const nonce = Buffer.from(v.cipher.nonce, 'base64');
-  const check = Buffer.from(v.check, 'base64');
-  const master = argon2id(enc.encode(password), salt, {
+  return argon2id(enc.encode(password), Buffer.from(v.kdf.salt, 'base64'), {
     t: v.kdf.iterations,
     m: v.kdf.memory_kib,
     p: v.kdf.parallelism,
     dkLen: 32,
   });
+}
+
+/** Opens a `tandem-vault` JSON envelope with its key; returns the plaintext. */
+export function openVaultWithKey(json, master) {
+  const v = JSON.parse(json);
+  const salt = Buffer.from(v.kdf.salt, 'base64');
+  const nonce = Buffer.from(v.cipher.nonce, 'base64');
+  const check = Buffer.from(v.check, 'base64');
   const key = hkdf(sha256, master, undefined, enc.encode('tandem/vault/v1/encrypt'), 32);
   const aad = concat(
     enc.encode('tandem-vault'),
@@ -48,6 +54,27 @@ export function openVault(json, password) {
     check,
   );
   return xchacha20poly1305(key, nonce, aad).decrypt(Buffer.from(v.ciphertext, 'base64'));
+}
+
+/** Opens a `tandem-vault` JSON envelope with its password; returns the plaintext. */
+export function openVault(json, password) {
+  return openVaultWithKey(json, vaultKey(json, password));
+}
+
+/**
+ * Opens the phone's fingerprint-unlock record (crates/phone/src/prf.rs)
+ * with the authenticator's PRF output, independently of the Rust code:
+ * HKDF-SHA256 (salt: the PRF input) then XChaCha20-Poly1305. Returns the
+ * wrapping key and the vault key it seals.
+ */
+export function openPrfRecord(json, vaultJson, prf) {
+  const r = JSON.parse(json);
+  const b = (f) => Buffer.from(r[f], 'base64');
+  const [credential, salt, vault, nonce] = ['credential', 'salt', 'vault', 'nonce'].map(b);
+  assert.deepEqual(vault, Buffer.from(sha256(enc.encode(vaultJson))), 'the record names the stored vault');
+  const wrapKey = hkdf(sha256, prf, salt, enc.encode('tandem/phone/prf-unlock/v1/wrap'), 32);
+  const aad = concat(enc.encode('tandem-prf-unlock'), u32(r.v), u32(credential.length), credential, salt, vault, nonce);
+  return { wrapKey, vaultKey: xchacha20poly1305(wrapKey, nonce, aad).decrypt(b('wrapped')) };
 }
 
 /** The command-line device's secrets: identity seed and every group key it holds. */
@@ -93,4 +120,15 @@ export function findSecrets(haystacks, secrets) {
 export async function relayFiles(dir) {
   const names = await readdir(dir);
   return Promise.all(names.map((n) => readFile(path.join(dir, n))));
+}
+
+/** Every file under `dir` (a browser profile: Local Storage, IndexedDB, …). */
+export async function filesUnder(dir) {
+  const out = [];
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue;
+    const file = path.join(e.parentPath ?? e.path, e.name);
+    out.push(await readFile(file).catch(() => Buffer.alloc(0)));
+  }
+  return out;
 }

@@ -107,4 +107,10 @@ pub(super) fn view(p: &Phone) -> El {
                 "btn link",
             )
         }))
+        .child(button(
+            "Unlock with fingerprint or face",
+            "biometric-open",
+            "biometric-open",
+            "btn link",
+        ))
 }

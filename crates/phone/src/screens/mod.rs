@@ -2,6 +2,7 @@
 //! screen). Pure, so tests read the views directly.
 
 mod approve;
+mod biometric;
 mod help;
 mod home;
 mod import;
@@ -36,6 +37,7 @@ pub fn view(p: &Phone) -> El {
         Screen::Help => help::view(),
         Screen::Approve => approve::view(p),
         Screen::Policy => policy::view(p),
+        Screen::Biometric => biometric::view(p),
     };
     let update = p.update.as_ref().map(|u| {
         el("p")
@@ -57,6 +59,20 @@ pub fn view(p: &Phone) -> El {
 
 /// A button that dispatches `action`.
 pub(crate) use tandem_ui::pairing::btn as button;
+
+/// A form's submit button: `busy_label` and disabled while `busy`.
+pub(crate) fn submit(testid: &str, label: &str, busy_label: &str, busy: bool) -> El {
+    let b = el("button")
+        .attr("type", "submit")
+        .class("btn primary")
+        .tid(testid)
+        .text(if busy { busy_label } else { label });
+    if busy {
+        b.attr("disabled", "")
+    } else {
+        b
+    }
+}
 
 /// The title bar with a way back to Home.
 pub(crate) fn back_bar(title: &str) -> El {

@@ -7,18 +7,7 @@ use tandem_ui::view::{el, strength_hint, El};
 
 pub(super) fn view(p: &Phone) -> El {
     let created = p.draft.as_ref().is_some_and(|d| d.created());
-    let mut submit = el("button")
-        .attr("type", "submit")
-        .class("btn primary")
-        .tid("password-submit")
-        .text(if p.busy {
-            "Encrypting…"
-        } else {
-            "Save the wallet"
-        });
-    if p.busy {
-        submit = submit.attr("disabled", "");
-    }
+    let submit = super::submit("password-submit", "Save the wallet", "Encrypting…", p.busy);
     el("main")
         .class("stack screen password")
         .tid("password-screen")

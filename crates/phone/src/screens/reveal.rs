@@ -10,18 +10,7 @@ pub(super) fn view(p: &Phone) -> El {
         .tid("reveal-screen")
         .child(back_bar("Recovery phrase"));
     let Some(phrase) = &p.revealed else {
-        let mut submit = el("button")
-            .attr("type", "submit")
-            .class("btn primary")
-            .tid("reveal-submit")
-            .text(if p.busy {
-                "Checking…"
-            } else {
-                "Show the phrase"
-            });
-        if p.busy {
-            submit = submit.attr("disabled", "");
-        }
+        let submit = super::submit("reveal-submit", "Show the phrase", "Checking…", p.busy);
         return screen
             .child(el("p").text(
                 "Anyone who sees these words owns your wallet. Make sure nobody is watching \

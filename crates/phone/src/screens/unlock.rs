@@ -1,22 +1,34 @@
 //! A returning start, or after a lock: the password, before anything else.
 
-use super::{messages, password_field};
+use super::{button, messages, password_field, submit};
 use crate::model::Phone;
 use tandem_ui::view::{el, El};
 
 pub(super) fn view(p: &Phone) -> El {
-    let mut submit = el("button")
-        .attr("type", "submit")
-        .class("btn primary")
-        .tid("unlock-submit")
-        .text(if p.busy { "Unlocking…" } else { "Unlock" });
-    if p.busy {
-        submit = submit.attr("disabled", "");
-    }
+    let submit = submit("unlock-submit", "Unlock", "Unlocking…", p.busy);
+    // Fingerprint or face first when it is on; the password always stays.
+    let biometric = (p.biometric.is_some() && p.webauthn).then(|| {
+        let b = button(
+            if p.busy {
+                "Waiting for your fingerprint or face…"
+            } else {
+                "Unlock with fingerprint or face"
+            },
+            "unlock-biometric",
+            "unlock-biometric",
+            "btn primary big",
+        );
+        if p.busy {
+            b.attr("disabled", "")
+        } else {
+            b
+        }
+    });
     el("main")
         .class("stack screen unlock")
         .tid("unlock-screen")
         .child(el("h1").text("Welcome back"))
+        .maybe(biometric)
         .child(
             el("form")
                 .class("stack")
