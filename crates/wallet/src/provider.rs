@@ -324,7 +324,23 @@ impl Wallet {
                     fill: None,
                 })
             }
-            "wallet_getPermissions" => done(self.state.permissions(origin)),
+            "wallet_getPermissions" => {
+                let mut p = self.state.permissions(origin);
+                if !unlocked {
+                    // As eth_accounts: which addresses a site holds is not
+                    // told while the wallet is locked.
+                    for caveat in p
+                        .as_array_mut()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|perm| perm.get_mut("caveats")?.as_array_mut())
+                        .flatten()
+                    {
+                        caveat["value"] = json!([]);
+                    }
+                }
+                done(p)
+            }
             "wallet_revokePermissions" => {
                 let p = r.params.first().and_then(Value::as_object).ok_or_else(|| {
                     Error::params("wallet_revokePermissions takes [{ eth_accounts: {} }]")

@@ -339,6 +339,32 @@ fn personal_sign_needs_a_connected_account_and_shows_the_text() {
 }
 
 #[test]
+fn permissions_name_no_address_while_locked() {
+    let mut w = wallet();
+    connect(&mut w);
+    let ask = |w: &mut Wallet, unlocked: bool| {
+        let o = w.request(
+            ORIGIN,
+            &json!({"method": "wallet_getPermissions", "params": []}),
+            unlocked,
+            json!({"tab": 1}),
+            NOW,
+        );
+        result(o)
+    };
+    let open = ask(&mut w, true);
+    assert_eq!(open[0]["parentCapability"], "eth_accounts");
+    assert_eq!(open[0]["caveats"][0]["value"], json!([A0.to_lowercase()]));
+    let locked = ask(&mut w, false);
+    assert_eq!(locked[0]["parentCapability"], "eth_accounts");
+    assert_eq!(locked[0]["caveats"][0]["value"], json!([]));
+    assert!(!locked
+        .to_string()
+        .to_lowercase()
+        .contains(&A0[2..].to_lowercase()));
+}
+
+#[test]
 fn personal_sign_takes_the_address_first_too() {
     // Many dapps send [address, message]; MetaMask accepts it.
     let mut w = wallet();
