@@ -142,6 +142,11 @@ pub async fn start(key: web_sys::CryptoKey) -> Result<(), JsError> {
             .and_then(|s| s.get_item(crate::confirm::POLICY_KEY).ok().flatten())
             .as_deref(),
     );
+    phone.load_shared(
+        storage()
+            .and_then(|s| s.get_item(crate::confirm::SHARED_KEY).ok().flatten())
+            .as_deref(),
+    );
     let video: HtmlVideoElement = doc
         .create_element("video")
         .map_err(|_| JsError::new("no video element"))?
@@ -341,6 +346,11 @@ fn run(a: &Rc<App>, effects: Vec<Effect>) {
             Effect::SavePolicy(json) => {
                 if let Some(s) = storage() {
                     let _ = s.set_item(crate::confirm::POLICY_KEY, &json);
+                }
+            }
+            Effect::SaveShared(json) => {
+                if let Some(s) = storage() {
+                    let _ = s.set_item(crate::confirm::SHARED_KEY, &json);
                 }
             }
             Effect::ClearLink => {

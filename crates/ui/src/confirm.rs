@@ -128,6 +128,7 @@ pub fn summary(a: &Approval, st: &WalletState, rule: Rule, edits: &Value) -> Req
             .and_then(Value::as_array)
             .map(|w| w.iter().filter_map(|x| text(Some(x))).take(8).collect())
             .unwrap_or_default(),
+        sign: None,
     };
     match a.kind.as_str() {
         "connect" => {
@@ -436,6 +437,7 @@ mod tests {
                 value: "http://x".into(),
             }],
             warnings: vec!["this transaction deploys a new contract".into()],
+            sign: None,
         }
     }
 
