@@ -120,6 +120,10 @@ describe('accounts on the phone, used from the desktop', { timeout: 600_000 }, (
     assert.match(await win.getByTestId('approval-phone-reason').textContent(), /key is on your phone/);
     const rows = await onPhone(true);
     assert.equal(getAddress(rows.account), PHONE_ACCOUNT);
+    // Shown decoded: the type and each field of the message.
+    assert.equal(rows.action, 'Sign typed data (Mail)');
+    assert.equal(rows.contents, 'Signed on the phone');
+    assert.equal(getAddress(rows.to), A1);
     const r = await pending;
     assert.ok(r.result, JSON.stringify(r.error));
     assert.ok(await verifyTypedData({ address: PHONE_ACCOUNT, ...typed, signature: r.result }));
@@ -151,7 +155,7 @@ describe('accounts on the phone, used from the desktop', { timeout: 600_000 }, (
     // And an approve signs what viem checks as the phone's personal_sign.
     const ok = d(([a]) => window.dapp.signMessage(a, 'hello from the phone'), [PHONE_ACCOUNT]);
     await approveOnDesktop('personal_sign');
-    await onPhone(true);
+    assert.equal((await onPhone(true)).message, 'hello from the phone');
     const s = await ok;
     assert.ok(await verifyMessage({ address: PHONE_ACCOUNT, message: 'hello from the phone', signature: s.result }), JSON.stringify(s));
   });
