@@ -572,6 +572,13 @@ async function carryOut(res) {
         deliver(res.reply_to, { result: hash });
         break;
       }
+      case 'send_signed': {
+        // Signed on the phone that holds the account's key; the wallet
+        // checked the signature against what it sent.
+        const hash = await broadcast(res.address, res.transaction, res.origin, { raw: res.raw, hash: res.hash });
+        deliver(res.reply_to, { result: hash });
+        break;
+      }
     }
   } catch (e) {
     deliver(res.reply_to, { error: rpcErrorObject(e) });
@@ -639,13 +646,18 @@ async function readGroupInbox(host) {
   await persist();
   host.command(JSON.stringify({ kind: 'clear_inbox', upto: Math.max(...items.map((m) => m.id)) }));
   notify('state');
+  // The phone's accounts may have come or gone: pages re-read theirs.
+  broadcastToTabs();
   await finish(resolutions);
 }
 
 async function deviceGone(device) {
   await ready;
+  // Requests waiting for it are rejected; its accounts leave the list.
   await finish(JSON.parse(wallet.phoneGone(device)));
+  await persist();
   notify('state');
+  broadcastToTabs();
 }
 
 /** Closes approval windows whose approval is gone. */
@@ -665,9 +677,13 @@ function networkOf(chainId) {
 }
 
 async function sendTransaction(address, tx, origin) {
+  return broadcast(address, tx, origin, JSON.parse(keyring.signTransaction(address, JSON.stringify(tx))));
+}
+
+/** Sends a signed transaction ({ raw, hash }), records it, watches its receipt. */
+async function broadcast(address, tx, origin, signed) {
   // The chain the dapp asked on, even if the user switched networks since.
   const net = networkOf(parseInt(tx.chainId, 16));
-  const signed = JSON.parse(keyring.signTransaction(address, JSON.stringify(tx)));
   const hash = await rpc(net.rpcUrl, 'eth_sendRawTransaction', [signed.raw]);
   wallet.record(
     JSON.stringify({

@@ -20,7 +20,6 @@ import {
   openDapp,
   startAnvil,
   startDapp,
-  pendingApproval,
   jsonRpc,
   until,
   ROOT,
@@ -31,8 +30,8 @@ import {
 } from './lib/index.mjs';
 import { onboardImport } from './lib/onboard.mjs';
 import { answer } from './lib/approve.mjs';
-import { startRelay, decodeQr } from './lib/devices.mjs';
-import { launchPhone, setUpPhone } from './lib/phone.mjs';
+import { startRelay } from './lib/devices.mjs';
+import { pairPhone, approveOnDesktop as desktopApproves, onPhone as phoneAnswers } from './lib/confirm.mjs';
 import { findSecrets, relayFiles } from './lib/secrets.mjs';
 
 const SPENDER = '0x1111111111111111111111111111111111111111';
@@ -57,30 +56,9 @@ describe('confirm on phone', { timeout: 600_000 }, () => {
     await browser.ui('networks.select', { chainId: 31337 });
     await browser.ui('devices.relay.set', { relay: relay.url });
 
-    // Pair: the popup's QR link, pasted on the phone (the camera path has
-    // its own test in phone.test.mjs); both screens confirm the code.
-    const popup = await openPopup(browser, 380);
-    await popup.getByTestId('open-devices').click();
-    await popup.getByTestId('pair-start').click();
-    await popup.getByTestId('pair-qr').waitFor({ timeout: 20_000 });
-    const link = decodeQr(await popup.getByTestId('pair-qr').screenshot());
-    phone = await launchPhone();
-    phonePage = await phone.open(relay.appUrl);
-    await setUpPhone(phonePage, 'Pixel 8');
-    await phonePage.getByTestId('devices-status').waitFor({ timeout: 20_000 });
-    await phonePage.getByTestId('paste-start').click();
-    await phonePage.getByTestId('paste-link').fill(link);
-    await phonePage.getByTestId('paste-submit').click();
-    await phonePage.getByTestId('pair-code').waitFor({ timeout: 30_000 });
-    await popup.getByTestId('pair-code').waitFor({ timeout: 20_000 });
-    await popup.getByTestId('pair-codes-match').click();
-    await phonePage.getByTestId('pair-codes-match').click();
-    await phonePage.getByTestId('pair-done').waitFor({ timeout: 20_000 });
-    await popup.getByTestId('pair-done').waitFor({ timeout: 20_000 });
-    await phonePage.getByTestId('pair-back').click();
+    ({ phone, phonePage } = await pairPhone(browser, relay));
     // The phone told the new device its (default) policy.
     await until(async () => (await browser.ui('state')).phone?.policy?.add_network === true, 'the browser to learn the phone\'s policy', 20_000);
-    await popup.close();
     ({ page } = await openDapp(browser, dapp.url));
   });
 
@@ -90,34 +68,8 @@ describe('confirm on phone', { timeout: 600_000 }, () => {
     await Promise.all([relay?.stop(), anvil?.stop(), anvil2?.stop(), dapp?.close()]);
   });
 
-  /** Approves `kind` in its approval window; the window then waits for the phone. */
-  async function approveOnDesktop(kind) {
-    const a = await pendingApproval(browser, kind);
-    const win = await until(
-      () => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)),
-      `the approval window for #${a.id}`,
-    );
-    const button = win.getByTestId('approval-approve');
-    await button.waitFor({ timeout: 15_000 });
-    await until(async () => !(await button.isDisabled()), 'the approve button to be enabled');
-    await button.click();
-    await win.getByTestId('approval-phone-wait').waitFor({ timeout: 10_000 });
-    // Nothing is signed yet: the approval is still pending.
-    assert.ok((await browser.ui('approvals.list')).some((x) => x.id === a.id));
-    return { a, win };
-  }
-
-  /** What the phone shows for the request (label → value), then its answer. */
-  async function onPhone(approve) {
-    await phonePage.getByTestId('approve-screen').waitFor({ timeout: 20_000 });
-    const rows = {};
-    for (const dd of await phonePage.locator('[data-testid^="confirm-row-"]').all()) {
-      rows[(await dd.getAttribute('data-testid')).slice('confirm-row-'.length)] = await dd.textContent();
-    }
-    await phonePage.getByTestId(approve ? 'confirm-approve' : 'confirm-reject').click();
-    await phonePage.getByTestId('home-screen').waitFor({ timeout: 10_000 });
-    return rows;
-  }
+  const approveOnDesktop = (kind) => desktopApproves(browser, kind);
+  const onPhone = (approve) => phoneAnswers(phonePage, approve);
 
   async function gone(id) {
     await until(async () => !(await browser.ui('approvals.list')).some((x) => x.id === id), `approval #${id} to be answered`, 20_000);

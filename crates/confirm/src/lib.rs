@@ -138,6 +138,8 @@ pub enum Rule {
     Permit,
     /// Adding a network.
     AddNetwork,
+    /// The signing account's key is on the phone (it signs there).
+    KeyOnPhone,
 }
 
 impl Rule {
@@ -149,6 +151,7 @@ impl Rule {
             Self::Approval => "Unlimited token approvals need your phone.",
             Self::Permit => "Signed permits (they let a spender move your tokens) need your phone.",
             Self::AddNetwork => "Adding a network needs your phone.",
+            Self::KeyOnPhone => "This account's key is on your phone: it signs there.",
         }
     }
 }
@@ -218,6 +221,37 @@ pub struct Request {
     /// What the desktop's wallet warned about.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// For an account whose key is on the phone: exactly what to sign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign: Option<Sign>,
+}
+
+/// What kind of thing a [`Sign`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignKind {
+    /// An EIP-191 `personal_sign` message.
+    Personal,
+    /// EIP-712 typed data (`eth_signTypedData_v4`).
+    TypedData,
+    /// A transaction (EIP-155 legacy, EIP-2930 or EIP-1559).
+    Transaction,
+}
+
+/// What the phone signs for a desktop: the desktop recomputes the hash of
+/// exactly this and checks the signature recovers to `account` before it
+/// uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sign {
+    /// What `payload` is.
+    pub kind: SignKind,
+    /// The signing account (`0x` address; its key is on the phone).
+    pub account: String,
+    /// Personal: the message as the dapp sent it (`0x` hex or text); typed
+    /// data: its JSON; transaction: the filled `TransactionRequest` JSON
+    /// (chain id, nonce, gas and fees as the desktop set them).
+    pub payload: String,
 }
 
 impl Request {
@@ -275,6 +309,18 @@ impl Request {
                 )));
             }
         }
+        if let Some(sign) = &self.sign {
+            if !is_address(&sign.account) {
+                return Err(Error::Invalid(
+                    "the account to sign with is not an address".into(),
+                ));
+            }
+            if self.rule != Rule::KeyOnPhone {
+                return Err(Error::Invalid(
+                    "only a request for an account on the phone carries something to sign".into(),
+                ));
+            }
+        }
         if self.details.len() > MAX_ROWS || self.warnings.len() > MAX_ROWS {
             return Err(Error::Invalid(format!(
                 "a request has at most {MAX_ROWS} extra rows and warnings"
@@ -294,6 +340,10 @@ pub struct Answer {
     pub digest: String,
     /// Approved (`true`) or rejected.
     pub approve: bool,
+    /// For a request with [`Request::sign`], approved: the signature, `0x`
+    /// and 65 bytes (`r || s || v`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// The messages of confirm-on-phone, as carried in group envelopes (a
@@ -326,6 +376,16 @@ pub enum Message {
         v: u32,
         /// The answer.
         answer: Answer,
+    },
+    /// The phone's accounts, for its user to use from the other devices
+    /// (public addresses only; an empty list stops sharing them).
+    Accounts {
+        /// [`VERSION`].
+        v: u32,
+        /// `0x` addresses whose keys the phone holds.
+        accounts: Vec<String>,
+        /// Unix seconds, on the phone.
+        set_at: u64,
     },
     /// The desktop stopped waiting (its user cancelled, or time ran out).
     Cancel {
@@ -360,6 +420,15 @@ pub enum ToDesktop {
         /// The answer.
         answer: Answer,
     },
+    /// See [`Message::Accounts`].
+    Accounts {
+        /// [`VERSION`].
+        v: u32,
+        /// `0x` addresses.
+        accounts: Vec<String>,
+        /// Unix seconds, on the phone.
+        set_at: u64,
+    },
 }
 
 impl ToDesktop {
@@ -373,10 +442,37 @@ impl ToDesktop {
                 policy.check()?;
                 *v
             }
+            Self::Accounts { v, accounts, .. } => {
+                check_accounts(accounts)?;
+                *v
+            }
             Self::Answer { v, .. } => *v,
         };
         check_version(v)?;
         Ok(m)
+    }
+}
+
+/// Most accounts a phone shares.
+pub const MAX_ACCOUNTS: usize = 32;
+
+/// Whether `a` is a `0x` address (40 hex digits).
+pub fn is_address(a: &str) -> bool {
+    a.len() == 42 && a.starts_with("0x") && a[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn check_accounts(accounts: &[String]) -> Result<(), Error> {
+    if accounts.len() > MAX_ACCOUNTS {
+        return Err(Error::Invalid(format!(
+            "a phone shares at most {MAX_ACCOUNTS} accounts"
+        )));
+    }
+    match accounts.iter().find(|a| !is_address(a)) {
+        Some(bad) => Err(Error::Invalid(format!(
+            "“{}” is not an address (0x and 40 hex digits)",
+            bad.chars().take(50).collect::<String>()
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -418,6 +514,10 @@ impl Message {
             }
             Self::Request { v, request } => {
                 request.check()?;
+                *v
+            }
+            Self::Accounts { v, accounts, .. } => {
+                check_accounts(accounts)?;
                 *v
             }
             Self::Answer { v, .. } | Self::Cancel { v, .. } => *v,
@@ -573,6 +673,7 @@ mod tests {
             spender: None,
             details: vec![],
             warnings: vec![],
+            sign: None,
         }
     }
 
@@ -589,6 +690,7 @@ mod tests {
             id: request.id,
             digest: digest(bytes),
             approve,
+            signature: None,
         }
     }
 
@@ -784,5 +886,88 @@ mod tests {
             ]
         );
         assert_eq!(r.rows()[2].1, "Ethereum (chain 1)");
+    }
+
+    #[test]
+    fn a_phone_shares_addresses_only_and_bad_lists_are_refused() {
+        let a = "0x1111111111111111111111111111111111111111".to_owned();
+        let m = Message::Accounts {
+            v: VERSION,
+            accounts: vec![a.clone()],
+            set_at: 9,
+        };
+        let bytes = m.encode();
+        assert_eq!(Message::decode(&bytes), Ok(m));
+        let text = String::from_utf8(bytes).unwrap_or_default();
+        assert_eq!(
+            ToDesktop::decode(&text),
+            Ok(ToDesktop::Accounts {
+                v: VERSION,
+                accounts: vec![a.clone()],
+                set_at: 9
+            })
+        );
+        let bad = |accounts: Vec<String>| {
+            let t = String::from_utf8(
+                Message::Accounts {
+                    v: VERSION,
+                    accounts,
+                    set_at: 0,
+                }
+                .encode(),
+            )
+            .unwrap_or_default();
+            (Message::decode(t.as_bytes()), ToDesktop::decode(&t))
+        };
+        for list in [
+            vec!["0x12".to_owned()],
+            vec![format!("{a} ")],
+            vec![a.replace("0x", "1x")],
+            vec![a.clone(); MAX_ACCOUNTS + 1],
+        ] {
+            let (m, d) = bad(list.clone());
+            assert!(matches!(m, Err(Error::Invalid(_))), "{list:?}");
+            assert!(matches!(d, Err(Error::Invalid(_))), "{list:?}");
+        }
+    }
+
+    #[test]
+    fn a_request_to_sign_carries_its_payload_under_the_digest_and_only_for_a_phone_key() {
+        let mut r = request(&id(5));
+        r.rule = Rule::KeyOnPhone;
+        r.sign = Some(Sign {
+            kind: SignKind::TypedData,
+            account: "0x1111111111111111111111111111111111111111".into(),
+            payload: r#"{"types":{}}"#.into(),
+        });
+        let (sent, bytes) = Sent::new(r.clone());
+        let Ok(Message::Request { request, .. }) = Message::decode(&bytes) else {
+            panic!("not a request");
+        };
+        assert_eq!(request.sign, r.sign);
+        // Another payload under the same id is another digest: an answer
+        // to it does not count for this request.
+        let mut other = r.clone();
+        if let Some(s) = other.sign.as_mut() {
+            s.payload = r#"{"types":{"X":[]}}"#.into();
+        }
+        let (_, other_bytes) = Sent::new(other);
+        assert_eq!(
+            sent.check(PHONE, &answer(&other_bytes, true), 1_050),
+            Err(Refusal::WrongDigest)
+        );
+        let mut wrong = r.clone();
+        wrong.rule = Rule::Value;
+        let err = |r: Request| Message::decode(&Message::Request { v: 1, request: r }.encode());
+        assert!(matches!(err(wrong), Err(Error::Invalid(e)) if e.contains("only a request")));
+        if let Some(s) = r.sign.as_mut() {
+            s.account = "bob".into();
+        }
+        assert!(matches!(err(r), Err(Error::Invalid(e)) if e.contains("not an address")));
+        // The answer's signature travels with it.
+        let mut a = answer(&bytes, true);
+        a.signature = Some(format!("0x{}", "ab".repeat(65)));
+        let m = Message::Answer { v: 1, answer: a };
+        assert_eq!(Message::decode(&m.encode()), Ok(m));
     }
 }

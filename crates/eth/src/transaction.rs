@@ -231,6 +231,12 @@ impl UnsignedTransaction {
     /// Signs and encodes.
     pub fn sign(self, key: &PrivateKey) -> SignedTransaction {
         let sig = sign_hash(key, &self.signature_hash());
+        self.encode_signed(&sig)
+    }
+
+    /// Encodes with a signature made elsewhere (by the phone holding the
+    /// key); the caller checks it against [`Self::signature_hash`] first.
+    pub fn encode_signed(self, sig: &crate::Signature) -> SignedTransaction {
         // Each type encodes itself (EIP-2718: type byte || RLP; legacy: RLP with
         // the EIP-155 v). Going through alloy's TxEnvelope would link the
         // encoders and decoders of every type (EIP-4844 blobs, EIP-7702) into
@@ -238,15 +244,15 @@ impl UnsignedTransaction {
         let mut raw = Vec::new();
         let tx_type = match &self {
             Self::Legacy(t) => {
-                t.eip2718_encode(&sig, &mut raw);
+                t.eip2718_encode(sig, &mut raw);
                 0
             }
             Self::Eip2930(t) => {
-                t.eip2718_encode(&sig, &mut raw);
+                t.eip2718_encode(sig, &mut raw);
                 1
             }
             Self::Eip1559(t) => {
-                t.eip2718_encode(&sig, &mut raw);
+                t.eip2718_encode(sig, &mut raw);
                 2
             }
         };

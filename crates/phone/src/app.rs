@@ -148,6 +148,11 @@ pub async fn start(key: web_sys::CryptoKey) -> Result<(), JsError> {
             .and_then(|s| s.get_item(crate::confirm::POLICY_KEY).ok().flatten())
             .as_deref(),
     );
+    phone.load_shared(
+        storage()
+            .and_then(|s| s.get_item(crate::confirm::SHARED_KEY).ok().flatten())
+            .as_deref(),
+    );
     phone.webauthn = crate::webauthn::available();
     let stale = phone.load_biometric(
         storage()
@@ -401,6 +406,11 @@ fn run(a: &Rc<App>, effects: Vec<Effect>) {
             Effect::SavePolicy(json) => {
                 if let Some(s) = storage() {
                     let _ = s.set_item(crate::confirm::POLICY_KEY, &json);
+                }
+            }
+            Effect::SaveShared(json) => {
+                if let Some(s) = storage() {
+                    let _ = s.set_item(crate::confirm::SHARED_KEY, &json);
                 }
             }
             Effect::ClearLink => {

@@ -13,6 +13,15 @@ use tandem_confirm::{digest, Answer, Message, Policy, Request, VERSION};
 
 /// Where the policy is kept (plain JSON: it holds no secret).
 pub const POLICY_KEY: &str = "tandem.phone.policy";
+/// Where the shared addresses are kept (plain JSON: public addresses).
+pub const SHARED_KEY: &str = "tandem.phone.shared";
+
+/// The engine command that sends `m` to the group.
+fn send(m: &Message) -> Effect {
+    Effect::Command(
+        json!({"kind": "send", "text": String::from_utf8(m.encode()).unwrap_or_default()}),
+    )
+}
 
 /// One item of `DeviceHost::inbox()`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -50,20 +59,68 @@ impl Phone {
         }
     }
 
+    /// Reads the addresses shared by an earlier run.
+    pub fn load_shared(&mut self, json: Option<&str>) {
+        if let Some(list) = json.and_then(|j| serde_json::from_str::<Vec<String>>(j).ok()) {
+            self.shared = list
+                .into_iter()
+                .filter(|a| tandem_confirm::is_address(a))
+                .take(tandem_confirm::MAX_ACCOUNTS)
+                .collect();
+        }
+    }
+
+    /// The command that tells the group which accounts of this phone it may
+    /// use (none when nothing is shared: nothing to say to a new device).
+    pub(crate) fn announce_accounts(&self) -> Option<Effect> {
+        (!self.shared.is_empty()).then(|| self.accounts_message())
+    }
+
+    fn accounts_message(&self) -> Effect {
+        send(&Message::Accounts {
+            v: VERSION,
+            accounts: self.shared.clone(),
+            set_at: self.now_secs(),
+        })
+    }
+
+    /// The user chose to use this phone's account from the computers of
+    /// its group (`share`), or to stop: stored, then sent to the group.
+    pub(crate) fn share_accounts(&mut self, share: bool) -> Vec<Effect> {
+        let Some(w) = &self.wallet else {
+            self.error = Some("Unlock this phone first.".into());
+            return Vec::new();
+        };
+        self.shared = if share {
+            vec![w.address.clone()]
+        } else {
+            Vec::new()
+        };
+        self.error = None;
+        self.notice = Some(if share {
+            "Your computers now list this account, marked “on your phone”. Whatever they \
+             sign with it comes here for your approval; the key stays on this phone."
+                .into()
+        } else {
+            "Your computers no longer list this phone's account.".into()
+        });
+        vec![
+            Effect::SaveShared(serde_json::to_string(&self.shared).unwrap_or_default()),
+            self.accounts_message(),
+        ]
+    }
+
     fn me(&self) -> Option<&str> {
         self.devices.as_ref().map(|v| v.me.as_str())
     }
 
     /// The command that tells the group this phone's policy.
     pub(crate) fn announce_policy(&self) -> Effect {
-        let m = Message::Policy {
+        send(&Message::Policy {
             v: VERSION,
             policy: self.policy.clone(),
             set_at: self.now_secs(),
-        };
-        Effect::Command(
-            json!({"kind": "send", "text": String::from_utf8(m.encode()).unwrap_or_default()}),
-        )
+        })
     }
 
     /// The engine's inbox: requests for this phone are kept until answered;
@@ -163,6 +220,25 @@ impl Phone {
             }
             return out;
         };
+        // A request for this phone's own account: it signs here, with the
+        // key that never leaves it; the computer checks the signature.
+        let signed = match (&self.confirms[i].request.sign, approve) {
+            (Some(what), true) => Some(
+                self.wallet
+                    .as_ref()
+                    .ok_or_else(|| "Unlock this phone to sign.".to_owned())
+                    .and_then(|w| w.sign(what)),
+            ),
+            _ => None,
+        };
+        let signature = match signed {
+            Some(Err(e)) => {
+                self.error = Some(e);
+                return out;
+            }
+            Some(Ok(s)) => Some(s),
+            None => None,
+        };
         let c = self.confirms.remove(i);
         let m = Message::Answer {
             v: VERSION,
@@ -170,6 +246,7 @@ impl Phone {
                 id: c.request.id.clone(),
                 digest: c.digest,
                 approve,
+                signature,
             },
         };
         self.answered.push(c.request.id);
@@ -267,6 +344,7 @@ mod tests {
             spender: None,
             details: vec![],
             warnings: vec![],
+            sign: None,
         });
         (sent, String::from_utf8(bytes).unwrap_or_default())
     }
@@ -419,5 +497,94 @@ mod tests {
         assert_eq!(again.policy, p.policy);
         again.load_policy(Some("{\"broken\":1}"));
         assert_eq!(again.policy, p.policy);
+    }
+
+    fn sign_request(id: u8, account: &str) -> (Sent, String) {
+        let (_, text) = request(id, ME);
+        let Ok(Message::Request { mut request, .. }) = Message::decode(text.as_bytes()) else {
+            panic!("not a request");
+        };
+        request.rule = Rule::KeyOnPhone;
+        request.sign = Some(tandem_confirm::Sign {
+            kind: tandem_confirm::SignKind::Personal,
+            account: account.into(),
+            payload: "0x68656c6c6f".into(),
+        });
+        let (sent, bytes) = Sent::new(request);
+        (sent, String::from_utf8(bytes).unwrap_or_default())
+    }
+
+    // anvil's accounts 0 (this phone's, from the test phrase) and 1.
+    const A0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    const A1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+
+    #[test]
+    fn a_request_for_this_phones_account_is_signed_here_and_one_for_another_is_not() {
+        use tandem_eth::{eip191, signature};
+        let mut p = phone();
+        let (sent, text) = sign_request(1, A0);
+        p.on_inbox(vec![item(4, true, &text)]);
+        let out = p.answer(&sent.id, true);
+        let Some(Message::Answer { answer, .. }) = sent_text(&out[0]) else {
+            panic!("{out:?}");
+        };
+        assert_eq!(sent.check(ME, &answer, sent.expires_at), Ok(true));
+        let sig = hex::decode(
+            answer
+                .signature
+                .unwrap_or_default()
+                .trim_start_matches("0x"),
+        )
+        .unwrap_or_default();
+        let sig = signature::parse_rsv(&sig).expect("65 bytes");
+        let hash = eip191::hash(&eip191::message_bytes("0x68656c6c6f"));
+        assert_eq!(
+            signature::recover(&hash, &sig).ok(),
+            A0.parse().ok(),
+            "the phone's key signed what was asked"
+        );
+
+        // An account whose key this phone does not hold: nothing is sent,
+        // the request still waits (the user can reject it).
+        let (sent, text) = sign_request(2, A1);
+        p.on_inbox(vec![item(5, true, &text)]);
+        let out = p.answer(&sent.id, true);
+        assert!(out.iter().all(|e| sent_text(e).is_none()), "{out:?}");
+        assert!(p
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("not this phone's account"));
+        assert_eq!(p.confirms.len(), 1);
+        // A reject carries no signature.
+        let out = p.answer(&sent.id, false);
+        let Some(Message::Answer { answer, .. }) = sent_text(&out[0]) else {
+            panic!("{out:?}");
+        };
+        assert!(!answer.approve && answer.signature.is_none());
+    }
+
+    #[test]
+    fn sharing_the_account_sends_its_address_and_stopping_sends_none() {
+        let mut p = phone();
+        assert_eq!(p.announce_accounts(), None, "nothing to tell a new device");
+        let out = p.share_accounts(true);
+        assert!(matches!(&out[0], Effect::SaveShared(j) if j.contains(A0)));
+        let Some(Message::Accounts { accounts, .. }) = sent_text(&out[1]) else {
+            panic!("{out:?}");
+        };
+        assert_eq!(accounts, [A0]);
+        assert!(
+            p.announce_accounts().is_some(),
+            "a device that joins learns it"
+        );
+        let mut again = phone();
+        again.load_shared(Some(&serde_json::to_string(&p.shared).unwrap_or_default()));
+        assert_eq!(again.shared, [A0]);
+        let out = p.share_accounts(false);
+        let Some(Message::Accounts { accounts, .. }) = sent_text(&out[1]) else {
+            panic!("{out:?}");
+        };
+        assert!(accounts.is_empty());
     }
 }

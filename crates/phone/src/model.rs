@@ -117,6 +117,8 @@ pub enum Effect {
     /// Store (`Some`: the record's JSON, no secret in clear) or erase
     /// (`None`) the fingerprint or face unlock record.
     SaveBiometric(Option<String>),
+    /// Store the addresses this phone shares with its computers (JSON list).
+    SaveShared(String),
 }
 
 /// Work that [`Phone::work`] does (held between the tap and the work).
@@ -218,6 +220,8 @@ pub struct Phone {
     pub storage_persisted: Option<bool>,
     /// What this phone confirms before a desktop of its group signs.
     pub policy: tandem_confirm::Policy,
+    /// The accounts of this phone its computers may use (they ask it to sign).
+    pub shared: Vec<String>,
     /// Desktop requests waiting for an answer, oldest first.
     pub confirms: Vec<crate::confirm::Incoming>,
     /// Requests answered, withdrawn or expired (never asked twice).
@@ -276,6 +280,7 @@ impl Phone {
             update: None,
             storage_persisted: None,
             policy: tandem_confirm::Policy::default(),
+            shared: Vec::new(),
             confirms: Vec::new(),
             answered: Vec::new(),
             inbox_max: 0,
@@ -670,6 +675,8 @@ impl Phone {
             "confirm-reject" => out.extend(self.answer(arg, false)),
             "policy-open" => self.go(Screen::Policy),
             "policy-save" => out.extend(self.save_policy(checked, &|id| field(id))),
+            "accounts-share" => out.extend(self.share_accounts(true)),
+            "accounts-unshare" => out.extend(self.share_accounts(false)),
             "help" => self.go(Screen::Help),
             "scan" | "add-device-start" => {
                 if self.devices.as_ref().is_some_and(|v| v.removed.is_some()) {
@@ -808,9 +815,12 @@ impl Phone {
     /// An event from the device engine. `true` if the page changes.
     pub fn on_event(&mut self, e: DeviceEvent) -> bool {
         if let ("pairing", Some(PairingPhase::Paired { .. })) = (e.kind.as_str(), &e.pairing) {
-            // The device this phone just approved learns its policy.
+            // The device this phone just approved learns its policy and
+            // the accounts it may use.
             let announce = self.announce_policy();
             self.queued.push(announce);
+            let accounts = self.announce_accounts();
+            self.queued.extend(accounts);
         }
         match (e.kind.as_str(), e.pairing) {
             ("pairing", Some(p)) => match self.flow.as_mut() {
@@ -841,6 +851,8 @@ impl Phone {
             ("device_added", _) => {
                 let announce = self.announce_policy();
                 self.queued.push(announce);
+                let accounts = self.announce_accounts();
+                self.queued.extend(accounts);
                 true
             }
             _ => false,

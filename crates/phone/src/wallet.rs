@@ -8,6 +8,8 @@
 
 use core::fmt;
 use rand_core::CryptoRngCore;
+use tandem_confirm::{Sign, SignKind};
+use tandem_eth::{eip191, eip712, signature, Address, TransactionRequest};
 use tandem_keys::{Keyring, Mnemonic, WordCount};
 use tandem_vault::{KdfParams, Vault, VaultKey};
 use zeroize::Zeroizing;
@@ -154,6 +156,41 @@ impl Unlocked {
             .mnemonic(source)
             .map_err(|e| sentence(&e.to_string()))?;
         Ok(Secret(m.phrase()))
+    }
+}
+
+impl Unlocked {
+    /// Signs what a computer of the group asked this phone to sign with
+    /// its account, as the extension signs for its own: EIP-191, EIP-712
+    /// or a transaction. The signature, `0x` and 65 bytes.
+    pub fn sign(&self, what: &Sign) -> Result<String, String> {
+        let account: Address = what
+            .account
+            .parse()
+            .map_err(|_| "The request names no account.".to_owned())?;
+        let key = self.keyring.key(account).map_err(|_| {
+            format!(
+                "{} is not this phone's account: nothing was signed.",
+                account.to_checksum(None)
+            )
+        })?;
+        let bad = |e: tandem_eth::Error| sentence(&e.to_string());
+        let sig = match what.kind {
+            SignKind::Personal => eip191::sign(key, &eip191::message_bytes(&what.payload)),
+            SignKind::TypedData => {
+                eip712::sign(key, &eip712::parse(&what.payload).map_err(bad)?).map_err(bad)?
+            }
+            SignKind::Transaction => {
+                let tx = TransactionRequest::from_json(&what.payload).map_err(bad)?;
+                if tx.from.is_some_and(|f| f != account) {
+                    return Err(
+                        "The transaction is from another account: nothing was signed.".into(),
+                    );
+                }
+                signature::sign_hash(key, &tx.build().map_err(bad)?.signature_hash())
+            }
+        };
+        Ok(format!("0x{}", hex::encode(sig.as_bytes())))
     }
 }
 

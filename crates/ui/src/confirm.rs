@@ -128,6 +128,7 @@ pub fn summary(a: &Approval, st: &WalletState, rule: Rule, edits: &Value) -> Req
             .and_then(Value::as_array)
             .map(|w| w.iter().filter_map(|x| text(Some(x))).take(8).collect())
             .unwrap_or_default(),
+        sign: None,
     };
     match a.kind.as_str() {
         "connect" => {
@@ -235,6 +236,31 @@ pub fn summary(a: &Approval, st: &WalletState, rule: Rule, edits: &Value) -> Req
                     value: deadline,
                 });
             }
+            if rule == Rule::KeyOnPhone && q.spender.is_none() {
+                // Not a permit: the phone signs it with its key and shows
+                // what is signed, field by field.
+                let primary = text(d.get("primaryType")).unwrap_or_default();
+                q.action = format!("Sign typed data ({primary})");
+                q.amount = None;
+                q.details = msg
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .take(12)
+                    .map(|(k, v)| Row {
+                        label: k.chars().take(40).collect(),
+                        value: short(&text(Some(v)).unwrap_or_else(|| v.to_string())),
+                    })
+                    .collect();
+            }
+        }
+        "personal_sign" => {
+            q.action = "Sign a message".into();
+            let shown = text(d.get("text")).or_else(|| text(d.get("hex")));
+            q.details.push(Row {
+                label: "Message".into(),
+                value: short(&shown.unwrap_or_default()),
+            });
         }
         "add_chain" => {
             q.action = "Add a network".into();
@@ -262,6 +288,15 @@ pub fn summary(a: &Approval, st: &WalletState, rule: Rule, edits: &Value) -> Req
         other => q.action = other.replace('_', " "),
     }
     q
+}
+
+/// At most 400 characters (a request's fields are at most 512).
+fn short(s: &str) -> String {
+    if s.chars().count() > 400 {
+        format!("{}…", s.chars().take(400).collect::<String>())
+    } else {
+        s.to_owned()
+    }
 }
 
 /// Seconds left until `expires_at` (Unix seconds) at `now_ms`.
@@ -436,6 +471,7 @@ mod tests {
                 value: "http://x".into(),
             }],
             warnings: vec!["this transaction deploys a new contract".into()],
+            sign: None,
         }
     }
 
@@ -654,5 +690,34 @@ mod tests {
         assert!(read_policy_form(&checked, &bad_wait)
             .unwrap_err()
             .contains("between 30 and 600"));
+    }
+
+    #[test]
+    fn for_an_account_on_the_phone_the_summary_shows_the_message_or_the_typed_fields() {
+        let st = state();
+        let personal = approval(
+            "personal_sign",
+            serde_json::json!({"method": "personal_sign", "address": "0xf39F", "message": "0x6869"}),
+            serde_json::json!({"text": "hi", "hex": "0x6869"}),
+        );
+        let q = summary(&personal, &st, Rule::KeyOnPhone, &serde_json::Value::Null);
+        assert_eq!(q.action, "Sign a message");
+        assert_eq!(q.details[0].value, "hi");
+        let typed = approval(
+            "typed_data",
+            serde_json::json!({"method": "eth_signTypedData_v4", "address": "0xf39F"}),
+            serde_json::json!({"primaryType": "Mail", "domain": {"name": "Mail app", "chainId": 31337},
+                "message": {"to": "0x7099", "contents": "x".repeat(900)}}),
+        );
+        let q = summary(&typed, &st, Rule::KeyOnPhone, &serde_json::Value::Null);
+        assert_eq!(q.action, "Sign typed data (Mail)");
+        let rows: Vec<&str> = q.details.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(rows, ["contents", "to"]);
+        assert_eq!(
+            q.details[0].value.chars().count(),
+            401,
+            "long values are cut"
+        );
+        assert_eq!(q.account.as_deref(), Some("0xf39F"));
     }
 }

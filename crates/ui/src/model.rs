@@ -28,6 +28,13 @@ pub struct Account {
     pub origin: Value,
 }
 
+impl Account {
+    /// Whether its key is on the phone (it signs there).
+    pub fn on_phone(&self) -> bool {
+        self.origin.get("kind").and_then(Value::as_str) == Some("phone")
+    }
+}
+
 /// One network.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -934,6 +934,7 @@ fn home(ui: &Ui) -> El {
                         .tid("account-name")
                         .text(acct.name.clone()),
                 )
+                .maybe(on_phone_tag(&acct, "account-on-phone".into()))
                 .child(el("span").class("chev").text("▾")),
         )
         .child(
@@ -1228,6 +1229,12 @@ fn sites_panel(st: &WalletState) -> El {
         }))
 }
 
+/// "on your phone": the tag of an account whose key is on the phone.
+fn on_phone_tag(a: &Account, tid: String) -> Option<El> {
+    a.on_phone()
+        .then(|| el("span").class("tag").tid(tid).text("on your phone"))
+}
+
 fn account_origin(a: &Account) -> String {
     match &a.origin {
         Value::Object(o) if o.contains_key("index") => format!(
@@ -1302,7 +1309,8 @@ fn accounts(ui: &Ui) -> El {
                                 "{} {}",
                                 shorten_address(&a.address),
                                 account_origin(a)
-                            ))),
+                            )))
+                            .maybe(on_phone_tag(a, format!("account-on-phone-{i}"))),
                     ),
             )
             .child(
@@ -1664,7 +1672,7 @@ fn connect_body(st: &WalletState) -> El {
                 el("label")
                     .class("check")
                     .child(cb)
-                    .child(el("span").class("col").child(el("span").text(acc.name.clone())).child(el("span").class("muted small mono").text(shorten_address(&acc.address)))),
+                    .child(el("span").class("col").child(el("span").text(acc.name.clone())).child(el("span").class("muted small mono").text(shorten_address(&acc.address))).maybe(on_phone_tag(acc, format!("approval-account-on-phone-{i}")))),
             )
         })))
 }

@@ -119,6 +119,22 @@ pub enum Resolution {
         /// The typed-data JSON.
         typed_data: String,
     },
+    /// Send this transaction, signed on the phone holding the account's key
+    /// (and checked here), record it, reply with the hash.
+    SendSigned {
+        /// Reply target.
+        reply_to: Value,
+        /// Requesting origin.
+        origin: String,
+        /// Signing account.
+        address: Address,
+        /// The transaction as approved (for the activity record).
+        transaction: Value,
+        /// EIP-2718 encoding, `0x` hex, for `eth_sendRawTransaction`.
+        raw: String,
+        /// Its hash.
+        hash: String,
+    },
     /// Sign this filled transaction, send it, record it, reply with the hash.
     SendTransaction {
         /// Reply target.

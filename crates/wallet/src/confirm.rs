@@ -14,7 +14,7 @@
 //! could be talked into that), except forgetting it when the phone that set
 //! it leaves the group.
 
-use alloy_primitives::U256;
+use alloy_primitives::{Address, U256};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tandem_confirm::{Answer, Policy, Rule, Sent};
@@ -103,6 +103,7 @@ fn rule_name(r: Rule) -> &'static str {
         Rule::Approval => "approval",
         Rule::Permit => "permit",
         Rule::AddNetwork => "add_network",
+        Rule::KeyOnPhone => "key_on_phone",
     }
 }
 
@@ -113,6 +114,7 @@ fn rule_of(name: &str) -> Option<Rule> {
         Rule::Approval,
         Rule::Permit,
         Rule::AddNetwork,
+        Rule::KeyOnPhone,
     ]
     .into_iter()
     .find(|r| rule_name(*r) == name)
@@ -196,6 +198,7 @@ impl PhonePolicy {
 enum Incoming {
     Policy { policy: Policy, set_at: u64 },
     Answer(Answer),
+    Accounts(Vec<Address>),
 }
 
 fn read_incoming(text: &str) -> Result<Incoming> {
@@ -229,7 +232,32 @@ fn read_incoming(text: &str) -> Result<Incoming> {
                 approve: field(a, "approve")
                     .as_bool()
                     .ok_or_else(|| Error::Invalid("an answer says neither yes nor no".into()))?,
+                signature: field(a, "signature").as_str().map(str::to_owned),
             }))
+        }
+        "accounts" => {
+            let list = field(body, "accounts")
+                .as_array()
+                .ok_or_else(|| Error::Invalid("the phone's accounts message has no list".into()))?;
+            if list.len() > tandem_confirm::MAX_ACCOUNTS {
+                return Err(Error::Invalid(format!(
+                    "a phone shares at most {} accounts",
+                    tandem_confirm::MAX_ACCOUNTS
+                )));
+            }
+            list.iter()
+                .map(|a| {
+                    a.as_str()
+                        .filter(|a| tandem_confirm::is_address(a))
+                        .and_then(|a| a.parse().ok())
+                        .ok_or_else(|| {
+                            Error::Invalid(
+                                "the phone shared something that is not an address".into(),
+                            )
+                        })
+                })
+                .collect::<Result<_>>()
+                .map(Incoming::Accounts)
         }
         other => Err(Error::Invalid(format!(
             "a `{other}` message is not for a desktop"
@@ -271,6 +299,17 @@ impl Wallet {
 
     /// The rule of the phone's policy that covers approval `a`, if any.
     pub fn needs_phone(&self, a: &Approval) -> Option<Rule> {
+        if let ApprovalKind::PersonalSign | ApprovalKind::TypedData | ApprovalKind::Transaction =
+            a.kind
+        {
+            let signer = a
+                .request
+                .get("address")
+                .and_then(|x| x.as_str()?.parse::<Address>().ok());
+            if signer.is_some_and(|s| self.state.key_device(s).is_some()) {
+                return Some(Rule::KeyOnPhone);
+            }
+        }
         let p = &self.phone_policy()?.policy;
         let d = &a.display;
         match a.kind {
@@ -333,9 +372,12 @@ impl Wallet {
         now_ms: u64,
         nonce: [u8; 16],
     ) -> Result<Resolution> {
-        let p = self
-            .phone_policy()
-            .ok_or_else(|| Error::Invalid("no phone confirms requests".into()))?;
+        let policy = self.phone_policy();
+        let timeout_secs = policy
+            .as_ref()
+            .map_or(tandem_confirm::DEFAULT_TIMEOUT_SECS, |p| {
+                p.policy.timeout_secs
+            });
         // The edits are applied now (and checked: the phone is asked only
         // about something the desktop can carry out); the phone's approval
         // then signs exactly this.
@@ -369,11 +411,34 @@ impl Wallet {
                     .into(),
             ));
         };
+        // An account on the phone: the phone holding its key is asked, with
+        // exactly what to sign (as the desktop would sign it itself).
+        let to = if rule == Rule::KeyOnPhone {
+            let approved = Approval {
+                request: approved_request.clone(),
+                ..a.clone()
+            };
+            // Signing kinds change no state here: this only reads what to sign.
+            let (kind, account, payload) =
+                crate::remote::to_sign(&self.approved(&approved, &Edits::default(), now_ms)?)
+                    .ok_or_else(|| Error::Invalid("nothing to sign on the phone".into()))?;
+            fields.insert(
+                "sign".into(),
+                json!({ "kind": kind, "account": format!("{account:#x}"), "payload": payload }),
+            );
+            self.state
+                .key_device(account)
+                .ok_or_else(|| Error::Invalid(format!("the key of {account} is not on a phone")))?
+        } else {
+            policy
+                .ok_or_else(|| Error::Invalid("no phone confirms requests".into()))?
+                .owner
+        };
         let now = secs(now_ms);
-        let expires_at = now + u64::from(p.policy.timeout_secs);
+        let expires_at = now + u64::from(timeout_secs);
         let id = tandem_confirm::hex(&nonce);
         fields.insert("id".into(), json!(id));
-        fields.insert("to".into(), json!(p.owner));
+        fields.insert("to".into(), json!(to));
         fields.insert("created_at".into(), json!(now));
         fields.insert("expires_at".into(), json!(expires_at));
         fields.insert("rule".into(), json!(rule_name(rule)));
@@ -386,12 +451,12 @@ impl Wallet {
                 digest: tandem_confirm::digest(text.as_bytes()),
                 text: text.clone(),
                 id,
-                to: p.owner,
+                to,
                 expires_at,
             },
             rule,
             action,
-            timeout_secs: p.policy.timeout_secs,
+            timeout_secs,
         };
         let stored = self
             .session
@@ -480,6 +545,19 @@ impl Wallet {
                     );
                 }
             }
+            Incoming::Accounts(list) => {
+                if self.state.set_phone_accounts(from, &list) {
+                    out.notice = Some(if list.is_empty() {
+                        "Your phone stopped sharing its accounts with this browser.".into()
+                    } else {
+                        format!(
+                            "Your phone shares {} account(s): they are listed here, \
+                             marked “on your phone”, and sign there.",
+                            list.len()
+                        )
+                    });
+                }
+            }
             Incoming::Answer(answer) => {
                 let Some((a, wait)) = self.session.approvals.iter().find_map(|a| {
                     Self::phone_wait(a)
@@ -494,7 +572,14 @@ impl Wallet {
                     .check(from, &answer, secs(now_ms))
                     .map_err(|r| Error::Unauthorized(format!("an answer was refused: {r}")))?;
                 let resolution = if approve {
-                    match self.approved(&a, &Edits::default(), now_ms) {
+                    let approved = self.approved(&a, &Edits::default(), now_ms);
+                    let approved = if wait.rule == Rule::KeyOnPhone {
+                        approved
+                            .and_then(|r| crate::remote::verified(r, answer.signature.as_deref()))
+                    } else {
+                        approved
+                    };
+                    match approved {
                         Ok(r) => r,
                         Err(e) => Resolution::Error {
                             reply_to: a.reply_to.clone(),
@@ -522,13 +607,13 @@ impl Wallet {
     /// (4001) and the phone is told to stop showing it.
     pub fn expire_phone(&mut self, now_ms: u64) -> Vec<Resolution> {
         let now = secs(now_ms);
-        self.take_waiting(|w| now > w.sent.expires_at)
+        self.take_waiting(|w| now > w.sent.expires_at, false)
     }
 
     /// Removes the approvals waiting for the phone that `gone` picks, and
     /// rejects them (4001); the phone is told to drop them.
     #[inline(never)]
-    fn take_waiting(&mut self, gone: impl Fn(&PhoneWait) -> bool) -> Vec<Resolution> {
+    fn take_waiting(&mut self, gone: impl Fn(&PhoneWait) -> bool, left: bool) -> Vec<Resolution> {
         let mut out = Vec::new();
         let mut keep = Vec::new();
         for a in core::mem::take(&mut self.session.approvals) {
@@ -536,7 +621,7 @@ impl Wallet {
                 Some(w) => {
                     self.session
                         .cancel_on_phone(&a, "the computer stopped waiting");
-                    let message = if self.state.phone.is_some() {
+                    let message = if !left {
                         format!(
                             "Timed out: your phone did not confirm within {} seconds",
                             w.timeout_secs
@@ -559,15 +644,16 @@ impl Wallet {
     /// The device `device` (hex id) left the group or was revoked: if it set
     /// the policy, the policy goes (nothing could answer), and requests
     /// waiting for it are rejected. Returns the resolutions.
+    /// Its accounts (keys on it) leave the list and the sites.
     pub fn phone_gone(&mut self, device: &str) -> Vec<Resolution> {
-        if !self
+        self.state.set_phone_accounts(device, &[]);
+        if self
             .phone_policy()
             .is_some_and(|p| p.owner.eq_ignore_ascii_case(device))
         {
-            return Vec::new();
+            self.state.phone = None;
         }
-        self.state.phone = None;
-        self.take_waiting(|_| true)
+        self.take_waiting(|w| w.sent.to.eq_ignore_ascii_case(device), true)
     }
 }
 

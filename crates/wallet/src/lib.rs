@@ -6,6 +6,7 @@ mod error;
 pub mod lock;
 pub mod network;
 pub mod provider;
+pub mod remote;
 pub mod state;
 
 pub use approval::{Approval, ApprovalKind, Edits, Fill, Resolution};

@@ -210,16 +210,18 @@ impl State {
                 origin: origin.clone(),
             });
         }
+        // The phone's accounts stay (their keys are not in the keyring),
+        // unless the keyring now holds the key itself.
+        let remote: Vec<Account> = core::mem::take(&mut self.accounts)
+            .into_iter()
+            .filter(|a| {
+                crate::remote::device_of(a).is_some()
+                    && !next.iter().any(|x| x.address == a.address)
+            })
+            .collect();
+        next.extend(remote);
         self.accounts = next;
-        if !self.has_account(self.selected) {
-            self.selected = self.accounts.first().map(|a| a.address);
-        }
-        let accounts = &self.accounts;
-        for site in &mut self.sites {
-            site.accounts
-                .retain(|a| accounts.iter().any(|x| x.address == *a));
-        }
-        self.sites.retain(|s| !s.accounts.is_empty());
+        self.forget_missing();
     }
 
     fn has_account(&self, a: Option<Address>) -> bool {

@@ -5,12 +5,12 @@
 //! with `tandem-confirm`, as the phone app does.
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
-use serde_json::{json, Value};
+use serde_json::json;
 use tandem_confirm::{digest, Answer, Message, Policy, Request, Rule, VERSION};
 use tandem_wallet::{ApprovalKind, Edits, Fill, Outcome, Resolution, Wallet};
 
 mod common;
-use common::{A0, A1, NOW, ORIGIN};
+use common::{ask, to_phone, A0, A1, NOW, ORIGIN};
 
 const PHONE: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a";
 const LAPTOP: &str = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";
@@ -39,19 +39,6 @@ fn wallet(p: Policy) -> Wallet {
     w
 }
 
-fn ask(w: &mut Wallet, method: &str, params: Value) -> u64 {
-    match w.request(
-        ORIGIN,
-        &json!({"method": method, "params": params}),
-        true,
-        json!({"tab": 1}),
-        NOW,
-    ) {
-        Outcome::Approval { id, .. } => id,
-        o => panic!("expected an approval, got {o:?}"),
-    }
-}
-
 fn send(w: &mut Wallet, value: &str, data: Option<&str>) -> u64 {
     let mut tx = json!({"from": A0, "to": A1, "value": value, "gas": "0x5208",
         "maxFeePerGas": "0x3b9aca00", "maxPriorityFeePerGas": "0x1", "nonce": "0x0"});
@@ -66,18 +53,6 @@ fn send(w: &mut Wallet, value: &str, data: Option<&str>) -> u64 {
     id
 }
 
-/// What the phone received: the request message, decoded.
-fn to_phone(w: &mut Wallet) -> (Vec<u8>, Request) {
-    let out = w.take_phone_outbox();
-    assert_eq!(out.len(), 1, "{out:?}");
-    assert!(out[0].request);
-    let bytes = out[0].text.clone().into_bytes();
-    match Message::decode(&bytes).unwrap() {
-        Message::Request { request, .. } => (bytes, request),
-        m => panic!("{m:?}"),
-    }
-}
-
 fn answer(bytes: &[u8], r: &Request, approve: bool) -> String {
     Message::Answer {
         v: VERSION,
@@ -85,6 +60,7 @@ fn answer(bytes: &[u8], r: &Request, approve: bool) -> String {
             id: r.id.clone(),
             digest: digest(bytes),
             approve,
+            signature: None,
         },
     }
     .encode()

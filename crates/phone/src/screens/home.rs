@@ -40,6 +40,7 @@ pub(super) fn view(p: &Phone) -> El {
                         .tid("account-address")
                         .text(w.address.clone()),
                 )
+                .child(share(p, &w.address))
         }));
     let Some(v) = &p.devices else {
         return screen.children(messages(p)).child(
@@ -113,4 +114,30 @@ pub(super) fn view(p: &Phone) -> El {
             "biometric-open",
             "btn link",
         ))
+}
+
+/// "Use this account on my computers": its address goes to the group; what
+/// they sign with it comes here (`accounts-share`, `accounts-unshare`).
+fn share(p: &Phone, address: &str) -> El {
+    if p.shared.iter().any(|a| a.eq_ignore_ascii_case(address)) {
+        el("div")
+            .class("stack")
+            .child(el("p").class("muted small").tid("account-shared").text(
+                "Your computers list this account, marked “on your phone”: they ask this \
+                 phone to sign for it, and the key never leaves it.",
+            ))
+            .child(button(
+                "Stop using it on my computers",
+                "accounts-unshare",
+                "accounts-unshare",
+                "btn",
+            ))
+    } else {
+        button(
+            "Use this account on my computers",
+            "accounts-share",
+            "accounts-share",
+            "btn",
+        )
+    }
 }

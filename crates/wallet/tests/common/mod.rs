@@ -1,8 +1,9 @@
 //! What the controller's tests share.
 #![allow(clippy::unwrap_used, dead_code)] // test helpers; each test file uses some
 
-use serde_json::json;
-use tandem_wallet::Wallet;
+use serde_json::{json, Value};
+use tandem_confirm::{Message, Request};
+use tandem_wallet::{Outcome, Wallet};
 
 /// The requesting site of the tests.
 pub(crate) const ORIGIN: &str = "https://dapp.example";
@@ -25,4 +26,30 @@ pub(crate) fn wallet() -> Wallet {
         ),
     ]);
     w
+}
+
+/// ORIGIN asks `method`; the approval it queues.
+pub(crate) fn ask(w: &mut Wallet, method: &str, params: Value) -> u64 {
+    match w.request(
+        ORIGIN,
+        &json!({"method": method, "params": params}),
+        true,
+        json!({"tab": 1}),
+        NOW,
+    ) {
+        Outcome::Approval { id, .. } => id,
+        o => panic!("expected an approval, got {o:?}"),
+    }
+}
+
+/// What the phone received: the request message, decoded.
+pub(crate) fn to_phone(w: &mut Wallet) -> (Vec<u8>, Request) {
+    let out = w.take_phone_outbox();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(out[0].request);
+    let bytes = out[0].text.clone().into_bytes();
+    match Message::decode(&bytes).unwrap() {
+        Message::Request { request, .. } => (bytes, request),
+        m => panic!("{m:?}"),
+    }
 }
