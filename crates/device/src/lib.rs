@@ -24,6 +24,8 @@
 //!   outbox until the relay confirmed it stored them.
 //! - **Pairing needs both screens.** See [`pairing`].
 
+#[cfg(feature = "blobs")]
+mod blob;
 mod inbox;
 pub mod json;
 pub mod pairing;
@@ -142,6 +144,26 @@ pub enum Command {
     ClearInbox {
         /// Highest id handled.
         upto: u64,
+    },
+    #[cfg(feature = "blobs")]
+    /// Store `data` as the group's blob `name` on the relay, sealed under
+    /// the current group key and signed by this device; with `expected`,
+    /// only if the relay still holds that version (0: none). Answered by
+    /// [`Event::BlobStored`] or [`Event::BlobConflict`]. Online only.
+    PutBlob {
+        /// Blob name (not secret: the relay sees it).
+        name: String,
+        /// Contents.
+        data: Vec<u8>,
+        /// Compare and swap against this version.
+        expected: Option<u64>,
+    },
+    #[cfg(feature = "blobs")]
+    /// Read the group's blob `name`: [`Event::Blob`] or
+    /// [`Event::BlobUnreadable`]. Online only.
+    GetBlob {
+        /// Blob name.
+        name: String,
     },
 }
 
@@ -287,6 +309,39 @@ pub enum Event {
     },
     /// [`Command::StartOver`] done: a new device, ready to pair.
     StartedOver,
+    /// The group's blob `name` as the relay holds it, opened.
+    Blob {
+        /// Name.
+        name: String,
+        /// Its version at the relay (0: there is none).
+        version: u64,
+        /// Contents (`None`: there is none).
+        data: Option<Vec<u8>>,
+    },
+    /// The relay holds blob `name` at `version` but this device cannot
+    /// accept it (altered, from a revoked device, or under a key epoch it
+    /// never held): replace it by compare and swap against `version`.
+    BlobUnreadable {
+        /// Name.
+        name: String,
+        /// Its version at the relay.
+        version: u64,
+        /// Why (plain language).
+        error: String,
+    },
+    /// A blob put was stored at `version`.
+    BlobStored {
+        /// Name.
+        name: String,
+        /// New version.
+        version: u64,
+    },
+    /// A compare-and-swap put lost: another device wrote first. Nothing
+    /// changed; read the blob, merge and put again.
+    BlobConflict {
+        /// Name.
+        name: String,
+    },
     /// A request failed.
     Failed {
         /// What was being done.
@@ -314,6 +369,10 @@ enum Pending {
     Admit(pairing::AdmitFor),
     Barrier,
     KeepAlive,
+    #[cfg(feature = "blobs")]
+    BlobPut(String),
+    #[cfg(feature = "blobs")]
+    BlobGet,
 }
 
 /// One group member. See the crate documentation.
@@ -570,6 +629,14 @@ impl Device {
                 device,
                 lifetime_secs,
             } => self.refresh(device, lifetime_secs, now, rng),
+            #[cfg(feature = "blobs")]
+            Command::PutBlob {
+                name,
+                data,
+                expected,
+            } => self.put_blob(name, &data, expected, now, rng),
+            #[cfg(feature = "blobs")]
+            Command::GetBlob { name } => self.get_blob(name, now),
             Command::ListDevices => {
                 self.connect_main();
                 if self.is_online() {
@@ -964,7 +1031,17 @@ impl Device {
             RelayFrame::Error { req, code, message } => {
                 self.on_main_error(req, code, &message, now, rng)
             }
-            RelayFrame::Blob { .. } => {}
+            #[cfg(feature = "blobs")]
+            RelayFrame::Blob {
+                req,
+                key,
+                value,
+                version,
+            } => self.on_blob(req, key, value, version),
+            #[cfg(feature = "blobs")]
+            RelayFrame::BlobStored { req, version } => self.on_blob_stored(req, version),
+            #[cfg(not(feature = "blobs"))]
+            RelayFrame::Blob { .. } | RelayFrame::BlobStored { .. } => {}
         }
     }
 
@@ -1008,6 +1085,10 @@ impl Device {
                 self.fail("sending", message);
             }
             (Some(Pending::Admit(what)), _) => self.admit_failed(what, message, rng),
+            #[cfg(feature = "blobs")]
+            (Some(p @ (Pending::BlobPut(_) | Pending::BlobGet)), code) => {
+                self.blob_failed(p, code, message)
+            }
             (_, ErrorCode::Revoked) => {
                 self.fail("connecting", message);
                 self.close(LinkId::Main);

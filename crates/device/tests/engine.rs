@@ -542,3 +542,130 @@ fn an_erase_request_reaches_the_revoked_device() {
     assert!(removed.is_some_and(|r| r.erase()));
     assert!(sim.nodes[desk].dev.removed().unwrap().erase);
 }
+
+fn last_blob_event(sim: &Sim, n: usize) -> Event {
+    sim.nodes[n]
+        .events
+        .iter()
+        .rev()
+        .find(|e| {
+            matches!(
+                e,
+                Event::Blob { .. }
+                    | Event::BlobStored { .. }
+                    | Event::BlobConflict { .. }
+                    | Event::BlobUnreadable { .. }
+                    | Event::Failed { .. }
+            )
+        })
+        .cloned()
+        .expect("a blob event")
+}
+
+fn put(sim: &mut Sim, n: usize, data: &[u8], expected: Option<u64>) {
+    sim.cmd(
+        n,
+        Command::PutBlob {
+            name: "sync".into(),
+            data: data.to_vec(),
+            expected,
+        },
+    );
+    sim.run();
+}
+
+fn get(sim: &mut Sim, n: usize) -> Event {
+    sim.cmd(
+        n,
+        Command::GetBlob {
+            name: "sync".into(),
+        },
+    );
+    sim.run();
+    last_blob_event(sim, n)
+}
+
+/// The group's blob (where the sync snapshot lives) through the engine:
+/// written with compare and swap; of two devices that both start from
+/// "none", one wins and the other gets a conflict that changed nothing,
+/// reads, merges and writes at the version it read. A relay that alters
+/// the blob gets it reported unreadable (with the version to replace it
+/// at), not opened. Offline, a put fails at once and says so.
+#[test]
+fn blobs_are_sealed_versioned_and_a_stale_write_loses() {
+    let mut sim = Sim::new(12);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    let laptop = sim.device("laptop");
+    sim.pair(phone, desk);
+    sim.pair(phone, laptop);
+    sim.run();
+    assert_eq!(
+        get(&mut sim, laptop),
+        Event::Blob {
+            name: "sync".into(),
+            version: 0,
+            data: None
+        }
+    );
+    put(&mut sim, phone, b"v1", Some(0));
+    assert_eq!(
+        last_blob_event(&sim, phone),
+        Event::BlobStored {
+            name: "sync".into(),
+            version: 1
+        }
+    );
+    put(&mut sim, desk, b"also v1", Some(0));
+    assert_eq!(
+        last_blob_event(&sim, desk),
+        Event::BlobConflict {
+            name: "sync".into()
+        }
+    );
+    assert_eq!(
+        get(&mut sim, desk),
+        Event::Blob {
+            name: "sync".into(),
+            version: 1,
+            data: Some(b"v1".to_vec())
+        }
+    );
+    put(&mut sim, desk, b"v1 + desk", Some(1));
+    assert_eq!(
+        get(&mut sim, laptop),
+        Event::Blob {
+            name: "sync".into(),
+            version: 2,
+            data: Some(b"v1 + desk".to_vec())
+        }
+    );
+    // A malicious relay flips a byte of the ciphertext.
+    sim.tamper_blob(phone, "sync", |v| {
+        let i = v.len() / 2;
+        v[i] ^= 0x40;
+    });
+    match get(&mut sim, laptop) {
+        Event::BlobUnreadable { version, error, .. } => {
+            assert_eq!(version, 2);
+            assert!(
+                error.contains("authentication") || error.contains("signature"),
+                "{error}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Nothing the relay stored was ever in clear.
+    sim.tamper_blob(phone, "sync", |v| {
+        assert!(
+            !v.windows(9).any(|w| w == b"v1 + desk"),
+            "plaintext at the relay"
+        );
+    });
+    sim.cmd(laptop, Command::Disconnect);
+    put(&mut sim, laptop, b"offline", None);
+    match last_blob_event(&sim, laptop) {
+        Event::Failed { error, .. } => assert!(error.contains("offline"), "{error}"),
+        other => panic!("{other:?}"),
+    }
+}

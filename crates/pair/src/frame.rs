@@ -229,6 +229,7 @@ crate::internally_tagged! {
             id: MessageId,
         },
         /// Store an encrypted blob for the group under `key` (replaces).
+        /// Answered by [`RelayFrame::BlobStored`] with the new version.
         BlobPut {
             /// Request id.
             req: u64,
@@ -236,6 +237,11 @@ crate::internally_tagged! {
             key: String,
             /// Ciphertext (at most [`MAX_BLOB_BYTES`]).
             value: Bytes,
+            /// Compare and swap: store only if the blob is still at this
+            /// version (0: absent), else [`ErrorCode::Conflict`] and nothing
+            /// changes. Without it the put replaces whatever is there.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            expected: Option<u64>,
         },
         /// Read a blob.
         BlobGet {
@@ -306,7 +312,9 @@ pub enum ErrorCode {
     /// Unknown blob, device or topic.
     NotFound,
     /// A revocation that does not extend the group's chain at its current
-    /// head: fetch the chain (`revocations`), apply it and decide again.
+    /// head: fetch the chain (`revocations`), apply it and decide again. A
+    /// compare-and-swap blob put whose expected version is not the stored
+    /// one: read the blob, merge and put again.
     Conflict,
     /// Something went wrong in the relay (details only in its logs).
     Internal,
@@ -372,6 +380,16 @@ crate::internally_tagged! {
             key: String,
             /// Value, or null if absent.
             value: Option<Bytes>,
+            /// Its version (0 if absent): what a compare-and-swap put names.
+            #[serde(default)]
+            version: u64,
+        },
+        /// A blob put was stored durably.
+        BlobStored {
+            /// Request id.
+            req: u64,
+            /// The blob's version now.
+            version: u64,
         },
         /// The group's devices.
         Members {
@@ -587,6 +605,13 @@ mod tests {
                 req: 4,
                 key: "names".into(),
                 value: Bytes(vec![0; 10]),
+                expected: None,
+            },
+            ClientFrame::BlobPut {
+                req: 6,
+                key: "sync".into(),
+                value: Bytes(vec![1; 3]),
+                expected: Some(0),
             },
             ClientFrame::Members { req: 5 },
         ];

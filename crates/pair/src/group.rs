@@ -15,6 +15,14 @@
 //! plant an epoch of its choosing, and two rotations never compete for one
 //! epoch.
 //!
+//! Blobs (the group's versioned store on the relay, e.g. the sync
+//! snapshot) are sealed by [`Group::seal_blob`] under
+//! `HKDF-SHA256(salt = group id, ikm = group key, info = "tandem/blob/v1" ‖
+//! epoch)`, with the group id, the blob's name and the epoch bound as
+//! associated data: the relay can neither read one, nor serve one group's
+//! or name's blob as another's, and a device revoked before epoch `n`
+//! cannot read what was written under it.
+//!
 //! Capabilities ([`Capabilities`]) are enforced here for what receivers
 //! see: who may announce or refresh devices, revoke, send, and ask for
 //! signatures. A token never grants more than its issuer holds.
@@ -29,7 +37,7 @@ use crate::envelope::{
     open_body, seal_body, Envelope, EnvelopeKind, Header, ReplayWindow, SequenceCounter,
 };
 use crate::frame::Membership;
-use crate::identity::{EncryptionPublic, GroupId, IdentityKey, IdentityPublic, Topic};
+use crate::identity::{EncryptionPublic, GroupId, IdentityKey, IdentityPublic, Signature, Topic};
 use crate::map::VecMap;
 use crate::revocation::{
     RevocationId, RevocationReason, RevocationRecord, RevocationRequest, RevocationTarget,
@@ -41,6 +49,12 @@ use crate::{DeviceId, Error, Result};
 
 const SENDER_INFO: &[u8] = b"tandem/group/v2/sender";
 const SEAL_INFO: &[u8] = b"tandem/seal/v2";
+const BLOB_INFO: &[u8] = b"tandem/blob/v1";
+/// First byte of a sealed blob: its format.
+const BLOB_FORMAT: u8 = 1;
+/// format [1] | epoch [4] | writer [16] | nonce [24] | ciphertext and
+/// tag [16 or more] | the writer's Ed25519 signature [64].
+const BLOB_OVERHEAD: usize = 1 + 4 + 16 + 24 + 16 + 64;
 /// Longest device name, in bytes.
 pub const MAX_NAME_BYTES: usize = 64;
 /// Most devices a group can ever hold (revoked ones included), so that a
@@ -114,6 +128,59 @@ impl GroupKey {
         hk.expand(&info, out.as_mut_slice())
             .expect("32 bytes is a valid HKDF length");
         out
+    }
+}
+
+impl GroupKey {
+    fn blob_key(&self, group: &GroupId) -> Zeroizing<[u8; 32]> {
+        let hk = Hkdf::<Sha256>::new(Some(&group.0), self.key.as_slice());
+        let mut info = Vec::with_capacity(BLOB_INFO.len() + 4);
+        info.extend_from_slice(BLOB_INFO);
+        info.extend_from_slice(&self.epoch.to_be_bytes());
+        let mut out = Zeroizing::new([0u8; 32]);
+        hk.expand(&info, out.as_mut_slice())
+            .expect("32 bytes is a valid HKDF length");
+        out
+    }
+}
+
+/// The associated data of blob `name` of `group` under `epoch`.
+fn blob_aad(group: &GroupId, name: &str, epoch: u32) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(BLOB_INFO.len() + 40 + name.len());
+    aad.extend_from_slice(BLOB_INFO);
+    aad.extend_from_slice(&group.0);
+    aad.extend_from_slice(&(name.len() as u32).to_be_bytes());
+    aad.extend_from_slice(name.as_bytes());
+    aad.push(BLOB_FORMAT);
+    aad.extend_from_slice(&epoch.to_be_bytes());
+    aad
+}
+
+/// What the writer of blob `name` signs: a domain, the group, the name
+/// and the blob up to the signature.
+fn blob_signed(group: &GroupId, name: &str, body: &[u8]) -> Vec<u8> {
+    let mut m = blob_aad(group, name, 0);
+    m.extend_from_slice(body);
+    m
+}
+
+/// A blob [`Group::open_blob`] accepted.
+pub struct OpenedBlob {
+    /// The active member that wrote it.
+    pub writer: DeviceId,
+    /// The key epoch it was written under.
+    pub epoch: u32,
+    /// Its contents (zeroized on drop).
+    pub plaintext: Zeroizing<Vec<u8>>,
+}
+
+impl core::fmt::Debug for OpenedBlob {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OpenedBlob")
+            .field("writer", &self.writer)
+            .field("epoch", &self.epoch)
+            .field("len", &self.plaintext.len())
+            .finish()
     }
 }
 
@@ -737,6 +804,88 @@ impl Group {
         Ok(Envelope::seal(&sender_key, header, &plain, rng)
             .sign(me)
             .encode())
+    }
+
+    /// Encrypts `plaintext` as the group's blob `name` under the current
+    /// epoch's key and signs it as this device (see the module
+    /// documentation). Fails on a device no longer in the group, and while
+    /// the current key has not arrived.
+    pub fn seal_blob(
+        &self,
+        me: &IdentityKey,
+        name: &str,
+        plaintext: &[u8],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Vec<u8>> {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        self.check_me(me)?;
+        let epoch = self.chain_len();
+        let key = self.keys.get(&epoch).ok_or(Error::AwaitingKey { epoch })?;
+        let mut nonce = [0u8; 24];
+        rng.fill_bytes(&mut nonce);
+        let ct = chacha20poly1305::XChaCha20Poly1305::new(key.blob_key(&self.id).as_ref().into())
+            .encrypt(
+                &nonce.into(),
+                Payload {
+                    msg: plaintext,
+                    aad: &blob_aad(&self.id, name, epoch),
+                },
+            )
+            .map_err(|_| Error::malformed("blob", "too large to encrypt"))?;
+        let mut out = Vec::with_capacity(BLOB_OVERHEAD + plaintext.len());
+        out.push(BLOB_FORMAT);
+        out.extend_from_slice(&epoch.to_be_bytes());
+        out.extend_from_slice(&self.me.0);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        let sig = me.sign(&blob_signed(&self.id, name, &out));
+        out.extend_from_slice(&sig.0);
+        Ok(out)
+    }
+
+    /// Opens blob `name` of this group: its writer, the epoch it was
+    /// written under and its plaintext. Refused: a writer that is not an
+    /// active member now (a revoked device's blob, even one written before
+    /// its revocation: whoever rotates the key writes the blob again), a
+    /// bad signature, and a blob that is not this group's blob `name`
+    /// ([`Error::Tampered`]: altered, or another group's or name's).
+    /// [`Error::WrongEpoch`] when this device holds no key of its epoch
+    /// (written before it joined and not rewritten since).
+    pub fn open_blob(&self, name: &str, bytes: &[u8]) -> Result<OpenedBlob> {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        if bytes.len() < BLOB_OVERHEAD || bytes[0] != BLOB_FORMAT {
+            return Err(Error::malformed(
+                "blob",
+                "not a sealed blob of this format (too short or another version)",
+            ));
+        }
+        let (body, sig) = bytes.split_at(bytes.len() - Signature::LEN);
+        let epoch = u32::from_be_bytes(body[1..5].try_into().expect("4 bytes"));
+        let writer = DeviceId(body[5..21].try_into().expect("16 bytes"));
+        let member = self.active_member(&writer)?;
+        let sig = Signature(sig.try_into().expect("64 bytes"));
+        member
+            .identity
+            .verify("blob", &blob_signed(&self.id, name, body), &sig)?;
+        let key = self.keys.get(&epoch).ok_or(Error::WrongEpoch {
+            got: epoch,
+            have: self.epoch(),
+        })?;
+        let nonce: [u8; 24] = body[21..45].try_into().expect("24 bytes");
+        chacha20poly1305::XChaCha20Poly1305::new(key.blob_key(&self.id).as_ref().into())
+            .decrypt(
+                &nonce.into(),
+                Payload {
+                    msg: &body[45..],
+                    aad: &blob_aad(&self.id, name, epoch),
+                },
+            )
+            .map(|p| OpenedBlob {
+                writer,
+                epoch,
+                plaintext: Zeroizing::new(p),
+            })
+            .map_err(|_| Error::Tampered)
     }
 
     /// Verifies, decrypts and replay-checks a group message, checks that the

@@ -22,7 +22,8 @@ pub use frame::{
     RelayFrame,
 };
 pub use group::{
-    Applied, Group, GroupKey, GroupPayload, Learned, Member, Received, Revocation, MAX_MEMBERS,
+    Applied, Group, GroupKey, GroupPayload, Learned, Member, OpenedBlob, Received, Revocation,
+    MAX_MEMBERS,
 };
 pub use handshake::{Approver, CodeCheck, ComparisonCode, JoinRequest, Joiner, Welcome};
 pub use identity::{

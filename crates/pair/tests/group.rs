@@ -735,3 +735,98 @@ fn reordered_messages_are_kept_not_lost() {
         app(b"epoch 1")
     );
 }
+
+/// The group's blobs (the sync snapshot) on the relay, attacked: a
+/// malicious relay alters a byte, serves one name's blob as another's or
+/// another group's as this group's; a revoked device tries to read what
+/// is written after the rotation and to write a blob the others accept.
+#[test]
+fn blobs_open_only_as_written_and_never_for_a_revoked_device() {
+    let mut rng = rng(31);
+    let (mut phone, desk, mut laptop) = trio(&mut rng);
+    let blob = laptop
+        .group
+        .seal_blob(&laptop.key, "sync", b"names and tokens", &mut rng)
+        .unwrap();
+    let opened = phone.group.open_blob("sync", &blob).unwrap();
+    assert_eq!(
+        (opened.writer, opened.epoch, opened.plaintext.as_slice()),
+        (laptop.id(), 0, &b"names and tokens"[..])
+    );
+    assert!(
+        !format!("{opened:?}").contains("names"),
+        "no contents in Debug"
+    );
+    // Malicious relay: every single byte altered, the blob under another
+    // name, another group's blob with the same name.
+    for i in 0..blob.len() {
+        let mut bad = blob.clone();
+        bad[i] ^= 1;
+        assert!(phone.group.open_blob("sync", &bad).is_err(), "byte {i}");
+    }
+    assert_eq!(
+        phone.group.open_blob("backup", &blob).unwrap_err().kind(),
+        "bad_signature"
+    );
+    assert!(phone.group.open_blob("sync", &blob[..60]).is_err());
+    let other = founder("other phone", &mut rng);
+    let foreign = other
+        .group
+        .seal_blob(&other.key, "sync", b"theirs", &mut rng)
+        .unwrap();
+    assert!(phone.group.open_blob("sync", &foreign).is_err());
+
+    // The desktop is revoked. The laptop's blob of epoch 0 stays readable
+    // (its writer is still a member; the laptop keeps recent keys).
+    let rev = phone
+        .group
+        .revoke(
+            &phone.key,
+            RevocationTarget::Device(desk.id()),
+            RevocationReason::Compromised,
+            NOW + 50,
+            &mut rng,
+        )
+        .unwrap();
+    deliver_revocation(&rev, &mut [&mut laptop]);
+    assert_eq!(laptop.group.open_blob("sync", &blob).unwrap().epoch, 0);
+    let after = phone
+        .group
+        .seal_blob(&phone.key, "sync", b"written after", &mut rng)
+        .unwrap();
+    assert_eq!(
+        laptop
+            .group
+            .open_blob("sync", &after)
+            .unwrap()
+            .plaintext
+            .as_slice(),
+        b"written after"
+    );
+    // The revoked desktop holds no key of epoch 1.
+    assert_eq!(
+        desk.group.open_blob("sync", &after).unwrap_err(),
+        Error::WrongEpoch { got: 1, have: 0 }
+    );
+    // It still has the old key and can seal under epoch 0, but nobody
+    // accepts a blob from a revoked writer (the relay refuses its puts
+    // too; this is a relay that stores them anyway).
+    let planted = desk
+        .group
+        .seal_blob(&desk.key, "sync", b"a network with my RPC", &mut rng)
+        .unwrap();
+    for d in [&phone, &laptop] {
+        assert_eq!(
+            d.group.open_blob("sync", &planted).unwrap_err().kind(),
+            "revoked"
+        );
+    }
+    // A forged writer id (the phone's) over the desktop's blob fails the
+    // signature check.
+    let mut forged = planted.clone();
+    forged[5..21].copy_from_slice(&phone.id().0);
+    assert_eq!(
+        laptop.group.open_blob("sync", &forged).unwrap_err().kind(),
+        "bad_signature"
+    );
+}

@@ -238,6 +238,7 @@ fn kind(f: &RelayFrame) -> &'static str {
         RelayFrame::Published { .. } => "published",
         RelayFrame::Deliver { .. } => "deliver",
         RelayFrame::Blob { .. } => "blob",
+        RelayFrame::BlobStored { .. } => "blob_stored",
         RelayFrame::Members { .. } => "members",
         RelayFrame::Revoked { .. } => "revoked",
         RelayFrame::Admitted { .. } => "admitted",
@@ -375,6 +376,7 @@ impl Client {
                 RelayFrame::Ok { req: r }
                 | RelayFrame::Published { req: r, .. }
                 | RelayFrame::Blob { req: r, .. }
+                | RelayFrame::BlobStored { req: r, .. }
                 | RelayFrame::Members { req: r, .. }
                 | RelayFrame::Revocations { req: r, .. }
                 | RelayFrame::Pong { req: r }
@@ -531,23 +533,41 @@ impl Client {
             .map_err(io)
     }
 
-    /// Stores an encrypted blob for the group under `key` (replaces).
-    pub async fn blob_put(&mut self, key: &str, value: &[u8]) -> Result<()> {
+    /// Stores an encrypted blob for the group under `key`: replaces it, or
+    /// with `expected`, only if it is still at that version (0: absent;
+    /// else a `conflict` error and nothing changes). Returns the new version.
+    pub async fn blob_put(
+        &mut self,
+        key: &str,
+        value: &[u8],
+        expected: Option<u64>,
+    ) -> Result<u64> {
         let (key, value) = (key.to_owned(), Bytes(value.to_vec()));
-        let f = self
-            .request(|req| ClientFrame::BlobPut { req, key, value })
-            .await?;
-        Self::expect_ok(f)
+        match self
+            .request(|req| ClientFrame::BlobPut {
+                req,
+                key,
+                value,
+                expected,
+            })
+            .await?
+        {
+            RelayFrame::BlobStored { version, .. } => Ok(version),
+            other => Err(Error::Protocol(format!(
+                "expected blob_stored, got {}",
+                kind(&other)
+            ))),
+        }
     }
 
-    /// Reads a blob of the group.
-    pub async fn blob_get(&mut self, key: &str) -> Result<Option<Vec<u8>>> {
+    /// Reads a blob of the group: its value and version.
+    pub async fn blob_get(&mut self, key: &str) -> Result<Option<(Vec<u8>, u64)>> {
         let key = key.to_owned();
         match self
             .request(|req| ClientFrame::BlobGet { req, key })
             .await?
         {
-            RelayFrame::Blob { value, .. } => Ok(value.map(|b| b.0)),
+            RelayFrame::Blob { value, version, .. } => Ok(value.map(|b| (b.0, version))),
             other => Err(Error::Protocol(format!(
                 "expected blob, got {}",
                 kind(&other)

@@ -472,7 +472,7 @@ async fn capabilities_are_enforced_by_the_relay() {
         s.publish(Recipient::Device(v.b_key.device_id()), b"x")
             .await
             .unwrap_err(),
-        s.blob_put("names", b"x").await.unwrap_err(),
+        s.blob_put("names", b"x", None).await.unwrap_err(),
         s.blob_get("names").await.unwrap_err(),
     ] {
         assert_eq!(code_of(&e), "forbidden", "{e}");

@@ -61,7 +61,7 @@ async fn pairing_topic_group_and_device_routing() {
     // Guests may not use group features.
     let e = g.publish(Recipient::Group, b"x").await.unwrap_err();
     assert_eq!(code_of(&e), "forbidden");
-    let e = g.blob_put("k", b"v").await.unwrap_err();
+    let e = g.blob_put("k", b"v", None).await.unwrap_err();
     assert_eq!(code_of(&e), "forbidden");
     assert_eq!(code_of(&g.blob_get("k").await.unwrap_err()), "forbidden");
     assert_eq!(code_of(&g.members().await.unwrap_err()), "forbidden");
@@ -470,15 +470,15 @@ async fn blobs_are_per_group() {
     let (b_key, b_m, _) = admitted(&mut a, &a_key, group, Capabilities::ALL).await;
     let mut b = Client::connect(&relay.url, &b_key, b_m).await.unwrap();
     assert_eq!(a.blob_get("names").await.unwrap(), None);
-    a.blob_put("names", b"ciphertext-1").await.unwrap();
+    assert_eq!(a.blob_put("names", b"ciphertext-1", None).await.unwrap(), 1);
     assert_eq!(
-        b.blob_get("names").await.unwrap().as_deref(),
-        Some(&b"ciphertext-1"[..])
+        b.blob_get("names").await.unwrap(),
+        Some((b"ciphertext-1".to_vec(), 1))
     );
-    b.blob_put("names", b"ciphertext-2").await.unwrap();
+    assert_eq!(b.blob_put("names", b"ciphertext-2", None).await.unwrap(), 2);
     assert_eq!(
-        a.blob_get("names").await.unwrap().as_deref(),
-        Some(&b"ciphertext-2"[..])
+        a.blob_get("names").await.unwrap(),
+        Some((b"ciphertext-2".to_vec(), 2))
     );
     // Another group sees nothing.
     let (x_key, x_m, _) = founder();
@@ -486,11 +486,11 @@ async fn blobs_are_per_group() {
     assert_eq!(x.blob_get("names").await.unwrap(), None);
     // Size and quota.
     assert_eq!(
-        code_of(&a.blob_put("big", &[0; 101]).await.unwrap_err()),
+        code_of(&a.blob_put("big", &[0; 101], None).await.unwrap_err()),
         "too_large"
     );
-    a.blob_put("b1", &[0; 100]).await.unwrap();
-    let e = a.blob_put("b2", &[0; 100]).await.unwrap_err();
+    a.blob_put("b1", &[0; 100], None).await.unwrap();
+    let e = a.blob_put("b2", &[0; 100], None).await.unwrap_err();
     assert!(e.to_string().contains("quota"), "{e}");
 }
 
@@ -737,4 +737,44 @@ async fn keep_reading_for(c: &mut Client, d: Duration) {
         Err(Error::Timeout(_)) => {}
         other => panic!("expected only pings while reading, got {other:?}"),
     }
+}
+
+/// Two devices that both read version 1 and write back: the relay stores
+/// the first write and refuses the stale one with `conflict`, changing
+/// nothing; the loser reads, merges and writes at the version it read.
+/// Creating with `expected: 0` refuses a blob that already exists.
+#[tokio::test]
+async fn a_stale_compare_and_swap_blob_write_is_refused_and_changes_nothing() {
+    let relay = start_relay(loose()).await;
+    let (a_key, a_m, group) = founder();
+    let mut a = Client::connect(&relay.url, &a_key, a_m).await.unwrap();
+    let (b_key, b_m, _) = admitted(&mut a, &a_key, group, Capabilities::ALL).await;
+    let mut b = Client::connect(&relay.url, &b_key, b_m).await.unwrap();
+    assert_eq!(a.blob_put("sync", b"v1", Some(0)).await.unwrap(), 1);
+    let e = b
+        .blob_put("sync", b"also first", Some(0))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "conflict", "{e}");
+    let (_, seen_a) = a.blob_get("sync").await.unwrap().unwrap();
+    let (_, seen_b) = b.blob_get("sync").await.unwrap().unwrap();
+    assert_eq!(
+        a.blob_put("sync", b"a's v2", Some(seen_a)).await.unwrap(),
+        2
+    );
+    let e = b
+        .blob_put("sync", b"b's v2", Some(seen_b))
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&e), "conflict", "{e}");
+    assert!(e.to_string().contains("version 2"), "{e}");
+    assert_eq!(
+        b.blob_get("sync").await.unwrap(),
+        Some((b"a's v2".to_vec(), 2))
+    );
+    assert_eq!(b.blob_put("sync", b"merged", Some(2)).await.unwrap(), 3);
+    assert_eq!(
+        a.blob_get("sync").await.unwrap(),
+        Some((b"merged".to_vec(), 3))
+    );
 }

@@ -95,6 +95,9 @@ struct RelayState {
     /// Devices known per group and whether revoked.
     members: BTreeMap<GroupId, BTreeMap<DeviceId, (IdentityPublic, bool)>>,
     tokens: BTreeMap<TokenId, (GroupId, DeviceId)>,
+    /// Blobs per (group, name): value and version (compare and swap as the
+    /// real relay does).
+    blobs: BTreeMap<(GroupId, String), (Vec<u8>, u64)>,
     /// Frames the relay dropped on the floor (for assertions).
     pub refused: Vec<String>,
 }
@@ -631,9 +634,48 @@ impl Sim {
                     .collect();
                 self.push(conn, &RelayFrame::Members { req, members });
             }
-            ClientFrame::BlobPut { req, .. } | ClientFrame::BlobGet { req, .. } => {
-                self.refuse(conn, Some(req), ErrorCode::NotFound, "no blobs here")
+            ClientFrame::BlobPut {
+                req,
+                key,
+                value,
+                expected,
+            } => {
+                let g = who.unwrap().1.unwrap();
+                let slot = self.relay.blobs.entry((g, key)).or_insert((Vec::new(), 0));
+                if expected.is_some_and(|e| e != slot.1) {
+                    let msg = format!("now at version {}", slot.1);
+                    return self.refuse(conn, Some(req), ErrorCode::Conflict, &msg);
+                }
+                *slot = (value.0, slot.1 + 1);
+                let version = slot.1;
+                self.push(conn, &RelayFrame::BlobStored { req, version });
             }
+            ClientFrame::BlobGet { req, key } => {
+                let g = who.unwrap().1.unwrap();
+                let (value, version) = match self.relay.blobs.get(&(g, key.clone())) {
+                    Some((v, n)) if *n > 0 => (Some(Bytes(v.clone())), *n),
+                    _ => (None, 0),
+                };
+                self.push(
+                    conn,
+                    &RelayFrame::Blob {
+                        req,
+                        key,
+                        value,
+                        version,
+                    },
+                );
+            }
+        }
+    }
+}
+
+impl Sim {
+    /// A malicious relay rewrites blob `name` of `n`'s group.
+    pub fn tamper_blob(&mut self, n: usize, name: &str, f: impl FnOnce(&mut Vec<u8>)) {
+        let g = self.nodes[n].group().id();
+        if let Some((v, _)) = self.relay.blobs.get_mut(&(g, name.to_owned())) {
+            f(v);
         }
     }
 }

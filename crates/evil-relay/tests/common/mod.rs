@@ -370,7 +370,8 @@ impl Device {
                 | RelayFrame::Pong { req }
                 | RelayFrame::Revocations { req, .. }
                 | RelayFrame::Members { req, .. }
-                | RelayFrame::Blob { req, .. } => Some(*req),
+                | RelayFrame::Blob { req, .. }
+                | RelayFrame::BlobStored { req, .. } => Some(*req),
                 RelayFrame::Error { req, .. } => *req,
                 _ => None,
             };

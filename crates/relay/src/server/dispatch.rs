@@ -208,7 +208,12 @@ async fn dispatch(
             vec![]
         }
         ClientFrame::Publish { req, to, payload } => publish(st, s, req, to, payload, now).await?,
-        ClientFrame::BlobPut { req, key, value } => {
+        ClientFrame::BlobPut {
+            req,
+            key,
+            value,
+            expected,
+        } => {
             let group = check!(group_of(s, req, "store blobs"));
             check!(require(s, req, Capabilities::MESSAGE, "store blobs"));
             let max = st.inner.config.blob_max_bytes;
@@ -230,11 +235,18 @@ async fn dispatch(
             if used - old.min(used) + value.0.len() as u64 > quota {
                 return Ok(err(req, (ErrorCode::TooLarge, format!("the group's blob storage quota of {quota} bytes is used up; delete or shrink blobs"))));
             }
-            store
-                .blob_put(group.0.to_vec(), key.into_bytes(), value.0, None, now)
-                .await?;
+            let version = match store
+                .blob_put(group.0.to_vec(), key.into_bytes(), value.0, expected, now)
+                .await
+            {
+                Ok(v) => v,
+                Err(e @ crate::Error::BlobVersionConflict { .. }) => {
+                    return Ok(err(req, (ErrorCode::Conflict, e.to_string())));
+                }
+                Err(e) => return Err(e),
+            };
             Metrics::inc(&st.inner.metrics.blob_puts);
-            vec![RelayFrame::Ok { req }]
+            vec![RelayFrame::BlobStored { req, version }]
         }
         ClientFrame::BlobGet { req, key } => {
             let group = check!(group_of(s, req, "read blobs"));
@@ -243,10 +255,12 @@ async fn dispatch(
                 .blob_get(group.0.to_vec(), key.as_bytes().to_vec())
                 .await?;
             Metrics::inc(&st.inner.metrics.blob_gets);
+            let version = blob.as_ref().map_or(0, |b| b.version);
             vec![RelayFrame::Blob {
                 req,
                 key,
                 value: blob.map(|b| Bytes(b.value)),
+                version,
             }]
         }
         ClientFrame::Members { req } => {
