@@ -6,6 +6,7 @@ mod bench;
 mod error;
 mod shell;
 mod state;
+mod sync;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -122,6 +123,10 @@ enum Cmd {
         #[arg(long, value_name = "S", default_value_t = 2)]
         idle: u64,
     },
+    /// Synced wallet metadata (names, tokens, address book, networks…),
+    /// end-to-end encrypted through the relay
+    #[command(subcommand)]
+    Sync(sync::SyncCmd),
     /// Measure offer -> both codes shown via a relay
     BenchPairing(bench::BenchArgs),
 }
@@ -249,6 +254,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Send { text } => send(g, &text).await,
         Cmd::Refresh { device_id, days } => refresh(g, &device_id, days).await,
         Cmd::Recv { idle } => recv(g, idle).await,
+        Cmd::Sync(c) => sync::run(g, c).await,
         Cmd::BenchPairing(b) => bench::run(g, &b).await,
     }
 }
@@ -786,11 +792,18 @@ async fn recv(g: &Global, idle: u64) -> Result<()> {
     // get to show, is in the inbox (stored before it was acknowledged).
     let inbox = sh.device().state().inbox().to_vec();
     for m in &inbox {
-        out(format!(
-            "message from {}: {}",
-            m.from,
-            String::from_utf8_lossy(&m.data.0)
-        ));
+        // Sync's own messages are applied (stored when the inbox is
+        // cleared), not printed.
+        let now = sync::now_ms();
+        match sh.with_sync(|s| s.message(&m.data.0, now))? {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => eprintln!("tandem: a sync message from {} was refused: {e}", m.from),
+            None => out(format!(
+                "message from {}: {}",
+                m.from,
+                String::from_utf8_lossy(&m.data.0)
+            )),
+        }
     }
     if let Some(last) = inbox.last() {
         sh.command(Command::ClearInbox { upto: last.id }).await?;

@@ -89,6 +89,29 @@ impl Shell {
         &self.dev
     }
 
+    /// This device's sync state (made on first use), for `f`.
+    pub(crate) fn with_sync<R>(
+        &mut self,
+        f: impl FnOnce(&mut tandem_sync::Syncer) -> R,
+    ) -> Result<R> {
+        let id = self.dev.id();
+        let home = self
+            .home
+            .as_mut()
+            .ok_or_else(|| Error::State("this device has no home to keep its sync state".into()))?;
+        Ok(f(home
+            .sync
+            .get_or_insert_with(|| tandem_sync::Syncer::new(id))))
+    }
+
+    /// Stores the device and its sync state now.
+    pub(crate) fn persist(&mut self) -> Result<()> {
+        match &mut self.home {
+            Some(h) => h.save(self.dev.state(), self.dev.identity()),
+            None => Ok(()),
+        }
+    }
+
     /// Starts reading stdin lines (for prompts).
     pub(crate) fn read_stdin(&mut self) {
         if self.lines.is_some() {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tandem_device::State;
 use tandem_keys::Keyring;
 use tandem_pair::IdentityKey;
+use tandem_sync::Syncer;
 use tandem_vault::{KdfParams, Vault, VaultKey};
 use zeroize::Zeroizing;
 
@@ -26,6 +27,9 @@ struct Secrets {
     keyring: Zeroizing<String>,
     identity_seed: Zeroizing<String>,
     device: State,
+    /// The synced wallet metadata (private, though not secret: sealed too).
+    #[serde(default)]
+    sync: Option<Syncer>,
 }
 
 /// Where a device lives on disk, with the key to re-seal its vault.
@@ -34,6 +38,8 @@ pub(crate) struct Home {
     keyring: Keyring,
     vault: Vault,
     key: VaultKey,
+    /// Sync state (`None` until sync is first used on this device).
+    pub(crate) sync: Option<Syncer>,
 }
 
 impl core::fmt::Debug for Home {
@@ -95,13 +101,19 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn seal(keyring: &Keyring, identity: &IdentityKey, device: &State) -> Zeroizing<Vec<u8>> {
+fn seal(
+    keyring: &Keyring,
+    identity: &IdentityKey,
+    device: &State,
+    sync: Option<&Syncer>,
+) -> Zeroizing<Vec<u8>> {
     let secrets = Secrets {
         keyring: Zeroizing::new(
             String::from_utf8(keyring.to_bytes().to_vec()).expect("keyring is JSON"),
         ),
         identity_seed: Zeroizing::new(hex::encode(*identity.to_seed())),
         device: device.clone(),
+        sync: sync.cloned(),
     };
     Zeroizing::new(serde_json::to_vec(&secrets).expect("secrets serialize"))
 }
@@ -126,7 +138,7 @@ impl Home {
             .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         let identity = IdentityKey::generate(&mut OsRng);
         let device = State::found(&identity, name, relay, now(), &mut OsRng)?;
-        let plain = seal(&keyring, &identity, &device);
+        let plain = seal(&keyring, &identity, &device, None);
         let (vault, key) = Vault::seal(&mut OsRng, password.as_bytes(), &plain, kdf())?;
         let config = Config {
             name: name.to_owned(),
@@ -144,6 +156,7 @@ impl Home {
                 keyring,
                 vault,
                 key,
+                sync: None,
             },
             identity,
             device,
@@ -178,6 +191,7 @@ impl Home {
                 keyring,
                 vault,
                 key,
+                sync: secrets.sync,
             },
             IdentityKey::from_seed(&seed),
             secrets.device,
@@ -205,7 +219,7 @@ impl Home {
     /// Re-seals the vault with the current state (no KDF cost) and writes it
     /// durably.
     pub(crate) fn save(&mut self, device: &State, identity: &IdentityKey) -> Result<()> {
-        let plain = seal(&self.keyring, identity, device);
+        let plain = seal(&self.keyring, identity, device, self.sync.as_ref());
         self.vault = self.vault.reseal(&mut OsRng, &self.key, &plain)?;
         write_atomic(&vault_path(&self.dir), self.vault.to_json().as_bytes())
     }

@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod engine;
 mod hlc;
 mod record;
 mod replica;
 
+pub use engine::{blob_name, Out, SyncStatus, Syncer};
 pub use hlc::{Clock, Stamp, MAX_AHEAD_MS};
 pub use record::{
     Account, Activity, ActivityStatus, Balance, Category, Contact, Field, Network, Site, Token,

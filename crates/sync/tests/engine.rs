@@ -1,0 +1,324 @@
+#![allow(clippy::unwrap_used)]
+//! The sync loop of several devices over an in-memory group and a blob
+//! store with compare and swap (the relay's rules), in chosen schedules:
+//! live changes, a device that was offline for a month catching up from
+//! the snapshot alone, two devices racing to write the snapshot, a category
+//! turned off, a blob the reader cannot open. The real relay and device
+//! engines are exercised in `crates/cli/tests/sync.rs`.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use tandem_pair::DeviceId;
+use tandem_sync::{blob_name, Category, Contact, Field, Out, Syncer, Value};
+
+const T0: u64 = 1_800_000_000_000;
+
+#[derive(Default)]
+struct Net {
+    blobs: BTreeMap<String, (Vec<u8>, u64)>,
+    /// Per device: group messages not yet delivered.
+    inbox: Vec<VecDeque<Vec<u8>>>,
+    /// Per device: outputs not carried out yet.
+    todo: Vec<VecDeque<Out>>,
+    notices: Vec<Vec<tandem_sync::Notice>>,
+    conflicts: usize,
+}
+
+struct World {
+    net: Net,
+    devs: Vec<Syncer>,
+    now: u64,
+}
+
+impl World {
+    fn new(n: u8) -> Self {
+        let devs: Vec<Syncer> = (0..n).map(|i| Syncer::new(DeviceId([i + 1; 16]))).collect();
+        let net = Net {
+            inbox: vec![VecDeque::new(); n as usize],
+            todo: vec![VecDeque::new(); n as usize],
+            notices: vec![Vec::new(); n as usize],
+            ..Net::default()
+        };
+        Self { net, devs, now: T0 }
+    }
+
+    fn queue(&mut self, d: usize, outs: Vec<Out>) {
+        self.net.todo[d].extend(outs);
+    }
+
+    /// Carries out one output of device `d`; false if it had none.
+    fn step(&mut self, d: usize) -> bool {
+        let Some(out) = self.net.todo[d].pop_front() else {
+            return false;
+        };
+        self.now += 1;
+        let now = self.now;
+        let more = match out {
+            Out::Send(data) => {
+                for (i, q) in self.net.inbox.iter_mut().enumerate() {
+                    if i != d {
+                        q.push_back(data.clone());
+                    }
+                }
+                Vec::new()
+            }
+            Out::PutBlob {
+                name,
+                data,
+                expected,
+            } => {
+                let slot = self.net.blobs.entry(name.clone()).or_default();
+                if slot.1 != expected {
+                    self.net.conflicts += 1;
+                    self.devs[d].blob_conflict(&name)
+                } else {
+                    *slot = (data, slot.1 + 1);
+                    let v = slot.1;
+                    self.devs[d].blob_stored(&name, v, now)
+                }
+            }
+            Out::GetBlob { name } => {
+                let (data, v) = match self.net.blobs.get(&name) {
+                    Some((data, v)) => (Some(data.clone()), *v),
+                    None => (None, 0),
+                };
+                self.devs[d].blob(&name, v, data.as_deref(), now).unwrap()
+            }
+            Out::Persist => Vec::new(),
+            Out::Notice(n) => {
+                self.net.notices[d].push(n);
+                Vec::new()
+            }
+        };
+        self.queue(d, more);
+        true
+    }
+
+    /// Delivers every waiting group message to `d`.
+    fn deliver(&mut self, d: usize) {
+        while let Some(m) = self.net.inbox[d].pop_front() {
+            let outs = self.devs[d].message(&m, self.now).unwrap().unwrap();
+            self.queue(d, outs);
+        }
+    }
+
+    fn run(&mut self, who: &[usize]) {
+        loop {
+            let mut any = false;
+            for &d in who {
+                self.deliver(d);
+                while self.step(d) {
+                    any = true;
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+    }
+
+    fn edit(&mut self, d: usize, field: Field, value: Option<Value>) {
+        self.now += 1000;
+        let outs = self.devs[d].edit(field, value, self.now).unwrap();
+        self.queue(d, outs);
+    }
+
+    fn flush(&mut self, d: usize) {
+        let outs = self.devs[d].flush();
+        self.queue(d, outs);
+    }
+
+    fn contacts(&self, d: usize) -> Vec<(String, Value)> {
+        self.devs[d]
+            .replica()
+            .records(Category::AddressBook)
+            .map(|(id, v, _)| (id.to_owned(), v.clone()))
+            .collect()
+    }
+
+    fn blob_contacts(&self) -> usize {
+        let (data, _) = &self.net.blobs[&blob_name(Category::AddressBook)];
+        let snap: tandem_sync::Snapshot = serde_json::from_slice(data).unwrap();
+        snap.ops
+            .iter()
+            .filter(|o| matches!(o.field, Field::Record { .. }) && o.value.is_some())
+            .count()
+    }
+}
+
+fn addr(n: u8) -> String {
+    format!("0x{}", hex(n).repeat(20))
+}
+
+fn hex(n: u8) -> String {
+    format!("{n:02x}")
+}
+
+fn contact(name: &str) -> Option<Value> {
+    Some(Value::Contact(Contact {
+        name: name.into(),
+        note: String::new(),
+    }))
+}
+
+fn on(w: &mut World, d: usize, c: Category) {
+    w.edit(
+        d,
+        Field::Enabled { category: c },
+        Some(Value::Enabled(true)),
+    );
+}
+
+#[test]
+fn live_changes_reach_every_device_and_a_device_offline_for_a_month_catches_up_from_the_snapshot() {
+    let mut w = World::new(4);
+    let (a, b, c, late) = (0, 1, 2, 3);
+    on(&mut w, a, Category::AddressBook);
+    w.edit(
+        a,
+        Field::record(Category::AddressBook, addr(1)),
+        contact("Alice"),
+    );
+    w.flush(a);
+    w.run(&[a, b, c]);
+    assert_eq!(w.contacts(b), w.contacts(a));
+    assert_eq!(w.contacts(c), w.contacts(a));
+    assert_eq!(w.contacts(a).len(), 1);
+    // Announced on the others, naming the device it came from.
+    assert_eq!(w.net.notices[b].len(), 1);
+    assert_eq!(w.net.notices[b][0].from, DeviceId([1; 16]));
+    assert!(w.net.notices[a].is_empty());
+    // The snapshot holds it; every device that synced it knows it is current.
+    assert_eq!(w.blob_contacts(), 1);
+    assert!(w.devs[a].status().synced_at.is_some());
+    assert_eq!(w.devs[a].status().unsaved, 0);
+
+    // The late device missed every message (its mailbox expired): the
+    // snapshot alone brings the switch and the record.
+    w.net.inbox[late].clear();
+    w.flush(late);
+    w.run(&[late]);
+    assert_eq!(w.contacts(late), w.contacts(a));
+    assert!(w.devs[late].replica().enabled(Category::AddressBook));
+}
+
+#[test]
+fn two_devices_racing_to_write_the_snapshot_both_land_after_a_conflict() {
+    let mut w = World::new(3);
+    let (a, b, c) = (0, 1, 2);
+    on(&mut w, a, Category::AddressBook);
+    w.flush(a);
+    w.run(&[a, b, c]);
+    // Partition: a and b edit without hearing of each other, then both
+    // read the snapshot before either writes.
+    w.edit(
+        a,
+        Field::record(Category::AddressBook, addr(2)),
+        contact("Bob"),
+    );
+    w.edit(
+        b,
+        Field::record(Category::AddressBook, addr(3)),
+        contact("Carol"),
+    );
+    w.net.inbox[a].clear();
+    w.net.inbox[b].clear();
+    w.flush(a);
+    w.flush(b);
+    // Both carry out everything up to their first write (the reads).
+    for d in [a, b] {
+        while w.net.todo[d]
+            .front()
+            .is_some_and(|o| !matches!(o, Out::PutBlob { .. }))
+        {
+            w.step(d);
+        }
+    }
+    w.net.inbox[a].clear();
+    w.net.inbox[b].clear();
+    // Both now write at the same version: one wins, one conflicts.
+    w.run(&[a, b]);
+    assert_eq!(w.net.conflicts, 1, "exactly one write lost the race");
+    assert_eq!(w.blob_contacts(), 2, "and both edits are in the snapshot");
+    // The third device catches up from the snapshot alone.
+    w.net.inbox[c].clear();
+    w.flush(c);
+    w.run(&[c]);
+    assert_eq!(w.contacts(c).len(), 2);
+    w.flush(a);
+    w.flush(b);
+    w.run(&[a, b]);
+    assert_eq!(w.contacts(a), w.contacts(c));
+    assert_eq!(w.contacts(b), w.contacts(c));
+}
+
+#[test]
+fn turning_a_category_off_deletes_its_remote_copy_and_nothing_else_is_sent() {
+    let mut w = World::new(2);
+    let (a, b) = (0, 1);
+    on(&mut w, a, Category::AddressBook);
+    w.edit(
+        a,
+        Field::record(Category::AddressBook, addr(4)),
+        contact("Dan"),
+    );
+    w.flush(a);
+    w.run(&[a, b]);
+    assert_eq!(w.blob_contacts(), 1);
+    w.edit(
+        b,
+        Field::Enabled {
+            category: Category::AddressBook,
+        },
+        Some(Value::Enabled(false)),
+    );
+    w.flush(b);
+    w.run(&[a, b]);
+    assert!(!w.devs[a].replica().enabled(Category::AddressBook));
+    assert_eq!(w.blob_contacts(), 0, "the relay keeps only the switch");
+    // An edit while off stays on the device.
+    w.edit(
+        a,
+        Field::record(Category::AddressBook, addr(5)),
+        contact("Eve"),
+    );
+    w.flush(a);
+    w.run(&[a, b]);
+    assert_eq!(w.contacts(b).len(), 1);
+    assert_eq!(w.contacts(a).len(), 2);
+    assert_eq!(w.blob_contacts(), 0);
+}
+
+#[test]
+fn an_unreadable_blob_is_replaced_at_its_version_and_junk_is_refused() {
+    let mut w = World::new(2);
+    let (a, b) = (0, 1);
+    on(&mut w, a, Category::Networks);
+    w.flush(a);
+    w.run(&[a]);
+    let name = blob_name(Category::Networks);
+    let v = w.net.blobs[&name].1;
+    // What the device engine reports for a blob under an epoch this device
+    // never held, or from a revoked writer.
+    let outs = w.devs[b].blob_unreadable(&name, v);
+    assert!(
+        matches!(&outs[..], [Out::PutBlob { expected, .. }] if *expected == v),
+        "{outs:?}"
+    );
+    // Junk that opened (a member's bug) is an error, not a merge.
+    assert!(w.devs[b].blob(&name, v, Some(b"{\"x\":1}"), T0).is_err());
+    let other = tandem_sync::Snapshot {
+        category: Category::Tokens,
+        ops: Vec::new(),
+    };
+    let e = w.devs[b]
+        .blob(&name, v, Some(&serde_json::to_vec(&other).unwrap()), T0)
+        .unwrap_err();
+    assert!(e.to_string().contains("holds"), "{e}");
+    // A message that is not sync's is left alone; a broken one is refused.
+    assert!(w.devs[b].message(b"hello phone", T0).is_none());
+    assert!(w.devs[b]
+        .message(br#"{"type":"sync_ops","ops":[{"x":1}]}"#, T0)
+        .unwrap()
+        .is_err());
+}
