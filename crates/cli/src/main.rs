@@ -20,6 +20,7 @@ use tandem_keys::{Keyring, Mnemonic, WordCount};
 use tandem_pair::{
     CodeCheck, ComparisonCode, DeviceId, RevocationReason, DEFAULT_OFFER_LIFETIME_SECS,
 };
+use tandem_sync::audit::Happened;
 
 pub(crate) use error::{Error, Result};
 use shell::{Happening, Shell};
@@ -127,6 +128,19 @@ enum Cmd {
     /// end-to-end encrypted through the relay
     #[command(subcommand)]
     Sync(sync::SyncCmd),
+    /// The signed, hash-chained audit log of every device, checked entry by
+    /// entry (altered, removed or reordered entries are named)
+    Audit {
+        /// From this device's state only, without asking the relay
+        #[arg(long)]
+        offline: bool,
+        /// Print JSON (every entry with its signature and what reading found)
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print CSV
+        #[arg(long)]
+        csv: bool,
+    },
     /// Measure offer -> both codes shown via a relay
     BenchPairing(bench::BenchArgs),
 }
@@ -255,6 +269,7 @@ async fn run(cli: Cli) -> Result<()> {
         Cmd::Refresh { device_id, days } => refresh(g, &device_id, days).await,
         Cmd::Recv { idle } => recv(g, idle).await,
         Cmd::Sync(c) => sync::run(g, c).await,
+        Cmd::Audit { offline, json, csv } => sync::audit(g, offline, json, csv).await,
         Cmd::BenchPairing(b) => bench::run(g, &b).await,
     }
 }
@@ -452,6 +467,10 @@ async fn pair_show(
             Happening::Event(Event::Pairing(PairingPhase::Paired { name, device })) => {
                 let group = sh.device().state().group.id();
                 out(format!("paired: group {group} with {name} ({device})"));
+                sh.record_audit(Happened::Paired {
+                    device: device.clone(),
+                    name: name.clone(),
+                })?;
                 // Prove the relay accepts this device's new token.
                 online(&mut sh, until).await?;
                 sh.close().await;
@@ -577,6 +596,10 @@ async fn pair_accept(
             }
             Happening::Event(Event::Pairing(PairingPhase::Paired { name, device })) => {
                 out(format!("approved: {device} ({name})"));
+                sh.record_audit(Happened::Paired {
+                    device: device.clone(),
+                    name: name.clone(),
+                })?;
                 approved = true;
                 if sh.device().state().outbox().is_empty() {
                     sh.close().await;
@@ -701,6 +724,10 @@ async fn revoke(g: &Global, id: Option<&str>, reason: Option<&str>, erase: bool)
             report(&e);
         }
     }
+    sh.record_audit(Happened::Revoked {
+        device: target.to_hex(),
+        reason: reason.as_str().to_owned(),
+    })?;
     sh.close().await;
     out(format!("revoked: {target}"));
     if id.is_some() {

@@ -104,6 +104,20 @@ impl Shell {
             .get_or_insert_with(|| tandem_sync::Syncer::new(id))))
     }
 
+    /// Records what happened in this device's audit log (signed; stored
+    /// now, sent to the other devices with the next sync).
+    pub(crate) fn record_audit(&mut self, happened: tandem_sync::audit::Happened) -> Result<()> {
+        let id = self.dev.id();
+        let home = self
+            .home
+            .as_mut()
+            .ok_or_else(|| Error::State("this device has no home to keep its audit log".into()))?;
+        home.sync
+            .get_or_insert_with(|| tandem_sync::Syncer::new(id))
+            .record(self.dev.identity(), happened, crate::sync::now_ms());
+        self.persist()
+    }
+
     /// Stores the device and its sync state now.
     pub(crate) fn persist(&mut self) -> Result<()> {
         match &mut self.home {

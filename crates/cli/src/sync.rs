@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use clap::Subcommand;
 use serde_json::json;
 use tandem_device::{Command, Event};
+use tandem_sync::audit::{export_csv, export_json, Happened, Verdict};
 use tandem_sync::{Category, Field, Notice, Out, Value};
 
 use crate::shell::{Happening, Shell};
@@ -95,8 +96,15 @@ pub(crate) async fn run(g: &Global, cmd: SyncCmd) -> Result<()> {
         SyncCmd::Remove { category: c, id } => (Field::record(category(&c)?, id), None),
     };
     let mut sh = open(g)?;
+    let switch = match (&field, &value) {
+        (Field::Enabled { category }, Some(Value::Enabled(on))) => Some((*category, *on)),
+        _ => None,
+    };
     sh.with_sync(|s| s.edit(field, value, now_ms()))?
         .map_err(|e| Error::State(e.to_string()))?;
+    if let Some((category, on)) = switch {
+        sh.record_audit(Happened::SyncCategory { category, on })?;
+    }
     sh.persist()?;
     out("saved on this device");
     exchange(&mut sh).await?;
@@ -150,6 +158,70 @@ async fn show(g: &Global, offline: bool, as_json: bool) -> Result<()> {
         out(l);
     }
     print_status(&mut sh)
+}
+
+/// `tandem audit`: every device's entries, each checked.
+pub(crate) async fn audit(g: &Global, offline: bool, json: bool, csv: bool) -> Result<()> {
+    let mut sh = open(g)?;
+    if !offline {
+        exchange(&mut sh).await?;
+        sh.close().await;
+    }
+    let me = sh.device().id();
+    // Every device this one knows, revoked ones too: their old entries
+    // stay theirs.
+    let keys: Vec<_> = sh
+        .device()
+        .state()
+        .group
+        .members()
+        .map(|m| (m.device(), m.identity))
+        .collect();
+    let text = sh.with_sync(|s| {
+        let checked = s
+            .audit()
+            .verify(me, |d| keys.iter().find(|(id, _)| id == d).map(|(_, k)| *k));
+        if json {
+            return export_json(&checked);
+        }
+        if csv {
+            return export_csv(&checked);
+        }
+        let mut lines: Vec<String> = checked
+            .iter()
+            .map(|c| {
+                let what = serde_json::to_string(&c.entry.happened).unwrap_or_default();
+                let flag = match &c.verdict {
+                    Verdict::Ok => String::new(),
+                    Verdict::Altered => "  !! ALTERED: its signature does not match".into(),
+                    Verdict::UnknownDevice => "  !! from a device this wallet does not know".into(),
+                    Verdict::Gap { missing } => {
+                        format!("  !! {missing} entr(y/ies) before this one are missing")
+                    }
+                    Verdict::BrokenLink => {
+                        "  !! the entry before this one was changed or replaced".into()
+                    }
+                    Verdict::OutOfOrder => "  !! out of order: moved".into(),
+                };
+                format!(
+                    "{} #{} at {}: {what}{flag}",
+                    c.entry.device, c.entry.seq, c.entry.at_ms
+                )
+            })
+            .collect();
+        let bad = checked.iter().filter(|c| c.verdict != Verdict::Ok).count();
+        lines.push(if bad == 0 {
+            format!("{} entries, all signed and in order", checked.len())
+        } else {
+            format!(
+                "{} entries, {bad} with a problem (marked !!)",
+                checked.len()
+            )
+        });
+        lines.join("\n")
+    })?;
+    out(text);
+    Ok(())
 }
 
 fn print_status(sh: &mut Shell) -> Result<()> {

@@ -1,7 +1,9 @@
 //! Sync between three command-line devices through the real relay binary
 //! on 127.0.0.1 (SQLite): an edit on one reaches the others; with the relay
 //! stopped, two devices edit, and after it restarts all three converge; a
-//! revoked device reads nothing written after its revocation; the relay's
+//! revoked device reads nothing written after its revocation; the audit
+//! log of every device (pairings, sync switches, the revocation) reaches
+//! the others, each entry checked, exported as JSON and CSV; the relay's
 //! database holds no record in clear.
 //!
 //! Needs the relay binary: `cargo build -p tandem-relay --bin tandem-relay`.
@@ -104,6 +106,33 @@ fn edits_converge_across_a_relay_outage_and_a_revoked_device_reads_nothing_new()
     assert_eq!(names(&desk, false), ["Alice", "Bob", "Carol", "Dave"]);
     let _ = laptop.run(&["sync", "show", "--json"]);
     assert_eq!(names(&laptop, true), ["Alice", "Bob", "Carol"]);
+
+    // The audit log: the desk holds the phone's entries too (its
+    // approvals, the revocation), every one signed and in order.
+    let v: Value = serde_json::from_str(&desk.run_ok(&["audit", "--json"])).unwrap();
+    let rows = v.as_array().unwrap();
+    let kinds = |dev: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r["entry"]["device"] == dev)
+            .map(|r| r["entry"]["happened"]["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (phone_id, desk_id) = (phone.id(), desk.id());
+    assert_eq!(kinds(&phone_id), ["paired", "paired", "revoked"], "{v}");
+    assert_eq!(kinds(&desk_id), ["paired", "sync_category"], "{v}");
+    assert!(rows.iter().all(|r| r["verdict"]["status"] == "ok"), "{v}");
+    let revoked = rows
+        .iter()
+        .find(|r| r["entry"]["happened"]["kind"] == "revoked")
+        .unwrap();
+    assert_eq!(revoked["entry"]["happened"]["device"], laptop.id());
+    assert_eq!(revoked["entry"]["happened"]["reason"], "lost");
+    let csv_text = desk.run_ok(&["audit", "--csv", "--offline"]);
+    let mut lines = csv_text.lines();
+    assert_eq!(lines.next(), Some("device,seq,at_ms,kind,details,finding"));
+    assert_eq!(lines.filter(|l| l.ends_with(",ok")).count(), rows.len());
+    let text = phone.run_ok(&["audit", "--offline"]);
+    assert!(text.contains("all signed and in order"), "{text}");
 
     // The relay's database (and its write-ahead log): ciphertext only.
     stop(relay);

@@ -17,6 +17,14 @@ const GROUP_ID_DOMAIN: &[u8] = b"tandem/group-id/v1";
 const TOPIC_GROUP_DOMAIN: &[u8] = b"tandem/topic/group/v1";
 const TOPIC_DEVICE_DOMAIN: &[u8] = b"tandem/topic/device/v1";
 const X25519_INFO: &[u8] = b"tandem/device-x25519/v1";
+const APP_DOMAIN: &[u8] = b"tandem/app-signature/v1";
+
+/// What [`IdentityKey::sign_app`] signs: its own domain, then the layer's.
+fn app_message(domain: &str, msg: &[u8]) -> Vec<u8> {
+    let mut w = crate::wire::Writer::with_domain(APP_DOMAIN);
+    w.var(domain.as_bytes()).raw(msg);
+    w.0
+}
 
 hex_id!(
     /// A device's public id: the first 16 bytes of
@@ -91,6 +99,11 @@ impl IdentityPublic {
         let sig = ed25519_dalek::Signature::from_bytes(&sig.0);
         key.verify_strict(msg, &sig)
             .map_err(|_| Error::BadSignature(what))
+    }
+
+    /// Verifies a signature made by [`IdentityKey::sign_app`].
+    pub fn verify_app(&self, domain: &str, msg: &[u8], sig: &Signature) -> Result<()> {
+        self.verify("application signature", &app_message(domain, msg), sig)
     }
 
     /// Checks the bytes are a valid Ed25519 point (not all strings are).
@@ -184,6 +197,13 @@ impl IdentityKey {
     /// The public half of [`Self::encryption_secret`].
     pub fn encryption_public(&self) -> EncryptionPublic {
         EncryptionPublic(x25519_dalek::PublicKey::from(&self.encryption_secret()).to_bytes())
+    }
+
+    /// Signs `msg` for a layer above the protocol (the audit log) under
+    /// that layer's `domain`: never valid as any signature of this crate's
+    /// own formats, nor of another layer's domain.
+    pub fn sign_app(&self, domain: &str, msg: &[u8]) -> Signature {
+        self.sign(&app_message(domain, msg))
     }
 
     /// Signs an already domain-separated message.

@@ -42,7 +42,7 @@ fn category_of(name: &str) -> Option<Category> {
     Category::ALL.into_iter().find(|c| blob_name(*c) == name)
 }
 
-/// A group message of the sync.
+/// A group message of the sync (the audit log's are its own).
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum Wire {
@@ -99,6 +99,9 @@ pub struct Syncer {
     /// The last version of each blob this device read or wrote.
     versions: BTreeMap<Category, u64>,
     synced_at: Option<u64>,
+    /// The audit log of every device (it travels with the sync).
+    #[serde(default)]
+    audit: crate::audit::Log,
 }
 
 impl Syncer {
@@ -109,7 +112,25 @@ impl Syncer {
             unsaved: BTreeSet::new(),
             versions: BTreeMap::new(),
             synced_at: None,
+            audit: crate::audit::Log::default(),
         }
+    }
+
+    /// The audit log of every device.
+    pub fn audit(&self) -> &crate::audit::Log {
+        &self.audit
+    }
+
+    /// Records what happened on this device in the audit log (signed by
+    /// `me`); it goes to the other devices with the next [`Syncer::flush`].
+    pub fn record(
+        &mut self,
+        me: &tandem_pair::IdentityKey,
+        happened: crate::audit::Happened,
+        now_ms: u64,
+    ) -> Vec<Out> {
+        self.audit.append(me, happened, now_ms);
+        vec![Out::Persist]
     }
 
     /// The replicated data.
@@ -161,21 +182,32 @@ impl Syncer {
 
     /// Only the waiting changes (when the snapshots are known current).
     pub fn send_outbox(&mut self) -> Vec<Out> {
-        let ops = self.replica.outbox().to_vec();
-        if ops.is_empty() {
-            return Vec::new();
+        // The device engine stores each message durably before anything
+        // else happens (its outbox): what it took may leave this one.
+        let mut out = Vec::new();
+        if let Some(data) = self.audit.take_outbox() {
+            out.push(Out::Send(data));
         }
-        let n = ops.len();
-        let data = serde_json::to_vec(&Wire::SyncOps { ops }).expect("ops serialize");
-        // The device engine stores the message durably before anything
-        // else happens (its outbox): the ops may leave this one.
-        self.replica.sent(n);
-        vec![Out::Send(data), Out::Persist]
+        let ops = self.replica.outbox().to_vec();
+        if !ops.is_empty() {
+            let n = ops.len();
+            out.push(Out::Send(
+                serde_json::to_vec(&Wire::SyncOps { ops }).expect("ops serialize"),
+            ));
+            self.replica.sent(n);
+        }
+        if !out.is_empty() {
+            out.push(Out::Persist);
+        }
+        out
     }
 
     /// A group message from another device. `None`: not a sync message
     /// (someone else's to handle).
     pub fn message(&mut self, data: &[u8], now_ms: u64) -> Option<Result<Vec<Out>>> {
+        if let Some(r) = self.audit.message(data) {
+            return Some(r.map(|_| vec![Out::Persist]));
+        }
         let text = core::str::from_utf8(data).ok()?;
         if !text.trim_start().starts_with('{') || !text.contains("\"sync_ops\"") {
             return None;

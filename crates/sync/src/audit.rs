@@ -1,0 +1,426 @@
+//! The audit log: what happened on every device of the wallet, as entries
+//! each device signs with its identity key and chains by hash (per device).
+//!
+//! Reading checks every entry and every link and says what is wrong
+//! instead of hiding it ([`Verdict`]): an altered entry fails its
+//! signature, a removed one leaves a gap in the sequence numbers or a
+//! broken link, a reordered one comes before its predecessor. The newest
+//! entries of a device cut off the end of its chain cannot be told from
+//! entries that have not arrived yet; the device itself knows its own
+//! last sequence number ([`Log::verify`] checks its own chain against it).
+//!
+//! A device compacts its own chain with a signed checkpoint that names the
+//! last entry it replaces and that entry's hash.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tandem_pair::{DeviceId, IdentityKey, IdentityPublic, Signature};
+
+use crate::Category;
+
+/// The signature domain of audit entries.
+pub const AUDIT_DOMAIN: &str = "tandem/audit/v1";
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Happened {
+    /// A device joined the wallet.
+    Paired {
+        /// Its id (hex).
+        device: String,
+        /// Its name.
+        name: String,
+    },
+    /// A device was revoked.
+    Revoked {
+        /// Its id (hex).
+        device: String,
+        /// lost, compromised, retired or unspecified.
+        reason: String,
+    },
+    /// A session token was issued, refreshed or expired.
+    Token {
+        /// The device (hex).
+        device: String,
+        /// issued, refreshed or expired.
+        action: String,
+        /// When it expires (Unix seconds).
+        expires_at: u64,
+    },
+    /// A site asked to sign or send.
+    Sign {
+        /// The site's origin.
+        site: String,
+        /// The method.
+        method: String,
+        /// The chain id.
+        chain: u64,
+        /// What it was, decoded.
+        summary: String,
+        /// Approved.
+        approved: bool,
+        /// Where it was approved (a device id, hex), if approved.
+        approved_on: Option<String>,
+    },
+    /// The wallet was unlocked, or an unlock failed.
+    Unlock {
+        /// Whether the password was right.
+        ok: bool,
+    },
+    /// A sync category was turned on or off.
+    SyncCategory {
+        /// The category.
+        category: Category,
+        /// On or off.
+        on: bool,
+    },
+    /// The wallet was restored from its recovery phrase.
+    Restored,
+    /// Entries before this one were compacted away; `hash` is the last
+    /// one's.
+    Checkpoint {
+        /// The last entry replaced.
+        upto: u64,
+        /// Its hash (hex).
+        hash: String,
+    },
+}
+
+/// One signed entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// The device that wrote and signed it.
+    pub device: DeviceId,
+    /// Its place in that device's chain (from 1).
+    pub seq: u64,
+    /// The hash of the device's entry before it (hex; zeros for the first).
+    pub prev: String,
+    /// When (milliseconds since the Unix epoch, the device's clock).
+    pub at_ms: u64,
+    /// What happened.
+    pub happened: Happened,
+    /// The device's signature over all of the above.
+    pub sig: Signature,
+}
+
+#[derive(Serialize)]
+struct Unsigned<'a> {
+    device: &'a DeviceId,
+    seq: u64,
+    prev: &'a str,
+    at_ms: u64,
+    happened: &'a Happened,
+}
+
+impl Entry {
+    fn signed_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(&Unsigned {
+            device: &self.device,
+            seq: self.seq,
+            prev: &self.prev,
+            at_ms: self.at_ms,
+            happened: &self.happened,
+        })
+        .expect("an entry serializes")
+    }
+
+    /// Its hash (hex): what the next entry's `prev` names.
+    pub fn hash(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(self.signed_bytes());
+        h.update(self.sig.0);
+        hex::encode(h.finalize())
+    }
+}
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What reading found about one entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Signed by its device and linked to the entry before it.
+    Ok,
+    /// The signature does not match: the entry was altered (or forged).
+    Altered,
+    /// Written by a device this wallet does not know.
+    UnknownDevice,
+    /// Entries before this one are missing (removed): `missing` of them.
+    Gap {
+        /// How many.
+        missing: u64,
+    },
+    /// It names another entry as its predecessor than the one before it:
+    /// that one was changed or replaced.
+    BrokenLink,
+    /// It comes after an entry with a later place in the chain: moved.
+    OutOfOrder,
+}
+
+/// An entry with what reading found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Checked<'a> {
+    /// The entry.
+    pub entry: &'a Entry,
+    /// The finding.
+    pub verdict: Verdict,
+}
+
+/// Most entries kept per device (a device sending more is misbehaving;
+/// a device's own chain is compacted well before).
+pub const MAX_ENTRIES: usize = 10_000;
+
+/// Every device's chain as this device holds it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    chains: BTreeMap<DeviceId, Vec<Entry>>,
+    /// This device's last sequence number (so a cut tail shows).
+    #[serde(default)]
+    last_own: u64,
+    /// This device's entries not yet handed to the group.
+    #[serde(default)]
+    outbox: Vec<Entry>,
+}
+
+/// A group message carrying audit entries.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum Wire {
+    AuditEntries { entries: Vec<Entry> },
+}
+
+impl Log {
+    /// Appends what happened on this device, signed; returns the entry
+    /// (to send to the other devices).
+    pub fn append(&mut self, me: &IdentityKey, happened: Happened, now_ms: u64) -> Entry {
+        let device = me.device_id();
+        let chain = self.chains.entry(device).or_default();
+        let (seq, prev) = chain
+            .last()
+            .map_or((1, GENESIS.to_owned()), |e| (e.seq + 1, e.hash()));
+        let seq = seq.max(self.last_own + 1);
+        let mut entry = Entry {
+            device,
+            seq,
+            prev,
+            at_ms: now_ms,
+            happened,
+            sig: Signature([0; 64]),
+        };
+        entry.sig = me.sign_app(AUDIT_DOMAIN, &entry.signed_bytes());
+        chain.push(entry.clone());
+        self.last_own = seq;
+        self.outbox.push(entry.clone());
+        entry
+    }
+
+    /// The entries waiting to go to the other devices, as one group
+    /// message (and the outbox emptied: the device engine keeps the message
+    /// until the relay stored it).
+    pub fn take_outbox(&mut self) -> Option<Vec<u8>> {
+        if self.outbox.is_empty() {
+            return None;
+        }
+        let entries = core::mem::take(&mut self.outbox);
+        Some(serde_json::to_vec(&Wire::AuditEntries { entries }).expect("entries serialize"))
+    }
+
+    /// A group message: `None` if it is not the audit log's; else how many
+    /// entries it carried, stored to be checked when read.
+    pub fn message(&mut self, data: &[u8]) -> Option<crate::Result<usize>> {
+        let text = core::str::from_utf8(data).ok()?;
+        if !text.trim_start().starts_with('{') || !text.contains("\"audit_entries\"") {
+            return None;
+        }
+        Some(match serde_json::from_str(text) {
+            Ok(Wire::AuditEntries { entries }) => {
+                let n = entries.len();
+                for e in entries {
+                    self.receive(e);
+                }
+                Ok(n)
+            }
+            Err(e) => Err(crate::invalid(format!(
+                "audit entries that cannot be read: {e}"
+            ))),
+        })
+    }
+
+    /// Stores an entry from another device (a copy already held changes
+    /// nothing). It is checked when read, not here: a bad one is shown as
+    /// bad, not dropped.
+    pub fn receive(&mut self, entry: Entry) {
+        let chain = self.chains.entry(entry.device).or_default();
+        if chain.len() >= MAX_ENTRIES || chain.iter().any(|e| e == &entry) {
+            return;
+        }
+        let at = chain.partition_point(|e| e.seq < entry.seq);
+        chain.insert(at, entry);
+    }
+
+    /// Every entry, each device's chain in the order stored, devices in id
+    /// order.
+    pub fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.chains.values().flatten()
+    }
+
+    /// Reads every chain and says what each entry is. `identity` gives a
+    /// device's public key (revoked devices included: their old entries
+    /// stay valid); `me` is this device, whose own chain must reach its last
+    /// sequence number.
+    pub fn verify(
+        &self,
+        me: DeviceId,
+        identity: impl Fn(&DeviceId) -> Option<IdentityPublic>,
+    ) -> Vec<Checked<'_>> {
+        let mut out = Vec::new();
+        for (device, chain) in &self.chains {
+            let key = identity(device);
+            // The newest checkpoint signed by the device: where its kept
+            // entries start.
+            let start = chain
+                .iter()
+                .filter(|e| {
+                    key.as_ref().is_some_and(|k| {
+                        k.verify_app(AUDIT_DOMAIN, &e.signed_bytes(), &e.sig)
+                            .is_ok()
+                    })
+                })
+                .filter_map(|e| match &e.happened {
+                    Happened::Checkpoint { upto, hash } => Some((*upto, hash.as_str())),
+                    _ => None,
+                })
+                .max_by_key(|(upto, _)| *upto);
+            let mut before: Option<&Entry> = None;
+            for e in chain {
+                let verdict = match &key {
+                    None => Verdict::UnknownDevice,
+                    Some(k)
+                        if e.device != *device
+                            || k.verify_app(AUDIT_DOMAIN, &e.signed_bytes(), &e.sig)
+                                .is_err() =>
+                    {
+                        Verdict::Altered
+                    }
+                    Some(_) => link(before, start, e),
+                };
+                out.push(Checked { entry: e, verdict });
+                if before.is_none_or(|b| e.seq > b.seq) {
+                    before = Some(e);
+                }
+            }
+        }
+        let own = self
+            .chains
+            .get(&me)
+            .and_then(|c| c.last())
+            .map_or(0, |e| e.seq);
+        if own < self.last_own {
+            if let Some(last) = out.iter_mut().rev().find(|c| c.entry.device == me) {
+                last.verdict = Verdict::Gap {
+                    missing: self.last_own - own,
+                };
+            }
+        }
+        out
+    }
+
+    /// Drops this device's entries older than its newest `keep` (at least
+    /// one), and appends a signed checkpoint naming the last one dropped and
+    /// its hash, so the oldest entry kept still links to something signed.
+    pub fn compact(&mut self, me: &IdentityKey, keep: usize, now_ms: u64) {
+        let keep = keep.max(1);
+        let Some(chain) = self.chains.get_mut(&me.device_id()) else {
+            return;
+        };
+        if chain.len() <= keep {
+            return;
+        }
+        let cut = chain.len() - keep;
+        let last = &chain[cut - 1];
+        let mark = Happened::Checkpoint {
+            upto: last.seq,
+            hash: last.hash(),
+        };
+        chain.drain(..cut);
+        self.append(me, mark, now_ms);
+    }
+}
+
+/// The checked entries as JSON: each entry whole (its signature included,
+/// so anyone with the devices' public keys can check it again) with what
+/// reading found.
+pub fn export_json(checked: &[Checked<'_>]) -> String {
+    serde_json::to_string_pretty(checked).expect("entries serialize")
+}
+
+/// The checked entries as CSV (RFC 4180): device, seq, time, kind, details
+/// (JSON), finding. A cell a spreadsheet would run as a formula (a site's
+/// text starting with `=`, `+`, `-`, `@`) is prefixed with `'`.
+pub fn export_csv(checked: &[Checked<'_>]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(["device", "seq", "at_ms", "kind", "details", "finding"]);
+    for c in checked {
+        let details = serde_json::to_value(&c.entry.happened).unwrap_or_default();
+        let kind = details
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let finding = serde_json::to_value(&c.verdict)
+            .ok()
+            .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(str::to_owned))
+            .unwrap_or_default();
+        let row = [
+            c.entry.device.to_hex(),
+            c.entry.seq.to_string(),
+            c.entry.at_ms.to_string(),
+            kind,
+            details.to_string(),
+            finding,
+        ];
+        let _ = w.write_record(row.iter().map(|cell| defused(cell)));
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+fn defused(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
+}
+
+/// The link check of `e` after `before` (the greatest entry so far),
+/// where the chain starts after `start` (a checkpoint's entry and hash).
+fn link(before: Option<&Entry>, start: Option<(u64, &str)>, e: &Entry) -> Verdict {
+    match before {
+        None => {
+            let (first, prev) = match start {
+                Some((upto, hash)) if e.seq > upto => (upto + 1, hash),
+                _ => (1, GENESIS),
+            };
+            if e.seq != first {
+                Verdict::Gap {
+                    missing: e.seq - first,
+                }
+            } else if e.prev != prev {
+                Verdict::BrokenLink
+            } else {
+                Verdict::Ok
+            }
+        }
+        Some(b) if e.seq <= b.seq => Verdict::OutOfOrder,
+        Some(b) if e.seq > b.seq + 1 => Verdict::Gap {
+            missing: e.seq - b.seq - 1,
+        },
+        Some(b) if e.prev != b.hash() => Verdict::BrokenLink,
+        Some(_) => Verdict::Ok,
+    }
+}

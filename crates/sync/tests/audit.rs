@@ -1,0 +1,249 @@
+#![allow(clippy::unwrap_used)]
+//! The audit log under attack: entries altered, removed, reordered, forged
+//! or cut off where they are stored (a device's storage, or the copies the
+//! relay carries), each found and named on reading; compaction keeps the
+//! chain checkable; the exports carry the signatures (JSON) and parse as
+//! CSV.
+
+use rand_chacha::rand_core::SeedableRng;
+use tandem_pair::{DeviceId, IdentityKey, IdentityPublic};
+use tandem_sync::audit::{export_csv, export_json, Happened, Log, Verdict};
+
+const T0: u64 = 1_800_000_000_000;
+
+fn keys(n: u64) -> Vec<IdentityKey> {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(n);
+    (0..3).map(|_| IdentityKey::generate(&mut rng)).collect()
+}
+
+fn lookup(keys: &[IdentityKey]) -> impl Fn(&DeviceId) -> Option<IdentityPublic> + '_ {
+    move |d| {
+        keys.iter()
+            .find(|k| k.device_id() == *d)
+            .map(|k| k.public())
+    }
+}
+
+fn sign(site: &str, approved: bool) -> Happened {
+    Happened::Sign {
+        site: site.into(),
+        method: "eth_sendTransaction".into(),
+        chain: 1,
+        summary: "send 1 ETH to 0x1111…1111".into(),
+        approved,
+        approved_on: None,
+    }
+}
+
+/// The desktop's log as the phone holds it: the desktop's five entries.
+fn desktop_log(k: &[IdentityKey]) -> (Log, Log) {
+    let mut desk = Log::default();
+    for i in 0..5 {
+        desk.append(
+            &k[0],
+            sign(&format!("https://app{i}.example"), i % 2 == 0),
+            T0 + i,
+        );
+    }
+    let mut phone = Log::default();
+    phone.append(&k[1], Happened::Unlock { ok: true }, T0);
+    for e in desk.entries() {
+        phone.receive(e.clone());
+    }
+    (desk, phone)
+}
+
+fn verdicts(log: &Log, me: &IdentityKey, k: &[IdentityKey]) -> Vec<(u64, Verdict)> {
+    log.verify(me.device_id(), lookup(k))
+        .into_iter()
+        .filter(|c| c.entry.device == k[0].device_id())
+        .map(|c| (c.entry.seq, c.verdict))
+        .collect()
+}
+
+/// The phone's copy of the log, as JSON, changed by `f` (what a relay or
+/// someone with the storage could do), read back.
+fn tampered(phone: &Log, f: impl FnOnce(&mut Vec<serde_json::Value>)) -> Log {
+    let mut v = serde_json::to_value(phone).unwrap();
+    let desk_chain = v["chains"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .find(|c| c.as_array().unwrap().len() == 5)
+        .unwrap();
+    f(desk_chain.as_array_mut().unwrap());
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn an_untouched_log_reads_ok_on_every_device() {
+    let k = keys(1);
+    let (desk, phone) = desktop_log(&k);
+    let all = phone.verify(k[1].device_id(), lookup(&k));
+    assert_eq!(all.len(), 6);
+    assert!(all.iter().all(|c| c.verdict == Verdict::Ok), "{all:?}");
+    assert!(desk
+        .verify(k[0].device_id(), lookup(&k))
+        .iter()
+        .all(|c| c.verdict == Verdict::Ok));
+    // A copy received twice is stored once.
+    let mut again = phone.clone();
+    for e in desk.entries() {
+        again.receive(e.clone());
+    }
+    assert_eq!(again, phone);
+}
+
+#[test]
+fn altered_removed_reordered_and_forged_entries_are_named() {
+    let k = keys(2);
+    let (_, phone) = desktop_log(&k);
+    let me = &k[1];
+
+    // Altered: the summary of entry 3 says something else now.
+    let log = tampered(&phone, |c| {
+        c[2]["happened"]["summary"] = "send 0.001 ETH".into();
+    });
+    let v = verdicts(&log, me, &k);
+    assert_eq!(v[2], (3, Verdict::Altered));
+    assert_eq!(
+        v[3],
+        (4, Verdict::BrokenLink),
+        "the next one no longer links"
+    );
+    assert_eq!(v[0].1, Verdict::Ok);
+
+    // Removed: entry 2 is gone.
+    let log = tampered(&phone, |c| {
+        c.remove(1);
+    });
+    assert_eq!(verdicts(&log, me, &k)[1], (3, Verdict::Gap { missing: 1 }));
+
+    // Reordered: entries 4 and 5 swapped.
+    let log = tampered(&phone, |c| c.swap(3, 4));
+    let v = verdicts(&log, me, &k);
+    assert_eq!(v[3], (5, Verdict::Gap { missing: 1 }));
+    assert_eq!(v[4], (4, Verdict::OutOfOrder));
+
+    // Forged: an entry claiming to be the desktop's, signed by the laptop.
+    let mut forged_log = Log::default();
+    let mut forged = forged_log.append(&k[2], sign("https://evil.example", true), T0);
+    forged.device = k[0].device_id();
+    forged.seq = 6;
+    let mut log = phone.clone();
+    log.receive(forged);
+    assert_eq!(verdicts(&log, me, &k)[5], (6, Verdict::Altered));
+
+    // An entry from a device the wallet never had.
+    let stranger = IdentityKey::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(9));
+    let mut other = Log::default();
+    let e = other.append(&stranger, Happened::Restored, T0);
+    let mut log = phone.clone();
+    log.receive(e);
+    assert!(log
+        .verify(me.device_id(), lookup(&k))
+        .iter()
+        .any(|c| c.verdict == Verdict::UnknownDevice));
+}
+
+#[test]
+fn a_device_notices_its_own_newest_entries_cut_off() {
+    let k = keys(3);
+    let (desk, _) = desktop_log(&k);
+    let mut v = serde_json::to_value(&desk).unwrap();
+    let chain = v["chains"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .next()
+        .unwrap();
+    chain.as_array_mut().unwrap().truncate(3);
+    let cut: Log = serde_json::from_value(v).unwrap();
+    let found = cut.verify(k[0].device_id(), lookup(&k));
+    assert_eq!(found.last().unwrap().verdict, Verdict::Gap { missing: 2 });
+}
+
+#[test]
+fn compaction_keeps_the_chain_checkable_and_a_changed_checkpoint_shows() {
+    let k = keys(4);
+    let (mut desk, _) = desktop_log(&k);
+    desk.compact(&k[0], 2, T0 + 100);
+    let entries: Vec<_> = desk.entries().cloned().collect();
+    assert_eq!(entries.len(), 3, "two kept and the checkpoint");
+    assert!(matches!(
+        entries[2].happened,
+        Happened::Checkpoint { upto: 3, .. }
+    ));
+    // The phone receives only what is left.
+    let mut phone = Log::default();
+    for e in &entries {
+        phone.receive(e.clone());
+    }
+    let all = phone.verify(k[1].device_id(), lookup(&k));
+    assert!(all.iter().all(|c| c.verdict == Verdict::Ok), "{all:?}");
+    // A checkpoint that names another hash is caught.
+    let mut bad = entries.clone();
+    if let Happened::Checkpoint { hash, .. } = &mut bad[2].happened {
+        *hash = "00".repeat(32);
+    }
+    let mut phone = Log::default();
+    for e in bad {
+        phone.receive(e);
+    }
+    let v: Vec<Verdict> = phone
+        .verify(k[1].device_id(), lookup(&k))
+        .into_iter()
+        .map(|c| c.verdict)
+        .collect();
+    assert_eq!(v[0], Verdict::Gap { missing: 3 });
+    assert_eq!(v[2], Verdict::Altered);
+}
+
+#[test]
+fn exports_carry_the_signatures_and_parse_as_csv() {
+    let k = keys(5);
+    let (_, mut phone) = desktop_log(&k);
+    phone.append(
+        &k[1],
+        Happened::Sign {
+            site: "=HYPERLINK(\"https://evil.example\")".into(),
+            method: "personal_sign".into(),
+            chain: 1,
+            summary: "a, \"quoted\"\nmessage".into(),
+            approved: false,
+            approved_on: None,
+        },
+        T0,
+    );
+    let checked = phone.verify(k[1].device_id(), lookup(&k));
+    let json: serde_json::Value = serde_json::from_str(&export_json(&checked)).unwrap();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 7);
+    // Anyone can check a signature again from the JSON alone.
+    let first: tandem_sync::audit::Entry =
+        serde_json::from_value(rows[0]["entry"].clone()).unwrap();
+    let mut check = Log::default();
+    check.receive(first);
+    assert!(check
+        .verify(k[2].device_id(), lookup(&k))
+        .iter()
+        .all(|c| c.verdict == Verdict::Ok));
+    let csv_text = export_csv(&checked);
+    let mut r = csv::Reader::from_reader(csv_text.as_bytes());
+    assert_eq!(
+        r.headers().unwrap(),
+        vec!["device", "seq", "at_ms", "kind", "details", "finding"]
+    );
+    let recs: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(recs.len(), 7);
+    assert!(recs.iter().all(|r| &r[5] == "ok"));
+    let phone_row = recs
+        .iter()
+        .find(|r| r[0] == k[1].device_id().to_hex() && &r[3] == "sign")
+        .unwrap();
+    let details: serde_json::Value = serde_json::from_str(&phone_row[4]).unwrap();
+    assert_eq!(details["summary"], "a, \"quoted\"\nmessage");
+    assert!(!recs
+        .iter()
+        .any(|r| r.iter().any(|cell| cell.starts_with('='))));
+}
