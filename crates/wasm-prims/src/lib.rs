@@ -198,3 +198,63 @@ fn xnonce(nonce: &[u8]) -> Result<XNonce> {
     let n = <[u8; 24]>::try_from(nonce).map_err(|_| Error::invalid("a nonce is 24 bytes"))?;
     Ok(XNonce::from(n))
 }
+
+/// A snapshot (the blob's plaintext, JSON) of the address book with `n`
+/// records, written on one device: what another device merges.
+#[wasm_bindgen(js_name = primSyncSnapshot)]
+pub fn prim_sync_snapshot(n: u32) -> Result<Vec<u8>> {
+    use tandem_sync::{Category, Contact, Field, Replica, Value};
+    let mut r = Replica::new(tandem_pair::DeviceId([1; 16]));
+    let bad = |e: tandem_sync::Error| Error::invalid(e.to_string());
+    r.edit(
+        Field::Enabled {
+            category: Category::AddressBook,
+        },
+        Some(Value::Enabled(true)),
+        1,
+    )
+    .map_err(bad)?;
+    for i in 0..n {
+        let id = format!("0x{:040x}", u64::from(i) + 1);
+        let v = Value::Contact(Contact {
+            name: format!("Contact {i}"),
+            note: String::new(),
+        });
+        r.edit(
+            Field::record(Category::AddressBook, id),
+            Some(v),
+            2 + u64::from(i),
+        )
+        .map_err(bad)?;
+    }
+    serde_json::to_vec(&r.snapshot(Category::AddressBook))
+        .map_err(|e| Error::invalid(e.to_string()))
+}
+
+/// Merges a snapshot into a new device's copy (parse, check, merge);
+/// returns how many records it then holds.
+#[wasm_bindgen(js_name = primSyncAbsorb)]
+pub fn prim_sync_absorb(snapshot: &[u8]) -> Result<u32> {
+    use tandem_sync::{Category, Replica, Snapshot};
+    let snap: Snapshot =
+        serde_json::from_slice(snapshot).map_err(|e| Error::invalid(e.to_string()))?;
+    let mut r = Replica::new(tandem_pair::DeviceId([2; 16]));
+    r.absorb(snap, u64::MAX / 2)
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    Ok(r.records(Category::AddressBook).count() as u32)
+}
+
+/// Seals `plaintext` as a group blob (XChaCha20-Poly1305 under the group
+/// key, signed by the writer) for a group of one made here; returns the
+/// sealed length.
+#[wasm_bindgen(js_name = primSyncSeal)]
+pub fn prim_sync_seal(plaintext: &[u8]) -> Result<u32> {
+    let mut rng = rand_core::OsRng;
+    let me = tandem_pair::IdentityKey::generate(&mut rng);
+    let group = tandem_pair::Group::found(&me, "bench", "ws://127.0.0.1:1/v1/ws", 1, &mut rng)
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    group
+        .seal_blob(&me, "sync/address_book", plaintext, &mut rng)
+        .map(|b| b.len() as u32)
+        .map_err(|e| Error::invalid(e.to_string()))
+}
