@@ -89,6 +89,36 @@ pub enum Happened {
     },
 }
 
+impl Happened {
+    /// Cuts every text to [`crate::MAX_TEXT`] characters (marked with `…`).
+    fn bound(&mut self) {
+        let cut = |s: &mut String| {
+            if s.chars().count() > crate::MAX_TEXT {
+                *s = s.chars().take(crate::MAX_TEXT - 1).collect::<String>() + "…";
+            }
+        };
+        match self {
+            Self::Paired { device, name } => [device, name].into_iter().for_each(cut),
+            Self::Revoked { device, reason } => [device, reason].into_iter().for_each(cut),
+            Self::Token { device, action, .. } => [device, action].into_iter().for_each(cut),
+            Self::Sign {
+                site,
+                method,
+                summary,
+                approved_on,
+                ..
+            } => {
+                [site, method, summary].into_iter().for_each(cut);
+                if let Some(a) = approved_on {
+                    cut(a);
+                }
+            }
+            Self::Checkpoint { hash, .. } => cut(hash),
+            Self::Unlock { .. } | Self::SyncCategory { .. } | Self::Restored => {}
+        }
+    }
+}
+
 /// One signed entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -187,6 +217,14 @@ pub struct Log {
     outbox: Vec<Entry>,
 }
 
+/// Entries per group message: every text of an entry is cut to
+/// [`crate::MAX_TEXT`] characters, so 16 stay inside a message.
+const ENTRIES_PER_MESSAGE: usize = 16;
+
+fn encode(entries: Vec<Entry>) -> Vec<u8> {
+    serde_json::to_vec(&Wire::AuditEntries { entries }).expect("entries serialize")
+}
+
 /// A group message carrying audit entries.
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -197,7 +235,8 @@ enum Wire {
 impl Log {
     /// Appends what happened on this device, signed; returns the entry
     /// (to send to the other devices).
-    pub fn append(&mut self, me: &IdentityKey, happened: Happened, now_ms: u64) -> Entry {
+    pub fn append(&mut self, me: &IdentityKey, mut happened: Happened, now_ms: u64) -> Entry {
+        happened.bound();
         let device = me.device_id();
         let chain = self.chains.entry(device).or_default();
         let (seq, prev) = chain
@@ -219,15 +258,22 @@ impl Log {
         entry
     }
 
-    /// The entries waiting to go to the other devices, as one group
-    /// message (and the outbox emptied: the device engine keeps the message
-    /// until the relay stored it).
-    pub fn take_outbox(&mut self) -> Option<Vec<u8>> {
-        if self.outbox.is_empty() {
-            return None;
+    /// The entries waiting to go to the other devices, as group messages
+    /// (and the outbox emptied: the device engine keeps each message until
+    /// the relay stored it).
+    pub fn take_outbox(&mut self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut batch: Vec<Entry> = Vec::new();
+        for e in core::mem::take(&mut self.outbox) {
+            batch.push(e);
+            if batch.len() == ENTRIES_PER_MESSAGE {
+                out.push(encode(core::mem::take(&mut batch)));
+            }
         }
-        let entries = core::mem::take(&mut self.outbox);
-        Some(serde_json::to_vec(&Wire::AuditEntries { entries }).expect("entries serialize"))
+        if !batch.is_empty() {
+            out.push(encode(batch));
+        }
+        out
     }
 
     /// A group message: `None` if it is not the audit log's; else how many

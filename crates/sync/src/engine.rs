@@ -42,6 +42,31 @@ fn category_of(name: &str) -> Option<Category> {
     Category::ALL.into_iter().find(|c| blob_name(*c) == name)
 }
 
+/// The most bytes of JSON one sync message carries: a group message's
+/// payload is at most 64 KiB once sealed, and its data travels in base64.
+pub const MAX_MESSAGE_BYTES: usize = 32 * 1024;
+
+/// `ops` in order, cut into batches whose message stays within
+/// [`MAX_MESSAGE_BYTES`] (an op is at most a few KiB: every text is bounded).
+fn batches(ops: Vec<Op>) -> Vec<Vec<Op>> {
+    let mut out: Vec<Vec<Op>> = Vec::new();
+    let mut size = 0;
+    for op in ops {
+        let len = serde_json::to_vec(&op).map_or(0, |v| v.len()) + 1;
+        match out.last_mut() {
+            Some(b) if size + len <= MAX_MESSAGE_BYTES - 64 => {
+                size += len;
+                b.push(op);
+            }
+            _ => {
+                size = len;
+                out.push(vec![op]);
+            }
+        }
+    }
+    out
+}
+
 /// A group message of the sync (the audit log's are its own).
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -185,17 +210,15 @@ impl Syncer {
         // The device engine stores each message durably before anything
         // else happens (its outbox): what it took may leave this one.
         let mut out = Vec::new();
-        if let Some(data) = self.audit.take_outbox() {
-            out.push(Out::Send(data));
-        }
+        out.extend(self.audit.take_outbox().into_iter().map(Out::Send));
         let ops = self.replica.outbox().to_vec();
-        if !ops.is_empty() {
-            let n = ops.len();
+        let n = ops.len();
+        for batch in batches(ops) {
             out.push(Out::Send(
-                serde_json::to_vec(&Wire::SyncOps { ops }).expect("ops serialize"),
+                serde_json::to_vec(&Wire::SyncOps { ops: batch }).expect("ops serialize"),
             ));
-            self.replica.sent(n);
         }
+        self.replica.sent(n);
         if !out.is_empty() {
             out.push(Out::Persist);
         }

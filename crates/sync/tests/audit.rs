@@ -247,3 +247,42 @@ fn exports_carry_the_signatures_and_parse_as_csv() {
         .iter()
         .any(|r| r.iter().any(|cell| cell.starts_with('='))));
 }
+
+/// Long texts (a site's summary) are cut, so a batch of entries always fits
+/// a group message; a batch read back gives the same entries.
+#[test]
+fn long_texts_are_cut_and_batches_fit_a_message() {
+    let k = keys(6);
+    let mut log = Log::default();
+    for i in 0..40 {
+        log.append(
+            &k[0],
+            Happened::Sign {
+                site: "https://".to_owned() + &"a".repeat(5_000),
+                method: "personal_sign".into(),
+                chain: 1,
+                summary: "x".repeat(100_000),
+                approved: i % 2 == 0,
+                approved_on: Some("b".repeat(1_000)),
+            },
+            T0 + i,
+        );
+    }
+    let msgs = log.take_outbox();
+    assert_eq!(msgs.len(), 3);
+    assert!(
+        msgs.iter()
+            .all(|m| m.len() <= tandem_sync::MAX_MESSAGE_BYTES),
+        "{:?}",
+        msgs.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    assert!(log.take_outbox().is_empty());
+    let mut other = Log::default();
+    for m in &msgs {
+        assert!(other.message(m).unwrap().unwrap() > 0);
+    }
+    let all = other.verify(k[1].device_id(), lookup(&k));
+    assert_eq!(all.len(), 40);
+    assert!(all.iter().all(|c| c.verdict == Verdict::Ok));
+    assert!(other.message(b"hello").is_none());
+}

@@ -322,3 +322,37 @@ fn an_unreadable_blob_is_replaced_at_its_version_and_junk_is_refused() {
         .unwrap()
         .is_err());
 }
+
+/// Turning a category on with thousands of records here sends them all, in
+/// messages that each fit a group message (the device engine refuses
+/// larger ones), and the others end with every record.
+#[test]
+fn many_changes_go_out_in_messages_that_fit() {
+    let mut w = World::new(2);
+    let (a, b) = (0, 1);
+    for i in 0..2_000u32 {
+        let id = format!("0x{:040x}", i + 1);
+        w.edit(
+            a,
+            Field::record(Category::AddressBook, id),
+            contact(&format!("Contact {i}")),
+        );
+    }
+    on(&mut w, a, Category::AddressBook);
+    let outs = w.devs[a].send_outbox();
+    let sizes: Vec<usize> = outs
+        .iter()
+        .filter_map(|o| match o {
+            Out::Send(d) => Some(d.len()),
+            _ => None,
+        })
+        .collect();
+    assert!(sizes.len() > 1, "{sizes:?}");
+    assert!(
+        sizes.iter().all(|s| *s <= tandem_sync::MAX_MESSAGE_BYTES),
+        "{sizes:?}"
+    );
+    w.queue(a, outs);
+    w.run(&[a, b]);
+    assert_eq!(w.contacts(b).len(), 2_000);
+}
