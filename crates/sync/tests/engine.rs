@@ -356,3 +356,48 @@ fn many_changes_go_out_in_messages_that_fit() {
     w.run(&[a, b]);
     assert_eq!(w.contacts(b).len(), 2_000);
 }
+
+/// The stored snapshot form reads back as written (several devices'
+/// changes, a tombstone, the switch), and a damaged one is refused with its
+/// reason rather than misread.
+#[test]
+fn snapshots_read_back_as_written_and_damaged_ones_are_refused() {
+    let mut w = World::new(3);
+    on(&mut w, 0, Category::AddressBook);
+    w.edit(
+        0,
+        Field::record(Category::AddressBook, addr(1)),
+        contact("Ann"),
+    );
+    w.flush(0);
+    w.run(&[0, 1, 2]);
+    w.edit(
+        1,
+        Field::record(Category::AddressBook, addr(2)),
+        contact("Ben"),
+    );
+    w.edit(2, Field::record(Category::AddressBook, addr(1)), None);
+    for d in [1, 2, 0] {
+        w.flush(d);
+        w.run(&[0, 1, 2]);
+    }
+    let snap = w.devs[0].replica().snapshot(Category::AddressBook);
+    assert_eq!(snap.ops.len(), 3, "switch, a record and a tombstone");
+    let text = serde_json::to_string(&snap).unwrap();
+    assert_eq!(
+        serde_json::from_str::<tandem_sync::Snapshot>(&text).unwrap(),
+        snap
+    );
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v["devices"].as_array().unwrap().len(),
+        3,
+        "each device once"
+    );
+    v["ops"][0][4] = 7.into();
+    let e = serde_json::from_value::<tandem_sync::Snapshot>(v.clone()).unwrap_err();
+    assert!(e.to_string().contains("names device 7 of 3"), "{e}");
+    v["v"] = 2.into();
+    let e = serde_json::from_value::<tandem_sync::Snapshot>(v).unwrap_err();
+    assert!(e.to_string().contains("format 2"), "{e}");
+}
