@@ -108,6 +108,9 @@ pub struct Snapshot {
 /// The snapshot format's version.
 const PACKED_FORMAT: u8 = 1;
 
+/// A packed op: record id (`None`: the switch), value, ms, n, device index.
+type PackedOp = (Option<String>, Option<Value>, u64, u32, u32);
+
 /// A snapshot as stored.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -115,7 +118,7 @@ struct Packed {
     v: u8,
     category: Category,
     devices: Vec<DeviceId>,
-    ops: Vec<(Option<String>, Option<Value>, u64, u32, u32)>,
+    ops: Vec<PackedOp>,
 }
 
 impl From<Snapshot> for Packed {
