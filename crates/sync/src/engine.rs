@@ -9,8 +9,9 @@
 //!   object `{"type":"sync_ops","ops":[…]}`), handed over as soon as the
 //!   device is online; the device engine keeps them until the relay stored
 //!   them.
-//! - **Snapshots**: each category that syncs has one blob on the relay,
-//!   `sync/<category>`, every field's winning op. After a change, and when
+//! - **Snapshots**: each category that syncs has its fields' winning ops
+//!   on the relay, spread over [`PAGES`] blobs `sync/<category>/<page>` by
+//!   a hash of the record id (the switch in page 0). After a change, and when
 //!   the device comes online, the engine reads the blob, merges it, and
 //!   writes back what it holds that the blob lacks, with compare and swap
 //!   at the version it read: a lost race ([`Syncer::blob_conflict`]) reads,
@@ -29,17 +30,39 @@ use tandem_pair::DeviceId;
 
 use crate::{invalid, Category, Field, Notice, Op, Replica, Result, Snapshot, Value};
 
-/// The blob a category's snapshot lives in.
-pub fn blob_name(category: Category) -> String {
+/// How many blobs (pages) a category's snapshot is spread over: a record
+/// lives in page `SHA-256(id)[0] mod PAGES`, the category's switch in page
+/// 0. At about 100 bytes a record (packed), 16 pages of the relay's 128 KiB
+/// hold some 20,000 records.
+pub const PAGES: u8 = 16;
+
+/// The blob page `page` of a category's snapshot lives in.
+pub fn blob_name(category: Category, page: u8) -> String {
     let key = serde_json::to_value(category)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    format!("sync/{key}")
+    format!("sync/{key}/{page}")
 }
 
-fn category_of(name: &str) -> Option<Category> {
-    Category::ALL.into_iter().find(|c| blob_name(*c) == name)
+/// The page a field is kept in.
+pub fn page_of(field: &Field) -> u8 {
+    match field {
+        Field::Enabled { .. } => 0,
+        Field::Record { id, .. } => {
+            use sha2::Digest;
+            sha2::Sha256::digest(id.as_bytes())[0] % PAGES
+        }
+    }
+}
+
+fn part_of(name: &str) -> Option<(Category, u8)> {
+    let (_, page) = name.rsplit_once('/')?;
+    let page: u8 = page.parse().ok().filter(|p| *p < PAGES)?;
+    Category::ALL
+        .into_iter()
+        .find(|c| blob_name(*c, page) == name)
+        .map(|c| (c, page))
 }
 
 /// The most bytes of JSON one sync message carries: a group message's
@@ -119,10 +142,13 @@ pub struct SyncStatus {
 #[serde(deny_unknown_fields)]
 pub struct Syncer {
     replica: Replica,
-    /// Categories whose blob may lack what this device holds.
-    unsaved: BTreeSet<Category>,
-    /// The last version of each blob this device read or wrote.
-    versions: BTreeMap<Category, u64>,
+    /// Pages (blob names) that may lack what this device holds.
+    unsaved: BTreeSet<String>,
+    /// The last version of each page this device read or wrote.
+    versions: BTreeMap<String, u64>,
+    /// Pages asked for and not answered yet (not stored).
+    #[serde(skip)]
+    reading: BTreeSet<String>,
     synced_at: Option<u64>,
     /// The audit log of every device (it travels with the sync).
     #[serde(default)]
@@ -136,6 +162,7 @@ impl Syncer {
             replica: Replica::new(device),
             unsaved: BTreeSet::new(),
             versions: BTreeMap::new(),
+            reading: BTreeSet::new(),
             synced_at: None,
             audit: crate::audit::Log::default(),
         }
@@ -184,25 +211,42 @@ impl Syncer {
         let category = field.category();
         let switch = matches!(field, Field::Enabled { .. });
         let was_on = self.replica.enabled(category);
+        let page = page_of(&field);
         self.replica.edit(field, value, now_ms)?;
-        if was_on || switch {
-            self.unsaved.insert(category);
+        if switch {
+            // On: every page gets what this device holds; off: every page
+            // is emptied.
+            for p in 0..PAGES {
+                self.unsaved.insert(blob_name(category, p));
+            }
+        } else if was_on {
+            self.unsaved.insert(blob_name(category, page));
         }
         Ok(vec![Out::Persist])
     }
 
     /// Online (the device engine caught up): hand over the changes waiting,
-    /// and read every category's snapshot (a device back after a month, or
-    /// new, learns there which categories sync). Call after each local
+    /// and read page 0 of every category (a device back after a month, or
+    /// new, learns there which categories sync), every page of the ones
+    /// that sync, and every page waiting to be saved. Call after each local
     /// change too.
     pub fn flush(&mut self) -> Vec<Out> {
         let mut out = self.send_outbox();
-        out.extend(
-            Category::ALL
-                .into_iter()
-                .map(|c| Out::GetBlob { name: blob_name(c) }),
-        );
+        let mut names: BTreeSet<String> = self.unsaved.clone();
+        for c in Category::ALL {
+            let pages = if self.replica.enabled(c) { PAGES } else { 1 };
+            names.extend((0..pages).map(|p| blob_name(c, p)));
+        }
+        out.extend(self.read(names));
         out
+    }
+
+    fn read(&mut self, names: impl IntoIterator<Item = String>) -> Vec<Out> {
+        names
+            .into_iter()
+            .filter(|n| self.reading.insert(n.clone()))
+            .map(|name| Out::GetBlob { name })
+            .collect()
     }
 
     /// Only the waiting changes (when the snapshots are known current).
@@ -245,11 +289,11 @@ impl Syncer {
         };
         let mut out = Vec::new();
         for op in ops {
-            let category = op.field.category();
+            let page = blob_name(op.field.category(), page_of(&op.field));
             match self.replica.receive(op, now_ms) {
                 Ok(crate::Received::Applied(notice)) => {
                     out.extend(notice.map(Out::Notice));
-                    self.unsaved.insert(category);
+                    self.unsaved.insert(page);
                 }
                 Ok(_) => {}
                 Err(e) => return Some(Err(e)),
@@ -267,9 +311,11 @@ impl Syncer {
         data: Option<&[u8]>,
         now_ms: u64,
     ) -> Result<Vec<Out>> {
-        let Some(category) = category_of(name) else {
+        let Some((category, page)) = part_of(name) else {
             return Ok(Vec::new());
         };
+        self.reading.remove(name);
+        let was_on = self.replica.enabled(category);
         let mut out = vec![Out::Persist];
         let remote = match data {
             Some(d) => {
@@ -292,57 +338,64 @@ impl Syncer {
             }
             None => None,
         };
-        self.versions.insert(category, version);
-        let mine = self.snapshot(category);
+        self.versions.insert(name.to_owned(), version);
+        let mine = self.snapshot(category, page);
         let current = match &remote {
             Some(r) => *r == mine,
             None => mine.ops.is_empty(),
         };
         if current {
-            self.saved(category, now_ms);
+            self.saved(name, now_ms);
         } else {
-            out.push(self.put(category, mine, version));
+            out.push(self.put(category, page, mine, version));
+        }
+        if !was_on && self.replica.enabled(category) {
+            // Page 0 said the category syncs: its other pages too.
+            out.extend(self.read((1..PAGES).map(|p| blob_name(category, p))));
         }
         Ok(out)
     }
 
     /// Blob `name` is at `version` but cannot be read here: replace it.
     pub fn blob_unreadable(&mut self, name: &str, version: u64) -> Vec<Out> {
-        let Some(category) = category_of(name) else {
+        let Some((category, page)) = part_of(name) else {
             return Vec::new();
         };
-        self.versions.insert(category, version);
-        let mine = self.snapshot(category);
-        vec![self.put(category, mine, version)]
+        self.reading.remove(name);
+        self.versions.insert(name.to_owned(), version);
+        let mine = self.snapshot(category, page);
+        vec![self.put(category, page, mine, version)]
     }
 
     /// A write of blob `name` was stored at `version`.
     pub fn blob_stored(&mut self, name: &str, version: u64, now_ms: u64) -> Vec<Out> {
-        let Some(category) = category_of(name) else {
+        if part_of(name).is_none() {
             return Vec::new();
-        };
-        self.versions.insert(category, version);
-        self.saved(category, now_ms);
+        }
+        self.versions.insert(name.to_owned(), version);
+        self.saved(name, now_ms);
         vec![Out::Persist]
     }
 
     /// A write of blob `name` lost a race: read it again (then merge and
     /// write at the new version).
     pub fn blob_conflict(&mut self, name: &str) -> Vec<Out> {
-        if category_of(name).is_none() {
+        if part_of(name).is_none() {
             return Vec::new();
         }
-        vec![Out::GetBlob {
-            name: name.to_owned(),
-        }]
+        self.reading.remove(name);
+        self.read([name.to_owned()])
     }
 
     /// The group key moved to a new epoch: every snapshot is written again
     /// under it (read, merge, write).
     pub fn key_rotated(&mut self) -> Vec<Out> {
         for c in Category::ALL {
-            if self.replica.enabled(c) || self.versions.get(&c).is_some_and(|v| *v > 0) {
-                self.unsaved.insert(c);
+            for p in 0..PAGES {
+                let name = blob_name(c, p);
+                if self.replica.enabled(c) || self.versions.get(&name).is_some_and(|v| *v > 0) {
+                    self.unsaved.insert(name);
+                }
             }
         }
         let mut out = vec![Out::Persist];
@@ -361,27 +414,30 @@ impl Syncer {
         out
     }
 
-    /// What this device's blob of `category` holds: every field, or only
-    /// the switch of a category that is off (its remote copy is deleted).
-    fn snapshot(&self, category: Category) -> Snapshot {
+    /// What this device's page `page` of `category` holds: its fields, or
+    /// only the switch (page 0) of a category that is off (its remote copy
+    /// is deleted).
+    fn snapshot(&self, category: Category, page: u8) -> Snapshot {
+        let on = self.replica.enabled(category);
         let mut s = self.replica.snapshot(category);
-        if !self.replica.enabled(category) {
-            s.ops.retain(|op| matches!(op.field, Field::Enabled { .. }));
-        }
+        s.ops.retain(|op| {
+            page_of(&op.field) == page && (on || matches!(op.field, Field::Enabled { .. }))
+        });
         s
     }
 
-    fn put(&mut self, category: Category, snap: Snapshot, expected: u64) -> Out {
-        self.unsaved.insert(category);
+    fn put(&mut self, category: Category, page: u8, snap: Snapshot, expected: u64) -> Out {
+        let name = blob_name(category, page);
+        self.unsaved.insert(name.clone());
         Out::PutBlob {
-            name: blob_name(category),
+            name,
             data: serde_json::to_vec(&snap).expect("snapshot serializes"),
             expected,
         }
     }
 
-    fn saved(&mut self, category: Category, now_ms: u64) {
-        self.unsaved.remove(&category);
+    fn saved(&mut self, name: &str, now_ms: u64) {
+        self.unsaved.remove(name);
         if self.unsaved.is_empty() {
             self.synced_at = Some(now_ms);
         }

@@ -6,7 +6,7 @@ mod hlc;
 mod record;
 mod replica;
 
-pub use engine::{blob_name, Out, SyncStatus, Syncer, MAX_MESSAGE_BYTES};
+pub use engine::{blob_name, page_of, Out, SyncStatus, Syncer, MAX_MESSAGE_BYTES, PAGES};
 pub use hlc::{Clock, Stamp, MAX_AHEAD_MS};
 pub use record::{
     Account, Activity, ActivityStatus, Balance, Category, Contact, Field, Network, Site, Token,

@@ -67,6 +67,12 @@ impl World {
                 data,
                 expected,
             } => {
+                // The relay's limit: 128 KiB sealed (the seal adds 125 bytes).
+                assert!(
+                    data.len() + 125 <= 128 * 1024,
+                    "{name} is {} bytes: over the relay's blob limit",
+                    data.len()
+                );
                 let slot = self.net.blobs.entry(name.clone()).or_default();
                 if slot.1 != expected {
                     self.net.conflicts += 1;
@@ -136,14 +142,30 @@ impl World {
             .collect()
     }
 
+    /// The live address-book records over every page on the relay (each
+    /// page holding only its own).
     fn blob_contacts(&self) -> usize {
-        let (data, _) = &self.net.blobs[&blob_name(Category::AddressBook)];
-        let snap: tandem_sync::Snapshot = serde_json::from_slice(data).unwrap();
-        snap.ops
-            .iter()
-            .filter(|o| matches!(o.field, Field::Record { .. }) && o.value.is_some())
-            .count()
+        let mut n = 0;
+        for p in 0..tandem_sync::PAGES {
+            let Some((data, _)) = self.net.blobs.get(&blob_name(Category::AddressBook, p)) else {
+                continue;
+            };
+            let snap: tandem_sync::Snapshot = serde_json::from_slice(data).unwrap();
+            for o in &snap.ops {
+                if let Field::Record { id, .. } = &o.field {
+                    let page = sha2_page(id);
+                    assert_eq!(page, p, "{id} in page {p}");
+                    n += usize::from(o.value.is_some());
+                }
+            }
+        }
+        n
     }
+}
+
+fn sha2_page(id: &str) -> u8 {
+    use sha2::Digest;
+    sha2::Sha256::digest(id.as_bytes())[0] % tandem_sync::PAGES
 }
 
 fn addr(n: u8) -> String {
@@ -211,6 +233,10 @@ fn two_devices_racing_to_write_the_snapshot_both_land_after_a_conflict() {
     w.run(&[a, b, c]);
     // Partition: a and b edit without hearing of each other, then both
     // read the snapshot before either writes.
+    // Two records kept in the same page, so both devices write that page.
+    let same = (3..=255)
+        .find(|n| sha2_page(&addr(*n)) == sha2_page(&addr(2)))
+        .unwrap();
     w.edit(
         a,
         Field::record(Category::AddressBook, addr(2)),
@@ -218,7 +244,7 @@ fn two_devices_racing_to_write_the_snapshot_both_land_after_a_conflict() {
     );
     w.edit(
         b,
-        Field::record(Category::AddressBook, addr(3)),
+        Field::record(Category::AddressBook, addr(same)),
         contact("Carol"),
     );
     w.net.inbox[a].clear();
@@ -296,7 +322,7 @@ fn an_unreadable_blob_is_replaced_at_its_version_and_junk_is_refused() {
     on(&mut w, a, Category::Networks);
     w.flush(a);
     w.run(&[a]);
-    let name = blob_name(Category::Networks);
+    let name = blob_name(Category::Networks, 0);
     let v = w.net.blobs[&name].1;
     // What the device engine reports for a blob under an epoch this device
     // never held, or from a revoked writer.
@@ -400,4 +426,30 @@ fn snapshots_read_back_as_written_and_damaged_ones_are_refused() {
     v["v"] = 2.into();
     let e = serde_json::from_value::<tandem_sync::Snapshot>(v).unwrap_err();
     assert!(e.to_string().contains("format 2"), "{e}");
+}
+
+/// 10,000 address-book records fit the relay's blobs (spread over the
+/// pages), and a device that missed every message gets all of them from the
+/// pages alone.
+#[test]
+fn ten_thousand_records_fit_the_pages_and_come_back_from_them() {
+    let mut w = World::new(2);
+    let (a, late) = (0, 1);
+    on(&mut w, a, Category::AddressBook);
+    for i in 0..10_000u32 {
+        let id = format!("0x{:040x}", i + 1);
+        w.edit(
+            a,
+            Field::record(Category::AddressBook, id),
+            contact(&format!("Contact number {i}")),
+        );
+    }
+    w.flush(a);
+    w.run(&[a]);
+    assert_eq!(w.blob_contacts(), 10_000);
+    assert_eq!(w.devs[a].status().unsaved, 0);
+    w.net.inbox[late].clear();
+    w.flush(late);
+    w.run(&[late]);
+    assert_eq!(w.contacts(late).len(), 10_000);
 }

@@ -231,6 +231,31 @@ pub fn prim_sync_snapshot(n: u32) -> Result<Vec<u8>> {
         .map_err(|e| Error::invalid(e.to_string()))
 }
 
+/// The largest page (bytes of JSON) of a snapshot of `n` records spread
+/// over the relay's blobs as the sync spreads them.
+#[wasm_bindgen(js_name = primSyncLargestPage)]
+pub fn prim_sync_largest_page(n: u32) -> Result<u32> {
+    let full: tandem_sync::Snapshot = serde_json::from_slice(&prim_sync_snapshot(n)?)
+        .map_err(|e| Error::invalid(e.to_string()))?;
+    let mut largest = 0;
+    for p in 0..tandem_sync::PAGES {
+        let page = tandem_sync::Snapshot {
+            category: full.category,
+            ops: full
+                .ops
+                .iter()
+                .filter(|op| tandem_sync::page_of(&op.field) == p)
+                .cloned()
+                .collect(),
+        };
+        let len = serde_json::to_vec(&page)
+            .map_err(|e| Error::invalid(e.to_string()))?
+            .len();
+        largest = largest.max(len as u32);
+    }
+    Ok(largest)
+}
+
 /// Merges a snapshot into a new device's copy (parse, check, merge);
 /// returns how many records it then holds.
 #[wasm_bindgen(js_name = primSyncAbsorb)]
