@@ -164,7 +164,10 @@ function isExtensionPage(sender) {
 }
 
 function senderOrigin(sender) {
-  if (typeof sender.origin === 'string' && sender.origin !== 'null') return sender.origin;
+  // A sandboxed frame's origin is opaque ("null"): passed on as such (the
+  // wallet refuses it), never replaced by its URL's origin, which would
+  // hand it the embedding site's connection.
+  if (typeof sender.origin === 'string') return sender.origin;
   try {
     return new URL(sender.url).origin;
   } catch {

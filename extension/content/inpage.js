@@ -59,6 +59,14 @@
     if (disconnected) {
       return Promise.reject(new ProviderRpcError(4900, 'Tandem was reloaded or removed; reload this page'));
     }
+    if (window.origin === 'null') {
+      // A sandboxed frame (its own origin is opaque, whatever its URL's):
+      // the wallet refuses it (crates/wallet check_origin, same words), so
+      // say so at once instead of posting where nothing answers.
+      return Promise.reject(
+        new ProviderRpcError(4100, 'a sandboxed frame has no origin of its own; Tandem does not serve it'),
+      );
+    }
     let copy;
     try {
       // Only plain JSON crosses to the wallet (no functions, no getters run later).

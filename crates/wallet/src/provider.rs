@@ -194,6 +194,13 @@ fn parse_address(v: &Value, what: &str) -> Result<Address> {
 
 /// Checks an origin the browser reported: scheme and host, nothing else.
 pub fn check_origin(origin: &str) -> Result<()> {
+    if origin == "null" {
+        // An opaque origin: a sandboxed frame (or a data: document). It
+        // gets nothing, in particular not the embedding site's connection.
+        return Err(Error::Unauthorized(
+            "a sandboxed frame has no origin of its own; Tandem does not serve it".into(),
+        ));
+    }
     let host = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"));

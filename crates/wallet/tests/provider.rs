@@ -135,6 +135,15 @@ fn only_http_origins_from_the_browser_are_served() {
         );
         assert_eq!(code(&o), 4100, "{origin}");
     }
+    // A sandboxed frame is told why.
+    let o = w.request(
+        "null",
+        &json!({"method": "eth_accounts"}),
+        true,
+        Value::Null,
+        NOW,
+    );
+    assert!(format!("{o:?}").contains("sandboxed frame"), "{o:?}");
 }
 
 #[test]
