@@ -151,6 +151,7 @@ describe('the approval window names the network it signs for', { timeout: 240_00
     assert.equal(await shown(win, 'chain-change-rpcUrl'), `${anvil2.url} → ${rpc2}`);
     assert.equal(await win.getByTestId('chain-change-symbol').count(), 0);
     assert.equal(await shown(win, 'approval-approve'), 'Update network');
+    assert.equal(await shown(win, 'approval-kind'), 'Change a network?');
     await answer(browser, 'add_chain', true);
     assert.equal((await changed).error, undefined);
     net = (await browser.ui('state')).network;

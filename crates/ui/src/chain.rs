@@ -142,6 +142,14 @@ pub fn add_body(a: &Approval) -> El {
     el("div").class("stack").child(card).child(what)
 }
 
+/// The heading of an `add_chain` approval: adding, or changing a known one.
+pub fn add_heading(a: &Approval) -> &'static str {
+    match a.add_chain() {
+        Some(v) if v.already_known.is_some() && !v.changes().is_empty() => "Change a network?",
+        _ => "Add a network?",
+    }
+}
+
 /// The label of an `add_chain` approval's button: what approving does.
 pub fn add_label(a: &Approval) -> &'static str {
     match a.add_chain() {
@@ -343,6 +351,7 @@ mod tests {
         );
         assert!(view(&ui, "").find("chain-change-symbol").is_none());
         assert_eq!(text(&ui, "approval-approve"), "Update network");
+        assert_eq!(text(&ui, "approval-kind"), "Change a network?");
         // And approving does what the window says.
         w.resolve(id, true, &Edits::default(), true, 2, "", [0; 16])
             .unwrap();
@@ -359,5 +368,6 @@ mod tests {
         assert!(view(&ui, "").find("chain-new").is_some());
         assert_eq!(text(&ui, "chain-symbol"), "DEV");
         assert_eq!(text(&ui, "approval-approve"), "Add network");
+        assert_eq!(text(&ui, "approval-kind"), "Add a network?");
     }
 }

@@ -1579,7 +1579,7 @@ fn approval(ui: &Ui) -> El {
         "personal_sign" => ("Signature request", signed(personal_body(a))),
         "typed_data" => ("Signature request", signed(typed_body(a, &st))),
         "transaction" => ("Transaction", signed(tx_body(a, ui.portfolio.as_ref()))),
-        "add_chain" => ("Add a network?", crate::chain::add_body(a)),
+        "add_chain" => (crate::chain::add_heading(a), crate::chain::add_body(a)),
         "switch_chain" => ("Switch network?", crate::chain::switch_body(a)),
         "watch_asset" => ("Add a token?", asset_body(a)),
         _ => (
