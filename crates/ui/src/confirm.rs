@@ -141,14 +141,12 @@ pub fn summary(a: &Approval, st: &WalletState, rule: Rule, edits: &Value) -> Req
             q.chain = Some(chain_of(net.id(), &net.name, &net.symbol));
         }
         "transaction" => {
-            let symbol = d.get("symbol").and_then(Value::as_str).unwrap_or("ETH");
-            q.chain = Some(chain_of(
-                d.get("chainId").and_then(Value::as_u64).unwrap_or(net.id()),
-                d.get("network")
-                    .and_then(Value::as_str)
-                    .unwrap_or(&net.name),
-                symbol,
-            ));
+            // The chain the transaction is signed for, from the request.
+            let c = a
+                .chain()
+                .unwrap_or_else(|| tandem_wallet::display::unknown(0));
+            let symbol = c.symbol.as_str();
+            q.chain = Some(chain_of(c.chain_id, &c.name, symbol));
             let call = d.get("call").filter(|c| !c.is_null());
             let function = call.and_then(|c| c.get("function")).and_then(Value::as_str);
             let tx = r.get("transaction");
@@ -546,7 +544,7 @@ mod tests {
                 "transaction",
                 serde_json::json!({"method": "eth_sendTransaction", "address": "0xf39F",
                     "transaction": {"to": "0x7099", "value": value, "data": data, "nonce": "0x7"}}),
-                serde_json::json!({"chainId": 31337, "network": "Anvil", "symbol": "ETH", "call": call, "warnings": ["w"]}),
+                serde_json::json!({"chain": {"chainId": 31337, "name": "Anvil", "rpcUrl": "http://127.0.0.1:8545", "symbol": "ETH", "known": true}, "call": call, "warnings": ["w"]}),
             )
         };
         let st = state();

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod chain;
 pub mod confirm;
 pub mod devices;
 pub mod format;

@@ -1474,7 +1474,7 @@ fn settings(ui: &Ui) -> El {
 
 // ---------- approval window ----------
 
-fn kv(label: &str, value: impl Into<String>, testid: &str) -> El {
+pub(crate) fn kv(label: &str, value: impl Into<String>, testid: &str) -> El {
     el("div")
         .class("kv")
         .child(el("span").class("k").text(label))
@@ -1567,13 +1567,20 @@ fn approval(ui: &Ui) -> El {
         return crate::confirm::waiting(w, ui.now_ms).maybe(error_box(ui));
     }
     let st = ui.state.clone().unwrap_or_default();
+    // Signatures and transactions name the network they are for.
+    let signed = |body: El| {
+        el("div")
+            .class("stack")
+            .child(crate::chain::signing_chain(a, &st))
+            .child(body)
+    };
     let (heading, body) = match a.kind.as_str() {
         "connect" => ("Connect to this site?", connect_body(&st)),
-        "personal_sign" => ("Signature request", personal_body(a)),
-        "typed_data" => ("Signature request", typed_body(a, &st)),
-        "transaction" => ("Transaction", tx_body(a, &st, ui.portfolio.as_ref())),
-        "add_chain" => ("Add a network?", chain_body(a, true)),
-        "switch_chain" => ("Switch network?", chain_body(a, false)),
+        "personal_sign" => ("Signature request", signed(personal_body(a))),
+        "typed_data" => ("Signature request", signed(typed_body(a, &st))),
+        "transaction" => ("Transaction", signed(tx_body(a, ui.portfolio.as_ref()))),
+        "add_chain" => (crate::chain::add_heading(a), crate::chain::add_body(a)),
+        "switch_chain" => ("Switch network?", crate::chain::switch_body(a)),
         "watch_asset" => ("Add a token?", asset_body(a)),
         _ => (
             "Unknown request",
@@ -1584,7 +1591,7 @@ fn approval(ui: &Ui) -> El {
         "connect" => "Connect",
         "personal_sign" | "typed_data" => "Sign",
         "transaction" => "Confirm",
-        "add_chain" => "Add network",
+        "add_chain" => crate::chain::add_label(a),
         "switch_chain" => "Switch",
         "watch_asset" => "Add token",
         _ => "Approve",
@@ -1702,7 +1709,12 @@ fn personal_body(a: &Approval) -> El {
 
 fn typed_body(a: &Approval, st: &WalletState) -> El {
     let payload = a.request.get("typedData").cloned().unwrap_or(Value::Null);
-    let current = st.network.as_ref().map(Network::id);
+    // Checked against the chain it was asked on; a later switch of network
+    // is warned about once, by the chain row.
+    let current = a
+        .chain()
+        .map(|c| c.chain_id)
+        .or_else(|| st.network.as_ref().map(Network::id));
     match typed_data::decode(&payload, current) {
         Ok(v) => el("div")
             .class("stack")
@@ -1743,7 +1755,7 @@ fn typed_body(a: &Approval, st: &WalletState) -> El {
     }
 }
 
-fn tx_body(a: &Approval, st: &WalletState, portfolio: Option<&Portfolio>) -> El {
+fn tx_body(a: &Approval, portfolio: Option<&Portfolio>) -> El {
     let tx = a.request.get("transaction").cloned().unwrap_or(Value::Null);
     let d = &a.display;
     let pick = |k: &str| -> String {
@@ -1762,12 +1774,9 @@ fn tx_body(a: &Approval, st: &WalletState, portfolio: Option<&Portfolio>) -> El 
     } else {
         value
     };
-    let symbol = st
-        .network
-        .as_ref()
-        .map(|n| n.symbol.clone())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| s(d, "symbol").to_owned());
+    // The currency of the chain the transaction is signed for, never the
+    // selected network's: the user may have switched since.
+    let symbol = a.chain().map(|c| c.symbol).unwrap_or_default();
     let call = decode_call((!to.is_empty()).then_some(to.as_str()), &data);
     let mut warnings: Vec<(bool, String)> = d
         .get("warnings")
@@ -1931,33 +1940,6 @@ pub fn max_total(wei: u128, symbol: &str) -> String {
         Ok(v) => format!("{v} {symbol}"),
         Err(_) => format!("? {symbol}"),
     }
-}
-
-fn chain_body(a: &Approval, add: bool) -> El {
-    let n = if add {
-        a.request.get("network").cloned().unwrap_or(Value::Null)
-    } else {
-        a.display.clone()
-    };
-    let n = if n.is_null() { a.display.clone() } else { n };
-    let id = crate::model::chain_id_of(n.get("chainId").unwrap_or(&Value::Null))
-        .or_else(|| crate::model::chain_id_of(a.request.get("chainId").unwrap_or(&Value::Null)))
-        .map(|i| i.to_string())
-        .unwrap_or_default();
-    let card = el("section")
-        .class("card")
-        .child(kv("Network", s(&n, "name"), "chain-name"))
-        .child(kv("Chain ID", id, "chain-id"));
-    let card = if add {
-        card.child(kv("RPC URL", s(&n, "rpcUrl"), "chain-rpc"))
-            .child(kv("Currency", s(&n, "symbol"), "chain-symbol"))
-    } else {
-        card
-    };
-    el("div")
-        .class("stack")
-        .child(card)
-        .maybe(add.then(|| el("p").class("muted small").text("A network's RPC can see your addresses and lie about balances. Add networks only from sites you trust.")))
 }
 
 fn asset_body(a: &Approval) -> El {
@@ -2285,7 +2267,7 @@ mod tests {
         let ui = approval_ui(
             "transaction",
             json!({"transaction": tx}),
-            json!({"warnings": []}),
+            json!({"warnings": [], "chain": {"chainId": 31337, "name": "Localhost", "rpcUrl": "http://127.0.0.1:8545", "symbol": "ETH", "known": true}}),
         );
         let v = view(&ui, "");
         assert_eq!(v.find("tx-call").unwrap().text_content(), "Send");
@@ -2316,31 +2298,7 @@ mod tests {
 
     #[test]
     fn chain_asset_and_raw_message_approvals() {
-        let net = json!({"chainId": 1338, "name": "Anvil 2", "rpcUrl": "http://127.0.0.1:9999", "symbol": "ETH"});
-        let v = view(
-            &approval_ui("add_chain", json!({"network": net}), Value::Null),
-            "",
-        );
-        assert_eq!(v.find("chain-name").unwrap().text_content(), "Anvil 2");
-        assert_eq!(v.find("chain-id").unwrap().text_content(), "1338");
-        assert_eq!(
-            v.find("chain-rpc").unwrap().text_content(),
-            "http://127.0.0.1:9999"
-        );
-        assert_eq!(
-            v.find("approval-approve").unwrap().text_content(),
-            "Add network"
-        );
-        let v = view(
-            &approval_ui(
-                "switch_chain",
-                json!({"chainId": 10}),
-                json!({"chainId": 10, "name": "OP Mainnet"}),
-            ),
-            "",
-        );
-        assert_eq!(v.find("chain-name").unwrap().text_content(), "OP Mainnet");
-        assert_eq!(v.find("chain-id").unwrap().text_content(), "10");
+        // Add and switch network: crate::chain's tests, from the worker's own approvals.
         let asset = json!({"chainId": 31337, "address": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "symbol": "TND", "decimals": 6});
         let v = view(
             &approval_ui("watch_asset", json!({"asset": asset}), Value::Null),

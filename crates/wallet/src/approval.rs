@@ -4,7 +4,8 @@ use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::{network, Asset, Error, Network, Result, State};
+use crate::display;
+use crate::{Asset, Error, Network, Result, State};
 
 /// At most this many approvals wait at once (a page cannot flood the user).
 pub const MAX_PENDING: usize = 20;
@@ -457,7 +458,16 @@ impl crate::Wallet {
                 let n: Network = serde_json::from_value(field("network"))
                     .map_err(|e| Error::Corrupt(e.to_string()))?;
                 let id = n.chain_id;
-                if !self.state.networks.iter().any(|x| x.chain_id == id) {
+                let now_known = self.state.networks.iter().find(|x| x.chain_id == id);
+                // Do what the window said: it showed the entry as it was then
+                // (compared as JSON: no deserializer in the core module for it).
+                let shown = a.display.get("alreadyKnown").unwrap_or(&Value::Null);
+                if &json!(now_known) != shown {
+                    return Err(Error::Invalid(format!(
+                        "network {id} changed in Tandem since the site asked; reject this                          request and let the site ask again"
+                    )));
+                }
+                if now_known != Some(&n) {
                     self.state.upsert_network(n)?;
                 }
                 self.state.select_network(id)?;
@@ -546,10 +556,18 @@ pub(crate) fn transaction_display(state: &State, tx: &Value) -> Value {
         .get("chainId")
         .and_then(Value::as_str)
         .and_then(|c| c.strip_prefix("0x"))
-        .and_then(|h| u64::from_str_radix(h, 16).ok());
-    let net = chain
-        .and_then(|c| state.networks.iter().find(|n| n.chain_id == c))
-        .unwrap_or_else(|| state.network());
+        .and_then(|h| u64::from_str_radix(h, 16).ok())
+        .map_or_else(
+            || state.network().clone(),
+            |c| {
+                state
+                    .networks
+                    .iter()
+                    .find(|n| n.chain_id == c)
+                    .cloned()
+                    .unwrap_or_else(|| display::unknown(c))
+            },
+        );
     let data = tx.get("data").and_then(Value::as_str).unwrap_or("0x");
     let body = data.strip_prefix("0x").unwrap_or(data);
     let mut warnings = Vec::new();
@@ -580,26 +598,12 @@ pub(crate) fn transaction_display(state: &State, tx: &Value) -> Value {
         "value": tx.get("value").cloned().unwrap_or(json!("0x0")),
         "data": data,
         "call": call,
-        "chainId": net.chain_id,
-        "network": net.name,
-        "symbol": net.symbol,
+        "chain": chain,
         "nonce": tx.get("nonce"),
         "gas": tx.get("gas"),
         "maxFeePerGas": tx.get("maxFeePerGas"),
         "maxPriorityFeePerGas": tx.get("maxPriorityFeePerGas"),
         "gasPrice": tx.get("gasPrice"),
         "warnings": warnings,
-    })
-}
-
-pub(crate) fn chain_display(n: &Network) -> Value {
-    json!({
-        "chainId": n.chain_id,
-        "chainIdHex": n.chain_id_hex(),
-        "name": n.name,
-        "rpcUrl": n.rpc_url,
-        "symbol": n.symbol,
-        "explorer": n.explorer,
-        "local": n.chain_id == network::LOCAL_CHAIN_ID,
     })
 }

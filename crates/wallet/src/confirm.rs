@@ -349,8 +349,11 @@ impl Wallet {
                 (p.approvals && PERMIT_TYPES.contains(&primary)).then_some(Rule::Permit)
             }
             ApprovalKind::AddChain => {
+                // A new network, or a known one whose name, RPC or currency
+                // the site would change.
                 let known = d.get("alreadyKnown").is_some_and(|k| !k.is_null());
-                (p.add_network && !known).then_some(Rule::AddNetwork)
+                let changes = d.get("network") != d.get("alreadyKnown");
+                (p.add_network && (!known || changes)).then_some(Rule::AddNetwork)
             }
             ApprovalKind::PersonalSign | ApprovalKind::SwitchChain | ApprovalKind::WatchAsset => {
                 None

@@ -2,6 +2,7 @@
 
 pub mod approval;
 pub mod confirm;
+pub mod display;
 mod error;
 pub mod lock;
 pub mod network;

@@ -5,8 +5,8 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::{
-    approval::{chain_display, transaction_display},
-    network, Approval, ApprovalKind, Asset, Error, Result, Wallet,
+    approval::transaction_display, display, network, Approval, ApprovalKind, Asset, Error, Result,
+    Wallet,
 };
 
 /// Largest request accepted, in bytes of JSON.
@@ -379,6 +379,7 @@ impl Wallet {
                     "address": address,
                     "text": text,
                     "hex": format!("0x{}", alloy_primitives::hex::encode(&bytes)),
+                    "chain": net,
                 });
                 let req = json!({ "method": r.method, "address": address, "message": message });
                 let id = queue!(ApprovalKind::PersonalSign, req, display, false)?;
@@ -438,6 +439,7 @@ impl Wallet {
                     "message": parsed.get("message"),
                     "hash": hash,
                     "warnings": warnings,
+                    "chain": net,
                 });
                 let req = json!({ "method": r.method, "address": address, "typedData": json_text });
                 let id = queue!(ApprovalKind::TypedData, req, display, false)?;
@@ -494,7 +496,7 @@ impl Wallet {
                     .iter()
                     .find(|n| n.chain_id == id)
                     .ok_or_else(|| Error::UnknownChain(format!("{id:#x}")))?;
-                let display = json!({ "from": chain_display(&net), "to": chain_display(target) });
+                let display = json!({ "from": net, "to": target });
                 let req = json!({ "method": r.method, "chainId": id });
                 let aid = queue!(ApprovalKind::SwitchChain, req, display, false)?;
                 Ok(Outcome::Approval {
@@ -516,10 +518,8 @@ impl Wallet {
                     .networks
                     .iter()
                     .find(|x| x.chain_id == n.chain_id);
-                let display = json!({
-                    "network": chain_display(&n),
-                    "alreadyKnown": existing.map(chain_display),
-                });
+                let n = display::merge(existing, &n);
+                let display = json!({ "network": n, "alreadyKnown": existing });
                 let req = json!({ "method": r.method, "network": n });
                 let id = queue!(ApprovalKind::AddChain, req, display, false)?;
                 Ok(Outcome::Approval {

@@ -154,6 +154,26 @@ fn each_rule_of_the_policy_sends_its_request_to_the_phone_and_nothing_else_does(
     );
     assert_eq!(awaits(approve_here(&mut w, id)), Rule::AddNetwork);
     done(&mut w, id);
+    // A known network whose RPC a site would replace is covered too; the
+    // same entry again (approving only switches to it) is not.
+    let add_local = |rpc: &str| {
+        json!([{"chainId": "0x7a69", "chainName": "Localhost 8545", "rpcUrls": [rpc],
+                "nativeCurrency": {"name": "Ether", "symbol": "ETH", "decimals": 18}}])
+    };
+    let id = ask(
+        &mut w,
+        "wallet_addEthereumChain",
+        add_local("https://evil.example/rpc"),
+    );
+    assert_eq!(awaits(approve_here(&mut w, id)), Rule::AddNetwork);
+    done(&mut w, id);
+    let id = ask(
+        &mut w,
+        "wallet_addEthereumChain",
+        add_local("http://127.0.0.1:8545"),
+    );
+    assert!(matches!(approve_here(&mut w, id), Resolution::Reply { .. }));
+    assert!(w.take_phone_outbox().is_empty());
 
     // A new site's connection (a connected site's is not new).
     let id = match w.request(

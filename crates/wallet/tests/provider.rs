@@ -2,8 +2,9 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
 use serde_json::{json, Value};
+use tandem_wallet::display::{self, AddChainView, SwitchChainView};
 use tandem_wallet::{
-    ApprovalKind, Edits, Fill, Outcome, Resolution, Session, State, TxStatus, Wallet,
+    ApprovalKind, Edits, Fill, Network, Outcome, Resolution, Session, State, TxStatus, Wallet,
 };
 
 mod common;
@@ -572,7 +573,7 @@ fn transactions_are_filled_from_the_node_editable_and_complete() {
     assert_eq!(d["gas"], "0x5208");
     assert_eq!(d["maxFeePerGas"], "0x77359401"); // 2 * 1 gwei + 1 wei
     assert_eq!(d["nonce"], "0x3");
-    assert_eq!(d["network"], "Localhost 8545");
+    assert_eq!(d["chain"]["name"], "Localhost 8545");
     let edits: Edits =
         serde_json::from_value(json!({"maxPriorityFeePerGas": "0x2", "gas": "0x6000"})).unwrap();
     match w.resolve(id, true, &edits, true, NOW, "", [0; 16]).unwrap() {
@@ -740,6 +741,170 @@ fn switch_and_add_chain() {
     assert!(w.state.remove_network(1).is_err(), "built-ins stay");
     w.state.remove_network(1337).unwrap();
     assert_eq!(w.state.chain_id, 1);
+}
+
+/// The chain an approval names, read with the type the approval page uses.
+fn chain_of(w: &Wallet, id: u64) -> Network {
+    serde_json::from_value(w.session.approval(id).unwrap().display["chain"].clone()).unwrap()
+}
+
+#[test]
+fn every_signing_approval_names_the_chain_it_was_asked_on() {
+    let mut w = wallet();
+    anvil(&mut w);
+    connect(&mut w);
+    let (sign, _) = approval(req(&mut w, "personal_sign", json!(["0x48656c6c6f", A0])));
+    let typed = json!({
+        "types": {"EIP712Domain": [{"name": "chainId", "type": "uint256"}], "M": [{"name": "x", "type": "uint256"}]},
+        "primaryType": "M", "domain": {"chainId": 31337}, "message": {"x": 1}
+    });
+    let (typed, _) = approval(req(&mut w, "eth_signTypedData_v4", json!([A0, typed])));
+    let (tx, _) = approval(req(
+        &mut w,
+        "eth_sendTransaction",
+        json!([{"from": A0, "to": A1, "value": "0x64"}]),
+    ));
+    // The site then moves the wallet to Polygon (POL): every window still
+    // names the local chain and its ETH, and says it differs.
+    w.state.select_network(137).unwrap();
+    let f: Fill =
+        serde_json::from_value(json!({"nonce": "0x0", "gasEstimate": "0x5208", "baseFee": "0x1"}))
+            .unwrap();
+    w.fill_transaction(tx, &f).unwrap();
+    for id in [sign, typed, tx] {
+        let c = chain_of(&w, id);
+        assert_eq!((c.chain_id, c.symbol.as_str()), (31337, "ETH"), "{id}");
+        assert_eq!(c.name, "Localhost 8545");
+        assert!(display::known(&c));
+        assert!(display::mismatch(&c, 137).unwrap().contains("chain 31337"));
+        assert_eq!(display::mismatch(&c, 31337), None);
+    }
+    // A network removed meanwhile is named by its id, never by the selected one.
+    w.state
+        .upsert_network(Network {
+            chain_id: 1337,
+            name: "Dev".into(),
+            rpc_url: "http://127.0.0.1:9545".into(),
+            symbol: "DEV".into(),
+            explorer: None,
+            builtin: false,
+        })
+        .unwrap();
+    w.state.select_network(1337).unwrap();
+    let (tx, _) = approval(req(
+        &mut w,
+        "eth_sendTransaction",
+        json!([{"from": A0, "to": A1}]),
+    ));
+    w.state.remove_network(1337).unwrap();
+    w.fill_transaction(tx, &f).unwrap();
+    let c = chain_of(&w, tx);
+    assert_eq!(
+        (c.chain_id, display::label(&c), c.symbol.as_str()),
+        (1337, "chain 1337".into(), "")
+    );
+    assert!(!display::known(&c));
+}
+
+#[test]
+fn switch_chain_display_is_the_shape_the_page_reads() {
+    let mut w = wallet();
+    connect(&mut w);
+    let (id, _) = approval(req(
+        &mut w,
+        "wallet_switchEthereumChain",
+        json!([{"chainId": "0x89"}]),
+    ));
+    let d: SwitchChainView =
+        serde_json::from_value(w.session.approval(id).unwrap().display.clone()).unwrap();
+    assert_eq!((d.from.chain_id, d.from.name.as_str()), (1, "Ethereum"));
+    assert_eq!(
+        (d.to.chain_id, d.to.name.as_str(), d.to.symbol.as_str()),
+        (137, "Polygon", "POL")
+    );
+}
+
+#[test]
+fn adding_a_known_chain_says_what_changes_and_does_it() {
+    let mut w = wallet();
+    connect(&mut w);
+    let add = |name: &str, rpc: &str| {
+        json!([{
+            "chainId": "0x7a69", "chainName": name, "rpcUrls": [rpc],
+            "nativeCurrency": {"name": "Ether", "symbol": "ETH", "decimals": 18}
+        }])
+    };
+    let view = |w: &Wallet, id: u64| -> AddChainView {
+        serde_json::from_value(w.session.approval(id).unwrap().display.clone()).unwrap()
+    };
+    // The same entry: nothing changes, approving only switches.
+    let (id, _) = approval(req(
+        &mut w,
+        "wallet_addEthereumChain",
+        add("Localhost 8545", "http://127.0.0.1:8545"),
+    ));
+    let v = view(&w, id);
+    assert!(v.already_known.is_some());
+    assert!(v.changes().is_empty(), "{:?}", v.changes());
+    let before = w.state.networks.clone();
+    w.resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap();
+    assert_eq!(w.state.networks, before);
+    assert_eq!(w.state.chain_id, 31337);
+
+    // Another name and RPC: the window lists old and new, approving stores them.
+    w.state.select_network(1).unwrap();
+    let (id, _) = approval(req(
+        &mut w,
+        "wallet_addEthereumChain",
+        add("Dev node", "http://127.0.0.1:9999"),
+    ));
+    let v = view(&w, id);
+    let changes = v.changes();
+    let changed: Vec<_> = changes
+        .iter()
+        .map(|c| (c.field, c.old.as_str(), c.new.as_str()))
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            ("name", "Localhost 8545", "Dev node"),
+            ("rpcUrl", "http://127.0.0.1:8545", "http://127.0.0.1:9999"),
+        ]
+    );
+    assert_eq!(v.already_known.as_ref().unwrap().name, "Localhost 8545");
+    assert_eq!(v.network.name, "Dev node");
+    w.resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap();
+    let n = w.state.network();
+    assert_eq!(
+        (n.chain_id, n.name.as_str(), n.rpc_url.as_str(), n.builtin),
+        (31337, "Dev node", "http://127.0.0.1:9999", true)
+    );
+
+    // The entry changes after the window showed it: approving is refused,
+    // nothing is stored, and the request still waits for an answer.
+    w.state.select_network(1).unwrap();
+    let (id, _) = approval(req(
+        &mut w,
+        "wallet_addEthereumChain",
+        add("Other", "http://127.0.0.1:7777"),
+    ));
+    let mut edited = w
+        .state
+        .networks
+        .iter()
+        .find(|n| n.chain_id == 31337)
+        .unwrap()
+        .clone();
+    edited.name = "Edited by hand".into();
+    w.state.upsert_network(edited).unwrap();
+    let err = w
+        .resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap_err();
+    assert!(err.to_string().contains("changed in Tandem"), "{err}");
+    assert_eq!(w.state.chain_id, 1);
+    assert!(w.session.approval(id).is_ok());
 }
 
 #[test]
