@@ -419,11 +419,20 @@ impl Syncer {
     /// is deleted).
     fn snapshot(&self, category: Category, page: u8) -> Snapshot {
         let on = self.replica.enabled(category);
-        let mut s = self.replica.snapshot(category);
-        s.ops.retain(|op| {
-            page_of(&op.field) == page && (on || matches!(op.field, Field::Enabled { .. }))
-        });
-        s
+        // Only this page's ops are cloned (a flush builds every page).
+        Snapshot {
+            category,
+            ops: self
+                .replica
+                .ops()
+                .filter(|op| {
+                    op.field.category() == category
+                        && (on || matches!(op.field, Field::Enabled { .. }))
+                        && page_of(&op.field) == page
+                })
+                .cloned()
+                .collect(),
+        }
     }
 
     fn put(&mut self, category: Category, page: u8, snap: Snapshot, expected: u64) -> Out {
