@@ -1,7 +1,8 @@
 // End to end: real headless Chromium with the built extension, real anvil, and
-// a viem dapp that finds Tandem by EIP-6963. Run: node --test tests/e2e/
+// a viem dapp that finds Tandem by EIP-6963. Run: node --test tests/e2e/provider.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { verifyMessage, verifyTypedData, getAddress } from 'viem';
 import { verifyMessage as ethersVerify } from 'ethers';
 import {
@@ -10,7 +11,6 @@ import {
   startDapp,
   openDapp,
   jsonRpc,
-  freePort,
   until,
   pendingApproval,
   ANVIL_MNEMONIC,
@@ -415,9 +415,14 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     }
     assert.equal((await raw({ method: 'eth_chainId' })).result, '0x7a69', 'the worker survived');
     // An unreachable node is 4901 (chain disconnected), not a crash.
-    const closed = await freePort();
-    await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: `http://127.0.0.1:${closed}`, symbol: 'ETH' });
+    // The node's port is held by a socket that drops every connection (held,
+    // so no other process can take it while the test runs).
+    const dead = net.createServer((socket) => socket.destroy());
+    await new Promise((resolve) => dead.listen(0, '127.0.0.1', resolve));
+    const deadUrl = `http://127.0.0.1:${dead.address().port}`;
+    await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: deadUrl, symbol: 'ETH' });
     assert.equal((await raw({ method: 'eth_blockNumber' })).error.code, 4901);
+    await new Promise((resolve) => dead.close(resolve));
     await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: anvil.url, symbol: 'ETH' });
     assert.ok((await raw({ method: 'eth_blockNumber' })).result);
   });

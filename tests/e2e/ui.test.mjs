@@ -161,16 +161,18 @@ describe('onboarding: create a wallet, lock, unlock, accounts', { timeout: 180_0
 });
 
 describe('import, networks and balances on anvil', { timeout: 180_000 }, () => {
-  let browser, anvil, page;
+  let browser, anvil, anvil2, page;
 
   before(async () => {
-    [anvil, browser] = await Promise.all([startAnvil(), launch()]);
+    // anvil2 is the custom network's node: a user-added network is local here
+    // too (no test reaches the public internet or waits on a DNS lookup).
+    [anvil, anvil2, browser] = await Promise.all([startAnvil(), startAnvil({ chainId: 31338 }), launch()]);
     page = await openPopup(browser);
   });
   after(async () => {
     assert.deepEqual(page?.errors ?? [], [], 'no uncaught errors in the popup');
     await browser?.close();
-    await anvil?.stop();
+    await Promise.all([anvil?.stop(), anvil2?.stop()]);
   });
 
   it('imports a recovery phrase, refusing a malformed one', async () => {
@@ -229,7 +231,7 @@ describe('import, networks and balances on anvil', { timeout: 180_000 }, () => {
     await waitScreen(page, 'network-form');
     await page.getByTestId('network-form-chainid').fill('0x7a6a');
     await page.getByTestId('network-form-name').fill('Test chain');
-    await page.getByTestId('network-form-rpc').fill('https://rpc.test-chain.invalid');
+    await page.getByTestId('network-form-rpc').fill(anvil2.url);
     await page.getByTestId('network-form-symbol').fill('TST');
     await page.getByTestId('network-form-save').click();
     await waitScreen(page, 'networks');

@@ -2,7 +2,13 @@
 // the same module the extension's service worker runs.
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { webcrypto } from 'node:crypto';
 import { sha256 } from '@noble/hashes/sha2.js';
+
+// Node 18 has Web Crypto only as `crypto.webcrypto` (global from Node 19);
+// the wasm modules draw their randomness from globalThis.crypto, as in a
+// browser. Tests run on Node 18 through 24.
+globalThis.crypto ??= webcrypto;
 
 // TANDEM_WASM_DIR points the loader at another build (profile experiments).
 export const dir = process.env.TANDEM_WASM_DIR

@@ -48,7 +48,15 @@ fn bad_flags_fail_with_a_clear_message() {
 
 #[test]
 fn unreachable_postgres_is_a_clear_startup_error() {
-    let port = common::free_port();
+    // The "server" holds its port (no other process can take it while the
+    // test runs) and drops every connection.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = dead.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in dead.incoming() {
+            drop(conn);
+        }
+    });
     let out = Command::new(BIN)
         .args(["--listen", "127.0.0.1:0", "--database-url"])
         .arg(format!("postgres://nobody@127.0.0.1:{port}/none"))

@@ -3,12 +3,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { serveStatic } from './esm-server.mjs';
+import { assertNoLeaks, startGuard } from './guard.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const EXTENSION_ID = 'miloadehhgmocpaheiemghejpghjcdhd'; // from the manifest "key"
@@ -37,17 +37,6 @@ export async function until(fn, what, timeoutMs = 10_000, everyMs = 50) {
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last?.message ?? JSON.stringify(last)})`);
 }
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export async function jsonRpc(url, method, params = []) {
   const r = await fetch(url, {
     method: 'POST',
@@ -59,20 +48,30 @@ export async function jsonRpc(url, method, params = []) {
   return j.result;
 }
 
-/** Starts anvil on a free 127.0.0.1 port; resolves once it answers. */
+/** Starts anvil on a port the system gives it (`--port 0`: no window in which
+ *  another process could take a port picked beforehand); resolves with the
+ *  port anvil prints once it listens and answers. */
 export async function startAnvil({ chainId } = {}) {
-  const port = await freePort();
   const bin = path.join(ROOT, 'node_modules/.bin/anvil');
-  const args = ['--host', '127.0.0.1', '--port', String(port), '--silent'];
+  const args = ['--host', '127.0.0.1', '--port', '0'];
   if (chainId) args.push('--chain-id', String(chainId));
-  const proc = spawn(bin, args, { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let exited = false;
   proc.once('exit', () => (exited = true));
-  await until(async () => {
-    if (exited) throw new Error('anvil exited');
-    return (await jsonRpc(url, 'eth_chainId')) !== undefined;
-  }, 'anvil to answer', 15_000, 100);
+  let out = '';
+  let port = null;
+  proc.stdout.on('data', (chunk) => {
+    if (port) return; // the banner is read once; later output is dropped
+    out += chunk;
+    const m = /Listening on 127\.0\.0\.1:(\d+)/.exec(out);
+    if (m) port = Number(m[1]);
+  });
+  await until(() => {
+    if (exited) throw new Error(`anvil exited: ${out.slice(-400)}`);
+    return port;
+  }, 'anvil to print its port', 15_000, 50);
+  const url = `http://127.0.0.1:${port}`;
+  await until(async () => (await jsonRpc(url, 'eth_chainId')) !== undefined, 'anvil to answer', 15_000, 100);
   return {
     url,
     port,
@@ -107,6 +106,7 @@ export async function launch({ extensionDir = ROOT } = {}) {
     throw new Error('extension/wasm is missing: run scripts/build first');
   }
   const profile = await mkdtemp(path.join(os.tmpdir(), 'tandem-e2e-'));
+  const guard = await startGuard();
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
@@ -114,6 +114,7 @@ export async function launch({ extensionDir = ROOT } = {}) {
       `--disable-extensions-except=${extensionDir}`,
       `--load-extension=${extensionDir}`,
       ...CHROMIUM_ARGS,
+      guard.arg,
     ],
   });
   const sw =
@@ -127,6 +128,8 @@ export async function launch({ extensionDir = ROOT } = {}) {
     context,
     extId,
     ext,
+    /** What this browser tried to reach outside 127.0.0.1 (lib/guard.mjs). */
+    guard,
     url: (p) => `chrome-extension://${extId}/${p}`,
     /** A `tandem/ui` call from an extension page; throws on { ok: false }. */
     async ui(method, params) {
@@ -151,11 +154,16 @@ export async function launch({ extensionDir = ROOT } = {}) {
     /** Waits for the approval window the worker opens. */
     nextApproval: () =>
       context.waitForEvent('page', { predicate: (p) => p.url().includes('approval.html'), timeout: 15_000 }),
+    /** Closes the browser; fails the test file when it tried to reach anything outside
+     *  127.0.0.1 but a built-in network's RPC (lib/guard.mjs). */
     async close() {
       await context.close().catch(() => {});
-      await rm(profile, { recursive: true, force: true });
+      await Promise.all([rm(profile, { recursive: true, force: true }), guard.close()]);
+      assertNoLeaks(guard, 'the extension');
     },
   };
+  // A new wallet's built-in networks (asked before any test changes them).
+  guard.allow((await browser.ui('state')).networks.map((n) => n.rpcUrl));
   return browser;
 }
 

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { ANVIL_MNEMONIC, CHROMIUM_ARGS } from './index.mjs';
+import { assertNoLeaks, startGuard } from './guard.mjs';
 
 const PIXEL_8 =
   'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36';
@@ -16,7 +17,8 @@ const PIXEL_8 =
  */
 export async function launchPhone({ video } = {}) {
   const profile = await mkdtemp(path.join(os.tmpdir(), 'tandem-phone-browser-'));
-  const args = [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream'];
+  const guard = await startGuard();
+  const args = [...CHROMIUM_ARGS, guard.arg, '--use-fake-device-for-media-stream'];
   if (video) args.push('--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${video}`);
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -31,6 +33,8 @@ export async function launchPhone({ video } = {}) {
   return {
     context,
     profile,
+    /** What the phone tried to reach outside 127.0.0.1 (lib/guard.mjs). */
+    guard,
     /** Opens `url` in a new tab; `page.errors` collects page errors. */
     async open(url) {
       const page = await context.newPage();
@@ -40,9 +44,12 @@ export async function launchPhone({ video } = {}) {
       page.errors = errors;
       return page;
     },
+    /** Closes the browser; fails the test file when the phone app tried to reach
+     *  anything outside 127.0.0.1 (it has no built-in RPC to allow). */
     async close() {
       await context.close().catch(() => {});
-      await rm(profile, { recursive: true, force: true });
+      await Promise.all([rm(profile, { recursive: true, force: true }), guard.close()]);
+      assertNoLeaks(guard, 'the phone app');
     },
   };
 }

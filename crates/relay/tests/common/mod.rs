@@ -424,7 +424,11 @@ impl Postgres {
     /// Starts the stopped server again on the same port and data.
     pub fn start_again(&mut self) {
         self.child = spawn_postgres(&self.bin, self._dir.path(), self.port);
-        wait_ready(&self.bin, self.port);
+        assert!(
+            wait_ready(&self.bin, self.port, &mut self.child),
+            "PostgreSQL could not take its port {} again",
+            self.port
+        );
     }
 }
 
@@ -440,10 +444,15 @@ fn spawn_postgres(bin: &Path, dir: &Path, port: u16) -> Child {
         .unwrap()
 }
 
-/// Waits (at most 30 s) until the server on `port` accepts connections.
-fn wait_ready(bin: &Path, port: u16) {
+/// Waits (at most 30 s) until the server on `port` accepts connections;
+/// false when `child` exited first (its port was taken: see `start_postgres`).
+/// On a timeout the server is killed and the test panics.
+fn wait_ready(bin: &Path, port: u16, child: &mut Child) -> bool {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
+        if child.try_wait().ok().flatten().is_some() {
+            return false;
+        }
         let ready = Command::new(bin.join("pg_isready"))
             .args([
                 "-h",
@@ -459,13 +468,16 @@ fn wait_ready(bin: &Path, port: u16) {
             .status()
             .map(|s| s.success())
             .unwrap_or(false);
-        if ready {
-            return;
+        // Ready, and still ours: a server that lost the port to another one
+        // has exited by now (it exits at once when it cannot bind).
+        if ready && child.try_wait().ok().flatten().is_none() {
+            return true;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "PostgreSQL did not start within 30 s"
-        );
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("PostgreSQL did not start within 30 s");
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -506,6 +518,8 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// A port that was free a moment ago: only for servers that cannot bind port 0
+/// and report it (PostgreSQL), whose start retries when it was taken.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -558,17 +572,22 @@ pub fn start_postgres() -> Postgres {
         "initdb failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let port = free_port();
-    let child = spawn_postgres(&bin, dir.path(), port);
-    let url = format!("postgres://tandem@127.0.0.1:{port}/postgres");
-    // Built first, so that a server that never gets ready is still killed.
-    let pg = Postgres {
-        child,
-        url,
-        bin,
-        port,
-        _dir: dir,
-    };
-    wait_ready(&pg.bin, pg.port);
-    pg
+    // PostgreSQL cannot be given port 0 and report it, so a free port is
+    // picked; should another process take it before the server binds, the
+    // server exits and another port is tried (no race decides the outcome).
+    for _ in 0..5 {
+        let port = free_port();
+        let mut child = spawn_postgres(&bin, dir.path(), port);
+        if wait_ready(&bin, port, &mut child) {
+            return Postgres {
+                child,
+                url: format!("postgres://tandem@127.0.0.1:{port}/postgres"),
+                bin,
+                port,
+                _dir: dir,
+            };
+        }
+        eprintln!("PostgreSQL lost port {port} to another process; trying another");
+    }
+    panic!("PostgreSQL could not bind a port in 5 tries")
 }
