@@ -62,6 +62,16 @@ chrome.runtime.onMessage.addListener((msg, sender, sendResponse) => {
     handleUi(msg).then(sendResponse, (e) => sendResponse({ ok: false, error: errorOf(e) }));
     return true;
   }
+  if (msg.channel === PROVIDER && msg.type === 'page-settings') {
+    // What a content script needs of the settings (it cannot read storage:
+    // see boot). Read from the cached view, without loading wasm.
+    if (isExtensionPage(sender) || !sender.tab) return false;
+    chrome.storage.local.get(K.view).then(
+      (v) => sendResponse({ ownWindowEthereum: v?.[K.view]?.settings?.ownWindowEthereum === true }),
+      () => sendResponse({ ownWindowEthereum: false }),
+    );
+    return true;
+  }
   if (msg.channel === PROVIDER && (msg.type === 'request' || msg.type === 'status')) {
     if (isExtensionPage(sender) || !sender.tab) return false;
     const handler = msg.type === 'request' ? handleProvider : handleStatus;
@@ -101,9 +111,16 @@ const ready = boot();
 
 // ---- boot ---------------------------------------------------------------------
 async function boot() {
-  // The session key must never be readable by content scripts (this is
-  // Chrome's default; set it explicitly so a default change cannot expose it).
+  // Content scripts run in web pages' processes: they get no access to the
+  // wallet's storage at all. The session key's area is restricted by Chrome's
+  // default (set explicitly so a default change cannot expose it); the local
+  // area (vault, state, device state) is open to content scripts by default,
+  // so it is restricted here, on every boot. The stored state is checked when
+  // it is read anyway (State::from_json), never trusted.
   chrome.storage.session.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' }).catch(() => {});
+  chrome.storage.local.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' }).catch((e) =>
+    console.error('tandem: cannot restrict local storage to the extension:', e?.message),
+  );
   const [, local, session] = await Promise.all([
     init({ module_or_path: new URL('./wasm/tandem_wasm_bg.wasm', import.meta.url) }),
     chrome.storage.local.get([K.state, K.vault, K.erased]),

@@ -70,10 +70,12 @@
     }
   });
 
-  chrome.storage.local
-    .get('tandem.cache.view')
-    .then((v) => {
-      if (v?.['tandem.cache.view']?.settings?.ownWindowEthereum) toPage({ type: 'settings', ownWindowEthereum: true });
+  // The worker says which settings the page side needs (this script cannot
+  // read the extension's storage: the worker restricts it to its own pages).
+  chrome.runtime
+    .sendMessage({ channel: CHANNEL, type: 'page-settings' })
+    .then((s) => {
+      if (!dead && s?.ownWindowEthereum === true) toPage({ type: 'settings', ownWindowEthereum: true });
     })
     .catch(() => {});
   refresh();

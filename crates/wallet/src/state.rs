@@ -176,7 +176,49 @@ impl State {
         if s.version != STATE_VERSION {
             return Err(Error::Corrupt(format!("unknown version {}", s.version)));
         }
+        s.check_stored()
+            .map_err(|e| Error::Corrupt(format!("stored state refused: {e}")))?;
         Ok(s)
+    }
+
+    /// What was stored is held to the rules the wallet applies when it makes
+    /// the change itself (stored state is not trusted: it is checked on every
+    /// boot): networks as `upsert_network` checks them (each chain once),
+    /// sites with http(s) origins and known accounts, a known selected account
+    /// and network, tokens and settings in range.
+    fn check_stored(&self) -> Result<()> {
+        let mut seen = Vec::with_capacity(self.networks.len());
+        for n in &self.networks {
+            n.validate()?;
+            if seen.contains(&n.chain_id) {
+                return Err(Error::Invalid(format!("network {} twice", n.chain_id)));
+            }
+            seen.push(n.chain_id);
+        }
+        if !seen.contains(&self.chain_id) {
+            return Err(Error::Invalid(format!(
+                "the selected network {} is not in the list",
+                self.chain_id
+            )));
+        }
+        let known = |a: &Address| self.accounts.iter().any(|x| x.address == *a);
+        if self.selected.as_ref().is_some_and(|a| !known(a)) {
+            return Err(Error::Invalid("the selected account is unknown".into()));
+        }
+        for site in &self.sites {
+            crate::provider::check_origin(&site.origin)?;
+            if !site.accounts.iter().all(known) {
+                return Err(Error::Invalid(format!(
+                    "{} is connected to an unknown account",
+                    site.origin
+                )));
+            }
+        }
+        for a in &self.assets {
+            a.validate()?;
+        }
+        lock::check_minutes(self.settings.auto_lock_minutes)?;
+        Ok(())
     }
 
     /// The JSON to store.
