@@ -147,7 +147,7 @@ async function boot() {
   const key = session[K.sessionKey];
   if (key && vaultJson) {
     if (wallet.lockExpired(Date.now())) {
-      await dropSessionKey();
+      await lockNow(); // auto-lock passed while the worker slept
     } else {
       try {
         sessionKey = b64decode(key);
@@ -226,12 +226,28 @@ function unlocked() {
 
 /** Locks if the auto-lock window has passed. */
 async function checkLock() {
-  if (keyring && wallet.lockExpired(Date.now())) {
-    await dropSessionKey();
-    await persist();
-    notify('state');
-    broadcastToTabs();
-  }
+  if (keyring && wallet.lockExpired(Date.now())) await lockNow();
+}
+
+/**
+ * Locks: forgets the vault key and rejects every pending request, so none is
+ * approved later, out of the context it was asked in: each page gets 4001
+ * saying Tandem locked, a phone asked to confirm drops it, the approval
+ * windows close. (A request that arrives while locked waits for an unlock as
+ * before: its window asks for the password.)
+ */
+async function lockNow() {
+  const ids = new Set(JSON.parse(wallet.approvals()).map((a) => a.id));
+  const rejected = JSON.parse(wallet.rejectAll());
+  await dropSessionKey();
+  await persist();
+  for (const r of rejected) deliver(r.reply_to, { error: r.error });
+  notify('state');
+  if (rejected.length) notify('approvals');
+  broadcastToTabs();
+  await closeApprovalWindows(ids);
+  // The phone's cancellations (queued by rejectAll) go out now.
+  if (rejected.length) phoneWork().catch((e) => console.error('tandem: confirm on phone:', e?.message));
 }
 
 function view() {
@@ -502,7 +518,8 @@ async function windowClosed(windowId) {
   await chrome.storage.session.set({ [K.windows]: map });
   let res;
   try {
-    res = JSON.parse(wallet.resolve(approvalId, false, '', unlocked(), Date.now()));
+    // Nobody answered: a rejection that does not put off auto-lock.
+    res = JSON.parse(wallet.withdraw(approvalId));
   } catch {
     return; // already answered
   }
@@ -520,7 +537,7 @@ async function tabClosed(tabId) {
   const ids = new Set(pending.map((a) => a.id));
   for (const id of ids) {
     try {
-      wallet.resolve(id, false, '', unlocked(), Date.now());
+      wallet.withdraw(id); // not the user's answer: auto-lock is not put off
     } catch {}
   }
   await persist();
@@ -835,12 +852,29 @@ async function markActive() {
   }
 }
 
+/** Reads: wallet pages make them when they open and whenever an event says
+ *  something changed, and a page's request makes events (and opens an
+ *  approval window), so reads must not put off auto-lock, or a site could
+ *  keep the wallet unlocked by asking. The user's activity is every other
+ *  method (an action) and `ui.active`, which pages send (at most every 10 s)
+ *  while the user clicks or types in them. */
+const READS = new Set([
+  'state',
+  'portfolio',
+  'portfolio.refresh',
+  'activity',
+  'approvals.list',
+  'approvals.get',
+  'debug.bootMs',
+  'devices.view',
+]);
+
 async function handleUi(msg) {
   await ready;
   await checkLock();
-  await markActive();
   const params = msg.params && typeof msg.params === 'object' ? msg.params : {};
   const method = typeof msg.method === 'string' ? msg.method : '';
+  if (!READS.has(method)) await markActive();
   // Devices work whether or not the wallet is unlocked (the device module
   // holds its own sealed state; see extension/API.md).
   if (method.startsWith('devices.')) {
@@ -891,6 +925,8 @@ async function onboard(kr, password) {
 async function uiMethod(method, p) {
   const touched = () => wallet.touch(Date.now());
   switch (method) {
+    case 'ui.active': // the user clicked or typed in a wallet page (markActive ran)
+      return null;
     case 'state':
       return view();
     case 'onboard.generate': {
@@ -923,11 +959,8 @@ async function uiMethod(method, p) {
       return v;
     }
     case 'lock': {
-      await dropSessionKey();
-      const v = await persist();
-      notify('state');
-      broadcastToTabs();
-      return v;
+      await lockNow();
+      return view();
     }
     case 'accounts.add': {
       requireUnlocked();

@@ -486,6 +486,44 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.deepEqual((await d(() => window.dapp.raw({ method: 'eth_accounts' }))).result, [A0.toLowerCase()]);
   });
 
+  it('locking rejects what waits: the page gets 4001 saying so, and its window closes', async () => {
+    // Raw EIP-1193, so the wallet's own error message reaches the test.
+    const pending = d((a) => window.dapp.raw({ method: 'personal_sign', params: ['0x6c6f636b', a] }), A0);
+    const a = await pendingApproval(browser, 'personal_sign');
+    const open = () => browser.context.pages().some((p) => p.url().includes(`approval.html?id=${a.id}`));
+    await until(open, 'the approval window');
+    await browser.ui('lock');
+    const res = await pending;
+    assert.equal(res.error?.code, 4001, JSON.stringify(res));
+    assert.match(res.error.message, /locked/);
+    await until(() => !open(), 'the approval window to close');
+    assert.deepEqual(await browser.ui('approvals.list'), []);
+    await browser.ui('unlock', { password: PASSWORD });
+  });
+
+  it('an approval window closed unanswered does not put off auto-lock (nor does its loading)', async () => {
+    // 10 of the 15 minutes have passed; nothing below is the user's activity.
+    const planted = Date.now() - 10 * 60_000;
+    await browser.ext.evaluate(async (t) => {
+      const { 'tandem.session': json } = await chrome.storage.session.get('tandem.session');
+      const session = JSON.parse(json);
+      session.lock.lastActive = t;
+      await chrome.storage.session.set({ 'tandem.session': JSON.stringify(session) });
+    }, planted);
+    await browser.killWorker();
+    const next = browser.nextApproval();
+    const pending = d(([a, m]) => window.dapp.signMessage(a, m), [A0, 'closed unanswered']);
+    const win = await next;
+    await win.getByTestId('approval-approve').waitFor(); // loaded: its calls are made
+    await win.close();
+    assert.equal((await pending).error?.code, 4001);
+    const lastActive = await browser.ext.evaluate(async () => {
+      const { 'tandem.session': json } = await chrome.storage.session.get('tandem.session');
+      return JSON.parse(json).lock.lastActive;
+    });
+    assert.equal(lastActive, planted, 'the auto-lock clock did not move');
+  });
+
   it('revoking permissions disconnects the site', async () => {
     assert.equal((await d(() => window.dapp.revoke())).error, undefined);
     assert.deepEqual((await d(() => window.dapp.addresses())).result, []);

@@ -53,6 +53,24 @@ fn root() -> Option<Element> {
     doc()?.get_element_by_id("app")
 }
 
+thread_local! {
+    static LAST_ACTIVE: core::cell::Cell<f64> = const { core::cell::Cell::new(0.0) };
+}
+
+/// The user clicked or typed here: tells the worker (at most every 10 s),
+/// which puts off auto-lock. The reads a page makes when it opens or when
+/// an event arrives do not (a site's requests cause those).
+fn user_active() {
+    let now = now_ms();
+    if now - LAST_ACTIVE.with(core::cell::Cell::get) < 10_000.0 {
+        return;
+    }
+    LAST_ACTIVE.with(|t| t.set(now));
+    spawn_local(async {
+        let _ = call("ui.active", Value::Null).await;
+    });
+}
+
 fn now_ms() -> f64 {
     js_sys::Date::now()
 }
@@ -364,6 +382,7 @@ fn mark(name: &str) {
 fn install_listeners() {
     let Some(root_el) = root() else { return };
     let click = Closure::<dyn FnMut(Event)>::new(|ev: Event| {
+        user_active();
         let Some(t) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
             return;
         };
@@ -406,6 +425,7 @@ fn install_listeners() {
         }
     });
     let input = Closure::<dyn FnMut(Event)>::new(|ev: Event| {
+        user_active();
         let Some(t) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
             return;
         };

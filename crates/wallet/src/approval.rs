@@ -255,7 +255,9 @@ impl crate::Session {
             .collect()
     }
 
-    /// Rejects everything (lock, or reset).
+    /// Rejects everything when the wallet locks (by the user or auto-lock):
+    /// a request is never left to be approved later, out of the context it
+    /// was asked in. The page gets 4001 saying why; the phone drops it.
     pub fn reject_all(&mut self) -> Vec<Resolution> {
         core::mem::take(&mut self.approvals)
             .into_iter()
@@ -263,7 +265,10 @@ impl crate::Session {
                 self.cancel_on_phone(&a, "Tandem locked on the computer");
                 Resolution::Error {
                     reply_to: a.reply_to,
-                    error: Error::Rejected.to_rpc(),
+                    error: serde_json::json!({
+                        "code": Error::Rejected.code(),
+                        "message": "Tandem locked before this request was answered; ask again",
+                    }),
                 }
             })
             .collect()
@@ -349,38 +354,49 @@ impl crate::Wallet {
         phone: &str,
         nonce: [u8; 16],
     ) -> Result<Resolution> {
+        if !approve {
+            // The user's answer: it counts as activity for auto-lock.
+            let r = self.withdraw(id)?;
+            self.session.lock.touch(now);
+            return Ok(r);
+        }
         let a = self.session.approval(id)?;
-        if approve && !unlocked {
+        if !unlocked {
             return Err(Error::Unauthorized("unlock Tandem before approving".into()));
         }
-        if approve && a.needs_fill {
+        if a.needs_fill {
             return Err(Error::Invalid(
                 "the transaction's fees are still being fetched; try again in a moment".into(),
             ));
         }
         // Validate before removing, so a bad edit leaves the approval pending.
         let a = a.clone();
-        let resolution = if approve {
-            if a.phone.is_some() {
-                return Err(Error::Invalid(
-                    "this request waits for your phone: approve it there, or cancel it here".into(),
-                ));
-            }
-            if let Some(rule) = self.needs_phone(&a) {
-                return self.ask_phone(&a, rule, edits, phone, now, nonce);
-            }
-            self.approved(&a, edits, now)?
-        } else {
-            self.session
-                .cancel_on_phone(&a, "cancelled on the computer");
-            Resolution::Error {
-                reply_to: a.reply_to.clone(),
-                error: Error::Rejected.to_rpc(),
-            }
-        };
+        if a.phone.is_some() {
+            return Err(Error::Invalid(
+                "this request waits for your phone: approve it there, or cancel it here".into(),
+            ));
+        }
+        if let Some(rule) = self.needs_phone(&a) {
+            return self.ask_phone(&a, rule, edits, phone, now, nonce);
+        }
+        let resolution = self.approved(&a, edits, now)?;
         self.session.take(id)?;
         self.session.lock.touch(now);
         Ok(resolution)
+    }
+
+    /// Rejects `id` without anyone answering it (its window or the page's
+    /// tab closed): the page gets 4001 and the phone drops it, and unlike a
+    /// rejection by the user it does not count as activity, so it does not
+    /// put off auto-lock.
+    pub fn withdraw(&mut self, id: u64) -> Result<Resolution> {
+        let a = self.session.take(id)?;
+        self.session
+            .cancel_on_phone(&a, "cancelled on the computer");
+        Ok(Resolution::Error {
+            reply_to: a.reply_to,
+            error: Error::Rejected.to_rpc(),
+        })
     }
 
     pub(crate) fn approved(&mut self, a: &Approval, edits: &Edits, now: u64) -> Result<Resolution> {

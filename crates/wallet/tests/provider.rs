@@ -1107,3 +1107,52 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn only_the_users_answer_puts_off_auto_lock_and_locking_rejects_what_waits() {
+    let mut w = wallet();
+    connect(&mut w);
+    let before = w.session.lock.last_active;
+    // A page asks (asking is not activity) and the window is closed unanswered.
+    let Outcome::Approval { id, .. } = req(&mut w, "personal_sign", json!(["0x01", A0])) else {
+        panic!("an approval")
+    };
+    let r = w.withdraw(id).unwrap();
+    assert!(
+        matches!(&r, Resolution::Error { error, .. } if error["code"] == 4001),
+        "{r:?}"
+    );
+    assert_eq!(
+        w.session.lock.last_active, before,
+        "a withdrawn request is not activity"
+    );
+    assert!(
+        matches!(w.withdraw(id), Err(tandem_wallet::Error::NoSuchApproval(_))),
+        "answered once"
+    );
+    // The user's own rejection is activity.
+    let Outcome::Approval { id, .. } = req(&mut w, "personal_sign", json!(["0x02", A0])) else {
+        panic!("an approval")
+    };
+    let later = NOW + 60_000;
+    w.resolve(id, false, &Edits::default(), true, later, "", [0; 16])
+        .unwrap();
+    assert_eq!(w.session.lock.last_active, later);
+    // Locking rejects everything pending, saying why.
+    for m in ["0x03", "0x04"] {
+        req(&mut w, "personal_sign", json!([m, A0]));
+    }
+    let rs = w.session.reject_all();
+    assert_eq!(rs.len(), 2);
+    for r in &rs {
+        let Resolution::Error { error, .. } = r else {
+            panic!("{r:?}")
+        };
+        assert_eq!(error["code"], 4001);
+        assert!(
+            error["message"].as_str().unwrap().contains("locked"),
+            "{error}"
+        );
+    }
+    assert!(w.session.approvals.is_empty());
+}

@@ -166,10 +166,10 @@ impl WalletController {
         to_json(&self.inner.session.reject_all())
     }
 
-    /// Rejects the approvals of one origin; returns the resolutions JSON.
-    #[wasm_bindgen(js_name = rejectOrigin)]
-    pub fn reject_origin(&mut self, origin: &str) -> String {
-        to_json(&self.inner.session.reject_origin(origin))
+    /// Rejects an approval nobody answered (its window or tab closed); unlike
+    /// `resolve(id, false)` it does not put off auto-lock. The resolution JSON.
+    pub fn withdraw(&mut self, id: f64) -> Result<String> {
+        Ok(to_json(&self.inner.withdraw(id as u64)?))
     }
 
     /// Replaces the account list with the keyring's `accounts()` JSON.

@@ -25,6 +25,7 @@ const CHROMIUM_OWN = [
   'accounts.google.com',
   'clients2.google.com',
   'content-autofill.googleapis.com', // password-field autofill hints
+  'start.duckduckgo.com', // Debian's Chromium: its default search engine, on a new tab
 ];
 
 export async function startGuard() {
