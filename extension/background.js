@@ -13,7 +13,7 @@
 //   local   tandem.cache.view   what `state` returns, for the popup's first paint
 //   local   tandem.cache.portfolio.<chainId>.<address>
 //   session tandem.session      pending approvals + auto-lock clock
-//   session tandem.sessionKey   vault key (not the password) while unlocked
+//   session tandem.sessionKey   vault key sealed under a per-unlock non-extractable key (session-key.js)
 //   session tandem.windows      approval window id -> approval id
 
 import init, {
@@ -24,6 +24,7 @@ import init, {
   validateMnemonic,
   checksumAddress,
 } from './wasm/tandem_wasm.js';
+import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.js';
 import { deviceTick, deviceUi, notification, onDeviceGone, onGroupInbox, onWalletErase, sendToGroup } from './devices.js';
 
 const UI = 'tandem/ui';
@@ -150,13 +151,18 @@ async function boot() {
       await lockNow(); // auto-lock passed while the worker slept
     } else {
       try {
-        sessionKey = b64decode(key);
+        sessionKey = await openSessionKey(key);
+        if (!sessionKey) throw new Error('no session key');
         keyring = Vault.open(vaultJson, sessionKey);
         wallet.syncAccounts(keyring.accounts());
       } catch {
         await dropSessionKey();
       }
     }
+  } else {
+    // Locked, or the browser restarted (the session area is empty): a
+    // wrapping key left in IndexedDB opens nothing; delete it.
+    forgetSessionKey().catch(() => {});
   }
   bootMs = performance.now() - bootStarted;
   // Requests that wait for the phone keep their deadline across a restart.
@@ -202,22 +208,12 @@ function uiError(kind, message) {
   return e;
 }
 
-function b64encode(bytes) {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-function b64decode(s) {
-  return Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-}
-
 async function dropSessionKey() {
   if (keyring) keyring.free();
   keyring = null;
   if (sessionKey) sessionKey.fill(0);
   sessionKey = null;
-  await chrome.storage.session.remove(K.sessionKey);
+  await Promise.all([chrome.storage.session.remove(K.sessionKey), forgetSessionKey()]);
 }
 
 function unlocked() {
@@ -900,7 +896,8 @@ async function startSession(kr, sealedOrUnlocked) {
   keyring = kr;
   sessionKey = sealedOrUnlocked.sessionKey;
   wallet.touch(Date.now());
-  await chrome.storage.session.set({ [K.sessionKey]: b64encode(sessionKey) });
+  // Stored sealed under a per-unlock, non-extractable key (session-key.js).
+  await chrome.storage.session.set({ [K.sessionKey]: await sealSessionKey(sessionKey) });
   await ensureAlarm();
 }
 
@@ -960,6 +957,22 @@ async function uiMethod(method, p) {
     }
     case 'lock': {
       await lockNow();
+      return view();
+    }
+    case 'password.change': {
+      // The current password is asked again (an unlocked wallet left open
+      // must not be enough). The vault is sealed again under the new one with
+      // a new salt: the old password and the old vault key open nothing.
+      requireUnlocked();
+      const sealed = Vault.changePassword(vaultJson, str(p.current, 'current password'), str(p.next, 'new password'), undefined);
+      vaultJson = sealed.vault;
+      await chrome.storage.local.set({ [K.vault]: vaultJson });
+      if (sessionKey) sessionKey.fill(0);
+      sessionKey = sealed.sessionKey;
+      sealed.free();
+      // A new per-unlock wrapping key too: the old sealed copy opens nothing.
+      await chrome.storage.session.set({ [K.sessionKey]: await sealSessionKey(sessionKey) });
+      touched();
       return view();
     }
     case 'accounts.add': {

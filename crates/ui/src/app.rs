@@ -83,7 +83,9 @@ fn render() {
     let prev = root
         .first_element_child()
         .and_then(|e| e.get_attribute("data-screen"));
-    let pw = dom::field(&root, "password-input") + &dom::field(&root, "import-password");
+    let pw = dom::field(&root, "password-input")
+        + &dom::field(&root, "import-password")
+        + &dom::field(&root, crate::password::NEW_IDS.0);
     let Some(node) = with_ui(|ui| {
         ui.now_ms = now_ms();
         view::view(ui, &pw)
@@ -438,7 +440,7 @@ fn install_listeners() {
             }
         }
         match t.get_attribute("data-testid").as_deref() {
-            Some("password-input" | "import-password") => update_strength(),
+            Some("password-input" | "import-password" | "password-new-input") => update_strength(),
             Some("tx-gas-input" | "tx-maxfee-input" | "tx-priority-input") => update_max_cost(),
             _ => {}
         }
@@ -656,7 +658,7 @@ async fn run(action: Action) -> Result<()> {
                     Screen::Welcome
                 }
                 Screen::NetworkForm => Screen::Networks,
-                Screen::Networks => Screen::Settings,
+                Screen::Networks | Screen::ChangePassword => Screen::Settings,
                 _ => Screen::Home,
             })
             .unwrap_or(Screen::Home);
@@ -835,6 +837,25 @@ async fn run(action: Action) -> Result<()> {
         Action::RemoveToken(address) => {
             state_call("assets.remove", json!({ "address": address })).await?;
             refresh_data(true).await;
+        }
+        Action::ChangePassword => {
+            use crate::password::{CURRENT_ID, NEW_IDS};
+            let current = Zeroizing::new(dom::field(&root, CURRENT_ID));
+            let next = Zeroizing::new(dom::field(&root, NEW_IDS.0));
+            if current.is_empty() {
+                return Err(crate::form_err("Enter your current password"));
+            }
+            validate::new_password(&next, &dom::field(&root, NEW_IDS.1))?;
+            busy(state_call(
+                "password.change",
+                json!({"current": current, "next": next}),
+            ))
+            .await?;
+            // Back to Settings: the fields (and what was typed) go.
+            go(Screen::Settings);
+            devices::load_relay().await;
+            with_ui(|ui| ui.notice = Some("Password changed. Use the new one from now on.".into()));
+            render();
         }
         Action::SaveSettings => {
             let minutes =

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod format;
 pub mod model;
 pub mod pairing;
+pub mod password;
 pub mod qr;
 pub mod tx;
 pub mod typed_data;

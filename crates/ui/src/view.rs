@@ -171,6 +171,8 @@ pub enum Screen {
     NetworkForm,
     /// Settings.
     Settings,
+    /// Settings -> Change password.
+    ChangePassword,
     /// Watch an ERC-20 by its address.
     AddToken,
     /// The approval window's request.
@@ -212,6 +214,7 @@ impl Screen {
             Screen::Networks => "networks",
             Screen::NetworkForm => "network-form",
             Screen::Settings => "settings",
+            Screen::ChangePassword => "change-password",
             Screen::AddToken => "token-form",
             Screen::Approval => "approval",
             Screen::ApprovalDone => "approval-done",
@@ -432,6 +435,8 @@ pub enum Action {
     Disconnect(String),
     /// Save settings.
     SaveSettings,
+    /// Settings -> Change password: submit.
+    ChangePassword,
     /// Save the add-token form.
     SaveToken,
     /// Stop watching a token.
@@ -502,6 +507,7 @@ impl Action {
                 "accounts" => Screen::Accounts,
                 "networks" => Screen::Networks,
                 "settings" => Screen::Settings,
+                "change-password" => Screen::ChangePassword,
                 "token" => Screen::AddToken,
                 "devices" => Screen::Devices,
                 _ => Screen::Home,
@@ -517,6 +523,7 @@ impl Action {
             "remove-network" => Action::RemoveNetwork(a),
             "disconnect" => Action::Disconnect(a),
             "save-settings" => Action::SaveSettings,
+            "change-password" => Action::ChangePassword,
             "save-token" => Action::SaveToken,
             "remove-token" => Action::RemoveToken(a),
             "approve" => Action::Approve,
@@ -563,7 +570,7 @@ pub(crate) fn primary(label: &str, testid: &str) -> El {
         .text(label)
 }
 
-fn input(testid: &str, kind: &str, label: &str) -> El {
+pub(crate) fn input(testid: &str, kind: &str, label: &str) -> El {
     el("label")
         .class("field")
         .child(el("span").class("label").text(label))
@@ -642,7 +649,7 @@ pub fn strength_hint(pw: &str) -> El {
         })
 }
 
-fn password_fields(pw: &str, ids: (&str, &str)) -> Vec<El> {
+pub(crate) fn password_fields(pw: &str, ids: (&str, &str)) -> Vec<El> {
     vec![
         input(ids.0, "password", "New password"),
         strength_hint(pw),
@@ -681,6 +688,7 @@ pub fn view(ui: &Ui, pw: &str) -> El {
         Screen::Networks => networks(ui),
         Screen::NetworkForm => network_form(ui),
         Screen::Settings => settings(ui),
+        Screen::ChangePassword => crate::password::change_password(ui, pw),
         Screen::AddToken => token_form(ui),
         Screen::Approval => approval(ui),
         Screen::ApprovalDone => el("div")
@@ -1470,6 +1478,10 @@ fn settings(ui: &Ui) -> El {
                 .child(primary("Save", "settings-save")),
         )
         .child(button("Networks", "open-networks", "open").attr("data-arg", "networks"))
+        .child(
+            button("Change password", "open-change-password", "open")
+                .attr("data-arg", "change-password"),
+        )
 }
 
 // ---------- approval window ----------
@@ -2436,6 +2448,7 @@ mod tests {
             Screen::Networks,
             Screen::NetworkForm,
             Screen::Settings,
+            Screen::ChangePassword,
             Screen::Unlock,
             Screen::Welcome,
             Screen::Import,

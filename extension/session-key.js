@@ -1,0 +1,73 @@
+// The vault key while the wallet is unlocked, kept so a restarted worker
+// reopens the vault without the password (issue 13, item 11).
+//
+// The vault key (Argon2id of the password) opens the vault for as long as the
+// password stays the same, so it is never stored as it is: each unlock makes
+// a fresh AES-256-GCM CryptoKey with `extractable: false` (no JavaScript can
+// read its bytes), keeps it in IndexedDB (`tandem` / `keys` / "session"), and
+// stores in chrome.storage.session only the vault key sealed under it. Locking
+// deletes both; a browser restart clears the session area, and the stale
+// wrapping key is deleted at the next boot. A copy of the session area alone
+// (or of an earlier session's) opens nothing.
+
+const DB = 'tandem';
+const STORE = 'keys';
+const ENTRY = 'session';
+const AAD = new TextEncoder().encode('tandem/session-key/v1');
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** Runs `fn(store)` in one transaction; resolves with the request's result. */
+async function withStore(mode, fn) {
+  const db = await openDb();
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const req = fn(tx.objectStore(STORE));
+      tx.oncomplete = () => resolve(req.result ?? null);
+      tx.onerror = () => reject(tx.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
+const unb64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+
+/** Seals `vaultKey` under a new per-unlock key; returns what to store in
+ *  chrome.storage.session ("iv.ciphertext", base64). */
+export async function sealSessionKey(vaultKey) {
+  const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+  await withStore('readwrite', (s) => s.put(key, ENTRY));
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: AAD }, key, vaultKey));
+  return `${b64(iv)}.${b64(ct)}`;
+}
+
+/** The vault key from what `sealSessionKey` stored, or null when it cannot be
+ *  opened (no wrapping key: locked, or another session's). */
+export async function openSessionKey(stored) {
+  const key = await withStore('readonly', (s) => s.get(ENTRY));
+  const [iv, ct] = typeof stored === 'string' ? stored.split('.') : [];
+  if (!key || !iv || !ct) return null;
+  try {
+    return new Uint8Array(
+      await crypto.subtle.decrypt({ name: 'AES-GCM', iv: unb64(iv), additionalData: AAD }, key, unb64(ct)),
+    );
+  } catch {
+    return null;
+  }
+}
+
+/** Deletes the wrapping key (lock, or no session to open). */
+export async function forgetSessionKey() {
+  await withStore('readwrite', (s) => s.delete(ENTRY));
+}
