@@ -487,7 +487,22 @@ async function fillTransaction(id, fill) {
   notify('approvals');
 }
 
-async function openApprovalWindow(approvalId) {
+/** Window openings run one at a time: requests arrive together, and each
+ *  must see the window the one before it opened. */
+let windowQueue = Promise.resolve();
+function openApprovalWindow(approvalId) {
+  windowQueue = windowQueue.then(() => openWindowNow(approvalId)).catch(() => {});
+  return windowQueue;
+}
+
+async function openWindowNow(approvalId) {
+  const pending = JSON.parse(wallet.approvals());
+  const origin = pending.find((a) => a.id === approvalId)?.origin;
+  const { [K.windows]: shown = {} } = await chrome.storage.session.get(K.windows);
+  // One window per site: a site's further requests wait in its window (which
+  // shows how many, and answering one shows the next), so a site that floods
+  // requests cannot bury the screen in windows.
+  if (Object.values(shown).some((id) => pending.find((a) => a.id === id)?.origin === origin)) return;
   const url = chrome.runtime.getURL(`extension/approval.html?id=${approvalId}`);
   try {
     const w = await chrome.windows.create({ url, type: 'popup', width: 380, height: 640, focused: true });
@@ -504,6 +519,49 @@ async function openApprovalWindow(approvalId) {
   }
 }
 
+/** The oldest request of `origin` that waits without a window of its own. */
+function nextQueued(origin, map) {
+  const shown = new Set(Object.values(map));
+  return JSON.parse(wallet.approvals()).find((a) => a.origin === origin && !shown.has(a.id)) ?? null;
+}
+
+/** How many requests of `origin` wait behind approval `id`. */
+function queuedBehind(id) {
+  const pending = JSON.parse(wallet.approvals());
+  const origin = pending.find((a) => a.id === id)?.origin;
+  return pending.filter((a) => a.origin === origin && a.id !== id).length;
+}
+
+/**
+ * Approval `answeredId` was answered in its window: the window shows its
+ * site's next waiting request (its id is returned for the window to load),
+ * or forgets the window, which closes itself.
+ */
+async function advanceWindow(answeredId, origin) {
+  const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
+  const entry = Object.entries(map).find(([, id]) => id === answeredId);
+  if (!entry) return null;
+  const next = nextQueued(origin, map);
+  if (next) map[entry[0]] = next.id;
+  else delete map[entry[0]];
+  await chrome.storage.session.set({ [K.windows]: map });
+  return next?.id ?? null;
+}
+
+/** Every site with requests waiting and no window gets one (after the
+ *  worker closed a window whose site has more waiting). */
+async function ensureWindows() {
+  const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
+  const pending = JSON.parse(wallet.approvals());
+  const shown = new Set(Object.values(map));
+  const covered = new Set(pending.filter((a) => shown.has(a.id)).map((a) => a.origin));
+  for (const a of pending) {
+    if (covered.has(a.origin)) continue;
+    covered.add(a.origin);
+    await openApprovalWindow(a.id);
+  }
+}
+
 /** An approval window closed: if its approval is still pending, that is a rejection. */
 async function windowClosed(windowId) {
   await ready;
@@ -512,15 +570,21 @@ async function windowClosed(windowId) {
   if (approvalId === undefined) return;
   delete map[windowId];
   await chrome.storage.session.set({ [K.windows]: map });
-  let res;
-  try {
-    // Nobody answered: a rejection that does not put off auto-lock.
-    res = JSON.parse(wallet.withdraw(approvalId));
-  } catch {
-    return; // already answered
+  // The window's request and the ones of its site waiting in it (they have
+  // no window of their own): nobody answered them, so they are rejected
+  // without putting off auto-lock.
+  const origin = JSON.parse(wallet.approvals()).find((a) => a.id === approvalId)?.origin;
+  if (origin === undefined) return; // already answered
+  const shown = new Set(Object.values(map));
+  const out = [];
+  for (const a of JSON.parse(wallet.approvals())) {
+    if (a.id !== approvalId && (a.origin !== origin || shown.has(a.id))) continue;
+    try {
+      out.push(JSON.parse(wallet.withdraw(a.id)));
+    } catch {}
   }
   await persist();
-  deliver(res.reply_to, { error: res.error });
+  for (const res of out) deliver(res.reply_to, { error: res.error });
   notify('approvals');
   await phoneWork();
 }
@@ -542,12 +606,17 @@ async function tabClosed(tabId) {
   await closeApprovalWindows(ids);
 }
 
-/** Closes the windows of approvals the worker answered itself. */
+/** Closes the windows of approvals the worker answered itself; a site with
+ *  more requests waiting gets a window for the next. */
 async function closeApprovalWindows(ids) {
   const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
   for (const [windowId, approvalId] of Object.entries(map)) {
-    if (ids.has(approvalId)) chrome.windows.remove(Number(windowId)).catch(() => {});
+    if (!ids.has(approvalId)) continue;
+    delete map[windowId]; // forgotten first: ensureWindows must not count it
+    chrome.windows.remove(Number(windowId)).catch(() => {});
   }
+  await chrome.storage.session.set({ [K.windows]: map });
+  await ensureWindows();
 }
 
 async function tick() {
@@ -561,6 +630,7 @@ async function tick() {
 // ---- approvals resolved by the UI ---------------------------------------------
 async function resolveApproval({ id, approve, edits, phone }) {
   if (!Number.isSafeInteger(id)) throw uiError('InvalidInput', 'id must be an approval id');
+  const origin = JSON.parse(wallet.approvals()).find((a) => a.id === id)?.origin;
   const res = JSON.parse(
     wallet.resolve(
       id,
@@ -577,7 +647,28 @@ async function resolveApproval({ id, approve, edits, phone }) {
   await phoneWork();
   if (res.type === 'await_phone') return { done: false, phone: true };
   await carryOut(res);
-  return { done: true };
+  // The site's next waiting request is shown in the same window.
+  return { done: true, next: await advanceWindow(id, origin) };
+}
+
+/** "Reject all from this site" in an approval window: the user's answer to
+ *  every request the site has waiting. */
+async function rejectSite(id) {
+  const origin = JSON.parse(wallet.approvals()).find((a) => a.id === id)?.origin;
+  if (origin === undefined) throw uiError('NoSuchApproval', `approval ${id} is not pending`);
+  const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
+  for (const [windowId, approvalId] of Object.entries(map)) {
+    if (approvalId === id) delete map[windowId]; // the window closes itself
+  }
+  await chrome.storage.session.set({ [K.windows]: map });
+  const out = JSON.parse(wallet.approvals())
+    .filter((a) => a.origin === origin)
+    .map((a) => JSON.parse(wallet.withdraw(a.id)));
+  await persist();
+  for (const res of out) deliver(res.reply_to, { error: res.error });
+  notify('approvals');
+  await phoneWork();
+  return { done: true, rejected: out.length };
 }
 
 /** Does what an answered approval calls for: reply, sign, or send. */
@@ -693,13 +784,13 @@ async function deviceGone(device) {
   broadcastToTabs();
 }
 
-/** Closes approval windows whose approval is gone. */
+/** Closes approval windows whose approval is gone (answered on the phone,
+ *  or timed out); their sites' next waiting requests get windows. */
 async function closeAnsweredWindows() {
   const open = new Set(JSON.parse(wallet.approvals()).map((a) => a.id));
   const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
-  for (const [windowId, approvalId] of Object.entries(map)) {
-    if (!open.has(approvalId)) chrome.windows.remove(Number(windowId)).catch(() => {});
-  }
+  const gone = new Set(Object.values(map).filter((id) => !open.has(id)));
+  if (gone.size) await closeApprovalWindows(gone);
 }
 
 function networkOf(chainId) {
@@ -1076,7 +1167,10 @@ async function uiMethod(method, p) {
     case 'approvals.list':
       return JSON.parse(wallet.approvals());
     case 'approvals.get':
-      return JSON.parse(wallet.approval(Number(p.id)));
+      return { ...JSON.parse(wallet.approval(Number(p.id))), queued: queuedBehind(Number(p.id)) };
+    case 'approvals.rejectSite':
+      touched();
+      return rejectSite(Number(p.id));
     case 'approvals.resolve':
       touched();
       return resolveApproval({ id: Number(p.id), approve: p.approve, edits: p.edits, phone: p.phone });

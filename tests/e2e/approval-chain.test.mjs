@@ -76,9 +76,11 @@ describe('the approval window names the network it signs for', { timeout: 240_00
     const txWin = await windowOf(tx.id);
     assert.equal(await shown(txWin, 'tx-value'), '100 ETH');
 
-    // The dapp switches the wallet to chain 1338 (currency TST); the user approves.
+    // The dapp switches the wallet to chain 1338 (currency TST); the user approves
+    // (through the worker's message: the request waits behind the transaction
+    // in the site's one approval window, which stays on the transaction).
     const switched = d(() => window.dapp.raw({ method: 'wallet_switchEthereumChain', params: [{ chainId: '0x53a' }] }));
-    await answer(browser, 'switch_chain', true);
+    await answer(browser, 'switch_chain', true, { viaUi: false });
     assert.equal((await switched).error, undefined);
     assert.equal((await browser.ui('state')).network.chainId, 1338);
 

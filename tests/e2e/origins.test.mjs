@@ -10,23 +10,15 @@
 // Run: node --test tests/e2e/origins.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, startAnvil, startDapp, openDapp, until, ANVIL_MNEMONIC, ANVIL_ACCOUNT_0 as A0, PASSWORD } from './lib/index.mjs';
-import { answer } from './lib/approve.mjs';
-import { onboardImport } from './lib/onboard.mjs';
+import { startAnvil, startDapp, until, ANVIL_ACCOUNT_0 as A0 } from './lib/index.mjs';
+import { connectedWallet } from './lib/approve.mjs';
 
 describe('a sandboxed frame does not inherit the embedding site\'s connection', { timeout: 180_000 }, () => {
   let browser, anvil, dapp, page;
 
   before(async () => {
     [anvil, dapp] = await Promise.all([startAnvil(), startDapp()]);
-    browser = await launch();
-    await onboardImport(browser, ANVIL_MNEMONIC, PASSWORD);
-    await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: anvil.url, symbol: 'ETH' });
-    await browser.ui('networks.select', { chainId: 31337 });
-    ({ page } = await openDapp(browser, dapp.url));
-    const pending = page.evaluate(() => window.dapp.connect());
-    await answer(browser, 'connect', true);
-    assert.deepEqual((await pending).result, [A0]);
+    ({ browser, page } = await connectedWallet(anvil, dapp));
   });
 
   after(async () => {

@@ -270,6 +270,65 @@ async fn refresh_data(fresh: bool) {
     save_cache().await;
 }
 
+thread_local! {
+    static ARM_TIMER: core::cell::Cell<i32> = const { core::cell::Cell::new(0) };
+}
+
+/// Approve is disabled, and enabled again once the window has been visible
+/// and focused for `queue::ARM_DELAY_MS` (from now if it is, else from when
+/// it becomes so: the focus and visibility listeners call this again).
+fn disarm() {
+    with_ui(|ui| ui.approve_armed = false);
+    let Some(w) = web_sys::window() else {
+        return;
+    };
+    w.clear_timeout_with_handle(ARM_TIMER.with(core::cell::Cell::get));
+    let Some(doc) = w.document() else {
+        return;
+    };
+    let shown = doc.visibility_state() == web_sys::VisibilityState::Visible
+        && doc.has_focus().unwrap_or(false);
+    if shown {
+        let arm = Closure::once_into_js(|| {
+            with_ui(|ui| ui.approve_armed = true);
+            render();
+        });
+        if let Ok(id) = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+            arm.unchecked_ref(),
+            crate::queue::ARM_DELAY_MS,
+        ) {
+            ARM_TIMER.with(|t| t.set(id));
+        }
+    }
+}
+
+/// The approval window's focus and visibility: any change starts the delay
+/// again (a window that lost focus, or is covered, cannot be clicked safely
+/// the moment it comes back).
+fn watch_focus() {
+    let Some(w) = web_sys::window() else {
+        return;
+    };
+    let again = Closure::<dyn FnMut(Event)>::new(|_: Event| {
+        disarm();
+        render();
+    });
+    let f = again.as_ref().unchecked_ref();
+    let _ = w.add_event_listener_with_callback("focus", f);
+    let _ = w.add_event_listener_with_callback("blur", f);
+    if let Some(doc) = w.document() {
+        let _ = doc.add_event_listener_with_callback("visibilitychange", f);
+    }
+    again.forget();
+}
+
+/// Points this window at approval `next` (its URL names the approval it shows).
+fn show_next(next: &Value) {
+    if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
+        let _ = h.replace_state_with_url(&JsValue::NULL, "", Some(&format!("?id={next}")));
+    }
+}
+
 fn approval_id() -> Value {
     let search = web_sys::window()
         .and_then(|w| w.location().search().ok())
@@ -299,10 +358,17 @@ async fn load_approval() {
     match call("approvals.get", json!({ "id": approval_id() })).await {
         Ok(v) => {
             let a: Approval = parse(v);
+            let new =
+                with_ui(|ui| ui.approval.as_ref().map(|x| x.id.clone()) != Some(a.id.clone()))
+                    .unwrap_or(true);
             with_ui(|ui| {
                 ui.approval = Some(a);
                 ui.error = None;
             });
+            if new {
+                // Another request under the cursor: the delay starts again.
+                disarm();
+            }
         }
         Err(e) => {
             with_ui(|ui| {
@@ -367,6 +433,7 @@ pub(crate) fn start(page: &str, cached: &JsValue) {
         render();
         mark("tandem-ui:fresh-render");
         if page == Page::Approval {
+            watch_focus();
             load_approval().await;
         } else {
             refresh_data(true).await;
@@ -923,6 +990,12 @@ async fn run(action: Action) -> Result<()> {
                 load_approval().await;
                 return Ok(());
             }
+            if let Some(next) = answer.get("next").filter(|n| !n.is_null()) {
+                // The site's next request waits in this window.
+                show_next(next);
+                load_approval().await;
+                return Ok(());
+            }
             with_ui(|ui| {
                 ui.screen = Screen::ApprovalDone;
                 ui.notice = Some(
@@ -933,6 +1006,21 @@ async fn run(action: Action) -> Result<()> {
                     }
                     .into(),
                 );
+            });
+            render();
+            if let Some(w) = web_sys::window() {
+                let _ = w.close();
+            }
+        }
+        Action::RejectSite => {
+            let Some(id) = with_ui(|ui| ui.approval.as_ref().map(|a| a.id.clone())).flatten()
+            else {
+                return Ok(());
+            };
+            busy(call("approvals.rejectSite", json!({ "id": id }))).await?;
+            with_ui(|ui| {
+                ui.screen = Screen::ApprovalDone;
+                ui.notice = Some("Rejected every request from this site.".into());
             });
             render();
             if let Some(w) = web_sys::window() {

@@ -523,6 +523,7 @@ mod tests {
             needs_fill: false,
             phone: None,
             needs_phone: None,
+            queued: 0,
         }
     }
 

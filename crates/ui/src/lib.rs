@@ -8,6 +8,7 @@ pub mod model;
 pub mod pairing;
 pub mod password;
 pub mod qr;
+pub mod queue;
 pub mod tx;
 pub mod typed_data;
 pub mod validate;

@@ -250,6 +250,9 @@ pub struct Approval {
     /// The rule of the phone's policy that covers it: approving here asks
     /// the phone.
     pub needs_phone: Option<tandem_confirm::Rule>,
+    /// More requests from the same site waiting behind this one (in this
+    /// window).
+    pub queued: u32,
 }
 
 /// What the UI caches in `chrome.storage.local` to paint the popup at once.

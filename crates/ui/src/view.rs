@@ -318,6 +318,9 @@ pub struct Ui {
     pub relay: Option<RelaySetting>,
     /// The pairing link last submitted (shown again if it was refused).
     pub link_draft: String,
+    /// The approval window has been visible and focused long enough for
+    /// Approve to work (see `queue`).
+    pub approve_armed: bool,
 }
 
 impl Ui {
@@ -347,6 +350,7 @@ impl Ui {
             revoking: None,
             relay: None,
             link_draft: String::new(),
+            approve_armed: false,
         }
     }
 
@@ -437,6 +441,8 @@ pub enum Action {
     SaveSettings,
     /// Settings -> Change password: submit.
     ChangePassword,
+    /// Approval window: reject this and every request waiting from the site.
+    RejectSite,
     /// Save the add-token form.
     SaveToken,
     /// Stop watching a token.
@@ -524,6 +530,7 @@ impl Action {
             "disconnect" => Action::Disconnect(a),
             "save-settings" => Action::SaveSettings,
             "change-password" => Action::ChangePassword,
+            "reject-site" => Action::RejectSite,
             "save-token" => Action::SaveToken,
             "remove-token" => Action::RemoveToken(a),
             "approve" => Action::Approve,
@@ -1615,6 +1622,7 @@ fn approval(ui: &Ui) -> El {
         .action("approve")
         .text(approve_label);
     if ui.busy
+        || !crate::queue::armed(ui)
         || (a.kind == "transaction" && a.needs_fill)
         || ![
             "connect",
@@ -1657,6 +1665,7 @@ fn approval(ui: &Ui) -> El {
                             r.reason()
                         ))
                 }))
+                .maybe(crate::queue::waiting(ui))
                 .maybe(error_box(ui)),
         )
         .child(
@@ -2194,6 +2203,8 @@ mod tests {
             ..Default::default()
         });
         ui.route();
+        // Visible and focused long enough (crate::queue).
+        ui.approve_armed = true;
         ui
     }
 

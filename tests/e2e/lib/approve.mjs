@@ -2,7 +2,8 @@
 // in the approval window the worker opened (extension/approval.html, built by
 // the UI side from crates/ui). `viaUi: false` (or edits) sends the same
 // decision through the documented `approvals.resolve` message instead.
-import { pendingApproval, until } from './index.mjs';
+import { launch, openDapp, pendingApproval, until, ANVIL_MNEMONIC, ANVIL_ACCOUNT_0, PASSWORD } from './index.mjs';
+import { onboardImport } from './onboard.mjs';
 
 /** Finds the open approval window for approval `id`. */
 async function approvalPage(browser, id) {
@@ -32,4 +33,22 @@ export async function answer(browser, kind, approve = true, { edits, viaUi = tru
     `approval #${a.id} to be answered`,
   );
   return a;
+}
+
+/**
+ * A wallet (anvil's phrase) on a fresh browser, set to `anvil`, with the
+ * test dapp open and connected to account 0 through the approval window.
+ * Resolves to `{ browser, page }`.
+ */
+export async function connectedWallet(anvil, dapp) {
+  const browser = await launch();
+  await onboardImport(browser, ANVIL_MNEMONIC, PASSWORD);
+  await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: anvil.url, symbol: 'ETH' });
+  await browser.ui('networks.select', { chainId: 31337 });
+  const { page } = await openDapp(browser, dapp.url);
+  const pending = page.evaluate(() => window.dapp.connect());
+  await answer(browser, 'connect', true);
+  const accounts = (await pending).result;
+  if (accounts?.[0] !== ANVIL_ACCOUNT_0) throw new Error(`connect gave ${JSON.stringify(accounts)}`);
+  return { browser, page };
 }

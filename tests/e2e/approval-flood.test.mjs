@@ -1,0 +1,84 @@
+// The approval window against request floods and clickjacking (issue 13,
+// item 7), with the real extension and a viem dapp on anvil. A site that
+// fires five signature requests gets one window, not five: the others wait
+// in it ("4 more requests from this site are waiting"), answering one shows
+// the next, "Reject all from this site" answers the rest with 4001. Approve
+// works only once the window has been visible and focused for a moment, and
+// starts waiting again whenever the window loses focus or shows another
+// request, so a double click approves one request, not two.
+// Run: node --test tests/e2e/approval-flood.test.mjs
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { verifyMessage } from 'viem';
+import { startAnvil, startDapp, until, ANVIL_ACCOUNT_0 as A0 } from './lib/index.mjs';
+import { connectedWallet } from './lib/approve.mjs';
+
+describe('a site gets one approval window, and Approve waits for the window', { timeout: 180_000 }, () => {
+  let browser, anvil, dapp, page;
+  const d = (fn, ...args) => page.evaluate(fn, ...args);
+  const approvalWindows = () => browser.context.pages().filter((p) => p.url().includes('approval.html'));
+
+  before(async () => {
+    [anvil, dapp] = await Promise.all([startAnvil(), startDapp()]);
+    ({ browser, page } = await connectedWallet(anvil, dapp));
+  });
+  after(async () => {
+    await browser?.close();
+    await Promise.all([anvil?.stop(), dapp?.close()]);
+  });
+
+  /** The site asks to sign each message (raw EIP-1193: each outcome apart). */
+  const ask = (messages) =>
+    d(
+      ([a, ms]) => Promise.all(ms.map((m) => window.dapp.raw({ method: 'personal_sign', params: [m, a] }))),
+      [A0, messages],
+    );
+
+  it('five requests at once: one window counts the others, a double click approves one, reject all answers the rest', async () => {
+    const messages = ['0x01', '0x02', '0x03', '0x04', '0x05'];
+    const outcomes = ask(messages);
+    await until(async () => (await browser.ui('approvals.list')).length === 5, 'five pending requests');
+    const win = await until(() => approvalWindows()[0], 'the approval window');
+    await win.getByTestId('approval-queued').waitFor();
+    assert.equal(approvalWindows().length, 1, 'one window for the site');
+    assert.match(await win.getByTestId('approval-queued').textContent(), /^4 more requests from this site are waiting/);
+
+    // Losing focus disables Approve at once (it re-arms after the delay).
+    const approve = win.getByTestId('approval-approve');
+    await until(async () => !(await approve.isDisabled()), 'Approve to be enabled once the window is shown');
+    const disabledOnBlur = await win.evaluate(() => {
+      window.dispatchEvent(new Event('blur'));
+      return document.querySelector('[data-testid="approval-approve"]').disabled;
+    });
+    assert.equal(disabledOnBlur, true, 'Approve is disabled the moment the window loses focus');
+
+    // Answering shows the next request in the same window; a double click
+    // approves the first only (the second lands on a button that waits).
+    await until(async () => !(await approve.isDisabled()), 'Approve to be enabled again');
+    await approve.dblclick();
+    await until(
+      async () => /^3 more requests/.test(await win.getByTestId('approval-queued').textContent()),
+      'the window to show the next request',
+    );
+    assert.equal((await browser.ui('approvals.list')).length, 4, 'the double click approved one request');
+    assert.equal(approvalWindows().length, 1);
+
+    // Reject all from this site: the other four get 4001, the window closes.
+    await win.getByTestId('approval-reject-site').click();
+    const [first, ...rest] = await outcomes;
+    assert.equal(await verifyMessage({ address: A0, message: { raw: messages[0] }, signature: first.result }), true);
+    assert.deepEqual(rest.map((r) => r.error?.code), [4001, 4001, 4001, 4001]);
+    await until(() => approvalWindows().length === 0, 'the window to close');
+    assert.deepEqual(await browser.ui('approvals.list'), []);
+  });
+
+  it('closing the window answers the site\'s waiting requests too (none is left without a window)', async () => {
+    const outcomes = ask(['0x61', '0x62']);
+    await until(async () => (await browser.ui('approvals.list')).length === 2, 'two pending requests');
+    const win = await until(() => approvalWindows()[0], 'the approval window');
+    await win.getByTestId('approval-queued').waitFor();
+    await win.close();
+    assert.deepEqual((await outcomes).map((r) => r.error?.code), [4001, 4001]);
+    assert.deepEqual(await browser.ui('approvals.list'), []);
+  });
+});
