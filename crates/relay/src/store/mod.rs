@@ -285,6 +285,12 @@ pub enum Event {
     },
     /// A revocation was accepted into a group's chain.
     Revoked(RevokedEntry),
+    /// A group gained a device, or a device's record changed (forget what
+    /// is cached of its members).
+    Members {
+        /// The group.
+        group: Vec<u8>,
+    },
     /// Events may have been missed (the listening connection was lost and
     /// is back): re-read the revoked set and the mailboxes of every device
     /// connected here.
