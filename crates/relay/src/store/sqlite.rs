@@ -6,7 +6,8 @@
 //! Each job runs inside its own savepoint, so one failing job cannot leave a
 //! half-written message behind; acks, which are most of the jobs (one per
 //! recipient of every message) and leave nothing half-written whatever
-//! fails, run without one. Replies are sent only after COMMIT returns.
+//! fails, run without one, and the messages they free are dropped once per
+//! batch. Replies are sent only after COMMIT returns.
 
 use std::{
     collections::HashMap,
@@ -93,6 +94,10 @@ struct Inner {
     subs: HashMap<Vec<u8>, Vec<Subscriber>>,
     /// mailbox -> (messages, payload bytes) waiting in it.
     usage: HashMap<Vec<u8>, (u64, u64)>,
+    /// Messages acked in the running batch: dropped before its COMMIT
+    /// when no mailbox holds them any more (once per message, not once per
+    /// recipient's ack).
+    acked: Vec<MessageId>,
 }
 
 type Completion = Box<dyn FnOnce(Option<&str>) + Send>;
@@ -330,7 +335,12 @@ impl Inner {
                 usage.insert(d, (c as u64, b as u64));
             }
         }
-        Ok(Self { conn, subs, usage })
+        Ok(Self {
+            conn,
+            subs,
+            usage,
+            acked: Vec::new(),
+        })
     }
 
     fn publish(&mut self, mut m: NewMessage, limits: MailboxLimits) -> Result<Published> {
@@ -396,12 +406,6 @@ impl Inner {
         let mut del = c
             .prepare_cached("DELETE FROM inbox WHERE mailbox = ?1 AND msg_id = ?2 RETURNING len")
             .map_err(db_err)?;
-        let mut gc = c
-            .prepare_cached(
-                "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS \
-                 (SELECT 1 FROM inbox WHERE msg_id = ?1)",
-            )
-            .map_err(db_err)?;
         for &id in ids {
             let Some(len) = del
                 .query_row(params![mailbox, id], |r| r.get::<_, i64>(0))
@@ -410,15 +414,33 @@ impl Inner {
             else {
                 continue;
             };
-            // Counted as gone at once: a message left behind by a failing
-            // clean-up below is no mailbox's any more and expires.
             if let Some(e) = self.usage.get_mut(mailbox) {
                 e.0 = e.0.saturating_sub(1);
                 e.1 = e.1.saturating_sub(len as u64);
             }
-            gc.execute([id]).map_err(db_err)?;
+            self.acked.push(id);
         }
         Ok(())
+    }
+
+    /// Drops the messages acked in this batch that no mailbox holds any
+    /// more. One that fails to go is no mailbox's and expires like any
+    /// other; a failure that spoils the transaction fails its COMMIT.
+    fn drop_acked(&mut self) {
+        if self.acked.is_empty() {
+            return;
+        }
+        let mut ids = std::mem::take(&mut self.acked);
+        ids.sort_unstable();
+        ids.dedup();
+        let gc = self.conn.prepare_cached(
+            "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS \
+             (SELECT 1 FROM inbox WHERE msg_id = ?1)",
+        );
+        let r = gc.and_then(|mut gc| ids.iter().try_for_each(|id| gc.execute([id]).map(|_| ())));
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "dropping acknowledged messages failed; they expire instead");
+        }
     }
 
     fn expire(&mut self, now: u64) -> Result<u64> {
@@ -576,6 +598,7 @@ fn writer(mut inner: Inner, rx: Receiver<Job>) {
             }
             done.push(completion);
         }
+        inner.drop_acked();
         let commit = inner
             .conn
             .execute_batch("COMMIT")
@@ -644,7 +667,8 @@ impl Store for SqliteStore {
     fn ack(&self, mailbox: Vec<u8>, ids: Vec<MessageId>) -> BoxFuture<'_, Result<()>> {
         // Each id's removal is one statement, and removing an id twice is
         // a no-op: an ack that fails part way is retried as a whole (a
-        // savepoint per ack was a sixth of the writer's statements).
+        // savepoint per ack was a sixth of the writer's statements). The
+        // message itself goes at the end of the batch.
         self.call_in(false, move |i| i.ack(&mailbox, &ids))
     }
 
