@@ -17,6 +17,7 @@
 
 mod auth;
 mod dispatch;
+mod members;
 mod nodes;
 mod phone_app;
 
@@ -114,6 +115,8 @@ struct Shared {
     /// record that revoked them (a mirror of the store, checked per frame).
     revoked: Mutex<HashMap<RevokedKey, u32>>,
     locks: Vec<tokio::sync::Mutex<()>>,
+    /// Each group's devices, for the publish path.
+    members: members::MemberCache,
     /// What other nodes on the same database commit, until [`app`] starts
     /// following it.
     events: Mutex<Option<mpsc::Receiver<crate::store::Event>>>,
@@ -237,6 +240,7 @@ impl AppState {
                 locks: (0..LOCK_STRIPES)
                     .map(|_| tokio::sync::Mutex::new(()))
                     .collect(),
+                members: members::MemberCache::default(),
                 events,
                 closing: AtomicBool::new(false),
                 storage_failing: AtomicBool::new(false),

@@ -8,6 +8,11 @@
 //!   node, per-sender order, and nothing redelivered after acks.
 //! - A revocation accepted on one node cuts the device off on another
 //!   within 1 s (the measured time is printed).
+//! - Each node caches its groups' devices: a device revoked through one
+//!   node gets nothing another node stores after the revocation, and a
+//!   device admitted through one node gets the next publish from another
+//!   (both fail when the nodes do not drop the cached view on the other's
+//!   notification).
 //! - A node whose notification connection was cut catches up when it is
 //!   back, from the mailboxes.
 //! - SIGKILL of one node under load: every message the relay answered
@@ -25,7 +30,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{admitted, at_head, code_of, expect_message, expect_nothing, founder, RelayProc};
+use common::{
+    admitted, at_head, code_of, expect_message, expect_next_and_direct, expect_nothing, founder,
+    group_and_direct, next_and_direct, revoke_witnessed, RelayProc,
+};
 use tandem_pair::{Capabilities, IdentityKey, Membership, Recipient, RevocationTarget, Topic};
 use tandem_relay::{
     client::{Client, Incoming},
@@ -239,6 +247,107 @@ async fn a_revocation_on_one_node_cuts_the_device_off_on_another() {
             e => panic!("{e:?}"),
         }
     }
+}
+
+/// Messages waiting in a group member's mailbox (`group ‖ device`), as
+/// the shared database holds them.
+async fn waiting_in(
+    pg: &common::Postgres,
+    group: tandem_pair::GroupId,
+    device: tandem_pair::DeviceId,
+) -> i64 {
+    let (c, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mailbox = [group.0.as_slice(), &device.0].concat();
+    c.query_one("SELECT COUNT(*) FROM inbox WHERE mailbox = $1", &[&mailbox])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_revoked_on_one_node_gets_nothing_published_after_on_another() {
+    if common::postgres_skipped() {
+        return;
+    }
+    let Across {
+        pg,
+        a: _a,
+        b,
+        f_key,
+        group,
+        mut f,
+        m_key,
+        mut m,
+        ..
+    } = member_across().await;
+    let (o_key, o_m, _) = admitted(&mut f, &f_key, group, Capabilities::ALL).await;
+    let mut o = Client::connect(&b.url, &o_key, o_m).await.unwrap();
+
+    // B knows the group with M in it (group and device paths).
+    group_and_direct(&mut o, &mut m, &mut [&mut f]).await;
+    // Revoked through A. O (on B) hears of it from B, which has then
+    // processed the revocation: O's next publishes come after it.
+    revoke_witnessed(&mut f, &f_key, group, m_key.device_id(), &mut o).await;
+    o.publish(Recipient::Group, b"after").await.unwrap();
+    let got = expect_message(&mut f).await;
+    assert_eq!(got.payload, b"after");
+    let err = o
+        .publish(Recipient::Device(m_key.device_id()), b"direct after")
+        .await
+        .unwrap_err();
+    assert_eq!(code_of(&err), "forbidden", "{err}");
+    assert_eq!(
+        waiting_in(&pg, group, m_key.device_id()).await,
+        0,
+        "the revoked device's mailbox holds messages published on B after its revocation on A"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_admitted_on_one_node_gets_the_next_publish_from_another() {
+    if common::postgres_skipped() {
+        return;
+    }
+    let Across {
+        pg: _pg,
+        a,
+        b,
+        f_key,
+        group,
+        mut f,
+        m_key,
+        m_m,
+        m,
+    } = member_across().await;
+    // M on B hears `admitted` notices, as a device learns of a new member.
+    m.close().await.unwrap();
+    let mut m = Client::connect(&b.url, &m_key, m_m)
+        .await
+        .unwrap()
+        .with_admitted_notices();
+
+    // B knows the group as {F, M}.
+    m.publish(Recipient::Group, b"before").await.unwrap();
+    let got = expect_message(&mut f).await;
+    assert_eq!(got.payload, b"before");
+    f.ack(got.id).await.unwrap();
+
+    // F admits N through A; M learns it from B, then publishes from B.
+    let (n_key, n_m, n_token) = admitted(&mut f, &f_key, group, Capabilities::ALL).await;
+    match m.recv().await.unwrap() {
+        Incoming::Admitted { id, token } => {
+            assert_eq!(*token, n_token);
+            m.ack(id).await.unwrap();
+        }
+        other => panic!("expected the admitted notice, got {other:?}"),
+    }
+    let ids = next_and_direct(&mut m, n_key.device_id()).await;
+    // N, connecting to A, finds both in its mailbox.
+    let mut n = Client::connect(&a.url, &n_key, n_m).await.unwrap();
+    expect_next_and_direct(&mut n, ids).await;
 }
 
 /// Connection to the test's PostgreSQL as its superuser, to another

@@ -267,7 +267,11 @@ async fn register_founder(
                     None,
                 )
                 .await
-                .map_err(internal)
+                .map_err(internal)?;
+            // A group's first device (or a founder another device knew
+            // before it connected): publishes from now on reach it.
+            st.inner.members.invalidate(group);
+            Ok(())
         }
     }
 }

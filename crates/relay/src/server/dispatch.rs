@@ -382,7 +382,8 @@ async fn publish(
         Recipient::Device(d) => {
             let group = check!(group_of(s, req, "publish to a device"));
             check!(require(s, req, Capabilities::MESSAGE, "send messages"));
-            match store.device(group.0.to_vec(), d.0.to_vec()).await? {
+            let members = st.inner.members.get(store.as_ref(), group).await?;
+            match members.revoked(*d) {
                 None => {
                     return Ok(err(
                         req,
@@ -392,17 +393,15 @@ async fn publish(
                         ),
                     ))
                 }
-                Some(r) if r.revoked.is_some() => {
-                    return Ok(forbidden(req, format!("device {d} was revoked")))
-                }
-                Some(_) => (Some(vec![mailbox_key(Some(group), *d)]), false),
+                Some(true) => return Ok(forbidden(req, format!("device {d} was revoked"))),
+                Some(false) => (Some(vec![mailbox_key(Some(group), *d)]), false),
             }
         }
         Recipient::Group => {
             let group = check!(group_of(s, req, "publish to a group"));
             check!(require(s, req, Capabilities::MESSAGE, "send messages"));
-            let members = store.group_devices(group.0.to_vec()).await?;
-            let recipients = active_others(group, &members, s.device);
+            let members = st.inner.members.get(store.as_ref(), group).await?;
+            let recipients = members.active_others(group, s.device);
             // One member's full mailbox must not silence the group.
             (Some(recipients), true)
         }
@@ -511,6 +510,8 @@ async fn admit(
                 Some(tid.0.to_vec()),
             )
             .await?;
+        // Before anyone hears of it: the next publish reaches the new device.
+        st.inner.members.invalidate(group);
         Metrics::inc(&st.inner.metrics.admits);
         // Every other member learns the token from the relay, in order with
         // the chain, whatever becomes of the approver's own announcement.
@@ -586,6 +587,8 @@ async fn revoke(
         ));
     }
     Metrics::inc(&st.inner.metrics.revocations);
+    // No publish from now on reaches the removed device.
+    st.inner.members.invalidate(group);
     st.mark_revoked(group, kind, target, removed, record.seq());
     // The removed device learns which record removed it, then is cut off;
     // nothing waiting for it can ever be fetched again.

@@ -42,6 +42,14 @@ pub(super) async fn follow(st: AppState, mut events: mpsc::Receiver<Event>) {
                     deliver(&st, std::mem::take(&mut wanted)).await;
                     revoked(&st, &entry);
                 }
+                Event::Members { group } => {
+                    // Messages stored before the change go out first; the
+                    // publishes of devices that hear of it see the new view.
+                    deliver(&st, std::mem::take(&mut wanted)).await;
+                    if let Some(g) = id16(&group) {
+                        st.inner.members.invalidate(GroupId(g));
+                    }
+                }
                 Event::Resync => {
                     deliver(&st, std::mem::take(&mut wanted)).await;
                     resync(&st).await;
@@ -82,12 +90,14 @@ fn revoked(st: &AppState, e: &RevokedEntry) {
         return;
     };
     let (group, device) = (GroupId(g), DeviceId(d));
+    st.inner.members.invalidate(group);
     st.mark_revoked(group, e.kind, t, device, e.seq);
     st.kill(&mailbox_key(Some(group), device));
 }
 
 async fn resync(st: &AppState) {
     Metrics::inc(&st.inner.metrics.node_resyncs);
+    st.inner.members.clear();
     match st.inner.store.revoked().await {
         Ok(all) => {
             for e in &all {

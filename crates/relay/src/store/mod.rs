@@ -285,6 +285,12 @@ pub enum Event {
     },
     /// A revocation was accepted into a group's chain.
     Revoked(RevokedEntry),
+    /// A group gained a device, or a device's record changed (forget what
+    /// is cached of its members).
+    Members {
+        /// The group.
+        group: Vec<u8>,
+    },
     /// Events may have been missed (the listening connection was lost and
     /// is back): re-read the revoked set and the mailboxes of every device
     /// connected here.
@@ -517,12 +523,52 @@ pub mod conformance {
     }
 
     pub async fn run(store: &dyn Store) {
+        acked_messages_go(store).await;
         mailboxes(store).await;
         subscriptions(store).await;
         partial_publish(store).await;
         blobs(store).await;
         devices_and_tokens(store).await;
         revocation_chain(store).await;
+    }
+
+    /// A message stays stored until its last recipient acks it, then goes
+    /// (acks one at a time, several in one call, and twice).
+    async fn acked_messages_go(store: &dyn Store) {
+        let lim = MailboxLimits::default();
+        let before = store.message_count().await.unwrap();
+        let one = store
+            .publish(to(&[b"K1", b"K2", b"K3"], b"for three", false), lim)
+            .await
+            .unwrap()
+            .id;
+        let two = store
+            .publish(to(&[b"K1", b"K3"], b"for two", false), lim)
+            .await
+            .unwrap()
+            .id;
+        assert_eq!(store.message_count().await.unwrap(), before + 2);
+        store.ack(b"K1".to_vec(), vec![one, two]).await.unwrap();
+        store.ack(b"K2".to_vec(), vec![one]).await.unwrap();
+        store.ack(b"K2".to_vec(), vec![one]).await.unwrap();
+        assert_eq!(
+            store.message_count().await.unwrap(),
+            before + 2,
+            "gone before K3 acked"
+        );
+        let waiting = store.pending(b"K3".to_vec(), 0, 10, 0).await.unwrap();
+        assert_eq!(
+            waiting.iter().map(|m| m.id).collect::<Vec<_>>(),
+            vec![one, two]
+        );
+        store.ack(b"K3".to_vec(), vec![one]).await.unwrap();
+        assert_eq!(store.message_count().await.unwrap(), before + 1);
+        store.ack(b"K3".to_vec(), vec![two, two]).await.unwrap();
+        assert_eq!(
+            store.message_count().await.unwrap(),
+            before,
+            "still stored after every recipient acked it"
+        );
     }
 
     async fn mailboxes(store: &dyn Store) {

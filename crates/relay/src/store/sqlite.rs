@@ -4,7 +4,10 @@
 //! commits are run together in the next transaction (group commit): one
 //! fsync acknowledges many messages, which is what makes durable acks cheap.
 //! Each job runs inside its own savepoint, so one failing job cannot leave a
-//! half-written message behind. Replies are sent only after COMMIT returns.
+//! half-written message behind; acks, which are most of the jobs (one per
+//! recipient of every message) and leave nothing half-written whatever
+//! fails, run without one, and the messages they free are dropped once per
+//! batch. Replies are sent only after COMMIT returns.
 
 use std::{
     collections::HashMap,
@@ -91,12 +94,22 @@ struct Inner {
     subs: HashMap<Vec<u8>, Vec<Subscriber>>,
     /// mailbox -> (messages, payload bytes) waiting in it.
     usage: HashMap<Vec<u8>, (u64, u64)>,
+    /// Messages acked in the running batch: dropped before its COMMIT
+    /// when no mailbox holds them any more (once per message, not once per
+    /// recipient's ack).
+    acked: Vec<MessageId>,
 }
 
 type Completion = Box<dyn FnOnce(Option<&str>) + Send>;
 /// A unit of work: returns whether it succeeded (else its savepoint is
 /// rolled back) and how to reply once the batch's COMMIT is known.
-type Job = Box<dyn FnOnce(&mut Inner) -> (bool, Completion) + Send>;
+struct Job {
+    /// Whether it runs in a savepoint of its own.
+    savepoint: bool,
+    run: Work,
+}
+
+type Work = Box<dyn FnOnce(&mut Inner) -> (bool, Completion) + Send>;
 
 type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 
@@ -222,8 +235,18 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&mut Inner) -> Result<T> + Send + 'static,
     ) -> BoxFuture<'_, Result<T>> {
+        self.call_in(true, f)
+    }
+
+    /// Runs `f` on the writer; `savepoint` false only for work that leaves
+    /// nothing half-done when it fails part way.
+    fn call_in<T: Send + 'static>(
+        &self,
+        savepoint: bool,
+        f: impl FnOnce(&mut Inner) -> Result<T> + Send + 'static,
+    ) -> BoxFuture<'_, Result<T>> {
         let (reply, rx) = oneshot::channel();
-        let job: Job = Box::new(move |inner| {
+        let run: Work = Box::new(move |inner: &mut Inner| {
             let r = f(inner);
             let ok = r.is_ok();
             let completion: Completion = Box::new(move |commit_err: Option<&str>| {
@@ -235,7 +258,7 @@ impl SqliteStore {
             });
             (ok, completion)
         });
-        submit(&self.tx, job, rx)
+        submit(&self.tx, Job { savepoint, run }, rx)
     }
 
     fn read<T: Send + 'static>(
@@ -312,7 +335,12 @@ impl Inner {
                 usage.insert(d, (c as u64, b as u64));
             }
         }
-        Ok(Self { conn, subs, usage })
+        Ok(Self {
+            conn,
+            subs,
+            usage,
+            acked: Vec::new(),
+        })
     }
 
     fn publish(&mut self, mut m: NewMessage, limits: MailboxLimits) -> Result<Published> {
@@ -378,12 +406,6 @@ impl Inner {
         let mut del = c
             .prepare_cached("DELETE FROM inbox WHERE mailbox = ?1 AND msg_id = ?2 RETURNING len")
             .map_err(db_err)?;
-        let mut gc = c
-            .prepare_cached(
-                "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS \
-                 (SELECT 1 FROM inbox WHERE msg_id = ?1)",
-            )
-            .map_err(db_err)?;
         for &id in ids {
             let Some(len) = del
                 .query_row(params![mailbox, id], |r| r.get::<_, i64>(0))
@@ -392,13 +414,33 @@ impl Inner {
             else {
                 continue;
             };
-            gc.execute([id]).map_err(db_err)?;
             if let Some(e) = self.usage.get_mut(mailbox) {
                 e.0 = e.0.saturating_sub(1);
                 e.1 = e.1.saturating_sub(len as u64);
             }
+            self.acked.push(id);
         }
         Ok(())
+    }
+
+    /// Drops the messages acked in this batch that no mailbox holds any
+    /// more. One that fails to go is no mailbox's and expires like any
+    /// other; a failure that spoils the transaction fails its COMMIT.
+    fn drop_acked(&mut self) {
+        if self.acked.is_empty() {
+            return;
+        }
+        let mut ids = std::mem::take(&mut self.acked);
+        ids.sort_unstable();
+        ids.dedup();
+        let gc = self.conn.prepare_cached(
+            "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS \
+             (SELECT 1 FROM inbox WHERE msg_id = ?1)",
+        );
+        let r = gc.and_then(|mut gc| ids.iter().try_for_each(|id| gc.execute([id]).map(|_| ())));
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "dropping acknowledged messages failed; they expire instead");
+        }
     }
 
     fn expire(&mut self, now: u64) -> Result<u64> {
@@ -546,8 +588,8 @@ fn writer(mut inner: Inner, rx: Receiver<Job>) {
         }
         let mut done: Vec<Completion> = Vec::with_capacity(jobs.len());
         for job in jobs {
-            let sp = savepoint(&inner.conn, "SAVEPOINT job");
-            let (ok, completion) = job(&mut inner);
+            let sp = job.savepoint && savepoint(&inner.conn, "SAVEPOINT job");
+            let (ok, completion) = (job.run)(&mut inner);
             if sp {
                 if !ok {
                     savepoint(&inner.conn, "ROLLBACK TO job");
@@ -556,6 +598,7 @@ fn writer(mut inner: Inner, rx: Receiver<Job>) {
             }
             done.push(completion);
         }
+        inner.drop_acked();
         let commit = inner
             .conn
             .execute_batch("COMMIT")
@@ -622,7 +665,11 @@ impl Store for SqliteStore {
     }
 
     fn ack(&self, mailbox: Vec<u8>, ids: Vec<MessageId>) -> BoxFuture<'_, Result<()>> {
-        self.call(move |i| i.ack(&mailbox, &ids))
+        // Each id's removal is one statement, and removing an id twice is
+        // a no-op: an ack that fails part way is retried as a whole (a
+        // savepoint per ack was a sixth of the writer's statements). The
+        // message itself goes at the end of the batch.
+        self.call_in(false, move |i| i.ack(&mailbox, &ids))
     }
 
     fn subscribe(

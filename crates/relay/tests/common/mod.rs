@@ -262,6 +262,80 @@ pub fn record(
     )
 }
 
+/// `sender` publishes "before" to its group, then "direct" to `target`;
+/// `target` and each of `others` receive and ack them, and `target`'s acks
+/// are durable when this returns (the relay knows the group as it is now).
+pub async fn group_and_direct(
+    sender: &mut Client,
+    target: &mut Client,
+    others: &mut [&mut Client],
+) {
+    sender
+        .publish(tandem_pair::Recipient::Group, b"before")
+        .await
+        .unwrap();
+    for dev in others.iter_mut().map(|d| &mut **d).chain([&mut *target]) {
+        let got = expect_message(dev).await;
+        assert_eq!(got.payload, b"before");
+        dev.ack(got.id).await.unwrap();
+    }
+    sender
+        .publish(tandem_pair::Recipient::Device(target.device()), b"direct")
+        .await
+        .unwrap();
+    let got = expect_message(target).await;
+    assert_eq!(got.payload, b"direct");
+    target.ack(got.id).await.unwrap();
+    target.ping().await.unwrap();
+}
+
+/// `sender` publishes "next" to its group and "direct" to the device
+/// `to`; returns the two ids (the device receives them in this order).
+pub async fn next_and_direct(sender: &mut Client, to: DeviceId) -> [tandem_pair::MessageId; 2] {
+    let group = sender
+        .publish(tandem_pair::Recipient::Group, b"next")
+        .await
+        .unwrap();
+    let direct = sender
+        .publish(tandem_pair::Recipient::Device(to), b"direct")
+        .await
+        .unwrap();
+    [group, direct]
+}
+
+/// Receives what [`next_and_direct`] sent, in order, and acks it.
+pub async fn expect_next_and_direct(c: &mut Client, ids: [tandem_pair::MessageId; 2]) {
+    for (id, payload) in ids.into_iter().zip([&b"next"[..], b"direct"]) {
+        let m = expect_message(c).await;
+        assert_eq!((m.id, m.payload.as_slice()), (id, payload));
+        c.ack(m.id).await.unwrap();
+    }
+}
+
+/// `issuer` revokes `device` at the head of the chain; returns once
+/// `witness`, another member, got the revocation notice (and acked it).
+pub async fn revoke_witnessed(
+    issuer: &mut Client,
+    issuer_key: &IdentityKey,
+    group: GroupId,
+    device: DeviceId,
+    witness: &mut Client,
+) {
+    let rec = at_head(
+        issuer,
+        issuer_key,
+        group,
+        RevocationTarget::Device(device),
+        Some(issuer_key.device_id()),
+    )
+    .await;
+    issuer.revoke(rec).await.unwrap();
+    match witness.recv().await.unwrap() {
+        Incoming::Revoked { id: Some(id), .. } => witness.ack(id).await.unwrap(),
+        other => panic!("expected the revocation notice, got {other:?}"),
+    }
+}
+
 /// The relay's error code for a refusal (panics on other errors).
 pub fn code_of(e: &Error) -> String {
     match e.code() {

@@ -717,6 +717,8 @@ impl Store for PgStore {
                 .await
                 .map_err(pg_err)?;
             }
+            // Other nodes drop their cached view of the group's members.
+            notify::notify(&tx, self.node, &[notify::members_line(&rec.group)]).await?;
             tx.commit().await.map_err(pg_err)
         })
     }

@@ -13,7 +13,13 @@
 //! <node id, hex>
 //! d <message id> <mailbox hex>,<mailbox hex>,...
 //! r <group hex> <kind> <target hex> <device hex> <seq>
+//! m <group hex>
 //! ```
+//!
+//! `m` says a group gained a device (or a device's record changed): nodes
+//! drop what they cached of that group's members. It is sent in the same
+//! transaction as the change, so it reaches every node before anything
+//! stored after it (notably the `admitted` notice to the other members).
 //!
 //! Only ids travel this way, never a payload. A node whose listening
 //! connection drops cannot know what it missed: when it is back it emits
@@ -77,6 +83,11 @@ pub(super) fn revoked_line(e: &RevokedEntry) -> String {
     )
 }
 
+/// The line announcing that a group's devices changed.
+pub(super) fn members_line(group: &[u8]) -> String {
+    format!("m {}", hex::encode(group))
+}
+
 /// The events of one payload, unless `node` sent it itself. Lines that do
 /// not parse are skipped (a newer node may send kinds this one ignores).
 pub(super) fn parse(node: u64, payload: &str) -> Vec<Event> {
@@ -108,6 +119,9 @@ fn parse_line(line: &str) -> Option<Event> {
             device: hex::decode(w.next()?).ok()?,
             seq: w.next()?.parse().ok()?,
         })),
+        "m" => Some(Event::Members {
+            group: hex::decode(w.next()?).ok()?,
+        }),
         _ => None,
     }
 }
@@ -257,12 +271,13 @@ mod tests {
         };
         let mut lines: Vec<String> = (0..40).map(|i| stored_line(i, &mailboxes)).collect();
         lines.push(revoked_line(&rev));
+        lines.push(members_line(&[4; 16]));
         let p = payloads(7, &lines);
         assert!(p.len() > 1 && p.iter().all(|p| p.len() <= MAX_PAYLOAD));
         // Its own node ignores them; another gets every event back.
         assert!(p.iter().all(|p| parse(7, p).is_empty()));
         let events: Vec<Event> = p.iter().flat_map(|p| parse(8, p)).collect();
-        assert_eq!(events.len(), 41);
+        assert_eq!(events.len(), 42);
         assert_eq!(
             events[5],
             Event::Stored {
@@ -271,6 +286,7 @@ mod tests {
             }
         );
         assert_eq!(events[40], Event::Revoked(rev));
+        assert_eq!(events[41], Event::Members { group: vec![4; 16] });
         // Unknown or damaged lines are skipped, not fatal.
         let odd = format!("{:016x}\nx 1 2\nd notanumber ab\nd 9 zz\nd 4 ab", 1);
         assert_eq!(
