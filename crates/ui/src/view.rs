@@ -183,6 +183,8 @@ pub enum Screen {
     Pair,
     /// Approve another device from its pairing link.
     AddDevice,
+    /// Settings → Sync (`crate::sync`).
+    Sync,
 }
 
 impl Screen {
@@ -218,6 +220,7 @@ impl Screen {
             Screen::Devices => "devices",
             Screen::Pair => "pair",
             Screen::AddDevice => "add-device",
+            Screen::Sync => "sync",
         }
     }
 }
@@ -315,6 +318,8 @@ pub struct Ui {
     pub relay: Option<RelaySetting>,
     /// The pairing link last submitted (shown again if it was refused).
     pub link_draft: String,
+    /// The sync screen's data, once loaded.
+    pub sync: Option<tandem_sync::view::SyncView>,
 }
 
 impl Ui {
@@ -344,6 +349,7 @@ impl Ui {
             revoking: None,
             relay: None,
             link_draft: String::new(),
+            sync: None,
         }
     }
 
@@ -477,6 +483,8 @@ pub enum Action {
     RevokeCancel,
     /// Revoke this device (hex id) now.
     RevokeConfirm(String),
+    /// On the Sync screen.
+    Sync(crate::sync::SyncAction),
 }
 
 impl Action {
@@ -504,6 +512,7 @@ impl Action {
                 "settings" => Screen::Settings,
                 "token" => Screen::AddToken,
                 "devices" => Screen::Devices,
+                "sync" => Screen::Sync,
                 _ => Screen::Home,
             }),
             "select-account" => Action::SelectAccount(a),
@@ -539,7 +548,7 @@ impl Action {
             "revoke" => Action::Revoke(a),
             "revoke-cancel" => Action::RevokeCancel,
             "revoke-confirm" => Action::RevokeConfirm(a),
-            _ => return None,
+            _ => return crate::sync::parse(action, arg).map(Action::Sync),
         })
     }
 }
@@ -563,7 +572,7 @@ pub(crate) fn primary(label: &str, testid: &str) -> El {
         .text(label)
 }
 
-fn input(testid: &str, kind: &str, label: &str) -> El {
+pub(crate) fn input(testid: &str, kind: &str, label: &str) -> El {
     el("label")
         .class("field")
         .child(el("span").class("label").text(label))
@@ -690,6 +699,7 @@ pub fn view(ui: &Ui, pw: &str) -> El {
         Screen::Devices => devices::devices_screen(ui),
         Screen::Pair => pairing::pair_screen(ui),
         Screen::AddDevice => pairing::add_device_screen(ui),
+        Screen::Sync => crate::sync::sync_screen(ui),
     };
     let page = match ui.page {
         Page::Popup => "popup",
@@ -1470,6 +1480,7 @@ fn settings(ui: &Ui) -> El {
                 .child(primary("Save", "settings-save")),
         )
         .child(button("Networks", "open-networks", "open").attr("data-arg", "networks"))
+        .child(button("Sync", "open-sync", "open").attr("data-arg", "sync"))
 }
 
 // ---------- approval window ----------
