@@ -243,14 +243,15 @@ export async function deviceTick() {
   if (cache && JSON.parse(cache).paired) await devices();
 }
 
-/** An account was renamed here: recorded for sync (only where sync was set up). */
-export async function syncAccountNamed(address, name, order) {
+/** Runs `fn(host)` on the sync module, only where sync was set up (a
+ *  change made here is recorded for sync). */
+export async function whenSyncing(fn) {
   if (!loading) {
     const { [K.sync]: s } = await chrome.storage.local.get(K.sync);
     if (s == null) return;
   }
   const h = await devices();
-  if (loadingSync) h.syncAccountNamed(address, name, order);
+  if (loadingSync) fn(h);
 }
 
 /** Sends confirm-on-phone text to the group (`request`: as a group request). */

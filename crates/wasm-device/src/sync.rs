@@ -61,6 +61,31 @@ struct WalletAccount {
     name: String,
 }
 
+/// A network as the wallet holds it (`tandem_wallet::Network`'s form).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WalletNetwork {
+    chain_id: u64,
+    name: String,
+    rpc_url: String,
+    symbol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    explorer: Option<String>,
+}
+
+impl WalletNetwork {
+    /// As it syncs (the wallet's networks all count in 18 decimals).
+    fn synced(&self) -> Value {
+        Value::Network(tandem_sync::Network {
+            name: self.name.clone(),
+            rpc: self.rpc_url.clone(),
+            currency: self.symbol.clone(),
+            decimals: 18,
+            explorer: self.explorer.clone(),
+        })
+    }
+}
+
 fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
@@ -177,6 +202,63 @@ impl DeviceHost {
                 .collect()
         });
         Ok(serde_json::Value::from(renames).to_string())
+    }
+
+    /// A network was added or changed in this wallet (its entry as the
+    /// wallet holds it, JSON `{chainId,name,rpcUrl,symbol,explorer?}`):
+    /// recorded for sync unless the synced one is already the same.
+    #[wasm_bindgen(js_name = syncNetworkSaved)]
+    pub fn sync_network_saved(&self, network: &str) -> Result<(), JsError> {
+        let n: WalletNetwork = serde_json::from_str(network)
+            .map_err(|e| JsError::new(&format!("bad network: {e}")))?;
+        let field = Field::record(Category::Networks, n.chain_id.to_string());
+        let value = n.synced();
+        let same = with(&self.host, |s| s.replica().get(&field) == Some(&value));
+        if same {
+            return Ok(());
+        }
+        self.edit(field, Some(value))
+    }
+
+    /// A network was removed from this wallet: removed for sync too.
+    #[wasm_bindgen(js_name = syncNetworkRemoved)]
+    pub fn sync_network_removed(&self, chain_id: u64) -> Result<(), JsError> {
+        let field = Field::record(Category::Networks, chain_id.to_string());
+        if with(&self.host, |s| s.replica().get(&field).is_none()) {
+            return Ok(());
+        }
+        self.edit(field, None)
+    }
+
+    /// The networks the wallet needs added or changed to hold the synced
+    /// ones: given its networks as JSON, the entries to upsert, in the
+    /// wallet's form (`[{chainId,name,rpcUrl,symbol,explorer?}]`).
+    #[wasm_bindgen(js_name = syncNetworkUpserts)]
+    pub fn sync_network_upserts(&self, networks: &str) -> Result<String, JsError> {
+        let have: Vec<WalletNetwork> = serde_json::from_str(networks)
+            .map_err(|e| JsError::new(&format!("bad network list: {e}")))?;
+        let upserts: Vec<WalletNetwork> = with(&self.host, |s| {
+            s.replica()
+                .records(Category::Networks)
+                .filter_map(|(id, v, _)| match v {
+                    Value::Network(n) => Some((id.parse::<u64>().ok()?, n)),
+                    _ => None,
+                })
+                .map(|(chain_id, n)| WalletNetwork {
+                    chain_id,
+                    name: n.name.clone(),
+                    rpc_url: n.rpc.clone(),
+                    symbol: n.currency.clone(),
+                    explorer: n.explorer.clone(),
+                })
+                .filter(|n| {
+                    !have
+                        .iter()
+                        .any(|h| h.synced() == n.synced() && h.chain_id == n.chain_id)
+                })
+                .collect()
+        });
+        serde_json::to_string(&upserts).map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// The user read the notices: they are cleared.

@@ -7,6 +7,7 @@ use crate::sync::{contact_edit, contact_removal, toggle_edit, SyncAction};
 use crate::view::Screen;
 use crate::{dom, form_err, Error, Result};
 use serde_json::Value;
+use std::cell::Cell;
 use tandem_sync::view::SyncView;
 use web_sys::Element;
 
@@ -31,15 +32,35 @@ pub(super) async fn open() -> Result<()> {
     apply(call("sync.view", Value::Null).await?)
 }
 
-/// Something synced: the open Sync screen shows it.
+thread_local! {
+    /// A `sync.view` request is under way.
+    static FETCHING: Cell<bool> = const { Cell::new(false) };
+    /// Something changed while it was: ask again when it answers.
+    static AGAIN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Something synced: the open Sync screen shows it. One request at a time
+/// (answers may come back out of order; an older view must not replace a
+/// newer one), again if more happened meanwhile.
 pub(super) async fn refresh() {
     if !with_ui(|ui| ui.screen == Screen::Sync).unwrap_or(false) {
         return;
     }
-    if let Err(e) = call("sync.view", Value::Null).await.and_then(apply) {
-        with_ui(|ui| ui.error = Some(e.to_string()));
-        render();
+    if FETCHING.with(|f| f.replace(true)) {
+        AGAIN.with(|a| a.set(true));
+        return;
     }
+    loop {
+        AGAIN.with(|a| a.set(false));
+        if let Err(e) = call("sync.view", Value::Null).await.and_then(apply) {
+            with_ui(|ui| ui.error = Some(e.to_string()));
+            render();
+        }
+        if !AGAIN.with(|a| a.get()) {
+            break;
+        }
+    }
+    FETCHING.with(|f| f.set(false));
 }
 
 /// A Sync screen action.
