@@ -50,7 +50,7 @@ describe('the extension and a command-line device sync their metadata through th
     await relay?.stop();
   });
 
-  it('Settings, Sync lists every category with what it carries, and turns two on', async () => {
+  it('Settings, Sync lists every category with what it carries, and turns three on', async () => {
     const page = await openPopup(browser);
     await page.getByTestId('settings-button').click();
     await page.getByTestId('open-sync').click();
@@ -82,7 +82,7 @@ describe('the extension and a command-line device sync their metadata through th
     }, 'the CLI to learn that accounts, the address book and networks sync', 30_000, 500);
   });
 
-  it('an entry and an account name set on the CLI show in the popup, the entry with a notice naming the CLI', async () => {
+  it('an entry, an account name and a network set on the CLI show in the popup, the entry and the network with a notice naming the CLI', async () => {
     const page = await openPopup(browser);
     await page.getByTestId('settings-button').click();
     await page.getByTestId('open-sync').click();
@@ -121,7 +121,7 @@ describe('the extension and a command-line device sync their metadata through th
     await page.close();
   });
 
-  it('an entry added and an account renamed in the popup show on the CLI', async () => {
+  it('an entry added, an account renamed and a network added in the popup show on the CLI', async () => {
     const page = await openPopup(browser);
     await page.getByTestId('settings-button').click();
     await page.getByTestId('open-sync').click();

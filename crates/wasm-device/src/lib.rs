@@ -250,6 +250,8 @@ pub fn check_relay(url: &str) -> Result<(), JsError> {
 fn input(host: &Rc<Host>, i: Input) {
     let outs = host.dev.borrow_mut().handle(i, now(), &mut OsRng);
     host.queue.borrow_mut().extend(outs);
+    #[cfg(feature = "sync")]
+    sync::after_input(host);
     if !host.running.get() {
         wasm_bindgen_futures::spawn_local(run(Rc::clone(host)));
     }

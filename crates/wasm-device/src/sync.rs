@@ -44,6 +44,9 @@ pub(crate) struct Slot {
     persist: RefCell<Option<js_sys::Function>>,
     persisting: Cell<bool>,
     dirty: Cell<bool>,
+    /// The highest inbox id applied (ids only grow; the worker clears the
+    /// inbox on its own schedule).
+    applied: Cell<u64>,
 }
 
 /// A change the popup asks for.
@@ -369,19 +372,39 @@ pub(crate) fn tick(host: &Rc<Host>) {
     }
 }
 
-/// Applies every sync message in the inbox (applying one twice changes
-/// nothing; the worker clears the inbox after it read the rest). Whether
-/// any applied.
+/// After every engine input, before anything else runs: the sync messages
+/// that just entered the inbox are applied at once (the worker may clear
+/// the inbox as soon as it hears of any message, before this module's turn
+/// to handle that message's event comes).
+pub(crate) fn after_input(host: &Rc<Host>) {
+    if attached(host) && apply_inbox(host) {
+        // What arrived is not in the relay's snapshot pages yet (the
+        // sender may be gone before it writes them): read, merge, write.
+        if host.dev.borrow().is_online() {
+            let outs = with(host, Syncer::flush);
+            carry_out(host, outs);
+        }
+        spawn_store(host);
+        crate::emit(host, r#"{"kind":"sync"}"#);
+    }
+}
+
+/// Applies the sync messages in the inbox not applied yet (applying one
+/// twice would change nothing). Whether any applied.
 fn apply_inbox(host: &Rc<Host>) -> bool {
-    let messages: Vec<(Vec<u8>, tandem_pair::DeviceId)> = host
-        .dev
-        .borrow()
-        .state()
-        .inbox()
-        .iter()
-        .filter(|m| !m.request)
-        .map(|m| (m.data.0.clone(), m.from))
-        .collect();
+    let after = host.sync.applied.get();
+    let messages: Vec<(Vec<u8>, tandem_pair::DeviceId)> = {
+        let dev = host.dev.borrow();
+        let inbox = dev.state().inbox();
+        if let Some(last) = inbox.iter().map(|m| m.id).max() {
+            host.sync.applied.set(last.max(after));
+        }
+        inbox
+            .iter()
+            .filter(|m| !m.request && m.id > after)
+            .map(|m| (m.data.0.clone(), m.from))
+            .collect()
+    };
     let mut any = false;
     for (data, from) in messages {
         match with(host, |s| s.message(&data, now_ms())) {
