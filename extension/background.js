@@ -25,7 +25,17 @@ import init, {
   checksumAddress,
 } from './wasm/tandem_wasm.js';
 import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.js';
-import { deviceTick, deviceUi, notification, onDeviceGone, onGroupInbox, onWalletErase, sendToGroup } from './devices.js';
+import {
+  deviceTick,
+  deviceUi,
+  notification,
+  onDeviceGone,
+  onGroupInbox,
+  onSyncChange,
+  onWalletErase,
+  sendToGroup,
+  whenSyncing,
+} from './devices.js';
 
 const UI = 'tandem/ui';
 const PROVIDER = 'tandem/provider';
@@ -714,6 +724,51 @@ async function carryOut(res) {
 // The decisions are the wallet's (crates/wallet/src/confirm.rs); this moves
 // text between it and the device engine, and keeps the timeout's timer.
 onGroupInbox(readGroupInbox);
+onSyncChange(applySynced);
+
+// ---- sync glue: account names (the decisions are the sync module's) --------
+/** An account renamed here goes to the synced names (with its place in the list). */
+async function syncRenamed(address) {
+  const accounts = JSON.parse(wallet.stateJson()).accounts;
+  const i = accounts.findIndex((a) => a.address.toLowerCase() === address.toLowerCase());
+  if (i >= 0) await whenSyncing((h) => h.syncAccountNamed(accounts[i].address, accounts[i].name, i));
+}
+
+/** A network added, changed or removed here goes to the synced networks. */
+async function syncNetwork(chainId) {
+  const n = JSON.parse(wallet.stateJson()).networks.find((x) => x.chainId === chainId);
+  await whenSyncing((h) => (n ? h.syncNetworkSaved(JSON.stringify(n)) : h.syncNetworkRemoved(chainId)));
+}
+
+const syncWarn = (e) => console.warn('tandem: the change was not recorded for sync:', e?.message);
+
+/** Names and networks synced from another device, into this wallet. */
+async function applySynced(host) {
+  await ready;
+  const accounts = JSON.parse(wallet.stateJson()).accounts.map((a) => ({ address: a.address, name: a.name }));
+  const renames = JSON.parse(host.syncAccountRenames(JSON.stringify(accounts)));
+  for (const r of renames) {
+    try {
+      wallet.rename(r.address, r.name);
+    } catch (e) {
+      console.warn('tandem: a synced account name was not used:', e?.message);
+    }
+  }
+  // Networks added or changed on another device (each announced with the
+  // device's name); one removed there stays here until removed here.
+  const upserts = JSON.parse(host.syncNetworkUpserts(JSON.stringify(JSON.parse(wallet.stateJson()).networks)));
+  for (const n of upserts) {
+    try {
+      wallet.upsertNetwork(JSON.stringify(n));
+    } catch (e) {
+      console.warn('tandem: a synced network was not used:', e?.message);
+    }
+  }
+  if (renames.length || upserts.length) {
+    await persist();
+    notify('state');
+  }
+}
 onDeviceGone(deviceGone);
 let phoneTimer = null;
 
@@ -954,6 +1009,7 @@ const READS = new Set([
   'approvals.get',
   'debug.bootMs',
   'devices.view',
+  'sync.view',
 ]);
 
 async function handleUi(msg) {
@@ -964,7 +1020,7 @@ async function handleUi(msg) {
   if (!READS.has(method)) await markActive();
   // Devices work whether or not the wallet is unlocked (the device module
   // holds its own sealed state; see extension/API.md).
-  if (method.startsWith('devices.')) {
+  if (method.startsWith('devices.') || method.startsWith('sync.')) {
     const result = await deviceUi(method, params);
     if (result === undefined) throw uiError('UnknownMethod', `unknown method ${method.slice(0, 80)}`);
     return { ok: true, result };
@@ -1082,6 +1138,7 @@ async function uiMethod(method, p) {
     case 'accounts.rename':
       wallet.rename(str(p.address, 'address'), str(p.name, 'name'));
       touched();
+      syncRenamed(p.address).catch(syncWarn);
       break;
     case 'accounts.select':
       wallet.selectAccount(str(p.address, 'address'));
@@ -1106,10 +1163,12 @@ async function uiMethod(method, p) {
         }),
       );
       touched();
+      syncNetwork(Number(p.chainId)).catch(syncWarn);
       break;
     case 'networks.remove':
       wallet.removeNetwork(Number(p.chainId));
       touched();
+      syncNetwork(Number(p.chainId)).catch(syncWarn);
       await persist();
       broadcastToTabs();
       break;

@@ -9,8 +9,15 @@
 //   local     tandem.device          sealed device state (identity key, group keys)
 //   local     tandem.cache.devices   device list for the popup's home line (no secrets)
 //   local     tandem.relay           relay URL setting (default: extension/config.js, from scripts/build)
+//   local     tandem.sync            sealed sync state (crates/wasm-device, feature `sync`); once it
+//                                    exists, the worker loads the sync module instead of the plain one
+//
+// Sync: the same engine built with the synced wallet metadata
+// (tandem_wasm_device_sync) replaces the plain module once the user opens
+// Settings, Sync; both read and write the same device state.
 
 import initDevice, { DeviceHost, checkRelay } from './wasm/tandem_wasm_device.js';
+import initSync, { DeviceHost as SyncHost } from './wasm/tandem_wasm_device_sync.js';
 import { DEFAULT_RELAY } from './config.js';
 
 const EVENT = 'tandem/event';
@@ -19,9 +26,22 @@ const K = {
   cache: 'tandem.cache.devices',
   relay: 'tandem.relay',
   pairing: 'tandem.pairing', // session: a pairing is running (survives a worker restart)
+  sync: 'tandem.sync',
 };
 
 /** @type {Promise<DeviceHost> | null} */ let loading = null;
+/** Whether `loading` is the sync module. */
+let loadingSync = false;
+/** Which host may store the device state (a replaced one may not). */
+let generation = 0;
+/** Set by the worker: records synced from another device changed. */
+let syncReader = null;
+
+/** The worker's hook for synced changes: `fn(host)` mirrors what it keeps
+ *  itself (account names) from `host.syncAccountRenames`. */
+export function onSyncChange(fn) {
+  syncReader = fn;
+}
 /** Set by the worker: erases the wallet when another device asks (see onWalletErase). */
 let eraseWallet = null;
 
@@ -88,9 +108,16 @@ async function relayUrl() {
   return typeof url === 'string' && url ? url : DEFAULT_RELAY;
 }
 
-async function persist(sealed) {
-  await chrome.storage.local.set({ [K.device]: sealed });
-  if (host) await chrome.storage.local.set({ [K.cache]: host.view() });
+function persistFor(gen) {
+  return async (sealed) => {
+    if (gen !== generation) return; // a replaced module's late write
+    await chrome.storage.local.set({ [K.device]: sealed });
+    if (host) await chrome.storage.local.set({ [K.cache]: host.view() });
+  };
+}
+
+async function persistSync(sealed) {
+  await chrome.storage.local.set({ [K.sync]: sealed });
 }
 
 export function notification(id, title, message) {
@@ -122,6 +149,12 @@ function onEvent(json, noteJson) {
   if (e.kind === 'device_revoked' && e.record?.target?.device && goneHandler) {
     goneHandler(e.record.target.device).catch((err) => console.error('tandem:', err?.message));
   }
+  if (e.kind === 'sync' || e.kind === 'sync_notice' || e.kind === 'sync_status') {
+    chrome.runtime.sendMessage({ channel: EVENT, event: 'sync' }).catch(() => {});
+    if (e.kind === 'sync' && host && syncReader) {
+      syncReader(host).catch((err) => console.error('tandem: applying synced changes failed:', err?.message));
+    }
+  }
   if (e.kind === 'pairing') {
     watchPairing();
     const over = ['paired', 'failed'].includes(e.pairing?.step);
@@ -144,17 +177,43 @@ function watchPairing() {
   }, 1000);
 }
 
-/** Loads the module and opens (or creates) this browser's device. */
-export function devices() {
+/** Loads the module and opens (or creates) this browser's device: the sync
+ *  module when `sync` is asked for or sync was set up, else the plain one. */
+export function devices({ sync = false } = {}) {
+  if (loading && sync && !loadingSync) {
+    // Replace the plain module: close its sockets, then open the same
+    // stored state in the sync module.
+    const old = loading;
+    loading = null;
+    generation++;
+    return old
+      .catch(() => null)
+      .then((h) => {
+        h?.close();
+        host = null;
+        return devices({ sync: true });
+      });
+  }
   if (!loading) {
+    loadingSync = sync;
+    const gen = ++generation;
     loading = (async () => {
-      const [, key, stored, relay] = await Promise.all([
-        initDevice({ module_or_path: new URL('./wasm/tandem_wasm_device_bg.wasm', import.meta.url) }),
+      const [key, stored, relay] = await Promise.all([
         deviceKey(),
-        chrome.storage.local.get(K.device),
+        chrome.storage.local.get([K.device, K.sync]),
         relayUrl(),
       ]);
-      host = await DeviceHost.open(stored[K.device] ?? null, key, deviceName(), relay, persist, onEvent);
+      const withSync = sync || stored[K.sync] != null;
+      loadingSync = withSync;
+      const Host = withSync ? SyncHost : DeviceHost;
+      await (withSync
+        ? initSync({ module_or_path: new URL('./wasm/tandem_wasm_device_sync_bg.wasm', import.meta.url) })
+        : initDevice({ module_or_path: new URL('./wasm/tandem_wasm_device_bg.wasm', import.meta.url) }));
+      host = await Host.open(stored[K.device] ?? null, key, deviceName(), relay, persistFor(gen), onEvent);
+      if (withSync) {
+        await host.attachSync(stored[K.sync] ?? null, persistSync);
+        if (syncReader) syncReader(host).catch((err) => console.error('tandem:', err?.message));
+      }
       const { [K.pairing]: running } = await chrome.storage.session.get(K.pairing);
       if (running) {
         await chrome.storage.session.remove(K.pairing);
@@ -184,6 +243,17 @@ export async function deviceTick() {
   if (cache && JSON.parse(cache).paired) await devices();
 }
 
+/** Runs `fn(host)` on the sync module, only where sync was set up (a
+ *  change made here is recorded for sync). */
+export async function whenSyncing(fn) {
+  if (!loading) {
+    const { [K.sync]: s } = await chrome.storage.local.get(K.sync);
+    if (s == null) return;
+  }
+  const h = await devices();
+  if (loadingSync) fn(h);
+}
+
 /** Sends confirm-on-phone text to the group (`request`: as a group request). */
 export async function sendToGroup(request, text) {
   const h = await devices();
@@ -199,6 +269,18 @@ export async function deviceUi(method, p) {
       const h = await devices();
       h.command(JSON.stringify(p ?? {}));
       return JSON.parse(h.view());
+    }
+    case 'sync.view':
+      return JSON.parse((await devices({ sync: true })).syncView());
+    case 'sync.edit': {
+      const h = await devices({ sync: true });
+      h.syncEdit(JSON.stringify(p ?? {}));
+      return JSON.parse(h.syncView());
+    }
+    case 'sync.dismiss': {
+      const h = await devices({ sync: true });
+      h.syncDismiss();
+      return JSON.parse(h.syncView());
     }
     case 'devices.relay.get':
       return { relay: await relayUrl(), default: DEFAULT_RELAY };

@@ -6,9 +6,8 @@
 // browser and the popup says so. Run: node --test tests/e2e/devices.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPopup as open, until, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
-import { onboardImport } from './lib/onboard.mjs';
-import { startRelay, startPhone, decodeQr } from './lib/devices.mjs';
+import { openPopup as open, until, ANVIL_MNEMONIC } from './lib/index.mjs';
+import { startPhone, decodeQr, approveFromLink, walletOnRelay } from './lib/devices.mjs';
 import { cliSecrets, findSecrets, relayFiles } from './lib/secrets.mjs';
 import { mnemonicToAccount } from 'viem/accounts';
 import { mnemonicToSeedSync } from '@scure/bip39';
@@ -40,10 +39,7 @@ describe('the extension pairs with a phone through the relay', () => {
   /** The device the browser approved (it erases the browser's wallet last). */
   let laptop;
   before(async () => {
-    relay = await startRelay();
-    browser = await launch();
-    await onboardImport(browser, ANVIL_MNEMONIC, PASSWORD);
-    await browser.ui('devices.relay.set', { relay: relay.url });
+    ({ relay, browser } = await walletOnRelay());
     phone = await startPhone(relay.url);
   });
   after(async () => {
@@ -165,22 +161,8 @@ describe('the extension pairs with a phone through the relay', () => {
     assert.notEqual(fresh.me, removed.me, 'a new device');
     assert.equal(fresh.removed, null);
     laptop = await startPhone(relay.url, 'laptop');
-    const show = laptop.spawn(['pair', 'show', '--no-qr', '--timeout', '60']);
-    const link = await show.wait('link: ');
     const page = await openPopup(browser);
-    await page.getByTestId('open-devices').click();
-    await screen(page, 'devices');
-    await page.getByTestId('add-device-start').click();
-    await page.getByTestId('add-device-link').fill(link);
-    await page.getByTestId('add-device-submit').click();
-    await page.getByTestId('pair-code').waitFor({ timeout: 20_000 });
-    const code = await show.wait('code: ');
-    assert.equal((await page.getByTestId('pair-code').textContent()).replace(/\s/g, ''), code);
-    await page.getByTestId('pair-codes-match').click();
-    show.answer('y');
-    await show.wait('paired: group ', 30_000);
-    assert.equal(await show.exit, 0, show.stderr);
-    await page.getByTestId('pair-done').waitFor({ timeout: 20_000 });
+    await approveFromLink(page, laptop);
     const view = await until(async () => {
       const v = await browser.ui('devices.view');
       return v.devices.some((d) => d.name === 'laptop') && v;

@@ -249,6 +249,12 @@ impl Syncer {
             .collect()
     }
 
+    /// The device went offline: the reads it asked for will not be
+    /// answered (the next [`Syncer::flush`] asks again).
+    pub fn offline(&mut self) {
+        self.reading.clear();
+    }
+
     /// Only the waiting changes (when the snapshots are known current).
     pub fn send_outbox(&mut self) -> Vec<Out> {
         // The device engine stores each message durably before anything

@@ -5,6 +5,7 @@ mod engine;
 mod hlc;
 mod record;
 mod replica;
+pub mod view;
 
 pub use engine::{blob_name, page_of, Out, SyncStatus, Syncer, MAX_MESSAGE_BYTES, PAGES};
 pub use hlc::{Clock, Stamp, MAX_AHEAD_MS};

@@ -15,6 +15,7 @@ use web_sys::{Document, Element, Event};
 use zeroize::{Zeroize, Zeroizing};
 
 mod devices;
+mod sync;
 
 #[wasm_bindgen]
 extern "C" {
@@ -578,6 +579,7 @@ async fn on_event(event: String) {
             }
         }
         "portfolio" | "activity" if page != Page::Approval => refresh_data(false).await,
+        "sync" if page != Page::Approval => sync::refresh().await,
         _ => {}
     }
 }
@@ -725,7 +727,7 @@ async fn run(action: Action) -> Result<()> {
                     Screen::Welcome
                 }
                 Screen::NetworkForm => Screen::Networks,
-                Screen::Networks | Screen::ChangePassword => Screen::Settings,
+                Screen::Networks | Screen::ChangePassword | Screen::Sync => Screen::Settings,
                 _ => Screen::Home,
             })
             .unwrap_or(Screen::Home);
@@ -813,6 +815,7 @@ async fn run(action: Action) -> Result<()> {
             }
         }
         Action::Open(Screen::Devices) => devices::open().await?,
+        Action::Open(Screen::Sync) => sync::open().await?,
         Action::Open(Screen::Settings) => {
             go(Screen::Settings);
             devices::load_relay().await;
@@ -1078,6 +1081,7 @@ async fn run(action: Action) -> Result<()> {
         | Action::Revoke(_)
         | Action::RevokeCancel
         | Action::RevokeConfirm(_)) => devices::run(a, &root).await?,
+        Action::Sync(a) => sync::run(a, &root).await?,
         Action::OpenOnboardingTab => {
             // The popup closes by itself when the new tab takes the focus.
             let props = to_js(&json!({ "url": runtime_url("extension/onboarding.html") }));

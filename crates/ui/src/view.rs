@@ -185,6 +185,8 @@ pub enum Screen {
     Pair,
     /// Approve another device from its pairing link.
     AddDevice,
+    /// Settings → Sync (`crate::sync`).
+    Sync,
 }
 
 impl Screen {
@@ -221,6 +223,7 @@ impl Screen {
             Screen::Devices => "devices",
             Screen::Pair => "pair",
             Screen::AddDevice => "add-device",
+            Screen::Sync => "sync",
         }
     }
 }
@@ -321,6 +324,8 @@ pub struct Ui {
     /// The approval window has been visible and focused long enough for
     /// Approve to work (see `queue`).
     pub approve_armed: bool,
+    /// The sync screen's data, once loaded.
+    pub sync: Option<tandem_sync::view::SyncView>,
 }
 
 impl Ui {
@@ -351,6 +356,7 @@ impl Ui {
             relay: None,
             link_draft: String::new(),
             approve_armed: false,
+            sync: None,
         }
     }
 
@@ -488,6 +494,8 @@ pub enum Action {
     RevokeCancel,
     /// Revoke this device (hex id) now.
     RevokeConfirm(String),
+    /// On the Sync screen.
+    Sync(crate::sync::SyncAction),
 }
 
 impl Action {
@@ -516,6 +524,7 @@ impl Action {
                 "change-password" => Screen::ChangePassword,
                 "token" => Screen::AddToken,
                 "devices" => Screen::Devices,
+                "sync" => Screen::Sync,
                 _ => Screen::Home,
             }),
             "select-account" => Action::SelectAccount(a),
@@ -553,7 +562,7 @@ impl Action {
             "revoke" => Action::Revoke(a),
             "revoke-cancel" => Action::RevokeCancel,
             "revoke-confirm" => Action::RevokeConfirm(a),
-            _ => return None,
+            _ => return crate::sync::parse(action, arg).map(Action::Sync),
         })
     }
 }
@@ -705,6 +714,7 @@ pub fn view(ui: &Ui, pw: &str) -> El {
         Screen::Devices => devices::devices_screen(ui),
         Screen::Pair => pairing::pair_screen(ui),
         Screen::AddDevice => pairing::add_device_screen(ui),
+        Screen::Sync => crate::sync::sync_screen(ui),
     };
     let page = match ui.page {
         Page::Popup => "popup",
@@ -1489,6 +1499,7 @@ fn settings(ui: &Ui) -> El {
             button("Change password", "open-change-password", "open")
                 .attr("data-arg", "change-password"),
         )
+        .child(button("Sync", "open-sync", "open").attr("data-arg", "sync"))
 }
 
 // ---------- approval window ----------

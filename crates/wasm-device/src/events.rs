@@ -131,7 +131,7 @@ pub(crate) fn view(dev: &Device, pairing: Option<&PairingPhase>) -> String {
     dev.view(pairing.cloned()).sorted_json()
 }
 
-fn name_of(dev: &Device, d: &tandem_pair::DeviceId) -> String {
+pub(crate) fn name_of(dev: &Device, d: &tandem_pair::DeviceId) -> String {
     dev.state()
         .group
         .member(d)
@@ -140,7 +140,7 @@ fn name_of(dev: &Device, d: &tandem_pair::DeviceId) -> String {
         .unwrap_or_else(|| format!("device {}", &d.to_hex()[..8]))
 }
 
-fn note(title: &str, message: &str) -> String {
+pub(crate) fn note(title: &str, message: &str) -> String {
     Object::new()
         .str("message", message)
         .str("title", title)

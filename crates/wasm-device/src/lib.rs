@@ -20,6 +20,8 @@
 mod commands;
 mod events;
 mod seal;
+#[cfg(feature = "sync")]
+mod sync;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -82,6 +84,8 @@ struct Host {
     /// The last pairing step, for a popup that opens in the middle.
     pairing: RefCell<Option<tandem_device::PairingPhase>>,
     keepalive: RefCell<Option<Closure<dyn FnMut()>>>,
+    #[cfg(feature = "sync")]
+    sync: sync::Slot,
 }
 
 /// The engine with its sockets. Create with [`DeviceHost::open`].
@@ -106,7 +110,7 @@ impl DeviceHost {
     ) -> Result<DeviceHost, JsError> {
         let (identity, state, fresh) = match sealed {
             Some(s) => {
-                let (identity, state) = seal::open(&key, &s).await?;
+                let (identity, state) = seal::open(&seal::decrypt::<false>(&key, &s).await?)?;
                 (identity, state, false)
             }
             None => {
@@ -131,6 +135,8 @@ impl DeviceHost {
             reconnect_pending: Cell::new(false),
             pairing: RefCell::new(None),
             keepalive: RefCell::new(None),
+            #[cfg(feature = "sync")]
+            sync: sync::Slot::default(),
         });
         if fresh {
             host.queue.borrow_mut().push_back(Output::Persist);
@@ -158,6 +164,8 @@ impl DeviceHost {
     /// Reconnects when the group link should be up and is not.
     pub fn tick(&self) {
         input(&self.host, Input::Tick);
+        #[cfg(feature = "sync")]
+        sync::tick(&self.host);
         let online = self.host.dev.borrow().is_online();
         if self.host.want_online.get()
             && !online
@@ -242,6 +250,8 @@ pub fn check_relay(url: &str) -> Result<(), JsError> {
 fn input(host: &Rc<Host>, i: Input) {
     let outs = host.dev.borrow_mut().handle(i, now(), &mut OsRng);
     host.queue.borrow_mut().extend(outs);
+    #[cfg(feature = "sync")]
+    sync::after_input(host);
     if !host.running.get() {
         wasm_bindgen_futures::spawn_local(run(Rc::clone(host)));
     }
@@ -267,6 +277,8 @@ async fn run(host: Rc<Host>) {
                 }
             }
             Output::Event(e) => {
+                #[cfg(feature = "sync")]
+                sync::on_event(&host, &e).await;
                 let json = events::to_json(&e);
                 let note = events::notification(&host.dev.borrow(), &e);
                 if let tandem_device::Event::Pairing(p) = &e {
@@ -313,7 +325,7 @@ async fn persist(host: &Rc<Host>) -> Result<(), String> {
         let dev = host.dev.borrow();
         seal::plaintext(dev.identity(), dev.state())
     };
-    let sealed = seal::encrypt(&host.key, plain).await?;
+    let sealed = seal::encrypt::<false>(&host.key, plain).await?;
     let p = host
         .persist
         .call1(&JsValue::NULL, &JsValue::from_str(&sealed))

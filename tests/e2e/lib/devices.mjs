@@ -8,7 +8,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { PNG } from 'pngjs';
 import jsQR from 'jsqr';
-import { ROOT, until } from './index.mjs';
+import { ROOT, until, launch, ANVIL_MNEMONIC, PASSWORD } from './index.mjs';
+import { onboardImport } from './onboard.mjs';
 
 function bin(name) {
   // scripts/ build into $CARGO_TARGET_DIR (a cache outside the clone); a
@@ -64,10 +65,11 @@ class Lines {
 
 /** The real relay on a free port (it binds 127.0.0.1:0 and prints its URL);
  * with `appDir`, it also serves the phone app at /app/ (`appUrl`); with
- * `publicUrl`, devices reach it there (behind a proxy). */
-export async function startRelay({ appDir, publicUrl } = {}) {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'tandem-relay-'));
-  const args = ['--listen', '127.0.0.1:0', '--database', path.join(dir, 'relay.db')];
+ * `publicUrl`, devices reach it there (behind a proxy). `restart()` stops
+ * it and starts it again on the same port and database (an outage). */
+export async function startRelay({ appDir, publicUrl, listen = '127.0.0.1:0', dir: keep } = {}) {
+  const dir = keep ?? (await mkdtemp(path.join(os.tmpdir(), 'tandem-relay-')));
+  const args = ['--listen', listen, '--database', path.join(dir, 'relay.db')];
   if (appDir) args.push('--app-dir', appDir);
   if (publicUrl) args.push('--public-url', publicUrl);
   const proc = spawn(bin('tandem-relay'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -75,14 +77,24 @@ export async function startRelay({ appDir, publicUrl } = {}) {
   const line = await out.wait('tandem-relay listening on ', 30_000);
   const url = line.split(/\s+/)[0];
   const appUrl = appDir ? (await out.wait('tandem-relay serves the phone app at ', 10_000)).split(/\s+/)[0] : null;
+  const halt = async () => {
+    proc.kill('SIGTERM');
+    await Promise.race([out.exit, new Promise((r) => setTimeout(r, 5000))]);
+    proc.kill('SIGKILL');
+  };
   return {
     url,
     appUrl,
     dir,
+    /** Stops it, keeping its database (then `restart`). */
+    halt,
+    /** Starts it again where it was (the port it had, its database). */
+    async restart() {
+      const again = await startRelay({ appDir, publicUrl, listen: new URL(url).host, dir });
+      Object.assign(this, { halt: again.halt, restart: again.restart, stop: again.stop });
+    },
     async stop() {
-      proc.kill('SIGTERM');
-      await Promise.race([out.exit, new Promise((r) => setTimeout(r, 5000))]);
-      proc.kill('SIGKILL');
+      await halt();
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -115,6 +127,38 @@ export async function startPhone(relayUrl, name = 'phone') {
       await rm(home, { recursive: true, force: true });
     },
   };
+}
+
+/** The real relay, and the extension in a fresh profile with the anvil
+ * wallet imported, set to use that relay. */
+export async function walletOnRelay() {
+  const relay = await startRelay();
+  const browser = await launch();
+  await onboardImport(browser, ANVIL_MNEMONIC, PASSWORD);
+  await browser.ui('devices.relay.set', { relay: relay.url });
+  return { relay, browser };
+}
+
+/** In the open popup `page`, the browser approves the command-line device
+ * `cli` into its group from the link `tandem pair show` prints, both sides
+ * comparing the same code; returns once both say paired. */
+export async function approveFromLink(page, cli) {
+  const show = cli.spawn(['pair', 'show', '--no-qr', '--timeout', '60']);
+  const link = await show.wait('link: ');
+  await page.getByTestId('open-devices').click();
+  await page.locator('#app > .app[data-screen="devices"]').waitFor({ timeout: 20_000 });
+  await page.getByTestId('add-device-start').click();
+  await page.getByTestId('add-device-link').fill(link);
+  await page.getByTestId('add-device-submit').click();
+  await page.getByTestId('pair-code').waitFor({ timeout: 20_000 });
+  const code = await show.wait('code: ');
+  const shown = (await page.getByTestId('pair-code').textContent()).replace(/\s/g, '');
+  if (shown !== code) throw new Error(`the popup shows code ${shown}, the CLI ${code}`);
+  await page.getByTestId('pair-codes-match').click();
+  show.answer('y');
+  await show.wait('paired: group ', 30_000);
+  if ((await show.exit) !== 0) throw new Error(`tandem pair show failed: ${show.stderr}`);
+  await page.getByTestId('pair-done').waitFor({ timeout: 20_000 });
 }
 
 /** Decodes the QR code in a PNG screenshot, the way a camera would read it. */

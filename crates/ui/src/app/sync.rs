@@ -1,0 +1,86 @@
+//! The popup's side of sync: the `sync.*` calls of extension/API.md and the
+//! `sync` event. What the screen shows and what an edit is are decided in
+//! `crate::sync`; this file only moves data.
+
+use super::{call, go, render, with_ui};
+use crate::sync::{contact_edit, contact_removal, toggle_edit, SyncAction};
+use crate::view::Screen;
+use crate::{dom, form_err, Error, Result};
+use serde_json::Value;
+use std::cell::Cell;
+use tandem_sync::view::SyncView;
+use web_sys::Element;
+
+fn read_view(v: Value) -> Result<SyncView> {
+    serde_json::from_value(v).map_err(|e| {
+        Error::Browser(format!(
+            "the wallet sent a sync view this page cannot read: {e}"
+        ))
+    })
+}
+
+fn apply(v: Value) -> Result<()> {
+    let v = read_view(v)?;
+    with_ui(|ui| ui.sync = Some(v));
+    render();
+    Ok(())
+}
+
+/// Opens Settings → Sync (the worker loads its sync module if needed).
+pub(super) async fn open() -> Result<()> {
+    go(Screen::Sync);
+    apply(call("sync.view", Value::Null).await?)
+}
+
+thread_local! {
+    /// A `sync.view` request is under way.
+    static FETCHING: Cell<bool> = const { Cell::new(false) };
+    /// Something changed while it was: ask again when it answers.
+    static AGAIN: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Something synced: the open Sync screen shows it. One request at a time
+/// (answers may come back out of order; an older view must not replace a
+/// newer one), again if more happened meanwhile.
+pub(super) async fn refresh() {
+    if !with_ui(|ui| ui.screen == Screen::Sync).unwrap_or(false) {
+        return;
+    }
+    if FETCHING.with(|f| f.replace(true)) {
+        AGAIN.with(|a| a.set(true));
+        return;
+    }
+    loop {
+        AGAIN.with(|a| a.set(false));
+        if let Err(e) = call("sync.view", Value::Null).await.and_then(apply) {
+            with_ui(|ui| ui.error = Some(e.to_string()));
+            render();
+        }
+        if !AGAIN.with(|a| a.get()) {
+            break;
+        }
+    }
+    FETCHING.with(|f| f.set(false));
+}
+
+/// A Sync screen action.
+pub(super) async fn run(a: SyncAction, root: &Element) -> Result<()> {
+    let edit = match a {
+        SyncAction::Toggle(k) => {
+            let v = with_ui(|ui| ui.sync.clone())
+                .flatten()
+                .ok_or_else(|| form_err("the sync settings are still loading"))?;
+            toggle_edit(&v, &k)?
+        }
+        SyncAction::AddContact => contact_edit(
+            &dom::field(root, "sync-contact-address"),
+            &dom::field(root, "sync-contact-name"),
+        )?,
+        SyncAction::RemoveContact(address) => contact_removal(&address),
+        SyncAction::Dismiss => return apply(call("sync.dismiss", Value::Null).await?),
+    };
+    apply(call("sync.edit", edit).await?)?;
+    dom::clear(root, "sync-contact-address");
+    dom::clear(root, "sync-contact-name");
+    Ok(())
+}

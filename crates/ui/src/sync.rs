@@ -1,0 +1,389 @@
+//! Settings → Sync: which categories sync (each with a plain sentence of
+//! what it carries), the status line, the notices of safety-relevant
+//! changes made on another device (naming it), and the address book that
+//! syncs. Data: the worker's `tandem_sync::view::SyncView`.
+
+use crate::format::relative_time;
+use crate::view::{back_bar, el, error_box, form, input, notice_box, primary, El, Ui};
+use crate::{form_err, Result};
+use serde_json::{json, Value};
+use tandem_sync::view::{NoticeView, SyncView};
+use tandem_sync::{Category, Value as Record};
+
+/// What the user can do on the Sync screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncAction {
+    /// Turn a category on or off (its wire name).
+    Toggle(String),
+    /// Save the address book form.
+    AddContact,
+    /// Remove an address book entry (its address).
+    RemoveContact(String),
+    /// Clear the notices.
+    Dismiss,
+}
+
+/// Reads a Sync screen `data-action`.
+pub fn parse(action: &str, arg: &str) -> Option<SyncAction> {
+    Some(match action {
+        "sync-toggle" => SyncAction::Toggle(arg.to_owned()),
+        "sync-contact-add" => SyncAction::AddContact,
+        "sync-contact-remove" => SyncAction::RemoveContact(arg.to_owned()),
+        "sync-dismiss" => SyncAction::Dismiss,
+        _ => return None,
+    })
+}
+
+/// A category's wire name (`address_book`), as its test ids use it.
+pub fn key(c: Category) -> String {
+    serde_json::to_value(c)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// What a category carries, in one plain sentence.
+pub fn about(c: Category) -> &'static str {
+    match c {
+        Category::Accounts => "The names you give your accounts and their order.",
+        Category::Tokens => "The tokens you added or hid, per network.",
+        Category::Balances => "The last balances read, with the time they were read.",
+        Category::Activity => "Your own transactions: hash, network, status and summary.",
+        Category::AddressBook => "The addresses you saved, with their names and notes.",
+        Category::Networks => "The networks you added, with their RPC addresses.",
+        Category::Sites => {
+            "Which sites you connected on which device (a site gets no permission on another device until you connect it there)."
+        }
+    }
+}
+
+/// The line under the title: `Synced 2 min ago`, `3 changes waiting`,
+/// `Offline`.
+pub fn status_line(v: &SyncView, now_ms: f64) -> String {
+    let waiting = v.to_send + v.held;
+    let changes = |n: usize| {
+        if n == 1 {
+            "1 change waiting".to_owned()
+        } else {
+            format!("{n} changes waiting")
+        }
+    };
+    if v.categories.iter().all(|c| !c.on) {
+        return "Sync is off: nothing leaves this browser.".into();
+    }
+    if !v.online {
+        return if waiting > 0 {
+            format!("Offline: {}", changes(waiting))
+        } else {
+            "Offline".into()
+        };
+    }
+    if waiting > 0 {
+        return changes(waiting);
+    }
+    if v.unsaved > 0 {
+        return "Saving to the relay…".into();
+    }
+    match v.synced_at {
+        Some(t) => format!("Synced {}", relative_time(t as f64, now_ms)),
+        None => "Not synced yet".into(),
+    }
+}
+
+/// A notice as one sentence, naming the device.
+pub fn notice_text(n: &NoticeView) -> String {
+    n.sentence()
+}
+
+fn contact_rows(v: &SyncView) -> Vec<El> {
+    v.records
+        .iter()
+        .filter(|r| r.category == Category::AddressBook)
+        .filter_map(|r| match &r.value {
+            Record::Contact(c) => Some((r, c)),
+            _ => None,
+        })
+        .map(|(r, c)| {
+            let from = if r.mine {
+                String::new()
+            } else {
+                format!(" (from {})", r.from)
+            };
+            el("li")
+                .class("row")
+                .tid(format!("sync-contact-{}", r.id))
+                .child(
+                    el("span")
+                        .class("grow")
+                        .text(format!("{}: {}{from}", c.name, r.id)),
+                )
+                .child(
+                    el("button")
+                        .attr("type", "button")
+                        .class("btn")
+                        .tid(format!("sync-contact-remove-{}", r.id))
+                        .action_arg("sync-contact-remove", r.id.clone())
+                        .text("Remove"),
+                )
+        })
+        .collect()
+}
+
+/// The Sync screen.
+pub fn sync_screen(ui: &Ui) -> El {
+    let screen = el("div")
+        .class("stack screen")
+        .tid("sync-screen")
+        .child(back_bar("Sync"));
+    let Some(v) = &ui.sync else {
+        return screen
+            .child(el("p").tid("sync-status").text("Loading…"))
+            .maybe(error_box(ui));
+    };
+    let categories = v.categories.iter().map(|c| {
+        let k = key(c.category);
+        el("div")
+            .class("stack")
+            .tid(format!("sync-category-{k}"))
+            .child(
+                el("div")
+                    .class("row")
+                    .child(
+                        el("span")
+                            .class("grow")
+                            .attr("id", format!("sync-label-{k}"))
+                            .text(c.category.label()),
+                    )
+                    .child(
+                        el("button")
+                            .attr("type", "button")
+                            .class(if c.on { "btn primary" } else { "btn" })
+                            .attr("role", "switch")
+                            .attr("aria-checked", if c.on { "true" } else { "false" })
+                            .attr("aria-describedby", format!("sync-label-{k}"))
+                            .tid(format!("sync-toggle-{k}"))
+                            .action_arg("sync-toggle", k.clone())
+                            .text(if c.on { "On" } else { "Off" }),
+                    ),
+            )
+            .child(
+                el("p")
+                    .class("hint")
+                    .tid(format!("sync-about-{k}"))
+                    .text(about(c.category)),
+            )
+    });
+    let notices: Vec<El> = v
+        .notices
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            el("li")
+                .class("warn")
+                .tid(format!("sync-notice-{i}"))
+                .text(notice_text(n))
+        })
+        .collect();
+    let notices = (!notices.is_empty()).then(|| {
+        el("div")
+            .class("stack")
+            .tid("sync-notices")
+            .child(el("h2").text("Changed on another device"))
+            .child(el("ul").children(notices))
+            .child(
+                el("button")
+                    .attr("type", "button")
+                    .class("btn")
+                    .tid("sync-dismiss")
+                    .action("sync-dismiss")
+                    .text("Dismiss"),
+            )
+    });
+    screen
+        .child(
+            el("p")
+                .attr("role", "status")
+                .tid("sync-status")
+                .text(status_line(v, ui.now_ms)),
+        )
+        .child(el("p").class("hint").tid("sync-never").text(
+            "What you turn on here is shared with your other devices, end-to-end encrypted: \
+             the relay sees only ciphertext. Keys, recovery phrases, passwords and session \
+             keys never sync.",
+        ))
+        .maybe(notices)
+        .maybe(error_box(ui))
+        .maybe(notice_box(ui))
+        .children(categories)
+        .child(el("h2").text("Address book"))
+        .child(
+            el("ul")
+                .class("list")
+                .tid("sync-contacts")
+                .children(contact_rows(v)),
+        )
+        .child(
+            form("sync-contact-add", "sync-contact-form")
+                .child(input("sync-contact-address", "text", "Address"))
+                .child(input("sync-contact-name", "text", "Name"))
+                .child(primary("Save address", "sync-contact-add")),
+        )
+}
+
+/// The worker request for a category switch.
+pub fn toggle_edit(v: &SyncView, category: &str) -> Result<Value> {
+    let c = v
+        .categories
+        .iter()
+        .find(|c| key(c.category) == category)
+        .ok_or_else(|| form_err(format!("{category} is not a sync category")))?;
+    Ok(json!({
+        "field": { "enabled": { "category": c.category } },
+        "value": { "enabled": !c.on },
+    }))
+}
+
+/// The worker request for a new address book entry, from the form.
+pub fn contact_edit(address: &str, name: &str) -> Result<Value> {
+    let address = crate::validate::address(address)?.to_ascii_lowercase();
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(form_err("give the address a name"));
+    }
+    if name.chars().count() > tandem_sync::MAX_TEXT {
+        return Err(form_err(format!(
+            "a name is at most {} characters",
+            tandem_sync::MAX_TEXT
+        )));
+    }
+    Ok(json!({
+        "field": { "record": { "category": "address_book", "id": address } },
+        "value": { "contact": { "name": name, "note": "" } },
+    }))
+}
+
+/// The worker request that removes an address book entry.
+pub fn contact_removal(address: &str) -> Value {
+    json!({
+        "field": { "record": { "category": "address_book", "id": address } },
+        "value": null,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use tandem_sync::view::{CategoryView, RecordView};
+    use tandem_sync::Contact;
+
+    fn view(on: bool) -> SyncView {
+        SyncView {
+            online: true,
+            categories: Category::ALL
+                .into_iter()
+                .map(|category| CategoryView {
+                    category,
+                    on: on && category == Category::AddressBook,
+                })
+                .collect(),
+            to_send: 0,
+            held: 0,
+            unsaved: 0,
+            synced_at: Some(1_000),
+            records: vec![RecordView {
+                category: Category::AddressBook,
+                id: format!("0x{}", "ab".repeat(20)),
+                value: Record::Contact(Contact {
+                    name: "Alice".into(),
+                    note: String::new(),
+                }),
+                from: "CLI laptop".into(),
+                mine: false,
+            }],
+            notices: vec![NoticeView {
+                category: Category::AddressBook,
+                id: format!("0x{}", "ab".repeat(20)),
+                change: "added".into(),
+                from: "CLI laptop".into(),
+                at: 1_000,
+            }],
+        }
+    }
+
+    #[test]
+    fn the_status_line_says_synced_waiting_or_offline() {
+        let mut v = view(true);
+        assert_eq!(status_line(&v, 61_000.0), "Synced 1 min ago");
+        v.to_send = 3;
+        assert_eq!(status_line(&v, 61_000.0), "3 changes waiting");
+        v.online = false;
+        assert_eq!(status_line(&v, 61_000.0), "Offline: 3 changes waiting");
+        v.to_send = 0;
+        assert_eq!(status_line(&v, 61_000.0), "Offline");
+        v.online = true;
+        v.unsaved = 2;
+        assert_eq!(status_line(&v, 61_000.0), "Saving to the relay…");
+        assert!(status_line(&view(false), 0.0).starts_with("Sync is off"));
+    }
+
+    #[test]
+    fn the_screen_names_each_category_the_device_and_what_never_syncs() {
+        let mut ui = Ui::new(crate::view::Page::Popup);
+        ui.sync = Some(view(true));
+        let s = sync_screen(&ui);
+        for c in Category::ALL {
+            let k = key(c);
+            assert!(s.find(&format!("sync-toggle-{k}")).is_some(), "{k}");
+            assert_eq!(
+                s.find(&format!("sync-about-{k}")).unwrap().text_content(),
+                about(c)
+            );
+        }
+        assert_eq!(
+            s.find("sync-toggle-address_book").unwrap().text_content(),
+            "On"
+        );
+        assert!(s
+            .find("sync-never")
+            .unwrap()
+            .text_content()
+            .contains("Keys, recovery phrases, passwords and session keys never sync"));
+        let n = s.find("sync-notice-0").unwrap().text_content();
+        assert!(n.contains("added on CLI laptop"), "{n}");
+        let row = format!("sync-contact-0x{}", "ab".repeat(20));
+        assert!(s.find(&row).unwrap().text_content().contains("Alice"));
+        assert!(s
+            .find(&row)
+            .unwrap()
+            .text_content()
+            .contains("from CLI laptop"));
+    }
+
+    #[test]
+    fn edits_are_checked_before_they_reach_the_worker() {
+        let v = view(true);
+        assert_eq!(
+            toggle_edit(&v, "address_book").unwrap()["value"]["enabled"],
+            json!(false)
+        );
+        assert_eq!(
+            toggle_edit(&v, "accounts").unwrap()["value"]["enabled"],
+            json!(true)
+        );
+        assert!(toggle_edit(&v, "keys").is_err());
+        let ok = contact_edit(&format!("0x{}", "AB".repeat(20)), " Bob ").unwrap();
+        assert_eq!(
+            ok["field"]["record"]["id"],
+            json!(format!("0x{}", "ab".repeat(20)))
+        );
+        assert_eq!(ok["value"]["contact"]["name"], json!("Bob"));
+        assert!(contact_edit("0x12", "Bob").is_err());
+        assert!(contact_edit(&format!("0x{}", "ab".repeat(20)), "  ").is_err());
+        assert_eq!(
+            parse("sync-toggle", "networks"),
+            Some(SyncAction::Toggle("networks".into()))
+        );
+        assert_eq!(parse("nope", ""), None);
+    }
+}

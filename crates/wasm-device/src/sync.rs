@@ -1,0 +1,515 @@
+//! Sync in the extension's worker (feature `sync`, the module
+//! `tandem_wasm_device_sync`): `tandem_sync::Syncer` driven by this device
+//! engine, as the command-line device drives it (`crates/cli/src/sync.rs`).
+//! The syncer decides; this file feeds it the engine's events and carries
+//! out its outputs through the engine (group messages, sealed blobs), and
+//! stores it sealed under the device key (its own associated data, so the
+//! device state and the sync state cannot be swapped).
+//!
+//! The worker calls [`DeviceHost::attach_sync`] once after opening the
+//! device; its `persist(sealed)` stores the sealed sync state
+//! (`tandem.sync` in `chrome.storage.local`). Events this adds for the
+//! worker: `{"kind":"sync"}` (records changed here from another device: the
+//! worker re-reads what it mirrors, such as account names),
+//! `{"kind":"sync_status"}` (only the status line may have changed) and
+//! `{"kind":"sync_notice","notice":…}` (a safety-relevant change, with the
+//! browser notification naming the device).
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use tandem_device::{Command, Event, Input};
+use tandem_sync::view::{NoticeView, MAX_NOTICES};
+use tandem_sync::{Account, Category, Field, Out, Syncer, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use zeroize::Zeroizing;
+
+use crate::{events, input, seal, DeviceHost, Host};
+
+/// What is stored (sealed): the syncer and the notices not dismissed.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    syncer: Syncer,
+    #[serde(default)]
+    notices: Vec<NoticeView>,
+}
+
+/// The sync half of the host: empty until the worker attaches it.
+#[derive(Default)]
+pub(crate) struct Slot {
+    stored: RefCell<Option<Stored>>,
+    persist: RefCell<Option<js_sys::Function>>,
+    persisting: Cell<bool>,
+    dirty: Cell<bool>,
+    /// The highest inbox id applied (ids only grow; the worker clears the
+    /// inbox on its own schedule).
+    applied: Cell<u64>,
+}
+
+/// A change the popup asks for.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Edit {
+    field: Field,
+    value: Option<Value>,
+}
+
+/// An account as the wallet holds it.
+#[derive(Deserialize)]
+struct WalletAccount {
+    address: String,
+    name: String,
+}
+
+/// A network as the wallet holds it (`tandem_wallet::Network`'s form).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WalletNetwork {
+    chain_id: u64,
+    name: String,
+    rpc_url: String,
+    symbol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    explorer: Option<String>,
+}
+
+impl WalletNetwork {
+    /// As it syncs (the wallet's networks all count in 18 decimals).
+    fn synced(&self) -> Value {
+        Value::Network(tandem_sync::Network {
+            name: self.name.clone(),
+            rpc: self.rpc_url.clone(),
+            currency: self.symbol.clone(),
+            decimals: 18,
+            explorer: self.explorer.clone(),
+        })
+    }
+}
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+#[wasm_bindgen]
+impl DeviceHost {
+    /// Opens the stored sync state (`sealed`, as last passed to `persist`)
+    /// or starts one with every category off; `persist(sealed)` stores it
+    /// and resolves when written. Online, it catches up at once.
+    #[wasm_bindgen(js_name = attachSync)]
+    pub fn attach_sync(
+        &self,
+        sealed: Option<String>,
+        persist: js_sys::Function,
+    ) -> js_sys::Promise {
+        let host = Rc::clone(&self.host);
+        wasm_bindgen_futures::future_to_promise(async move {
+            let stored = match sealed {
+                Some(s) => {
+                    let plain = seal::decrypt::<true>(&host.key, &s).await?;
+                    tandem_pair::wire::json_from_bytes::<Stored>(&plain).map_err(|e| {
+                        JsError::new(&format!("the stored sync state is unreadable: {e}"))
+                    })?
+                }
+                None => Stored {
+                    syncer: Syncer::new(host.dev.borrow().id()),
+                    notices: Vec::new(),
+                },
+            };
+            *host.sync.stored.borrow_mut() = Some(stored);
+            *host.sync.persist.borrow_mut() = Some(persist);
+            apply_inbox(&host);
+            if host.dev.borrow().is_online() {
+                let outs = with(&host, Syncer::flush);
+                carry_out(&host, outs);
+            }
+            store(&host).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// What the sync screen shows, as JSON (`tandem_sync::view::SyncView`).
+    #[wasm_bindgen(js_name = syncView)]
+    pub fn sync_view(&self) -> Result<String, JsError> {
+        let dev = self.host.dev.borrow();
+        let stored = self.host.sync.stored.borrow();
+        let s = stored
+            .as_ref()
+            .ok_or_else(|| JsError::new("sync is not open"))?;
+        let me = dev.id();
+        let view = s.syncer.view(
+            dev.is_online(),
+            |d| {
+                if *d == me {
+                    "this browser".into()
+                } else {
+                    events::name_of(&dev, d)
+                }
+            },
+            &s.notices,
+        );
+        serde_json::to_string(&view).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// A change made here, as JSON `{"field":…,"value":…}` (the forms of
+    /// `tandem_sync::Field` and `Value`; `value` `null` removes the record).
+    /// Checked, stored and, online, sent.
+    #[wasm_bindgen(js_name = syncEdit)]
+    pub fn sync_edit(&self, json: &str) -> Result<(), JsError> {
+        let e: Edit = serde_json::from_str(json)
+            .map_err(|e| JsError::new(&format!("bad sync change: {e}")))?;
+        self.edit(e.field, e.value)
+    }
+
+    /// An account was renamed in this wallet (`order`: its place in the
+    /// list): recorded for sync unless the synced name is already this one.
+    #[wasm_bindgen(js_name = syncAccountNamed)]
+    pub fn sync_account_named(&self, address: &str, name: &str, order: u32) -> Result<(), JsError> {
+        let field = Field::record(Category::Accounts, address.to_ascii_lowercase());
+        let value = Value::Account(Account {
+            name: name.to_owned(),
+            order,
+            hidden: false,
+        });
+        let same = with(
+            &self.host,
+            |s| matches!(s.replica().get(&field), Some(Value::Account(a)) if a.name == name),
+        );
+        if same {
+            return Ok(());
+        }
+        self.edit(field, Some(value))
+    }
+
+    /// The renames the wallet needs to match the synced account names:
+    /// given its accounts as JSON `[{"address","name"}]`, the ones whose
+    /// synced name differs, as `[{"address","name"}]`.
+    #[wasm_bindgen(js_name = syncAccountRenames)]
+    pub fn sync_account_renames(&self, accounts: &str) -> Result<String, JsError> {
+        let accounts: Vec<WalletAccount> = serde_json::from_str(accounts)
+            .map_err(|e| JsError::new(&format!("bad account list: {e}")))?;
+        let renames: Vec<serde_json::Value> = with(&self.host, |s| {
+            accounts
+                .iter()
+                .filter_map(|a| {
+                    let field = Field::record(Category::Accounts, a.address.to_ascii_lowercase());
+                    match s.replica().get(&field) {
+                        Some(Value::Account(r)) if r.name != a.name && !r.name.is_empty() => {
+                            Some(serde_json::json!({ "address": a.address, "name": r.name }))
+                        }
+                        _ => None,
+                    }
+                })
+                .collect()
+        });
+        Ok(serde_json::Value::from(renames).to_string())
+    }
+
+    /// A network was added or changed in this wallet (its entry as the
+    /// wallet holds it, JSON `{chainId,name,rpcUrl,symbol,explorer?}`):
+    /// recorded for sync unless the synced one is already the same.
+    #[wasm_bindgen(js_name = syncNetworkSaved)]
+    pub fn sync_network_saved(&self, network: &str) -> Result<(), JsError> {
+        let n: WalletNetwork = serde_json::from_str(network)
+            .map_err(|e| JsError::new(&format!("bad network: {e}")))?;
+        let field = Field::record(Category::Networks, n.chain_id.to_string());
+        let value = n.synced();
+        let same = with(&self.host, |s| s.replica().get(&field) == Some(&value));
+        if same {
+            return Ok(());
+        }
+        self.edit(field, Some(value))
+    }
+
+    /// A network was removed from this wallet: removed for sync too.
+    #[wasm_bindgen(js_name = syncNetworkRemoved)]
+    pub fn sync_network_removed(&self, chain_id: u64) -> Result<(), JsError> {
+        let field = Field::record(Category::Networks, chain_id.to_string());
+        if with(&self.host, |s| s.replica().get(&field).is_none()) {
+            return Ok(());
+        }
+        self.edit(field, None)
+    }
+
+    /// The networks the wallet needs added or changed to hold the synced
+    /// ones: given its networks as JSON, the entries to upsert, in the
+    /// wallet's form (`[{chainId,name,rpcUrl,symbol,explorer?}]`).
+    #[wasm_bindgen(js_name = syncNetworkUpserts)]
+    pub fn sync_network_upserts(&self, networks: &str) -> Result<String, JsError> {
+        let have: Vec<WalletNetwork> = serde_json::from_str(networks)
+            .map_err(|e| JsError::new(&format!("bad network list: {e}")))?;
+        let upserts: Vec<WalletNetwork> = with(&self.host, |s| {
+            s.replica()
+                .records(Category::Networks)
+                .filter_map(|(id, v, _)| match v {
+                    Value::Network(n) => Some((id.parse::<u64>().ok()?, n)),
+                    _ => None,
+                })
+                .map(|(chain_id, n)| WalletNetwork {
+                    chain_id,
+                    name: n.name.clone(),
+                    rpc_url: n.rpc.clone(),
+                    symbol: n.currency.clone(),
+                    explorer: n.explorer.clone(),
+                })
+                .filter(|n| {
+                    !have
+                        .iter()
+                        .any(|h| h.synced() == n.synced() && h.chain_id == n.chain_id)
+                })
+                .collect()
+        });
+        serde_json::to_string(&upserts).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// The user read the notices: they are cleared.
+    #[wasm_bindgen(js_name = syncDismiss)]
+    pub fn sync_dismiss(&self) {
+        if let Some(s) = self.host.sync.stored.borrow_mut().as_mut() {
+            s.notices.clear();
+        }
+        spawn_store(&self.host);
+    }
+
+    fn edit(&self, field: Field, value: Option<Value>) -> Result<(), JsError> {
+        let host = &self.host;
+        let outs = {
+            let mut stored = host.sync.stored.borrow_mut();
+            let s = stored
+                .as_mut()
+                .ok_or_else(|| JsError::new("sync is not open"))?;
+            s.syncer
+                .edit(field, value, now_ms())
+                .map_err(|e| JsError::new(&e.to_string()))?
+        };
+        carry_out(host, outs);
+        if host.dev.borrow().is_online() {
+            let outs = with(host, Syncer::flush);
+            carry_out(host, outs);
+        }
+        spawn_store(host);
+        Ok(())
+    }
+}
+
+/// Runs `f` on the syncer (which must be attached: every caller checks or
+/// is only reached once it is).
+fn with<T>(host: &Host, f: impl FnOnce(&mut Syncer) -> T) -> T {
+    let mut stored = host.sync.stored.borrow_mut();
+    let s = stored.as_mut().expect("sync attached");
+    f(&mut s.syncer)
+}
+
+fn attached(host: &Host) -> bool {
+    host.sync.stored.borrow().is_some()
+}
+
+/// An engine event, before the worker hears of it: what sync makes of it,
+/// stored before the worker may act on it (the worker clears the inbox).
+pub(crate) async fn on_event(host: &Rc<Host>, e: &Event) {
+    if !attached(host) {
+        return;
+    }
+    let now = now_ms();
+    let mut changed = false;
+    let outs = match e {
+        Event::Online => with(host, Syncer::flush),
+        Event::Offline { .. } => {
+            with(host, Syncer::offline);
+            Vec::new()
+        }
+        Event::Message { .. } | Event::Request { .. } => {
+            changed = apply_inbox(host);
+            Vec::new()
+        }
+        Event::KeyRotated { .. } => with(host, Syncer::key_rotated),
+        Event::Blob {
+            name,
+            version,
+            data,
+        } => {
+            changed = data.is_some();
+            match with(host, |s| s.blob(name, *version, data.as_deref(), now)) {
+                Ok(outs) => outs,
+                Err(err) => {
+                    crate::emit(
+                        host,
+                        &events::failure(&format!("reading the synced {name}"), &err.to_string()),
+                    );
+                    Vec::new()
+                }
+            }
+        }
+        Event::BlobUnreadable { name, version, .. } => {
+            with(host, |s| s.blob_unreadable(name, *version))
+        }
+        Event::BlobStored { name, version } => with(host, |s| s.blob_stored(name, *version, now)),
+        Event::BlobConflict { name } => with(host, |s| s.blob_conflict(name)),
+        _ => return,
+    };
+    carry_out(host, outs);
+    store(host).await;
+    crate::emit(
+        host,
+        if changed {
+            r#"{"kind":"sync"}"#
+        } else {
+            r#"{"kind":"sync_status"}"#
+        },
+    );
+}
+
+/// Time passed: changes parked for a clock that was ahead may apply.
+pub(crate) fn tick(host: &Rc<Host>) {
+    if attached(host) {
+        let outs = with(host, |s| s.tick(now_ms()));
+        if !outs.is_empty() {
+            carry_out(host, outs);
+            spawn_store(host);
+        }
+    }
+}
+
+/// After every engine input, before anything else runs: the sync messages
+/// that just entered the inbox are applied at once (the worker may clear
+/// the inbox as soon as it hears of any message, before this module's turn
+/// to handle that message's event comes).
+pub(crate) fn after_input(host: &Rc<Host>) {
+    if attached(host) && apply_inbox(host) {
+        // What arrived is not in the relay's snapshot pages yet (the
+        // sender may be gone before it writes them): read, merge, write.
+        if host.dev.borrow().is_online() {
+            let outs = with(host, Syncer::flush);
+            carry_out(host, outs);
+        }
+        spawn_store(host);
+        crate::emit(host, r#"{"kind":"sync"}"#);
+    }
+}
+
+/// Applies the sync messages in the inbox not applied yet (applying one
+/// twice would change nothing). Whether any applied.
+fn apply_inbox(host: &Rc<Host>) -> bool {
+    let after = host.sync.applied.get();
+    let messages: Vec<(Vec<u8>, tandem_pair::DeviceId)> = {
+        let dev = host.dev.borrow();
+        let inbox = dev.state().inbox();
+        if let Some(last) = inbox.iter().map(|m| m.id).max() {
+            host.sync.applied.set(last.max(after));
+        }
+        inbox
+            .iter()
+            .filter(|m| !m.request && m.id > after)
+            .map(|m| (m.data.0.clone(), m.from))
+            .collect()
+    };
+    let mut any = false;
+    for (data, from) in messages {
+        match with(host, |s| s.message(&data, now_ms())) {
+            None => {}
+            Some(Ok(outs)) => {
+                any = true;
+                carry_out(host, outs);
+            }
+            Some(Err(e)) => crate::emit(
+                host,
+                &events::failure(
+                    &format!("a sync message from {}", from.to_hex()),
+                    &e.to_string(),
+                ),
+            ),
+        }
+    }
+    any
+}
+
+/// Carries out the syncer's outputs through the engine (queued behind what
+/// the engine is doing); `Persist` marks the state to be stored.
+fn carry_out(host: &Rc<Host>, outs: Vec<Out>) {
+    for o in outs {
+        match o {
+            Out::Send(data) => input(host, Input::Command(Command::Send(data))),
+            Out::PutBlob {
+                name,
+                data,
+                expected,
+            } => input(
+                host,
+                Input::Command(Command::PutBlob {
+                    name,
+                    data,
+                    expected: Some(expected),
+                }),
+            ),
+            Out::GetBlob { name } => input(host, Input::Command(Command::GetBlob { name })),
+            Out::Persist => host.sync.dirty.set(true),
+            Out::Notice(n) => notice(host, &n),
+        }
+    }
+}
+
+fn notice(host: &Host, n: &tandem_sync::Notice) {
+    let from = events::name_of(&host.dev.borrow(), &n.from);
+    let shown = NoticeView::new(n, from, now_ms());
+    let note = events::note(
+        &format!("Changed on {}", shown.from),
+        &format!(
+            "{} If this was not you, check it in Settings, Sync.",
+            shown.sentence()
+        ),
+    );
+    let json = serde_json::json!({ "kind": "sync_notice", "notice": &shown }).to_string();
+    if let Some(s) = host.sync.stored.borrow_mut().as_mut() {
+        s.notices.insert(0, shown);
+        s.notices.truncate(MAX_NOTICES);
+    }
+    host.sync.dirty.set(true);
+    let _ = host.emit.call2(
+        &JsValue::NULL,
+        &JsValue::from_str(&json),
+        &JsValue::from_str(&note),
+    );
+}
+
+fn spawn_store(host: &Rc<Host>) {
+    host.sync.dirty.set(true);
+    let h = Rc::clone(host);
+    wasm_bindgen_futures::spawn_local(async move { store(&h).await });
+}
+
+/// Stores the sync state if it changed: one write at a time, each of the
+/// state as it is when the write starts, again while it changed meanwhile.
+async fn store(host: &Rc<Host>) {
+    if host.sync.persisting.replace(true) {
+        return;
+    }
+    while host.sync.dirty.replace(false) {
+        let plain = {
+            let stored = host.sync.stored.borrow();
+            let Some(s) = stored.as_ref() else { break };
+            Zeroizing::new(serde_json::to_vec(s).expect("sync state serializes"))
+        };
+        let result = async {
+            let sealed = seal::encrypt::<true>(&host.key, plain).await?;
+            let f = host.sync.persist.borrow().clone();
+            let Some(f) = f else { return Ok(()) };
+            let p = f
+                .call1(&JsValue::NULL, &JsValue::from_str(&sealed))
+                .map_err(|e| crate::js_error_text(&e))?;
+            if let Ok(p) = p.dyn_into::<js_sys::Promise>() {
+                wasm_bindgen_futures::JsFuture::from(p)
+                    .await
+                    .map_err(|e| crate::js_error_text(&e))?;
+            }
+            Ok::<(), String>(())
+        }
+        .await;
+        if let Err(e) = result {
+            crate::emit(host, &events::failure("storing the sync state", &e));
+            break;
+        }
+    }
+    host.sync.persisting.set(false);
+}

@@ -1,0 +1,270 @@
+// Sync between the extension and a command-line device, for real: the
+// built extension in headless Chromium (its sync module,
+// tandem_wasm_device_sync), the real relay binary and the real `tandem`
+// CLI, all on 127.0.0.1, in one wallet group. The popup turns sync on in
+// Settings, Sync; an address-book entry and an account name set on the CLI
+// and a network set on the CLI show in the popup (the entry and the network
+// with a notice naming the CLI device); an entry added, an account renamed
+// and a network added in the popup show in the CLI's `sync show --json`. Then two extension profiles and a CLI in one group:
+// with the relay stopped each adds an entry (the popup says "Offline: 1
+// change waiting"), and after it restarts on the same port and database
+// all three hold every entry and the popup says "Synced".
+// Run: node --test tests/e2e/sync.test.mjs
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, openPopup, until, ANVIL_ACCOUNT_0, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
+import { onboardImport } from './lib/onboard.mjs';
+import { startPhone, approveFromLink, walletOnRelay } from './lib/devices.mjs';
+
+const screen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
+
+/** The CLI's synced records (it goes online, applies what waits, answers). */
+async function cliRecords(cli) {
+  const out = await cli.run(['sync', 'show', '--json']);
+  return JSON.parse(out.trim().split('\n').pop()).records;
+}
+
+const ALICE = `0x${'ab'.repeat(20)}`;
+const BOB = `0x${'cd'.repeat(20)}`;
+
+describe('the extension and a command-line device sync their metadata through the relay', () => {
+  let relay;
+  let browser;
+  let laptop;
+  before(async () => {
+    ({ relay, browser } = await walletOnRelay());
+    // The browser approves the CLI device into its group (pasted link,
+    // codes compared on both sides).
+    laptop = await startPhone(relay.url, 'laptop');
+    const page = await openPopup(browser);
+    await approveFromLink(page, laptop);
+    await until(async () => {
+      const v = await browser.ui('devices.view');
+      return v.online && v.devices.some((d) => d.name === 'laptop');
+    }, 'the laptop in the group');
+    await page.close();
+  });
+  after(async () => {
+    await browser?.close();
+    await laptop?.close();
+    await relay?.stop();
+  });
+
+  it('Settings, Sync lists every category with what it carries, and turns three on', async () => {
+    const page = await openPopup(browser);
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('open-sync').click();
+    await screen(page, 'sync');
+    await page.getByTestId('sync-toggle-accounts').waitFor({ timeout: 20_000 });
+    assert.match(await page.getByTestId('sync-status').textContent(), /Sync is off/);
+    assert.match(await page.getByTestId('sync-never').textContent(), /Keys, recovery phrases, passwords and session keys never sync/);
+    for (const k of ['accounts', 'tokens', 'balances', 'activity', 'address_book', 'networks', 'sites']) {
+      assert.ok((await page.getByTestId(`sync-about-${k}`).textContent()).length > 10, k);
+      assert.equal(await page.getByTestId(`sync-toggle-${k}`).textContent(), 'Off', k);
+    }
+    await page.getByTestId('sync-toggle-accounts').click();
+    await page.getByTestId('sync-toggle-accounts').filter({ hasText: 'On' }).waitFor();
+    await page.getByTestId('sync-toggle-address_book').click();
+    await page.getByTestId('sync-toggle-address_book').filter({ hasText: 'On' }).waitFor();
+    await page.getByTestId('sync-toggle-networks').click();
+    await page.getByTestId('sync-toggle-networks').filter({ hasText: 'On' }).waitFor();
+    await page.getByTestId('sync-status').filter({ hasText: /Synced|Saving|waiting/ }).waitFor({ timeout: 20_000 });
+    // The sync state is stored sealed: no record or category name in clear.
+    const stored = await browser.ext.evaluate(() => chrome.storage.local.get('tandem.sync'));
+    assert.ok(stored['tandem.sync'], 'the sync state is stored');
+    assert.doesNotMatch(stored['tandem.sync'], /address_book|enabled/);
+    assert.deepEqual(page.errors, []);
+    await page.close();
+    // The CLI learns which categories sync.
+    await until(async () => {
+      const out = await laptop.run(['sync', 'show']);
+      return /syncing: .*Account names.*Address book, Networks/.test(out);
+    }, 'the CLI to learn that accounts, the address book and networks sync', 30_000, 500);
+  });
+
+  it('an entry, an account name and a network set on the CLI show in the popup, the entry and the network with a notice naming the CLI', async () => {
+    const page = await openPopup(browser);
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('open-sync').click();
+    await screen(page, 'sync');
+    await laptop.run(['sync', 'set', 'address_book', ALICE, '{"contact":{"name":"Alice","note":""}}']);
+    const row = page.getByTestId(`sync-contact-${ALICE}`);
+    await row.waitFor({ timeout: 20_000 });
+    assert.match(await row.textContent(), /Alice.*from laptop/);
+    const notice = page.getByTestId('sync-notice-0');
+    await notice.waitFor({ timeout: 20_000 });
+    assert.match(await notice.textContent(), new RegExp(`Address book entry ${ALICE} was added on laptop`));
+
+    await laptop.run(['sync', 'set', 'accounts', ANVIL_ACCOUNT_0.toLowerCase(), '{"account":{"name":"Savings","order":0,"hidden":false}}']);
+    await until(async () => {
+      const s = await browser.ui('state');
+      return s.accounts.find((a) => a.address === ANVIL_ACCOUNT_0)?.name === 'Savings';
+    }, 'the account name from the CLI in the wallet', 20_000, 200);
+    await page.goto(browser.url('extension/popup.html'));
+    await page.getByText('Savings').first().waitFor({ timeout: 20_000 });
+
+    // A network added on the CLI: in the wallet's list, announced with the
+    // device it came from.
+    const devnet = { name: 'Devnet', rpc: 'http://127.0.0.1:9999', currency: 'DEV', decimals: 18, explorer: null };
+    await laptop.run(['sync', 'set', 'networks', '31338', JSON.stringify({ network: devnet })]);
+    await until(async () => {
+      const s = await browser.ui('state');
+      return s.networks.some((n) => n.chainId === 31338 && n.name === 'Devnet' && n.rpcUrl === devnet.rpc);
+    }, 'the network from the CLI in the wallet', 20_000, 200);
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('open-sync').click();
+    await page.getByTestId('sync-notice-0').filter({ hasText: 'Networks entry 31338 was added on laptop.' }).waitFor({ timeout: 20_000 });
+    assert.match(await page.getByTestId('sync-notice-1').textContent(), /Address book entry .* was added on laptop/);
+    await page.getByTestId('sync-dismiss').click();
+    await page.getByTestId('sync-notices').waitFor({ state: 'detached' });
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('an entry added, an account renamed and a network added in the popup show on the CLI', async () => {
+    const page = await openPopup(browser);
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('open-sync').click();
+    await screen(page, 'sync');
+    await page.getByTestId('sync-contact-address').fill(BOB.toUpperCase().replace('0X', '0x'));
+    await page.getByTestId('sync-contact-name').fill('Bob');
+    await page.getByTestId('sync-contact-add').click();
+    await page.getByTestId(`sync-contact-${BOB}`).waitFor({ timeout: 20_000 });
+    // A bad address is refused with its reason, and nothing is sent.
+    await page.getByTestId('sync-contact-address').fill('0x1234');
+    await page.getByTestId('sync-contact-name').fill('Mallory');
+    await page.getByTestId('sync-contact-add').click();
+    assert.match(await page.getByTestId('form-error').textContent(), /0x followed by 40 hex/);
+    await browser.ui('accounts.rename', { address: ANVIL_ACCOUNT_0, name: 'Main' });
+    await browser.ui('networks.upsert', { chainId: 31339, name: 'Testnet B', rpcUrl: 'http://127.0.0.1:9998', symbol: 'TB' });
+    const records = await until(async () => {
+      const r = await cliRecords(laptop);
+      const bob = r.find((x) => x.category === 'address_book' && x.id === BOB);
+      const acct = r.find((x) => x.category === 'accounts' && x.id === ANVIL_ACCOUNT_0.toLowerCase());
+      const net = r.find((x) => x.category === 'networks' && x.id === '31339');
+      return bob && acct?.value.account.name === 'Main' && net?.value.network.rpc === 'http://127.0.0.1:9998' && r;
+    }, 'the popup\'s entry, name and network on the CLI', 30_000, 500);
+    const bob = records.find((x) => x.id === BOB);
+    assert.equal(bob.value.contact.name, 'Bob');
+    const me = (await browser.ui('devices.view')).me;
+    assert.equal(bob.from, me, 'written by the browser');
+    assert.ok(!records.some((x) => JSON.stringify(x).includes('Mallory')));
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+});
+
+/** The browser joins the CLI's group: it shows an offer, the CLI accepts
+ *  it, both compare the code. */
+async function joinGroupOf(browser, cli) {
+  await browser.ui('devices.command', { kind: 'show_offer' });
+  const offer = await until(async () => {
+    const v = await browser.ui('devices.view');
+    return v.pairing?.step === 'offer' && v.pairing;
+  }, 'an offer');
+  const accept = cli.spawn(['pair', 'accept', offer.link, '--compare', '--timeout', '60']);
+  const code = await accept.wait('code: ');
+  const shown = await until(async () => {
+    const v = await browser.ui('devices.view');
+    return v.pairing?.step === 'confirm_code' && v.pairing.code;
+  }, 'the code on the browser', 20_000);
+  assert.equal(shown.replace(/\s/g, ''), code.replace(/\s/g, ''));
+  await browser.ui('devices.command', { kind: 'confirm_code', matches: true });
+  accept.answer('y');
+  await accept.wait('approved: ', 30_000);
+  assert.equal(await accept.exit, 0, accept.stderr);
+  await until(async () => {
+    const v = await browser.ui('devices.view');
+    return v.paired && v.online;
+  }, 'the browser paired and online', 30_000);
+}
+
+const names = (view) =>
+  view.records
+    .filter((r) => r.category === 'address_book')
+    .map((r) => r.value.contact.name)
+    .sort();
+const contact = (name) => ({ contact: { name, note: '' } });
+const addEntry = (browser, id, name) =>
+  browser.ui('sync.edit', { field: { record: { category: 'address_book', id } }, value: contact(name) });
+
+describe('two extension profiles and a CLI converge after a relay outage', () => {
+  let relay;
+  let first;
+  let second;
+  let cli;
+  before(async () => {
+    ({ relay, browser: first } = await walletOnRelay());
+    second = await launch();
+    await onboardImport(second, ANVIL_MNEMONIC, PASSWORD);
+    await second.ui('devices.relay.set', { relay: relay.url });
+    cli = await startPhone(relay.url, 'desk');
+    await joinGroupOf(first, cli);
+    await joinGroupOf(second, cli);
+  });
+  after(async () => {
+    await first?.close();
+    await second?.close();
+    await cli?.close();
+    await relay?.stop();
+  });
+
+  it('edits made on all three while the relay is down arrive everywhere once it is back', async () => {
+    // Sync on in the first browser; the second (its user opened Sync) and
+    // the CLI learn it.
+    await first.ui('sync.edit', { field: { enabled: { category: 'address_book' } }, value: { enabled: true } });
+    await addEntry(first, ALICE, 'Alice');
+    await until(async () => {
+      const v = await second.ui('sync.view');
+      return names(v).includes('Alice');
+    }, 'the second browser to get Alice', 30_000, 250);
+    await until(async () => (await cliRecords(cli)).some((r) => r.id === ALICE), 'the CLI to get Alice', 30_000, 500);
+
+    await relay.halt();
+    await until(async () => !(await first.ui('sync.view')).online, 'the first browser to notice', 30_000, 250);
+    await until(async () => !(await second.ui('sync.view')).online, 'the second browser to notice', 30_000, 250);
+    const carol = `0x${'01'.repeat(20)}`;
+    const dave = `0x${'02'.repeat(20)}`;
+    const erin = `0x${'03'.repeat(20)}`;
+    await addEntry(first, carol, 'Carol');
+    await addEntry(second, dave, 'Dave');
+    const out = await cli.run(['sync', 'set', 'address_book', erin, JSON.stringify(contact('Erin'))]);
+    assert.match(out, /saved on this device/);
+    // The popup says what waits.
+    const page = await openPopup(first);
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('open-sync').click();
+    await screen(page, 'sync');
+    assert.match(await page.getByTestId('sync-status').textContent(), /^Offline: 1 change waiting$/);
+
+    await relay.restart();
+    // The browsers reconnect by themselves; the CLI when it runs.
+    const all = ['Alice', 'Carol', 'Dave', 'Erin'];
+    await until(async () => {
+      const c = await cliRecords(cli);
+      return all.every((n) => c.some((r) => r.value?.contact?.name === n));
+    }, 'the CLI to hold all four', 90_000, 1000);
+    for (const [who, b] of [
+      ['first', first],
+      ['second', second],
+    ]) {
+      let v;
+      await until(
+        async () => {
+          v = await b.ui('sync.view');
+          return JSON.stringify(names(v)) === JSON.stringify(all);
+        },
+        `the ${who} browser to hold all four`,
+        90_000,
+        500,
+      ).catch((e) => {
+        e.message += ` ${JSON.stringify({ ...v, records: names(v) })}`;
+        throw e;
+      });
+    }
+    // Without being asked: the worker's events bring the popup up to date.
+    await page.getByTestId('sync-status').filter({ hasText: /^Synced/ }).waitFor({ timeout: 60_000 });
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+});
