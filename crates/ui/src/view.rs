@@ -1173,7 +1173,13 @@ fn activity_panel(ui: &Ui, net: &Network) -> El {
                             "{} · {}",
                             shorten_address(&a.hash),
                             relative_time(a.submitted_at, ui.now_ms)
-                        ))),
+                        )))
+                        .maybe(a.warning.as_ref().map(|w| {
+                            el("span")
+                                .class("warn small")
+                                .tid(format!("activity-warning-{}", a.hash))
+                                .text(w.clone())
+                        })),
                 )
                 .child(
                     el("div")
@@ -1603,7 +1609,7 @@ fn approval(ui: &Ui) -> El {
         .action("approve")
         .text(approve_label);
     if ui.busy
-        || (a.kind == "transaction" && a.needs_fill)
+        || a.needs_fill
         || ![
             "connect",
             "personal_sign",

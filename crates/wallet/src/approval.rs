@@ -4,7 +4,7 @@ use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::display;
+use crate::{display, rpc};
 use crate::{Asset, Error, Network, Result, State};
 
 /// At most this many approvals wait at once (a page cannot flood the user).
@@ -64,7 +64,8 @@ pub struct Approval {
     pub created_at: u64,
     /// Where the worker sends the answer (tab, frame, request id); opaque here.
     pub reply_to: Value,
-    /// For `eth_sendTransaction`: nonce, gas and fees are still to be filled.
+    /// Still waiting for the node: a transaction's nonce, gas and fees, or
+    /// the chain id a network to add answers ([`crate::Wallet::chain_checked`]).
     #[serde(default)]
     pub needs_fill: bool,
     /// Approved here, waiting for the phone (confirm on phone): the stored
@@ -311,6 +312,8 @@ impl crate::Wallet {
             match fill.base_fee {
                 Some(base) => {
                     let tip = fill.priority_fee.unwrap_or(U128_GWEI).to::<u128>();
+                    rpc::check_fee("base fee", base.to())?;
+                    rpc::check_fee("priority fee", tip)?;
                     // 2x base fee: stays includable through six full blocks of +12.5%.
                     let max = base.to::<u128>().saturating_mul(2).saturating_add(tip);
                     tx.insert("maxFeePerGas".into(), json!(format!("{max:#x}")));
@@ -322,6 +325,7 @@ impl crate::Wallet {
                             "the node reported neither a base fee nor a gas price".into(),
                         )
                     })?;
+                    rpc::check_fee("gas price", p.to())?;
                     tx.insert("gasPrice".into(), json!(p));
                 }
             }
@@ -331,6 +335,33 @@ impl crate::Wallet {
         a.display = transaction_display(&self.state, &tx);
         a.needs_fill = false;
         Ok(())
+    }
+
+    /// The node of a network a site asks to add answered `eth_chainId` with
+    /// `answer` (`Value::Null`: it did not answer). The chain it serves must
+    /// be the one the site named: then the approval can be approved
+    /// (`None`); otherwise the request is refused with an error naming both
+    /// ids, the approval is gone and nothing is saved (the resolution).
+    pub fn chain_checked(&mut self, id: u64, answer: &Value) -> Result<Option<Resolution>> {
+        let a = self.session.approval(id)?;
+        let expected = a.request["network"]["chainId"].as_u64();
+        let Some(expected) = expected.filter(|_| a.kind == ApprovalKind::AddChain && a.needs_fill)
+        else {
+            return Err(Error::Invalid(format!(
+                "approval {id} does not wait for a network's chain id"
+            )));
+        };
+        if let Err(why) = crate::rpc::check_chain_id(expected, answer) {
+            let a = self.session.take(id)?;
+            return Ok(Some(Resolution::Error {
+                reply_to: a.reply_to,
+                error: Error::params(why).to_rpc(),
+            }));
+        }
+        if let Some(a) = self.session.approvals.iter_mut().find(|a| a.id == id) {
+            a.needs_fill = false;
+        }
+        Ok(None)
     }
 
     /// Answers approval `id`. `unlocked` is whether the keyring is open (signing
@@ -355,7 +386,12 @@ impl crate::Wallet {
         }
         if approve && a.needs_fill {
             return Err(Error::Invalid(
-                "the transaction's fees are still being fetched; try again in a moment".into(),
+                if a.kind == ApprovalKind::AddChain {
+                    "Tandem is still asking the network's RPC which chain it serves; try again in a moment"
+                } else {
+                    "the transaction's fees are still being fetched; try again in a moment"
+                }
+                .into(),
             ));
         }
         // Validate before removing, so a bad edit leaves the approval pending.
@@ -464,7 +500,8 @@ impl crate::Wallet {
                 let shown = a.display.get("alreadyKnown").unwrap_or(&Value::Null);
                 if &json!(now_known) != shown {
                     return Err(Error::Invalid(format!(
-                        "network {id} changed in Tandem since the site asked; reject this                          request and let the site ask again"
+                        "network {id} changed in Tandem since the site asked; reject this \
+                         request and let the site ask again"
                     )));
                 }
                 if now_known != Some(&n) {
@@ -592,6 +629,11 @@ pub(crate) fn transaction_display(state: &State, tx: &Value) -> Value {
     if tx.get("to").is_none_or(Value::is_null) {
         warnings.push("this transaction deploys a new contract".to_owned());
     }
+    let per_gas = ["maxFeePerGas", "gasPrice"]
+        .iter()
+        .filter_map(|k| rpc::quantity(tx.get(*k)?))
+        .max();
+    warnings.extend(per_gas.and_then(rpc::high_fee_warning));
     json!({
         "from": tx.get("from"),
         "to": tx.get("to"),
