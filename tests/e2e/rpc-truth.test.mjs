@@ -1,5 +1,5 @@
 // End to end: Tandem does not take a JSON-RPC node's word (issue 13, items 4
-// and 5). Real headless Chromium with the built extension, two real anvil
+// and 5), and a transaction's approval shows its nonce and calldata (item 3). Real headless Chromium with the built extension, two real anvil
 // nodes (chains 31337 and 1338), a viem dapp, and for chain 31337 a small
 // lying proxy in front of anvil (tests/e2e/lib/lying-rpc.mjs) that rewrites
 // the answers each test names.
@@ -144,6 +144,54 @@ describe('Tandem checks what the network RPC answers', { timeout: 300_000 }, () 
     assert.ok(await jsonRpc(anvil.url, 'eth_getTransactionByHash', [signed]), 'anvil has it under that hash');
     const rec = (await browser.ui('activity')).find((x) => x.hash === signed);
     assert.match(rec.warning, new RegExp(`answered ${fake} instead of ${signed}`));
+  });
+
+  it('a site-chosen nonce already used is shown and flagged as a replacement (item 3)', { timeout: 60_000 }, async () => {
+    // Anvil mines at once, so the account's next nonce is its mined count.
+    if ((await nonceOf(anvil.url)) === 0) {
+      const first = send();
+      await answer(browser, 'transaction', true);
+      assert.ok((await first).result);
+    }
+    const next = await nonceOf(anvil.url);
+    const sent = d(
+      ([from, to]) => window.dapp.raw({ method: 'eth_sendTransaction', params: [{ from, to, value: '0x1', nonce: '0x0' }] }),
+      [A0, A1],
+    );
+    const a = await pendingApproval(browser, 'transaction');
+    const win = await windowOf(a.id);
+    const shown = async (id) => {
+      const el = win.getByTestId(id);
+      await el.waitFor({ state: 'attached', timeout: 15_000 });
+      return (await el.textContent()).trim();
+    };
+    assert.equal(await shown('tx-nonce'), '0');
+    assert.equal(
+      await shown('tx-warning-0'),
+      `replaces a pending transaction: the site chose nonce 0, already used by this account (its next is ${next}); if that transaction was mined, this one fails`,
+    );
+    assert.equal(await win.getByTestId('tx-warning-1').count(), 0);
+    await answer(browser, 'transaction', false);
+    assert.equal((await sent).error.code, 4001);
+  });
+
+  it('an unlimited token approval warns once, and its calldata is there on demand (item 3)', { timeout: 60_000 }, async () => {
+    const spender = '70997970c51812dc3a010c7d01b50e0d17dc79c8';
+    const data = `0x095ea7b3${spender.padStart(64, '0')}${'f'.repeat(64)}`;
+    const token = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
+    const sent = d(([from, to, data]) => window.dapp.raw({ method: 'eth_sendTransaction', params: [{ from, to, data }] }), [A0, token, data]);
+    const a = await pendingApproval(browser, 'transaction');
+    const win = await windowOf(a.id);
+    const first = win.getByTestId('tx-warning-0');
+    await first.waitFor({ state: 'attached', timeout: 15_000 });
+    assert.match(await first.textContent(), /^unlimited token approval: 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 could move/);
+    assert.equal(await win.getByTestId('tx-warning-1').count(), 0, 'once, not once per address spelling');
+    const hex = win.getByTestId('tx-data-hex');
+    assert.equal(await hex.isVisible(), false, 'raw calldata only on demand');
+    await win.getByTestId('tx-data-raw').locator('summary').click();
+    assert.equal(await hex.textContent(), data);
+    await answer(browser, 'transaction', false);
+    assert.equal((await sent).error.code, 4001);
   });
 
   it('receipts are polled on the chain the transaction was sent on, after a switch', { timeout: 60_000 }, async () => {

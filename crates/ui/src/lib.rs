@@ -7,6 +7,7 @@ pub mod format;
 pub mod model;
 pub mod pairing;
 pub mod qr;
+pub mod reveal;
 pub mod tx;
 pub mod typed_data;
 pub mod validate;

@@ -291,6 +291,12 @@ impl crate::Wallet {
             .get_mut("transaction")
             .and_then(Value::as_object_mut)
             .ok_or_else(|| Error::Corrupt("transaction approval without a transaction".into()))?;
+        // A nonce the site chose: below the account's next one, it replaces
+        // a pending transaction (or fails, if that one was mined).
+        let chosen = tx
+            .get("nonce")
+            .and_then(rpc::quantity)
+            .and_then(|n| u64::try_from(n).ok());
         tx.entry("nonce").or_insert_with(|| json!(fill.nonce));
         let has_data = tx
             .get("data")
@@ -333,6 +339,20 @@ impl crate::Wallet {
         let tx = Value::Object(tx.clone());
         check_transaction(&tx)?;
         a.display = transaction_display(&self.state, &tx);
+        if let (Some(n), Value::Array(ws)) = (chosen, &mut a.display["warnings"]) {
+            let next = fill.nonce.to::<u64>();
+            if n < next {
+                ws.push(json!(format!(
+                    "replaces a pending transaction: the site chose nonce {n}, already used by \
+                     this account (its next is {next}); if that transaction was mined, this one fails"
+                )));
+            } else if n > next {
+                ws.push(json!(format!(
+                    "the site chose nonce {n}, ahead of this account's next ({next}): it waits \
+                     for the ones before it"
+                )));
+            }
+        }
         a.needs_fill = false;
         Ok(())
     }
@@ -612,6 +632,11 @@ pub(crate) fn transaction_display(state: &State, tx: &Value) -> Value {
     if body.len() == 8 + 128 {
         let arg = |i: usize| &body[8 + 64 * i..8 + 64 * (i + 1)];
         let addr = format!("0x{}", &arg(0)[24..]);
+        // The spelling the window uses everywhere (EIP-55), so that no
+        // warning reads as another one.
+        let addr = addr
+            .parse::<Address>()
+            .map_or(addr, |a| a.to_checksum(None));
         let amount = U256::from_str_radix(arg(1), 16).unwrap_or_default();
         match &body[..8] {
             TRANSFER => call = json!({"function": "transfer", "to": addr, "amount": amount}),

@@ -212,3 +212,40 @@ fn receipts_are_asked_of_the_chain_each_transaction_was_sent_on() {
     assert!(w.state.update_status("0x01", TxStatus::Confirmed, Some(1)));
     assert_eq!(w.state.pending_hashes(), [("0x02".to_owned(), 137)]);
 }
+
+/// Issue 13, item 3: a nonce the site chose is compared with the account's
+/// next one (the node's pending count).
+#[test]
+fn a_site_chosen_nonce_below_the_next_is_flagged_as_a_replacement() {
+    let ask = |nonce: Option<&str>| {
+        let mut w = connected();
+        let mut tx = json!({"from": A0, "to": A1, "value": "0x1"});
+        if let Some(n) = nonce {
+            tx["nonce"] = json!(n);
+        }
+        let id = common::ask(&mut w, "eth_sendTransaction", json!([tx]));
+        w.fill_transaction(
+            id,
+            &fill(json!({"nonce": "0x5", "gasEstimate": "0x5208", "baseFee": "0x1"})),
+        )
+        .unwrap();
+        let d = w.session.approval(id).unwrap().display.clone();
+        let ws: Vec<String> = serde_json::from_value(d["warnings"].clone()).unwrap();
+        (d["nonce"].clone(), ws)
+    };
+    let (nonce, ws) = ask(Some("0x3"));
+    assert_eq!(nonce, "0x3", "the site's nonce is kept");
+    assert_eq!(ws.len(), 1, "{ws:?}");
+    assert!(
+        ws[0].starts_with("replaces a pending transaction: the site chose nonce 3"),
+        "{ws:?}"
+    );
+    assert!(ws[0].contains("its next is 5"), "{ws:?}");
+    let (_, ws) = ask(Some("0x9"));
+    assert!(
+        ws[0].contains("nonce 9, ahead of this account's next (5)"),
+        "{ws:?}"
+    );
+    assert_eq!(ask(Some("0x5")), (json!("0x5"), vec![]));
+    assert_eq!(ask(None), (json!("0x5"), vec![]));
+}
