@@ -23,6 +23,7 @@ import init, {
   generateMnemonic,
   validateMnemonic,
   checksumAddress,
+  rpcAnswer,
 } from './wasm/tandem_wasm.js';
 import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.js';
 import {
@@ -181,7 +182,8 @@ async function boot() {
   deviceTick().catch((e) => console.error('tandem: devices:', e?.message));
   // Transactions whose fees were being fetched when the worker died.
   for (const a of JSON.parse(wallet.approvals())) {
-    if (a.needsFill) fillTransaction(a.id, fillRequest(a)).catch(() => {});
+    if (a.needsFill && a.kind === 'add_chain') checkChain(a.id, a.request.network.rpcUrl).catch(() => {});
+    else if (a.needsFill) fillTransaction(a.id, fillRequest(a)).catch(() => {});
   }
 }
 
@@ -346,11 +348,12 @@ class RpcError extends Error {
 
 async function rpc(url, method, params) {
   let res;
+  const id = ++rpcSeq;
   try {
     res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: ++rpcSeq, method, params }),
+      body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
       signal: AbortSignal.timeout(RPC_TIMEOUT_MS),
       credentials: 'omit',
     });
@@ -359,20 +362,16 @@ async function rpc(url, method, params) {
     throw new RpcError(4901, `could not reach the network's RPC: ${e?.message ?? e}`);
   }
   if (!res.ok) throw new RpcError(-32603, `the network's RPC answered HTTP ${res.status}`);
-  let body;
+  let text;
   try {
-    body = await res.json();
-  } catch {
-    throw new RpcError(-32603, "the network's RPC answered something that is not JSON");
+    text = await res.text();
+  } catch (e) {
+    throw new RpcError(4901, `could not read the network's RPC answer: ${e?.message ?? e}`);
   }
-  if (body && body.error) {
-    throw new RpcError(
-      Number.isInteger(body.error.code) ? body.error.code : -32603,
-      String(body.error.message ?? 'RPC error'),
-      body.error.data,
-    );
-  }
-  return body?.result ?? null;
+  // The core checks it is the answer to this request (its id).
+  const out = JSON.parse(rpcAnswer(id, text));
+  if (out.error) throw new RpcError(out.error.code, out.error.message, out.error.data);
+  return out.result;
 }
 
 function rpcErrorObject(e) {
@@ -427,7 +426,8 @@ async function handleProvider(msg, sender) {
     case 'approval': {
       await persist();
       notify('approvals');
-      if (out.fill) fillTransaction(out.id, out.fill).catch(() => {});
+      if (out.fill?.chainIdOf) checkChain(out.id, out.fill.chainIdOf).catch(() => {});
+      else if (out.fill) fillTransaction(out.id, out.fill).catch(() => {});
       await openApprovalWindow(out.id);
       return { id, pending: true };
     }
@@ -495,6 +495,19 @@ async function fillTransaction(id, fill) {
   }
   await persist();
   notify('approvals');
+}
+
+/** Asks the RPC of a network a site wants added which chain it serves; the
+ *  core refuses the request if it is not the chain the site named. */
+async function checkChain(id, url) {
+  const answer = await rpc(url, 'eth_chainId', []).catch(() => null);
+  const res = JSON.parse(wallet.chainChecked(id, JSON.stringify(answer)));
+  await persist();
+  notify('approvals');
+  if (res) {
+    deliver(res.reply_to, { error: res.error });
+    closeApprovalWindows(new Set([id]));
+  }
 }
 
 /** Window openings run one at a time: requests arrive together, and each
@@ -863,8 +876,9 @@ async function sendTransaction(address, tx, origin) {
 async function broadcast(address, tx, origin, signed) {
   // The chain the dapp asked on, even if the user switched networks since.
   const net = networkOf(parseInt(tx.chainId, 16));
-  const hash = await rpc(net.rpcUrl, 'eth_sendRawTransaction', [signed.raw]);
-  wallet.record(
+  const answer = await rpc(net.rpcUrl, 'eth_sendRawTransaction', [signed.raw]);
+  // The site gets the hash of what was signed; the core compares the node's.
+  const warning = wallet.recordSent(
     JSON.stringify({
       hash: signed.hash,
       chainId: net.chainId,
@@ -876,26 +890,31 @@ async function broadcast(address, tx, origin, signed) {
       submittedAt: Date.now(),
       blockNumber: null,
     }),
+    JSON.stringify(answer),
   );
   await persist();
   notify('activity');
-  watchReceipt(signed.hash);
-  return hash ?? signed.hash;
+  if (warning) {
+    console.warn('tandem:', warning);
+    notification(`tandem-hash-${signed.hash}`, "Tandem: the network's RPC misreported a transaction", warning);
+  }
+  watchReceipt(signed.hash, net.chainId);
+  return signed.hash;
 }
 
 /** Polls one receipt for about a minute; the alarm picks up what is left. */
-async function watchReceipt(hash) {
+async function watchReceipt(hash, chainId) {
   for (let i = 0; i < 60; i++) {
     await new Promise((r) => setTimeout(r, i < 10 ? 300 : 1000));
-    if (await checkReceipt(hash)) return;
+    if (await checkReceipt(hash, chainId)) return;
   }
 }
 
-async function checkReceipt(hash) {
-  const net = currentNetwork();
+/** Asks the node of the chain the transaction was sent on, whichever is selected. */
+async function checkReceipt(hash, chainId) {
   let receipt;
   try {
-    receipt = await rpc(net.rpcUrl, 'eth_getTransactionReceipt', [hash]);
+    receipt = await rpc(networkOf(chainId).rpcUrl, 'eth_getTransactionReceipt', [hash]);
   } catch {
     return false;
   }
@@ -910,7 +929,7 @@ async function checkReceipt(hash) {
 }
 
 async function pollReceipts() {
-  for (const h of JSON.parse(wallet.pendingHashes())) await checkReceipt(h);
+  for (const [h, chainId] of JSON.parse(wallet.pendingHashes())) await checkReceipt(h, chainId);
 }
 
 // ---- portfolio ----------------------------------------------------------------
@@ -1152,19 +1171,21 @@ async function uiMethod(method, p) {
       await persist();
       broadcastToTabs();
       break;
-    case 'networks.upsert':
-      wallet.upsertNetwork(
-        JSON.stringify({
-          chainId: Number(p.chainId),
-          name: p.name,
-          rpcUrl: p.rpcUrl,
-          symbol: p.symbol,
-          explorer: p.explorer || undefined,
-        }),
-      );
+    case 'networks.upsert': {
+      const net = JSON.stringify({
+        chainId: Number(p.chainId),
+        name: p.name,
+        rpcUrl: p.rpcUrl,
+        symbol: p.symbol,
+        explorer: p.explorer || undefined,
+      });
+      // Saved only if its RPC serves that chain (the core compares).
+      const answer = await rpc(wallet.upsertNetwork(net), 'eth_chainId', []).catch(() => null);
+      wallet.upsertNetwork(net, JSON.stringify(answer));
       touched();
       syncNetwork(Number(p.chainId)).catch(syncWarn);
       break;
+    }
     case 'networks.remove':
       wallet.removeNetwork(Number(p.chainId));
       touched();

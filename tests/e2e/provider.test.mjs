@@ -21,6 +21,7 @@ import {
 } from './lib/index.mjs';
 import { answer } from './lib/approve.mjs';
 import { onboardImport } from './lib/onboard.mjs';
+import { startLyingRpc } from './lib/lying-rpc.mjs';
 
 // The EIP-712 specification's example (eips.ethereum.org/EIPS/eip-712), on anvil's chain.
 const MAIL = {
@@ -356,16 +357,34 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
   });
 
   it("an unreachable RPC's URL, API key included, never reaches the page", async () => {
-    // Port 1 on loopback: nothing listens, the connection is refused at once.
-    const url = 'http://127.0.0.1:1/v3/SECRETAPIKEY0123456789';
-    const pending = d(([u]) => window.dapp.addChain(1339, 'Keyed RPC', u), [url]);
+    const key = '/v3/SECRETAPIKEY0123456789';
+    const add = (u) =>
+      d(
+        ([u]) =>
+          window.dapp.raw({
+            method: 'wallet_addEthereumChain',
+            params: [{ chainId: '0x53b', chainName: 'Keyed RPC', rpcUrls: [u], nativeCurrency: { name: 'E', symbol: 'ETH', decimals: 18 } }],
+          }),
+        [u],
+      );
+    // Unreachable when added (port 1 on loopback: refused at once): the
+    // request is refused without the URL.
+    const refused = await add(`http://127.0.0.1:1${key}`);
+    assert.match(refused.error.message, /did not answer eth_chainId/);
+    assert.ok(!refused.error.message.includes('SECRETAPIKEY'), refused.error.message);
+    // Reachable when added (a keyed URL in front of a real chain 1339), gone later.
+    const node = await startAnvil({ chainId: 1339 });
+    const keyed = await startLyingRpc(node.url);
+    const pending = add(keyed.url + key);
     await answer(browser, 'add_chain', true);
-    await pending;
+    assert.equal((await pending).error, undefined);
     await until(async () => (await d(() => window.dapp.raw({ method: 'eth_chainId' }))).result === '0x53b', 'on the keyed RPC');
+    await keyed.close();
+    await node.stop();
     const r = await d(() => window.dapp.raw({ method: 'eth_blockNumber' }));
     assert.equal(r.error.code, 4901);
     assert.match(r.error.message, /could not reach the network's RPC/);
-    assert.ok(!r.error.message.includes('SECRETAPIKEY') && !r.error.message.includes('127.0.0.1:1'), r.error.message);
+    assert.ok(!r.error.message.includes('SECRETAPIKEY') && !r.error.message.includes(keyed.url), r.error.message);
     await browser.ui('networks.select', { chainId: 31337 });
     await until(async () => (await d(() => window.dapp.raw({ method: 'eth_chainId' }))).result === '0x7a69', 'back on anvil');
   });
@@ -414,15 +433,21 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
       await assert.rejects(browser.ui(method, params), (e) => e.kind === kind, `${method} ${JSON.stringify(params)} -> ${kind}`);
     }
     assert.equal((await raw({ method: 'eth_chainId' })).result, '0x7a69', 'the worker survived');
-    // An unreachable node is 4901 (chain disconnected), not a crash.
-    // The node's port is held by a socket that drops every connection (held,
-    // so no other process can take it while the test runs).
+    // A network is saved only when its RPC answers its chain id. This node's
+    // port is held by a socket that drops every connection (held, so no other
+    // process can take it while the test runs).
     const dead = net.createServer((socket) => socket.destroy());
     await new Promise((resolve) => dead.listen(0, '127.0.0.1', resolve));
-    const deadUrl = `http://127.0.0.1:${dead.address().port}`;
-    await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: deadUrl, symbol: 'ETH' });
-    assert.equal((await raw({ method: 'eth_blockNumber' })).error.code, 4901);
+    await assert.rejects(
+      browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: `http://127.0.0.1:${dead.address().port}`, symbol: 'ETH' }),
+      (e) => e.kind === 'InvalidInput' && /did not answer eth_chainId/.test(e.message),
+    );
     await new Promise((resolve) => dead.close(resolve));
+    // A node that goes away later is 4901 (chain disconnected), not a crash.
+    const gone = await startAnvil();
+    await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: gone.url, symbol: 'ETH' });
+    await gone.stop();
+    assert.equal((await raw({ method: 'eth_blockNumber' })).error.code, 4901);
     await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: anvil.url, symbol: 'ETH' });
     assert.ok((await raw({ method: 'eth_blockNumber' })).result);
   });

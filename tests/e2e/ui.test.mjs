@@ -225,14 +225,21 @@ describe('import, networks and balances on anvil', { timeout: 180_000 }, () => {
   });
 
   it('adds, switches to and removes a custom network', async () => {
+    // anvil2 is a real node on chain 31338 (a network is saved only if its RPC serves it).
     await page.getByTestId('settings-button').click();
     await page.getByTestId('open-networks').click();
     await page.getByTestId('network-add').click();
     await waitScreen(page, 'network-form');
     await page.getByTestId('network-form-chainid').fill('0x7a6a');
     await page.getByTestId('network-form-name').fill('Test chain');
-    await page.getByTestId('network-form-rpc').fill(anvil2.url);
+    // First the RPC of chain 31337: refused, naming both chains, nothing saved.
+    await page.getByTestId('network-form-rpc').fill(anvil.url);
     await page.getByTestId('network-form-symbol').fill('TST');
+    await page.getByTestId('network-form-save').click();
+    await page.getByTestId('form-error').waitFor({ timeout: 20_000 });
+    assert.match(await page.getByTestId('form-error').textContent(), /serves chain 31337 \(0x7a69\), not chain 31338/);
+    assert.ok(!(await browser.ui('state')).networks.some((n) => n.chainId === 31338));
+    await page.getByTestId('network-form-rpc').fill(anvil2.url);
     await page.getByTestId('network-form-save').click();
     await waitScreen(page, 'networks');
     await page.getByTestId('network-row-31338').waitFor();

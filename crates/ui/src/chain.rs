@@ -139,7 +139,16 @@ pub fn add_body(a: &Approval) -> El {
                  approve only if you trust this site.",
             )),
     };
-    el("div").class("stack").child(card).child(what)
+    el("div")
+        .class("stack")
+        .child(card)
+        .maybe(a.needs_fill.then(|| {
+            el("p").class("muted").tid("chain-checking").text(format!(
+                "Asking the RPC which chain it serves (it must be chain {})…",
+                n.chain_id
+            ))
+        }))
+        .child(what)
 }
 
 /// The heading of an `add_chain` approval: adding, or changing a known one.
@@ -343,6 +352,17 @@ mod tests {
             add("Dev node", "http://127.0.0.1:9999"),
         );
         let ui = page(&w, id);
+        // Until its RPC says which chain it serves, Approve is disabled.
+        assert!(text(&ui, "chain-checking").contains("chain 31337"));
+        let v = view(&ui, "");
+        assert!(v
+            .find("approval-approve")
+            .unwrap()
+            .get("disabled")
+            .is_some());
+        assert_eq!(w.chain_checked(id, &json!("0x7a69")).unwrap(), None);
+        let ui = page(&w, id);
+        assert!(view(&ui, "").find("chain-checking").is_none());
         assert_eq!(text(&ui, "chain-name"), "Dev node");
         assert_eq!(text(&ui, "chain-change-name"), "Localhost 8545 → Dev node");
         assert_eq!(

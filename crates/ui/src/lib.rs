@@ -9,6 +9,7 @@ pub mod pairing;
 pub mod password;
 pub mod qr;
 pub mod queue;
+pub mod reveal;
 pub mod sync;
 pub mod tx;
 pub mod typed_data;

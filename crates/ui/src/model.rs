@@ -224,6 +224,8 @@ pub struct ActivityItem {
     pub submitted_at: f64,
     /// Block it was mined in.
     pub block_number: Option<u64>,
+    /// What was wrong with the node's answer when it was sent.
+    pub warning: Option<String>,
 }
 
 /// A pending approval (`approvals.get`).

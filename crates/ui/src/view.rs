@@ -1198,7 +1198,13 @@ fn activity_panel(ui: &Ui, net: &Network) -> El {
                             "{} · {}",
                             shorten_address(&a.hash),
                             relative_time(a.submitted_at, ui.now_ms)
-                        ))),
+                        )))
+                        .maybe(a.warning.as_ref().map(|w| {
+                            el("span")
+                                .class("warn small")
+                                .tid(format!("activity-warning-{}", a.hash))
+                                .text(w.clone())
+                        })),
                 )
                 .child(
                     el("div")
@@ -1516,8 +1522,16 @@ fn s<'a>(v: &'a Value, k: &str) -> &'a str {
 }
 
 fn warning_list(ws: impl IntoIterator<Item = (bool, String)>, prefix: &str) -> Option<El> {
+    // The same warning never twice, whatever the spelling of its addresses.
+    let mut seen: Vec<String> = Vec::new();
     let items: Vec<El> = ws
         .into_iter()
+        .filter(|(_, m)| {
+            let key = m.to_ascii_lowercase();
+            let new = !seen.contains(&key);
+            seen.push(key);
+            new
+        })
         .enumerate()
         .map(|(i, (danger, m))| {
             el("li")
@@ -1553,13 +1567,16 @@ fn field_value(name: &str, ty: &str, v: &FieldValue, path: &str) -> El {
     let body = match v {
         FieldValue::Text(t) => {
             let huge = ty.starts_with("uint") && crate::format::is_unlimited(t);
+            let date = crate::reveal::is_time(name, ty)
+                .then(|| crate::reveal::time_value(t, path))
+                .flatten();
             el("dd")
                 .class("mono")
-                .child(
+                .child(date.unwrap_or_else(|| {
                     el("span")
                         .tid(format!("typed-field-{path}"))
-                        .text(t.clone()),
-                )
+                        .text(t.clone())
+                }))
                 .maybe(huge.then(|| {
                     el("span")
                         .class("pill bad")
@@ -1634,7 +1651,7 @@ fn approval(ui: &Ui) -> El {
         .text(approve_label);
     if ui.busy
         || !crate::queue::armed(ui)
-        || (a.kind == "transaction" && a.needs_fill)
+        || a.needs_fill
         || ![
             "connect",
             "personal_sign",
@@ -1830,19 +1847,7 @@ fn tx_body(a: &Approval, portfolio: Option<&Portfolio>) -> El {
             format!("{operator} gets control over all your items in this collection"),
         ));
     }
-    if let KnownCall::Approve {
-        unlimited: true,
-        spender,
-        ..
-    } = &call
-    {
-        let m = format!(
-            "unlimited token approval: {spender} could move all of this token from your account"
-        );
-        if !warnings.iter().any(|(_, w)| w == &m) {
-            warnings.push((true, m));
-        }
-    }
+    // An unlimited ERC-20 approval's warning is the wallet's (in `warnings`).
     // Token amounts read in the token's units when the wallet knows the token.
     let token = portfolio.and_then(|p| {
         p.tokens
@@ -1929,6 +1934,11 @@ fn tx_body(a: &Approval, portfolio: Option<&Portfolio>) -> El {
                     "tx-to",
                 ))
                 .child(kv("Amount", format_native(&value, &symbol), "tx-value"))
+                .maybe(
+                    crate::format::to_u128(&pick("nonce"))
+                        .ok()
+                        .map(|n| kv("Nonce", n.to_string(), "tx-nonce")),
+                )
                 .maybe((!data.is_empty() && data != "0x").then(|| {
                     kv(
                         "Data",
@@ -1937,6 +1947,7 @@ fn tx_body(a: &Approval, portfolio: Option<&Portfolio>) -> El {
                     )
                 })),
         )
+        .maybe((!data.is_empty() && data != "0x").then(|| crate::reveal::raw_data(&data)))
         .child(if a.needs_fill {
             el("p")
                 .class("muted")
@@ -2389,24 +2400,65 @@ mod tests {
         );
     }
 
+    /// Issue 13, item 3: the approval the worker really queues for an
+    /// unlimited ERC-20 approval warns once (it showed two copies, one per
+    /// spelling of the spender's address).
     #[test]
-    fn unlimited_approve_calldata_warns() {
-        let data = format!("0x095ea7b3{:0>64}{}", "dead", "f".repeat(64));
-        let tx = json!({"to": "0x5FbDB2315678afecb367f032d93F642f64180aa3", "data": data, "gas": "0xea60", "maxFeePerGas": "0x1", "maxPriorityFeePerGas": "0x1"});
-        let v = view(
-            &approval_ui("transaction", json!({"transaction": tx}), Value::Null),
-            "",
+    fn unlimited_approve_calldata_warns_once() {
+        use tandem_wallet::{Edits, Fill, Outcome, Wallet};
+        const A0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+        let mut w = Wallet::default();
+        w.state.sync_accounts(&[(
+            A0.parse().unwrap(),
+            json!({"kind": "derived", "source": 0, "index": 0}),
+        )]);
+        w.state.select_network(31337).unwrap();
+        let ask = |w: &mut Wallet, method: &str, params: Value| match w.request(
+            "http://127.0.0.1:5173",
+            &json!({"method": method, "params": params}),
+            true,
+            json!({"tabId": 1}),
+            1,
+        ) {
+            Outcome::Approval { id, .. } => id,
+            o => panic!("{o:?}"),
+        };
+        let id = ask(&mut w, "eth_requestAccounts", json!([]));
+        w.resolve(id, true, &Edits::default(), true, 1, "", [0; 16])
+            .unwrap();
+        let spender = "70997970c51812dc3a010c7d01b50e0d17dc79c8";
+        let data = format!("0x095ea7b3{spender:0>64}{}", "f".repeat(64));
+        let to = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+        let id = ask(
+            &mut w,
+            "eth_sendTransaction",
+            json!([{"from": A0, "to": to, "data": data}]),
         );
+        let fill: Fill = serde_json::from_value(
+            json!({"nonce": "0x0", "gasEstimate": "0xea60", "baseFee": "0x1", "priorityFee": "0x1"}),
+        )
+        .unwrap();
+        w.fill_transaction(id, &fill).unwrap();
+        let mut ui = Ui::new(Page::Approval);
+        ui.state = Some(state());
+        ui.approval = Some(serde_json::from_value(json!(w.session.approval(id).unwrap())).unwrap());
+        ui.route();
+        let v = view(&ui, "");
         assert_eq!(
             v.find("tx-call").unwrap().text_content(),
             "Unlimited token approval"
         );
-        assert!(v
-            .find("tx-warning-0")
-            .unwrap()
-            .text_content()
-            .contains("unlimited"));
+        let warning = v.find("tx-warning-0").unwrap().text_content();
+        assert!(
+            warning
+                .contains("unlimited token approval: 0x70997970C51812dc3A010C7d01b50e0d17dc79C8"),
+            "{warning}"
+        );
+        assert!(v.find("tx-warning-1").is_none(), "one warning, not two");
         assert_eq!(v.find("tx-data").unwrap().text_content(), "68 bytes");
+        // The nonce, and the calldata itself on demand.
+        assert_eq!(v.find("tx-nonce").unwrap().text_content(), "0");
+        assert_eq!(v.find("tx-data-hex").unwrap().text_content(), data);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::display;
+use crate::{display, rpc};
 use crate::{Asset, Error, Network, Result, State};
 
 /// At most this many approvals wait at once (a page cannot flood the user).
@@ -64,7 +64,8 @@ pub struct Approval {
     pub created_at: u64,
     /// Where the worker sends the answer (tab, frame, request id); opaque here.
     pub reply_to: Value,
-    /// For `eth_sendTransaction`: nonce, gas and fees are still to be filled.
+    /// Still waiting for the node: a transaction's nonce, gas and fees, or
+    /// the chain id a network to add answers ([`crate::Wallet::chain_checked`]).
     #[serde(default)]
     pub needs_fill: bool,
     /// Approved here, waiting for the phone (confirm on phone): the stored
@@ -295,6 +296,12 @@ impl crate::Wallet {
             .get_mut("transaction")
             .and_then(Value::as_object_mut)
             .ok_or_else(|| Error::Corrupt("transaction approval without a transaction".into()))?;
+        // A nonce the site chose: below the account's next one, it replaces
+        // a pending transaction (or fails, if that one was mined).
+        let chosen = tx
+            .get("nonce")
+            .and_then(rpc::quantity)
+            .and_then(|n| u64::try_from(n).ok());
         tx.entry("nonce").or_insert_with(|| json!(fill.nonce));
         let has_data = tx
             .get("data")
@@ -316,6 +323,8 @@ impl crate::Wallet {
             match fill.base_fee {
                 Some(base) => {
                     let tip = fill.priority_fee.unwrap_or(U128_GWEI).to::<u128>();
+                    rpc::check_fee("base fee", base.to())?;
+                    rpc::check_fee("priority fee", tip)?;
                     // 2x base fee: stays includable through six full blocks of +12.5%.
                     let max = base.to::<u128>().saturating_mul(2).saturating_add(tip);
                     tx.insert("maxFeePerGas".into(), json!(format!("{max:#x}")));
@@ -327,6 +336,7 @@ impl crate::Wallet {
                             "the node reported neither a base fee nor a gas price".into(),
                         )
                     })?;
+                    rpc::check_fee("gas price", p.to())?;
                     tx.insert("gasPrice".into(), json!(p));
                 }
             }
@@ -334,8 +344,49 @@ impl crate::Wallet {
         let tx = Value::Object(tx.clone());
         check_transaction(&tx)?;
         a.display = transaction_display(&self.state, &tx);
+        if let (Some(n), Value::Array(ws)) = (chosen, &mut a.display["warnings"]) {
+            let next = fill.nonce.to::<u64>();
+            if n < next {
+                ws.push(json!(format!(
+                    "replaces a pending transaction: the site chose nonce {n}, already used by \
+                     this account (its next is {next}); if that transaction was mined, this one fails"
+                )));
+            } else if n > next {
+                ws.push(json!(format!(
+                    "the site chose nonce {n}, ahead of this account's next ({next}): it waits \
+                     for the ones before it"
+                )));
+            }
+        }
         a.needs_fill = false;
         Ok(())
+    }
+
+    /// The node of a network a site asks to add answered `eth_chainId` with
+    /// `answer` (`Value::Null`: it did not answer). The chain it serves must
+    /// be the one the site named: then the approval can be approved
+    /// (`None`); otherwise the request is refused with an error naming both
+    /// ids, the approval is gone and nothing is saved (the resolution).
+    pub fn chain_checked(&mut self, id: u64, answer: &Value) -> Result<Option<Resolution>> {
+        let a = self.session.approval(id)?;
+        let expected = a.request["network"]["chainId"].as_u64();
+        let Some(expected) = expected.filter(|_| a.kind == ApprovalKind::AddChain && a.needs_fill)
+        else {
+            return Err(Error::Invalid(format!(
+                "approval {id} does not wait for a network's chain id"
+            )));
+        };
+        if let Err(why) = crate::rpc::check_chain_id(expected, answer) {
+            let a = self.session.take(id)?;
+            return Ok(Some(Resolution::Error {
+                reply_to: a.reply_to,
+                error: Error::params(why).to_rpc(),
+            }));
+        }
+        if let Some(a) = self.session.approvals.iter_mut().find(|a| a.id == id) {
+            a.needs_fill = false;
+        }
+        Ok(None)
     }
 
     /// Answers approval `id`. `unlocked` is whether the keyring is open (signing
@@ -366,7 +417,12 @@ impl crate::Wallet {
         }
         if a.needs_fill {
             return Err(Error::Invalid(
-                "the transaction's fees are still being fetched; try again in a moment".into(),
+                if a.kind == ApprovalKind::AddChain {
+                    "Tandem is still asking the network's RPC which chain it serves; try again in a moment"
+                } else {
+                    "the transaction's fees are still being fetched; try again in a moment"
+                }
+                .into(),
             ));
         }
         // Validate before removing, so a bad edit leaves the approval pending.
@@ -480,7 +536,8 @@ impl crate::Wallet {
                 let shown = a.display.get("alreadyKnown").unwrap_or(&Value::Null);
                 if &json!(now_known) != shown {
                     return Err(Error::Invalid(format!(
-                        "network {id} changed in Tandem since the site asked; reject this                          request and let the site ask again"
+                        "network {id} changed in Tandem since the site asked; reject this \
+                         request and let the site ask again"
                     )));
                 }
                 if now_known != Some(&n) {
@@ -591,6 +648,11 @@ pub(crate) fn transaction_display(state: &State, tx: &Value) -> Value {
     if body.len() == 8 + 128 {
         let arg = |i: usize| &body[8 + 64 * i..8 + 64 * (i + 1)];
         let addr = format!("0x{}", &arg(0)[24..]);
+        // The spelling the window uses everywhere (EIP-55), so that no
+        // warning reads as another one.
+        let addr = addr
+            .parse::<Address>()
+            .map_or(addr, |a| a.to_checksum(None));
         let amount = U256::from_str_radix(arg(1), 16).unwrap_or_default();
         match &body[..8] {
             TRANSFER => call = json!({"function": "transfer", "to": addr, "amount": amount}),
@@ -608,6 +670,11 @@ pub(crate) fn transaction_display(state: &State, tx: &Value) -> Value {
     if tx.get("to").is_none_or(Value::is_null) {
         warnings.push("this transaction deploys a new contract".to_owned());
     }
+    let per_gas = ["maxFeePerGas", "gasPrice"]
+        .iter()
+        .filter_map(|k| rpc::quantity(tx.get(*k)?))
+        .max();
+    warnings.extend(per_gas.and_then(rpc::high_fee_warning));
     json!({
         "from": tx.get("from"),
         "to": tx.get("to"),

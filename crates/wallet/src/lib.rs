@@ -8,6 +8,7 @@ pub mod lock;
 pub mod network;
 pub mod provider;
 pub mod remote;
+pub mod rpc;
 pub mod state;
 
 pub use approval::{Approval, ApprovalKind, Edits, Fill, Resolution};

@@ -73,7 +73,9 @@ pub enum Outcome {
         id: u64,
         /// Kind.
         kind: ApprovalKind,
-        /// Transaction fields to fetch from the node first (`from`, tx object).
+        /// What to fetch from the node first: a transaction's fields (`from`,
+        /// tx object), or `{ chainIdOf: url }`, the RPC of a network to add,
+        /// to ask `eth_chainId`.
         fill: Option<Value>,
     },
     /// JSON-RPC error.
@@ -521,11 +523,13 @@ impl Wallet {
                 let n = display::merge(existing, &n);
                 let display = json!({ "network": n, "alreadyKnown": existing });
                 let req = json!({ "method": r.method, "network": n });
-                let id = queue!(ApprovalKind::AddChain, req, display, false)?;
+                let url = n.rpc_url.clone();
+                // Waits for the node's eth_chainId ([`Wallet::chain_checked`]).
+                let id = queue!(ApprovalKind::AddChain, req, display, true)?;
                 Ok(Outcome::Approval {
                     id,
                     kind: ApprovalKind::AddChain,
-                    fill: None,
+                    fill: Some(json!({ "chainIdOf": url })),
                 })
             }
             "wallet_watchAsset" => {

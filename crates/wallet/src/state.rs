@@ -112,6 +112,10 @@ pub struct Activity {
     /// Block it was mined in.
     #[serde(default)]
     pub block_number: Option<u64>,
+    /// What was wrong with the node's answer when it was sent
+    /// ([`crate::rpc::sent_hash_warning`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 /// Non-secret wallet state, persisted in `chrome.storage.local`.
@@ -428,12 +432,13 @@ impl State {
         }
     }
 
-    /// Pending transactions on the active chain (for the receipt poller).
-    pub fn pending_hashes(&self) -> Vec<String> {
+    /// Pending transactions, each with the chain it was sent on (the receipt
+    /// poller asks that chain's node, whichever network is selected now).
+    pub fn pending_hashes(&self) -> Vec<(String, u64)> {
         self.activity
             .iter()
-            .filter(|a| a.status == TxStatus::Pending && a.chain_id == self.chain_id)
-            .map(|a| a.hash.clone())
+            .filter(|a| a.status == TxStatus::Pending)
+            .map(|a| (a.hash.clone(), a.chain_id))
             .collect()
     }
 

@@ -10,7 +10,7 @@ use tandem_confirm::{digest, Answer, Message, Policy, Request, Rule, VERSION};
 use tandem_wallet::{ApprovalKind, Edits, Fill, Outcome, Resolution, Wallet};
 
 mod common;
-use common::{ask, to_phone, A0, A1, NOW, ORIGIN};
+use common::{ask, rpc_agrees, to_phone, A0, A1, NOW, ORIGIN};
 
 const PHONE: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a";
 const LAPTOP: &str = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";
@@ -152,6 +152,7 @@ fn each_rule_of_the_policy_sends_its_request_to_the_phone_and_nothing_else_does(
         json!([{"chainId": "0x64", "chainName": "Gnosis", "rpcUrls": ["https://gnosis.example/rpc"],
                 "nativeCurrency": {"name": "xDAI", "symbol": "XDAI", "decimals": 18}}]),
     );
+    rpc_agrees(&mut w, id);
     assert_eq!(awaits(approve_here(&mut w, id)), Rule::AddNetwork);
     done(&mut w, id);
     // A known network whose RPC a site would replace is covered too; the
@@ -165,6 +166,7 @@ fn each_rule_of_the_policy_sends_its_request_to_the_phone_and_nothing_else_does(
         "wallet_addEthereumChain",
         add_local("https://evil.example/rpc"),
     );
+    rpc_agrees(&mut w, id);
     assert_eq!(awaits(approve_here(&mut w, id)), Rule::AddNetwork);
     done(&mut w, id);
     let id = ask(
@@ -172,6 +174,7 @@ fn each_rule_of_the_policy_sends_its_request_to_the_phone_and_nothing_else_does(
         "wallet_addEthereumChain",
         add_local("http://127.0.0.1:8545"),
     );
+    rpc_agrees(&mut w, id);
     assert!(matches!(approve_here(&mut w, id), Resolution::Reply { .. }));
     assert!(w.take_phone_outbox().is_empty());
 

@@ -8,7 +8,7 @@ use tandem_wallet::{
 };
 
 mod common;
-use common::{wallet, A0, A1, NOW, ORIGIN};
+use common::{rpc_agrees, wallet, A0, A1, NOW, ORIGIN};
 
 const OTHER: &str = "https://other.example";
 
@@ -733,6 +733,7 @@ fn switch_and_add_chain() {
         "wallet_addEthereumChain",
         add("http://127.0.0.1:9545", 18),
     ));
+    rpc_agrees(&mut w, id);
     w.resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
         .unwrap();
     assert_eq!(w.state.chain_id, 1337);
@@ -843,6 +844,7 @@ fn adding_a_known_chain_says_what_changes_and_does_it() {
         "wallet_addEthereumChain",
         add("Localhost 8545", "http://127.0.0.1:8545"),
     ));
+    rpc_agrees(&mut w, id);
     let v = view(&w, id);
     assert!(v.already_known.is_some());
     assert!(v.changes().is_empty(), "{:?}", v.changes());
@@ -859,6 +861,7 @@ fn adding_a_known_chain_says_what_changes_and_does_it() {
         "wallet_addEthereumChain",
         add("Dev node", "http://127.0.0.1:9999"),
     ));
+    rpc_agrees(&mut w, id);
     let v = view(&w, id);
     let changes = v.changes();
     let changed: Vec<_> = changes
@@ -890,6 +893,7 @@ fn adding_a_known_chain_says_what_changes_and_does_it() {
         "wallet_addEthereumChain",
         add("Other", "http://127.0.0.1:7777"),
     ));
+    rpc_agrees(&mut w, id);
     let mut edited = w
         .state
         .networks
@@ -1030,11 +1034,12 @@ fn activity_records_and_status() {
         origin: Some(ORIGIN.into()),
         submitted_at: NOW,
         block_number: None,
+        warning: None,
     };
     w.state.record(a.clone());
     w.state.record(a);
     assert_eq!(w.state.activity.len(), 1);
-    assert_eq!(w.state.pending_hashes(), ["0xab"]);
+    assert_eq!(w.state.pending_hashes(), [("0xab".to_owned(), 31337)]);
     assert!(w.state.update_status("0xab", TxStatus::Confirmed, Some(7)));
     assert!(!w.state.update_status("0xab", TxStatus::Confirmed, Some(7)));
     assert!(w.state.pending_hashes().is_empty());
@@ -1155,4 +1160,73 @@ fn only_the_users_answer_puts_off_auto_lock_and_locking_rejects_what_waits() {
         );
     }
     assert!(w.session.approvals.is_empty());
+}
+
+/// Issue 13, item 4: a site names chain 1337 with an RPC that really serves
+/// chain 31337 (or that does not answer). The request is refused naming
+/// both ids, the approval is gone and no network is saved; approving before
+/// the answer is refused.
+#[test]
+fn an_added_networks_rpc_must_serve_the_chain_the_site_named() {
+    let mut w = wallet();
+    connect(&mut w);
+    let before = w.state.networks.clone();
+    let add = || {
+        json!([{
+            "chainId": "0x539", "chainName": "Dev", "rpcUrls": ["http://127.0.0.1:9545/key-123"],
+            "nativeCurrency": {"name": "Ether", "symbol": "ETH", "decimals": 18}
+        }])
+    };
+    for answer in [json!("0x7a69"), Value::Null, json!("not hex"), json!(1337)] {
+        let (id, fill) = match req(&mut w, "wallet_addEthereumChain", add()) {
+            Outcome::Approval { id, fill, .. } => (id, fill),
+            o => panic!("{o:?}"),
+        };
+        assert_eq!(
+            fill,
+            Some(json!({"chainIdOf": "http://127.0.0.1:9545/key-123"}))
+        );
+        assert!(w.session.approval(id).unwrap().needs_fill);
+        let early = w
+            .resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+            .unwrap_err();
+        assert!(
+            early.to_string().contains("which chain it serves"),
+            "{early}"
+        );
+        let Some(Resolution::Error { reply_to, error }) = w.chain_checked(id, &answer).unwrap()
+        else {
+            panic!("{answer}: not refused");
+        };
+        assert_eq!(reply_to, json!({"tab": 1}));
+        assert_eq!(error["code"], -32602);
+        let msg = error["message"].as_str().unwrap();
+        assert!(msg.contains("chain 1337 (0x539)"), "{msg}");
+        if answer == json!("0x7a69") {
+            assert!(msg.contains("serves chain 31337 (0x7a69)"), "{msg}");
+        } else {
+            assert!(msg.contains("did not answer eth_chainId"), "{msg}");
+        }
+        assert!(!msg.contains("key-123"), "never the URL: {msg}");
+        assert!(w.session.approval(id).is_err(), "the approval is gone");
+        assert_eq!(w.state.networks, before, "nothing saved");
+        assert_eq!(w.state.chain_id, 1);
+    }
+    // The right answer: approvable, then saved.
+    let (id, _) = approval(req(&mut w, "wallet_addEthereumChain", add()));
+    assert_eq!(w.chain_checked(id, &json!("0x539")).unwrap(), None);
+    assert!(
+        w.chain_checked(id, &json!("0x539")).is_err(),
+        "answered once"
+    );
+    w.resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap();
+    assert_eq!(w.state.chain_id, 1337);
+    // Only an add waits for a chain id.
+    let (tx, _) = approval(req(
+        &mut w,
+        "eth_sendTransaction",
+        json!([{"from": A0, "to": A1, "value": "0x1"}]),
+    ));
+    assert!(w.chain_checked(tx, &json!("0x539")).is_err());
 }

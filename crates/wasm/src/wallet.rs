@@ -202,11 +202,36 @@ impl WalletController {
         Ok(self.inner.state.select_network(chain_id as u64)?)
     }
 
-    /// Adds or edits a network (`{ chainId, name, rpcUrl, symbol, explorer? }`).
+    /// Adds or edits a network (`{ chainId, name, rpcUrl, symbol, explorer? }`),
+    /// in two calls. Without `chain_id_answer`: checks the fields and returns
+    /// the RPC URL to ask `eth_chainId` (never one that failed the checks);
+    /// nothing is saved. With it (the answer as JSON; `null` if none): saves
+    /// the network if its RPC serves its chain id, and returns `undefined`.
     #[wasm_bindgen(js_name = upsertNetwork)]
-    pub fn upsert_network(&mut self, network: &str) -> Result<()> {
+    pub fn upsert_network(
+        &mut self,
+        network: &str,
+        chain_id_answer: Option<String>,
+    ) -> Result<Option<String>> {
         let n: Network = parse(network, "network")?;
-        Ok(self.inner.state.upsert_network(n)?)
+        let Some(answer) = chain_id_answer else {
+            n.validate()?;
+            return Ok(Some(n.rpc_url));
+        };
+        let answer: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
+        tandem_wallet::rpc::check_chain_id(n.chain_id, &answer).map_err(Error::invalid)?;
+        self.inner.state.upsert_network(n)?;
+        Ok(None)
+    }
+
+    /// A network a site asks to add answered `eth_chainId` with `answer`
+    /// (JSON; `null` if none). Returns `null` when it serves the chain the
+    /// site named (the approval can now be approved), else the resolution
+    /// JSON refusing the request (nothing is saved).
+    #[wasm_bindgen(js_name = chainChecked)]
+    pub fn chain_checked(&mut self, id: f64, answer: &str) -> Result<String> {
+        let answer: Value = serde_json::from_str(answer).unwrap_or(Value::Null);
+        Ok(to_json(&self.inner.chain_checked(id as u64, &answer)?))
     }
 
     /// Removes a custom network.
@@ -249,11 +274,14 @@ impl WalletController {
         self.inner.state.revoke(origin)
     }
 
-    /// Records a submitted transaction (`Activity` JSON).
-    pub fn record(&mut self, activity: &str) -> Result<()> {
+    /// Records a transaction just sent (`Activity` JSON, with the hash Tandem
+    /// signed); `answer`: the node's reply to `eth_sendRawTransaction` (JSON).
+    /// Returns the warning when the node answered another hash.
+    #[wasm_bindgen(js_name = recordSent)]
+    pub fn record_sent(&mut self, activity: &str, answer: &str) -> Result<Option<String>> {
         let a: tandem_wallet::Activity = parse(activity, "activity")?;
-        self.inner.state.record(a);
-        Ok(())
+        let answer: Value = serde_json::from_str(answer).unwrap_or(Value::Null);
+        Ok(self.inner.state.record_sent(a, &answer))
     }
 
     /// Updates a transaction's status (`pending` | `confirmed` | `failed`).
@@ -266,10 +294,14 @@ impl WalletController {
             .update_status(hash, s, block.map(|b| b as u64)))
     }
 
-    /// Hashes of pending transactions on the active chain, as JSON.
+    /// Pending transactions as JSON `[[hash, chainId], ...]`.
     #[wasm_bindgen(js_name = pendingHashes)]
     pub fn pending_hashes(&self) -> String {
-        to_json(&self.inner.state.pending_hashes())
+        let list = self.inner.state.pending_hashes().into_iter();
+        to_json(&Value::Array(
+            list.map(|(h, c)| Value::Array(vec![h.into(), c.into()]))
+                .collect(),
+        ))
     }
 
     /// Records user or dapp activity for auto-lock.
@@ -290,6 +322,17 @@ impl WalletController {
             .session
             .lock
             .deadline(self.inner.state.settings.auto_lock_minutes) as f64
+    }
+}
+
+/// The node's JSON-RPC response `body` to request `id`: JSON `{ result }`,
+/// or `{ error: { code, message, data? } }` (its error, or why its answer is
+/// not used: not JSON, or another request's answer).
+#[wasm_bindgen(js_name = rpcAnswer)]
+pub fn rpc_answer(id: f64, body: &str) -> String {
+    match tandem_wallet::rpc::answer(id as u64, body) {
+        Ok(result) => to_json(&serde_json::json!({ "result": result })),
+        Err(error) => to_json(&serde_json::json!({ "error": error })),
     }
 }
 

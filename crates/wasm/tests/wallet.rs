@@ -120,10 +120,24 @@ fn state_and_session_survive_a_reload() {
 fn activity_and_settings() {
     let (mut w, _) = controller();
     let hash = format!("0x{}", "ab".repeat(32));
-    w.record(&json!({"hash": hash, "chainId": 31337, "from": A0, "to": A0, "value": "0x1", "status": "pending",
-        "origin": ORIGIN, "submittedAt": 1, "blockNumber": null}).to_string())
-        .unwrap();
-    assert_eq!(w.pending_hashes(), json!([hash]).to_string());
+    let sent = |w: &mut WalletController, hash: &str, answer: &str| {
+        w.record_sent(
+            &json!({"hash": hash, "chainId": 31337, "from": A0, "to": A0, "value": "0x1",
+            "status": "pending", "origin": ORIGIN, "submittedAt": 1, "blockNumber": null})
+            .to_string(),
+            answer,
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        sent(
+            &mut w,
+            &hash,
+            &json!(hash.to_uppercase().replace("0X", "0x")).to_string()
+        ),
+        None
+    );
+    assert_eq!(w.pending_hashes(), json!([[hash, 31337]]).to_string());
     assert!(w.update_status(&hash, "confirmed", Some(3.0)).unwrap());
     assert!(w.update_status(&hash, "sideways", None).is_err());
     assert_eq!(w.pending_hashes(), "[]");

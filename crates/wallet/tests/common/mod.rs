@@ -42,6 +42,18 @@ pub(crate) fn ask(w: &mut Wallet, method: &str, params: Value) -> u64 {
     }
 }
 
+/// The RPC of the network that approval `id` adds answers `eth_chainId`
+/// with the chain the site named: the approval can then be approved.
+pub(crate) fn rpc_agrees(w: &mut Wallet, id: u64) {
+    let chain = w.session.approval(id).unwrap().request["network"]["chainId"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        w.chain_checked(id, &json!(format!("{chain:#x}"))).unwrap(),
+        None
+    );
+}
+
 /// What the phone received: the request message, decoded.
 pub(crate) fn to_phone(w: &mut Wallet) -> (Vec<u8>, Request) {
     let out = w.take_phone_outbox();
