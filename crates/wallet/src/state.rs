@@ -195,15 +195,14 @@ impl State {
         for n in &self.networks {
             n.validate()?;
             if seen.contains(&n.chain_id) {
-                return Err(Error::Invalid(format!("network {} twice", n.chain_id)));
+                return Err(Error::Invalid("a network is listed twice".into()));
             }
             seen.push(n.chain_id);
         }
         if !seen.contains(&self.chain_id) {
-            return Err(Error::Invalid(format!(
-                "the selected network {} is not in the list",
-                self.chain_id
-            )));
+            return Err(Error::Invalid(
+                "the selected network is not in the list".into(),
+            ));
         }
         let known = |a: &Address| self.accounts.iter().any(|x| x.address == *a);
         if self.selected.as_ref().is_some_and(|a| !known(a)) {
@@ -212,10 +211,9 @@ impl State {
         for site in &self.sites {
             crate::provider::check_origin(&site.origin)?;
             if !site.accounts.iter().all(known) {
-                return Err(Error::Invalid(format!(
-                    "{} is connected to an unknown account",
-                    site.origin
-                )));
+                return Err(Error::Invalid(
+                    "a site is connected to an unknown account".into(),
+                ));
             }
         }
         for a in &self.assets {

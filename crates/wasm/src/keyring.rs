@@ -80,13 +80,6 @@ impl Keyring {
         Ok(k)
     }
 
-    /// Adds a recovery phrase; returns its first account as JSON.
-    #[wasm_bindgen(js_name = addMnemonic)]
-    pub fn add_mnemonic(&mut self, phrase: &str, passphrase: &str) -> Result<String> {
-        let m = Mnemonic::parse(phrase)?;
-        Ok(account(self.inner.add_mnemonic(m, &nfkd(passphrase))?))
-    }
-
     /// Imports a private key (hex); returns the account as JSON.
     #[wasm_bindgen(js_name = importPrivateKey)]
     pub fn import_private_key(&mut self, hex: &str) -> Result<String> {
@@ -98,12 +91,6 @@ impl Keyring {
     #[wasm_bindgen(js_name = deriveNext)]
     pub fn derive_next(&mut self, source: u32) -> Result<String> {
         Ok(account(self.inner.derive_next(SourceId(source))?))
-    }
-
-    /// Removes an account.
-    #[wasm_bindgen(js_name = removeAccount)]
-    pub fn remove_account(&mut self, addr: &str) -> Result<String> {
-        Ok(account(self.inner.remove_account(address(addr)?)?))
     }
 
     /// `[{ address, origin: { kind, source, index? } }]`, addresses EIP-55 checksummed.
@@ -150,12 +137,6 @@ impl Keyring {
             hash: signed.hash.to_string(),
             tx_type: signed.tx_type,
         }))
-    }
-
-    /// The recovery phrase of `source`, for an explicit, password-confirmed reveal.
-    #[wasm_bindgen(js_name = revealMnemonic)]
-    pub fn reveal_mnemonic(&self, source: u32) -> Result<String> {
-        Ok(self.inner.mnemonic(SourceId(source))?.phrase().to_string())
     }
 }
 

@@ -143,11 +143,4 @@ impl Vault {
             key,
         })
     }
-
-    /// Checks a password without keeping anything (for "confirm to reveal").
-    #[wasm_bindgen(js_name = checkPassword)]
-    pub fn check_password(vault: &str, password: &str) -> Result<()> {
-        tandem_vault::Vault::from_json(vault)?.unlock(password.as_bytes())?;
-        Ok(())
-    }
 }

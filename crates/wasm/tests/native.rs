@@ -127,11 +127,9 @@ fn vault_through_the_boundary() {
     assert_eq!(Vault::unlock(&tampered, "pw").unwrap_err().kind, "Tampered");
     assert_eq!(Vault::unlock("{}", "pw").unwrap_err().kind, "Malformed");
     let changed = Vault::change_password(&resealed, "pw", "new", Some(FAST.into())).unwrap();
-    assert!(Vault::check_password(&changed.vault(), "new").is_ok());
+    assert!(Vault::unlock(&changed.vault(), "new").is_ok());
     assert_eq!(
-        Vault::check_password(&changed.vault(), "pw")
-            .unwrap_err()
-            .kind,
+        Vault::unlock(&changed.vault(), "pw").unwrap_err().kind,
         "WrongPassword"
     );
     assert_eq!(
