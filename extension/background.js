@@ -772,7 +772,10 @@ async function applySynced(host) {
   const upserts = JSON.parse(host.syncNetworkUpserts(JSON.stringify(JSON.parse(wallet.stateJson()).networks)));
   for (const n of upserts) {
     try {
-      wallet.upsertNetwork(JSON.stringify(n));
+      // As for a network added here: saved only if its RPC serves the chain.
+      const net = JSON.stringify(n);
+      const answer = await rpc(wallet.upsertNetwork(net), 'eth_chainId', []).catch(() => null);
+      wallet.upsertNetwork(net, JSON.stringify(answer));
     } catch (e) {
       console.warn('tandem: a synced network was not used:', e?.message);
     }

@@ -12,7 +12,7 @@
 // Run: node --test tests/e2e/sync.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPopup, until, ANVIL_ACCOUNT_0, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
+import { launch, openPopup, startAnvil, until, ANVIL_ACCOUNT_0, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
 import { onboardImport } from './lib/onboard.mjs';
 import { startPhone, approveFromLink, walletOnRelay } from './lib/devices.mjs';
 
@@ -31,7 +31,12 @@ describe('the extension and a command-line device sync their metadata through th
   let relay;
   let browser;
   let laptop;
+  // Real nodes for the synced networks: a network is saved only if its RPC
+  // serves the chain it names, also when it comes from another device.
+  let devnetNode;
+  let testnetNode;
   before(async () => {
+    [devnetNode, testnetNode] = await Promise.all([startAnvil({ chainId: 31338 }), startAnvil({ chainId: 31339 })]);
     ({ relay, browser } = await walletOnRelay());
     // The browser approves the CLI device into its group (pasted link,
     // codes compared on both sides).
@@ -48,6 +53,7 @@ describe('the extension and a command-line device sync their metadata through th
     await browser?.close();
     await laptop?.close();
     await relay?.stop();
+    await Promise.all([devnetNode?.stop(), testnetNode?.stop()]);
   });
 
   it('Settings, Sync lists every category with what it carries, and turns three on', async () => {
@@ -105,7 +111,7 @@ describe('the extension and a command-line device sync their metadata through th
 
     // A network added on the CLI: in the wallet's list, announced with the
     // device it came from.
-    const devnet = { name: 'Devnet', rpc: 'http://127.0.0.1:9999', currency: 'DEV', decimals: 18, explorer: null };
+    const devnet = { name: 'Devnet', rpc: devnetNode.url, currency: 'DEV', decimals: 18, explorer: null };
     await laptop.run(['sync', 'set', 'networks', '31338', JSON.stringify({ network: devnet })]);
     await until(async () => {
       const s = await browser.ui('state');
@@ -136,13 +142,13 @@ describe('the extension and a command-line device sync their metadata through th
     await page.getByTestId('sync-contact-add').click();
     assert.match(await page.getByTestId('form-error').textContent(), /0x followed by 40 hex/);
     await browser.ui('accounts.rename', { address: ANVIL_ACCOUNT_0, name: 'Main' });
-    await browser.ui('networks.upsert', { chainId: 31339, name: 'Testnet B', rpcUrl: 'http://127.0.0.1:9998', symbol: 'TB' });
+    await browser.ui('networks.upsert', { chainId: 31339, name: 'Testnet B', rpcUrl: testnetNode.url, symbol: 'TB' });
     const records = await until(async () => {
       const r = await cliRecords(laptop);
       const bob = r.find((x) => x.category === 'address_book' && x.id === BOB);
       const acct = r.find((x) => x.category === 'accounts' && x.id === ANVIL_ACCOUNT_0.toLowerCase());
       const net = r.find((x) => x.category === 'networks' && x.id === '31339');
-      return bob && acct?.value.account.name === 'Main' && net?.value.network.rpc === 'http://127.0.0.1:9998' && r;
+      return bob && acct?.value.account.name === 'Main' && net?.value.network.rpc === testnetNode.url && r;
     }, 'the popup\'s entry, name and network on the CLI', 30_000, 500);
     const bob = records.find((x) => x.id === BOB);
     assert.equal(bob.value.contact.name, 'Bob');
