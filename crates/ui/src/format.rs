@@ -230,7 +230,7 @@ const MONTHS: [&str; 12] = [
 
 /// (year, month 1..=12, day, minutes into the day) of Unix seconds shifted
 /// by `utc_offset_min` (the page's time zone: minutes east of UTC).
-fn civil(unix_secs: u64, utc_offset_min: i32) -> (i64, usize, i64, i64) {
+pub(crate) fn civil(unix_secs: u64, utc_offset_min: i32) -> (i64, usize, i64, i64) {
     let t = i64::try_from(unix_secs).unwrap_or(i64::MAX / 2) + i64::from(utc_offset_min) * 60;
     let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
     // Days to the proleptic Gregorian calendar: Howard Hinnant's

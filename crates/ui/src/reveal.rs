@@ -39,23 +39,12 @@ pub fn utc(seconds: &str) -> Option<String> {
     if s > 253_402_300_799 {
         return None;
     }
-    let (days, rem) = (s / 86_400, s % 86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant, "chrono-Compatible
-    // Low-Level Date Algorithms", days_from_civil's inverse).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
+    let (y, m, d, min) = crate::format::civil(s, 0);
     Some(format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        min / 60,
+        min % 60,
+        s % 60
     ))
 }
 
