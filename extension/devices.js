@@ -19,6 +19,7 @@
 import initDevice, { DeviceHost, checkRelay } from './wasm/tandem_wasm_device.js';
 import initSync, { DeviceHost as SyncHost } from './wasm/tandem_wasm_device_sync.js';
 import { DEFAULT_RELAY } from './config.js';
+import { withKeys } from './keys-db.js';
 
 const EVENT = 'tandem/event';
 const K = {
@@ -66,35 +67,13 @@ export function onDeviceGone(fn) {
 /** @type {DeviceHost | null} */ let host = null;
 let pairingTimer = null;
 
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open('tandem', 1);
-    req.onupgradeneeded = () => req.result.createObjectStore('keys');
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
 /** The device key: made once, never extractable, kept in IndexedDB. */
 async function deviceKey() {
-  const db = await openDb();
-  const get = (store) =>
-    new Promise((resolve, reject) => {
-      const r = store.get('device');
-      r.onsuccess = () => resolve(r.result ?? null);
-      r.onerror = () => reject(r.error);
-    });
-  let key = await get(db.transaction('keys').objectStore('keys'));
+  let key = await withKeys('readonly', (s) => s.get('device'));
   if (!key) {
     key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
-    await new Promise((resolve, reject) => {
-      const tx = db.transaction('keys', 'readwrite');
-      tx.objectStore('keys').put(key, 'device');
-      tx.oncomplete = resolve;
-      tx.onerror = () => reject(tx.error);
-    });
+    await withKeys('readwrite', (s) => s.put(key, 'device'));
   }
-  db.close();
   return key;
 }
 

@@ -10,34 +10,10 @@
 // wrapping key is deleted at the next boot. A copy of the session area alone
 // (or of an earlier session's) opens nothing.
 
-const DB = 'tandem';
-const STORE = 'keys';
+import { withKeys } from './keys-db.js';
+
 const ENTRY = 'session';
 const AAD = new TextEncoder().encode('tandem/session-key/v1');
-
-function openDb() {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
-/** Runs `fn(store)` in one transaction; resolves with the request's result. */
-async function withStore(mode, fn) {
-  const db = await openDb();
-  try {
-    return await new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const req = fn(tx.objectStore(STORE));
-      tx.oncomplete = () => resolve(req.result ?? null);
-      tx.onerror = () => reject(tx.error);
-    });
-  } finally {
-    db.close();
-  }
-}
 
 const b64 = (bytes) => btoa(String.fromCharCode(...bytes));
 const unb64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
@@ -46,7 +22,7 @@ const unb64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
  *  chrome.storage.session ("iv.ciphertext", base64). */
 export async function sealSessionKey(vaultKey) {
   const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
-  await withStore('readwrite', (s) => s.put(key, ENTRY));
+  await withKeys('readwrite', (s) => s.put(key, ENTRY));
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: AAD }, key, vaultKey));
   return `${b64(iv)}.${b64(ct)}`;
@@ -55,7 +31,7 @@ export async function sealSessionKey(vaultKey) {
 /** The vault key from what `sealSessionKey` stored, or null when it cannot be
  *  opened (no wrapping key: locked, or another session's). */
 export async function openSessionKey(stored) {
-  const key = await withStore('readonly', (s) => s.get(ENTRY));
+  const key = await withKeys('readonly', (s) => s.get(ENTRY));
   const [iv, ct] = typeof stored === 'string' ? stored.split('.') : [];
   if (!key || !iv || !ct) return null;
   try {
@@ -69,5 +45,5 @@ export async function openSessionKey(stored) {
 
 /** Deletes the wrapping key (lock, or no session to open). */
 export async function forgetSessionKey() {
-  await withStore('readwrite', (s) => s.delete(ENTRY));
+  await withKeys('readwrite', (s) => s.delete(ENTRY));
 }
