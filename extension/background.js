@@ -26,6 +26,7 @@ import init, {
   rpcAnswer,
 } from './wasm/tandem_wasm.js';
 import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.js';
+import { audit, auditAnswered, auditUi } from './audit.js';
 import {
   deviceTick,
   deviceUi,
@@ -245,10 +246,12 @@ async function checkLock() {
  * before: its window asks for the password.)
  */
 async function lockNow() {
-  const ids = new Set(JSON.parse(wallet.approvals()).map((a) => a.id));
+  const pending = JSON.parse(wallet.approvals());
+  const ids = new Set(pending.map((a) => a.id));
   const rejected = JSON.parse(wallet.rejectAll());
   await dropSessionKey();
   await persist();
+  await auditAnswered(pending, false);
   for (const r of rejected) deliver(r.reply_to, { error: r.error });
   notify('state');
   if (rejected.length) notify('approvals');
@@ -600,13 +603,16 @@ async function windowClosed(windowId) {
   if (origin === undefined) return; // already answered
   const shown = new Set(Object.values(map));
   const out = [];
+  const withdrawn = [];
   for (const a of JSON.parse(wallet.approvals())) {
     if (a.id !== approvalId && (a.origin !== origin || shown.has(a.id))) continue;
     try {
       out.push(JSON.parse(wallet.withdraw(a.id)));
+      withdrawn.push(a);
     } catch {}
   }
   await persist();
+  await auditAnswered(withdrawn, false);
   for (const res of out) deliver(res.reply_to, { error: res.error });
   notify('approvals');
   await phoneWork();
@@ -624,6 +630,7 @@ async function tabClosed(tabId) {
     } catch {}
   }
   await persist();
+  await auditAnswered(pending, false);
   notify('approvals');
   await phoneWork();
   await closeApprovalWindows(ids);
@@ -653,7 +660,8 @@ async function tick() {
 // ---- approvals resolved by the UI ---------------------------------------------
 async function resolveApproval({ id, approve, edits, phone }) {
   if (!Number.isSafeInteger(id)) throw uiError('InvalidInput', 'id must be an approval id');
-  const origin = JSON.parse(wallet.approvals()).find((a) => a.id === id)?.origin;
+  const approval = JSON.parse(wallet.approvals()).find((a) => a.id === id);
+  const origin = approval?.origin;
   const res = JSON.parse(
     wallet.resolve(
       id,
@@ -666,6 +674,9 @@ async function resolveApproval({ id, approve, edits, phone }) {
   );
   await persist();
   notify('approvals');
+  // The answer given here (a request sent on to the phone is recorded by the
+  // phone that answers it).
+  if (approval && res.type !== 'await_phone') await auditAnswered([approval], approve === true);
   // A request that waited for the phone and was cancelled here: tell the phone.
   await phoneWork();
   if (res.type === 'await_phone') return { done: false, phone: true };
@@ -684,10 +695,10 @@ async function rejectSite(id) {
     if (approvalId === id) delete map[windowId]; // the window closes itself
   }
   await chrome.storage.session.set({ [K.windows]: map });
-  const out = JSON.parse(wallet.approvals())
-    .filter((a) => a.origin === origin)
-    .map((a) => JSON.parse(wallet.withdraw(a.id)));
+  const site = JSON.parse(wallet.approvals()).filter((a) => a.origin === origin);
+  const out = site.map((a) => JSON.parse(wallet.withdraw(a.id)));
   await persist();
+  await auditAnswered(site, false);
   for (const res of out) deliver(res.reply_to, { error: res.error });
   notify('approvals');
   await phoneWork();
@@ -1032,6 +1043,7 @@ const READS = new Set([
   'debug.bootMs',
   'devices.view',
   'sync.view',
+  'audit.view',
 ]);
 
 async function handleUi(msg) {
@@ -1042,6 +1054,12 @@ async function handleUi(msg) {
   if (!READS.has(method)) await markActive();
   // Devices work whether or not the wallet is unlocked (the device module
   // holds its own sealed state; see extension/API.md).
+  if (method.startsWith('audit.')) {
+    requireUnlocked(); // what was signed where, on which site: the owner's to read
+    const result = await auditUi(method, params);
+    if (result === undefined) throw uiError('UnknownMethod', `unknown method ${method.slice(0, 80)}`);
+    return { ok: true, result };
+  }
   if (method.startsWith('devices.') || method.startsWith('sync.')) {
     const result = await deviceUi(method, params);
     if (result === undefined) throw uiError('UnknownMethod', `unknown method ${method.slice(0, 80)}`);
@@ -1114,7 +1132,14 @@ async function uiMethod(method, p) {
     }
     case 'unlock': {
       if (vaultJson === null) throw uiError('NotInitialized', 'create or import a wallet first');
-      const u = Vault.unlock(vaultJson, str(p.password, 'password'));
+      let u;
+      try {
+        u = Vault.unlock(vaultJson, str(p.password, 'password'));
+      } catch (e) {
+        await audit({ kind: 'unlock', ok: false });
+        throw e;
+      }
+      await audit({ kind: 'unlock', ok: true });
       const kr = u.takeKeyring();
       await startSession(kr, u);
       u.free();

@@ -43,6 +43,21 @@ let syncReader = null;
 export function onSyncChange(fn) {
   syncReader = fn;
 }
+/** Set by the audit glue: the sync module is attached (`fn(host)`). */
+let syncAttached = null;
+/** The sync module's host once attached, else null (nothing is loaded for it). */
+let attachedSync = null;
+
+/** The audit glue's hook: the sync module was attached (entries that
+ *  waited for it can be signed). */
+export function onSyncAttached(fn) {
+  syncAttached = fn;
+}
+
+/** The sync module's host if it is loaded and attached, without loading it. */
+export function loadedSyncHost() {
+  return attachedSync;
+}
 /** Set by the worker: erases the wallet when another device asks (see onWalletErase). */
 let eraseWallet = null;
 
@@ -191,6 +206,8 @@ export function devices({ sync = false } = {}) {
       host = await Host.open(stored[K.device] ?? null, key, deviceName(), relay, persistFor(gen), onEvent);
       if (withSync) {
         await host.attachSync(stored[K.sync] ?? null, persistSync);
+        attachedSync = host;
+        if (syncAttached) syncAttached(host);
         if (syncReader) syncReader(host).catch((err) => console.error('tandem:', err?.message));
       }
       const { [K.pairing]: running } = await chrome.storage.session.get(K.pairing);

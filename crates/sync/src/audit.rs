@@ -170,7 +170,7 @@ impl Entry {
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// What reading found about one entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Verdict {
     /// Signed by its device and linked to the entry before it.
@@ -254,6 +254,11 @@ impl Log {
         entry.sig = me.sign_app(AUDIT_DOMAIN, &entry.signed_bytes());
         chain.push(entry.clone());
         self.last_own = seq;
+        // A device without a group sends nothing: what would wait longest
+        // goes first (the other devices see a gap, not a silent loss).
+        if self.outbox.len() >= MAX_ENTRIES {
+            self.outbox.remove(0);
+        }
         self.outbox.push(entry.clone());
         entry
     }
@@ -307,6 +312,11 @@ impl Log {
         }
         let at = chain.partition_point(|e| e.seq < entry.seq);
         chain.insert(at, entry);
+    }
+
+    /// How many entries of `device` are held.
+    pub fn own_len(&self, device: DeviceId) -> usize {
+        self.chains.get(&device).map_or(0, Vec::len)
     }
 
     /// Every entry, each device's chain in the order stored, devices in id

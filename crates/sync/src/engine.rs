@@ -137,6 +137,12 @@ pub struct SyncStatus {
     pub synced_at: Option<u64>,
 }
 
+/// Entries of its own a device keeps after compacting its audit log.
+pub const OWN_KEPT: usize = 4_000;
+/// Entries written past [`OWN_KEPT`] before the log compacts again (so
+/// compaction runs once per this many entries, not at every one).
+pub const OWN_SLACK: usize = 1_000;
+
 /// One device's sync state (serde: what the shell stores).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,6 +188,11 @@ impl Syncer {
         now_ms: u64,
     ) -> Vec<Out> {
         self.audit.append(me, happened, now_ms);
+        // The log's size stays bounded: past OWN_KEPT + OWN_SLACK entries,
+        // this device's oldest go behind a signed checkpoint.
+        if self.audit.own_len(me.device_id()) > OWN_KEPT + OWN_SLACK {
+            self.audit.compact(me, OWN_KEPT, now_ms);
+        }
         vec![Out::Persist]
     }
 

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod answered;
 pub mod audit;
 mod engine;
 mod hlc;
@@ -7,7 +8,9 @@ mod record;
 mod replica;
 pub mod view;
 
-pub use engine::{blob_name, page_of, Out, SyncStatus, Syncer, MAX_MESSAGE_BYTES, PAGES};
+pub use engine::{
+    blob_name, page_of, Out, SyncStatus, Syncer, MAX_MESSAGE_BYTES, OWN_KEPT, OWN_SLACK, PAGES,
+};
 pub use hlc::{Clock, Stamp, MAX_AHEAD_MS};
 pub use record::{
     Account, Activity, ActivityStatus, Balance, Category, Contact, Field, Network, Site, Token,

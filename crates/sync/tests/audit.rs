@@ -286,3 +286,22 @@ fn long_texts_are_cut_and_batches_fit_a_message() {
     assert!(all.iter().all(|c| c.verdict == Verdict::Ok));
     assert!(other.message(b"hello").is_none());
 }
+
+#[test]
+fn a_busy_device_log_stays_bounded_and_checkable() {
+    use tandem_sync::{OWN_KEPT, OWN_SLACK};
+    let k = keys(7);
+    let mut s = tandem_sync::Syncer::new(k[0].device_id());
+    let n = OWN_KEPT + OWN_SLACK + 10;
+    for i in 0..n as u64 {
+        s.record(&k[0], Happened::Unlock { ok: i % 3 != 0 }, T0 + i);
+    }
+    let own = s.audit().own_len(k[0].device_id());
+    assert!(own <= OWN_KEPT + OWN_SLACK, "{own} entries kept");
+    assert!(own >= OWN_KEPT, "{own} entries kept");
+    let checked = s.audit().verify(k[0].device_id(), lookup(&k));
+    assert!(checked.iter().all(|c| c.verdict == Verdict::Ok));
+    // The newest entry is the last one recorded (nothing after it lost).
+    let last = checked.last().unwrap().entry;
+    assert_eq!(last.seq, n as u64 + 1, "n entries and one checkpoint");
+}

@@ -14,6 +14,7 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::{Document, Element, Event};
 use zeroize::{Zeroize, Zeroizing};
 
+mod audit;
 mod devices;
 mod sync;
 
@@ -727,7 +728,9 @@ async fn run(action: Action) -> Result<()> {
                     Screen::Welcome
                 }
                 Screen::NetworkForm => Screen::Networks,
-                Screen::Networks | Screen::ChangePassword | Screen::Sync => Screen::Settings,
+                Screen::Networks | Screen::ChangePassword | Screen::Sync | Screen::Audit => {
+                    Screen::Settings
+                }
                 _ => Screen::Home,
             })
             .unwrap_or(Screen::Home);
@@ -816,6 +819,7 @@ async fn run(action: Action) -> Result<()> {
         }
         Action::Open(Screen::Devices) => devices::open().await?,
         Action::Open(Screen::Sync) => sync::open().await?,
+        Action::Open(Screen::Audit) => audit::open().await?,
         Action::Open(Screen::Settings) => {
             go(Screen::Settings);
             devices::load_relay().await;
@@ -1082,6 +1086,7 @@ async fn run(action: Action) -> Result<()> {
         | Action::RevokeCancel
         | Action::RevokeConfirm(_)) => devices::run(a, &root).await?,
         Action::Sync(a) => sync::run(a, &root).await?,
+        Action::Audit(a) => audit::run(a).await?,
         Action::OpenOnboardingTab => {
             // The popup closes by itself when the new tab takes the focus.
             let props = to_js(&json!({ "url": runtime_url("extension/onboarding.html") }));

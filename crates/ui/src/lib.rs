@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod audit;
 pub mod chain;
 pub mod confirm;
 pub mod devices;

@@ -187,6 +187,8 @@ pub enum Screen {
     AddDevice,
     /// Settings → Sync (`crate::sync`).
     Sync,
+    /// Settings → Activity log (`crate::audit`).
+    Audit,
 }
 
 impl Screen {
@@ -224,6 +226,7 @@ impl Screen {
             Screen::Pair => "pair",
             Screen::AddDevice => "add-device",
             Screen::Sync => "sync",
+            Screen::Audit => "audit",
         }
     }
 }
@@ -326,6 +329,8 @@ pub struct Ui {
     pub approve_armed: bool,
     /// The sync screen's data, once loaded.
     pub sync: Option<tandem_sync::view::SyncView>,
+    /// The activity log screen's data, once loaded.
+    pub audit: Option<crate::audit::AuditScreen>,
 }
 
 impl Ui {
@@ -357,6 +362,7 @@ impl Ui {
             link_draft: String::new(),
             approve_armed: false,
             sync: None,
+            audit: None,
         }
     }
 
@@ -496,6 +502,8 @@ pub enum Action {
     RevokeConfirm(String),
     /// On the Sync screen.
     Sync(crate::sync::SyncAction),
+    /// On the activity log screen.
+    Audit(crate::audit::AuditAction),
 }
 
 impl Action {
@@ -525,6 +533,7 @@ impl Action {
                 "token" => Screen::AddToken,
                 "devices" => Screen::Devices,
                 "sync" => Screen::Sync,
+                "audit" => Screen::Audit,
                 _ => Screen::Home,
             }),
             "select-account" => Action::SelectAccount(a),
@@ -562,7 +571,11 @@ impl Action {
             "revoke" => Action::Revoke(a),
             "revoke-cancel" => Action::RevokeCancel,
             "revoke-confirm" => Action::RevokeConfirm(a),
-            _ => return crate::sync::parse(action, arg).map(Action::Sync),
+            _ => {
+                return crate::sync::parse(action, arg)
+                    .map(Action::Sync)
+                    .or_else(|| crate::audit::parse(action, arg).map(Action::Audit))
+            }
         })
     }
 }
@@ -715,6 +728,7 @@ pub fn view(ui: &Ui, pw: &str) -> El {
         Screen::Pair => pairing::pair_screen(ui),
         Screen::AddDevice => pairing::add_device_screen(ui),
         Screen::Sync => crate::sync::sync_screen(ui),
+        Screen::Audit => crate::audit::audit_screen(ui),
     };
     let page = match ui.page {
         Page::Popup => "popup",
@@ -1506,6 +1520,7 @@ fn settings(ui: &Ui) -> El {
                 .attr("data-arg", "change-password"),
         )
         .child(button("Sync", "open-sync", "open").attr("data-arg", "sync"))
+        .child(button("Activity log", "open-audit", "open").attr("data-arg", "audit"))
 }
 
 // ---------- approval window ----------

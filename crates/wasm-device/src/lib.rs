@@ -17,6 +17,8 @@
 //! Everything else (what a frame means, what to answer, what to show) is here.
 #![allow(unreachable_pub)] // wasm-bindgen exports are pub by necessity
 
+#[cfg(feature = "sync")]
+mod audit;
 mod commands;
 mod events;
 mod seal;

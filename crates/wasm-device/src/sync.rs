@@ -31,8 +31,8 @@ use crate::{events, input, seal, DeviceHost, Host};
 /// What is stored (sealed): the syncer and the notices not dismissed.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Stored {
-    syncer: Syncer,
+pub(crate) struct Stored {
+    pub(crate) syncer: Syncer,
     #[serde(default)]
     notices: Vec<NoticeView>,
 }
@@ -40,7 +40,7 @@ struct Stored {
 /// The sync half of the host: empty until the worker attaches it.
 #[derive(Default)]
 pub(crate) struct Slot {
-    stored: RefCell<Option<Stored>>,
+    pub(crate) stored: RefCell<Option<Stored>>,
     persist: RefCell<Option<js_sys::Function>>,
     persisting: Cell<bool>,
     dirty: Cell<bool>,
@@ -89,7 +89,7 @@ impl WalletNetwork {
     }
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
@@ -275,6 +275,10 @@ impl DeviceHost {
 
     fn edit(&self, field: Field, value: Option<Value>) -> Result<(), JsError> {
         let host = &self.host;
+        let switched = match (&field, &value) {
+            (Field::Enabled { category }, Some(Value::Enabled(on))) => Some((*category, *on)),
+            _ => None,
+        };
         let outs = {
             let mut stored = host.sync.stored.borrow_mut();
             let s = stored
@@ -285,6 +289,13 @@ impl DeviceHost {
                 .map_err(|e| JsError::new(&e.to_string()))?
         };
         carry_out(host, outs);
+        if let Some((category, on)) = switched {
+            record(
+                host,
+                tandem_sync::audit::Happened::SyncCategory { category, on },
+                now_ms(),
+            );
+        }
         if host.dev.borrow().is_online() {
             let outs = with(host, Syncer::flush);
             carry_out(host, outs);
@@ -292,6 +303,23 @@ impl DeviceHost {
         spawn_store(host);
         Ok(())
     }
+}
+
+/// Appends a signed audit entry (sent to the group with the next flush
+/// online); `false` when sync is not attached.
+pub(crate) fn record(host: &Rc<Host>, h: tandem_sync::audit::Happened, at_ms: u64) -> bool {
+    if !attached(host) {
+        return false;
+    }
+    let mut outs = {
+        let dev = host.dev.borrow();
+        with(host, |s| s.record(dev.identity(), h, at_ms))
+    };
+    if host.dev.borrow().is_online() {
+        outs.extend(with(host, Syncer::send_outbox));
+    }
+    carry_out(host, outs);
+    true
 }
 
 /// Runs `f` on the syncer (which must be attached: every caller checks or
@@ -313,7 +341,7 @@ pub(crate) async fn on_event(host: &Rc<Host>, e: &Event) {
         return;
     }
     let now = now_ms();
-    let mut changed = false;
+    let mut changed = crate::audit::from_event(host, e);
     let outs = match e {
         Event::Online => with(host, Syncer::flush),
         Event::Offline { .. } => {
@@ -347,6 +375,7 @@ pub(crate) async fn on_event(host: &Rc<Host>, e: &Event) {
         }
         Event::BlobStored { name, version } => with(host, |s| s.blob_stored(name, *version, now)),
         Event::BlobConflict { name } => with(host, |s| s.blob_conflict(name)),
+        _ if changed => Vec::new(),
         _ => return,
     };
     carry_out(host, outs);
@@ -481,7 +510,7 @@ fn spawn_store(host: &Rc<Host>) {
 
 /// Stores the sync state if it changed: one write at a time, each of the
 /// state as it is when the write starts, again while it changed meanwhile.
-async fn store(host: &Rc<Host>) {
+pub(crate) async fn store(host: &Rc<Host>) {
     if host.sync.persisting.replace(true) {
         return;
     }

@@ -1,0 +1,202 @@
+//! The audit log in the extension's worker (feature `sync`: the log lives
+//! in the sync state and travels with it): what the worker records (an
+//! unlock, a site's request answered), what this module records itself
+//! from the engine's events (a pairing, a revocation this device made),
+//! and the checked log for the popup's log screen and its exports.
+//!
+//! Entries are signed with this device's identity key when recorded and
+//! stored sealed with the sync state; [`DeviceHost::audit_record`] and
+//! [`DeviceHost::audit_answered`] resolve once that write is done.
+
+use std::rc::Rc;
+
+use serde::Serialize;
+use tandem_device::{Device, Event, PairingPhase};
+use tandem_pair::{DeviceId, IdentityPublic, RevocationTarget};
+use tandem_sync::audit::{export_csv, Checked, Happened};
+use wasm_bindgen::prelude::*;
+
+use crate::sync::{now_ms, record, store};
+use crate::{events, DeviceHost, Host};
+
+/// One entry as the log screen shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Shown<'a> {
+    device: String,
+    /// The device's name as this one knows it.
+    device_name: String,
+    seq: u64,
+    at_ms: u64,
+    happened: &'a Happened,
+    verdict: &'a tandem_sync::audit::Verdict,
+}
+
+/// A device of the group, for checking an export elsewhere.
+#[derive(Serialize)]
+struct Known {
+    device: String,
+    name: String,
+    identity: IdentityPublic,
+}
+
+/// The JSON export.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Export<'a> {
+    format: &'static str,
+    signature_domain: &'static str,
+    devices: Vec<Known>,
+    entries: &'a [Checked<'a>],
+}
+
+#[wasm_bindgen]
+impl DeviceHost {
+    /// Records what happened here (`happened`: a `tandem_sync::audit::Happened`
+    /// as JSON, e.g. `{"kind":"unlock","ok":false}`) at `at_ms`; resolves once
+    /// the signed entry is stored.
+    #[wasm_bindgen(js_name = auditRecord)]
+    pub fn audit_record(&self, happened: &str, at_ms: f64) -> Result<js_sys::Promise, JsError> {
+        let h: Happened = serde_json::from_str(happened)
+            .map_err(|e| JsError::new(&format!("bad audit entry: {e}")))?;
+        Ok(self.recorded(h, at_ms as u64))
+    }
+
+    /// Records a site's request answered here: `approval` as the wallet
+    /// queued it (JSON), `approved`, the device that approved it when it
+    /// was a phone (hex id; else this one), and when it was answered. A
+    /// request that signs nothing records nothing. Resolves once stored.
+    #[wasm_bindgen(js_name = auditAnswered)]
+    pub fn audit_answered(
+        &self,
+        approval: &str,
+        approved: bool,
+        approved_on: Option<String>,
+        at_ms: f64,
+    ) -> Result<js_sys::Promise, JsError> {
+        let a: serde_json::Value = serde_json::from_str(approval)
+            .map_err(|e| JsError::new(&format!("bad approval: {e}")))?;
+        let approved_on = approved_on.or_else(|| Some(self.host.dev.borrow().id().to_hex()));
+        Ok(
+            match tandem_sync::answered::sign_entry(&a, approved, approved_on) {
+                Some(h) => self.recorded(h, at_ms as u64),
+                None => js_sys::Promise::resolve(&JsValue::UNDEFINED),
+            },
+        )
+    }
+
+    /// The log, every entry checked, as the log screen shows it:
+    /// `{"me","entries":[{device,deviceName,seq,atMs,happened,verdict}]}`.
+    #[wasm_bindgen(js_name = auditView)]
+    pub fn audit_view(&self) -> Result<String, JsError> {
+        self.checked(|dev, checked| {
+            let entries: Vec<Shown<'_>> = checked
+                .iter()
+                .map(|c| Shown {
+                    device: c.entry.device.to_hex(),
+                    device_name: events::name_of(dev, &c.entry.device),
+                    seq: c.entry.seq,
+                    at_ms: c.entry.at_ms,
+                    happened: &c.entry.happened,
+                    verdict: &c.verdict,
+                })
+                .collect();
+            serde_json::json!({ "me": dev.id().to_hex(), "entries": entries }).to_string()
+        })
+    }
+
+    /// The log as a file: `"json"` (each entry whole with its signature and
+    /// what reading found, and every device's public key, so anyone can
+    /// check it again) or `"csv"`.
+    #[wasm_bindgen(js_name = auditExport)]
+    pub fn audit_export(&self, format: &str) -> Result<String, JsError> {
+        match format {
+            "csv" => self.checked(|_, c| export_csv(c)),
+            "json" => self.checked(|dev, c| {
+                let devices: Vec<Known> = known(dev)
+                    .map(|(device, identity)| Known {
+                        device: device.to_hex(),
+                        name: events::name_of(dev, &device),
+                        identity,
+                    })
+                    .collect();
+                // Serialized straight from the entries: their fields keep the
+                // order they were signed in (a round trip through a JSON
+                // value would sort them, and the bytes would not verify).
+                serde_json::to_string_pretty(&Export {
+                    format: "tandem-audit/v1",
+                    signature_domain: tandem_sync::audit::AUDIT_DOMAIN,
+                    devices,
+                    entries: c,
+                })
+                .unwrap_or_default()
+            }),
+            other => Err(JsError::new(&format!(
+                "unknown export format {other:?} (json or csv)"
+            ))),
+        }
+    }
+
+    fn recorded(&self, h: Happened, at_ms: u64) -> js_sys::Promise {
+        let host = Rc::clone(&self.host);
+        wasm_bindgen_futures::future_to_promise(async move {
+            if !record(&host, h, at_ms) {
+                return Err(JsError::new("sync is not open").into());
+            }
+            store(&host).await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    fn checked(
+        &self,
+        f: impl FnOnce(&Device, &[Checked<'_>]) -> String,
+    ) -> Result<String, JsError> {
+        let stored = self.host.sync.stored.borrow();
+        let s = stored
+            .as_ref()
+            .ok_or_else(|| JsError::new("sync is not open"))?;
+        let dev = self.host.dev.borrow();
+        let keys: Vec<(DeviceId, IdentityPublic)> = known(&dev).collect();
+        let me = dev.id();
+        let checked = s
+            .syncer
+            .audit()
+            .verify(me, |d| keys.iter().find(|(id, _)| id == d).map(|(_, k)| *k));
+        Ok(f(&dev, &checked))
+    }
+}
+
+/// Every device this one knows (revoked ones too: their old entries stay
+/// theirs), itself included before it has a group.
+fn known(dev: &Device) -> impl Iterator<Item = (DeviceId, IdentityPublic)> + '_ {
+    let me = (dev.id(), dev.identity().public());
+    let others = dev
+        .state()
+        .group
+        .members()
+        .map(|m| (m.identity.device_id(), m.identity))
+        .filter(move |(id, _)| *id != me.0);
+    std::iter::once(me).chain(others)
+}
+
+/// What this device records itself from an engine event: a pairing it
+/// took part in, a revocation it issued.
+pub(crate) fn from_event(host: &Rc<Host>, e: &Event) -> bool {
+    let me = host.dev.borrow().id();
+    let h = match e {
+        Event::Pairing(PairingPhase::Paired { name, device }) => Happened::Paired {
+            device: device.clone(),
+            name: name.clone(),
+        },
+        Event::DeviceRevoked { record: r } if r.issuer_device() == me => match r.target() {
+            RevocationTarget::Device(d) => Happened::Revoked {
+                device: d.to_hex(),
+                reason: r.reason().as_str().to_owned(),
+            },
+            _ => return false,
+        },
+        _ => return false,
+    };
+    record(host, h, now_ms())
+}

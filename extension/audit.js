@@ -1,0 +1,101 @@
+// The worker's glue for the audit log. The log itself (entries signed with
+// this device's identity key, chained by hash, checked on every read) lives
+// in the sync module's state (crates/wasm-device/src/audit.rs), sealed under
+// the device key. An entry made while that module is not loaded (a wallet
+// never paired and without sync) waits here, with its time, until the module
+// loads next: Settings, Activity log loads it and signs what waited first.
+//
+// Storage (see extension/API.md):
+//   local  tandem.audit.queue   entries not signed yet: [{happened}|{approval, approved}, atMs];
+//                               nothing secret (what the log itself will say)
+
+import { devices, loadedSyncHost, onSyncAttached } from './devices.js';
+
+const QUEUE = 'tandem.audit.queue';
+/** Entries kept waiting at most (the oldest go first). */
+const MAX_QUEUED = 500;
+/** An approval longer than this waits as its site, kind and method only. */
+const MAX_APPROVAL_BYTES = 8 * 1024;
+
+/** One write at a time, in order (the log is a chain). A failed write is
+ *  reported in the worker's console and does not stop what the user is
+ *  doing (an unlock, an answer). */
+let order = Promise.resolve();
+function inOrder(fn) {
+  const next = order.then(fn);
+  order = next.catch((e) => console.warn('tandem: the audit log was not written:', e?.message));
+  return next;
+}
+
+async function write(host, item) {
+  if (item.happened) await host.auditRecord(JSON.stringify(item.happened), item.atMs);
+  else await host.auditAnswered(item.approval, item.approved, item.approvedOn ?? undefined, item.atMs);
+}
+
+/** Signs what waited, oldest first; each leaves the queue once stored. */
+async function drain(host) {
+  const { [QUEUE]: queue = [] } = await chrome.storage.local.get(QUEUE);
+  while (queue.length) {
+    try {
+      await write(host, queue[0]);
+    } catch (e) {
+      // The module refused it (it can never be written): it goes, said so.
+      console.warn('tandem: a waiting audit entry was unreadable and dropped:', e?.message);
+    }
+    queue.shift();
+    await chrome.storage.local.set({ [QUEUE]: queue });
+  }
+  await chrome.storage.local.remove(QUEUE);
+}
+onSyncAttached((host) => inOrder(() => drain(host)));
+
+function add(item) {
+  return inOrder(async () => {
+    const host = loadedSyncHost();
+    if (host) {
+      await drain(host); // what waited goes first: the chain keeps time order
+      return write(host, item);
+    }
+    const { [QUEUE]: queue = [] } = await chrome.storage.local.get(QUEUE);
+    queue.push(item);
+    await chrome.storage.local.set({ [QUEUE]: queue.slice(-MAX_QUEUED) });
+  }).catch(() => {}); // reported by inOrder
+}
+
+/** Records what happened here (`happened`: a tandem_sync::audit::Happened). */
+export function audit(happened) {
+  return add({ happened, atMs: Date.now() });
+}
+
+/** Records answers to sites' requests (`approvals`: as `wallet.approvals()`
+ *  lists them); the module records the ones that sign or send. */
+export function auditAnswered(approvals, approved) {
+  return Promise.all(
+    approvals.map((a) => {
+      let approval = JSON.stringify(a);
+      if (approval.length > MAX_APPROVAL_BYTES) {
+        approval = JSON.stringify({ origin: a.origin, kind: a.kind, request: { method: a.request?.method } });
+      }
+      return add({ approval, approved, atMs: Date.now() });
+    }),
+  );
+}
+
+/** The popup's `audit.*` requests: the log loads the sync module (and signs
+ *  what waited) before it is read. */
+export async function auditUi(method, p) {
+  switch (method) {
+    case 'audit.view': {
+      const h = await devices({ sync: true });
+      await inOrder(() => drain(h));
+      return JSON.parse(h.auditView());
+    }
+    case 'audit.export': {
+      const h = await devices({ sync: true });
+      await inOrder(() => drain(h));
+      return { text: h.auditExport(String(p?.format ?? 'json')) };
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,149 @@
+// The activity log in the extension (issue 12, audit log): what a user does
+// (a wrong password, an unlock, a site's signature request approved and one
+// rejected, a transaction sent on anvil) is recorded on this browser as
+// entries signed with its device's identity key and chained by hash; the
+// popup's Settings -> Activity log shows them with filters; the JSON export
+// verifies here, independently of the wallet's code (Ed25519 with
+// @noble/curves, SHA-256 with node:crypto, the signed bytes as
+// docs/protocol.md defines them), and the CSV export parses with a CSV
+// library (csv-parse).
+// Run: node --test tests/e2e/audit.test.mjs
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { openPopup, startAnvil, startDapp, until, jsonRpc, ANVIL_ACCOUNT_0 as A0, ANVIL_ACCOUNT_1 as A1, PASSWORD } from './lib/index.mjs';
+import { answer, connectedWallet } from './lib/approve.mjs';
+
+const waitScreen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
+const sha256 = (...parts) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+const u16 = (n) => Buffer.from([n >> 8, n & 0xff]);
+/** What a device signs for an app signature (crates/pair/src/identity.rs
+ *  app_message: var(domain) of the app-signature domain, var(the caller's
+ *  domain), then the message; var = u16 big-endian length, then the bytes). */
+const appMessage = (domain, msg) => {
+  const d0 = Buffer.from('tandem/app-signature/v1');
+  const d1 = Buffer.from(domain);
+  return Buffer.concat([u16(d0.length), d0, u16(d1.length), d1, msg]);
+};
+/** A device id: the first 16 bytes of SHA-256(len-prefixed domain, len-prefixed key), as u64 BE lengths. */
+const deviceId = (pub) => {
+  const len = (b) => {
+    const x = Buffer.alloc(8);
+    x.writeBigUInt64BE(BigInt(b.length));
+    return x;
+  };
+  const d = Buffer.from('tandem/device-id/v1');
+  return sha256(len(d), d, len(pub), pub).subarray(0, 16).toString('hex');
+};
+
+describe('the activity log: recorded, shown, filtered, exported and verifiable', { timeout: 240_000 }, () => {
+  let anvil, dapp, browser, page, popup;
+
+  before(async () => {
+    [anvil, dapp] = await Promise.all([startAnvil(), startDapp()]);
+    ({ browser, page } = await connectedWallet(anvil, dapp));
+    // A wrong password, then the right one.
+    await browser.ui('lock');
+    await assert.rejects(browser.ui('unlock', { password: 'not the password' }));
+    await browser.ui('unlock', { password: PASSWORD });
+    // A message approved in the approval window, one rejected, a send approved.
+    const d = (fn, arg) => page.evaluate(fn, arg);
+    const signed = d((a) => window.dapp.signMessage(a, 'Log me in\nNonce: 7'), A0);
+    await answer(browser, 'personal_sign', true);
+    assert.ok((await signed).result?.startsWith('0x'));
+    const refused = d((a) => window.dapp.signMessage(a, 'please reject me'), A0);
+    await answer(browser, 'personal_sign', false);
+    assert.equal((await refused).error?.code, 4001);
+    const sent = d(([a, to]) => window.dapp.sendTransaction(a, 31337, to, '10000000000000000'), [A0, A1]);
+    await answer(browser, 'transaction', true);
+    const hash = (await sent).result;
+    const receipt = await until(() => jsonRpc(anvil.url, 'eth_getTransactionReceipt', [hash]), 'the receipt');
+    assert.equal(receipt.status, '0x1');
+    popup = await openPopup(browser);
+    await waitScreen(popup, 'home');
+    await popup.getByTestId('settings-button').click();
+    await waitScreen(popup, 'settings');
+    await popup.getByTestId('open-audit').click();
+    await waitScreen(popup, 'audit');
+  });
+  after(async () => {
+    await browser?.close();
+    await Promise.all([anvil?.stop(), dapp?.close()]);
+  });
+
+  const texts = async () => {
+    await popup.getByTestId('audit-list').waitFor();
+    return popup.locator('[data-testid="audit-list"] > li > span:first-child').allTextContents();
+  };
+
+  it('shows what happened, newest first, each entry signed and in order', async () => {
+    const t = await texts();
+    const origin = new URL(dapp.url).origin;
+    const expected = [
+      `Approved on`, // the send
+      `Rejected: ${origin} asked for personal_sign`,
+      `Approved on`, // the message
+      'Unlocked',
+      'Failed unlock: wrong password',
+    ];
+    assert.equal(t.length, 5, JSON.stringify(t));
+    t.forEach((line, i) => assert.ok(line.startsWith(expected[i]), `${i}: ${line}`));
+    assert.match(t[0], new RegExp(`${origin} asked for eth_sendTransaction on chain 31337: send 0\\.01 ETH to ${A1}`, 'i'));
+    assert.match(t[2], /personal_sign on chain 31337: message: Log me in$/);
+    assert.equal(await popup.getByTestId('audit-summary').textContent(), '5 entries, all signed and in order.');
+    assert.equal(await popup.locator('[data-testid$="-problem"]').count(), 0);
+  });
+
+  it('filters by kind and by site', async () => {
+    await popup.getByTestId('audit-filter-kind').selectOption('unlock');
+    await until(async () => (await texts()).length === 2, 'two unlock entries');
+    assert.deepEqual(await texts(), ['Unlocked', 'Failed unlock: wrong password']);
+    await popup.getByTestId('audit-filter-kind').selectOption('');
+    await popup.getByTestId('audit-filter-site').fill('no-such-site.example');
+    await popup.getByTestId('audit-filter-site').press('Enter');
+    await popup.getByTestId('audit-none').waitFor();
+    await popup.getByTestId('audit-filter-site').fill('127.0.0.1');
+    await popup.getByTestId('audit-filter-site').press('Tab');
+    await until(async () => (await texts()).length === 3, 'the three requests of the dapp');
+    await popup.getByTestId('audit-filter-site').fill('');
+    await popup.getByTestId('audit-filter-site').press('Tab');
+    await until(async () => (await texts()).length === 5, 'every entry again');
+  });
+
+  it('exports JSON that verifies without the wallet, and CSV that parses', async () => {
+    const [download] = await Promise.all([popup.waitForEvent('download'), popup.getByTestId('audit-export-json').click()]);
+    const doc = JSON.parse(await readFile(await download.path(), 'utf8'));
+    assert.equal(doc.format, 'tandem-audit/v1');
+    const keys = new Map(doc.devices.map((d) => [d.device, Buffer.from(d.identity, 'base64')]));
+    for (const [id, pub] of keys) assert.equal(deviceId(pub), id, 'a device id is its key\'s hash');
+    let prev = '0'.repeat(64);
+    assert.equal(doc.entries.length, 5);
+    for (const { entry, verdict } of doc.entries) {
+      assert.deepEqual(verdict, { status: 'ok' });
+      const { device, seq, prev: p, at_ms, happened, sig } = entry;
+      const signed = Buffer.from(JSON.stringify({ device, seq, prev: p, at_ms, happened }));
+      const s = Buffer.from(sig, 'base64');
+      assert.ok(ed25519.verify(s, appMessage(doc.signatureDomain, signed), keys.get(device)), `entry ${seq} verifies: ${signed}`);
+      assert.equal(p, prev, `entry ${seq} links to the one before`);
+      prev = sha256(signed, s).toString('hex');
+      // A changed entry does not verify (the check above can fail).
+      const forged = Buffer.from(JSON.stringify({ device, seq, prev: p, at_ms: at_ms + 1, happened }));
+      assert.equal(ed25519.verify(s, appMessage(doc.signatureDomain, forged), keys.get(device)), false);
+    }
+    const [csvFile] = await Promise.all([popup.waitForEvent('download'), popup.getByTestId('audit-export-csv').click()]);
+    const rows = parseCsv(await readFile(await csvFile.path(), 'utf8'), { columns: true });
+    assert.equal(rows.length, 5);
+    assert.deepEqual(Object.keys(rows[0]), ['device', 'seq', 'at_ms', 'kind', 'details', 'finding']);
+    const sign = rows.filter((r) => r.kind === 'sign').map((r) => JSON.parse(r.details));
+    assert.deepEqual(sign.map((s) => s.approved).sort(), [false, true, true]);
+    assert.ok(rows.every((r) => r.finding === 'ok'));
+    assert.deepEqual(popup.errors, []);
+  });
+});
