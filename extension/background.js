@@ -1128,7 +1128,10 @@ async function uiMethod(method, p) {
       } else {
         kr = Keyring.fromMnemonic(str(p.phrase, 'phrase').trim(), typeof p.passphrase === 'string' ? p.passphrase : '');
       }
-      return onboard(kr, p.password);
+      const v = await onboard(kr, p.password);
+      // A wallet brought back from its phrase (or a key), not made here.
+      await audit({ kind: 'restored' });
+      return v;
     }
     case 'unlock': {
       if (vaultJson === null) throw uiError('NotInitialized', 'create or import a wallet first');

@@ -1,5 +1,5 @@
 // The activity log in the extension (issue 12, audit log): what a user does
-// (a wrong password, an unlock, a site's signature request approved and one
+// (a phrase imported at onboarding, a wrong password, an unlock, a site's signature request approved and one
 // rejected, a transaction sent on anvil) is recorded on this browser as
 // entries signed with its device's identity key and chained by hash; the
 // popup's Settings -> Activity log shows them with filters; the JSON export
@@ -92,12 +92,13 @@ describe('the activity log: recorded, shown, filtered, exported and verifiable',
       `Approved on`, // the message
       'Unlocked',
       'Failed unlock: wrong password',
+      'Restored from the recovery phrase', // onboarding imported the phrase
     ];
-    assert.equal(t.length, 5, JSON.stringify(t));
+    assert.equal(t.length, 6, JSON.stringify(t));
     t.forEach((line, i) => assert.ok(line.startsWith(expected[i]), `${i}: ${line}`));
     assert.match(t[0], new RegExp(`${origin} asked for eth_sendTransaction on chain 31337: send 0\\.01 ETH to ${A1}`, 'i'));
     assert.match(t[2], /personal_sign on chain 31337: message: Log me in$/);
-    assert.equal(await popup.getByTestId('audit-summary').textContent(), '5 entries, all signed and in order.');
+    assert.equal(await popup.getByTestId('audit-summary').textContent(), '6 entries, all signed and in order.');
     assert.equal(await popup.locator('[data-testid$="-problem"]').count(), 0);
   });
 
@@ -114,7 +115,7 @@ describe('the activity log: recorded, shown, filtered, exported and verifiable',
     await until(async () => (await texts()).length === 3, 'the three requests of the dapp');
     await popup.getByTestId('audit-filter-site').fill('');
     await popup.getByTestId('audit-filter-site').press('Tab');
-    await until(async () => (await texts()).length === 5, 'every entry again');
+    await until(async () => (await texts()).length === 6, 'every entry again');
   });
 
   it('exports JSON that verifies without the wallet, and CSV that parses', async () => {
@@ -124,7 +125,7 @@ describe('the activity log: recorded, shown, filtered, exported and verifiable',
     const keys = new Map(doc.devices.map((d) => [d.device, Buffer.from(d.identity, 'base64')]));
     for (const [id, pub] of keys) assert.equal(deviceId(pub), id, 'a device id is its key\'s hash');
     let prev = '0'.repeat(64);
-    assert.equal(doc.entries.length, 5);
+    assert.equal(doc.entries.length, 6);
     for (const { entry, verdict } of doc.entries) {
       assert.deepEqual(verdict, { status: 'ok' });
       const { device, seq, prev: p, at_ms, happened, sig } = entry;
@@ -139,7 +140,7 @@ describe('the activity log: recorded, shown, filtered, exported and verifiable',
     }
     const [csvFile] = await Promise.all([popup.waitForEvent('download'), popup.getByTestId('audit-export-csv').click()]);
     const rows = parseCsv(await readFile(await csvFile.path(), 'utf8'), { columns: true });
-    assert.equal(rows.length, 5);
+    assert.equal(rows.length, 6);
     assert.deepEqual(Object.keys(rows[0]), ['device', 'seq', 'at_ms', 'kind', 'details', 'finding']);
     const sign = rows.filter((r) => r.kind === 'sign').map((r) => JSON.parse(r.details));
     assert.deepEqual(sign.map((s) => s.approved).sort(), [false, true, true]);

@@ -1,7 +1,8 @@
 //! The audit log in the extension's worker (feature `sync`: the log lives
 //! in the sync state and travels with it): what the worker records (an
-//! unlock, a site's request answered), what this module records itself
-//! from the engine's events (a pairing, a revocation this device made),
+//! unlock, a site's request answered, a restore), what this module records
+//! itself from the engine's events (a pairing, its token refreshed, a
+//! revocation this device made),
 //! and the checked log for the popup's log screen and its exports.
 //!
 //! Entries are signed with this device's identity key when recorded and
@@ -181,13 +182,19 @@ fn known(dev: &Device) -> impl Iterator<Item = (DeviceId, IdentityPublic)> + '_ 
 }
 
 /// What this device records itself from an engine event: a pairing it
-/// took part in, a revocation it issued.
+/// took part in, its session token refreshed, a revocation it issued.
 pub(crate) fn from_event(host: &Rc<Host>, e: &Event) -> bool {
     let me = host.dev.borrow().id();
     let h = match e {
         Event::Pairing(PairingPhase::Paired { name, device }) => Happened::Paired {
             device: device.clone(),
             name: name.clone(),
+        },
+        // Only this device's own token: every device hears of every refresh.
+        Event::TokenRefreshed { device, expires_at } if *device == me => Happened::Token {
+            device: device.to_hex(),
+            action: "refreshed".into(),
+            expires_at: *expires_at,
         },
         Event::DeviceRevoked { record: r } if r.issuer_device() == me => match r.target() {
             RevocationTarget::Device(d) => Happened::Revoked {
