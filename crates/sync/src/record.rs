@@ -67,8 +67,15 @@ impl Category {
 
     /// Checks a record id of this category.
     pub fn check_id(self, id: &str) -> Result<()> {
-        let parts: Vec<&str> = id.split(':').collect();
-        let ok = match (self, parts.as_slice()) {
+        // At most three parts are ever valid: a fourth makes it no match.
+        let mut it = id.split(':');
+        let mut parts: [&str; 4] = [""; 4];
+        let mut n = 0;
+        for p in it.by_ref().take(4) {
+            parts[n] = p;
+            n += 1;
+        }
+        let ok = match (self, &parts[..n]) {
             (Self::Accounts | Self::AddressBook, [a]) => is_address(a),
             (Self::Tokens, [c, t]) => is_chain(c) && is_address(t),
             (Self::Balances, [c, a, t]) => {

@@ -349,15 +349,14 @@ impl Replica {
         if before.is_some_and(|b| !op.wins_over(b)) {
             return None;
         }
-        let old = before.and_then(|b| b.value.clone());
-        let category = op.field.category();
-        let was_on = self.enabled(category);
-        let change = match (&old, &op.value) {
+        let change = match (before.and_then(|b| b.value.as_ref()), &op.value) {
             (None, Some(_)) => Some(Change::Added),
             (Some(a), Some(b)) if a != b => Some(Change::Changed),
             (Some(_), None) => Some(Change::Removed),
             _ => None,
         };
+        let category = op.field.category();
+        let was_on = self.enabled(category);
         let notice = match (&op.field, change) {
             (Field::Record { .. }, Some(change))
                 if category.announced() && op.stamp.device != self.device() =>
@@ -372,11 +371,17 @@ impl Replica {
         };
         let mine = op.stamp.device == self.device();
         let is_switch = matches!(op.field, Field::Enabled { .. });
-        self.fields.insert(op.field.clone(), op.clone());
-        let now_on = self.enabled(category);
+        // Only this device's own ops are kept twice (the field and the
+        // outbox); one merged from elsewhere moves into the map.
+        let now_on = if is_switch {
+            matches!(op.value, Some(Value::Enabled(true)))
+        } else {
+            was_on
+        };
         if mine && (is_switch || now_on) {
-            self.outbox.push(op);
+            self.outbox.push(op.clone());
         }
+        self.fields.insert(op.field.clone(), op);
         if now_on && !was_on {
             // Whatever this device kept while the category was off goes out.
             let records: Vec<Op> = self

@@ -435,12 +435,15 @@ fn apply_inbox(host: &Rc<Host>) -> bool {
             .collect()
     };
     let mut any = false;
+    // Carried out together: the messages waiting after a while offline
+    // give one notification, not one each.
+    let mut all = Vec::new();
     for (data, from) in messages {
         match with(host, |s| s.message(&data, now_ms())) {
             None => {}
             Some(Ok(outs)) => {
                 any = true;
-                carry_out(host, outs);
+                all.extend(outs);
             }
             Some(Err(e)) => crate::emit(
                 host,
@@ -451,12 +454,27 @@ fn apply_inbox(host: &Rc<Host>) -> bool {
             ),
         }
     }
+    carry_out(host, all);
     any
 }
 
 /// Carries out the syncer's outputs through the engine (queued behind what
 /// the engine is doing); `Persist` marks the state to be stored.
 fn carry_out(host: &Rc<Host>, outs: Vec<Out>) {
+    // A snapshot read after a month offline can change hundreds of records:
+    // they are listed on the Sync screen, and the browser shows one
+    // notification for all of them, not one each.
+    let notices = outs.iter().filter(|o| matches!(o, Out::Notice(_))).count();
+    if notices > 1 {
+        let mut first = None;
+        for o in &outs {
+            if let Out::Notice(n) = o {
+                let shown = record_notice(host, n);
+                first.get_or_insert(shown);
+            }
+        }
+        announce(host, first.as_ref(), notices);
+    }
     for o in outs {
         match o {
             Out::Send(data) => input(host, Input::Command(Command::Send(data))),
@@ -474,27 +492,52 @@ fn carry_out(host: &Rc<Host>, outs: Vec<Out>) {
             ),
             Out::GetBlob { name } => input(host, Input::Command(Command::GetBlob { name })),
             Out::Persist => host.sync.dirty.set(true),
-            Out::Notice(n) => notice(host, &n),
+            Out::Notice(n) if notices == 1 => {
+                let shown = record_notice(host, &n);
+                announce(host, Some(&shown), 1);
+            }
+            Out::Notice(_) => {}
         }
     }
 }
 
-fn notice(host: &Host, n: &tandem_sync::Notice) {
+/// Keeps a notice for the Sync screen (newest first, at most
+/// [`MAX_NOTICES`]); returns it as shown.
+fn record_notice(host: &Host, n: &tandem_sync::Notice) -> NoticeView {
     let from = events::name_of(&host.dev.borrow(), &n.from);
     let shown = NoticeView::new(n, from, now_ms());
-    let note = events::note(
-        &format!("Changed on {}", shown.from),
-        &format!(
-            "{} If this was not you, check it in Settings, Sync.",
-            shown.sentence()
-        ),
-    );
-    let json = serde_json::json!({ "kind": "sync_notice", "notice": &shown }).to_string();
     if let Some(s) = host.sync.stored.borrow_mut().as_mut() {
-        s.notices.insert(0, shown);
+        s.notices.insert(0, shown.clone());
         s.notices.truncate(MAX_NOTICES);
     }
     host.sync.dirty.set(true);
+    shown
+}
+
+/// Tells the worker (and the browser's notifications) of `count` safety
+/// notices, `first` the first of them: one notification either way.
+fn announce(host: &Host, first: Option<&NoticeView>, count: usize) {
+    let Some(first) = first else { return };
+    let note = if count == 1 {
+        events::note(
+            &format!("Changed on {}", first.from),
+            &format!(
+                "{} If this was not you, check it in Settings, Sync.",
+                first.sentence()
+            ),
+        )
+    } else {
+        events::note(
+            &format!("{count} changes from your other devices"),
+            &format!(
+                "{} and {} more. If this was not you, check them in Settings, Sync.",
+                first.sentence().trim_end_matches('.'),
+                count - 1
+            ),
+        )
+    };
+    let json =
+        serde_json::json!({ "kind": "sync_notice", "notice": first, "count": count }).to_string();
     let _ = host.emit.call2(
         &JsValue::NULL,
         &JsValue::from_str(&json),
