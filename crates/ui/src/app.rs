@@ -15,6 +15,7 @@ use web_sys::{Document, Element, Event};
 use zeroize::{Zeroize, Zeroizing};
 
 mod devices;
+mod secrets;
 mod sync;
 
 #[wasm_bindgen]
@@ -661,6 +662,7 @@ fn go(screen: Screen) {
         ui.screen = screen;
         ui.error = None;
         ui.notice = None;
+        crate::secrets::left_screen(ui);
     });
     render();
 }
@@ -728,7 +730,7 @@ async fn run(action: Action) -> Result<()> {
                 }
                 Screen::NetworkForm => Screen::Networks,
                 Screen::Networks | Screen::ChangePassword | Screen::Sync => Screen::Settings,
-                _ => Screen::Home,
+                s => crate::secrets::back(s).unwrap_or(Screen::Home),
             })
             .unwrap_or(Screen::Home);
             with_ui(|ui| ui.renaming = None);
@@ -1082,6 +1084,7 @@ async fn run(action: Action) -> Result<()> {
         | Action::RevokeCancel
         | Action::RevokeConfirm(_)) => devices::run(a, &root).await?,
         Action::Sync(a) => sync::run(a, &root).await?,
+        Action::Secrets(a) => secrets::run(a, &root).await?,
         Action::OpenOnboardingTab => {
             // The popup closes by itself when the new tab takes the focus.
             let props = to_js(&json!({ "url": runtime_url("extension/onboarding.html") }));

@@ -187,6 +187,14 @@ pub enum Screen {
     AddDevice,
     /// Settings → Sync (`crate::sync`).
     Sync,
+    /// Settings → Show recovery phrase (`crate::secrets`).
+    RevealPhrase,
+    /// Settings → Export private key (`crate::secrets`).
+    ExportKey,
+    /// Settings → Import account (`crate::secrets`).
+    ImportAccount,
+    /// Accounts → Remove (`crate::secrets`).
+    RemoveAccount,
 }
 
 impl Screen {
@@ -224,6 +232,10 @@ impl Screen {
             Screen::Pair => "pair",
             Screen::AddDevice => "add-device",
             Screen::Sync => "sync",
+            Screen::RevealPhrase => "reveal-phrase",
+            Screen::ExportKey => "export-key",
+            Screen::ImportAccount => "import-account",
+            Screen::RemoveAccount => "remove-account",
         }
     }
 }
@@ -326,6 +338,8 @@ pub struct Ui {
     pub approve_armed: bool,
     /// The sync screen's data, once loaded.
     pub sync: Option<tandem_sync::view::SyncView>,
+    /// A revealed secret, the account being removed (`crate::secrets`).
+    pub secrets: crate::secrets::Secrets,
 }
 
 impl Ui {
@@ -357,6 +371,7 @@ impl Ui {
             link_draft: String::new(),
             approve_armed: false,
             sync: None,
+            secrets: crate::secrets::Secrets::default(),
         }
     }
 
@@ -395,6 +410,7 @@ impl Ui {
             self.phrase = None;
             self.confirm_positions.clear();
         }
+        crate::secrets::left_screen(self);
     }
 }
 
@@ -496,6 +512,8 @@ pub enum Action {
     RevokeConfirm(String),
     /// On the Sync screen.
     Sync(crate::sync::SyncAction),
+    /// Reveal, import or remove keys (`crate::secrets`).
+    Secrets(crate::secrets::SecretsAction),
 }
 
 impl Action {
@@ -525,7 +543,7 @@ impl Action {
                 "token" => Screen::AddToken,
                 "devices" => Screen::Devices,
                 "sync" => Screen::Sync,
-                _ => Screen::Home,
+                other => crate::secrets::screen(other).unwrap_or(Screen::Home),
             }),
             "select-account" => Action::SelectAccount(a),
             "rename-account" => Action::RenameAccount(a),
@@ -562,7 +580,11 @@ impl Action {
             "revoke" => Action::Revoke(a),
             "revoke-cancel" => Action::RevokeCancel,
             "revoke-confirm" => Action::RevokeConfirm(a),
-            _ => return crate::sync::parse(action, arg).map(Action::Sync),
+            _ => {
+                return crate::sync::parse(action, arg)
+                    .map(Action::Sync)
+                    .or_else(|| crate::secrets::parse(action, arg).map(Action::Secrets))
+            }
         })
     }
 }
@@ -593,6 +615,24 @@ pub(crate) fn input(testid: &str, kind: &str, label: &str) -> El {
         .child(
             el("input")
                 .attr("type", kind)
+                .attr("autocomplete", "off")
+                .attr("spellcheck", "false")
+                .tid(testid),
+        )
+}
+
+/// The "Recovery phrase or private key" box of the import forms.
+pub(crate) fn secret_field(testid: &str) -> El {
+    el("label")
+        .class("field")
+        .child(
+            el("span")
+                .class("label")
+                .text("Recovery phrase or private key"),
+        )
+        .child(
+            el("textarea")
+                .attr("rows", "3")
                 .attr("autocomplete", "off")
                 .attr("spellcheck", "false")
                 .tid(testid),
@@ -715,6 +755,10 @@ pub fn view(ui: &Ui, pw: &str) -> El {
         Screen::Pair => pairing::pair_screen(ui),
         Screen::AddDevice => pairing::add_device_screen(ui),
         Screen::Sync => crate::sync::sync_screen(ui),
+        Screen::RevealPhrase => crate::secrets::reveal_screen(ui, true),
+        Screen::ExportKey => crate::secrets::reveal_screen(ui, false),
+        Screen::ImportAccount => crate::secrets::import_screen(ui),
+        Screen::RemoveAccount => crate::secrets::remove_screen(ui),
     };
     let page = match ui.page {
         Page::Popup => "popup",
@@ -837,22 +881,7 @@ fn import(ui: &Ui, pw: &str) -> El {
         .child(back_bar("Import a wallet"))
         .child(
             form("import", "import-form")
-                .child(
-                    el("label")
-                        .class("field")
-                        .child(
-                            el("span")
-                                .class("label")
-                                .text("Recovery phrase or private key"),
-                        )
-                        .child(
-                            el("textarea")
-                                .attr("rows", "3")
-                                .attr("autocomplete", "off")
-                                .attr("spellcheck", "false")
-                                .tid("import-secret-input"),
-                        ),
-                )
+                .child(secret_field("import-secret-input"))
                 .child(input(
                     "import-passphrase-input",
                     "password",
@@ -1349,6 +1378,7 @@ fn accounts(ui: &Ui) -> El {
                     .attr("data-arg", a.address.clone())
                     .class("btn small"),
             )
+            .maybe(crate::secrets::remove_button(st, a, i))
     });
     el("div")
         .class("stack screen")
@@ -1506,6 +1536,7 @@ fn settings(ui: &Ui) -> El {
                 .attr("data-arg", "change-password"),
         )
         .child(button("Sync", "open-sync", "open").attr("data-arg", "sync"))
+        .children(crate::secrets::settings_buttons())
 }
 
 // ---------- approval window ----------
