@@ -8,7 +8,7 @@
 // Run: node --test tests/e2e/keys.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts';
+import { privateKeyToAccount, generatePrivateKey, mnemonicToAccount, generateMnemonic, english } from 'viem/accounts';
 import { getAddress } from 'viem';
 import {
   startAnvil,
@@ -29,7 +29,6 @@ const PHRASE_WORDS = ANVIL_MNEMONIC.split(' ');
 
 describe('reveal, export, import and remove keys after setup', { timeout: 300_000 }, () => {
   let anvil, dapp, browser, page, popup;
-  let exportedKey;
   const imported = generatePrivateKey();
   const importedAddress = privateKeyToAccount(imported).address;
   const d = (fn, arg) => page.evaluate(fn, arg);
@@ -85,7 +84,7 @@ describe('reveal, export, import and remove keys after setup', { timeout: 300_00
     await popup.getByTestId('secrets-password-input').fill(PASSWORD);
     await popup.getByTestId('secrets-submit').click();
     await popup.getByTestId('secrets-value').waitFor();
-    exportedKey = (await popup.getByTestId('secrets-value').textContent()).trim();
+    const exportedKey = (await popup.getByTestId('secrets-value').textContent()).trim();
     assert.match(exportedKey, /^0x[0-9a-f]{64}$/);
     assert.equal(privateKeyToAccount(exportedKey).address, A0);
     await popup.getByTestId('back-button').click();
@@ -100,9 +99,13 @@ describe('reveal, export, import and remove keys after setup', { timeout: 300_00
       { method: 'secrets.export', params: { password: PASSWORD, address: A0, what: 'key' } },
       { method: 'state', params: {} },
     ];
+    // The same request from an extension page works (the barrier: the
+    // refusals below are not a broken method), and gives the key to look for.
+    const own = await browser.ui('secrets.export', asks[1].params);
+    assert.equal(privateKeyToAccount(own.secret).address, A0);
     const secretsIn = (s) => {
       const text = JSON.stringify(s ?? null);
-      return text.includes(PHRASE_WORDS.slice(0, 3).join(' ')) || text.includes(exportedKey.slice(2, 34));
+      return text.includes(PHRASE_WORDS.slice(0, 3).join(' ')) || text.includes(own.secret.slice(2, 34));
     };
     // 1. The page itself: the provider has no such method, and the raw
     //    channel names are not methods either.
@@ -138,10 +141,6 @@ describe('reveal, export, import and remove keys after setup', { timeout: 300_00
       `chrome.runtime.sendMessage({ channel: 'tandem/provider', type: 'request', id: 'x', request: { method: 'secrets.export', params: [${JSON.stringify(asks[0].params)}] } }).then((v) => v ?? null, (e) => ({ error: String(e?.message ?? e) }))`,
     );
     assert.ok(!secretsIn(viaProvider), 'the provider channel leaked a secret');
-    // The same request from an extension page works (the barrier: the
-    // refusals above were not a broken method).
-    const own = await browser.ui('secrets.export', asks[1].params);
-    assert.equal(privateKeyToAccount(own.secret).address, A0);
   });
 
   it('an account imported from a private key shows in the list and signs a transaction mined on anvil', async () => {
@@ -173,6 +172,37 @@ describe('reveal, export, import and remove keys after setup', { timeout: 300_00
     assert.equal(receipt.status, '0x1');
     assert.equal(getAddress(receipt.from), importedAddress);
     assert.equal(BigInt(await jsonRpc(anvil.url, 'eth_getBalance', [A1, 'latest'])), before1 + value);
+    await popup.close();
+  });
+
+  it('another recovery phrase imported in the popup adds its first account, and its own phrase is the one revealed for it', async () => {
+    const phrase = generateMnemonic(english);
+    const expected = mnemonicToAccount(phrase).address; // m/44'/60'/0'/0/0, derived by viem
+    console.log(`# imported phrase's first account for this run: ${expected}`);
+    await openSettings('open-import-account', 'import-account');
+    await popup.getByTestId('account-import-secret').fill(phrase);
+    await popup.getByTestId('account-import-submit').click();
+    await waitScreen(popup, 'accounts');
+    const state = await until(async () => {
+      const s = await browser.ui('state');
+      return s.accounts.some((a) => a.address === expected) && s;
+    }, 'the phrase account listed');
+    assert.equal(state.accounts.length, 3);
+    // The same phrase again is refused by name and adds nothing.
+    await assert.rejects(browser.ui('accounts.import', { phrase }), (e) => e.kind === 'DuplicateSource');
+    // Revealed for that account: its own phrase, not the onboarded one.
+    await browser.ui('accounts.select', { address: expected });
+    const own = await browser.ui('secrets.export', { password: PASSWORD, address: expected, what: 'phrase' });
+    assert.equal(own.secret, phrase);
+    // An imported key has no phrase: a clear error, not another account's phrase.
+    await assert.rejects(
+      browser.ui('secrets.export', { password: PASSWORD, address: importedAddress, what: 'phrase' }),
+      (e) => e.kind === 'NoPhrase',
+    );
+    // Removed again through the worker (the popup's Remove is tested next).
+    await browser.ui('accounts.remove', { address: expected });
+    await browser.ui('accounts.select', { address: A0 });
+    assert.equal((await browser.ui('state')).accounts.length, 2);
     await popup.close();
   });
 
