@@ -1169,6 +1169,7 @@ async function uiMethod(method, p) {
     // extension pages reach uiMethod (see the onMessage listener).
     case 'secrets.export':
       requireUnlocked();
+      if (p.what !== 'phrase' && p.what !== 'key') throw uiError('InvalidInput', 'what must be "phrase" or "key"');
       touched();
       return { secret: Vault.export(vaultJson, str(p.password, 'password'), str(p.address, 'address'), p.what === 'phrase') };
     case 'accounts.import':

@@ -103,6 +103,11 @@ describe('reveal, export, import and remove keys after setup', { timeout: 300_00
     // refusals below are not a broken method), and gives the key to look for.
     const own = await browser.ui('secrets.export', asks[1].params);
     assert.equal(privateKeyToAccount(own.secret).address, A0);
+    await assert.rejects(
+      browser.ui('secrets.export', { ...asks[1].params, what: 'seed' }),
+      (e) => e.kind === 'InvalidInput',
+      'an unknown kind of secret is refused, not answered with the key',
+    );
     const secretsIn = (s) => {
       const text = JSON.stringify(s ?? null);
       return text.includes(PHRASE_WORDS.slice(0, 3).join(' ')) || text.includes(own.secret.slice(2, 34));
