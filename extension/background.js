@@ -1106,6 +1106,15 @@ async function onboard(kr, password) {
   return v;
 }
 
+/** The keyring gained or lost an account: the vault is sealed again (same
+ *  password, new nonce) and stored, then the account list follows it (a
+ *  removed account also leaves every site it was connected to). */
+async function keyringChanged() {
+  vaultJson = Vault.reseal(vaultJson, sessionKey, keyring);
+  await chrome.storage.local.set({ [K.vault]: vaultJson });
+  wallet.syncAccounts(keyring.accounts());
+}
+
 async function uiMethod(method, p) {
   const touched = () => wallet.touch(Date.now());
   switch (method) {
@@ -1179,12 +1188,33 @@ async function uiMethod(method, p) {
         throw uiError('NoMnemonic', 'this wallet holds only an imported key; import a recovery phrase to derive accounts');
       }
       keyring.deriveNext(sources[0]);
-      vaultJson = Vault.reseal(vaultJson, sessionKey, keyring);
-      await chrome.storage.local.set({ [K.vault]: vaultJson });
-      wallet.syncAccounts(keyring.accounts());
+      await keyringChanged();
       touched();
       break;
     }
+    // Key management after setup (crates/ui/src/secrets.rs). The secret is
+    // read from the stored vault with the password typed again; only
+    // extension pages reach uiMethod (see the onMessage listener).
+    case 'secrets.export':
+      requireUnlocked();
+      if (p.what !== 'phrase' && p.what !== 'key') throw uiError('InvalidInput', 'what must be "phrase" or "key"');
+      touched();
+      return { secret: Vault.export(vaultJson, str(p.password, 'password'), str(p.address, 'address'), p.what === 'phrase') };
+    case 'accounts.import':
+      requireUnlocked();
+      if (typeof p.privateKey === 'string' && p.privateKey.length > 0) keyring.importPrivateKey(p.privateKey.trim());
+      else keyring.addMnemonic(str(p.phrase, 'phrase').trim(), typeof p.passphrase === 'string' ? p.passphrase : '');
+      await keyringChanged();
+      touched();
+      break;
+    case 'accounts.remove':
+      requireUnlocked();
+      keyring.removeAccount(str(p.address, 'address'));
+      await keyringChanged();
+      touched();
+      await persist();
+      broadcastToTabs(); // pages connected with it get accountsChanged
+      break;
     case 'accounts.rename':
       wallet.rename(str(p.address, 'address'), str(p.name, 'name'));
       touched();

@@ -12,29 +12,8 @@
 // Run: node --test tests/e2e/storage.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, startDapp, openDapp, EXTENSION_ID, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
+import { launch, startDapp, openDapp, inContentScript, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
 import { onboardImport } from './lib/onboard.mjs';
-
-/** Evaluates `expression` in Tandem's content-script world of `page`. */
-async function inContentScript(browser, page, expression) {
-  const cdp = await browser.context.newCDPSession(page);
-  const contexts = [];
-  cdp.on('Runtime.executionContextCreated', ({ context }) => contexts.push(context));
-  await cdp.send('Runtime.enable'); // reports the contexts that exist
-  const world = contexts.find(
-    (c) => c.auxData?.type === 'isolated' && c.origin === `chrome-extension://${EXTENSION_ID}`,
-  );
-  assert.ok(world, `Tandem's content-script world on the page (${JSON.stringify(contexts.map((c) => c.name))})`);
-  const { result, exceptionDetails } = await cdp.send('Runtime.evaluate', {
-    expression,
-    contextId: world.id,
-    awaitPromise: true,
-    returnByValue: true,
-  });
-  await cdp.detach();
-  if (exceptionDetails) return { threw: exceptionDetails.exception?.description ?? exceptionDetails.text };
-  return { value: result.value };
-}
 
 describe('a content script cannot reach the wallet\'s storage', { timeout: 120_000 }, () => {
   let browser, dapp, page;

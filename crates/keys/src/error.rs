@@ -67,6 +67,12 @@ pub enum Error {
     /// No account with this address.
     #[error("account {0} is not in this wallet")]
     UnknownAccount(Address),
+    /// The keyring's only account cannot be removed (the wallet would hold no key).
+    #[error("this is the wallet's only account; import or add another before removing it")]
+    LastAccount,
+    /// A recovery phrase was asked of an account that has none.
+    #[error("this account was imported from a private key and has no recovery phrase; export its private key instead")]
+    NoPhrase,
     /// No key source with this id.
     #[error("key source {0} is not in this wallet")]
     UnknownSource(u32),
@@ -96,6 +102,8 @@ impl Error {
             Self::DuplicateAccount { .. } => "DuplicateAccount",
             Self::DuplicateSource { .. } => "DuplicateSource",
             Self::UnknownAccount { .. } => "UnknownAccount",
+            Self::LastAccount => "LastAccount",
+            Self::NoPhrase => "NoPhrase",
             Self::UnknownSource { .. } => "UnknownSource",
             Self::Corrupt { .. } => "Corrupt",
             Self::UnsupportedFormat { .. } => "UnsupportedFormat",

@@ -150,13 +150,16 @@ impl Keyring {
     }
 
     /// Removes an account. An imported key's source goes with it; a phrase stays
-    /// (its accounts can be derived again).
+    /// (its accounts can be derived again). The only account cannot go.
     pub fn remove_account(&mut self, address: Address) -> Result<AccountInfo> {
         let pos = self
             .accounts
             .iter()
             .position(|(info, _)| info.address == address)
             .ok_or(Error::UnknownAccount(address))?;
+        if self.accounts.len() == 1 {
+            return Err(Error::LastAccount);
+        }
         let (info, _) = self.accounts.remove(pos);
         if let AccountOrigin::Imported { source } = info.origin {
             self.sources.retain(|(id, _)| *id != source);
@@ -198,6 +201,27 @@ impl Keyring {
         match self.source(source)? {
             Source::Mnemonic { mnemonic, .. } => Ok(mnemonic),
             Source::Imported(_) => Err(Error::UnknownSource(source.0)),
+        }
+    }
+
+    /// What "Show recovery phrase" (`phrase`) or "Export private key" hands
+    /// the user for `address`: the phrase its key was derived from, or its
+    /// private key as `0x` hex. Callers ask for the password first.
+    pub fn export(&self, address: Address, phrase: bool) -> Result<Zeroizing<String>> {
+        let (info, key) = self
+            .accounts
+            .iter()
+            .find(|(info, _)| info.address == address)
+            .ok_or(Error::UnknownAccount(address))?;
+        if !phrase {
+            let mut out = Zeroizing::new(String::with_capacity(66));
+            out.push_str("0x");
+            out.push_str(&Zeroizing::new(hex::encode(key.to_bytes().as_slice())));
+            return Ok(out);
+        }
+        match info.origin {
+            AccountOrigin::Derived { source, .. } => Ok(self.mnemonic(source)?.phrase()),
+            AccountOrigin::Imported { .. } => Err(Error::NoPhrase),
         }
     }
 
@@ -244,47 +268,49 @@ impl Keyring {
         if v.format > FORMAT {
             return Err(Error::UnsupportedFormat(v.format));
         }
-        let stored: Stored =
+        let stored: ReadStored =
             serde_json::from_str(text).map_err(|_| Error::Corrupt("unreadable keyring"))?;
         let mut k = Self {
             next_source: stored.next_source,
             ..Self::default()
         };
         for s in stored.sources {
-            let (id, source) = match s {
-                StoredSource::Mnemonic {
-                    id,
-                    phrase,
-                    passphrase,
-                } => {
+            let id = s.id;
+            let source = match (s.kind, s.phrase, s.passphrase, s.key) {
+                (Kind::Mnemonic, Some(phrase), Some(passphrase), None) => {
                     let mnemonic = Mnemonic::parse(&phrase)
                         .map_err(|_| Error::Corrupt("stored phrase is invalid"))?;
                     let seed = mnemonic.to_seed(&passphrase);
                     let root =
                         ExtendedKey::master(seed.as_bytes())?.derive_path(ETHEREUM_ACCOUNT_ROOT)?;
-                    (
-                        id,
-                        Source::Mnemonic {
-                            mnemonic,
-                            passphrase,
-                            root,
-                        },
-                    )
+                    Source::Mnemonic {
+                        mnemonic,
+                        passphrase,
+                        root,
+                    }
                 }
-                StoredSource::PrivateKey { id, key } => (
-                    id,
-                    Source::Imported(
-                        PrivateKey::from_hex(&key)
-                            .map_err(|_| Error::Corrupt("stored key is invalid"))?,
-                    ),
+                (Kind::PrivateKey, None, None, Some(key)) => Source::Imported(
+                    PrivateKey::from_hex(&key)
+                        .map_err(|_| Error::Corrupt("stored key is invalid"))?,
                 ),
+                _ => return Err(Error::Corrupt("stored source")),
             };
             if id.0 >= k.next_source || k.sources.iter().any(|(i, _)| *i == id) {
                 return Err(Error::Corrupt("duplicate source id"));
             }
             k.sources.push((id, source));
         }
-        for info in stored.accounts {
+        for a in stored.accounts {
+            let (source, o) = (a.origin.source, a.origin);
+            let origin = match (o.kind, o.index) {
+                (Kind::Derived, Some(index)) => AccountOrigin::Derived { source, index },
+                (Kind::Imported, None) => AccountOrigin::Imported { source },
+                _ => return Err(Error::Corrupt("account origin")),
+            };
+            let info = AccountInfo {
+                address: a.address,
+                origin,
+            };
             let key = match info.origin {
                 AccountOrigin::Derived { source, index } => k.derive_key(source, index)?,
                 AccountOrigin::Imported { source } => match k.source(source)? {
@@ -348,7 +374,7 @@ impl fmt::Debug for Keyring {
     }
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct Stored {
     format: u32,
     next_source: u32,
@@ -356,7 +382,7 @@ struct Stored {
     accounts: Vec<AccountInfo>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum StoredSource {
     Mnemonic {
@@ -368,4 +394,48 @@ enum StoredSource {
         id: SourceId,
         key: Zeroizing<String>,
     },
+}
+
+// The stored keyring is read through flat structs, not the tagged enums it
+// is written from: serde reads an internally tagged enum by first buffering
+// every field into its `Content` tree, and those readers (for the sources
+// and the account origins) were ~23 KB of the wasm core before wasm-opt
+// (twiggy). Same JSON; a field missing or extra for its kind is refused
+// after the read, above.
+#[derive(Deserialize)]
+struct ReadStored {
+    next_source: u32,
+    sources: Vec<ReadSource>,
+    accounts: Vec<ReadAccount>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    Mnemonic,
+    PrivateKey,
+    Derived,
+    Imported,
+}
+
+#[derive(Deserialize)]
+struct ReadSource {
+    kind: Kind,
+    id: SourceId,
+    phrase: Option<Zeroizing<String>>,
+    passphrase: Option<Zeroizing<String>>,
+    key: Option<Zeroizing<String>>,
+}
+
+#[derive(Deserialize)]
+struct ReadAccount {
+    address: Address,
+    origin: ReadOrigin,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct ReadOrigin {
+    kind: Kind,
+    source: SourceId,
+    index: Option<u32>,
 }

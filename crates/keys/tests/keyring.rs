@@ -91,6 +91,61 @@ fn derive_import_remove_and_duplicates() {
     assert_eq!(again.address, a1.address);
 }
 
+/// Anvil's well-known accounts (`anvil --help`, the mnemonic above): the
+/// exported key of account 1 is anvil's printed private key 1.
+#[test]
+fn export_phrase_and_key_per_account() {
+    let mut k = anvil();
+    let a0 = k.accounts().next().unwrap().address;
+    let a1 = k.derive_next(SourceId(0)).unwrap().address;
+    assert_eq!(k.export(a0, true).unwrap().as_str(), PHRASE);
+    assert_eq!(k.export(a1, true).unwrap().as_str(), PHRASE);
+    assert_eq!(
+        k.export(a1, false).unwrap().as_str(),
+        format!("0x{ANVIL_KEY_1}")
+    );
+    // The exported key is the account's own: it imports back to the same address.
+    let again = PrivateKey::from_hex(&k.export(a0, false).unwrap()).unwrap();
+    assert_eq!(again.address(), a0);
+    // A second phrase reveals itself, not the first one.
+    let other = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+    let b = k.add_mnemonic(Mnemonic::parse(other).unwrap(), "").unwrap();
+    assert_eq!(k.export(b.address, true).unwrap().as_str(), other);
+    // An imported key has no phrase: a clear error, not another account's phrase.
+    let imp = k
+        .import_private_key(PrivateKey::random(&mut rand_core::OsRng))
+        .unwrap();
+    assert_eq!(k.export(imp.address, true).unwrap_err(), Error::NoPhrase);
+    assert!(k.export(imp.address, false).is_ok());
+    let stranger = PrivateKey::random(&mut rand_core::OsRng).address();
+    assert_eq!(
+        k.export(stranger, false).unwrap_err(),
+        Error::UnknownAccount(stranger)
+    );
+    // The error messages name no secret.
+    for e in [Error::NoPhrase, Error::UnknownAccount(stranger)] {
+        assert!(!e.to_string().contains("test test"));
+    }
+}
+
+#[test]
+fn the_only_account_cannot_be_removed() {
+    let mut k = anvil();
+    let a0 = k.accounts().next().unwrap().address;
+    assert_eq!(k.remove_account(a0).unwrap_err(), Error::LastAccount);
+    assert_eq!(k.accounts().len(), 1);
+    let imp = k
+        .import_private_key(PrivateKey::from_hex(ANVIL_KEY_1).unwrap())
+        .unwrap();
+    // With two, either can go; then the other is the last.
+    k.remove_account(a0).unwrap();
+    assert_eq!(
+        k.remove_account(imp.address).unwrap_err(),
+        Error::LastAccount
+    );
+    assert!(k.key(imp.address).is_ok());
+}
+
 #[test]
 fn index_limits() {
     let mut k = anvil();
@@ -197,7 +252,7 @@ proptest! {
                 }
                 Op::Remove(i) => {
                     let n = k.accounts().len();
-                    if n > 0 {
+                    if n > 1 {
                         let a = k.accounts().nth(i % n).unwrap().address;
                         k.remove_account(a).unwrap();
                     }

@@ -23,7 +23,7 @@ fn debug_output_holds_no_secret() {
     let seed = m.to_seed("hunter2");
     let seed_hex = hex::encode(seed.as_bytes());
     let master = ExtendedKey::master(seed.as_bytes()).unwrap();
-    let xprv = master.to_xprv().to_string();
+    let xprv = hex::encode(master.chain_code());
     let child = master.derive_path("m/44'/60'/0'/0/0").unwrap();
     let child_key_hex = hex::encode(child.private_key().to_bytes().as_slice());
     let key = PrivateKey::from_hex(KEY).unwrap();

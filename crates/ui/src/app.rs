@@ -16,6 +16,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 mod audit;
 mod devices;
+mod secrets;
 mod sync;
 
 #[wasm_bindgen]
@@ -662,6 +663,7 @@ fn go(screen: Screen) {
         ui.screen = screen;
         ui.error = None;
         ui.notice = None;
+        crate::secrets::left_screen(ui);
     });
     render();
 }
@@ -731,7 +733,7 @@ async fn run(action: Action) -> Result<()> {
                 Screen::Networks | Screen::ChangePassword | Screen::Sync | Screen::Audit => {
                     Screen::Settings
                 }
-                _ => Screen::Home,
+                s => crate::secrets::back(s).unwrap_or(Screen::Home),
             })
             .unwrap_or(Screen::Home);
             with_ui(|ui| ui.renaming = None);
@@ -1087,6 +1089,7 @@ async fn run(action: Action) -> Result<()> {
         | Action::RevokeConfirm(_)) => devices::run(a, &root).await?,
         Action::Sync(a) => sync::run(a, &root).await?,
         Action::Audit(a) => audit::run(a).await?,
+        Action::Secrets(a) => secrets::run(a, &root).await?,
         Action::OpenOnboardingTab => {
             // The popup closes by itself when the new tab takes the focus.
             let props = to_js(&json!({ "url": runtime_url("extension/onboarding.html") }));

@@ -11,6 +11,7 @@ pub mod password;
 pub mod qr;
 pub mod queue;
 pub mod reveal;
+pub mod secrets;
 pub mod sync;
 pub mod tx;
 pub mod typed_data;

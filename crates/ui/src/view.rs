@@ -189,6 +189,14 @@ pub enum Screen {
     Sync,
     /// Settings → Activity log (`crate::audit`).
     Audit,
+    /// Settings → Show recovery phrase (`crate::secrets`).
+    RevealPhrase,
+    /// Settings → Export private key (`crate::secrets`).
+    ExportKey,
+    /// Settings → Import account (`crate::secrets`).
+    ImportAccount,
+    /// Accounts → Remove (`crate::secrets`).
+    RemoveAccount,
 }
 
 impl Screen {
@@ -227,6 +235,10 @@ impl Screen {
             Screen::AddDevice => "add-device",
             Screen::Sync => "sync",
             Screen::Audit => "audit",
+            Screen::RevealPhrase => "reveal-phrase",
+            Screen::ExportKey => "export-key",
+            Screen::ImportAccount => "import-account",
+            Screen::RemoveAccount => "remove-account",
         }
     }
 }
@@ -331,6 +343,8 @@ pub struct Ui {
     pub sync: Option<tandem_sync::view::SyncView>,
     /// The activity log screen's data, once loaded.
     pub audit: Option<crate::audit::AuditScreen>,
+    /// A revealed secret, the account being removed (`crate::secrets`).
+    pub secrets: crate::secrets::Secrets,
 }
 
 impl Ui {
@@ -363,6 +377,7 @@ impl Ui {
             approve_armed: false,
             sync: None,
             audit: None,
+            secrets: crate::secrets::Secrets::default(),
         }
     }
 
@@ -401,6 +416,7 @@ impl Ui {
             self.phrase = None;
             self.confirm_positions.clear();
         }
+        crate::secrets::left_screen(self);
     }
 }
 
@@ -504,6 +520,8 @@ pub enum Action {
     Sync(crate::sync::SyncAction),
     /// On the activity log screen.
     Audit(crate::audit::AuditAction),
+    /// Reveal, import or remove keys (`crate::secrets`).
+    Secrets(crate::secrets::SecretsAction),
 }
 
 impl Action {
@@ -534,7 +552,7 @@ impl Action {
                 "devices" => Screen::Devices,
                 "sync" => Screen::Sync,
                 "audit" => Screen::Audit,
-                _ => Screen::Home,
+                other => crate::secrets::screen(other).unwrap_or(Screen::Home),
             }),
             "select-account" => Action::SelectAccount(a),
             "rename-account" => Action::RenameAccount(a),
@@ -575,6 +593,7 @@ impl Action {
                 return crate::sync::parse(action, arg)
                     .map(Action::Sync)
                     .or_else(|| crate::audit::parse(action, arg).map(Action::Audit))
+                    .or_else(|| crate::secrets::parse(action, arg).map(Action::Secrets))
             }
         })
     }
@@ -606,6 +625,24 @@ pub(crate) fn input(testid: &str, kind: &str, label: &str) -> El {
         .child(
             el("input")
                 .attr("type", kind)
+                .attr("autocomplete", "off")
+                .attr("spellcheck", "false")
+                .tid(testid),
+        )
+}
+
+/// The "Recovery phrase or private key" box of the import forms.
+pub(crate) fn secret_field(testid: &str) -> El {
+    el("label")
+        .class("field")
+        .child(
+            el("span")
+                .class("label")
+                .text("Recovery phrase or private key"),
+        )
+        .child(
+            el("textarea")
+                .attr("rows", "3")
                 .attr("autocomplete", "off")
                 .attr("spellcheck", "false")
                 .tid(testid),
@@ -729,6 +766,10 @@ pub fn view(ui: &Ui, pw: &str) -> El {
         Screen::AddDevice => pairing::add_device_screen(ui),
         Screen::Sync => crate::sync::sync_screen(ui),
         Screen::Audit => crate::audit::audit_screen(ui),
+        Screen::RevealPhrase => crate::secrets::reveal_screen(ui, true),
+        Screen::ExportKey => crate::secrets::reveal_screen(ui, false),
+        Screen::ImportAccount => crate::secrets::import_screen(ui),
+        Screen::RemoveAccount => crate::secrets::remove_screen(ui),
     };
     let page = match ui.page {
         Page::Popup => "popup",
@@ -851,22 +892,7 @@ fn import(ui: &Ui, pw: &str) -> El {
         .child(back_bar("Import a wallet"))
         .child(
             form("import", "import-form")
-                .child(
-                    el("label")
-                        .class("field")
-                        .child(
-                            el("span")
-                                .class("label")
-                                .text("Recovery phrase or private key"),
-                        )
-                        .child(
-                            el("textarea")
-                                .attr("rows", "3")
-                                .attr("autocomplete", "off")
-                                .attr("spellcheck", "false")
-                                .tid("import-secret-input"),
-                        ),
-                )
+                .child(secret_field("import-secret-input"))
                 .child(input(
                     "import-passphrase-input",
                     "password",
@@ -1363,6 +1389,7 @@ fn accounts(ui: &Ui) -> El {
                     .attr("data-arg", a.address.clone())
                     .class("btn small"),
             )
+            .maybe(crate::secrets::remove_button(st, a, i))
     });
     el("div")
         .class("stack screen")
@@ -1521,6 +1548,7 @@ fn settings(ui: &Ui) -> El {
         )
         .child(button("Sync", "open-sync", "open").attr("data-arg", "sync"))
         .child(button("Activity log", "open-audit", "open").attr("data-arg", "audit"))
+        .children(crate::secrets::settings_buttons())
 }
 
 // ---------- approval window ----------

@@ -123,6 +123,39 @@ fn pages() -> Vec<El> {
     let mut renaming = ui(Screen::Accounts);
     renaming.renaming = Some("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".into());
     out.push(view(&renaming, ""));
+    // Key management (crate::secrets): two keys of this browser, so Remove shows.
+    let mut keys = ui(Screen::Accounts);
+    keys.state = Some(
+        serde_json::from_value(json!({
+            "initialized": true, "unlocked": true,
+            "accounts": [
+                {"address": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "name": "Account 1", "origin": {"kind": "derived", "source": 0, "index": 0}},
+                {"address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "name": "Account 2", "origin": {"kind": "imported", "source": 1}}
+            ],
+            "selected": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+            "sites": [{"origin": "https://dapp.example", "accounts": ["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"], "connectedAt": 0}]
+        }))
+        .unwrap(),
+    );
+    out.push(view(&keys, ""));
+    for s in [
+        Screen::RevealPhrase,
+        Screen::ExportKey,
+        Screen::ImportAccount,
+    ] {
+        keys.screen = s;
+        keys.error = Some("Wrong password. Nothing was shown.".into());
+        out.push(view(&keys, ""));
+        keys.secrets.shown = Some(SecretPhrase::new("test test junk".into()));
+        out.push(view(&keys, ""));
+        keys.secrets.shown = None;
+    }
+    keys.screen = Screen::RemoveAccount;
+    keys.secrets.removing = Some("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".into());
+    out.push(view(&keys, ""));
+    let mut last = ui(Screen::RemoveAccount);
+    last.secrets.removing = Some("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".into());
+    out.push(view(&last, ""));
     let mut settings = ui(Screen::Settings);
     settings.relay = Some(RelaySetting {
         relay: "wss://r.example/ws".into(),

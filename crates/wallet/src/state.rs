@@ -240,14 +240,21 @@ impl State {
     /// Replaces the account list with the keyring's, keeping names, adding
     /// `Account N` for new ones, dropping vanished accounts from sites.
     pub fn sync_accounts(&mut self, keyring_accounts: &[(Address, Value)]) {
-        let mut next = Vec::with_capacity(keyring_accounts.len());
+        let mut next: Vec<Account> = Vec::with_capacity(keyring_accounts.len());
         for (i, (addr, origin)) in keyring_accounts.iter().enumerate() {
-            let name = self
-                .accounts
-                .iter()
-                .find(|a| a.address == *addr)
-                .map(|a| a.name.clone())
-                .unwrap_or_else(|| format!("Account {}", i + 1));
+            // A new account is `Account N`, N its place in the list or the
+            // next number no account is called (after a removal, the place
+            // may be a kept account's name).
+            let taken = |n: &String| {
+                self.accounts.iter().any(|a| a.name == *n) || next.iter().any(|a| a.name == *n)
+            };
+            let name = match self.accounts.iter().find(|a| a.address == *addr) {
+                Some(a) => a.name.clone(),
+                None => (i + 1..)
+                    .map(|n| format!("Account {n}"))
+                    .find(|n| !taken(n))
+                    .expect("some number is free"),
+            };
             next.push(Account {
                 address: *addr,
                 name,

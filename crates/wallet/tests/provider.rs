@@ -1064,6 +1064,28 @@ fn accounts_sync_keeps_names_and_prunes_sites() {
     );
 }
 
+/// After a removal, a new account is not given a kept account's name.
+#[test]
+fn a_new_account_after_a_removal_gets_a_free_name() {
+    let mut w = wallet();
+    let a2: alloy_primitives::Address = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+        .parse()
+        .unwrap();
+    let origin = |i: u32| json!({"kind": "derived", "source": 0, "index": i});
+    // Account 1 (A0) removed, then a third account added.
+    w.state
+        .sync_accounts(&[(A1.parse().unwrap(), origin(1)), (a2, origin(2))]);
+    let names: Vec<&str> = w.state.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["Account 2", "Account 3"]);
+    w.state.sync_accounts(&[
+        (A1.parse().unwrap(), origin(1)),
+        (a2, origin(2)),
+        (A0.parse().unwrap(), origin(0)),
+    ]);
+    let names: Vec<&str> = w.state.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["Account 2", "Account 3", "Account 4"]);
+}
+
 mod fuzz {
     use super::*;
     use proptest::prelude::*;

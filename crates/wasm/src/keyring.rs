@@ -80,6 +80,19 @@ impl Keyring {
         Ok(k)
     }
 
+    /// Adds another recovery phrase; returns its first account as JSON.
+    #[wasm_bindgen(js_name = addMnemonic)]
+    pub fn add_mnemonic(&mut self, phrase: &str, passphrase: &str) -> Result<String> {
+        let m = Mnemonic::parse(phrase)?;
+        Ok(account(self.inner.add_mnemonic(m, &nfkd(passphrase))?))
+    }
+
+    /// Removes an account (never the only one); returns it as JSON.
+    #[wasm_bindgen(js_name = removeAccount)]
+    pub fn remove_account(&mut self, addr: &str) -> Result<String> {
+        Ok(account(self.inner.remove_account(address(addr)?)?))
+    }
+
     /// Imports a private key (hex); returns the account as JSON.
     #[wasm_bindgen(js_name = importPrivateKey)]
     pub fn import_private_key(&mut self, hex: &str) -> Result<String> {

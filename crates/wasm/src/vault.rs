@@ -127,6 +127,18 @@ impl Vault {
         Ok(next.to_json())
     }
 
+    /// "Show recovery phrase" (`phrase`) or "Export private key" for
+    /// `address`: opens the stored vault with `password` (the unlocked
+    /// session is not enough) and returns the phrase the account comes from,
+    /// or its key as `0x` hex. Throws `WrongPassword` and returns nothing else
+    /// when the password is wrong.
+    pub fn export(vault: &str, password: &str, address: &str, phrase: bool) -> Result<String> {
+        let addr = crate::error::address(address)?;
+        let (plain, _) = tandem_vault::Vault::from_json(vault)?.unlock(password.as_bytes())?;
+        let keyring = tandem_keys::Keyring::from_bytes(&plain)?;
+        Ok(keyring.export(addr, phrase)?.as_str().to_owned())
+    }
+
     /// Checks `old`, then seals the same contents under `new`.
     #[wasm_bindgen(js_name = changePassword)]
     pub fn change_password(

@@ -155,3 +155,66 @@ fn errors_hold_no_secret() {
         "{dbg}"
     );
 }
+
+/// Settings → "Show recovery phrase" / "Export private key" and the account
+/// list's import and remove, through the boundary the worker calls. The key
+/// is anvil's printed private key 1 (`anvil` with the test mnemonic).
+#[test]
+fn export_import_and_remove_through_the_boundary() {
+    const KEY_1: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+    const ACCOUNT_1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    const ACCOUNT_0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    let mut k = Keyring::from_mnemonic(ANVIL, "").unwrap();
+    let first = k.derive_next(0).unwrap();
+    assert!(first.contains(ACCOUNT_1));
+    let vault = Vault::seal(&k, "pw", Some(FAST.into())).unwrap().vault();
+    assert_eq!(Vault::export(&vault, "pw", ACCOUNT_1, true).unwrap(), ANVIL);
+    assert_eq!(
+        Vault::export(&vault, "pw", ACCOUNT_1, false).unwrap(),
+        KEY_1
+    );
+    // A wrong password: WrongPassword, and the message holds nothing of the secret.
+    let e = Vault::export(&vault, "nope", ACCOUNT_1, true).unwrap_err();
+    assert_eq!(e.kind, "WrongPassword");
+    assert!(!e.message.contains("test") && !e.message.contains("59c699"));
+    // An address that is not here is refused by name, not answered with another's key.
+    let stranger = "0x0000000000000000000000000000000000000001";
+    assert_eq!(
+        Vault::export(&vault, "pw", stranger, false)
+            .unwrap_err()
+            .kind,
+        "UnknownAccount"
+    );
+
+    // Import: a second phrase and a key, then remove down to one account.
+    let other = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+    let added = k.add_mnemonic(other, "").unwrap();
+    assert_eq!(
+        k.add_mnemonic(other, "").unwrap_err().kind,
+        "DuplicateSource"
+    );
+    let mut ring = Keyring::from_private_key(KEY_1).unwrap();
+    assert_eq!(
+        ring.remove_account(ACCOUNT_1).unwrap_err().kind,
+        "LastAccount"
+    );
+    ring.import_private_key("0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80")
+        .unwrap();
+    assert!(ring.remove_account(ACCOUNT_1).unwrap().contains(ACCOUNT_1));
+    assert!(ring.accounts().contains(ACCOUNT_0) && !ring.accounts().contains(ACCOUNT_1));
+    let sealed = Vault::seal(&k, "pw", Some(FAST.into())).unwrap().vault();
+    let addr: serde_json::Value = serde_json::from_str(&added).unwrap();
+    let addr = addr["address"].as_str().unwrap();
+    assert_eq!(Vault::export(&sealed, "pw", addr, true).unwrap(), other);
+    assert_eq!(
+        Vault::export(
+            &Vault::seal(&ring, "pw", Some(FAST.into())).unwrap().vault(),
+            "pw",
+            ACCOUNT_0,
+            true
+        )
+        .unwrap_err()
+        .kind,
+        "NoPhrase"
+    );
+}

@@ -196,3 +196,24 @@ export async function pendingApproval(browser, kind) {
     return list.find((a) => a.kind === kind && !a.needsFill);
   }, `a pending ${kind} approval`);
 }
+
+/** Evaluates `expression` in Tandem's content-script world of `page`. */
+export async function inContentScript(browser, page, expression) {
+  const cdp = await browser.context.newCDPSession(page);
+  const contexts = [];
+  cdp.on('Runtime.executionContextCreated', ({ context }) => contexts.push(context));
+  await cdp.send('Runtime.enable'); // reports the contexts that exist
+  const world = contexts.find(
+    (c) => c.auxData?.type === 'isolated' && c.origin === `chrome-extension://${EXTENSION_ID}`,
+  );
+  if (!world) throw new Error(`no Tandem content-script world on the page (${JSON.stringify(contexts.map((c) => c.name))})`);
+  const { result, exceptionDetails } = await cdp.send('Runtime.evaluate', {
+    expression,
+    contextId: world.id,
+    awaitPromise: true,
+    returnByValue: true,
+  });
+  await cdp.detach();
+  if (exceptionDetails) return { threw: exceptionDetails.exception?.description ?? exceptionDetails.text };
+  return { value: result.value };
+}
