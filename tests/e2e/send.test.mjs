@@ -9,6 +9,7 @@ import { connectedWallet } from './lib/approve.mjs';
 import { decodeQr } from './lib/devices.mjs';
 import { deployErc20, balanceOf } from './lib/erc20.mjs';
 import { PERMIT_TYPES } from './lib/permit.mjs';
+import { formatEther } from 'viem';
 
 const TOKEN = '0x3000000000000000000000000000000000000003';
 const EXPLORER = 'https://explorer.example';
@@ -74,6 +75,14 @@ describe('send and receive from the popup, through the approval window', { timeo
     const before = BigInt(await jsonRpc(anvil.url, 'eth_getBalance', [ANVIL_ACCOUNT_1, 'latest']));
     // All lower case: no checksum to check, accepted.
     await popup.getByTestId('send-to').fill(ANVIL_ACCOUNT_1.toLowerCase());
+    // Max keeps a plain transfer's fee at twice the node's gas price.
+    const [balance, gasPrice] = await Promise.all([
+      jsonRpc(anvil.url, 'eth_getBalance', [ANVIL_ACCOUNT_0, 'latest']),
+      jsonRpc(anvil.url, 'eth_gasPrice'),
+    ]);
+    await popup.getByTestId('send-max').click();
+    const max = formatEther(BigInt(balance) - 2n * 21_000n * BigInt(gasPrice));
+    await until(async () => (await popup.getByTestId('send-amount').inputValue()) === max, `Max to fill ${max}`);
     await popup.getByTestId('send-amount').fill('1.25');
     const opened = browser.nextApproval();
     await popup.getByTestId('send-submit').click();
