@@ -431,6 +431,37 @@ mod tests {
     }
 
     #[test]
+    fn a_permit2_single_names_the_token_in_its_details() {
+        // Uniswap Permit2's PermitSingle (github.com/Uniswap/permit2,
+        // src/interfaces/IAllowanceTransfer.sol): the token is in `details`,
+        // the domain's verifying contract is Permit2 itself.
+        let a = Approval {
+            kind: "typed_data".into(),
+            request: json!({"typedData": serde_json::to_string(&json!({
+                "domain": {"name": "Permit2", "chainId": 1,
+                           "verifyingContract": "0x000000000022D473030F116dDEE9F6B43aC78BA3"},
+                "types": {}, "primaryType": "PermitSingle",
+                "message": {"details": {"token": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+                                        "amount": "1461501637330902918203684832716283019655932542975",
+                                        "expiration": "1", "nonce": "0"},
+                            "spender": "0x000000000000000000000000000000000000dEaD",
+                            "sigDeadline": "1"}})).unwrap()}),
+            ..Default::default()
+        };
+        assert_eq!(
+            needed(&a),
+            vec![(1, "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48".to_owned())]
+        );
+        let f = facts(USDC_SYMBOL, &format!("0x{:064x}", 6));
+        let v = permit_line(&a, &[f]).unwrap();
+        // 2^160 - 1, Permit2's "unlimited".
+        assert_eq!(
+            v.find("permit-amount").unwrap().text_content(),
+            "0x0000…dEaD to spend an unlimited amount of USDC"
+        );
+    }
+
+    #[test]
     fn transfer_calldata_matches_the_abi() {
         // transfer(0x7099…79C8, 1500000): selector a9059cbb = keccak256("transfer(address,uint256)")[..4].
         assert_eq!(
