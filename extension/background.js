@@ -27,6 +27,7 @@ import init, {
 } from './wasm/tandem_wasm.js';
 import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.js';
 import { audit, auditAnswered, auditUi } from './audit.js';
+import { tokenInfo } from './tokens.js';
 import {
   deviceTick,
   deviceUi,
@@ -45,6 +46,8 @@ const EVENT = 'tandem/event';
 const EXT_PREFIX = chrome.runtime.getURL('');
 const MAX_REQUEST_BYTES = 512 * 1024;
 const RPC_TIMEOUT_MS = 20_000;
+/** The origin of the wallet's own Send (tandem-wallet's WALLET_ORIGIN). */
+const WALLET_ORIGIN = 'tandem:wallet';
 
 const K = {
   vault: 'tandem.vault',
@@ -298,7 +301,7 @@ async function eraseWallet(info) {
   wallet = new WalletController('', '');
   const all = await chrome.storage.local.get(null);
   const gone = Object.keys(all).filter(
-    (k) => [K.vault, K.state, K.view, 'tandem.ui.cache'].includes(k) || k.startsWith('tandem.cache.portfolio.'),
+    (k) => [K.vault, K.state, K.view, 'tandem.ui.cache', 'tandem.ui.hidden'].includes(k) || k.startsWith('tandem.cache.portfolio.'),
   );
   await chrome.storage.local.remove(gone);
   await chrome.storage.session.remove([K.session, K.windows]);
@@ -404,6 +407,7 @@ async function handleProvider(msg, sender) {
   await checkLock();
   // The origin comes from the browser, never from the page.
   const origin = senderOrigin(sender);
+  if (origin === WALLET_ORIGIN) return { id, error: { code: 4100, message: 'Tandem does not serve this page' } };
   // documentId pins the answer to the document that asked: if the tab has
   // navigated elsewhere meanwhile, a signature is not handed to the new page.
   const replyTo = { tabId: sender.tab.id, frameId: sender.frameId ?? 0, documentId: sender.documentId, id };
@@ -463,6 +467,24 @@ function fillRequest(approval) {
     needGas: tx.gas === undefined,
     url: (JSON.parse(wallet.stateJson()).networks.find((n) => n.chainId === parseInt(tx.chainId, 16)) ?? currentNetwork()).rpcUrl,
   };
+}
+
+/**
+ * The popup's Send: the transaction it built goes through the core as an
+ * `eth_sendTransaction` from the wallet itself (WALLET_ORIGIN), so it gets
+ * the approval window, fee fill, signing and activity record a site's does.
+ */
+async function ownSend(tx) {
+  if (!tx || typeof tx !== 'object') throw uiError('InvalidInput', 'send.start takes { transaction }');
+  const request = JSON.stringify({ method: 'eth_sendTransaction', params: [tx] });
+  const out = JSON.parse(wallet.request(WALLET_ORIGIN, request, unlocked(), 'null', Date.now()));
+  if (out.type === 'error') throw uiError('Refused', out.error.message);
+  if (out.type !== 'approval') throw uiError('Refused', 'the wallet did not queue the transaction');
+  await persist();
+  notify('approvals');
+  fillTransaction(out.id, out.fill).catch(() => {});
+  await openApprovalWindow(out.id);
+  return { approval: out.id };
 }
 
 /** Fetches nonce, gas and fees from the node into a transaction approval. */
@@ -992,28 +1014,6 @@ async function refreshPortfolio() {
   return p;
 }
 
-/** An ABI-encoded `string` (or a `bytes32` symbol, as some old tokens return). */
-function abiString(hex) {
-  if (typeof hex !== 'string' || !/^0x[0-9a-fA-F]*$/.test(hex) || hex.length < 66) return null;
-  const bytes = Uint8Array.from(hex.slice(2).match(/../g), (b) => parseInt(b, 16));
-  let data;
-  if (bytes.length === 32) {
-    const end = bytes.indexOf(0);
-    data = bytes.subarray(0, end < 0 ? 32 : end);
-  } else {
-    const offset = Number(BigInt('0x' + hex.slice(2, 66)));
-    if (offset + 32 > bytes.length) return null;
-    const len = Number(BigInt('0x' + hex.slice(2 + offset * 2, 2 + offset * 2 + 64)));
-    if (offset + 32 + len > bytes.length) return null;
-    data = bytes.subarray(offset + 32, offset + 32 + len);
-  }
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(data).trim() || null;
-  } catch {
-    return null;
-  }
-}
-
 // ---- UI requests ----------------------------------------------------------------
 let lastTouchSaved = 0;
 /** Opening or using a wallet page counts as activity for auto-lock. */
@@ -1044,6 +1044,8 @@ const READS = new Set([
   'devices.view',
   'sync.view',
   'audit.view',
+  'token.info',
+  'send.gasPrice',
 ]);
 
 async function handleUi(msg) {
@@ -1282,22 +1284,13 @@ async function uiMethod(method, p) {
       touched();
       break;
     case 'assets.add': {
+      // Symbol and decimals come from the page: typed by the user, or the
+      // contract's answers to token.info, decoded in crates/ui.
       const net = currentNetwork();
       const address = str(p.address, 'address').trim();
-      let { symbol, decimals } = p;
-      if (typeof symbol !== 'string' || symbol === '' || decimals === undefined || decimals === null || decimals === '') {
-        // Ask the token itself (ERC-20 symbol() and decimals()).
-        const [sym, dec] = await Promise.all([
-          rpc(net.rpcUrl, 'eth_call', [{ to: address, data: '0x95d89b41' }, 'latest']),
-          rpc(net.rpcUrl, 'eth_call', [{ to: address, data: '0x313ce567' }, 'latest']),
-        ]).catch(() => [null, null]);
-        if (typeof symbol !== 'string' || symbol === '') symbol = abiString(sym);
-        if (decimals === undefined || decimals === null || decimals === '') decimals = dec && dec !== '0x' ? Number(BigInt(dec)) : null;
-        if (!symbol || decimals === null) {
-          throw uiError('InvalidInput', `${address} on ${net.name} does not answer symbol() and decimals(); enter them by hand`);
-        }
-      }
-      wallet.watchAsset(JSON.stringify({ chainId: net.chainId, address, symbol, decimals: Number(decimals) }));
+      const symbol = str(p.symbol, 'symbol');
+      if (!Number.isInteger(p.decimals)) throw uiError('InvalidInput', 'decimals must be a whole number');
+      wallet.watchAsset(JSON.stringify({ chainId: net.chainId, address, symbol, decimals: p.decimals }));
       touched();
       break;
     }
@@ -1305,6 +1298,14 @@ async function uiMethod(method, p) {
       wallet.unwatchAsset(currentNetwork().chainId, str(p.address, 'address'));
       touched();
       break;
+    case 'token.info':
+      return tokenInfo(p, (chainId) => networkOf(chainId).rpcUrl, rpc);
+    case 'send.gasPrice':
+      return rpc(networkOf(Number(p.chainId)).rpcUrl, 'eth_gasPrice', []);
+    case 'send.start':
+      requireUnlocked();
+      touched();
+      return ownSend(p.transaction);
     case 'approvals.list':
       return JSON.parse(wallet.approvals());
     case 'approvals.get':

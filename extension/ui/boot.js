@@ -6,7 +6,8 @@ import init, { start } from '../wasm/tandem_ui.js';
 
 performance.mark('tandem-ui:boot');
 const CACHE_KEY = 'tandem.ui.cache';
-const cached = chrome.storage.local.get(CACHE_KEY).catch(() => undefined);
+const HIDDEN_KEY = 'tandem.ui.hidden'; // tokens hidden from Home (crates/ui/src/hide.rs)
+const cached = chrome.storage.local.get([CACHE_KEY, HIDDEN_KEY]).catch(() => undefined);
 await init();
 performance.mark('tandem-ui:wasm-ready');
 start(document.body.dataset.page || 'popup', await cached);

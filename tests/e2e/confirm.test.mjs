@@ -33,6 +33,7 @@ import { answer } from './lib/approve.mjs';
 import { startRelay } from './lib/devices.mjs';
 import { pairPhone, approveOnDesktop as desktopApproves, onPhone as phoneAnswers } from './lib/confirm.mjs';
 import { findSecrets, relayFiles } from './lib/secrets.mjs';
+import { PERMIT_TYPES } from './lib/permit.mjs';
 
 const SPENDER = '0x1111111111111111111111111111111111111111';
 const MAX = 'f'.repeat(64);
@@ -153,15 +154,7 @@ describe('confirm on phone', { timeout: 600_000 }, () => {
   it('a signed permit waits for the phone; the signature it lets through verifies with viem', async () => {
     const typed = {
       domain: { name: 'USD Coin', version: '2', chainId: 31337, verifyingContract: A1 },
-      types: {
-        Permit: [
-          { name: 'owner', type: 'address' },
-          { name: 'spender', type: 'address' },
-          { name: 'value', type: 'uint256' },
-          { name: 'nonce', type: 'uint256' },
-          { name: 'deadline', type: 'uint256' },
-        ],
-      },
+      types: PERMIT_TYPES,
       primaryType: 'Permit',
       message: { owner: A0, spender: SPENDER, value: '5000000', nonce: '0', deadline: '1900000000' },
     };

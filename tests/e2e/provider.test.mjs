@@ -293,7 +293,7 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     }
   });
 
-  it('a token added by address reads its symbol and decimals from the chain', async () => {
+  it("token.info reads a token's symbol() and decimals() from the chain; assets.add keeps what the page decoded", async () => {
     // Hand-assembled ERC-20 stand-in: decimals() -> 6, symbol() -> "USDX",
     // anything else (balanceOf) -> 2500.25 USDX.
     const amount = 2_500_250_000n;
@@ -309,12 +309,17 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
       .replace('__sym', hx(len(head) + len(dec)));
     const token = '0x2000000000000000000000000000000000000002';
     await jsonRpc(anvil.url, 'anvil_setCode', [token, code]);
-    const state = await browser.ui('assets.add', { address: token });
+    // The raw answers; the pages decode them (crates/ui/src/token.rs).
+    const info = await browser.ui('token.info', { chainId: 31337, address: token });
+    assert.equal(BigInt(info.decimals), 6n);
+    assert.ok(info.symbol.endsWith(Buffer.from('USDX').toString('hex').padEnd(64, '0')), info.symbol);
+    await assert.rejects(browser.ui('token.info', { chainId: 31337, address: '0x2000' }), /40 hex/);
+    await assert.rejects(browser.ui('assets.add', { address: token }), /symbol must be a string/);
+    const state = await browser.ui('assets.add', { address: token, symbol: 'USDX', decimals: 6 });
     const added = state.assets.find((x) => x.address.toLowerCase() === token);
     assert.deepEqual({ symbol: added.symbol, decimals: added.decimals }, { symbol: 'USDX', decimals: 6 });
     const p = await browser.ui('portfolio.refresh');
     assert.equal(BigInt(p.tokens.find((x) => x.symbol === 'USDX').balance), amount);
-    await assert.rejects(browser.ui('assets.add', { address: '0x3000000000000000000000000000000000000003' }), /does not answer/);
     const after = await browser.ui('assets.remove', { address: token });
     assert.ok(!after.assets.some((x) => x.address.toLowerCase() === token));
   });

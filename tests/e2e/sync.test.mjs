@@ -13,6 +13,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, openPopup, startAnvil, until, ANVIL_ACCOUNT_0, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
+import { getAddress } from 'viem';
 import { onboardImport } from './lib/onboard.mjs';
 import { startPhone, approveFromLink, walletOnRelay } from './lib/devices.mjs';
 
@@ -155,6 +156,21 @@ describe('the extension and a command-line device sync their metadata through th
     const me = (await browser.ui('devices.view')).me;
     assert.equal(bob.from, me, 'written by the browser');
     assert.ok(!records.some((x) => JSON.stringify(x).includes('Mallory')));
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('Send offers the address book: picking an entry fills the recipient with its checksummed address', async () => {
+    const page = await openPopup(browser);
+    await page.getByTestId('home-send').click();
+    await screen(page, 'send');
+    const pick = page.getByTestId('send-contact');
+    await pick.waitFor({ timeout: 20_000 });
+    const options = await pick.locator('option').allTextContents();
+    const bob = options.find((o) => o.startsWith('Bob ('));
+    assert.ok(bob, JSON.stringify(options));
+    await pick.selectOption({ label: bob });
+    await until(async () => (await page.getByTestId('send-to').inputValue()) === getAddress(BOB), 'the recipient filled from the pick');
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -22,6 +22,7 @@ import {
   ANVIL_ACCOUNT_1,
   PASSWORD,
 } from './lib/index.mjs';
+import { PERMIT_TYPES } from './lib/permit.mjs';
 
 const SHOTS = process.env.TANDEM_SHOTS ?? path.join(os.tmpdir(), 'tandem-ui-shots');
 mkdirSync(SHOTS, { recursive: true });
@@ -320,15 +321,7 @@ const SPENDER = '0x000000000000000000000000000000000000dEaD';
 const MAX = (1n << 256n) - 1n;
 const PERMIT = {
   domain: { name: 'Tandem Test Token', version: '1', chainId: 31337, verifyingContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3' },
-  types: {
-    Permit: [
-      { name: 'owner', type: 'address' },
-      { name: 'spender', type: 'address' },
-      { name: 'value', type: 'uint256' },
-      { name: 'nonce', type: 'uint256' },
-      { name: 'deadline', type: 'uint256' },
-    ],
-  },
+  types: PERMIT_TYPES,
   primaryType: 'Permit',
   message: { owner: ANVIL_ACCOUNT_0, spender: SPENDER, value: MAX.toString(), nonce: '0', deadline: MAX.toString() },
 };

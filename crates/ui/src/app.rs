@@ -17,6 +17,7 @@ use zeroize::{Zeroize, Zeroizing};
 mod audit;
 mod devices;
 mod secrets;
+mod send;
 mod sync;
 
 #[wasm_bindgen]
@@ -353,11 +354,6 @@ async fn load_approval() {
     if !unlocked() || with_ui(|ui| ui.screen == Screen::ApprovalDone).unwrap_or(true) {
         return;
     }
-    // Known tokens (symbol, decimals) let token amounts read in their units.
-    if let Ok(v) = call("portfolio", Value::Null).await {
-        let p: Portfolio = parse(v);
-        with_ui(|ui| ui.portfolio = Some(p));
-    }
     match call("approvals.get", json!({ "id": approval_id() })).await {
         Ok(v) => {
             let a: Approval = parse(v);
@@ -372,6 +368,9 @@ async fn load_approval() {
                 // Another request under the cursor: the delay starts again.
                 disarm();
             }
+            render();
+            // Token amounts in the units their contracts state.
+            send::load_token_facts().await;
         }
         Err(e) => {
             with_ui(|ui| {
@@ -407,6 +406,8 @@ pub(crate) fn start(page: &str, cached: &JsValue) {
         .flatten()
         .and_then(|v| serde_json::from_value::<Cache>(v).ok());
     let from_cache = cache.is_some();
+    let hidden = from_js(cached);
+    with_ui(|ui| ui.hidden = crate::hide::Hidden::from_stored(hidden.get(crate::hide::HIDDEN_KEY)));
     if let Some(c) = cache {
         with_ui(|ui| {
             ui.state = c.state;
@@ -822,6 +823,7 @@ async fn run(action: Action) -> Result<()> {
         Action::Open(Screen::Devices) => devices::open().await?,
         Action::Open(Screen::Sync) => sync::open().await?,
         Action::Open(Screen::Audit) => audit::open().await?,
+        Action::Open(Screen::Send) => send::open().await,
         Action::Open(Screen::Settings) => {
             go(Screen::Settings);
             devices::load_relay().await;
@@ -904,6 +906,26 @@ async fn run(action: Action) -> Result<()> {
             let decimals = dom::field(&root, "token-form-decimals");
             if !decimals.trim().is_empty() {
                 params["decimals"] = json!(validate::decimals(&decimals)?);
+            }
+            if symbol.trim().is_empty() || decimals.trim().is_empty() {
+                // Left empty: the token contract's own answers.
+                let net = with_ui(|ui| ui.state.as_ref().and_then(|s| s.network.clone()))
+                    .flatten()
+                    .unwrap_or_default();
+                let Some((sym, dec)) =
+                    busy(async { Ok(send::token_facts(net.id(), &address).await) }).await?
+                else {
+                    return Err(crate::form_err(format!(
+                        "{address} on {} does not answer symbol() and decimals(); enter them by hand",
+                        net.name
+                    )));
+                };
+                if symbol.trim().is_empty() {
+                    params["symbol"] = json!(sym);
+                }
+                if decimals.trim().is_empty() {
+                    params["decimals"] = json!(dec);
+                }
             }
             state_call("assets.add", params).await?;
             with_ui(|ui| ui.tab = Tab::Tokens);
@@ -1090,6 +1112,12 @@ async fn run(action: Action) -> Result<()> {
         Action::Sync(a) => sync::run(a, &root).await?,
         Action::Audit(a) => audit::run(a).await?,
         Action::Secrets(a) => secrets::run(a, &root).await?,
+        a @ (Action::SendAsset(_) | Action::SendPick(_) | Action::SendMax | Action::SendReview) => {
+            send::run(a, &root).await?
+        }
+        a @ (Action::HideToken(_) | Action::UnhideToken(_) | Action::ToggleHidden) => {
+            send::hide(a).await
+        }
         Action::OpenOnboardingTab => {
             // The popup closes by itself when the new tab takes the focus.
             let props = to_js(&json!({ "url": runtime_url("extension/onboarding.html") }));

@@ -167,6 +167,15 @@ pub fn checked(root: &Element, testid: &str) -> bool {
         .is_some_and(|i| i.checked())
 }
 
+/// Sets a text field's value (a pick from a list, Max).
+pub fn set_field(root: &Element, testid: &str, value: &str) {
+    if let Ok(Some(e)) = root.query_selector(&format!("[data-testid=\"{testid}\"]")) {
+        if let Some(i) = e.dyn_ref::<HtmlInputElement>() {
+            i.set_value(value);
+        }
+    }
+}
+
 /// Clears a field (used for passwords after they were sent).
 pub fn clear(root: &Element, testid: &str) {
     if let Ok(Some(e)) = root.query_selector(&format!("[data-testid=\"{testid}\"]")) {

@@ -197,6 +197,10 @@ pub enum Screen {
     ImportAccount,
     /// Accounts → Remove (`crate::secrets`).
     RemoveAccount,
+    /// Send the native coin or a token (`crate::send`).
+    Send,
+    /// The address as text and QR (`crate::receive`).
+    Receive,
 }
 
 impl Screen {
@@ -239,6 +243,8 @@ impl Screen {
             Screen::ExportKey => "export-key",
             Screen::ImportAccount => "import-account",
             Screen::RemoveAccount => "remove-account",
+            Screen::Send => "send",
+            Screen::Receive => "receive",
         }
     }
 }
@@ -345,6 +351,12 @@ pub struct Ui {
     pub audit: Option<crate::audit::AuditScreen>,
     /// A revealed secret, the account being removed (`crate::secrets`).
     pub secrets: crate::secrets::Secrets,
+    /// The Send screen's choices (`crate::send`).
+    pub send: crate::send::SendState,
+    /// Token facts read from contracts for the approval shown (`crate::token`).
+    pub tokens: Vec<crate::token::TokenFacts>,
+    /// Tokens hidden from Home's list (`crate::hide`).
+    pub hidden: crate::hide::Hidden,
 }
 
 impl Ui {
@@ -378,6 +390,9 @@ impl Ui {
             sync: None,
             audit: None,
             secrets: crate::secrets::Secrets::default(),
+            send: Default::default(),
+            tokens: Vec::new(),
+            hidden: Default::default(),
         }
     }
 
@@ -489,6 +504,20 @@ pub enum Action {
     PasswordTyped,
     /// Continue onboarding in `onboarding.html` (a tab).
     OpenOnboardingTab,
+    /// Send: the asset `<select>` changed (its value).
+    SendAsset(String),
+    /// Send: an address book entry was picked (its address).
+    SendPick(String),
+    /// Hide a token from Home's list (its address).
+    HideToken(String),
+    /// Show a hidden token again (its address).
+    UnhideToken(String),
+    /// List the hidden tokens, or stop listing them.
+    ToggleHidden,
+    /// Send: fill in the largest amount.
+    SendMax,
+    /// Send: build the transaction and open the approval window.
+    SendReview,
     /// Devices: pair a phone (show a QR code).
     StartPair,
     /// Devices: this browser's pairing is over (expired or removed): start
@@ -552,6 +581,8 @@ impl Action {
                 "devices" => Screen::Devices,
                 "sync" => Screen::Sync,
                 "audit" => Screen::Audit,
+                "send" => Screen::Send,
+                "receive" => Screen::Receive,
                 other => crate::secrets::screen(other).unwrap_or(Screen::Home),
             }),
             "select-account" => Action::SelectAccount(a),
@@ -576,6 +607,13 @@ impl Action {
             "open-approval" => Action::OpenApproval(a),
             "password-typed" => Action::PasswordTyped,
             "open-onboarding-tab" => Action::OpenOnboardingTab,
+            "send-asset" => Action::SendAsset(a),
+            "send-pick" => Action::SendPick(a),
+            "send-max" => Action::SendMax,
+            "hide-token" => Action::HideToken(a),
+            "unhide-token" => Action::UnhideToken(a),
+            "toggle-hidden" => Action::ToggleHidden,
+            "send-review" => Action::SendReview,
             "pair-start" => Action::StartPair,
             "pair-again" => Action::PairAgain,
             "pair-new-code" => Action::NewPairingCode,
@@ -770,6 +808,8 @@ pub fn view(ui: &Ui, pw: &str) -> El {
         Screen::ExportKey => crate::secrets::reveal_screen(ui, false),
         Screen::ImportAccount => crate::secrets::import_screen(ui),
         Screen::RemoveAccount => crate::secrets::remove_screen(ui),
+        Screen::Send => crate::send::send_screen(ui),
+        Screen::Receive => crate::receive::receive_screen(ui),
     };
     let page = match ui.page {
         Page::Popup => "popup",
@@ -1086,7 +1126,7 @@ fn home(ui: &Ui) -> El {
         .child(tab_btn(Tab::Activity, "Activity", "activity"))
         .child(tab_btn(Tab::Sites, "Sites", "sites"));
     let panel = match ui.tab {
-        Tab::Tokens => tokens_panel(portfolio_matches, &net),
+        Tab::Tokens => tokens_panel(portfolio_matches, &net, &ui.hidden),
         Tab::Activity => activity_panel(ui, &net),
         Tab::Sites => sites_panel(st),
     };
@@ -1095,6 +1135,7 @@ fn home(ui: &Ui) -> El {
             .class("scroll")
             .child(account)
             .child(balance)
+            .child(crate::send::home_actions())
             .child(devices::home_section(ui))
             .maybe(pending)
             .maybe(notice_box(ui))
@@ -1104,7 +1145,7 @@ fn home(ui: &Ui) -> El {
     )
 }
 
-fn tokens_panel(p: Option<&Portfolio>, net: &Network) -> El {
+fn tokens_panel(p: Option<&Portfolio>, net: &Network, hidden: &crate::hide::Hidden) -> El {
     let mut list = el("ul").class("list").tid("token-list");
     let Some(p) = p else {
         return list.child(
@@ -1126,7 +1167,11 @@ fn tokens_panel(p: Option<&Portfolio>, net: &Network) -> El {
             // Keeps the amounts aligned with the token rows' remove buttons.
             .child(el("span").class("x-slot").attr("aria-hidden", "true")),
     );
-    for t in &p.tokens {
+    for t in p
+        .tokens
+        .iter()
+        .filter(|t| !hidden.is_hidden(net.id(), &t.address))
+    {
         list = list.child(
             el("li")
                 .class("row")
@@ -1140,6 +1185,7 @@ fn tokens_panel(p: Option<&Portfolio>, net: &Network) -> El {
                             format_units(&t.balance, t.decimals, 6).unwrap_or_else(|_| "?".into()),
                         ),
                 )
+                .child(crate::hide::hide_button(t))
                 .child(
                     el("button")
                         .attr("type", "button")
@@ -1152,16 +1198,17 @@ fn tokens_panel(p: Option<&Portfolio>, net: &Network) -> El {
                 ),
         );
     }
-    list.child(
-        el("li")
-            .class("row-actions")
-            .child(
-                button("Add token", "token-add", "open")
-                    .attr("data-arg", "token")
-                    .class("btn small"),
-            )
-            .child(button("Refresh", "portfolio-refresh", "refresh").class("btn small")),
-    )
+    list.maybe(crate::hide::hidden_section(&p.tokens, net, hidden))
+        .child(
+            el("li")
+                .class("row-actions")
+                .child(
+                    button("Add token", "token-add", "open")
+                        .attr("data-arg", "token")
+                        .class("btn small"),
+                )
+                .child(button("Refresh", "portfolio-refresh", "refresh").class("btn small")),
+        )
 }
 
 fn token_form(ui: &Ui) -> El {
@@ -1244,7 +1291,8 @@ fn activity_panel(ui: &Ui, net: &Network) -> El {
                                 .class("warn small")
                                 .tid(format!("activity-warning-{}", a.hash))
                                 .text(w.clone())
-                        })),
+                        }))
+                        .maybe(crate::explorer::tx_link(net, &a.hash)),
                 )
                 .child(
                     el("div")
@@ -1667,8 +1715,11 @@ fn approval(ui: &Ui) -> El {
     let (heading, body) = match a.kind.as_str() {
         "connect" => ("Connect to this site?", connect_body(&st)),
         "personal_sign" => ("Signature request", signed(personal_body(a))),
-        "typed_data" => ("Signature request", signed(typed_body(a, &st))),
-        "transaction" => ("Transaction", signed(tx_body(a, ui.portfolio.as_ref()))),
+        "typed_data" => (
+            "Signature request",
+            signed(typed_body(a, &st).maybe(crate::token::permit_line(a, &ui.tokens))),
+        ),
+        "transaction" => ("Transaction", signed(tx_body(a, &ui.tokens))),
         "add_chain" => (crate::chain::add_heading(a), crate::chain::add_body(a)),
         "switch_chain" => ("Switch network?", crate::chain::switch_body(a)),
         "watch_asset" => ("Add a token?", asset_body(a)),
@@ -1720,7 +1771,7 @@ fn approval(ui: &Ui) -> El {
                     el("p")
                         .class("origin")
                         .tid("approval-origin")
-                        .text(a.origin.clone()),
+                        .text(crate::send::origin_label(&a.origin)),
                 ),
         )
         .child(
@@ -1847,7 +1898,7 @@ fn typed_body(a: &Approval, st: &WalletState) -> El {
     }
 }
 
-fn tx_body(a: &Approval, portfolio: Option<&Portfolio>) -> El {
+fn tx_body(a: &Approval, tokens: &[crate::token::TokenFacts]) -> El {
     let tx = a.request.get("transaction").cloned().unwrap_or(Value::Null);
     let d = &a.display;
     let pick = |k: &str| -> String {
@@ -1891,17 +1942,12 @@ fn tx_body(a: &Approval, portfolio: Option<&Portfolio>) -> El {
         ));
     }
     // An unlimited ERC-20 approval's warning is the wallet's (in `warnings`).
-    // Token amounts read in the token's units when the wallet knows the token.
-    let token = portfolio.and_then(|p| {
-        p.tokens
-            .iter()
-            .find(|t| t.address.eq_ignore_ascii_case(&to))
-    });
-    let amount_text = |raw: &str| match token {
-        Some(t) => format_units(raw, t.decimals, 6)
-            .map(|v| format!("{v} {}", t.symbol))
-            .unwrap_or_else(|_| format!("{raw} (raw units)")),
-        None => format!("{raw} (raw units)"),
+    // Token amounts in the units the token contract states, on the chain
+    // the transaction is for (read by `token.info`; never the dapp's word).
+    let facts = crate::token::chain_of(a).and_then(|c| crate::token::find(tokens, c, &to));
+    let amount_text = |raw: &str| match facts {
+        Some(f) => f.amount(raw),
+        None => format!("{raw} raw units (reading the token contract…)"),
     };
     let call_detail = match &call {
         KnownCall::Transfer { to, amount } => Some(format!(
@@ -1915,8 +1961,9 @@ fn tx_body(a: &Approval, portfolio: Option<&Portfolio>) -> El {
             unlimited,
         } => Some(if *unlimited {
             format!(
-                "Allow {} to spend an unlimited amount",
-                shorten_address(spender)
+                "Allow {} to spend {}",
+                shorten_address(spender),
+                facts.map_or_else(|| "an unlimited amount".into(), |f| f.allowance(amount))
             )
         } else {
             format!(
@@ -2423,23 +2470,45 @@ mod tests {
             "16e360" // 1.5 * 10^6
         );
         let token = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
-        let tx = json!({"to": token.to_lowercase(), "data": data, "gas": "0xea60", "maxFeePerGas": "0x1", "maxPriorityFeePerGas": "0x1"});
+        let tx = json!({"to": token.to_lowercase(), "data": data, "chainId": "0x7a69", "gas": "0xea60", "maxFeePerGas": "0x1", "maxPriorityFeePerGas": "0x1"});
         let mut ui = approval_ui("transaction", json!({"transaction": tx}), Value::Null);
         let v = view(&ui, "");
         assert_eq!(
             v.find("tx-call-detail").unwrap().text_content(),
-            "Send 1500000 (raw units) to 0x7099…79C8"
+            "Send 1500000 raw units (reading the token contract…) to 0x7099…79C8"
         );
         assert_eq!(
             v.find("tx-to").unwrap().text_content(),
             token,
             "shown with its EIP-55 checksum"
         );
-        ui.portfolio = Some(serde_json::from_value(json!({"tokens": [{"address": token, "symbol": "TND", "decimals": 6, "balance": "0x0"}]})).unwrap());
+        // A watched-token list that says otherwise is not asked: the
+        // contract's own answers are (issue 13, item 3).
+        ui.portfolio = Some(serde_json::from_value(json!({"tokens": [{"address": token, "symbol": "TND", "decimals": 18, "balance": "0x0"}]})).unwrap());
+        let sym = "0x0000000000000000000000000000000000000000000000000000000000000020\
+                   0000000000000000000000000000000000000000000000000000000000000004\
+                   5553445800000000000000000000000000000000000000000000000000000000";
+        let dec = format!("0x{:064x}", 6);
+        ui.tokens = vec![crate::token::TokenFacts::from_reply(
+            31337,
+            token,
+            &json!({"symbol": sym, "decimals": dec}),
+        )];
         let v = view(&ui, "");
         assert_eq!(
             v.find("tx-call-detail").unwrap().text_content(),
-            "Send 1.5 TND to 0x7099…79C8"
+            "Send 1.5 USDX to 0x7099…79C8"
+        );
+        // A token whose calls failed: raw units, said to be unknown, by address.
+        ui.tokens = vec![crate::token::TokenFacts::from_reply(
+            31337,
+            token,
+            &json!({"symbol": null, "decimals": null}),
+        )];
+        let v = view(&ui, "");
+        assert_eq!(
+            v.find("tx-call-detail").unwrap().text_content(),
+            format!("Send 1500000 raw units of an unknown token ({token}) to 0x7099…79C8")
         );
     }
 

@@ -1252,3 +1252,46 @@ fn an_added_networks_rpc_must_serve_the_chain_the_site_named() {
     ));
     assert!(w.chain_checked(tx, &json!("0x539")).is_err());
 }
+
+fn own(w: &mut Wallet, method: &str, params: Value) -> Outcome {
+    w.request(
+        tandem_wallet::provider::WALLET_ORIGIN,
+        &json!({"method": method, "params": params}),
+        true,
+        Value::Null,
+        NOW,
+    )
+}
+
+#[test]
+fn the_wallets_own_send_is_an_approval_like_a_sites_and_nothing_more() {
+    let mut w = wallet();
+    anvil(&mut w);
+    // Any of the wallet's accounts, without a site's connection; queued as
+    // the same transaction approval a site gets, for the selected chain.
+    let tx = json!({"from": A1, "to": A0, "value": "0x1"});
+    let (id, kind) = approval(own(&mut w, "eth_sendTransaction", json!([tx])));
+    assert_eq!(kind, ApprovalKind::Transaction);
+    let a = w.session.approval(id).unwrap();
+    assert_eq!(a.origin, tandem_wallet::provider::WALLET_ORIGIN);
+    assert_eq!(a.request["transaction"]["chainId"], "0x7a69");
+    // Not an account of this wallet: refused as for a site.
+    let stranger = json!([{"from": "0x000000000000000000000000000000000000dEaD", "to": A0}]);
+    assert_eq!(code(&own(&mut w, "eth_sendTransaction", stranger)), 4100);
+    // The Send screen's origin serves nothing else (no accounts, no signing).
+    for m in [
+        "eth_requestAccounts",
+        "eth_accounts",
+        "personal_sign",
+        "eth_chainId",
+    ] {
+        assert_eq!(code(&own(&mut w, m, json!([]))), 4200, "{m}");
+    }
+    // It grants a site nothing: the site is still not connected.
+    let site = req(
+        &mut w,
+        "eth_sendTransaction",
+        json!([{"from": A0, "to": A1}]),
+    );
+    assert_eq!(code(&site), 4100);
+}
