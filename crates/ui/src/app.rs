@@ -598,10 +598,26 @@ fn update_strength() {
 }
 
 fn fee_form(root: &Element) -> FeeForm {
+    // A legacy transaction's form has one price field (crate::view::tx_body).
+    let price = dom::field(root, "tx-gasprice-input");
+    let legacy = root
+        .query_selector("[data-testid=\"tx-gasprice-input\"]")
+        .ok()
+        .flatten()
+        .is_some();
+    if legacy {
+        return FeeForm {
+            gas: dom::field(root, "tx-gas-input"),
+            max_fee_gwei: price,
+            priority_gwei: String::new(),
+            legacy,
+        };
+    }
     FeeForm {
         gas: dom::field(root, "tx-gas-input"),
         max_fee_gwei: dom::field(root, "tx-maxfee-input"),
         priority_gwei: dom::field(root, "tx-priority-input"),
+        legacy: false,
     }
 }
 

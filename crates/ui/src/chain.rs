@@ -176,7 +176,7 @@ fn unreadable() -> El {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Views rendered from approvals as the worker really makes them: its
     //! controller (`tandem_wallet::Wallet`) takes the request and the
     //! approval goes through the same JSON the worker sends the page.
@@ -184,12 +184,12 @@ mod tests {
     use serde_json::{json, Value};
     use tandem_wallet::{Edits, Fill, Outcome, Wallet};
 
-    const SITE: &str = "http://127.0.0.1:5173";
+    pub(crate) const SITE: &str = "http://127.0.0.1:5173";
     // anvil account 0 and 1 of "test test ... junk" (Foundry docs).
-    const A0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-    const A1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    pub(crate) const A0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    pub(crate) const A1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
-    fn ask(w: &mut Wallet, method: &str, params: Value) -> u64 {
+    pub(crate) fn ask(w: &mut Wallet, method: &str, params: Value) -> u64 {
         match w.request(
             SITE,
             &json!({"method": method, "params": params}),
@@ -203,7 +203,7 @@ mod tests {
     }
 
     /// A wallet on the local chain, connected to SITE.
-    fn worker() -> Wallet {
+    pub(crate) fn worker() -> Wallet {
         let mut w = Wallet::default();
         w.state.sync_accounts(&[(
             A0.parse::<alloy_primitives::Address>().unwrap(),
@@ -218,7 +218,7 @@ mod tests {
 
     /// The approval page for approval `id`, with the worker's `state` as
     /// the page gets it (selected network included).
-    fn page(w: &Wallet, id: u64) -> Ui {
+    pub(crate) fn page(w: &Wallet, id: u64) -> Ui {
         let mut ui = Ui::new(Page::Approval);
         let net = json!(w.state.network());
         ui.state = Some(
@@ -235,7 +235,7 @@ mod tests {
         ui
     }
 
-    fn text(ui: &Ui, testid: &str) -> String {
+    pub(crate) fn text(ui: &Ui, testid: &str) -> String {
         view(ui, "")
             .find(testid)
             .unwrap_or_else(|| panic!("no {testid}"))
@@ -303,7 +303,13 @@ mod tests {
         }
         // Typed data's own chain check does not repeat the warning.
         let all = view(&page(&w, typed), "").text_content();
-        assert_eq!(all.matches("chain 31337").count(), 2, "{all}"); // row + one warning
+        // The network row, one warning, and the domain's own chain row.
+        assert_eq!(all.matches("chain 31337").count(), 3, "{all}");
+        assert_eq!(
+            all.matches("not the network Tandem now uses").count(),
+            1,
+            "{all}"
+        );
     }
 
     #[test]
