@@ -368,8 +368,9 @@ async function rpc(url, method, params) {
   } catch (e) {
     throw new RpcError(4901, `could not read the network's RPC answer: ${e?.message ?? e}`);
   }
-  // The core checks it is the answer to this request (its id).
-  const out = JSON.parse(rpcAnswer(id, text));
+  // The core checks it is the answer to this request (its id), and takes
+  // the URL out of a node's error (it may quote it, API key included).
+  const out = JSON.parse(rpcAnswer(id, text, url));
   if (out.error) throw new RpcError(out.error.code, out.error.message, out.error.data);
   return out.result;
 }

@@ -70,10 +70,37 @@ pub fn high_fee_warning(per_gas: u128) -> Option<String> {
     })
 }
 
-/// A JSON-RPC response `body` to the request with id `id`: `Ok(result)`, or
-/// `Err({ code, message, data? })`, the node's error or why its answer is not
+/// `text` without the RPC `url` or the parts of it that may carry an API
+/// key (its path segments, query values and userinfo of 8 characters or
+/// more): a node's error may quote them, and errors reach pages.
+pub fn redact(text: &str, url: &str) -> String {
+    let bare = url.split_once("://").map_or(url, |(_, r)| r);
+    let mut parts: Vec<&str> = bare
+        .split(['/', '?', '&', '=', '@', '#', ':'])
+        .filter(|p| p.len() >= 8)
+        .collect();
+    parts.extend([url, bare.trim_end_matches('/')]);
+    parts.sort_by_key(|p| core::cmp::Reverse(p.len()));
+    parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .fold(text.to_owned(), |t, p| t.replace(p, "<rpc url>"))
+}
+
+fn redact_value(v: &mut Value, url: &str) {
+    match v {
+        Value::String(s) => *s = redact(s, url),
+        Value::Array(a) => a.iter_mut().for_each(|x| redact_value(x, url)),
+        Value::Object(o) => o.values_mut().for_each(|x| redact_value(x, url)),
+        _ => {}
+    }
+}
+
+/// A JSON-RPC response `body` from the node at `url` to the request with id
+/// `id`: `Ok(result)`, or `Err({ code, message, data? })`, the node's error
+/// (with `url` and its key-like parts [`redact`]ed) or why its answer is not
 /// used (not JSON, or the answer to another request).
-pub fn answer(id: u64, body: &str) -> Result<Value, Value> {
+pub fn answer(id: u64, body: &str, url: &str) -> Result<Value, Value> {
     let fail = |m: String| Err(serde_json::json!({ "code": -32603, "message": m }));
     let Ok(Value::Object(o)) = serde_json::from_str::<Value>(body) else {
         return fail("the network's RPC answered something that is not a JSON-RPC response".into());
@@ -91,7 +118,11 @@ pub fn answer(id: u64, body: &str) -> Result<Value, Value> {
             e.get("code").map(Value::is_i64),
             e.get("message").map(Value::is_string),
         ) {
-            (Some(true), Some(true)) => Err(e.clone()),
+            (Some(true), Some(true)) => {
+                let mut e = e.clone();
+                redact_value(&mut e, url);
+                Err(e)
+            }
             _ => fail("the network's RPC answered a malformed error".into()),
         };
     }
