@@ -636,17 +636,14 @@ fn update_max_cost() {
                     .and_then(Value::as_str)
                     .unwrap_or("0x0")
                     .to_owned();
-                let sym = ui
-                    .state
-                    .as_ref()
-                    .and_then(|s| s.network.as_ref())
-                    .map(|n| n.symbol.clone())
-                    .unwrap_or_default();
+                // The currency of the chain the transaction is for.
+                let chain = ui.approval.as_ref().and_then(crate::model::Approval::chain);
+                let sym = chain.map_or((String::new(), 18), |c| (c.symbol, c.decimals));
                 (v, sym)
             })
             .unwrap_or_default();
             f.max_cost(crate::format::to_u128(&value).unwrap_or(0))
-                .map(|c| view::max_total(c, &symbol))
+                .map(|c| view::max_total(c, symbol.1, &symbol.0))
                 .unwrap_or_else(|e| e.to_string())
         }
         Err(e) => e.to_string(),

@@ -99,7 +99,8 @@ pub fn add_body(a: &Approval) -> El {
         .child(kv("Network", n.name.clone(), "chain-name"))
         .child(kv("Chain ID", n.chain_id.to_string(), "chain-id"))
         .child(kv("RPC URL", n.rpc_url.clone(), "chain-rpc"))
-        .child(kv("Currency", n.symbol.clone(), "chain-symbol"));
+        .child(kv("Currency", n.symbol.clone(), "chain-symbol"))
+        .child(kv("Decimals", n.decimals.to_string(), "chain-decimals"));
     let changes = v.changes();
     let what = match &v.already_known {
         None => el("p").class("muted small").tid("chain-new").text(
@@ -395,5 +396,36 @@ pub(crate) mod tests {
         assert_eq!(text(&ui, "chain-symbol"), "DEV");
         assert_eq!(text(&ui, "approval-approve"), "Add network");
         assert_eq!(text(&ui, "approval-kind"), "Add a network?");
+    }
+
+    #[test]
+    fn a_native_currency_of_6_decimals_is_added_and_shown_in_them() {
+        // EIP-3085: decimals is any non-negative integer (as EIP-20's).
+        let mut w = worker();
+        let id = ask(
+            &mut w,
+            "wallet_addEthereumChain",
+            json!([{"chainId": "0x539", "chainName": "Six", "rpcUrls": ["http://127.0.0.1:9545"],
+                    "nativeCurrency": {"name": "Six", "symbol": "SIX", "decimals": 6}}]),
+        );
+        assert_eq!(w.chain_checked(id, &json!("0x539")).unwrap(), None);
+        assert_eq!(text(&page(&w, id), "chain-decimals"), "6");
+        w.resolve(id, true, &Edits::default(), true, 1, "", [0; 16])
+            .unwrap();
+        // 2.5 SIX (2,500,000 base units) on that chain.
+        let tx = ask(
+            &mut w,
+            "eth_sendTransaction",
+            json!([{"from": A0, "to": A1, "value": "0x2625a0"}]),
+        );
+        let fill: Fill = serde_json::from_value(
+            json!({"nonce": "0x0", "gasEstimate": "0x5208", "gasPrice": "0x3b9aca00"}),
+        )
+        .unwrap();
+        w.fill_transaction(tx, &fill).unwrap();
+        let ui = page(&w, tx);
+        assert_eq!(text(&ui, "tx-value"), "2.5 SIX");
+        // 21000 gas at 1 gwei = 21,000,000,000,000 base units, plus the value.
+        assert_eq!(text(&ui, "tx-max-cost"), "21,000,002.5 SIX");
     }
 }

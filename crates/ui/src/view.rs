@@ -987,6 +987,7 @@ fn home(ui: &Ui) -> El {
     let native = match portfolio_matches {
         Some(p) => format_native(
             &p.native.balance,
+            net.decimals(),
             if p.native.symbol.is_empty() {
                 &net.symbol
             } else {
@@ -1209,11 +1210,11 @@ fn activity_panel(ui: &Ui, net: &Network) -> El {
                 .child(
                     el("div")
                         .class("col end")
-                        .child(
-                            el("span")
-                                .class("amt")
-                                .text(format_native(&a.value, &net.symbol)),
-                        )
+                        .child(el("span").class("amt").text(format_native(
+                            &a.value,
+                            net.decimals(),
+                            &net.symbol,
+                        )))
                         .child(
                             el("span")
                                 .class(status_cls)
@@ -1884,7 +1885,9 @@ fn tx_body(a: &Approval, portfolio: Option<&Portfolio>) -> El {
     };
     // The currency of the chain the transaction is signed for, never the
     // selected network's: the user may have switched since.
-    let symbol = a.chain().map(|c| c.symbol).unwrap_or_default();
+    let (symbol, decimals) = a
+        .chain()
+        .map_or((String::new(), 18), |c| (c.symbol, c.decimals));
     let call = decode_call((!to.is_empty()).then_some(to.as_str()), &data);
     let mut warnings: Vec<(bool, String)> = d
         .get("warnings")
@@ -1967,7 +1970,7 @@ fn tx_body(a: &Approval, portfolio: Option<&Portfolio>) -> El {
         .validate()
         .ok()
         .and_then(|f| f.max_cost(crate::format::to_u128(&value).unwrap_or(0)).ok())
-        .map(|c| max_total(c, &symbol))
+        .map(|c| max_total(c, decimals, &symbol))
         .unwrap_or_else(|| "—".into());
     el("div")
         .class("stack")
@@ -1992,7 +1995,11 @@ fn tx_body(a: &Approval, portfolio: Option<&Portfolio>) -> El {
                     },
                     "tx-to",
                 ))
-                .child(kv("Amount", format_native(&value, &symbol), "tx-value"))
+                .child(kv(
+                    "Amount",
+                    format_native(&value, decimals, &symbol),
+                    "tx-value",
+                ))
                 .maybe(
                     crate::format::to_u128(&pick("nonce"))
                         .ok()
@@ -2048,8 +2055,8 @@ fn tx_body(a: &Approval, portfolio: Option<&Portfolio>) -> El {
 }
 
 /// The fee-inclusive maximum with enough digits that the fee shows.
-pub fn max_total(wei: u128, symbol: &str) -> String {
-    match format_units(&wei.to_string(), 18, 6) {
+pub fn max_total(wei: u128, decimals: u8, symbol: &str) -> String {
+    match format_units(&wei.to_string(), decimals, 6) {
         Ok(v) => format!("{v} {symbol}"),
         Err(_) => format!("? {symbol}"),
     }
