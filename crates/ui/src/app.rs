@@ -638,7 +638,9 @@ fn update_max_cost() {
                     .to_owned();
                 // The currency of the chain the transaction is for.
                 let chain = ui.approval.as_ref().and_then(crate::model::Approval::chain);
-                let sym = chain.map_or((String::new(), 18), |c| (c.symbol, c.decimals));
+                let sym = chain.map_or((String::new(), 18), |c| {
+                    (c.symbol, u8::try_from(c.decimals).unwrap_or(18))
+                });
                 (v, sym)
             })
             .unwrap_or_default();

@@ -740,6 +740,19 @@ Resources:\n\
         );
     }
 
+    /// Messages viem 2.57's `createSiweMessage` wrote (viem/siwe, run in
+    /// Node with these fields): a real dapp library's output parses.
+    #[test]
+    fn parses_what_viem_writes() {
+        let with = "127.0.0.1:5173 wants you to sign in with your Ethereum account:\n0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\n\nSign in to the Tandem test dapp.\n\nURI: http://127.0.0.1:5173/login\nVersion: 1\nChain ID: 31337\nNonce: n0nce12345678\nIssued At: 2026-11-30T20:00:00.000Z\nExpiration Time: 2099-01-01T00:00:00.000Z\nResources:\n- https://docs.example/terms";
+        let m = parse(with).unwrap();
+        assert_eq!((m.domain.as_str(), m.chain_id), ("127.0.0.1:5173", 31337));
+        assert_eq!(shown_time(&m.issued_at), "2026-11-30 20:00:00 UTC");
+        assert_eq!(m.resources, ["https://docs.example/terms"]);
+        let without = "app.uniswap.org wants you to sign in with your Ethereum account:\n0x70997970C51812dc3A010C7d01b50e0d17dc79C8\n\n\nURI: https://app.uniswap.org/login\nVersion: 1\nChain ID: 1\nNonce: abcdefgh12345\nIssued At: 2026-11-30T20:00:00.000Z";
+        assert_eq!(parse(without).unwrap().statement, None);
+    }
+
     #[test]
     fn a_message_without_a_statement_parses() {
         let text = EXAMPLE.replace(

@@ -1885,9 +1885,9 @@ fn tx_body(a: &Approval, portfolio: Option<&Portfolio>) -> El {
     };
     // The currency of the chain the transaction is signed for, never the
     // selected network's: the user may have switched since.
-    let (symbol, decimals) = a
-        .chain()
-        .map_or((String::new(), 18), |c| (c.symbol, c.decimals));
+    let (symbol, decimals) = a.chain().map_or((String::new(), 18), |c| {
+        (c.symbol, u8::try_from(c.decimals).unwrap_or(18))
+    });
     let call = decode_call((!to.is_empty()).then_some(to.as_str()), &data);
     let mut warnings: Vec<(bool, String)> = d
         .get("warnings")

@@ -19,8 +19,9 @@ pub struct Network {
     pub symbol: String,
     /// Decimals of the native currency (EIP-3085 allows any non-negative
     /// integer, read as EIP-20's; 18 is left out of the stored form).
+    /// (`u64`: the module's JSON code reads those already; at most 36.)
     #[serde(default = "eighteen", skip_serializing_if = "is_eighteen")]
-    pub decimals: u8,
+    pub decimals: u64,
     /// Block explorer base URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explorer: Option<String>,
@@ -29,7 +30,7 @@ pub struct Network {
     pub builtin: bool,
 }
 
-const fn eighteen() -> u8 {
+const fn eighteen() -> u64 {
     18
 }
 
@@ -37,7 +38,7 @@ const fn eighteen() -> u8 {
     clippy::trivially_copy_pass_by_ref,
     reason = "serde's skip_serializing_if signature"
 )]
-fn is_eighteen(d: &u8) -> bool {
+fn is_eighteen(d: &u64) -> bool {
     *d == 18
 }
 
@@ -244,7 +245,7 @@ pub fn from_eip3085(p: &Value) -> Result<Network> {
         .get("decimals")
         .and_then(Value::as_u64)
         .filter(|d| *d <= 36)
-        .ok_or_else(|| Error::params("nativeCurrency.decimals must be a whole number 0..=36"))?;
+        .ok_or_else(|| Error::params("nativeCurrency.decimals must be 0..=36"))?;
     let explorer = match obj.get("blockExplorerUrls") {
         None | Some(Value::Null) => None,
         Some(Value::Array(a)) => a.first().and_then(Value::as_str).map(str::to_owned),
@@ -255,7 +256,7 @@ pub fn from_eip3085(p: &Value) -> Result<Network> {
         name: name.trim().to_owned(),
         rpc_url: rpc_url.to_owned(),
         symbol: symbol.trim().to_owned(),
-        decimals: decimals as u8,
+        decimals,
         explorer,
         builtin: false,
     };

@@ -74,26 +74,20 @@ pub fn high_fee_warning(per_gas: u128) -> Option<String> {
 /// key (its path segments, query values and userinfo of 8 characters or
 /// more): a node's error may quote them, and errors reach pages.
 pub fn redact(text: &str, url: &str) -> String {
+    const CUT: &str = "<rpc url>";
     let bare = url.split_once("://").map_or(url, |(_, r)| r);
-    let mut parts: Vec<&str> = bare
-        .split(['/', '?', '&', '=', '@', '#', ':'])
-        .filter(|p| p.len() >= 8)
-        .collect();
-    parts.extend([url, bare.trim_end_matches('/')]);
-    parts.sort_by_key(|p| core::cmp::Reverse(p.len()));
-    parts
-        .iter()
-        .filter(|p| !p.is_empty())
-        .fold(text.to_owned(), |t, p| t.replace(p, "<rpc url>"))
-}
-
-fn redact_value(v: &mut Value, url: &str) {
-    match v {
-        Value::String(s) => *s = redact(s, url),
-        Value::Array(a) => a.iter_mut().for_each(|x| redact_value(x, url)),
-        Value::Object(o) => o.values_mut().for_each(|x| redact_value(x, url)),
-        _ => {}
+    let bare = bare.trim_end_matches('/');
+    let mut t = text.replace(url, CUT);
+    if !bare.is_empty() {
+        t = t.replace(bare, CUT);
     }
+    for p in bare
+        .split(|c| "/?&=@#:".contains(c))
+        .filter(|p| p.len() >= 8)
+    {
+        t = t.replace(p, CUT);
+    }
+    t
 }
 
 /// A JSON-RPC response `body` from the node at `url` to the request with id
@@ -118,11 +112,10 @@ pub fn answer(id: u64, body: &str, url: &str) -> Result<Value, Value> {
             e.get("code").map(Value::is_i64),
             e.get("message").map(Value::is_string),
         ) {
-            (Some(true), Some(true)) => {
-                let mut e = e.clone();
-                redact_value(&mut e, url);
-                Err(e)
-            }
+            // Its JSON text redacted as a whole (message and data alike):
+            // what replaces a part is plain text, so it stays JSON.
+            (Some(true), Some(true)) => serde_json::from_str(&redact(&e.to_string(), url))
+                .map_or_else(|_| fail("the network's RPC answered an error".into()), Err),
             _ => fail("the network's RPC answered a malformed error".into()),
         };
     }
