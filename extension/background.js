@@ -302,6 +302,10 @@ async function eraseWallet(info) {
   erased = info;
   await chrome.storage.local.set({ [K.erased]: info });
   notify('state');
+  // Connected pages learn it: no accounts any more (EIP-1193
+  // `accountsChanged` with []; `disconnect` is for a provider that can reach
+  // no chain at all, which is not the case: reads still work).
+  broadcastToTabs();
 }
 onWalletErase(eraseWallet);
 
