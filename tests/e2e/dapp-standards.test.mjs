@@ -9,20 +9,15 @@ import assert from 'node:assert/strict';
 import { verifyMessage } from 'viem';
 import { createSiweMessage, parseSiweMessage } from 'viem/siwe';
 import {
-  launch,
   startAnvil,
   startDapp,
-  openDapp,
   until,
   jsonRpc,
   pendingApproval,
-  ANVIL_MNEMONIC,
   ANVIL_ACCOUNT_0 as A0,
   ANVIL_ACCOUNT_1 as A1,
-  PASSWORD,
 } from './lib/index.mjs';
-import { answer, freshStart } from './lib/approve.mjs';
-import { onboardImport } from './lib/onboard.mjs';
+import { answer, connectedWallet, freshStart } from './lib/approve.mjs';
 import { startLyingRpc } from './lib/lying-rpc.mjs';
 
 /** An API key as RPC providers put it in their URLs' paths. */
@@ -45,17 +40,10 @@ describe('dapp standards: SIWE, hidden text, typed-data rows, legacy fees, RPC U
   before(async () => {
     [anvil, berlin, dapp] = await Promise.all([startAnvil(), startAnvil({ chainId: 1339, hardfork: 'berlin' }), startDapp()]);
     proxy = await startLyingRpc(anvil.url);
-    browser = await launch();
-    await onboardImport(browser, ANVIL_MNEMONIC, PASSWORD);
-    // The network's RPC URL carries an API key in its path, as hosted RPCs' do.
-    await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: `${proxy.url}/v3/${KEY}`, symbol: 'ETH' });
+    // Chain 31337's RPC URL carries an API key in its path, as hosted RPCs' do.
+    ({ browser, page } = await connectedWallet({ url: `${proxy.url}/v3/${KEY}` }, dapp));
     await browser.ui('networks.upsert', { chainId: 1339, name: 'Berlin', rpcUrl: berlin.url, symbol: 'ETH' });
-    await browser.ui('networks.select', { chainId: 31337 });
-    ({ page } = await openDapp(browser, dapp.url));
     site = new URL(dapp.url);
-    const connected = d(() => window.dapp.connect());
-    await answer(browser, 'connect', true);
-    assert.deepEqual((await connected).result, [A0]);
   });
 
   beforeEach(async () => {
