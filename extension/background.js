@@ -308,6 +308,10 @@ async function eraseWallet(info) {
   erased = info;
   await chrome.storage.local.set({ [K.erased]: info });
   notify('state');
+  // Connected pages learn it: no accounts any more (EIP-1193
+  // `accountsChanged` with []; `disconnect` is for a provider that can reach
+  // no chain at all, which is not the case: reads still work).
+  broadcastToTabs();
 }
 onWalletErase(eraseWallet);
 
@@ -374,8 +378,9 @@ async function rpc(url, method, params) {
   } catch (e) {
     throw new RpcError(4901, `could not read the network's RPC answer: ${e?.message ?? e}`);
   }
-  // The core checks it is the answer to this request (its id).
-  const out = JSON.parse(rpcAnswer(id, text));
+  // The core checks it is the answer to this request (its id), and takes
+  // the URL out of a node's error (it may quote it, API key included).
+  const out = JSON.parse(rpcAnswer(id, text, url));
   if (out.error) throw new RpcError(out.error.code, out.error.message, out.error.data);
   return out.result;
 }

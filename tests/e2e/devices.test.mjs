@@ -6,7 +6,8 @@
 // browser and the popup says so. Run: node --test tests/e2e/devices.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPopup as open, until, ANVIL_MNEMONIC } from './lib/index.mjs';
+import { openPopup as open, until, startDapp, openDapp, ANVIL_MNEMONIC } from './lib/index.mjs';
+import { answer } from './lib/approve.mjs';
 import { startPhone, decodeQr, approveFromLink, walletOnRelay } from './lib/devices.mjs';
 import { cliSecrets, findSecrets, relayFiles } from './lib/secrets.mjs';
 import { mnemonicToAccount } from 'viem/accounts';
@@ -38,6 +39,7 @@ describe('the extension pairs with a phone through the relay', () => {
   const known = [];
   /** The device the browser approved (it erases the browser's wallet last). */
   let laptop;
+  let dapp;
   before(async () => {
     ({ relay, browser } = await walletOnRelay());
     phone = await startPhone(relay.url);
@@ -47,6 +49,7 @@ describe('the extension pairs with a phone through the relay', () => {
     await phone?.close();
     await laptop?.close();
     await relay?.stop();
+    await dapp?.close();
   });
 
   it('a wrong code on either side pairs nothing, and says so', async () => {
@@ -199,6 +202,12 @@ describe('the extension pairs with a phone through the relay', () => {
 
   it('revoked as lost with "erase", the browser erases its wallet and onboarding says who did it', async () => {
     const me = (await browser.ui('devices.view')).me;
+    // A site connected before: it must learn that the accounts are gone.
+    dapp = await startDapp();
+    const { page: site } = await openDapp(browser, dapp.url);
+    const connected = site.evaluate(() => window.dapp.connect());
+    await answer(browser, 'connect', true);
+    assert.equal((await connected).result?.length, 1);
     const page = await openPopup(browser);
     await laptop.run(['revoke', me, '--reason', 'lost', '--erase']);
     await page.getByTestId('erased-notice').waitFor({ timeout: 20_000 });
@@ -210,6 +219,14 @@ describe('the extension pairs with a phone through the relay', () => {
     assert.equal((await browser.ext.evaluate(() => chrome.storage.session.get('tandem.sessionKey')))['tandem.sessionKey'], undefined);
     // The device list still says who removed it.
     assert.equal((await browser.ui('devices.view')).removed.erase, true);
+    // EIP-1193: the page gets accountsChanged with no accounts (not
+    // `disconnect`: the provider still answers, e.g. eth_chainId).
+    await until(
+      async () => (await site.evaluate(() => window.dapp.events())).some((e) => e.ev === 'accountsChanged' && e.arg.length === 0),
+      'accountsChanged([]) on the connected page',
+    );
+    assert.deepEqual((await site.evaluate(() => window.dapp.addresses())).result, []);
+    assert.ok(!(await site.evaluate(() => window.dapp.events())).some((e) => e.ev === 'disconnect'));
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -20,7 +20,7 @@ import {
   ANVIL_ACCOUNT_1 as A1,
   PASSWORD,
 } from './lib/index.mjs';
-import { answer } from './lib/approve.mjs';
+import { answer, freshStart } from './lib/approve.mjs';
 import { onboardImport } from './lib/onboard.mjs';
 import { startLyingRpc } from './lib/lying-rpc.mjs';
 
@@ -54,10 +54,7 @@ describe('Tandem checks what the network RPC answers', { timeout: 300_000 }, () 
   beforeEach(async () => {
     if (!browser) return;
     proxy.honest();
-    for (const a of await browser.ui('approvals.list')) {
-      await browser.ui('approvals.resolve', { id: a.id, approve: false }).catch(() => {});
-    }
-    await browser.ui('networks.select', { chainId: 31337 });
+    await freshStart(browser, 31337);
   });
 
   after(async () => {

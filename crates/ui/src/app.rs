@@ -601,10 +601,26 @@ fn update_strength() {
 }
 
 fn fee_form(root: &Element) -> FeeForm {
+    // A legacy transaction's form has one price field (crate::view::tx_body).
+    let price = dom::field(root, "tx-gasprice-input");
+    let legacy = root
+        .query_selector("[data-testid=\"tx-gasprice-input\"]")
+        .ok()
+        .flatten()
+        .is_some();
+    if legacy {
+        return FeeForm {
+            gas: dom::field(root, "tx-gas-input"),
+            max_fee_gwei: price,
+            priority_gwei: String::new(),
+            legacy,
+        };
+    }
     FeeForm {
         gas: dom::field(root, "tx-gas-input"),
         max_fee_gwei: dom::field(root, "tx-maxfee-input"),
         priority_gwei: dom::field(root, "tx-priority-input"),
+        legacy: false,
     }
 }
 
@@ -623,17 +639,16 @@ fn update_max_cost() {
                     .and_then(Value::as_str)
                     .unwrap_or("0x0")
                     .to_owned();
-                let sym = ui
-                    .state
-                    .as_ref()
-                    .and_then(|s| s.network.as_ref())
-                    .map(|n| n.symbol.clone())
-                    .unwrap_or_default();
+                // The currency of the chain the transaction is for.
+                let chain = ui.approval.as_ref().and_then(crate::model::Approval::chain);
+                let sym = chain.map_or((String::new(), 18), |c| {
+                    (c.symbol, u8::try_from(c.decimals).unwrap_or(18))
+                });
                 (v, sym)
             })
             .unwrap_or_default();
             f.max_cost(crate::format::to_u128(&value).unwrap_or(0))
-                .map(|c| view::max_total(c, &symbol))
+                .map(|c| view::max_total(c, symbol.1, &symbol.0))
                 .unwrap_or_else(|e| e.to_string())
         }
         Err(e) => e.to_string(),

@@ -99,7 +99,8 @@ pub fn add_body(a: &Approval) -> El {
         .child(kv("Network", n.name.clone(), "chain-name"))
         .child(kv("Chain ID", n.chain_id.to_string(), "chain-id"))
         .child(kv("RPC URL", n.rpc_url.clone(), "chain-rpc"))
-        .child(kv("Currency", n.symbol.clone(), "chain-symbol"));
+        .child(kv("Currency", n.symbol.clone(), "chain-symbol"))
+        .child(kv("Decimals", n.decimals.to_string(), "chain-decimals"));
     let changes = v.changes();
     let what = match &v.already_known {
         None => el("p").class("muted small").tid("chain-new").text(
@@ -176,7 +177,7 @@ fn unreadable() -> El {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Views rendered from approvals as the worker really makes them: its
     //! controller (`tandem_wallet::Wallet`) takes the request and the
     //! approval goes through the same JSON the worker sends the page.
@@ -184,12 +185,12 @@ mod tests {
     use serde_json::{json, Value};
     use tandem_wallet::{Edits, Fill, Outcome, Wallet};
 
-    const SITE: &str = "http://127.0.0.1:5173";
+    pub(crate) const SITE: &str = "http://127.0.0.1:5173";
     // anvil account 0 and 1 of "test test ... junk" (Foundry docs).
-    const A0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-    const A1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    pub(crate) const A0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    pub(crate) const A1: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
-    fn ask(w: &mut Wallet, method: &str, params: Value) -> u64 {
+    pub(crate) fn ask(w: &mut Wallet, method: &str, params: Value) -> u64 {
         match w.request(
             SITE,
             &json!({"method": method, "params": params}),
@@ -203,7 +204,7 @@ mod tests {
     }
 
     /// A wallet on the local chain, connected to SITE.
-    fn worker() -> Wallet {
+    pub(crate) fn worker() -> Wallet {
         let mut w = Wallet::default();
         w.state.sync_accounts(&[(
             A0.parse::<alloy_primitives::Address>().unwrap(),
@@ -218,7 +219,7 @@ mod tests {
 
     /// The approval page for approval `id`, with the worker's `state` as
     /// the page gets it (selected network included).
-    fn page(w: &Wallet, id: u64) -> Ui {
+    pub(crate) fn page(w: &Wallet, id: u64) -> Ui {
         let mut ui = Ui::new(Page::Approval);
         let net = json!(w.state.network());
         ui.state = Some(
@@ -235,7 +236,7 @@ mod tests {
         ui
     }
 
-    fn text(ui: &Ui, testid: &str) -> String {
+    pub(crate) fn text(ui: &Ui, testid: &str) -> String {
         view(ui, "")
             .find(testid)
             .unwrap_or_else(|| panic!("no {testid}"))
@@ -303,7 +304,13 @@ mod tests {
         }
         // Typed data's own chain check does not repeat the warning.
         let all = view(&page(&w, typed), "").text_content();
-        assert_eq!(all.matches("chain 31337").count(), 2, "{all}"); // row + one warning
+        // The network row, one warning, and the domain's own chain row.
+        assert_eq!(all.matches("chain 31337").count(), 3, "{all}");
+        assert_eq!(
+            all.matches("not the network Tandem now uses").count(),
+            1,
+            "{all}"
+        );
     }
 
     #[test]
@@ -389,5 +396,36 @@ mod tests {
         assert_eq!(text(&ui, "chain-symbol"), "DEV");
         assert_eq!(text(&ui, "approval-approve"), "Add network");
         assert_eq!(text(&ui, "approval-kind"), "Add a network?");
+    }
+
+    #[test]
+    fn a_native_currency_of_6_decimals_is_added_and_shown_in_them() {
+        // EIP-3085: decimals is any non-negative integer (as EIP-20's).
+        let mut w = worker();
+        let id = ask(
+            &mut w,
+            "wallet_addEthereumChain",
+            json!([{"chainId": "0x539", "chainName": "Six", "rpcUrls": ["http://127.0.0.1:9545"],
+                    "nativeCurrency": {"name": "Six", "symbol": "SIX", "decimals": 6}}]),
+        );
+        assert_eq!(w.chain_checked(id, &json!("0x539")).unwrap(), None);
+        assert_eq!(text(&page(&w, id), "chain-decimals"), "6");
+        w.resolve(id, true, &Edits::default(), true, 1, "", [0; 16])
+            .unwrap();
+        // 2.5 SIX (2,500,000 base units) on that chain.
+        let tx = ask(
+            &mut w,
+            "eth_sendTransaction",
+            json!([{"from": A0, "to": A1, "value": "0x2625a0"}]),
+        );
+        let fill: Fill = serde_json::from_value(
+            json!({"nonce": "0x0", "gasEstimate": "0x5208", "gasPrice": "0x3b9aca00"}),
+        )
+        .unwrap();
+        w.fill_transaction(tx, &fill).unwrap();
+        let ui = page(&w, tx);
+        assert_eq!(text(&ui, "tx-value"), "2.5 SIX");
+        // 21000 gas at 1 gwei = 21,000,000,000,000 base units, plus the value.
+        assert_eq!(text(&ui, "tx-max-cost"), "21,000,002.5 SIX");
     }
 }

@@ -131,9 +131,10 @@ pub fn format_units(quantity: &str, decimals: u8, max_frac: usize) -> Result<Str
     }
 }
 
-/// Formats wei as ether-like units with 4 fraction digits, plus the symbol.
-pub fn format_native(wei: &str, symbol: &str) -> String {
-    match format_units(wei, 18, 4) {
+/// Formats a native amount in its chain's `decimals` (18 for ether-like
+/// currencies) with 4 fraction digits, plus the symbol.
+pub fn format_native(wei: &str, decimals: u8, symbol: &str) -> String {
+    match format_units(wei, decimals, 4) {
         Ok(v) => format!("{v} {symbol}"),
         Err(_) => format!("? {symbol}"),
     }
@@ -320,7 +321,12 @@ mod tests {
         assert_eq!(format_units("1", 18, 4).unwrap(), "<0.0001");
         assert_eq!(format_units("0", 18, 4).unwrap(), "0");
         assert_eq!(format_units("5", 0, 4).unwrap(), "5");
-        assert_eq!(format_native("0x21e19e0c9bab2400000", "ETH"), "10,000 ETH");
+        assert_eq!(
+            format_native("0x21e19e0c9bab2400000", 18, "ETH"),
+            "10,000 ETH"
+        );
+        // A 6-decimal native currency (EIP-3085 allows any): 2.5 units.
+        assert_eq!(format_native("0x2625a0", 6, "USDN"), "2.5 USDN");
     }
 
     #[test]

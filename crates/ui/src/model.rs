@@ -47,6 +47,8 @@ pub struct Network {
     pub rpc_url: String,
     /// Native currency symbol.
     pub symbol: String,
+    /// Native currency decimals (the worker leaves out 18).
+    pub decimals: Option<u8>,
     /// Block explorer base URL.
     pub explorer: Option<String>,
     /// Shipped with the wallet (cannot be removed).
@@ -57,6 +59,11 @@ impl Network {
     /// The chain id as a number (0 if unreadable).
     pub fn id(&self) -> u64 {
         chain_id_of(&self.chain_id).unwrap_or(0)
+    }
+
+    /// Decimals of the native currency.
+    pub fn decimals(&self) -> u8 {
+        self.decimals.unwrap_or(18)
     }
 }
 

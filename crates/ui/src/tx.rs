@@ -141,6 +141,9 @@ pub struct FeeForm {
     pub max_fee_gwei: String,
     /// maxPriorityFeePerGas in gwei.
     pub priority_gwei: String,
+    /// A legacy (type 0) transaction: one `gasPrice` (in `max_fee_gwei`),
+    /// no priority fee. Chains and nodes without EIP-1559 take only these.
+    pub legacy: bool,
 }
 
 /// Fees after validation, in wei.
@@ -152,11 +155,19 @@ pub struct Fees {
     pub max_fee: u128,
     /// maxPriorityFeePerGas, wei.
     pub priority: u128,
+    /// `max_fee` is a legacy `gasPrice`.
+    pub legacy: bool,
 }
 
 impl Fees {
     /// The `edits` object for `approvals.resolve` (hex quantities).
     pub fn to_edits(self) -> Value {
+        if self.legacy {
+            return serde_json::json!({
+                "gas": format!("{:#x}", self.gas),
+                "gasPrice": format!("{:#x}", self.max_fee),
+            });
+        }
         serde_json::json!({
             "gas": format!("{:#x}", self.gas),
             "maxFeePerGas": format!("{:#x}", self.max_fee),
@@ -200,14 +211,12 @@ impl FeeForm {
             .and_then(|v| to_decimal(v).ok())
             .unwrap_or_default();
         let max_fee = gwei("maxFeePerGas");
+        let legacy = max_fee.is_empty() && tx.get("gasPrice").is_some_and(Value::is_string);
         FeeForm {
             gas,
-            max_fee_gwei: if max_fee.is_empty() {
-                gwei("gasPrice")
-            } else {
-                max_fee
-            },
+            max_fee_gwei: if legacy { gwei("gasPrice") } else { max_fee },
             priority_gwei: gwei("maxPriorityFeePerGas"),
+            legacy,
         }
     }
 
@@ -224,10 +233,15 @@ impl FeeForm {
                 "the gas limit must be between {MIN_GAS} and {MAX_GAS}"
             )));
         }
-        let max_fee = gwei_to_wei(&self.max_fee_gwei, "max fee")?;
-        let priority = gwei_to_wei(&self.priority_gwei, "priority fee")?;
+        let what = if self.legacy { "gas price" } else { "max fee" };
+        let max_fee = gwei_to_wei(&self.max_fee_gwei, what)?;
+        let priority = if self.legacy {
+            0
+        } else {
+            gwei_to_wei(&self.priority_gwei, "priority fee")?
+        };
         if max_fee == 0 {
-            return Err(form_err("the max fee must be above 0 gwei"));
+            return Err(form_err(format!("the {what} must be above 0 gwei")));
         }
         if priority > max_fee {
             return Err(form_err("the priority fee cannot exceed the max fee"));
@@ -236,6 +250,7 @@ impl FeeForm {
             gas,
             max_fee,
             priority,
+            legacy: self.legacy,
         };
         fees.max_cost(0)?;
         Ok(fees)
@@ -324,7 +339,8 @@ mod tests {
             FeeForm {
                 gas: "21000".into(),
                 max_fee_gwei: "2".into(),
-                priority_gwei: "1".into()
+                priority_gwei: "1".into(),
+                legacy: false,
             }
         );
         let fees = form.validate().unwrap();
@@ -338,12 +354,40 @@ mod tests {
     }
 
     #[test]
+    fn a_legacy_transaction_keeps_one_gas_price() {
+        // A chain without EIP-1559 (the node fills gasPrice) or a dapp that
+        // sent gasPrice: the edits stay a type-0 transaction's. Before, the
+        // form asked for a priority fee it did not have and turned the
+        // transaction into an EIP-1559 one.
+        let mut form = FeeForm::from_tx(&json!({"gas": "0x5208", "gasPrice": "0x4a817c800"}));
+        assert!(form.legacy);
+        assert_eq!(
+            (form.max_fee_gwei.as_str(), form.priority_gwei.as_str()),
+            ("20", "")
+        );
+        form.max_fee_gwei = "25".into();
+        let fees = form.validate().unwrap();
+        assert_eq!(
+            fees.to_edits(),
+            json!({"gas": "0x5208", "gasPrice": "0x5d21dba00"})
+        );
+        assert_eq!(fees.max_cost(0).unwrap(), 21_000 * 25_000_000_000);
+        form.max_fee_gwei = "0".into();
+        assert!(form
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("gas price"));
+    }
+
+    #[test]
     fn fee_form_rejects_nonsense() {
         let f = |g: &str, m: &str, p: &str| {
             FeeForm {
                 gas: g.into(),
                 max_fee_gwei: m.into(),
                 priority_gwei: p.into(),
+                legacy: false,
             }
             .validate()
         };

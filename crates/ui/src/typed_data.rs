@@ -266,6 +266,16 @@ fn decode_value(
 }
 
 /// Finds a top-level or nested text field by name.
+impl TypedDataView {
+    /// A top-level `EIP712Domain` field's value (`verifyingContract`, `chainId`).
+    pub fn domain_field(&self, name: &str) -> Option<&str> {
+        self.domain.iter().find_map(|f| match &f.value {
+            FieldValue::Text(t) if f.name == name => Some(t.as_str()),
+            _ => None,
+        })
+    }
+}
+
 fn find<'a>(fields: &'a [Field], name: &str) -> Option<&'a str> {
     for f in fields {
         match &f.value {
@@ -362,6 +372,20 @@ fn warnings(view: &TypedDataView, current_chain: Option<u64>) -> Vec<Warning> {
                 });
             }
         }
+    }
+    let mut strings = Vec::new();
+    walk(&view.domain, &mut strings);
+    let hidden: usize = leaves
+        .iter()
+        .chain(&strings)
+        .map(|(_, v)| crate::hidden::reveal(v).1)
+        .sum();
+    let all: String = leaves.iter().chain(&strings).map(|(_, v)| *v).collect();
+    if let Some(message) = crate::hidden::warning(&all, hidden) {
+        w.push(Warning {
+            severity: Severity::Danger,
+            message,
+        });
     }
     w.sort_by_key(|x| match x.severity {
         Severity::Danger => 0,

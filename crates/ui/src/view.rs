@@ -1067,6 +1067,7 @@ fn home(ui: &Ui) -> El {
     let native = match portfolio_matches {
         Some(p) => format_native(
             &p.native.balance,
+            net.decimals(),
             if p.native.symbol.is_empty() {
                 &net.symbol
             } else {
@@ -1297,11 +1298,11 @@ fn activity_panel(ui: &Ui, net: &Network) -> El {
                 .child(
                     el("div")
                         .class("col end")
-                        .child(
-                            el("span")
-                                .class("amt")
-                                .text(format_native(&a.value, &net.symbol)),
-                        )
+                        .child(el("span").class("amt").text(format_native(
+                            &a.value,
+                            net.decimals(),
+                            &net.symbol,
+                        )))
                         .child(
                             el("span")
                                 .class(status_cls)
@@ -1664,9 +1665,10 @@ fn field_value(name: &str, ty: &str, v: &FieldValue, path: &str) -> El {
             el("dd")
                 .class("mono")
                 .child(date.unwrap_or_else(|| {
+                    // Hidden characters as visible escapes, never rendered.
                     el("span")
                         .tid(format!("typed-field-{path}"))
-                        .text(t.clone())
+                        .text(crate::hidden::reveal(t).0)
                 }))
                 .maybe(huge.then(|| {
                     el("span")
@@ -1714,7 +1716,7 @@ fn approval(ui: &Ui) -> El {
     };
     let (heading, body) = match a.kind.as_str() {
         "connect" => ("Connect to this site?", connect_body(&st)),
-        "personal_sign" => ("Signature request", signed(personal_body(a))),
+        "personal_sign" => ("Signature request", signed(personal_body(a, ui.now_ms))),
         "typed_data" => (
             "Signature request",
             signed(typed_body(a, &st).maybe(crate::token::permit_line(a, &ui.tokens))),
@@ -1832,7 +1834,7 @@ fn signer_line(a: &Approval) -> Option<El> {
     (!addr.is_empty()).then(|| kv("Account", shorten_address(addr), "approval-signer"))
 }
 
-fn personal_body(a: &Approval) -> El {
+fn personal_body(a: &Approval, now_ms: f64) -> El {
     let msg = a
         .request
         .get("message")
@@ -1843,11 +1845,27 @@ fn personal_body(a: &Approval) -> El {
         SignText::Text(t) => ("Message", t, "message"),
         SignText::Hex(h) => ("Message (raw bytes)", h, "message mono"),
     };
+    // A sign-in (EIP-4361) is checked against the origin the browser
+    // reported; hidden characters are shown, never rendered.
+    let signer = s(&a.request, "address");
+    let chain = a.chain().map(|c| c.chain_id);
+    let findings = crate::siwe::findings(&text, &a.origin, signer, chain, (now_ms / 1000.0) as i64);
+    let siwe = crate::siwe::parse(&text).ok();
+    let (shown, hidden) = crate::hidden::reveal(&text);
     el("div")
         .class("stack")
+        .maybe(crate::siwe::warnings(&findings))
+        .maybe(crate::hidden::warning(&text, hidden).map(|w| {
+            el("p")
+                .class("warn danger")
+                .attr("role", "alert")
+                .tid("sign-hidden-warning")
+                .text(w)
+        }))
         .maybe(signer_line(a))
+        .maybe(siwe.as_ref().map(crate::siwe::card))
         .child(el("span").class("label").text(label))
-        .child(el("pre").class(cls).tid("sign-message").text(text))
+        .child(el("pre").class(cls).tid("sign-message").text(shown))
 }
 
 fn typed_body(a: &Approval, st: &WalletState) -> El {
@@ -1868,6 +1886,7 @@ fn typed_body(a: &Approval, st: &WalletState) -> El {
                     .map(|w| (w.severity == Severity::Danger, w.message.clone())),
                 "typed",
             ))
+            .child(typed_signed_for(&v, current, st))
             .child(
                 el("section")
                     .class("card")
@@ -1898,6 +1917,47 @@ fn typed_body(a: &Approval, st: &WalletState) -> El {
     }
 }
 
+/// The contract and chain a typed-data signature is valid for, as rows of
+/// their own (the domain tree below repeats them among the other fields).
+fn typed_signed_for(v: &typed_data::TypedDataView, signing: Option<u64>, st: &WalletState) -> El {
+    let contract = v.domain_field("verifyingContract");
+    let chain = v
+        .domain_field("chainId")
+        .and_then(|c| crate::format::to_decimal(c).ok());
+    let chain_text = chain.as_ref().map_or_else(
+        || "any chain (the domain names none)".to_owned(),
+        |c| {
+            let name = st
+                .networks
+                .iter()
+                .find(|n| n.id().to_string() == *c)
+                .map(|n| format!("{} · ", n.name))
+                .unwrap_or_default();
+            let other = signing.is_some_and(|s| s.to_string() != *c);
+            format!(
+                "{name}chain {c}{}",
+                if other {
+                    " (not the chain Tandem signs on)"
+                } else {
+                    ""
+                }
+            )
+        },
+    );
+    el("section")
+        .class("card")
+        .tid("typed-signed-for")
+        .child(kv(
+            "Contract",
+            contract.map_or_else(
+                || "none named (any contract can use this signature)".to_owned(),
+                crate::format::checksum_address,
+            ),
+            "typed-verifying-contract",
+        ))
+        .child(kv("Domain chain", chain_text, "typed-domain-chain"))
+}
+
 fn tx_body(a: &Approval, tokens: &[crate::token::TokenFacts]) -> El {
     let tx = a.request.get("transaction").cloned().unwrap_or(Value::Null);
     let d = &a.display;
@@ -1919,7 +1979,9 @@ fn tx_body(a: &Approval, tokens: &[crate::token::TokenFacts]) -> El {
     };
     // The currency of the chain the transaction is signed for, never the
     // selected network's: the user may have switched since.
-    let symbol = a.chain().map(|c| c.symbol).unwrap_or_default();
+    let (symbol, decimals) = a.chain().map_or((String::new(), 18), |c| {
+        (c.symbol, u8::try_from(c.decimals).unwrap_or(18))
+    });
     let call = decode_call((!to.is_empty()).then_some(to.as_str()), &data);
     let mut warnings: Vec<(bool, String)> = d
         .get("warnings")
@@ -1998,7 +2060,7 @@ fn tx_body(a: &Approval, tokens: &[crate::token::TokenFacts]) -> El {
         .validate()
         .ok()
         .and_then(|f| f.max_cost(crate::format::to_u128(&value).unwrap_or(0)).ok())
-        .map(|c| max_total(c, &symbol))
+        .map(|c| max_total(c, decimals, &symbol))
         .unwrap_or_else(|| "—".into());
     el("div")
         .class("stack")
@@ -2023,7 +2085,11 @@ fn tx_body(a: &Approval, tokens: &[crate::token::TokenFacts]) -> El {
                     },
                     "tx-to",
                 ))
-                .child(kv("Amount", format_native(&value, &symbol), "tx-value"))
+                .child(kv(
+                    "Amount",
+                    format_native(&value, decimals, &symbol),
+                    "tx-value",
+                ))
                 .maybe(
                     crate::format::to_u128(&pick("nonce"))
                         .ok()
@@ -2048,7 +2114,18 @@ fn tx_body(a: &Approval, tokens: &[crate::token::TokenFacts]) -> El {
                 .class("card fees")
                 .tid("tx-fees")
                 .child(el("h2").text("Network fee"))
-                .child(
+                .child(if fees.legacy {
+                    // A type-0 transaction (no EIP-1559 on its chain, or the
+                    // site set gasPrice): one price per gas.
+                    el("div")
+                        .class("fee-grid")
+                        .child(fee_field("tx-gas-input", "Gas limit", &fees.gas))
+                        .child(fee_field(
+                            "tx-gasprice-input",
+                            "Gas price (gwei)",
+                            &fees.max_fee_gwei,
+                        ))
+                } else {
                     el("div")
                         .class("fee-grid")
                         .child(fee_field("tx-gas-input", "Gas limit", &fees.gas))
@@ -2061,15 +2138,15 @@ fn tx_body(a: &Approval, tokens: &[crate::token::TokenFacts]) -> El {
                             "tx-priority-input",
                             "Priority fee (gwei)",
                             &fees.priority_gwei,
-                        )),
-                )
+                        ))
+                })
                 .child(kv("Max total", max_cost, "tx-max-cost"))
         })
 }
 
 /// The fee-inclusive maximum with enough digits that the fee shows.
-pub fn max_total(wei: u128, symbol: &str) -> String {
-    match format_units(&wei.to_string(), 18, 6) {
+pub fn max_total(wei: u128, decimals: u8, symbol: &str) -> String {
+    match format_units(&wei.to_string(), decimals, 6) {
         Ok(v) => format!("{v} {symbol}"),
         Err(_) => format!("? {symbol}"),
     }
@@ -2429,6 +2506,19 @@ mod tests {
             .unwrap()
             .get("disabled")
             .is_some());
+    }
+
+    #[test]
+    fn a_legacy_transaction_has_one_gas_price_field() {
+        let tx = json!({"to": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "value": "0x1",
+                        "gas": "0x5208", "gasPrice": "0x4a817c800", "chainId": "0x7a69"});
+        let v = view(
+            &approval_ui("transaction", json!({"transaction": tx}), Value::Null),
+            "",
+        );
+        let price = v.find("tx-gasprice-input").unwrap();
+        assert_eq!(price.get("value"), Some("20"));
+        assert!(v.find("tx-priority-input").is_none() && v.find("tx-maxfee-input").is_none());
     }
 
     #[test]

@@ -70,7 +70,28 @@ proptest! {
         let _ = validate::chain_id(&s);
         let _ = validate::display_name(&s);
         let _ = validate::password_strength(&s);
-        let _ = tx::FeeForm { gas: s.clone(), max_fee_gwei: s.clone(), priority_gwei: s.clone() }.validate();
+        for legacy in [false, true] {
+            let _ = tx::FeeForm { gas: s.clone(), max_fee_gwei: s.clone(), priority_gwei: s.clone(), legacy }.validate();
+        }
+        let _ = tandem_ui::siwe::parse(&s);
+        let _ = tandem_ui::siwe::findings(&s, "https://a.example", "0x00", Some(1), 0);
+        let _ = tandem_ui::siwe::same_site(&s, &s);
+        let (shown, n) = tandem_ui::hidden::reveal(&s);
+        // Nothing hidden is left but the carriage return of a line end.
+        prop_assert!(!shown.replace("\r\n", "\n").chars().any(tandem_ui::hidden::is_hidden));
+        prop_assert_eq!(n, s.replace("\r\n", "\n").chars().filter(|c| tandem_ui::hidden::is_hidden(*c)).count());
+    }
+
+    #[test]
+    fn sign_in_messages_with_any_fields_never_panic(
+        domain in "\\PC{0,30}", stmt in "\\PC{0,40}", uri in "\\PC{0,30}", nonce in "[a-zA-Z0-9]{0,12}",
+        issued in "[0-9T:Zz+.-]{0,30}", extra in "\\PC{0,30}",
+    ) {
+        let text = format!(
+            "{domain} wants you to sign in with your Ethereum account:\n0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\n\n{stmt}\n\nURI: {uri}\nVersion: 1\nChain ID: 1\nNonce: {nonce}\nIssued At: {issued}{extra}"
+        );
+        let _ = tandem_ui::siwe::parse(&text);
+        let _ = tandem_ui::siwe::findings(&text, "https://a.example", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", Some(1), 0);
     }
 
     #[test]

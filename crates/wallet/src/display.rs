@@ -22,6 +22,7 @@ pub fn unknown(chain_id: u64) -> Network {
         name: String::new(),
         rpc_url: String::new(),
         symbol: String::new(),
+        decimals: 18,
         explorer: None,
         builtin: false,
     }
@@ -121,6 +122,12 @@ impl AddChainView {
                 new.rpc_url.clone(),
             ),
             ("Currency", "symbol", old.symbol.clone(), new.symbol.clone()),
+            (
+                "Decimals",
+                "decimals",
+                old.decimals.to_string(),
+                new.decimals.to_string(),
+            ),
             (
                 "Block explorer",
                 "explorer",

@@ -17,12 +17,29 @@ pub struct Network {
     pub rpc_url: String,
     /// Native currency symbol.
     pub symbol: String,
+    /// Decimals of the native currency (EIP-3085 allows any non-negative
+    /// integer, read as EIP-20's; 18 is left out of the stored form).
+    /// (`u64`: the module's JSON code reads those already; at most 36.)
+    #[serde(default = "eighteen", skip_serializing_if = "is_eighteen")]
+    pub decimals: u64,
     /// Block explorer base URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explorer: Option<String>,
     /// Shipped with Tandem (can be edited, not removed).
     #[serde(default)]
     pub builtin: bool,
+}
+
+const fn eighteen() -> u64 {
+    18
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if signature"
+)]
+fn is_eighteen(d: &u64) -> bool {
+    *d == 18
 }
 
 impl Network {
@@ -32,6 +49,7 @@ impl Network {
             name: name.into(),
             rpc_url: rpc.into(),
             symbol: symbol.into(),
+            decimals: 18,
             explorer: explorer.map(Into::into),
             builtin: true,
         }
@@ -221,9 +239,13 @@ pub fn from_eip3085(p: &Value) -> Result<Network> {
         .get("symbol")
         .and_then(Value::as_str)
         .ok_or_else(|| Error::params("nativeCurrency.symbol is required"))?;
-    if cur.get("decimals").and_then(Value::as_u64) != Some(18) {
-        return Err(Error::params("nativeCurrency.decimals must be 18"));
-    }
+    // EIP-3085: "decimals is a non-negative integer, interpreted as in
+    // EIP-20"; 36 bounds it as wallet_watchAsset's token decimals.
+    let decimals = cur
+        .get("decimals")
+        .and_then(Value::as_u64)
+        .filter(|d| *d <= 36)
+        .ok_or_else(|| Error::params("nativeCurrency.decimals must be 0..=36"))?;
     let explorer = match obj.get("blockExplorerUrls") {
         None | Some(Value::Null) => None,
         Some(Value::Array(a)) => a.first().and_then(Value::as_str).map(str::to_owned),
@@ -234,6 +256,7 @@ pub fn from_eip3085(p: &Value) -> Result<Network> {
         name: name.trim().to_owned(),
         rpc_url: rpc_url.to_owned(),
         symbol: symbol.trim().to_owned(),
+        decimals,
         explorer,
         builtin: false,
     };

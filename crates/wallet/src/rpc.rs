@@ -70,10 +70,31 @@ pub fn high_fee_warning(per_gas: u128) -> Option<String> {
     })
 }
 
-/// A JSON-RPC response `body` to the request with id `id`: `Ok(result)`, or
-/// `Err({ code, message, data? })`, the node's error or why its answer is not
+/// `text` without the RPC `url` or the parts of it that may carry an API
+/// key (its path segments, query values and userinfo of 8 characters or
+/// more): a node's error may quote them, and errors reach pages.
+pub fn redact(text: &str, url: &str) -> String {
+    const CUT: &str = "<rpc url>";
+    let bare = url.split_once("://").map_or(url, |(_, r)| r);
+    let bare = bare.trim_end_matches('/');
+    let mut t = text.replace(url, CUT);
+    if !bare.is_empty() {
+        t = t.replace(bare, CUT);
+    }
+    for p in bare
+        .split(|c| "/?&=@#:".contains(c))
+        .filter(|p| p.len() >= 8)
+    {
+        t = t.replace(p, CUT);
+    }
+    t
+}
+
+/// A JSON-RPC response `body` from the node at `url` to the request with id
+/// `id`: `Ok(result)`, or `Err({ code, message, data? })`, the node's error
+/// (with `url` and its key-like parts [`redact`]ed) or why its answer is not
 /// used (not JSON, or the answer to another request).
-pub fn answer(id: u64, body: &str) -> Result<Value, Value> {
+pub fn answer(id: u64, body: &str, url: &str) -> Result<Value, Value> {
     let fail = |m: String| Err(serde_json::json!({ "code": -32603, "message": m }));
     let Ok(Value::Object(o)) = serde_json::from_str::<Value>(body) else {
         return fail("the network's RPC answered something that is not a JSON-RPC response".into());
@@ -91,7 +112,10 @@ pub fn answer(id: u64, body: &str) -> Result<Value, Value> {
             e.get("code").map(Value::is_i64),
             e.get("message").map(Value::is_string),
         ) {
-            (Some(true), Some(true)) => Err(e.clone()),
+            // Its JSON text redacted as a whole (message and data alike):
+            // what replaces a part is plain text, so it stays JSON.
+            (Some(true), Some(true)) => serde_json::from_str(&redact(&e.to_string(), url))
+                .map_or_else(|_| fail("the network's RPC answered an error".into()), Err),
             _ => fail("the network's RPC answered a malformed error".into()),
         };
     }

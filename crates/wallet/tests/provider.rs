@@ -716,9 +716,10 @@ fn switch_and_add_chain() {
         code(&req(
             &mut w,
             "wallet_addEthereumChain",
-            add("https://rpc.example", 6)
+            add("https://rpc.example", 37)
         )),
-        -32602
+        -32602,
+        "EIP-20 decimals beyond 36 are refused"
     );
     assert_eq!(
         code(&req(
@@ -731,12 +732,20 @@ fn switch_and_add_chain() {
     let (id, _) = approval(req(
         &mut w,
         "wallet_addEthereumChain",
-        add("http://127.0.0.1:9545", 18),
+        add("http://127.0.0.1:9545", 6),
     ));
     rpc_agrees(&mut w, id);
+    // EIP-3085 allows any non-negative integer: the approval and the
+    // stored network carry the site's 6 (was: refused unless 18).
+    let shown: Network =
+        serde_json::from_value(w.session.approval(id).unwrap().display["network"].clone()).unwrap();
+    assert_eq!(shown.decimals, 6);
     w.resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
         .unwrap();
     assert_eq!(w.state.chain_id, 1337);
+    assert_eq!(w.state.network().decimals, 6);
+    let stored = w.state.to_json();
+    assert!(stored.contains(r#""decimals":6"#), "{stored}");
     assert_eq!(w.state.network().rpc_url, "http://127.0.0.1:9545");
     assert!(!w.state.network().builtin);
     assert!(w.state.remove_network(1).is_err(), "built-ins stay");
@@ -787,6 +796,7 @@ fn every_signing_approval_names_the_chain_it_was_asked_on() {
             name: "Dev".into(),
             rpc_url: "http://127.0.0.1:9545".into(),
             symbol: "DEV".into(),
+            decimals: 18,
             explorer: None,
             builtin: false,
         })

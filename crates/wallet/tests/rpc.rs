@@ -112,9 +112,9 @@ fn unusually_high_fees_are_warned_about_once_and_normal_ones_are_not() {
 #[test]
 fn an_answer_to_another_request_is_not_used() {
     let ok = r#"{"jsonrpc":"2.0","id":7,"result":"0x7a69"}"#;
-    assert_eq!(rpc::answer(7, ok), Ok(json!("0x7a69")));
+    assert_eq!(rpc::answer(7, ok, NODE), Ok(json!("0x7a69")));
     let null = r#"{"jsonrpc":"2.0","id":7,"result":null}"#;
-    assert_eq!(rpc::answer(7, null), Ok(Value::Null));
+    assert_eq!(rpc::answer(7, null, NODE), Ok(Value::Null));
     for (body, why) in [
         (
             r#"{"jsonrpc":"2.0","id":8,"result":"0x7a69"}"#,
@@ -138,21 +138,56 @@ fn an_answer_to_another_request_is_not_used() {
             "neither a result nor an error",
         ),
     ] {
-        let e = rpc::answer(7, body).unwrap_err();
+        let e = rpc::answer(7, body, NODE).unwrap_err();
         assert_eq!(e["code"], -32603, "{body}");
         assert!(e["message"].as_str().unwrap().contains(why), "{body}: {e}");
     }
     // The node's own error passes through, code and data included.
     let err = r#"{"jsonrpc":"2.0","id":7,"error":{"code":3,"message":"execution reverted","data":"0x08c379a0"}}"#;
     assert_eq!(
-        rpc::answer(7, err),
+        rpc::answer(7, err, NODE),
         Err(json!({"code": 3, "message": "execution reverted", "data": "0x08c379a0"}))
     );
     let bad = r#"{"jsonrpc":"2.0","id":7,"error":{"code":"3","message":"x"}}"#;
-    assert!(rpc::answer(7, bad).unwrap_err()["message"]
+    assert!(rpc::answer(7, bad, NODE).unwrap_err()["message"]
         .as_str()
         .unwrap()
         .contains("malformed error"));
+}
+
+/// An RPC URL with an API key in its path (the form Infura and Alchemy use).
+const NODE: &str = "https://eth-mainnet.example.io/v2/Xy7KpQ2mN9vR4tL8";
+
+#[test]
+fn a_node_error_that_quotes_the_rpc_url_reaches_the_page_without_it() {
+    // Node software quotes the URL it was reached at in rate-limit and auth
+    // errors; the page gets the error with the URL and its key cut out.
+    let body = json!({"jsonrpc": "2.0", "id": 7, "error": {
+        "code": -32005,
+        "message": format!("daily limit reached for {NODE}; upgrade at https://example.io/key/Xy7KpQ2mN9vR4tL8"),
+        "data": {"endpoint": "eth-mainnet.example.io/v2/Xy7KpQ2mN9vR4tL8/", "see": ["key Xy7KpQ2mN9vR4tL8"]}
+    }})
+    .to_string();
+    let e = rpc::answer(7, &body, NODE).unwrap_err();
+    let shown = e.to_string();
+    assert!(!shown.contains("Xy7KpQ2mN9vR4tL8"), "{shown}");
+    assert!(!shown.contains("eth-mainnet.example.io"), "{shown}");
+    assert_eq!(e["code"], -32005);
+    assert_eq!(
+        e["message"],
+        "daily limit reached for <rpc url>; upgrade at https://example.io/key/<rpc url>"
+    );
+    // With the key in the query or the userinfo, the same.
+    for url in [
+        "https://rpc.example.io/?apikey=Qm3kdF9xLp2Zr7Tw",
+        "https://user:Qm3kdF9xLp2Zr7Tw@rpc.example.io",
+    ] {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":7,"error":{{"code":-32000,"message":"bad key Qm3kdF9xLp2Zr7Tw at {url}"}}}}"#
+        );
+        let m = rpc::answer(7, &body, url).unwrap_err()["message"].to_string();
+        assert!(!m.contains("Qm3kdF9xLp2Zr7Tw"), "{m}");
+    }
 }
 
 fn sent(hash: &str, chain_id: u64) -> Activity {

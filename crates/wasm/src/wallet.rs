@@ -325,12 +325,13 @@ impl WalletController {
     }
 }
 
-/// The node's JSON-RPC response `body` to request `id`: JSON `{ result }`,
-/// or `{ error: { code, message, data? } }` (its error, or why its answer is
-/// not used: not JSON, or another request's answer).
+/// The response `body` of the node at `url` to request `id`: JSON
+/// `{ result }`, or `{ error: { code, message, data? } }` (its error, never
+/// quoting `url`, or why its answer is not used: not JSON, or another
+/// request's answer).
 #[wasm_bindgen(js_name = rpcAnswer)]
-pub fn rpc_answer(id: f64, body: &str) -> String {
-    match tandem_wallet::rpc::answer(id as u64, body) {
+pub fn rpc_answer(id: f64, body: &str, url: &str) -> String {
+    match tandem_wallet::rpc::answer(id as u64, body, url) {
         Ok(result) => to_json(&serde_json::json!({ "result": result })),
         Err(error) => to_json(&serde_json::json!({ "error": error })),
     }

@@ -52,3 +52,12 @@ export async function connectedWallet(anvil, dapp) {
   if (accounts?.[0] !== ANVIL_ACCOUNT_0) throw new Error(`connect gave ${JSON.stringify(accounts)}`);
   return { browser, page };
 }
+
+/** Rejects every pending request (a test's clean start), then selects the
+ *  network of `chainId`. */
+export async function freshStart(browser, chainId) {
+  for (const a of await browser.ui('approvals.list')) {
+    await browser.ui('approvals.resolve', { id: a.id, approve: false }).catch(() => {});
+  }
+  await browser.ui('networks.select', { chainId });
+}

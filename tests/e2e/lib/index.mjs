@@ -51,10 +51,12 @@ export async function jsonRpc(url, method, params = []) {
 /** Starts anvil on a port the system gives it (`--port 0`: no window in which
  *  another process could take a port picked beforehand); resolves with the
  *  port anvil prints once it listens and answers. */
-export async function startAnvil({ chainId } = {}) {
+export async function startAnvil({ chainId, hardfork } = {}) {
   const bin = path.join(ROOT, 'node_modules/.bin/anvil');
   const args = ['--host', '127.0.0.1', '--port', '0'];
   if (chainId) args.push('--chain-id', String(chainId));
+  // e.g. 'berlin': a chain before EIP-1559 (no base fee, type-0 transactions).
+  if (hardfork) args.push('--hardfork', hardfork);
   const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let exited = false;
   proc.once('exit', () => (exited = true));
