@@ -100,7 +100,8 @@ impl WalletController {
         };
         let mut nonce = [0u8; 16];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
-        Ok(to_json(&self.inner.resolve(
+        // Recorded until delivered (`step`): a restart loses no answer.
+        Ok(self.inner.resolve_recorded(
             id as u64,
             approve,
             &e,
@@ -108,7 +109,7 @@ impl WalletController {
             now as u64,
             phone.as_deref().unwrap_or_default(),
             nonce,
-        )?))
+        )?)
     }
 
     /// A message from device `from` (hex) of the group: the phone's policy
@@ -158,6 +159,14 @@ impl WalletController {
         json.push_str(&to_json(&self.inner.needs_phone(a)));
         json.push('}');
         Ok(json)
+    }
+
+    /// A step the worker took for answered approval `id` (the answers are
+    /// `answered` in `sessionJson()`): `{ signed: { raw, hash } }`,
+    /// `{ result }` | `{ error }`, or `{ delivered: true }`.
+    pub fn step(&mut self, id: f64, step: &str) -> Result<()> {
+        let v: Value = parse(step, "answer step")?;
+        Ok(self.inner.session.step(id as u64, &v)?)
     }
 
     /// Rejects all pending approvals (on lock); returns the resolutions JSON.
