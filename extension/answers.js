@@ -1,8 +1,9 @@
 // Answered approvals, carried out so that a worker killed at any point picks
 // up where it stopped (MV3 restarts). The steps and what may follow what are
-// the core's (crates/wallet/src/answered.rs): the approval left the queue in
-// the same stored step that recorded its answer; this file does each step's
-// I/O and persists before the next one:
+// the core's (crates/wallet/src/answered.rs, `answerStep`): the answer is
+// recorded ({ id, then }, `then` the resolution at its step) and stored in
+// the same write as the session the approval left (background.js persist);
+// this file does each step's I/O and stores before the next one:
 //
 //   send_transaction -> (sign) -> send_signed -> (send the same bytes) -> reply
 //   sign_personal / sign_typed_data -> (sign) -> reply
@@ -15,7 +16,9 @@
 
 /**
  * @param {object} env what the worker provides
- * @param {() => any} env.wallet the WalletController
+ * @param {() => {id: number, then: any}[]} env.list the recorded answers (stored by persist)
+ * @param {(list: {id: number, then: any}[]) => void} env.setList
+ * @param {(json: string) => string} env.answerStep the core's transition ({ then, step } -> then)
  * @param {() => any} env.keyring the open Keyring, or null when locked
  * @param {() => Promise<unknown>} env.persist stores the controller state
  * @param {(replyTo: any, payload: object) => Promise<boolean>} env.deliver
@@ -35,12 +38,9 @@ export function answers(env) {
     return run;
   }
 
-  /** The recorded answers, `[{ id, then }]` (`then`: the resolution at its step). */
-  const recorded = () => JSON.parse(env.wallet().sessionJson()).answered ?? [];
-
   async function driveAll() {
     const failed = new Map();
-    for (const a of recorded()) {
+    for (const a of env.list()) {
       try {
         await carry(a.id);
       } catch (e) {
@@ -50,8 +50,12 @@ export function answers(env) {
     return failed;
   }
 
-  const current = (id) => recorded().find((a) => a.id === id)?.then;
-  const step = (id, s) => env.wallet().step(id, JSON.stringify(s));
+  const current = (id) => env.list().find((a) => a.id === id)?.then;
+  function step(id, s) {
+    if (s.delivered) return env.setList(env.list().filter((a) => a.id !== id));
+    const a = env.list().find((x) => x.id === id);
+    a.then = JSON.parse(env.answerStep(JSON.stringify({ then: a.then, step: s })));
+  }
 
   async function carry(id) {
     let failure = null;

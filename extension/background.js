@@ -16,6 +16,7 @@
 //   session tandem.sessionKey   vault key sealed under a per-unlock non-extractable key (session-key.js)
 //   session tandem.windows      approval window id -> approval id
 //   session tandem.tabs         tabs with a request waiting (read without the wasm core)
+//   session tandem.answers      answered approvals not yet delivered (answers.js)
 
 import init, {
   WalletController,
@@ -25,6 +26,7 @@ import init, {
   validateMnemonic,
   checksumAddress,
   rpcAnswer,
+  answerStep,
 } from './wasm/tandem_wasm.js';
 import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.js';
 import { answers } from './answers.js';
@@ -55,6 +57,7 @@ const K = {
   sessionKey: 'tandem.sessionKey',
   windows: 'tandem.windows',
   tabs: 'tandem.tabs',
+  answers: 'tandem.answers',
   erased: 'tandem.erased',
 };
 
@@ -64,6 +67,8 @@ const K = {
 /** @type {string | null} */ let vaultJson = null;
 /** @type {Uint8Array | null} */ let sessionKey = null;
 let rpcSeq = 0;
+/** Answered approvals not yet delivered: [{ id, then }] (answers.js). */
+let answered = [];
 /** Who had the wallet erased (another device, revoking this one as lost). */
 let erased = null;
 let bootMs = 0;
@@ -155,8 +160,9 @@ async function boot() {
   const [, local, session] = await Promise.all([
     init({ module_or_path: new URL('./wasm/tandem_wasm_bg.wasm', import.meta.url) }),
     chrome.storage.local.get([K.state, K.vault, K.erased]),
-    chrome.storage.session.get([K.session, K.sessionKey]),
+    chrome.storage.session.get([K.session, K.sessionKey, K.answers]),
   ]);
+  answered = Array.isArray(session[K.answers]) ? session[K.answers] : [];
   vaultJson = local[K.vault] ?? null;
   erased = local[K.erased] ?? null;
   // Unreadable stored state must not brick the wallet: fall back half by half
@@ -320,20 +326,23 @@ async function eraseWallet(info) {
     (k) => [K.vault, K.state, K.view, 'tandem.ui.cache'].includes(k) || k.startsWith('tandem.cache.portfolio.'),
   );
   await chrome.storage.local.remove(gone);
-  await chrome.storage.session.remove([K.session, K.windows, K.tabs]);
+  answered = [];
+  await chrome.storage.session.remove([K.session, K.windows, K.tabs, K.answers]);
   erased = info;
   await chrome.storage.local.set({ [K.erased]: info });
   notify('state');
 }
 onWalletErase(eraseWallet);
 
-/** Writes both halves of the controller state, and the popup's cache. */
+/** Writes both halves of the controller state, and the popup's cache. The
+ *  session half and the recorded answers go in one write: an approval never
+ *  leaves the stored queue without its answer being stored. */
 async function persist() {
   const v = view();
   const tabs = [...new Set(JSON.parse(wallet.approvals()).map((a) => a.replyTo?.tabId))];
   await Promise.all([
     chrome.storage.local.set({ [K.state]: wallet.stateJson(), [K.view]: v }),
-    chrome.storage.session.set({ [K.session]: wallet.sessionJson(), [K.tabs]: tabs }),
+    chrome.storage.session.set({ [K.session]: wallet.sessionJson(), [K.tabs]: tabs, [K.answers]: answered }),
   ]);
   return v;
 }
@@ -470,7 +479,7 @@ async function handleStatus(msg, sender) {
   await resumed;
   const asked = (r) => r?.tabId === sender.tab.id && r?.frameId === (sender.frameId ?? 0) && r?.id === msg.id;
   // Answered, not yet delivered (the worker stopped on the way): it goes on.
-  if ((JSON.parse(wallet.sessionJson()).answered ?? []).some((x) => asked(x.then.reply_to))) {
+  if (answered.some((x) => asked(x.then.reply_to))) {
     drive().catch(() => {});
     return { id: msg.id, pending: true };
   }
@@ -683,7 +692,11 @@ async function tick() {
 
 // ---- approvals resolved by the UI ---------------------------------------------
 const { drive } = answers({
-  wallet: () => wallet,
+  list: () => answered,
+  setList: (l) => {
+    answered = l;
+  },
+  answerStep,
   keyring: () => keyring,
   persist,
   deliver,
@@ -723,6 +736,8 @@ async function resolveApproval({ id, approve, edits, phone }) {
       typeof phone === 'string' ? phone : undefined,
     ),
   );
+  // Recorded now, stored by the persist below with the queue it left.
+  if (res.type !== 'await_phone') answered.push({ id, then: res });
   await persist();
   notify('approvals');
   // A request that waited for the phone and was cancelled here: tell the phone.

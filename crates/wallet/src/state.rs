@@ -500,10 +500,6 @@ pub struct Session {
     pub next_id: u64,
     /// Auto-lock clock.
     pub lock: AutoLock,
-    /// Answered approvals whose page has not had the answer yet: a list of
-    /// `{ id, then }` ([`crate::answered`]).
-    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
-    pub answered: serde_json::Value,
     /// Messages for the phone (confirm on phone) the worker has not taken yet.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub phone_outbox: serde_json::Value,

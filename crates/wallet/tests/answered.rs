@@ -8,27 +8,76 @@ mod common;
 
 use common::{ask, wallet, A0, A1, NOW};
 use serde_json::{json, Value};
-use tandem_wallet::{Edits, Fill, Resolution, Wallet, STALE_MS};
+use tandem_wallet::{answer_step, Edits, Fill, Resolution, Wallet, STALE_MS};
 
-/// The worker stops and starts again: only what was persisted is left.
-fn restart(w: &Wallet) -> Wallet {
-    Wallet::load(&w.state.to_json(), &w.session.to_json()).unwrap()
+/// What the worker stores: both halves of the wallet and the record of
+/// answers, `[{ id, then }]`, written together (one storage write).
+#[derive(Clone)]
+struct Stored {
+    state: String,
+    session: String,
+    answers: Value,
 }
 
-/// Approve, as the worker calls it: recorded in the same step.
-fn approve(w: &mut Wallet, id: u64) -> Resolution {
-    let text = w
-        .resolve_recorded(id, true, &Edits::default(), true, NOW, "", [0; 16])
-        .unwrap();
-    serde_json::from_str(&text).unwrap()
+/// The worker as it runs: the wallet and its record of answers.
+struct Worker {
+    w: Wallet,
+    answers: Vec<(u64, Value)>,
+}
+
+impl Worker {
+    fn persist(&self) -> Stored {
+        Stored {
+            state: self.w.state.to_json(),
+            session: self.w.session.to_json(),
+            answers: json!(self
+                .answers
+                .iter()
+                .map(|(id, then)| json!({"id": id, "then": then}))
+                .collect::<Vec<_>>()),
+        }
+    }
+
+    /// The worker stops and starts again: only what was stored is left.
+    fn restart(s: &Stored) -> Self {
+        let answers = s.answers.as_array().unwrap().iter();
+        Self {
+            w: Wallet::load(&s.state, &s.session).unwrap(),
+            answers: answers
+                .map(|a| (a["id"].as_u64().unwrap(), a["then"].clone()))
+                .collect(),
+        }
+    }
+
+    /// The user answers approval `id`: the resolution is recorded before
+    /// the stored write that also removes the approval.
+    fn answer(&mut self, id: u64, approve: bool) -> Stored {
+        let r = self
+            .w
+            .resolve(id, approve, &Edits::default(), true, NOW, "", [0; 16])
+            .unwrap();
+        self.answers.push((id, serde_json::to_value(&r).unwrap()));
+        self.persist()
+    }
+
+    fn step(&mut self, id: u64, step: Value) -> Stored {
+        let then = &mut self.answers.iter_mut().find(|(x, _)| *x == id).unwrap().1;
+        *then = answer_step(then, &step).unwrap();
+        self.persist()
+    }
+
+    fn then(&self, id: u64) -> Resolution {
+        let then = &self.answers.iter().find(|(x, _)| *x == id).unwrap().1;
+        serde_json::from_value(then.clone()).unwrap()
+    }
 }
 
 fn connected() -> Wallet {
     let mut w = wallet();
     w.state.select_network(31337).unwrap();
     let id = ask(&mut w, "eth_requestAccounts", json!([]));
-    approve(&mut w, id);
-    w.session.delivered(id);
+    w.resolve(id, true, &Edits::default(), true, NOW, "", [0; 16])
+        .unwrap();
     w
 }
 
@@ -65,150 +114,106 @@ fn sign(r: &Resolution) -> (String, String) {
     (s.raw.to_string(), s.hash.to_string())
 }
 
-/// The step answer `id` is at, read as the worker reads it.
-fn step(w: &Wallet, id: u64) -> Resolution {
-    let (_, then) = w
-        .session
-        .answered()
-        .into_iter()
-        .find(|(x, _)| *x == id)
-        .unwrap();
-    serde_json::from_value(then.clone()).unwrap()
-}
-
 #[test]
 fn a_transaction_survives_a_restart_at_every_step_and_is_sent_as_one_set_of_bytes() {
     let mut w = connected();
     let id = transaction(&mut w);
-    let before = restart(&w);
+    let mut k = Worker { w, answers: vec![] };
 
-    // Approve: the approval goes and its answer is recorded in the same
-    // session JSON (the worker persists both together).
-    let r = approve(&mut w, id);
-    assert!(w.session.approvals.is_empty());
-    let mut w = restart(&w);
-    assert_eq!(
-        step(&w, id),
-        r,
-        "the answer survives a restart before signing"
-    );
-    assert!(w.session.approval(id).is_err(), "and is not asked again");
+    // Approve: the approval leaves the stored session in the write that
+    // stores its answer.
+    let stored = k.answer(id, true);
+    let mut k = Worker::restart(&stored);
+    assert!(k.w.session.approval(id).is_err(), "not asked again");
+    let r = k.then(id);
+    assert!(matches!(r, Resolution::SendTransaction { .. }), "{r:?}");
 
-    // Killed before the signature was recorded: signing again after the
+    // Killed before the signature was stored: signing again after the
     // restart gives the same bytes (nonce fixed at approval, RFC 6979).
-    let (raw, hash) = sign(&step(&w, id));
-    let (raw2, hash2) = sign(&step(&restart(&w), id));
-    assert_eq!((raw.clone(), hash.clone()), (raw2, hash2));
-    // As the worker reports it (one call for every step).
-    w.session
-        .step(id, &json!({"signed": {"raw": raw, "hash": hash}}))
-        .unwrap();
-    let mut w = restart(&w);
-    match step(&w, id) {
+    let (raw, hash) = sign(&r);
+    assert_eq!(
+        sign(&Worker::restart(&stored).then(id)),
+        (raw.clone(), hash.clone())
+    );
+    let stored = k.step(id, json!({"signed": {"raw": raw, "hash": hash}}));
+    let mut k = Worker::restart(&stored);
+    match k.then(id) {
         Resolution::SendSigned {
             raw: r2, hash: h2, ..
         } => assert_eq!((r2, h2), (raw.clone(), hash.clone())),
         r => panic!("{r:?}"),
     }
-    // Once signed, it is never signed again (that is how a second send
-    // with another nonce or fee would start).
-    assert!(w.session.signed(id, "0x00".into(), "0x00".into()).is_err());
+    // Once signed, never signed again (how a second send with another
+    // nonce or fee would start).
+    let signed = &k.answers[0].1;
+    assert!(answer_step(signed, &json!({"signed": {"raw": "0x00", "hash": "0x00"}})).is_err());
 
-    // Sent (the node's answer and the activity record), killed before the
-    // reply was recorded: the same raw is what is left to send.
-    let mut w2 = restart(&w);
-    assert!(matches!(step(&w2, id), Resolution::SendSigned { .. }));
-    w2.session.step(id, &json!({ "result": hash })).unwrap();
-    let w2 = restart(&w2);
+    // Sent, killed before the reply was stored: what is left is sending
+    // the same bytes (the record above, after any number of restarts).
+    assert!(matches!(
+        Worker::restart(&stored).then(id),
+        Resolution::SendSigned { .. }
+    ));
+    let stored = k.step(id, json!({ "result": hash }));
+    let k = Worker::restart(&stored);
     assert_eq!(
-        step(&w2, id),
+        k.then(id),
         Resolution::Reply {
             reply_to: json!({"tab": 1}),
             result: json!(hash),
             changed: false
         }
     );
-    // Delivered: forgotten, also after a restart.
-    let mut w3 = w2;
-    w3.session.step(id, &json!({ "delivered": true })).unwrap();
-    assert!(restart(&w3).session.answered().is_empty());
-
-    // The same flow from the stored approval (a restart before Approve).
-    let mut b = before;
-    assert_eq!(approve(&mut b, id), r);
-    w.session.delivered(id);
 }
 
 #[test]
 fn signatures_and_rejections_are_recorded_until_delivered() {
-    let mut w = connected();
-    let id = ask(&mut w, "personal_sign", json!(["0x68656c6c6f", A0]));
-    assert!(matches!(
-        approve(&mut w, id),
-        Resolution::SignPersonal { .. }
-    ));
-    let mut w = restart(&w);
-    w.session
-        .settled(id, &json!({ "result": "0xsig" }))
-        .unwrap();
-    let w = restart(&w);
-    assert!(matches!(step(&w, id), Resolution::Reply { ref result, .. } if result == "0xsig"));
+    let mut k = Worker {
+        w: connected(),
+        answers: vec![],
+    };
+    let id = ask(&mut k.w, "personal_sign", json!(["0x68656c6c6f", A0]));
+    let stored = k.answer(id, true);
+    let mut k = Worker::restart(&stored);
+    assert!(matches!(k.then(id), Resolution::SignPersonal { .. }));
+    let stored = k.step(id, json!({ "result": "0xsig" }));
+    let mut k = Worker::restart(&stored);
+    assert!(matches!(k.then(id), Resolution::Reply { ref result, .. } if result == "0xsig"));
 
     // A rejection by the user is recorded too: its 4001 reaches the page
     // after a restart.
-    let mut w = w;
-    let id2 = ask(&mut w, "personal_sign", json!(["0x00", A0]));
-    w.resolve_recorded(id2, false, &Edits::default(), true, NOW, "", [0; 16])
-        .unwrap();
-    match step(&restart(&w), id2) {
-        Resolution::Error { error, .. } => assert_eq!(error["code"], 4001),
+    let id2 = ask(&mut k.w, "personal_sign", json!(["0x00", A0]));
+    let stored = k.answer(id2, false);
+    match Worker::restart(&stored).then(id2) {
+        Resolution::Error { error, reply_to } => {
+            assert_eq!(error["code"], 4001);
+            assert_eq!(reply_to, json!({"tab": 1}));
+        }
         r => panic!("{r:?}"),
     }
     // A signing step that fails (locked before signing) settles with the error.
-    let id3 = ask(&mut w, "personal_sign", json!(["0x01", A0]));
-    approve(&mut w, id3);
-    w.session
-        .settled(id3, &json!({"error": {"code": 4100, "message": "locked"}}))
-        .unwrap();
-    assert!(matches!(step(&w, id3), Resolution::Error { .. }));
+    let id3 = ask(&mut k.w, "personal_sign", json!(["0x01", A0]));
+    k.answer(id3, true);
+    k.step(id3, json!({"error": {"code": 4100, "message": "locked"}}));
+    assert!(matches!(k.then(id3), Resolution::Error { .. }));
 }
 
 #[test]
-fn bad_steps_are_refused_and_change_nothing() {
-    let mut w = connected();
-    let id = ask(&mut w, "personal_sign", json!(["0x00", A0]));
-    approve(&mut w, id);
-    let before = w.session.clone();
-    // Not a transaction: nothing to sign.
-    assert!(w.session.signed(id, "0x".into(), "0x".into()).is_err());
-    // A reply is { result } or { error }.
-    assert!(w.session.settled(id, &json!({})).is_err());
-    assert!(w
-        .session
-        .settled(id, &json!({"result": 1, "error": {}}))
-        .is_err());
-    // No such answer; a signed step without its bytes.
-    assert!(w.session.settled(99, &json!({"result": 1})).is_err());
-    assert!(w
-        .session
-        .step(id, &json!({"signed": {"raw": "0x"}}))
-        .is_err());
-    assert_eq!(w.session, before);
-    // Delivering twice (after a restart) is harmless.
-    w.session.delivered(id);
-    w.session.delivered(id);
-    assert!(w.session.answered().is_empty());
-}
-
-#[test]
-fn a_session_stored_before_answers_were_recorded_still_loads() {
-    let mut w = connected();
-    transaction(&mut w);
-    let mut json: Value = serde_json::from_str(&w.session.to_json()).unwrap();
-    json.as_object_mut().unwrap().remove("answered");
-    let s = tandem_wallet::Session::from_json(&json.to_string()).unwrap();
-    assert!(s.answered().is_empty());
-    assert_eq!(s.approvals.len(), 1);
+fn bad_steps_are_refused() {
+    let then =
+        json!({"type": "sign_personal", "reply_to": {"tab": 1}, "address": A0, "message": "0x00"});
+    for step in [
+        json!({"signed": {"raw": "0x", "hash": "0x"}}), // not a transaction
+        json!({"signed": {"raw": "0x"}}),               // no hash
+        json!({}),
+        json!({"result": 1, "error": {}}),
+        json!({"signed": {"raw": "0x", "hash": "0x"}, "result": 1}),
+    ] {
+        assert!(answer_step(&then, &step).is_err(), "{step}");
+    }
+    // The reply goes where the request came from, whatever the step says.
+    let next = answer_step(&then, &json!({"result": "0x1", "reply_to": {"tab": 9}})).unwrap();
+    assert_eq!(next["reply_to"], json!({"tab": 1}));
 }
 
 #[test]

@@ -100,8 +100,7 @@ impl WalletController {
         };
         let mut nonce = [0u8; 16];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
-        // Recorded until delivered (`step`): a restart loses no answer.
-        Ok(self.inner.resolve_recorded(
+        Ok(to_json(&self.inner.resolve(
             id as u64,
             approve,
             &e,
@@ -109,7 +108,7 @@ impl WalletController {
             now as u64,
             phone.as_deref().unwrap_or_default(),
             nonce,
-        )?)
+        )?))
     }
 
     /// A message from device `from` (hex) of the group: the phone's policy
@@ -159,14 +158,6 @@ impl WalletController {
         json.push_str(&to_json(&self.inner.needs_phone(a)));
         json.push('}');
         Ok(json)
-    }
-
-    /// A step the worker took for answered approval `id` (the answers are
-    /// `answered` in `sessionJson()`): `{ signed: { raw, hash } }`,
-    /// `{ result }` | `{ error }`, or `{ delivered: true }`.
-    pub fn step(&mut self, id: f64, step: &str) -> Result<()> {
-        let v: Value = parse(step, "answer step")?;
-        Ok(self.inner.session.step(id as u64, &v)?)
     }
 
     /// Rejects all pending approvals (on lock); returns the resolutions JSON.
@@ -343,6 +334,18 @@ pub fn rpc_answer(id: f64, body: &str) -> String {
         Ok(result) => to_json(&serde_json::json!({ "result": result })),
         Err(error) => to_json(&serde_json::json!({ "error": error })),
     }
+}
+
+/// An answered approval after the worker's step: `{ then, step }` JSON
+/// (`then`: its resolution; `step`: `{ signed: { raw, hash } }`, `{ result }`
+/// or `{ error }`); the resolution JSON to store (`tandem_wallet::answer_step`).
+#[wasm_bindgen(js_name = answerStep)]
+pub fn answer_step(json: &str) -> Result<String> {
+    // Not JSON: null, which the core refuses as a step, saying what one is.
+    let v: Value = serde_json::from_str(json).unwrap_or_default();
+    Ok(to_json(&tandem_wallet::answer_step(
+        &v["then"], &v["step"],
+    )?))
 }
 
 /// The EIP-55 checksummed spelling of an address (for display).
