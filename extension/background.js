@@ -15,6 +15,8 @@
 //   session tandem.session      pending approvals + auto-lock clock
 //   session tandem.sessionKey   vault key sealed under a per-unlock non-extractable key (session-key.js)
 //   session tandem.windows      approval window id -> approval id
+//   session tandem.tabs         tabs with a request waiting (read without the wasm core)
+//   session tandem.answers      answered approvals not yet delivered (answers.js)
 
 import init, {
   WalletController,
@@ -24,10 +26,12 @@ import init, {
   validateMnemonic,
   checksumAddress,
   rpcAnswer,
+  answerStep,
 } from './wasm/tandem_wasm.js';
 import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.js';
 import { audit, auditAnswered, auditUi } from './audit.js';
 import { tokenInfo } from './tokens.js';
+import { answers } from './answers.js';
 import {
   deviceTick,
   deviceUi,
@@ -56,6 +60,8 @@ const K = {
   session: 'tandem.session',
   sessionKey: 'tandem.sessionKey',
   windows: 'tandem.windows',
+  tabs: 'tandem.tabs',
+  answers: 'tandem.answers',
   erased: 'tandem.erased',
 };
 
@@ -65,9 +71,10 @@ const K = {
 /** @type {string | null} */ let vaultJson = null;
 /** @type {Uint8Array | null} */ let sessionKey = null;
 let rpcSeq = 0;
+/** Answered approvals not yet delivered: [{ id, then }] (answers.js). */
+let answered = [];
 /** Who had the wallet erased (another device, revoking this one as lost). */
 let erased = null;
-const bootStarted = performance.now();
 let bootMs = 0;
 
 // ---- listeners: synchronous, top level ---------------------------------------
@@ -123,25 +130,43 @@ chrome.runtime.onInstalled.addListener(({ reason }) => {
 });
 chrome.runtime.onStartup.addListener(() => ensureAlarm());
 
-const ready = boot();
+// A page with a request waiting holds a port: when the worker stops, the
+// port closes and the page asks after its request (content/relay.js).
+chrome.runtime.onConnect.addListener((port) => {
+  if (port.name !== 'tandem/waiting' || port.sender?.id !== chrome.runtime.id) port.disconnect();
+});
+
+// Content scripts run in web pages' processes: they get no access to the
+// wallet's storage at all. The session key's area is restricted by Chrome's
+// default (set explicitly so a default change cannot expose it); the local
+// area (vault, state, device state) is open to content scripts by default,
+// so it is restricted here, on every wake-up. The stored state is checked
+// when it is read anyway (State::from_json), never trusted.
+chrome.storage.session.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' }).catch(() => {});
+chrome.storage.local.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' }).catch((e) =>
+  console.error('tandem: cannot restrict local storage to the extension:', e?.message),
+);
+
+// The wasm core loads on the first event that needs it, not on every
+// wake-up: closing a tab or a window that has nothing waiting wakes the
+// worker but loads nothing. `await ready` starts it.
+let booting = null;
+/** What boot found to finish (see resume): a page asking after its request
+ *  is told "unknown" only once that is done, never before its answer. */
+let resumed = null;
+const ready = { then: (ok, fail) => (booting ??= boot()).then(ok, fail) };
 
 // ---- boot ---------------------------------------------------------------------
 async function boot() {
-  // Content scripts run in web pages' processes: they get no access to the
-  // wallet's storage at all. The session key's area is restricted by Chrome's
-  // default (set explicitly so a default change cannot expose it); the local
-  // area (vault, state, device state) is open to content scripts by default,
-  // so it is restricted here, on every boot. The stored state is checked when
-  // it is read anyway (State::from_json), never trusted.
-  chrome.storage.session.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' }).catch(() => {});
-  chrome.storage.local.setAccessLevel?.({ accessLevel: 'TRUSTED_CONTEXTS' }).catch((e) =>
-    console.error('tandem: cannot restrict local storage to the extension:', e?.message),
-  );
+  const bootStarted = performance.now();
+  // For the e2e test that closing an unrelated tab loads no wasm (mv3-restart).
+  globalThis.tandemCoreLoads = (globalThis.tandemCoreLoads ?? 0) + 1;
   const [, local, session] = await Promise.all([
     init({ module_or_path: new URL('./wasm/tandem_wasm_bg.wasm', import.meta.url) }),
     chrome.storage.local.get([K.state, K.vault, K.erased]),
-    chrome.storage.session.get([K.session, K.sessionKey]),
+    chrome.storage.session.get([K.session, K.sessionKey, K.answers]),
   ]);
+  answered = Array.isArray(session[K.answers]) ? session[K.answers] : [];
   vaultJson = local[K.vault] ?? null;
   erased = local[K.erased] ?? null;
   // Unreadable stored state must not brick the wallet: fall back half by half
@@ -189,6 +214,9 @@ async function boot() {
     if (a.needsFill && a.kind === 'add_chain') checkChain(a.id, a.request.network.rpcUrl).catch(() => {});
     else if (a.needsFill) fillTransaction(a.id, fillRequest(a)).catch(() => {});
   }
+  // Answers recorded before the worker stopped go on; what expired or lost
+  // its window while it slept is rejected.
+  resumed = resume().catch((e) => console.error('tandem: resuming answers:', e?.message));
 }
 
 async function ensureAlarm() {
@@ -304,7 +332,8 @@ async function eraseWallet(info) {
     (k) => [K.vault, K.state, K.view, 'tandem.ui.cache', 'tandem.ui.hidden'].includes(k) || k.startsWith('tandem.cache.portfolio.'),
   );
   await chrome.storage.local.remove(gone);
-  await chrome.storage.session.remove([K.session, K.windows]);
+  answered = [];
+  await chrome.storage.session.remove([K.session, K.windows, K.tabs, K.answers]);
   erased = info;
   await chrome.storage.local.set({ [K.erased]: info });
   notify('state');
@@ -315,12 +344,15 @@ async function eraseWallet(info) {
 }
 onWalletErase(eraseWallet);
 
-/** Writes both halves of the controller state, and the popup's cache. */
+/** Writes both halves of the controller state, and the popup's cache. The
+ *  session half and the recorded answers go in one write: an approval never
+ *  leaves the stored queue without its answer being stored. */
 async function persist() {
   const v = view();
+  const tabs = [...new Set(JSON.parse(wallet.approvals()).map((a) => a.replyTo?.tabId))];
   await Promise.all([
     chrome.storage.local.set({ [K.state]: wallet.stateJson(), [K.view]: v }),
-    chrome.storage.session.set({ [K.session]: wallet.sessionJson() }),
+    chrome.storage.session.set({ [K.session]: wallet.sessionJson(), [K.tabs]: tabs, [K.answers]: answered }),
   ]);
   return v;
 }
@@ -339,13 +371,14 @@ async function broadcastToTabs() {
   }
 }
 
-/** Delivers a deferred provider answer to the frame that asked. */
+/** Delivers a deferred provider answer to the frame that asked; resolves
+ *  to whether it reached it (a page that navigated away gets nothing). */
 function deliver(replyTo, payload) {
-  if (!replyTo || typeof replyTo.tabId !== 'number') return;
+  if (!replyTo || typeof replyTo.tabId !== 'number') return Promise.resolve(false);
   const options = replyTo.documentId ? { documentId: replyTo.documentId } : { frameId: replyTo.frameId ?? 0 };
-  chrome.tabs
+  return chrome.tabs
     .sendMessage(replyTo.tabId, { channel: PROVIDER, type: 'response', id: replyTo.id, ...payload }, options)
-    .catch(() => {});
+    .then(() => true, () => false);
 }
 
 class RpcError extends Error {
@@ -455,9 +488,14 @@ async function handleProvider(msg, sender) {
  */
 async function handleStatus(msg, sender) {
   await ready;
-  const a = JSON.parse(wallet.approvals()).find(
-    (x) => x.replyTo?.tabId === sender.tab.id && x.replyTo?.frameId === (sender.frameId ?? 0) && x.replyTo?.id === msg.id,
-  );
+  await resumed;
+  const asked = (r) => r?.tabId === sender.tab.id && r?.frameId === (sender.frameId ?? 0) && r?.id === msg.id;
+  // Answered, not yet delivered (the worker stopped on the way): it goes on.
+  if (answered.some((x) => asked(x.then.reply_to))) {
+    drive().catch(() => {});
+    return { id: msg.id, pending: true };
+  }
+  const a = JSON.parse(wallet.approvals()).find((x) => asked(x.replyTo));
   if (!a) return { id: msg.id, unknown: true };
   const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
   if (!Object.values(map).includes(a.id)) await openApprovalWindow(a.id);
@@ -617,10 +655,10 @@ async function ensureWindows() {
 
 /** An approval window closed: if its approval is still pending, that is a rejection. */
 async function windowClosed(windowId) {
-  await ready;
   const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
   const approvalId = map[windowId];
-  if (approvalId === undefined) return;
+  if (approvalId === undefined) return; // not an approval window: no wasm loaded
+  await ready;
   delete map[windowId];
   await chrome.storage.session.set({ [K.windows]: map });
   // The window's request and the ones of its site waiting in it (they have
@@ -647,6 +685,8 @@ async function windowClosed(windowId) {
 
 /** The dapp's tab closed: its pending requests are rejected and their windows closed. */
 async function tabClosed(tabId) {
+  const { [K.tabs]: tabs = [] } = await chrome.storage.session.get(K.tabs);
+  if (!tabs.includes(tabId)) return; // nothing waits for it: no wasm loaded
   await ready;
   const pending = JSON.parse(wallet.approvals()).filter((a) => a.replyTo?.tabId === tabId);
   if (pending.length === 0) return;
@@ -685,6 +725,38 @@ async function tick() {
 }
 
 // ---- approvals resolved by the UI ---------------------------------------------
+const { drive } = answers({
+  list: () => answered,
+  setList: (l) => {
+    answered = l;
+  },
+  answerStep,
+  keyring: () => keyring,
+  persist,
+  deliver,
+  broadcast,
+  errorObject: rpcErrorObject,
+  changed: () => {
+    notify('state');
+    broadcastToTabs();
+  },
+});
+
+/** After a restart: requests that waited too long are rejected, approval
+ *  windows closed while the worker was stopped reject their requests, the
+ *  windows of answered ones close, and recorded answers are carried to
+ *  their pages. */
+async function resume() {
+  await ready;
+  await phoneWork(); // rejects what waited too long
+  const { [K.windows]: map = {} } = await chrome.storage.session.get(K.windows);
+  const open = new Set((await chrome.windows.getAll()).map((w) => w.id));
+  for (const w of Object.keys(map).map(Number)) if (!open.has(w)) await windowClosed(w);
+  // Windows of requests answered before the worker stopped close.
+  await closeAnsweredWindows();
+  await drive();
+}
+
 async function resolveApproval({ id, approve, edits, phone }) {
   if (!Number.isSafeInteger(id)) throw uiError('InvalidInput', 'id must be an approval id');
   const approval = JSON.parse(wallet.approvals()).find((a) => a.id === id);
@@ -699,6 +771,8 @@ async function resolveApproval({ id, approve, edits, phone }) {
       typeof phone === 'string' ? phone : undefined,
     ),
   );
+  // Recorded now, stored by the persist below with the queue it left.
+  if (res.type !== 'await_phone') answered.push({ id, then: res });
   await persist();
   notify('approvals');
   // The answer given here (a request sent on to the phone is recorded by the
@@ -707,7 +781,10 @@ async function resolveApproval({ id, approve, edits, phone }) {
   // A request that waited for the phone and was cancelled here: tell the phone.
   await phoneWork();
   if (res.type === 'await_phone') return { done: false, phone: true };
-  await carryOut(res);
+  // Recorded with the approval's removal (persisted above); carried out
+  // step by step (answers.js), the error shown in the window if one failed.
+  const failed = await drive();
+  if (failed.has(id)) throw failed.get(id);
   // The site's next waiting request is shown in the same window.
   return { done: true, next: await advanceWindow(id, origin) };
 }
@@ -827,12 +904,18 @@ onDeviceGone(deviceGone);
 let phoneTimer = null;
 
 /** After any change and at the deadline: what timed out is rejected (4001),
- *  the messages for the phone go to the device engine, the next timer is set. */
+ *  the messages for the phone go to the device engine, the next timer is set.
+ *  Requests that waited 30 minutes for the user expire (4001 saying so). */
 async function phoneWork() {
   await ready;
   const w = JSON.parse(wallet.phoneWork(Date.now()));
   for (const m of w.outbox) await sendToGroup(m.request, m.text);
-  if (w.outbox.length || w.resolutions.length) await persist();
+  if (w.outbox.length || w.resolutions.length || w.expired.length) await persist();
+  if (w.expired.length) {
+    for (const r of w.expired) deliver(r.reply_to, { error: r.error });
+    notify('approvals');
+    await closeAnsweredWindows();
+  }
   clearTimeout(phoneTimer);
   if (w.deadline) phoneTimer = setTimeout(() => phoneWork().catch(() => {}), Math.max(0, w.deadline - Date.now()));
   if (w.resolutions.length) {
@@ -917,7 +1000,13 @@ async function sendTransaction(address, tx, origin) {
 async function broadcast(address, tx, origin, signed) {
   // The chain the dapp asked on, even if the user switched networks since.
   const net = networkOf(parseInt(tx.chainId, 16));
-  const answer = await rpc(net.rpcUrl, 'eth_sendRawTransaction', [signed.raw]);
+  // Sent again after a restart: a node that already has these bytes may
+  // refuse them ("already known", "nonce too low"); it was sent once.
+  const answer = await rpc(net.rpcUrl, 'eth_sendRawTransaction', [signed.raw]).catch(async (e) => {
+    const known = await rpc(net.rpcUrl, 'eth_getTransactionByHash', [signed.hash]).catch(() => null);
+    if (known?.hash !== signed.hash) throw e;
+    return known.hash;
+  });
   // The site gets the hash of what was signed; the core compares the node's.
   const warning = wallet.recordSent(
     JSON.stringify({

@@ -9,6 +9,7 @@
   const CHANNEL = 'tandem/provider';
   const postTarget = location.origin === 'null' ? '*' : location.origin;
   let dead = false;
+  const LOST = 'Tandem restarted and no longer has this request; ask again';
 
   function toPage(msg) {
     window.postMessage({ target: TO_PAGE, ...msg }, postTarget);
@@ -41,6 +42,42 @@
     return res;
   }
 
+  // Requests that became approvals: answered later by a 'response'. While
+  // any waits, a port to the worker says when it stops (Chrome stops idle
+  // workers; a crash or a kill does too): each is then asked after, which
+  // starts the worker again (it carries on what it recorded). One it no
+  // longer knows settles at once with an error instead of hanging.
+  const waiting = new Set();
+  let port = null;
+
+  function watch() {
+    if (port || dead || waiting.size === 0) return;
+    try {
+      port = chrome.runtime.connect({ name: 'tandem/waiting' });
+    } catch {
+      return contextGone();
+    }
+    port.onDisconnect.addListener(() => {
+      port = null;
+      recheck();
+    });
+  }
+
+  async function recheck() {
+    for (const id of [...waiting]) {
+      let status;
+      try {
+        status = await chrome.runtime.sendMessage({ channel: CHANNEL, type: 'status', id });
+      } catch {
+        if (!chrome.runtime?.id) return contextGone();
+      }
+      if (!waiting.has(id) || status?.pending) continue; // answered meanwhile, or still waits
+      waiting.delete(id);
+      toPage({ type: 'response', id, error: { code: -32603, message: LOST } });
+    }
+    watch();
+  }
+
   window.addEventListener('message', async (event) => {
     if (event.source !== window) return;
     const d = event.data;
@@ -48,7 +85,11 @@
     const id = d.id;
     if (typeof id !== 'string' || id.length > 64) return;
     const res = await send(id, d.request);
-    if (!res || res.pending) return; // answered later by a 'response' message
+    if (res?.pending) {
+      waiting.add(id); // answered later by a 'response' message
+      return watch();
+    }
+    if (!res) return;
     toPage({ type: 'response', id, result: res.result, error: res.error });
   });
 
@@ -64,6 +105,7 @@
   chrome.runtime.onMessage.addListener((msg, sender) => {
     if (sender.id !== chrome.runtime.id || !msg || msg.channel !== CHANNEL) return;
     if (msg.type === 'response' && typeof msg.id === 'string') {
+      waiting.delete(msg.id);
       toPage({ type: 'response', id: msg.id, result: msg.result, error: msg.error });
     } else if (msg.type === 'refresh') {
       refresh();

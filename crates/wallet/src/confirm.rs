@@ -66,6 +66,9 @@ pub struct PhoneWork {
     pub outbox: Vec<PhoneOut>,
     /// When to call again (ms since the epoch; 0: nothing waits).
     pub deadline: u64,
+    /// Requests that waited too long for the user, rejected (4001;
+    /// [`crate::Session::expire`]): not the phone's doing.
+    pub expired: Vec<Resolution>,
 }
 
 /// What a message from the group changed.
@@ -496,6 +499,7 @@ impl Wallet {
         let resolutions = self.expire_phone(now_ms);
         PhoneWork {
             resolutions,
+            expired: self.session.expire(now_ms),
             outbox: self.take_phone_outbox(),
             deadline: self
                 .session

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod answered;
 pub mod approval;
 pub mod confirm;
 pub mod display;
@@ -11,6 +12,7 @@ pub mod remote;
 pub mod rpc;
 pub mod state;
 
+pub use answered::{answer_step, STALE_MS};
 pub use approval::{Approval, ApprovalKind, Edits, Fill, Resolution};
 pub use confirm::{PhoneOut, PhoneOutcome, PhonePolicy, PhoneWait, PhoneWork};
 pub use error::{Error, Result};

@@ -337,6 +337,18 @@ pub fn rpc_answer(id: f64, body: &str, url: &str) -> String {
     }
 }
 
+/// An answered approval after the worker's step: `{ then, step }` JSON
+/// (`then`: its resolution; `step`: `{ signed: { raw, hash } }`, `{ result }`
+/// or `{ error }`); the resolution JSON to store (`tandem_wallet::answer_step`).
+#[wasm_bindgen(js_name = answerStep)]
+pub fn answer_step(json: &str) -> Result<String> {
+    // Not JSON: null, which the core refuses as a step, saying what one is.
+    let v: Value = serde_json::from_str(json).unwrap_or_default();
+    Ok(to_json(&tandem_wallet::answer_step(
+        &v["then"], &v["step"],
+    )?))
+}
+
 /// The EIP-55 checksummed spelling of an address (for display).
 #[wasm_bindgen(js_name = checksumAddress)]
 pub fn checksum_address(addr: &str) -> Result<String> {

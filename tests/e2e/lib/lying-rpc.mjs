@@ -9,6 +9,8 @@ export async function startLyingRpc(upstream) {
   const rules = new Map();
   /** Every request, in order. */
   const asked = [];
+  /** The next request to hold ({ method, forward, arrived }), if any. */
+  let hold = null;
   const server = http.createServer(async (req, res) => {
     let body = '';
     for await (const c of req) body += c;
@@ -17,9 +19,13 @@ export async function startLyingRpc(upstream) {
       request = JSON.parse(body);
     } catch {}
     asked.push(request);
+    const held = hold && request?.method === hold.method ? hold : null;
+    if (held) hold = null;
+    if (held && !held.forward) return held.arrived(request); // never answered
     try {
       const up = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
       let answer = await up.json();
+      if (held) return held.arrived(request); // the node has it; the asker never hears
       const rule = rules.get(request?.method);
       if (rule) answer = await rule(request, answer);
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -41,6 +47,15 @@ export async function startLyingRpc(upstream) {
     honest(method) {
       if (method) rules.delete(method);
       else rules.clear();
+    },
+    /**
+     * The next request for `method` is held: not forwarded at all (`forward:
+     * false`: the node never sees it), or forwarded and its answer kept back
+     * (`forward: true`: the node has it, the asker never hears). Resolves
+     * when it arrived (forwarded: when the node answered), a barrier.
+     */
+    hold(method, { forward }) {
+      return new Promise((arrived) => (hold = { method, forward, arrived }));
     },
     /** The requests for `method` so far. */
     asked: (method) => asked.filter((r) => r?.method === method),
