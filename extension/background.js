@@ -282,8 +282,8 @@ async function lockNow() {
   const rejected = JSON.parse(wallet.rejectAll());
   await dropSessionKey();
   await persist();
-  await auditAnswered(pending, false);
   for (const r of rejected) deliver(r.reply_to, { error: r.error });
+  await auditAnswered(pending, false);
   notify('state');
   if (rejected.length) notify('approvals');
   broadcastToTabs();
@@ -677,9 +677,10 @@ async function windowClosed(windowId) {
     } catch {}
   }
   await persist();
-  await auditAnswered(withdrawn, false);
   for (const res of out) deliver(res.reply_to, { error: res.error });
   notify('approvals');
+  // Recorded once the pages have their answers (never in between).
+  await auditAnswered(withdrawn, false);
   await phoneWork();
 }
 
@@ -775,15 +776,15 @@ async function resolveApproval({ id, approve, edits, phone }) {
   if (res.type !== 'await_phone') answered.push({ id, then: res });
   await persist();
   notify('approvals');
-  // The answer given here (a request sent on to the phone is recorded by the
-  // phone that answers it).
-  if (approval && res.type !== 'await_phone') await auditAnswered([approval], approve === true);
   // A request that waited for the phone and was cancelled here: tell the phone.
   await phoneWork();
   if (res.type === 'await_phone') return { done: false, phone: true };
   // Recorded with the approval's removal (persisted above); carried out
   // step by step (answers.js), the error shown in the window if one failed.
   const failed = await drive();
+  // The answer given here, recorded once carried out (a request sent on to
+  // the phone is recorded by the phone that answers it).
+  if (approval) await auditAnswered([approval], approve === true);
   if (failed.has(id)) throw failed.get(id);
   // The site's next waiting request is shown in the same window.
   return { done: true, next: await advanceWindow(id, origin) };
@@ -802,10 +803,10 @@ async function rejectSite(id) {
   const site = JSON.parse(wallet.approvals()).filter((a) => a.origin === origin);
   const out = site.map((a) => JSON.parse(wallet.withdraw(a.id)));
   await persist();
-  await auditAnswered(site, false);
   for (const res of out) deliver(res.reply_to, { error: res.error });
   notify('approvals');
   await phoneWork();
+  await auditAnswered(site, false);
   return { done: true, rejected: out.length };
 }
 

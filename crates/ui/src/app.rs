@@ -374,6 +374,12 @@ async fn load_approval() {
         }
         Err(e) => {
             with_ui(|ui| {
+                // This window's own answer is under way: its reply says what
+                // comes next (the site's next request, or done); a reload
+                // for the "approvals" event it caused may arrive first.
+                if ui.busy {
+                    return;
+                }
                 // Gone: answered in another window, or expired.
                 if ui.approval.is_some() {
                     ui.screen = Screen::ApprovalDone;
