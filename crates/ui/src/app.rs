@@ -354,7 +354,14 @@ async fn load_approval() {
     if !unlocked() || with_ui(|ui| ui.screen == Screen::ApprovalDone).unwrap_or(true) {
         return;
     }
-    match call("approvals.get", json!({ "id": approval_id() })).await {
+    let id = approval_id();
+    let answer = call("approvals.get", json!({ "id": id })).await;
+    // The window moved on to the site's next request meanwhile: this answer
+    // is about the one before (the next one's own load shows it).
+    if approval_id() != id {
+        return;
+    }
+    match answer {
         Ok(v) => {
             let a: Approval = parse(v);
             let new =
