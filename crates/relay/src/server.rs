@@ -42,7 +42,7 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use futures_util::{stream::FuturesUnordered, StreamExt};
+use futures_util::{stream::FuturesUnordered, SinkExt, StreamExt};
 use rand_core::{OsRng, RngCore};
 use tandem_pair::{
     frame::MAX_FRAME_BYTES, Bytes, Capabilities, ClientFrame, DeviceId, ErrorCode, GroupId,
@@ -726,13 +726,20 @@ async fn serve(
     let mut heartbeat = tokio::time::interval(idle_limit / 3);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_in = Instant::now();
+    // One registration with the `Notify` for the connection's life, renewed
+    // only when it fires: a fresh `notified()` per loop turn registered and
+    // unregistered a waiter (under the Notify's lock) for every frame
+    // (2.5% of the relay's CPU in a profile at 20,000 deliveries/s).
+    let wake = signal.wake.notified();
+    tokio::pin!(wake);
     loop {
         // Biased: queued deliveries go out before the next incoming frame is
         // handled, so the answer to a frame (e.g. `pong`) follows everything
         // pushed to this device before the frame arrived.
         tokio::select! {
             biased;
-            _ = signal.wake.notified() => {
+            _ = &mut wake => {
+                wake.set(signal.wake.notified());
                 let reasons = signal.reasons.fetch_and(!Signal::RESCAN, Ordering::Relaxed);
                 if reasons & Signal::SHUTDOWN != 0 && reasons & Signal::REVOKED == 0 {
                     // Deliveries already queued go out, and the acks sent
@@ -787,7 +794,7 @@ async fn serve(
             }
             out = rx.recv() => {
                 let Some(out) = out else { return };
-                if !write_out(st, socket, out).await {
+                if !write_queued(st, socket, out, rx).await {
                     return;
                 }
             }
@@ -843,14 +850,52 @@ async fn write_out(st: &AppState, socket: &mut WebSocket, out: Outbound) -> bool
     if socket.send(Message::Text(out.text)).await.is_err() {
         return false;
     }
-    if out.since_us != 0 {
+    observe_delivery(st, out.since_us);
+    true
+}
+
+/// Most frames a connection writes before one flush.
+const WRITE_BATCH: usize = 32;
+
+/// Writes `first` and whatever else is already queued (up to
+/// [`WRITE_BATCH`]) with one flush: a device that is sent several frames
+/// at once gets them in one write, not one system call each.
+async fn write_queued(
+    st: &AppState,
+    socket: &mut WebSocket,
+    first: Outbound,
+    rx: &mut mpsc::Receiver<Outbound>,
+) -> bool {
+    let mut timed = Vec::new();
+    let mut next = Some(first);
+    while let Some(out) = next.take() {
+        Metrics::inc(&st.inner.metrics.frames_out);
+        if socket.feed(Message::Text(out.text)).await.is_err() {
+            return false;
+        }
+        timed.push(out.since_us);
+        if timed.len() < WRITE_BATCH {
+            next = rx.try_recv().ok();
+        }
+    }
+    if socket.flush().await.is_err() {
+        return false;
+    }
+    for since_us in timed {
+        observe_delivery(st, since_us);
+    }
+    true
+}
+
+/// Publish -> deliver time of a live delivery (0: not timed).
+fn observe_delivery(st: &AppState, since_us: u64) {
+    if since_us != 0 {
         let now = st.since_us(Instant::now());
         st.inner
             .metrics
             .publish_deliver
-            .observe(Duration::from_micros(now.saturating_sub(out.since_us)));
+            .observe(Duration::from_micros(now.saturating_sub(since_us)));
     }
-    true
 }
 
 /// Mailbox topic of revocation notices (pairing and group topics start

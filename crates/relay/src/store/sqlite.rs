@@ -364,22 +364,27 @@ impl Inner {
             self.usage.get(r).copied().unwrap_or((0, 0))
         })?;
         let c = &self.conn;
-        c.execute(
+        // Cached statements: `execute` parses its SQL on every call
+        // (the parser showed in a profile of the publish path).
+        c.prepare_cached(
             "INSERT INTO messages(topic, sender, payload, sent_at, expires_at) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
+        )
+        .and_then(|mut st| {
+            st.execute(params![
                 m.topic,
                 m.sender,
                 m.payload,
                 to_i64(m.sent_at),
                 to_i64(m.expires_at)
-            ],
-        )
+            ])
+        })
         .map_err(db_err)?;
         let id = c.last_insert_rowid();
         if recipients.is_empty() {
             // Keep the id sequence (AUTOINCREMENT) but store nothing nobody will read.
-            c.execute("DELETE FROM messages WHERE id = ?1", [id])
+            c.prepare_cached("DELETE FROM messages WHERE id = ?1")
+                .and_then(|mut st| st.execute([id]))
                 .map_err(db_err)?;
         } else {
             let mut st = c
