@@ -12,18 +12,12 @@
 // Run: node --test tests/e2e/sync.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, openPopup, startAnvil, until, ANVIL_ACCOUNT_0, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
+import { openPopup, startAnvil, until, ANVIL_ACCOUNT_0 } from './lib/index.mjs';
 import { getAddress } from 'viem';
-import { onboardImport } from './lib/onboard.mjs';
 import { startPhone, approveFromLink, walletOnRelay } from './lib/devices.mjs';
+import { cliRecords, names, contact, addEntry, twoBrowsersAndCli } from './lib/sync.mjs';
 
 const screen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
-
-/** The CLI's synced records (it goes online, applies what waits, answers). */
-async function cliRecords(cli) {
-  const out = await cli.run(['sync', 'show', '--json']);
-  return JSON.parse(out.trim().split('\n').pop()).records;
-}
 
 const ALICE = `0x${'ab'.repeat(20)}`;
 const BOB = `0x${'cd'.repeat(20)}`;
@@ -176,59 +170,18 @@ describe('the extension and a command-line device sync their metadata through th
   });
 });
 
-/** The browser joins the CLI's group: it shows an offer, the CLI accepts
- *  it, both compare the code. */
-async function joinGroupOf(browser, cli) {
-  await browser.ui('devices.command', { kind: 'show_offer' });
-  const offer = await until(async () => {
-    const v = await browser.ui('devices.view');
-    return v.pairing?.step === 'offer' && v.pairing;
-  }, 'an offer');
-  const accept = cli.spawn(['pair', 'accept', offer.link, '--compare', '--timeout', '60']);
-  const code = await accept.wait('code: ');
-  const shown = await until(async () => {
-    const v = await browser.ui('devices.view');
-    return v.pairing?.step === 'confirm_code' && v.pairing.code;
-  }, 'the code on the browser', 20_000);
-  assert.equal(shown.replace(/\s/g, ''), code.replace(/\s/g, ''));
-  await browser.ui('devices.command', { kind: 'confirm_code', matches: true });
-  accept.answer('y');
-  await accept.wait('approved: ', 30_000);
-  assert.equal(await accept.exit, 0, accept.stderr);
-  await until(async () => {
-    const v = await browser.ui('devices.view');
-    return v.paired && v.online;
-  }, 'the browser paired and online', 30_000);
-}
-
-const names = (view) =>
-  view.records
-    .filter((r) => r.category === 'address_book')
-    .map((r) => r.value.contact.name)
-    .sort();
-const contact = (name) => ({ contact: { name, note: '' } });
-const addEntry = (browser, id, name) =>
-  browser.ui('sync.edit', { field: { record: { category: 'address_book', id } }, value: contact(name) });
-
 describe('two extension profiles and a CLI converge after a relay outage', () => {
+  let group;
   let relay;
   let first;
   let second;
   let cli;
   before(async () => {
-    ({ relay, browser: first } = await walletOnRelay());
-    second = await launch();
-    await onboardImport(second, ANVIL_MNEMONIC, PASSWORD);
-    await second.ui('devices.relay.set', { relay: relay.url });
-    cli = await startPhone(relay.url, 'desk');
-    await joinGroupOf(first, cli);
-    await joinGroupOf(second, cli);
+    group = await twoBrowsersAndCli();
+    ({ relay, first, second, cli } = group);
   });
   after(async () => {
-    await first?.close();
-    await second?.close();
-    await cli?.close();
-    await relay?.stop();
+    await group?.close();
   });
 
   it('edits made on all three while the relay is down arrive everywhere once it is back', async () => {

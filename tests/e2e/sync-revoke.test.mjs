@@ -1,0 +1,82 @@
+// A revoked browser reads nothing new, for real: two extension profiles and
+// a command-line device in one wallet group through the real relay, with
+// the address book syncing. The first browser revokes the second from its
+// Devices screen (one tap, reason, confirm); the second says it was
+// removed; an entry the first adds afterwards reaches the CLI (the barrier:
+// the relay has taken and delivered it) but not the second, also after the
+// second's worker restarts and reconnects; and the second's own edit made
+// after its removal reaches nobody.
+// Run: node --test tests/e2e/sync-revoke.test.mjs
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { openPopup, until } from './lib/index.mjs';
+import { cliRecords, names, addEntry, twoBrowsersAndCli } from './lib/sync.mjs';
+
+const screen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
+const hex = (b) => `0x${b.repeat(20)}`;
+
+describe('a device revoked from the extension reads nothing new', () => {
+  let group;
+  let first;
+  let second;
+  let cli;
+  before(async () => {
+    group = await twoBrowsersAndCli();
+    ({ first, second, cli } = group);
+  });
+  after(async () => {
+    await group?.close();
+  });
+
+  it('revoked in the Devices screen, the second browser gets no entry made after, and its own edits reach nobody', async () => {
+    await first.ui('sync.edit', { field: { enabled: { category: 'address_book' } }, value: { enabled: true } });
+    await addEntry(first, hex('11'), 'Alice');
+    await until(async () => names(await second.ui('sync.view')).includes('Alice'), 'the second browser to get Alice', 30_000, 250);
+    await until(async () => (await cliRecords(cli)).some((r) => r.id === hex('11')), 'the CLI to get Alice', 30_000, 500);
+
+    // One tap on the second's row in the first's Devices screen, a reason, confirm.
+    const victim = (await second.ui('devices.view')).me;
+    const page = await openPopup(first);
+    await page.getByTestId('open-devices').click();
+    await screen(page, 'devices');
+    const row = page.locator(`[data-testid="device-row"][data-device="${victim}"]`);
+    await row.getByTestId('device-revoke').click();
+    await page.getByTestId('revoke-reason-lost').check();
+    await page.getByTestId('revoke-confirm').click();
+    await row.getByTestId('device-removed').waitFor({ timeout: 20_000 });
+    await until(async () => (await second.ui('devices.view')).removed, 'the second browser to learn it was removed', 30_000, 250);
+
+    // An entry made after the revocation: the CLI gets it through the relay...
+    await addEntry(first, hex('22'), 'Frank');
+    await until(async () => (await cliRecords(cli)).some((r) => r.id === hex('22')), 'the CLI to get Frank', 30_000, 500);
+    // ... and the second does not, not even after its worker restarts and
+    // goes to the relay again (the relay refuses it: removed stays set).
+    assert.ok(!names(await second.ui('sync.view')).includes('Frank'));
+    await second.killWorker();
+    const again = await until(async () => {
+      const v = await second.ui('devices.view');
+      return v.removed && v;
+    }, 'the second browser, restarted, still removed', 30_000, 250);
+    assert.ok(again.removed);
+    assert.deepEqual(names(await second.ui('sync.view')).filter((n) => n === 'Frank'), []);
+
+    // What the removed browser writes reaches nobody: the first makes one
+    // more entry after it (the barrier), the CLI gets that one only.
+    await addEntry(second, hex('33'), 'Mallory').catch(() => {});
+    const held = await until(async () => {
+      const v = await second.ui('sync.view');
+      return !v.online && v.to_send + v.held + v.unsaved > 0 && v;
+    }, 'the removed browser to hold its entry, offline', 30_000, 250);
+    assert.ok(names(held).includes('Mallory'), 'kept on the removed browser itself');
+    await addEntry(first, hex('44'), 'Grace');
+    const records = await until(async () => {
+      const r = await cliRecords(cli);
+      return r.some((x) => x.id === hex('44')) && r;
+    }, 'the CLI to get Grace', 30_000, 500);
+    assert.ok(!records.some((x) => x.id === hex('33')), 'the removed browser\'s entry reached the CLI');
+    await until(async () => names(await first.ui('sync.view')).includes('Grace'), 'the first browser to hold Grace', 10_000, 250);
+    assert.ok(!names(await first.ui('sync.view')).includes('Mallory'), 'the removed browser\'s entry reached the first');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+});
