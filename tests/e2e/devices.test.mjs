@@ -9,9 +9,7 @@ import assert from 'node:assert/strict';
 import { openPopup as open, until, startDapp, openDapp, ANVIL_MNEMONIC } from './lib/index.mjs';
 import { answer } from './lib/approve.mjs';
 import { startPhone, decodeQr, approveFromLink, walletOnRelay } from './lib/devices.mjs';
-import { cliSecrets, findSecrets, relayFiles } from './lib/secrets.mjs';
-import { mnemonicToAccount } from 'viem/accounts';
-import { mnemonicToSeedSync } from '@scure/bip39';
+import { cliSecrets, findSecrets, phraseSecrets, relayFiles } from './lib/secrets.mjs';
 
 // The popup as Chrome shows it, slightly wider than the minimum.
 const openPopup = (browser) => open(browser, 380);
@@ -181,12 +179,7 @@ describe('the extension pairs with a phone through the relay', () => {
     known.push(...(await cliSecrets(phone.home, 'correct horse')));
     assert.ok(known.filter((s) => s.name.startsWith('group key')).length >= 2, 'group keys of both groups');
     const secrets = [...known];
-    secrets.push({ name: 'recovery phrase', bytes: Buffer.from(ANVIL_MNEMONIC) });
-    secrets.push({ name: 'BIP-39 seed', bytes: Buffer.from(mnemonicToSeedSync(ANVIL_MNEMONIC)) });
-    for (let i = 0; i < 3; i++) {
-      const key = mnemonicToAccount(ANVIL_MNEMONIC, { addressIndex: i }).getHdKey().privateKey;
-      secrets.push({ name: `private key ${i}`, bytes: Buffer.from(key) });
-    }
+    secrets.push(...phraseSecrets(ANVIL_MNEMONIC));
     const session = await browser.ext.evaluate(() => chrome.storage.session.get('tandem.sessionKey'));
     assert.ok(session['tandem.sessionKey'], 'the wallet is unlocked, so a session key exists');
     secrets.push({ name: 'vault session key', bytes: Buffer.from(session['tandem.sessionKey'], 'base64') });

@@ -9,7 +9,8 @@
 // Run: node --test tests/e2e/sync-revoke.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPopup, until } from './lib/index.mjs';
+import { openPopup, until, ANVIL_MNEMONIC } from './lib/index.mjs';
+import { cliSecrets, findSecrets, phraseSecrets, relayFiles } from './lib/secrets.mjs';
 import { cliRecords, names, addEntry, twoBrowsersAndCli } from './lib/sync.mjs';
 
 const screen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
@@ -17,12 +18,13 @@ const hex = (b) => `0x${b.repeat(20)}`;
 
 describe('a device revoked from the extension reads nothing new', () => {
   let group;
+  let relay;
   let first;
   let second;
   let cli;
   before(async () => {
     group = await twoBrowsersAndCli();
-    ({ first, second, cli } = group);
+    ({ relay, first, second, cli } = group);
   });
   after(async () => {
     await group?.close();
@@ -78,5 +80,22 @@ describe('a device revoked from the extension reads nothing new', () => {
     assert.ok(!names(await first.ui('sync.view')).includes('Mallory'), 'the removed browser\'s entry reached the first');
     assert.deepEqual(page.errors, []);
     await page.close();
+  });
+
+  it('leaves no key, seed, group key or session key in the relay database or either browser\'s storage', async () => {
+    const secrets = [...(await cliSecrets(cli.home, 'correct horse')), ...phraseSecrets(ANVIL_MNEMONIC)];
+    // The revocation rotated the group key: both epochs are looked for.
+    assert.ok(secrets.filter((s) => s.name.startsWith('group key')).length >= 2, 'group keys before and after the rotation');
+    const haystacks = await relayFiles(relay.dir);
+    for (const b of [first, second]) {
+      const session = await b.ext.evaluate(() => chrome.storage.session.get(null));
+      if (session['tandem.sessionKey']) {
+        secrets.push({ name: 'vault session key', bytes: Buffer.from(session['tandem.sessionKey'], 'base64') });
+      }
+      const local = await b.ext.evaluate(() => chrome.storage.local.get(null));
+      assert.ok(local['tandem.sync'], 'there is a sync state to scan');
+      haystacks.push(Buffer.from(JSON.stringify(local)));
+    }
+    assert.deepEqual(findSecrets(haystacks, secrets), []);
   });
 });

@@ -13,6 +13,8 @@ import { argon2id } from '@noble/hashes/argon2.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { mnemonicToAccount } from 'viem/accounts';
+import { mnemonicToSeedSync } from '@scure/bip39';
 
 const enc = new TextEncoder();
 const u32 = (n) => {
@@ -83,6 +85,21 @@ export async function cliSecrets(home, password) {
   const out = [{ name: 'cli identity seed', bytes: Buffer.from(plain.identity_seed, 'hex') }];
   for (const [epoch, k] of Object.entries(plain.device.group.keys)) {
     out.push({ name: `group key epoch ${epoch}`, bytes: Buffer.from(k.key, 'base64url') });
+  }
+  return out;
+}
+
+/** The secrets a recovery phrase stands for: the phrase, its BIP-39 seed
+ *  and the private keys of its first `accounts` accounts (computed with
+ *  @scure/bip39 and viem, independently of the wallet's code). */
+export function phraseSecrets(mnemonic, accounts = 3) {
+  const out = [
+    { name: 'recovery phrase', bytes: Buffer.from(mnemonic) },
+    { name: 'BIP-39 seed', bytes: Buffer.from(mnemonicToSeedSync(mnemonic)) },
+  ];
+  for (let i = 0; i < accounts; i++) {
+    const key = mnemonicToAccount(mnemonic, { addressIndex: i }).getHdKey().privateKey;
+    out.push({ name: `private key ${i}`, bytes: Buffer.from(key) });
   }
   return out;
 }
