@@ -6,7 +6,9 @@
 // verifies here, independently of the wallet's code (Ed25519 with
 // @noble/curves, SHA-256 with node:crypto, the signed bytes as
 // docs/protocol.md defines them), and the CSV export parses with a CSV
-// library (csv-parse).
+// library (csv-parse). Then the stored log is tampered with (an entry
+// altered, one removed, in the sealed sync state) and the Activity log names
+// both problems in red.
 // Run: node --test tests/e2e/audit.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -145,6 +147,74 @@ describe('the activity log: recorded, shown, filtered, exported and verifiable',
     const sign = rows.filter((r) => r.kind === 'sign').map((r) => JSON.parse(r.details));
     assert.deepEqual(sign.map((s) => s.approved).sort(), [false, true, true]);
     assert.ok(rows.every((r) => r.finding === 'ok'));
+    assert.deepEqual(popup.errors, []);
+  });
+
+  it('an entry altered and one removed in the stored log are shown as such, in red, and exported with their findings', async () => {
+    // Someone who can write this profile's storage and use its device key
+    // (the sealed sync state holds the log) changes the failed unlock's
+    // time and removes the unlock after it, with the worker stopped.
+    await popup.close();
+    await browser.killWorker();
+    const tamper = await browser.context.newPage();
+    // An extension page that runs none of the wallet's scripts.
+    await tamper.goto(browser.url('extension/icons/icon-16.png'));
+    const done = await tamper.evaluate(async () => {
+      const AAD = new TextEncoder().encode('tandem/sync-state/v1');
+      const fromB64u = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0));
+      const toB64u = (b) => btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+      const key = await new Promise((resolve, reject) => {
+        const req = indexedDB.open('tandem', 1);
+        req.onerror = () => reject(req.error);
+        req.onsuccess = () => {
+          const get = req.result.transaction('keys').objectStore('keys').get('device');
+          get.onsuccess = () => resolve(get.result);
+          get.onerror = () => reject(get.error);
+        };
+      });
+      const { 'tandem.sync': sealed } = await chrome.storage.local.get('tandem.sync');
+      const raw = fromB64u(sealed);
+      const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: raw.slice(0, 12), additionalData: AAD }, key, raw.slice(12));
+      const state = JSON.parse(new TextDecoder().decode(plain));
+      const chains = Object.values(state.syncer.audit.chains);
+      if (chains.length !== 1) return `expected one chain, found ${chains.length}`;
+      const chain = chains[0];
+      const failed = chain.find((e) => e.happened.kind === 'unlock' && e.happened.ok === false);
+      const unlocked = chain.find((e) => e.happened.kind === 'unlock' && e.happened.ok === true);
+      if (!failed || !unlocked) return `entries not found: ${JSON.stringify(chain.map((e) => e.happened))}`;
+      failed.at_ms += 60_000;
+      chain.splice(chain.indexOf(unlocked), 1);
+      const iv = crypto.getRandomValues(new Uint8Array(12));
+      const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: AAD }, key, new TextEncoder().encode(JSON.stringify(state))));
+      const out = new Uint8Array(12 + ct.length);
+      out.set(iv);
+      out.set(ct, 12);
+      await chrome.storage.local.set({ 'tandem.sync': toB64u(out) });
+      return `altered ${failed.seq}, removed ${unlocked.seq}`;
+    });
+    assert.match(done, /^altered \d+, removed \d+$/, done);
+    const [, altered, removed] = done.match(/altered (\d+), removed (\d+)/).map(Number);
+    await tamper.close();
+
+    popup = await openPopup(browser);
+    await waitScreen(popup, 'home');
+    await popup.getByTestId('settings-button').click();
+    await waitScreen(popup, 'settings');
+    await popup.getByTestId('open-audit').click();
+    await waitScreen(popup, 'audit');
+    await popup.getByTestId('audit-summary').filter({ hasText: '5 entries; 2 have a problem (shown in red).' }).waitFor({ timeout: 20_000 });
+    const me = (await browser.ui('devices.view')).me;
+    const problem = (seq) => popup.getByTestId(`audit-entry-${me}-${seq}-problem`).textContent();
+    assert.equal(await problem(altered), 'Altered: its signature does not match what it says');
+    assert.equal(await problem(removed + 1), '1 entry before this one is missing');
+    assert.equal(await popup.locator('[data-testid$="-problem"]').count(), 2);
+    // The export says the same, entry by entry.
+    const [download] = await Promise.all([popup.waitForEvent('download'), popup.getByTestId('audit-export-json').click()]);
+    const doc = JSON.parse(await readFile(await download.path(), 'utf8'));
+    const findings = Object.fromEntries(doc.entries.map(({ entry, verdict }) => [entry.seq, verdict]));
+    assert.deepEqual(findings[altered], { status: 'altered' });
+    assert.deepEqual(findings[removed + 1], { status: 'gap', missing: 1 });
+    assert.equal(findings[removed], undefined);
     assert.deepEqual(popup.errors, []);
   });
 });
