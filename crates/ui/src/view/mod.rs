@@ -9,10 +9,14 @@
 //! kinds are in `approval`, one module each. Screens that live at the
 //! crate's root (devices, pairing, sync, send, ...) use the same parts.
 
+mod accounts;
 mod action;
 #[cfg(test)]
 mod fixtures;
+mod networks;
+mod onboarding;
 mod parts;
+mod settings;
 mod ui;
 mod vdom;
 
@@ -27,13 +31,19 @@ pub(crate) use parts::{
 
 use crate::format::{format_native, format_units, relative_time, shorten_address};
 use crate::model::{
-    personal_sign_text, Account, ActivityItem, Approval, Network, Portfolio, SignText, WalletState,
+    personal_sign_text, ActivityItem, Approval, Network, Portfolio, SignText, WalletState,
 };
 use crate::tx::{decode_call, describe, FeeForm, KnownCall};
 use crate::typed_data::{self, Field, FieldValue, Severity};
 use crate::{devices, pairing};
+use accounts::accounts;
+use networks::{network_form, networks};
+use onboarding::{
+    create_confirm, create_password, create_words, erased_notice, import, unlock, welcome,
+};
 use parts::{button, on_phone_tag, prefilled, title};
 use serde_json::Value;
+use settings::settings;
 
 /// The whole page for the model; `pw` is the password field's current value
 /// (for the strength hint).
@@ -88,152 +98,6 @@ pub fn view(ui: &Ui, pw: &str) -> El {
         .attr("data-screen", ui.screen.name())
         .attr("aria-busy", if ui.busy { "true" } else { "false" })
         .child(body)
-}
-
-/// Onboarding after another device had this wallet erased: says who, when
-/// and why, and points at restoring from the recovery phrase.
-fn erased_notice(ui: &Ui, e: &crate::model::Erased) -> El {
-    el("p")
-        .class("error")
-        .attr("role", "alert")
-        .tid("erased-notice")
-        .text(format!(
-            "Your wallet was erased from this browser by {} on {} (reported {}). Your funds \
-             are safe: restore the wallet with \"I already have a wallet\" and your recovery \
-             phrase.",
-            e.by,
-            crate::format::date_time(e.at, ui.utc_offset_min),
-            crate::devices::reason_text(&e.reason)
-        ))
-}
-
-fn welcome(page: Page) -> El {
-    el("div")
-        .class("welcome stack")
-        .tid("welcome")
-        .child(
-            el("div")
-                .class("logo")
-                .attr("aria-hidden", "true")
-                .text("T"),
-        )
-        .child(title("Welcome to Tandem"))
-        .child(el("p").class("muted center-text").text(
-            "One wallet on your phone and your computer. Your keys never leave either device.",
-        ))
-        .child(button("Create a new wallet", "onboard-create", "start-create").class("btn primary"))
-        .child(button(
-            "I already have a wallet",
-            "onboard-import",
-            "start-import",
-        ))
-        // A popup closes when focus leaves it: writing the words down is
-        // calmer in a tab that stays open.
-        .maybe((page == Page::Popup).then(|| {
-            el("button")
-                .attr("type", "button")
-                .class("link")
-                .tid("onboard-open-tab")
-                .action("open-onboarding-tab")
-                .text("Set up in a full tab instead")
-        }))
-}
-
-fn create_words(ui: &Ui) -> El {
-    let words = ui.phrase.as_ref().map(|p| p.words()).unwrap_or_default();
-    el("div")
-        .class("stack")
-        .tid("create-words")
-        .child(back_bar("Your recovery phrase"))
-        .child(el("p").class("muted").text("Write these words down, in order, and keep them offline. Anyone with them owns this wallet."))
-        .child(el("ol").class("words").children(words.iter().enumerate().map(|(i, w)| {
-            el("li").child(el("span").class("n").text(format!("{}", i + 1))).child(el("span").class("w").tid(format!("seed-word-{i}")).text(*w))
-        })))
-        .child(button("I wrote them down", "seed-words-continue", "words-written").class("btn primary"))
-}
-
-fn create_confirm(ui: &Ui) -> El {
-    el("div")
-        .class("stack")
-        .tid("create-confirm")
-        .child(back_bar("Confirm your phrase"))
-        .child(
-            form("confirm-words", "confirm-form")
-                .child(
-                    el("p")
-                        .class("muted")
-                        .text("Type these words from your phrase."),
-                )
-                .children(ui.confirm_positions.iter().map(|p| {
-                    el("label")
-                        .class("field")
-                        .child(el("span").class("label").text(format!("Word #{}", p + 1)))
-                        .child(
-                            el("input")
-                                .attr("type", "text")
-                                .attr("autocomplete", "off")
-                                .attr("spellcheck", "false")
-                                .tid(format!("confirm-word-{p}"))
-                                .attr("data-index", p.to_string()),
-                        )
-                }))
-                .maybe(error_box(ui))
-                .child(primary("Confirm", "confirm-words-submit")),
-        )
-}
-
-fn create_password(ui: &Ui, pw: &str) -> El {
-    el("div").class("stack").tid("create-password").child(back_bar("Set a password")).child(
-        form("create-wallet", "password-form")
-            .child(el("p").class("muted").text("The password unlocks Tandem on this computer. It cannot recover your wallet; the phrase can."))
-            .children(password_fields(pw, CREATE_PASSWORD_IDS))
-            .maybe(error_box(ui))
-            .child(primary(if ui.busy { "Creating…" } else { "Create wallet" }, "password-submit")),
-    )
-}
-
-fn import(ui: &Ui, pw: &str) -> El {
-    el("div")
-        .class("stack")
-        .tid("import")
-        .child(back_bar("Import a wallet"))
-        .child(
-            form("import", "import-form")
-                .child(secret_field("import-secret-input"))
-                .child(input(
-                    "import-passphrase-input",
-                    "password",
-                    "BIP-39 passphrase (optional)",
-                ))
-                .children(password_fields(pw, IMPORT_PASSWORD_IDS))
-                .maybe(error_box(ui))
-                .child(primary(
-                    if ui.busy { "Importing…" } else { "Import" },
-                    "import-submit",
-                )),
-        )
-}
-
-fn unlock(ui: &Ui) -> El {
-    el("div")
-        .class("welcome stack")
-        .tid("unlock")
-        .child(
-            el("div")
-                .class("logo")
-                .attr("aria-hidden", "true")
-                .text("T"),
-        )
-        .child(title("Welcome back"))
-        .child(
-            form("unlock", "unlock-form")
-                .child(input("unlock-password-input", "password", "Password"))
-                .maybe(error_box(ui))
-                .child(primary(
-                    if ui.busy { "Unlocking…" } else { "Unlock" },
-                    "unlock-submit",
-                )),
-        )
 }
 
 fn network_select(st: &WalletState) -> El {
@@ -614,235 +478,6 @@ fn sites_panel(st: &WalletState) -> El {
                     .class("btn small danger"),
                 )
         }))
-}
-
-fn account_origin(a: &Account) -> String {
-    match &a.origin {
-        Value::Object(o) if o.contains_key("index") => format!(
-            "Derived #{}",
-            o.get("index").map(|v| v.to_string()).unwrap_or_default()
-        ),
-        Value::Object(o) if o.get("kind").and_then(Value::as_str) == Some("imported") => {
-            "Imported key".into()
-        }
-        Value::String(s) => s.clone(),
-        _ => String::new(),
-    }
-}
-
-fn accounts(ui: &Ui) -> El {
-    let Some(st) = &ui.state else {
-        return el("div");
-    };
-    let sel = st
-        .current_account()
-        .map(|a| a.address.to_lowercase())
-        .unwrap_or_default();
-    let rows = st.accounts.iter().enumerate().map(|(i, a)| {
-        let selected = a.address.to_lowercase() == sel;
-        if ui
-            .renaming
-            .as_deref()
-            .is_some_and(|r| r.eq_ignore_ascii_case(&a.address))
-        {
-            return el("li").class("row").tid(format!("account-row-{i}")).child(
-                form("save-account-name", "rename-form")
-                    .attr("data-arg", a.address.clone())
-                    .class("inline")
-                    .child(
-                        el("input")
-                            .attr("type", "text")
-                            .attr("value", a.name.clone())
-                            .attr("aria-label", "Account name")
-                            .tid("account-name-input"),
-                    )
-                    .child(primary("Save", "account-name-save")),
-            );
-        }
-        el("li")
-            .class(if selected {
-                "row selectable selected"
-            } else {
-                "row selectable"
-            })
-            .tid(format!("account-row-{i}"))
-            .attr("aria-current", if selected { "true" } else { "false" })
-            .child(
-                el("button")
-                    .attr("type", "button")
-                    .class("row-main")
-                    .tid(format!("account-select-{i}"))
-                    .action_arg("select-account", a.address.clone())
-                    .child(
-                        el("span")
-                            .class("avatar")
-                            .text(a.name.chars().next().map(String::from).unwrap_or_default()),
-                    )
-                    .child(
-                        el("span")
-                            .class("col")
-                            .child(
-                                el("span")
-                                    .tid(format!("account-label-{i}"))
-                                    .text(a.name.clone()),
-                            )
-                            .child(el("span").class("muted small").text(format!(
-                                "{} {}",
-                                shorten_address(&a.address),
-                                account_origin(a)
-                            )))
-                            .maybe(on_phone_tag(a, format!("account-on-phone-{i}"))),
-                    ),
-            )
-            .child(
-                button("Rename", &format!("account-rename-{i}"), "rename-account")
-                    .attr("data-arg", a.address.clone())
-                    .class("btn small"),
-            )
-            .maybe(crate::secrets::remove_button(st, a, i))
-    });
-    el("div")
-        .class("stack screen")
-        .tid("accounts-screen")
-        .child(back_bar("Accounts"))
-        .maybe(error_box(ui))
-        .child(el("ul").class("list").children(rows))
-        .child(button("Add account", "account-add", "add-account").class("btn primary"))
-}
-
-fn networks(ui: &Ui) -> El {
-    let Some(st) = &ui.state else {
-        return el("div");
-    };
-    let cur = st.network.as_ref().map(Network::id).unwrap_or(0);
-    let rows = st.networks.iter().map(|n| {
-        let id = n.id().to_string();
-        el("li")
-            .class(if n.id() == cur {
-                "row selectable selected"
-            } else {
-                "row selectable"
-            })
-            .tid(format!("network-row-{id}"))
-            .child(
-                el("button")
-                    .attr("type", "button")
-                    .class("row-main")
-                    .tid(format!("network-use-{id}"))
-                    .action_arg("select-network", id.clone())
-                    .child(
-                        el("span")
-                            .class("col")
-                            .child(el("span").text(n.name.clone()))
-                            .child(
-                                el("span")
-                                    .class("muted small")
-                                    .text(format!("Chain {id} · {}", n.symbol)),
-                            ),
-                    ),
-            )
-            .child(
-                button("Edit", &format!("network-edit-{id}"), "edit-network")
-                    .attr("data-arg", id.clone())
-                    .class("btn small"),
-            )
-            .maybe((!n.builtin).then(|| {
-                button("Remove", &format!("network-remove-{id}"), "remove-network")
-                    .attr("data-arg", id.clone())
-                    .class("btn small danger")
-            }))
-    });
-    el("div")
-        .class("stack screen")
-        .tid("networks-screen")
-        .child(back_bar("Networks"))
-        .maybe(error_box(ui))
-        .child(el("ul").class("list").children(rows))
-        .child(button("Add network", "network-add", "new-network").class("btn primary"))
-}
-
-fn network_form(ui: &Ui) -> El {
-    let n = ui.editing_network.clone();
-    let editing = n.is_some();
-    let n = n.unwrap_or_default();
-    let id = if editing {
-        n.id().to_string()
-    } else {
-        String::new()
-    };
-    el("div")
-        .class("stack screen")
-        .tid("network-form-screen")
-        .child(back_bar(if editing {
-            "Edit network"
-        } else {
-            "Add network"
-        }))
-        .child(
-            form("save-network", "network-form")
-                .child(prefilled("network-form-chainid", "Chain ID", &id, editing))
-                .child(prefilled("network-form-name", "Name", &n.name, false))
-                .child(prefilled("network-form-rpc", "RPC URL", &n.rpc_url, false))
-                .child(prefilled(
-                    "network-form-symbol",
-                    "Currency symbol",
-                    &n.symbol,
-                    false,
-                ))
-                .child(prefilled(
-                    "network-form-explorer",
-                    "Block explorer (optional)",
-                    n.explorer.as_deref().unwrap_or(""),
-                    false,
-                ))
-                .maybe(error_box(ui))
-                .child(primary("Save", "network-form-save")),
-        )
-}
-
-fn settings(ui: &Ui) -> El {
-    let Some(st) = &ui.state else {
-        return el("div");
-    };
-    let mut own = el("input")
-        .attr("type", "checkbox")
-        .tid("settings-own-ethereum");
-    if st.settings.own_window_ethereum {
-        own = own.attr("checked", "");
-    }
-    el("div")
-        .class("stack screen")
-        .tid("settings-screen")
-        .child(back_bar("Settings"))
-        .child(
-            form("save-settings", "settings-form")
-                .child(
-                    prefilled(
-                        "settings-autolock-input",
-                        "Auto-lock after (minutes)",
-                        &st.settings.auto_lock_minutes.to_string(),
-                        false,
-                    )
-                    .attr("inputmode", "numeric"),
-                )
-                .child(
-                    el("label").class("check").child(own).child(
-                        el("span").text("Use window.ethereum even if another wallet set it"),
-                    ),
-                )
-                .child(devices::relay_field(ui))
-                .maybe(error_box(ui))
-                .maybe(notice_box(ui))
-                .child(primary("Save", "settings-save")),
-        )
-        .child(button("Networks", "open-networks", "open").attr("data-arg", "networks"))
-        .child(
-            button("Change password", "open-change-password", "open")
-                .attr("data-arg", "change-password"),
-        )
-        .child(button("Sync", "open-sync", "open").attr("data-arg", "sync"))
-        .child(button("Activity log", "open-audit", "open").attr("data-arg", "audit"))
-        .children(crate::secrets::settings_buttons())
 }
 
 // ---------- approval window ----------
@@ -1461,89 +1096,6 @@ mod tests {
         }
         let v = view(&ui, "");
         assert_eq!(v.find("native-balance").unwrap().text_content(), "— ETH");
-    }
-
-    #[test]
-    fn accounts_and_networks_screens() {
-        let mut ui = home_ui();
-        ui.screen = Screen::Accounts;
-        let v = view(&ui, "");
-        assert_eq!(
-            v.find("account-row-0").unwrap().get("aria-current"),
-            Some("true")
-        );
-        assert_eq!(
-            v.find("account-select-1").unwrap().get("data-arg"),
-            Some("0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
-        );
-        assert!(v.find("account-add").is_some());
-        ui.renaming = Some("0x70997970c51812dc3a010c7d01b50e0d17dc79c8".into());
-        let v = view(&ui, "");
-        assert_eq!(
-            v.find("account-name-input").unwrap().get("value"),
-            Some("Savings")
-        );
-        ui.screen = Screen::Networks;
-        let v = view(&ui, "");
-        assert!(v.find("network-remove-999").is_some());
-        assert!(
-            v.find("network-remove-1").is_none(),
-            "built-in networks cannot be removed"
-        );
-        assert!(v
-            .find("network-row-31337")
-            .unwrap()
-            .get("class")
-            .unwrap()
-            .contains("selected"));
-    }
-
-    #[test]
-    fn onboarding_screens_carry_their_testids() {
-        let mut ui = Ui::new(Page::Popup);
-        ui.state = Some(WalletState::default());
-        ui.route();
-        let v = view(&ui, "");
-        assert!(v.find("onboard-create").is_some() && v.find("onboard-import").is_some());
-        assert!(v.find("onboard-open-tab").is_some());
-        let mut tab = ui.clone();
-        tab.page = Page::Onboarding;
-        assert!(
-            view(&tab, "").find("onboard-open-tab").is_none(),
-            "no tab link inside the tab"
-        );
-        ui.screen = Screen::CreateWords;
-        ui.phrase = Some(SecretPhrase::new("a b c d e f g h i j k l".into()));
-        let v = view(&ui, "");
-        assert_eq!(v.find("seed-word-11").unwrap().text_content(), "l");
-        ui.screen = Screen::CreateConfirm;
-        ui.confirm_positions = vec![1, 5, 9];
-        let v = view(&ui, "");
-        assert_eq!(v.find("confirm-word-5").unwrap().get("type"), Some("text"));
-        assert_eq!(
-            v.find("confirm-word-5").unwrap().get("data-index"),
-            Some("5")
-        );
-        assert_eq!(
-            v.find("confirm-form").unwrap().get("data-action"),
-            Some("confirm-words")
-        );
-        ui.screen = Screen::CreatePassword;
-        let v = view(&ui, "short");
-        assert!(v
-            .find("password-strength")
-            .unwrap()
-            .text_content()
-            .starts_with("Weak"));
-        assert!(format!("{ui:?}").contains("<redacted>"));
-        assert!(
-            !format!("{ui:?}").contains("a b c d"),
-            "Debug leaks the phrase"
-        );
-        // Leaving onboarding drops the phrase.
-        ui.state = Some(state());
-        ui.route();
-        assert!(ui.phrase.is_none());
     }
 
     #[test]
