@@ -2,18 +2,11 @@
 //! (EIP-4361) checks and hidden characters revealed.
 
 use super::{s, signer_line};
-use crate::model::{personal_sign_text, Approval, SignText};
+use crate::model::{personal_sign_message, Approval, SignText};
 use crate::view::{el, El};
-use serde_json::Value;
 
 pub(super) fn personal_body(a: &Approval, now_ms: f64) -> El {
-    let msg = a
-        .request
-        .get("message")
-        .and_then(Value::as_str)
-        .or_else(|| a.display.get("message").and_then(Value::as_str))
-        .unwrap_or("");
-    let (label, text, cls) = match personal_sign_text(msg) {
+    let (label, text, cls) = match personal_sign_message(a) {
         SignText::Text(t) => ("Message", t, "message"),
         SignText::Hex(h) => ("Message (raw bytes)", h, "message mono"),
     };
