@@ -6,7 +6,7 @@
 use crate::format::format_units;
 use crate::model::{personal_sign_message, Approval, SignText, WalletState};
 use crate::tx::{decode_call, KnownCall};
-use crate::view::{el, El};
+use crate::view::{el, Action, El};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tandem_confirm::{Chain, Message, Policy, Request, Row, Rule};
@@ -361,7 +361,7 @@ pub fn waiting(w: &PhoneWait, now_ms: f64) -> El {
                     .attr("type", "button")
                     .class("btn")
                     .tid("approval-phone-cancel")
-                    .action("reject")
+                    .on(Action::Reject)
                     .text("Cancel"),
             ),
         )

@@ -1,6 +1,6 @@
 //! The account list: select, rename, add, remove.
 
-use super::{back_bar, button, el, error_box, form, on_phone_tag, primary, El, Ui};
+use super::{back_bar, button, el, error_box, form, on_phone_tag, primary, Action, El, Ui};
 use crate::format::shorten_address;
 use crate::model::Account;
 use serde_json::Value;
@@ -35,8 +35,7 @@ pub(super) fn accounts(ui: &Ui) -> El {
             .is_some_and(|r| r.eq_ignore_ascii_case(&a.address))
         {
             return el("li").class("row").tid(format!("account-row-{i}")).child(
-                form("save-account-name", "rename-form")
-                    .attr("data-arg", a.address.clone())
+                form(Action::SaveAccountName(a.address.clone()), "rename-form")
                     .class("inline")
                     .child(
                         el("input")
@@ -61,7 +60,7 @@ pub(super) fn accounts(ui: &Ui) -> El {
                     .attr("type", "button")
                     .class("row-main")
                     .tid(format!("account-select-{i}"))
-                    .action_arg("select-account", a.address.clone())
+                    .on(Action::SelectAccount(a.address.clone()))
                     .child(
                         el("span")
                             .class("avatar")
@@ -84,9 +83,12 @@ pub(super) fn accounts(ui: &Ui) -> El {
                     ),
             )
             .child(
-                button("Rename", &format!("account-rename-{i}"), "rename-account")
-                    .attr("data-arg", a.address.clone())
-                    .class("btn small"),
+                button(
+                    "Rename",
+                    &format!("account-rename-{i}"),
+                    Action::RenameAccount(a.address.clone()),
+                )
+                .class("btn small"),
             )
             .maybe(crate::secrets::remove_button(st, a, i))
     });
@@ -96,7 +98,7 @@ pub(super) fn accounts(ui: &Ui) -> El {
         .child(back_bar("Accounts"))
         .maybe(error_box(ui))
         .child(el("ul").class("list").children(rows))
-        .child(button("Add account", "account-add", "add-account").class("btn primary"))
+        .child(button("Add account", "account-add", Action::AddAccount).class("btn primary"))
 }
 
 #[cfg(test)]

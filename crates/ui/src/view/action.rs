@@ -1,7 +1,7 @@
 //! What a click or submit asks for, read back from the element's
 //! `data-action`/`data-arg`.
 
-use super::{Screen, Tab};
+use super::{El, Screen, Tab};
 
 /// Everything a click or submit can ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +122,92 @@ pub enum Action {
 }
 
 impl Action {
+    /// The `data-action` and `data-arg` that [`Action::parse`] reads back as
+    /// this action: the one place the views' actions are spelled for the
+    /// DOM (views attach them with [`El::on`]).
+    pub fn encode(&self) -> (&'static str, Option<String>) {
+        let arg = |s: &String| Some(s.clone());
+        match self {
+            Action::StartCreate => ("start-create", None),
+            Action::StartImport => ("start-import", None),
+            Action::Back => ("back", None),
+            Action::WordsWritten => ("words-written", None),
+            Action::ConfirmWords => ("confirm-words", None),
+            Action::CreateWallet => ("create-wallet", None),
+            Action::Import => ("import", None),
+            Action::Unlock => ("unlock", None),
+            Action::Lock => ("lock", None),
+            Action::Tab(t) => (
+                "tab",
+                Some(
+                    match t {
+                        Tab::Tokens => "tokens",
+                        Tab::Activity => "activity",
+                        Tab::Sites => "sites",
+                    }
+                    .into(),
+                ),
+            ),
+            Action::Open(s) => (
+                "open",
+                Some(
+                    match s {
+                        Screen::AddToken => "token",
+                        s => s.name(),
+                    }
+                    .into(),
+                ),
+            ),
+            Action::SelectAccount(a) => ("select-account", arg(a)),
+            Action::RenameAccount(a) => ("rename-account", arg(a)),
+            Action::SaveAccountName(a) => ("save-account-name", arg(a)),
+            Action::AddAccount => ("add-account", None),
+            Action::SelectNetwork(a) => ("select-network", arg(a)),
+            Action::EditNetwork(a) => ("edit-network", arg(a)),
+            Action::NewNetwork => ("new-network", None),
+            Action::SaveNetwork => ("save-network", None),
+            Action::RemoveNetwork(a) => ("remove-network", arg(a)),
+            Action::Disconnect(a) => ("disconnect", arg(a)),
+            Action::SaveSettings => ("save-settings", None),
+            Action::ChangePassword => ("change-password", None),
+            Action::RejectSite => ("reject-site", None),
+            Action::SaveToken => ("save-token", None),
+            Action::RemoveToken(a) => ("remove-token", arg(a)),
+            Action::Approve => ("approve", None),
+            Action::Reject => ("reject", None),
+            Action::Refresh => ("refresh", None),
+            Action::CopyAddress => ("copy-address", None),
+            Action::OpenApproval(a) => ("open-approval", arg(a)),
+            Action::PasswordTyped => ("password-typed", None),
+            Action::OpenOnboardingTab => ("open-onboarding-tab", None),
+            Action::SendAsset(a) => ("send-asset", arg(a)),
+            Action::SendPick(a) => ("send-pick", arg(a)),
+            Action::HideToken(a) => ("hide-token", arg(a)),
+            Action::UnhideToken(a) => ("unhide-token", arg(a)),
+            Action::ToggleHidden => ("toggle-hidden", None),
+            Action::SendMax => ("send-max", None),
+            Action::SendReview => ("send-review", None),
+            Action::StartPair => ("pair-start", None),
+            Action::PairAgain => ("pair-again", None),
+            Action::NewPairingCode => ("pair-new-code", None),
+            Action::StartAddDevice => ("add-device-start", None),
+            Action::AcceptLink => ("accept-link", None),
+            Action::AllowOtherRelay => ("allow-other-relay", None),
+            Action::CodesMatch(yes) => {
+                ("codes-match", Some(if *yes { "yes" } else { "no" }.into()))
+            }
+            Action::CancelPairing => ("cancel-pairing", None),
+            Action::ResumePairing => ("resume-pairing", None),
+            Action::CopyPairLink => ("copy-pair-link", None),
+            Action::Revoke(a) => ("revoke", arg(a)),
+            Action::RevokeCancel => ("revoke-cancel", None),
+            Action::RevokeConfirm(a) => ("revoke-confirm", arg(a)),
+            Action::Sync(a) => crate::sync::encode(a),
+            Action::Audit(a) => crate::audit::encode(a),
+            Action::Secrets(a) => crate::secrets::encode(a),
+        }
+    }
+
     /// Reads `data-action`/`data-arg`.
     pub fn parse(action: &str, arg: &str) -> Option<Action> {
         let a = arg.to_owned();
@@ -205,6 +291,24 @@ impl Action {
     }
 }
 
+impl El {
+    /// Click (or submit, on a form) dispatches `action`.
+    pub fn on(self, action: Action) -> Self {
+        let (name, arg) = action.encode();
+        let e = self.attr("data-action", name);
+        match arg {
+            Some(a) => e.attr("data-arg", a),
+            None => e,
+        }
+    }
+
+    /// A change of this field's value `v` dispatches `make(v)` (a
+    /// `<select>`, or a field read when it changes).
+    pub fn on_change(self, make: fn(String) -> Action) -> Self {
+        self.attr("data-change", make(String::new()).encode().0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -221,5 +325,112 @@ mod tests {
             Some(Action::Open(Screen::Accounts))
         );
         assert_eq!(Action::parse("nope", ""), None);
+    }
+
+    /// Every action a view attaches reads back as itself: `encode` and
+    /// `parse` spell the same strings.
+    #[test]
+    fn every_action_reads_back_as_itself() {
+        use crate::audit::AuditAction;
+        use crate::secrets::SecretsAction;
+        use crate::sync::SyncAction;
+        let x = || "0x70997970C51812dc3A010C7d01b50e0d17dc79C8".to_owned();
+        let mut all = vec![
+            Action::StartCreate,
+            Action::StartImport,
+            Action::Back,
+            Action::WordsWritten,
+            Action::ConfirmWords,
+            Action::CreateWallet,
+            Action::Import,
+            Action::Unlock,
+            Action::Lock,
+            Action::SelectAccount(x()),
+            Action::RenameAccount(x()),
+            Action::SaveAccountName(x()),
+            Action::AddAccount,
+            Action::SelectNetwork("10".into()),
+            Action::EditNetwork("10".into()),
+            Action::NewNetwork,
+            Action::SaveNetwork,
+            Action::RemoveNetwork("10".into()),
+            Action::Disconnect("https://a.example".into()),
+            Action::SaveSettings,
+            Action::ChangePassword,
+            Action::RejectSite,
+            Action::SaveToken,
+            Action::RemoveToken(x()),
+            Action::Approve,
+            Action::Reject,
+            Action::Refresh,
+            Action::CopyAddress,
+            Action::OpenApproval(String::new()),
+            Action::PasswordTyped,
+            Action::OpenOnboardingTab,
+            Action::SendAsset(x()),
+            Action::SendPick(x()),
+            Action::HideToken(x()),
+            Action::UnhideToken(x()),
+            Action::ToggleHidden,
+            Action::SendMax,
+            Action::SendReview,
+            Action::StartPair,
+            Action::PairAgain,
+            Action::NewPairingCode,
+            Action::StartAddDevice,
+            Action::AcceptLink,
+            Action::AllowOtherRelay,
+            Action::CodesMatch(true),
+            Action::CodesMatch(false),
+            Action::CancelPairing,
+            Action::ResumePairing,
+            Action::CopyPairLink,
+            Action::Revoke("ab".repeat(32)),
+            Action::RevokeCancel,
+            Action::RevokeConfirm("ab".repeat(32)),
+            Action::Sync(SyncAction::Toggle("address_book".into())),
+            Action::Sync(SyncAction::AddContact),
+            Action::Sync(SyncAction::RemoveContact(x())),
+            Action::Sync(SyncAction::Dismiss),
+            Action::Audit(AuditAction::Export("json".into())),
+            Action::Audit(AuditAction::Export("csv".into())),
+            Action::Secrets(SecretsAction::Reveal(true)),
+            Action::Secrets(SecretsAction::Reveal(false)),
+            Action::Secrets(SecretsAction::Import),
+            Action::Secrets(SecretsAction::AskRemove(x())),
+            Action::Secrets(SecretsAction::Remove(x())),
+        ];
+        all.extend([Tab::Tokens, Tab::Activity, Tab::Sites].map(Action::Tab));
+        all.extend(
+            [
+                Screen::Home,
+                Screen::Accounts,
+                Screen::Networks,
+                Screen::Settings,
+                Screen::ChangePassword,
+                Screen::AddToken,
+                Screen::Devices,
+                Screen::Sync,
+                Screen::Audit,
+                Screen::Send,
+                Screen::Receive,
+                Screen::RevealPhrase,
+                Screen::ExportKey,
+                Screen::ImportAccount,
+            ]
+            .map(Action::Open),
+        );
+        all.extend(
+            ["device", "kind", "site", "since"]
+                .map(|f| Action::Audit(AuditAction::Filter(f, "x".into()))),
+        );
+        for a in all {
+            let (name, arg) = a.encode();
+            assert_eq!(
+                Action::parse(name, arg.as_deref().unwrap_or("")),
+                Some(a.clone()),
+                "{name} {arg:?}"
+            );
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! Pure views: the UI model in, a small virtual DOM out. `dom` turns a
 //! [`Node`] into real elements; tests inspect it directly.
 //!
-//! Interaction is declarative: an element carries `data-action` (and
-//! `data-arg`), forms carry `data-action` on submit, and `<select>`s carry
-//! `data-change`. The app dispatches on those strings (see [`Action`]).
+//! Interaction is declarative: a view attaches an [`Action`] to an element
+//! (`El::on`: a click, or a form's submit) or to a field (`El::on_change`).
+//! `Action::encode` spells it as `data-action`/`data-arg` (`data-change`),
+//! and the app reads it back with `Action::parse` when the event comes.
 //!
 //! One module per screen; [`view`] picks the screen's. The approval window's
 //! kinds are in `approval`, one module each. Screens that live at the

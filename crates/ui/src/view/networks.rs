@@ -1,6 +1,6 @@
 //! The network list and the add/edit network form.
 
-use super::{back_bar, button, el, error_box, form, prefilled, primary, El, Ui};
+use super::{back_bar, button, el, error_box, form, prefilled, primary, Action, El, Ui};
 use crate::model::Network;
 
 pub(super) fn networks(ui: &Ui) -> El {
@@ -22,7 +22,7 @@ pub(super) fn networks(ui: &Ui) -> El {
                     .attr("type", "button")
                     .class("row-main")
                     .tid(format!("network-use-{id}"))
-                    .action_arg("select-network", id.clone())
+                    .on(Action::SelectNetwork(id.clone()))
                     .child(
                         el("span")
                             .class("col")
@@ -35,14 +35,20 @@ pub(super) fn networks(ui: &Ui) -> El {
                     ),
             )
             .child(
-                button("Edit", &format!("network-edit-{id}"), "edit-network")
-                    .attr("data-arg", id.clone())
-                    .class("btn small"),
+                button(
+                    "Edit",
+                    &format!("network-edit-{id}"),
+                    Action::EditNetwork(id.clone()),
+                )
+                .class("btn small"),
             )
             .maybe((!n.builtin).then(|| {
-                button("Remove", &format!("network-remove-{id}"), "remove-network")
-                    .attr("data-arg", id.clone())
-                    .class("btn small danger")
+                button(
+                    "Remove",
+                    &format!("network-remove-{id}"),
+                    Action::RemoveNetwork(id.clone()),
+                )
+                .class("btn small danger")
             }))
     });
     el("div")
@@ -51,7 +57,7 @@ pub(super) fn networks(ui: &Ui) -> El {
         .child(back_bar("Networks"))
         .maybe(error_box(ui))
         .child(el("ul").class("list").children(rows))
-        .child(button("Add network", "network-add", "new-network").class("btn primary"))
+        .child(button("Add network", "network-add", Action::NewNetwork).class("btn primary"))
 }
 
 pub(super) fn network_form(ui: &Ui) -> El {
@@ -72,7 +78,7 @@ pub(super) fn network_form(ui: &Ui) -> El {
             "Add network"
         }))
         .child(
-            form("save-network", "network-form")
+            form(Action::SaveNetwork, "network-form")
                 .child(prefilled("network-form-chainid", "Chain ID", &id, editing))
                 .child(prefilled("network-form-name", "Name", &n.name, false))
                 .child(prefilled("network-form-rpc", "RPC URL", &n.rpc_url, false))

@@ -3,7 +3,7 @@
 
 use super::{
     back_bar, button, el, error_box, form, input, password_fields, primary, secret_field, title,
-    El, Page, Ui, CREATE_PASSWORD_IDS, IMPORT_PASSWORD_IDS,
+    Action, El, Page, Ui, CREATE_PASSWORD_IDS, IMPORT_PASSWORD_IDS,
 };
 
 /// Onboarding after another device had this wallet erased: says who, when
@@ -37,11 +37,14 @@ pub(super) fn welcome(page: Page) -> El {
         .child(el("p").class("muted center-text").text(
             "One wallet on your phone and your computer. Your keys never leave either device.",
         ))
-        .child(button("Create a new wallet", "onboard-create", "start-create").class("btn primary"))
+        .child(
+            button("Create a new wallet", "onboard-create", Action::StartCreate)
+                .class("btn primary"),
+        )
         .child(button(
             "I already have a wallet",
             "onboard-import",
-            "start-import",
+            Action::StartImport,
         ))
         // A popup closes when focus leaves it: writing the words down is
         // calmer in a tab that stays open.
@@ -50,7 +53,7 @@ pub(super) fn welcome(page: Page) -> El {
                 .attr("type", "button")
                 .class("link")
                 .tid("onboard-open-tab")
-                .action("open-onboarding-tab")
+                .on(Action::OpenOnboardingTab)
                 .text("Set up in a full tab instead")
         }))
 }
@@ -65,7 +68,7 @@ pub(super) fn create_words(ui: &Ui) -> El {
         .child(el("ol").class("words").children(words.iter().enumerate().map(|(i, w)| {
             el("li").child(el("span").class("n").text(format!("{}", i + 1))).child(el("span").class("w").tid(format!("seed-word-{i}")).text(*w))
         })))
-        .child(button("I wrote them down", "seed-words-continue", "words-written").class("btn primary"))
+        .child(button("I wrote them down", "seed-words-continue", Action::WordsWritten).class("btn primary"))
 }
 
 pub(super) fn create_confirm(ui: &Ui) -> El {
@@ -74,7 +77,7 @@ pub(super) fn create_confirm(ui: &Ui) -> El {
         .tid("create-confirm")
         .child(back_bar("Confirm your phrase"))
         .child(
-            form("confirm-words", "confirm-form")
+            form(Action::ConfirmWords, "confirm-form")
                 .child(
                     el("p")
                         .class("muted")
@@ -100,7 +103,7 @@ pub(super) fn create_confirm(ui: &Ui) -> El {
 
 pub(super) fn create_password(ui: &Ui, pw: &str) -> El {
     el("div").class("stack").tid("create-password").child(back_bar("Set a password")).child(
-        form("create-wallet", "password-form")
+        form(Action::CreateWallet, "password-form")
             .child(el("p").class("muted").text("The password unlocks Tandem on this computer. It cannot recover your wallet; the phrase can."))
             .children(password_fields(pw, CREATE_PASSWORD_IDS))
             .maybe(error_box(ui))
@@ -114,7 +117,7 @@ pub(super) fn import(ui: &Ui, pw: &str) -> El {
         .tid("import")
         .child(back_bar("Import a wallet"))
         .child(
-            form("import", "import-form")
+            form(Action::Import, "import-form")
                 .child(secret_field("import-secret-input"))
                 .child(input(
                     "import-passphrase-input",
@@ -142,7 +145,7 @@ pub(super) fn unlock(ui: &Ui) -> El {
         )
         .child(title("Welcome back"))
         .child(
-            form("unlock", "unlock-form")
+            form(Action::Unlock, "unlock-form")
                 .child(input("unlock-password-input", "password", "Password"))
                 .maybe(error_box(ui))
                 .child(primary(

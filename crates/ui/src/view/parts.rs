@@ -1,16 +1,16 @@
 //! The building blocks every screen uses: buttons, fields, forms, the
 //! back bar, the error and notice boxes.
 
-use super::{el, El, Ui};
+use super::{el, Action, El, Ui};
 use crate::model::Account;
 use crate::validate::{password_strength, Strength};
 
-pub(super) fn button(label: &str, testid: &str, action: &str) -> El {
+pub(super) fn button(label: &str, testid: &str, action: Action) -> El {
     el("button")
         .attr("type", "button")
         .class("btn")
         .tid(testid)
-        .action(action)
+        .on(action)
         .text(label)
 }
 
@@ -73,10 +73,10 @@ pub(crate) fn notice_box(ui: &Ui) -> Option<El> {
     })
 }
 
-pub(crate) fn form(action: &str, testid: &str) -> El {
+pub(crate) fn form(action: Action, testid: &str) -> El {
     el("form")
         .class("stack")
-        .action(action)
+        .on(action)
         .tid(testid)
         .attr("novalidate", "")
 }
@@ -93,7 +93,7 @@ pub(crate) fn back_bar(label: &str) -> El {
                 .attr("type", "button")
                 .class("icon-btn")
                 .tid("back-button")
-                .action("back")
+                .on(Action::Back)
                 .attr("aria-label", "Back")
                 .child(el("span").class("i i-back").attr("aria-hidden", "true")),
         )

@@ -1,6 +1,8 @@
 //! Settings, and the buttons to the screens below it.
 
-use super::{back_bar, button, el, error_box, form, notice_box, prefilled, primary, El, Ui};
+use super::{
+    back_bar, button, el, error_box, form, notice_box, prefilled, primary, Action, El, Screen, Ui,
+};
 use crate::devices;
 
 pub(super) fn settings(ui: &Ui) -> El {
@@ -18,7 +20,7 @@ pub(super) fn settings(ui: &Ui) -> El {
         .tid("settings-screen")
         .child(back_bar("Settings"))
         .child(
-            form("save-settings", "settings-form")
+            form(Action::SaveSettings, "settings-form")
                 .child(
                     prefilled(
                         "settings-autolock-input",
@@ -38,12 +40,21 @@ pub(super) fn settings(ui: &Ui) -> El {
                 .maybe(notice_box(ui))
                 .child(primary("Save", "settings-save")),
         )
-        .child(button("Networks", "open-networks", "open").attr("data-arg", "networks"))
-        .child(
-            button("Change password", "open-change-password", "open")
-                .attr("data-arg", "change-password"),
-        )
-        .child(button("Sync", "open-sync", "open").attr("data-arg", "sync"))
-        .child(button("Activity log", "open-audit", "open").attr("data-arg", "audit"))
+        .child(button(
+            "Networks",
+            "open-networks",
+            Action::Open(Screen::Networks),
+        ))
+        .child(button(
+            "Change password",
+            "open-change-password",
+            Action::Open(Screen::ChangePassword),
+        ))
+        .child(button("Sync", "open-sync", Action::Open(Screen::Sync)))
+        .child(button(
+            "Activity log",
+            "open-audit",
+            Action::Open(Screen::Audit),
+        ))
         .children(crate::secrets::settings_buttons())
 }

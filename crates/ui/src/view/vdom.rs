@@ -44,7 +44,10 @@ impl El {
     pub fn tid(self, id: impl Into<String>) -> Self {
         self.attr("data-testid", id)
     }
-    /// Click (or submit, on a form) dispatches `action`.
+    /// Click (or submit, on a form) dispatches the string `action`: the
+    /// phone app's actions, and the pairing views it shares with the
+    /// extension. The extension's own views attach a typed
+    /// [`Action`](crate::view::Action) with `El::on`.
     pub fn action(self, action: &str) -> Self {
         self.attr("data-action", action)
     }

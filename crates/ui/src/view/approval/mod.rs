@@ -13,7 +13,7 @@ mod typed;
 pub use transaction::max_total;
 pub use typed::typed_tree;
 
-use super::{el, error_box, kv, El, Ui};
+use super::{el, error_box, kv, Action, El, Ui};
 use crate::format::shorten_address;
 use crate::model::Approval;
 use asset::asset_body;
@@ -74,7 +74,7 @@ pub(super) fn approval(ui: &Ui) -> El {
         .attr("type", "button")
         .class("btn primary")
         .tid("approval-approve")
-        .action("approve")
+        .on(Action::Approve)
         .text(approve_label);
     if ui.busy
         || !crate::queue::armed(ui)
@@ -131,7 +131,7 @@ pub(super) fn approval(ui: &Ui) -> El {
                         .attr("type", "button")
                         .class("btn")
                         .tid("approval-reject")
-                        .action("reject")
+                        .on(Action::Reject)
                         .text("Reject"),
                 )
                 .child(approve_btn),

@@ -7,7 +7,7 @@ mod tokens;
 
 pub(super) use tokens::token_form;
 
-use super::{el, error_box, notice_box, on_phone_tag, El, Tab, Ui};
+use super::{el, error_box, notice_box, on_phone_tag, Action, El, Screen, Tab, Ui};
 use crate::devices;
 use crate::format::{format_native, relative_time, shorten_address};
 use crate::model::{Network, WalletState};
@@ -21,7 +21,7 @@ fn network_select(st: &WalletState) -> El {
         .class("net-select")
         .tid("network-select")
         .attr("aria-label", "Network")
-        .attr("data-change", "select-network")
+        .on_change(Action::SelectNetwork)
         .children(st.networks.iter().map(|n| {
             let o = el("option")
                 .attr("value", n.id().to_string())
@@ -49,7 +49,7 @@ pub(super) fn home(ui: &Ui) -> El {
                 .attr("type", "button")
                 .class("icon-btn")
                 .tid("settings-button")
-                .action_arg("open", "settings")
+                .on(Action::Open(Screen::Settings))
                 .attr("aria-label", "Settings")
                 .child(el("span").class("i i-settings").attr("aria-hidden", "true")),
         )
@@ -58,7 +58,7 @@ pub(super) fn home(ui: &Ui) -> El {
                 .attr("type", "button")
                 .class("icon-btn")
                 .tid("lock-button")
-                .action("lock")
+                .on(Action::Lock)
                 .attr("aria-label", "Lock")
                 .child(el("span").class("i i-lock").attr("aria-hidden", "true")),
         );
@@ -69,7 +69,7 @@ pub(super) fn home(ui: &Ui) -> El {
                 .attr("type", "button")
                 .class("account-btn")
                 .tid("account-button")
-                .action_arg("open", "accounts")
+                .on(Action::Open(Screen::Accounts))
                 .child(
                     el("span").class("avatar").attr("aria-hidden", "true").text(
                         acct.name
@@ -93,7 +93,7 @@ pub(super) fn home(ui: &Ui) -> El {
                 .attr("type", "button")
                 .class("address")
                 .tid("copy-address")
-                .action("copy-address")
+                .on(Action::CopyAddress)
                 .attr("title", acct.address.clone())
                 .child(
                     el("span")
@@ -145,7 +145,7 @@ pub(super) fn home(ui: &Ui) -> El {
             .attr("type", "button")
             .class("banner")
             .tid("pending-approvals")
-            .action("open-approval")
+            .on(Action::OpenApproval(String::new()))
             .text(format!(
                 "{} request{} waiting for you",
                 st.pending_count(),
@@ -158,7 +158,7 @@ pub(super) fn home(ui: &Ui) -> El {
             .attr("role", "tab")
             .class("tab")
             .tid(format!("tab-{id}"))
-            .action_arg("tab", id)
+            .on(Action::Tab(t))
             .text(label);
         if ui.tab == t {
             b.attr("aria-selected", "true").class("tab active")

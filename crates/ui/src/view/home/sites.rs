@@ -1,7 +1,7 @@
 //! Home's sites tab: connected sites, each with a disconnect button.
 
 use crate::model::WalletState;
-use crate::view::{button, el, El};
+use crate::view::{button, el, Action, El};
 
 pub(super) fn sites_panel(st: &WalletState) -> El {
     if st.sites.is_empty() {
@@ -31,9 +31,8 @@ pub(super) fn sites_panel(st: &WalletState) -> El {
                     button(
                         "Disconnect",
                         &format!("site-disconnect-{}", s.origin),
-                        "disconnect",
+                        Action::Disconnect(s.origin.clone()),
                     )
-                    .attr("data-arg", s.origin.clone())
                     .class("btn small danger"),
                 )
         }))

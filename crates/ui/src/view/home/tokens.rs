@@ -2,7 +2,9 @@
 
 use crate::format::format_units;
 use crate::model::{Network, Portfolio};
-use crate::view::{back_bar, button, el, error_box, form, prefilled, primary, El, Ui};
+use crate::view::{
+    back_bar, button, el, error_box, form, prefilled, primary, Action, El, Screen, Ui,
+};
 
 pub(super) fn tokens_panel(
     p: Option<&Portfolio>,
@@ -54,7 +56,7 @@ pub(super) fn tokens_panel(
                         .attr("type", "button")
                         .class("icon-btn small-x")
                         .tid(format!("token-remove-{}", t.address.to_lowercase()))
-                        .action_arg("remove-token", t.address.clone())
+                        .on(Action::RemoveToken(t.address.clone()))
                         .attr("aria-label", format!("Stop showing {}", t.symbol))
                         .attr("title", "Stop showing this token")
                         .text("×"),
@@ -66,11 +68,10 @@ pub(super) fn tokens_panel(
             el("li")
                 .class("row-actions")
                 .child(
-                    button("Add token", "token-add", "open")
-                        .attr("data-arg", "token")
+                    button("Add token", "token-add", Action::Open(Screen::AddToken))
                         .class("btn small"),
                 )
-                .child(button("Refresh", "portfolio-refresh", "refresh").class("btn small")),
+                .child(button("Refresh", "portfolio-refresh", Action::Refresh).class("btn small")),
         )
 }
 
@@ -85,7 +86,7 @@ pub(crate) fn token_form(ui: &Ui) -> El {
         .tid("token-form-screen")
         .child(back_bar("Add a token"))
         .child(
-            form("save-token", "token-form")
+            form(Action::SaveToken, "token-form")
                 .child(el("p").class("muted").text(format!(
                     "On {}. Leave symbol and decimals empty to read them from the token contract.",
                     net.name
