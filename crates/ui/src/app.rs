@@ -614,7 +614,7 @@ fn update_strength() {
 }
 
 fn fee_form(root: &Element) -> FeeForm {
-    // A legacy transaction's form has one price field (crate::view::tx_body).
+    // A legacy transaction's form has one price field (crate::view::approval::transaction, `tx_body`).
     let price = dom::field(root, "tx-gasprice-input");
     let legacy = root
         .query_selector("[data-testid=\"tx-gasprice-input\"]")

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use tandem_sync::audit::{Happened, Verdict};
 
 use crate::format::{date_time, shorten_address};
-use crate::view::{back_bar, el, error_box, notice_box, El, Ui};
+use crate::view::{back_bar, el, error_box, notice_box, Action, El, Ui};
 
 /// One entry as the worker sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -80,6 +80,23 @@ pub fn parse(action: &str, arg: &str) -> Option<AuditAction> {
         "audit-filter-since" => filter("since"),
         "audit-export" if matches!(arg, "json" | "csv") => Some(AuditAction::Export(arg.into())),
         _ => None,
+    }
+}
+
+/// The `data-action` (or `data-change`) and `data-arg` that [`parse`]
+/// reads back as `a`.
+pub fn encode(a: &AuditAction) -> (&'static str, Option<String>) {
+    match a {
+        AuditAction::Filter(which, v) => (
+            match *which {
+                "device" => "audit-filter-device",
+                "kind" => "audit-filter-kind",
+                "site" => "audit-filter-site",
+                _ => "audit-filter-since",
+            },
+            Some(v.clone()),
+        ),
+        AuditAction::Export(f) => ("audit-export", Some(f.clone())),
     }
 }
 
@@ -249,7 +266,7 @@ pub fn summary(v: &AuditView) -> String {
 
 fn select(
     testid: &str,
-    change: &str,
+    change: fn(String) -> Action,
     label: &str,
     options: Vec<(String, String)>,
     cur: &str,
@@ -260,7 +277,7 @@ fn select(
         .child(
             el("select")
                 .tid(testid)
-                .attr("data-change", change)
+                .on_change(change)
                 .children(options.into_iter().map(|(value, text)| {
                     let o = el("option").attr("value", value.clone()).text(text);
                     if value == cur {
@@ -297,14 +314,14 @@ fn filters(s: &AuditScreen) -> El {
         .tid("audit-filters")
         .child(select(
             "audit-filter-device",
-            "audit-filter-device",
+            |v| Action::Audit(AuditAction::Filter("device", v)),
             "Device",
             devices,
             &f.device,
         ))
         .child(select(
             "audit-filter-kind",
-            "audit-filter-kind",
+            |v| Action::Audit(AuditAction::Filter("kind", v)),
             "Kind",
             kinds,
             &f.kind,
@@ -318,7 +335,7 @@ fn filters(s: &AuditScreen) -> El {
                         .attr("type", "text")
                         .attr("autocomplete", "off")
                         .attr("value", f.site.clone())
-                        .attr("data-change", "audit-filter-site")
+                        .on_change(|v| Action::Audit(AuditAction::Filter("site", v)))
                         .tid("audit-filter-site"),
                 ),
         )
@@ -330,7 +347,7 @@ fn filters(s: &AuditScreen) -> El {
                     el("input")
                         .attr("type", "date")
                         .attr("value", f.since.clone())
-                        .attr("data-change", "audit-filter-since")
+                        .on_change(|v| Action::Audit(AuditAction::Filter("since", v)))
                         .tid("audit-filter-since"),
                 ),
         )
@@ -404,7 +421,7 @@ pub fn audit_screen(ui: &Ui) -> El {
                         .attr("type", "button")
                         .class("btn")
                         .tid("audit-export-json")
-                        .action_arg("audit-export", "json")
+                        .on(Action::Audit(AuditAction::Export("json".into())))
                         .text("Export JSON (signed)"),
                 )
                 .child(
@@ -412,7 +429,7 @@ pub fn audit_screen(ui: &Ui) -> El {
                         .attr("type", "button")
                         .class("btn")
                         .tid("audit-export-csv")
-                        .action_arg("audit-export", "csv")
+                        .on(Action::Audit(AuditAction::Export("csv".into())))
                         .text("Export CSV"),
                 ),
         )

@@ -4,8 +4,9 @@
 //! Data: `tandem_confirm` types, as the worker and the phone hold them.
 
 use crate::format::format_units;
-use crate::model::{Approval, WalletState};
-use crate::view::{el, El};
+use crate::model::{personal_sign_message, Approval, SignText, WalletState};
+use crate::tx::{decode_call, KnownCall};
+use crate::view::{el, Action, El};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tandem_confirm::{Chain, Message, Policy, Request, Row, Rule};
@@ -147,30 +148,34 @@ pub fn summary(a: &Approval, st: &WalletState, rule: Rule, edits: &Value) -> Req
                 .unwrap_or_else(|| tandem_wallet::display::unknown(0));
             let symbol = c.symbol.as_str();
             q.chain = Some(chain_of(c.chain_id, &c.name, symbol));
-            let call = d.get("call").filter(|c| !c.is_null());
-            let function = call.and_then(|c| c.get("function")).and_then(Value::as_str);
             let tx = r.get("transaction");
             let to = text(tx.and_then(|t| t.get("to")));
             let value = text(tx.and_then(|t| t.get("value"))).unwrap_or_else(|| "0x0".into());
             let data = text(tx.and_then(|t| t.get("data"))).unwrap_or_default();
-            match (rule, function) {
-                (Rule::Approval, _) => {
+            // The call as the approval window decodes it, from the request
+            // itself: one decoder for the page and the phone.
+            match (rule, decode_call(to.as_deref(), &data)) {
+                (Rule::Approval, call) => {
                     q.action = "Let a spender move your tokens".into();
                     q.token = to;
-                    // approve(spender, amount) or setApprovalForAll(operator, true).
-                    let body = data.strip_prefix("0x").unwrap_or(&data);
-                    q.spender = call
-                        .and_then(|c| text(c.get("spender")))
-                        .or_else(|| body.get(8 + 24..8 + 64).map(|a| format!("0x{a}")));
+                    q.spender = match call {
+                        KnownCall::Approve { spender, .. } => Some(spender),
+                        KnownCall::SetApprovalForAll { operator, .. } => Some(operator),
+                        _ => None,
+                    };
                     q.amount = Some("unlimited".into());
                 }
-                (_, Some("transfer")) => {
+                (
+                    _,
+                    KnownCall::Transfer {
+                        to: recipient,
+                        amount,
+                    },
+                ) => {
                     q.action = "Send tokens".into();
                     q.token = to;
-                    q.recipient = call.and_then(|c| text(c.get("to")));
-                    q.amount = call
-                        .and_then(|c| text(c.get("amount")))
-                        .map(|a| format!("{a} (token units)"));
+                    q.recipient = Some(recipient);
+                    q.amount = Some(format!("{amount} (token units)"));
                 }
                 _ => {
                     q.action = "Send a transaction".into();
@@ -208,12 +213,17 @@ pub fn summary(a: &Approval, st: &WalletState, rule: Rule, edits: &Value) -> Req
             q.action = "Sign a permit (lets a spender move your tokens)".into();
             let msg = d.get("message").filter(|m| m.is_object());
             let domain = d.get("domain");
-            q.token = domain
-                .and_then(|x| text(x.get("verifyingContract")))
-                .map(|c| match domain.and_then(|x| text(x.get("name"))) {
+            // A permit as the approval window reads it (`token::permit_of`):
+            // Permit2's token is in the message, not the domain.
+            let permit = crate::token::permit_of(a);
+            let contract = domain.and_then(|x| text(x.get("verifyingContract")));
+            q.token = match &permit {
+                Some(p) if contract.as_deref() != Some(p.token.as_str()) => Some(p.token.clone()),
+                _ => contract.map(|c| match domain.and_then(|x| text(x.get("name"))) {
                     Some(n) => format!("{c} ({n})"),
                     None => c,
-                });
+                }),
+            };
             if let Some(id) = domain.and_then(|x| text(x.get("chainId"))) {
                 let id = id.parse().unwrap_or(net.id());
                 let n = st.networks.iter().find(|n| n.id() == id);
@@ -223,9 +233,15 @@ pub fn summary(a: &Approval, st: &WalletState, rule: Rule, edits: &Value) -> Req
                     n.map_or("", |n| &n.symbol),
                 ));
             }
-            q.spender = msg.and_then(|m| text(m.get("spender")));
-            let amount = msg.and_then(|m| m.get("value").or_else(|| m.get("amount")));
-            q.amount = text(amount).map(|v| token_amount(&v));
+            q.spender = match &permit {
+                Some(p) => Some(p.spender.clone()),
+                None => msg.and_then(|m| text(m.get("spender"))),
+            };
+            let amount = match permit {
+                Some(p) => Some(p.amount),
+                None => text(msg.and_then(|m| m.get("value").or_else(|| m.get("amount")))),
+            };
+            q.amount = amount.map(|v| token_amount(&v));
             if let Some(deadline) =
                 msg.and_then(|m| text(m.get("deadline").or_else(|| m.get("expiration"))))
             {
@@ -254,10 +270,11 @@ pub fn summary(a: &Approval, st: &WalletState, rule: Rule, edits: &Value) -> Req
         }
         "personal_sign" => {
             q.action = "Sign a message".into();
-            let shown = text(d.get("text")).or_else(|| text(d.get("hex")));
+            // The message as the approval window shows it.
+            let (SignText::Text(shown) | SignText::Hex(shown)) = personal_sign_message(a);
             q.details.push(Row {
                 label: "Message".into(),
-                value: short(&shown.unwrap_or_default()),
+                value: short(&shown),
             });
         }
         "add_chain" => {
@@ -344,7 +361,7 @@ pub fn waiting(w: &PhoneWait, now_ms: f64) -> El {
                     .attr("type", "button")
                     .class("btn")
                     .tid("approval-phone-cancel")
-                    .action("reject")
+                    .on(Action::Reject)
                     .text("Cancel"),
             ),
         )
@@ -574,6 +591,8 @@ mod tests {
             "a0b86991c6218b36c1d19d4a2e9eb0ce3606eb48",
             "f".repeat(64)
         );
+        // The worker's own decoding (`call`) is not read: the spender comes
+        // from the calldata, by the decoder the approval window uses.
         let call = serde_json::json!({"function": "approve", "spender": "0xa0b8", "amount": "115792089237316195423570985008687907853269984665640564039457584007913129639935"});
         let q = summary(
             &tx("0x0", &data, call),
@@ -587,9 +606,13 @@ mod tests {
                 q.spender.as_deref(),
                 q.amount.as_deref()
             ),
-            (Some("0x7099"), Some("0xa0b8"), Some("unlimited"))
+            (
+                Some("0x7099"),
+                Some("0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"),
+                Some("unlimited")
+            )
         );
-        // setApprovalForAll has no decoded call: the operator comes from the data.
+        // setApprovalForAll: the operator, from the same decoder.
         let all = format!(
             "0xa22cb465{:0>64}{:0>64}",
             "1111111111111111111111111111111111111111", "1"
@@ -605,9 +628,14 @@ mod tests {
             Some("0x1111111111111111111111111111111111111111")
         );
 
-        let permit = approval(
-            "typed_data",
-            serde_json::json!({"method": "eth_signTypedData_v4", "address": "0xf39F"}),
+        let typed = |t: serde_json::Value| {
+            approval(
+                "typed_data",
+                serde_json::json!({"method": "eth_signTypedData_v4", "address": "0xf39F", "typedData": t.to_string()}),
+                t,
+            )
+        };
+        let permit = typed(
             serde_json::json!({"primaryType": "Permit", "domain": {"name": "USD Coin", "chainId": 1, "verifyingContract": "0xA0b8"},
                 "message": {"spender": "0x1111", "value": "1461501637330902918203684832716283019655932542975", "deadline": 1900000000u64}}),
         );
@@ -623,6 +651,26 @@ mod tests {
             .details
             .iter()
             .any(|r| r.label == "Valid until" && r.value == "1900000000"));
+        // Permit2: the token and amount are in the message's details, and
+        // the domain's contract (Permit2 itself) is not the token.
+        let permit2 = typed(
+            serde_json::json!({"primaryType": "PermitSingle", "domain": {"name": "Permit2", "chainId": 1, "verifyingContract": "0x000000000022D473030F116dDEE9F6B43aC78BA3"},
+                "message": {"details": {"token": "0xA0b8", "amount": "5000000", "expiration": 1900000000u64, "nonce": 0},
+                    "spender": "0x2222", "sigDeadline": 1900000000u64}}),
+        );
+        let q = summary(&permit2, &st, Rule::Permit, &serde_json::Value::Null);
+        assert_eq!(
+            (
+                q.token.as_deref(),
+                q.spender.as_deref(),
+                q.amount.as_deref()
+            ),
+            (
+                Some("0xA0b8"),
+                Some("0x2222"),
+                Some("5000000 (token units)")
+            )
+        );
 
         let add = approval(
             "add_chain",

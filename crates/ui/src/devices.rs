@@ -3,7 +3,7 @@
 //! field in Settings. Data: the worker's `tandem_device::DevicesView`.
 
 use crate::format::{date, date_time, relative_time};
-use crate::view::{back_bar, el, error_box, notice_box, El, Ui};
+use crate::view::{back_bar, el, error_box, notice_box, Action, El, Screen, Ui};
 use tandem_device::{DeviceView, DevicesView, RemovedView};
 
 /// The reasons offered when revoking another device: (wire word, label).
@@ -127,7 +127,7 @@ pub fn pairing_expiry(ui: &Ui, v: &DevicesView) -> Option<El> {
             .attr("type", "button")
             .class("btn primary")
             .tid("pair-again")
-            .action("pair-again")
+            .on(Action::PairAgain)
             .text("Pair again")
     };
     if v.removed.is_some() {
@@ -210,7 +210,7 @@ pub fn home_section(ui: &Ui) -> El {
                             "aria-busy",
                             if ui.devices_loaded { "false" } else { "true" },
                         )
-                        .action_arg("open", "devices")
+                        .on(Action::Open(Screen::Devices))
                         .child(el("span").class("dot").attr("aria-hidden", "true"))
                         .child(el("span").class("grow").text(if ui.devices_loaded {
                             pairing_line(v, ui.now_ms)
@@ -224,7 +224,7 @@ pub fn home_section(ui: &Ui) -> El {
                         .attr("type", "button")
                         .class("btn small")
                         .tid("open-devices")
-                        .action_arg("open", "devices")
+                        .on(Action::Open(Screen::Devices))
                         .text("Devices"),
                 ),
         )
@@ -274,7 +274,7 @@ fn confirm_step(ui: &ListCtx<'_>, d: &DeviceView) -> El {
         .attr("type", "button")
         .class("btn primary danger-fill")
         .tid("revoke-confirm")
-        .action_arg("revoke-confirm", d.id.clone())
+        .on(Action::RevokeConfirm(d.id.clone()))
         .text(button);
     if ui.busy {
         confirm = confirm.attr("disabled", "");
@@ -342,7 +342,7 @@ fn confirm_step(ui: &ListCtx<'_>, d: &DeviceView) -> El {
                         .attr("type", "button")
                         .class("btn")
                         .tid("revoke-cancel")
-                        .action("revoke-cancel")
+                        .on(Action::RevokeCancel)
                         .text("Cancel"),
                 )
                 .child(confirm),
@@ -411,7 +411,7 @@ fn device_row(ui: &ListCtx<'_>, v: &DevicesView, d: &DeviceView) -> El {
             .attr("type", "button")
             .class("btn small danger")
             .tid("device-revoke")
-            .action_arg("revoke", d.id.clone());
+            .on(Action::Revoke(d.id.clone()));
         if d.this_device {
             b.text("Leave group")
         } else {
@@ -467,7 +467,7 @@ pub fn devices_screen(ui: &Ui) -> El {
             .attr("type", "button")
             .class("banner")
             .tid("pair-resume")
-            .action("resume-pairing")
+            .on(Action::ResumePairing)
             .text("A pairing is in progress: continue it")
     });
     screen
@@ -491,7 +491,7 @@ pub fn devices_screen(ui: &Ui) -> El {
                         .attr("type", "button")
                         .class("btn primary")
                         .tid("pair-start")
-                        .action("pair-start")
+                        .on(Action::StartPair)
                         .text("Pair a phone"),
                 )
                 .child(
@@ -499,7 +499,7 @@ pub fn devices_screen(ui: &Ui) -> El {
                         .attr("type", "button")
                         .class("btn")
                         .tid("add-device-start")
-                        .action("add-device-start")
+                        .on(Action::StartAddDevice)
                         .text("Add a device from a link"),
                 )
                 .maybe(paired.then(|| {

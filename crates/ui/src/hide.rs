@@ -5,7 +5,7 @@
 
 use crate::format::format_units;
 use crate::model::{Network, TokenBalance};
-use crate::view::{el, El};
+use crate::view::{el, Action, El};
 use serde_json::{json, Value};
 
 /// Where the hidden tokens are stored (`extension/ui/boot.js` reads it too).
@@ -74,7 +74,7 @@ pub fn hide_button(t: &TokenBalance) -> El {
         .attr("type", "button")
         .class("btn small")
         .tid(format!("token-hide-{}", t.address.to_lowercase()))
-        .action_arg("hide-token", t.address.to_lowercase())
+        .on(Action::HideToken(t.address.to_lowercase()))
         .attr("aria-label", format!("Hide {}", t.symbol))
         .text("Hide")
 }
@@ -93,7 +93,7 @@ pub fn hidden_section(tokens: &[TokenBalance], net: &Network, h: &Hidden) -> Opt
         .attr("type", "button")
         .class("btn small")
         .tid("token-hidden-toggle")
-        .action("toggle-hidden")
+        .on(Action::ToggleHidden)
         .attr("aria-expanded", if h.show { "true" } else { "false" })
         .text(if h.show {
             format!("Collapse hidden tokens ({})", hidden.len())
@@ -116,7 +116,7 @@ pub fn hidden_section(tokens: &[TokenBalance], net: &Network, h: &Hidden) -> Opt
                             .attr("type", "button")
                             .class("btn small")
                             .tid(format!("token-unhide-{}", t.address.to_lowercase()))
-                            .action_arg("unhide-token", t.address.to_lowercase())
+                            .on(Action::UnhideToken(t.address.to_lowercase()))
                             .attr("aria-label", format!("Show {} again", t.symbol))
                             .text("Unhide"),
                     ),

@@ -295,6 +295,19 @@ pub enum SignText {
     Hex(String),
 }
 
+/// The message of a `personal_sign` approval (the request's, else the
+/// display's), decoded by [`personal_sign_text`]: what the approval window
+/// shows, and what the phone is shown.
+pub fn personal_sign_message(a: &Approval) -> SignText {
+    personal_sign_text(
+        a.request
+            .get("message")
+            .and_then(Value::as_str)
+            .or_else(|| a.display.get("message").and_then(Value::as_str))
+            .unwrap_or(""),
+    )
+}
+
 /// Decodes a `personal_sign` message: `0x` hex that is readable UTF-8 becomes
 /// text, other hex stays hex, and a plain string is shown as sent.
 pub fn personal_sign_text(message: &str) -> SignText {

@@ -10,7 +10,7 @@
 
 use crate::format::clock;
 use crate::qr;
-use crate::view::{back_bar, el, error_box, form, notice_box, primary, El, Ui};
+use crate::view::{back_bar, el, error_box, form, notice_box, primary, Action, El, Ui};
 use tandem_device::{DevicesView, PairingPhase};
 
 /// Which side of a pairing this browser is on.
@@ -529,7 +529,7 @@ pub fn add_device_screen(ui: &Ui) -> El {
         .child(back_bar("Add a device"));
     let Some(f) = &ui.flow else {
         return screen.child(
-            form("accept-link", "add-device-form")
+            form(Action::AcceptLink, "add-device-form")
                 .child(el("p").class("muted").text(
                     "On the new device, choose to pair with an existing wallet and copy its \
                      pairing link. Paste it here; both screens then show a code to compare.",

@@ -4,7 +4,7 @@
 //! nothing), and keeps the wallet unlocked.
 
 use crate::view::{
-    back_bar, el, error_box, form, input, notice_box, password_fields, primary, El, Ui,
+    back_bar, el, error_box, form, input, notice_box, password_fields, primary, Action, El, Ui,
 };
 
 /// Test ids of the current password and the new pair.
@@ -19,7 +19,7 @@ pub fn change_password(ui: &Ui, pw: &str) -> El {
         .tid("change-password-screen")
         .child(back_bar("Change password"))
         .child(
-            form("change-password", "change-password-form")
+            form(Action::ChangePassword, "change-password-form")
                 .child(el("p").class("muted").text(
                     "The password unlocks Tandem on this computer. Changing it \
                      does not change your recovery phrase or your accounts; \

@@ -7,7 +7,7 @@
 //! the window under the cursor, a double click that would land on the next
 //! request) approves nothing.
 
-use crate::view::{el, El, Ui};
+use crate::view::{el, Action, El, Ui};
 
 /// How long the window must be visible and focused before Approve works.
 pub const ARM_DELAY_MS: i32 = 700;
@@ -33,7 +33,7 @@ pub fn waiting(ui: &Ui) -> Option<El> {
                     .attr("type", "button")
                     .class("btn danger")
                     .tid("approval-reject-site")
-                    .action("reject-site")
+                    .on(Action::RejectSite)
                     .text("Reject all from this site"),
             ),
     )

@@ -2,7 +2,7 @@
 //! checksum, as a QR code a phone camera reads, and a copy button.
 
 use crate::format::checksum_address;
-use crate::view::{back_bar, el, notice_box, El, Ui};
+use crate::view::{back_bar, el, notice_box, Action, El, Ui};
 
 /// The Receive screen.
 pub fn receive_screen(ui: &Ui) -> El {
@@ -39,7 +39,7 @@ pub fn receive_screen(ui: &Ui) -> El {
                 .attr("type", "button")
                 .class("btn primary")
                 .tid("receive-copy")
-                .action("copy-address")
+                .on(Action::CopyAddress)
                 .text("Copy address"),
         )
         .maybe(notice_box(ui))

@@ -11,7 +11,7 @@
 
 use crate::model::{Account, WalletState};
 use crate::view::{
-    back_bar, el, error_box, form, input, notice_box, primary, secret_field, El, Screen,
+    back_bar, el, error_box, form, input, notice_box, primary, secret_field, Action, El, Screen,
     SecretPhrase, Ui,
 };
 
@@ -46,6 +46,19 @@ pub fn parse(action: &str, arg: &str) -> Option<SecretsAction> {
         "account-remove-confirm" => SecretsAction::Remove(arg.to_owned()),
         _ => return None,
     })
+}
+
+/// The `data-action`/`data-arg` that [`parse`] reads back as `a`.
+pub fn encode(a: &SecretsAction) -> (&'static str, Option<String>) {
+    match a {
+        SecretsAction::Reveal(phrase) => (
+            "secrets-reveal",
+            Some(if *phrase { "phrase" } else { "key" }.into()),
+        ),
+        SecretsAction::Import => ("account-import", None),
+        SecretsAction::AskRemove(x) => ("account-remove", Some(x.clone())),
+        SecretsAction::Remove(x) => ("account-remove-confirm", Some(x.clone())),
+    }
 }
 
 /// The screens of this module, for `open` and `data-screen`.
@@ -147,25 +160,27 @@ pub fn reveal_screen(ui: &Ui, phrase: bool) -> El {
                     .attr("type", "button")
                     .class("btn primary")
                     .tid("secrets-done")
-                    .action("back")
+                    .on(Action::Back)
                     .text("Done, hide it"),
             );
     } else {
         page = page.child(
-            form("secrets-reveal", "secrets-form")
-                .attr("data-arg", if phrase { "phrase" } else { "key" })
-                .child(input(PASSWORD_ID, "password", "Password"))
-                .maybe(error_box(ui))
-                .child(primary(
-                    if ui.busy {
-                        "Checking…"
-                    } else if phrase {
-                        "Show recovery phrase"
-                    } else {
-                        "Show private key"
-                    },
-                    "secrets-submit",
-                )),
+            form(
+                Action::Secrets(SecretsAction::Reveal(phrase)),
+                "secrets-form",
+            )
+            .child(input(PASSWORD_ID, "password", "Password"))
+            .maybe(error_box(ui))
+            .child(primary(
+                if ui.busy {
+                    "Checking…"
+                } else if phrase {
+                    "Show recovery phrase"
+                } else {
+                    "Show private key"
+                },
+                "secrets-submit",
+            )),
         );
     }
     page
@@ -178,23 +193,26 @@ pub fn import_screen(ui: &Ui) -> El {
         .tid("import-account-screen")
         .child(back_bar("Import account"))
         .child(
-            form("account-import", "account-import-form")
-                .child(el("p").class("muted").text(
-                    "Adds the first account of another recovery phrase, or the \
+            form(
+                Action::Secrets(SecretsAction::Import),
+                "account-import-form",
+            )
+            .child(el("p").class("muted").text(
+                "Adds the first account of another recovery phrase, or the \
                      account of a private key, to this wallet. It is kept in the \
                      vault under your password.",
-                ))
-                .child(secret_field("account-import-secret"))
-                .child(input(
-                    "account-import-passphrase",
-                    "password",
-                    "BIP-39 passphrase (optional)",
-                ))
-                .maybe(error_box(ui))
-                .child(primary(
-                    if ui.busy { "Importing…" } else { "Import" },
-                    "account-import-submit",
-                )),
+            ))
+            .child(secret_field("account-import-secret"))
+            .child(input(
+                "account-import-passphrase",
+                "password",
+                "BIP-39 passphrase (optional)",
+            ))
+            .maybe(error_box(ui))
+            .child(primary(
+                if ui.busy { "Importing…" } else { "Import" },
+                "account-import-submit",
+            )),
         )
 }
 
@@ -251,8 +269,7 @@ pub fn remove_screen(ui: &Ui) -> El {
                 .attr("type", "button")
                 .class("btn danger")
                 .tid("remove-account-confirm")
-                .action("account-remove-confirm")
-                .attr("data-arg", a.address.clone())
+                .on(Action::Secrets(SecretsAction::Remove(a.address.clone())))
                 .text(if ui.busy {
                     "Removing…"
                 } else {
@@ -272,7 +289,7 @@ pub fn remove_screen(ui: &Ui) -> El {
             .attr("type", "button")
             .class("btn")
             .tid("remove-account-cancel")
-            .action("back")
+            .on(Action::Back)
             .text("Cancel"),
     )
 }
@@ -284,8 +301,7 @@ pub fn remove_button(st: &WalletState, a: &Account, i: usize) -> Option<El> {
             .attr("type", "button")
             .class("btn small danger")
             .tid(format!("account-remove-{i}"))
-            .action("account-remove")
-            .attr("data-arg", a.address.clone())
+            .on(Action::Secrets(SecretsAction::AskRemove(a.address.clone())))
             .text("Remove")
     })
 }
@@ -296,19 +312,22 @@ pub fn settings_buttons() -> Vec<El> {
         (
             "Show recovery phrase",
             "open-reveal-phrase",
-            "reveal-phrase",
+            Screen::RevealPhrase,
         ),
-        ("Export private key", "open-export-key", "export-key"),
-        ("Import account", "open-import-account", "import-account"),
+        ("Export private key", "open-export-key", Screen::ExportKey),
+        (
+            "Import account",
+            "open-import-account",
+            Screen::ImportAccount,
+        ),
     ]
     .into_iter()
-    .map(|(label, tid, arg)| {
+    .map(|(label, tid, screen)| {
         el("button")
             .attr("type", "button")
             .class("btn")
             .tid(tid)
-            .action("open")
-            .attr("data-arg", arg)
+            .on(Action::Open(screen))
             .text(label)
     })
     .collect()

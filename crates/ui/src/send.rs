@@ -7,7 +7,7 @@
 
 use crate::format::{checksum_address, decimal_to_hex, format_units, parse_units, to_decimal};
 use crate::model::{Network, Portfolio};
-use crate::view::{back_bar, el, error_box, form, notice_box, primary, El, Ui};
+use crate::view::{back_bar, el, error_box, form, notice_box, primary, Action, El, Screen, Ui};
 use crate::{form_err, Result};
 use serde_json::{json, Value};
 
@@ -185,7 +185,7 @@ pub fn home_actions() -> El {
                 .attr("type", "button")
                 .class("btn")
                 .tid("home-send")
-                .action_arg("open", "send")
+                .on(Action::Open(Screen::Send))
                 .text("Send"),
         )
         .child(
@@ -193,7 +193,7 @@ pub fn home_actions() -> El {
                 .attr("type", "button")
                 .class("btn")
                 .tid("home-receive")
-                .action_arg("open", "receive")
+                .on(Action::Open(Screen::Receive))
                 .text("Receive"),
         )
 }
@@ -210,7 +210,7 @@ pub fn send_screen(ui: &Ui) -> El {
         .child(
             el("select")
                 .tid("send-asset")
-                .attr("data-change", "send-asset")
+                .on_change(Action::SendAsset)
                 .children(all.iter().map(|a| {
                     let v = a.token.clone().unwrap_or_else(|| NATIVE.into());
                     let o = el("option").attr("value", v.clone()).text(a.symbol.clone());
@@ -233,7 +233,7 @@ pub fn send_screen(ui: &Ui) -> El {
             .child(
                 el("select")
                     .tid("send-contact")
-                    .attr("data-change", "send-pick")
+                    .on_change(Action::SendPick)
                     .child(el("option").attr("value", "").text("Address book…"))
                     .children(ui.send.contacts.iter().map(|(name, a)| {
                         el("option")
@@ -261,7 +261,7 @@ pub fn send_screen(ui: &Ui) -> El {
         .tid("send-screen")
         .child(back_bar("Send"))
         .child(
-            form("send-review", "send-form")
+            form(Action::SendReview, "send-form")
                 .child(el("p").class("muted").text(format!(
                     "From {} on {}. You review and confirm it in Tandem's approval window.",
                     st.current_account()
@@ -283,7 +283,7 @@ pub fn send_screen(ui: &Ui) -> El {
                                 .attr("type", "button")
                                 .class("btn small")
                                 .tid("send-max")
-                                .action("send-max")
+                                .on(Action::SendMax)
                                 .text("Max"),
                         ),
                 )

@@ -4,7 +4,7 @@
 //! syncs. Data: the worker's `tandem_sync::view::SyncView`.
 
 use crate::format::relative_time;
-use crate::view::{back_bar, el, error_box, form, input, notice_box, primary, El, Ui};
+use crate::view::{back_bar, el, error_box, form, input, notice_box, primary, Action, El, Ui};
 use crate::{form_err, Result};
 use serde_json::{json, Value};
 use tandem_sync::view::{NoticeView, SyncView};
@@ -32,6 +32,16 @@ pub fn parse(action: &str, arg: &str) -> Option<SyncAction> {
         "sync-dismiss" => SyncAction::Dismiss,
         _ => return None,
     })
+}
+
+/// The `data-action`/`data-arg` that [`parse`] reads back as `a`.
+pub fn encode(a: &SyncAction) -> (&'static str, Option<String>) {
+    match a {
+        SyncAction::Toggle(c) => ("sync-toggle", Some(c.clone())),
+        SyncAction::AddContact => ("sync-contact-add", None),
+        SyncAction::RemoveContact(x) => ("sync-contact-remove", Some(x.clone())),
+        SyncAction::Dismiss => ("sync-dismiss", None),
+    }
 }
 
 /// A category's wire name (`address_book`), as its test ids use it.
@@ -122,7 +132,7 @@ fn contact_rows(v: &SyncView) -> Vec<El> {
                         .attr("type", "button")
                         .class("btn")
                         .tid(format!("sync-contact-remove-{}", r.id))
-                        .action_arg("sync-contact-remove", r.id.clone())
+                        .on(Action::Sync(SyncAction::RemoveContact(r.id.clone())))
                         .text("Remove"),
                 )
         })
@@ -162,7 +172,7 @@ pub fn sync_screen(ui: &Ui) -> El {
                             .attr("aria-checked", if c.on { "true" } else { "false" })
                             .attr("aria-describedby", format!("sync-label-{k}"))
                             .tid(format!("sync-toggle-{k}"))
-                            .action_arg("sync-toggle", k.clone())
+                            .on(Action::Sync(SyncAction::Toggle(k.clone())))
                             .text(if c.on { "On" } else { "Off" }),
                     ),
             )
@@ -195,7 +205,7 @@ pub fn sync_screen(ui: &Ui) -> El {
                     .attr("type", "button")
                     .class("btn")
                     .tid("sync-dismiss")
-                    .action("sync-dismiss")
+                    .on(Action::Sync(SyncAction::Dismiss))
                     .text("Dismiss"),
             )
     });
@@ -223,7 +233,7 @@ pub fn sync_screen(ui: &Ui) -> El {
                 .children(contact_rows(v)),
         )
         .child(
-            form("sync-contact-add", "sync-contact-form")
+            form(Action::Sync(SyncAction::AddContact), "sync-contact-form")
                 .child(input("sync-contact-address", "text", "Address"))
                 .child(input("sync-contact-name", "text", "Name"))
                 .child(primary("Save address", "sync-contact-add")),
