@@ -36,6 +36,7 @@ import {
   deviceTick,
   deviceUi,
   notification,
+  onBackupSecret,
   onDeviceGone,
   onGroupInbox,
   onSyncChange,
@@ -1157,7 +1158,8 @@ async function handleUi(msg) {
     if (result === undefined) throw uiError('UnknownMethod', `unknown method ${method.slice(0, 80)}`);
     return { ok: true, result };
   }
-  if (method.startsWith('devices.') || method.startsWith('sync.')) {
+  if (method.startsWith('backup.')) requireUnlocked(); // the backup's key comes from the phrase
+  if (method.startsWith('devices.') || method.startsWith('sync.') || method.startsWith('backup.')) {
     const result = await deviceUi(method, params);
     if (result === undefined) throw uiError('UnknownMethod', `unknown method ${method.slice(0, 80)}`);
     return { ok: true, result };
@@ -1175,6 +1177,10 @@ function str(v, what) {
   return v;
 }
 
+// The backup secret (HKDF over the seed, crates/keys/src/backup.rs) for the
+// sync module, while the wallet is unlocked; never the seed or the phrase.
+onBackupSecret(() => keyring?.backupSecret() ?? null);
+
 async function startSession(kr, sealedOrUnlocked) {
   if (keyring) keyring.free();
   keyring = kr;
@@ -1183,6 +1189,15 @@ async function startSession(kr, sealedOrUnlocked) {
   // Stored sealed under a per-unlock, non-extractable key (session-key.js).
   await chrome.storage.session.set({ [K.sessionKey]: await sealSessionKey(sessionKey) });
   await ensureAlarm();
+  // Where sync is set up, its module learns the backup secret (a wallet
+  // unlocked for the first time since sync started, or another phrase).
+  whenSyncing((h) => {
+    const s = keyring?.backupSecret();
+    if (s) {
+      h.backupKey(s);
+      s.fill(0);
+    }
+  }).catch(syncWarn);
 }
 
 async function onboard(kr, password) {

@@ -10,14 +10,19 @@
 //   local     tandem.cache.devices   device list for the popup's home line (no secrets)
 //   local     tandem.relay           relay URL setting (default: extension/config.js, from scripts/build)
 //   local     tandem.sync            sealed sync state (crates/wasm-device, feature `sync`); once it
-//                                    exists, the worker loads the sync module instead of the plain one
+//                                    exists, the worker loads the sync module instead of the plain one;
+//                                    it holds the backup secret too (see the backup section below)
 //
 // Sync: the same engine built with the synced wallet metadata
 // (tandem_wasm_device_sync) replaces the plain module once the user opens
 // Settings, Sync; both read and write the same device state.
 
 import initDevice, { DeviceHost, checkRelay } from './wasm/tandem_wasm_device.js';
-import initSync, { DeviceHost as SyncHost } from './wasm/tandem_wasm_device_sync.js';
+import initSync, {
+  DeviceHost as SyncHost,
+  backupPeek,
+  backupPeekRequest,
+} from './wasm/tandem_wasm_device_sync.js';
 import { DEFAULT_RELAY } from './config.js';
 import { withKeys } from './keys-db.js';
 
@@ -58,6 +63,82 @@ export function onSyncAttached(fn) {
 export function loadedSyncHost() {
   return attachedSync;
 }
+/** Set by the worker: the core's backup secret while the wallet is unlocked
+ *  (a Uint8Array the caller may wipe), else null. */
+let backupSecret = null;
+
+/** The worker's hook for the backup secret (`Keyring.backupSecret`). */
+export function onBackupSecret(fn) {
+  backupSecret = fn;
+}
+
+/** Hands the backup secret to the sync module, if the wallet is unlocked
+ *  and has a recovery phrase; the copy in the worker is wiped. */
+function giveBackupSecret(h) {
+  const s = backupSecret?.();
+  if (!s) return false;
+  try {
+    return h.backupKey(s);
+  } finally {
+    s.fill(0);
+  }
+}
+
+// ---- the encrypted backup under the recovery phrase's keys ------------------
+// The sync module decides what to send (crates/sync/src/backup.rs); this is
+// only the HTTP: one request, its answer back, the next request.
+const BACKUP_DEBOUNCE_MS = 2000;
+const BACKUP_MAX_STEPS = 6;
+let backupTimer = null;
+let backupRunning = null;
+
+async function backupFetch(req) {
+  try {
+    const res = await fetch(req.url, {
+      method: req.method,
+      body: req.body,
+      headers: req.body ? { 'content-type': 'application/json' } : {},
+      cache: 'no-store',
+    });
+    return [res.status, await res.text()];
+  } catch {
+    return [0, ''];
+  }
+}
+
+/** Carries out `first` and whatever the module asks for after it. */
+async function backupSteps(h, first) {
+  let req = first;
+  for (let i = 0; req && i < BACKUP_MAX_STEPS; i++) {
+    const [status, text] = await backupFetch(req);
+    const next = h.backupAnswer(req.purpose, status, text);
+    req = next ? JSON.parse(next) : null;
+  }
+}
+
+/** Writes (or deletes) the backup if the module says one is due, after a
+ *  short wait so a burst of changes makes one write. */
+function scheduleBackup(h, ms = BACKUP_DEBOUNCE_MS) {
+  if (!h.backupDue?.()) return;
+  clearTimeout(backupTimer);
+  backupTimer = setTimeout(() => {
+    backupTimer = null;
+    backupRunning ??= (async () => {
+      try {
+        while (h.backupDue()) {
+          const next = h.backupNext();
+          if (!next) break;
+          await backupSteps(h, JSON.parse(next));
+        }
+      } catch (e) {
+        console.warn('tandem: the backup was not written:', e?.message);
+      } finally {
+        backupRunning = null;
+      }
+    })();
+  }, ms);
+}
+
 /** Set by the worker: erases the wallet when another device asks (see onWalletErase). */
 let eraseWallet = null;
 
@@ -125,6 +206,11 @@ export function notification(id, title, message) {
 
 function onEvent(json, noteJson) {
   const e = JSON.parse(json);
+  if (e.kind === 'backup') {
+    // The sync module has changes to back up: the worker's own business.
+    if (host && attachedSync === host) scheduleBackup(host);
+    return;
+  }
   chrome.runtime.sendMessage({ channel: EVENT, event: 'devices', detail: e }).catch(() => {});
   const note = noteJson ? JSON.parse(noteJson) : null;
   if (note) notification(`tandem-${e.kind}-${Date.now()}`, note.title, note.message);
@@ -207,6 +293,8 @@ export function devices({ sync = false } = {}) {
       if (withSync) {
         await host.attachSync(stored[K.sync] ?? null, persistSync);
         attachedSync = host;
+        giveBackupSecret(host);
+        scheduleBackup(host);
         if (syncAttached) syncAttached(host);
         if (syncReader) syncReader(host).catch((err) => console.error('tandem:', err?.message));
       }
@@ -233,6 +321,8 @@ export function devices({ sync = false } = {}) {
 export async function deviceTick() {
   if (host) {
     host.tick();
+    // A backup that failed (relay away) or was cut short by a restart.
+    if (attachedSync === host) scheduleBackup(host, 0);
     return;
   }
   const { [K.cache]: cache } = await chrome.storage.local.get(K.cache);
@@ -271,6 +361,60 @@ export async function deviceUi(method, p) {
     case 'sync.edit': {
       const h = await devices({ sync: true });
       h.syncEdit(JSON.stringify(p ?? {}));
+      return JSON.parse(h.syncView());
+    }
+    case 'backup.find': {
+      // Onboarding, after "Import a recovery phrase": is there a backup to
+      // restore? Asked without a device (nothing is made, stored or
+      // connected for a wallet that never synced); only when there is one
+      // does this browser get its device and the sync module read it, so
+      // the Sync screen can say what it holds.
+      const secret = backupSecret?.();
+      if (!secret) return { found: null };
+      let peeked;
+      try {
+        await initSync({ module_or_path: new URL('./wasm/tandem_wasm_device_sync_bg.wasm', import.meta.url) });
+        const req = JSON.parse(backupPeekRequest(secret, await relayUrl()));
+        const [status, text] = await backupFetch(req);
+        peeked = backupPeek(secret, status, text);
+      } finally {
+        secret.fill(0);
+      }
+      if (!peeked) return { found: null };
+      const h = await devices({ sync: true });
+      giveBackupSecret(h);
+      const req = h.backupFind();
+      if (req) await backupSteps(h, JSON.parse(req));
+      const found = h.backupFound();
+      return { found: found ? JSON.parse(found) : null };
+    }
+    case 'backup.restore': {
+      const h = await devices({ sync: true });
+      if (!h.backupFound()) {
+        // The worker restarted since the backup was found: read it again.
+        giveBackupSecret(h);
+        const req = h.backupFind();
+        if (req) await backupSteps(h, JSON.parse(req));
+      }
+      h.backupRestore();
+      return JSON.parse(h.syncView());
+    }
+    case 'backup.skip': {
+      const h = await devices({ sync: true });
+      h.backupSkip();
+      return JSON.parse(h.syncView());
+    }
+    case 'backup.delete': {
+      const h = await devices({ sync: true });
+      h.backupDelete();
+      scheduleBackup(h, 0);
+      return JSON.parse(h.syncView());
+    }
+    case 'backup.on': {
+      const h = await devices({ sync: true });
+      giveBackupSecret(h);
+      h.backupOn();
+      scheduleBackup(h, 0);
       return JSON.parse(h.syncView());
     }
     case 'sync.dismiss': {

@@ -180,6 +180,21 @@ impl Keyring {
         })
     }
 
+    /// The backup secret ([`crate::backup`]) of the wallet's first recovery
+    /// phrase (with its passphrase), or `None` when it holds only imported
+    /// keys. Recomputed from the phrase at each call (one PBKDF2), so it is
+    /// not kept in memory beside the keys.
+    pub fn backup_secret(&self) -> Option<Zeroizing<[u8; 32]>> {
+        self.sources.iter().find_map(|(_, s)| match s {
+            Source::Mnemonic {
+                mnemonic,
+                passphrase,
+                ..
+            } => Some(mnemonic.to_seed(passphrase).backup_secret()),
+            Source::Imported(_) => None,
+        })
+    }
+
     /// Whether `address` is an account here.
     pub fn contains(&self, address: Address) -> bool {
         self.accounts

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod account;
+pub mod backup;
 pub mod bip32;
 pub mod bip39;
 mod error;

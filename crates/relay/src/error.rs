@@ -26,6 +26,17 @@ pub enum Error {
         /// The version currently stored.
         current: u64,
     },
+    /// A backup write or delete at or below the counter the relay holds (a
+    /// replayed or stale request).
+    #[error("the backup is at counter {current}; a write or delete must carry a greater one")]
+    BackupStale {
+        /// The counter stored.
+        current: u64,
+    },
+    /// A backup write or delete signed by another key than the one the
+    /// backup was first written with.
+    #[error("this backup belongs to another key")]
+    BackupKey,
     /// Invalid command-line or configuration value.
     #[error("invalid configuration: {0}")]
     Config(String),

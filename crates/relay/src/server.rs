@@ -1,4 +1,5 @@
 //! The axum application: `GET /v1/ws` (WebSocket), `GET /health`, `GET /metrics`,
+//! `GET`/`PUT`/`DELETE /v1/backup/<id>` (backups under recovery-phrase keys),
 //! and with `--app-dir` the phone web app's files under `GET /app/`.
 //!
 //! Connection life: the relay sends a `challenge`; the device must answer
@@ -16,6 +17,7 @@
 //! that was broken, never the content.
 
 mod auth;
+mod backup;
 mod dispatch;
 mod members;
 mod nodes;
@@ -107,6 +109,8 @@ struct Shared {
     metrics: Metrics,
     conn_limiter: Arc<ConnLimiter>,
     rate: RateLimiter,
+    /// Backup requests per client address (`/v1/backup`).
+    backup_rate: RateLimiter,
     clock: Clock,
     next_conn: AtomicU64,
     /// Live connections by mailbox key.
@@ -233,6 +237,7 @@ impl AppState {
                 metrics: Metrics::default(),
                 conn_limiter: Arc::new(ConnLimiter::default()),
                 rate: RateLimiter::default(),
+                backup_rate: RateLimiter::default(),
                 clock: Arc::new(system_clock),
                 next_conn: AtomicU64::new(1),
                 hub: Mutex::new(HashMap::new()),
@@ -412,7 +417,8 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/v1/ws", get(ws_handler))
         .route("/health", get(health))
-        .route("/metrics", get(metrics));
+        .route("/metrics", get(metrics))
+        .merge(backup::router());
     if let Some(dir) = &state.inner.config.app_dir {
         router = router.merge(phone_app::router(dir));
     }

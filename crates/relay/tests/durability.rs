@@ -369,6 +369,22 @@ impl Store for Gated {
     fn blob_usage(&self, ns: Vec<u8>) -> BoxFuture<'_, tandem_relay::Result<u64>> {
         self.inner.blob_usage(ns)
     }
+    fn backup_put(
+        &self,
+        id: Vec<u8>,
+        key: Vec<u8>,
+        counter: u64,
+        value: Option<Vec<u8>>,
+        now: u64,
+    ) -> BoxFuture<'_, tandem_relay::Result<bool>> {
+        self.inner.backup_put(id, key, counter, value, now)
+    }
+    fn backup_get(
+        &self,
+        id: Vec<u8>,
+    ) -> BoxFuture<'_, tandem_relay::Result<Option<store::BackupRow>>> {
+        self.inner.backup_get(id)
+    }
     fn put_device(
         &self,
         rec: store::DeviceRecord,

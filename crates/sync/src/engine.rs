@@ -159,6 +159,9 @@ pub struct Syncer {
     /// The audit log of every device (it travels with the sync).
     #[serde(default)]
     audit: crate::audit::Log,
+    /// The encrypted backup under the recovery phrase's keys.
+    #[serde(default)]
+    backup: crate::backup::Backup,
 }
 
 impl Syncer {
@@ -171,7 +174,71 @@ impl Syncer {
             reading: BTreeSet::new(),
             synced_at: None,
             audit: crate::audit::Log::default(),
+            backup: crate::backup::Backup::default(),
         }
+    }
+
+    /// The backup's state.
+    pub fn backup(&self) -> &crate::backup::Backup {
+        &self.backup
+    }
+
+    /// The backup's state, to change it (its secret, on, delete).
+    pub fn backup_mut(&mut self) -> &mut crate::backup::Backup {
+        &mut self.backup
+    }
+
+    /// Whether a backup request is due: a delete, or a write after changes
+    /// while some category syncs (a device where nothing syncs has nothing
+    /// to back up, and must not write an empty backup over its phrase's).
+    pub fn backup_due(&self) -> bool {
+        self.backup.due()
+            && (self.backup.deleting() || Category::ALL.iter().any(|c| self.replica.enabled(*c)))
+    }
+
+    /// The next backup request, if one is due ([`Syncer::backup_due`]);
+    /// `relay` is the group's relay (WebSocket URL).
+    pub fn backup_next(&mut self, relay: &str) -> Result<Option<crate::backup::Request>> {
+        if !self.backup_due() {
+            return Ok(None);
+        }
+        self.backup.next(relay)
+    }
+
+    /// The answer to a backup request ([`crate::backup::Request`]):
+    /// `status` 0 when it could not be sent, `relay` the group's relay,
+    /// `nonce` 24 fresh random bytes. Returns the next request, if any.
+    pub fn backup_answer(
+        &mut self,
+        purpose: crate::backup::Purpose,
+        relay: &str,
+        status: u16,
+        body: &str,
+        now_ms: u64,
+        nonce: [u8; 24],
+    ) -> Result<Option<crate::backup::Request>> {
+        self.backup
+            .answer(purpose, relay, status, body, &self.replica, now_ms, nonce)
+    }
+
+    /// Merges the backup found for restoring ([`crate::backup::Backup::found`])
+    /// into this device's copy: its categories sync from now on, and their
+    /// records go to the group's snapshots. Changes from the backup are not
+    /// announced one by one: the user asked for all of them.
+    pub fn restore(&mut self, now_ms: u64) -> Result<Vec<Out>> {
+        let contents = self
+            .backup
+            .take_found()
+            .ok_or_else(|| invalid("no backup was found to restore; look for it again"))?;
+        for snap in contents.snapshots {
+            let category = snap.category;
+            self.replica.absorb(snap, now_ms)?;
+            for p in 0..PAGES {
+                self.unsaved.insert(blob_name(category, p));
+            }
+        }
+        self.backup.changed();
+        Ok(vec![Out::Persist])
     }
 
     /// The audit log of every device.
@@ -224,6 +291,7 @@ impl Syncer {
         let was_on = self.replica.enabled(category);
         let page = page_of(&field);
         self.replica.edit(field, value, now_ms)?;
+        self.backup.changed();
         if switch {
             // On: every page gets what this device holds; off: every page
             // is emptied.
@@ -311,6 +379,7 @@ impl Syncer {
                 Ok(crate::Received::Applied(notice)) => {
                     out.extend(notice.map(Out::Notice));
                     self.unsaved.insert(page);
+                    self.backup.changed();
                 }
                 Ok(_) => {}
                 Err(e) => return Some(Err(e)),
@@ -333,6 +402,7 @@ impl Syncer {
         };
         self.reading.remove(name);
         let was_on = self.replica.enabled(category);
+        let before = data.is_some().then(|| self.snapshot(category, page));
         let mut out = vec![Out::Persist];
         let remote = match data {
             Some(d) => {
@@ -357,6 +427,9 @@ impl Syncer {
         };
         self.versions.insert(name.to_owned(), version);
         let mine = self.snapshot(category, page);
+        if before.is_some_and(|b| b != mine) {
+            self.backup.changed();
+        }
         let current = match &remote {
             Some(r) => *r == mine,
             None => mine.ops.is_empty(),

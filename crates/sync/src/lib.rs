@@ -2,6 +2,7 @@
 
 pub mod answered;
 pub mod audit;
+pub mod backup;
 mod engine;
 mod hlc;
 mod record;

@@ -30,6 +30,9 @@ pub struct SyncView {
     pub records: Vec<RecordView>,
     /// Safety-relevant changes from other devices, newest first.
     pub notices: Vec<NoticeView>,
+    /// The encrypted backup under the recovery phrase's keys.
+    #[serde(default)]
+    pub backup: Option<crate::backup::BackupView>,
 }
 
 /// A category and its switch.
@@ -151,6 +154,12 @@ impl Syncer {
             synced_at: status.synced_at,
             records,
             notices: notices.to_vec(),
+            backup: Some({
+                // Nothing syncs: nothing waits to be backed up.
+                let mut b = self.backup().view();
+                b.pending &= !status.enabled.is_empty() || self.backup().deleting();
+                b
+            }),
         }
     }
 }

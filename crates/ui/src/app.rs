@@ -816,9 +816,13 @@ async fn run(action: Action) -> Result<()> {
                 }
                 ImportSecret::PrivateKey(k) => json!({"privateKey": k, "password": pw}),
             };
+            let phrase = matches!(secret, ImportSecret::Phrase(_));
             drop(secret);
             state_call("onboard.import", params).await?;
             after_unlock().await;
+            if phrase {
+                sync::after_import().await;
+            }
         }
         Action::Unlock => {
             let pw = Zeroizing::new(dom::field(&root, "unlock-password-input"));

@@ -21,6 +21,8 @@ pub enum SyncAction {
     RemoveContact(String),
     /// Clear the notices.
     Dismiss,
+    /// Something about the backup (`crate::backup`).
+    Backup(crate::backup::BackupAction),
 }
 
 /// Reads a Sync screen `data-action`.
@@ -30,7 +32,7 @@ pub fn parse(action: &str, arg: &str) -> Option<SyncAction> {
         "sync-contact-add" => SyncAction::AddContact,
         "sync-contact-remove" => SyncAction::RemoveContact(arg.to_owned()),
         "sync-dismiss" => SyncAction::Dismiss,
-        _ => return None,
+        _ => return crate::backup::parse(action).map(SyncAction::Backup),
     })
 }
 
@@ -209,7 +211,13 @@ pub fn sync_screen(ui: &Ui) -> El {
                     .text("Dismiss"),
             )
     });
+    let backup = v.backup.as_ref();
     screen
+        .maybe(
+            backup
+                .and_then(|b| b.found.as_ref())
+                .map(|f| crate::backup::offer(f, ui.now_ms)),
+        )
         .child(
             el("p")
                 .attr("role", "status")
@@ -225,6 +233,7 @@ pub fn sync_screen(ui: &Ui) -> El {
         .maybe(error_box(ui))
         .maybe(notice_box(ui))
         .children(categories)
+        .maybe(backup.map(|b| crate::backup::section(b, ui.now_ms)))
         .child(el("h2").text("Address book"))
         .child(
             el("ul")
@@ -318,6 +327,7 @@ mod tests {
                 from: "CLI laptop".into(),
                 at: 1_000,
             }],
+            backup: None,
         }
     }
 

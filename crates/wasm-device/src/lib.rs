@@ -19,6 +19,8 @@
 
 #[cfg(feature = "sync")]
 mod audit;
+#[cfg(feature = "sync")]
+mod backup;
 mod commands;
 mod events;
 mod seal;

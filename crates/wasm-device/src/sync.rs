@@ -330,6 +330,30 @@ fn with<T>(host: &Host, f: impl FnOnce(&mut Syncer) -> T) -> T {
     f(&mut s.syncer)
 }
 
+/// Runs `f` on the syncer, or says sync is not open.
+pub(crate) fn with_attached<T>(
+    host: &Host,
+    f: impl FnOnce(&mut Syncer) -> T,
+) -> Result<T, JsError> {
+    let mut stored = host.sync.stored.borrow_mut();
+    let s = stored
+        .as_mut()
+        .ok_or_else(|| JsError::new("sync is not open"))?;
+    Ok(f(&mut s.syncer))
+}
+
+/// A backup was restored: its records go to the group's snapshots, the
+/// state is stored, and the worker mirrors names and networks.
+pub(crate) fn after_restore(host: &Rc<Host>, outs: Vec<Out>) {
+    carry_out(host, outs);
+    if host.dev.borrow().is_online() {
+        let outs = with(host, Syncer::flush);
+        carry_out(host, outs);
+    }
+    spawn_store(host);
+    crate::emit(host, r#"{"kind":"sync"}"#);
+}
+
 fn attached(host: &Host) -> bool {
     host.sync.stored.borrow().is_some()
 }
@@ -545,7 +569,7 @@ fn announce(host: &Host, first: Option<&NoticeView>, count: usize) {
     );
 }
 
-fn spawn_store(host: &Rc<Host>) {
+pub(crate) fn spawn_store(host: &Rc<Host>) {
     host.sync.dirty.set(true);
     let h = Rc::clone(host);
     wasm_bindgen_futures::spawn_local(async move { store(&h).await });
@@ -584,4 +608,9 @@ pub(crate) async fn store(host: &Rc<Host>) {
         }
     }
     host.sync.persisting.set(false);
+    // Something to back up (stored first: the worker may stop meanwhile,
+    // and the next start writes it).
+    if with_attached(host, |s| s.backup_due()).unwrap_or(false) {
+        crate::emit(host, r#"{"kind":"backup"}"#);
+    }
 }

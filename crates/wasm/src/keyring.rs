@@ -123,6 +123,17 @@ impl Keyring {
         self.inner.mnemonic_sources().map(|s| s.0).collect()
     }
 
+    /// The backup secret of the first recovery phrase (32 bytes, HKDF over
+    /// its seed: `tandem_keys::backup`), or `undefined` for a wallet of
+    /// imported keys only. The only thing derived from the seed that leaves
+    /// this module; the sync module derives the backup's keys from it.
+    #[wasm_bindgen(js_name = backupSecret)]
+    pub fn backup_secret(&self) -> Option<js_sys::Uint8Array> {
+        self.inner
+            .backup_secret()
+            .map(|s| js_sys::Uint8Array::from(&s[..]))
+    }
+
     /// `personal_sign`: `message` is `0x` hex (raw bytes) or text. Returns the
     /// 65-byte signature as `0x` hex.
     #[wasm_bindgen(js_name = signPersonal)]

@@ -175,6 +175,52 @@ impl core::fmt::Debug for Blob {
     }
 }
 
+/// A backup under a recovery phrase's keys (see `tandem_pair::backup`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct BackupRow {
+    /// The Ed25519 key registered by the first write.
+    pub public_key: Vec<u8>,
+    /// The counter of the last write or delete.
+    pub counter: u64,
+    /// The sealed contents; `None` once deleted (the key and counter stay,
+    /// so a recorded write cannot bring it back).
+    pub value: Option<Vec<u8>>,
+    /// Unix seconds of the last write or delete.
+    pub updated_at: u64,
+}
+
+impl core::fmt::Debug for BackupRow {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("BackupRow")
+            .field("counter", &self.counter)
+            .field("len", &self.value.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The backups table, the same on both backends (created where missing:
+/// a database made before backups existed gets it when opened).
+pub(crate) const BACKUPS_TABLE: &str = "CREATE TABLE IF NOT EXISTS backups(
+    id BYTEA_OR_BLOB NOT NULL PRIMARY KEY,
+    public_key BYTEA_OR_BLOB NOT NULL,
+    counter BIGINT NOT NULL,
+    value BYTEA_OR_BLOB,
+    updated_at BIGINT NOT NULL)";
+
+/// What a backup write or delete may do to the row it finds: the key must
+/// be the registered one and the counter must grow.
+pub(crate) fn backup_allowed(
+    found: Option<(&[u8], u64)>,
+    public_key: &[u8],
+    counter: u64,
+) -> Result<()> {
+    match found {
+        Some((key, _)) if key != public_key => Err(crate::Error::BackupKey),
+        Some((_, current)) if counter <= current => Err(crate::Error::BackupStale { current }),
+        _ => Ok(()),
+    }
+}
+
 /// A device of a group as the relay knows it: the founder (recorded when it
 /// first authenticates) or a device another member admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -368,6 +414,21 @@ pub trait Store: Send + Sync + 'static {
     fn blob_get(&self, namespace: Vec<u8>, key: Vec<u8>) -> BoxFuture<'_, Result<Option<Blob>>>;
     /// Total bytes stored under a namespace.
     fn blob_usage(&self, namespace: Vec<u8>) -> BoxFuture<'_, Result<u64>>;
+    /// Writes backup `id` (`value` `None`: deletes its contents) in one
+    /// step with the checks: the first write registers `public_key`; later
+    /// ones must come with the same key ([`crate::Error::BackupKey`]) and
+    /// a counter above the stored one ([`crate::Error::BackupStale`]). A
+    /// delete of a backup never written is `Ok(false)`, changing nothing.
+    fn backup_put(
+        &self,
+        id: Vec<u8>,
+        public_key: Vec<u8>,
+        counter: u64,
+        value: Option<Vec<u8>>,
+        now: u64,
+    ) -> BoxFuture<'_, Result<bool>>;
+    /// Reads backup `id`.
+    fn backup_get(&self, id: Vec<u8>) -> BoxFuture<'_, Result<Option<BackupRow>>>;
     /// Insert a device into its group, or update an existing one's key,
     /// founder flag, current token and (if given) last-seen time. Its revoked
     /// state is never changed here. With `token_id`, the token also becomes
@@ -528,6 +589,7 @@ pub mod conformance {
         subscriptions(store).await;
         partial_publish(store).await;
         blobs(store).await;
+        backups(store).await;
         devices_and_tokens(store).await;
         revocation_chain(store).await;
     }
@@ -922,6 +984,69 @@ pub mod conformance {
             None
         );
         assert_eq!(store.blob_usage(b"g".to_vec()).await.unwrap(), 3);
+    }
+
+    /// Backups: the first write registers its key; later writes and
+    /// deletes need that key and a greater counter; a delete keeps the key
+    /// and the counter, so an old write cannot come back.
+    async fn backups(store: &dyn Store) {
+        let (id, k, other) = (b"backup-id".to_vec(), b"key-A".to_vec(), b"key-B".to_vec());
+        assert_eq!(store.backup_get(id.clone()).await.unwrap(), None);
+        assert!(!store
+            .backup_put(id.clone(), k.clone(), 1, None, 3)
+            .await
+            .unwrap());
+        assert_eq!(store.backup_get(id.clone()).await.unwrap(), None);
+        assert!(store
+            .backup_put(id.clone(), k.clone(), 10, Some(b"v1".to_vec()), 4)
+            .await
+            .unwrap());
+        let err = store
+            .backup_put(id.clone(), other.clone(), 11, Some(b"evil".to_vec()), 5)
+            .await
+            .unwrap_err();
+        assert_eq!(err, crate::Error::BackupKey);
+        for stale in [10, 9] {
+            let err = store
+                .backup_put(id.clone(), k.clone(), stale, Some(b"old".to_vec()), 5)
+                .await
+                .unwrap_err();
+            assert_eq!(err, crate::Error::BackupStale { current: 10 });
+        }
+        assert!(store
+            .backup_put(id.clone(), k.clone(), 12, Some(b"v2".to_vec()), 6)
+            .await
+            .unwrap());
+        assert_eq!(
+            store.backup_get(id.clone()).await.unwrap(),
+            Some(BackupRow {
+                public_key: k.clone(),
+                counter: 12,
+                value: Some(b"v2".to_vec()),
+                updated_at: 6,
+            })
+        );
+        // Deleted: the contents go, the key and counter stay.
+        assert!(store
+            .backup_put(id.clone(), k.clone(), 13, None, 7)
+            .await
+            .unwrap());
+        let row = store.backup_get(id.clone()).await.unwrap().unwrap();
+        assert_eq!((row.value, row.counter), (None, 13));
+        let err = store
+            .backup_put(id.clone(), k.clone(), 12, Some(b"v2".to_vec()), 8)
+            .await
+            .unwrap_err();
+        assert_eq!(err, crate::Error::BackupStale { current: 13 });
+        assert!(store
+            .backup_put(id.clone(), k.clone(), 14, Some(b"v3".to_vec()), 9)
+            .await
+            .unwrap());
+        assert_eq!(
+            store.backup_get(b"other".to_vec()).await.unwrap(),
+            None,
+            "ids do not mix"
+        );
     }
 
     fn device(group: &[u8], device: &[u8]) -> DeviceRecord {

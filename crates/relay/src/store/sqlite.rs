@@ -20,9 +20,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
 use super::{
-    split_full, Blob, ChainHead, DeviceRecord, MailboxDepths, MailboxLimits, MessageId, NewMessage,
-    NewRevocation, Published, RevokedEntry, Store, StoredMessage, Subscribed, TargetKind, DEPTHS,
-    SCHEMA_VERSION, TOPIC_PARTIES,
+    backup_allowed, split_full, BackupRow, Blob, ChainHead, DeviceRecord, MailboxDepths,
+    MailboxLimits, MessageId, NewMessage, NewRevocation, Published, RevokedEntry, Store,
+    StoredMessage, Subscribed, TargetKind, DEPTHS, SCHEMA_VERSION, TOPIC_PARTIES,
 };
 use crate::{Error, Result};
 
@@ -186,6 +186,8 @@ impl SqliteStore {
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
             .map_err(db_err)?;
         init_schema(&conn, &location)?;
+        conn.execute_batch(&super::BACKUPS_TABLE.replace("BYTEA_OR_BLOB", "BLOB"))
+            .map_err(db_err)?;
         let inner = Inner::load(conn)?;
         let rconn = Connection::open(path.as_ref()).map_err(db_err)?;
         rconn
@@ -774,6 +776,64 @@ impl Store for SqliteStore {
                 |r| r.get::<_, i64>(0),
             )
             .map(|n| n as u64)
+            .map_err(db_err)
+        })
+    }
+
+    fn backup_put(
+        &self,
+        id: Vec<u8>,
+        public_key: Vec<u8>,
+        counter: u64,
+        value: Option<Vec<u8>>,
+        now: u64,
+    ) -> BoxFuture<'_, Result<bool>> {
+        self.call(move |i| {
+            let found: Option<(Vec<u8>, i64)> = i
+                .conn
+                .query_row(
+                    "SELECT public_key, counter FROM backups WHERE id = ?1",
+                    [&id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if found.is_none() && value.is_none() {
+                return Ok(false);
+            }
+            backup_allowed(
+                found.as_ref().map(|(k, c)| (k.as_slice(), *c as u64)),
+                &public_key,
+                counter,
+            )?;
+            i.conn
+                .execute(
+                    "INSERT INTO backups(id, public_key, counter, value, updated_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO UPDATE SET \
+                     counter = excluded.counter, value = excluded.value, \
+                     updated_at = excluded.updated_at",
+                    params![id, public_key, to_i64(counter), value, to_i64(now)],
+                )
+                .map_err(db_err)?;
+            Ok(true)
+        })
+    }
+
+    fn backup_get(&self, id: Vec<u8>) -> BoxFuture<'_, Result<Option<BackupRow>>> {
+        self.read(move |c| {
+            c.query_row(
+                "SELECT public_key, counter, value, updated_at FROM backups WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(BackupRow {
+                        public_key: r.get(0)?,
+                        counter: r.get::<_, i64>(1)? as u64,
+                        value: r.get(2)?,
+                        updated_at: r.get::<_, i64>(3)? as u64,
+                    })
+                },
+            )
+            .optional()
             .map_err(db_err)
         })
     }

@@ -39,6 +39,22 @@ thread_local! {
     static AGAIN: Cell<bool> = const { Cell::new(false) };
 }
 
+/// After "Import a recovery phrase": a backup under this phrase's keys on
+/// the relay is offered on the Sync screen, saying what it brings back.
+/// Without one (or without a relay to ask) onboarding ends as before.
+pub(super) async fn after_import() {
+    match call("backup.find", Value::Null).await {
+        Ok(v) if v.get("found").is_some_and(|f| !f.is_null()) => {
+            if let Err(e) = open().await {
+                with_ui(|ui| ui.error = Some(e.to_string()));
+                render();
+            }
+        }
+        Ok(_) => {}
+        Err(e) => web_sys::console::warn_1(&format!("tandem: no backup looked up: {e}").into()),
+    }
+}
+
 /// Something synced: the open Sync screen shows it. One request at a time
 /// (answers may come back out of order; an older view must not replace a
 /// newer one), again if more happened meanwhile.
@@ -78,6 +94,7 @@ pub(super) async fn run(a: SyncAction, root: &Element) -> Result<()> {
         )?,
         SyncAction::RemoveContact(address) => contact_removal(&address),
         SyncAction::Dismiss => return apply(call("sync.dismiss", Value::Null).await?),
+        SyncAction::Backup(b) => return apply(call(crate::backup::method(b), Value::Null).await?),
     };
     apply(call("sync.edit", edit).await?)?;
     dom::clear(root, "sync-contact-address");

@@ -27,9 +27,9 @@ use tokio::sync::{mpsc, oneshot, Mutex, OwnedMutexGuard};
 use tokio_postgres::{Client, NoTls};
 
 use super::{
-    Blob, ChainHead, DeviceRecord, Event, GroupGuard, MailboxDepths, MailboxLimits, MessageId,
-    NewMessage, NewRevocation, Published, RevokedEntry, Store, StoredMessage, Subscribed,
-    TargetKind, SCHEMA_VERSION, TOPIC_PARTIES,
+    backup_allowed, BackupRow, Blob, ChainHead, DeviceRecord, Event, GroupGuard, MailboxDepths,
+    MailboxLimits, MessageId, NewMessage, NewRevocation, Published, RevokedEntry, Store,
+    StoredMessage, Subscribed, TargetKind, SCHEMA_VERSION, TOPIC_PARTIES,
 };
 use crate::{Error, Result};
 
@@ -252,6 +252,10 @@ impl PgStore {
             pool.push(connect_one(url, POOL_NAME).await?);
         }
         init_schema(&mut pool[0], url).await?;
+        pool[0]
+            .batch_execute(&super::BACKUPS_TABLE.replace("BYTEA_OR_BLOB", "BYTEA"))
+            .await
+            .map_err(pg_err)?;
         let mut lockers = Vec::with_capacity(LOCKERS);
         for _ in 0..LOCKERS {
             lockers.push(Arc::new(Mutex::new(connect_one(url, LOCK_NAME).await?)));
@@ -452,6 +456,59 @@ impl PgStore {
             .map_err(pg_err)?
             .map_or(0, |r| r.get::<_, i64>(0) as u64);
         Err(Error::BlobVersionConflict { current })
+    }
+
+    async fn backup_put_inner(
+        &self,
+        id: Vec<u8>,
+        public_key: Vec<u8>,
+        counter: u64,
+        value: Option<Vec<u8>>,
+        now: u64,
+    ) -> Result<bool> {
+        let (c, t) = (to_i64(counter), to_i64(now));
+        let mut client = self.conn().await?;
+        let tx = client.transaction().await.map_err(pg_err)?;
+        if value.is_some() {
+            // A first write registers its key (one statement: two nodes
+            // racing on a new id cannot both register).
+            let inserted = tx
+                .query_opt(
+                    "INSERT INTO backups(id, public_key, counter, value, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING counter",
+                    &[&id, &public_key, &c, &value, &t],
+                )
+                .await
+                .map_err(pg_err)?;
+            if inserted.is_some() {
+                tx.commit().await.map_err(pg_err)?;
+                return Ok(true);
+            }
+        }
+        let Some(row) = tx
+            .query_opt(
+                "SELECT public_key, counter FROM backups WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
+            .await
+            .map_err(pg_err)?
+        else {
+            return Ok(false);
+        };
+        let key: Vec<u8> = row.get(0);
+        backup_allowed(
+            Some((key.as_slice(), row.get::<_, i64>(1) as u64)),
+            &public_key,
+            counter,
+        )?;
+        tx.execute(
+            "UPDATE backups SET counter = $2, value = $3, updated_at = $4 WHERE id = $1",
+            &[&id, &c, &value, &t],
+        )
+        .await
+        .map_err(pg_err)?;
+        tx.commit().await.map_err(pg_err)?;
+        Ok(true)
     }
 
     async fn lock_group_inner(&self, group: Vec<u8>) -> Result<GroupGuard> {
@@ -680,6 +737,36 @@ impl Store for PgStore {
                 .await
                 .map_err(pg_err)?;
             Ok(row.get::<_, i64>(0) as u64)
+        })
+    }
+
+    fn backup_put(
+        &self,
+        id: Vec<u8>,
+        public_key: Vec<u8>,
+        counter: u64,
+        value: Option<Vec<u8>>,
+        now: u64,
+    ) -> BoxFuture<'_, Result<bool>> {
+        Box::pin(self.backup_put_inner(id, public_key, counter, value, now))
+    }
+
+    fn backup_get(&self, id: Vec<u8>) -> BoxFuture<'_, Result<Option<BackupRow>>> {
+        Box::pin(async move {
+            let client = self.conn().await?;
+            Ok(client
+                .query_opt(
+                    "SELECT public_key, counter, value, updated_at FROM backups WHERE id = $1",
+                    &[&id],
+                )
+                .await
+                .map_err(pg_err)?
+                .map(|r| BackupRow {
+                    public_key: r.get(0),
+                    counter: r.get::<_, i64>(1) as u64,
+                    value: r.get(2),
+                    updated_at: r.get::<_, i64>(3) as u64,
+                }))
         })
     }
 

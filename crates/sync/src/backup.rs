@@ -1,0 +1,496 @@
+//! The encrypted backup of the synced metadata on the relay, under keys
+//! from the recovery phrase (`tandem_pair::backup`): what a new browser
+//! restores when every device is lost.
+//!
+//! The [`Syncer`](crate::Syncer) decides; a shell carries out its
+//! [`Request`]s over HTTP (`GET`/`PUT`/`DELETE /v1/backup/<id>` on the
+//! group's relay) and hands back each answer:
+//!
+//! - **Writing** after changes (the shell debounces): read the backup,
+//!   merge what it holds (another browser with the same phrase may have
+//!   written it) with this device's records field by field (the later
+//!   change wins, as in sync), seal, and write at a counter above the
+//!   relay's. A write refused as stale (someone wrote meanwhile) reads and
+//!   merges again.
+//! - **Restoring**: read, open and summarise (what the onboarding shows
+//!   before it restores); on the user's word, the records are merged into
+//!   this device's copy, and sync carries them on (to the wallet, to the
+//!   group's snapshots).
+//! - **Deleting**: a signed delete; the backup stays off on this device
+//!   until the user turns it on again.
+//!
+//! What is backed up: every category that syncs, with its records and
+//! switch (the same packed [`Snapshot`]s as the relay's sync blobs).
+
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+use tandem_pair::backup::{BackupKeys, BackupRefusal, StoredBackup};
+use zeroize::Zeroizing;
+
+use crate::{invalid, Category, Replica, Result, Snapshot};
+
+/// The format of the backup's plaintext.
+const FORMAT: u8 = 1;
+
+/// What a backup holds once opened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Contents {
+    v: u8,
+    /// Every category that synced, with its records and switch.
+    pub snapshots: Vec<Snapshot>,
+}
+
+impl Contents {
+    /// Contents holding `snapshots`.
+    pub fn new(snapshots: Vec<Snapshot>) -> Self {
+        Self {
+            v: FORMAT,
+            snapshots,
+        }
+    }
+
+    fn parse(plain: &[u8]) -> Result<Self> {
+        let c: Self = serde_json::from_slice(plain)
+            .map_err(|e| invalid(format!("the backup cannot be read: {e}")))?;
+        if c.v != FORMAT {
+            return Err(invalid(format!(
+                "the backup is in format {} and this Tandem reads format {FORMAT}; update Tandem",
+                c.v
+            )));
+        }
+        Ok(c)
+    }
+
+    /// How many live records each category holds.
+    pub fn summary(&self) -> Vec<(Category, usize)> {
+        self.snapshots
+            .iter()
+            .map(|s| {
+                let live = s
+                    .ops
+                    .iter()
+                    .filter(|op| {
+                        matches!(op.field, crate::Field::Record { .. }) && op.value.is_some()
+                    })
+                    .count();
+                (s.category, live)
+            })
+            .collect()
+    }
+}
+
+/// What a request is for (the shell hands it back with the answer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Read before a write (to merge and to learn the counter).
+    Read,
+    /// The write.
+    Write,
+    /// The delete.
+    Delete,
+    /// Read to restore.
+    Find,
+}
+
+/// An HTTP request for the shell to make.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Request {
+    /// What it is for.
+    pub purpose: Purpose,
+    /// `GET`, `PUT` or `DELETE`.
+    pub method: &'static str,
+    /// The full URL.
+    pub url: String,
+    /// The JSON body, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+}
+
+/// The backup's URL on the relay whose WebSocket URL is `relay`
+/// (`ws://host/v1/ws` gives `http://host/v1/backup/<id>`, `wss://` https).
+pub fn url(relay: &str, id: &tandem_pair::backup::BackupId) -> Result<String> {
+    let (scheme, rest) = if let Some(r) = relay.strip_prefix("wss://") {
+        ("https", r)
+    } else if let Some(r) = relay.strip_prefix("ws://") {
+        ("http", r)
+    } else {
+        return Err(invalid(format!(
+            "the relay URL {relay} is not ws:// or wss://"
+        )));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(invalid(format!("the relay URL {relay} names no host")));
+    }
+    Ok(format!("{scheme}://{host}/v1/backup/{id}"))
+}
+
+/// The summary of a backup found for restoring, for the onboarding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FoundView {
+    /// When it was written (ms).
+    pub saved_at: u64,
+    /// Live records per category.
+    pub categories: Vec<(Category, usize)>,
+}
+
+/// What the Sync screen shows about the backup.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupView {
+    /// This device knows the backup's keys (its wallet has a recovery
+    /// phrase and was unlocked since sync started).
+    pub ready: bool,
+    /// Written after changes.
+    pub on: bool,
+    /// When this device last wrote it (ms).
+    pub saved_at: Option<u64>,
+    /// Changes not in it yet.
+    pub pending: bool,
+    /// Why the last attempt failed.
+    pub error: Option<String>,
+    /// A backup found for restoring (after "Import a recovery phrase").
+    #[serde(default)]
+    pub found: Option<FoundView>,
+}
+
+/// The backup's state in the sync state (stored sealed with it).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backup {
+    /// The backup secret (hex): the shell gets it from the core while the
+    /// wallet is unlocked, so writes can happen later while it is locked.
+    #[serde(default)]
+    secret: Option<Zeroizing<String>>,
+    #[serde(default)]
+    on: bool,
+    /// Changes since the last write.
+    #[serde(default)]
+    dirty: bool,
+    /// A delete waits to be sent.
+    #[serde(default)]
+    deleting: bool,
+    /// The last counter the relay was known to hold.
+    #[serde(default)]
+    counter: u64,
+    #[serde(default)]
+    saved_at: Option<u64>,
+    #[serde(default)]
+    error: Option<String>,
+    /// The request under way (not stored: after a restart it is made again).
+    #[serde(skip)]
+    busy: bool,
+    /// A backup read for restoring (not stored).
+    #[serde(skip)]
+    found: Option<(u64, Contents)>,
+}
+
+impl fmt::Debug for Backup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Backup")
+            .field("ready", &self.secret.is_some())
+            .field("on", &self.on)
+            .field("dirty", &self.dirty)
+            .field("counter", &self.counter)
+            .finish_non_exhaustive()
+    }
+}
+
+fn refusal(status: u16, body: &str) -> String {
+    match serde_json::from_str::<BackupRefusal>(body) {
+        Ok(r) => format!("the relay refused the backup: {}", r.message),
+        Err(_) if status == 0 => "the relay could not be reached".into(),
+        Err(_) => format!("the relay answered the backup with HTTP {status}"),
+    }
+}
+
+impl Backup {
+    fn keys(&self) -> Option<BackupKeys> {
+        let text = self.secret.as_ref()?;
+        let mut s = Zeroizing::new([0u8; 32]);
+        hex::decode_to_slice(text.as_bytes(), &mut *s).ok()?;
+        Some(BackupKeys::derive(&s))
+    }
+
+    /// Takes the backup secret. A new one (first time, or another phrase)
+    /// turns the backup on and schedules a write.
+    pub fn set_secret(&mut self, secret: &[u8; 32]) -> bool {
+        let text = Zeroizing::new(hex::encode(secret));
+        if self.secret.as_deref() == Some(&*text) {
+            return false;
+        }
+        *self = Self {
+            secret: Some(text),
+            on: true,
+            dirty: true,
+            ..Self::default()
+        };
+        true
+    }
+
+    /// Something that is backed up changed.
+    pub fn changed(&mut self) {
+        if self.on {
+            self.dirty = true;
+        }
+    }
+
+    /// Whether a delete waits to be sent.
+    pub fn deleting(&self) -> bool {
+        self.deleting
+    }
+
+    /// Whether a request is due (the shell's debounce then calls
+    /// [`Backup::next`]). See also [`crate::Syncer::backup_due`].
+    pub fn due(&self) -> bool {
+        self.secret.is_some() && !self.busy && (self.deleting || (self.on && self.dirty))
+    }
+
+    /// The next request, if one is due.
+    pub fn next(&mut self, relay: &str) -> Result<Option<Request>> {
+        if !self.due() {
+            return Ok(None);
+        }
+        let keys = self
+            .keys()
+            .ok_or_else(|| invalid("the backup key is unreadable"))?;
+        let url = url(relay, &keys.id())?;
+        self.busy = true;
+        if self.deleting {
+            let del = keys.delete(self.counter + 1);
+            return Ok(Some(Request {
+                purpose: Purpose::Delete,
+                method: "DELETE",
+                url,
+                body: Some(serde_json::to_string(&del).expect("a delete serializes")),
+            }));
+        }
+        // Changes made from here on need another write.
+        self.dirty = false;
+        Ok(Some(Request {
+            purpose: Purpose::Read,
+            method: "GET",
+            url,
+            body: None,
+        }))
+    }
+
+    /// A read for restoring (onboarding): `None` without the key.
+    pub fn find(&mut self, relay: &str) -> Result<Option<Request>> {
+        let Some(keys) = self.keys() else {
+            return Ok(None);
+        };
+        find_request(&keys, relay).map(Some)
+    }
+
+    /// The user deletes the backup: a signed delete goes next; nothing is
+    /// written until the backup is turned on again.
+    pub fn delete(&mut self) {
+        self.on = false;
+        self.dirty = false;
+        self.deleting = true;
+    }
+
+    /// The user turns the backup on again (a write follows).
+    pub fn turn_on(&mut self) {
+        self.on = true;
+        self.dirty = true;
+        self.deleting = false;
+    }
+
+    /// What the Sync screen shows.
+    pub fn view(&self) -> BackupView {
+        BackupView {
+            ready: self.secret.is_some(),
+            on: self.on,
+            saved_at: self.saved_at,
+            pending: self.dirty || self.busy,
+            error: self.error.clone(),
+            found: self.found(),
+        }
+    }
+
+    /// The backup found for restoring, summarised.
+    pub fn found(&self) -> Option<FoundView> {
+        self.found.as_ref().map(|(at, c)| FoundView {
+            saved_at: at * 1000,
+            categories: c.summary(),
+        })
+    }
+
+    /// The user chose not to restore the backup found.
+    pub fn forget_found(&mut self) {
+        self.found = None;
+    }
+
+    /// Takes the backup found for restoring.
+    pub(crate) fn take_found(&mut self) -> Option<Contents> {
+        self.found.take().map(|(_, c)| c)
+    }
+
+    /// The answer to a request (`status` 0: it could not be sent);
+    /// `replica`: what this device would write, `relay`: the group's relay
+    /// (WebSocket URL), `nonce`: 24 fresh random bytes.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn answer(
+        &mut self,
+        purpose: Purpose,
+        relay: &str,
+        status: u16,
+        body: &str,
+        replica: &Replica,
+        now_ms: u64,
+        nonce: [u8; 24],
+    ) -> Result<Option<Request>> {
+        let keys = self
+            .keys()
+            .ok_or_else(|| invalid("the backup key is unreadable"))?;
+        let stored = || {
+            serde_json::from_str::<StoredBackup>(body)
+                .map_err(|e| invalid(format!("the relay's backup answer cannot be read: {e}")))
+        };
+        match (purpose, status) {
+            (Purpose::Find, 200 | 404) => {
+                self.found = opened(&keys, status, body)?;
+                Ok(None)
+            }
+            (Purpose::Read, 200 | 404) => {
+                let remote = if status == 200 {
+                    let s = stored()?;
+                    self.counter = self.counter.max(s.counter);
+                    // A backup that does not open (damaged) is replaced.
+                    s.data
+                        .and_then(|d| keys.open(&d.0).ok())
+                        .and_then(|p| Contents::parse(&p).ok())
+                } else {
+                    None
+                };
+                let contents = merged(replica, remote)?;
+                let plain = Zeroizing::new(serde_json::to_vec(&contents).expect("serializes"));
+                let counter = (self.counter + 1).max(now_ms);
+                let put = keys.put(counter, keys.seal(&plain, nonce));
+                Ok(Some(Request {
+                    purpose: Purpose::Write,
+                    method: "PUT",
+                    url: url(relay, &keys.id())?,
+                    body: Some(serde_json::to_string(&put).expect("a write serializes")),
+                }))
+            }
+            (Purpose::Write | Purpose::Delete, 200) => {
+                let s = stored()?;
+                self.counter = self.counter.max(s.counter);
+                self.busy = false;
+                self.error = None;
+                if purpose == Purpose::Write {
+                    self.saved_at = Some(now_ms);
+                } else {
+                    self.deleting = false;
+                    self.saved_at = None;
+                }
+                Ok(None)
+            }
+            (Purpose::Delete, 404) => {
+                self.busy = false;
+                self.deleting = false;
+                self.saved_at = None;
+                Ok(None)
+            }
+            (Purpose::Write | Purpose::Delete, 409) => {
+                // Someone wrote meanwhile: start again above its counter.
+                if let Ok(BackupRefusal {
+                    counter: Some(c), ..
+                }) = serde_json::from_str(body)
+                {
+                    self.counter = self.counter.max(c);
+                }
+                self.busy = false;
+                if purpose == Purpose::Write {
+                    self.dirty = true;
+                }
+                Ok(None)
+            }
+            (_, status) => {
+                self.busy = false;
+                if purpose == Purpose::Read || purpose == Purpose::Write {
+                    self.dirty = true;
+                }
+                let why = refusal(status, body);
+                self.error = Some(why.clone());
+                Err(invalid(why))
+            }
+        }
+    }
+}
+
+/// The read that finds the backup of `keys` on `relay`.
+fn find_request(keys: &BackupKeys, relay: &str) -> Result<Request> {
+    Ok(Request {
+        purpose: Purpose::Find,
+        method: "GET",
+        url: url(relay, &keys.id())?,
+        body: None,
+    })
+}
+
+/// The backup in the relay's answer to a find, opened: when it was
+/// written (relay seconds) and what it holds; `None` when there is none.
+fn opened(keys: &BackupKeys, status: u16, body: &str) -> Result<Option<(u64, Contents)>> {
+    match status {
+        404 => Ok(None),
+        200 => {
+            let s: StoredBackup = serde_json::from_str(body)
+                .map_err(|e| invalid(format!("the relay's backup answer cannot be read: {e}")))?;
+            let Some(d) = s.data else { return Ok(None) };
+            let plain = keys.open(&d.0).map_err(|_| {
+                invalid("the backup on the relay does not open with this recovery phrase's key: it was damaged")
+            })?;
+            Ok(Some((s.updated_at, Contents::parse(&plain)?)))
+        }
+        status => Err(invalid(refusal(status, body))),
+    }
+}
+
+/// Before this browser syncs (onboarding, no device yet): the read that
+/// finds the backup of `secret` on `relay`.
+pub fn peek_request(secret: &[u8; 32], relay: &str) -> Result<Request> {
+    find_request(&BackupKeys::derive(secret), relay)
+}
+
+/// The relay's answer to [`peek_request`], summarised (`None`: no backup).
+/// Restoring reads it again through the syncer ([`Backup::find`]).
+pub fn peek(secret: &[u8; 32], status: u16, body: &str) -> Result<Option<FoundView>> {
+    Ok(
+        opened(&BackupKeys::derive(secret), status, body)?.map(|(at, c)| FoundView {
+            saved_at: at * 1000,
+            categories: c.summary(),
+        }),
+    )
+}
+
+/// This device's categories that sync, merged field by field with what the
+/// relay's backup holds (the later change wins, as in sync; a category
+/// switched off later than the backup was written is left out).
+fn merged(replica: &Replica, remote: Option<Contents>) -> Result<Contents> {
+    let mut all = Replica::new(replica.device());
+    // No clock limit: both sides' stamps are taken as they are.
+    let far = u64::MAX / 4;
+    for c in Category::ALL {
+        all.absorb(replica.snapshot(c), far)?;
+    }
+    if let Some(remote) = remote {
+        for s in remote.snapshots {
+            all.absorb(s, far)?;
+        }
+    }
+    Ok(Contents::new(
+        Category::ALL
+            .into_iter()
+            .filter(|c| all.enabled(*c))
+            .map(|c| all.snapshot(c))
+            .collect(),
+    ))
+}

@@ -1,0 +1,211 @@
+//! The encrypted backup under the recovery phrase's keys, on the Sync
+//! screen: the line "Backup: saved 2 min ago" with "Delete backup" (or
+//! "Turn backup on"), and, after "Import a recovery phrase" found a backup,
+//! the offer that says what will be restored before it restores it.
+//! Data: the `backup` part of the worker's `tandem_sync::view::SyncView`.
+
+use crate::format::relative_time;
+use crate::view::{el, El};
+use tandem_sync::backup::{BackupView, FoundView};
+use tandem_sync::Category;
+
+/// What the user can do about the backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupAction {
+    /// Delete the backup on the relay (and stop writing it).
+    Delete,
+    /// Write it again after changes.
+    TurnOn,
+    /// Restore the backup found.
+    Restore,
+    /// Do not restore it.
+    Skip,
+}
+
+/// Reads a backup `data-action`.
+pub fn parse(action: &str) -> Option<BackupAction> {
+    Some(match action {
+        "backup-delete" => BackupAction::Delete,
+        "backup-on" => BackupAction::TurnOn,
+        "backup-restore" => BackupAction::Restore,
+        "backup-skip" => BackupAction::Skip,
+        _ => return None,
+    })
+}
+
+/// The worker method an action calls.
+pub fn method(a: BackupAction) -> &'static str {
+    match a {
+        BackupAction::Delete => "backup.delete",
+        BackupAction::TurnOn => "backup.on",
+        BackupAction::Restore => "backup.restore",
+        BackupAction::Skip => "backup.skip",
+    }
+}
+
+/// The backup's status line.
+pub fn status_line(b: &BackupView, now_ms: f64) -> String {
+    if !b.ready {
+        return "Backup: waiting for your wallet to be unlocked once (its key comes from your recovery phrase)".into();
+    }
+    if !b.on {
+        return "Backup: off (nothing is kept on the relay)".into();
+    }
+    match (b.saved_at, b.pending) {
+        (_, true) if b.error.is_none() => "Backup: saving…".into(),
+        (Some(t), _) => format!("Backup: saved {}", relative_time(t as f64, now_ms)),
+        (None, _) => "Backup: not saved yet".into(),
+    }
+}
+
+/// The backup part of the Sync screen.
+pub fn section(b: &BackupView, now_ms: f64) -> El {
+    let button = if b.on {
+        el("button")
+            .attr("type", "button")
+            .class("btn")
+            .tid("backup-delete")
+            .action("backup-delete")
+            .text("Delete backup")
+    } else {
+        el("button")
+            .attr("type", "button")
+            .class("btn")
+            .tid("backup-on")
+            .action("backup-on")
+            .text("Turn backup on")
+    };
+    el("div")
+        .class("stack")
+        .tid("backup")
+        .child(el("h2").text("Backup"))
+        .child(
+            el("p")
+                .attr("role", "status")
+                .tid("backup-status")
+                .text(status_line(b, now_ms)),
+        )
+        .child(el("p").class("hint").text(
+            "What syncs is also kept on the relay, encrypted under a key from your recovery \
+             phrase: with the phrase alone, a new browser brings it back. The relay cannot read it.",
+        ))
+        .maybe(
+            b.error
+                .as_ref()
+                .map(|e| el("p").class("error").tid("backup-error").text(e.clone())),
+        )
+        .maybe(b.ready.then_some(button))
+}
+
+/// "2 account names, 1 address book entry".
+pub fn what_returns(f: &FoundView) -> String {
+    let noun = |c: Category, n: usize| {
+        let (one, many) = match c {
+            Category::Accounts => ("account name", "account names"),
+            Category::Tokens => ("token", "tokens"),
+            Category::Balances => ("balance", "balances"),
+            Category::Activity => ("transaction", "transactions"),
+            Category::AddressBook => ("address book entry", "address book entries"),
+            Category::Networks => ("network", "networks"),
+            Category::Sites => ("connected site", "connected sites"),
+        };
+        format!("{n} {}", if n == 1 { one } else { many })
+    };
+    let parts: Vec<String> = f
+        .categories
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(c, n)| noun(*c, *n))
+        .collect();
+    if parts.is_empty() {
+        "which categories synced (no records)".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// The offer to restore a backup found after importing the phrase.
+pub fn offer(f: &FoundView, now_ms: f64) -> El {
+    el("div")
+        .class("stack notice")
+        .tid("backup-offer")
+        .child(el("h2").text("A backup of your synced data was found"))
+        .child(el("p").tid("backup-offer-what").text(format!(
+            "Restore your synced data (names, networks, address book, …) from the backup saved {}: {}.",
+            relative_time(f.saved_at as f64, now_ms),
+            what_returns(f)
+        )))
+        .child(
+            el("div")
+                .class("row")
+                .child(
+                    el("button")
+                        .attr("type", "button")
+                        .class("btn primary")
+                        .tid("backup-restore")
+                        .action("backup-restore")
+                        .text("Restore"),
+                )
+                .child(
+                    el("button")
+                        .attr("type", "button")
+                        .class("btn")
+                        .tid("backup-skip")
+                        .action("backup-skip")
+                        .text("Not now"),
+                ),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn view() -> BackupView {
+        BackupView {
+            ready: true,
+            on: true,
+            saved_at: Some(1_000),
+            pending: false,
+            error: None,
+            found: None,
+        }
+    }
+
+    #[test]
+    fn the_line_says_saved_saving_off_or_waiting() {
+        let mut b = view();
+        assert_eq!(status_line(&b, 61_000.0), "Backup: saved 1 min ago");
+        assert!(section(&b, 61_000.0).find("backup-delete").is_some());
+        b.pending = true;
+        assert_eq!(status_line(&b, 61_000.0), "Backup: saving…");
+        b.on = false;
+        assert!(status_line(&b, 0.0).starts_with("Backup: off"));
+        assert!(section(&b, 0.0).find("backup-on").is_some());
+        b.ready = false;
+        assert!(section(&b, 0.0).find("backup-on").is_none());
+        assert_eq!(parse("backup-delete"), Some(BackupAction::Delete));
+        assert_eq!(parse("nope"), None);
+    }
+
+    #[test]
+    fn the_offer_says_what_comes_back() {
+        let f = FoundView {
+            saved_at: 1_000,
+            categories: vec![
+                (Category::Accounts, 1),
+                (Category::AddressBook, 2),
+                (Category::Networks, 0),
+            ],
+        };
+        let o = offer(&f, 121_000.0);
+        let text = o.find("backup-offer-what").unwrap().text_content();
+        assert!(text.contains("Restore your synced data"), "{text}");
+        assert!(
+            text.contains("1 account name, 2 address book entries"),
+            "{text}"
+        );
+        assert!(o.find("backup-restore").is_some());
+    }
+}

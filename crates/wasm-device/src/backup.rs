@@ -1,0 +1,162 @@
+//! The encrypted backup under the recovery phrase's keys, in the worker's
+//! sync module (feature `sync`). `tandem_sync::backup` decides; the worker
+//! makes its HTTP requests (`fetch`, extension/devices.js) and hands each
+//! answer back here.
+//!
+//! The backup secret comes from the core module (`Keyring.backupSecret`,
+//! HKDF over the seed) while the wallet is unlocked and is kept in the
+//! sync state, sealed under the device key like the group keys, so a
+//! change that arrives while the wallet is locked is backed up too.
+
+use rand_core::{OsRng, RngCore};
+use tandem_sync::backup::{Purpose, Request};
+use wasm_bindgen::prelude::*;
+
+use crate::sync::{now_ms, spawn_store, with_attached};
+use crate::DeviceHost;
+
+fn request_json(r: Option<Request>) -> Option<String> {
+    r.map(|r| serde_json::to_string(&r).expect("a request serializes"))
+}
+
+fn secret_of(secret: &[u8]) -> Result<&[u8; 32], JsError> {
+    secret
+        .try_into()
+        .map_err(|_| JsError::new("a backup secret is 32 bytes"))
+}
+
+/// Onboarding, before this browser has a device: the read that looks for
+/// the backup of `secret` on `relay` (WebSocket URL), as JSON
+/// `{purpose, method, url}`.
+#[wasm_bindgen(js_name = backupPeekRequest)]
+pub fn backup_peek_request(secret: &[u8], relay: &str) -> Result<String, JsError> {
+    let r = tandem_sync::backup::peek_request(secret_of(secret)?, relay)
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(serde_json::to_string(&r).expect("a request serializes"))
+}
+
+/// The relay's answer to that read, opened and summarised as JSON
+/// (`tandem_sync::backup::FoundView`), or `undefined` when there is no
+/// backup. Throws with the reason when the relay refused or the backup
+/// does not open.
+#[wasm_bindgen(js_name = backupPeek)]
+pub fn backup_peek(secret: &[u8], status: u16, body: &str) -> Result<Option<String>, JsError> {
+    let found = tandem_sync::backup::peek(secret_of(secret)?, status, body)
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(found.map(|f| serde_json::to_string(&f).expect("a summary serializes")))
+}
+
+#[wasm_bindgen]
+impl DeviceHost {
+    /// Takes the backup secret (32 bytes from the core). A new one turns
+    /// the backup on; returns whether a write is now due.
+    #[wasm_bindgen(js_name = backupKey)]
+    pub fn backup_key(&self, secret: &[u8]) -> Result<bool, JsError> {
+        let secret = secret_of(secret)?;
+        let due = with_attached(&self.host, |s| {
+            s.backup_mut().set_secret(secret);
+            s.backup_due()
+        })?;
+        spawn_store(&self.host);
+        Ok(due)
+    }
+
+    /// Whether a backup request is due (the worker then waits a moment, so
+    /// a burst of changes makes one write, and calls `backupNext`).
+    #[wasm_bindgen(js_name = backupDue)]
+    pub fn backup_due(&self) -> bool {
+        with_attached(&self.host, |s| s.backup_due()).unwrap_or(false)
+    }
+
+    /// The next backup request as JSON `{purpose, method, url, body?}`, or
+    /// `undefined` when none is due.
+    #[wasm_bindgen(js_name = backupNext)]
+    pub fn backup_next(&self) -> Result<Option<String>, JsError> {
+        let relay = self.relay();
+        let r = with_attached(&self.host, |s| s.backup_next(&relay))?
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(request_json(r))
+    }
+
+    /// A read of the backup for restoring (onboarding), or `undefined`
+    /// without the backup secret.
+    #[wasm_bindgen(js_name = backupFind)]
+    pub fn backup_find(&self) -> Result<Option<String>, JsError> {
+        let relay = self.relay();
+        let r = with_attached(&self.host, |s| s.backup_mut().find(&relay))?
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(request_json(r))
+    }
+
+    /// The relay's answer to a backup request (`status` 0: it could not be
+    /// sent): returns the next request, if any. Throws with the reason the
+    /// relay gave, which the Sync screen shows too.
+    #[wasm_bindgen(js_name = backupAnswer)]
+    pub fn backup_answer(
+        &self,
+        purpose: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<Option<String>, JsError> {
+        let purpose: Purpose = serde_json::from_value(serde_json::Value::String(purpose.into()))
+            .map_err(|_| JsError::new("unknown backup request purpose"))?;
+        let relay = self.relay();
+        let mut nonce = [0u8; 24];
+        OsRng.fill_bytes(&mut nonce);
+        let r = with_attached(&self.host, |s| {
+            s.backup_answer(purpose, &relay, status, body, now_ms(), nonce)
+        })?;
+        spawn_store(&self.host);
+        crate::emit(&self.host, r#"{"kind":"sync_status"}"#);
+        Ok(request_json(r.map_err(|e| JsError::new(&e.to_string()))?))
+    }
+
+    /// The backup found by `backupFind`, summarised as JSON
+    /// (`tandem_sync::backup::FoundView`), or `undefined`.
+    #[wasm_bindgen(js_name = backupFound)]
+    pub fn backup_found(&self) -> Option<String> {
+        with_attached(&self.host, |s| s.backup().found())
+            .ok()
+            .flatten()
+            .map(|f| serde_json::to_string(&f).expect("a summary serializes"))
+    }
+
+    /// Merges the backup found into this browser's synced data (the worker
+    /// then mirrors names and networks into the wallet on the `sync` event).
+    #[wasm_bindgen(js_name = backupRestore)]
+    pub fn backup_restore(&self) -> Result<(), JsError> {
+        let outs = with_attached(&self.host, |s| s.restore(now_ms()))?
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        crate::sync::after_restore(&self.host, outs);
+        Ok(())
+    }
+
+    /// The user chose not to restore the backup found.
+    #[wasm_bindgen(js_name = backupSkip)]
+    pub fn backup_skip(&self) -> Result<(), JsError> {
+        with_attached(&self.host, |s| s.backup_mut().forget_found())
+    }
+
+    /// Deletes the backup (a signed delete is due next) and stops writing it.
+    #[wasm_bindgen(js_name = backupDelete)]
+    pub fn backup_delete(&self) -> Result<(), JsError> {
+        with_attached(&self.host, |s| s.backup_mut().delete())?;
+        spawn_store(&self.host);
+        Ok(())
+    }
+
+    /// Turns the backup on again (a write is due next).
+    #[wasm_bindgen(js_name = backupOn)]
+    pub fn backup_on(&self) -> Result<(), JsError> {
+        with_attached(&self.host, |s| s.backup_mut().turn_on())?;
+        spawn_store(&self.host);
+        Ok(())
+    }
+}
+
+impl DeviceHost {
+    /// The group's relay (WebSocket URL): the backup lives there too.
+    fn relay(&self) -> String {
+        self.host.dev.borrow().state().group.relay().to_owned()
+    }
+}
