@@ -5,7 +5,7 @@
 //! Data: the `backup` part of the worker's `tandem_sync::view::SyncView`.
 
 use crate::format::relative_time;
-use crate::view::{el, El};
+use crate::view::{el, Action, El};
 use tandem_sync::backup::{BackupView, FoundView};
 use tandem_sync::Category;
 
@@ -31,6 +31,16 @@ pub fn parse(action: &str) -> Option<BackupAction> {
         "backup-skip" => BackupAction::Skip,
         _ => return None,
     })
+}
+
+/// The `data-action` that [`parse`] reads back as `a`.
+pub fn encode(a: BackupAction) -> &'static str {
+    match a {
+        BackupAction::Delete => "backup-delete",
+        BackupAction::TurnOn => "backup-on",
+        BackupAction::Restore => "backup-restore",
+        BackupAction::Skip => "backup-skip",
+    }
 }
 
 /// The worker method an action calls.
@@ -65,14 +75,14 @@ pub fn section(b: &BackupView, now_ms: f64) -> El {
             .attr("type", "button")
             .class("btn")
             .tid("backup-delete")
-            .action("backup-delete")
+            .on(Action::Sync(crate::sync::SyncAction::Backup(BackupAction::Delete)))
             .text("Delete backup")
     } else {
         el("button")
             .attr("type", "button")
             .class("btn")
             .tid("backup-on")
-            .action("backup-on")
+            .on(Action::Sync(crate::sync::SyncAction::Backup(BackupAction::TurnOn)))
             .text("Turn backup on")
     };
     el("div")
@@ -143,7 +153,7 @@ pub fn offer(f: &FoundView, now_ms: f64) -> El {
                         .attr("type", "button")
                         .class("btn primary")
                         .tid("backup-restore")
-                        .action("backup-restore")
+                        .on(Action::Sync(crate::sync::SyncAction::Backup(BackupAction::Restore)))
                         .text("Restore"),
                 )
                 .child(
@@ -151,7 +161,7 @@ pub fn offer(f: &FoundView, now_ms: f64) -> El {
                         .attr("type", "button")
                         .class("btn")
                         .tid("backup-skip")
-                        .action("backup-skip")
+                        .on(Action::Sync(crate::sync::SyncAction::Backup(BackupAction::Skip)))
                         .text("Not now"),
                 ),
         )

@@ -43,6 +43,7 @@ pub fn encode(a: &SyncAction) -> (&'static str, Option<String>) {
         SyncAction::AddContact => ("sync-contact-add", None),
         SyncAction::RemoveContact(x) => ("sync-contact-remove", Some(x.clone())),
         SyncAction::Dismiss => ("sync-dismiss", None),
+        SyncAction::Backup(b) => (crate::backup::encode(*b), None),
     }
 }
 
