@@ -1,7 +1,7 @@
 // End to end: every answer goes the recorded way (issue 13 item 13, issue 12's
 // audit log). The answers that do not come from the approval window (the
-// phone's, with confirm on phone, and a request withdrawn because its window
-// closed) are stored before they are carried out, like the window's, so a
+// phone's, with confirm on phone, a request withdrawn because its window
+// closed, and one rejected by the lock) are stored before they are carried out, like the window's, so a
 // service worker killed between the answer and its delivery loses nothing,
 // sends nothing twice, and the page's promise settles. The activity log says
 // where a request was answered ("Approved on Pixel 8", "Rejected on Pixel
@@ -230,5 +230,35 @@ describe('answers from the phone and withdrawals are recorded before they are ca
     const entry = sign.find((e) => e.happened.summary.includes('withdrawn'));
     assert.equal(entry.happened.approved, false);
     assert.equal(entry.happened.approved_on, null, 'nobody answered it');
+  });
+
+  it('killed after the lock rejected a waiting request, before the page heard: the page gets the 4001 saying Tandem locked', async () => {
+    const before = await nonce();
+    const signed = d((a) => window.dapp.raw({ method: 'personal_sign', params: ['0x6c6f636b6564', a] }), A0);
+    let settled = false;
+    signed.then(() => (settled = true));
+    const b = await until(async () => (await browser.ui('approvals.list')).find((x) => x.kind === 'personal_sign'), 'the signature request');
+    await windowOf(b.id);
+    const held = gate.hold('eth_sendRawTransaction', { forward: false });
+    const own = await browser.ui('send.start', { transaction: { from: A0, to: A1, value: '0x2' } });
+    await until(async () => !(await browser.ui('approvals.list')).find((x) => x.id === own.approval)?.needsFill, 'its fees');
+    const resolving = browser.ui('approvals.resolve', { id: own.approval, approve: true }).catch((e) => e);
+    await held;
+    await browser.ui('lock');
+    const record = await until(async () => (await stored()).find((x) => x.id === b.id), 'the rejection recorded');
+    assert.match(record.then.error.message, /locked/);
+    assert.equal(settled, false, 'the page has not heard yet');
+    await kill();
+    await resolving;
+    const res = await signed;
+    assert.equal(res.error?.code, 4001, JSON.stringify(res));
+    assert.match(res.error.message, /Tandem locked before this request was answered/);
+    // The send approved before the lock was signed then: it goes out once.
+    await until(async () => (await nonce()) === before + 1, 'the own send mined');
+    await until(async () => (await stored()).length === 0, 'both records forgotten');
+    assert.equal((await browser.ui('state')).unlocked, false);
+    await browser.ui('unlock', { password: PASSWORD });
+    const sign = await signEntries((e) => e.happened.summary.includes('locked'));
+    assert.equal(sign.filter((e) => e.happened.summary.includes('locked')).length, 1, 'logged once');
   });
 });
