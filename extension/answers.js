@@ -1,13 +1,22 @@
 // Answered approvals, carried out so that a worker killed at any point picks
 // up where it stopped (MV3 restarts). The steps and what may follow what are
 // the core's (crates/wallet/src/answered.rs, `answerStep`): the answer is
-// recorded ({ id, then }, `then` the resolution at its step) and stored in
-// the same write as the session the approval left (background.js persist);
-// this file does each step's I/O and stores before the next one:
+// recorded ({ id, then, audit }, `then` the resolution at its step, `audit`
+// its activity-log entry) and stored in the same write as the session the
+// approval left (background.js persist); this file does each step's I/O and
+// stores before the next one:
 //
 //   send_transaction -> (sign) -> send_signed -> (send the same bytes) -> reply
 //   sign_personal / sign_typed_data -> (sign) -> reply
-//   reply / error -> (deliver to the document that asked) -> forgotten
+//   reply / error -> (deliver to the document that asked, then write the
+//                     audit entry) -> forgotten
+//
+// Every answer goes this way: the user's in the approval window, the
+// phone's (confirm on phone), and the ones the worker reaches itself (a
+// timeout, a request withdrawn because its window or tab closed or the
+// wallet locked). A worker killed after the audit entry was written and
+// before the record was forgotten writes that entry once more: a log entry
+// twice, never one missing.
 //
 // After a restart the worker calls drive() again: a signed transaction is
 // only ever sent again as the same bytes (the node that has it answers with
@@ -16,8 +25,8 @@
 
 /**
  * @param {object} env what the worker provides
- * @param {() => {id: number, then: any}[]} env.list the recorded answers (stored by persist)
- * @param {(list: {id: number, then: any}[]) => void} env.setList
+ * @param {() => {id: number, then: any, audit?: object}[]} env.list the recorded answers (stored by persist)
+ * @param {(list: {id: number, then: any, audit?: object}[]) => void} env.setList
  * @param {(json: string) => string} env.answerStep the core's transition ({ then, step } -> then)
  * @param {() => any} env.keyring the open Keyring, or null when locked
  * @param {() => Promise<unknown>} env.persist stores the controller state
@@ -25,6 +34,7 @@
  * @param {(address: string, tx: object, origin: string, signed: {raw: string, hash: string}) => Promise<string>} env.broadcast
  * @param {(e: unknown) => object} env.errorObject an EIP-1193 error object
  * @param {() => void} env.changed a reply changed what pages see
+ * @param {(item: object) => Promise<unknown>} env.audit writes an answer's audit entry
  */
 export function answers(env) {
   let chain = Promise.resolve();
@@ -63,6 +73,10 @@ export function answers(env) {
       if (r.type === 'reply' || r.type === 'error') {
         await env.deliver(r.reply_to, r.type === 'reply' ? { result: r.result } : { error: r.error });
         if (r.changed) env.changed();
+        // Once the page has its answer (never in between: see background.js
+        // handleStatus), and before the record that holds it is forgotten.
+        const item = env.list().find((a) => a.id === id)?.audit;
+        if (item) await env.audit(item);
         step(id, { delivered: true });
         await env.persist();
         break;

@@ -6,7 +6,7 @@
 // loads next: Settings, Activity log loads it and signs what waited first.
 //
 // Storage (see extension/API.md):
-//   local  tandem.audit.queue   entries not signed yet: [{happened}|{approval, approved}, atMs];
+//   local  tandem.audit.queue   entries not signed yet: [{happened}|{approval, approved, approvedOn}, atMs];
 //                               nothing secret (what the log itself will say)
 
 import { devices, loadedSyncHost, onSyncAttached } from './devices.js';
@@ -67,18 +67,22 @@ export function audit(happened) {
   return add({ happened, atMs: Date.now() });
 }
 
-/** Records answers to sites' requests (`approvals`: as `wallet.approvals()`
- *  lists them); the module records the ones that sign or send. */
-export function auditAnswered(approvals, approved) {
-  return Promise.all(
-    approvals.map((a) => {
-      let approval = JSON.stringify(a);
-      if (approval.length > MAX_APPROVAL_BYTES) {
-        approval = JSON.stringify({ origin: a.origin, kind: a.kind, request: { method: a.request?.method } });
-      }
-      return add({ approval, approved, atMs: Date.now() });
-    }),
-  );
+/** The entry for an answer to a site's request (`a`: as `wallet.approvals()`
+ *  lists it), `approved` or not, on `approvedOn` (the phone's hex id when
+ *  the phone answered), made now: the answer's record carries it until its
+ *  page has the answer (answers.js), then it is written (auditWrite). The
+ *  module records the ones that sign or send. */
+export function auditItem(a, approved, approvedOn) {
+  let approval = JSON.stringify(a);
+  if (approval.length > MAX_APPROVAL_BYTES) {
+    approval = JSON.stringify({ origin: a.origin, kind: a.kind, request: { method: a.request?.method } });
+  }
+  return { approval, approved, approvedOn: approvedOn ?? null, atMs: Date.now() };
+}
+
+/** Writes an entry made by auditItem. */
+export function auditWrite(item) {
+  return add(item);
 }
 
 /** The popup's `audit.*` requests: the log loads the sync module (and signs

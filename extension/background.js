@@ -29,7 +29,7 @@ import init, {
   answerStep,
 } from './wasm/tandem_wasm.js';
 import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.js';
-import { audit, auditAnswered, auditUi } from './audit.js';
+import { audit, auditItem, auditUi, auditWrite } from './audit.js';
 import { tokenInfo } from './tokens.js';
 import { answers } from './answers.js';
 import {
@@ -280,17 +280,19 @@ async function checkLock() {
 async function lockNow() {
   const pending = JSON.parse(wallet.approvals());
   const ids = new Set(pending.map((a) => a.id));
-  const rejected = JSON.parse(wallet.rejectAll());
-  await dropSessionKey();
-  await persist();
-  for (const r of rejected) deliver(r.reply_to, { error: r.error });
-  await auditAnswered(pending, false);
+  const rejected = record(JSON.parse(wallet.rejectAll()), pending, false);
+  // The key leaves memory at once (dropSessionKey's first, synchronous
+  // part), then the rejections are stored with the emptied queue.
+  await Promise.all([dropSessionKey(), persist()]);
   notify('state');
-  if (rejected.length) notify('approvals');
+  if (rejected) notify('approvals');
   broadcastToTabs();
+  // Not awaited: a send under way (answers go one at a time) must not
+  // hold up the lock.
+  drive().catch(() => {});
   await closeApprovalWindows(ids);
   // The phone's cancellations (queued by rejectAll) go out now.
-  if (rejected.length) phoneWork().catch((e) => console.error('tandem: confirm on phone:', e?.message));
+  if (rejected) phoneWork().catch((e) => console.error('tandem: confirm on phone:', e?.message));
 }
 
 function view() {
@@ -668,21 +670,25 @@ async function windowClosed(windowId) {
   const origin = JSON.parse(wallet.approvals()).find((a) => a.id === approvalId)?.origin;
   if (origin === undefined) return; // already answered
   const shown = new Set(Object.values(map));
-  const out = [];
-  const withdrawn = [];
   for (const a of JSON.parse(wallet.approvals())) {
     if (a.id !== approvalId && (a.origin !== origin || shown.has(a.id))) continue;
-    try {
-      out.push(JSON.parse(wallet.withdraw(a.id)));
-      withdrawn.push(a);
-    } catch {}
+    withdraw(a);
   }
   await persist();
-  for (const res of out) deliver(res.reply_to, { error: res.error });
   notify('approvals');
-  // Recorded once the pages have their answers (never in between).
-  await auditAnswered(withdrawn, false);
+  await drive();
   await phoneWork();
+}
+
+/** Rejects approval `a` without anyone answering it (not the user's
+ *  answer: auto-lock is not put off) and records the 4001 for its page. */
+function withdraw(a) {
+  try {
+    answered.push({ id: a.id, then: JSON.parse(wallet.withdraw(a.id)), audit: auditItem(a, false) });
+    return true;
+  } catch {
+    return false; // answered meanwhile
+  }
 }
 
 /** The dapp's tab closed: its pending requests are rejected and their windows closed. */
@@ -693,14 +699,12 @@ async function tabClosed(tabId) {
   const pending = JSON.parse(wallet.approvals()).filter((a) => a.replyTo?.tabId === tabId);
   if (pending.length === 0) return;
   const ids = new Set(pending.map((a) => a.id));
-  for (const id of ids) {
-    try {
-      wallet.withdraw(id); // not the user's answer: auto-lock is not put off
-    } catch {}
-  }
+  // Recorded as every answer is: the tab is gone, but its audit entry and
+  // the phone's cancellation must not be lost to a restart.
+  for (const a of pending) withdraw(a);
   await persist();
-  await auditAnswered(pending, false);
   notify('approvals');
+  await drive();
   await phoneWork();
   await closeApprovalWindows(ids);
 }
@@ -742,7 +746,24 @@ const { drive } = answers({
     notify('state');
     broadcastToTabs();
   },
+  audit: auditWrite,
 });
+
+/**
+ * Records answers the core handed back as `[{ id, then }]` (the phone's,
+ * timeouts, a lock), each with its audit entry: `approved` or not, on
+ * `on` (the phone's hex id when it answered); `pending` is the queue as it
+ * was before (the approvals they answer). Call it right after the core call
+ * that took them from the queue, before any await, so that every persist
+ * stores both together. Returns how many; drive() carries them out.
+ */
+function record(list, pending, approved, on) {
+  for (const { id, then } of list) {
+    const a = pending.find((x) => x.id === id);
+    answered.push({ id, then, audit: a ? auditItem(a, approved, on) : undefined });
+  }
+  return list.length;
+}
 
 /** After a restart: requests that waited too long are rejected, approval
  *  windows closed while the worker was stopped reject their requests, the
@@ -773,8 +794,11 @@ async function resolveApproval({ id, approve, edits, phone }) {
       typeof phone === 'string' ? phone : undefined,
     ),
   );
-  // Recorded now, stored by the persist below with the queue it left.
-  if (res.type !== 'await_phone') answered.push({ id, then: res });
+  // Recorded now (with its audit entry, written once the page has the
+  // answer), stored by the persist below with the queue it left.
+  if (res.type !== 'await_phone') {
+    answered.push({ id, then: res, audit: approval ? auditItem(approval, approve === true) : undefined });
+  }
   await persist();
   notify('approvals');
   // A request that waited for the phone and was cancelled here: tell the phone.
@@ -782,10 +806,9 @@ async function resolveApproval({ id, approve, edits, phone }) {
   if (res.type === 'await_phone') return { done: false, phone: true };
   // Recorded with the approval's removal (persisted above); carried out
   // step by step (answers.js), the error shown in the window if one failed.
+  // A request sent on to the phone is recorded when the phone answers
+  // (readGroupInbox) or the wait ends.
   const failed = await drive();
-  // The answer given here, recorded once carried out (a request sent on to
-  // the phone is recorded by the phone that answers it).
-  if (approval) await auditAnswered([approval], approve === true);
   if (failed.has(id)) throw failed.get(id);
   // The site's next waiting request is shown in the same window.
   return { done: true, next: await advanceWindow(id, origin) };
@@ -802,52 +825,12 @@ async function rejectSite(id) {
   }
   await chrome.storage.session.set({ [K.windows]: map });
   const site = JSON.parse(wallet.approvals()).filter((a) => a.origin === origin);
-  const out = site.map((a) => JSON.parse(wallet.withdraw(a.id)));
+  const rejected = site.filter(withdraw).length;
   await persist();
-  for (const res of out) deliver(res.reply_to, { error: res.error });
   notify('approvals');
+  await drive();
   await phoneWork();
-  await auditAnswered(site, false);
-  return { done: true, rejected: out.length };
-}
-
-/** Does what an answered approval calls for: reply, sign, or send. */
-async function carryOut(res) {
-  try {
-    switch (res.type) {
-      case 'reply':
-        deliver(res.reply_to, { result: res.result });
-        if (res.changed) {
-          notify('state');
-          broadcastToTabs();
-        }
-        break;
-      case 'error':
-        deliver(res.reply_to, { error: res.error });
-        break;
-      case 'sign_personal':
-        deliver(res.reply_to, { result: keyring.signPersonal(res.address, res.message) });
-        break;
-      case 'sign_typed_data':
-        deliver(res.reply_to, { result: keyring.signTypedData(res.address, res.typed_data) });
-        break;
-      case 'send_transaction': {
-        const hash = await sendTransaction(res.address, res.transaction, res.origin);
-        deliver(res.reply_to, { result: hash });
-        break;
-      }
-      case 'send_signed': {
-        // Signed on the phone that holds the account's key; the wallet
-        // checked the signature against what it sent.
-        const hash = await broadcast(res.address, res.transaction, res.origin, { raw: res.raw, hash: res.hash });
-        deliver(res.reply_to, { result: hash });
-        break;
-      }
-    }
-  } catch (e) {
-    deliver(res.reply_to, { error: rpcErrorObject(e) });
-    throw e;
-  }
+  return { done: true, rejected };
 }
 
 // ---- confirm on phone ------------------------------------------------------------
@@ -910,37 +893,39 @@ let phoneTimer = null;
  *  Requests that waited 30 minutes for the user expire (4001 saying so). */
 async function phoneWork() {
   await ready;
+  const pending = JSON.parse(wallet.approvals());
   const w = JSON.parse(wallet.phoneWork(Date.now()));
+  // Rejections, recorded before anything is awaited (see record).
+  const timedOut = record(w.resolutions, pending, false);
+  const expired = record(w.expired, pending, false);
   for (const m of w.outbox) await sendToGroup(m.request, m.text);
-  if (w.outbox.length || w.resolutions.length || w.expired.length) await persist();
-  if (w.expired.length) {
-    for (const r of w.expired) deliver(r.reply_to, { error: r.error });
-    notify('approvals');
-    await closeAnsweredWindows();
-  }
+  if (w.outbox.length || timedOut || expired) await persist();
   clearTimeout(phoneTimer);
   if (w.deadline) phoneTimer = setTimeout(() => phoneWork().catch(() => {}), Math.max(0, w.deadline - Date.now()));
-  if (w.resolutions.length) {
-    notify('approvals');
+  if (!timedOut && !expired) return;
+  notify('approvals');
+  if (timedOut) {
     notification(
       `tandem-phone-timeout-${Date.now()}`,
       'Not confirmed on your phone',
       'Your phone did not answer in time; the request was cancelled and nothing was signed.',
     );
-    for (const r of w.resolutions) await carryOut(r).catch((e) => console.warn('tandem:', e?.message));
-    await closeAnsweredWindows();
   }
+  await drive();
+  await closeAnsweredWindows();
 }
 
-/** Carries out resolutions the worker reached itself and closes their windows. */
-async function finish(resolutions) {
-  if (resolutions.length) {
+/** After answers the worker recorded itself (`n` of them): stored, then
+ *  carried to their pages; their windows close. */
+async function finish(n) {
+  if (n) {
     await persist();
     notify('approvals');
   }
   await phoneWork();
-  for (const r of resolutions) await carryOut(r).catch((e) => console.warn('tandem:', e?.message));
-  if (resolutions.length) await closeAnsweredWindows();
+  if (!n) return;
+  await drive();
+  await closeAnsweredWindows();
 }
 
 /** The group's messages for this browser: the phone's policy and answers.
@@ -949,30 +934,36 @@ async function readGroupInbox(host) {
   await ready;
   const items = JSON.parse(host.inbox());
   if (items.length === 0) return;
-  const resolutions = [];
+  let answers = 0;
   for (const m of items) {
     // Requests are for phones; a browser does not confirm for others.
     if (m.request || m.text === null) continue;
     try {
+      const pending = JSON.parse(wallet.approvals());
       const out = JSON.parse(wallet.phoneMessage(m.from, m.text, Date.now()));
-      resolutions.push(...out.resolutions);
+      // The phone's answer, recorded as the window's are (and in the
+      // activity log as answered on that phone).
+      answers += record(out.resolutions, pending, out.approved === true, m.from);
       if (out.notice) notification(`tandem-phone-${m.id}`, 'Tandem: your phone', out.notice);
     } catch (e) {
       console.warn('tandem: a message from', m.from, 'was not used:', e?.message);
     }
   }
+  // Stored before the engine may forget the messages: a worker killed in
+  // between reads them again and finds nothing waiting for them.
   await persist();
   host.command(JSON.stringify({ kind: 'clear_inbox', upto: Math.max(...items.map((m) => m.id)) }));
   notify('state');
   // The phone's accounts may have come or gone: pages re-read theirs.
   broadcastToTabs();
-  await finish(resolutions);
+  await finish(answers);
 }
 
 async function deviceGone(device) {
   await ready;
   // Requests waiting for it are rejected; its accounts leave the list.
-  await finish(JSON.parse(wallet.phoneGone(device)));
+  const pending = JSON.parse(wallet.approvals());
+  await finish(record(JSON.parse(wallet.phoneGone(device)), pending, false));
   await persist();
   notify('state');
   broadcastToTabs();
@@ -992,10 +983,6 @@ function networkOf(chainId) {
   const net = s.networks.find((n) => n.chainId === chainId);
   if (!net) throw new RpcError(4901, `network ${chainId} was removed; the transaction was not sent`);
   return net;
-}
-
-async function sendTransaction(address, tx, origin) {
-  return broadcast(address, tx, origin, JSON.parse(keyring.signTransaction(address, JSON.stringify(tx))));
 }
 
 /** Sends a signed transaction ({ raw, hash }), records it, watches its receipt. */

@@ -240,6 +240,7 @@ impl Phone {
             None => None,
         };
         let c = self.confirms.remove(i);
+        let own = tandem_ui::confirm::own_send(&c.request);
         let m = Message::Answer {
             v: VERSION,
             answer: Answer {
@@ -255,6 +256,8 @@ impl Phone {
         })));
         self.notice = Some(if approve {
             format!("Approved: {} goes on.", self.device_name(&c.from))
+        } else if own {
+            format!("Rejected: {} does not send it.", self.device_name(&c.from))
         } else {
             format!("Rejected: {} tells the site no.", self.device_name(&c.from))
         });
@@ -323,6 +326,10 @@ mod tests {
     }
 
     fn request(id: u8, to: &str) -> (Sent, String) {
+        request_from(id, to, "https://app.example")
+    }
+
+    fn request_from(id: u8, to: &str, site: &str) -> (Sent, String) {
         let now = (NOW_MS / 1000.0) as u64;
         let (sent, bytes) = Sent::new(Request {
             id: tandem_confirm::hex(&[id; 16]),
@@ -330,7 +337,7 @@ mod tests {
             created_at: now,
             expires_at: now + 120,
             rule: Rule::Value,
-            site: "https://app.example".into(),
+            site: site.into(),
             action: "Send a transaction".into(),
             chain: Some(Chain {
                 id: 31337,
@@ -402,6 +409,27 @@ mod tests {
         // is not asked twice.
         p.on_inbox(vec![item(4, true, &text)]);
         assert!(p.confirms.is_empty());
+    }
+
+    #[test]
+    fn the_wallets_own_send_is_shown_as_a_send_from_the_computer_not_a_site() {
+        let mut p = phone();
+        let (sent, text) = request_from(5, ME, "tandem:wallet");
+        p.on_inbox(vec![item(6, true, &text)]);
+        let v = crate::screens::view(&p);
+        assert_eq!(
+            v.find("confirm-row-from")
+                .map(|e| e.text_content())
+                .as_deref(),
+            Some(format!("Send from Tandem on dev {DESK}").as_str())
+        );
+        assert!(v.find("confirm-row-site").is_none());
+        assert!(!v.text_content().contains("tandem:wallet"));
+        p.answer(&sent.id, false);
+        assert_eq!(
+            p.notice.as_deref(),
+            Some(format!("Rejected: dev {DESK} does not send it.").as_str())
+        );
     }
 
     #[test]

@@ -9,10 +9,12 @@ use serde_json::Value;
 
 use crate::audit::Happened;
 
-/// The entry for `approval` answered `approved` (on `approved_on`, a
-/// device id in hex, when a phone approved it). `None` for a request
-/// that signs and sends nothing (connect, switch network, add a token):
-/// the log records what could move funds or sign for the user.
+/// The entry for `approval` answered `approved` on `approved_on` (a
+/// device id in hex: the device that approved it, or the phone that
+/// rejected it; `None` for a rejection here or a request withdrawn, its
+/// window or tab closed). `None` for a request that signs and sends
+/// nothing (connect, switch network, add a token): the log records what
+/// could move funds or sign for the user.
 pub fn sign_entry(
     approval: &Value,
     approved: bool,
@@ -36,7 +38,7 @@ pub fn sign_entry(
         chain,
         summary,
         approved,
-        approved_on: if approved { approved_on } else { None },
+        approved_on,
     })
 }
 
@@ -174,7 +176,11 @@ mod tests {
             panic!()
         };
         assert_eq!(summary, "send 0.01 ETH to 0xabc, calls transfer");
-        assert_eq!(approved_on, None, "a rejection names no approving device");
+        assert_eq!(
+            approved_on.as_deref(),
+            Some("ab"),
+            "a phone's rejection names the phone"
+        );
         let Some(Happened::Sign { summary, .. }) =
             sign_entry(&tx("0x0", Some("0x1234"), Value::Null), true, None)
         else {

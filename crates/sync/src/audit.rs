@@ -62,7 +62,10 @@ pub enum Happened {
         summary: String,
         /// Approved.
         approved: bool,
-        /// Where it was approved (a device id, hex), if approved.
+        /// Where it was answered (a device id, hex): the device that
+        /// approved it, or the phone that rejected it; none for a
+        /// rejection on the device that writes the entry, or a request
+        /// withdrawn (its window or tab closed, the wallet locked).
         approved_on: Option<String>,
     },
     /// The wallet was unlocked, or an unlock failed.

@@ -29,6 +29,15 @@ pub struct AuditEntry {
     pub verdict: Verdict,
 }
 
+/// A device of the group and its name, as this device knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct NamedDevice {
+    /// Its id (hex).
+    pub device: String,
+    /// Its name.
+    pub name: String,
+}
+
 /// The log as the worker sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct AuditView {
@@ -36,6 +45,10 @@ pub struct AuditView {
     pub me: String,
     /// Every entry, each device's chain in order.
     pub entries: Vec<AuditEntry>,
+    /// The devices this one knows (a phone that approved a request may
+    /// have written no entry of its own).
+    #[serde(default)]
+    pub devices: Vec<NamedDevice>,
 }
 
 /// Which entries the screen shows.
@@ -178,17 +191,51 @@ pub fn shown(s: &AuditScreen, utc_offset_min: i32) -> Vec<&AuditEntry> {
     out
 }
 
-/// A device's name for an id in an entry (the name the log's entries give
-/// it, else its short id).
+/// A device's name for an id in an entry (the group's name for it, else
+/// the name the log's entries give it, else its short id).
 fn device_name(v: &AuditView, hex: &str) -> String {
-    v.entries
-        .iter()
-        .find(|e| e.device == hex)
-        .map_or_else(|| shorten_address(hex), |e| e.device_name.clone())
+    let named = v.devices.iter().find(|d| d.device == hex).map(|d| &d.name);
+    named
+        .or_else(|| {
+            v.entries
+                .iter()
+                .find(|e| e.device == hex)
+                .map(|e| &e.device_name)
+        })
+        .map_or_else(|| shorten_address(hex), Clone::clone)
 }
 
-/// What happened, in one plain sentence.
-pub fn sentence(v: &AuditView, h: &Happened, utc_offset_min: i32) -> String {
+/// What entry `e` says happened, in one plain sentence.
+pub fn sentence(v: &AuditView, e: &AuditEntry, utc_offset_min: i32) -> String {
+    match &e.happened {
+        // The wallet's own Send is no site: it is said as the send it was,
+        // from the device that wrote the entry.
+        Happened::Sign {
+            site,
+            chain,
+            summary,
+            approved,
+            approved_on,
+            ..
+        } if site == tandem_wallet::provider::WALLET_ORIGIN => format!(
+            "{}: your own send from Tandem on {}, on chain {chain}: {summary}",
+            answer(v, *approved, approved_on.as_deref()),
+            e.device_name
+        ),
+        h => happened(v, h, utc_offset_min),
+    }
+}
+
+/// "Approved" or "Rejected", and on which device when one is named.
+fn answer(v: &AuditView, approved: bool, on: Option<&str>) -> String {
+    let answer = if approved { "Approved" } else { "Rejected" };
+    match on {
+        Some(d) => format!("{answer} on {}", device_name(v, d)),
+        None => answer.into(),
+    }
+}
+
+fn happened(v: &AuditView, h: &Happened, utc_offset_min: i32) -> String {
     match h {
         Happened::Paired { device, name } => {
             format!("Paired {name} ({})", shorten_address(device))
@@ -213,14 +260,10 @@ pub fn sentence(v: &AuditView, h: &Happened, utc_offset_min: i32) -> String {
             summary,
             approved,
             approved_on,
-        } => {
-            let answer = if *approved { "Approved" } else { "Rejected" };
-            let on = approved_on
-                .as_deref()
-                .map(|d| format!(" on {}", device_name(v, d)))
-                .unwrap_or_default();
-            format!("{answer}{on}: {site} asked for {method} on chain {chain}: {summary}")
-        }
+        } => format!(
+            "{}: {site} asked for {method} on chain {chain}: {summary}",
+            answer(v, *approved, approved_on.as_deref())
+        ),
         Happened::Unlock { ok: true } => "Unlocked".into(),
         Happened::Unlock { ok: false } => "Failed unlock: wrong password".into(),
         Happened::SyncCategory { category, on } => format!(
@@ -379,7 +422,7 @@ pub fn audit_screen(ui: &Ui) -> El {
                 .attr("data-kind", kind(&e.happened))
                 .child(el("span").tid(format!("{id}-text")).text(sentence(
                     &s.view,
-                    &e.happened,
+                    e,
                     ui.utc_offset_min,
                 )))
                 .child(el("span").class("hint").text(format!(
@@ -503,6 +546,36 @@ mod tests {
             page.find("audit-entry-aa-1-text").unwrap().text_content(),
             "Failed unlock: wrong password"
         );
+    }
+
+    #[test]
+    fn the_wallets_own_send_and_a_phones_answer_are_said_in_plain_words() {
+        // The phone ("cc") wrote no entry: its name comes from the group.
+        let v: AuditView = serde_json::from_value(json!({
+            "me": "aa",
+            "devices": [{"device": "aa", "name": "Chrome on Linux"}, {"device": "cc", "name": "Pixel 8"}],
+            "entries": [
+                {"device": "aa", "deviceName": "Chrome on Linux", "seq": 1, "atMs": 1_700_000_000_000u64,
+                 "happened": {"kind": "sign", "site": "tandem:wallet", "method": "eth_sendTransaction",
+                              "chain": 31337, "summary": "send 1 ETH to 0x1", "approved": true, "approved_on": "cc"},
+                 "verdict": {"status": "ok"}},
+                {"device": "aa", "deviceName": "Chrome on Linux", "seq": 2, "atMs": 1_700_000_100_000u64,
+                 "happened": {"kind": "sign", "site": "https://app.example", "method": "personal_sign",
+                              "chain": 1, "summary": "message: hi", "approved": false, "approved_on": "cc"},
+                 "verdict": {"status": "ok"}},
+            ],
+        }))
+        .unwrap();
+        let said: Vec<String> = v.entries.iter().map(|e| sentence(&v, e, 0)).collect();
+        assert_eq!(
+            said,
+            [
+                "Approved on Pixel 8: your own send from Tandem on Chrome on Linux, on chain 31337: \
+                 send 1 ETH to 0x1",
+                "Rejected on Pixel 8: https://app.example asked for personal_sign on chain 1: message: hi",
+            ]
+        );
+        assert!(!said[0].contains("tandem:wallet"));
     }
 
     #[test]

@@ -38,23 +38,39 @@ impl PhoneWait {
     }
 }
 
+/// Whether `r` is the wallet's own Send (the popup's, not a site's).
+pub fn own_send(r: &Request) -> bool {
+    r.site == tandem_wallet::provider::WALLET_ORIGIN
+}
+
+/// The request's lines (`Request::rows`), the wallet's own Send said as
+/// such instead of a site: `device` names the computer it was sent from.
+pub fn lines<'a>(r: &'a Request, device: &str) -> Vec<(&'a str, String)> {
+    let mut lines = r.rows();
+    if own_send(r) {
+        if let Some(site) = lines.iter_mut().find(|(label, _)| *label == "Site") {
+            *site = ("From", format!("Send from Tandem on {device}"));
+        }
+    }
+    lines
+}
+
 /// The request's lines as a definition list (`confirm-rows`, one
-/// `confirm-row-<label>` per line) and its warnings.
-pub fn rows(r: &Request) -> El {
-    let list =
-        el("dl")
-            .class("confirm-rows")
-            .tid("confirm-rows")
-            .children(r.rows().into_iter().flat_map(|(label, value)| {
-                let id = format!(
-                    "confirm-row-{}",
-                    label.to_ascii_lowercase().replace(' ', "-")
-                );
-                [
-                    el("dt").text(label),
-                    el("dd").class("mono wrap").tid(id).text(value),
-                ]
-            }));
+/// `confirm-row-<label>` per line) and its warnings; `device` names the
+/// computer that asks ([`lines`]).
+pub fn rows(r: &Request, device: &str) -> El {
+    let list = el("dl").class("confirm-rows").tid("confirm-rows").children(
+        lines(r, device).into_iter().flat_map(|(label, value)| {
+            let id = format!(
+                "confirm-row-{}",
+                label.to_ascii_lowercase().replace(' ', "-")
+            );
+            [
+                el("dt").text(label),
+                el("dd").class("mono wrap").tid(id).text(value),
+            ]
+        }),
+    );
     let warnings = (!r.warnings.is_empty()).then(|| {
         el("ul").class("warnings").tid("confirm-warnings").children(
             r.warnings
@@ -334,11 +350,11 @@ pub fn waiting(w: &PhoneWait, now_ms: f64) -> El {
             el("header")
                 .class("approval-head")
                 .child(el("h1").class("title").text("Confirm on your phone"))
-                .maybe(
-                    request
-                        .as_ref()
-                        .map(|r| el("p").class("origin").text(r.site.clone())),
-                ),
+                .maybe(request.as_ref().map(|r| {
+                    el("p")
+                        .class("origin")
+                        .text(crate::send::origin_label(&r.site))
+                })),
         )
         .child(
             el("main")
@@ -353,7 +369,7 @@ pub fn waiting(w: &PhoneWait, now_ms: f64) -> El {
                      signed until it does; {left} this request is cancelled."
                 )),
                 )
-                .maybe(request.as_ref().map(rows)),
+                .maybe(request.as_ref().map(|r| rows(r, "this computer"))),
         )
         .child(
             el("footer").class("actions").child(

@@ -19,10 +19,28 @@
 //! that already has them knows their hash), and a reply is delivered again
 //! to the document that asked (a page ignores an answer it already has).
 //! Nothing is signed with a new nonce, nothing is sent twice.
+//!
+//! The same holds for the answers the worker reaches without the window:
+//! the phone's (confirm on phone), a request the phone did not answer in
+//! time or that waited too long, and the withdrawals (the window or the
+//! page's tab closed, the wallet locked, the phone left the group). Those
+//! calls hand back [`Answered`] records, which the worker stores the same
+//! way before it carries them out.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::{Error, Resolution, Result, Session};
+
+/// An answered approval in the form the worker records it, `{ id, then }`:
+/// the approval's id and what its answer calls for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Answered {
+    /// The approval (it has left the queue).
+    pub id: u64,
+    /// What to do for its page.
+    pub then: Resolution,
+}
 
 /// A request that waited this long for the user expires (ms): a request is
 /// not approved long after, out of the context the page asked it in.
@@ -64,18 +82,21 @@ pub fn answer_step(then: &Value, step: &Value) -> Result<Value> {
 impl Session {
     /// Rejects the requests that waited [`STALE_MS`] for the user (not those
     /// the phone is asked about: they have the phone's timeout).
-    pub fn expire(&mut self, now: u64) -> Vec<Resolution> {
+    pub fn expire(&mut self, now: u64) -> Vec<Answered> {
         let (gone, keep) = core::mem::take(&mut self.approvals)
             .into_iter()
             .partition(|a| a.phone.is_none() && now.saturating_sub(a.created_at) >= STALE_MS);
         self.approvals = keep;
         gone.into_iter()
-            .map(|a: crate::Approval| Resolution::Error {
-                reply_to: a.reply_to,
-                error: json!({
-                    "code": Error::Rejected.code(),
-                    "message": "this request waited 30 minutes without an answer and expired; ask again",
-                }),
+            .map(|a: crate::Approval| Answered {
+                id: a.id,
+                then: Resolution::Error {
+                    reply_to: a.reply_to,
+                    error: json!({
+                        "code": Error::Rejected.code(),
+                        "message": "this request waited 30 minutes without an answer and expired; ask again",
+                    }),
+                },
             })
             .collect()
     }

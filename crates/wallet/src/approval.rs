@@ -259,17 +259,20 @@ impl crate::Session {
     /// Rejects everything when the wallet locks (by the user or auto-lock):
     /// a request is never left to be approved later, out of the context it
     /// was asked in. The page gets 4001 saying why; the phone drops it.
-    pub fn reject_all(&mut self) -> Vec<Resolution> {
+    pub fn reject_all(&mut self) -> Vec<crate::Answered> {
         core::mem::take(&mut self.approvals)
             .into_iter()
             .map(|a| {
                 self.cancel_on_phone(&a, "Tandem locked on the computer");
-                Resolution::Error {
-                    reply_to: a.reply_to,
-                    error: serde_json::json!({
-                        "code": Error::Rejected.code(),
-                        "message": "Tandem locked before this request was answered; ask again",
-                    }),
+                crate::Answered {
+                    id: a.id,
+                    then: Resolution::Error {
+                        reply_to: a.reply_to,
+                        error: serde_json::json!({
+                            "code": Error::Rejected.code(),
+                            "message": "Tandem locked before this request was answered; ask again",
+                        }),
+                    },
                 }
             })
             .collect()

@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use tandem_confirm::{Answer, Policy, Rule, Sent};
 
 use crate::approval::Edits;
-use crate::{Approval, ApprovalKind, Error, Resolution, Result, Wallet};
+use crate::{Answered, Approval, ApprovalKind, Error, Resolution, Result, Wallet};
 
 /// The policy the phone set, as the desktop keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,14 +61,14 @@ pub struct PhoneOut {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct PhoneWork {
     /// Requests the phone did not answer in time, rejected (4001).
-    pub resolutions: Vec<Resolution>,
+    pub resolutions: Vec<Answered>,
     /// Messages for the phone.
     pub outbox: Vec<PhoneOut>,
     /// When to call again (ms since the epoch; 0: nothing waits).
     pub deadline: u64,
     /// Requests that waited too long for the user, rejected (4001;
     /// [`crate::Session::expire`]): not the phone's doing.
-    pub expired: Vec<Resolution>,
+    pub expired: Vec<Answered>,
 }
 
 /// What a message from the group changed.
@@ -76,9 +76,12 @@ pub struct PhoneWork {
 #[serde(rename_all = "camelCase")]
 pub struct PhoneOutcome {
     /// Resolutions to carry out (an answered approval).
-    pub resolutions: Vec<Resolution>,
+    pub resolutions: Vec<Answered>,
     /// What to tell the user (a notification), if anything.
     pub notice: Option<String>,
+    /// The phone's answer, when the message was one that counted: whether
+    /// it approved (for the audit log, whatever became of the approval).
+    pub approved: Option<bool>,
 }
 
 // The stored forms are JSON values read and written here by hand, as is
@@ -594,9 +597,15 @@ impl Wallet {
                         },
                     }
                 } else {
+                    // The wallet's own Send is no site to name.
+                    let from = if a.origin == crate::provider::WALLET_ORIGIN {
+                        "this wallet's own Send"
+                    } else {
+                        &a.origin
+                    };
                     out.notice = Some(format!(
-                        "Rejected on your phone: “{}” from {}.",
-                        wait.action, a.origin
+                        "Rejected on your phone: “{}” from {from}.",
+                        wait.action
                     ));
                     Resolution::Error {
                         reply_to: a.reply_to.clone(),
@@ -604,7 +613,11 @@ impl Wallet {
                     }
                 };
                 self.session.approvals.retain(|x| x.id != a.id);
-                out.resolutions.push(resolution);
+                out.approved = Some(approve);
+                out.resolutions.push(Answered {
+                    id: a.id,
+                    then: resolution,
+                });
             }
         }
         Ok(out)
@@ -612,7 +625,7 @@ impl Wallet {
 
     /// Approvals whose phone did not answer in time: each is rejected
     /// (4001) and the phone is told to stop showing it.
-    pub fn expire_phone(&mut self, now_ms: u64) -> Vec<Resolution> {
+    pub fn expire_phone(&mut self, now_ms: u64) -> Vec<Answered> {
         let now = secs(now_ms);
         self.take_waiting(|w| now > w.sent.expires_at, false)
     }
@@ -620,7 +633,7 @@ impl Wallet {
     /// Removes the approvals waiting for the phone that `gone` picks, and
     /// rejects them (4001); the phone is told to drop them.
     #[inline(never)]
-    fn take_waiting(&mut self, gone: impl Fn(&PhoneWait) -> bool, left: bool) -> Vec<Resolution> {
+    fn take_waiting(&mut self, gone: impl Fn(&PhoneWait) -> bool, left: bool) -> Vec<Answered> {
         let mut out = Vec::new();
         let mut keep = Vec::new();
         for a in core::mem::take(&mut self.session.approvals) {
@@ -636,9 +649,12 @@ impl Wallet {
                     } else {
                         "The phone that had to confirm this left the wallet group".into()
                     };
-                    out.push(Resolution::Error {
-                        reply_to: a.reply_to,
-                        error: rejected(&message),
+                    out.push(Answered {
+                        id: a.id,
+                        then: Resolution::Error {
+                            reply_to: a.reply_to,
+                            error: rejected(&message),
+                        },
                     });
                 }
                 None => keep.push(a),
@@ -652,7 +668,7 @@ impl Wallet {
     /// the policy, the policy goes (nothing could answer), and requests
     /// waiting for it are rejected. Returns the resolutions.
     /// Its accounts (keys on it) leave the list and the sites.
-    pub fn phone_gone(&mut self, device: &str) -> Vec<Resolution> {
+    pub fn phone_gone(&mut self, device: &str) -> Vec<Answered> {
         self.state.set_phone_accounts(device, &[]);
         if self
             .phone_policy()

@@ -12,7 +12,7 @@ pub mod remote;
 pub mod rpc;
 pub mod state;
 
-pub use answered::{answer_step, STALE_MS};
+pub use answered::{answer_step, Answered, STALE_MS};
 pub use approval::{Approval, ApprovalKind, Edits, Fill, Resolution};
 pub use confirm::{PhoneOut, PhoneOutcome, PhonePolicy, PhoneWait, PhoneWork};
 pub use error::{Error, Result};

@@ -8,7 +8,7 @@ mod common;
 
 use common::{ask, wallet, A0, A1, NOW};
 use serde_json::{json, Value};
-use tandem_wallet::{answer_step, Edits, Fill, Resolution, Wallet, STALE_MS};
+use tandem_wallet::{answer_step, Answered, Edits, Fill, Resolution, Wallet, STALE_MS};
 
 /// What the worker stores: both halves of the wallet and the record of
 /// answers, `[{ id, then }]`, written together (one storage write).
@@ -57,6 +57,19 @@ impl Worker {
             .resolve(id, approve, &Edits::default(), true, NOW, "", [0; 16])
             .unwrap();
         self.answers.push((id, serde_json::to_value(&r).unwrap()));
+        self.persist()
+    }
+
+    /// Answers the wallet reached without the window (a lock, the phone,
+    /// a timeout): recorded as handed back, in the write that stores the
+    /// queue they left.
+    fn record(&mut self, list: Vec<Answered>) -> Stored {
+        for a in list {
+            // The record's stored form is the core's own serialization.
+            let v = serde_json::to_value(&a).unwrap();
+            self.answers
+                .push((v["id"].as_u64().unwrap(), v["then"].clone()));
+        }
         self.persist()
     }
 
@@ -199,6 +212,41 @@ fn signatures_and_rejections_are_recorded_until_delivered() {
 }
 
 #[test]
+fn a_lock_and_an_expiry_are_recorded_with_the_queue_they_empty() {
+    let mut k = Worker {
+        w: connected(),
+        answers: vec![],
+    };
+    let sign = ask(&mut k.w, "personal_sign", json!(["0x68656c6c6f", A0]));
+    let send = transaction(&mut k.w);
+    let rejected = k.w.session.reject_all();
+    let stored = k.record(rejected);
+    // Killed before either page heard: both 4001s are still to deliver,
+    // and neither request can be approved any more.
+    let k = Worker::restart(&stored);
+    assert!(k.w.session.approvals.is_empty());
+    for id in [sign, send] {
+        match k.then(id) {
+            Resolution::Error { error, reply_to } => {
+                assert_eq!(error["code"], 4001);
+                assert!(error["message"].as_str().unwrap().contains("locked"));
+                assert_eq!(reply_to, json!({"tab": 1}));
+            }
+            r => panic!("{r:?}"),
+        }
+    }
+    // A request that waited too long: the same.
+    let mut k = k;
+    let old = ask(&mut k.w, "personal_sign", json!(["0x00", A0]));
+    let work = k.w.phone_work(NOW + STALE_MS);
+    let stored = k.record(work.expired);
+    assert!(matches!(
+        Worker::restart(&stored).then(old),
+        Resolution::Error { .. }
+    ));
+}
+
+#[test]
 fn bad_steps_are_refused() {
     let then =
         json!({"type": "sign_personal", "reply_to": {"tab": 1}, "address": A0, "message": "0x00"});
@@ -224,7 +272,8 @@ fn stale_requests_expire_with_a_clear_4001_and_fresh_ones_stay() {
     assert_eq!(w.session.approvals.len(), 1);
     let gone = w.session.expire(NOW + STALE_MS);
     assert_eq!(gone.len(), 1);
-    match &gone[0] {
+    assert_eq!(gone[0].id, old, "the record names the approval");
+    match &gone[0].then {
         Resolution::Error { error, reply_to } => {
             assert_eq!(error["code"], 4001);
             assert!(error["message"].as_str().unwrap().contains("expired"));

@@ -7,7 +7,7 @@
 
 use serde_json::json;
 use tandem_confirm::{digest, Answer, Message, Policy, Request, Rule, VERSION};
-use tandem_wallet::{ApprovalKind, Edits, Fill, Outcome, Resolution, Wallet};
+use tandem_wallet::{Answered, ApprovalKind, Edits, Fill, Outcome, Resolution, Wallet};
 
 mod common;
 use common::{ask, rpc_agrees, to_phone, A0, A1, NOW, ORIGIN};
@@ -325,13 +325,19 @@ fn the_phones_approval_signs_exactly_what_the_desktop_approved_with_its_edits() 
     let out = w
         .phone_message(PHONE, &answer(&bytes, &req, true), NOW + 5_000)
         .unwrap();
+    assert_eq!(out.approved, Some(true));
     match &out.resolutions[..] {
-        [Resolution::SendTransaction {
-            transaction,
-            address,
-            reply_to,
-            ..
+        [Answered {
+            id: answered,
+            then:
+                Resolution::SendTransaction {
+                    transaction,
+                    address,
+                    reply_to,
+                    ..
+                },
         }] => {
+            assert_eq!(*answered, id, "the record names the approval");
             assert_eq!(transaction["gas"], "0x5300");
             assert_eq!(transaction["value"], "0xde0b6b3a7640000");
             assert_eq!(address.to_checksum(None), A0);
@@ -339,6 +345,17 @@ fn the_phones_approval_signs_exactly_what_the_desktop_approved_with_its_edits() 
         }
         r => panic!("{r:?}"),
     }
+    // The worker stores it as handed back (`{ id, then }`, answers.js) and
+    // carries it on like an answer given in the window.
+    let record = serde_json::to_value(&out.resolutions[0]).unwrap();
+    assert_eq!(record["id"], id);
+    assert_eq!(record["then"]["type"], "send_transaction");
+    let signed = tandem_wallet::answer_step(
+        &record["then"],
+        &json!({"signed": {"raw": "0x02", "hash": "0xab"}}),
+    )
+    .unwrap();
+    assert_eq!(signed["type"], "send_signed");
     assert!(w.session.approvals.is_empty());
     // The same answer again (a duplicate delivery) changes nothing.
     let again = w
@@ -367,9 +384,10 @@ fn a_rejection_on_the_phone_is_4001_to_the_dapp_and_said_on_the_desktop() {
         .phone_message(PHONE, &answer(&bytes, &req, false), NOW + 1_000)
         .unwrap();
     assert_eq!(
-        rejected_with(&out.resolutions[0]),
+        rejected_with(&out.resolutions[0].then),
         (4001, "Rejected on your phone".into())
     );
+    assert_eq!(out.approved, Some(false), "the phone's own answer");
     assert!(out.notice.unwrap().contains(ORIGIN));
     assert!(w.session.approvals.is_empty());
 }
@@ -385,7 +403,8 @@ fn no_answer_in_time_is_a_4001_timeout_and_the_phone_is_told_to_drop_it() {
     let (bytes, req) = to_phone(&mut w);
     assert!(w.expire_phone(NOW + 30_000).is_empty(), "not yet");
     let gone = w.expire_phone(NOW + 31_000);
-    let (code, message) = rejected_with(&gone[0]);
+    assert_eq!(gone[0].id, id);
+    let (code, message) = rejected_with(&gone[0].then);
     assert_eq!(code, 4001);
     assert!(message.contains("within 30 seconds"), "{message}");
     let out = w.take_phone_outbox();
@@ -478,7 +497,8 @@ fn when_the_phone_leaves_the_group_its_policy_goes_and_waiting_requests_are_reje
     approve_here(&mut w, id);
     assert!(w.phone_gone(LAPTOP).is_empty(), "not the phone");
     let gone = w.phone_gone(PHONE);
-    assert_eq!(rejected_with(&gone[0]).0, 4001);
+    assert_eq!(gone[0].id, id);
+    assert_eq!(rejected_with(&gone[0].then).0, 4001);
     assert!(w.phone_policy().is_none());
     let id = send(&mut w, "0xde0b6b3a7640000", None);
     assert!(matches!(
@@ -503,7 +523,7 @@ fn the_policy_survives_a_restart_and_the_waiting_request_too() {
         .phone_message(PHONE, &answer(&bytes, &req, true), NOW)
         .unwrap();
     assert!(matches!(
-        out.resolutions[0],
+        out.resolutions[0].then,
         Resolution::SendTransaction { .. }
     ));
 }

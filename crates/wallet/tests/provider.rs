@@ -1182,7 +1182,7 @@ fn only_the_users_answer_puts_off_auto_lock_and_locking_rejects_what_waits() {
     let rs = w.session.reject_all();
     assert_eq!(rs.len(), 2);
     for r in &rs {
-        let Resolution::Error { error, .. } = r else {
+        let Resolution::Error { error, .. } = &r.then else {
             panic!("{r:?}")
         };
         assert_eq!(error["code"], 4001);

@@ -113,7 +113,7 @@ fn answer(bytes: &[u8], r: &Request, signature: Option<String>) -> String {
 fn resolved(w: &mut Wallet, from: &str, text: &str) -> Resolution {
     let mut out = w.phone_message(from, text, NOW + 1_000).unwrap();
     assert_eq!(out.resolutions.len(), 1, "{out:?}");
-    out.resolutions.remove(0)
+    out.resolutions.remove(0).then
 }
 
 fn refused(r: &Resolution) -> String {
@@ -373,7 +373,8 @@ fn a_rejection_on_the_phone_is_4001_and_a_revoked_phone_takes_its_accounts_away(
     assert_eq!(w.state.accounts.len(), 3);
     let gone = w.phone_gone(PHONE);
     assert_eq!(gone.len(), 1);
-    match &gone[0] {
+    assert_eq!(gone[0].id, id);
+    match &gone[0].then {
         Resolution::Error { error, .. } => {
             assert_eq!(error["code"], 4001);
             assert!(error["message"]

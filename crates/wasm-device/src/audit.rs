@@ -64,9 +64,10 @@ impl DeviceHost {
     }
 
     /// Records a site's request answered here: `approval` as the wallet
-    /// queued it (JSON), `approved`, the device that approved it when it
-    /// was a phone (hex id; else this one), and when it was answered. A
-    /// request that signs nothing records nothing. Resolves once stored.
+    /// queued it (JSON), `approved`, the device that answered it when it
+    /// was a phone (hex id; else, for an approval, this one), and when it
+    /// was answered. A request that signs nothing records nothing.
+    /// Resolves once stored.
     #[wasm_bindgen(js_name = auditAnswered)]
     pub fn audit_answered(
         &self,
@@ -77,7 +78,8 @@ impl DeviceHost {
     ) -> Result<js_sys::Promise, JsError> {
         let a: serde_json::Value = serde_json::from_str(approval)
             .map_err(|e| JsError::new(&format!("bad approval: {e}")))?;
-        let approved_on = approved_on.or_else(|| Some(self.host.dev.borrow().id().to_hex()));
+        let approved_on =
+            approved_on.or_else(|| approved.then(|| self.host.dev.borrow().id().to_hex()));
         Ok(
             match tandem_sync::answered::sign_entry(&a, approved, approved_on) {
                 Some(h) => self.recorded(h, at_ms as u64),
@@ -87,7 +89,9 @@ impl DeviceHost {
     }
 
     /// The log, every entry checked, as the log screen shows it:
-    /// `{"me","entries":[{device,deviceName,seq,atMs,happened,verdict}]}`.
+    /// `{"me","entries":[{device,deviceName,seq,atMs,happened,verdict}],
+    /// "devices":[{device,name}]}` (every device this one knows, for the
+    /// names of devices that answered requests without writing entries).
     #[wasm_bindgen(js_name = auditView)]
     pub fn audit_view(&self) -> Result<String, JsError> {
         self.checked(|dev, checked| {
@@ -102,7 +106,13 @@ impl DeviceHost {
                     verdict: &c.verdict,
                 })
                 .collect();
-            serde_json::json!({ "me": dev.id().to_hex(), "entries": entries }).to_string()
+            let devices: Vec<serde_json::Value> = known(dev)
+                .map(|(d, _)| {
+                    serde_json::json!({ "device": d.to_hex(), "name": events::name_of(dev, &d) })
+                })
+                .collect();
+            serde_json::json!({ "me": dev.id().to_hex(), "entries": entries, "devices": devices })
+                .to_string()
         })
     }
 

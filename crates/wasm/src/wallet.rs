@@ -112,7 +112,9 @@ impl WalletController {
     }
 
     /// A message from device `from` (hex) of the group: the phone's policy
-    /// or its answer. Returns `{ resolutions, notice }` JSON; throws for a
+    /// or its answer. Returns `{ resolutions: [{ id, then }], notice,
+    /// approved }` JSON (the answered approvals as the worker records them;
+    /// `approved`: the phone's answer, when it was one); throws for a
     /// message that is not one (or an answer that does not count).
     #[wasm_bindgen(js_name = phoneMessage)]
     pub fn phone_message(&mut self, from: &str, text: &str, now: f64) -> Result<String> {
@@ -122,14 +124,15 @@ impl WalletController {
     /// Confirm on phone, after any change and at its deadline: rejects
     /// (4001) what the phone did not answer in time, hands over the messages
     /// for the phone, names the next deadline. JSON
-    /// `{ resolutions, outbox: [{ request, text }], deadline }`.
+    /// `{ resolutions, expired, outbox: [{ request, text }], deadline }`
+    /// (`resolutions` and `expired` as `[{ id, then }]` records).
     #[wasm_bindgen(js_name = phoneWork)]
     pub fn phone_work(&mut self, now: f64) -> String {
         to_json(&self.inner.phone_work(now as u64))
     }
 
     /// Device `device` (hex) left the group: if it was the confirming phone,
-    /// its policy goes and its waiting requests are rejected.
+    /// its policy goes and its waiting requests are rejected (`[{ id, then }]`).
     #[wasm_bindgen(js_name = phoneGone)]
     pub fn phone_gone(&mut self, device: &str) -> String {
         to_json(&self.inner.phone_gone(device))
@@ -160,7 +163,7 @@ impl WalletController {
         Ok(json)
     }
 
-    /// Rejects all pending approvals (on lock); returns the resolutions JSON.
+    /// Rejects all pending approvals (on lock); returns their `[{ id, then }]` records.
     #[wasm_bindgen(js_name = rejectAll)]
     pub fn reject_all(&mut self) -> String {
         to_json(&self.inner.session.reject_all())

@@ -42,7 +42,7 @@ pub(super) fn view(p: &Phone) -> El {
                 .tid("approve-reason")
                 .text(c.request.rule.reason()),
         )
-        .child(rows(&c.request))
+        .child(rows(&c.request, &p.device_name(&c.from)))
         .child(
             el("p")
                 .class("muted small")
