@@ -75,14 +75,18 @@ pub fn section(b: &BackupView, now_ms: f64) -> El {
             .attr("type", "button")
             .class("btn")
             .tid("backup-delete")
-            .on(Action::Sync(crate::sync::SyncAction::Backup(BackupAction::Delete)))
+            .on(Action::Sync(crate::sync::SyncAction::Backup(
+                BackupAction::Delete,
+            )))
             .text("Delete backup")
     } else {
         el("button")
             .attr("type", "button")
             .class("btn")
             .tid("backup-on")
-            .on(Action::Sync(crate::sync::SyncAction::Backup(BackupAction::TurnOn)))
+            .on(Action::Sync(crate::sync::SyncAction::Backup(
+                BackupAction::TurnOn,
+            )))
             .text("Turn backup on")
     };
     el("div")
