@@ -12,7 +12,7 @@
 //   local   tandem.state        controller state (no secrets)
 //   local   tandem.cache.view   what `state` returns, for the popup's first paint
 //   local   tandem.cache.portfolio.<chainId>.<address>
-//   session tandem.session      pending approvals + auto-lock clock
+//   session tandem.session      pending approvals + auto-lock clock + EIP-5792 bundles (calls.js)
 //   session tandem.sessionKey   vault key sealed under a per-unlock non-extractable key (session-key.js)
 //   session tandem.windows      approval window id -> approval id
 //   session tandem.tabs         tabs with a request waiting (read without the wasm core)
@@ -32,6 +32,7 @@ import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.
 import { audit, auditAnswered, auditUi } from './audit.js';
 import { tokenInfo } from './tokens.js';
 import { answers } from './answers.js';
+import { calls } from './calls.js';
 import {
   deviceTick,
   deviceUi,
@@ -532,20 +533,8 @@ async function ownSend(tx) {
 
 /** Fetches nonce, gas and fees from the node into a transaction approval. */
 async function fillTransaction(id, fill) {
-  const { url, transaction: tx } = fill;
-  const call = { from: fill.from, to: tx.to, value: tx.value, data: tx.data };
   try {
-    const [nonce, gasEstimate, block, priorityFee, gasPrice] = await Promise.all([
-      rpc(url, 'eth_getTransactionCount', [fill.from, 'pending']),
-      fill.needGas ? rpc(url, 'eth_estimateGas', [call]) : Promise.resolve('0x0'),
-      rpc(url, 'eth_getBlockByNumber', ['latest', false]),
-      rpc(url, 'eth_maxPriorityFeePerGas', []).catch(() => null),
-      rpc(url, 'eth_gasPrice', []).catch(() => null),
-    ]);
-    wallet.fillTransaction(
-      id,
-      JSON.stringify({ nonce, gasEstimate, baseFee: block?.baseFeePerGas ?? null, priorityFee, gasPrice }),
-    );
+    wallet.fillTransaction(id, JSON.stringify(await nodeFill(fill.url, fill.from, fill.transaction, fill.needGas)));
   } catch (e) {
     // The node refused (e.g. the call reverts): answer the dapp with the node's
     // error instead of showing an unsignable transaction.
@@ -563,6 +552,19 @@ async function fillTransaction(id, fill) {
   }
   await persist();
   notify('approvals');
+}
+
+/** The node's nonce, gas estimate and fees for `tx` from `from` (the core fills them in). */
+async function nodeFill(url, from, tx, needGas = true) {
+  const call = { from, to: tx.to, value: tx.value, data: tx.data };
+  const [nonce, gasEstimate, block, priorityFee, gasPrice] = await Promise.all([
+    rpc(url, 'eth_getTransactionCount', [from, 'pending']),
+    needGas ? rpc(url, 'eth_estimateGas', [call]) : Promise.resolve('0x0'),
+    rpc(url, 'eth_getBlockByNumber', ['latest', false]),
+    rpc(url, 'eth_maxPriorityFeePerGas', []).catch(() => null),
+    rpc(url, 'eth_gasPrice', []).catch(() => null),
+  ]);
+  return { nonce, gasEstimate, baseFee: block?.baseFeePerGas ?? null, priorityFee, gasPrice };
 }
 
 /** Asks the RPC of a network a site wants added which chain it serves; the
@@ -722,6 +724,7 @@ async function tick() {
   await checkLock();
   await phoneWork();
   await pollReceipts();
+  runCalls().catch((e) => console.warn('tandem: call bundles:', e?.message));
   await deviceTick();
 }
 
@@ -743,6 +746,16 @@ const { drive } = answers({
   },
 });
 
+// EIP-5792 bundles the user approved, sent call by call (calls.js).
+const { run: runCalls } = calls({
+  wallet: () => wallet,
+  keyring: () => keyring,
+  persist,
+  rpc,
+  nodeFill,
+  broadcast,
+});
+
 /** After a restart: requests that waited too long are rejected, approval
  *  windows closed while the worker was stopped reject their requests, the
  *  windows of answered ones close, and recorded answers are carried to
@@ -756,6 +769,7 @@ async function resume() {
   // Windows of requests answered before the worker stopped close.
   await closeAnsweredWindows();
   await drive();
+  runCalls().catch((e) => console.warn('tandem: call bundles:', e?.message));
 }
 
 async function resolveApproval({ id, approve, edits, phone }) {
@@ -786,6 +800,8 @@ async function resolveApproval({ id, approve, edits, phone }) {
   // the phone is recorded by the phone that answers it).
   if (approval) await auditAnswered([approval], approve === true);
   if (failed.has(id)) throw failed.get(id);
+  // An approved bundle (wallet_sendCalls) starts; the page already has its id.
+  runCalls().catch((e) => console.warn('tandem: call bundles:', e?.message));
   // The site's next waiting request is shown in the same window.
   return { done: true, next: await advanceWindow(id, origin) };
 }

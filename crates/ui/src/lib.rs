@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod audit;
+pub mod calls;
 pub mod chain;
 pub mod confirm;
 pub mod devices;

@@ -145,6 +145,9 @@ pub fn needed(a: &Approval) -> Vec<(u64, String)> {
     if let Some(p) = permit_of(a) {
         out.push((chain, p.token));
     }
+    if a.kind == "calls" {
+        out.extend(crate::calls::tokens(a).into_iter().map(|t| (chain, t)));
+    }
     if a.kind == "transaction" {
         let tx = a.request.get("transaction");
         let field = |k: &str| {

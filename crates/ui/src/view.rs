@@ -1725,6 +1725,7 @@ fn approval(ui: &Ui) -> El {
         "add_chain" => (crate::chain::add_heading(a), crate::chain::add_body(a)),
         "switch_chain" => ("Switch network?", crate::chain::switch_body(a)),
         "watch_asset" => ("Add a token?", asset_body(a)),
+        "calls" => ("Call bundle", signed(crate::calls::body(a, &ui.tokens))),
         _ => (
             "Unknown request",
             el("p").text(format!("Tandem cannot show a `{}` request.", a.kind)),
@@ -1737,6 +1738,7 @@ fn approval(ui: &Ui) -> El {
         "add_chain" => crate::chain::add_label(a),
         "switch_chain" => "Switch",
         "watch_asset" => "Add token",
+        "calls" => "Confirm all",
         _ => "Approve",
     };
     let mut approve_btn = el("button")
@@ -1756,6 +1758,7 @@ fn approval(ui: &Ui) -> El {
             "add_chain",
             "switch_chain",
             "watch_asset",
+            "calls",
         ]
         .contains(&a.kind.as_str())
     {

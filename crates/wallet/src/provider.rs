@@ -180,7 +180,7 @@ fn check_v3(parsed: &Value) -> Result<()> {
     Ok(())
 }
 
-fn parse_address(v: &Value, what: &str) -> Result<Address> {
+pub(crate) fn parse_address(v: &Value, what: &str) -> Result<Address> {
     let s = v
         .as_str()
         .ok_or_else(|| Error::params(format!("{what} must be a 0x-prefixed address")))?;
@@ -235,7 +235,22 @@ impl Wallet {
         reply_to: Value,
         now: u64,
     ) -> Outcome {
-        match self.dispatch(origin, request, unlocked, reply_to, now) {
+        self.request_with(origin, request, unlocked, reply_to, now, None)
+    }
+
+    /// [`Wallet::request`] with 32 bytes from the CSPRNG, for a request that
+    /// names something new: the id of an EIP-5792 call bundle the site did
+    /// not name itself (without them, such a bundle is refused).
+    pub fn request_with(
+        &mut self,
+        origin: &str,
+        request: &Value,
+        unlocked: bool,
+        reply_to: Value,
+        now: u64,
+        entropy: Option<[u8; 32]>,
+    ) -> Outcome {
+        match self.dispatch(origin, request, unlocked, reply_to, now, entropy) {
             Ok(o) => o,
             Err(e) => e.into(),
         }
@@ -248,6 +263,7 @@ impl Wallet {
         unlocked: bool,
         reply_to: Value,
         now: u64,
+        entropy: Option<[u8; 32]>,
     ) -> Result<Outcome> {
         let own = origin == WALLET_ORIGIN;
         if !own {
@@ -588,6 +604,24 @@ impl Wallet {
                     fill: None,
                 })
             }
+            "wallet_getCapabilities" => done(self.capabilities(origin, r.params)?),
+            "wallet_getCallsStatus" => done(self.session.calls_status(origin, r.params)?),
+            "wallet_sendCalls" => {
+                let (req, display) = self.send_calls(origin, r.params, entropy)?;
+                let id = queue!(ApprovalKind::Calls, req, display, false)?;
+                // The phone confirms transactions one at a time: a bundle
+                // holding one it must confirm is refused (a site's library
+                // then falls back to eth_sendTransaction, 4200).
+                if self.needs_phone(self.session.approval(id)?).is_some() {
+                    self.session.approvals.retain(|a| a.id != id);
+                    return Err(crate::calls::phone_refusal());
+                }
+                Ok(Outcome::Approval {
+                    id,
+                    kind: ApprovalKind::Calls,
+                    fill: None,
+                })
+            }
             "eth_sign" => Err(Error::Refused(
                 "eth_sign is not supported: it signs a bare hash that the wallet cannot show you \
                  (a common way to steal funds); the site should use personal_sign or \
@@ -607,7 +641,7 @@ impl Wallet {
     }
 
     /// The address in `v`, if `origin` may use it.
-    fn authorized(&self, origin: &str, v: &Value) -> Result<Address> {
+    pub(crate) fn authorized(&self, origin: &str, v: &Value) -> Result<Address> {
         let a = parse_address(v, "the address")?;
         let own = origin == WALLET_ORIGIN && self.state.accounts.iter().any(|x| x.address == a);
         if own || self.state.permitted(origin).contains(&a) {
@@ -621,7 +655,7 @@ impl Wallet {
 }
 
 /// Keeps the fields a transaction may have, checks them, sets `from` and `chainId`.
-fn normalize_tx(
+pub(crate) fn normalize_tx(
     tx: &Map<String, Value>,
     from: Address,
     chain_id: u64,

@@ -510,6 +510,11 @@ pub struct Session {
     /// Messages for the phone (confirm on phone) the worker has not taken yet.
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub phone_outbox: serde_json::Value,
+    /// EIP-5792 call bundles the user approved, as [`crate::calls`] keeps
+    /// them: each call's progress (signed bytes, receipt) is stored before
+    /// the next step, so a restart neither loses a status nor sends twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bundles: Vec<serde_json::Value>,
 }
 
 impl Session {

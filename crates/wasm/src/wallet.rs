@@ -68,7 +68,13 @@ impl WalletController {
             serde_json::from_str::<Value>(request),
             serde_json::from_str::<Value>(reply_to),
         ) {
-            (Ok(r), Ok(to)) => self.inner.request(origin, &r, unlocked, to, now as u64),
+            (Ok(r), Ok(to)) => {
+                // For what a request may need to name (an EIP-5792 bundle's id).
+                let mut entropy = [0u8; 32];
+                rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut entropy);
+                self.inner
+                    .request_with(origin, &r, unlocked, to, now as u64, Some(entropy))
+            }
             _ => tandem_wallet::Error::InvalidRequest("the request is not JSON".into()).into(),
         };
         to_json(&outcome)
@@ -108,6 +114,29 @@ impl WalletController {
             now as u64,
             phone.as_deref().unwrap_or_default(),
             nonce,
+        )?))
+    }
+
+    /// EIP-5792 bundles under way: what the worker does next, JSON
+    /// `{ work, changed }` (`tandem_wallet::Wallet::calls_work`).
+    #[wasm_bindgen(js_name = callsWork)]
+    pub fn calls_work(&mut self, unlocked: bool) -> String {
+        to_json(&self.inner.calls_work(unlocked))
+    }
+
+    /// Records a bundle call's step: `{ origin, id, index, step }` JSON;
+    /// returns the JSON answer (the transaction to sign after `{ filled }`,
+    /// else `null`).
+    #[wasm_bindgen(js_name = callsStep)]
+    pub fn calls_step(&mut self, json: &str) -> Result<String> {
+        let v: Value = parse(json, "bundle step")?;
+        let text = |k: &str| v[k].as_str().unwrap_or_default();
+        let index = v["index"].as_u64().unwrap_or(u64::MAX) as usize;
+        Ok(to_json(&self.inner.calls_step(
+            text("origin"),
+            text("id"),
+            index,
+            &v["step"],
         )?))
     }
 
