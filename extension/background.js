@@ -11,7 +11,7 @@
 //   local   tandem.vault        encrypted keyring (Argon2id + XChaCha20-Poly1305)
 //   local   tandem.state        controller state (no secrets)
 //   local   tandem.cache.view   what `state` returns, for the popup's first paint
-//   local   tandem.cache.portfolio.<chainId>.<address>
+//   local   tandem.cache.portfolio  balances of every account on every network (crates/wallet/src/portfolio.rs)
 //   session tandem.session      pending approvals + auto-lock clock
 //   session tandem.sessionKey   vault key sealed under a per-unlock non-extractable key (session-key.js)
 //   session tandem.windows      approval window id -> approval id
@@ -26,6 +26,7 @@ import init, {
   validateMnemonic,
   checksumAddress,
   rpcAnswer,
+  rpcBatch,
   answerStep,
 } from './wasm/tandem_wasm.js';
 import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.js';
@@ -63,6 +64,7 @@ const K = {
   tabs: 'tandem.tabs',
   answers: 'tandem.answers',
   erased: 'tandem.erased',
+  portfolio: 'tandem.cache.portfolio',
 };
 
 // ---- state held in memory while the worker lives ----------------------------
@@ -212,7 +214,7 @@ async function boot() {
   // Transactions whose fees were being fetched when the worker died.
   for (const a of JSON.parse(wallet.approvals())) {
     if (a.needsFill && a.kind === 'add_chain') checkChain(a.id, a.request.network.rpcUrl).catch(() => {});
-    else if (a.needsFill) fillTransaction(a.id, fillRequest(a)).catch(() => {});
+    else if (a.needsFill) fillTransaction(a.id).catch(() => {});
   }
   // Answers recorded before the worker stopped go on; what expired or lost
   // its window while it slept is rejected.
@@ -301,7 +303,7 @@ function view() {
       return a;
     }
   };
-  const network = s.networks.find((n) => n.chainId === s.chainId) ?? s.networks[0];
+  const network = currentNetwork();
   return {
     initialized: vaultJson !== null,
     unlocked: unlocked(),
@@ -329,7 +331,7 @@ async function eraseWallet(info) {
   wallet = new WalletController('', '');
   const all = await chrome.storage.local.get(null);
   const gone = Object.keys(all).filter(
-    (k) => [K.vault, K.state, K.view, 'tandem.ui.cache', 'tandem.ui.hidden'].includes(k) || k.startsWith('tandem.cache.portfolio.'),
+    (k) => [K.vault, K.state, K.view, K.portfolio, 'tandem.ui.cache', 'tandem.ui.hidden'].includes(k) || k.startsWith('tandem.cache.portfolio.'),
   );
   await chrome.storage.local.remove(gone);
   answered = [];
@@ -424,9 +426,29 @@ function rpcErrorObject(e) {
   return o;
 }
 
+/**
+ * Sends calls the core planned (`{ url, requests }`) as one JSON-RPC batch
+ * (a JSON array of the requests); a node that refuses batches gets one request per call. The
+ * core checks the answers (each id, as for single calls): resolves to one
+ * `{ result }` or `{ error }` per call, in order.
+ */
+async function viaBatch(plan) {
+  const post = (body) =>
+    fetch(plan.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(RPC_TIMEOUT_MS),
+      credentials: 'omit',
+    }).then((r) => r.text()).catch(() => null);
+  const read = (answers) => rpcBatch(plan.url, plan.requests.length, JSON.stringify(answers));
+  const batch = `[${plan.requests.join(',')}]`;
+  return JSON.parse(read(await post(batch)) ?? read(await Promise.all(plan.requests.map(post))));
+}
+
+/** The selected network. */
 function currentNetwork() {
-  const s = JSON.parse(wallet.stateJson());
-  return s.networks.find((n) => n.chainId === s.chainId) ?? s.networks[0];
+  return JSON.parse(wallet.network());
 }
 
 // ---- provider requests ----------------------------------------------------------
@@ -472,7 +494,7 @@ async function handleProvider(msg, sender) {
       await persist();
       notify('approvals');
       if (out.fill?.chainIdOf) checkChain(out.id, out.fill.chainIdOf).catch(() => {});
-      else if (out.fill) fillTransaction(out.id, out.fill).catch(() => {});
+      else if (out.fill) fillTransaction(out.id).catch(() => {});
       await openApprovalWindow(out.id);
       return { id, pending: true };
     }
@@ -502,16 +524,6 @@ async function handleStatus(msg, sender) {
   return { id: msg.id, pending: true };
 }
 
-function fillRequest(approval) {
-  const tx = approval.request.transaction;
-  return {
-    from: approval.request.address,
-    transaction: tx,
-    needGas: tx.gas === undefined,
-    url: (JSON.parse(wallet.stateJson()).networks.find((n) => n.chainId === parseInt(tx.chainId, 16)) ?? currentNetwork()).rpcUrl,
-  };
-}
-
 /**
  * The popup's Send: the transaction it built goes through the core as an
  * `eth_sendTransaction` from the wallet itself (WALLET_ORIGIN), so it gets
@@ -525,44 +537,27 @@ async function ownSend(tx) {
   if (out.type !== 'approval') throw uiError('Refused', 'the wallet did not queue the transaction');
   await persist();
   notify('approvals');
-  fillTransaction(out.id, out.fill).catch(() => {});
+  fillTransaction(out.id).catch(() => {});
   await openApprovalWindow(out.id);
   return { approval: out.id };
 }
 
-/** Fetches nonce, gas and fees from the node into a transaction approval. */
-async function fillTransaction(id, fill) {
-  const { url, transaction: tx } = fill;
-  const call = { from: fill.from, to: tx.to, value: tx.value, data: tx.data };
+/** Fetches nonce, gas and fees into a transaction approval: the core names
+ *  the calls (one batch to the node of the transaction's chain) and reads
+ *  the answers; a node that refused (e.g. the call reverts) gets the dapp
+ *  its error instead of an unsignable transaction. */
+async function fillTransaction(id) {
+  let answers = [];
   try {
-    const [nonce, gasEstimate, block, priorityFee, gasPrice] = await Promise.all([
-      rpc(url, 'eth_getTransactionCount', [fill.from, 'pending']),
-      fill.needGas ? rpc(url, 'eth_estimateGas', [call]) : Promise.resolve('0x0'),
-      rpc(url, 'eth_getBlockByNumber', ['latest', false]),
-      rpc(url, 'eth_maxPriorityFeePerGas', []).catch(() => null),
-      rpc(url, 'eth_gasPrice', []).catch(() => null),
-    ]);
-    wallet.fillTransaction(
-      id,
-      JSON.stringify({ nonce, gasEstimate, baseFee: block?.baseFeePerGas ?? null, priorityFee, gasPrice }),
-    );
-  } catch (e) {
-    // The node refused (e.g. the call reverts): answer the dapp with the node's
-    // error instead of showing an unsignable transaction.
-    let res;
-    try {
-      res = JSON.parse(wallet.resolve(id, false, '', unlocked(), Date.now()));
-    } catch {
-      return;
-    }
-    await persist();
-    deliver(res.reply_to, { error: rpcErrorObject(e) });
-    notify('approvals');
-    closeApprovalWindows(new Set([id]));
-    return;
-  }
+    answers = await viaBatch(JSON.parse(wallet.feePlan(id)));
+  } catch {} // its network was removed: the core refuses the request
+  const res = JSON.parse(wallet.feeRead(id, JSON.stringify(answers)));
   await persist();
   notify('approvals');
+  if (res) {
+    deliver(res.reply_to, { error: res.error });
+    closeApprovalWindows(new Set([id]));
+  }
 }
 
 /** Asks the RPC of a network a site wants added which chain it serves; the
@@ -865,8 +860,8 @@ async function syncRenamed(address) {
 
 /** A network added, changed or removed here goes to the synced networks. */
 async function syncNetwork(chainId) {
-  const n = JSON.parse(wallet.stateJson()).networks.find((x) => x.chainId === chainId);
-  await whenSyncing((h) => (n ? h.syncNetworkSaved(JSON.stringify(n)) : h.syncNetworkRemoved(chainId)));
+  const n = wallet.network(chainId);
+  await whenSyncing((h) => (n ? h.syncNetworkSaved(n) : h.syncNetworkRemoved(chainId)));
 }
 
 const syncWarn = (e) => console.warn('tandem: the change was not recorded for sync:', e?.message);
@@ -987,10 +982,9 @@ async function closeAnsweredWindows() {
 }
 
 function networkOf(chainId) {
-  const s = JSON.parse(wallet.stateJson());
-  const net = s.networks.find((n) => n.chainId === chainId);
+  const net = wallet.network(chainId);
   if (!net) throw new RpcError(4901, `network ${chainId} was removed; the transaction was not sent`);
-  return net;
+  return JSON.parse(net);
 }
 
 async function sendTransaction(address, tx, origin) {
@@ -1009,20 +1003,7 @@ async function broadcast(address, tx, origin, signed) {
     return known.hash;
   });
   // The site gets the hash of what was signed; the core compares the node's.
-  const warning = wallet.recordSent(
-    JSON.stringify({
-      hash: signed.hash,
-      chainId: net.chainId,
-      from: address,
-      to: tx.to ?? null,
-      value: tx.value ?? '0x0',
-      status: 'pending',
-      origin,
-      submittedAt: Date.now(),
-      blockNumber: null,
-    }),
-    JSON.stringify(answer),
-  );
+  const warning = wallet.recordSent(address, JSON.stringify(tx), origin, signed.hash, JSON.stringify(answer), Date.now());
   await persist();
   notify('activity');
   if (warning) {
@@ -1050,8 +1031,7 @@ async function checkReceipt(hash, chainId) {
     return false;
   }
   if (!receipt) return false;
-  const status = receipt.status === '0x1' ? 'confirmed' : 'failed';
-  if (wallet.updateStatus(hash, status, parseInt(receipt.blockNumber, 16))) {
+  if (wallet.receipt(hash, JSON.stringify(receipt))) {
     await persist();
     notify('activity');
     refreshPortfolio().catch(() => {});
@@ -1064,49 +1044,26 @@ async function pollReceipts() {
 }
 
 // ---- portfolio ----------------------------------------------------------------
-function portfolioKey(chainId, address) {
-  return `tandem.cache.portfolio.${chainId}.${address.toLowerCase()}`;
+// Balances of every account on every network: one batch per network, read
+// and kept by the core (crates/wallet/src/portfolio.rs) with the time they
+// were read; the popup shows the stored ones at once.
+async function storedPortfolio() {
+  const { [K.portfolio]: stored = [] } = await chrome.storage.local.get(K.portfolio);
+  return JSON.stringify(stored);
 }
 
 async function cachedPortfolio() {
-  const v = view();
-  if (!v.selected) return null;
-  const key = portfolioKey(v.network.chainId, v.selected);
-  const { [key]: p } = await chrome.storage.local.get(key);
-  return (
-    p ?? {
-      address: v.selected,
-      chainId: v.network.chainId,
-      native: { symbol: v.network.symbol, balance: null },
-      tokens: v.assets.map((a) => ({ ...a, balance: null })),
-      updatedAt: null,
-    }
-  );
+  return JSON.parse(wallet.portfolio(await storedPortfolio()));
 }
 
 async function refreshPortfolio() {
-  const v = view();
-  if (!v.selected) return null;
-  const url = v.network.rpcUrl;
-  const owner = v.selected.toLowerCase().slice(2).padStart(64, '0');
-  const [native, ...tokens] = await Promise.all([
-    rpc(url, 'eth_getBalance', [v.selected, 'latest']),
-    ...v.assets.map((a) =>
-      rpc(url, 'eth_call', [{ to: a.address, data: '0x70a08231' + owner }, 'latest'])
-        .then((b) => ({ ...a, balance: b && b !== '0x' ? '0x' + BigInt(b).toString(16) : '0x0' }))
-        .catch(() => ({ ...a, balance: null })),
-    ),
-  ]);
-  const p = {
-    address: v.selected,
-    chainId: v.network.chainId,
-    native: { symbol: v.network.symbol, balance: native },
-    tokens,
-    updatedAt: Date.now(),
-  };
-  await chrome.storage.local.set({ [portfolioKey(p.chainId, p.address)]: p });
+  const plans = JSON.parse(wallet.portfolioPlan());
+  const answers = await Promise.all(plans.map(viaBatch));
+  const out = JSON.parse(wallet.portfolioRead(JSON.stringify(plans), JSON.stringify(answers), await storedPortfolio(), Date.now()));
+  await chrome.storage.local.set({ [K.portfolio]: out.stored });
   notify('portfolio');
-  return p;
+  if (out.error) throw new RpcError(-32603, out.error);
+  return cachedPortfolio();
 }
 
 // ---- UI requests ----------------------------------------------------------------
@@ -1356,10 +1313,8 @@ async function uiMethod(method, p) {
     case 'portfolio.refresh':
       await pollReceipts();
       return refreshPortfolio();
-    case 'activity': {
-      const s = JSON.parse(wallet.stateJson());
-      return s.activity.slice().reverse();
-    }
+    case 'activity':
+      return JSON.parse(wallet.stateJson()).activity.reverse();
     case 'sites.disconnect':
       wallet.disconnect(str(p.origin, 'origin'));
       touched();

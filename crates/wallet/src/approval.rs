@@ -229,7 +229,7 @@ impl crate::Session {
             .ok_or(Error::NoSuchApproval(id))
     }
 
-    fn take(&mut self, id: u64) -> Result<Approval> {
+    pub(crate) fn take(&mut self, id: u64) -> Result<Approval> {
         let i = self
             .approvals
             .iter()

@@ -228,11 +228,15 @@ impl State {
         serde_json::to_string(self).expect("serializing plain data cannot fail")
     }
 
+    /// The network of `chain_id`, if the wallet has it: every lookup by
+    /// chain (the selected one, a transaction's, a receipt's) comes here.
+    pub fn network_of(&self, chain_id: u64) -> Option<&Network> {
+        self.networks.iter().find(|n| n.chain_id == chain_id)
+    }
+
     /// The active network (falls back to the first if the id was removed).
     pub fn network(&self) -> &Network {
-        self.networks
-            .iter()
-            .find(|n| n.chain_id == self.chain_id)
+        self.network_of(self.chain_id)
             .or_else(|| self.networks.first())
             .expect("the networks list is never empty: built-in networks cannot be removed")
     }
@@ -435,6 +439,69 @@ impl State {
             }
             _ => false,
         }
+    }
+
+    /// Records a transaction `from` just sent: `tx` as approved (its chain,
+    /// recipient and value), `hash` the one Tandem signed, `origin` who asked,
+    /// `answer` the node's reply to `eth_sendRawTransaction` (checked against
+    /// `hash`: the warning it gets when they differ is returned).
+    pub fn sent(
+        &mut self,
+        from: Address,
+        tx: &Value,
+        origin: &str,
+        hash: &str,
+        answer: &Value,
+        now: u64,
+    ) -> Result<Option<String>> {
+        let chain_id = crate::rpc::quantity(&tx["chainId"])
+            .and_then(|c| u64::try_from(c).ok())
+            .ok_or_else(|| Error::Invalid("the sent transaction names no chain".into()))?;
+        let value = match tx.get("value").and_then(Value::as_str) {
+            None => U256::ZERO,
+            Some(v) => v
+                .strip_prefix("0x")
+                .and_then(|h| U256::from_str_radix(h, 16).ok())
+                .ok_or_else(|| {
+                    Error::Invalid("the sent transaction's value is not a number".into())
+                })?,
+        };
+        let to = match tx.get("to").and_then(Value::as_str) {
+            None => None,
+            Some(t) => Some(t.parse().map_err(|_| {
+                Error::Invalid("the sent transaction's recipient is not an address".into())
+            })?),
+        };
+        let a = Activity {
+            hash: hash.to_owned(),
+            chain_id,
+            from,
+            to,
+            value,
+            status: TxStatus::Pending,
+            origin: Some(origin.to_owned()),
+            submitted_at: now,
+            block_number: None,
+            warning: None,
+        };
+        Ok(self.record_sent(a, answer))
+    }
+
+    /// A node's answer to `eth_getTransactionReceipt` for `hash` (`null`:
+    /// not mined yet): status 1 is confirmed, anything else failed. Returns
+    /// whether the record changed.
+    pub fn receipt(&mut self, hash: &str, receipt: &Value) -> bool {
+        if receipt.is_null() {
+            return false;
+        }
+        let status = if receipt["status"] == "0x1" {
+            TxStatus::Confirmed
+        } else {
+            TxStatus::Failed
+        };
+        let block =
+            crate::rpc::quantity(&receipt["blockNumber"]).and_then(|b| u64::try_from(b).ok());
+        self.update_status(hash, status, block)
     }
 
     /// Pending transactions, each with the chain it was sent on (the receipt

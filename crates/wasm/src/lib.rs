@@ -13,7 +13,7 @@ pub use error::Error;
 // (tandem-eth) and, in Node, checked with viem, without shipping in the module.
 pub use keyring::{generate_mnemonic, validate_mnemonic, Keyring};
 pub use vault::{SealedKeyring, UnlockedKeyring, Vault};
-pub use wallet::{checksum_address, WalletController};
+pub use wallet::{checksum_address, rpc_batch, WalletController};
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

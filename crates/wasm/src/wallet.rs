@@ -3,7 +3,7 @@
 //! call that changes them.
 
 use serde_json::Value;
-use tandem_wallet::{Edits, Fill, Network, TxStatus, Wallet};
+use tandem_wallet::{Edits, Network, Wallet};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::error::{address, Error, Result};
@@ -72,13 +72,6 @@ impl WalletController {
             _ => tandem_wallet::Error::InvalidRequest("the request is not JSON".into()).into(),
         };
         to_json(&outcome)
-    }
-
-    /// Stores the node's nonce/gas/fees (`{ nonce, gasEstimate, baseFee?, priorityFee?, gasPrice? }`).
-    #[wasm_bindgen(js_name = fillTransaction)]
-    pub fn fill_transaction(&mut self, id: f64, fill: &str) -> Result<()> {
-        let f: Fill = parse(fill, "transaction fill")?;
-        Ok(self.inner.fill_transaction(id as u64, &f)?)
     }
 
     /// Answers an approval; returns the resolution JSON (what to sign/send/reply).
@@ -274,24 +267,94 @@ impl WalletController {
         self.inner.state.revoke(origin)
     }
 
-    /// Records a transaction just sent (`Activity` JSON, with the hash Tandem
-    /// signed); `answer`: the node's reply to `eth_sendRawTransaction` (JSON).
-    /// Returns the warning when the node answered another hash.
+    /// Records a transaction `addr` just sent: `transaction` as approved
+    /// (JSON), `hash` the one Tandem signed, `answer` the node's reply to
+    /// `eth_sendRawTransaction` (JSON). Returns the warning when the node
+    /// answered another hash.
     #[wasm_bindgen(js_name = recordSent)]
-    pub fn record_sent(&mut self, activity: &str, answer: &str) -> Result<Option<String>> {
-        let a: tandem_wallet::Activity = parse(activity, "activity")?;
+    pub fn record_sent(
+        &mut self,
+        addr: &str,
+        transaction: &str,
+        origin: &str,
+        hash: &str,
+        answer: &str,
+        now: f64,
+    ) -> Result<Option<String>> {
+        let tx: Value = parse(transaction, "transaction")?;
         let answer: Value = serde_json::from_str(answer).unwrap_or(Value::Null);
-        Ok(self.inner.state.record_sent(a, &answer))
-    }
-
-    /// Updates a transaction's status (`pending` | `confirmed` | `failed`).
-    #[wasm_bindgen(js_name = updateStatus)]
-    pub fn update_status(&mut self, hash: &str, status: &str, block: Option<f64>) -> Result<bool> {
-        let s: TxStatus = parse(&format!("{status:?}"), "status")?;
         Ok(self
             .inner
             .state
-            .update_status(hash, s, block.map(|b| b as u64)))
+            .sent(address(addr)?, &tx, origin, hash, &answer, now as u64)?)
+    }
+
+    /// The node's answer to `eth_getTransactionReceipt` for `hash` (JSON;
+    /// `null`: not mined yet); returns whether the record changed.
+    pub fn receipt(&mut self, hash: &str, receipt: &str) -> bool {
+        let r: Value = serde_json::from_str(receipt).unwrap_or(Value::Null);
+        self.inner.state.receipt(hash, &r)
+    }
+
+    /// The network of `chain_id` as JSON (without: the selected one), or
+    /// `undefined` if the wallet has none.
+    pub fn network(&self, chain_id: Option<f64>) -> Option<String> {
+        let s = &self.inner.state;
+        match chain_id {
+            Some(c) => s.network_of(c as u64).map(to_json),
+            None => Some(to_json(s.network())),
+        }
+    }
+
+    /// The calls that fill transaction approval `id` (nonce, gas, fees), as
+    /// `{ url, requests }` (see `rpcBatch`).
+    #[wasm_bindgen(js_name = feePlan)]
+    pub fn fee_plan(&self, id: f64) -> Result<String> {
+        Ok(to_json(&self.inner.fee_plan(id as u64)?.to_json()))
+    }
+
+    /// `rpcBatch`'s answers to `feePlan(id)`: `null` once the approval is
+    /// filled, else the resolution JSON refusing the request (the node's
+    /// error).
+    #[wasm_bindgen(js_name = feeRead)]
+    pub fn fee_read(&mut self, id: f64, answers: &str) -> Result<String> {
+        Ok(to_json(
+            &self.inner.fees_read(id as u64, &results(list(answers)))?,
+        ))
+    }
+
+    /// The portfolio's reads, one batch per network: JSON
+    /// `[{ chainId, url, requests }]` (`tandem_wallet::portfolio::plan`).
+    #[wasm_bindgen(js_name = portfolioPlan)]
+    pub fn portfolio_plan(&self) -> String {
+        to_json(&tandem_wallet::portfolio::plan(&self.inner.state))
+    }
+
+    /// The stored portfolio records (JSON array) after `plans` were read:
+    /// `answers[i]` is `rpcBatch`'s answer to `plans[i]`. JSON
+    /// `{ stored, error }` (`tandem_wallet::portfolio::read`).
+    #[wasm_bindgen(js_name = portfolioRead)]
+    pub fn portfolio_read(&self, plans: &str, answers: &str, stored: &str, now: f64) -> String {
+        let answers: Vec<_> = list(answers)
+            .into_iter()
+            .map(|a| results(a.as_array().cloned().unwrap_or_default()))
+            .collect();
+        to_json(&tandem_wallet::portfolio::read(
+            &self.inner.state,
+            &list(plans),
+            &answers,
+            &list(stored),
+            now as u64,
+        ))
+    }
+
+    /// What the popup shows of the stored records (JSON array): the
+    /// selected account on the selected network, and `all`.
+    pub fn portfolio(&self, stored: &str) -> String {
+        to_json(&tandem_wallet::portfolio::view(
+            &self.inner.state,
+            &list(stored),
+        ))
     }
 
     /// Pending transactions as JSON `[[hash, chainId], ...]`.
@@ -335,6 +398,37 @@ pub fn rpc_answer(id: f64, body: &str, url: &str) -> String {
         Ok(result) => to_json(&serde_json::json!({ "result": result })),
         Err(error) => to_json(&serde_json::json!({ "error": error })),
     }
+}
+
+/// The checked answers to a batch of `n` calls to the node at `url`, as
+/// JSON `[{ result } | { error }]`, one per call in order; `answers` (JSON)
+/// is the batch's response body, `null` (the node could not be reached), or
+/// the single calls' bodies. `undefined`: the node refused the batch; send
+/// the single calls (`tandem_wallet::rpc::batch_answers`).
+#[wasm_bindgen(js_name = rpcBatch)]
+pub fn rpc_batch(url: &str, n: f64, answers: &str) -> Option<String> {
+    let answers: Value = serde_json::from_str(answers).unwrap_or(Value::Null);
+    let out = tandem_wallet::rpc::batch_answers(n as usize, &answers, url)?;
+    let out = out.into_iter().map(|r| match r {
+        Ok(result) => serde_json::json!({ "result": result }),
+        Err(error) => serde_json::json!({ "error": error }),
+    });
+    Some(to_json(&out.collect::<Vec<_>>()))
+}
+
+/// `rpcBatch`'s answers back into results (anything else: an error).
+fn results(list: Vec<Value>) -> Vec<core::result::Result<Value, Value>> {
+    list.into_iter()
+        .map(|mut r| match r.get_mut("error").map(Value::take) {
+            Some(e) => Err(e),
+            None => Ok(r.get_mut("result").map(Value::take).unwrap_or_default()),
+        })
+        .collect()
+}
+
+/// A JSON array (anything else: empty).
+fn list(json: &str) -> Vec<Value> {
+    serde_json::from_str(json).unwrap_or_default()
 }
 
 /// An answered approval after the worker's step: `{ then, step }` JSON

@@ -84,8 +84,36 @@ fn outcome_and_resolution_shapes_the_worker_reads() {
     assert_eq!(t["fill"]["from"], A0);
     assert_eq!(t["fill"]["needGas"], true);
     let id = t["id"].as_f64().unwrap();
-    w.fill_transaction(id, r#"{"nonce":"0x0","gasEstimate":"0x5208","baseFee":"0x1","priorityFee":"0x1","gasPrice":null}"#)
-        .unwrap();
+    // The fee fill: one batch to the chain's node, its answers checked by id.
+    let plan: Value = serde_json::from_str(&w.fee_plan(id).unwrap()).unwrap();
+    let n = plan["requests"].as_array().unwrap().len();
+    assert_eq!(n, 5, "{plan}");
+    let body: Value = ["0x0", "", "0x1", "0x1", "0x5208"]
+        .iter()
+        .zip(1..)
+        .map(|(r, id)| {
+            let result = if r.is_empty() {
+                json!({"baseFeePerGas": "0x1"})
+            } else {
+                json!(r)
+            };
+            json!({"jsonrpc": "2.0", "id": id, "result": result})
+        })
+        .collect();
+    let url = plan["url"].as_str().unwrap();
+    assert_eq!(
+        tandem_wasm::rpc_batch(url, n as f64, &json!(body.to_string()).to_string())
+            .map(|a| a.len() > 2),
+        Some(true)
+    );
+    assert_eq!(
+        tandem_wasm::rpc_batch(url, n as f64, &json!(body[0].to_string()).to_string()),
+        None,
+        "not an array: refused"
+    );
+    let answers =
+        tandem_wasm::rpc_batch(url, n as f64, &json!(body.to_string()).to_string()).unwrap();
+    assert_eq!(w.fee_read(id, &answers).unwrap(), "null");
     let r = resolve(&mut w, &t["id"], true);
     assert_eq!(r["type"], "send_transaction");
     assert_eq!(r["origin"], ORIGIN);
@@ -120,27 +148,25 @@ fn state_and_session_survive_a_reload() {
 fn activity_and_settings() {
     let (mut w, _) = controller();
     let hash = format!("0x{}", "ab".repeat(32));
-    let sent = |w: &mut WalletController, hash: &str, answer: &str| {
-        w.record_sent(
-            &json!({"hash": hash, "chainId": 31337, "from": A0, "to": A0, "value": "0x1",
-            "status": "pending", "origin": ORIGIN, "submittedAt": 1, "blockNumber": null})
-            .to_string(),
-            answer,
-        )
-        .unwrap()
-    };
+    let tx = json!({"chainId": "0x7a69", "to": A0, "value": "0x1"}).to_string();
+    let answer = json!(hash.to_uppercase().replace("0X", "0x")).to_string();
     assert_eq!(
-        sent(
-            &mut w,
-            &hash,
-            &json!(hash.to_uppercase().replace("0X", "0x")).to_string()
-        ),
+        w.record_sent(A0, &tx, ORIGIN, &hash, &answer, 1.0).unwrap(),
         None
     );
+    assert!(w
+        .record_sent("0x12", &tx, ORIGIN, &hash, &answer, 1.0)
+        .is_err());
     assert_eq!(w.pending_hashes(), json!([[hash, 31337]]).to_string());
-    assert!(w.update_status(&hash, "confirmed", Some(3.0)).unwrap());
-    assert!(w.update_status(&hash, "sideways", None).is_err());
+    let state: Value = serde_json::from_str(&w.state_json()).unwrap();
+    assert_eq!(state["activity"][0]["origin"], ORIGIN);
+    assert!(!w.receipt(&hash, "null"));
+    assert!(w.receipt(&hash, r#"{"status":"0x1","blockNumber":"0x3"}"#));
     assert_eq!(w.pending_hashes(), "[]");
+    let net: Value = serde_json::from_str(&w.network(Some(137.0)).unwrap()).unwrap();
+    assert_eq!(net["symbol"], "POL");
+    assert_eq!(w.network(Some(999.0)), None);
+    assert!(w.network(None).is_some());
     assert!(w.set_settings(r#"{"autoLockMinutes":5}"#).is_ok());
     assert!(w.set_settings(r#"{"autoLockMinutes":0}"#).is_err());
     assert!(w.set_settings(r#"{"unknown":1}"#).is_err());
