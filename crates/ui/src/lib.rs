@@ -11,6 +11,7 @@ pub mod hide;
 pub mod model;
 pub mod pairing;
 pub mod password;
+pub mod portfolio;
 pub mod qr;
 pub mod queue;
 pub mod receive;

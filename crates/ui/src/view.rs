@@ -1142,7 +1142,8 @@ fn home(ui: &Ui) -> El {
             .maybe(notice_box(ui))
             .maybe(error_box(ui))
             .child(tabs)
-            .child(panel),
+            .child(panel)
+            .maybe(crate::portfolio::everywhere(ui)),
     )
 }
 
