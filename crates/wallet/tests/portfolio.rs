@@ -445,3 +445,15 @@ fn the_network_of_a_chain_is_found_or_none() {
     assert!(w.state.network_of(999).is_none());
     assert_eq!(w.state.network().chain_id, w.state.chain_id);
 }
+
+#[test]
+fn a_plan_made_before_the_accounts_changed_is_not_used() {
+    let mut w = with_token();
+    let plans = portfolio::plan(&w.state);
+    let answers = vec![vec![Ok(json!("0x1")), Ok(json!("0x2"))]];
+    // Account 2 leaves while the batch is under way: its answers would be
+    // read against another list of calls.
+    w.state.sync_accounts(&[(A0.parse().unwrap(), json!({}))]);
+    let out = portfolio::read(&w.state, &plans[..1], &answers, &[], NOW);
+    assert_eq!(out["stored"], json!([]));
+}
