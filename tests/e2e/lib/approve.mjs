@@ -50,6 +50,9 @@ export async function connectedWallet(anvil, dapp) {
   await answer(browser, 'connect', true);
   const accounts = (await pending).result;
   if (accounts?.[0] !== ANVIL_ACCOUNT_0) throw new Error(`connect gave ${JSON.stringify(accounts)}`);
+  // The connect window closes itself once answered; a test that counts
+  // approval windows must not meet it on its way out.
+  await until(() => !browser.context.pages().some((p) => p.url().includes('approval.html')), 'the connect window to close');
   return { browser, page };
 }
 
