@@ -153,9 +153,26 @@ export async function launch({ extensionDir = ROOT } = {}) {
       await cdp.send('ServiceWorker.stopAllWorkers');
       await cdp.detach();
     },
-    /** Waits for the approval window the worker opens. */
+    /** Waits for the approval window the worker opens. A window opened by
+     *  chrome.windows.create can be announced before its URL is set
+     *  (about:blank): a new page counts once its URL is the approval's. */
     nextApproval: () =>
-      context.waitForEvent('page', { predicate: (p) => p.url().includes('approval.html'), timeout: 15_000 }),
+      new Promise((resolve, reject) => {
+        const onPage = async (p) => {
+          if (!p.url().includes('approval.html')) {
+            const ok = await p.waitForURL(/approval\.html/, { timeout: 15_000 }).then(() => true, () => false);
+            if (!ok) return;
+          }
+          clearTimeout(timer);
+          context.off('page', onPage);
+          resolve(p);
+        };
+        const timer = setTimeout(() => {
+          context.off('page', onPage);
+          reject(new Error('no approval window opened within 15 s'));
+        }, 15_000);
+        context.on('page', onPage);
+      }),
     /** Closes the browser; fails the test file when it tried to reach anything outside
      *  127.0.0.1 but a built-in network's RPC (lib/guard.mjs). */
     async close() {
