@@ -483,14 +483,20 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
   });
 
   it('auto-lock applies across a worker restart', async () => {
-    // Pretend the last activity was 20 minutes ago (the default window is 15).
-    await browser.ext.evaluate(async () => {
+    // Pretend the last activity was 20 minutes ago (the default window is
+    // 15), written with the worker stopped (a running worker could store
+    // its own session over it) from an extension page that runs none of the
+    // wallet's scripts.
+    await browser.killWorker();
+    const page = await browser.context.newPage();
+    await page.goto(browser.url('extension/icons/icon-16.png'));
+    await page.evaluate(async () => {
       const { 'tandem.session': json } = await chrome.storage.session.get('tandem.session');
       const session = JSON.parse(json);
       session.lock.lastActive = Date.now() - 20 * 60_000;
       await chrome.storage.session.set({ 'tandem.session': JSON.stringify(session) });
     });
-    await browser.killWorker();
+    await page.close();
     assert.deepEqual((await d(() => window.dapp.raw({ method: 'eth_accounts' }))).result, []);
     const state = await browser.ui('state');
     assert.equal(state.unlocked, false);
