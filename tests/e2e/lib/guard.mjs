@@ -41,6 +41,10 @@ export async function startGuard() {
   server.on('connect', (req, socket) => {
     // https:// (and wss://) ask for a tunnel: "CONNECT host:443".
     attempts.push({ host: req.url, how: 'CONNECT' });
+    // The socket is ours from here: Chromium may reset it (it can send its
+    // TLS hello before reading the refusal, or close the browser), and an
+    // unhandled 'error' would fail whichever test file is running then.
+    socket.on('error', () => socket.destroy());
     socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
   });
   server.on('clientError', (_e, socket) => socket.destroy());
