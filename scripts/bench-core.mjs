@@ -112,7 +112,8 @@ const checks = [
     Math.max(...results.filter((r) => r.native).map((r) => r.wasm / r.native)).toFixed(2) + '× (' +
       results.filter((r) => r.native).reduce((a, b) => (a.wasm / a.native > b.wasm / b.native ? a : b)).name + ')'],
   ['vault unlock ≤ 1 s in wasm (default parameters)', unlock.wasm <= 1e6, fmt(unlock.wasm)],
-  ['wasm module ≤ 350 KB gzipped after wasm-opt', gz <= 350 * 1000, `${(gz / 1000).toFixed(0)} KB gzipped (${(bytes.length / 1000).toFixed(0)} KB raw)`],
+  // The budget is 350 KiB (358,400 B), as every size table in docs/benchmarks.md counts it.
+  ['wasm module ≤ 350 KiB gzipped after wasm-opt', gz <= 350 * 1024, `${gz} B = ${(gz / 1024).toFixed(1)} KiB gzipped (${(bytes.length / 1024).toFixed(0)} KiB raw)`],
 ];
 let summary = '| target | met | measured |\n|---|---|---|\n';
 for (const [t, ok, m] of checks) summary += `| ${t} | ${ok ? 'yes' : '**no**'} | ${m} |\n`;
