@@ -1,12 +1,16 @@
 #![doc = include_str!("../README.md")]
 
+mod activity;
 pub mod answered;
 pub mod approval;
 pub mod confirm;
 pub mod display;
 mod error;
+pub mod fees;
+pub mod holdings;
 pub mod lock;
 pub mod network;
+pub mod portfolio;
 pub mod provider;
 pub mod remote;
 pub mod rpc;
@@ -16,6 +20,7 @@ pub use answered::{answer_step, Answered, STALE_MS};
 pub use approval::{Approval, ApprovalKind, Edits, Fill, Resolution};
 pub use confirm::{PhoneOut, PhoneOutcome, PhonePolicy, PhoneWait, PhoneWork};
 pub use error::{Error, Result};
+pub use holdings::Holdings;
 pub use lock::AutoLock;
 pub use network::Network;
 pub use provider::Outcome;
