@@ -81,6 +81,7 @@ pub fn portfolio_read(
 
 /// What the popup shows of the stored records (JSON array): the selected
 /// account on the selected network, and `all`.
+#[wasm_bindgen]
 pub fn portfolio(state: &str, stored: &str) -> Result<String, JsError> {
     Ok(to_json(&portfolio::view(&holdings(state)?, &list(stored))))
 }
