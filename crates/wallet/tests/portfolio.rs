@@ -1,6 +1,7 @@
 //! Issue 12 (portfolio) and issue 13 item 16: the calls the worker makes for
 //! balances and fees are built here, sent as one JSON-RPC batch per node,
 //! and every answer is checked by its id before it is used.
+#![cfg(feature = "extra")]
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{json, Value};
