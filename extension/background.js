@@ -990,17 +990,18 @@ async function closeAnsweredWindows() {
   if (gone.size) await closeApprovalWindows(gone);
 }
 
-function networkOf(chainId) {
-  const s = JSON.parse(wallet.stateJson());
-  const net = s.networks.find((n) => n.chainId === chainId);
+/** The network of `chainId` (a transaction's, a receipt's, a token's): the
+ *  extra module looks it up in the wallet's state. */
+async function networkOf(chainId) {
+  const net = (await extra()).network(wallet.stateJson(), chainId);
   if (!net) throw new RpcError(4901, `network ${chainId} was removed; the transaction was not sent`);
-  return net;
+  return JSON.parse(net);
 }
 
 /** Sends a signed transaction ({ raw, hash }), records it, watches its receipt. */
 async function broadcast(address, tx, origin, signed) {
   // The chain the dapp asked on, even if the user switched networks since.
-  const net = networkOf(parseInt(tx.chainId, 16));
+  const net = await networkOf(parseInt(tx.chainId, 16));
   // Sent again after a restart: a node that already has these bytes may
   // refuse them ("already known", "nonce too low"); it was sent once.
   const answer = await rpc(net.rpcUrl, 'eth_sendRawTransaction', [signed.raw]).catch(async (e) => {
@@ -1033,7 +1034,7 @@ async function watchReceipt(hash, chainId) {
 async function checkReceipt(hash, chainId) {
   let receipt;
   try {
-    receipt = await rpc(networkOf(chainId).rpcUrl, 'eth_getTransactionReceipt', [hash]);
+    receipt = await rpc((await networkOf(chainId)).rpcUrl, 'eth_getTransactionReceipt', [hash]);
   } catch {
     return false;
   }
@@ -1380,9 +1381,9 @@ async function uiMethod(method, p) {
       touched();
       break;
     case 'token.info':
-      return tokenInfo(p, (chainId) => networkOf(chainId).rpcUrl, rpc);
+      return tokenInfo(p, async (chainId) => (await networkOf(chainId)).rpcUrl, rpc);
     case 'send.gasPrice':
-      return rpc(networkOf(Number(p.chainId)).rpcUrl, 'eth_gasPrice', []);
+      return rpc((await networkOf(Number(p.chainId))).rpcUrl, 'eth_gasPrice', []);
     case 'send.start':
       requireUnlocked();
       touched();

@@ -79,6 +79,14 @@ pub fn portfolio_read(
     )))
 }
 
+/// The network of `chain_id` in `state` (`stateJson()`) as JSON, or
+/// `undefined` if the wallet no longer has it: the one lookup of a
+/// transaction's or a receipt's chain.
+#[wasm_bindgen]
+pub fn network(state: &str, chain_id: f64) -> Result<Option<String>, JsError> {
+    Ok(holdings(state)?.network_of(chain_id as u64).map(to_json))
+}
+
 /// What the popup shows of the stored records (JSON array): the selected
 /// account on the selected network, and `all`.
 #[wasm_bindgen]

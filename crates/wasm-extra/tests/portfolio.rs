@@ -74,6 +74,9 @@ fn a_refresh_round_trip_from_the_cores_state_json() {
     assert_eq!(view["native"]["balance"], "0x1");
     assert_eq!(view["updatedAt"], 5);
     assert_eq!(view["all"][1]["native"]["balance"], "0x2");
+    let net = parse(&portfolio::network(&state, 31337.0).unwrap().unwrap());
+    assert_eq!(net["rpcUrl"], url);
+    assert_eq!(portfolio::network(&state, 1.0).unwrap(), None, "removed");
 }
 
 #[test]
