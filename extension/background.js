@@ -1,7 +1,8 @@
 // Tandem's service worker: thin glue around the wasm core.
 //
 // The wallet logic (what a request means, what needs approval, permissions,
-// networks, activity, auto-lock) is Rust (crates/wallet via crates/wasm). This
+// networks, activity, auto-lock) is Rust (crates/wallet via crates/wasm; the
+// portfolio, fee batch and activity records via the extra module, extra.js). This
 // file does the I/O: chrome.storage, fetch to the network's JSON-RPC, approval
 // windows, and broadcasting changes. Listeners are registered synchronously at
 // the top level; every handler awaits `ready`, so a request that wakes the
