@@ -1,7 +1,8 @@
 // Tandem's service worker: thin glue around the wasm core.
 //
 // The wallet logic (what a request means, what needs approval, permissions,
-// networks, activity, auto-lock) is Rust (crates/wallet via crates/wasm). This
+// networks, activity, auto-lock) is Rust (crates/wallet via crates/wasm; the
+// portfolio, fee batch and activity records via the extra module, extra.js). This
 // file does the I/O: chrome.storage, fetch to the network's JSON-RPC, approval
 // windows, and broadcasting changes. Listeners are registered synchronously at
 // the top level; every handler awaits `ready`, so a request that wakes the
@@ -11,7 +12,7 @@
 //   local   tandem.vault        encrypted keyring (Argon2id + XChaCha20-Poly1305)
 //   local   tandem.state        controller state (no secrets)
 //   local   tandem.cache.view   what `state` returns, for the popup's first paint
-//   local   tandem.cache.portfolio.<chainId>.<address>
+//   local   tandem.cache.portfolio  balances of every account on every network (crates/wallet/src/portfolio.rs)
 //   session tandem.session      pending approvals + auto-lock clock
 //   session tandem.sessionKey   vault key sealed under a per-unlock non-extractable key (session-key.js)
 //   session tandem.windows      approval window id -> approval id
@@ -32,6 +33,7 @@ import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.
 import { audit, auditItem, auditUi, auditWrite } from './audit.js';
 import { tokenInfo } from './tokens.js';
 import { answers } from './answers.js';
+import { extra } from './extra.js';
 import {
   deviceTick,
   deviceUi,
@@ -64,6 +66,7 @@ const K = {
   tabs: 'tandem.tabs',
   answers: 'tandem.answers',
   erased: 'tandem.erased',
+  portfolio: 'tandem.cache.portfolio',
 };
 
 // ---- state held in memory while the worker lives ----------------------------
@@ -213,7 +216,7 @@ async function boot() {
   // Transactions whose fees were being fetched when the worker died.
   for (const a of JSON.parse(wallet.approvals())) {
     if (a.needsFill && a.kind === 'add_chain') checkChain(a.id, a.request.network.rpcUrl).catch(() => {});
-    else if (a.needsFill) fillTransaction(a.id, fillRequest(a)).catch(() => {});
+    else if (a.needsFill) fillTransaction(a.id).catch(() => {});
   }
   // Answers recorded before the worker stopped go on; what expired or lost
   // its window while it slept is rejected.
@@ -332,7 +335,7 @@ async function eraseWallet(info) {
   wallet = new WalletController('', '');
   const all = await chrome.storage.local.get(null);
   const gone = Object.keys(all).filter(
-    (k) => [K.vault, K.state, K.view, 'tandem.ui.cache', 'tandem.ui.hidden'].includes(k) || k.startsWith('tandem.cache.portfolio.'),
+    (k) => [K.vault, K.state, K.view, K.portfolio, 'tandem.ui.cache', 'tandem.ui.hidden'].includes(k) || k.startsWith('tandem.cache.portfolio.'),
   );
   await chrome.storage.local.remove(gone);
   answered = [];
@@ -427,6 +430,29 @@ function rpcErrorObject(e) {
   return o;
 }
 
+/**
+ * Sends calls the extra module `x` planned (`{ url, requests }`) as one
+ * JSON-RPC batch (a JSON array of the requests); a node that refuses
+ * batches gets one request per call. The module checks the answers (each
+ * id, as the core does for single calls): resolves to one `{ result }` or
+ * `{ error }` per call, in order.
+ */
+async function viaBatch(x, plan) {
+  const post = (body) =>
+    fetch(plan.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(RPC_TIMEOUT_MS),
+      credentials: 'omit',
+    })
+      .then((r) => r.text())
+      .catch(() => null);
+  const read = (answers) => x.rpcBatch(plan.url, plan.requests.length, JSON.stringify(answers));
+  const batch = `[${plan.requests.join(',')}]`;
+  return JSON.parse(read(await post(batch)) ?? read(await Promise.all(plan.requests.map(post))));
+}
+
 function currentNetwork() {
   const s = JSON.parse(wallet.stateJson());
   return s.networks.find((n) => n.chainId === s.chainId) ?? s.networks[0];
@@ -475,7 +501,7 @@ async function handleProvider(msg, sender) {
       await persist();
       notify('approvals');
       if (out.fill?.chainIdOf) checkChain(out.id, out.fill.chainIdOf).catch(() => {});
-      else if (out.fill) fillTransaction(out.id, out.fill).catch(() => {});
+      else if (out.fill) fillTransaction(out.id).catch(() => {});
       await openApprovalWindow(out.id);
       return { id, pending: true };
     }
@@ -505,16 +531,6 @@ async function handleStatus(msg, sender) {
   return { id: msg.id, pending: true };
 }
 
-function fillRequest(approval) {
-  const tx = approval.request.transaction;
-  return {
-    from: approval.request.address,
-    transaction: tx,
-    needGas: tx.gas === undefined,
-    url: (JSON.parse(wallet.stateJson()).networks.find((n) => n.chainId === parseInt(tx.chainId, 16)) ?? currentNetwork()).rpcUrl,
-  };
-}
-
 /**
  * The popup's Send: the transaction it built goes through the core as an
  * `eth_sendTransaction` from the wallet itself (WALLET_ORIGIN), so it gets
@@ -528,27 +544,24 @@ async function ownSend(tx) {
   if (out.type !== 'approval') throw uiError('Refused', 'the wallet did not queue the transaction');
   await persist();
   notify('approvals');
-  fillTransaction(out.id, out.fill).catch(() => {});
+  fillTransaction(out.id).catch(() => {});
   await openApprovalWindow(out.id);
   return { approval: out.id };
 }
 
-/** Fetches nonce, gas and fees from the node into a transaction approval. */
-async function fillTransaction(id, fill) {
-  const { url, transaction: tx } = fill;
-  const call = { from: fill.from, to: tx.to, value: tx.value, data: tx.data };
+/** Fetches nonce, gas and fees into a transaction approval: the extra
+ *  module names the calls (one batch to the node of the transaction's
+ *  chain) and reads the answers into the fill the core takes. */
+async function fillTransaction(id) {
   try {
-    const [nonce, gasEstimate, block, priorityFee, gasPrice] = await Promise.all([
-      rpc(url, 'eth_getTransactionCount', [fill.from, 'pending']),
-      fill.needGas ? rpc(url, 'eth_estimateGas', [call]) : Promise.resolve('0x0'),
-      rpc(url, 'eth_getBlockByNumber', ['latest', false]),
-      rpc(url, 'eth_maxPriorityFeePerGas', []).catch(() => null),
-      rpc(url, 'eth_gasPrice', []).catch(() => null),
-    ]);
-    wallet.fillTransaction(
-      id,
-      JSON.stringify({ nonce, gasEstimate, baseFee: block?.baseFeePerGas ?? null, priorityFee, gasPrice }),
-    );
+    const x = await extra();
+    const approval = wallet.approval(id);
+    const plan = JSON.parse(x.feePlan(approval, wallet.stateJson()));
+    // No plan (the transaction's network was removed), or the node refused
+    // (e.g. the call reverts): the request is refused with that error.
+    const out = plan.error ? plan : JSON.parse(x.feeFill(approval, JSON.stringify(await viaBatch(x, plan))));
+    if (out.error) throw new RpcError(out.error.code, out.error.message, out.error.data);
+    wallet.fillTransaction(id, JSON.stringify(out.fill));
   } catch (e) {
     // The node refused (e.g. the call reverts): answer the dapp with the node's
     // error instead of showing an unsignable transaction.
@@ -978,17 +991,18 @@ async function closeAnsweredWindows() {
   if (gone.size) await closeApprovalWindows(gone);
 }
 
-function networkOf(chainId) {
-  const s = JSON.parse(wallet.stateJson());
-  const net = s.networks.find((n) => n.chainId === chainId);
+/** The network of `chainId` (a transaction's, a receipt's, a token's): the
+ *  extra module looks it up in the wallet's state. */
+async function networkOf(chainId) {
+  const net = (await extra()).network(wallet.stateJson(), chainId);
   if (!net) throw new RpcError(4901, `network ${chainId} was removed; the transaction was not sent`);
-  return net;
+  return JSON.parse(net);
 }
 
 /** Sends a signed transaction ({ raw, hash }), records it, watches its receipt. */
 async function broadcast(address, tx, origin, signed) {
   // The chain the dapp asked on, even if the user switched networks since.
-  const net = networkOf(parseInt(tx.chainId, 16));
+  const net = await networkOf(parseInt(tx.chainId, 16));
   // Sent again after a restart: a node that already has these bytes may
   // refuse them ("already known", "nonce too low"); it was sent once.
   const answer = await rpc(net.rpcUrl, 'eth_sendRawTransaction', [signed.raw]).catch(async (e) => {
@@ -997,20 +1011,8 @@ async function broadcast(address, tx, origin, signed) {
     return known.hash;
   });
   // The site gets the hash of what was signed; the core compares the node's.
-  const warning = wallet.recordSent(
-    JSON.stringify({
-      hash: signed.hash,
-      chainId: net.chainId,
-      from: address,
-      to: tx.to ?? null,
-      value: tx.value ?? '0x0',
-      status: 'pending',
-      origin,
-      submittedAt: Date.now(),
-      blockNumber: null,
-    }),
-    JSON.stringify(answer),
-  );
+  const record = (await extra()).sentActivity(address, JSON.stringify(tx), origin, signed.hash, Date.now());
+  const warning = wallet.recordSent(record, JSON.stringify(answer));
   await persist();
   notify('activity');
   if (warning) {
@@ -1033,13 +1035,14 @@ async function watchReceipt(hash, chainId) {
 async function checkReceipt(hash, chainId) {
   let receipt;
   try {
-    receipt = await rpc(networkOf(chainId).rpcUrl, 'eth_getTransactionReceipt', [hash]);
+    receipt = await rpc((await networkOf(chainId)).rpcUrl, 'eth_getTransactionReceipt', [hash]);
   } catch {
     return false;
   }
-  if (!receipt) return false;
-  const status = receipt.status === '0x1' ? 'confirmed' : 'failed';
-  if (wallet.updateStatus(hash, status, parseInt(receipt.blockNumber, 16))) {
+  const read = (await extra()).receiptStatus(JSON.stringify(receipt));
+  if (!read) return false;
+  const { status, block } = JSON.parse(read);
+  if (wallet.updateStatus(hash, status, block ?? undefined)) {
     await persist();
     notify('activity');
     refreshPortfolio().catch(() => {});
@@ -1052,49 +1055,32 @@ async function pollReceipts() {
 }
 
 // ---- portfolio ----------------------------------------------------------------
-function portfolioKey(chainId, address) {
-  return `tandem.cache.portfolio.${chainId}.${address.toLowerCase()}`;
+// Balances of every account on every network: one batch per network, planned
+// and read by the extra module (crates/wallet/src/portfolio.rs) from the
+// core's state JSON, kept with the time they were read; the popup shows the
+// stored ones at once.
+async function storedPortfolio() {
+  const { [K.portfolio]: stored = [] } = await chrome.storage.local.get(K.portfolio);
+  return JSON.stringify(stored);
 }
 
 async function cachedPortfolio() {
-  const v = view();
-  if (!v.selected) return null;
-  const key = portfolioKey(v.network.chainId, v.selected);
-  const { [key]: p } = await chrome.storage.local.get(key);
-  return (
-    p ?? {
-      address: v.selected,
-      chainId: v.network.chainId,
-      native: { symbol: v.network.symbol, balance: null },
-      tokens: v.assets.map((a) => ({ ...a, balance: null })),
-      updatedAt: null,
-    }
-  );
+  const x = await extra();
+  return JSON.parse(x.portfolio(wallet.stateJson(), await storedPortfolio()));
 }
 
 async function refreshPortfolio() {
-  const v = view();
-  if (!v.selected) return null;
-  const url = v.network.rpcUrl;
-  const owner = v.selected.toLowerCase().slice(2).padStart(64, '0');
-  const [native, ...tokens] = await Promise.all([
-    rpc(url, 'eth_getBalance', [v.selected, 'latest']),
-    ...v.assets.map((a) =>
-      rpc(url, 'eth_call', [{ to: a.address, data: '0x70a08231' + owner }, 'latest'])
-        .then((b) => ({ ...a, balance: b && b !== '0x' ? '0x' + BigInt(b).toString(16) : '0x0' }))
-        .catch(() => ({ ...a, balance: null })),
-    ),
-  ]);
-  const p = {
-    address: v.selected,
-    chainId: v.network.chainId,
-    native: { symbol: v.network.symbol, balance: native },
-    tokens,
-    updatedAt: Date.now(),
-  };
-  await chrome.storage.local.set({ [portfolioKey(p.chainId, p.address)]: p });
+  const x = await extra();
+  const state = wallet.stateJson();
+  const plans = JSON.parse(x.portfolioPlan(state));
+  const answers = await Promise.all(plans.map((p) => viaBatch(x, p)));
+  const out = JSON.parse(
+    x.portfolioRead(wallet.stateJson(), JSON.stringify(plans), JSON.stringify(answers), await storedPortfolio(), Date.now()),
+  );
+  await chrome.storage.local.set({ [K.portfolio]: out.stored });
   notify('portfolio');
-  return p;
+  if (out.error) throw new RpcError(-32603, out.error);
+  return cachedPortfolio();
 }
 
 // ---- UI requests ----------------------------------------------------------------
@@ -1396,9 +1382,9 @@ async function uiMethod(method, p) {
       touched();
       break;
     case 'token.info':
-      return tokenInfo(p, (chainId) => networkOf(chainId).rpcUrl, rpc);
+      return tokenInfo(p, async (chainId) => (await networkOf(chainId)).rpcUrl, rpc);
     case 'send.gasPrice':
-      return rpc(networkOf(Number(p.chainId)).rpcUrl, 'eth_gasPrice', []);
+      return rpc((await networkOf(Number(p.chainId))).rpcUrl, 'eth_gasPrice', []);
     case 'send.start':
       requireUnlocked();
       touched();

@@ -28,7 +28,7 @@ export async function tokenInfo(p, rpcUrlOf, rpc) {
   }
   const key = `${chainId}:${address}`;
   if (cache.has(key)) return cache.get(key);
-  const url = rpcUrlOf(chainId);
+  const url = await rpcUrlOf(chainId);
   const call = (data) => rpc(url, 'eth_call', [{ to: address, data }, 'latest']).catch(() => null);
   const [symbol, decimals] = await Promise.all([call(SYMBOL), call(DECIMALS)]);
   const out = { chainId, address, symbol, decimals };

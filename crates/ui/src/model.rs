@@ -209,6 +209,9 @@ pub struct Portfolio {
     pub tokens: Vec<TokenBalance>,
     /// Milliseconds since the epoch.
     pub updated_at: f64,
+    /// Every stored record: each account on each network, with the time
+    /// it was read (`crates/wallet/src/portfolio.rs`; empty in a record).
+    pub all: Vec<Portfolio>,
 }
 
 /// One of the user's transactions.

@@ -174,8 +174,9 @@ pub struct Edits {
     pub nonce: Option<alloy_primitives::U64>,
 }
 
-/// Values the worker fetched from the node for a transaction.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Values the worker fetched from the node for a transaction (built by
+/// [`crate::fees::fee_fill`] in the worker's third module, handed over as JSON).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Fill {
     /// `eth_getTransactionCount(from, "pending")`.

@@ -1,12 +1,20 @@
 #![doc = include_str!("../README.md")]
 
+#[cfg(feature = "extra")]
+mod activity;
 pub mod answered;
 pub mod approval;
 pub mod confirm;
 pub mod display;
 mod error;
+#[cfg(feature = "extra")]
+pub mod fees;
+#[cfg(feature = "extra")]
+pub mod holdings;
 pub mod lock;
 pub mod network;
+#[cfg(feature = "extra")]
+pub mod portfolio;
 pub mod provider;
 pub mod remote;
 pub mod rpc;
@@ -16,6 +24,8 @@ pub use answered::{answer_step, Answered, STALE_MS};
 pub use approval::{Approval, ApprovalKind, Edits, Fill, Resolution};
 pub use confirm::{PhoneOut, PhoneOutcome, PhonePolicy, PhoneWait, PhoneWork};
 pub use error::{Error, Result};
+#[cfg(feature = "extra")]
+pub use holdings::Holdings;
 pub use lock::AutoLock;
 pub use network::Network;
 pub use provider::Outcome;

@@ -90,6 +90,11 @@ pub fn redact(text: &str, url: &str) -> String {
     t
 }
 
+/// Why an answer of a batch is not used.
+fn failure(m: String) -> Value {
+    serde_json::json!({ "code": -32603, "message": m })
+}
+
 /// A JSON-RPC response `body` from the node at `url` to the request with id
 /// `id`: `Ok(result)`, or `Err({ code, message, data? })`, the node's error
 /// (with `url` and its key-like parts [`redact`]ed) or why its answer is not
@@ -123,6 +128,82 @@ pub fn answer(id: u64, body: &str, url: &str) -> Result<Value, Value> {
         Some(r) => Ok(r.clone()),
         None => fail("the network's RPC answered neither a result nor an error".into()),
     }
+}
+
+/// Calls to one node (`method` a constant, no quoting needed), sent as one JSON-RPC batch (a JSON array, ids 1, 2,
+/// ... in order) or, to a node that refuses batches, one request per call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// The node's JSON-RPC endpoint.
+    pub url: String,
+    /// `(method, params)`, in order.
+    pub calls: Vec<(&'static str, Value)>,
+}
+
+impl Batch {
+    /// Each call's request body, in order (ids 1, 2, ...): the worker
+    /// sends them joined as one JSON array, or one by one.
+    pub fn requests(&self) -> Vec<String> {
+        // Written out, not built as `Value`s: the module is smaller.
+        (self.calls.iter().zip(1u64..))
+            .map(|((method, params), id)| {
+                format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{params}}}"#)
+            })
+            .collect()
+    }
+
+    /// What the worker sends: `{ url, requests }` ([`Batch::requests`]).
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({ "url": self.url, "requests": self.requests() })
+    }
+}
+
+/// The checked answers to a [`Batch`] of `n` calls to the node at `url`,
+/// one per call in order, each as [`answer`] checks a single one. `answers`
+/// is what the worker got: the batch's response body (a string), or `null`
+/// when the node could not be reached, or (after a refused batch) an array
+/// with each single call's response body (or `null`). An answer is used
+/// only for the request its id names: one missing, or given twice, is an
+/// error for that call alone. `None`: the node answered the batch with
+/// something that is not a JSON array (it refuses batches): send the
+/// single calls.
+pub fn batch_answers(n: usize, answers: &Value, url: &str) -> Option<Vec<Result<Value, Value>>> {
+    let unreachable = || Err(failure("could not reach the network's RPC".into()));
+    let ids = 1..=n as u64;
+    Some(match answers {
+        Value::String(body) => {
+            let Ok(Value::Array(all)) = serde_json::from_str::<Value>(body) else {
+                return None;
+            };
+            ids.map(|id| {
+                let mut of = all
+                    .iter()
+                    .filter(|r| r.get("id").and_then(Value::as_u64) == Some(id));
+                match (of.next(), of.next()) {
+                    // Checked as a single answer is (written out again: the
+                    // core's `answer` stays as it is, and the core lean).
+                    (Some(r), None) => answer(id, &r.to_string(), url),
+                    (None, _) => Err(failure(format!(
+                        "the network's RPC did not answer request {id} of the batch"
+                    ))),
+                    (Some(_), Some(_)) => Err(failure(format!(
+                        "the network's RPC answered request {id} of the batch twice; neither answer was used"
+                    ))),
+                }
+            })
+            .collect()
+        }
+        Value::Array(bodies) => ids
+            .zip(
+                bodies
+                    .iter()
+                    .map(Value::as_str)
+                    .chain(core::iter::repeat(None)),
+            )
+            .map(|(id, body)| body.map_or_else(unreachable, |b| answer(id, b, url)))
+            .collect(),
+        _ => ids.map(|_| unreachable()).collect(),
+    })
 }
 
 /// What is wrong when the node's answer to `eth_sendRawTransaction` is not

@@ -1,16 +1,50 @@
 // A JSON-RPC node that lies: a Node http server on 127.0.0.1 (port 0, no
 // race) that forwards every request to a real node (anvil) and rewrites the
-// answers a test chooses. What it was asked is kept, for barriers.
+// answers a test chooses. What it was asked is kept, for barriers. A batch
+// (a JSON array of requests) is forwarded as one; each of its answers goes
+// through the rules of its own request's method.
 import http from 'node:http';
+
+/** What nodes that do not take batches answer one (e.g. some public RPCs). */
+const BATCH_REFUSED = { jsonrpc: '2.0', id: null, error: { code: -32600, message: 'batch requests are not supported' } };
 
 /** Starts the proxy in front of `upstream` (a node's URL). */
 export async function startLyingRpc(upstream) {
   /** method -> (request, answer) => answer */
   const rules = new Map();
-  /** Every request, in order. */
+  /** Every request, in order (a batch's requests one by one). */
   const asked = [];
+  /** Every HTTP request's body as parsed (a batch is an array), in order. */
+  const posts = [];
   /** The next request to hold ({ method, forward, arrived }), if any. */
   let hold = null;
+  /** Held and not forwarded: answered by `release()`. */
+  let parked = [];
+  let refuseBatches = false;
+  const rewrite = async (request, answer) => {
+    const rule = rules.get(request?.method);
+    return rule ? rule(request, answer) : answer;
+  };
+  async function serve(request, body, res) {
+    try {
+      if (Array.isArray(request) && refuseBatches) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify(BATCH_REFUSED));
+      }
+      const up = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      let answer = await up.json();
+      if (Array.isArray(request) && Array.isArray(answer)) {
+        answer = await Promise.all(answer.map((a) => rewrite(request.find((r) => r?.id === a?.id), a)));
+      } else {
+        answer = await rewrite(request, answer);
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(answer));
+    } catch (e) {
+      res.writeHead(502);
+      res.end(String(e?.message ?? e));
+    }
+  }
   const server = http.createServer(async (req, res) => {
     let body = '';
     for await (const c of req) body += c;
@@ -18,22 +52,22 @@ export async function startLyingRpc(upstream) {
     try {
       request = JSON.parse(body);
     } catch {}
-    asked.push(request);
-    const held = hold && request?.method === hold.method ? hold : null;
+    posts.push(request);
+    const list = Array.isArray(request) ? request : [request];
+    asked.push(...list);
+    const held = hold && list.some((r) => r?.method === hold.method) ? hold : null;
     if (held) hold = null;
-    if (held && !held.forward) return held.arrived(request); // never answered
-    try {
-      const up = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      let answer = await up.json();
-      if (held) return held.arrived(request); // the node has it; the asker never hears
-      const rule = rules.get(request?.method);
-      if (rule) answer = await rule(request, answer);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(answer));
-    } catch (e) {
-      res.writeHead(502);
-      res.end(String(e?.message ?? e));
+    if (held && !held.forward) {
+      parked.push(() => serve(request, body, res));
+      return held.arrived(request); // not answered until release()
     }
+    if (held) {
+      try {
+        await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      } catch {}
+      return held.arrived(request); // the node has it; the asker never hears
+    }
+    await serve(request, body, res);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
@@ -49,16 +83,29 @@ export async function startLyingRpc(upstream) {
       else rules.clear();
     },
     /**
-     * The next request for `method` is held: not forwarded at all (`forward:
-     * false`: the node never sees it), or forwarded and its answer kept back
-     * (`forward: true`: the node has it, the asker never hears). Resolves
-     * when it arrived (forwarded: when the node answered), a barrier.
+     * The next request for `method` (or batch holding one) is held: not
+     * forwarded (`forward: false`: the node never sees it, until
+     * `release()`), or forwarded and its answer kept back (`forward: true`:
+     * the node has it, the asker never hears). Resolves when it arrived
+     * (forwarded: when the node answered), a barrier.
      */
     hold(method, { forward }) {
       return new Promise((arrived) => (hold = { method, forward, arrived }));
     },
-    /** The requests for `method` so far. */
+    /** Forwards what `hold(…, { forward: false })` kept, and answers it. */
+    release() {
+      const now = parked;
+      parked = [];
+      return Promise.all(now.map((go) => go()));
+    },
+    /** While on, a batch gets the one error object of a node that refuses batches. */
+    refuseBatches(on) {
+      refuseBatches = on;
+    },
+    /** The requests for `method` so far (those in batches too). */
     asked: (method) => asked.filter((r) => r?.method === method),
+    /** Every HTTP request's parsed body so far (a batch: an array). */
+    posts: () => posts.slice(),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections?.();

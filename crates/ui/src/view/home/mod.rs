@@ -2,6 +2,7 @@
 //! and sites tabs.
 
 mod activity;
+mod everywhere;
 mod sites;
 mod tokens;
 
@@ -12,6 +13,7 @@ use crate::devices;
 use crate::format::{format_native, relative_time, shorten_address};
 use crate::model::{Network, WalletState};
 use activity::activity_panel;
+use everywhere::everywhere;
 use sites::sites_panel;
 use tokens::tokens_panel;
 
@@ -188,7 +190,8 @@ pub(super) fn home(ui: &Ui) -> El {
             .maybe(notice_box(ui))
             .maybe(error_box(ui))
             .child(tabs)
-            .child(panel),
+            .child(panel)
+            .maybe(everywhere(ui)),
     )
 }
 
