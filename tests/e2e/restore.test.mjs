@@ -7,7 +7,10 @@
 // @noble (independently of the Rust code), and opens with the key @noble
 // derives too. Profile B, a new browser that never saw A, imports the same
 // phrase: onboarding finds the backup, says what it will restore, and
-// restores it; B shows the name and the entry. The relay's database holds
+// restores it; B shows the name and the entry, and its audit log screen
+// shows A's entries (as the backup carried them, signatures included),
+// each checked and in order, and its own signed "restored" entry with the
+// count. The relay's database holds
 // neither name, nor the seed or any backup key, in any encoding. "Delete
 // backup" on B leaves nothing on the relay to restore.
 // Run: node --test tests/e2e/restore.test.mjs
@@ -104,8 +107,13 @@ describe('restore from the recovery phrase in a new browser', () => {
       30_000,
       250,
     );
-    assert.equal(plain.v, 1);
+    assert.equal(plain.v, 2);
     assert.deepEqual(plain.snapshots.map((s) => s.category).sort(), ['accounts', 'address_book']);
+    // A's audit log rides along: its chain, its key, signed entries.
+    const me = (await a.ui('audit.view')).me;
+    const chain = plain.audit.find((c) => c.device === me);
+    assert.ok(chain?.identity && chain.entries.length > 0, JSON.stringify(plain.audit));
+    assert.ok(chain.entries.every((e) => e.device === me && typeof e.sig === 'string'));
     await page
       .getByTestId('backup-status')
       .filter({ hasText: /Backup: saved (just now|1 min ago)/ })
@@ -133,6 +141,11 @@ describe('restore from the recovery phrase in a new browser', () => {
   });
 
   it('profile B imports the same phrase, is told what the backup holds, restores it and shows it', async () => {
+    // What the backup holds now (A may have written again since).
+    const held = openBackup(keys, (await relayBackup(relay, keys.id)).data);
+    const aId = (await a.ui('audit.view')).me;
+    const aSeqs = held.audit.find((c) => c.device === aId).entries.map((e) => e.seq);
+    const total = held.audit.reduce((n, c) => n + c.entries.length, 0);
     b = await launch();
     // The relay is set before the wallet exists (a fresh install's setting).
     await b.ui('devices.relay.set', { relay: relay.url });
@@ -147,6 +160,8 @@ describe('restore from the recovery phrase in a new browser', () => {
     const text = await offer.textContent();
     assert.match(text, /Restore your synced data \(names, networks, address book/);
     assert.match(text, /1 account name, 1 address book entry/);
+    assert.match(text, /history/);
+    assert.match(text, new RegExp(`the history \\(audit log\\) of ${held.audit.length} devices?: ${total} entr`));
     // Nothing is restored before the user says so.
     assert.notEqual((await b.ui('state')).accounts.find((x) => x.address === ANVIL_ACCOUNT_0)?.name, NAME);
     await page.getByTestId('backup-restore').click();
@@ -167,6 +182,32 @@ describe('restore from the recovery phrase in a new browser', () => {
     assert.deepEqual(
       v.categories.filter((c) => c.on).map((c) => c.category),
       ['accounts', 'address_book'],
+    );
+    // The audit view: A's entries, each signed and in order (checked with
+    // the key the backup carried: B's new group does not hold A), and B's
+    // own entry saying what came back.
+    const log = await b.ui('audit.view');
+    const fromA = log.entries.filter((e) => e.device === aId);
+    assert.deepEqual(fromA.map((e) => e.seq).sort((x, y) => x - y), aSeqs);
+    assert.ok(fromA.every((e) => e.verdict.status === 'ok'), JSON.stringify(fromA.map((e) => e.verdict)));
+    const mine = log.entries.filter((e) => e.device === log.me);
+    assert.ok(
+      mine.some((e) => e.happened.kind === 'restored' && e.happened.entries === total && e.happened.devices === held.audit.length),
+      JSON.stringify(mine),
+    );
+    assert.ok(log.entries.every((e) => e.verdict.status === 'ok'));
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('open-audit').click();
+    await screen(page, 'audit');
+    await page
+      .getByTestId('audit-summary')
+      .filter({ hasText: `${log.entries.length} entries, all signed and in order.` })
+      .waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('[data-testid$="-problem"]').count(), 0);
+    const lines = await page.locator('[data-testid="audit-list"] > li > span:first-child').allTextContents();
+    assert.ok(
+      lines.some((l) => l.startsWith(`Restored from the recovery phrase: ${total} entries from ${held.audit.length} device`)),
+      JSON.stringify(lines),
     );
     assert.deepEqual(page.errors, []);
     await page.close();
