@@ -22,15 +22,14 @@ use tandem_sync::backup::Purpose;
 use tandem_sync::{Category, Contact, Field, Out, Syncer, Value};
 
 const RELAY: &str = "ws://127.0.0.1:9/v1/ws";
-const T0: u64 = 1_800_000_000_000;
 
-fn happened(i: u64, device: usize) -> Happened {
+fn happened(i: u64, device: usize, t0: u64) -> Happened {
     match i % 10 {
         0 => Happened::Unlock { ok: i % 30 != 0 },
         1 => Happened::Token {
             device: format!("{device:032x}"),
             action: "refreshed".into(),
-            expires_at: T0 / 1000 + i,
+            expires_at: t0 / 1000 + i,
         },
         _ => Happened::Sign {
             site: format!("https://app{}.example.org", i % 7),
@@ -64,6 +63,13 @@ fn main() {
     let e: u64 = pos.get(2).map_or(400, |a| a.parse().unwrap());
     let runs: usize = pos.get(3).map_or(7, |a| a.parse().unwrap());
 
+    // Written over the last month (a restoring device holds back changes
+    // stamped ahead of its clock).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let t0 = now - 30 * 24 * 3_600_000;
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(12);
     let k: Vec<IdentityKey> = (0..4).map(|_| IdentityKey::generate(&mut rng)).collect();
     let mut desk = Syncer::new(k[0].device_id());
@@ -71,30 +77,30 @@ fn main() {
     let on = Field::Enabled {
         category: Category::AddressBook,
     };
-    desk.edit(on, Some(Value::Enabled(true)), T0).unwrap();
+    desk.edit(on, Some(Value::Enabled(true)), t0).unwrap();
     for i in 0..n {
         let v = Value::Contact(Contact {
             name: format!("Contact {i}"),
             note: format!("restored contact number {i}"),
         });
         let field = Field::record(Category::AddressBook, format!("0x{:040x}", i + 1));
-        desk.edit(field, Some(v), T0 + 1 + i).unwrap();
+        desk.edit(field, Some(v), t0 + 1 + i).unwrap();
     }
     for (d, key) in k[..3].iter().enumerate() {
         let mut s = Syncer::new(key.device_id());
         for i in 0..e {
-            s.record(key, happened(i, d), T0 + i * 60_000);
+            s.record(key, happened(i, d, t0), t0 + i * 60_000);
         }
         for o in s.send_outbox() {
             if let Out::Send(bytes) = o {
-                desk.message(&bytes, T0).unwrap().unwrap();
+                desk.message(&bytes, t0).unwrap().unwrap();
             }
         }
     }
     let known: Vec<_> = k[..3].iter().map(IdentityKey::public).collect();
     let read = desk.backup_next(RELAY).unwrap().unwrap();
     let write = desk
-        .backup_answer(Purpose::Read, RELAY, 404, "{}", &known, T0 + 1, [7; 24])
+        .backup_answer(Purpose::Read, RELAY, 404, "{}", &known, now, [7; 24])
         .unwrap()
         .unwrap();
     let body = write.body.unwrap();
@@ -107,7 +113,7 @@ fn main() {
     let answer = serde_json::to_string(&StoredBackup {
         counter: put.counter,
         data: Some(put.data),
-        updated_at: T0 / 1000,
+        updated_at: t0 / 1000,
     })
     .unwrap();
 
@@ -118,11 +124,11 @@ fn main() {
         b.backup_mut().set_secret(&secret);
         let find = b.backup_mut().find(RELAY).unwrap().unwrap();
         let t = Instant::now();
-        b.backup_answer(find.purpose, RELAY, 200, &answer, &[], T0, [0; 24])
+        b.backup_answer(find.purpose, RELAY, 200, &answer, &[], now, [0; 24])
             .unwrap();
         decode.push(t.elapsed().as_secs_f64() * 1e3);
         let t = Instant::now();
-        b.restore(&k[3], T0 + 2).unwrap();
+        b.restore(&k[3], now).unwrap();
         merge.push(t.elapsed().as_secs_f64() * 1e3);
         let me = k[3].public();
         let t = Instant::now();
