@@ -10,13 +10,17 @@
 // restores it; B shows the name and the entry, and its audit log screen
 // shows A's entries (as the backup carried them, signatures included),
 // each checked and in order, and its own signed "restored" entry with the
-// count. The relay's database holds
+// count. A relay whose answers flip one byte of the backup (an attacker
+// holding it, here a proxy in front of the real relay) gets the restore
+// refused ("it was damaged"), nothing restored. The relay's database holds
 // neither name, nor the seed or any backup key, in any encoding. "Delete
 // backup" on B leaves nothing on the relay to restore.
 // Run: node --test tests/e2e/restore.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { pbkdf2Sync } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -59,6 +63,61 @@ function openBackup(keys, data) {
   const aad = Uint8Array.from([0, domain.length, ...domain, ...Buffer.from(keys.id, 'hex')]);
   const plain = xchacha20poly1305(keys.encrypt, bytes.subarray(0, 24), aad).decrypt(bytes.subarray(24));
   return JSON.parse(new TextDecoder().decode(plain));
+}
+
+/** The relay as an attacker who holds it serves it: every backup read
+ * answers with one byte of the sealed contents flipped (`at`: where, from
+ * the end); everything else, WebSocket included, passes through. */
+async function tamperingRelay(relay, at) {
+  const up = new URL(relay.url.replace(/^ws/, 'http'));
+  const server = http.createServer(async (req, res) => {
+    const body = await new Promise((r) => {
+      const parts = [];
+      req.on('data', (c) => parts.push(c)).on('end', () => r(Buffer.concat(parts)));
+    });
+    const answer = await fetch(`http://${up.host}${req.url}`, {
+      method: req.method,
+      headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
+      body: body.length ? body : undefined,
+    });
+    let text = await answer.text();
+    if (req.method === 'GET' && req.url.startsWith('/v1/backup/') && answer.status === 200) {
+      const stored = JSON.parse(text);
+      const data = Buffer.from(stored.data, 'base64url');
+      data[data.length - at] ^= 1;
+      text = JSON.stringify({ ...stored, data: data.toString('base64url') });
+    }
+    res.writeHead(answer.status, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+    res.end(text);
+  });
+  const sockets = new Set();
+  server.on('connection', (sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const relaySide = net.connect(Number(up.port), up.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      relaySide.write(`${lines.join('\r\n')}\r\n\r\n`);
+      relaySide.write(head);
+      socket.pipe(relaySide).pipe(socket);
+    });
+    sockets.add(relaySide);
+    relaySide.on('close', () => sockets.delete(relaySide));
+    relaySide.on('error', () => socket.destroy());
+    socket.on('error', () => relaySide.destroy());
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `ws://127.0.0.1:${server.address().port}/v1/ws`,
+    // Upgraded (WebSocket) sockets hold the server open: they go too.
+    close: () =>
+      new Promise((r) => {
+        server.close(r);
+        for (const sock of sockets) sock.destroy();
+      }),
+  };
 }
 
 async function openSync(page) {
@@ -211,6 +270,26 @@ describe('restore from the recovery phrase in a new browser', () => {
     );
     assert.deepEqual(page.errors, []);
     await page.close();
+  });
+
+  it('a relay that flips a byte of the backup (its tag, its contents) gets the restore refused: nothing is restored', async () => {
+    const aId = (await a.ui('audit.view')).me;
+    for (const at of [1, 200]) {
+      const evil = await tamperingRelay(relay, at);
+      const c = await launch();
+      try {
+        await c.ui('devices.relay.set', { relay: evil.url });
+        await c.ui('onboard.import', { phrase: ANVIL_MNEMONIC, password: PASSWORD });
+        await assert.rejects(c.ui('backup.find'), /it was damaged/);
+        await assert.rejects(c.ui('backup.restore'), /it was damaged|no backup was found/);
+        assert.equal((await c.ui('state')).accounts.find((x) => x.address === ANVIL_ACCOUNT_0)?.name === NAME, false);
+        const log = await c.ui('audit.view');
+        assert.deepEqual(log.entries.filter((e) => e.device === aId), [], 'none of A\'s entries');
+      } finally {
+        await c.close();
+        await evil.close();
+      }
+    }
   });
 
   it('"Delete backup" removes it from the relay: nothing is left to restore', async () => {
