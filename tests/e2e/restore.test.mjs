@@ -7,13 +7,20 @@
 // @noble (independently of the Rust code), and opens with the key @noble
 // derives too. Profile B, a new browser that never saw A, imports the same
 // phrase: onboarding finds the backup, says what it will restore, and
-// restores it; B shows the name and the entry. The relay's database holds
+// restores it; B shows the name and the entry, and its audit log screen
+// shows A's entries (as the backup carried them, signatures included),
+// each checked and in order, and its own signed "restored" entry with the
+// count. A relay whose answers flip one byte of the backup (an attacker
+// holding it, here a proxy in front of the real relay) gets the restore
+// refused ("it was damaged"), nothing restored. The relay's database holds
 // neither name, nor the seed or any backup key, in any encoding. "Delete
 // backup" on B leaves nothing on the relay to restore.
 // Run: node --test tests/e2e/restore.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { pbkdf2Sync } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -56,6 +63,61 @@ function openBackup(keys, data) {
   const aad = Uint8Array.from([0, domain.length, ...domain, ...Buffer.from(keys.id, 'hex')]);
   const plain = xchacha20poly1305(keys.encrypt, bytes.subarray(0, 24), aad).decrypt(bytes.subarray(24));
   return JSON.parse(new TextDecoder().decode(plain));
+}
+
+/** The relay as an attacker who holds it serves it: every backup read
+ * answers with one byte of the sealed contents flipped (`at`: where, from
+ * the end); everything else, WebSocket included, passes through. */
+async function tamperingRelay(relay, at) {
+  const up = new URL(relay.url.replace(/^ws/, 'http'));
+  const server = http.createServer(async (req, res) => {
+    const body = await new Promise((r) => {
+      const parts = [];
+      req.on('data', (c) => parts.push(c)).on('end', () => r(Buffer.concat(parts)));
+    });
+    const answer = await fetch(`http://${up.host}${req.url}`, {
+      method: req.method,
+      headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
+      body: body.length ? body : undefined,
+    });
+    let text = await answer.text();
+    if (req.method === 'GET' && req.url.startsWith('/v1/backup/') && answer.status === 200) {
+      const stored = JSON.parse(text);
+      const data = Buffer.from(stored.data, 'base64url');
+      data[data.length - at] ^= 1;
+      text = JSON.stringify({ ...stored, data: data.toString('base64url') });
+    }
+    res.writeHead(answer.status, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+    res.end(text);
+  });
+  const sockets = new Set();
+  server.on('connection', (sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const relaySide = net.connect(Number(up.port), up.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      relaySide.write(`${lines.join('\r\n')}\r\n\r\n`);
+      relaySide.write(head);
+      socket.pipe(relaySide).pipe(socket);
+    });
+    sockets.add(relaySide);
+    relaySide.on('close', () => sockets.delete(relaySide));
+    relaySide.on('error', () => socket.destroy());
+    socket.on('error', () => relaySide.destroy());
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `ws://127.0.0.1:${server.address().port}/v1/ws`,
+    // Upgraded (WebSocket) sockets hold the server open: they go too.
+    close: () =>
+      new Promise((r) => {
+        server.close(r);
+        for (const sock of sockets) sock.destroy();
+      }),
+  };
 }
 
 async function openSync(page) {
@@ -104,8 +166,13 @@ describe('restore from the recovery phrase in a new browser', () => {
       30_000,
       250,
     );
-    assert.equal(plain.v, 1);
+    assert.equal(plain.v, 2);
     assert.deepEqual(plain.snapshots.map((s) => s.category).sort(), ['accounts', 'address_book']);
+    // A's audit log rides along: its chain, its key, signed entries.
+    const me = (await a.ui('audit.view')).me;
+    const chain = plain.audit.find((c) => c.device === me);
+    assert.ok(chain?.identity && chain.entries.length > 0, JSON.stringify(plain.audit));
+    assert.ok(chain.entries.every((e) => e.device === me && typeof e.sig === 'string'));
     await page
       .getByTestId('backup-status')
       .filter({ hasText: /Backup: saved (just now|1 min ago)/ })
@@ -133,6 +200,11 @@ describe('restore from the recovery phrase in a new browser', () => {
   });
 
   it('profile B imports the same phrase, is told what the backup holds, restores it and shows it', async () => {
+    // What the backup holds now (A may have written again since).
+    const held = openBackup(keys, (await relayBackup(relay, keys.id)).data);
+    const aId = (await a.ui('audit.view')).me;
+    const aSeqs = held.audit.find((c) => c.device === aId).entries.map((e) => e.seq);
+    const total = held.audit.reduce((n, c) => n + c.entries.length, 0);
     b = await launch();
     // The relay is set before the wallet exists (a fresh install's setting).
     await b.ui('devices.relay.set', { relay: relay.url });
@@ -147,6 +219,8 @@ describe('restore from the recovery phrase in a new browser', () => {
     const text = await offer.textContent();
     assert.match(text, /Restore your synced data \(names, networks, address book/);
     assert.match(text, /1 account name, 1 address book entry/);
+    assert.match(text, /history/);
+    assert.match(text, new RegExp(`the history \\(audit log\\) of ${held.audit.length} devices?: ${total} entr`));
     // Nothing is restored before the user says so.
     assert.notEqual((await b.ui('state')).accounts.find((x) => x.address === ANVIL_ACCOUNT_0)?.name, NAME);
     await page.getByTestId('backup-restore').click();
@@ -168,8 +242,54 @@ describe('restore from the recovery phrase in a new browser', () => {
       v.categories.filter((c) => c.on).map((c) => c.category),
       ['accounts', 'address_book'],
     );
+    // The audit view: A's entries, each signed and in order (checked with
+    // the key the backup carried: B's new group does not hold A), and B's
+    // own entry saying what came back.
+    const log = await b.ui('audit.view');
+    const fromA = log.entries.filter((e) => e.device === aId);
+    assert.deepEqual(fromA.map((e) => e.seq).sort((x, y) => x - y), aSeqs);
+    assert.ok(fromA.every((e) => e.verdict.status === 'ok'), JSON.stringify(fromA.map((e) => e.verdict)));
+    const mine = log.entries.filter((e) => e.device === log.me);
+    assert.ok(
+      mine.some((e) => e.happened.kind === 'restored' && e.happened.entries === total && e.happened.devices === held.audit.length),
+      JSON.stringify(mine),
+    );
+    assert.ok(log.entries.every((e) => e.verdict.status === 'ok'));
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('open-audit').click();
+    await screen(page, 'audit');
+    await page
+      .getByTestId('audit-summary')
+      .filter({ hasText: `${log.entries.length} entries, all signed and in order.` })
+      .waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('[data-testid$="-problem"]').count(), 0);
+    const lines = await page.locator('[data-testid="audit-list"] > li > span:first-child').allTextContents();
+    assert.ok(
+      lines.some((l) => l.startsWith(`Restored from the recovery phrase: ${total} entries from ${held.audit.length} device`)),
+      JSON.stringify(lines),
+    );
     assert.deepEqual(page.errors, []);
     await page.close();
+  });
+
+  it('a relay that flips a byte of the backup (its tag, its contents) gets the restore refused: nothing is restored', async () => {
+    const aId = (await a.ui('audit.view')).me;
+    for (const at of [1, 200]) {
+      const evil = await tamperingRelay(relay, at);
+      const c = await launch();
+      try {
+        await c.ui('devices.relay.set', { relay: evil.url });
+        await c.ui('onboard.import', { phrase: ANVIL_MNEMONIC, password: PASSWORD });
+        await assert.rejects(c.ui('backup.find'), /it was damaged/);
+        await assert.rejects(c.ui('backup.restore'), /it was damaged|no backup was found/);
+        assert.equal((await c.ui('state')).accounts.find((x) => x.address === ANVIL_ACCOUNT_0)?.name === NAME, false);
+        const log = await c.ui('audit.view');
+        assert.deepEqual(log.entries.filter((e) => e.device === aId), [], 'none of A\'s entries');
+      } finally {
+        await c.close();
+        await evil.close();
+      }
+    }
   });
 
   it('"Delete backup" removes it from the relay: nothing is left to restore', async () => {

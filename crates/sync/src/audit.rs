@@ -80,8 +80,19 @@ pub enum Happened {
         /// On or off.
         on: bool,
     },
-    /// The wallet was restored from its recovery phrase.
-    Restored,
+    /// The wallet was restored from its recovery phrase. After a backup
+    /// was restored: how many entries of the old devices' logs came back,
+    /// from how many devices (absent for a wallet imported with nothing
+    /// restored, and in entries written before backups held the log: their
+    /// signed bytes stay as they were).
+    Restored {
+        /// Entries restored.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entries: Option<u64>,
+        /// Devices they came from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        devices: Option<u64>,
+    },
     /// Entries before this one were compacted away; `hash` is the last
     /// one's.
     Checkpoint {
@@ -117,7 +128,7 @@ impl Happened {
                 }
             }
             Self::Checkpoint { hash, .. } => cut(hash),
-            Self::Unlock { .. } | Self::SyncCategory { .. } | Self::Restored => {}
+            Self::Unlock { .. } | Self::SyncCategory { .. } | Self::Restored { .. } => {}
         }
     }
 }
@@ -218,7 +229,30 @@ pub struct Log {
     /// This device's entries not yet handed to the group.
     #[serde(default)]
     outbox: Vec<Entry>,
+    /// The identity keys of devices known only from a restored backup
+    /// (the old devices of a wallet restored from its phrase): their
+    /// entries are checked with these, and go into this device's backups.
+    #[serde(default)]
+    keys: BTreeMap<DeviceId, IdentityPublic>,
 }
+
+/// One device's chain in a backup, with the key its entries are checked
+/// with (none for a device the writer did not know: its entries then show
+/// as from an unknown device).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chain {
+    /// The device.
+    pub device: DeviceId,
+    /// Its identity key.
+    pub identity: Option<IdentityPublic>,
+    /// Its entries, oldest first.
+    pub entries: Vec<Entry>,
+}
+
+/// Most entries of one device a backup keeps: what the device's own log
+/// keeps at most before it compacts again (kept + slack + its checkpoint).
+pub const BACKUP_PER_DEVICE: usize = crate::OWN_KEPT + crate::OWN_SLACK + 1;
 
 /// Entries per group message: every text of an entry is cut to
 /// [`crate::MAX_TEXT`] characters, so 16 stay inside a message.
@@ -307,14 +341,15 @@ impl Log {
 
     /// Stores an entry from another device (a copy already held changes
     /// nothing). It is checked when read, not here: a bad one is shown as
-    /// bad, not dropped.
-    pub fn receive(&mut self, entry: Entry) {
+    /// bad, not dropped. Returns whether it was stored.
+    pub fn receive(&mut self, entry: Entry) -> bool {
         let chain = self.chains.entry(entry.device).or_default();
         if chain.len() >= MAX_ENTRIES || chain.iter().any(|e| e == &entry) {
-            return;
+            return false;
         }
         let at = chain.partition_point(|e| e.seq < entry.seq);
         chain.insert(at, entry);
+        true
     }
 
     /// How many entries of `device` are held.
@@ -328,6 +363,96 @@ impl Log {
         self.chains.values().flatten()
     }
 
+    /// The chains to back up, within `budget` bytes of JSON. Per device:
+    /// the entries after its newest checkpoint that `identity` (or a key
+    /// from a restored backup) verifies (what the device itself already
+    /// compacted away), at most [`BACKUP_PER_DEVICE`] of them. Past
+    /// `budget`, the oldest entries (by time, across devices) are left
+    /// out: a restored log shows "n entries missing" before the first one
+    /// kept of each device cut, rather than hiding the cut.
+    pub fn backed_up(
+        &self,
+        identity: impl Fn(&DeviceId) -> Option<IdentityPublic>,
+        budget: usize,
+    ) -> Vec<Chain> {
+        let mut chains: Vec<Chain> = self
+            .chains
+            .iter()
+            .map(|(device, chain)| {
+                let key = identity(device).or_else(|| self.keys.get(device).copied());
+                let after = key.map_or(0, |k| {
+                    chain
+                        .iter()
+                        .filter_map(|e| match e.happened {
+                            Happened::Checkpoint { upto, .. } => Some((e, upto)),
+                            _ => None,
+                        })
+                        .filter(|(e, _)| {
+                            k.verify_app(AUDIT_DOMAIN, &e.signed_bytes(), &e.sig)
+                                .is_ok()
+                        })
+                        .map(|(_, upto)| upto)
+                        .max()
+                        .unwrap_or(0)
+                });
+                let kept: Vec<&Entry> = chain.iter().filter(|e| e.seq > after).collect();
+                let from = kept.len().saturating_sub(BACKUP_PER_DEVICE);
+                Chain {
+                    device: *device,
+                    identity: key,
+                    entries: kept[from..].iter().map(|e| (*e).clone()).collect(),
+                }
+            })
+            .collect();
+        // Newest first across devices until the budget is spent: each
+        // chain keeps a tail (`start[i]` onwards).
+        let mut left = budget.saturating_sub(
+            chains
+                .iter()
+                .map(|c| json_len(&(c.device, c.identity)) + 48)
+                .sum::<usize>(),
+        );
+        let mut start: Vec<usize> = chains.iter().map(|c| c.entries.len()).collect();
+        loop {
+            let next = (0..chains.len())
+                .filter(|&i| start[i] > 0)
+                .max_by_key(|&i| chains[i].entries[start[i] - 1].at_ms);
+            let Some(i) = next else { break };
+            let n = json_len(&chains[i].entries[start[i] - 1]) + 1;
+            if n > left {
+                break;
+            }
+            left -= n;
+            start[i] -= 1;
+        }
+        for (c, s) in chains.iter_mut().zip(start) {
+            c.entries.drain(..s);
+        }
+        chains.retain(|c| !c.entries.is_empty());
+        chains
+    }
+
+    /// Takes the chains of a backup (restoring, or merging another
+    /// browser's backup before writing): every entry is stored as one from
+    /// another device (checked when read, a bad one shown as bad), and a
+    /// device's key is kept when it is the key of that device's id.
+    /// Returns how many entries were new, from how many devices.
+    pub fn import(&mut self, chains: Vec<Chain>) -> (u64, u64) {
+        let (mut entries, mut devices) = (0, 0);
+        for c in chains {
+            if let Some(k) = c.identity.filter(|k| k.device_id() == c.device) {
+                self.keys.entry(c.device).or_insert(k);
+            }
+            let mut new = 0;
+            for e in c.entries {
+                new += u64::from(self.receive(e));
+            }
+            entries += new;
+            devices += u64::from(new > 0);
+        }
+        (entries, devices)
+    }
+
     /// Reads every chain and says what each entry is. `identity` gives a
     /// device's public key (revoked devices included: their old entries
     /// stay valid); `me` is this device, whose own chain must reach its last
@@ -339,21 +464,23 @@ impl Log {
     ) -> Vec<Checked<'_>> {
         let mut out = Vec::new();
         for (device, chain) in &self.chains {
-            let key = identity(device);
+            let key = identity(device).or_else(|| self.keys.get(device).copied());
             // The newest checkpoint signed by the device: where its kept
             // entries start.
+            // (Checkpoints first: a signature check costs more than a match.)
             let start = chain
                 .iter()
-                .filter(|e| {
+                .filter_map(|e| match &e.happened {
+                    Happened::Checkpoint { upto, hash } => Some((e, *upto, hash.as_str())),
+                    _ => None,
+                })
+                .filter(|(e, ..)| {
                     key.as_ref().is_some_and(|k| {
                         k.verify_app(AUDIT_DOMAIN, &e.signed_bytes(), &e.sig)
                             .is_ok()
                     })
                 })
-                .filter_map(|e| match &e.happened {
-                    Happened::Checkpoint { upto, hash } => Some((*upto, hash.as_str())),
-                    _ => None,
-                })
+                .map(|(_, upto, hash)| (upto, hash))
                 .max_by_key(|(upto, _)| *upto);
             let mut before: Option<&Entry> = None;
             for e in chain {
@@ -409,6 +536,11 @@ impl Log {
         chain.drain(..cut);
         self.append(me, mark, now_ms);
     }
+}
+
+/// How long `v` is as JSON.
+fn json_len(v: &impl Serialize) -> usize {
+    serde_json::to_vec(v).map_or(0, |b| b.len())
 }
 
 /// The checked entries as JSON: each entry whole (its signature included,

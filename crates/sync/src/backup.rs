@@ -20,7 +20,12 @@
 //!   until the user turns it on again.
 //!
 //! What is backed up: every category that syncs, with its records and
-//! switch (the same packed [`Snapshot`]s as the relay's sync blobs).
+//! switch (the same packed [`Snapshot`]s as the relay's sync blobs), and
+//! the audit log: every device's chain as this device holds it, entries
+//! with their signatures, and each device's identity key, so a restored
+//! browser checks them exactly as synced entries are checked
+//! ([`crate::audit::Log::backed_up`] says what is left out to stay within
+//! the relay's size limit).
 
 use core::fmt;
 
@@ -28,10 +33,12 @@ use serde::{Deserialize, Serialize};
 use tandem_pair::backup::{BackupKeys, BackupRefusal, StoredBackup};
 use zeroize::Zeroizing;
 
+use crate::audit::{Chain, Log};
 use crate::{invalid, Category, Replica, Result, Snapshot};
 
-/// The format of the backup's plaintext.
-const FORMAT: u8 = 1;
+/// The format of the backup's plaintext (2: with the audit log; format 1,
+/// without it, is still read).
+const FORMAT: u8 = 2;
 
 /// What a backup holds once opened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,21 +47,26 @@ pub struct Contents {
     v: u8,
     /// Every category that synced, with its records and switch.
     pub snapshots: Vec<Snapshot>,
+    /// Every device's audit log chain.
+    #[serde(default)]
+    pub audit: Vec<Chain>,
 }
 
 impl Contents {
-    /// Contents holding `snapshots`.
-    pub fn new(snapshots: Vec<Snapshot>) -> Self {
+    /// Contents holding `snapshots` and the audit log's `audit` chains.
+    pub fn new(snapshots: Vec<Snapshot>, audit: Vec<Chain>) -> Self {
         Self {
             v: FORMAT,
             snapshots,
+            audit,
         }
     }
 
-    fn parse(plain: &[u8]) -> Result<Self> {
+    /// Reads a backup's plaintext.
+    pub fn parse(plain: &[u8]) -> Result<Self> {
         let c: Self = serde_json::from_slice(plain)
             .map_err(|e| invalid(format!("the backup cannot be read: {e}")))?;
-        if c.v != FORMAT {
+        if !(1..=FORMAT).contains(&c.v) {
             return Err(invalid(format!(
                 "the backup is in format {} and this Tandem reads format {FORMAT}; update Tandem",
                 c.v
@@ -78,6 +90,16 @@ impl Contents {
                 (s.category, live)
             })
             .collect()
+    }
+
+    /// What the onboarding says before restoring.
+    pub fn view(&self, saved_at: u64) -> FoundView {
+        FoundView {
+            saved_at: saved_at * 1000,
+            categories: self.summary(),
+            entries: self.audit.iter().map(|c| c.entries.len()).sum(),
+            devices: self.audit.len(),
+        }
     }
 }
 
@@ -136,6 +158,12 @@ pub struct FoundView {
     pub saved_at: u64,
     /// Live records per category.
     pub categories: Vec<(Category, usize)>,
+    /// Audit log entries held.
+    #[serde(default)]
+    pub entries: usize,
+    /// Devices they are from.
+    #[serde(default)]
+    pub devices: usize,
 }
 
 /// What the Sync screen shows about the backup.
@@ -316,10 +344,7 @@ impl Backup {
 
     /// The backup found for restoring, summarised.
     pub fn found(&self) -> Option<FoundView> {
-        self.found.as_ref().map(|(at, c)| FoundView {
-            saved_at: at * 1000,
-            categories: c.summary(),
-        })
+        self.found.as_ref().map(|(at, c)| c.view(*at))
     }
 
     /// The user chose not to restore the backup found.
@@ -333,16 +358,15 @@ impl Backup {
     }
 
     /// The answer to a request (`status` 0: it could not be sent);
-    /// `replica`: what this device would write, `relay`: the group's relay
+    /// `mine`: what this device would write (its records, its audit log and
+    /// the keys of the group's devices), `relay`: the group's relay
     /// (WebSocket URL), `nonce`: 24 fresh random bytes.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn answer(
         &mut self,
         purpose: Purpose,
         relay: &str,
-        status: u16,
-        body: &str,
-        replica: &Replica,
+        (status, body): (u16, &str),
+        mine: Mine<'_>,
         now_ms: u64,
         nonce: [u8; 24],
     ) -> Result<Option<Request>> {
@@ -369,7 +393,7 @@ impl Backup {
                 } else {
                     None
                 };
-                let contents = merged(replica, remote)?;
+                let contents = merged(mine, remote)?;
                 let plain = Zeroizing::new(serde_json::to_vec(&contents).expect("serializes"));
                 let counter = (self.counter + 1).max(now_ms);
                 let put = keys.put(counter, keys.seal(&plain, nonce));
@@ -463,34 +487,51 @@ pub fn peek_request(secret: &[u8; 32], relay: &str) -> Result<Request> {
 /// The relay's answer to [`peek_request`], summarised (`None`: no backup).
 /// Restoring reads it again through the syncer ([`Backup::find`]).
 pub fn peek(secret: &[u8; 32], status: u16, body: &str) -> Result<Option<FoundView>> {
-    Ok(
-        opened(&BackupKeys::derive(secret), status, body)?.map(|(at, c)| FoundView {
-            saved_at: at * 1000,
-            categories: c.summary(),
-        }),
-    )
+    Ok(opened(&BackupKeys::derive(secret), status, body)?.map(|(at, c)| c.view(at)))
+}
+
+/// What this device backs up: its records, its audit log, and the identity
+/// keys of its group's devices (to send their chains with their keys).
+#[derive(Clone, Copy)]
+pub(crate) struct Mine<'a> {
+    pub(crate) replica: &'a Replica,
+    pub(crate) audit: &'a Log,
+    pub(crate) known: &'a [tandem_pair::IdentityPublic],
+}
+
+/// Room for the audit log in a backup's plaintext: the relay's limit less
+/// the seal's nonce and tag, the records and a margin for the JSON around.
+fn audit_budget(records: &[Snapshot]) -> usize {
+    let records = serde_json::to_vec(records).map_or(0, |b| b.len());
+    tandem_pair::backup::MAX_BACKUP_BYTES.saturating_sub(records + 24 + 16 + 1024)
 }
 
 /// This device's categories that sync, merged field by field with what the
 /// relay's backup holds (the later change wins, as in sync; a category
-/// switched off later than the backup was written is left out).
-fn merged(replica: &Replica, remote: Option<Contents>) -> Result<Contents> {
-    let mut all = Replica::new(replica.device());
+/// switched off later than the backup was written is left out), and both
+/// sides' audit logs, joined.
+fn merged(mine: Mine<'_>, remote: Option<Contents>) -> Result<Contents> {
+    let mut all = Replica::new(mine.replica.device());
     // No clock limit: both sides' stamps are taken as they are.
     let far = u64::MAX / 4;
     for c in Category::ALL {
-        all.absorb(replica.snapshot(c), far)?;
+        all.absorb(mine.replica.snapshot(c), far)?;
     }
+    let mut log = mine.audit.clone();
     if let Some(remote) = remote {
         for s in remote.snapshots {
             all.absorb(s, far)?;
         }
+        log.import(remote.audit);
     }
-    Ok(Contents::new(
-        Category::ALL
-            .into_iter()
-            .filter(|c| all.enabled(*c))
-            .map(|c| all.snapshot(c))
-            .collect(),
-    ))
+    let snapshots: Vec<Snapshot> = Category::ALL
+        .into_iter()
+        .filter(|c| all.enabled(*c))
+        .map(|c| all.snapshot(c))
+        .collect();
+    let chains = log.backed_up(
+        |d| mine.known.iter().find(|k| k.device_id() == *d).copied(),
+        audit_budget(&snapshots),
+    );
+    Ok(Contents::new(snapshots, chains))
 }

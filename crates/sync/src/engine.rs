@@ -207,29 +207,50 @@ impl Syncer {
 
     /// The answer to a backup request ([`crate::backup::Request`]):
     /// `status` 0 when it could not be sent, `relay` the group's relay,
-    /// `nonce` 24 fresh random bytes. Returns the next request, if any.
+    /// `known` the identity keys of the group's devices (their audit log
+    /// chains go into the backup with them), `nonce` 24 fresh random
+    /// bytes. Returns the next request, if any.
+    #[allow(clippy::too_many_arguments)]
     pub fn backup_answer(
         &mut self,
         purpose: crate::backup::Purpose,
         relay: &str,
         status: u16,
         body: &str,
+        known: &[tandem_pair::IdentityPublic],
         now_ms: u64,
         nonce: [u8; 24],
     ) -> Result<Option<crate::backup::Request>> {
+        let mine = crate::backup::Mine {
+            replica: &self.replica,
+            audit: &self.audit,
+            known,
+        };
         self.backup
-            .answer(purpose, relay, status, body, &self.replica, now_ms, nonce)
+            .answer(purpose, relay, (status, body), mine, now_ms, nonce)
     }
 
     /// Merges the backup found for restoring ([`crate::backup::Backup::found`])
     /// into this device's copy: its categories sync from now on, and their
     /// records go to the group's snapshots. Changes from the backup are not
-    /// announced one by one: the user asked for all of them.
-    pub fn restore(&mut self, now_ms: u64) -> Result<Vec<Out>> {
+    /// announced one by one: the user asked for all of them. The old
+    /// devices' audit log chains join this device's log (checked when
+    /// read, as synced ones are), and this device's own chain records the
+    /// restore (signed by `me`) with how many entries came back.
+    pub fn restore(&mut self, me: &tandem_pair::IdentityKey, now_ms: u64) -> Result<Vec<Out>> {
         let contents = self
             .backup
             .take_found()
             .ok_or_else(|| invalid("no backup was found to restore; look for it again"))?;
+        let (entries, devices) = self.audit.import(contents.audit);
+        self.record(
+            me,
+            crate::audit::Happened::Restored {
+                entries: Some(entries),
+                devices: Some(devices),
+            },
+            now_ms,
+        );
         for snap in contents.snapshots {
             let category = snap.category;
             self.replica.absorb(snap, now_ms)?;

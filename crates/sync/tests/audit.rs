@@ -137,7 +137,14 @@ fn altered_removed_reordered_and_forged_entries_are_named() {
     // An entry from a device the wallet never had.
     let stranger = IdentityKey::generate(&mut rand_chacha::ChaCha20Rng::seed_from_u64(9));
     let mut other = Log::default();
-    let e = other.append(&stranger, Happened::Restored, T0);
+    let e = other.append(
+        &stranger,
+        Happened::Restored {
+            entries: None,
+            devices: None,
+        },
+        T0,
+    );
     let mut log = phone.clone();
     log.receive(e);
     assert!(log
@@ -304,4 +311,37 @@ fn a_busy_device_log_stays_bounded_and_checkable() {
     // The newest entry is the last one recorded (nothing after it lost).
     let last = checked.last().unwrap().entry;
     assert_eq!(last.seq, n as u64 + 1, "n entries and one checkpoint");
+}
+
+#[test]
+fn a_restore_entry_without_counts_keeps_the_bytes_it_was_signed_over() {
+    // Entries written before backups held the log say only "restored":
+    // they read, and verify, as they were signed.
+    let k = keys(7);
+    let mut log = Log::default();
+    let e = log.append(
+        &k[0],
+        Happened::Restored {
+            entries: None,
+            devices: None,
+        },
+        T0,
+    );
+    let json = serde_json::to_string(&e.happened).unwrap();
+    assert_eq!(json, r#"{"kind":"restored"}"#);
+    let back: Happened = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, e.happened);
+    let counted: Happened =
+        serde_json::from_str(r#"{"kind":"restored","entries":6,"devices":2}"#).unwrap();
+    assert_eq!(
+        counted,
+        Happened::Restored {
+            entries: Some(6),
+            devices: Some(2)
+        }
+    );
+    assert!(log
+        .verify(k[0].device_id(), lookup(&k))
+        .iter()
+        .all(|c| c.verdict == Verdict::Ok));
 }

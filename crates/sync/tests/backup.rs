@@ -9,10 +9,13 @@
 
 use std::collections::HashMap;
 
+use rand_chacha::rand_core::SeedableRng;
+use tandem_pair::backup::BackupKeys;
 use tandem_pair::backup::{BackupId, BackupPublic, DeleteBackup, PutBackup, StoredBackup};
-use tandem_pair::DeviceId;
-use tandem_sync::backup::{Purpose, Request};
-use tandem_sync::{Account, Category, Contact, Field, Syncer, Value};
+use tandem_pair::{DeviceId, IdentityKey, IdentityPublic};
+use tandem_sync::audit::{Happened, Log, Verdict, BACKUP_PER_DEVICE};
+use tandem_sync::backup::{Contents, Purpose, Request};
+use tandem_sync::{Account, Category, Contact, Field, Out, Syncer, Value};
 
 const RELAY: &str = "ws://127.0.0.1:9/v1/ws";
 const SECRET: [u8; 32] = [0x42; 32];
@@ -97,6 +100,17 @@ impl Relay {
 
 /// Runs what the syncer asks for until it asks for nothing.
 fn run(s: &mut Syncer, relay: &mut Relay, first: Option<Request>, now: u64) {
+    run_known(s, relay, first, now, &[]);
+}
+
+/// [`run`] for a device whose group holds `known`.
+fn run_known(
+    s: &mut Syncer,
+    relay: &mut Relay,
+    first: Option<Request>,
+    now: u64,
+    known: &[IdentityPublic],
+) {
     let mut req = first;
     let mut steps = 0;
     while let Some(r) = req {
@@ -104,16 +118,39 @@ fn run(s: &mut Syncer, relay: &mut Relay, first: Option<Request>, now: u64) {
         assert!(steps < 10, "the backup requests do not end");
         let (status, body) = relay.handle(&r);
         req = s
-            .backup_answer(r.purpose, RELAY, status, &body, now, [steps as u8; 24])
+            .backup_answer(
+                r.purpose,
+                RELAY,
+                status,
+                &body,
+                known,
+                now,
+                [steps as u8; 24],
+            )
             .unwrap();
     }
 }
 
 fn write_due(s: &mut Syncer, relay: &mut Relay, now: u64) {
+    write_due_known(s, relay, now, &[]);
+}
+
+fn write_due_known(s: &mut Syncer, relay: &mut Relay, now: u64, known: &[IdentityPublic]) {
     while s.backup_due() {
         let first = s.backup_next(RELAY).unwrap();
-        run(s, relay, first, now);
+        run_known(s, relay, first, now, known);
     }
+}
+
+/// Identity keys (seeded: the same in every run).
+fn keys(n: u64) -> Vec<IdentityKey> {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(n);
+    (0..4).map(|_| IdentityKey::generate(&mut rng)).collect()
+}
+
+/// The identity of a device that restores.
+fn me() -> IdentityKey {
+    keys(99).remove(0)
 }
 
 fn on(s: &mut Syncer, c: Category, now: u64) {
@@ -210,7 +247,7 @@ fn a_fresh_device_with_the_same_secret_finds_and_restores_the_backup() {
         vec![(Category::Accounts, 1), (Category::AddressBook, 1)]
     );
     assert!(b.backup().view().found.is_some());
-    b.restore(T0 + 11).unwrap();
+    b.restore(&me(), T0 + 11).unwrap();
     assert!(b.backup().found().is_none());
     assert_eq!(names(&b), ["Alice"]);
     assert!(b.replica().enabled(Category::AddressBook));
@@ -231,7 +268,7 @@ fn another_secret_finds_nothing_and_restoring_without_a_find_is_refused() {
     m.backup_mut().set_secret(&[0x43; 32]);
     find(&mut m, &mut relay, T0);
     assert!(m.backup().found().is_none());
-    let e = m.restore(T0).unwrap_err().to_string();
+    let e = m.restore(&me(), T0).unwrap_err().to_string();
     assert!(e.contains("no backup was found"), "{e}");
 }
 
@@ -254,7 +291,7 @@ fn two_devices_of_one_phrase_in_different_groups_merge_their_backups() {
     let mut c = Syncer::new(DeviceId([3; 16]));
     c.backup_mut().set_secret(&SECRET);
     find(&mut c, &mut relay, T0 + 7);
-    c.restore(T0 + 7).unwrap();
+    c.restore(&me(), T0 + 7).unwrap();
     assert_eq!(names(&c), ["Alice", "Bob", "Carol"]);
 }
 
@@ -276,10 +313,10 @@ fn a_write_that_loses_a_race_reads_merges_and_writes_above_the_winner() {
     let (sb, bb) = relay.handle(&rb);
     // Same millisecond: same counter; B's write lands first.
     let wa = a
-        .backup_answer(ra.purpose, RELAY, sa, &ba, T0 + 1, [1; 24])
+        .backup_answer(ra.purpose, RELAY, sa, &ba, &[], T0 + 1, [1; 24])
         .unwrap();
     let wb = b
-        .backup_answer(rb.purpose, RELAY, sb, &bb, T0 + 1, [2; 24])
+        .backup_answer(rb.purpose, RELAY, sb, &bb, &[], T0 + 1, [2; 24])
         .unwrap();
     run(&mut b, &mut relay, wb, T0 + 1);
     run(&mut a, &mut relay, wa, T0 + 1);
@@ -288,7 +325,7 @@ fn a_write_that_loses_a_race_reads_merges_and_writes_above_the_winner() {
     let mut c = Syncer::new(DeviceId([3; 16]));
     c.backup_mut().set_secret(&SECRET);
     find(&mut c, &mut relay, T0 + 2);
-    c.restore(T0 + 2).unwrap();
+    c.restore(&me(), T0 + 2).unwrap();
     assert_eq!(names(&c), ["Alice", "Bob"]);
 }
 
@@ -320,7 +357,7 @@ fn after_a_delete_nothing_is_restored_and_nothing_is_written_until_turned_on() {
     a.backup_mut().turn_on();
     write_due(&mut a, &mut relay, T0 + 4);
     find(&mut b, &mut relay, T0 + 5);
-    b.restore(T0 + 5).unwrap();
+    b.restore(&me(), T0 + 5).unwrap();
     assert_eq!(names(&b), ["Alice", "Bob"]);
 }
 
@@ -331,7 +368,7 @@ fn a_relay_that_cannot_be_reached_leaves_the_write_due_with_the_reason() {
     on(&mut a, Category::AddressBook, T0);
     let r = a.backup_next(RELAY).unwrap().unwrap();
     let e = a
-        .backup_answer(r.purpose, RELAY, 0, "", T0, [0; 24])
+        .backup_answer(r.purpose, RELAY, 0, "", &[], T0, [0; 24])
         .unwrap_err()
         .to_string();
     assert!(e.contains("could not be reached"), "{e}");
@@ -352,4 +389,347 @@ fn the_url_follows_the_relay() {
         format!("https://relay.example/v1/backup/{id}")
     );
     assert!(tandem_sync::backup::url("http://x/v1/ws", &id).is_err());
+}
+
+fn sign(site: &str, at: u64) -> Happened {
+    Happened::Sign {
+        site: site.into(),
+        method: "eth_sendTransaction".into(),
+        chain: 1,
+        summary: format!("send {at} wei to 0x1111…1111"),
+        approved: true,
+        approved_on: None,
+    }
+}
+
+/// A desktop (keys[0]) with sync and the backup on: five signed requests
+/// in its log, and its phone's (keys[1]) unlock received as synced.
+fn desktop_with_history(k: &[IdentityKey]) -> (Relay, Syncer) {
+    let mut relay = Relay::default();
+    let mut desk = Syncer::new(k[0].device_id());
+    desk.backup_mut().set_secret(&SECRET);
+    on(&mut desk, Category::AddressBook, T0);
+    contact(&mut desk, &format!("0x{}", "ab".repeat(20)), "Alice", T0);
+    for i in 0..5 {
+        desk.record(&k[0], sign(&format!("https://app{i}.example"), i), T0 + i);
+    }
+    let mut phone = Syncer::new(k[1].device_id());
+    phone.record(&k[1], Happened::Unlock { ok: true }, T0 + 1);
+    for o in phone.send_outbox() {
+        if let Out::Send(bytes) = o {
+            desk.message(&bytes, T0 + 2).unwrap().unwrap();
+        }
+    }
+    write_due_known(
+        &mut desk,
+        &mut relay,
+        T0 + 10,
+        &[k[0].public(), k[1].public()],
+    );
+    (relay, desk)
+}
+
+/// A new browser (`me`, alone in its new group) finds and restores the
+/// backup of [`SECRET`].
+fn restored(relay: &mut Relay, me: &IdentityKey, now: u64) -> Syncer {
+    let mut s = Syncer::new(me.device_id());
+    s.backup_mut().set_secret(&SECRET);
+    find(&mut s, relay, now);
+    s.restore(me, now).unwrap();
+    s
+}
+
+/// Verdicts of `device`'s entries as `me` reads its log (its new group
+/// knows only itself).
+fn verdicts(s: &Syncer, me: &IdentityKey, device: DeviceId) -> Vec<(u64, Verdict)> {
+    let mine = me.public();
+    s.audit()
+        .verify(me.device_id(), |d| (*d == mine.device_id()).then_some(mine))
+        .into_iter()
+        .filter(|c| c.entry.device == device)
+        .map(|c| (c.entry.seq, c.verdict))
+        .collect()
+}
+
+fn all_ok(n: u64) -> Vec<(u64, Verdict)> {
+    (1..=n).map(|s| (s, Verdict::Ok)).collect()
+}
+
+#[test]
+fn the_backup_carries_every_devices_audit_log_and_a_restore_shows_it_verified() {
+    let k = keys(1);
+    let (mut relay, _desk) = desktop_with_history(&k);
+    let mut b = Syncer::new(k[2].device_id());
+    b.backup_mut().set_secret(&SECRET);
+    find(&mut b, &mut relay, T0 + 20);
+    let found = b.backup().found().unwrap();
+    assert_eq!(
+        (found.entries, found.devices),
+        (6, 2),
+        "told before restoring"
+    );
+    b.restore(&k[2], T0 + 21).unwrap();
+    assert_eq!(names(&b), ["Alice"]);
+    // The old devices' entries, checked with the keys the backup carried:
+    // the new browser's group knows neither device.
+    assert_eq!(verdicts(&b, &k[2], k[0].device_id()), all_ok(5));
+    assert_eq!(verdicts(&b, &k[2], k[1].device_id()), all_ok(1));
+    // Its own log records the restore, signed, with what came back.
+    let own: Vec<_> = b
+        .audit()
+        .verify(k[2].device_id(), |d| {
+            (*d == k[2].device_id()).then(|| k[2].public())
+        })
+        .into_iter()
+        .filter(|c| c.entry.device == k[2].device_id())
+        .map(|c| (c.entry.happened.clone(), c.verdict))
+        .collect();
+    assert_eq!(
+        own,
+        [(
+            Happened::Restored {
+                entries: Some(6),
+                devices: Some(2)
+            },
+            Verdict::Ok
+        )]
+    );
+
+    // Its own backup keeps the old devices' chains with their keys: a
+    // second restore (this browser lost too) still verifies all three.
+    write_due_known(&mut b, &mut relay, T0 + 30, &[k[2].public()]);
+    let c = restored(&mut relay, &k[3], T0 + 40);
+    assert_eq!(verdicts(&c, &k[3], k[0].device_id()), all_ok(5));
+    assert_eq!(verdicts(&c, &k[3], k[1].device_id()), all_ok(1));
+    assert_eq!(verdicts(&c, &k[3], k[2].device_id()), all_ok(1));
+}
+
+/// Rewrites the backup as a holder of the phrase can (opened, changed,
+/// sealed and signed again).
+fn rewrite(relay: &mut Relay, f: impl FnOnce(&mut Contents)) {
+    let keys = BackupKeys::derive(&SECRET);
+    let (_, counter, data) = relay.rows.get(&keys.id()).unwrap().clone();
+    let mut c = Contents::parse(&keys.open(&data.unwrap()).unwrap()).unwrap();
+    f(&mut c);
+    let put = keys.put(
+        counter + 1,
+        keys.seal(&serde_json::to_vec(&c).unwrap(), [9; 24]),
+    );
+    let (status, _) = relay.handle(&Request {
+        purpose: Purpose::Write,
+        method: "PUT",
+        url: format!("http://127.0.0.1:9/v1/backup/{}", keys.id()),
+        body: Some(serde_json::to_string(&put).unwrap()),
+    });
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn tampered_entries_in_a_backup_are_flagged_after_restoring_not_hidden() {
+    let k = keys(2);
+    let (mut relay, _desk) = desktop_with_history(&k);
+    let desk = k[0].device_id();
+    rewrite(&mut relay, |c| {
+        let chain = c.audit.iter_mut().find(|c| c.device == desk).unwrap();
+        // Entry 2's summary changed, entry 4 removed.
+        if let Happened::Sign { summary, .. } = &mut chain.entries[1].happened {
+            *summary = "send 0 wei to 0x1111…1111".into();
+        }
+        chain.entries.remove(3);
+    });
+    let b = restored(&mut relay, &k[2], T0 + 20);
+    assert_eq!(
+        verdicts(&b, &k[2], desk),
+        [
+            (1, Verdict::Ok),
+            (2, Verdict::Altered),
+            (3, Verdict::BrokenLink),
+            (5, Verdict::Gap { missing: 1 }),
+        ]
+    );
+    assert_eq!(verdicts(&b, &k[2], k[1].device_id()), all_ok(1));
+
+    // A key swapped for another device's (so forged entries would check):
+    // a key is only taken for the id it derives, so they show as from a
+    // device this wallet does not know.
+    rewrite(&mut relay, |c| {
+        let chain = c.audit.iter_mut().find(|c| c.device == desk).unwrap();
+        chain.identity = Some(k[3].public());
+    });
+    let c = restored(&mut relay, &k[2], T0 + 30);
+    assert!(verdicts(&c, &k[2], desk)
+        .iter()
+        .all(|(_, v)| *v == Verdict::UnknownDevice));
+}
+
+#[test]
+fn a_relay_that_edits_or_swaps_the_backup_blob_gets_it_refused() {
+    let k = keys(3);
+    let (mut relay, _desk) = desktop_with_history(&k);
+    let id = BackupKeys::derive(&SECRET).id();
+    let good = relay.rows.get(&id).unwrap().2.clone().unwrap();
+    let refused = |relay: &mut Relay| {
+        let mut b = Syncer::new(k[2].device_id());
+        b.backup_mut().set_secret(&SECRET);
+        let r = b.backup_mut().find(RELAY).unwrap().unwrap();
+        let (status, body) = relay.handle(&r);
+        let e = b
+            .backup_answer(r.purpose, RELAY, status, &body, &[], T0, [0; 24])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("it was damaged"), "{e}");
+        assert!(b.backup().found().is_none());
+        let e = b.restore(&k[2], T0).unwrap_err().to_string();
+        assert!(e.contains("no backup was found"), "{e}");
+        assert!(b.audit().entries().next().is_none(), "nothing restored");
+    };
+    // One byte of the ciphertext flipped (an entry edited in place).
+    for at in [30, good.len() / 2, good.len() - 1] {
+        let mut bad = good.clone();
+        bad[at] ^= 1;
+        relay.rows.get_mut(&id).unwrap().2 = Some(bad);
+        refused(&mut relay);
+    }
+    // Another phrase's backup served under this id.
+    let mut other = Syncer::new(k[3].device_id());
+    other.backup_mut().set_secret(&[0x43; 32]);
+    on(&mut other, Category::AddressBook, T0);
+    other.record(&k[3], Happened::Unlock { ok: true }, T0);
+    write_due_known(&mut other, &mut relay, T0, &[k[3].public()]);
+    let theirs = relay
+        .rows
+        .iter()
+        .find(|(i, _)| **i != id)
+        .unwrap()
+        .1
+         .2
+        .clone();
+    relay.rows.get_mut(&id).unwrap().2 = theirs;
+    refused(&mut relay);
+    // Put back, it restores.
+    relay.rows.get_mut(&id).unwrap().2 = Some(good);
+    let b = restored(&mut relay, &k[2], T0 + 20);
+    assert_eq!(verdicts(&b, &k[2], k[0].device_id()), all_ok(5));
+}
+
+#[test]
+fn a_log_past_the_relays_limit_keeps_what_follows_each_checkpoint_then_the_newest() {
+    let k = keys(4);
+    // The desktop compacted: its own log starts after a checkpoint, and
+    // the phone still holds the entries compacted away.
+    let mut desk = Log::default();
+    for i in 0..30 {
+        desk.append(&k[0], sign("https://a.example", i), T0 + i);
+    }
+    desk.compact(&k[0], 10, T0 + 30);
+    let mut phone = Log::default();
+    for i in 0..30 {
+        phone.append(&k[1], sign("https://b.example", i), T0 + 100 + i);
+    }
+    for e in desk.entries() {
+        phone.receive(e.clone());
+    }
+    let lookup = |d: &DeviceId| {
+        k.iter()
+            .find(|x| x.device_id() == *d)
+            .map(IdentityKey::public)
+    };
+    // Room for everything: the desktop's chain is what it kept itself.
+    let all = phone.backed_up(lookup, usize::MAX);
+    let seqs = |chains: &[tandem_sync::audit::Chain], d: DeviceId| -> Vec<u64> {
+        chains
+            .iter()
+            .filter(|c| c.device == d)
+            .flat_map(|c| c.entries.iter().map(|e| e.seq))
+            .collect()
+    };
+    assert_eq!(seqs(&all, k[0].device_id()), (21..=31).collect::<Vec<_>>());
+    assert_eq!(seqs(&all, k[1].device_id()).len(), 30);
+    let mut back = Log::default();
+    back.import(all);
+    assert!(back
+        .verify(k[2].device_id(), |_| None)
+        .iter()
+        .all(|c| c.verdict == Verdict::Ok));
+
+    // Room for about 12 entries: the newest across devices (the phone's
+    // are newer) are kept, and the cut shows as missing entries.
+    let one = serde_json::to_vec(desk.entries().next().unwrap())
+        .unwrap()
+        .len();
+    let some = phone.backed_up(lookup, 12 * (one + 1) + 2 * 200);
+    assert!(seqs(&some, k[0].device_id()).is_empty());
+    let kept = seqs(&some, k[1].device_id());
+    assert!((8..=12).contains(&kept.len()), "{kept:?}");
+    assert_eq!(*kept.last().unwrap(), 30);
+    let mut back = Log::default();
+    back.import(some);
+    let v: Vec<Verdict> = back
+        .verify(k[2].device_id(), |_| None)
+        .into_iter()
+        .map(|c| c.verdict)
+        .collect();
+    assert_eq!(
+        v[0],
+        Verdict::Gap {
+            missing: kept[0] - 1
+        }
+    );
+    assert!(v[1..].iter().all(|v| *v == Verdict::Ok));
+}
+
+#[test]
+fn a_full_wallet_fits_the_relays_limit_with_the_newest_history() {
+    // 1,000 address-book entries and three devices at their log's bound.
+    let k = keys(5);
+    let mut relay = Relay::default();
+    let mut desk = Syncer::new(k[0].device_id());
+    desk.backup_mut().set_secret(&SECRET);
+    on(&mut desk, Category::AddressBook, T0);
+    for i in 0..1_000u64 {
+        contact(
+            &mut desk,
+            &format!("0x{i:040x}"),
+            &format!("Contact {i}"),
+            T0 + i,
+        );
+    }
+    for (n, key) in k[..3].iter().enumerate() {
+        let mut s = Syncer::new(key.device_id());
+        for i in 0..BACKUP_PER_DEVICE as u64 {
+            s.record(key, sign(&format!("https://site{n}.example"), i), T0 + i);
+        }
+        for o in s.send_outbox() {
+            if let Out::Send(bytes) = o {
+                desk.message(&bytes, T0).unwrap().unwrap();
+            }
+        }
+    }
+    let known: Vec<_> = k[..3].iter().map(IdentityKey::public).collect();
+    write_due_known(&mut desk, &mut relay, T0 + 10_000, &known);
+    let stored = relay.rows.values().next().unwrap().2.clone().unwrap();
+    assert!(stored.len() <= tandem_pair::backup::MAX_BACKUP_BYTES);
+    let b = restored(&mut relay, &k[3], T0 + 20_000);
+    assert_eq!(names(&b).len(), 1_000);
+    let checked = b.audit().verify(k[3].device_id(), |_| None);
+    let restored_entries = checked.len() - 1;
+    assert!(restored_entries > 1_000, "{restored_entries}");
+    eprintln!(
+        "1,000 records and {restored_entries} of {} entries in {} bytes",
+        desk.audit().entries().count(),
+        stored.len()
+    );
+    // Each device's newest entry is there; what was cut is shown missing.
+    for key in &k[..3] {
+        let v = verdicts(&b, &k[3], key.device_id());
+        let newest = desk
+            .audit()
+            .entries()
+            .filter(|e| e.device == key.device_id())
+            .map(|e| e.seq)
+            .max();
+        assert_eq!(Some(v.last().unwrap().0), newest);
+        assert!(matches!(v[0].1, Verdict::Gap { .. } | Verdict::Ok));
+        assert!(v[1..].iter().all(|(_, v)| *v == Verdict::Ok));
+    }
 }

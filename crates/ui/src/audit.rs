@@ -146,7 +146,7 @@ pub fn kind(h: &Happened) -> &'static str {
         Happened::Revoked { .. } => "revoked",
         Happened::Token { .. } => "token",
         Happened::SyncCategory { .. } => "sync_category",
-        Happened::Restored => "restored",
+        Happened::Restored { .. } => "restored",
         Happened::Checkpoint { .. } => "checkpoint",
     }
 }
@@ -271,7 +271,15 @@ fn happened(v: &AuditView, h: &Happened, utc_offset_min: i32) -> String {
             category.label(),
             if *on { "on" } else { "off" }
         ),
-        Happened::Restored => "Restored from the recovery phrase".into(),
+        Happened::Restored {
+            entries: Some(n),
+            devices: Some(d),
+        } => format!(
+            "Restored from the recovery phrase: {n} {} from {d} {}",
+            if *n == 1 { "entry" } else { "entries" },
+            if *d == 1 { "device" } else { "devices" }
+        ),
+        Happened::Restored { .. } => "Restored from the recovery phrase".into(),
         Happened::Checkpoint { upto, .. } => {
             format!("Entries up to #{upto} were compacted (signed checkpoint)")
         }

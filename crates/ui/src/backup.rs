@@ -125,12 +125,21 @@ pub fn what_returns(f: &FoundView) -> String {
         };
         format!("{n} {}", if n == 1 { one } else { many })
     };
-    let parts: Vec<String> = f
+    let mut parts: Vec<String> = f
         .categories
         .iter()
         .filter(|(_, n)| *n > 0)
         .map(|(c, n)| noun(*c, *n))
         .collect();
+    if f.entries > 0 {
+        parts.push(format!(
+            "the history (audit log) of {} {}: {} {}",
+            f.devices,
+            if f.devices == 1 { "device" } else { "devices" },
+            f.entries,
+            if f.entries == 1 { "entry" } else { "entries" },
+        ));
+    }
     if parts.is_empty() {
         "which categories synced (no records)".into()
     } else {
@@ -145,7 +154,7 @@ pub fn offer(f: &FoundView, now_ms: f64) -> El {
         .tid("backup-offer")
         .child(el("h2").text("A backup of your synced data was found"))
         .child(el("p").tid("backup-offer-what").text(format!(
-            "Restore your synced data (names, networks, address book, …) from the backup saved {}: {}.",
+            "Restore your synced data (names, networks, address book, …) and your devices' history from the backup saved {}: {}.",
             relative_time(f.saved_at as f64, now_ms),
             what_returns(f)
         )))
@@ -212,12 +221,16 @@ mod tests {
                 (Category::AddressBook, 2),
                 (Category::Networks, 0),
             ],
+            entries: 12,
+            devices: 2,
         };
         let o = offer(&f, 121_000.0);
         let text = o.find("backup-offer-what").unwrap().text_content();
         assert!(text.contains("Restore your synced data"), "{text}");
         assert!(
-            text.contains("1 account name, 2 address book entries"),
+            text.contains(
+                "1 account name, 2 address book entries, the history (audit log) of 2 devices: 12 entries"
+            ),
             "{text}"
         );
         assert!(o.find("backup-restore").is_some());

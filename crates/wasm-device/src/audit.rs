@@ -180,7 +180,7 @@ impl DeviceHost {
 
 /// Every device this one knows (revoked ones too: their old entries stay
 /// theirs), itself included before it has a group.
-fn known(dev: &Device) -> impl Iterator<Item = (DeviceId, IdentityPublic)> + '_ {
+pub(crate) fn known(dev: &Device) -> impl Iterator<Item = (DeviceId, IdentityPublic)> + '_ {
     let me = (dev.id(), dev.identity().public());
     let others = dev
         .state()

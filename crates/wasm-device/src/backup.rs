@@ -103,8 +103,11 @@ impl DeviceHost {
         let relay = self.relay();
         let mut nonce = [0u8; 24];
         OsRng.fill_bytes(&mut nonce);
+        let known: Vec<_> = crate::audit::known(&self.host.dev.borrow())
+            .map(|(_, k)| k)
+            .collect();
         let r = with_attached(&self.host, |s| {
-            s.backup_answer(purpose, &relay, status, body, now_ms(), nonce)
+            s.backup_answer(purpose, &relay, status, body, &known, now_ms(), nonce)
         })?;
         spawn_store(&self.host);
         crate::emit(&self.host, r#"{"kind":"sync_status"}"#);
@@ -121,12 +124,16 @@ impl DeviceHost {
             .map(|f| serde_json::to_string(&f).expect("a summary serializes"))
     }
 
-    /// Merges the backup found into this browser's synced data (the worker
-    /// then mirrors names and networks into the wallet on the `sync` event).
+    /// Merges the backup found into this browser's synced data and its
+    /// audit log (the worker then mirrors names and networks into the
+    /// wallet on the `sync` event).
     #[wasm_bindgen(js_name = backupRestore)]
     pub fn backup_restore(&self) -> Result<(), JsError> {
-        let outs = with_attached(&self.host, |s| s.restore(now_ms()))?
-            .map_err(|e| JsError::new(&e.to_string()))?;
+        let outs = {
+            let dev = self.host.dev.borrow();
+            with_attached(&self.host, |s| s.restore(dev.identity(), now_ms()))?
+        }
+        .map_err(|e| JsError::new(&e.to_string()))?;
         crate::sync::after_restore(&self.host, outs);
         Ok(())
     }
