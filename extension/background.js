@@ -13,6 +13,7 @@
 //   local   tandem.cache.view   what `state` returns, for the popup's first paint
 //   local   tandem.cache.portfolio.<chainId>.<address>
 //   session tandem.session      pending approvals + auto-lock clock
+//   session tandem.bundles      EIP-5792 bundles approved in this browser session (calls.js)
 //   session tandem.sessionKey   vault key sealed under a per-unlock non-extractable key (session-key.js)
 //   session tandem.windows      approval window id -> approval id
 //   session tandem.tabs         tabs with a request waiting (read without the wasm core)
@@ -32,6 +33,8 @@ import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.
 import { audit, auditItem, auditUi, auditWrite } from './audit.js';
 import { tokenInfo } from './tokens.js';
 import { answers } from './answers.js';
+import { calls } from './calls.js';
+import { extra } from './extra.js';
 import {
   deviceTick,
   deviceUi,
@@ -63,6 +66,7 @@ const K = {
   windows: 'tandem.windows',
   tabs: 'tandem.tabs',
   answers: 'tandem.answers',
+  bundles: 'tandem.bundles',
   erased: 'tandem.erased',
 };
 
@@ -74,6 +78,8 @@ const K = {
 let rpcSeq = 0;
 /** Answered approvals not yet delivered: [{ id, then }] (answers.js). */
 let answered = [];
+/** EIP-5792 bundles under way or finished, as the extra module keeps them (calls.js). */
+let bundles = [];
 /** Who had the wallet erased (another device, revoking this one as lost). */
 let erased = null;
 let bootMs = 0;
@@ -165,9 +171,10 @@ async function boot() {
   const [, local, session] = await Promise.all([
     init({ module_or_path: new URL('./wasm/tandem_wasm_bg.wasm', import.meta.url) }),
     chrome.storage.local.get([K.state, K.vault, K.erased]),
-    chrome.storage.session.get([K.session, K.sessionKey, K.answers]),
+    chrome.storage.session.get([K.session, K.sessionKey, K.answers, K.bundles]),
   ]);
   answered = Array.isArray(session[K.answers]) ? session[K.answers] : [];
+  bundles = Array.isArray(session[K.bundles]) ? session[K.bundles] : [];
   vaultJson = local[K.vault] ?? null;
   erased = local[K.erased] ?? null;
   // Unreadable stored state must not brick the wallet: fall back half by half
@@ -336,7 +343,8 @@ async function eraseWallet(info) {
   );
   await chrome.storage.local.remove(gone);
   answered = [];
-  await chrome.storage.session.remove([K.session, K.windows, K.tabs, K.answers]);
+  bundles = [];
+  await chrome.storage.session.remove([K.session, K.windows, K.tabs, K.answers, K.bundles]);
   erased = info;
   await chrome.storage.local.set({ [K.erased]: info });
   notify('state');
@@ -348,14 +356,20 @@ async function eraseWallet(info) {
 onWalletErase(eraseWallet);
 
 /** Writes both halves of the controller state, and the popup's cache. The
- *  session half and the recorded answers go in one write: an approval never
- *  leaves the stored queue without its answer being stored. */
+ *  session half, the recorded answers and the call bundles go in one write:
+ *  an approval never leaves the stored queue without its answer (and an
+ *  approved bundle) being stored. */
 async function persist() {
   const v = view();
   const tabs = [...new Set(JSON.parse(wallet.approvals()).map((a) => a.replyTo?.tabId))];
   await Promise.all([
     chrome.storage.local.set({ [K.state]: wallet.stateJson(), [K.view]: v }),
-    chrome.storage.session.set({ [K.session]: wallet.sessionJson(), [K.tabs]: tabs, [K.answers]: answered }),
+    chrome.storage.session.set({
+      [K.session]: wallet.sessionJson(),
+      [K.tabs]: tabs,
+      [K.answers]: answered,
+      [K.bundles]: bundles,
+    }),
   ]);
   return v;
 }
@@ -452,9 +466,10 @@ async function handleProvider(msg, sender) {
   // documentId pins the answer to the document that asked: if the tab has
   // navigated elsewhere meanwhile, a signature is not handed to the new page.
   const replyTo = { tabId: sender.tab.id, frameId: sender.frameId ?? 0, documentId: sender.documentId, id };
-  const out = JSON.parse(
+  let out = JSON.parse(
     wallet.request(origin, requestJson, unlocked(), JSON.stringify(replyTo), Date.now()),
   );
+  if (out.type === 'extra') out = await extraRequest(origin, requestJson, replyTo);
   switch (out.type) {
     case 'result':
       if (out.changed) {
@@ -482,6 +497,24 @@ async function handleProvider(msg, sender) {
     default:
       return { id, error: { code: -32603, message: 'internal error' } };
   }
+}
+
+/** EIP-5792's methods, answered by the extra module from the core's state;
+ *  a checked bundle goes back to the core's approval queue. Nothing runs
+ *  between reading the state and queueing (no await), so two bundles with
+ *  one id cannot both pass. Resolves to an outcome as the core's request. */
+async function extraRequest(origin, requestJson, replyTo) {
+  let x;
+  try {
+    x = await extra();
+  } catch (e) {
+    return { type: 'error', error: { code: -32603, message: `Tandem could not load its extra module: ${e?.message ?? e}` } };
+  }
+  const answer = JSON.parse(
+    x.callsRequest(wallet.stateJson(), wallet.sessionJson(), JSON.stringify(bundles), origin, requestJson),
+  );
+  if (answer.type !== 'queue') return answer;
+  return JSON.parse(wallet.queueCalls(origin, JSON.stringify(answer), JSON.stringify(replyTo), Date.now()));
 }
 
 /**
@@ -535,20 +568,8 @@ async function ownSend(tx) {
 
 /** Fetches nonce, gas and fees from the node into a transaction approval. */
 async function fillTransaction(id, fill) {
-  const { url, transaction: tx } = fill;
-  const call = { from: fill.from, to: tx.to, value: tx.value, data: tx.data };
   try {
-    const [nonce, gasEstimate, block, priorityFee, gasPrice] = await Promise.all([
-      rpc(url, 'eth_getTransactionCount', [fill.from, 'pending']),
-      fill.needGas ? rpc(url, 'eth_estimateGas', [call]) : Promise.resolve('0x0'),
-      rpc(url, 'eth_getBlockByNumber', ['latest', false]),
-      rpc(url, 'eth_maxPriorityFeePerGas', []).catch(() => null),
-      rpc(url, 'eth_gasPrice', []).catch(() => null),
-    ]);
-    wallet.fillTransaction(
-      id,
-      JSON.stringify({ nonce, gasEstimate, baseFee: block?.baseFeePerGas ?? null, priorityFee, gasPrice }),
-    );
+    wallet.fillTransaction(id, JSON.stringify(await nodeFill(fill.url, fill.from, fill.transaction, fill.needGas)));
   } catch (e) {
     // The node refused (e.g. the call reverts): answer the dapp with the node's
     // error instead of showing an unsignable transaction.
@@ -566,6 +587,19 @@ async function fillTransaction(id, fill) {
   }
   await persist();
   notify('approvals');
+}
+
+/** The node's nonce, gas estimate and fees for `tx` from `from` (the core fills them in). */
+async function nodeFill(url, from, tx, needGas = true) {
+  const call = { from, to: tx.to, value: tx.value, data: tx.data };
+  const [nonce, gasEstimate, block, priorityFee, gasPrice] = await Promise.all([
+    rpc(url, 'eth_getTransactionCount', [from, 'pending']),
+    needGas ? rpc(url, 'eth_estimateGas', [call]) : Promise.resolve('0x0'),
+    rpc(url, 'eth_getBlockByNumber', ['latest', false]),
+    rpc(url, 'eth_maxPriorityFeePerGas', []).catch(() => null),
+    rpc(url, 'eth_gasPrice', []).catch(() => null),
+  ]);
+  return { nonce, gasEstimate, baseFee: block?.baseFeePerGas ?? null, priorityFee, gasPrice };
 }
 
 /** Asks the RPC of a network a site wants added which chain it serves; the
@@ -727,6 +761,7 @@ async function tick() {
   await checkLock();
   await phoneWork();
   await pollReceipts();
+  runCalls().catch((e) => console.warn('tandem: call bundles:', e?.message));
   await deviceTick();
 }
 
@@ -765,6 +800,21 @@ function record(list, pending, approved, on) {
   return list.length;
 }
 
+// EIP-5792 bundles the user approved, sent call by call (calls.js).
+const { run: runCalls } = calls({
+  extra,
+  wallet: () => wallet,
+  bundles: () => bundles,
+  setBundles: (b) => {
+    bundles = b;
+  },
+  keyring: () => keyring,
+  persist,
+  rpc,
+  nodeFill,
+  broadcast,
+});
+
 /** After a restart: requests that waited too long are rejected, approval
  *  windows closed while the worker was stopped reject their requests, the
  *  windows of answered ones close, and recorded answers are carried to
@@ -778,10 +828,14 @@ async function resume() {
   // Windows of requests answered before the worker stopped close.
   await closeAnsweredWindows();
   await drive();
+  runCalls().catch((e) => console.warn('tandem: call bundles:', e?.message));
 }
 
 async function resolveApproval({ id, approve, edits, phone }) {
   if (!Number.isSafeInteger(id)) throw uiError('InvalidInput', 'id must be an approval id');
+  // An approved bundle starts in the extra module, loaded first so that
+  // nothing runs between the core's answer and the bundle's start.
+  const x = approve === true && JSON.parse(wallet.approvals()).some((a) => a.id === id && a.kind === 'calls') ? await extra() : null;
   const approval = JSON.parse(wallet.approvals()).find((a) => a.id === id);
   const origin = approval?.origin;
   const res = JSON.parse(
@@ -799,6 +853,9 @@ async function resolveApproval({ id, approve, edits, phone }) {
   if (res.type !== 'await_phone') {
     answered.push({ id, then: res, audit: approval ? auditItem(approval, approve === true) : undefined });
   }
+  if (x && approval?.kind === 'calls' && res.type === 'reply') {
+    bundles = JSON.parse(x.callsStart(JSON.stringify(bundles), JSON.stringify(approval), Date.now()));
+  }
   await persist();
   notify('approvals');
   // A request that waited for the phone and was cancelled here: tell the phone.
@@ -810,6 +867,8 @@ async function resolveApproval({ id, approve, edits, phone }) {
   // (readGroupInbox) or the wait ends.
   const failed = await drive();
   if (failed.has(id)) throw failed.get(id);
+  // An approved bundle's calls start (the page already has its id).
+  runCalls().catch((e) => console.warn('tandem: call bundles:', e?.message));
   // The site's next waiting request is shown in the same window.
   return { done: true, next: await advanceWindow(id, origin) };
 }

@@ -2,6 +2,7 @@
 
 pub mod answered;
 pub mod approval;
+pub mod calls;
 pub mod confirm;
 pub mod display;
 mod error;

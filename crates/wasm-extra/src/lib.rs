@@ -12,6 +12,8 @@
 
 use wasm_bindgen::prelude::*;
 
+mod calls;
+
 // Talc instead of the default dlmalloc: the same job in fewer bytes (a worker
 // is single-threaded, hence no atomics).
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
