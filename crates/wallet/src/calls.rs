@@ -70,12 +70,28 @@ pub(crate) fn phone_refusal() -> Error {
     )
 }
 
-fn unknown_bundle() -> Error {
-    Error::Bundle(
-        5730,
-        "no call bundle with this id was sent from this site in this browser session".into(),
-    )
+/// An error with one of EIP-5792's codes (5700 unsupported capability,
+/// 5710 unknown chain, 5720 duplicate id, 5730 unknown bundle, 5740 bundle
+/// too large, 5760 atomicity not supported), or any other of the wallet's:
+/// the JSON-RPC error object. Kept out of [`Error`]: only the extra module
+/// needs these codes, and a wider error type grows all of the core module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal(pub Value);
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Self(e.to_rpc())
+    }
 }
+
+fn refusal(code: i64, message: impl Into<String>) -> Refusal {
+    Refusal(json!({ "code": code, "message": message.into() }))
+}
+
+type Checked<T> = core::result::Result<T, Refusal>;
+
+const UNKNOWN_BUNDLE: &str =
+    "no call bundle with this id was sent from this site in this browser session";
 
 /// A bundle's `calls` field.
 fn calls_of(b: &Value) -> &[Value] {
@@ -145,7 +161,7 @@ fn receipt_subset(r: &Value) -> Result<Value> {
 
 /// Refuses capabilities the app did not mark optional (Tandem supports none
 /// in a request). `at` names the call, for the message.
-fn check_capabilities(v: Option<&Value>, at: &str) -> Result<()> {
+fn check_capabilities(v: Option<&Value>, at: &str) -> Checked<()> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(());
     };
@@ -156,8 +172,7 @@ fn check_capabilities(v: Option<&Value>, at: &str) -> Result<()> {
         .iter()
         .find(|(_, c)| c.get("optional") != Some(&Value::Bool(true)))
     {
-        Some((name, _)) => Err(Error::Bundle(
-            5700,
+        Some((name, _)) => Err(refusal(5700,
             format!(
                 "{at}Tandem does not support the capability `{}`; mark it optional to go without it",
                 name.chars().take(64).collect::<String>()
@@ -176,7 +191,7 @@ impl Wallet {
     /// site is connected to, `atomic: unsupported` on each of Tandem's
     /// networks (of those asked; an unknown one is left out, as EIP-5792
     /// says). Nothing else: Tandem supports no other capability.
-    fn capabilities(&self, origin: &str, params: &[Value]) -> Result<Value> {
+    fn capabilities(&self, origin: &str, params: &[Value]) -> Checked<Value> {
         let addr = params
             .first()
             .ok_or_else(|| Error::params("wallet_getCapabilities takes [address, chainIds?]"))?;
@@ -188,7 +203,9 @@ impl Wallet {
                     .map(network::parse_chain_id)
                     .collect::<Result<Vec<u64>>>()?,
             ),
-            Some(_) => return Err(Error::params("chainIds must be an array of hex chain ids")),
+            Some(_) => {
+                return Err(Error::params("chainIds must be an array of hex chain ids").into())
+            }
         };
         let mut out = Map::new();
         for n in &self.state.networks {
@@ -209,19 +226,17 @@ impl Wallet {
         origin: &str,
         params: &[Value],
         entropy: Option<[u8; 32]>,
-    ) -> Result<(Value, Value)> {
+    ) -> Checked<(Value, Value)> {
         let p = params.first().and_then(Value::as_object).ok_or_else(|| {
             Error::params(
                 "wallet_sendCalls takes [{ version, chainId, from, atomicRequired, calls }]",
             )
         })?;
         if let Some(k) = unknown_field(p, &ALLOWED) {
-            return Err(Error::params(format!(
-                "wallet_sendCalls has no field `{k}`"
-            )));
+            return Err(Error::params(format!("wallet_sendCalls has no field `{k}`")).into());
         }
         if p.get("version").and_then(Value::as_str) != Some(VERSION) {
-            return Err(Error::params("version must be \"2.0.0\" (EIP-5792)"));
+            return Err(Error::params("version must be \"2.0.0\" (EIP-5792)").into());
         }
         let chain_id = network::parse_chain_id(p.get("chainId").unwrap_or(&Value::Null))?;
         let net = self
@@ -230,7 +245,7 @@ impl Wallet {
             .iter()
             .find(|n| n.chain_id == chain_id)
             .ok_or_else(|| {
-                Error::Bundle(
+                refusal(
                     5710,
                     format!("Tandem has no network with chain id {chain_id:#x}; add it first"),
                 )
@@ -246,14 +261,13 @@ impl Wallet {
         match p.get("atomicRequired") {
             Some(Value::Bool(false)) => {}
             Some(Value::Bool(true)) => {
-                return Err(Error::Bundle(
+                return Err(refusal(
                     5760,
                     "atomic execution not supported: Tandem sends calls one after another \
-                     (its atomic capability is \"unsupported\")"
-                        .into(),
+                     (its atomic capability is \"unsupported\")",
                 ))
             }
-            _ => return Err(Error::params("atomicRequired must be true or false")),
+            _ => return Err(Error::params("atomicRequired must be true or false").into()),
         }
         check_capabilities(p.get("capabilities"), "")?;
         let calls = p
@@ -261,10 +275,10 @@ impl Wallet {
             .and_then(Value::as_array)
             .ok_or_else(|| Error::params("calls must be an array of { to, data, value }"))?;
         if calls.is_empty() {
-            return Err(Error::params("calls must hold at least one call"));
+            return Err(Error::params("calls must hold at least one call").into());
         }
         if calls.len() > MAX_CALLS {
-            return Err(Error::Bundle(
+            return Err(refusal(
                 5740,
                 format!(
                     "a bundle holds at most {MAX_CALLS} calls; this one has {}",
@@ -279,7 +293,7 @@ impl Wallet {
                 Error::params(format!("{at}a call is an object {{ to, data, value }}"))
             })?;
             if let Some(k) = unknown_field(c, &CALL_FIELDS) {
-                return Err(Error::params(format!("{at}a call has no field `{k}`")));
+                return Err(Error::params(format!("{at}a call has no field `{k}`")).into());
             }
             check_capabilities(c.get("capabilities"), &at)?;
             let mut m = Map::new();
@@ -291,12 +305,12 @@ impl Wallet {
             if m.get("value")
                 .is_some_and(|v| !v.as_str().is_some_and(|s| s.starts_with("0x")))
             {
-                return Err(Error::params(format!(
-                    "{at}value must be a 0x-prefixed hex quantity"
-                )));
+                return Err(
+                    Error::params(format!("{at}value must be a 0x-prefixed hex quantity")).into(),
+                );
             }
             if m.get("to").is_none() && m.get("data").is_none() {
-                return Err(Error::params(format!("{at}a call needs `to` or `data`")));
+                return Err(Error::params(format!("{at}a call needs `to` or `data`")).into());
             }
             let tx = normalize_tx(&m, from, chain_id).map_err(|e| match e {
                 Error::InvalidParams(why) => Error::params(format!("{at}{why}")),
@@ -332,9 +346,9 @@ impl Wallet {
                     && a.request["id"] == id.as_str()
             });
         if taken {
-            return Err(Error::Bundle(
+            return Err(refusal(
                 5720,
-                "this site already sent a bundle with this id".into(),
+                "this site already sent a bundle with this id",
             ));
         }
         let total = txs.iter().fold(U256::ZERO, |sum, t| {
@@ -372,7 +386,7 @@ impl Wallet {
             phone: None,
         };
         if self.needs_phone(&shown).is_some() {
-            return Err(phone_refusal());
+            return Err(phone_refusal().into());
         }
         Ok((shown.request, shown.display))
     }
@@ -439,11 +453,11 @@ pub fn request(
             Ok((request, display)) => return Answer::Queue { request, display },
             Err(e) => Err(e),
         },
-        other => Err(Error::Unsupported(other.to_owned())),
+        other => Err(Error::Unsupported(other.to_owned()).into()),
     };
     match out {
         Ok(result) => Answer::Result { result },
-        Err(e) => Answer::Error { error: e.to_rpc() },
+        Err(e) => Answer::Error { error: e.0 },
     }
 }
 
@@ -544,7 +558,7 @@ impl Bundles {
             .0
             .iter_mut()
             .find(|b| b["origin"] == origin && b["id"] == id)
-            .ok_or_else(unknown_bundle)?;
+            .ok_or_else(|| Error::Invalid(UNKNOWN_BUNDLE.into()))?;
         if next_index(calls_of(b)) != Some(index) {
             return Err(Error::Invalid(format!(
                 "call {} of this bundle is not the one under way",
@@ -597,7 +611,7 @@ impl Bundles {
 
     /// `wallet_getCallsStatus([id])` for `origin`: a bundle another site
     /// sent is unknown to it (5730), as is one this session never had.
-    fn status(&self, origin: &str, params: &[Value]) -> Result<Value> {
+    fn status(&self, origin: &str, params: &[Value]) -> Checked<Value> {
         let id = params
             .first()
             .and_then(Value::as_str)
@@ -606,7 +620,7 @@ impl Bundles {
             .0
             .iter()
             .find(|b| b["origin"] == origin && b["id"] == id)
-            .ok_or_else(unknown_bundle)?;
+            .ok_or_else(|| refusal(5730, UNKNOWN_BUNDLE))?;
         let calls = calls_of(b);
         Ok(json!({
             "version": VERSION,

@@ -48,11 +48,6 @@ pub enum Error {
     /// Stored state that cannot be read.
     #[error("stored wallet state is unreadable: {0}")]
     Corrupt(String),
-    /// An EIP-5792 call-bundle error, with its code from that EIP (5700
-    /// unsupported capability, 5710 unknown chain, 5720 duplicate id, 5730
-    /// unknown bundle, 5740 bundle too large, 5760 atomicity not supported).
-    #[error("{1}")]
-    Bundle(i64, String),
 }
 
 impl Error {
@@ -70,7 +65,6 @@ impl Error {
             Self::AlreadyPending(_) => -32002,
             Self::TooManyPending => -32005,
             Self::Corrupt(_) => -32603,
-            Self::Bundle(code, _) => *code,
         }
     }
 
@@ -90,7 +84,6 @@ impl Error {
             Self::NoSuchApproval(_) => "NoSuchApproval",
             Self::Invalid(_) => "InvalidInput",
             Self::Corrupt(_) => "Corrupt",
-            Self::Bundle(..) => "Bundle",
         }
     }
 
