@@ -499,10 +499,11 @@ async function handleProvider(msg, sender) {
   }
 }
 
-/** EIP-5792's methods, answered by the extra module from the core's state;
- *  a checked bundle goes back to the core's approval queue. Nothing runs
- *  between reading the state and queueing (no await), so two bundles with
- *  one id cannot both pass. Resolves to an outcome as the core's request. */
+/** EIP-5792's methods, answered by the extra module from the core's state.
+ *  A checked bundle comes back queued in the core's session half, which the
+ *  core is loaded from (as at boot). Nothing runs between reading the
+ *  state and loading it (no await), so no change is lost and two bundles
+ *  with one id cannot both pass. Resolves to an outcome as the core's. */
 async function extraRequest(origin, requestJson, replyTo) {
   let x;
   try {
@@ -510,11 +511,12 @@ async function extraRequest(origin, requestJson, replyTo) {
   } catch (e) {
     return { type: 'error', error: { code: -32603, message: `Tandem could not load its extra module: ${e?.message ?? e}` } };
   }
-  const answer = JSON.parse(
-    x.callsRequest(wallet.stateJson(), wallet.sessionJson(), JSON.stringify(bundles), origin, requestJson),
+  const state = wallet.stateJson();
+  const out = JSON.parse(
+    x.callsRequest(state, wallet.sessionJson(), JSON.stringify(bundles), origin, requestJson, JSON.stringify(replyTo), Date.now()),
   );
-  if (answer.type !== 'queue') return answer;
-  return JSON.parse(wallet.queueCalls(origin, JSON.stringify(answer), JSON.stringify(replyTo), Date.now()));
+  if (out.session !== undefined) wallet = new WalletController(state, out.session);
+  return out;
 }
 
 /**
@@ -837,6 +839,15 @@ async function resolveApproval({ id, approve, edits, phone }) {
   // nothing runs between the core's answer and the bundle's start.
   const x = approve === true && JSON.parse(wallet.approvals()).some((a) => a.id === id && a.kind === 'calls') ? await extra() : null;
   const approval = JSON.parse(wallet.approvals()).find((a) => a.id === id);
+  // The phone's policy may have tightened since the site asked (the extra
+  // module decides; a refusal leaves the bundle pending).
+  if (x) {
+    try {
+      x.callsApprovable(wallet.stateJson(), wallet.sessionJson(), id);
+    } catch (e) {
+      throw uiError('Unsupported', e?.message ?? String(e));
+    }
+  }
   const origin = approval?.origin;
   const res = JSON.parse(
     wallet.resolve(

@@ -400,9 +400,6 @@ impl crate::Wallet {
             ));
         }
         if let Some(rule) = self.needs_phone(&a) {
-            if a.kind == ApprovalKind::Calls {
-                return Err(crate::calls::phone_refusal());
-            }
             return self.ask_phone(&a, rule, edits, phone, now, nonce);
         }
         let resolution = self.approved(&a, edits, now)?;
@@ -529,11 +526,12 @@ impl crate::Wallet {
                     changed: true,
                 }
             }
-            // The bundle itself starts in the worker's extra module
+            // The page's answer, `{ id }`, as `crate::calls` prepared it; the
+            // bundle itself starts in the worker's extra module
             // (`crate::calls::Bundles::start`), stored with this answer.
             ApprovalKind::Calls => Resolution::Reply {
                 reply_to,
-                result: json!({ "id": field("id") }),
+                result: field("reply"),
                 changed: false,
             },
             ApprovalKind::WatchAsset => {

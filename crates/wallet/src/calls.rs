@@ -11,8 +11,11 @@
 //!
 //! Only the approval lives in the core module's queue (kind `calls`, its
 //! display computed here); everything else runs in the worker's extra
-//! module (crates/wasm-extra), so the core stays within its size budget:
-//! [`request`] answers the three methods from the core's state, and an
+//! module (crates/wasm-extra), so the core stays within its size budget.
+//! [`request`] answers the three methods from the core's state; a checked
+//! bundle is queued in a copy of the core's session half, which the worker
+//! loads the core from. Before the core resolves the user's Approve,
+//! [`check_approval`] refuses a bundle the phone's policy now covers. An
 //! approved bundle lives in [`Bundles`], which the worker stores as JSON in
 //! `chrome.storage.session` (`tandem.bundles`) in the same write as the
 //! session half the approval left. Each call moves through steps, each
@@ -61,13 +64,25 @@ const ALLOWED: [&str; 7] = [
 const CALL_FIELDS: [&str; 4] = ["to", "data", "value", "capabilities"];
 
 /// Why a bundle is refused when confirm on phone covers one of its calls.
-pub(crate) fn phone_refusal() -> Error {
+fn phone_refusal() -> Error {
     Error::Refused(
         "your phone confirms one of these calls (a large amount, an unlimited approval, or an \
          account whose key is on the phone), and it confirms transactions one at a time: the \
          site should send them with eth_sendTransaction"
             .into(),
     )
+}
+
+/// Before the user's Approve of bundle approval `id` reaches the core: the
+/// phone's policy may have tightened while it waited; then approving is
+/// refused (4200) and the approval stays. The worker calls this with the
+/// core's state as it is, and resolves only if it passes.
+pub fn check_approval(w: &Wallet, id: u64) -> Result<()> {
+    let a = w.session.approval(id)?;
+    if a.kind != ApprovalKind::Calls {
+        return Ok(());
+    }
+    w.check_phone(a)
 }
 
 /// An error with one of EIP-5792's codes (5700 unsupported capability,
@@ -217,6 +232,26 @@ impl Wallet {
             }
         }
         Ok(Value::Object(out))
+    }
+
+    /// Refuses bundle `a` (4200) if the phone's policy covers one of its
+    /// calls, as it would cover that call sent alone (its amount, an
+    /// unlimited approval, an account whose key is on the phone): the phone
+    /// confirms transactions one at a time. Checked when the site asks and
+    /// again when the user approves ([`check_approval`]); kept here, not in
+    /// [`Wallet::needs_phone`], so that the core module does not carry it.
+    fn check_phone(&self, a: &Approval) -> Result<()> {
+        let calls = a.request["calls"].as_array().map_or(&[][..], Vec::as_slice);
+        let covered = calls.iter().any(|tx| {
+            let mut one = a.clone();
+            one.kind = ApprovalKind::Transaction;
+            one.request = json!({ "address": a.request["address"], "transaction": tx });
+            self.needs_phone(&one).is_some()
+        });
+        if covered {
+            return Err(phone_refusal());
+        }
+        Ok(())
     }
 
     /// `wallet_sendCalls`, checked: the approval's request and display.
@@ -370,6 +405,7 @@ impl Wallet {
             "address": from,
             "chainId": chain_id,
             "calls": txs,
+            "reply": { "id": id },
         });
         // The phone confirms transactions one at a time: a bundle holding
         // one it must confirm is refused (a site's library then falls back
@@ -385,9 +421,7 @@ impl Wallet {
             needs_fill: false,
             phone: None,
         };
-        if self.needs_phone(&shown).is_some() {
-            return Err(phone_refusal().into());
-        }
+        self.check_phone(&shown)?;
         Ok((shown.request, shown.display))
     }
 }
@@ -402,7 +436,7 @@ pub struct Bundles(pub Vec<Value>);
 
 /// The extra module's answer to an EIP-5792 request: answer the page now
 /// (`result` or `error`), or `queue` the checked bundle for the user
-/// ([`Wallet::queue_calls`] in the core module).
+/// ([`Wallet::queue_calls`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Answer {

@@ -297,32 +297,6 @@ fn hex_u256(v: Option<&Value>) -> U256 {
         .unwrap_or_default()
 }
 
-/// The rule of policy `p` that covers transaction `tx`: an unlimited token
-/// approval, or a value above the limit.
-fn tx_rule(p: &Policy, tx: Option<&Value>) -> Option<Rule> {
-    let data = tx
-        .and_then(|t| t.get("data"))
-        .and_then(Value::as_str)
-        .unwrap_or("0x");
-    let data = data.strip_prefix("0x").unwrap_or(data).to_ascii_lowercase();
-    if p.approvals && data.len() == 8 + 128 {
-        let amount = U256::from_str_radix(&data[72..], 16).unwrap_or_default();
-        let selector = &data[..8];
-        // Unlimited in practice: at least 2^255 (some dapps use
-        // MAX - small) or an approval of the whole collection.
-        let unlimited = selector == SELECTOR_APPROVE && amount.bit(255);
-        let all = selector == SELECTOR_SET_APPROVAL_FOR_ALL && !amount.is_zero();
-        if unlimited || all {
-            return Some(Rule::Approval);
-        }
-    }
-    let value = hex_u256(tx.and_then(|t| t.get("value")));
-    let limit = p
-        .value_above_milli
-        .map(|m| U256::from(m) * U256::from(1_000_000_000_000_000u64));
-    limit.is_some_and(|l| value > l).then_some(Rule::Value)
-}
-
 impl Wallet {
     /// The phone's policy, if a phone set one.
     pub fn phone_policy(&self) -> Option<PhonePolicy> {
@@ -331,10 +305,8 @@ impl Wallet {
 
     /// The rule of the phone's policy that covers approval `a`, if any.
     pub fn needs_phone(&self, a: &Approval) -> Option<Rule> {
-        if let ApprovalKind::PersonalSign
-        | ApprovalKind::TypedData
-        | ApprovalKind::Transaction
-        | ApprovalKind::Calls = a.kind
+        if let ApprovalKind::PersonalSign | ApprovalKind::TypedData | ApprovalKind::Transaction =
+            a.kind
         {
             let signer = a
                 .request
@@ -354,12 +326,30 @@ impl Wallet {
                     .is_some_and(|l| !l.is_empty());
                 (p.connect && !already).then_some(Rule::Connect)
             }
-            ApprovalKind::Transaction => tx_rule(p, a.request.get("transaction")),
-            // A bundle: what would ask the phone for any of its calls.
-            ApprovalKind::Calls => a.request["calls"]
-                .as_array()?
-                .iter()
-                .find_map(|tx| tx_rule(p, Some(tx))),
+            ApprovalKind::Transaction => {
+                let tx = a.request.get("transaction");
+                let data = tx
+                    .and_then(|t| t.get("data"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("0x");
+                let data = data.strip_prefix("0x").unwrap_or(data).to_ascii_lowercase();
+                if p.approvals && data.len() == 8 + 128 {
+                    let amount = U256::from_str_radix(&data[72..], 16).unwrap_or_default();
+                    let selector = &data[..8];
+                    // Unlimited in practice: at least 2^255 (some dapps use
+                    // MAX - small) or an approval of the whole collection.
+                    let unlimited = selector == SELECTOR_APPROVE && amount.bit(255);
+                    let all = selector == SELECTOR_SET_APPROVAL_FOR_ALL && !amount.is_zero();
+                    if unlimited || all {
+                        return Some(Rule::Approval);
+                    }
+                }
+                let value = hex_u256(tx.and_then(|t| t.get("value")));
+                let limit = p
+                    .value_above_milli
+                    .map(|m| U256::from(m) * U256::from(1_000_000_000_000_000u64));
+                limit.is_some_and(|l| value > l).then_some(Rule::Value)
+            }
             ApprovalKind::TypedData => {
                 let primary = d.get("primaryType").and_then(Value::as_str).unwrap_or("");
                 (p.approvals && PERMIT_TYPES.contains(&primary)).then_some(Rule::Permit)
@@ -374,6 +364,9 @@ impl Wallet {
             ApprovalKind::PersonalSign | ApprovalKind::SwitchChain | ApprovalKind::WatchAsset => {
                 None
             }
+            // A bundle is never sent to the phone: one its policy covers is
+            // refused (`crate::calls::check_approval`, in the extra module).
+            ApprovalKind::Calls => None,
         }
     }
 

@@ -79,8 +79,9 @@ pub enum Outcome {
         fill: Option<Value>,
     },
     /// EIP-5792's methods: the worker's extra module answers them
-    /// ([`crate::calls::request`]); a checked bundle comes back to
-    /// [`Wallet::queue_calls`].
+    /// ([`crate::calls::request`]); it queues a checked bundle with
+    /// [`Wallet::queue_calls`] on its copy of the wallet, and the worker
+    /// loads the core from the session half that comes back.
     Extra,
     /// JSON-RPC error.
     Error {
@@ -245,9 +246,9 @@ impl Wallet {
         }
     }
 
-    /// Queues a `wallet_sendCalls` bundle the extra module checked
-    /// ([`crate::calls::request`]: its approval's request and display) for
-    /// `origin`'s user.
+    /// Queues a `wallet_sendCalls` bundle [`crate::calls::request`] checked
+    /// (its approval's request and display) for `origin`'s user. Called in
+    /// the extra module (crates/wasm-extra), never by the core module.
     pub fn queue_calls(
         &mut self,
         origin: &str,

@@ -59,7 +59,7 @@ impl Worker {
             Outcome::Extra => {}
             other => return other,
         }
-        let stored = Wallet::load(&self.w.state.to_json(), &self.w.session.to_json()).unwrap();
+        let mut stored = Wallet::load(&self.w.state.to_json(), &self.w.session.to_json()).unwrap();
         let bundles = Bundles::from_json(&self.bundles.to_json()).unwrap();
         match calls::request(&stored, &bundles, origin, request, entropy) {
             Answer::Result { result } => Outcome::Result {
@@ -68,13 +68,21 @@ impl Worker {
             },
             Answer::Error { error } => Outcome::Error { error },
             Answer::Queue { request, display } => {
-                self.w.queue_calls(origin, request, display, reply_to, now)
+                // Queued by the extra module; the core is loaded from the
+                // session half it hands back.
+                let o = stored.queue_calls(origin, request, display, reply_to, now);
+                if matches!(o, Outcome::Approval { .. }) {
+                    self.w =
+                        Wallet::load(&self.w.state.to_json(), &stored.session.to_json()).unwrap();
+                }
+                o
             }
         }
     }
 
-    /// The user's answer, as background.js carries it: an approved bundle
-    /// starts in the extra module.
+    /// The user's answer, as background.js carries it: a bundle is checked
+    /// against the phone's policy by the extra module first, and an approved
+    /// one starts there.
     #[allow(clippy::too_many_arguments)] // the core's `resolve`, as it is
     fn resolve(
         &mut self,
@@ -86,6 +94,10 @@ impl Worker {
         phone: &str,
         nonce: [u8; 16],
     ) -> tandem_wallet::Result<Resolution> {
+        if approve {
+            let stored = Wallet::load(&self.w.state.to_json(), &self.w.session.to_json()).unwrap();
+            calls::check_approval(&stored, id)?;
+        }
         let a = self.w.session.approval(id).cloned();
         let r = self
             .w

@@ -5,8 +5,8 @@
 //! (extension/calls.js).
 
 use serde_json::{json, Value};
-use tandem_wallet::calls::{self, Bundles};
-use tandem_wallet::{Approval, Wallet};
+use tandem_wallet::calls::{self, Answer, Bundles};
+use tandem_wallet::{Approval, Outcome, Wallet};
 use wasm_bindgen::prelude::*;
 
 fn js(e: impl core::fmt::Display) -> JsError {
@@ -32,8 +32,10 @@ fn entropy() -> Option<[u8; 32]> {
 /// `wallet_getCapabilities`, `wallet_sendCalls` or `wallet_getCallsStatus`
 /// from `origin` (`request`: the page's `{ method, params }`), with the
 /// core's `stateJson()` / `sessionJson()` and the stored bundles. Returns
-/// `{ type: "result" | "error" | "queue", ... }` (`tandem_wallet::calls::Answer`);
-/// `queue`'s `{ request, display }` go to the core's `queueCalls`.
+/// an outcome as the core's `request` does: `result`, `error`, or
+/// `approval` (a checked bundle queued for the user) with `session`, the
+/// core's session half with that approval in its queue, which the worker
+/// loads the core from (the core module carries no code for this).
 #[wasm_bindgen(js_name = callsRequest)]
 pub fn calls_request(
     state: &str,
@@ -41,11 +43,33 @@ pub fn calls_request(
     stored: &str,
     origin: &str,
     request: &str,
+    reply_to: &str,
+    now: f64,
 ) -> Result<String, JsError> {
-    let w = Wallet::load(state, session).map_err(js)?;
+    let mut w = Wallet::load(state, session).map_err(js)?;
     let request: Value = serde_json::from_str(request).map_err(js)?;
-    let answer = calls::request(&w, &bundles(stored)?, origin, &request, entropy());
-    serde_json::to_string(&answer).map_err(js)
+    let out = match calls::request(&w, &bundles(stored)?, origin, &request, entropy()) {
+        Answer::Queue { request, display } => {
+            let reply_to: Value = serde_json::from_str(reply_to).map_err(js)?;
+            let o = w.queue_calls(origin, request, display, reply_to, now as u64);
+            let mut v = serde_json::to_value(&o).map_err(js)?;
+            if matches!(o, Outcome::Approval { .. }) {
+                v["session"] = json!(w.session.to_json());
+            }
+            v
+        }
+        other => serde_json::to_value(&other).map_err(js)?,
+    };
+    Ok(out.to_string())
+}
+
+/// Before the core resolves the user's Approve of approval `id`: throws
+/// (4200's message) when the phone's policy, as it is now in `state`,
+/// covers one of a bundle's calls; the approval then stays pending.
+#[wasm_bindgen(js_name = callsApprovable)]
+pub fn calls_approvable(state: &str, session: &str, id: f64) -> Result<(), JsError> {
+    let w = Wallet::load(state, session).map_err(js)?;
+    calls::check_approval(&w, id as u64).map_err(js)
 }
 
 /// The user approved `approval` (the core's JSON of it, taken before it

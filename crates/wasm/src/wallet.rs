@@ -74,28 +74,6 @@ impl WalletController {
         to_json(&outcome)
     }
 
-    /// Queues the `wallet_sendCalls` bundle the extra module checked
-    /// (`queue`: its `{ request, display }` answer) for `origin`; returns the
-    /// outcome JSON, as `request` does.
-    #[wasm_bindgen(js_name = queueCalls)]
-    pub fn queue_calls(
-        &mut self,
-        origin: &str,
-        queue: &str,
-        reply_to: &str,
-        now: f64,
-    ) -> Result<String> {
-        let mut q: Value = parse(queue, "call bundle")?;
-        let to: Value = parse(reply_to, "reply_to")?;
-        Ok(to_json(&self.inner.queue_calls(
-            origin,
-            q["request"].take(),
-            q["display"].take(),
-            to,
-            now as u64,
-        )))
-    }
-
     /// Stores the node's nonce/gas/fees (`{ nonce, gasEstimate, baseFee?, priorityFee?, gasPrice? }`).
     #[wasm_bindgen(js_name = fillTransaction)]
     pub fn fill_transaction(&mut self, id: f64, fill: &str) -> Result<()> {
