@@ -17,6 +17,7 @@ import {
   pendingApproval,
   ANVIL_ACCOUNT_0 as A0,
   ANVIL_ACCOUNT_1 as A1,
+  watchWorker,
 } from './lib/index.mjs';
 import { answer, connectedWallet } from './lib/approve.mjs';
 import { balanceOf, deployErc20 } from './lib/erc20.mjs';
@@ -29,8 +30,7 @@ const transfer = (to, amount) =>
   '0xa9059cbb' + to.toLowerCase().slice(2).padStart(64, '0') + BigInt(amount).toString(16).padStart(64, '0');
 
 describe('EIP-5792: call bundles, sent one by one under one approval', { timeout: 300_000 }, () => {
-  let browser, anvil, gate, dapp, other, page, cdp;
-  const seen = { stopped: 0, running: 0 };
+  let browser, anvil, gate, dapp, other, page, worker;
   const d = (fn, ...args) => page.evaluate(fn, ...args);
   const nonce = () => jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'latest']).then(Number);
   const eth = (a) => jsonRpc(anvil.url, 'eth_getBalance', [a, 'latest']).then(BigInt);
@@ -40,11 +40,7 @@ describe('EIP-5792: call bundles, sent one by one under one approval', { timeout
   const windowOf = (id) =>
     until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${id}`)), `the window of #${id}`);
 
-  async function kill() {
-    const stops = seen.stopped;
-    await browser.killWorker();
-    await until(() => seen.stopped > stops, 'CDP to report the worker stopped');
-  }
+  const kill = () => worker.kill();
 
   /** Each transaction of `receipts` as the node has it. */
   const txs = (receipts) => Promise.all(receipts.map((r) => jsonRpc(anvil.url, 'eth_getTransactionByHash', [r.transactionHash])));
@@ -56,16 +52,11 @@ describe('EIP-5792: call bundles, sent one by one under one approval', { timeout
     await browser.ui('networks.upsert', { chainId: CHAIN, name: 'Anvil', rpcUrl: gate.url, symbol: 'ETH' });
     browser.guard.allow([gate.url]);
     await deployErc20(anvil.url, TOKEN, { symbol: 'TUSD', decimals: 6, holder: A0, balance: 1_000_000_000n });
-    cdp = await browser.context.newCDPSession(browser.ext);
-    cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
-      const v = versions.find((x) => x.scriptURL.includes(browser.extId));
-      if (v && v.runningStatus in seen) seen[v.runningStatus] += 1;
-    });
-    await cdp.send('ServiceWorker.enable');
+    worker = await watchWorker(browser);
   });
 
   after(async () => {
-    await cdp?.detach().catch(() => {});
+    await worker?.detach();
     await browser?.close();
     await Promise.all([gate?.close(), anvil?.stop(), dapp?.close(), other?.close()]);
   });
