@@ -14,6 +14,7 @@
 //   local   tandem.cache.view   what `state` returns, for the popup's first paint
 //   local   tandem.cache.portfolio  balances of every account on every network (crates/wallet/src/portfolio.rs)
 //   session tandem.session      pending approvals + auto-lock clock
+//   session tandem.bundles      EIP-5792 bundles approved in this browser session (calls.js)
 //   session tandem.sessionKey   vault key sealed under a per-unlock non-extractable key (session-key.js)
 //   session tandem.windows      approval window id -> approval id
 //   session tandem.tabs         tabs with a request waiting (read without the wasm core)
@@ -33,6 +34,7 @@ import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.
 import { audit, auditItem, auditUi, auditWrite } from './audit.js';
 import { tokenInfo } from './tokens.js';
 import { answers } from './answers.js';
+import { calls } from './calls.js';
 import { extra } from './extra.js';
 import {
   deviceTick,
@@ -65,6 +67,7 @@ const K = {
   windows: 'tandem.windows',
   tabs: 'tandem.tabs',
   answers: 'tandem.answers',
+  bundles: 'tandem.bundles',
   erased: 'tandem.erased',
   portfolio: 'tandem.cache.portfolio',
 };
@@ -77,6 +80,8 @@ const K = {
 let rpcSeq = 0;
 /** Answered approvals not yet delivered: [{ id, then }] (answers.js). */
 let answered = [];
+/** EIP-5792 bundles under way or finished, as the extra module keeps them (calls.js). */
+let bundles = [];
 /** Who had the wallet erased (another device, revoking this one as lost). */
 let erased = null;
 let bootMs = 0;
@@ -168,9 +173,10 @@ async function boot() {
   const [, local, session] = await Promise.all([
     init({ module_or_path: new URL('./wasm/tandem_wasm_bg.wasm', import.meta.url) }),
     chrome.storage.local.get([K.state, K.vault, K.erased]),
-    chrome.storage.session.get([K.session, K.sessionKey, K.answers]),
+    chrome.storage.session.get([K.session, K.sessionKey, K.answers, K.bundles]),
   ]);
   answered = Array.isArray(session[K.answers]) ? session[K.answers] : [];
+  bundles = Array.isArray(session[K.bundles]) ? session[K.bundles] : [];
   vaultJson = local[K.vault] ?? null;
   erased = local[K.erased] ?? null;
   // Unreadable stored state must not brick the wallet: fall back half by half
@@ -339,7 +345,8 @@ async function eraseWallet(info) {
   );
   await chrome.storage.local.remove(gone);
   answered = [];
-  await chrome.storage.session.remove([K.session, K.windows, K.tabs, K.answers]);
+  bundles = [];
+  await chrome.storage.session.remove([K.session, K.windows, K.tabs, K.answers, K.bundles]);
   erased = info;
   await chrome.storage.local.set({ [K.erased]: info });
   notify('state');
@@ -351,14 +358,20 @@ async function eraseWallet(info) {
 onWalletErase(eraseWallet);
 
 /** Writes both halves of the controller state, and the popup's cache. The
- *  session half and the recorded answers go in one write: an approval never
- *  leaves the stored queue without its answer being stored. */
+ *  session half, the recorded answers and the call bundles go in one write:
+ *  an approval never leaves the stored queue without its answer (and an
+ *  approved bundle) being stored. */
 async function persist() {
   const v = view();
   const tabs = [...new Set(JSON.parse(wallet.approvals()).map((a) => a.replyTo?.tabId))];
   await Promise.all([
     chrome.storage.local.set({ [K.state]: wallet.stateJson(), [K.view]: v }),
-    chrome.storage.session.set({ [K.session]: wallet.sessionJson(), [K.tabs]: tabs, [K.answers]: answered }),
+    chrome.storage.session.set({
+      [K.session]: wallet.sessionJson(),
+      [K.tabs]: tabs,
+      [K.answers]: answered,
+      [K.bundles]: bundles,
+    }),
   ]);
   return v;
 }
@@ -478,9 +491,10 @@ async function handleProvider(msg, sender) {
   // documentId pins the answer to the document that asked: if the tab has
   // navigated elsewhere meanwhile, a signature is not handed to the new page.
   const replyTo = { tabId: sender.tab.id, frameId: sender.frameId ?? 0, documentId: sender.documentId, id };
-  const out = JSON.parse(
+  let out = JSON.parse(
     wallet.request(origin, requestJson, unlocked(), JSON.stringify(replyTo), Date.now()),
   );
+  if (out.type === 'extra') out = await extraRequest(origin, requestJson, replyTo);
   switch (out.type) {
     case 'result':
       if (out.changed) {
@@ -508,6 +522,26 @@ async function handleProvider(msg, sender) {
     default:
       return { id, error: { code: -32603, message: 'internal error' } };
   }
+}
+
+/** EIP-5792's methods, answered by the extra module from the core's state.
+ *  A checked bundle comes back queued in the core's session half, which the
+ *  core is loaded from (as at boot). Nothing runs between reading the
+ *  state and loading it (no await), so no change is lost and two bundles
+ *  with one id cannot both pass. Resolves to an outcome as the core's. */
+async function extraRequest(origin, requestJson, replyTo) {
+  let x;
+  try {
+    x = await extra();
+  } catch (e) {
+    return { type: 'error', error: { code: -32603, message: `Tandem could not load its extra module: ${e?.message ?? e}` } };
+  }
+  const state = wallet.stateJson();
+  const out = JSON.parse(
+    x.callsRequest(state, wallet.sessionJson(), JSON.stringify(bundles), origin, requestJson, JSON.stringify(replyTo), Date.now()),
+  );
+  if (out.session !== undefined) wallet = new WalletController(state, out.session);
+  return out;
 }
 
 /**
@@ -579,6 +613,19 @@ async function fillTransaction(id) {
   }
   await persist();
   notify('approvals');
+}
+
+/** The node's nonce, gas estimate and fees for `tx` from `from` (the core fills them in). */
+async function nodeFill(url, from, tx, needGas = true) {
+  const call = { from, to: tx.to, value: tx.value, data: tx.data };
+  const [nonce, gasEstimate, block, priorityFee, gasPrice] = await Promise.all([
+    rpc(url, 'eth_getTransactionCount', [from, 'pending']),
+    needGas ? rpc(url, 'eth_estimateGas', [call]) : Promise.resolve('0x0'),
+    rpc(url, 'eth_getBlockByNumber', ['latest', false]),
+    rpc(url, 'eth_maxPriorityFeePerGas', []).catch(() => null),
+    rpc(url, 'eth_gasPrice', []).catch(() => null),
+  ]);
+  return { nonce, gasEstimate, baseFee: block?.baseFeePerGas ?? null, priorityFee, gasPrice };
 }
 
 /** Asks the RPC of a network a site wants added which chain it serves; the
@@ -740,6 +787,7 @@ async function tick() {
   await checkLock();
   await phoneWork();
   await pollReceipts();
+  runCalls().catch((e) => console.warn('tandem: call bundles:', e?.message));
   await deviceTick();
 }
 
@@ -778,6 +826,21 @@ function record(list, pending, approved, on) {
   return list.length;
 }
 
+// EIP-5792 bundles the user approved, sent call by call (calls.js).
+const { run: runCalls } = calls({
+  extra,
+  wallet: () => wallet,
+  bundles: () => bundles,
+  setBundles: (b) => {
+    bundles = b;
+  },
+  keyring: () => keyring,
+  persist,
+  rpc,
+  nodeFill,
+  broadcast,
+});
+
 /** After a restart: requests that waited too long are rejected, approval
  *  windows closed while the worker was stopped reject their requests, the
  *  windows of answered ones close, and recorded answers are carried to
@@ -791,11 +854,24 @@ async function resume() {
   // Windows of requests answered before the worker stopped close.
   await closeAnsweredWindows();
   await drive();
+  runCalls().catch((e) => console.warn('tandem: call bundles:', e?.message));
 }
 
 async function resolveApproval({ id, approve, edits, phone }) {
   if (!Number.isSafeInteger(id)) throw uiError('InvalidInput', 'id must be an approval id');
+  // An approved bundle starts in the extra module, loaded first so that
+  // nothing runs between the core's answer and the bundle's start.
+  const x = approve === true && JSON.parse(wallet.approvals()).some((a) => a.id === id && a.kind === 'calls') ? await extra() : null;
   const approval = JSON.parse(wallet.approvals()).find((a) => a.id === id);
+  // The phone's policy may have tightened since the site asked (the extra
+  // module decides; a refusal leaves the bundle pending).
+  if (x) {
+    try {
+      x.callsApprovable(wallet.stateJson(), wallet.sessionJson(), id);
+    } catch (e) {
+      throw uiError('Unsupported', e?.message ?? String(e));
+    }
+  }
   const origin = approval?.origin;
   const res = JSON.parse(
     wallet.resolve(
@@ -812,6 +888,9 @@ async function resolveApproval({ id, approve, edits, phone }) {
   if (res.type !== 'await_phone') {
     answered.push({ id, then: res, audit: approval ? auditItem(approval, approve === true) : undefined });
   }
+  if (x && approval?.kind === 'calls' && res.type === 'reply') {
+    bundles = JSON.parse(x.callsStart(JSON.stringify(bundles), JSON.stringify(approval), Date.now()));
+  }
   await persist();
   notify('approvals');
   // A request that waited for the phone and was cancelled here: tell the phone.
@@ -823,6 +902,8 @@ async function resolveApproval({ id, approve, edits, phone }) {
   // (readGroupInbox) or the wait ends.
   const failed = await drive();
   if (failed.has(id)) throw failed.get(id);
+  // An approved bundle's calls start (the page already has its id).
+  runCalls().catch((e) => console.warn('tandem: call bundles:', e?.message));
   // The site's next waiting request is shown in the same window.
   return { done: true, next: await advanceWindow(id, origin) };
 }

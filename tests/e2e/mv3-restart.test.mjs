@@ -24,14 +24,13 @@ import {
   pendingApproval,
   ANVIL_ACCOUNT_0 as A0,
   ANVIL_ACCOUNT_1 as A1,
+  watchWorker,
 } from './lib/index.mjs';
 import { answer, connectedWallet } from './lib/approve.mjs';
 import { startLyingRpc } from './lib/lying-rpc.mjs';
 
 describe('MV3 restarts: a killed worker loses no answer and sends nothing twice', { timeout: 300_000 }, () => {
-  let browser, anvil, gate, dapp, page, cdp;
-  /** How often CDP reported the extension's worker stopped, and running. */
-  const seen = { stopped: 0, running: 0 };
+  let browser, anvil, gate, dapp, page, worker;
   const d = (fn, ...args) => page.evaluate(fn, ...args);
   const send = () =>
     d(([from, to]) => window.dapp.raw({ method: 'eth_sendTransaction', params: [{ from, to, value: '0x1' }] }), [A0, A1]);
@@ -50,11 +49,7 @@ describe('MV3 restarts: a killed worker loses no answer and sends nothing twice'
     await browser.ext.evaluate(([k, v]) => chrome.storage.session.set({ [k]: v }), [key, JSON.stringify(session)]);
   }
 
-  async function kill() {
-    const stops = seen.stopped;
-    await browser.killWorker();
-    await until(() => seen.stopped > stops, 'CDP to report the worker stopped');
-  }
+  const kill = () => worker.kill();
 
   /** The raw transactions sent since the `from`-th are all the same bytes: one transaction. */
   function oneSetOfBytes(from) {
@@ -68,16 +63,11 @@ describe('MV3 restarts: a killed worker loses no answer and sends nothing twice'
     ({ browser, page } = await connectedWallet(anvil, dapp));
     await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: gate.url, symbol: 'ETH' });
     browser.guard.allow([gate.url]);
-    cdp = await browser.context.newCDPSession(browser.ext);
-    cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
-      const v = versions.find((x) => x.scriptURL.includes(browser.extId));
-      if (v && v.runningStatus in seen) seen[v.runningStatus] += 1;
-    });
-    await cdp.send('ServiceWorker.enable');
+    worker = await watchWorker(browser);
   });
 
   after(async () => {
-    await cdp?.detach().catch(() => {});
+    await worker?.detach();
     await browser?.close();
     await Promise.all([gate?.close(), anvil?.stop(), dapp?.close()]);
   });
@@ -190,9 +180,9 @@ describe('MV3 restarts: a killed worker loses no answer and sends nothing twice'
        *  loaded in the worker that the action started (0: never). */
       async function withWorkerStopped(action) {
         await kill();
-        const starts = seen.running;
+        const starts = worker.seen.running;
         await action();
-        await until(() => seen.running > starts, 'the worker to start again');
+        await until(() => worker.seen.running > starts, 'the worker to start again');
         // Playwright keeps one handle for the extension's worker across restarts.
         const [sw] = browser.context.serviceWorkers();
         // Barrier: the worker's tabs.onRemoved handler reads session storage

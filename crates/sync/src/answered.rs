@@ -29,6 +29,7 @@ pub fn sign_entry(
         "personal_sign" => message_summary(display),
         "typed_data" => typed_data_summary(request),
         "transaction" => transaction_summary(request, display),
+        "calls" => calls_summary(request, display),
         _ => return None,
     };
     let chain = chain_of(request, display);
@@ -105,6 +106,24 @@ fn transaction_summary(request: &Value, display: &Value) -> String {
         None => String::new(),
     };
     format!("send {amount} {to}{call}")
+}
+
+/// An EIP-5792 bundle: each call as a transaction is said, in order (each
+/// call's display names its chain, as a transaction's does).
+fn calls_summary(request: &Value, display: &Value) -> String {
+    let calls = request.get("calls").and_then(Value::as_array);
+    let each: Vec<String> = calls
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, tx)| {
+            let shown = display
+                .pointer(&format!("/calls/{i}"))
+                .unwrap_or(&Value::Null);
+            transaction_summary(&serde_json::json!({ "transaction": tx }), shown)
+        })
+        .collect();
+    format!("{} calls in one bundle: {}", each.len(), each.join("; "))
 }
 
 /// A 0x quantity of wei in whole units (18 decimals), trailing zeros cut;
@@ -218,6 +237,39 @@ mod tests {
             panic!()
         };
         assert_eq!(summary, "typed data Permit for USD Coin");
+    }
+
+    #[test]
+    fn a_call_bundle_lists_each_call_in_order() {
+        let call = |value: &str, f: Value| {
+            (
+                json!({"from": "0x1", "to": "0xabc", "value": value, "chainId": "0x7a69"}),
+                json!({"chain": {"chainId": 31337, "symbol": "ETH"}, "call": {"function": f}}),
+            )
+        };
+        let (t0, d0) = call("0xde0b6b3a7640000", Value::Null);
+        let (t1, d1) = call("0x0", json!("transfer"));
+        let approval = json!({
+            "origin": "https://dapp.example", "kind": "calls",
+            "request": {"method": "wallet_sendCalls", "calls": [t0, t1], "chainId": 31337},
+            "display": {"chain": {"chainId": 31337, "symbol": "ETH"}, "calls": [d0, d1]},
+        });
+        match sign_entry(&approval, true, None).unwrap() {
+            Happened::Sign {
+                method,
+                chain,
+                summary,
+                ..
+            } => {
+                assert_eq!(method, "wallet_sendCalls");
+                assert_eq!(chain, 31337);
+                assert_eq!(
+                    summary,
+                    "2 calls in one bundle: send 1 ETH to 0xabc; send 0 ETH to 0xabc, calls transfer"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

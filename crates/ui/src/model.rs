@@ -247,7 +247,7 @@ pub struct Approval {
     /// Requesting origin (from the browser).
     pub origin: String,
     /// `connect`, `personal_sign`, `typed_data`, `transaction`, `add_chain`,
-    /// `switch_chain`, `watch_asset`.
+    /// `switch_chain`, `watch_asset`, `calls`.
     pub kind: String,
     /// The validated request.
     pub request: Value,

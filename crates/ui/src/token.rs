@@ -160,6 +160,9 @@ pub fn needed(a: &Approval) -> Vec<(u64, String)> {
             out.push((chain, to.to_owned()));
         }
     }
+    if a.kind == "calls" {
+        out.extend(crate::view::call_tokens(a).into_iter().map(|t| (chain, t)));
+    }
     out
 }
 

@@ -30,6 +30,8 @@ pub enum ApprovalKind {
     SwitchChain,
     /// `wallet_watchAsset`.
     WatchAsset,
+    /// `wallet_sendCalls` (EIP-5792): a bundle of calls, sent one by one.
+    Calls,
 }
 
 impl ApprovalKind {
@@ -42,6 +44,7 @@ impl ApprovalKind {
             Self::AddChain => "add-network",
             Self::SwitchChain => "switch-network",
             Self::WatchAsset => "watch-token",
+            Self::Calls => "call-bundle",
         }
     }
 }
@@ -306,47 +309,8 @@ impl crate::Wallet {
             .get("nonce")
             .and_then(rpc::quantity)
             .and_then(|n| u64::try_from(n).ok());
-        tx.entry("nonce").or_insert_with(|| json!(fill.nonce));
-        let has_data = tx
-            .get("data")
-            .and_then(Value::as_str)
-            .is_some_and(|d| d.len() > 2);
-        tx.entry("gas").or_insert_with(|| {
-            // Calls into contracts get 20% headroom: state can change between
-            // estimate and inclusion. A plain transfer's 21000 is exact.
-            let g = fill.gas_estimate.to::<u64>();
-            json!(format!(
-                "{:#x}",
-                if has_data { g.saturating_mul(6) / 5 } else { g }
-            ))
-        });
-        let has_fees = ["gasPrice", "maxFeePerGas", "maxPriorityFeePerGas"]
-            .iter()
-            .any(|k| tx.contains_key(*k));
-        if !has_fees {
-            match fill.base_fee {
-                Some(base) => {
-                    let tip = fill.priority_fee.unwrap_or(U128_GWEI).to::<u128>();
-                    rpc::check_fee("base fee", base.to())?;
-                    rpc::check_fee("priority fee", tip)?;
-                    // 2x base fee: stays includable through six full blocks of +12.5%.
-                    let max = base.to::<u128>().saturating_mul(2).saturating_add(tip);
-                    tx.insert("maxFeePerGas".into(), json!(format!("{max:#x}")));
-                    tx.insert("maxPriorityFeePerGas".into(), json!(format!("{tip:#x}")));
-                }
-                None => {
-                    let p = fill.gas_price.ok_or_else(|| {
-                        Error::Invalid(
-                            "the node reported neither a base fee nor a gas price".into(),
-                        )
-                    })?;
-                    rpc::check_fee("gas price", p.to())?;
-                    tx.insert("gasPrice".into(), json!(p));
-                }
-            }
-        }
+        fill_tx(tx, fill)?;
         let tx = Value::Object(tx.clone());
-        check_transaction(&tx)?;
         a.display = transaction_display(&self.state, &tx);
         if let (Some(n), Value::Array(ws)) = (chosen, &mut a.display["warnings"]) {
             let next = fill.nonce.to::<u64>();
@@ -563,6 +527,14 @@ impl crate::Wallet {
                     changed: true,
                 }
             }
+            // The page's answer, `{ id }`, as `crate::calls` prepared it; the
+            // bundle itself starts in the worker's extra module
+            // (`crate::calls::Bundles::start`), stored with this answer.
+            ApprovalKind::Calls => Resolution::Reply {
+                reply_to,
+                result: field("reply"),
+                changed: false,
+            },
             ApprovalKind::WatchAsset => {
                 let asset: Asset = serde_json::from_value(field("asset"))
                     .map_err(|e| Error::Corrupt(e.to_string()))?;
@@ -575,6 +547,51 @@ impl crate::Wallet {
             }
         })
     }
+}
+
+/// Fills what a transaction lacks from the node's answers: its nonce, gas
+/// (with headroom for contract calls) and fees (checked against the bounds
+/// of [`rpc::check_fee`]); fields already set are kept. The result is
+/// checked with the signer's own rules.
+pub fn fill_tx(tx: &mut Map<String, Value>, fill: &Fill) -> Result<()> {
+    tx.entry("nonce").or_insert_with(|| json!(fill.nonce));
+    let has_data = tx
+        .get("data")
+        .and_then(Value::as_str)
+        .is_some_and(|d| d.len() > 2);
+    tx.entry("gas").or_insert_with(|| {
+        // Calls into contracts get 20% headroom: state can change between
+        // estimate and inclusion. A plain transfer's 21000 is exact.
+        let g = fill.gas_estimate.to::<u64>();
+        json!(format!(
+            "{:#x}",
+            if has_data { g.saturating_mul(6) / 5 } else { g }
+        ))
+    });
+    let has_fees = ["gasPrice", "maxFeePerGas", "maxPriorityFeePerGas"]
+        .iter()
+        .any(|k| tx.contains_key(*k));
+    if !has_fees {
+        match fill.base_fee {
+            Some(base) => {
+                let tip = fill.priority_fee.unwrap_or(U128_GWEI).to::<u128>();
+                rpc::check_fee("base fee", base.to())?;
+                rpc::check_fee("priority fee", tip)?;
+                // 2x base fee: stays includable through six full blocks of +12.5%.
+                let max = base.to::<u128>().saturating_mul(2).saturating_add(tip);
+                tx.insert("maxFeePerGas".into(), json!(format!("{max:#x}")));
+                tx.insert("maxPriorityFeePerGas".into(), json!(format!("{tip:#x}")));
+            }
+            None => {
+                let p = fill.gas_price.ok_or_else(|| {
+                    Error::Invalid("the node reported neither a base fee nor a gas price".into())
+                })?;
+                rpc::check_fee("gas price", p.to())?;
+                tx.insert("gasPrice".into(), json!(p));
+            }
+        }
+    }
+    check_transaction(&Value::Object(tx.clone()))
 }
 
 const U128_GWEI: alloy_primitives::U128 = alloy_primitives::U128::from_limbs([1_000_000_000, 0]);

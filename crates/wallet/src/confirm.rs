@@ -364,6 +364,9 @@ impl Wallet {
             ApprovalKind::PersonalSign | ApprovalKind::SwitchChain | ApprovalKind::WatchAsset => {
                 None
             }
+            // A bundle is never sent to the phone: one its policy covers is
+            // refused (`crate::calls::check_approval`, in the extra module).
+            ApprovalKind::Calls => None,
         }
     }
 

@@ -4,6 +4,7 @@
 mod activity;
 pub mod answered;
 pub mod approval;
+pub mod calls;
 pub mod confirm;
 pub mod display;
 mod error;

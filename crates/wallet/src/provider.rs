@@ -78,6 +78,11 @@ pub enum Outcome {
         /// to ask `eth_chainId`.
         fill: Option<Value>,
     },
+    /// EIP-5792's methods: the worker's extra module answers them
+    /// ([`crate::calls::request`]); it queues a checked bundle with
+    /// [`Wallet::queue_calls`] on its copy of the wallet, and the worker
+    /// loads the core from the session half that comes back.
+    Extra,
     /// JSON-RPC error.
     Error {
         /// `{ code, message }`.
@@ -237,6 +242,38 @@ impl Wallet {
     ) -> Outcome {
         match self.dispatch(origin, request, unlocked, reply_to, now) {
             Ok(o) => o,
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Queues a `wallet_sendCalls` bundle [`crate::calls::request`] checked
+    /// (its approval's request and display) for `origin`'s user. Called in
+    /// the extra module (crates/wasm-extra), never by the core module.
+    pub fn queue_calls(
+        &mut self,
+        origin: &str,
+        request: Value,
+        display: Value,
+        reply_to: Value,
+        now: u64,
+    ) -> Outcome {
+        let a = Approval {
+            id: 0,
+            origin: origin.to_owned(),
+            kind: ApprovalKind::Calls,
+            request,
+            display,
+            created_at: now,
+            reply_to,
+            needs_fill: false,
+            phone: None,
+        };
+        match self.session.enqueue(a) {
+            Ok(id) => Outcome::Approval {
+                id,
+                kind: ApprovalKind::Calls,
+                fill: None,
+            },
             Err(e) => e.into(),
         }
     }
@@ -543,6 +580,9 @@ impl Wallet {
                     fill: Some(json!({ "chainIdOf": url })),
                 })
             }
+            "wallet_getCapabilities" | "wallet_getCallsStatus" | "wallet_sendCalls" => {
+                Ok(Outcome::Extra)
+            }
             "wallet_watchAsset" => {
                 let p =
                     r.params.first().and_then(Value::as_object).ok_or_else(|| {
@@ -607,7 +647,7 @@ impl Wallet {
     }
 
     /// The address in `v`, if `origin` may use it.
-    fn authorized(&self, origin: &str, v: &Value) -> Result<Address> {
+    pub(crate) fn authorized(&self, origin: &str, v: &Value) -> Result<Address> {
         let a = parse_address(v, "the address")?;
         let own = origin == WALLET_ORIGIN && self.state.accounts.iter().any(|x| x.address == a);
         if own || self.state.permitted(origin).contains(&a) {
@@ -621,7 +661,7 @@ impl Wallet {
 }
 
 /// Keeps the fields a transaction may have, checks them, sets `from` and `chainId`.
-fn normalize_tx(
+pub(crate) fn normalize_tx(
     tx: &Map<String, Value>,
     from: Address,
     chain_id: u64,

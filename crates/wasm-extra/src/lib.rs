@@ -12,6 +12,7 @@
 
 use wasm_bindgen::prelude::*;
 
+mod calls;
 pub mod fees;
 pub mod portfolio;
 

@@ -19,6 +19,9 @@ function chainFor(id) {
   });
 }
 
+/** A viem answer as plain JSON (bigints as decimal strings). */
+const plain = (v) => JSON.parse(JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? x.toString() : x)));
+
 window.dapp = {
   announced: () => announced.map((d) => ({ ...d.info })),
   events: () => events.slice(),
@@ -73,6 +76,23 @@ window.dapp = {
     ),
   revoke: () => window.dapp.call(() => wallet.request({ method: 'wallet_revokePermissions', params: [{ eth_accounts: {} }] })),
   permissions: () => window.dapp.call(() => client.getPermissions()),
+  // EIP-5792 through viem's own actions. Amounts are decimal strings (page
+  // arguments); bigints in answers come back as decimal strings.
+  capabilities: (account, chainId) =>
+    window.dapp.call(async () => plain(await client.getCapabilities({ account, ...(chainId ? { chainId } : {}) }))),
+  sendCalls: (account, chainId, calls, options = {}) =>
+    window.dapp.call(async () => {
+      const r = await client.sendCalls({
+        account,
+        chain: chainFor(chainId),
+        calls: calls.map((c) => ({ to: c.to, data: c.data, value: c.value === undefined ? undefined : BigInt(c.value) })),
+        ...options,
+      });
+      return r.id;
+    }),
+  callsStatus: (id) => window.dapp.call(async () => plain(await client.getCallsStatus({ id }))),
+  waitForCalls: (id) =>
+    window.dapp.call(async () => plain(await client.waitForCallsStatus({ id, pollingInterval: 250, timeout: 90_000 }))),
   // A second real client library, loaded on demand: ethers v6's BrowserProvider.
   ethersSign: (message) =>
     window.dapp.call(async () => {

@@ -236,3 +236,28 @@ export async function inContentScript(browser, page, expression) {
   if (exceptionDetails) return { threw: exceptionDetails.exception?.description ?? exceptionDetails.text };
   return { value: result.value };
 }
+
+/**
+ * Follows the extension's service worker through CDP (restart tests):
+ * `seen` counts the times CDP reported it `stopped` and `running`;
+ * `kill()` stops it, as Chrome does when idle, and waits until CDP reports
+ * it stopped; `detach()` ends the session.
+ */
+export async function watchWorker(browser) {
+  const seen = { stopped: 0, running: 0 };
+  const cdp = await browser.context.newCDPSession(browser.ext);
+  cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+    const v = versions.find((x) => x.scriptURL.includes(browser.extId));
+    if (v && v.runningStatus in seen) seen[v.runningStatus] += 1;
+  });
+  await cdp.send('ServiceWorker.enable');
+  return {
+    seen,
+    async kill() {
+      const stops = seen.stopped;
+      await browser.killWorker();
+      await until(() => seen.stopped > stops, 'CDP to report the worker stopped');
+    },
+    detach: () => cdp.detach().catch(() => {}),
+  };
+}

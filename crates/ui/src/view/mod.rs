@@ -24,6 +24,7 @@ mod ui;
 mod vdom;
 
 pub use action::Action;
+pub(crate) use approval::call_tokens;
 pub use approval::{max_total, typed_tree};
 pub use parts::{strength_hint, CREATE_PASSWORD_IDS, IMPORT_PASSWORD_IDS};
 pub use ui::{Page, Screen, SecretPhrase, Tab, Ui};

@@ -5,11 +5,13 @@
 //! line in [`approval`]'s dispatch on `a.kind`.
 
 mod asset;
+mod calls;
 mod connect;
 mod personal_sign;
 mod transaction;
 mod typed;
 
+pub(crate) use calls::tokens as call_tokens;
 pub use transaction::max_total;
 pub use typed::typed_tree;
 
@@ -17,6 +19,7 @@ use super::{el, error_box, kv, Action, El, Ui};
 use crate::format::shorten_address;
 use crate::model::Approval;
 use asset::asset_body;
+use calls::calls_body;
 use connect::connect_body;
 use personal_sign::personal_body;
 use serde_json::Value;
@@ -56,6 +59,7 @@ pub(super) fn approval(ui: &Ui) -> El {
         "add_chain" => (crate::chain::add_heading(a), crate::chain::add_body(a)),
         "switch_chain" => ("Switch network?", crate::chain::switch_body(a)),
         "watch_asset" => ("Add a token?", asset_body(a)),
+        "calls" => ("Call bundle", signed(calls_body(a, &ui.tokens))),
         _ => (
             "Unknown request",
             el("p").text(format!("Tandem cannot show a `{}` request.", a.kind)),
@@ -68,6 +72,7 @@ pub(super) fn approval(ui: &Ui) -> El {
         "add_chain" => crate::chain::add_label(a),
         "switch_chain" => "Switch",
         "watch_asset" => "Add token",
+        "calls" => "Confirm all",
         _ => "Approve",
     };
     let mut approve_btn = el("button")
@@ -87,6 +92,7 @@ pub(super) fn approval(ui: &Ui) -> El {
             "add_chain",
             "switch_chain",
             "watch_asset",
+            "calls",
         ]
         .contains(&a.kind.as_str())
     {
