@@ -8,7 +8,8 @@
 // phone asks for the chains when its log starts); the phone's answer to a
 // confirm-on-phone request shows on the desktop as "Approved on Pixel 8"
 // and in the phone's own chain; the home screen says how sync stands; the
-// export downloads and its entries carry signatures.
+// export downloads and its entries carry signatures; an entry of the
+// desktop altered in the phone's stored log is shown in red there.
 // Run: node --test tests/e2e/phone-audit.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,6 +34,7 @@ import { answer } from './lib/approve.mjs';
 import { startRelay } from './lib/devices.mjs';
 import { unlockPhone } from './lib/phone.mjs';
 import { pairPhone, approveOnDesktop, onPhone } from './lib/confirm.mjs';
+import { sealedSync } from './lib/sealed.mjs';
 
 /** The entries a log screen lists: `{ id, device, text, problem }`. */
 async function entries(page) {
@@ -183,5 +185,40 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
     assert.equal(own.problem, null);
     assert.ok(own.text.toLowerCase().includes(A1.toLowerCase()), own.text);
     assert.deepEqual(phonePage.errors, []);
+  });
+  it('an entry of the desktop altered in the phone\'s stored log is shown in red on the phone', async () => {
+    // Someone who can write the phone browser's storage and use its device
+    // key (the sealed sync state holds the log) changes what the desktop's
+    // signature said, with the app closed: a page of the app's origin that
+    // runs none of its scripts.
+    await phonePage.goto(new URL('manifest.webmanifest', relay.appUrl).href);
+    const state = await sealedSync(phonePage, { local: 'tandem.phone.sync' });
+    const entry = Object.values(state.syncer.audit.chains)
+      .flat()
+      .find((e) => e.happened.kind === 'sign' && e.happened.method === 'personal_sign');
+    assert.ok(entry, 'the desktop\'s signature is in the stored log');
+    entry.happened.summary = 'message: something harmless';
+    await sealedSync(phonePage, { local: 'tandem.phone.sync' }, state);
+    await phonePage.goto(relay.appUrl);
+    await unlockPhone(phonePage);
+    await phonePage.getByTestId('activity-open').click();
+    let altered;
+    await until(async () => {
+      altered = (await entries(phonePage)).find((e) => /message: something harmless$/.test(e.text));
+      return altered;
+    }, 'the altered entry on the phone');
+    assert.equal(altered.problem, 'Altered: its signature does not match what it says');
+    // The desktop's next entry no longer links to it (its hash changed).
+    const seq = Number(altered.id.split('-')[3]);
+    const problems = (await entries(phonePage)).filter((e) => e.problem).map((e) => [e.id, e.problem]);
+    assert.deepEqual(problems.sort(), [
+      [altered.id, 'Altered: its signature does not match what it says'],
+      [`audit-entry-${altered.device}-${seq + 1}`, 'The entry before this one was changed or replaced'],
+    ].sort());
+    assert.match(await phonePage.getByTestId('audit-summary').textContent(), /2 have a problem \(shown in red\)/);
+    assert.equal(
+      await phonePage.locator(`[data-testid="${altered.id}"]`).getAttribute('class'),
+      'stack warn',
+    );
   });
 });
