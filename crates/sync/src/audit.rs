@@ -219,7 +219,7 @@ pub struct Log {
     #[serde(default)]
     outbox: Vec<Entry>,
     /// Ask the group for their chains with the next send ([`Log::ask`]).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     ask: bool,
     /// Another device asked for this one's chain (answered by the engine:
     /// [`Log::resend_own`]).
