@@ -2,8 +2,13 @@
 // scripts/build). This file supplies what Rust cannot make by itself here:
 // the non-extractable AES-GCM key that seals the device state, kept in
 // IndexedDB (a CryptoKey is stored as an object; its bytes are never
-// visible), and the service worker registration for offline use.
-import init, { start } from './wasm/tandem_phone.js';
+// visible), and the service worker registration for offline use. Which of
+// the two builds runs: the sync one (the group's Activity log and sync,
+// crates/phone feature `sync`) once the app's own setting turned it on
+// (`tandem.phone.activity`, written by the Rust app, which reloads once).
+const { default: init, start } = await import(
+  localStorage.getItem('tandem.phone.activity') === 'on' ? './wasm/tandem_phone_sync.js' : './wasm/tandem_phone.js'
+);
 
 performance.mark('tandem-phone:boot');
 

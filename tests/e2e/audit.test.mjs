@@ -18,6 +18,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { openPopup, startAnvil, startDapp, until, jsonRpc, ANVIL_ACCOUNT_0 as A0, ANVIL_ACCOUNT_1 as A1, PASSWORD } from './lib/index.mjs';
 import { answer, connectedWallet } from './lib/approve.mjs';
+import { sealedSync } from './lib/sealed.mjs';
 
 const waitScreen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
 const sha256 = (...parts) => {
@@ -159,41 +160,17 @@ describe('the activity log: recorded, shown, filtered, exported and verifiable',
     const tamper = await browser.context.newPage();
     // An extension page that runs none of the wallet's scripts.
     await tamper.goto(browser.url('extension/icons/icon-16.png'));
-    const done = await tamper.evaluate(async () => {
-      const AAD = new TextEncoder().encode('tandem/sync-state/v1');
-      const fromB64u = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (s.length % 4)) % 4)), (c) => c.charCodeAt(0));
-      const toB64u = (b) => btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-      const key = await new Promise((resolve, reject) => {
-        const req = indexedDB.open('tandem', 1);
-        req.onerror = () => reject(req.error);
-        req.onsuccess = () => {
-          const get = req.result.transaction('keys').objectStore('keys').get('device');
-          get.onsuccess = () => resolve(get.result);
-          get.onerror = () => reject(get.error);
-        };
-      });
-      const { 'tandem.sync': sealed } = await chrome.storage.local.get('tandem.sync');
-      const raw = fromB64u(sealed);
-      const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: raw.slice(0, 12), additionalData: AAD }, key, raw.slice(12));
-      const state = JSON.parse(new TextDecoder().decode(plain));
-      const chains = Object.values(state.syncer.audit.chains);
-      if (chains.length !== 1) return `expected one chain, found ${chains.length}`;
-      const chain = chains[0];
-      const failed = chain.find((e) => e.happened.kind === 'unlock' && e.happened.ok === false);
-      const unlocked = chain.find((e) => e.happened.kind === 'unlock' && e.happened.ok === true);
-      if (!failed || !unlocked) return `entries not found: ${JSON.stringify(chain.map((e) => e.happened))}`;
-      failed.at_ms += 60_000;
-      chain.splice(chain.indexOf(unlocked), 1);
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: AAD }, key, new TextEncoder().encode(JSON.stringify(state))));
-      const out = new Uint8Array(12 + ct.length);
-      out.set(iv);
-      out.set(ct, 12);
-      await chrome.storage.local.set({ 'tandem.sync': toB64u(out) });
-      return `altered ${failed.seq}, removed ${unlocked.seq}`;
-    });
-    assert.match(done, /^altered \d+, removed \d+$/, done);
-    const [, altered, removed] = done.match(/altered (\d+), removed (\d+)/).map(Number);
+    const state = await sealedSync(tamper, { chrome: 'tandem.sync' });
+    const chains = Object.values(state.syncer.audit.chains);
+    assert.equal(chains.length, 1, 'one chain');
+    const chain = chains[0];
+    const failed = chain.find((e) => e.happened.kind === 'unlock' && e.happened.ok === false);
+    const unlocked = chain.find((e) => e.happened.kind === 'unlock' && e.happened.ok === true);
+    assert.ok(failed && unlocked, JSON.stringify(chain.map((e) => e.happened)));
+    failed.at_ms += 60_000;
+    chain.splice(chain.indexOf(unlocked), 1);
+    await sealedSync(tamper, { chrome: 'tandem.sync' }, state);
+    const [altered, removed] = [failed.seq, unlocked.seq];
     await tamper.close();
 
     popup = await openPopup(browser);

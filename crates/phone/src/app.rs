@@ -49,11 +49,11 @@ extern "C" {
     fn set_timeout(f: &js_sys::Function, ms: i32) -> i32;
 }
 
-struct App {
-    phone: RefCell<Phone>,
-    host: RefCell<Option<Rc<DeviceHost>>>,
+pub(crate) struct App {
+    pub(crate) phone: RefCell<Phone>,
+    pub(crate) host: RefCell<Option<Rc<DeviceHost>>>,
     key: web_sys::CryptoKey,
-    doc: Document,
+    pub(crate) doc: Document,
     root: Element,
     video: HtmlVideoElement,
     canvas: HtmlCanvasElement,
@@ -67,6 +67,9 @@ struct App {
     detector: RefCell<Option<JsValue>>,
     /// A `detect()` call runs (frames wait for it).
     detecting: Cell<bool>,
+    /// The Activity log (the sync module).
+    #[cfg(feature = "sync")]
+    pub(crate) sync: crate::app_sync::Slot,
 }
 
 thread_local! {
@@ -88,11 +91,11 @@ fn mark(name: &str) {
     }
 }
 
-fn storage() -> Option<web_sys::Storage> {
+pub(crate) fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-fn js_message(v: &JsValue) -> String {
+pub(crate) fn js_message(v: &JsValue) -> String {
     v.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| v.as_string())
@@ -154,6 +157,7 @@ pub async fn start(key: web_sys::CryptoKey) -> Result<(), JsError> {
             .as_deref(),
     );
     phone.webauthn = crate::webauthn::available();
+    phone.activity = cfg!(feature = "sync");
     let stale = phone.load_biometric(
         storage()
             .and_then(|s| s.get_item(crate::prf::RECORD_KEY).ok().flatten())
@@ -185,6 +189,8 @@ pub async fn start(key: web_sys::CryptoKey) -> Result<(), JsError> {
         events: RefCell::new(Vec::new()),
         detector: RefCell::new(None),
         detecting: Cell::new(false),
+        #[cfg(feature = "sync")]
+        sync: crate::app_sync::Slot::default(),
     });
     APP.with(|s| *s.borrow_mut() = Some(Rc::clone(&a)));
     listen(&a);
@@ -222,7 +228,7 @@ fn ask_persistent_storage() {
     });
 }
 
-fn render(a: &App, keep_typed: bool) {
+pub(crate) fn render(a: &App, keep_typed: bool) {
     let node = screens::view(&a.phone.borrow());
     dom::render(&a.doc, &a.root, &node, keep_typed);
     // The one <video> lives across renders: it moves into the Scan
@@ -256,6 +262,28 @@ fn listen(a: &Rc<App>) {
         let action = form.get_attribute("data-action").unwrap_or_default();
         act(&action, "");
     });
+    // A filter of the Activity screen changed (`data-change`: the
+    // extension's views).
+    #[cfg(feature = "sync")]
+    {
+        let on_change = Closure::<dyn FnMut(web_sys::Event)>::new(|e: web_sys::Event| {
+            let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+                return;
+            };
+            let (Some(action), Some(a)) = (t.get_attribute("data-change"), app()) else {
+                return;
+            };
+            let value = t
+                .get_attribute("data-testid")
+                .map(|id| dom::field(&a.root, &id))
+                .unwrap_or_default();
+            act(&action, &value);
+        });
+        let _ = a
+            .root
+            .add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+        on_change.forget();
+    }
     // Typing counts as use (taps go through `act`): the idle lock waits.
     let on_key = Closure::<dyn FnMut(web_sys::Event)>::new(|_: web_sys::Event| {
         if let Some(a) = app() {
@@ -315,7 +343,8 @@ fn act(action: &str, arg: &str) {
     // A refused phrase or word stays in its field, to be corrected.
     let corrected =
         a.phone.borrow().screen == before && matches!(action, "confirm-words" | "import-submit");
-    let same_screen = corrected || matches!(action, "revoke" | "revoke-cancel");
+    let same_screen =
+        corrected || matches!(action, "revoke" | "revoke-cancel") || action.starts_with("audit-");
     render(&a, same_screen);
     run(&a, effects);
 }
@@ -413,6 +442,36 @@ fn run(a: &Rc<App>, effects: Vec<Effect>) {
                     let _ = s.set_item(crate::confirm::SHARED_KEY, &json);
                 }
             }
+            Effect::Audit(h) => {
+                #[cfg(feature = "sync")]
+                crate::app_sync::record(a, h);
+                #[cfg(not(feature = "sync"))]
+                drop(h);
+            }
+            Effect::AuditExport(format) => {
+                #[cfg(feature = "sync")]
+                crate::app_sync::export(a, &format);
+                #[cfg(not(feature = "sync"))]
+                drop(format);
+                render(a, true);
+            }
+            Effect::ActivityOn => {
+                let stored = storage()
+                    .map(|s| s.set_item(crate::activity::FLAG_KEY, "on"))
+                    .and_then(Result::ok);
+                match (stored, web_sys::window()) {
+                    (Some(()), Some(w)) => {
+                        let _ = w.location().reload();
+                    }
+                    _ => {
+                        a.phone.borrow_mut().error = Some(
+                            "This browser did not store the setting: the Activity log stays off."
+                                .into(),
+                        );
+                        render(a, true);
+                    }
+                }
+            }
             Effect::ClearLink => {
                 if let Some(w) = web_sys::window() {
                     if let Ok(h) = w.history() {
@@ -443,21 +502,27 @@ fn command(a: &Rc<App>, c: &serde_json::Value) {
     drain(a);
 }
 
-/// Opens this phone's device (or makes it, named `name`, on the relay that
-/// serves the app), then lets the model go on.
-async fn open_host(a: &Rc<App>, sealed: Option<String>, name: String) {
-    let relay = web_sys::window()
-        .map(|w| own_relay(&w.location()))
-        .unwrap_or_default();
-    let persist = Closure::<dyn FnMut(String) -> js_sys::Promise>::new(|sealed: String| {
-        match storage().map(|s| s.set_item(STATE_KEY, &sealed)) {
+/// The engine's `persist(sealed)`: stores the sealed text under `key`,
+/// resolving once written.
+pub(crate) fn persist_to(key: &'static str) -> js_sys::Function {
+    Closure::<dyn FnMut(String) -> js_sys::Promise>::new(move |sealed: String| {
+        match storage().map(|s| s.set_item(key, &sealed)) {
             Some(Ok(())) => js_sys::Promise::resolve(&JsValue::UNDEFINED),
             Some(Err(e)) => js_sys::Promise::reject(&e),
             None => js_sys::Promise::reject(&"this browser keeps no local storage".into()),
         }
     })
     .into_js_value()
-    .unchecked_into::<js_sys::Function>();
+    .unchecked_into::<js_sys::Function>()
+}
+
+/// Opens this phone's device (or makes it, named `name`, on the relay that
+/// serves the app), then lets the model go on.
+async fn open_host(a: &Rc<App>, sealed: Option<String>, name: String) {
+    let relay = web_sys::window()
+        .map(|w| own_relay(&w.location()))
+        .unwrap_or_default();
+    let persist = persist_to(STATE_KEY);
     let emit = Closure::<dyn FnMut(String)>::new(|json: String| {
         if let Some(a) = app() {
             a.events.borrow_mut().push(json);
@@ -470,6 +535,8 @@ async fn open_host(a: &Rc<App>, sealed: Option<String>, name: String) {
     match DeviceHost::open(sealed, a.key.clone(), name, relay, persist, emit).await {
         Ok(host) => {
             *a.host.borrow_mut() = Some(Rc::new(host));
+            #[cfg(feature = "sync")]
+            crate::app_sync::attach(a).await;
             refresh_view(a);
             let mut effects = a.phone.borrow_mut().on_ready();
             // Requests that arrived before this page opened.
@@ -495,6 +562,8 @@ fn refresh_view(a: &App) {
             a.phone.borrow_mut().on_view(v);
         }
     }
+    #[cfg(feature = "sync")]
+    crate::app_sync::refresh(a);
 }
 
 /// Handles the engine's queued events, then shows the new device list.
@@ -526,6 +595,7 @@ fn drain(a: &Rc<App>) {
             | Screen::Password
             | Screen::Policy
             | Screen::Biometric
+            | Screen::Activity
     );
     render(a, typing || a.phone.borrow().revoking.is_some());
     run(a, effects);

@@ -390,7 +390,10 @@ mod tests {
         assert_eq!(credential_id, &vec![5u8; 16]);
         assert_eq!(
             p.on_prf(&mut OsRng, Ok(Some(prf(1)))),
-            vec![Effect::OpenDevice]
+            vec![
+                Effect::Audit(tandem_sync::audit::Happened::Unlock { ok: true }),
+                Effect::OpenDevice
+            ]
         );
         assert_eq!(p.wallet.as_ref().map(|w| w.address.clone()), address);
         assert_eq!(p.screen, Screen::Home);
@@ -465,7 +468,13 @@ mod tests {
         // Another credential's key.
         p.act("unlock-biometric", "", &none, &|_| None, &|_| false);
         p.work(&mut OsRng);
-        assert!(p.on_prf(&mut OsRng, Ok(Some(prf(2)))).is_empty());
+        // A failed unlock, for the Activity log.
+        assert_eq!(
+            p.on_prf(&mut OsRng, Ok(Some(prf(2)))),
+            vec![Effect::Audit(tandem_sync::audit::Happened::Unlock {
+                ok: false
+            })]
+        );
         assert!(p
             .error
             .as_deref()

@@ -167,7 +167,12 @@ impl Phone {
                 _ => {}
             }
         }
-        if arrived && self.wallet.is_some() && matches!(self.screen, Screen::Home | Screen::Approve)
+        if arrived
+            && self.wallet.is_some()
+            && matches!(
+                self.screen,
+                Screen::Home | Screen::Approve | Screen::Activity
+            )
         {
             self.screen = Screen::Approve;
             self.error = None;
@@ -250,10 +255,19 @@ impl Phone {
                 signature,
             },
         };
-        self.answered.push(c.request.id);
         out.push(Effect::Command(json!({
             "kind": "send", "text": String::from_utf8(m.encode()).unwrap_or_default()
         })));
+        // This phone's own chain says what it answered (the desktop's
+        // says where it was answered).
+        if crate::activity::LOG {
+            out.push(Effect::Audit(crate::activity::answered(
+                &c.request,
+                approve,
+                self.me(),
+            )));
+        }
+        self.answered.push(c.request.id);
         self.notice = Some(if approve {
             format!("Approved: {} goes on.", self.device_name(&c.from))
         } else if own {
@@ -395,8 +409,14 @@ mod tests {
             Err(tandem_confirm::Refusal::WrongDevice)
         );
         assert_eq!(sent.check(ME, &answer, sent.expires_at - 1), Ok(true));
+        // This phone's own entry, then the inbox cleared.
+        assert!(matches!(
+            &out[1],
+            Effect::Audit(tandem_sync::audit::Happened::Sign { approved: true, approved_on: Some(me), .. })
+                if me == ME
+        ));
         assert_eq!(
-            out[1],
+            out[2],
             Effect::Command(json!({"kind": "clear_inbox", "upto": 4}))
         );
         assert_eq!(p.screen, Screen::Home);

@@ -12,6 +12,7 @@
 //! returns.
 #![allow(unreachable_pub)] // wasm-bindgen exports are pub by necessity
 
+pub mod activity;
 pub mod biometric;
 pub mod confirm;
 pub mod model;
@@ -22,4 +23,6 @@ pub mod wallet;
 
 // Browser only at run time; compiles natively so clippy checks it.
 mod app;
+#[cfg(feature = "sync")]
+mod app_sync;
 mod webauthn;

@@ -47,6 +47,8 @@ pub enum Screen {
     Policy,
     /// Unlock with fingerprint or face: turn it on (after the password) or off.
     Biometric,
+    /// The group's Activity log (the sync module only).
+    Activity,
 }
 
 /// The camera, as the Scan screen shows it.
@@ -119,6 +121,14 @@ pub enum Effect {
     SaveBiometric(Option<String>),
     /// Store the addresses this phone shares with its computers (JSON list).
     SaveShared(String),
+    /// Record this in the group's signed audit log (the sync module; the
+    /// plain one keeps no log). Waits until the log is open.
+    Audit(tandem_sync::audit::Happened),
+    /// Turn the Activity log and sync on: store the flag `phone/boot.js`
+    /// reads, then reload once into the sync module.
+    ActivityOn,
+    /// Save the Activity log as a file (`json` or `csv`).
+    AuditExport(String),
 }
 
 /// Work that [`Phone::work`] does (held between the tap and the work).
@@ -237,6 +247,15 @@ pub struct Phone {
     pub webauthn: bool,
     /// The WebAuthn call answered next ([`Phone::on_created`], [`Phone::on_prf`]).
     pub(crate) prf_wait: Option<crate::biometric::PrfWait>,
+    /// The Activity log and sync are on (this is the sync module).
+    pub activity: bool,
+    /// The Activity log as last read, with the screen's filter (the sync
+    /// module; the plain one links none of the log's code).
+    #[cfg(any(feature = "sync", test))]
+    pub audit: Option<tandem_ui::audit::AuditScreen>,
+    /// The sync state as last read.
+    #[cfg(any(feature = "sync", test))]
+    pub sync: Option<tandem_sync::view::SyncView>,
 }
 
 impl Phone {
@@ -289,6 +308,11 @@ impl Phone {
             biometric: None,
             webauthn: false,
             prf_wait: None,
+            activity: false,
+            #[cfg(any(feature = "sync", test))]
+            audit: None,
+            #[cfg(any(feature = "sync", test))]
+            sync: None,
         }
     }
 
@@ -445,7 +469,8 @@ impl Phone {
 
     /// The stored vault opened (by password or fingerprint), or why not.
     pub(crate) fn opened(&mut self, opened: Result<Unlocked, String>) -> Vec<Effect> {
-        match opened {
+        let ok = opened.is_ok();
+        let mut out = match opened {
             Ok(open) => {
                 self.wallet = Some(open);
                 self.on_unlocked()
@@ -454,7 +479,14 @@ impl Phone {
                 self.error = Some(e);
                 Vec::new()
             }
+        };
+        if crate::activity::LOG {
+            out.insert(
+                0,
+                Effect::Audit(tandem_sync::audit::Happened::Unlock { ok }),
+            );
         }
+        out
     }
 
     /// Holds `job` for [`Phone::work`] (the busy page shows first).
@@ -575,6 +607,10 @@ impl Phone {
             out.push(Effect::StopCamera);
         }
         if let Some(more) = self.biometric_act(action, field) {
+            out.extend(more);
+            return out;
+        }
+        if let Some(more) = self.activity_act(action, arg) {
             out.extend(more);
             return out;
         }
@@ -1332,14 +1368,26 @@ mod tests {
             &unchecked,
         );
         assert_eq!(out, vec![Effect::Work]);
-        assert!(p.work(&mut OsRng).is_empty());
+        // The failed unlock goes to the Activity log.
+        assert_eq!(
+            p.work(&mut OsRng),
+            vec![Effect::Audit(tandem_sync::audit::Happened::Unlock {
+                ok: false
+            })]
+        );
         assert_eq!(p.error.as_deref(), Some("Wrong password. Try again."));
         assert_eq!(p.screen, Screen::Unlock);
         assert!(p.wallet.is_none());
         assert_eq!(p.vault.as_deref(), Some(vault.as_str()), "nothing lost");
         p.act("unlock", "", &|_| PASSWORD.into(), &no_choice, &unchecked);
         // The device engine opens only now; the link waits for it.
-        assert_eq!(p.work(&mut OsRng), vec![Effect::OpenDevice]);
+        assert_eq!(
+            p.work(&mut OsRng),
+            vec![
+                Effect::Audit(tandem_sync::audit::Happened::Unlock { ok: true }),
+                Effect::OpenDevice
+            ]
+        );
         assert_eq!(p.screen, Screen::Home);
         assert!(p.error.is_none());
         assert_eq!(
@@ -1375,7 +1423,12 @@ mod tests {
         assert!(p.wallet.is_none());
         // Unlocking again does not reopen the device (it kept running).
         p.act("unlock", "", &|_| PASSWORD.into(), &no_choice, &unchecked);
-        assert!(p.work(&mut OsRng).is_empty());
+        assert_eq!(
+            p.work(&mut OsRng),
+            vec![Effect::Audit(tandem_sync::audit::Happened::Unlock {
+                ok: true
+            })]
+        );
         assert_eq!(p.screen, Screen::Home);
         assert!(p.wallet.is_some());
     }

@@ -234,6 +234,13 @@ pub struct Log {
     /// entries are checked with these, and go into this device's backups.
     #[serde(default)]
     keys: BTreeMap<DeviceId, IdentityPublic>,
+    /// Ask the group for their chains with the next send ([`Log::ask`]).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    ask: bool,
+    /// Another device asked for this one's chain (answered by the engine:
+    /// [`Log::resend_own`]).
+    #[serde(skip)]
+    asked: bool,
 }
 
 /// One device's chain in a backup, with the key its entries are checked
@@ -262,11 +269,18 @@ fn encode(entries: Vec<Entry>) -> Vec<u8> {
     serde_json::to_vec(&Wire::AuditEntries { entries }).expect("entries serialize")
 }
 
-/// A group message carrying audit entries.
+/// A group message carrying audit entries, or asking for them.
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum Wire {
-    AuditEntries { entries: Vec<Entry> },
+    AuditEntries {
+        entries: Vec<Entry>,
+    },
+    /// A device that starts its log (a phone that just turned it on, a
+    /// device paired after the others wrote theirs) asks every device for
+    /// the chain it keeps: entries sent before it listened would otherwise
+    /// show it a gap where nothing was removed.
+    AuditWant {},
 }
 
 impl Log {
@@ -300,11 +314,48 @@ impl Log {
         entry
     }
 
+    /// Ask the other devices for their chains with the next send (a log
+    /// that starts here while they already wrote theirs).
+    pub fn ask(&mut self) {
+        self.ask = true;
+    }
+
+    /// Whether another device asked for this one's chain since the last
+    /// call.
+    pub fn take_asked(&mut self) -> bool {
+        core::mem::take(&mut self.asked)
+    }
+
+    /// Queues every entry `me` keeps of its own chain to go to the group
+    /// again (a copy already held changes nothing where it arrives).
+    pub fn resend_own(&mut self, me: DeviceId) {
+        let Some(chain) = self.chains.get(&me) else {
+            return;
+        };
+        let waiting = core::mem::take(&mut self.outbox);
+        let mut again: Vec<Entry> = chain
+            .iter()
+            .filter(|e| !waiting.contains(e))
+            .cloned()
+            .collect();
+        again.extend(waiting);
+        self.outbox = again;
+    }
+
+    /// How many of this device's entries wait to go to the other devices
+    /// (written offline, or before this device had a group).
+    pub fn waiting(&self) -> usize {
+        self.outbox.len()
+    }
+
     /// The entries waiting to go to the other devices, as group messages
     /// (and the outbox emptied: the device engine keeps each message until
     /// the relay stored it).
     pub fn take_outbox(&mut self) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
+        if core::mem::take(&mut self.ask) {
+            out.push(serde_json::to_vec(&Wire::AuditWant {}).expect("a request serializes"));
+        }
         let mut batch: Vec<Entry> = Vec::new();
         for e in core::mem::take(&mut self.outbox) {
             batch.push(e);
@@ -322,10 +373,16 @@ impl Log {
     /// entries it carried, stored to be checked when read.
     pub fn message(&mut self, data: &[u8]) -> Option<crate::Result<usize>> {
         let text = core::str::from_utf8(data).ok()?;
-        if !text.trim_start().starts_with('{') || !text.contains("\"audit_entries\"") {
+        if !text.trim_start().starts_with('{')
+            || !(text.contains("\"audit_entries\"") || text.contains("\"audit_want\""))
+        {
             return None;
         }
         Some(match serde_json::from_str(text) {
+            Ok(Wire::AuditWant {}) => {
+                self.asked = true;
+                Ok(0)
+            }
             Ok(Wire::AuditEntries { entries }) => {
                 let n = entries.len();
                 for e in entries {

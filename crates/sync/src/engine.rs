@@ -178,6 +178,12 @@ impl Syncer {
         }
     }
 
+    /// Ask the group for the audit chains they keep with the next send (a
+    /// sync state that starts here, while the others already wrote).
+    pub fn ask_logs(&mut self) {
+        self.audit.ask();
+    }
+
     /// The backup's state.
     pub fn backup(&self) -> &crate::backup::Backup {
         &self.backup
@@ -379,7 +385,16 @@ impl Syncer {
     /// (someone else's to handle).
     pub fn message(&mut self, data: &[u8], now_ms: u64) -> Option<Result<Vec<Out>>> {
         if let Some(r) = self.audit.message(data) {
-            return Some(r.map(|_| vec![Out::Persist]));
+            return Some(r.map(|_| {
+                if self.audit.take_asked() {
+                    // Online (a message arrived): the chain goes out now.
+                    self.audit.resend_own(self.replica.device());
+                    let mut out = self.send_outbox();
+                    out.push(Out::Persist);
+                    return out;
+                }
+                vec![Out::Persist]
+            }));
         }
         let text = core::str::from_utf8(data).ok()?;
         if !text.trim_start().starts_with('{') || !text.contains("\"sync_ops\"") {

@@ -26,6 +26,10 @@ pub struct SyncView {
     pub unsaved: usize,
     /// When everything was last known saved on the relay (ms).
     pub synced_at: Option<u64>,
+    /// This device's audit log entries not handed to the group yet (they
+    /// sync whether or not a category does).
+    #[serde(default)]
+    pub log_waiting: usize,
     /// The records of accounts, the address book and networks.
     pub records: Vec<RecordView>,
     /// Safety-relevant changes from other devices, newest first.
@@ -152,6 +156,7 @@ impl Syncer {
             held: status.held,
             unsaved: status.unsaved,
             synced_at: status.synced_at,
+            log_waiting: self.audit().waiting(),
             records,
             notices: notices.to_vec(),
             backup: Some({

@@ -345,3 +345,52 @@ fn a_restore_entry_without_counts_keeps_the_bytes_it_was_signed_over() {
         .iter()
         .all(|c| c.verdict == Verdict::Ok));
 }
+
+#[test]
+fn a_device_that_starts_its_log_late_asks_for_the_chains_and_sees_no_gap() {
+    use tandem_sync::{Out, Syncer};
+    let sends = |outs: Vec<Out>| -> Vec<Vec<u8>> {
+        outs.into_iter()
+            .filter_map(|o| match o {
+                Out::Send(m) => Some(m),
+                _ => None,
+            })
+            .collect()
+    };
+    let k = keys(11);
+    // The desktop wrote three entries and sent them before the phone listened.
+    let mut desk = Syncer::new(k[0].device_id());
+    for i in 0..3 {
+        desk.record(&k[0], sign("https://app.example", true), T0 + i);
+    }
+    assert_eq!(sends(desk.send_outbox()).len(), 1);
+    // The phone turns its log on: its first send asks for the chains.
+    let mut phone = Syncer::new(k[1].device_id());
+    phone.ask_logs();
+    phone.record(&k[1], Happened::Unlock { ok: true }, T0 + 10);
+    let asked = sends(phone.flush());
+    assert_eq!(asked.len(), 2, "the request, then the phone's entry");
+    let mut answer = Vec::new();
+    for m in &asked {
+        answer.extend(sends(desk.message(m, T0 + 11).unwrap().unwrap()));
+    }
+    assert_eq!(answer.len(), 1, "the desktop's chain, sent again");
+    for m in &answer {
+        phone.message(m, T0 + 12).unwrap().unwrap();
+    }
+    let desk_id = k[0].device_id();
+    let seen: Vec<(u64, Verdict)> = phone
+        .audit()
+        .verify(k[1].device_id(), lookup(&k))
+        .into_iter()
+        .filter(|c| c.entry.device == desk_id)
+        .map(|c| (c.entry.seq, c.verdict))
+        .collect();
+    assert_eq!(seen, [(1, Verdict::Ok), (2, Verdict::Ok), (3, Verdict::Ok)]);
+    // Asked once: a later send does not ask again, and a copy changes nothing.
+    assert!(sends(phone.send_outbox()).is_empty());
+    for m in &answer {
+        phone.message(m, T0 + 13).unwrap().unwrap();
+    }
+    assert_eq!(phone.audit().own_len(desk_id), 3);
+}

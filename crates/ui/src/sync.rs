@@ -311,6 +311,7 @@ mod tests {
             held: 0,
             unsaved: 0,
             synced_at: Some(1_000),
+            log_waiting: 0,
             records: vec![RecordView {
                 category: Category::AddressBook,
                 id: format!("0x{}", "ab".repeat(20)),

@@ -113,10 +113,16 @@ impl DeviceHost {
                         JsError::new(&format!("the stored sync state is unreadable: {e}"))
                     })?
                 }
-                None => Stored {
-                    syncer: Syncer::new(host.dev.borrow().id()),
-                    notices: Vec::new(),
-                },
+                None => {
+                    // A log that starts here: the group's devices may have
+                    // written theirs already (sent before this one listened).
+                    let mut syncer = Syncer::new(host.dev.borrow().id());
+                    syncer.ask_logs();
+                    Stored {
+                        syncer,
+                        notices: Vec::new(),
+                    }
+                }
             };
             *host.sync.stored.borrow_mut() = Some(stored);
             *host.sync.persist.borrow_mut() = Some(persist);

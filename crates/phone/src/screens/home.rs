@@ -72,6 +72,13 @@ pub(super) fn view(p: &Phone) -> El {
     screen
         .maybe(removed.map(|r| removed_notice(&ctx, r)))
         .child(status_line(v))
+        .maybe(p.sync_status().map(|s| {
+            el("p")
+                .class("muted small")
+                .attr("role", "status")
+                .tid("sync-status")
+                .text(s)
+        }))
         .maybe(offline)
         .maybe(waiting)
         .children(messages(p))
@@ -114,6 +121,21 @@ pub(super) fn view(p: &Phone) -> El {
             "biometric-open",
             "btn link",
         ))
+        .child(if p.activity {
+            button(
+                "Activity log: what every device signed",
+                "activity-open",
+                "activity-open",
+                "btn link",
+            )
+        } else {
+            button(
+                "Turn on the Activity log and sync",
+                "activity-on",
+                "activity-on",
+                "btn link",
+            )
+        })
 }
 
 /// "Use this account on my computers": its address goes to the group; what

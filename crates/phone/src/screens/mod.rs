@@ -1,6 +1,8 @@
 //! What each screen shows: the model in, a virtual DOM out (a module per
 //! screen). Pure, so tests read the views directly.
 
+#[cfg(any(feature = "sync", test))]
+mod activity;
 mod approve;
 mod biometric;
 mod help;
@@ -38,6 +40,11 @@ pub fn view(p: &Phone) -> El {
         Screen::Approve => approve::view(p),
         Screen::Policy => policy::view(p),
         Screen::Biometric => biometric::view(p),
+        // Only the sync module reaches it: the plain one links none of it.
+        #[cfg(any(feature = "sync", test))]
+        Screen::Activity => activity::view(p),
+        #[cfg(not(any(feature = "sync", test)))]
+        Screen::Activity => home::view(p),
     };
     let update = p.update.as_ref().map(|u| {
         el("p")

@@ -1,0 +1,231 @@
+//! The Activity log on the phone (issue 12): the group's signed,
+//! hash-chained audit log, the phone's sync status, and the entries this
+//! phone writes itself (its answers to confirm-on-phone requests, its
+//! unlocks and failed unlocks; pairings and revocations are recorded by
+//! the device engine from its events).
+//!
+//! The log and sync live in the second artifact, `tandem_phone_sync`
+//! (cargo feature `sync`): the plain module offers to turn them on
+//! ([`Effect::ActivityOn`]: a flag `phone/boot.js` reads, then one
+//! reload), and drops [`Effect::Audit`]. The decisions are here, tested
+//! natively; `app` only carries them out.
+
+#[cfg(any(feature = "sync", test))]
+use crate::model::Screen;
+use crate::model::{Effect, Phone};
+use tandem_confirm::Request;
+use tandem_sync::audit::Happened;
+use tandem_sync::view::SyncView;
+#[cfg(any(feature = "sync", test))]
+use tandem_ui::audit::{AuditAction, AuditFilter, AuditScreen, AuditView};
+
+/// Whether this build keeps the Activity log: the sync module, and the
+/// native tests of its logic. In the plain module everything behind it is
+/// dead code, so its size budget pays for none of it.
+pub const LOG: bool = cfg!(any(feature = "sync", test));
+
+/// `localStorage` key of the flag `phone/boot.js` reads: `"on"` loads
+/// `tandem_phone_sync` instead of `tandem_phone`.
+pub const FLAG_KEY: &str = "tandem.phone.activity";
+
+/// `localStorage` key of the sealed sync state (the audit log with it).
+pub const STATE_KEY: &str = "tandem.phone.sync";
+
+/// The entry for this phone's answer to a desktop's request: the site,
+/// what it asked, on which chain, in one line, and the answer given here
+/// (`me`: this phone's device id, hex).
+pub fn answered(r: &Request, approved: bool, me: Option<&str>) -> Happened {
+    let mut summary = r.amount.clone().unwrap_or_default();
+    if let Some(to) = &r.recipient {
+        summary.push_str(" to ");
+        summary.push_str(to);
+    }
+    if summary.is_empty() {
+        summary.clone_from(&r.action);
+    }
+    Happened::Sign {
+        site: r.site.clone(),
+        method: r.action.clone(),
+        chain: r.chain.as_ref().map_or(0, |c| c.id),
+        summary,
+        approved,
+        approved_on: me.map(str::to_owned),
+    }
+}
+
+/// The phone's sync status line: "Offline", "n changes waiting" or
+/// "Synced …". The log syncs whether or not a wallet category does (the
+/// phone has none of the desktop's records), so a status that counted
+/// only categories would say "off" while entries go out.
+pub fn status_line(v: &SyncView, now_ms: f64) -> String {
+    let waiting = v.to_send + v.held + v.log_waiting;
+    let changes = match waiting {
+        1 => "1 change waiting".to_owned(),
+        n => format!("{n} changes waiting"),
+    };
+    match (v.online, waiting) {
+        (false, 0) => "Offline".into(),
+        (false, _) => format!("Offline: {changes}"),
+        (true, 0) => match v.synced_at {
+            Some(t) if v.categories.iter().any(|c| c.on) => format!(
+                "Synced {}",
+                tandem_ui::format::relative_time(t as f64, now_ms)
+            ),
+            _ => "Synced: the Activity log is up to date".into(),
+        },
+        (true, _) => changes,
+    }
+}
+
+impl Phone {
+    /// The taps of the Activity screen and of the switch that turns it on;
+    /// `None` when `action` is none of them.
+    pub(crate) fn activity_act(&mut self, action: &str, arg: &str) -> Option<Vec<Effect>> {
+        if action == "activity-on" && !self.activity {
+            self.notice =
+                Some("Turning on the Activity log: the app reloads once; unlock it again.".into());
+            return Some(vec![Effect::ActivityOn]);
+        }
+        #[cfg(any(feature = "sync", test))]
+        return self.log_act(action, arg);
+        #[cfg(not(any(feature = "sync", test)))]
+        {
+            let _ = arg;
+            None
+        }
+    }
+
+    /// The line under the connection on Home (`None` before sync opened).
+    pub fn sync_status(&self) -> Option<String> {
+        #[cfg(any(feature = "sync", test))]
+        return self.sync.as_ref().map(|v| status_line(v, self.now_ms));
+        #[cfg(not(any(feature = "sync", test)))]
+        None
+    }
+}
+
+#[cfg(any(feature = "sync", test))]
+impl Phone {
+    fn log_act(&mut self, action: &str, arg: &str) -> Option<Vec<Effect>> {
+        let mut out = Vec::new();
+        match action {
+            "activity-open" if self.activity => self.go(Screen::Activity),
+            // The log screen's back button (the extension's view).
+            "back" if self.screen == Screen::Activity => self.go(Screen::Home),
+            _ => match tandem_ui::audit::parse(action, arg)? {
+                AuditAction::Filter(which, value) => {
+                    if let Some(s) = self.audit.as_mut() {
+                        s.filter.set(which, value);
+                    }
+                }
+                AuditAction::Export(format) => out.push(Effect::AuditExport(format)),
+            },
+        }
+        Some(out)
+    }
+
+    /// The log as the device engine read and checked it.
+    pub fn on_audit(&mut self, view: AuditView) {
+        let filter = self
+            .audit
+            .take()
+            .map_or_else(AuditFilter::default, |s| s.filter);
+        self.audit = Some(AuditScreen { view, filter });
+    }
+
+    /// The sync state as the device engine reports it.
+    pub fn on_sync(&mut self, view: SyncView) {
+        self.sync = Some(view);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::model::testing;
+    use serde_json::json;
+
+    fn sync_view(online: bool, log_waiting: usize, on: bool) -> SyncView {
+        serde_json::from_value(json!({
+            "online": online,
+            "categories": [{"category": "accounts", "on": on}],
+            "to_send": 0, "held": 0, "unsaved": 0, "synced_at": 1_000,
+            "log_waiting": log_waiting, "records": [], "notices": [],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_status_line_counts_log_entries_waiting_and_says_offline() {
+        assert_eq!(status_line(&sync_view(false, 0, false), 0.0), "Offline");
+        assert_eq!(
+            status_line(&sync_view(false, 2, false), 0.0),
+            "Offline: 2 changes waiting"
+        );
+        assert_eq!(
+            status_line(&sync_view(true, 1, false), 0.0),
+            "1 change waiting"
+        );
+        assert_eq!(
+            status_line(&sync_view(true, 0, false), 0.0),
+            "Synced: the Activity log is up to date"
+        );
+        assert!(status_line(&sync_view(true, 0, true), 61_000.0).starts_with("Synced "));
+    }
+
+    #[test]
+    fn an_answer_becomes_a_signed_entry_naming_this_phone() {
+        let r: Request = serde_json::from_value(json!({
+            "id": "0".repeat(32), "to": "bb", "created_at": 1, "expires_at": 2,
+            "rule": "value", "site": "https://app.example", "action": "Send a transaction",
+            "chain": {"id": 31337, "name": "Anvil", "symbol": "ETH"},
+            "amount": "1 ETH", "recipient": "0x1",
+        }))
+        .unwrap();
+        assert_eq!(
+            answered(&r, false, Some("bb")),
+            Happened::Sign {
+                site: "https://app.example".into(),
+                method: "Send a transaction".into(),
+                chain: 31337,
+                summary: "1 ETH to 0x1".into(),
+                approved: false,
+                approved_on: Some("bb".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn the_plain_module_offers_the_log_and_the_sync_module_opens_and_filters_it() {
+        let (mut p, _) = testing::imported(None, 0.0, true);
+        p.screen = Screen::Home;
+        assert_eq!(
+            p.activity_act("activity-on", ""),
+            Some(vec![Effect::ActivityOn])
+        );
+        // Only the sync module opens the screen.
+        assert_eq!(p.activity_act("activity-open", ""), None);
+        assert_eq!(p.screen, Screen::Home);
+        p.activity = true;
+        p.activity_act("activity-open", "");
+        assert_eq!(p.screen, Screen::Activity);
+        p.on_audit(
+            serde_json::from_value(json!({"me": "aa", "entries": [], "devices": []})).unwrap(),
+        );
+        p.activity_act("audit-filter-kind", "unlock");
+        // A new read of the log keeps the filter.
+        p.on_audit(
+            serde_json::from_value(json!({"me": "aa", "entries": [], "devices": []})).unwrap(),
+        );
+        assert_eq!(p.audit.as_ref().unwrap().filter.kind, "unlock");
+        assert_eq!(
+            p.activity_act("audit-export", "csv"),
+            Some(vec![Effect::AuditExport("csv".into())])
+        );
+        assert_eq!(p.activity_act("audit-export", "xml"), None);
+        p.activity_act("back", "");
+        assert_eq!(p.screen, Screen::Home);
+        assert_eq!(p.activity_act("scan", ""), None);
+    }
+}

@@ -1,0 +1,133 @@
+//! The sync module's half of the page (cargo feature `sync`, artifact
+//! `tandem_phone_sync`): attaches sync to this phone's device engine (its
+//! sealed state in `localStorage["tandem.phone.sync"]`, sealed like the
+//! device state under the key `phone/boot.js` keeps), records this phone's
+//! audit entries, reads the checked log and the sync status for the model,
+//! and saves an export as a download. What to record and show is decided
+//! in `activity`.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use tandem_sync::audit::Happened;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+
+use crate::activity::STATE_KEY;
+use crate::app::{render, storage, App};
+
+/// Entries made before the log was open (an unlock comes before the
+/// device engine opens), and whether it is open.
+#[derive(Default)]
+pub(crate) struct Slot {
+    attached: Cell<bool>,
+    waiting: RefCell<Vec<Happened>>,
+}
+
+/// Attaches sync to the opened device engine, then records what waited.
+pub(crate) async fn attach(a: &Rc<App>) {
+    let Some(host) = a.host.borrow().clone() else {
+        return;
+    };
+    let sealed = storage().and_then(|s| s.get_item(STATE_KEY).ok().flatten());
+    let persist = crate::app::persist_to(STATE_KEY);
+    if let Err(e) = JsFuture::from(host.attach_sync(sealed, persist)).await {
+        a.phone.borrow_mut().error = Some(format!(
+            "The Activity log could not be opened: {}",
+            crate::app::js_message(&e)
+        ));
+        render(a, true);
+        return;
+    }
+    a.sync.attached.set(true);
+    let waiting = std::mem::take(&mut *a.sync.waiting.borrow_mut());
+    for h in waiting {
+        record(a, h);
+    }
+}
+
+/// Records `h` in this phone's chain (signed and stored by the engine),
+/// or keeps it until the log is open.
+pub(crate) fn record(a: &Rc<App>, h: Happened) {
+    let host = a.host.borrow().clone();
+    let Some(host) = host.filter(|_| a.sync.attached.get()) else {
+        a.sync.waiting.borrow_mut().push(h);
+        return;
+    };
+    let json = serde_json::to_string(&h).unwrap_or_default();
+    let stored = host.audit_record(&json, js_sys::Date::now());
+    let a = Rc::clone(a);
+    spawn_local(async move {
+        let result = match stored {
+            Ok(p) => JsFuture::from(p).await.map(|_| ()),
+            Err(e) => Err(JsValue::from(e)),
+        };
+        match result {
+            Ok(()) => refresh(&a),
+            Err(e) => {
+                a.phone.borrow_mut().error = Some(format!(
+                    "This phone could not record it in the Activity log: {}",
+                    crate::app::js_message(&e)
+                ));
+            }
+        }
+        render(&a, true);
+    });
+}
+
+/// Reads the checked log and the sync status into the model.
+pub(crate) fn refresh(a: &App) {
+    if !a.sync.attached.get() {
+        return;
+    }
+    let Some(host) = a.host.borrow().clone() else {
+        return;
+    };
+    if let Some(v) = host
+        .audit_view()
+        .ok()
+        .and_then(|j| serde_json::from_str(&j).ok())
+    {
+        a.phone.borrow_mut().on_audit(v);
+    }
+    if let Some(v) = host
+        .sync_view()
+        .ok()
+        .and_then(|j| serde_json::from_str(&j).ok())
+    {
+        a.phone.borrow_mut().on_sync(v);
+    }
+}
+
+/// Saves the log as `tandem-activity.<format>` (a download of a data URL:
+/// the file never leaves the phone).
+pub(crate) fn export(a: &App, format: &str) {
+    let Some(host) = a.host.borrow().clone() else {
+        return;
+    };
+    let text = match host.audit_export(format) {
+        Ok(t) => t,
+        Err(e) => {
+            a.phone.borrow_mut().error = Some(crate::app::js_message(&JsValue::from(e)));
+            return;
+        }
+    };
+    let mime = if format == "csv" {
+        "text/csv"
+    } else {
+        "application/json"
+    };
+    let href = format!(
+        "data:{mime};charset=utf-8,{}",
+        String::from(js_sys::encode_uri_component(&text))
+    );
+    let Ok(link) = a.doc.create_element("a") else {
+        return;
+    };
+    let _ = link.set_attribute("href", &href);
+    let _ = link.set_attribute("download", &format!("tandem-activity.{format}"));
+    if let Some(link) = link.dyn_ref::<web_sys::HtmlElement>() {
+        link.click();
+    }
+}

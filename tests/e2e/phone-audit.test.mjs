@@ -1,0 +1,224 @@
+// The Activity log on the phone (issue 12): the extension in one Chromium,
+// the phone app (served by the relay binary at /app/) in another with
+// mobile emulation, paired through the relay on 127.0.0.1, anvil as the
+// chain and the viem test dapp. The phone turns the Activity log on (its
+// sync build, tandem_phone_sync, loads after one reload); what the desktop
+// signs shows on the phone, from the desktop's device and verified (its
+// whole chain, entries written before the phone listened included: the
+// phone asks for the chains when its log starts); the phone's answer to a
+// confirm-on-phone request shows on the desktop as "Approved on Pixel 8"
+// and in the phone's own chain; the home screen says how sync stands; the
+// export downloads and its entries carry signatures; an entry of the
+// desktop altered in the phone's stored log is shown in red there.
+// Run: node --test tests/e2e/phone-audit.test.mjs
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { readFile } from 'node:fs/promises';
+import {
+  launch,
+  openPopup,
+  openDapp,
+  startAnvil,
+  startDapp,
+  jsonRpc,
+  until,
+  ROOT,
+  ANVIL_MNEMONIC,
+  ANVIL_ACCOUNT_0 as A0,
+  ANVIL_ACCOUNT_1 as A1,
+  PASSWORD,
+} from './lib/index.mjs';
+import { onboardImport } from './lib/onboard.mjs';
+import { answer } from './lib/approve.mjs';
+import { startRelay } from './lib/devices.mjs';
+import { unlockPhone } from './lib/phone.mjs';
+import { pairPhone, approveOnDesktop, onPhone } from './lib/confirm.mjs';
+import { sealedSync } from './lib/sealed.mjs';
+
+/** The entries a log screen lists: `{ id, device, text, problem }`. */
+async function entries(page) {
+  await page.getByTestId('audit-list').waitFor({ timeout: 20_000 });
+  return page.locator('[data-testid="audit-list"] > li').evaluateAll((lis) =>
+    lis.map((li) => {
+      const id = li.getAttribute('data-testid');
+      return {
+        id,
+        device: id.split('-')[2],
+        text: li.querySelector('span').textContent,
+        problem: li.querySelector(`[data-testid="${id}-problem"]`)?.textContent ?? null,
+      };
+    }),
+  );
+}
+
+describe('the Activity log on the phone', { timeout: 600_000 }, () => {
+  let relay, anvil, dapp, browser, phone, phonePage, page;
+  const d = (fn, ...args) => page.evaluate(fn, ...args);
+
+  before(async () => {
+    [relay, anvil, dapp] = await Promise.all([startRelay({ appDir: path.join(ROOT, 'phone') }), startAnvil(), startDapp()]);
+    browser = await launch();
+    await onboardImport(browser, ANVIL_MNEMONIC, PASSWORD);
+    await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: anvil.url, symbol: 'ETH' });
+    await browser.ui('networks.select', { chainId: 31337 });
+    await browser.ui('devices.relay.set', { relay: relay.url });
+    ({ phone, phonePage } = await pairPhone(browser, relay));
+    // Sync on in the extension: its worker runs the sync module from now on
+    // (what it signs goes to the group as it is signed).
+    await browser.ui('sync.view');
+    await until(async () => (await browser.ui('sync.view')).online, 'the extension\'s sync to be online', 30_000);
+    ({ page } = await openDapp(browser, dapp.url));
+    // The site's connection needs the phone (its default policy).
+    const connected = d(() => window.dapp.connect());
+    await approveOnDesktop(browser, 'connect');
+    await onPhone(phonePage, true);
+    assert.deepEqual((await connected).result, [A0]);
+  });
+
+  after(async () => {
+    await phone?.close();
+    await browser?.close();
+    await Promise.all([relay?.stop(), anvil?.stop(), dapp?.close()]);
+  });
+
+  it('the plain app offers the log; turning it on reloads once into the sync build', async () => {
+    await phonePage.getByTestId('home-screen').waitFor();
+    assert.equal(await phonePage.getByTestId('activity-open').count(), 0);
+    assert.equal(await phonePage.getByTestId('sync-status').count(), 0);
+    await Promise.all([phonePage.waitForEvent('load'), phonePage.getByTestId('activity-on').click()]);
+    await phonePage.getByTestId('unlock-screen').waitFor({ timeout: 20_000 });
+    // The sync build runs now (the plain one would not have it).
+    assert.equal(
+      await phonePage.evaluate(() => performance.getEntriesByType('resource').some((r) => r.name.endsWith('/tandem_phone_sync_bg.wasm'))),
+      true,
+    );
+    await unlockPhone(phonePage);
+    await phonePage.getByTestId('activity-open').waitFor({ timeout: 20_000 });
+    const status = phonePage.getByTestId('sync-status');
+    await until(async () => /^Synced/.test((await status.textContent().catch(() => '')) ?? ''), 'the phone to say it is synced', 30_000);
+    assert.deepEqual(phonePage.errors, []);
+  });
+
+  it('what the desktop signs shows on the phone, from the desktop, verified with its whole chain', async () => {
+    const signed = d((a) => window.dapp.signMessage(a, 'Seen on the phone\nNonce: 9'), A0);
+    await answer(browser, 'personal_sign', true);
+    assert.ok((await signed).result?.startsWith('0x'));
+    await phonePage.getByTestId('activity-open').click();
+    await phonePage.getByTestId('audit-screen').waitFor({ timeout: 10_000 });
+    const mine = async () => (await entries(phonePage)).find((e) => e.text === 'Unlocked')?.device;
+    let seen;
+    await until(async () => {
+      seen = (await entries(phonePage)).find((e) => /personal_sign on chain 31337: message: Seen on the phone$/.test(e.text));
+      return seen;
+    }, 'the desktop\'s signature on the phone', 30_000);
+    const me = await mine();
+    assert.ok(me, 'the phone\'s own unlock is in its chain');
+    assert.notEqual(seen.device, me, 'the entry is the desktop\'s');
+    assert.match(seen.text, /^Approved on /);
+    // The desktop's entries from before the phone's log started (its
+    // restore at onboarding) arrived too, so its chain has no gap.
+    const desk = (await entries(phonePage)).filter((e) => e.device === seen.device);
+    assert.ok(desk.some((e) => e.text === 'Restored from the recovery phrase'), JSON.stringify(desk));
+    assert.deepEqual(
+      desk.filter((e) => e.problem),
+      [],
+    );
+    assert.match(await phonePage.getByTestId('audit-summary').textContent(), /all signed and in order/);
+    // Filters: the desktop's device, then its signatures only.
+    await phonePage.getByTestId('audit-filter-device').selectOption(seen.device);
+    await until(async () => (await entries(phonePage)).every((e) => e.device === seen.device), 'only the desktop\'s entries');
+    await phonePage.getByTestId('audit-filter-kind').selectOption('sign');
+    await until(async () => (await entries(phonePage)).every((e) => /asked for/.test(e.text)), 'only signatures');
+    await phonePage.getByTestId('audit-filter-kind').selectOption('');
+    await phonePage.getByTestId('audit-filter-device').selectOption('');
+    // The export downloads, each entry with its signature and what reading found.
+    const [download] = await Promise.all([phonePage.waitForEvent('download'), phonePage.getByTestId('audit-export-json').click()]);
+    const doc = JSON.parse(await readFile(await download.path(), 'utf8'));
+    assert.equal(doc.format, 'tandem-audit/v1');
+    assert.ok(doc.devices.some((x) => x.device === seen.device && x.identity));
+    const exported = doc.entries.find((x) => x.entry.device === seen.device && x.entry.happened.kind === 'sign');
+    assert.ok(exported.entry.sig);
+    assert.deepEqual(exported.verdict, { status: 'ok' });
+    await phonePage.getByTestId('back-button').click();
+    await phonePage.getByTestId('home-screen').waitFor();
+    assert.deepEqual(phonePage.errors, []);
+  });
+
+  it('the phone\'s answer shows on the desktop as "Approved on Pixel 8" and in the phone\'s own chain', async () => {
+    const value = (10n ** 18n).toString();
+    const pending = d(([a, to, v]) => window.dapp.sendTransaction(a, 31337, to, v), [A0, A1, value]);
+    await approveOnDesktop(browser, 'transaction');
+    await onPhone(phonePage, true);
+    const r = await pending;
+    assert.ok(r.result, JSON.stringify(r.error));
+    const receipt = await until(() => jsonRpc(anvil.url, 'eth_getTransactionReceipt', [r.result]), 'the receipt');
+    assert.equal(receipt.status, '0x1');
+
+    // The desktop's log.
+    const popup = await openPopup(browser, 380);
+    await popup.locator('#app > .app[data-screen="home"]').waitFor({ timeout: 20_000 });
+    await popup.getByTestId('settings-button').click();
+    await popup.getByTestId('open-audit').click();
+    let onDesk;
+    await until(async () => {
+      onDesk = (await entries(popup)).find((e) => /eth_sendTransaction on chain 31337/.test(e.text));
+      return onDesk;
+    }, 'the send in the desktop\'s log');
+    assert.match(onDesk.text, /^Approved on Pixel 8: /);
+    assert.equal(onDesk.problem, null);
+    // The phone's entries reached the desktop, verified there too.
+    const fromPhone = (await entries(popup)).filter((e) => e.device !== onDesk.device);
+    assert.ok(fromPhone.some((e) => e.text === 'Unlocked'), JSON.stringify(fromPhone));
+    assert.deepEqual(fromPhone.filter((e) => e.problem), []);
+    await popup.close();
+
+    // The phone's own chain.
+    await phonePage.getByTestId('activity-open').click();
+    let own;
+    await until(async () => {
+      own = (await entries(phonePage)).find((e) => /^Approved on Pixel 8: .* asked for .* on chain 31337: 1 ETH to /i.test(e.text));
+      return own;
+    }, 'the phone\'s answer in its own chain');
+    const unlocked = (await entries(phonePage)).find((e) => e.text === 'Unlocked');
+    assert.equal(own.device, unlocked.device, 'written by the phone');
+    assert.equal(own.problem, null);
+    assert.ok(own.text.toLowerCase().includes(A1.toLowerCase()), own.text);
+    assert.deepEqual(phonePage.errors, []);
+  });
+  it('an entry of the desktop altered in the phone\'s stored log is shown in red on the phone', async () => {
+    // Someone who can write the phone browser's storage and use its device
+    // key (the sealed sync state holds the log) changes what the desktop's
+    // signature said, with the app closed: a page of the app's origin that
+    // runs none of its scripts.
+    await phonePage.goto(new URL('manifest.webmanifest', relay.appUrl).href);
+    const state = await sealedSync(phonePage, { local: 'tandem.phone.sync' });
+    const entry = Object.values(state.syncer.audit.chains)
+      .flat()
+      .find((e) => e.happened.kind === 'sign' && e.happened.method === 'personal_sign');
+    assert.ok(entry, 'the desktop\'s signature is in the stored log');
+    entry.happened.summary = 'message: something harmless';
+    await sealedSync(phonePage, { local: 'tandem.phone.sync' }, state);
+    await phonePage.goto(relay.appUrl);
+    await unlockPhone(phonePage);
+    await phonePage.getByTestId('activity-open').click();
+    let altered;
+    await until(async () => {
+      altered = (await entries(phonePage)).find((e) => /message: something harmless$/.test(e.text));
+      return altered;
+    }, 'the altered entry on the phone');
+    assert.equal(altered.problem, 'Altered: its signature does not match what it says');
+    // The desktop's next entry no longer links to it (its hash changed).
+    const seq = Number(altered.id.split('-')[3]);
+    const problems = (await entries(phonePage)).filter((e) => e.problem).map((e) => [e.id, e.problem]);
+    assert.deepEqual(problems.sort(), [
+      [altered.id, 'Altered: its signature does not match what it says'],
+      [`audit-entry-${altered.device}-${seq + 1}`, 'The entry before this one was changed or replaced'],
+    ].sort());
+    assert.match(await phonePage.getByTestId('audit-summary').textContent(), /2 have a problem \(shown in red\)/);
+    assert.equal(
+      await phonePage.locator(`[data-testid="${altered.id}"]`).getAttribute('class'),
+      'stack warn',
+    );
+  });
+});
