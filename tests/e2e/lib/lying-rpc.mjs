@@ -45,6 +45,18 @@ export async function startLyingRpc(upstream) {
       res.end(String(e?.message ?? e));
     }
   }
+  /** Resolves once the node has a receipt for `hash` (at most 10 s). */
+  async function mined(hash) {
+    for (const end = Date.now() + 10_000; Date.now() < end; ) {
+      const r = await fetch(upstream, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_getTransactionReceipt', params: [hash] }),
+      }).then((x) => x.json());
+      if (r?.result) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
   const server = http.createServer(async (req, res) => {
     let body = '';
     for await (const c of req) body += c;
@@ -63,7 +75,12 @@ export async function startLyingRpc(upstream) {
     }
     if (held) {
       try {
-        await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const up = await fetch(upstream, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        // A transaction the node took is mined before the barrier opens:
+        // anvil answers eth_sendRawTransaction before its automine block is
+        // in, and tests read the nonce right after.
+        const hash = held.method === 'eth_sendRawTransaction' ? (await up.json())?.result : null;
+        if (typeof hash === 'string') await mined(hash);
       } catch {}
       return held.arrived(request); // the node has it; the asker never hears
     }
@@ -87,7 +104,8 @@ export async function startLyingRpc(upstream) {
      * forwarded (`forward: false`: the node never sees it, until
      * `release()`), or forwarded and its answer kept back (`forward: true`:
      * the node has it, the asker never hears). Resolves when it arrived
-     * (forwarded: when the node answered), a barrier.
+     * (forwarded: when the node answered; a transaction: once it is mined),
+     * a barrier.
      */
     hold(method, { forward }) {
       return new Promise((arrived) => (hold = { method, forward, arrived }));
