@@ -644,9 +644,13 @@ async function checkChain(id, url) {
 /** Window openings run one at a time: requests arrive together, and each
  *  must see the window the one before it opened. */
 let windowQueue = Promise.resolve();
+function inWindowQueue(fn) {
+  const run = windowQueue.then(fn);
+  windowQueue = run.catch(() => {});
+  return run;
+}
 function openApprovalWindow(approvalId) {
-  windowQueue = windowQueue.then(() => openWindowNow(approvalId)).catch(() => {});
-  return windowQueue;
+  return inWindowQueue(() => openWindowNow(approvalId)).catch(() => {});
 }
 
 async function openWindowNow(approvalId) {
@@ -888,6 +892,11 @@ async function resolveApproval({ id, approve, edits, phone }) {
   if (res.type !== 'await_phone') {
     answered.push({ id, then: res, audit: approval ? auditItem(approval, approve === true) : undefined });
   }
+  // What this window shows next is settled now, in the window queue, before
+  // the page has its answer: a request the site sent before waits in this
+  // window, one it sends on getting the answer gets a window of its own
+  // (never both, never neither).
+  const next = res.type === 'await_phone' ? null : inWindowQueue(() => advanceWindow(id, origin)).catch(() => null);
   if (x && approval?.kind === 'calls' && res.type === 'reply') {
     bundles = JSON.parse(x.callsStart(JSON.stringify(bundles), JSON.stringify(approval), Date.now()));
   }
@@ -900,12 +909,19 @@ async function resolveApproval({ id, approve, edits, phone }) {
   // step by step (answers.js), the error shown in the window if one failed.
   // A request sent on to the phone is recorded when the phone answers
   // (readGroupInbox) or the wait ends.
+  const nextId = await next;
   const failed = await drive();
-  if (failed.has(id)) throw failed.get(id);
+  if (failed.has(id)) {
+    // Carrying the answer out failed (e.g. the node refused the
+    // transaction; the page has that error): the window says so, and shows
+    // the site's next request if one waits.
+    if (nextId === null) throw failed.get(id);
+    return { done: true, next: nextId, failed: String(failed.get(id)?.message ?? failed.get(id)) };
+  }
   // An approved bundle's calls start (the page already has its id).
   runCalls().catch((e) => console.warn('tandem: call bundles:', e?.message));
   // The site's next waiting request is shown in the same window.
-  return { done: true, next: await advanceWindow(id, origin) };
+  return { done: true, next: nextId };
 }
 
 /** "Reject all from this site" in an approval window: the user's answer to

@@ -12,19 +12,22 @@ import assert from 'node:assert/strict';
 import { verifyMessage } from 'viem';
 import { startAnvil, startDapp, until, ANVIL_ACCOUNT_0 as A0 } from './lib/index.mjs';
 import { connectedWallet } from './lib/approve.mjs';
+import { startLyingRpc } from './lib/lying-rpc.mjs';
 
 describe('a site gets one approval window, and Approve waits for the window', { timeout: 180_000 }, () => {
-  let browser, anvil, dapp, page;
+  let browser, anvil, gate, dapp, page;
   const d = (fn, ...args) => page.evaluate(fn, ...args);
   const approvalWindows = () => browser.context.pages().filter((p) => p.url().includes('approval.html'));
 
   before(async () => {
     [anvil, dapp] = await Promise.all([startAnvil(), startDapp()]);
-    ({ browser, page } = await connectedWallet(anvil, dapp));
+    // The wallet's node: anvil behind a proxy that can refuse a transaction.
+    gate = await startLyingRpc(anvil.url);
+    ({ browser, page } = await connectedWallet(gate, dapp));
   });
   after(async () => {
     await browser?.close();
-    await Promise.all([anvil?.stop(), dapp?.close()]);
+    await Promise.all([anvil?.stop(), gate?.close(), dapp?.close()]);
   });
 
   /** The site asks to sign each message (raw EIP-1193: each outcome apart). */
@@ -80,5 +83,70 @@ describe('a site gets one approval window, and Approve waits for the window', { 
     await win.close();
     assert.deepEqual((await outcomes).map((r) => r.error?.code), [4001, 4001]);
     assert.deepEqual(await browser.ui('approvals.list'), []);
+  });
+
+  it('a request the site sends the moment it has an answer gets a window of its own; the answered one closes', async () => {
+    // The site asks again from the answer's own callback: the worker must
+    // settle the answered window (close it, nothing else waits) before the
+    // page can ask, or the new request lands in a window that is closing
+    // (CI failure of 55bce26: send.test.mjs waited for a window in vain).
+    const first = browser.nextApproval();
+    const asked = d(([a]) => {
+      window.second = null;
+      return window.dapp.raw({ method: 'personal_sign', params: ['0x0a', a] }).then((r) => {
+        window.second = window.dapp.raw({ method: 'personal_sign', params: ['0x0b', a] });
+        return r;
+      });
+    }, [A0]);
+    const w1 = await first;
+    await w1.getByTestId('approval-screen').waitFor();
+    const second = browser.nextApproval();
+    await w1.getByTestId('approval-reject').click();
+    assert.equal((await asked).error?.code, 4001);
+    const w2 = await second;
+    await w2.getByTestId('approval-screen').waitFor();
+    const [pending] = await browser.ui('approvals.list');
+    assert.ok(w2.url().endsWith(`?id=${pending.id}`), `${w2.url()} shows approval ${pending.id}`);
+    await until(() => w1.isClosed(), 'the answered window to close');
+    assert.deepEqual(approvalWindows(), [w2]);
+    await w2.getByTestId('approval-reject').click();
+    assert.equal((await d(() => window.second)).error?.code, 4001);
+  });
+
+  it('an approved transaction the node refuses: the window says so above the site\'s next request, the site gets the node\'s error', async () => {
+    gate.refuse('eth_sendRawTransaction', { code: -32003, message: 'insufficient funds for gas * price + value' });
+    try {
+      const opened = browser.nextApproval();
+      const outcomes = d(
+        ([a]) =>
+          Promise.all([
+            window.dapp.raw({ method: 'eth_sendTransaction', params: [{ from: a, to: '0x000000000000000000000000000000000000dEaD', value: '0x1' }] }),
+            window.dapp.raw({ method: 'personal_sign', params: ['0x0c', a] }),
+          ]),
+        [A0],
+      );
+      const win = await opened;
+      await until(async () => (await browser.ui('approvals.list')).length === 2, 'both requests waiting');
+      await win.getByTestId('approval-queued').waitFor();
+      const approve = win.getByTestId('approval-approve');
+      await until(async () => !(await approve.isDisabled()), 'Approve to be enabled (fees filled)', 20_000);
+      await approve.click();
+      // The same window shows the signature request, the refusal above it.
+      const said = await until(async () => {
+        const t = await win.getByTestId('form-error').textContent({ timeout: 1000 }).catch(() => null);
+        return t;
+      }, 'the refusal in the window');
+      assert.match(said, /^The previous request failed: .*insufficient funds/);
+      const [left] = await browser.ui('approvals.list');
+      assert.equal(left.kind, 'personal_sign');
+      assert.ok(win.url().endsWith(`?id=${left.id}`), win.url());
+      await win.getByTestId('approval-reject').click();
+      const [tx, sig] = await outcomes;
+      assert.equal(tx.error?.code, -32003, JSON.stringify(tx));
+      assert.equal(sig.error?.code, 4001);
+      assert.equal(gate.asked('eth_sendRawTransaction').length, 1, 'sent once');
+    } finally {
+      gate.honest();
+    }
   });
 });

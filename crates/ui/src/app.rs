@@ -369,7 +369,11 @@ async fn load_approval() {
                     .unwrap_or(true);
             with_ui(|ui| {
                 ui.approval = Some(a);
-                ui.error = None;
+                // A reload of the same request (an "approvals" event) keeps
+                // what the window says, e.g. that the one before failed.
+                if new {
+                    ui.error = None;
+                }
             });
             if new {
                 // Another request under the cursor: the delay starts again.
@@ -1054,9 +1058,14 @@ async fn run(action: Action) -> Result<()> {
                 return Ok(());
             }
             if let Some(next) = answer.get("next").filter(|n| !n.is_null()) {
-                // The site's next request waits in this window.
+                // The site's next request waits in this window; an answer
+                // that could not be carried out (the site has that error)
+                // is said above it.
                 show_next(next);
                 load_approval().await;
+                if let Some(failed) = answer.get("failed").and_then(Value::as_str) {
+                    set_error(format!("The previous request failed: {failed}"));
+                }
                 return Ok(());
             }
             with_ui(|ui| {

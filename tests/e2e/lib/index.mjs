@@ -103,7 +103,10 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-export async function launch({ extensionDir = ROOT } = {}) {
+// TANDEM_E2E_EXTENSION: a folder with another build of the extension (its
+// manifest.json and extension/), e.g. the last commit's, to show that a new
+// test fails on it.
+export async function launch({ extensionDir = process.env.TANDEM_E2E_EXTENSION ?? ROOT } = {}) {
   if (!existsSync(path.join(extensionDir, 'extension/wasm/tandem_wasm_bg.wasm'))) {
     throw new Error('extension/wasm is missing: run scripts/build first');
   }
@@ -124,8 +127,35 @@ export async function launch({ extensionDir = ROOT } = {}) {
     (await context.waitForEvent('serviceworker', { timeout: 15_000 }));
   const extId = sw.url().split('/')[2];
   if (extId !== EXTENSION_ID) throw new Error(`extension id ${extId}, expected ${EXTENSION_ID} (manifest key)`);
+  // The worker's warnings and errors (the last 40, across restarts), for
+  // a failure's message.
+  const workerLog = [];
+  const listen = (w) => {
+    if (!w.url().includes(EXTENSION_ID)) return;
+    w.on('console', (m) => {
+      if (m.type() !== 'warning' && m.type() !== 'error') return;
+      workerLog.push(`${m.type()}: ${m.text()}`);
+      if (workerLog.length > 40) workerLog.shift();
+    });
+  };
+  context.serviceWorkers().forEach(listen);
+  context.on('serviceworker', listen);
   const ext = await context.newPage();
   await ext.goto(`chrome-extension://${extId}/extension/icons/icon-16.png`);
+  /** What the browser had when an expected window did not come: its
+   *  windows and tabs, the worker's window map and waiting approvals (for a
+   *  failure's message, so a flake in CI says what it was). */
+  const windowsReport = () =>
+    ext.evaluate(async () => {
+      const wins = await chrome.windows.getAll({ populate: true });
+      const map = (await chrome.storage.session.get('tandem.windows'))['tandem.windows'] ?? {};
+      const list = await chrome.runtime.sendMessage({ channel: 'tandem/ui', id: 1, method: 'approvals.list' });
+      return JSON.stringify({
+        windows: wins.map((w) => ({ id: w.id, type: w.type, tabs: (w.tabs ?? []).map((t) => `${t.status} ${t.url || t.pendingUrl}`) })),
+        map,
+        approvals: list?.ok ? list.result.map((a) => ({ id: a.id, origin: a.origin, kind: a.kind })) : list,
+      });
+    }).then((r) => `browser: ${r}; pages: ${JSON.stringify(context.pages().map((p) => p.url()))}; worker said: ${JSON.stringify(workerLog)}`);
   const browser = {
     context,
     extId,
@@ -167,9 +197,9 @@ export async function launch({ extensionDir = ROOT } = {}) {
           context.off('page', onPage);
           resolve(p);
         };
-        const timer = setTimeout(() => {
+        const timer = setTimeout(async () => {
           context.off('page', onPage);
-          reject(new Error('no approval window opened within 15 s'));
+          reject(new Error(`no approval window opened within 15 s; ${await windowsReport().catch((e) => `no report: ${e.message}`)}`));
         }, 15_000);
         context.on('page', onPage);
       }),

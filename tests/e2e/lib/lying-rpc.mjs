@@ -12,6 +12,8 @@ const BATCH_REFUSED = { jsonrpc: '2.0', id: null, error: { code: -32600, message
 export async function startLyingRpc(upstream) {
   /** method -> (request, answer) => answer */
   const rules = new Map();
+  /** method -> the error object the node answers it with, unforwarded */
+  const refusals = new Map();
   /** Every request, in order (a batch's requests one by one). */
   const asked = [];
   /** Every HTTP request's body as parsed (a batch is an array), in order. */
@@ -67,6 +69,12 @@ export async function startLyingRpc(upstream) {
     posts.push(request);
     const list = Array.isArray(request) ? request : [request];
     asked.push(...list);
+    // A refused method's request (alone, not in a batch) never reaches the node.
+    const refusal = !Array.isArray(request) && refusals.get(request?.method);
+    if (refusal) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ jsonrpc: '2.0', id: request.id ?? null, error: refusal }));
+    }
     const held = hold && list.some((r) => r?.method === hold.method) ? hold : null;
     if (held) hold = null;
     if (held && !held.forward) {
@@ -94,10 +102,20 @@ export async function startLyingRpc(upstream) {
     lie(method, rewrite) {
       rules.set(method, rewrite);
     },
+    /** From now on, `method` is answered with `error` and not forwarded
+     *  (a node that refuses a transaction never has it). */
+    refuse(method, error) {
+      refusals.set(method, error);
+    },
     /** Answers to `method` (or all) are the node's own again. */
     honest(method) {
-      if (method) rules.delete(method);
-      else rules.clear();
+      if (method) {
+        rules.delete(method);
+        refusals.delete(method);
+      } else {
+        rules.clear();
+        refusals.clear();
+      }
     },
     /**
      * The next request for `method` (or batch holding one) is held: not
