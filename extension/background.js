@@ -615,19 +615,6 @@ async function fillTransaction(id) {
   notify('approvals');
 }
 
-/** The node's nonce, gas estimate and fees for `tx` from `from` (the core fills them in). */
-async function nodeFill(url, from, tx, needGas = true) {
-  const call = { from, to: tx.to, value: tx.value, data: tx.data };
-  const [nonce, gasEstimate, block, priorityFee, gasPrice] = await Promise.all([
-    rpc(url, 'eth_getTransactionCount', [from, 'pending']),
-    needGas ? rpc(url, 'eth_estimateGas', [call]) : Promise.resolve('0x0'),
-    rpc(url, 'eth_getBlockByNumber', ['latest', false]),
-    rpc(url, 'eth_maxPriorityFeePerGas', []).catch(() => null),
-    rpc(url, 'eth_gasPrice', []).catch(() => null),
-  ]);
-  return { nonce, gasEstimate, baseFee: block?.baseFeePerGas ?? null, priorityFee, gasPrice };
-}
-
 /** Asks the RPC of a network a site wants added which chain it serves; the
  *  core refuses the request if it is not the chain the site named. */
 async function checkChain(id, url) {
@@ -841,7 +828,7 @@ const { run: runCalls } = calls({
   keyring: () => keyring,
   persist,
   rpc,
-  nodeFill,
+  viaBatch,
   broadcast,
 });
 

@@ -4,7 +4,7 @@
 // crates/wasm-extra/src/calls.rs: `callsWork`, `callsStep`); this file does
 // the I/O of each step and stores the bundles before the next one:
 //
-//   fill (nonce, gas, fees from the node) -> sign -> store -> send -> store
+//   fill (nonce, gas, fees: one batch to the node) -> sign -> store -> send -> store
 //   -> receipt -> store -> the next call (only after a success)
 //
 // A worker killed anywhere runs this again (boot, the alarm): a signed call
@@ -22,7 +22,7 @@ const UNREACHABLE = 4901;
  * @param {() => any} env.keyring the open Keyring, or null when locked
  * @param {() => Promise<unknown>} env.persist stores the session (bundles included)
  * @param {(url: string, method: string, params: any[]) => Promise<any>} env.rpc
- * @param {(url: string, from: string, tx: object) => Promise<object>} env.nodeFill nonce, gas and fees
+ * @param {(x: any, batch: {url: string, requests: string[]}) => Promise<object[]>} env.viaBatch sends a batch, its answers checked
  * @param {(address: string, tx: object, origin: string, signed: {raw: string, hash: string}) => Promise<string>} env.broadcast
  */
 export function calls(env) {
@@ -80,7 +80,15 @@ export function calls(env) {
         await env.broadcast(w.from, w.transaction, w.origin, { raw: w.raw, hash: w.hash });
         record(x, w, { sent: true });
       } else {
-        const tx = record(x, w, { filled: await env.nodeFill(w.url, w.from, w.transaction) });
+        // The extra module named the calls (nonce, gas, fees) and reads the
+        // answers: the transaction to sign, or null (the node refused it:
+        // recorded, the bundle stops), or false (not reached: later).
+        const tx = record(x, w, { answers: await env.viaBatch(x, w.batch) });
+        if (tx === false) return false;
+        if (tx === null) {
+          await env.persist();
+          return true;
+        }
         const kr = env.keyring();
         if (!kr) throw new Error('Tandem locked before this call was signed; it was not sent');
         const signed = JSON.parse(kr.signTransaction(w.from, JSON.stringify(tx)));

@@ -512,9 +512,10 @@ impl Bundles {
     /// What the worker does next for the bundles under way: JSON
     /// `{ work: [...], changed }`, one item per bundle, each
     /// `{ type, id, origin, index, from, url, ... }` with `type`:
-    /// - `fill`: ask the node for nonce, gas and fees of `transaction`, and
-    ///   pass them to [`Bundles::step`] (`{ filled }`), which answers
-    ///   the complete transaction to sign (then `{ signed: { raw, hash } }`);
+    /// - `fill`: send `batch` (`{ url, requests }`, nonce, gas and fees of
+    ///   `transaction`, [`crate::fees::fill_batch`]) and pass its checked
+    ///   answers to [`Bundles::step`] (`{ answers }`), which answers the
+    ///   complete transaction to sign (then `{ signed: { raw, hash } }`);
     /// - `send`: send `raw` (again: the node may have it), then `{ sent: true }`;
     /// - `receipt`: look for the receipt of `hash`, then `{ receipt }`.
     ///
@@ -568,7 +569,14 @@ impl Bundles {
             let mut w = head;
             w["type"] = json!(kind);
             match kind {
-                "fill" => w["transaction"] = c["tx"].clone(),
+                "fill" => {
+                    w["transaction"] = c["tx"].clone();
+                    #[cfg(feature = "extra")]
+                    if let Some(url) = &url {
+                        let batch = crate::fees::fill_batch(&w["from"], &c["tx"], url);
+                        w["batch"] = batch.to_json();
+                    }
+                }
                 "send" => {
                     w["transaction"] = c["filled"].clone();
                     w["raw"] = c["raw"].clone();
@@ -582,7 +590,11 @@ impl Bundles {
     }
 
     /// Records step `step` of call `index` of bundle `id` (of `origin`):
-    /// `{ filled: Fill }` (answers the complete transaction to sign),
+    /// `{ answers }` (the node's to the work's `batch`, as `rpcBatch` gives
+    /// them: the complete transaction to sign, or `null` when the node
+    /// refused and the bundle stopped, or `false` when it could not be
+    /// reached and nothing changed), `{ filled: Fill }` (the same from a
+    /// fill: answers the complete transaction to sign),
     /// `{ signed: { raw, hash } }`, `{ sent: true }`, `{ receipt }`, or
     /// `{ error }` (the call was not sent: the bundle stops). Only the call
     /// under way moves, and only forward: a signed call is never filled
@@ -601,6 +613,50 @@ impl Bundles {
         }
         let c = &mut b["calls"][index];
         let refuse = |why: &str| Err(Error::Invalid(format!("call {}: {why}", index + 1)));
+        // The node's answers to the work's `batch`: filled as `{ filled }`
+        // is; a node that refused (e.g. the call reverts) stops the bundle,
+        // the call unsent (`null`); one that could not be reached changes
+        // nothing (`false`: asked again later).
+        #[cfg(feature = "extra")]
+        let fill = match step.get("answers") {
+            Some(_) if c.get("raw").is_some() => {
+                return refuse("it is signed: only those bytes are sent");
+            }
+            Some(a) => {
+                let answers: Vec<_> = a
+                    .as_array()
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|r| match r.get("error") {
+                        Some(e) => Err(e.clone()),
+                        None => Ok(r.get("result").cloned().unwrap_or_default()),
+                    })
+                    .collect();
+                match crate::fees::fill_of(&c["tx"], &answers) {
+                    Ok(fill) => Some(fill),
+                    Err(e) if e["code"] == crate::rpc::UNREACHABLE => {
+                        return Ok(Value::Bool(false))
+                    }
+                    Err(e) => {
+                        let why = e["message"]
+                            .as_str()
+                            .unwrap_or("the network's RPC refused it");
+                        c["error"] = json!(why.chars().take(300).collect::<String>());
+                        return Ok(Value::Null);
+                    }
+                }
+            }
+            None => None,
+        };
+        #[cfg(not(feature = "extra"))]
+        let fill: Option<Fill> = None;
+        if let Some(fill) = fill {
+            let mut tx = c["tx"].as_object().cloned().unwrap_or_default();
+            fill_tx(&mut tx, &fill)?;
+            c["filled"] = Value::Object(tx);
+            return Ok(c["filled"].clone());
+        }
         if let Some(f) = step.get("filled") {
             if c.get("raw").is_some() {
                 return refuse("it is signed: only those bytes are sent");
@@ -637,7 +693,7 @@ impl Bundles {
             c["error"] = json!(e.chars().take(300).collect::<String>());
         } else {
             return Err(Error::Invalid(
-                "a step is { filled }, { signed }, { sent: true }, { receipt } or { error }".into(),
+                "a step is { answers }, { filled }, { signed }, { sent: true }, { receipt } or { error }".into(),
             ));
         }
         Ok(Value::Null)

@@ -27,10 +27,6 @@ fn chain_of(approval: &Value) -> Option<u64> {
 /// the site named no gas limit. An error when the wallet no longer has that
 /// network: the request is refused rather than left waiting.
 pub fn fee_plan(approval: &Value, wallet: &Holdings) -> Result<Batch> {
-    let (from, tx) = (
-        &approval["request"]["address"],
-        &approval["request"]["transaction"],
-    );
     let net = chain_of(approval)
         .and_then(|c| wallet.network_of(c))
         .ok_or_else(|| {
@@ -39,6 +35,16 @@ pub fn fee_plan(approval: &Value, wallet: &Holdings) -> Result<Batch> {
                 approval["id"]
             ))
         })?;
+    Ok(fill_batch(
+        &approval["request"]["address"],
+        &approval["request"]["transaction"],
+        &net.rpc_url,
+    ))
+}
+
+/// The calls that fill transaction `tx` from `from`, to the node at `url`
+/// ([`fee_plan`]'s; an EIP-5792 bundle's calls are filled with them too).
+pub fn fill_batch(from: &Value, tx: &Value, url: &str) -> Batch {
     let mut calls = vec![
         ("eth_getTransactionCount", json!([from, "pending"])),
         ("eth_getBlockByNumber", json!(["latest", false])),
@@ -55,10 +61,10 @@ pub fn fee_plan(approval: &Value, wallet: &Holdings) -> Result<Batch> {
         }
         calls.push(("eth_estimateGas", json!([call])));
     }
-    Ok(Batch {
-        url: net.rpc_url.clone(),
+    Batch {
+        url: url.to_owned(),
         calls,
-    })
+    }
 }
 
 /// The node's checked answers to [`fee_plan`]`(approval)`, in its order
@@ -70,7 +76,12 @@ pub fn fee_plan(approval: &Value, wallet: &Holdings) -> Result<Batch> {
 /// and the base fee. (Fees beyond the cap are refused by the core when it
 /// takes the fill.)
 pub fn fee_fill(approval: &Value, answers: &[Result<Value, Value>]) -> Result<Fill, Value> {
-    let needs_gas = approval["request"]["transaction"].get("gas").is_none();
+    fill_of(&approval["request"]["transaction"], answers)
+}
+
+/// [`fee_fill`] for transaction `tx`: the answers to [`fill_batch`]`(_, tx, _)`.
+pub fn fill_of(tx: &Value, answers: &[Result<Value, Value>]) -> Result<Fill, Value> {
+    let needs_gas = tx.get("gas").is_none();
     let at = |i: usize| {
         answers.get(i).cloned().unwrap_or_else(|| {
             Err(Error::Invalid("the network's RPC did not answer every call".into()).to_rpc())

@@ -158,6 +158,10 @@ impl Batch {
     }
 }
 
+/// The error code of a call whose node could not be reached (EIP-1193
+/// 4901, disconnected): tried again later where that is safe.
+pub const UNREACHABLE: i64 = 4901;
+
 /// The checked answers to a [`Batch`] of `n` calls to the node at `url`,
 /// one per call in order, each as [`answer`] checks a single one. `answers`
 /// is what the worker got: the batch's response body (a string), or `null`
@@ -168,7 +172,12 @@ impl Batch {
 /// something that is not a JSON array (it refuses batches): send the
 /// single calls.
 pub fn batch_answers(n: usize, answers: &Value, url: &str) -> Option<Vec<Result<Value, Value>>> {
-    let unreachable = || Err(failure("could not reach the network's RPC".into()));
+    // EIP-1193's "disconnected", as the worker's single calls say it.
+    let unreachable = || {
+        Err(
+            serde_json::json!({ "code": UNREACHABLE, "message": "could not reach the network's RPC" }),
+        )
+    };
     let ids = 1..=n as u64;
     Some(match answers {
         Value::String(body) => {

@@ -815,3 +815,129 @@ fn finished_bundles_are_kept_a_day_and_bounded() {
     }
     assert_eq!(w.bundles.0.len(), tandem_wallet::calls::MAX_BUNDLES);
 }
+
+/// `rpcBatch`'s shape (`[{ result } | { error }]`) of checked answers.
+fn as_answers(checked: Vec<Result<Value, Value>>) -> Value {
+    checked
+        .into_iter()
+        .map(|r| match r {
+            Ok(result) => json!({ "result": result }),
+            Err(error) => json!({ "error": error }),
+        })
+        .collect()
+}
+
+#[test]
+fn a_call_is_filled_from_one_batch_to_its_networks_node_and_a_refusal_stops_the_bundle() {
+    let mut w = connected();
+    let id = approved(&mut w, bundle(json!({})));
+    let item = work(&mut w, true).remove(0);
+    assert_eq!(item["type"], "fill");
+    // One batch to the node of the bundle's chain (31337): the calls the
+    // approval window's fill asks, the gas estimated for the call itself.
+    let url = item["url"].as_str().unwrap().to_owned();
+    assert_eq!(item["batch"]["url"], url.as_str());
+    let requests: Vec<Value> = item["batch"]["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_str(r.as_str().unwrap()).unwrap())
+        .collect();
+    let methods: Vec<_> = requests
+        .iter()
+        .map(|r| r["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "eth_getTransactionCount",
+            "eth_getBlockByNumber",
+            "eth_maxPriorityFeePerGas",
+            "eth_gasPrice",
+            "eth_estimateGas"
+        ]
+    );
+    assert_eq!(requests[0]["params"][1], "pending");
+    assert!(requests[0]["params"][0]
+        .as_str()
+        .unwrap()
+        .eq_ignore_ascii_case(A0));
+    assert!(requests[4]["params"][0]["to"]
+        .as_str()
+        .unwrap()
+        .eq_ignore_ascii_case(A1));
+    assert_eq!(requests[4]["params"][0]["value"], "0xde0b6b3a7640000");
+
+    // The node could not be reached: nothing changes, the call is filled later.
+    let unreached = as_answers(tandem_wallet::rpc::batch_answers(5, &Value::Null, &url).unwrap());
+    assert_eq!(
+        step(&mut w, &id, 0, json!({ "answers": unreached })).unwrap(),
+        false
+    );
+    assert_eq!(work(&mut w, true)[0]["type"], "fill");
+    assert_eq!(status(&mut w, &id)["status"], 100);
+
+    // The node's answers (one body, in any order) fill the call.
+    let body = json!([
+        {"jsonrpc": "2.0", "id": 2, "result": {"number": "0x10", "baseFeePerGas": "0x3b9aca00"}},
+        {"jsonrpc": "2.0", "id": 1, "result": "0x7"},
+        {"jsonrpc": "2.0", "id": 4, "result": "0x77359400"},
+        {"jsonrpc": "2.0", "id": 3, "result": "0x3b9aca00"},
+        {"jsonrpc": "2.0", "id": 5, "result": "0x5208"},
+    ]);
+    let answers = as_answers(
+        tandem_wallet::rpc::batch_answers(5, &Value::String(body.to_string()), &url).unwrap(),
+    );
+    let tx = step(&mut w, &id, 0, json!({ "answers": answers })).unwrap();
+    assert_eq!(tx["nonce"], "0x7");
+    assert_eq!(tx["chainId"], "0x7a69");
+    assert!(tx["gas"].is_string(), "{tx}");
+    // Filled once: the same answers again are refused once it is signed.
+    step(
+        &mut w,
+        &id,
+        0,
+        json!({"signed": {"raw": "0x02aa", "hash": format!("0x{:064x}", 1)}}),
+    )
+    .unwrap();
+    let again = step(&mut w, &id, 0, json!({ "answers": answers }));
+    assert!(again
+        .unwrap_err()
+        .to_string()
+        .contains("only those bytes are sent"));
+    step(&mut w, &id, 0, json!({"sent": true})).unwrap();
+    step(
+        &mut w,
+        &id,
+        0,
+        json!({ "receipt": receipt(&format!("0x{:064x}", 1), true) }),
+    )
+    .unwrap();
+
+    // The second call would revert: the node refuses its gas estimate. The
+    // call fails unsent with the node's words, and the bundle stops (600:
+    // the first took effect).
+    let item = work(&mut w, true).remove(0);
+    assert_eq!(
+        (item["type"].as_str(), item["index"].as_u64()),
+        (Some("fill"), Some(1))
+    );
+    let body = json!([
+        {"jsonrpc": "2.0", "id": 1, "result": "0x8"},
+        {"jsonrpc": "2.0", "id": 2, "result": {"baseFeePerGas": "0x3b9aca00"}},
+        {"jsonrpc": "2.0", "id": 3, "result": "0x3b9aca00"},
+        {"jsonrpc": "2.0", "id": 4, "result": "0x77359400"},
+        {"jsonrpc": "2.0", "id": 5, "error": {"code": 3, "message": "execution reverted: ERC20: transfer amount exceeds balance", "data": "0x08c379a0"}},
+    ]);
+    let answers = as_answers(
+        tandem_wallet::rpc::batch_answers(5, &Value::String(body.to_string()), &url).unwrap(),
+    );
+    assert_eq!(
+        step(&mut w, &id, 1, json!({ "answers": answers })).unwrap(),
+        Value::Null
+    );
+    assert!(work(&mut w, true).is_empty());
+    let s = status(&mut w, &id);
+    assert_eq!(s["status"], 600);
+    assert_eq!(s["receipts"].as_array().unwrap().len(), 1);
+}

@@ -95,8 +95,11 @@ pub fn calls_work(stored: &str, state: &str, unlocked: bool) -> Result<String, J
 }
 
 /// Records a step, `{ origin, id, index, step }` (`Bundles::step`); returns
-/// `{ answer, bundles }` (`answer`: the transaction to sign after
-/// `{ filled }`, else `null`). Throws for a step that may not happen.
+/// `{ answer, bundles }` (`answer`: after `{ answers }` (the node's to a
+/// fill's batch) the transaction to sign, `null` when the node refused it
+/// (the bundle stopped) or `false` when the node was not reached (nothing
+/// changed); after `{ filled }` the transaction to sign; else `null`).
+/// Throws for a step that may not happen.
 #[wasm_bindgen(js_name = callsStep)]
 pub fn calls_step(stored: &str, step: &str) -> Result<String, JsError> {
     let mut b = bundles(stored)?;
