@@ -597,18 +597,22 @@ async function fillTransaction(id) {
     if (out.error) throw new RpcError(out.error.code, out.error.message, out.error.data);
     wallet.fillTransaction(id, JSON.stringify(out.fill));
   } catch (e) {
-    // The node refused (e.g. the call reverts): answer the dapp with the node's
-    // error instead of showing an unsignable transaction.
-    let res;
+    // The node refused (e.g. the call reverts): the dapp gets the node's
+    // error instead of an unsignable transaction in a window. Recorded as
+    // every answer is, with the approval's removal: a worker stopped after
+    // this still delivers it, and the log has it.
+    const a = JSON.parse(wallet.approvals()).find((x) => x.id === id);
+    let then;
     try {
-      res = JSON.parse(wallet.resolve(id, false, '', unlocked(), Date.now()));
+      then = JSON.parse(wallet.withdraw(id));
     } catch {
-      return;
+      return; // answered meanwhile
     }
+    answered.push({ id, then: { ...then, error: rpcErrorObject(e) }, audit: a ? auditItem(a, false) : undefined });
     await persist();
-    deliver(res.reply_to, { error: rpcErrorObject(e) });
     notify('approvals');
-    closeApprovalWindows(new Set([id]));
+    await closeApprovalWindows(new Set([id]));
+    await drive();
     return;
   }
   await persist();
@@ -619,12 +623,16 @@ async function fillTransaction(id) {
  *  core refuses the request if it is not the chain the site named. */
 async function checkChain(id, url) {
   const answer = await rpc(url, 'eth_chainId', []).catch(() => null);
+  const a = JSON.parse(wallet.approvals()).find((x) => x.id === id);
   const res = JSON.parse(wallet.chainChecked(id, JSON.stringify(answer)));
+  // Refused (another chain, or no answer): recorded with the approval's
+  // removal, as every answer is, then carried to the page.
+  if (res) answered.push({ id, then: res, audit: a ? auditItem(a, false) : undefined });
   await persist();
   notify('approvals');
   if (res) {
-    deliver(res.reply_to, { error: res.error });
-    closeApprovalWindows(new Set([id]));
+    await closeApprovalWindows(new Set([id]));
+    await drive();
   }
 }
 

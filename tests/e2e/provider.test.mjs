@@ -48,6 +48,9 @@ const MAIL = {
 describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () => {
   let browser, anvil, anvil2, dapp, page;
   const d = (fn, ...args) => page.evaluate(fn, ...args);
+  /** How many requests for `method` the activity log has as not approved. */
+  const refusals = async (method) =>
+    (await browser.ui('audit.view')).entries.filter((e) => e.happened.kind === 'sign' && e.happened.method === method && e.happened.approved === false).length;
 
   before(async () => {
     [anvil, anvil2, dapp] = await Promise.all([startAnvil(), startAnvil({ chainId: 1338 }), startDapp()]);
@@ -327,9 +330,12 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
   it('a transaction the node refuses to estimate is answered with the node error, not shown for signing', async () => {
     const reverter = '0x4000000000000000000000000000000000000004';
     await jsonRpc(anvil.url, 'anvil_setCode', [reverter, '0x60006000fd']); // REVERT(0, 0)
+    const logged = await refusals('eth_sendTransaction');
     const r = await d(([a, to]) => window.dapp.raw({ method: 'eth_sendTransaction', params: [{ from: a, to, data: '0x12345678' }] }), [A0, reverter]);
     assert.ok(r.error, JSON.stringify(r));
     assert.match(r.error.message, /revert/i);
+    // Recorded as every answer is: the activity log has the refusal.
+    await until(async () => (await refusals('eth_sendTransaction')) === logged + 1, 'the refusal in the activity log', 20_000);
     assert.deepEqual((await browser.ui('approvals.list')).filter((x) => x.kind === 'transaction'), []);
     await until(() => !browser.context.pages().some((p) => p.url().includes('approval.html')), 'the approval window to close');
   });
