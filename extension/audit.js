@@ -4,6 +4,9 @@
 // the device key. An entry made while that module is not loaded (a wallet
 // never paired and without sync) waits here, with its time, until the module
 // loads next: Settings, Activity log loads it and signs what waited first.
+// Entries do not wait unsigned for long: once DRAIN_AT wait, or the oldest
+// has waited DRAIN_AFTER_MS, the worker loads the module to sign them (so a
+// wallet whose log is never opened keeps every entry, chained).
 //
 // Storage (see extension/API.md):
 //   local  tandem.audit.queue   entries not signed yet: [{happened}|{approval, approved, approvedOn}, atMs];
@@ -12,8 +15,12 @@
 import { devices, loadedSyncHost, onSyncAttached } from './devices.js';
 
 const QUEUE = 'tandem.audit.queue';
-/** Entries kept waiting at most (the oldest go first). */
+/** Entries kept waiting at most (the oldest go first; reached only when
+ *  the module cannot load, said in the worker's console). */
 const MAX_QUEUED = 500;
+/** This many waiting, or the oldest waiting this long: they are signed now. */
+const DRAIN_AT = 32;
+const DRAIN_AFTER_MS = 24 * 3600 * 1000;
 /** An approval longer than this waits as its site, kind and method only. */
 const MAX_APPROVAL_BYTES = 8 * 1024;
 
@@ -58,7 +65,13 @@ function add(item) {
     }
     const { [QUEUE]: queue = [] } = await chrome.storage.local.get(QUEUE);
     queue.push(item);
+    if (queue.length > MAX_QUEUED) console.warn(`tandem: ${queue.length - MAX_QUEUED} unsigned audit entries dropped (the log's module did not load)`);
     await chrome.storage.local.set({ [QUEUE]: queue.slice(-MAX_QUEUED) });
+    // Loading attaches the module, which drains the queue (onSyncAttached,
+    // in this order after this write; not awaited here: it runs after it).
+    if (queue.length >= DRAIN_AT || item.atMs - (queue[0]?.atMs ?? item.atMs) >= DRAIN_AFTER_MS) {
+      devices({ sync: true }).catch((e) => console.warn('tandem: the audit log could not load to sign what waits:', e?.message));
+    }
   }).catch(() => {}); // reported by inOrder
 }
 

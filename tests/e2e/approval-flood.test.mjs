@@ -149,4 +149,27 @@ describe('a site gets one approval window, and Approve waits for the window', { 
       gate.honest();
     }
   });
+
+  it('the activity log of a wallet whose log is never opened: once 32 entries wait they are signed, without anyone opening it', async () => {
+    // Nothing in this file opens the log (Settings -> Activity log), so
+    // entries wait unsigned in the worker's queue; 32 waiting make the
+    // worker load the log's module and sign them (extension/audit.js).
+    const queued = () => browser.ext.evaluate(async () => (await chrome.storage.local.get('tandem.audit.queue'))['tandem.audit.queue']?.length ?? 0);
+    // Seven rounds of five (a site may have five requests waiting).
+    for (let round = 0; round < 7; round++) {
+      const messages = Array.from({ length: 5 }, (_, i) => `0x${(0x100 + round * 5 + i).toString(16)}`);
+      const outcomes = ask(messages);
+      await until(async () => (await browser.ui('approvals.list')).length === 5, 'five pending requests');
+      const win = await until(() => approvalWindows()[0], 'the approval window');
+      await win.getByTestId('approval-reject-site').click();
+      assert.ok((await outcomes).every((r) => r.error?.code === 4001));
+      await until(() => approvalWindows().length === 0, 'the window to close');
+    }
+    await until(async () => (await queued()) === 0, 'the waiting entries to be signed', 20_000);
+    const log = await browser.ui('audit.view');
+    const refused = log.entries.filter((e) => e.happened.kind === 'sign' && e.happened.method === 'personal_sign' && e.happened.approved === false);
+    assert.ok(refused.length >= 35, `${refused.length} refusals in the log`);
+    // Every entry signed by this browser and chained in order.
+    assert.deepEqual(log.entries.filter((e) => e.verdict?.status !== 'ok'), []);
+  });
 });
