@@ -540,7 +540,13 @@ async function extraRequest(origin, requestJson, replyTo) {
   const out = JSON.parse(
     x.callsRequest(state, wallet.sessionJson(), JSON.stringify(bundles), origin, requestJson, JSON.stringify(replyTo), Date.now()),
   );
-  if (out.session !== undefined) wallet = new WalletController(state, out.session);
+  if (out.session !== undefined) {
+    // Nothing holds the old controller across an await (every use reads
+    // `wallet` afresh): its wasm memory goes now, not at some later GC.
+    const old = wallet;
+    wallet = new WalletController(state, out.session);
+    old.free();
+  }
   return out;
 }
 
