@@ -12,6 +12,8 @@
 // Run: node --test tests/e2e/sync.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { openPopup, startAnvil, until, ANVIL_ACCOUNT_0 } from './lib/index.mjs';
 import { getAddress } from 'viem';
 import { startPhone, approveFromLink, walletOnRelay } from './lib/devices.mjs';
@@ -118,6 +120,37 @@ describe('the extension and a command-line device sync their metadata through th
     assert.match(await page.getByTestId('sync-notice-1').textContent(), /Address book entry .* was added on laptop/);
     await page.getByTestId('sync-dismiss').click();
     await page.getByTestId('sync-notices').waitFor({ state: 'detached' });
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('three address-book entries imported at once on the CLI are one notification, each listed in Settings, Sync', async () => {
+    const notes = async () =>
+      Object.keys(await browser.ext.evaluate(() => chrome.notifications.getAll())).filter((id) => id.startsWith('tandem-sync_notice-'));
+    const before = await notes();
+    const addr = (n) => `0x${n.repeat(20)}`;
+    const items = [
+      ['11', 'Carol'],
+      ['22', 'Dave'],
+      ['33', 'Erin'],
+    ].map(([n, name]) => ({ category: 'address_book', id: addr(n), value: contact(name) }));
+    const file = path.join(laptop.home, 'import.json');
+    await writeFile(file, JSON.stringify(items));
+    assert.match(await laptop.run(['sync', 'set-many', file]), /3 records saved/);
+    await until(async () => (await notes()).length > before.length, 'the import announced');
+    // Barrier: one more change after the import, announced on its own; once
+    // its notification is there, anything the import caused has arrived.
+    await laptop.run(['sync', 'set', 'address_book', addr('44'), JSON.stringify(contact('Frank'))]);
+    await until(async () => (await notes()).length >= before.length + 2, 'the single change announced');
+    assert.equal((await notes()).length, before.length + 2, 'the import is one notification, the change after it another');
+    // Nothing is hidden by the coalescing: Settings, Sync names each one.
+    const page = await openPopup(browser);
+    await page.getByTestId('settings-button').click();
+    await page.getByTestId('open-sync').click();
+    await screen(page, 'sync');
+    const listed = await page.getByTestId('sync-notices').textContent();
+    for (const [n] of [['11'], ['22'], ['33'], ['44']]) assert.ok(listed.includes(getAddress(addr(n))) || listed.includes(addr(n)), `${addr(n)} in ${listed}`);
+    await page.getByTestId('sync-dismiss').click();
     assert.deepEqual(page.errors, []);
     await page.close();
   });

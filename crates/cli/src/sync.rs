@@ -46,6 +46,14 @@ pub(crate) enum SyncCmd {
         /// The value, as JSON
         value: String,
     },
+    /// Add or change several records as one change set, sent together
+    /// (e.g. an address book to import): FILE (`-`: standard input) holds a
+    /// JSON array of `{"category", "id", "value"}`. Nothing is saved unless
+    /// every one of them is valid.
+    SetMany {
+        /// The JSON file, or `-`
+        file: String,
+    },
     /// Remove a record
     Remove {
         /// The category
@@ -94,6 +102,7 @@ pub(crate) async fn run(g: &Global, cmd: SyncCmd) -> Result<()> {
             (Field::record(category(&c)?, id), Some(v))
         }
         SyncCmd::Remove { category: c, id } => (Field::record(category(&c)?, id), None),
+        SyncCmd::SetMany { file } => return set_many(g, &file).await,
     };
     let mut sh = open(g)?;
     let switch = match (&field, &value) {
@@ -107,6 +116,55 @@ pub(crate) async fn run(g: &Global, cmd: SyncCmd) -> Result<()> {
     }
     sh.persist()?;
     out("saved on this device");
+    exchange(&mut sh).await?;
+    print_status(&mut sh)?;
+    sh.close().await;
+    Ok(())
+}
+
+/// `sync set-many`: every record checked first (a bad one saves none and
+/// is named by its place in the list), then all edited at one time and
+/// sent in one exchange.
+async fn set_many(g: &Global, file: &str) -> Result<()> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Item {
+        category: String,
+        id: String,
+        value: serde_json::Value,
+    }
+    let text = if file == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(file)
+    }
+    .map_err(|e| Error::State(format!("could not read {file}: {e}")))?;
+    let items: Vec<Item> = serde_json::from_str(&text).map_err(|e| {
+        Error::State(format!(
+            "{file} is not a JSON array of {{\"category\", \"id\", \"value\"}}: {e}"
+        ))
+    })?;
+    let mut edits = Vec::with_capacity(items.len());
+    for (i, it) in items.into_iter().enumerate() {
+        let field = Field::record(category(&it.category)?, it.id);
+        let value: Value = serde_json::from_value(it.value)
+            .map_err(|e| Error::State(format!("record {} is not a record's JSON: {e}", i + 1)))?;
+        field
+            .check(Some(&value))
+            .map_err(|e| Error::State(format!("record {}: {e}", i + 1)))?;
+        edits.push((field, value));
+    }
+    let n = edits.len();
+    let mut sh = open(g)?;
+    let now = now_ms();
+    sh.with_sync(|s| {
+        edits
+            .into_iter()
+            .try_for_each(|(f, v)| s.edit(f, Some(v), now).map(drop))
+    })?
+    .map_err(|e| Error::State(e.to_string()))?;
+    sh.persist()?;
+    out(format!("{n} records saved on this device"));
     exchange(&mut sh).await?;
     print_status(&mut sh)?;
     sh.close().await;

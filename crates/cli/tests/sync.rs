@@ -155,3 +155,48 @@ fn edits_converge_across_a_relay_outage_and_a_revoked_device_reads_nothing_new()
         );
     }
 }
+
+#[test]
+fn set_many_saves_all_or_nothing_and_sends_them_together() {
+    let dir = TempDir::new();
+    let (relay, url) = start_relay("127.0.0.1:0", &dir.0.join("relay.db"));
+    let phone = Dev::with_url(&dir, "phone", &url);
+    let desk = Dev::with_url(&dir, "desk", &url);
+    pair(&phone, &desk);
+    desk.run_ok(&["sync", "on", "address_book"]);
+    let file = dir.0.join("import.json");
+    let item = |n: u8, name: &str| {
+        format!(
+            r#"{{"category":"address_book","id":"{}","value":{}}}"#,
+            addr(n),
+            contact(name)
+        )
+    };
+
+    // The second record's id is not an address: a clear error naming it,
+    // and the first is not saved either.
+    let bad = format!(
+        r#"[{},{{"category":"address_book","id":"0x12","value":{}}}]"#,
+        item(1, "Alice"),
+        contact("X")
+    );
+    std::fs::write(&file, bad).unwrap();
+    let e = desk.run_err(&["sync", "set-many", file.to_str().unwrap()]);
+    assert!(e.contains("record 2"), "{e}");
+    assert_eq!(names(&desk, true), Vec::<String>::new());
+    std::fs::write(&file, "{}").unwrap();
+    let e = desk.run_err(&["sync", "set-many", file.to_str().unwrap()]);
+    assert!(e.contains("not a JSON array"), "{e}");
+
+    let good = format!(
+        "[{},{},{}]",
+        item(1, "Alice"),
+        item(2, "Bob"),
+        item(3, "Carol")
+    );
+    std::fs::write(&file, good).unwrap();
+    let out = desk.run_ok(&["sync", "set-many", file.to_str().unwrap()]);
+    assert!(out.contains("3 records saved"), "{out}");
+    assert_eq!(names(&phone, false), ["Alice", "Bob", "Carol"]);
+    stop(relay);
+}
