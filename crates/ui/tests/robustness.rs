@@ -115,3 +115,16 @@ proptest! {
         prop_assert!(p.windows(2).all(|w| w[0] < w[1]) && p.iter().all(|&i| i < 12));
     }
 }
+
+/// The pages call an allowance unlimited from the very amount the worker's
+/// warning and the phone's policy do (`tandem_wallet::approval`).
+#[test]
+fn the_pages_unlimited_threshold_is_the_wallets() {
+    use tandem_ui::format::{is_unlimited, UNLIMITED_THRESHOLD};
+    let from = tandem_wallet::approval::UNLIMITED_FROM;
+    assert_eq!(UNLIMITED_THRESHOLD, from.to_string());
+    assert!(is_unlimited(&from.to_string()));
+    assert!(!is_unlimited(
+        &(from - alloy_primitives::U256::from(1)).to_string()
+    ));
+}

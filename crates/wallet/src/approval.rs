@@ -12,6 +12,20 @@ pub const MAX_PENDING: usize = 20;
 /// At most this many approvals from one origin.
 pub const MAX_PENDING_PER_ORIGIN: usize = 5;
 
+/// The smallest token allowance Tandem calls unlimited: 2^128. No token's
+/// supply comes near it, and dapps that mean "no limit" ask 2^256 - 1 or a
+/// little less (Permit2: 2^160 - 1). One threshold everywhere: the approval
+/// window's warning, the phone's policy ([`crate::confirm`]) and the pages'
+/// wording (`tandem_ui::format::UNLIMITED_THRESHOLD`, tested equal), so
+/// that no amount reads as unlimited on screen and passes as limited to the
+/// phone's policy.
+pub const UNLIMITED_FROM: U256 = U256::from_limbs([0, 0, 1, 0]);
+
+/// Whether allowance `amount` is unlimited in practice ([`UNLIMITED_FROM`]).
+pub fn is_unlimited(amount: U256) -> bool {
+    amount >= UNLIMITED_FROM
+}
+
 /// What the user is asked to approve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -678,7 +692,7 @@ pub(crate) fn transaction_display(state: &State, tx: &Value) -> Value {
         match &body[..8] {
             TRANSFER => call = json!({"function": "transfer", "to": addr, "amount": amount}),
             APPROVE => {
-                if amount == U256::MAX {
+                if is_unlimited(amount) {
                     warnings.push(format!(
                         "unlimited token approval: {addr} could move all of this token from your account"
                     ));

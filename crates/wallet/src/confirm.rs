@@ -336,9 +336,11 @@ impl Wallet {
                 if p.approvals && data.len() == 8 + 128 {
                     let amount = U256::from_str_radix(&data[72..], 16).unwrap_or_default();
                     let selector = &data[..8];
-                    // Unlimited in practice: at least 2^255 (some dapps use
-                    // MAX - small) or an approval of the whole collection.
-                    let unlimited = selector == SELECTOR_APPROVE && amount.bit(255);
+                    // Unlimited in practice (some dapps use MAX - small):
+                    // the window's threshold, or an approval of the whole
+                    // collection.
+                    let unlimited =
+                        selector == SELECTOR_APPROVE && crate::approval::is_unlimited(amount);
                     let all = selector == SELECTOR_SET_APPROVAL_FOR_ALL && !amount.is_zero();
                     if unlimited || all {
                         return Some(Rule::Approval);

@@ -110,11 +110,35 @@ fn each_rule_of_the_policy_sends_its_request_to_the_phone_and_nothing_else_does(
     let unlimited = send(&mut w, "0x0", Some(UNLIMITED));
     assert_eq!(awaits(approve_here(&mut w, unlimited)), Rule::Approval);
     done(&mut w, unlimited);
-    // Unlimited in practice (at least 2^255) counts too.
+    // Unlimited in practice counts too: MAX minus a little, and down to
+    // 2^128, what the window calls unlimited (2^254 once passed as limited).
     let almost = UNLIMITED.replace("ffffffff", "fffffff0");
-    let id = send(&mut w, "0x0", Some(&almost));
-    assert_eq!(awaits(approve_here(&mut w, id)), Rule::Approval);
-    done(&mut w, id);
+    let prefix = &UNLIMITED[..74]; // 0x, the selector, the spender
+    let with = |amount: String| format!("{prefix}{amount:0>64}");
+    let two_254 = with(format!("4{}", "0".repeat(63)));
+    let two_128 = with(format!("1{}", "0".repeat(32)));
+    let warned = |w: &Wallet, id: u64| {
+        w.session.approval(id).unwrap().display["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x.as_str().unwrap().starts_with("unlimited token approval"))
+    };
+    for amount in [&almost, &two_254, &two_128] {
+        let id = send(&mut w, "0x0", Some(amount));
+        // The window warns of what the phone's policy catches.
+        assert!(warned(&w, id), "{amount}");
+        assert_eq!(awaits(approve_here(&mut w, id)), Rule::Approval, "{amount}");
+        done(&mut w, id);
+    }
+    // One below 2^128 is a limit.
+    let below = with("f".repeat(32));
+    let id = send(&mut w, "0x0", Some(&below));
+    assert!(!warned(&w, id));
+    assert!(
+        matches!(approve_here(&mut w, id), Resolution::SendTransaction { .. }),
+        "{below}"
+    );
     let small = send(&mut w, "0x0", Some(SMALL_APPROVAL));
     assert!(matches!(
         approve_here(&mut w, small),
