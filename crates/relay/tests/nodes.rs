@@ -307,6 +307,50 @@ async fn a_device_revoked_on_one_node_gets_nothing_published_after_on_another() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_a_node_has_not_heard_of_yet_still_stops_what_it_stores_after() {
+    if common::postgres_skipped() {
+        return;
+    }
+    let Across {
+        pg,
+        a: _a,
+        b,
+        f_key,
+        group,
+        mut f,
+        m_key,
+        mut m,
+        ..
+    } = member_across().await;
+    let (o_key, o_m, _) = admitted(&mut f, &f_key, group, Capabilities::ALL).await;
+    let mut o = Client::connect(&b.url, &o_key, o_m).await.unwrap();
+    // B caches the group with M in it.
+    group_and_direct(&mut o, &mut m, &mut [&mut f]).await;
+    // M's row is marked revoked in the database with no notification: node
+    // B has not heard of it (the window between another node's commit and
+    // its notification, held open).
+    let (db, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    db.execute(
+        "UPDATE devices SET revoked = 1 WHERE grp = $1 AND device = $2",
+        &[&group.0.as_slice(), &m_key.device_id().0.as_slice()],
+    )
+    .await
+    .unwrap();
+    o.publish(Recipient::Group, b"after").await.unwrap();
+    // Barrier: F (on A) has it, so B stored and pushed it.
+    assert_eq!(expect_message(&mut f).await.payload, b"after");
+    assert_eq!(
+        waiting_in(&pg, group, m_key.device_id()).await,
+        0,
+        "stored for a device revoked before the write"
+    );
+    expect_nothing(&mut m).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_admitted_on_one_node_gets_the_next_publish_from_another() {
     if common::postgres_skipped() {
         return;

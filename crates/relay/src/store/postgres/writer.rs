@@ -25,6 +25,9 @@ use crate::{Error, Result};
 /// Most jobs folded into one transaction.
 const MAX_BATCH: usize = 4096;
 
+/// A device id's length, the tail of a group member's mailbox key.
+const DEVICE_ID_LEN: usize = 16;
+
 /// A unit of work for the writer.
 pub(super) enum Job {
     Publish {
@@ -117,6 +120,7 @@ struct Statements {
     ack: Statement,
     drop_unreferenced: Statement,
     subscribers: Statement,
+    revoked: Statement,
     usage: Statement,
     ids: Statement,
     messages: Statement,
@@ -136,6 +140,16 @@ impl Statements {
             drop_unreferenced: p(DROP_UNREFERENCED).await?,
             subscribers: p("SELECT topic, mailbox, until FROM subscriptions \
                             WHERE topic = ANY($1::bytea[])")
+            .await?,
+            // The group devices a batch names, locked until its COMMIT: a
+            // revocation (which updates its device's row) commits either
+            // before this read, and the device gets nothing of the batch,
+            // or after the batch, whose messages then came first. Another
+            // node's cached member list may be a notification behind.
+            revoked: p("SELECT c.mailbox, d.revoked IS NOT NULL \
+                        FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS c(mailbox, grp, device) \
+                        JOIN devices d ON d.grp = c.grp AND d.device = c.device \
+                        FOR SHARE OF d")
             .await?,
             // Room in each mailbox a publish may reach, as stored (other
             // nodes fill them too).
@@ -234,6 +248,21 @@ async fn write(c: &Conn, node: u64, batch: &[Job]) -> Result<Vec<Outcome>> {
     // Ids for every publish (a refused one leaves a gap), taken in queue
     // order: one sender's messages are queued in the order it sent them.
     let wanted = publishes.len() as i64;
+    // The group mailboxes named (a group's member is its group id, then its
+    // 16-byte device id). Share locks: other nodes' batches do not wait.
+    let named: Vec<&[u8]> = publishes
+        .iter()
+        .filter_map(|(m, _)| m.recipients.as_ref())
+        .flatten()
+        .map(Vec::as_slice)
+        .filter(|r| r.len() > DEVICE_ID_LEN)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let (named_groups, named_devices): (Vec<&[u8]>, Vec<&[u8]>) = named
+        .iter()
+        .map(|r| r.split_at(r.len() - DEVICE_ID_LEN))
+        .unzip();
     let begin: BoxFuture<'_, Rows> =
         Box::pin(async { client.batch_execute("BEGIN").await.map(|()| Vec::new()) });
     let mut plan = pipeline(vec![
@@ -241,6 +270,7 @@ async fn write(c: &Conn, node: u64, batch: &[Job]) -> Result<Vec<Outcome>> {
         Box::pin(client.query(&st.ack, &[&ack_boxes, &ack_ids])),
         Box::pin(client.query(&st.drop_unreferenced, &[&ack_ids])),
         Box::pin(client.query(&st.subscribers, &[&topics])),
+        Box::pin(client.query(&st.revoked, &[&named, &named_groups, &named_devices])),
         Box::pin(client.query(&st.ids, &[&wanted])),
     ])
     .await?;
@@ -248,6 +278,13 @@ async fn write(c: &Conn, node: u64, batch: &[Job]) -> Result<Vec<Outcome>> {
         .pop()
         .unwrap_or_default()
         .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let revoked: HashSet<Vec<u8>> = plan
+        .pop()
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.get::<_, bool>(1))
         .map(|r| r.get(0))
         .collect();
     let mut subs: HashMap<Vec<u8>, Vec<(Vec<u8>, u64)>> = HashMap::new();
@@ -264,7 +301,11 @@ async fn write(c: &Conn, node: u64, batch: &[Job]) -> Result<Vec<Outcome>> {
     }
     let candidates: Vec<(Vec<Vec<u8>>, u64)> = publishes
         .iter()
-        .map(|(m, _)| candidates(m, &subs))
+        .map(|(m, _)| {
+            let (mut c, expires_at) = candidates(m, &subs);
+            c.retain(|r| !revoked.contains(r));
+            (c, expires_at)
+        })
         .collect();
     let all: Vec<&[u8]> = candidates
         .iter()
