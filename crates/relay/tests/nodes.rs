@@ -251,15 +251,31 @@ async fn a_revocation_on_one_node_cuts_the_device_off_on_another() {
 
 /// Messages waiting in a group member's mailbox (`group ‖ device`), as
 /// the shared database holds them.
+/// `member_across` with a third member O, connected to B, through which B
+/// has cached the group with M in it (group and device paths).
+async fn warm_on_b() -> (Across, Client) {
+    let mut x = member_across().await;
+    let (o_key, o_m, _) = admitted(&mut x.f, &x.f_key, x.group, Capabilities::ALL).await;
+    let mut o = Client::connect(&x.b.url, &o_key, o_m).await.unwrap();
+    group_and_direct(&mut o, &mut x.m, &mut [&mut x.f]).await;
+    (x, o)
+}
+
+/// A connection to the relays' database.
+async fn relay_db(pg: &common::Postgres) -> tokio_postgres::Client {
+    let (c, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    c
+}
+
 async fn waiting_in(
     pg: &common::Postgres,
     group: tandem_pair::GroupId,
     device: tandem_pair::DeviceId,
 ) -> i64 {
-    let (c, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let c = relay_db(pg).await;
     let mailbox = [group.0.as_slice(), &device.0].concat();
     c.query_one("SELECT COUNT(*) FROM inbox WHERE mailbox = $1", &[&mailbox])
         .await
@@ -272,22 +288,21 @@ async fn a_device_revoked_on_one_node_gets_nothing_published_after_on_another() 
     if common::postgres_skipped() {
         return;
     }
-    let Across {
-        pg,
-        a: _a,
-        b,
-        f_key,
-        group,
-        mut f,
-        m_key,
-        mut m,
-        ..
-    } = member_across().await;
-    let (o_key, o_m, _) = admitted(&mut f, &f_key, group, Capabilities::ALL).await;
-    let mut o = Client::connect(&b.url, &o_key, o_m).await.unwrap();
+    let (
+        Across {
+            pg,
+            a: _a,
+            b: _b,
+            f_key,
+            group,
+            mut f,
+            m_key,
+            m: _m,
+            ..
+        },
+        mut o,
+    ) = warm_on_b().await;
 
-    // B knows the group with M in it (group and device paths).
-    group_and_direct(&mut o, &mut m, &mut [&mut f]).await;
     // Revoked through A. O (on B) hears of it from B, which has then
     // processed the revocation: O's next publishes come after it.
     revoke_witnessed(&mut f, &f_key, group, m_key.device_id(), &mut o).await;
@@ -311,34 +326,30 @@ async fn a_revocation_a_node_has_not_heard_of_yet_still_stops_what_it_stores_aft
     if common::postgres_skipped() {
         return;
     }
-    let Across {
-        pg,
-        a: _a,
-        b,
-        f_key,
-        group,
-        mut f,
-        m_key,
-        mut m,
-        ..
-    } = member_across().await;
-    let (o_key, o_m, _) = admitted(&mut f, &f_key, group, Capabilities::ALL).await;
-    let mut o = Client::connect(&b.url, &o_key, o_m).await.unwrap();
-    // B caches the group with M in it.
-    group_and_direct(&mut o, &mut m, &mut [&mut f]).await;
+    let (
+        Across {
+            pg,
+            a: _a,
+            b: _b,
+            group,
+            mut f,
+            m_key,
+            mut m,
+            ..
+        },
+        mut o,
+    ) = warm_on_b().await;
     // M's row is marked revoked in the database with no notification: node
     // B has not heard of it (the window between another node's commit and
     // its notification, held open).
-    let (db, conn) = tokio_postgres::connect(&pg.url, tokio_postgres::NoTls)
+    relay_db(&pg)
+        .await
+        .execute(
+            "UPDATE devices SET revoked = 1 WHERE grp = $1 AND device = $2",
+            &[&group.0.as_slice(), &m_key.device_id().0.as_slice()],
+        )
         .await
         .unwrap();
-    tokio::spawn(conn);
-    db.execute(
-        "UPDATE devices SET revoked = 1 WHERE grp = $1 AND device = $2",
-        &[&group.0.as_slice(), &m_key.device_id().0.as_slice()],
-    )
-    .await
-    .unwrap();
     o.publish(Recipient::Group, b"after").await.unwrap();
     // Barrier: F (on A) has it, so B stored and pushed it.
     assert_eq!(expect_message(&mut f).await.payload, b"after");
