@@ -114,7 +114,9 @@ pub const TURN_OFF: [(&str, &str, &str); 2] = [
         "keep",
         "Turn off and keep this phone's copy",
         "This phone's copy of the log stays on it, sealed, and shows again if you turn \
-         the log on again.",
+         the log on again. What your other devices record while it is off does not reach \
+         this phone: turned on again, the log here shows those entries as missing (your \
+         other devices keep them).",
     ),
     (
         "delete",
@@ -315,6 +317,10 @@ mod tests {
             asked.contains("shows again if you turn the log on again"),
             "{asked}"
         );
+        // Said before it happens: entries written elsewhere while off reach
+        // nothing here (the gap was seen end to end; the engine does not ask
+        // the group again for a kept log).
+        assert!(asked.contains("shows those entries as missing"), "{asked}");
         assert!(asked.contains("your other devices keep theirs"), "{asked}");
         assert!(page.find("activity-off-keep").is_some());
         // Under the log's intro, before its filters and entries.
