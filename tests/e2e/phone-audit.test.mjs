@@ -96,7 +96,13 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
     await unlockPhone(phonePage);
     await phonePage.getByTestId('activity-open').waitFor({ timeout: 20_000 });
     const status = phonePage.getByTestId('sync-status');
-    await until(async () => /^Synced/.test((await status.textContent().catch(() => '')) ?? ''), 'the phone to say it is synced', 30_000);
+    // Timed by the relay's word that it stored what the phone sent (its
+    // unlock, recorded in the log).
+    await until(
+      async () => /^Synced (just now|\d+ (min|h|d) ago)$/.test((await status.textContent().catch(() => '')) ?? ''),
+      'the phone to say when it synced',
+      30_000,
+    );
     assert.deepEqual(phonePage.errors, []);
   });
 
@@ -115,6 +121,11 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
     const me = await mine();
     assert.ok(me, 'the phone\'s own unlock is in its chain');
     assert.notEqual(seen.device, me, 'the entry is the desktop\'s');
+    // Said for a phone: its own device, and where the log comes from.
+    const own = phonePage.getByTestId('audit-filter-device').locator('option', { hasText: '(this phone)' });
+    assert.equal(await own.getAttribute('value'), me);
+    assert.match(await phonePage.getByTestId('audit-about').textContent(), /reach this phone/);
+    assert.doesNotMatch(await phonePage.getByTestId('audit-screen').textContent(), /browser/);
     assert.match(seen.text, /^Approved on /);
     // The desktop's entries from before the phone's log started (its
     // restore at onboarding) arrived too, so its chain has no gap.
@@ -220,5 +231,53 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
       await phonePage.locator(`[data-testid="${altered.id}"]`).getAttribute('class'),
       'stack warn',
     );
+  });
+
+  it('turning the log off says what happens, then the plain app loads; kept, the copy shows again; deleted, it is gone', async () => {
+    const loaded = (name) =>
+      phonePage.evaluate((n) => performance.getEntriesByType('resource').some((r) => r.name.endsWith(`/${n}_bg.wasm`)), name);
+    const turnOff = async (choice) => {
+      await phonePage.getByTestId('activity-open').click();
+      await phonePage.getByTestId('audit-screen').waitFor();
+      await phonePage.getByTestId('activity-off-ask').click();
+      const asked = await phonePage.getByTestId('activity-off').textContent();
+      assert.match(asked, /stops receiving your devices' Activity log/);
+      assert.match(asked, /reloads once into its smaller version/);
+      await Promise.all([phonePage.waitForEvent('load'), phonePage.getByTestId(`activity-off-${choice}`).click()]);
+      await phonePage.getByTestId('unlock-screen').waitFor({ timeout: 20_000 });
+      assert.equal(await loaded('tandem_phone'), true);
+      assert.equal(await loaded('tandem_phone_sync'), false);
+      await unlockPhone(phonePage);
+      await phonePage.getByTestId('activity-on').waitFor({ timeout: 20_000 });
+      assert.equal(await phonePage.getByTestId('activity-open').count(), 0);
+      assert.equal(await phonePage.getByTestId('sync-status').count(), 0);
+    };
+    const turnOn = async () => {
+      await Promise.all([phonePage.waitForEvent('load'), phonePage.getByTestId('activity-on').click()]);
+      await phonePage.getByTestId('unlock-screen').waitFor({ timeout: 20_000 });
+      assert.equal(await loaded('tandem_phone_sync'), true);
+      await unlockPhone(phonePage);
+      await phonePage.getByTestId('activity-open').click();
+    };
+    // From the log screen the last test left open.
+    await phonePage.getByTestId('back-button').click();
+    await phonePage.getByTestId('home-screen').waitFor();
+
+    // Kept: on again, this phone's copy shows again (the altered entry with it).
+    await turnOff('keep');
+    assert.notEqual(await phonePage.evaluate(() => localStorage.getItem('tandem.phone.sync')), null);
+    await turnOn();
+    await until(
+      async () => (await entries(phonePage)).some((e) => /message: something harmless$/.test(e.text)),
+      'the kept copy on the phone',
+    );
+    await phonePage.getByTestId('back-button').click();
+    await phonePage.getByTestId('home-screen').waitFor();
+
+    // Deleted: the sealed copy is gone from this phone.
+    await turnOff('delete');
+    assert.equal(await phonePage.evaluate(() => localStorage.getItem('tandem.phone.sync')), null);
+    assert.equal(await phonePage.evaluate(() => localStorage.getItem('tandem.phone.activity')), null);
+    assert.deepEqual(phonePage.errors, []);
   });
 });

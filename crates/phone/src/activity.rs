@@ -56,26 +56,76 @@ pub fn answered(r: &Request, approved: bool, me: Option<&str>) -> Happened {
 /// The phone's sync status line: "Offline", "n changes waiting" or
 /// "Synced …". The log syncs whether or not a wallet category does (the
 /// phone has none of the desktop's records), so a status that counted
-/// only categories would say "off" while entries go out.
-pub fn status_line(v: &SyncView, now_ms: f64) -> String {
-    let waiting = v.to_send + v.held + v.log_waiting;
+/// only categories would say "off" while entries go out. `outbox`: the
+/// device engine's messages the relay has not stored yet (log entries
+/// handed to it are no longer counted by the sync state); `sent_at`: when
+/// the relay last stored one. "Synced" is timed by the later of that and
+/// the last snapshot the relay stored: both are the relay's word.
+pub fn status_line(v: &SyncView, outbox: usize, sent_at: Option<f64>, now_ms: f64) -> String {
+    let waiting = v.to_send + v.held + v.log_waiting + outbox;
     let changes = match waiting {
         1 => "1 change waiting".to_owned(),
         n => format!("{n} changes waiting"),
     };
+    let confirmed = match (v.synced_at.map(|t| t as f64), sent_at) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
     match (v.online, waiting) {
         (false, 0) => "Offline".into(),
         (false, _) => format!("Offline: {changes}"),
-        (true, 0) => match v.synced_at {
-            Some(t) if v.categories.iter().any(|c| c.on) => format!(
-                "Synced {}",
-                tandem_ui::format::relative_time(t as f64, now_ms)
-            ),
-            _ => "Synced: the Activity log is up to date".into(),
+        (true, 0) => match confirmed {
+            Some(t) => format!("Synced {}", tandem_ui::format::relative_time(t, now_ms)),
+            // Nothing sent since this page opened, nothing waiting.
+            None => "Synced: the Activity log is up to date".into(),
         },
         (true, _) => changes,
     }
 }
+
+/// What turning the log off does, said before it is done: the paragraphs
+/// of the Activity screen's question (`waiting`: this phone's entries not
+/// handed to the device engine yet, which go nowhere while it is off).
+pub fn turn_off_text(waiting: usize) -> Vec<String> {
+    let mut out = vec![
+        "This phone stops receiving your devices' Activity log and stops recording \
+         its own unlocks and answers in it. The app reloads once into its smaller \
+         version; unlock it again."
+            .to_owned(),
+    ];
+    match waiting {
+        0 => {}
+        1 => out.push(
+            "1 entry of this phone has not reached your other devices yet: kept, it goes \
+             when you turn the log on again; deleted, it is lost."
+                .into(),
+        ),
+        n => out.push(format!(
+            "{n} entries of this phone have not reached your other devices yet: kept, they \
+             go when you turn the log on again; deleted, they are lost."
+        )),
+    }
+    out
+}
+
+/// The two ways to turn it off: (action argument, button, what it means).
+pub const TURN_OFF: [(&str, &str, &str); 2] = [
+    (
+        "keep",
+        "Turn off and keep this phone's copy",
+        "This phone's copy of the log stays on it, sealed, and shows again if you turn \
+         the log on again. What your other devices record while it is off does not reach \
+         this phone: turned on again, the log here shows those entries as missing (your \
+         other devices keep them).",
+    ),
+    (
+        "delete",
+        "Turn off and delete this phone's copy",
+        "This phone's copy of the log is deleted; your other devices keep theirs. If you \
+         turn the log on again, this phone starts a new chain, and your other devices \
+         show where it meets the old one in red.",
+    ),
+];
 
 impl Phone {
     /// The taps of the Activity screen and of the switch that turns it on;
@@ -98,7 +148,10 @@ impl Phone {
     /// The line under the connection on Home (`None` before sync opened).
     pub fn sync_status(&self) -> Option<String> {
         #[cfg(any(feature = "sync", test))]
-        return self.sync.as_ref().map(|v| status_line(v, self.now_ms));
+        return self.sync.as_ref().map(|v| {
+            let outbox = self.devices.as_ref().map_or(0, |d| d.waiting.outbox);
+            status_line(v, outbox, self.sent_at, self.now_ms)
+        });
         #[cfg(not(any(feature = "sync", test)))]
         None
     }
@@ -109,9 +162,26 @@ impl Phone {
     fn log_act(&mut self, action: &str, arg: &str) -> Option<Vec<Effect>> {
         let mut out = Vec::new();
         match action {
-            "activity-open" if self.activity => self.go(Screen::Activity),
+            "activity-open" if self.activity => {
+                self.turning_off = false;
+                self.go(Screen::Activity);
+            }
             // The log screen's back button (the extension's view).
             "back" if self.screen == Screen::Activity => self.go(Screen::Home),
+            "activity-off-ask" if self.activity => self.turning_off = true,
+            "activity-off-cancel" => self.turning_off = false,
+            "activity-off" if self.activity && self.turning_off => {
+                let delete = match arg {
+                    "keep" => false,
+                    "delete" => true,
+                    _ => return None,
+                };
+                self.turning_off = false;
+                self.notice = Some(
+                    "Turning off the Activity log: the app reloads once; unlock it again.".into(),
+                );
+                out.push(Effect::ActivityOff { delete });
+            }
             _ => match tandem_ui::audit::parse(action, arg)? {
                 AuditAction::Filter(which, value) => {
                     if let Some(s) = self.audit.as_mut() {
@@ -158,20 +228,137 @@ mod tests {
 
     #[test]
     fn the_status_line_counts_log_entries_waiting_and_says_offline() {
-        assert_eq!(status_line(&sync_view(false, 0, false), 0.0), "Offline");
         assert_eq!(
-            status_line(&sync_view(false, 2, false), 0.0),
+            status_line(&sync_view(false, 0, false), 0, None, 0.0),
+            "Offline"
+        );
+        assert_eq!(
+            status_line(&sync_view(false, 2, false), 0, None, 0.0),
             "Offline: 2 changes waiting"
         );
         assert_eq!(
-            status_line(&sync_view(true, 1, false), 0.0),
+            status_line(&sync_view(true, 1, false), 0, None, 0.0),
             "1 change waiting"
         );
+        // Entries handed to the device engine wait until the relay stores them.
         assert_eq!(
-            status_line(&sync_view(true, 0, false), 0.0),
+            status_line(&sync_view(true, 0, false), 2, Some(0.0), 0.0),
+            "2 changes waiting"
+        );
+    }
+
+    #[test]
+    fn synced_says_when_the_relay_last_stored_what_this_phone_sent() {
+        // No wallet category on (the snapshots' time is absent): the time
+        // the relay stored the phone's last message.
+        let mut v = sync_view(true, 0, false);
+        v.synced_at = None;
+        assert_eq!(
+            status_line(&v, 0, Some(1_000.0), 121_000.0),
+            "Synced 2 min ago"
+        );
+        // Nothing sent since the page opened: no time to give.
+        assert_eq!(
+            status_line(&v, 0, None, 121_000.0),
             "Synced: the Activity log is up to date"
         );
-        assert!(status_line(&sync_view(true, 0, true), 61_000.0).starts_with("Synced "));
+        // A snapshot the relay stored later counts too.
+        v.synced_at = Some(61_000);
+        assert_eq!(
+            status_line(&v, 0, Some(1_000.0), 121_000.0),
+            "Synced 1 min ago"
+        );
+        assert_eq!(status_line(&v, 0, None, 70_000.0), "Synced just now");
+    }
+
+    #[test]
+    fn a_sent_event_times_the_home_screens_status() {
+        let (mut p, _) = testing::imported(None, 0.0, true);
+        p.activity = true;
+        p.sync = Some(sync_view(true, 0, false));
+        p.sync.as_mut().unwrap().synced_at = None;
+        assert_eq!(
+            p.sync_status().unwrap(),
+            "Synced: the Activity log is up to date"
+        );
+        p.now_ms = 5_000.0;
+        let sent =
+            serde_json::from_value(json!({"kind": "sent", "what": "message", "full": []})).unwrap();
+        p.on_event(sent);
+        assert_eq!(p.sent_at, Some(5_000.0));
+        p.now_ms = 5_000.0 + 180_000.0;
+        assert_eq!(p.sync_status().unwrap(), "Synced 3 min ago");
+    }
+
+    #[test]
+    fn turning_the_log_off_says_what_happens_first_then_keeps_or_deletes_the_copy() {
+        let (mut p, _) = testing::imported(None, 0.0, true);
+        p.activity = true;
+        p.activity_act("activity-open", "");
+        p.on_audit(
+            serde_json::from_value(json!({"me": "aa", "entries": [], "devices": []})).unwrap(),
+        );
+        // Without the question answered, nothing is turned off.
+        assert_eq!(p.activity_act("activity-off", "keep"), None);
+        let page = crate::screens::view(&p);
+        assert!(page.find("activity-off").is_none());
+        p.activity_act("activity-off-ask", "");
+        let page = crate::screens::view(&p);
+        let asked = page.find("activity-off").unwrap().text_content();
+        assert!(
+            asked.contains("stops receiving your devices' Activity log"),
+            "{asked}"
+        );
+        assert!(
+            asked.contains("reloads once into its smaller version"),
+            "{asked}"
+        );
+        assert!(
+            asked.contains("shows again if you turn the log on again"),
+            "{asked}"
+        );
+        // Said before it happens: entries written elsewhere while off reach
+        // nothing here (the gap was seen end to end; the engine does not ask
+        // the group again for a kept log).
+        assert!(asked.contains("shows those entries as missing"), "{asked}");
+        assert!(asked.contains("your other devices keep theirs"), "{asked}");
+        assert!(page.find("activity-off-keep").is_some());
+        // Under the log's intro, before its filters and entries.
+        let ids = page.testids();
+        let pos = |id: &str| ids.iter().position(|t| t == id).unwrap();
+        assert!(
+            pos("audit-about") < pos("activity-off") && pos("activity-off") < pos("audit-filters")
+        );
+        assert!(page.find("activity-off-delete").is_some());
+        // "Keep it on" closes the question.
+        p.activity_act("activity-off-cancel", "");
+        assert!(!p.turning_off);
+        assert_eq!(p.activity_act("activity-off", "keep"), None);
+        // An unknown choice is refused.
+        p.activity_act("activity-off-ask", "");
+        assert_eq!(p.activity_act("activity-off", "wipe"), None);
+        assert_eq!(
+            p.activity_act("activity-off", "keep"),
+            Some(vec![Effect::ActivityOff { delete: false }])
+        );
+        assert!(!p.turning_off);
+        p.activity_act("activity-off-ask", "");
+        assert_eq!(
+            p.activity_act("activity-off", "delete"),
+            Some(vec![Effect::ActivityOff { delete: true }])
+        );
+        // The plain module has nothing to turn off.
+        p.activity = false;
+        p.turning_off = true;
+        assert_eq!(p.activity_act("activity-off-ask", ""), None);
+        assert_eq!(p.activity_act("activity-off", "keep"), None);
+    }
+
+    #[test]
+    fn entries_not_sent_yet_are_named_before_the_log_turns_off() {
+        assert_eq!(turn_off_text(0).len(), 1);
+        assert!(turn_off_text(1)[1].starts_with("1 entry of this phone has not reached"));
+        assert!(turn_off_text(3)[1].starts_with("3 entries of this phone have not reached"));
     }
 
     #[test]

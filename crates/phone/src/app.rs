@@ -472,6 +472,12 @@ fn run(a: &Rc<App>, effects: Vec<Effect>) {
                     }
                 }
             }
+            Effect::ActivityOff { delete } => {
+                #[cfg(feature = "sync")]
+                crate::app_sync::turn_off(a, delete);
+                #[cfg(not(feature = "sync"))]
+                let _ = delete;
+            }
             Effect::ClearLink => {
                 if let Some(w) = web_sys::window() {
                     if let Ok(h) = w.history() {

@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use crate::activity::STATE_KEY;
+use crate::activity::{FLAG_KEY, STATE_KEY};
 use crate::app::{render, storage, App};
 
 /// Entries made before the log was open (an unlock comes before the
@@ -97,6 +97,33 @@ pub(crate) fn refresh(a: &App) {
         .and_then(|j| serde_json::from_str(&j).ok())
     {
         a.phone.borrow_mut().on_sync(v);
+    }
+}
+
+/// Turns the log off: the flag `phone/boot.js` reads back to off (the
+/// plain module loads after the reload), this phone's copy deleted when
+/// `delete`, then one reload.
+pub(crate) fn turn_off(a: &App, delete: bool) {
+    // The copy first: if the flag then stays, the log is still on (and
+    // new), never off with a copy the user asked to delete.
+    let done = storage().and_then(|s| {
+        if delete {
+            s.remove_item(STATE_KEY).ok()?;
+        }
+        s.remove_item(FLAG_KEY).ok()
+    });
+    match (done, web_sys::window()) {
+        (Some(()), Some(w)) => {
+            let _ = w.location().reload();
+        }
+        _ => {
+            let mut p = a.phone.borrow_mut();
+            p.notice = None;
+            p.error =
+                Some("This browser did not store the setting: the Activity log stays on.".into());
+            drop(p);
+            render(a, true);
+        }
     }
 }
 

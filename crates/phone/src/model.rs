@@ -127,6 +127,13 @@ pub enum Effect {
     /// Turn the Activity log and sync on: store the flag `phone/boot.js`
     /// reads, then reload once into the sync module.
     ActivityOn,
+    /// Turn them off (the sync module): the flag back to off, this
+    /// phone's copy of the log deleted when `delete` (else kept sealed for
+    /// the next time), then reload once into the plain module.
+    ActivityOff {
+        /// Delete this phone's copy (`activity::STATE_KEY`).
+        delete: bool,
+    },
     /// Save the Activity log as a file (`json` or `csv`).
     AuditExport(String),
 }
@@ -256,6 +263,13 @@ pub struct Phone {
     /// The sync state as last read.
     #[cfg(any(feature = "sync", test))]
     pub sync: Option<tandem_sync::view::SyncView>,
+    /// When the relay last said it stored a message this phone sent (ms).
+    #[cfg(any(feature = "sync", test))]
+    pub sent_at: Option<f64>,
+    /// The Activity screen says what turning the log off does, and asks
+    /// which way.
+    #[cfg(any(feature = "sync", test))]
+    pub turning_off: bool,
 }
 
 impl Phone {
@@ -313,6 +327,10 @@ impl Phone {
             audit: None,
             #[cfg(any(feature = "sync", test))]
             sync: None,
+            #[cfg(any(feature = "sync", test))]
+            sent_at: None,
+            #[cfg(any(feature = "sync", test))]
+            turning_off: false,
         }
     }
 
@@ -881,6 +899,15 @@ impl Phone {
             ("removed", _) => {
                 self.revoking = None;
                 true
+            }
+            // The relay stored what this phone sent: when the status line
+            // says it synced.
+            ("sent", _) => {
+                #[cfg(any(feature = "sync", test))]
+                {
+                    self.sent_at = Some(self.now_ms);
+                }
+                false
             }
             // A device joined: it learns this phone's policy (the ones
             // already in the group have it).

@@ -8,6 +8,7 @@
 use serde::Deserialize;
 use tandem_sync::audit::{Happened, Verdict};
 
+use crate::devices::Here;
 use crate::format::{date_time, shorten_address};
 use crate::view::{back_bar, el, error_box, notice_box, Action, El, Ui};
 
@@ -340,12 +341,12 @@ fn select(
         )
 }
 
-fn filters(s: &AuditScreen) -> El {
+fn filters(s: &AuditScreen, here: Here) -> El {
     let mut devices: Vec<(String, String)> = vec![(String::new(), "All devices".into())];
     for e in &s.view.entries {
         if !devices.iter().any(|(d, _)| *d == e.device) {
             let mine = if e.device == s.view.me {
-                " (this browser)"
+                here.own()
             } else {
                 ""
             };
@@ -404,8 +405,26 @@ fn filters(s: &AuditScreen) -> El {
         )
 }
 
-/// The log screen.
-pub fn audit_screen(ui: &Ui) -> El {
+/// What the log is, said where it is shown: the extension's popup, or the
+/// phone app (where the log arrives only while its Activity log is on).
+fn about(here: Here) -> &'static str {
+    match here {
+        Here::Browser => {
+            "Every device of this wallet signs what happens on it and links each entry \
+             to the one before, so an entry changed, removed or moved shows here in red. \
+             The log goes to your other devices with sync, end-to-end encrypted."
+        }
+        Here::Phone => {
+            "Every device of this wallet signs what happens on it and links each entry \
+             to the one before, so an entry changed, removed or moved shows here in red. \
+             Your computers' entries reach this phone through the relay, end-to-end \
+             encrypted, and this phone's go to them the same way."
+        }
+    }
+}
+
+/// The log screen, shown `here`.
+pub fn audit_screen(ui: &Ui, here: Here) -> El {
     let screen = el("div")
         .class("stack screen")
         .tid("audit-screen")
@@ -456,14 +475,10 @@ pub fn audit_screen(ui: &Ui) -> El {
                 .tid("audit-summary")
                 .text(summary(&s.view)),
         )
-        .child(el("p").class("hint").tid("audit-about").text(
-            "Every device of this wallet signs what happens on it and links each entry \
-             to the one before, so an entry changed, removed or moved shows here in red. \
-             The log goes to your other devices with sync, end-to-end encrypted.",
-        ))
+        .child(el("p").class("hint").tid("audit-about").text(about(here)))
         .maybe(error_box(ui))
         .maybe(notice_box(ui))
-        .child(filters(s))
+        .child(filters(s, here))
         .child(
             el("div")
                 .class("row")
@@ -538,7 +553,7 @@ mod tests {
         );
         let mut ui = Ui::new(crate::view::Page::Popup);
         ui.audit = Some(s);
-        let page = audit_screen(&ui);
+        let page = audit_screen(&ui, Here::Browser);
         assert_eq!(
             page.find("audit-entry-bb-4-problem")
                 .unwrap()
@@ -554,6 +569,41 @@ mod tests {
             page.find("audit-entry-aa-1-text").unwrap().text_content(),
             "Failed unlock: wrong password"
         );
+    }
+
+    #[test]
+    fn the_screen_names_its_own_device_and_says_where_the_log_comes_from() {
+        let mut ui = Ui::new(crate::view::Page::Popup);
+        ui.audit = Some(screen(AuditFilter::default()));
+        let options = |page: &El| -> Vec<String> {
+            page.find("audit-filter-device")
+                .unwrap()
+                .children
+                .iter()
+                .filter_map(|n| match n {
+                    crate::view::Node::El(e) => Some(e.text_content()),
+                    crate::view::Node::Text(_) => None,
+                })
+                .collect()
+        };
+        let browser = audit_screen(&ui, Here::Browser);
+        assert_eq!(
+            options(&browser),
+            ["All devices", "Chrome on Linux (this browser)", "Phone"]
+        );
+        assert!(browser
+            .find("audit-about")
+            .unwrap()
+            .text_content()
+            .contains("with sync"));
+        let phone = audit_screen(&ui, Here::Phone);
+        assert_eq!(
+            options(&phone),
+            ["All devices", "Chrome on Linux (this phone)", "Phone"]
+        );
+        let about = phone.find("audit-about").unwrap().text_content();
+        assert!(about.contains("reach this phone"), "{about}");
+        assert!(!phone.text_content().contains("browser"));
     }
 
     #[test]

@@ -57,6 +57,14 @@ impl Here {
             Here::Phone => "This phone",
         }
     }
+
+    /// How a list names the device it is shown on, after its name.
+    pub(crate) fn own(self) -> &'static str {
+        match self {
+            Here::Browser => " (this browser)",
+            Here::Phone => " (this phone)",
+        }
+    }
 }
 
 /// What a device list needs besides the devices: the clock, the user's

@@ -80,7 +80,7 @@ pub fn view(ui: &Ui, pw: &str) -> El {
         Screen::Pair => pairing::pair_screen(ui),
         Screen::AddDevice => pairing::add_device_screen(ui),
         Screen::Sync => crate::sync::sync_screen(ui),
-        Screen::Audit => crate::audit::audit_screen(ui),
+        Screen::Audit => crate::audit::audit_screen(ui, crate::devices::Here::Browser),
         Screen::RevealPhrase => crate::secrets::reveal_screen(ui, true),
         Screen::ExportKey => crate::secrets::reveal_screen(ui, false),
         Screen::ImportAccount => crate::secrets::import_screen(ui),
