@@ -234,6 +234,14 @@ pub struct Log {
     /// entries are checked with these, and go into this device's backups.
     #[serde(default)]
     keys: BTreeMap<DeviceId, IdentityPublic>,
+    /// The old devices' keys that group members restored, each list signed
+    /// by the member ([`Vouch`]): how a device that joins after a restore
+    /// checks the old chains it is sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    vouches: Vec<Vouch>,
+    /// The vouches go to the group with the next send (asked for).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    send_vouches: bool,
     /// Ask the group for their chains with the next send ([`Log::ask`]).
     #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     ask: bool,
@@ -257,6 +265,58 @@ pub struct Chain {
     pub entries: Vec<Entry>,
 }
 
+/// The signature domain of a [`Vouch`].
+pub const VOUCH_DOMAIN: &str = "tandem/audit/v1/restored-keys";
+
+/// The identity keys of the old devices whose chains a group member
+/// restored from a backup, signed by that member: a device that joins the
+/// group later checks the old chains with them. A key counts only for the
+/// device id it derives, and only when `by` is a device of the group whose
+/// key verifies `sig`: a relay cannot send one, and another member cannot
+/// put keys in a restoring member's name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vouch {
+    /// The member that restored them.
+    pub by: DeviceId,
+    /// The old devices' identity keys.
+    pub keys: Vec<IdentityPublic>,
+    /// `by`'s signature ([`VOUCH_DOMAIN`]) over `{"by","keys"}` as JSON.
+    pub sig: Signature,
+}
+
+impl Vouch {
+    fn signed_bytes(by: &DeviceId, keys: &[IdentityPublic]) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Unsigned<'a> {
+            by: &'a DeviceId,
+            keys: &'a [IdentityPublic],
+        }
+        serde_json::to_vec(&Unsigned { by, keys }).expect("keys serialize")
+    }
+
+    /// Whether `by`'s key (from `identity`) signed it.
+    fn valid(&self, identity: &impl Fn(&DeviceId) -> Option<IdentityPublic>) -> bool {
+        identity(&self.by).is_some_and(|k| {
+            k.device_id() == self.by
+                && k.verify_app(
+                    VOUCH_DOMAIN,
+                    &Self::signed_bytes(&self.by, &self.keys),
+                    &self.sig,
+                )
+                .is_ok()
+        })
+    }
+}
+
+/// Most vouches a log keeps (each a member's restore; only members send
+/// them, and they are checked when read).
+const MAX_VOUCHES: usize = 32;
+
+/// Most keys one vouch names (a group has at most 64 devices over its
+/// lifetime; a few restores in a row add theirs up).
+const MAX_VOUCHED_KEYS: usize = 256;
+
 /// Most entries of one device a backup keeps: what the device's own log
 /// keeps at most before it compacts again (kept + slack + its checkpoint).
 pub const BACKUP_PER_DEVICE: usize = crate::OWN_KEPT + crate::OWN_SLACK + 1;
@@ -266,21 +326,29 @@ pub const BACKUP_PER_DEVICE: usize = crate::OWN_KEPT + crate::OWN_SLACK + 1;
 const ENTRIES_PER_MESSAGE: usize = 16;
 
 fn encode(entries: Vec<Entry>) -> Vec<u8> {
-    serde_json::to_vec(&Wire::AuditEntries { entries }).expect("entries serialize")
+    serde_json::to_vec(&Wire::Entries { entries }).expect("entries serialize")
 }
 
 /// A group message carrying audit entries, or asking for them.
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum Wire {
-    AuditEntries {
-        entries: Vec<Entry>,
-    },
+    #[serde(rename = "audit_entries")]
+    Entries { entries: Vec<Entry> },
     /// A device that starts its log (a phone that just turned it on, a
     /// device paired after the others wrote theirs) asks every device for
     /// the chain it keeps: entries sent before it listened would otherwise
     /// show it a gap where nothing was removed.
-    AuditWant {},
+    #[serde(rename = "audit_want")]
+    Want {},
+    /// A member's [`Vouch`] for the old devices' keys it restored (sent
+    /// with their chains when asked).
+    #[serde(rename = "audit_keys")]
+    Keys {
+        by: DeviceId,
+        keys: Vec<IdentityPublic>,
+        sig: Signature,
+    },
 }
 
 impl Log {
@@ -342,6 +410,63 @@ impl Log {
         self.outbox = again;
     }
 
+    /// Queues, for a device that asked for the chains, every vouch held
+    /// (this device's own restore, or another member's passed on) and the
+    /// chains of the old devices they name: a device that joins after a
+    /// restore gets them, not only the chains of the group's devices.
+    pub fn resend_restored(&mut self) {
+        if self.vouches.is_empty() {
+            return;
+        }
+        self.send_vouches = true;
+        let named: Vec<DeviceId> = self
+            .vouches
+            .iter()
+            .flat_map(|v| v.keys.iter().map(IdentityPublic::device_id))
+            .collect();
+        let again: Vec<Entry> = self
+            .chains
+            .iter()
+            .filter(|(d, _)| named.contains(d))
+            .flat_map(|(_, chain)| chain)
+            .filter(|e| !self.outbox.contains(e))
+            .cloned()
+            .collect();
+        self.outbox.extend(again);
+    }
+
+    /// Signs, as `me`, the keys of the old devices this log holds from a
+    /// restored backup ([`Vouch`]), for the devices that join later.
+    pub fn vouch(&mut self, me: &IdentityKey) {
+        let by = me.device_id();
+        let keys: Vec<IdentityPublic> =
+            self.keys.values().copied().take(MAX_VOUCHED_KEYS).collect();
+        if keys.is_empty() {
+            return;
+        }
+        let sig = me.sign_app(VOUCH_DOMAIN, &Vouch::signed_bytes(&by, &keys));
+        self.vouches.retain(|v| v.by != by);
+        self.vouches.push(Vouch { by, keys, sig });
+    }
+
+    /// The key `device`'s entries are checked with: the group's
+    /// (`identity`), one a restored backup carried, or one a member of the
+    /// group vouched for ([`Vouch`]).
+    fn key_of(
+        &self,
+        device: &DeviceId,
+        identity: &impl Fn(&DeviceId) -> Option<IdentityPublic>,
+    ) -> Option<IdentityPublic> {
+        identity(device)
+            .or_else(|| self.keys.get(device).copied())
+            .or_else(|| {
+                self.vouches.iter().find_map(|v| {
+                    let k = v.keys.iter().find(|k| k.device_id() == *device)?;
+                    v.valid(identity).then_some(*k)
+                })
+            })
+    }
+
     /// How many of this device's entries wait to go to the other devices
     /// (written offline, or before this device had a group).
     pub fn waiting(&self) -> usize {
@@ -354,7 +479,17 @@ impl Log {
     pub fn take_outbox(&mut self) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         if core::mem::take(&mut self.ask) {
-            out.push(serde_json::to_vec(&Wire::AuditWant {}).expect("a request serializes"));
+            out.push(serde_json::to_vec(&Wire::Want {}).expect("a request serializes"));
+        }
+        if core::mem::take(&mut self.send_vouches) {
+            out.extend(self.vouches.iter().map(|v| {
+                serde_json::to_vec(&Wire::Keys {
+                    by: v.by,
+                    keys: v.keys.clone(),
+                    sig: v.sig,
+                })
+                .expect("keys serialize")
+            }));
         }
         let mut batch: Vec<Entry> = Vec::new();
         for e in core::mem::take(&mut self.outbox) {
@@ -374,16 +509,28 @@ impl Log {
     pub fn message(&mut self, data: &[u8]) -> Option<crate::Result<usize>> {
         let text = core::str::from_utf8(data).ok()?;
         if !text.trim_start().starts_with('{')
-            || !(text.contains("\"audit_entries\"") || text.contains("\"audit_want\""))
+            || !(text.contains("\"audit_entries\"")
+                || text.contains("\"audit_want\"")
+                || text.contains("\"audit_keys\""))
         {
             return None;
         }
         Some(match serde_json::from_str(text) {
-            Ok(Wire::AuditWant {}) => {
+            Ok(Wire::Want {}) => {
                 self.asked = true;
                 Ok(0)
             }
-            Ok(Wire::AuditEntries { entries }) => {
+            Ok(Wire::Keys { by, keys, sig }) => {
+                let v = Vouch { by, keys, sig };
+                if v.keys.len() <= MAX_VOUCHED_KEYS
+                    && self.vouches.len() < MAX_VOUCHES
+                    && !self.vouches.contains(&v)
+                {
+                    self.vouches.push(v);
+                }
+                Ok(0)
+            }
+            Ok(Wire::Entries { entries }) => {
                 let n = entries.len();
                 for e in entries {
                     self.receive(e);
@@ -436,7 +583,7 @@ impl Log {
             .chains
             .iter()
             .map(|(device, chain)| {
-                let key = identity(device).or_else(|| self.keys.get(device).copied());
+                let key = self.key_of(device, &identity);
                 let after = key.map_or(0, |k| {
                     chain
                         .iter()
@@ -521,7 +668,7 @@ impl Log {
     ) -> Vec<Checked<'_>> {
         let mut out = Vec::new();
         for (device, chain) in &self.chains {
-            let key = identity(device).or_else(|| self.keys.get(device).copied());
+            let key = self.key_of(device, &identity);
             // The newest checkpoint signed by the device: where its kept
             // entries start.
             // (Checkpoints first: a signature check costs more than a match.)

@@ -251,6 +251,9 @@ impl Syncer {
             .take_found()
             .ok_or_else(|| invalid("no backup was found to restore; look for it again"))?;
         let (entries, devices) = self.audit.import(contents.audit);
+        // Signed for the devices that join this group later: they are
+        // sent the old chains too, and check them with these keys.
+        self.audit.vouch(me);
         self.record(
             me,
             crate::audit::Happened::Restored {
@@ -391,6 +394,7 @@ impl Syncer {
                 if self.audit.take_asked() {
                     // Online (a message arrived): the chain goes out now.
                     self.audit.resend_own(self.replica.device());
+                    self.audit.resend_restored();
                     let mut out = self.send_outbox();
                     out.push(Out::Persist);
                     return out;

@@ -841,3 +841,99 @@ fn a_backup_dated_years_ahead_or_at_the_end_of_time_restores_as_made_now() {
     assert_eq!(contact_at(&b, &bob).stamp.ms, T0 + 1);
     assert_eq!(names(&b), ["Alice", "Robert"]);
 }
+
+fn sends(outs: Vec<Out>) -> Vec<Vec<u8>> {
+    outs.into_iter()
+        .filter_map(|o| match o {
+            Out::Send(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Issue 12: a device paired after a restore asked for the chains and got
+/// only those of the group's devices; the old devices' chains, restored
+/// from the backup, stayed on the browser that restored them. Now that
+/// browser sends them with its signed list of their keys, and the new
+/// device checks them as any chain; a group member cannot slip a forged
+/// old chain or a forged list in.
+#[test]
+fn a_device_paired_after_a_restore_gets_the_old_chains_and_refuses_forged_ones() {
+    use tandem_sync::audit::VOUCH_DOMAIN;
+    let k = keys(5);
+    let (mut relay, _desk) = desktop_with_history(&k);
+    // k[2] restores (its new group: itself); k[3] pairs later; `mallory`
+    // is a member of the new group too.
+    let mut r = restored(&mut relay, &k[2], T0 + 20);
+    let mallory = keys(6).remove(0);
+    let group = [k[2].public(), k[3].public(), mallory.public()];
+    let lookup = |d: &DeviceId| group.iter().find(|p| p.device_id() == *d).copied();
+    let mut p = Syncer::new(k[3].device_id());
+    p.ask_logs();
+    p.record(&k[3], Happened::Unlock { ok: true }, T0 + 30);
+    let mut answer = Vec::new();
+    for m in sends(p.flush()) {
+        answer.extend(sends(r.message(&m, T0 + 31).unwrap().unwrap()));
+    }
+    for m in &answer {
+        p.message(m, T0 + 32).unwrap().unwrap();
+    }
+    let seen = |p: &Syncer, d: DeviceId| -> Vec<(u64, Verdict)> {
+        p.audit()
+            .verify(k[3].device_id(), lookup)
+            .into_iter()
+            .filter(|c| c.entry.device == d)
+            .map(|c| (c.entry.seq, c.verdict))
+            .collect()
+    };
+    assert_eq!(seen(&p, k[0].device_id()), all_ok(5));
+    assert_eq!(seen(&p, k[1].device_id()), all_ok(1));
+    assert_eq!(seen(&p, k[2].device_id()), all_ok(1), "the restore entry");
+
+    // Mallory alters an old entry and sends it as the next one.
+    let mut forged = p
+        .audit()
+        .entries()
+        .find(|e| e.device == k[0].device_id() && e.seq == 5)
+        .unwrap()
+        .clone();
+    forged.seq = 6;
+    forged.prev = forged.hash();
+    forged.happened = sign("https://evil.example", 6);
+    let entries = |e: Vec<tandem_sync::audit::Entry>| {
+        serde_json::to_vec(&serde_json::json!({"type": "audit_entries", "entries": e})).unwrap()
+    };
+    p.message(&entries(vec![forged]), T0 + 40).unwrap().unwrap();
+    let mut want = all_ok(5);
+    want.push((6, Verdict::Altered));
+    assert_eq!(seen(&p, k[0].device_id()), want);
+
+    // An invented old device: its chain, and its key in a list said to be
+    // the restoring browser's (signed by Mallory), or signed by itself
+    // (not a member: as a relay would, if it could send at all).
+    let fake = keys(7).remove(0);
+    let mut fake_log = Log::default();
+    let fake_entry = fake_log.append(&fake, sign("https://fake.example", 1), T0);
+    p.message(&entries(vec![fake_entry]), T0 + 41)
+        .unwrap()
+        .unwrap();
+    for (by, signer) in [(k[2].device_id(), &mallory), (fake.device_id(), &fake)] {
+        let signed =
+            serde_json::to_vec(&serde_json::json!({"by": by, "keys": [fake.public()]})).unwrap();
+        let vouch = serde_json::json!({
+            "type": "audit_keys",
+            "by": by,
+            "keys": [fake.public()],
+            "sig": signer.sign_app(VOUCH_DOMAIN, &signed),
+        });
+        p.message(&serde_json::to_vec(&vouch).unwrap(), T0 + 42)
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(
+        seen(&p, fake.device_id()),
+        [(1, Verdict::UnknownDevice)],
+        "no member vouched for it"
+    );
+    assert_eq!(seen(&p, k[0].device_id()).len(), 6, "the old chain stays");
+}
