@@ -235,10 +235,11 @@ pub struct Log {
     #[serde(default)]
     keys: BTreeMap<DeviceId, IdentityPublic>,
     /// The old devices' keys that group members restored, each list signed
-    /// by the member ([`Vouch`]): how a device that joins after a restore
-    /// checks the old chains it is sent.
+    /// by the member (a vouch, kept as the group message it travels in):
+    /// how a device that joins after a restore checks the old chains it is
+    /// sent.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    vouches: Vec<Vouch>,
+    vouches: Vec<String>,
     /// The vouches go to the group with the next send (asked for).
     #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     send_vouches: bool,
@@ -265,46 +266,44 @@ pub struct Chain {
     pub entries: Vec<Entry>,
 }
 
-/// The signature domain of a [`Vouch`].
+/// The signature domain of a vouch (the old devices' keys a member
+/// restored).
 pub const VOUCH_DOMAIN: &str = "tandem/audit/v1/restored-keys";
 
 /// The identity keys of the old devices whose chains a group member
-/// restored from a backup, signed by that member: a device that joins the
-/// group later checks the old chains with them. A key counts only for the
-/// device id it derives, and only when `by` is a device of the group whose
-/// key verifies `sig`: a relay cannot send one, and another member cannot
-/// put keys in a restoring member's name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Vouch {
-    /// The member that restored them.
-    pub by: DeviceId,
-    /// The old devices' identity keys.
-    pub keys: Vec<IdentityPublic>,
-    /// `by`'s signature ([`VOUCH_DOMAIN`]) over `{"by","keys"}` as JSON.
-    pub sig: Signature,
-}
+/// restored from a backup, signed by that member, as the group message it
+/// travels in, `["audit_keys", by, [key…], sig]` (an array: its decoder is
+/// the smallest): a device that joins the group later checks the old
+/// chains with them. A key counts only for the device id it derives, and
+/// only when `by` is a device of the group whose key verifies `sig` (over
+/// `["audit_keys", by, [key…]]` as JSON, [`VOUCH_DOMAIN`]): a relay cannot
+/// send one, and another member cannot put keys in a restoring member's
+/// name.
+#[derive(Serialize, Deserialize)]
+struct Vouch(String, DeviceId, Vec<IdentityPublic>, Signature);
 
 impl Vouch {
+    const KIND: &str = "audit_keys";
+
+    /// A vouch kept or received: `None` if it cannot be read.
+    fn read(text: &str) -> Option<Self> {
+        // From bytes, as backups are read: the same decoders serve both.
+        serde_json::from_slice::<Self>(text.as_bytes())
+            .ok()
+            .filter(|v| v.0 == Self::KIND)
+    }
+
     fn signed_bytes(by: &DeviceId, keys: &[IdentityPublic]) -> Vec<u8> {
-        #[derive(Serialize)]
-        struct Unsigned<'a> {
-            by: &'a DeviceId,
-            keys: &'a [IdentityPublic],
-        }
-        serde_json::to_vec(&Unsigned { by, keys }).expect("keys serialize")
+        serde_json::to_vec(&(Self::KIND, by, keys)).expect("keys serialize")
     }
 
     /// Whether `by`'s key (from `identity`) signed it.
-    fn valid(&self, identity: &impl Fn(&DeviceId) -> Option<IdentityPublic>) -> bool {
-        identity(&self.by).is_some_and(|k| {
-            k.device_id() == self.by
-                && k.verify_app(
-                    VOUCH_DOMAIN,
-                    &Self::signed_bytes(&self.by, &self.keys),
-                    &self.sig,
-                )
-                .is_ok()
+    fn valid(&self, identity: &dyn Fn(&DeviceId) -> Option<IdentityPublic>) -> bool {
+        let Self(_, by, keys, sig) = self;
+        identity(by).is_some_and(|k| {
+            k.device_id() == *by
+                && k.verify_app(VOUCH_DOMAIN, &Self::signed_bytes(by, keys), sig)
+                    .is_ok()
         })
     }
 }
@@ -316,6 +315,9 @@ const MAX_VOUCHES: usize = 32;
 /// Most keys one vouch names (a group has at most 64 devices over its
 /// lifetime; a few restores in a row add theirs up).
 const MAX_VOUCHED_KEYS: usize = 256;
+
+/// Most bytes of one vouch's message (256 keys and the rest fit).
+const MAX_VOUCH_BYTES: usize = 24 * 1024;
 
 /// Most entries of one device a backup keeps: what the device's own log
 /// keeps at most before it compacts again (kept + slack + its checkpoint).
@@ -341,14 +343,6 @@ enum Wire {
     /// show it a gap where nothing was removed.
     #[serde(rename = "audit_want")]
     Want {},
-    /// A member's [`Vouch`] for the old devices' keys it restored (sent
-    /// with their chains when asked).
-    #[serde(rename = "audit_keys")]
-    Keys {
-        by: DeviceId,
-        keys: Vec<IdentityPublic>,
-        sig: Signature,
-    },
 }
 
 impl Log {
@@ -397,12 +391,16 @@ impl Log {
     /// Queues every entry `me` keeps of its own chain to go to the group
     /// again (a copy already held changes nothing where it arrives).
     pub fn resend_own(&mut self, me: DeviceId) {
-        let Some(chain) = self.chains.get(&me) else {
-            return;
-        };
+        self.resend(&[me]);
+    }
+
+    /// Queues the chains of `devices` to go again, before what waits.
+    fn resend(&mut self, devices: &[DeviceId]) {
         let waiting = core::mem::take(&mut self.outbox);
-        let mut again: Vec<Entry> = chain
+        let mut again: Vec<Entry> = devices
             .iter()
+            .filter_map(|d| self.chains.get(d))
+            .flatten()
             .filter(|e| !waiting.contains(e))
             .cloned()
             .collect();
@@ -422,21 +420,14 @@ impl Log {
         let named: Vec<DeviceId> = self
             .vouches
             .iter()
-            .flat_map(|v| v.keys.iter().map(IdentityPublic::device_id))
+            .filter_map(|t| Vouch::read(t))
+            .flat_map(|v| v.2.into_iter().map(|k| k.device_id()))
             .collect();
-        let again: Vec<Entry> = self
-            .chains
-            .iter()
-            .filter(|(d, _)| named.contains(d))
-            .flat_map(|(_, chain)| chain)
-            .filter(|e| !self.outbox.contains(e))
-            .cloned()
-            .collect();
-        self.outbox.extend(again);
+        self.resend(&named);
     }
 
     /// Signs, as `me`, the keys of the old devices this log holds from a
-    /// restored backup ([`Vouch`]), for the devices that join later.
+    /// restored backup (a vouch), for the devices that join later.
     pub fn vouch(&mut self, me: &IdentityKey) {
         let by = me.device_id();
         let keys: Vec<IdentityPublic> =
@@ -445,23 +436,28 @@ impl Log {
             return;
         }
         let sig = me.sign_app(VOUCH_DOMAIN, &Vouch::signed_bytes(&by, &keys));
-        self.vouches.retain(|v| v.by != by);
-        self.vouches.push(Vouch { by, keys, sig });
+        self.vouches
+            .retain(|t| Vouch::read(t).is_none_or(|v| v.1 != by));
+        let v = Vouch(Vouch::KIND.into(), by, keys, sig);
+        let text = serde_json::to_vec(&v).expect("keys serialize");
+        self.vouches
+            .push(String::from_utf8(text).expect("JSON is UTF-8"));
     }
 
     /// The key `device`'s entries are checked with: the group's
     /// (`identity`), one a restored backup carried, or one a member of the
-    /// group vouched for ([`Vouch`]).
+    /// group vouched for.
     fn key_of(
         &self,
         device: &DeviceId,
-        identity: &impl Fn(&DeviceId) -> Option<IdentityPublic>,
+        identity: &dyn Fn(&DeviceId) -> Option<IdentityPublic>,
     ) -> Option<IdentityPublic> {
         identity(device)
             .or_else(|| self.keys.get(device).copied())
             .or_else(|| {
-                self.vouches.iter().find_map(|v| {
-                    let k = v.keys.iter().find(|k| k.device_id() == *device)?;
+                self.vouches.iter().find_map(|t| {
+                    let v = Vouch::read(t)?;
+                    let k = v.2.iter().find(|k| k.device_id() == *device)?;
                     v.valid(identity).then_some(*k)
                 })
             })
@@ -482,14 +478,7 @@ impl Log {
             out.push(serde_json::to_vec(&Wire::Want {}).expect("a request serializes"));
         }
         if core::mem::take(&mut self.send_vouches) {
-            out.extend(self.vouches.iter().map(|v| {
-                serde_json::to_vec(&Wire::Keys {
-                    by: v.by,
-                    keys: v.keys.clone(),
-                    sig: v.sig,
-                })
-                .expect("keys serialize")
-            }));
+            out.extend(self.vouches.iter().map(|t| t.as_bytes().to_vec()));
         }
         let mut batch: Vec<Entry> = Vec::new();
         for e in core::mem::take(&mut self.outbox) {
@@ -508,26 +497,34 @@ impl Log {
     /// entries it carried, stored to be checked when read.
     pub fn message(&mut self, data: &[u8]) -> Option<crate::Result<usize>> {
         let text = core::str::from_utf8(data).ok()?;
-        if !text.trim_start().starts_with('{')
+        if !text.trim_start().starts_with(['{', '['])
             || !(text.contains("\"audit_entries\"")
                 || text.contains("\"audit_want\"")
                 || text.contains("\"audit_keys\""))
         {
             return None;
         }
+        if text.trim_start().starts_with('[') {
+            // Kept as sent (checked when read, as entries are).
+            if text.len() <= MAX_VOUCH_BYTES
+                && self.vouches.len() < MAX_VOUCHES
+                && !self.vouches.iter().any(|t| t == text)
+            {
+                match Vouch::read(text) {
+                    Some(v) if v.2.len() <= MAX_VOUCHED_KEYS => self.vouches.push(text.into()),
+                    Some(_) => {}
+                    None => {
+                        return Some(Err(crate::invalid(
+                            "restored devices' keys that cannot be read",
+                        )))
+                    }
+                }
+            }
+            return Some(Ok(0));
+        }
         Some(match serde_json::from_str(text) {
             Ok(Wire::Want {}) => {
                 self.asked = true;
-                Ok(0)
-            }
-            Ok(Wire::Keys { by, keys, sig }) => {
-                let v = Vouch { by, keys, sig };
-                if v.keys.len() <= MAX_VOUCHED_KEYS
-                    && self.vouches.len() < MAX_VOUCHES
-                    && !self.vouches.contains(&v)
-                {
-                    self.vouches.push(v);
-                }
                 Ok(0)
             }
             Ok(Wire::Entries { entries }) => {

@@ -919,13 +919,9 @@ fn a_device_paired_after_a_restore_gets_the_old_chains_and_refuses_forged_ones()
         .unwrap();
     for (by, signer) in [(k[2].device_id(), &mallory), (fake.device_id(), &fake)] {
         let signed =
-            serde_json::to_vec(&serde_json::json!({"by": by, "keys": [fake.public()]})).unwrap();
-        let vouch = serde_json::json!({
-            "type": "audit_keys",
-            "by": by,
-            "keys": [fake.public()],
-            "sig": signer.sign_app(VOUCH_DOMAIN, &signed),
-        });
+            serde_json::to_vec(&serde_json::json!(["audit_keys", by, [fake.public()]])).unwrap();
+        let sig = signer.sign_app(VOUCH_DOMAIN, &signed);
+        let vouch = serde_json::json!(["audit_keys", by, [fake.public()], sig]);
         p.message(&serde_json::to_vec(&vouch).unwrap(), T0 + 42)
             .unwrap()
             .unwrap();
