@@ -12,7 +12,10 @@
 // each checked and in order, and its own signed "restored" entry with the
 // count. A relay whose answers flip one byte of the backup (an attacker
 // holding it, here a proxy in front of the real relay) gets the restore
-// refused ("it was damaged"), nothing restored. The relay's database holds
+// refused ("it was damaged"), nothing restored. A backup whose changes are
+// all dated three days ahead (written on a clock that ran ahead) is counted
+// as such before restoring and restored at once, nothing held for the
+// clock (issue 12). The relay's database holds
 // neither name, nor the seed or any backup key, in any encoding. "Delete
 // backup" on B leaves nothing on the relay to restore.
 // Run: node --test tests/e2e/restore.test.mjs
@@ -68,7 +71,26 @@ function openBackup(keys, data) {
 /** The relay as an attacker who holds it serves it: every backup read
  * answers with one byte of the sealed contents flipped (`at`: where, from
  * the end); everything else, WebSocket included, passes through. */
-async function tamperingRelay(relay, at) {
+function tamperingRelay(relay, at) {
+  return rewritingRelay(relay, (stored) => {
+    const data = Buffer.from(stored.data, 'base64url');
+    data[data.length - at] ^= 1;
+    return { ...stored, data: data.toString('base64url') };
+  });
+}
+
+/** Seals backup contents as the phrase's holder does (a fresh nonce, the id as AAD). */
+function sealBackup(keys, contents) {
+  const nonce = crypto.getRandomValues(new Uint8Array(24));
+  const domain = enc.encode('tandem/backup/v1/data');
+  const aad = Uint8Array.from([0, domain.length, ...domain, ...Buffer.from(keys.id, 'hex')]);
+  const sealed = xchacha20poly1305(keys.encrypt, nonce, aad).encrypt(enc.encode(JSON.stringify(contents)));
+  return Buffer.concat([nonce, sealed]).toString('base64url');
+}
+
+/** A proxy in front of `relay` whose backup reads answer `rewrite(stored)`;
+ * everything else, WebSocket included, passes through. */
+async function rewritingRelay(relay, rewrite) {
   const up = new URL(relay.url.replace(/^ws/, 'http'));
   const server = http.createServer(async (req, res) => {
     const body = await new Promise((r) => {
@@ -82,10 +104,7 @@ async function tamperingRelay(relay, at) {
     });
     let text = await answer.text();
     if (req.method === 'GET' && req.url.startsWith('/v1/backup/') && answer.status === 200) {
-      const stored = JSON.parse(text);
-      const data = Buffer.from(stored.data, 'base64url');
-      data[data.length - at] ^= 1;
-      text = JSON.stringify({ ...stored, data: data.toString('base64url') });
+      text = JSON.stringify(rewrite(JSON.parse(text)));
     }
     res.writeHead(answer.status, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
     res.end(text);
@@ -289,6 +308,38 @@ describe('restore from the recovery phrase in a new browser', () => {
         await c.close();
         await evil.close();
       }
+    }
+  });
+
+  it('a backup written on a clock three days ahead is restored at once, and the summary says how far ahead (issue 12)', async () => {
+    // As a holder of the phrase whose clock ran ahead would have written it
+    // (every change dated three days later), served to a new browser.
+    const DAYS3 = 3 * 24 * 3600 * 1000;
+    const evil = await rewritingRelay(relay, (stored) => {
+      const plain = openBackup(keys, stored.data);
+      for (const s of plain.snapshots) for (const op of s.ops) op[2] += DAYS3;
+      return { ...stored, data: sealBackup(keys, plain) };
+    });
+    const held = openBackup(keys, (await relayBackup(relay, keys.id)).data);
+    const ops = held.snapshots.reduce((n, s) => n + s.ops.length, 0);
+    const c = await launch();
+    try {
+      await c.ui('devices.relay.set', { relay: evil.url });
+      await c.ui('onboard.import', { phrase: ANVIL_MNEMONIC, password: PASSWORD });
+      const { found } = await c.ui('backup.find');
+      assert.equal(found.ahead, ops, JSON.stringify(found));
+      assert.ok(found.ahead_ms > DAYS3 - 3_600_000 && found.ahead_ms <= DAYS3 + 3_600_000, JSON.stringify(found));
+      await c.ui('backup.restore');
+      await until(
+        async () => (await c.ui('state')).accounts.find((x) => x.address === ANVIL_ACCOUNT_0)?.name === NAME,
+        'the restored account name in the wallet, not held for three days',
+        20_000,
+        200,
+      );
+      assert.equal((await c.ui('sync.view')).held, 0);
+    } finally {
+      await c.close();
+      await evil.close();
     }
   });
 

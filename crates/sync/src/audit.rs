@@ -234,6 +234,15 @@ pub struct Log {
     /// entries are checked with these, and go into this device's backups.
     #[serde(default)]
     keys: BTreeMap<DeviceId, IdentityPublic>,
+    /// The old devices' keys that group members restored, each list signed
+    /// by the member (a vouch, kept as the group message it travels in):
+    /// how a device that joins after a restore checks the old chains it is
+    /// sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    vouches: Vec<String>,
+    /// The vouches go to the group with the next send (asked for).
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
+    send_vouches: bool,
     /// Ask the group for their chains with the next send ([`Log::ask`]).
     #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     ask: bool,
@@ -257,6 +266,59 @@ pub struct Chain {
     pub entries: Vec<Entry>,
 }
 
+/// The signature domain of a vouch (the old devices' keys a member
+/// restored).
+pub const VOUCH_DOMAIN: &str = "tandem/audit/v1/restored-keys";
+
+/// The identity keys of the old devices whose chains a group member
+/// restored from a backup, signed by that member, as the group message it
+/// travels in, `["audit_keys", by, [key…], sig]` (an array: its decoder is
+/// the smallest): a device that joins the group later checks the old
+/// chains with them. A key counts only for the device id it derives, and
+/// only when `by` is a device of the group whose key verifies `sig` (over
+/// `["audit_keys", by, [key…]]` as JSON, [`VOUCH_DOMAIN`]): a relay cannot
+/// send one, and another member cannot put keys in a restoring member's
+/// name.
+#[derive(Serialize, Deserialize)]
+struct Vouch(String, DeviceId, Vec<IdentityPublic>, Signature);
+
+impl Vouch {
+    const KIND: &str = "audit_keys";
+
+    /// A vouch kept or received: `None` if it cannot be read.
+    fn read(text: &str) -> Option<Self> {
+        // From bytes, as backups are read: the same decoders serve both.
+        serde_json::from_slice::<Self>(text.as_bytes())
+            .ok()
+            .filter(|v| v.0 == Self::KIND)
+    }
+
+    fn signed_bytes(by: &DeviceId, keys: &[IdentityPublic]) -> Vec<u8> {
+        serde_json::to_vec(&(Self::KIND, by, keys)).expect("keys serialize")
+    }
+
+    /// Whether `by`'s key (from `identity`) signed it.
+    fn valid(&self, identity: &dyn Fn(&DeviceId) -> Option<IdentityPublic>) -> bool {
+        let Self(_, by, keys, sig) = self;
+        identity(by).is_some_and(|k| {
+            k.device_id() == *by
+                && k.verify_app(VOUCH_DOMAIN, &Self::signed_bytes(by, keys), sig)
+                    .is_ok()
+        })
+    }
+}
+
+/// Most vouches a log keeps (each a member's restore; only members send
+/// them, and they are checked when read).
+const MAX_VOUCHES: usize = 32;
+
+/// Most keys one vouch names (a group has at most 64 devices over its
+/// lifetime; a few restores in a row add theirs up).
+const MAX_VOUCHED_KEYS: usize = 256;
+
+/// Most bytes of one vouch's message (256 keys and the rest fit).
+const MAX_VOUCH_BYTES: usize = 24 * 1024;
+
 /// Most entries of one device a backup keeps: what the device's own log
 /// keeps at most before it compacts again (kept + slack + its checkpoint).
 pub const BACKUP_PER_DEVICE: usize = crate::OWN_KEPT + crate::OWN_SLACK + 1;
@@ -266,21 +328,21 @@ pub const BACKUP_PER_DEVICE: usize = crate::OWN_KEPT + crate::OWN_SLACK + 1;
 const ENTRIES_PER_MESSAGE: usize = 16;
 
 fn encode(entries: Vec<Entry>) -> Vec<u8> {
-    serde_json::to_vec(&Wire::AuditEntries { entries }).expect("entries serialize")
+    serde_json::to_vec(&Wire::Entries { entries }).expect("entries serialize")
 }
 
 /// A group message carrying audit entries, or asking for them.
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum Wire {
-    AuditEntries {
-        entries: Vec<Entry>,
-    },
+    #[serde(rename = "audit_entries")]
+    Entries { entries: Vec<Entry> },
     /// A device that starts its log (a phone that just turned it on, a
     /// device paired after the others wrote theirs) asks every device for
     /// the chain it keeps: entries sent before it listened would otherwise
     /// show it a gap where nothing was removed.
-    AuditWant {},
+    #[serde(rename = "audit_want")]
+    Want {},
 }
 
 impl Log {
@@ -329,17 +391,76 @@ impl Log {
     /// Queues every entry `me` keeps of its own chain to go to the group
     /// again (a copy already held changes nothing where it arrives).
     pub fn resend_own(&mut self, me: DeviceId) {
-        let Some(chain) = self.chains.get(&me) else {
-            return;
-        };
+        self.resend(&[me]);
+    }
+
+    /// Queues the chains of `devices` to go again, before what waits.
+    fn resend(&mut self, devices: &[DeviceId]) {
         let waiting = core::mem::take(&mut self.outbox);
-        let mut again: Vec<Entry> = chain
+        let mut again: Vec<Entry> = devices
             .iter()
+            .filter_map(|d| self.chains.get(d))
+            .flatten()
             .filter(|e| !waiting.contains(e))
             .cloned()
             .collect();
         again.extend(waiting);
         self.outbox = again;
+    }
+
+    /// Queues, for a device that asked for the chains, every vouch held
+    /// (this device's own restore, or another member's passed on) and the
+    /// chains of the old devices they name: a device that joins after a
+    /// restore gets them, not only the chains of the group's devices.
+    pub fn resend_restored(&mut self) {
+        if self.vouches.is_empty() {
+            return;
+        }
+        self.send_vouches = true;
+        let named: Vec<DeviceId> = self
+            .vouches
+            .iter()
+            .filter_map(|t| Vouch::read(t))
+            .flat_map(|v| v.2.into_iter().map(|k| k.device_id()))
+            .collect();
+        self.resend(&named);
+    }
+
+    /// Signs, as `me`, the keys of the old devices this log holds from a
+    /// restored backup (a vouch), for the devices that join later.
+    pub fn vouch(&mut self, me: &IdentityKey) {
+        let by = me.device_id();
+        let keys: Vec<IdentityPublic> =
+            self.keys.values().copied().take(MAX_VOUCHED_KEYS).collect();
+        if keys.is_empty() {
+            return;
+        }
+        let sig = me.sign_app(VOUCH_DOMAIN, &Vouch::signed_bytes(&by, &keys));
+        self.vouches
+            .retain(|t| Vouch::read(t).is_none_or(|v| v.1 != by));
+        let v = Vouch(Vouch::KIND.into(), by, keys, sig);
+        let text = serde_json::to_vec(&v).expect("keys serialize");
+        self.vouches
+            .push(String::from_utf8(text).expect("JSON is UTF-8"));
+    }
+
+    /// The key `device`'s entries are checked with: the group's
+    /// (`identity`), one a restored backup carried, or one a member of the
+    /// group vouched for.
+    fn key_of(
+        &self,
+        device: &DeviceId,
+        identity: &dyn Fn(&DeviceId) -> Option<IdentityPublic>,
+    ) -> Option<IdentityPublic> {
+        identity(device)
+            .or_else(|| self.keys.get(device).copied())
+            .or_else(|| {
+                self.vouches.iter().find_map(|t| {
+                    let v = Vouch::read(t)?;
+                    let k = v.2.iter().find(|k| k.device_id() == *device)?;
+                    v.valid(identity).then_some(*k)
+                })
+            })
     }
 
     /// How many of this device's entries wait to go to the other devices
@@ -354,7 +475,10 @@ impl Log {
     pub fn take_outbox(&mut self) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         if core::mem::take(&mut self.ask) {
-            out.push(serde_json::to_vec(&Wire::AuditWant {}).expect("a request serializes"));
+            out.push(serde_json::to_vec(&Wire::Want {}).expect("a request serializes"));
+        }
+        if core::mem::take(&mut self.send_vouches) {
+            out.extend(self.vouches.iter().map(|t| t.as_bytes().to_vec()));
         }
         let mut batch: Vec<Entry> = Vec::new();
         for e in core::mem::take(&mut self.outbox) {
@@ -373,17 +497,37 @@ impl Log {
     /// entries it carried, stored to be checked when read.
     pub fn message(&mut self, data: &[u8]) -> Option<crate::Result<usize>> {
         let text = core::str::from_utf8(data).ok()?;
-        if !text.trim_start().starts_with('{')
-            || !(text.contains("\"audit_entries\"") || text.contains("\"audit_want\""))
+        if !text.trim_start().starts_with(['{', '['])
+            || !(text.contains("\"audit_entries\"")
+                || text.contains("\"audit_want\"")
+                || text.contains("\"audit_keys\""))
         {
             return None;
         }
+        if text.trim_start().starts_with('[') {
+            // Kept as sent (checked when read, as entries are).
+            if text.len() <= MAX_VOUCH_BYTES
+                && self.vouches.len() < MAX_VOUCHES
+                && !self.vouches.iter().any(|t| t == text)
+            {
+                match Vouch::read(text) {
+                    Some(v) if v.2.len() <= MAX_VOUCHED_KEYS => self.vouches.push(text.into()),
+                    Some(_) => {}
+                    None => {
+                        return Some(Err(crate::invalid(
+                            "restored devices' keys that cannot be read",
+                        )))
+                    }
+                }
+            }
+            return Some(Ok(0));
+        }
         Some(match serde_json::from_str(text) {
-            Ok(Wire::AuditWant {}) => {
+            Ok(Wire::Want {}) => {
                 self.asked = true;
                 Ok(0)
             }
-            Ok(Wire::AuditEntries { entries }) => {
+            Ok(Wire::Entries { entries }) => {
                 let n = entries.len();
                 for e in entries {
                     self.receive(e);
@@ -436,7 +580,7 @@ impl Log {
             .chains
             .iter()
             .map(|(device, chain)| {
-                let key = identity(device).or_else(|| self.keys.get(device).copied());
+                let key = self.key_of(device, &identity);
                 let after = key.map_or(0, |k| {
                     chain
                         .iter()
@@ -521,7 +665,7 @@ impl Log {
     ) -> Vec<Checked<'_>> {
         let mut out = Vec::new();
         for (device, chain) in &self.chains {
-            let key = identity(device).or_else(|| self.keys.get(device).copied());
+            let key = self.key_of(device, &identity);
             // The newest checkpoint signed by the device: where its kept
             // entries start.
             // (Checkpoints first: a signature check costs more than a match.)

@@ -34,7 +34,7 @@ use tandem_pair::backup::{BackupKeys, BackupRefusal, StoredBackup};
 use zeroize::Zeroizing;
 
 use crate::audit::{Chain, Log};
-use crate::{invalid, Category, Replica, Result, Snapshot};
+use crate::{invalid, Category, Replica, Result, Snapshot, MAX_AHEAD_MS};
 
 /// The format of the backup's plaintext (2: with the audit log; format 1,
 /// without it, is still read).
@@ -92,13 +92,25 @@ impl Contents {
             .collect()
     }
 
-    /// What the onboarding says before restoring.
+    /// What the onboarding says before restoring (`saved_at`: when the
+    /// relay stored it, in its seconds).
     pub fn view(&self, saved_at: u64) -> FoundView {
+        // Changes dated after the relay stored the backup (beyond the
+        // clock tolerance) were made on a clock that was ahead.
+        let saved_ms = saved_at.saturating_mul(1000);
+        let limit = saved_ms.saturating_add(MAX_AHEAD_MS);
+        let ahead = self
+            .snapshots
+            .iter()
+            .flat_map(|s| &s.ops)
+            .filter(|op| op.stamp.ms > limit);
         FoundView {
-            saved_at: saved_at * 1000,
+            saved_at: saved_ms,
             categories: self.summary(),
             entries: self.audit.iter().map(|c| c.entries.len()).sum(),
             devices: self.audit.len(),
+            ahead: ahead.clone().count(),
+            ahead_ms: ahead.map(|op| op.stamp.ms - saved_ms).max().unwrap_or(0),
         }
     }
 }
@@ -164,6 +176,14 @@ pub struct FoundView {
     /// Devices they are from.
     #[serde(default)]
     pub devices: usize,
+    /// Changes dated in the future (more than [`MAX_AHEAD_MS`] after the
+    /// relay stored the backup: the writer's clock was ahead). Restoring
+    /// takes them as made now instead of holding them.
+    #[serde(default)]
+    pub ahead: usize,
+    /// How far ahead the latest of them is dated (ms; 0 when none).
+    #[serde(default)]
+    pub ahead_ms: u64,
 }
 
 /// What the Sync screen shows about the backup.
@@ -393,7 +413,7 @@ impl Backup {
                 } else {
                     None
                 };
-                let contents = merged(mine, remote)?;
+                let contents = merged(mine, remote, now_ms)?;
                 let plain = Zeroizing::new(serde_json::to_vec(&contents).expect("serializes"));
                 let counter = (self.counter + 1).max(now_ms);
                 let put = keys.put(counter, keys.seal(&plain, nonce));
@@ -510,16 +530,24 @@ fn audit_budget(records: &[Snapshot]) -> usize {
 /// relay's backup holds (the later change wins, as in sync; a category
 /// switched off later than the backup was written is left out), and both
 /// sides' audit logs, joined.
-fn merged(mine: Mine<'_>, remote: Option<Contents>) -> Result<Contents> {
+fn merged(mine: Mine<'_>, remote: Option<Contents>, now_ms: u64) -> Result<Contents> {
     let mut all = Replica::new(mine.replica.device());
-    // No clock limit: both sides' stamps are taken as they are.
+    // No clock limit: both sides' stamps are taken as they are, except
+    // the backup's changes dated in the future to fields this device
+    // holds. Sync would hold those back until the clock catches up (and
+    // a restore took them as made then): this device's copy, restored or
+    // edited since, wins, so an edit made here is not lost in the backup
+    // to an older change from a clock that ran ahead.
     let far = u64::MAX / 4;
     for c in Category::ALL {
         all.absorb(mine.replica.snapshot(c), far)?;
     }
+    let limit = now_ms.saturating_add(MAX_AHEAD_MS);
     let mut log = mine.audit.clone();
     if let Some(remote) = remote {
-        for s in remote.snapshots {
+        for mut s in remote.snapshots {
+            s.ops
+                .retain(|op| op.stamp.ms <= limit || !mine.replica.holds(&op.field));
             all.absorb(s, far)?;
         }
         log.import(remote.audit);

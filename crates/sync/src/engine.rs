@@ -239,7 +239,9 @@ impl Syncer {
     /// Merges the backup found for restoring ([`crate::backup::Backup::found`])
     /// into this device's copy: its categories sync from now on, and their
     /// records go to the group's snapshots. Changes from the backup are not
-    /// announced one by one: the user asked for all of them. The old
+    /// announced one by one: the user asked for all of them; those dated
+    /// in the future (its writer's clock was ahead) are taken as made now
+    /// ([`Replica::restore`]), not held. The old
     /// devices' audit log chains join this device's log (checked when
     /// read, as synced ones are), and this device's own chain records the
     /// restore (signed by `me`) with how many entries came back.
@@ -249,6 +251,9 @@ impl Syncer {
             .take_found()
             .ok_or_else(|| invalid("no backup was found to restore; look for it again"))?;
         let (entries, devices) = self.audit.import(contents.audit);
+        // Signed for the devices that join this group later: they are
+        // sent the old chains too, and check them with these keys.
+        self.audit.vouch(me);
         self.record(
             me,
             crate::audit::Happened::Restored {
@@ -259,7 +264,7 @@ impl Syncer {
         );
         for snap in contents.snapshots {
             let category = snap.category;
-            self.replica.absorb(snap, now_ms)?;
+            self.replica.restore(snap, now_ms)?;
             for p in 0..PAGES {
                 self.unsaved.insert(blob_name(category, p));
             }
@@ -389,6 +394,7 @@ impl Syncer {
                 if self.audit.take_asked() {
                     // Online (a message arrived): the chain goes out now.
                     self.audit.resend_own(self.replica.device());
+                    self.audit.resend_restored();
                     let mut out = self.send_outbox();
                     out.push(Out::Persist);
                     return out;

@@ -453,6 +453,45 @@ impl Replica {
         Ok(notices)
     }
 
+    /// Merges a snapshot from a backup the user restores (opened with the
+    /// recovery phrase, so written by a holder of it). Unlike
+    /// [`Replica::absorb`], nothing waits for the clock: an op dated more
+    /// than [`MAX_AHEAD_MS`] ahead of `now_ms` (the writer's clock was
+    /// ahead) is taken as this device's change now, with its value, so the
+    /// records show at once, this device's clock stays on its own time,
+    /// and its group's devices apply them without waiting either. Returns
+    /// how many ops were dated again.
+    pub fn restore(&mut self, snapshot: Snapshot, now_ms: u64) -> Result<usize> {
+        let mut redated = 0;
+        let ops = snapshot
+            .ops
+            .into_iter()
+            .map(|op| {
+                if op.stamp.ms <= now_ms.saturating_add(MAX_AHEAD_MS) {
+                    return op;
+                }
+                redated += 1;
+                Op {
+                    stamp: self.clock.stamp(now_ms),
+                    ..op
+                }
+            })
+            .collect();
+        self.absorb(
+            Snapshot {
+                category: snapshot.category,
+                ops,
+            },
+            now_ms,
+        )?;
+        Ok(redated)
+    }
+
+    /// Whether a field has an op here (a value or a tombstone).
+    pub(crate) fn holds(&self, field: &Field) -> bool {
+        self.fields.contains_key(field)
+    }
+
     /// Every field's winning op, in field order (what two devices that saw
     /// the same ops agree on).
     pub fn ops(&self) -> impl Iterator<Item = &Op> {

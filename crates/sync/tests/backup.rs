@@ -27,6 +27,8 @@ struct Relay {
     rows: HashMap<BackupId, (BackupPublic, u64, Option<Vec<u8>>)>,
     /// Every write body seen (for the replay test).
     seen: Vec<String>,
+    /// The relay's clock (s) for `updated_at` (0: 5, an arbitrary time).
+    now_s: u64,
 }
 
 impl Relay {
@@ -47,7 +49,7 @@ impl Relay {
                     serde_json::to_string(&StoredBackup {
                         counter: *counter,
                         data: data.clone().map(tandem_pair::Bytes),
-                        updated_at: 5,
+                        updated_at: self.now_s.max(5),
                     })
                     .unwrap(),
                 ),
@@ -732,4 +734,202 @@ fn a_full_wallet_fits_the_relays_limit_with_the_newest_history() {
         assert!(matches!(v[0].1, Verdict::Gap { .. } | Verdict::Ok));
         assert!(v[1..].iter().all(|(_, v)| *v == Verdict::Ok));
     }
+}
+
+const DAY: u64 = 24 * 60 * 60 * 1000;
+
+fn contact_at(s: &Syncer, addr: &str) -> tandem_sync::Op {
+    s.replica()
+        .ops()
+        .find(|op| op.field == Field::record(Category::AddressBook, addr))
+        .unwrap()
+        .clone()
+}
+
+/// Issue 12: a backup written on a clock days ahead restored nothing (its
+/// changes waited for the clock, silently). Now the summary says so and
+/// the restore takes them as made now: shown at once, this browser's clock
+/// stays on time, its group applies them without waiting, and an edit made
+/// after the restore is not lost in the next backup to the older change
+/// dated ahead.
+#[test]
+fn a_backup_written_on_a_clock_days_ahead_restores_at_once_and_says_so() {
+    let alice = format!("0x{}", "ab".repeat(20));
+    let mut relay = Relay {
+        now_s: T0 / 1000,
+        ..Relay::default()
+    };
+    // The old browser's clock ran three days ahead.
+    let ahead = T0 + 3 * DAY;
+    let mut a = Syncer::new(DeviceId([1; 16]));
+    a.backup_mut().set_secret(&SECRET);
+    on(&mut a, Category::AddressBook, ahead);
+    contact(&mut a, &alice, "Alice", ahead + 1);
+    write_due(&mut a, &mut relay, ahead + 2);
+
+    let mut b = Syncer::new(DeviceId([2; 16]));
+    b.backup_mut().set_secret(&SECRET);
+    find(&mut b, &mut relay, T0 + 10);
+    let found = b.backup().found().unwrap();
+    assert_eq!(found.categories, vec![(Category::AddressBook, 1)]);
+    assert_eq!((found.ahead, found.ahead_ms), (2, 3 * DAY + 1));
+    b.restore(&me(), T0 + 11).unwrap();
+    assert_eq!(names(&b), ["Alice"], "shown at once");
+    assert!(b.replica().enabled(Category::AddressBook));
+    assert_eq!(b.status().held, 0, "nothing waits for the clock");
+    let op = contact_at(&b, &alice);
+    assert_eq!((op.stamp.ms, op.stamp.device), (T0 + 11, DeviceId([2; 16])));
+
+    // Its group (a device paired later) applies them without waiting.
+    let mut c = Syncer::new(DeviceId([3; 16]));
+    for o in b.flush() {
+        if let Out::Send(bytes) = o {
+            c.message(&bytes, T0 + 12).unwrap().unwrap();
+        }
+    }
+    assert_eq!((names(&c), c.status().held), (vec!["Alice".into()], 0));
+
+    // An edit here wins in the backup over the change dated ahead.
+    contact(&mut b, &alice, "Alicia", T0 + 20);
+    write_due(&mut b, &mut relay, T0 + 21);
+    let d = restored(&mut relay, &keys(98)[0], T0 + 30);
+    assert_eq!(names(&d), ["Alicia"]);
+}
+
+/// A clock years ahead (or a stamp at the end of time) is restored the
+/// same way: nothing is bounded by how far ahead it was, since every
+/// change is dated again at the restore; the summary says how far.
+#[test]
+fn a_backup_dated_years_ahead_or_at_the_end_of_time_restores_as_made_now() {
+    let (alice, bob) = (
+        format!("0x{}", "ab".repeat(20)),
+        format!("0x{}", "cd".repeat(20)),
+    );
+    let mut relay = Relay {
+        now_s: T0 / 1000,
+        ..Relay::default()
+    };
+    let years = T0 + 40 * 365 * DAY;
+    let mut a = Syncer::new(DeviceId([1; 16]));
+    a.backup_mut().set_secret(&SECRET);
+    on(&mut a, Category::AddressBook, years);
+    contact(&mut a, &alice, "Alice", years);
+    contact(&mut a, &bob, "Bob", years);
+    write_due(&mut a, &mut relay, years);
+    rewrite(&mut relay, |c| {
+        let op = c.snapshots[0]
+            .ops
+            .iter_mut()
+            .find(|op| op.field == Field::record(Category::AddressBook, &bob))
+            .unwrap();
+        op.stamp.ms = u64::MAX;
+        op.stamp.n = u32::MAX;
+    });
+
+    let mut b = Syncer::new(DeviceId([2; 16]));
+    b.backup_mut().set_secret(&SECRET);
+    find(&mut b, &mut relay, T0);
+    let found = b.backup().found().unwrap();
+    assert_eq!((found.ahead, found.ahead_ms), (3, u64::MAX - T0));
+    b.restore(&me(), T0).unwrap();
+    assert_eq!(names(&b), ["Alice", "Bob"]);
+    assert_eq!(b.status().held, 0);
+    assert!(b.replica().ops().all(|op| op.stamp.ms == T0));
+    // This browser's clock was not dragged along: its next change is dated
+    // now, and it wins over the restored one.
+    contact(&mut b, &bob, "Robert", T0 + 1);
+    assert_eq!(contact_at(&b, &bob).stamp.ms, T0 + 1);
+    assert_eq!(names(&b), ["Alice", "Robert"]);
+}
+
+fn sends(outs: Vec<Out>) -> Vec<Vec<u8>> {
+    outs.into_iter()
+        .filter_map(|o| match o {
+            Out::Send(m) => Some(m),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Issue 12: a device paired after a restore asked for the chains and got
+/// only those of the group's devices; the old devices' chains, restored
+/// from the backup, stayed on the browser that restored them. Now that
+/// browser sends them with its signed list of their keys, and the new
+/// device checks them as any chain; a group member cannot slip a forged
+/// old chain or a forged list in.
+#[test]
+fn a_device_paired_after_a_restore_gets_the_old_chains_and_refuses_forged_ones() {
+    use tandem_sync::audit::VOUCH_DOMAIN;
+    let k = keys(5);
+    let (mut relay, _desk) = desktop_with_history(&k);
+    // k[2] restores (its new group: itself); k[3] pairs later; `mallory`
+    // is a member of the new group too.
+    let mut r = restored(&mut relay, &k[2], T0 + 20);
+    let mallory = keys(6).remove(0);
+    let group = [k[2].public(), k[3].public(), mallory.public()];
+    let lookup = |d: &DeviceId| group.iter().find(|p| p.device_id() == *d).copied();
+    let mut p = Syncer::new(k[3].device_id());
+    p.ask_logs();
+    p.record(&k[3], Happened::Unlock { ok: true }, T0 + 30);
+    let mut answer = Vec::new();
+    for m in sends(p.flush()) {
+        answer.extend(sends(r.message(&m, T0 + 31).unwrap().unwrap()));
+    }
+    for m in &answer {
+        p.message(m, T0 + 32).unwrap().unwrap();
+    }
+    let seen = |p: &Syncer, d: DeviceId| -> Vec<(u64, Verdict)> {
+        p.audit()
+            .verify(k[3].device_id(), lookup)
+            .into_iter()
+            .filter(|c| c.entry.device == d)
+            .map(|c| (c.entry.seq, c.verdict))
+            .collect()
+    };
+    assert_eq!(seen(&p, k[0].device_id()), all_ok(5));
+    assert_eq!(seen(&p, k[1].device_id()), all_ok(1));
+    assert_eq!(seen(&p, k[2].device_id()), all_ok(1), "the restore entry");
+
+    // Mallory alters an old entry and sends it as the next one.
+    let mut forged = p
+        .audit()
+        .entries()
+        .find(|e| e.device == k[0].device_id() && e.seq == 5)
+        .unwrap()
+        .clone();
+    forged.seq = 6;
+    forged.prev = forged.hash();
+    forged.happened = sign("https://evil.example", 6);
+    let entries = |e: Vec<tandem_sync::audit::Entry>| {
+        serde_json::to_vec(&serde_json::json!({"type": "audit_entries", "entries": e})).unwrap()
+    };
+    p.message(&entries(vec![forged]), T0 + 40).unwrap().unwrap();
+    let mut want = all_ok(5);
+    want.push((6, Verdict::Altered));
+    assert_eq!(seen(&p, k[0].device_id()), want);
+
+    // An invented old device: its chain, and its key in a list said to be
+    // the restoring browser's (signed by Mallory), or signed by itself
+    // (not a member: as a relay would, if it could send at all).
+    let fake = keys(7).remove(0);
+    let mut fake_log = Log::default();
+    let fake_entry = fake_log.append(&fake, sign("https://fake.example", 1), T0);
+    p.message(&entries(vec![fake_entry]), T0 + 41)
+        .unwrap()
+        .unwrap();
+    for (by, signer) in [(k[2].device_id(), &mallory), (fake.device_id(), &fake)] {
+        let signed =
+            serde_json::to_vec(&serde_json::json!(["audit_keys", by, [fake.public()]])).unwrap();
+        let sig = signer.sign_app(VOUCH_DOMAIN, &signed);
+        let vouch = serde_json::json!(["audit_keys", by, [fake.public()], sig]);
+        p.message(&serde_json::to_vec(&vouch).unwrap(), T0 + 42)
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(
+        seen(&p, fake.device_id()),
+        [(1, Verdict::UnknownDevice)],
+        "no member vouched for it"
+    );
+    assert_eq!(seen(&p, k[0].device_id()).len(), 6, "the old chain stays");
 }

@@ -140,11 +140,29 @@ pub fn what_returns(f: &FoundView) -> String {
             if f.entries == 1 { "entry" } else { "entries" },
         ));
     }
-    if parts.is_empty() {
+    let what = if parts.is_empty() {
         "which categories synced (no records)".into()
     } else {
         parts.join(", ")
+    };
+    if f.ahead == 0 {
+        return what;
     }
+    // The clock of the browser that saved them ran ahead: said, since the
+    // restore dates them now (crates/sync `Replica::restore`).
+    let h = f.ahead_ms / 3_600_000;
+    let span = match h {
+        0 => "less than an hour".to_owned(),
+        1..=47 => format!("{h} hours"),
+        48..=17_519 => format!("{} days", h / 24),
+        _ => format!("{} years", h / 8_760),
+    };
+    format!(
+        "{what}. {} {} dated up to {span} in the future (the clock of the browser that saved {} was ahead): restored as made now",
+        f.ahead,
+        if f.ahead == 1 { "change is" } else { "changes are" },
+        if f.ahead == 1 { "it" } else { "them" },
+    )
 }
 
 /// The offer to restore a backup found after importing the phrase.
@@ -223,6 +241,8 @@ mod tests {
             ],
             entries: 12,
             devices: 2,
+            ahead: 0,
+            ahead_ms: 0,
         };
         let o = offer(&f, 121_000.0);
         let text = o.find("backup-offer-what").unwrap().text_content();
@@ -234,5 +254,16 @@ mod tests {
             "{text}"
         );
         assert!(o.find("backup-restore").is_some());
+        let ahead = FoundView {
+            ahead: 2,
+            ahead_ms: 3 * 86_400_000 + 1,
+            ..f
+        };
+        assert_eq!(
+            what_returns(&ahead),
+            "1 account name, 2 address book entries, the history (audit log) of 2 devices: 12 \
+             entries. 2 changes are dated up to 3 days in the future (the clock of the browser \
+             that saved them was ahead): restored as made now"
+        );
     }
 }
