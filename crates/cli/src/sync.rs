@@ -322,6 +322,9 @@ fn notice(n: &Notice) {
     out(format!("notice: {what} {change} on device {}", n.from));
 }
 
+/// The least time between two frames an exchange sends (40 frames/s).
+const FRAME_GAP: Duration = Duration::from_millis(25);
+
 /// Goes online (if the relay answers), applies the sync messages waiting,
 /// hands over the changes, and reads, merges and writes the snapshots
 /// until the relay stored everything. Offline, says what waits.
@@ -336,8 +339,18 @@ async fn exchange(sh: &mut Shell) -> Result<()> {
     queue.extend(sh.with_sync(|s| s.flush())?);
     // Answers still due: blob reads and writes, and sends to be stored.
     let mut due = 0usize;
+    // The relay allows a device 50 frames/s after a burst (`--rate`,
+    // `--rate-burst`), counted across this device's runs: one exchange
+    // reads every page of what syncs (16 per category), so back-to-back
+    // commands would drain the burst and be refused. Sent at most every
+    // FRAME_GAP, leaving room for the acks.
+    let mut next_frame = tokio::time::Instant::now();
     loop {
         while let Some(o) = queue.pop_front() {
+            if matches!(o, Out::Send(_) | Out::PutBlob { .. } | Out::GetBlob { .. }) {
+                tokio::time::sleep_until(next_frame).await;
+                next_frame = tokio::time::Instant::now() + FRAME_GAP;
+            }
             match o {
                 Out::Send(data) => {
                     due += 1;
