@@ -18,6 +18,13 @@ describe('a site gets one approval window, and Approve waits for the window', { 
   let browser, anvil, gate, dapp, page;
   const d = (fn, ...args) => page.evaluate(fn, ...args);
   const approvalWindows = () => browser.context.pages().filter((p) => p.url().includes('approval.html'));
+  // The window showing one of the requests waiting now: a window the last
+  // test answered may still be closing (CI of c0dd7e0 clicked in one).
+  const siteWindow = () =>
+    until(async () => {
+      const ids = (await browser.ui('approvals.list')).map((a) => a.id);
+      return approvalWindows().find((w) => !w.isClosed() && ids.some((id) => w.url().endsWith(`?id=${id}`)));
+    }, 'the approval window of a waiting request');
 
   before(async () => {
     [anvil, dapp] = await Promise.all([startAnvil(), startDapp()]);
@@ -41,7 +48,7 @@ describe('a site gets one approval window, and Approve waits for the window', { 
     const messages = ['0x01', '0x02', '0x03', '0x04', '0x05'];
     const outcomes = ask(messages);
     await until(async () => (await browser.ui('approvals.list')).length === 5, 'five pending requests');
-    const win = await until(() => approvalWindows()[0], 'the approval window');
+    const win = await siteWindow();
     await win.getByTestId('approval-queued').waitFor();
     assert.equal(approvalWindows().length, 1, 'one window for the site');
     assert.match(await win.getByTestId('approval-queued').textContent(), /^4 more requests from this site are waiting/);
@@ -78,7 +85,7 @@ describe('a site gets one approval window, and Approve waits for the window', { 
   it('closing the window answers the site\'s waiting requests too (none is left without a window)', async () => {
     const outcomes = ask(['0x61', '0x62']);
     await until(async () => (await browser.ui('approvals.list')).length === 2, 'two pending requests');
-    const win = await until(() => approvalWindows()[0], 'the approval window');
+    const win = await siteWindow();
     await win.getByTestId('approval-queued').waitFor();
     await win.close();
     assert.deepEqual((await outcomes).map((r) => r.error?.code), [4001, 4001]);
@@ -160,7 +167,7 @@ describe('a site gets one approval window, and Approve waits for the window', { 
       const messages = Array.from({ length: 5 }, (_, i) => `0x${(0x100 + round * 5 + i).toString(16)}`);
       const outcomes = ask(messages);
       await until(async () => (await browser.ui('approvals.list')).length === 5, 'five pending requests');
-      const win = await until(() => approvalWindows()[0], 'the approval window');
+      const win = await siteWindow();
       await win.getByTestId('approval-reject-site').click();
       assert.ok((await outcomes).every((r) => r.error?.code === 4001));
       await until(() => approvalWindows().length === 0, 'the window to close');
