@@ -9,7 +9,9 @@
 // confirm-on-phone request shows on the desktop as "Approved on Pixel 8"
 // and in the phone's own chain; the home screen says how sync stands; the
 // export downloads and its entries carry signatures; an entry of the
-// desktop altered in the phone's stored log is shown in red there.
+// desktop altered in the phone's stored log is shown in red there. The
+// phone's Sync screen switches a category for every device and edits the
+// address book both ways.
 // Run: node --test tests/e2e/phone-audit.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -103,6 +105,57 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
       'the phone to say when it synced',
       30_000,
     );
+    assert.deepEqual(phonePage.errors, []);
+  });
+
+  it('the phone turns address-book sync on for every device: its entry reaches the extension, announced as from Pixel 8; the extension\'s shows on the phone', async () => {
+    const BOB = `0x${'b0'.repeat(20)}`;
+    const CAROL = `0x${'c0'.repeat(20)}`;
+    const onInExtension = async () => (await browser.ui('sync.view')).categories.find((c) => c.category === 'address_book').on;
+    assert.equal(await onInExtension(), false);
+    await phonePage.getByTestId('sync-open').click();
+    await phonePage.getByTestId('sync-screen').waitFor();
+    const toggle = phonePage.getByTestId('sync-toggle-address_book');
+    await toggle.waitFor({ timeout: 20_000 });
+    assert.equal(await toggle.getAttribute('aria-checked'), 'false');
+    // Said for a phone: a switch acts for every device.
+    assert.match(await phonePage.getByTestId('sync-never').textContent(), /on all your devices/);
+    assert.doesNotMatch(await phonePage.getByTestId('sync-screen').textContent(), /browser/);
+    await toggle.click();
+    await phonePage.getByTestId('sync-toggle-address_book').filter({ hasText: 'On' }).waitFor();
+    await until(onInExtension, 'the extension to sync the address book', 30_000);
+
+    // A bad address is refused on the phone, with its reason; nothing goes.
+    await phonePage.getByTestId('sync-contact-address').fill('0x1234');
+    await phonePage.getByTestId('sync-contact-name').fill('Mallory');
+    await phonePage.getByTestId('sync-contact-add').click();
+    assert.match(await phonePage.getByTestId('form-error').textContent(), /0x followed by 40 hex/);
+    assert.equal(await phonePage.getByTestId('sync-contact-name').inputValue(), 'Mallory', 'the typed name stays to be corrected');
+    await phonePage.getByTestId('sync-contact-address').fill(BOB);
+    await phonePage.getByTestId('sync-contact-name').fill('Bob');
+    await phonePage.getByTestId('sync-contact-add').click();
+    await phonePage.getByTestId(`sync-contact-${BOB}`).waitFor({ timeout: 20_000 });
+    assert.equal(await phonePage.getByTestId('sync-contact-address').inputValue(), '', 'the form clears once saved');
+    const seen = await until(async () => {
+      const v = await browser.ui('sync.view');
+      const bob = v.records.find((r) => r.category === 'address_book' && r.id === BOB);
+      return bob && v.notices.some((n) => n.id === BOB && n.from === 'Pixel 8') && { v, bob };
+    }, 'the phone\'s entry in the extension, announced', 30_000);
+    assert.equal(seen.bob.value.contact.name, 'Bob');
+    assert.equal(seen.bob.from, 'Pixel 8');
+    assert.ok(!JSON.stringify(seen.v).includes('Mallory'));
+
+    // The extension's entry shows on the phone, naming where it was made.
+    await browser.ui('sync.edit', { field: { record: { category: 'address_book', id: CAROL } }, value: { contact: { name: 'Carol', note: '' } } });
+    const carol = phonePage.getByTestId(`sync-contact-${CAROL}`);
+    await carol.waitFor({ timeout: 30_000 });
+    assert.match(await carol.locator('span').first().textContent(), new RegExp(`^Carol: ${CAROL} \\(from .+\\)$`));
+    // And off again from the phone, for every device.
+    await phonePage.getByTestId('sync-toggle-address_book').click();
+    await phonePage.getByTestId('sync-toggle-address_book').filter({ hasText: 'Off' }).waitFor();
+    await until(async () => !(await onInExtension()), 'the extension to stop syncing the address book', 30_000);
+    await phonePage.getByTestId('back-button').click();
+    await phonePage.getByTestId('home-screen').waitFor();
     assert.deepEqual(phonePage.errors, []);
   });
 

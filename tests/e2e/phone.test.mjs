@@ -15,7 +15,7 @@ import { HDKey } from '@scure/bip32';
 import { mnemonicToSeedSync } from '@scure/bip39';
 import { launch, openPopup as open, until, ROOT, ANVIL_MNEMONIC, ANVIL_ACCOUNT_0, PASSWORD } from './lib/index.mjs';
 import { onboardImport } from './lib/onboard.mjs';
-import { startRelay, startPhone as startCli, decodeQr, pngToY4m } from './lib/devices.mjs';
+import { startRelay, startPhone as startCli, readPairingQr, pngToY4m } from './lib/devices.mjs';
 import { launchPhone, setUpPhone, unlockPhone, PHONE_PASSWORD } from './lib/phone.mjs';
 import { cliSecrets, findSecrets, relayFiles } from './lib/secrets.mjs';
 
@@ -211,9 +211,8 @@ describe('the phone app', () => {
       await popup.getByTestId('open-devices').click();
       await screen(popup, 'devices');
       await popup.getByTestId('pair-start').click();
-      await popup.getByTestId('pair-qr').waitFor({ timeout: 20_000 });
-      const shot = await popup.getByTestId('pair-qr').screenshot();
-      link = decodeQr(shot);
+      let shot;
+      ({ shot, link } = await readPairingQr(popup));
       assert.ok(link?.startsWith(relay.appUrl + '#tandem:pair?'), `the QR opens the phone app: ${link}`);
       const video = path.join(tmp, 'qr.y4m');
       await writeFile(video, pngToY4m(shot));
@@ -296,8 +295,7 @@ describe('the phone app', () => {
 
     it("the link the phone's own camera app opens goes straight to the code (the removed browser pairs again)", async () => {
       await popup.getByTestId('pair-again').click();
-      await popup.getByTestId('pair-qr').waitFor({ timeout: 20_000 });
-      const again = decodeQr(await popup.getByTestId('pair-qr').screenshot());
+      const { link: again } = await readPairingQr(popup);
       assert.ok(again?.startsWith(relay.appUrl + '#tandem:pair?'), again);
       // What the phone's camera app does with the QR: open the link.
       await page.close();

@@ -54,7 +54,7 @@ pub(crate) struct App {
     pub(crate) host: RefCell<Option<Rc<DeviceHost>>>,
     key: web_sys::CryptoKey,
     pub(crate) doc: Document,
-    root: Element,
+    pub(crate) root: Element,
     video: HtmlVideoElement,
     canvas: HtmlCanvasElement,
     stream: RefCell<Option<MediaStream>>,
@@ -343,8 +343,10 @@ fn act(action: &str, arg: &str) {
     // A refused phrase or word stays in its field, to be corrected.
     let corrected =
         a.phone.borrow().screen == before && matches!(action, "confirm-words" | "import-submit");
-    let same_screen =
-        corrected || matches!(action, "revoke" | "revoke-cancel") || action.starts_with("audit-");
+    let same_screen = corrected
+        || matches!(action, "revoke" | "revoke-cancel")
+        || action.starts_with("audit-")
+        || action.starts_with("sync-") && action != "sync-open";
     render(&a, same_screen);
     run(&a, effects);
 }
@@ -471,6 +473,16 @@ fn run(a: &Rc<App>, effects: Vec<Effect>) {
                         render(a, true);
                     }
                 }
+            }
+            Effect::SyncEdit { edit, clear } => {
+                #[cfg(feature = "sync")]
+                crate::app_sync::edit(a, &edit, clear);
+                #[cfg(not(feature = "sync"))]
+                let _ = (edit, clear);
+            }
+            Effect::SyncDismiss => {
+                #[cfg(feature = "sync")]
+                crate::app_sync::dismiss(a);
             }
             Effect::ActivityOff { delete } => {
                 #[cfg(feature = "sync")]
@@ -602,6 +614,7 @@ fn drain(a: &Rc<App>) {
             | Screen::Policy
             | Screen::Biometric
             | Screen::Activity
+            | Screen::Sync
     );
     render(a, typing || a.phone.borrow().revoking.is_some());
     run(a, effects);

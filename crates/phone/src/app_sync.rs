@@ -16,6 +16,7 @@ use wasm_bindgen_futures::{spawn_local, JsFuture};
 
 use crate::activity::{FLAG_KEY, STATE_KEY};
 use crate::app::{render, storage, App};
+use tandem_ui::dom;
 
 /// Entries made before the log was open (an unlock comes before the
 /// device engine opens), and whether it is open.
@@ -156,5 +157,37 @@ pub(crate) fn export(a: &App, format: &str) {
     let _ = link.set_attribute("download", &format!("tandem-activity.{format}"));
     if let Some(link) = link.dyn_ref::<web_sys::HtmlElement>() {
         link.click();
+    }
+}
+
+/// A change made on the Sync screen: this phone's device engine checks
+/// and stores it, and sends it to the group (or keeps it until online).
+pub(crate) fn edit(a: &App, edit: &serde_json::Value, clear: bool) {
+    let Some(host) = a.host.borrow().clone() else {
+        return;
+    };
+    match host.sync_edit(&edit.to_string()) {
+        Ok(()) => {
+            if clear {
+                dom::clear(&a.root, "sync-contact-address");
+                dom::clear(&a.root, "sync-contact-name");
+            }
+            refresh(a);
+        }
+        Err(e) => {
+            a.phone.borrow_mut().error = Some(crate::wallet::sentence(&crate::app::js_message(
+                &JsValue::from(e),
+            )));
+        }
+    }
+    render(a, true);
+}
+
+/// The notices of changes made on another device were read.
+pub(crate) fn dismiss(a: &App) {
+    if let Some(host) = a.host.borrow().clone() {
+        host.sync_dismiss();
+        refresh(a);
+        render(a, true);
     }
 }

@@ -171,7 +171,7 @@ impl Phone {
             && self.wallet.is_some()
             && matches!(
                 self.screen,
-                Screen::Home | Screen::Approve | Screen::Activity
+                Screen::Home | Screen::Approve | Screen::Activity | Screen::Sync
             )
         {
             self.screen = Screen::Approve;

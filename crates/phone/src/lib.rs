@@ -19,6 +19,8 @@ pub mod model;
 pub mod prf;
 pub mod scan;
 pub mod screens;
+#[cfg(any(feature = "sync", test))]
+mod sync;
 pub mod wallet;
 
 // Browser only at run time; compiles natively so clippy checks it.

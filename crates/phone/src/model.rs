@@ -49,6 +49,9 @@ pub enum Screen {
     Biometric,
     /// The group's Activity log (the sync module only).
     Activity,
+    /// What the group syncs, switched for every device, and the address
+    /// book (the sync module only).
+    Sync,
 }
 
 /// The camera, as the Scan screen shows it.
@@ -136,6 +139,17 @@ pub enum Effect {
     },
     /// Save the Activity log as a file (`json` or `csv`).
     AuditExport(String),
+    /// A change made on the Sync screen (`tandem_ui::sync`'s edit JSON)
+    /// for this phone's device engine, which sends it to the group; the
+    /// address form clears once it is stored when `clear`.
+    SyncEdit {
+        /// `{"field": …, "value": …}`.
+        edit: serde_json::Value,
+        /// Empty the address book form after.
+        clear: bool,
+    },
+    /// Clear the Sync screen's notices of changes made elsewhere.
+    SyncDismiss,
 }
 
 /// Work that [`Phone::work`] does (held between the tap and the work).
@@ -629,6 +643,11 @@ impl Phone {
             return out;
         }
         if let Some(more) = self.activity_act(action, arg) {
+            out.extend(more);
+            return out;
+        }
+        #[cfg(any(feature = "sync", test))]
+        if let Some(more) = self.sync_act(action, arg, field) {
             out.extend(more);
             return out;
         }

@@ -3,6 +3,7 @@
 //! changes made on another device (naming it), and the address book that
 //! syncs. Data: the worker's `tandem_sync::view::SyncView`.
 
+use crate::devices::Here;
 use crate::format::relative_time;
 use crate::view::{back_bar, el, error_box, form, input, notice_box, primary, Action, El, Ui};
 use crate::{form_err, Result};
@@ -142,8 +143,34 @@ fn contact_rows(v: &SyncView) -> Vec<El> {
         .collect()
 }
 
-/// The Sync screen.
+/// What the screen says under its status: what a switch does, and what
+/// never syncs. A phone keeps no wallet records of its own (its computers
+/// do), so there a switch is said to act for the whole group.
+fn intro(here: Here) -> &'static str {
+    match here {
+        Here::Browser => {
+            "What you turn on here is shared with your other devices, end-to-end encrypted: \
+             the relay sees only ciphertext. Keys, recovery phrases, passwords and session \
+             keys never sync."
+        }
+        Here::Phone => {
+            "A switch here turns that category on or off on all your devices: your \
+             computers share it, end-to-end encrypted (the relay sees only ciphertext), and \
+             this phone shows the address book. Keys, recovery phrases, passwords and session \
+             keys never sync."
+        }
+    }
+}
+
+/// The Sync screen of the extension (Settings → Sync).
 pub fn sync_screen(ui: &Ui) -> El {
+    let status = ui.sync.as_ref().map(|v| status_line(v, ui.now_ms));
+    sync_screen_at(ui, Here::Browser, status)
+}
+
+/// The Sync screen where it is shown, with its status line (the phone's
+/// counts its Activity log too).
+pub fn sync_screen_at(ui: &Ui, here: Here, status: Option<String>) -> El {
     let screen = el("div")
         .class("stack screen")
         .tid("sync-screen")
@@ -223,13 +250,9 @@ pub fn sync_screen(ui: &Ui) -> El {
             el("p")
                 .attr("role", "status")
                 .tid("sync-status")
-                .text(status_line(v, ui.now_ms)),
+                .text(status.unwrap_or_else(|| status_line(v, ui.now_ms))),
         )
-        .child(el("p").class("hint").tid("sync-never").text(
-            "What you turn on here is shared with your other devices, end-to-end encrypted: \
-             the relay sees only ciphertext. Keys, recovery phrases, passwords and session \
-             keys never sync.",
-        ))
+        .child(el("p").class("hint").tid("sync-never").text(intro(here)))
         .maybe(notices)
         .maybe(error_box(ui))
         .maybe(notice_box(ui))
@@ -366,6 +389,16 @@ mod tests {
             s.find("sync-toggle-address_book").unwrap().text_content(),
             "On"
         );
+        // On a phone: the switches act for the group, and its own status.
+        let phone = sync_screen_at(&ui, Here::Phone, Some("Synced just now".into()));
+        let said = phone.find("sync-never").unwrap().text_content();
+        assert!(said.contains("on all your devices"), "{said}");
+        assert!(!phone.text_content().contains("browser"));
+        assert_eq!(
+            phone.find("sync-status").unwrap().text_content(),
+            "Synced just now"
+        );
+        assert!(phone.find("sync-toggle-networks").is_some());
         assert!(s
             .find("sync-never")
             .unwrap()

@@ -149,7 +149,7 @@ impl DeviceHost {
             dev.is_online(),
             |d| {
                 if *d == me {
-                    "this browser".into()
+                    "this device".into()
                 } else {
                     events::name_of(&dev, d)
                 }

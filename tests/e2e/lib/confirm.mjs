@@ -4,7 +4,7 @@
 // phone-accounts.test.mjs.
 import assert from 'node:assert/strict';
 import { openPopup, pendingApproval, until } from './index.mjs';
-import { decodeQr } from './devices.mjs';
+import { readPairingQr } from './devices.mjs';
 import { launchPhone, setUpPhone } from './phone.mjs';
 
 /**
@@ -17,8 +17,7 @@ export async function pairPhone(browser, relay, { name = 'Pixel 8', phrase } = {
   const popup = await openPopup(browser, 380);
   await popup.getByTestId('open-devices').click();
   await popup.getByTestId('pair-start').click();
-  await popup.getByTestId('pair-qr').waitFor({ timeout: 20_000 });
-  const link = decodeQr(await popup.getByTestId('pair-qr').screenshot());
+  const { link } = await readPairingQr(popup);
   const phone = await launchPhone();
   const phonePage = await phone.open(relay.appUrl);
   await setUpPhone(phonePage, name, phrase ? { phrase } : {});

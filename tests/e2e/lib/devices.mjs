@@ -169,6 +169,22 @@ export function decodeQr(png) {
 }
 
 /**
+ * The pairing QR the popup `page` shows, photographed and read: `{ shot,
+ * link }`. Taken again when the popup re-rendered the code between
+ * finding it and the photograph (playwright: "Element is not attached to
+ * the DOM", seen in phone-audit.test.mjs's pairing).
+ */
+export async function readPairingQr(page) {
+  const qr = page.getByTestId('pair-qr');
+  await qr.waitFor({ timeout: 20_000 });
+  return until(async () => {
+    const shot = await qr.screenshot({ timeout: 5_000 }).catch(() => null);
+    const link = shot && decodeQr(shot);
+    return link && { shot, link };
+  }, 'the pairing QR to be read', 20_000);
+}
+
+/**
  * A y4m video (one 640x480 frame, 4:2:0) for Chromium's fake camera from a
  * PNG, centred on white: the phone's camera "sees" that picture
  * (--use-file-for-fake-video-capture).

@@ -121,6 +121,14 @@ pub(super) fn view(p: &Phone) -> El {
             "biometric-open",
             "btn link",
         ))
+        .maybe(p.activity.then(|| {
+            button(
+                "Sync: what your devices share",
+                "sync-open",
+                "sync-open",
+                "btn link",
+            )
+        }))
         .child(if p.activity {
             button(
                 "Activity log: what every device signed",

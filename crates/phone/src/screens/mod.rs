@@ -14,6 +14,8 @@ mod policy;
 mod reveal;
 mod scan;
 mod setup;
+#[cfg(any(feature = "sync", test))]
+mod sync;
 mod unlock;
 mod welcome;
 mod words;
@@ -43,8 +45,10 @@ pub fn view(p: &Phone) -> El {
         // Only the sync module reaches it: the plain one links none of it.
         #[cfg(any(feature = "sync", test))]
         Screen::Activity => activity::view(p),
+        #[cfg(any(feature = "sync", test))]
+        Screen::Sync => sync::view(p),
         #[cfg(not(any(feature = "sync", test)))]
-        Screen::Activity => home::view(p),
+        Screen::Activity | Screen::Sync => home::view(p),
     };
     let update = p.update.as_ref().map(|u| {
         el("p")
