@@ -339,8 +339,8 @@ impl Syncer {
     /// Online (the device engine caught up): hand over the changes waiting,
     /// and read page 0 of every category (a device back after a month, or
     /// new, learns there which categories sync), every page of the ones
-    /// that sync, and every page waiting to be saved. Call after each local
-    /// change too.
+    /// that sync, and every page waiting to be saved. After a key rotation
+    /// and a restore too; after a local change or a message, [`Self::save`].
     pub fn flush(&mut self) -> Vec<Out> {
         let mut out = self.send_outbox();
         let mut names: BTreeSet<String> = self.unsaved.clone();
@@ -348,6 +348,20 @@ impl Syncer {
             let pages = if self.replica.enabled(c) { PAGES } else { 1 };
             names.extend((0..pages).map(|p| blob_name(c, p)));
         }
+        out.extend(self.read(names));
+        out
+    }
+
+    /// While online, after a local change or the group's messages: hand
+    /// over the changes waiting and save only the pages that may lack what
+    /// this device holds (read, merge, write with compare and swap). The
+    /// rest was read when the device came online ([`Self::flush`]) and
+    /// every change since reached it as a message, so one edit costs a
+    /// page or two, not every page of every category (some 55 reads with
+    /// three categories on, each answered by the relay).
+    pub fn save(&mut self) -> Vec<Out> {
+        let mut out = self.send_outbox();
+        let names = self.unsaved.clone();
         out.extend(self.read(names));
         out
     }
@@ -415,6 +429,7 @@ impl Syncer {
             }
         };
         let mut out = Vec::new();
+        let was_on = Category::ALL.map(|c| self.replica.enabled(c));
         for op in ops {
             let page = blob_name(op.field.category(), page_of(&op.field));
             match self.replica.receive(op, now_ms) {
@@ -425,6 +440,13 @@ impl Syncer {
                 }
                 Ok(_) => {}
                 Err(e) => return Some(Err(e)),
+            }
+        }
+        // A category another device turned on: its records from before the
+        // switch are only in its pages, which [`Self::save`] reads now.
+        for (c, was) in Category::ALL.into_iter().zip(was_on) {
+            if !was && self.replica.enabled(c) {
+                self.unsaved.extend((0..PAGES).map(|p| blob_name(c, p)));
             }
         }
         out.insert(0, Out::Persist);

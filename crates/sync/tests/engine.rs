@@ -134,6 +134,21 @@ impl World {
         self.queue(d, outs);
     }
 
+    /// What `d` asks for after a change or a message (the shells' call
+    /// while online): the pages it reads.
+    fn save(&mut self, d: usize) -> Vec<String> {
+        let outs = self.devs[d].save();
+        let reads = outs
+            .iter()
+            .filter_map(|o| match o {
+                Out::GetBlob { name } => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        self.queue(d, outs);
+        reads
+    }
+
     fn contacts(&self, d: usize) -> Vec<(String, Value)> {
         self.devs[d]
             .replica()
@@ -452,4 +467,58 @@ fn ten_thousand_records_fit_the_pages_and_come_back_from_them() {
     w.flush(late);
     w.run(&[late]);
     assert_eq!(w.contacts(late).len(), 10_000);
+}
+
+#[test]
+fn online_a_change_or_a_message_saves_only_the_pages_it_touched() {
+    let mut w = World::new(3);
+    let (a, b, late) = (0, 1, 2);
+    for d in [a, b] {
+        w.flush(d);
+        w.run(&[d]);
+    }
+    let book = |p: u8| blob_name(Category::AddressBook, p);
+    let mut every: Vec<String> = (0..tandem_sync::PAGES).map(book).collect();
+    every.sort(); // read in name order
+                  // A switch: every page of its category (filled, or emptied when off).
+    on(&mut w, a, Category::AddressBook);
+    assert_eq!(w.save(a), every);
+    w.run(&[a]);
+    // One record: its page only, not every page of every category.
+    w.edit(
+        a,
+        Field::record(Category::AddressBook, addr(1)),
+        contact("Alice"),
+    );
+    assert_eq!(w.save(a), vec![book(sha2_page(&addr(1)))]);
+    w.run(&[a]);
+    // The other device had the address book off: the switch came as a
+    // message, so it reads that category's pages (records written before
+    // the switch live there only), and nothing else.
+    w.deliver(b);
+    assert_eq!(w.save(b), every);
+    w.run(&[b]);
+    assert_eq!(w.contacts(b), w.contacts(a));
+    // A record from the group: its page only.
+    w.edit(
+        a,
+        Field::record(Category::AddressBook, addr(2)),
+        contact("Bob"),
+    );
+    w.save(a);
+    w.run(&[a]);
+    w.deliver(b);
+    assert_eq!(w.save(b), vec![book(sha2_page(&addr(2)))]);
+    w.run(&[b]);
+    assert_eq!(w.contacts(b), w.contacts(a));
+    assert_eq!(w.contacts(a).len(), 2);
+    // Saved that way, the snapshot holds everything: a device that missed
+    // every message catches up from it alone.
+    assert_eq!(w.blob_contacts(), 2);
+    assert_eq!(w.devs[a].status().unsaved, 0);
+    assert_eq!(w.devs[b].status().unsaved, 0);
+    w.net.inbox[late].clear();
+    w.flush(late);
+    w.run(&[late]);
+    assert_eq!(w.contacts(late), w.contacts(a));
 }

@@ -303,7 +303,7 @@ impl DeviceHost {
             );
         }
         if host.dev.borrow().is_online() {
-            let outs = with(host, Syncer::flush);
+            let outs = with(host, Syncer::save);
             carry_out(host, outs);
         }
         spawn_store(host);
@@ -438,9 +438,10 @@ pub(crate) fn tick(host: &Rc<Host>) {
 pub(crate) fn after_input(host: &Rc<Host>) {
     if attached(host) && apply_inbox(host) {
         // What arrived is not in the relay's snapshot pages yet (the
-        // sender may be gone before it writes them): read, merge, write.
+        // sender may be gone before it writes them): read, merge, write
+        // those pages.
         if host.dev.borrow().is_online() {
-            let outs = with(host, Syncer::flush);
+            let outs = with(host, Syncer::save);
             carry_out(host, outs);
         }
         spawn_store(host);
