@@ -69,7 +69,7 @@ describe('confirm on phone', { timeout: 600_000 }, () => {
     await Promise.all([relay?.stop(), anvil?.stop(), anvil2?.stop(), dapp?.close()]);
   });
 
-  const approveOnDesktop = (kind) => desktopApproves(browser, kind);
+  const approveOnDesktop = (kind, opts) => desktopApproves(browser, kind, opts);
   const onPhone = (approve) => phoneAnswers(phonePage, approve);
 
   async function gone(id) {
@@ -159,10 +159,14 @@ describe('confirm on phone', { timeout: 600_000 }, () => {
       message: { owner: A0, spender: SPENDER, value: '5000000', nonce: '0', deadline: '1900000000' },
     };
     const pending = d(([a, t]) => window.dapp.signTypedData(a, t), [A0, typed]);
-    await approveOnDesktop('typed_data');
+    // Once the window read the "token" (an account: its calls fail), the
+    // phone is told what the window says: an unknown token, in raw units.
+    await approveOnDesktop('typed_data', {
+      ready: (win) => win.getByTestId('permit-amount').filter({ hasText: 'unknown token' }).waitFor({ timeout: 15_000 }),
+    });
     const rows = await onPhone(true);
     assert.equal(rows.spender.toLowerCase(), SPENDER);
-    assert.equal(rows.amount, '5000000 (token units)');
+    assert.equal(rows.amount, `5000000 raw units of an unknown token (${A1})`);
     assert.match(rows.token, /USD Coin/);
     const r = await pending;
     assert.ok(r.result, JSON.stringify(r.error));

@@ -1043,7 +1043,10 @@ async fn run(action: Action) -> Result<()> {
                     let rule = a.needs_phone?;
                     let st = ui.state.clone().unwrap_or_default();
                     let edits = params.get("edits").cloned().unwrap_or(Value::Null);
-                    serde_json::to_string(&crate::confirm::summary(a, &st, rule, &edits)).ok()
+                    serde_json::to_string(&crate::confirm::summary(
+                        a, &st, rule, &edits, &ui.tokens,
+                    ))
+                    .ok()
                 })
                 .flatten();
                 if let Some(p) = phone {

@@ -5,6 +5,7 @@
 
 use crate::format::format_units;
 use crate::model::{personal_sign_message, Approval, SignText, WalletState};
+use crate::token::TokenFacts;
 use crate::tx::{decode_call, KnownCall};
 use crate::view::{el, Action, El};
 use serde::{Deserialize, Serialize};
@@ -97,14 +98,12 @@ fn native(wei: &str, symbol: &str) -> String {
     )
 }
 
-/// 2^160 - 1: Permit2's "unlimited", the smallest amount called unlimited.
-const UNLIMITED_FROM: &str = "1461501637330902918203684832716283019655932542975";
-
+/// A permit's amount for the phone, its token's facts not read: "unlimited" from the very threshold
+/// the approval window, the worker's warning and the phone's policy use
+/// (2^128, `tandem_wallet::approval::UNLIMITED_FROM`; Permit2's 2^160 - 1
+/// is above it).
 fn token_amount(decimal: &str) -> String {
-    let d = decimal.trim_start_matches('0');
-    let unlimited =
-        d.len() > UNLIMITED_FROM.len() || (d.len() == UNLIMITED_FROM.len() && d >= UNLIMITED_FROM);
-    if unlimited {
+    if crate::format::is_unlimited(decimal) {
         "unlimited".into()
     } else {
         format!("{decimal} (token units)")
@@ -116,7 +115,13 @@ fn token_amount(decimal: &str) -> String {
 /// account, recipient, amount, token, spender). `edits` are the ones sent
 /// with the approval (the accounts a connection shares). The worker sets
 /// the id, the phone it goes to, the times and the site.
-pub fn summary(a: &Approval, st: &WalletState, rule: Rule, edits: &Value) -> Request {
+pub fn summary(
+    a: &Approval,
+    st: &WalletState,
+    rule: Rule,
+    edits: &Value,
+    tokens: &[TokenFacts],
+) -> Request {
     let d = &a.display;
     let r = &a.request;
     let net = st.network.clone().unwrap_or_default();
@@ -189,9 +194,19 @@ pub fn summary(a: &Approval, st: &WalletState, rule: Rule, edits: &Value) -> Req
                     },
                 ) => {
                     q.action = "Send tokens".into();
+                    // In the token's own units where its contract said
+                    // them (as the window shows it), else raw.
+                    q.amount = Some(
+                        match to
+                            .as_deref()
+                            .and_then(|t| crate::token::find(tokens, c.chain_id, t))
+                        {
+                            Some(f) => f.amount(&amount),
+                            None => format!("{amount} (token units)"),
+                        },
+                    );
                     q.token = to;
                     q.recipient = Some(recipient);
-                    q.amount = Some(format!("{amount} (token units)"));
                 }
                 _ => {
                     q.action = "Send a transaction".into();
@@ -253,11 +268,16 @@ pub fn summary(a: &Approval, st: &WalletState, rule: Rule, edits: &Value) -> Req
                 Some(p) => Some(p.spender.clone()),
                 None => msg.and_then(|m| text(m.get("spender"))),
             };
+            let facts = crate::token::chain_of(a).zip(permit.as_ref().map(|p| p.token.clone()));
+            let facts = facts.and_then(|(c, t)| crate::token::find(tokens, c, &t));
             let amount = match permit {
                 Some(p) => Some(p.amount),
                 None => text(msg.and_then(|m| m.get("value").or_else(|| m.get("amount")))),
             };
-            q.amount = amount.map(|v| token_amount(&v));
+            q.amount = amount.map(|v| match facts {
+                Some(f) => f.allowance(&v),
+                None => token_amount(&v),
+            });
             if let Some(deadline) =
                 msg.and_then(|m| text(m.get("deadline").or_else(|| m.get("expiration"))))
             {
@@ -587,6 +607,7 @@ mod tests {
             &st,
             Rule::Value,
             &serde_json::Value::Null,
+            &[],
         );
         assert_eq!(q.action, "Send a transaction");
         assert_eq!(q.amount.as_deref(), Some("1 ETH"));
@@ -615,6 +636,7 @@ mod tests {
             &st,
             Rule::Approval,
             &serde_json::Value::Null,
+            &[],
         );
         assert_eq!(
             (
@@ -628,6 +650,29 @@ mod tests {
                 Some("unlimited")
             )
         );
+        // A token transfer: in the token's units where its contract said
+        // them (the window's `token.info`), raw otherwise.
+        let send = format!(
+            "0xa9059cbb{:0>64}{:0>64x}",
+            "1111111111111111111111111111111111111111", 1_500_000u64
+        );
+        let facts = [TokenFacts {
+            chain_id: 31337,
+            address: "0x7099".into(),
+            known: Some(("TUSD".into(), 6)),
+        }];
+        let sent = |tokens: &[TokenFacts]| {
+            summary(
+                &tx("0x0", &send, serde_json::Value::Null),
+                &st,
+                Rule::Value,
+                &serde_json::Value::Null,
+                tokens,
+            )
+            .amount
+        };
+        assert_eq!(sent(&facts).as_deref(), Some("1.5 TUSD"));
+        assert_eq!(sent(&[]).as_deref(), Some("1500000 (token units)"));
         // setApprovalForAll: the operator, from the same decoder.
         let all = format!(
             "0xa22cb465{:0>64}{:0>64}",
@@ -638,6 +683,7 @@ mod tests {
             &st,
             Rule::Approval,
             &serde_json::Value::Null,
+            &[],
         );
         assert_eq!(
             q.spender.as_deref(),
@@ -655,12 +701,51 @@ mod tests {
             serde_json::json!({"primaryType": "Permit", "domain": {"name": "USD Coin", "chainId": 1, "verifyingContract": "0xA0b8"},
                 "message": {"spender": "0x1111", "value": "1461501637330902918203684832716283019655932542975", "deadline": 1900000000u64}}),
         );
-        let q = summary(&permit, &st, Rule::Permit, &serde_json::Value::Null);
+        let q = summary(&permit, &st, Rule::Permit, &serde_json::Value::Null, &[]);
         assert_eq!(
             q.amount.as_deref(),
             Some("unlimited"),
             "2^160 - 1 is Permit2's unlimited"
         );
+        // The window calls 2^150 unlimited: so does the phone (it said
+        // "1427247692705959881058285969449495136382746624 (token units)").
+        let big = typed(
+            serde_json::json!({"primaryType": "Permit", "domain": {"name": "USD Coin", "chainId": 1, "verifyingContract": "0xA0b8"},
+                "message": {"spender": "0x1111", "value": "1427247692705959881058285969449495136382746624", "deadline": 1900000000u64}}),
+        );
+        let q = summary(&big, &st, Rule::Permit, &serde_json::Value::Null, &[]);
+        assert_eq!(q.amount.as_deref(), Some("unlimited"));
+        // With the token's facts: its symbol, as the window says it.
+        let usdc = |known| TokenFacts {
+            chain_id: 1,
+            address: "0xa0b8".into(),
+            known,
+        };
+        let q = summary(
+            &big,
+            &st,
+            Rule::Permit,
+            &serde_json::Value::Null,
+            &[usdc(Some(("USDC".into(), 6)))],
+        );
+        assert_eq!(q.amount.as_deref(), Some("an unlimited amount of USDC"));
+        let small = typed(
+            serde_json::json!({"primaryType": "Permit", "domain": {"name": "USD Coin", "chainId": 1, "verifyingContract": "0xA0b8"},
+                "message": {"spender": "0x1111", "value": "2500000", "deadline": 1900000000u64}}),
+        );
+        let q = summary(
+            &small,
+            &st,
+            Rule::Permit,
+            &serde_json::Value::Null,
+            &[usdc(Some(("USDC".into(), 6)))],
+        );
+        assert_eq!(q.amount.as_deref(), Some("2.5 USDC"));
+        let q = summary(&small, &st, Rule::Permit, &serde_json::Value::Null, &[]);
+        assert_eq!(q.amount.as_deref(), Some("2500000 (token units)"));
+        assert!(crate::format::is_unlimited(
+            "1427247692705959881058285969449495136382746624"
+        ));
         assert_eq!(q.token.as_deref(), Some("0xA0b8 (USD Coin)"));
         assert_eq!(q.chain.as_ref().map(|c| c.name.as_str()), Some("Ethereum"));
         assert!(q
@@ -674,7 +759,7 @@ mod tests {
                 "message": {"details": {"token": "0xA0b8", "amount": "5000000", "expiration": 1900000000u64, "nonce": 0},
                     "spender": "0x2222", "sigDeadline": 1900000000u64}}),
         );
-        let q = summary(&permit2, &st, Rule::Permit, &serde_json::Value::Null);
+        let q = summary(&permit2, &st, Rule::Permit, &serde_json::Value::Null, &[]);
         assert_eq!(
             (
                 q.token.as_deref(),
@@ -693,7 +778,7 @@ mod tests {
             serde_json::json!({"method": "wallet_addEthereumChain"}),
             serde_json::json!({"network": {"chainId": 100, "name": "Gnosis", "rpcUrl": "https://rpc.gnosis", "symbol": "XDAI"}}),
         );
-        let q = summary(&add, &st, Rule::AddNetwork, &serde_json::Value::Null);
+        let q = summary(&add, &st, Rule::AddNetwork, &serde_json::Value::Null, &[]);
         assert_eq!(q.chain.as_ref().map(|c| c.id), Some(100));
         assert_eq!(q.details[0].value, "https://rpc.gnosis");
 
@@ -707,9 +792,10 @@ mod tests {
             &st,
             Rule::Connect,
             &serde_json::json!({"accounts": ["0xaa", "0xbb"]}),
+            &[],
         );
         assert_eq!(q.account.as_deref(), Some("0xaa, 0xbb"));
-        let q = summary(&connect, &st, Rule::Connect, &serde_json::Value::Null);
+        let q = summary(&connect, &st, Rule::Connect, &serde_json::Value::Null, &[]);
         assert_eq!(
             q.account.as_deref(),
             Some("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
@@ -763,7 +849,13 @@ mod tests {
             serde_json::json!({"method": "personal_sign", "address": "0xf39F", "message": "0x6869"}),
             serde_json::json!({"text": "hi", "hex": "0x6869"}),
         );
-        let q = summary(&personal, &st, Rule::KeyOnPhone, &serde_json::Value::Null);
+        let q = summary(
+            &personal,
+            &st,
+            Rule::KeyOnPhone,
+            &serde_json::Value::Null,
+            &[],
+        );
         assert_eq!(q.action, "Sign a message");
         assert_eq!(q.details[0].value, "hi");
         let typed = approval(
@@ -772,7 +864,7 @@ mod tests {
             serde_json::json!({"primaryType": "Mail", "domain": {"name": "Mail app", "chainId": 31337},
                 "message": {"to": "0x7099", "contents": "x".repeat(900)}}),
         );
-        let q = summary(&typed, &st, Rule::KeyOnPhone, &serde_json::Value::Null);
+        let q = summary(&typed, &st, Rule::KeyOnPhone, &serde_json::Value::Null, &[]);
         assert_eq!(q.action, "Sign typed data (Mail)");
         let rows: Vec<&str> = q.details.iter().map(|r| r.label.as_str()).collect();
         assert_eq!(rows, ["contents", "to"]);

@@ -37,12 +37,14 @@ export async function pairPhone(browser, relay, { name = 'Pixel 8', phrase } = {
 }
 
 /** Approves `kind` in its approval window; the window then waits for the phone. */
-export async function approveOnDesktop(browser, kind) {
+export async function approveOnDesktop(browser, kind, { ready } = {}) {
   const a = await pendingApproval(browser, kind);
   const win = await until(
     () => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)),
     `the approval window for #${a.id}`,
   );
+  // What the window must show before Approve (e.g. the token's facts).
+  await ready?.(win);
   const button = win.getByTestId('approval-approve');
   await button.waitFor({ timeout: 15_000 });
   await until(async () => !(await button.isDisabled()), 'the approve button to be enabled');
