@@ -713,39 +713,29 @@ mod tests {
             serde_json::json!({"primaryType": "Permit", "domain": {"name": "USD Coin", "chainId": 1, "verifyingContract": "0xA0b8"},
                 "message": {"spender": "0x1111", "value": "1427247692705959881058285969449495136382746624", "deadline": 1900000000u64}}),
         );
-        let q = summary(&big, &st, Rule::Permit, &serde_json::Value::Null, &[]);
-        assert_eq!(q.amount.as_deref(), Some("unlimited"));
+        let amount = |a: &Approval, tokens: &[TokenFacts]| {
+            summary(a, &st, Rule::Permit, &serde_json::Value::Null, tokens).amount
+        };
+        assert_eq!(amount(&big, &[]).as_deref(), Some("unlimited"));
         // With the token's facts: its symbol, as the window says it.
-        let usdc = |known| TokenFacts {
+        let usdc = [TokenFacts {
             chain_id: 1,
             address: "0xa0b8".into(),
-            known,
-        };
-        let q = summary(
-            &big,
-            &st,
-            Rule::Permit,
-            &serde_json::Value::Null,
-            &[usdc(Some(("USDC".into(), 6)))],
+            known: Some(("USDC".into(), 6)),
+        }];
+        assert_eq!(
+            amount(&big, &usdc).as_deref(),
+            Some("an unlimited amount of USDC")
         );
-        assert_eq!(q.amount.as_deref(), Some("an unlimited amount of USDC"));
         let small = typed(
             serde_json::json!({"primaryType": "Permit", "domain": {"name": "USD Coin", "chainId": 1, "verifyingContract": "0xA0b8"},
                 "message": {"spender": "0x1111", "value": "2500000", "deadline": 1900000000u64}}),
         );
-        let q = summary(
-            &small,
-            &st,
-            Rule::Permit,
-            &serde_json::Value::Null,
-            &[usdc(Some(("USDC".into(), 6)))],
+        assert_eq!(amount(&small, &usdc).as_deref(), Some("2.5 USDC"));
+        assert_eq!(
+            amount(&small, &[]).as_deref(),
+            Some("2500000 (token units)")
         );
-        assert_eq!(q.amount.as_deref(), Some("2.5 USDC"));
-        let q = summary(&small, &st, Rule::Permit, &serde_json::Value::Null, &[]);
-        assert_eq!(q.amount.as_deref(), Some("2500000 (token units)"));
-        assert!(crate::format::is_unlimited(
-            "1427247692705959881058285969449495136382746624"
-        ));
         assert_eq!(q.token.as_deref(), Some("0xA0b8 (USD Coin)"));
         assert_eq!(q.chain.as_ref().map(|c| c.name.as_str()), Some("Ethereum"));
         assert!(q
