@@ -47,7 +47,7 @@ describe('answers from the phone and withdrawals are recorded before they are ca
   const nonce = () => jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'latest']).then(Number);
   const stored = () => browser.ext.evaluate(async () => (await chrome.storage.session.get('tandem.answers'))['tandem.answers'] ?? []);
   const windowOf = (id) =>
-    until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${id}`)), `the window of #${id}`);
+    until(() => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${id}`)), `the window of #${id}`);
 
   async function kill() {
     const before = stopped;

@@ -27,7 +27,7 @@ describe('the approval window names the network it signs for', { timeout: 240_00
   /** The approval window the worker opened for approval `id`. */
   const windowOf = (id) =>
     until(
-      () => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${id}`)),
+      () => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${id}`)),
       `the approval window for #${id}`,
     );
   const shown = async (win, testid) => {

@@ -38,7 +38,7 @@ describe('EIP-5792: call bundles, sent one by one under one approval', { timeout
     d(([a, c, calls, o]) => window.dapp.sendCalls(a, c, calls, o), [A0, CHAIN, calls, options ?? {}]);
   const waitFor = (id) => d((id) => window.dapp.waitForCalls(id), id);
   const windowOf = (id) =>
-    until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${id}`)), `the window of #${id}`);
+    until(() => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${id}`)), `the window of #${id}`);
 
   const kill = () => worker.kill();
 

@@ -27,7 +27,7 @@ describe('dapp standards: SIWE, hidden text, typed-data rows, legacy fees, RPC U
   let browser, anvil, berlin, proxy, dapp, page, site;
   const d = (fn, ...args) => page.evaluate(fn, ...args);
   const windowOf = (id) =>
-    until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${id}`)), `the window of #${id}`);
+    until(() => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${id}`)), `the window of #${id}`);
   /** Waits for the pending approval of `kind` and its window, showing `testid`. */
   async function shown(kind, testid) {
     const a = await pendingApproval(browser, kind);

@@ -37,8 +37,8 @@ describe('MV3 restarts: a killed worker loses no answer and sends nothing twice'
   const sign = (m) => d(([a, m]) => window.dapp.raw({ method: 'personal_sign', params: [m, a] }), [A0, m]);
   const nonce = () => jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'latest']).then(Number);
   const windowOf = (id) =>
-    until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${id}`)), `the window of #${id}`);
-  const windowOpen = (id) => browser.context.pages().some((p) => p.url().includes(`approval.html?id=${id}`));
+    until(() => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${id}`)), `the window of #${id}`);
+  const windowOpen = (id) => browser.context.pages().some((p) => p.url().endsWith(`approval.html?id=${id}`));
 
   /** Rewrites the stored approvals while the worker runs (it reads them
    *  again once killed). */

@@ -244,7 +244,7 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
   it('closing the approval window rejects the request with 4001', async () => {
     const pending = d((a) => window.dapp.signMessage(a, 'window will close'), A0);
     const a = await pendingApproval(browser, 'personal_sign');
-    const win = await until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)), 'approval window');
+    const win = await until(() => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${a.id}`)), 'approval window');
     await win.close();
     assert.equal((await pending).error.code, 4001);
   });
@@ -252,7 +252,7 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
   it('fees edited in the approval window are the ones signed and mined', async () => {
     const pending = d(([a, to]) => window.dapp.sendTransaction(a, 31337, to, '1000'), [A0, A1]);
     const a = await pendingApproval(browser, 'transaction');
-    const win = await until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)), 'approval window');
+    const win = await until(() => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${a.id}`)), 'approval window');
     await win.getByTestId('tx-gas-input').waitFor({ state: 'visible', timeout: 15_000 });
     await win.getByTestId('tx-gas-input').fill('30000');
     await win.getByTestId('tx-priority-input').fill('2');
@@ -269,10 +269,10 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     const { page: tab } = await openDapp(browser, dapp.url);
     tab.evaluate((a) => window.dapp.signMessage(a, 'tab will close'), A0).catch(() => {});
     const a = await pendingApproval(browser, 'personal_sign');
-    await until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)), 'approval window');
+    await until(() => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${a.id}`)), 'approval window');
     await tab.close();
     await until(async () => !(await browser.ui('approvals.list')).some((x) => x.id === a.id), 'the approval to be withdrawn');
-    await until(() => !browser.context.pages().some((p) => p.url().includes(`approval.html?id=${a.id}`)), 'the approval window to close');
+    await until(() => !browser.context.pages().some((p) => p.url().endsWith(`approval.html?id=${a.id}`)), 'the approval window to close');
   });
 
   it('wallet_watchAsset adds an ERC-20 whose balance the popup shows', async () => {
@@ -519,7 +519,7 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     // The dapp asks for accounts while locked: the approval window unlocks first.
     const pending = d(() => window.dapp.connect());
     const a = await pendingApproval(browser, 'connect');
-    const win = await until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)), 'approval window');
+    const win = await until(() => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${a.id}`)), 'approval window');
     await win.getByTestId('unlock-password-input').fill(PASSWORD);
     await win.getByTestId('unlock-submit').click();
     await win.getByTestId('approval-approve').click();
@@ -532,7 +532,7 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     // Raw EIP-1193, so the wallet's own error message reaches the test.
     const pending = d((a) => window.dapp.raw({ method: 'personal_sign', params: ['0x6c6f636b', a] }), A0);
     const a = await pendingApproval(browser, 'personal_sign');
-    const open = () => browser.context.pages().some((p) => p.url().includes(`approval.html?id=${a.id}`));
+    const open = () => browser.context.pages().some((p) => p.url().endsWith(`approval.html?id=${a.id}`));
     await until(open, 'the approval window');
     await browser.ui('lock');
     const res = await pending;

@@ -35,7 +35,7 @@ describe('Tandem checks what the network RPC answers', { timeout: 300_000 }, () 
   const nonceOf = (url) => jsonRpc(url, 'eth_getTransactionCount', [A0, 'latest']).then(Number);
   const networks = async () => (await browser.ui('state')).networks.map((n) => n.chainId).sort((a, b) => a - b);
   const windowOf = (id) =>
-    until(() => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${id}`)), `the window of #${id}`);
+    until(() => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${id}`)), `the window of #${id}`);
 
   before(async () => {
     [anvil, anvil2, dapp] = await Promise.all([startAnvil(), startAnvil({ chainId: 1338 }), startDapp()]);

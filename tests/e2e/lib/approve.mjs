@@ -8,7 +8,7 @@ import { onboardImport } from './onboard.mjs';
 /** Finds the open approval window for approval `id`. */
 async function approvalPage(browser, id) {
   return until(
-    () => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${id}`)),
+    () => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${id}`)),
     `the approval window for #${id}`,
   );
 }

@@ -40,7 +40,7 @@ export async function pairPhone(browser, relay, { name = 'Pixel 8', phrase } = {
 export async function approveOnDesktop(browser, kind, { ready } = {}) {
   const a = await pendingApproval(browser, kind);
   const win = await until(
-    () => browser.context.pages().find((p) => p.url().includes(`approval.html?id=${a.id}`)),
+    () => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${a.id}`)),
     `the approval window for #${a.id}`,
   );
   // What the window must show before Approve (e.g. the token's facts).
