@@ -17,7 +17,9 @@
 // as such before restoring and restored at once, nothing held for the
 // clock (issue 12). The relay's database holds
 // neither name, nor the seed or any backup key, in any encoding. "Delete
-// backup" on B leaves nothing on the relay to restore.
+// backup" on B leaves nothing on the relay to restore. A command-line
+// device that joins B's new group afterwards receives A's old chain with B's
+// vouch for A's key, and checks every entry.
 // Run: node --test tests/e2e/restore.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +31,8 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { launch, openPopup, until, ANVIL_ACCOUNT_0, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
-import { walletOnRelay } from './lib/devices.mjs';
+import { startPhone, walletOnRelay } from './lib/devices.mjs';
+import { joinGroupOf } from './lib/sync.mjs';
 import { findSecrets, relayFiles } from './lib/secrets.mjs';
 
 const ALICE = `0x${'ab'.repeat(20)}`;
@@ -150,12 +153,14 @@ describe('restore from the recovery phrase in a new browser', () => {
   let relay;
   let a;
   let b;
+  let laptop;
   before(async () => {
     ({ relay, browser: a } = await walletOnRelay());
   });
   after(async () => {
     await a?.close();
     await b?.close();
+    await laptop?.close();
     await relay?.stop();
   });
 
@@ -289,6 +294,36 @@ describe('restore from the recovery phrase in a new browser', () => {
     );
     assert.deepEqual(page.errors, []);
     await page.close();
+  });
+
+  it('a device that joins the restored browser\'s new group later gets the old chains with its vouch, and checks them', async () => {
+    // A is not in B's group: only B's signed word ("these keys were the
+    // old devices'", a vouch) lets a later member check A's entries.
+    const aId = (await a.ui('audit.view')).me;
+    const aSeqs = (await b.ui('audit.view')).entries
+      .filter((e) => e.device === aId)
+      .map((e) => e.seq)
+      .sort((x, y) => x - y);
+    assert.ok(aSeqs.length > 0);
+    laptop = await startPhone(relay.url, 'laptop');
+    await joinGroupOf(b, laptop);
+    const fromA = await until(
+      async () => {
+        // Every entry the CLI holds, checked: [{ entry, verdict }].
+        const checked = JSON.parse(await laptop.run(['audit', '--json']));
+        const got = checked.filter((x) => x.entry.device === aId);
+        return got.length === aSeqs.length && got;
+      },
+      'A\'s old chain on the device that joined later',
+      30_000,
+      500,
+    );
+    assert.deepEqual(fromA.map((x) => x.entry.seq).sort((x, y) => x - y), aSeqs);
+    assert.deepEqual(
+      fromA.filter((x) => x.verdict.status !== 'ok'),
+      [],
+      'every entry of A checked with the vouched key',
+    );
   });
 
   it('a relay that flips a byte of the backup (its tag, its contents) gets the restore refused: nothing is restored', async () => {

@@ -99,9 +99,7 @@ impl Shell {
             .home
             .as_mut()
             .ok_or_else(|| Error::State("this device has no home to keep its sync state".into()))?;
-        Ok(f(home
-            .sync
-            .get_or_insert_with(|| tandem_sync::Syncer::new(id))))
+        Ok(f(home.sync.get_or_insert_with(|| fresh_sync(id))))
     }
 
     /// Records what happened in this device's audit log (signed; stored
@@ -112,9 +110,11 @@ impl Shell {
             .home
             .as_mut()
             .ok_or_else(|| Error::State("this device has no home to keep its audit log".into()))?;
-        home.sync
-            .get_or_insert_with(|| tandem_sync::Syncer::new(id))
-            .record(self.dev.identity(), happened, crate::sync::now_ms());
+        home.sync.get_or_insert_with(|| fresh_sync(id)).record(
+            self.dev.identity(),
+            happened,
+            crate::sync::now_ms(),
+        );
         self.persist()
     }
 
@@ -368,4 +368,14 @@ async fn sleep_until(t: Option<Instant>) {
         Some(t) => tokio::time::sleep_until(t.into()).await,
         None => std::future::pending().await,
     }
+}
+
+/// A sync state that starts on this device: it asks the group for the
+/// audit chains they keep (the group's devices wrote before this one
+/// listened, and a restored member holds the old devices' chains), as the
+/// extension's and the phone's do (crates/wasm-device, attach).
+fn fresh_sync(id: tandem_pair::DeviceId) -> tandem_sync::Syncer {
+    let mut s = tandem_sync::Syncer::new(id);
+    s.ask_logs();
+    s
 }
