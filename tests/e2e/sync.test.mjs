@@ -125,8 +125,25 @@ describe('the extension and a command-line device sync their metadata through th
   });
 
   it('three address-book entries imported at once on the CLI are one notification, each listed in Settings, Sync', async () => {
-    const notes = async () =>
-      Object.keys(await browser.ext.evaluate(() => chrome.notifications.getAll())).filter((id) => id.startsWith('tandem-sync_notice-'));
+    // Every notification the worker creates from here on, by id, recorded
+    // in the worker itself: Chrome closes shown ones after a while, so
+    // `getAll()` misses the import's once the machine is slow (seen: none
+    // left 20 s later). The record lives as long as the worker: a restart
+    // in between fails the test with its own message, not a wrong count.
+    const worker = browser.context.serviceWorkers().find((w) => w.url().includes(browser.extId));
+    await worker.evaluate(() => {
+      self.tandemNotes = [];
+      const create = chrome.notifications.create.bind(chrome.notifications);
+      chrome.notifications.create = (id, options) => {
+        self.tandemNotes.push(id);
+        return create(id, options);
+      };
+    });
+    const notes = async () => {
+      const ids = await worker.evaluate(() => self.tandemNotes ?? null);
+      assert.ok(ids, 'the worker kept running (its record of notifications is there)');
+      return ids.filter((id) => id.startsWith('tandem-sync_notice-'));
+    };
     const before = await notes();
     const addr = (n) => `0x${n.repeat(20)}`;
     const items = [
