@@ -313,7 +313,7 @@ function view() {
       return a;
     }
   };
-  const network = s.networks.find((n) => n.chainId === s.chainId) ?? s.networks[0];
+  const network = currentNetwork();
   return {
     initialized: vaultJson !== null,
     unlocked: unlocked(),
@@ -466,9 +466,9 @@ async function viaBatch(x, plan) {
   return JSON.parse(read(await post(batch)) ?? read(await Promise.all(plan.requests.map(post))));
 }
 
+/** The selected network (the core decides which, and the fallback). */
 function currentNetwork() {
-  const s = JSON.parse(wallet.stateJson());
-  return s.networks.find((n) => n.chainId === s.chainId) ?? s.networks[0];
+  return JSON.parse(wallet.network());
 }
 
 // ---- provider requests ----------------------------------------------------------
@@ -960,8 +960,8 @@ async function syncRenamed(address) {
 
 /** A network added, changed or removed here goes to the synced networks. */
 async function syncNetwork(chainId) {
-  const n = JSON.parse(wallet.stateJson()).networks.find((x) => x.chainId === chainId);
-  await whenSyncing((h) => (n ? h.syncNetworkSaved(JSON.stringify(n)) : h.syncNetworkRemoved(chainId)));
+  const n = wallet.network(chainId);
+  await whenSyncing((h) => (n ? h.syncNetworkSaved(n) : h.syncNetworkRemoved(chainId)));
 }
 
 const syncWarn = (e) => console.warn('tandem: the change was not recorded for sync:', e?.message);

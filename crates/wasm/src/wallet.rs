@@ -199,6 +199,22 @@ impl WalletController {
         Ok(self.inner.state.select(address(addr)?)?)
     }
 
+    /// A network as JSON: the selected one (no `chain_id`), or the one with
+    /// that chain id (`undefined` if there is none). The worker's only way
+    /// to look one up: which network is selected (and the fallback when it
+    /// was removed) is decided here.
+    pub fn network(&self, chain_id: Option<f64>) -> Option<String> {
+        let s = &self.inner.state;
+        match chain_id {
+            None => Some(to_json(s.network())),
+            Some(id) => s
+                .networks
+                .iter()
+                .find(|n| n.chain_id == id as u64)
+                .map(to_json),
+        }
+    }
+
     /// Selects the active network.
     #[wasm_bindgen(js_name = selectNetwork)]
     pub fn select_network(&mut self, chain_id: f64) -> Result<()> {

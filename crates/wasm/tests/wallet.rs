@@ -152,3 +152,27 @@ fn activity_and_settings() {
         "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
     );
 }
+
+/// `network()` is the worker's only lookup of a network: the selected one
+/// (the core's fallback when it was removed), or one by chain id.
+#[test]
+fn the_worker_looks_networks_up_through_the_core() {
+    let (mut w, _) = controller();
+    let net = |w: &WalletController, id: Option<f64>| -> Option<Value> {
+        w.network(id).map(|j| serde_json::from_str(&j).unwrap())
+    };
+    assert_eq!(net(&w, None).unwrap()["chainId"], 31337);
+    assert_eq!(net(&w, Some(1.0)).unwrap()["chainId"], 1);
+    assert_eq!(net(&w, Some(424_242.0)), None);
+    // The selected network removed: the core falls back, and says so.
+    let added = json!({"chainId": 1338, "name": "Second", "rpcUrl": "http://127.0.0.1:9545", "symbol": "ETH"}).to_string();
+    w.upsert_network(&added, None).unwrap();
+    w.upsert_network(&added, Some(json!("0x53a").to_string()))
+        .unwrap();
+    w.select_network(1338.0).unwrap();
+    assert_eq!(net(&w, None).unwrap()["name"], "Second");
+    w.remove_network(1338.0).unwrap();
+    let state: Value = serde_json::from_str(&w.state_json()).unwrap();
+    assert_eq!(net(&w, None).unwrap(), state["networks"][0]);
+    assert_eq!(net(&w, Some(1338.0)), None);
+}
