@@ -12,39 +12,15 @@
 // Run: node --test tests/e2e/audit.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ed25519 } from '@noble/curves/ed25519.js';
+import { appMessage, exportKeys, sha256, signedEntry } from './lib/audit-export.mjs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { openPopup, startAnvil, startDapp, until, jsonRpc, ANVIL_ACCOUNT_0 as A0, ANVIL_ACCOUNT_1 as A1, PASSWORD } from './lib/index.mjs';
 import { answer, connectedWallet } from './lib/approve.mjs';
 import { sealedSync } from './lib/sealed.mjs';
 
 const waitScreen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
-const sha256 = (...parts) => {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest();
-};
-const u16 = (n) => Buffer.from([n >> 8, n & 0xff]);
-/** What a device signs for an app signature (crates/pair/src/identity.rs
- *  app_message: var(domain) of the app-signature domain, var(the caller's
- *  domain), then the message; var = u16 big-endian length, then the bytes). */
-const appMessage = (domain, msg) => {
-  const d0 = Buffer.from('tandem/app-signature/v1');
-  const d1 = Buffer.from(domain);
-  return Buffer.concat([u16(d0.length), d0, u16(d1.length), d1, msg]);
-};
-/** A device id: the first 16 bytes of SHA-256(len-prefixed domain, len-prefixed key), as u64 BE lengths. */
-const deviceId = (pub) => {
-  const len = (b) => {
-    const x = Buffer.alloc(8);
-    x.writeBigUInt64BE(BigInt(b.length));
-    return x;
-  };
-  const d = Buffer.from('tandem/device-id/v1');
-  return sha256(len(d), d, len(pub), pub).subarray(0, 16).toString('hex');
-};
 
 describe('the activity log: recorded, shown, filtered, exported and verifiable', { timeout: 240_000 }, () => {
   let anvil, dapp, browser, page, popup;
@@ -125,15 +101,13 @@ describe('the activity log: recorded, shown, filtered, exported and verifiable',
     const [download] = await Promise.all([popup.waitForEvent('download'), popup.getByTestId('audit-export-json').click()]);
     const doc = JSON.parse(await readFile(await download.path(), 'utf8'));
     assert.equal(doc.format, 'tandem-audit/v1');
-    const keys = new Map(doc.devices.map((d) => [d.device, Buffer.from(d.identity, 'base64')]));
-    for (const [id, pub] of keys) assert.equal(deviceId(pub), id, 'a device id is its key\'s hash');
+    const keys = exportKeys(doc); // a device id is its key's hash
     let prev = '0'.repeat(64);
     assert.equal(doc.entries.length, 6);
     for (const { entry, verdict } of doc.entries) {
       assert.deepEqual(verdict, { status: 'ok' });
-      const { device, seq, prev: p, at_ms, happened, sig } = entry;
-      const signed = Buffer.from(JSON.stringify({ device, seq, prev: p, at_ms, happened }));
-      const s = Buffer.from(sig, 'base64');
+      const { device, seq, prev: p, at_ms, happened } = entry;
+      const { signed, sig: s } = signedEntry(entry);
       assert.ok(ed25519.verify(s, appMessage(doc.signatureDomain, signed), keys.get(device)), `entry ${seq} verifies: ${signed}`);
       assert.equal(p, prev, `entry ${seq} links to the one before`);
       prev = sha256(signed, s).toString('hex');

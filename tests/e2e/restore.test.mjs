@@ -33,6 +33,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { launch, openPopup, until, ANVIL_ACCOUNT_0, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
 import { startPhone, walletOnRelay } from './lib/devices.mjs';
 import { joinGroupOf } from './lib/sync.mjs';
+import { entryVerifies, exportKeys } from './lib/audit-export.mjs';
 import { findSecrets, relayFiles } from './lib/secrets.mjs';
 
 const ALICE = `0x${'ab'.repeat(20)}`;
@@ -279,6 +280,14 @@ describe('restore from the recovery phrase in a new browser', () => {
       JSON.stringify(mine),
     );
     assert.ok(log.entries.every((e) => e.verdict.status === 'ok'));
+    // The JSON export lists A's key (from the backup: A is not in B's
+    // group), so A's entries verify outside Tandem too.
+    const doc = JSON.parse((await b.ui('audit.export', { format: 'json' })).text);
+    const exportedKeys = exportKeys(doc);
+    assert.equal(doc.devices.find((x) => x.device === aId)?.source, 'restored');
+    const exportedA = doc.entries.filter((x) => x.entry.device === aId);
+    assert.equal(exportedA.length, aSeqs.length);
+    for (const { entry } of exportedA) assert.ok(entryVerifies(doc, entry, exportedKeys.get(aId)), `A's entry ${entry.seq} verifies`);
     await page.getByTestId('settings-button').click();
     await page.getByTestId('open-audit').click();
     await screen(page, 'audit');

@@ -471,6 +471,8 @@ async fn pair_show(
                     device: device.clone(),
                     name: name.clone(),
                 })?;
+                // Its chain goes to the new device with the next sync.
+                sh.with_sync(tandem_sync::Syncer::member_joined)?;
                 // Prove the relay accepts this device's new token.
                 online(&mut sh, until).await?;
                 sh.close().await;
@@ -600,6 +602,8 @@ async fn pair_accept(
                     device: device.clone(),
                     name: name.clone(),
                 })?;
+                // Its chain goes to the new device with the next sync.
+                sh.with_sync(tandem_sync::Syncer::member_joined)?;
                 approved = true;
                 if sh.device().state().outbox().is_empty() {
                     sh.close().await;

@@ -444,6 +444,36 @@ impl Log {
             .push(String::from_utf8(text).expect("JSON is UTF-8"));
     }
 
+    /// The keys of devices outside the group this log checks entries with,
+    /// for an export that others check: each with where it comes from,
+    /// `"restored"` (a backup this device restored carried it) or
+    /// `"vouched"` (a member's vouch names it, and the vouch verifies with
+    /// that member's key, `identity`). A device the group knows is left
+    /// out (its key is the group's).
+    pub fn outside_keys(
+        &self,
+        identity: &dyn Fn(&DeviceId) -> Option<IdentityPublic>,
+    ) -> Vec<(DeviceId, IdentityPublic, &'static str)> {
+        let mut out: Vec<(DeviceId, IdentityPublic, &'static str)> = self
+            .keys
+            .iter()
+            .map(|(d, k)| (*d, *k, "restored"))
+            .collect();
+        for v in self.vouches.iter().filter_map(|t| Vouch::read(t)) {
+            if !v.valid(identity) {
+                continue;
+            }
+            for k in &v.2 {
+                let d = k.device_id();
+                if !out.iter().any(|(x, ..)| *x == d) {
+                    out.push((d, *k, "vouched"));
+                }
+            }
+        }
+        out.retain(|(d, ..)| identity(d).is_none());
+        out
+    }
+
     /// The key `device`'s entries are checked with: the group's
     /// (`identity`), one a restored backup carried, or one a member of the
     /// group vouched for.

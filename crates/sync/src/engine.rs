@@ -184,6 +184,17 @@ impl Syncer {
         self.audit.ask();
     }
 
+    /// A device joined the group (this one approved it, or saw it
+    /// approved): this device's chain, and the old chains it holds from a
+    /// restore with their vouches, go to the group again with the next
+    /// send, so the new device has them even if its own request for the
+    /// chains (`audit_want`) went out before it was a member and was
+    /// dropped.
+    pub fn member_joined(&mut self) {
+        self.audit.resend_own(self.replica.device());
+        self.audit.resend_restored();
+    }
+
     /// The backup's state.
     pub fn backup(&self) -> &crate::backup::Backup {
         &self.backup

@@ -453,6 +453,22 @@ fn verdicts(s: &Syncer, me: &IdentityKey, device: DeviceId) -> Vec<(u64, Verdict
         .collect()
 }
 
+/// Verdicts of `device`'s entries as `me` reads its log, the group's keys
+/// looked up with `group`.
+fn chain_of(
+    s: &Syncer,
+    me: DeviceId,
+    group: impl Fn(&DeviceId) -> Option<IdentityPublic>,
+    device: DeviceId,
+) -> Vec<(u64, Verdict)> {
+    s.audit()
+        .verify(me, group)
+        .into_iter()
+        .filter(|c| c.entry.device == device)
+        .map(|c| (c.entry.seq, c.verdict))
+        .collect()
+}
+
 fn all_ok(n: u64) -> Vec<(u64, Verdict)> {
     (1..=n).map(|s| (s, Verdict::Ok)).collect()
 }
@@ -878,14 +894,7 @@ fn a_device_paired_after_a_restore_gets_the_old_chains_and_refuses_forged_ones()
     for m in &answer {
         p.message(m, T0 + 32).unwrap().unwrap();
     }
-    let seen = |p: &Syncer, d: DeviceId| -> Vec<(u64, Verdict)> {
-        p.audit()
-            .verify(k[3].device_id(), lookup)
-            .into_iter()
-            .filter(|c| c.entry.device == d)
-            .map(|c| (c.entry.seq, c.verdict))
-            .collect()
-    };
+    let seen = |p: &Syncer, d: DeviceId| chain_of(p, k[3].device_id(), lookup, d);
     assert_eq!(seen(&p, k[0].device_id()), all_ok(5));
     assert_eq!(seen(&p, k[1].device_id()), all_ok(1));
     assert_eq!(seen(&p, k[2].device_id()), all_ok(1), "the restore entry");
@@ -932,4 +941,62 @@ fn a_device_paired_after_a_restore_gets_the_old_chains_and_refuses_forged_ones()
         "no member vouched for it"
     );
     assert_eq!(seen(&p, k[0].device_id()).len(), 6, "the old chain stays");
+
+    // What an export lists for checking elsewhere: the old devices' keys
+    // and where they come from, never the invented one (its vouches do not
+    // verify), never a member's (the group's key).
+    let outside = |s: &Syncer| {
+        let mut v: Vec<(DeviceId, &str)> = s
+            .audit()
+            .outside_keys(&lookup)
+            .into_iter()
+            .map(|(d, key, how)| {
+                assert_eq!(key.device_id(), d);
+                (d, how)
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let mut old = [k[0].device_id(), k[1].device_id()];
+    old.sort();
+    assert_eq!(
+        outside(&p),
+        old.iter().map(|d| (*d, "vouched")).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        outside(&r),
+        old.iter().map(|d| (*d, "restored")).collect::<Vec<_>>()
+    );
+}
+
+/// The new device's request for the chains can go out before it is a
+/// member (and be dropped, as the e2e restore test found with a CLI
+/// device): the device that approved it sends its own chain and the
+/// restored ones when the pairing completes, unasked.
+#[test]
+fn the_device_that_approves_a_new_one_sends_it_the_restored_chains_unasked() {
+    let k = keys(4);
+    let (mut relay, _desk) = desktop_with_history(&k);
+    let mut r = restored(&mut relay, &k[2], T0 + 20);
+    let group = [k[2].public(), k[3].public()];
+    let lookup = |d: &DeviceId| group.iter().find(|p| p.device_id() == *d).copied();
+    // Its request lost: the new device never asks here.
+    let mut p = Syncer::new(k[3].device_id());
+    // What the restore queued went out already (to a group of one).
+    sends(r.send_outbox());
+    assert!(
+        sends(r.send_outbox()).is_empty(),
+        "nothing more goes unasked"
+    );
+    r.member_joined();
+    let sent = sends(r.send_outbox());
+    assert!(!sent.is_empty());
+    for m in &sent {
+        p.message(m, T0 + 32).unwrap().unwrap();
+    }
+    let seen = |d: DeviceId| chain_of(&p, k[3].device_id(), lookup, d);
+    assert_eq!(seen(k[0].device_id()), all_ok(5));
+    assert_eq!(seen(k[1].device_id()), all_ok(1));
+    assert_eq!(seen(k[2].device_id()), all_ok(1), "the restore entry");
 }

@@ -33,12 +33,16 @@ struct Shown<'a> {
     verdict: &'a tandem_sync::audit::Verdict,
 }
 
-/// A device of the group, for checking an export elsewhere.
+/// A device whose entries an export holds, for checking it elsewhere.
 #[derive(Serialize)]
 struct Known {
     device: String,
     name: String,
     identity: IdentityPublic,
+    /// Where its key comes from: `"group"` (a device of this group, or
+    /// this one), `"restored"` (a backup restored here carried it) or
+    /// `"vouched"` (a member that restored a backup signed it).
+    source: &'static str,
 }
 
 /// The JSON export.
@@ -94,7 +98,7 @@ impl DeviceHost {
     /// names of devices that answered requests without writing entries).
     #[wasm_bindgen(js_name = auditView)]
     pub fn audit_view(&self) -> Result<String, JsError> {
-        self.checked(|dev, checked| {
+        self.checked(|dev, _, checked| {
             let entries: Vec<Shown<'_>> = checked
                 .iter()
                 .map(|c| Shown {
@@ -122,13 +126,20 @@ impl DeviceHost {
     #[wasm_bindgen(js_name = auditExport)]
     pub fn audit_export(&self, format: &str) -> Result<String, JsError> {
         match format {
-            "csv" => self.checked(|_, c| export_csv(c)),
-            "json" => self.checked(|dev, c| {
-                let devices: Vec<Known> = known(dev)
-                    .map(|(device, identity)| Known {
+            "csv" => self.checked(|_, _, c| export_csv(c)),
+            "json" => self.checked(|dev, log, c| {
+                let keys: Vec<(DeviceId, IdentityPublic)> = known(dev).collect();
+                let group = |d: &DeviceId| keys.iter().find(|(id, _)| id == d).map(|(_, k)| *k);
+                let outside = log.outside_keys(&group);
+                let devices: Vec<Known> = keys
+                    .iter()
+                    .map(|(d, k)| (*d, *k, "group"))
+                    .chain(outside)
+                    .map(|(device, identity, source)| Known {
                         device: device.to_hex(),
                         name: events::name_of(dev, &device),
                         identity,
+                        source,
                     })
                     .collect();
                 // Serialized straight from the entries: their fields keep the
@@ -161,7 +172,7 @@ impl DeviceHost {
 
     fn checked(
         &self,
-        f: impl FnOnce(&Device, &[Checked<'_>]) -> String,
+        f: impl FnOnce(&Device, &tandem_sync::audit::Log, &[Checked<'_>]) -> String,
     ) -> Result<String, JsError> {
         let stored = self.host.sync.stored.borrow();
         let s = stored
@@ -174,7 +185,7 @@ impl DeviceHost {
             .syncer
             .audit()
             .verify(me, |d| keys.iter().find(|(id, _)| id == d).map(|(_, k)| *k));
-        Ok(f(&dev, &checked))
+        Ok(f(&dev, s.syncer.audit(), &checked))
     }
 }
 

@@ -383,6 +383,15 @@ pub(crate) async fn on_event(host: &Rc<Host>, e: &Event) {
             Vec::new()
         }
         Event::KeyRotated { .. } => with(host, Syncer::key_rotated),
+        // The new device gets this one's chain and the restored ones now.
+        Event::Pairing(tandem_device::PairingPhase::Paired { .. }) => {
+            with(host, Syncer::member_joined);
+            if host.dev.borrow().is_online() {
+                with(host, Syncer::send_outbox)
+            } else {
+                Vec::new()
+            }
+        }
         Event::Blob {
             name,
             version,
