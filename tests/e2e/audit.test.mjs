@@ -8,7 +8,10 @@
 // docs/protocol.md defines them), and the CSV export parses with a CSV
 // library (csv-parse). Then the stored log is tampered with (an entry
 // altered, one removed, in the sealed sync state) and the Activity log names
-// both problems in red.
+// both problems in red. A long log (150 entries more) lists its newest 100
+// and older ones on request, still says the two problems now far down the
+// log at the top and lists them alone on request, filters over all of it,
+// and exports all of it.
 // Run: node --test tests/e2e/audit.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -166,6 +169,59 @@ describe('the activity log: recorded, shown, filtered, exported and verifiable',
     assert.deepEqual(findings[altered], { status: 'altered' });
     assert.deepEqual(findings[removed + 1], { status: 'gap', missing: 1 });
     assert.equal(findings[removed], undefined);
+    assert.deepEqual(popup.errors, []);
+  });
+
+  it('a long log lists its newest 100 entries, older ones on request; filters, problems and exports cover all of it', async () => {
+    // 150 unlocks, newer than everything above, put where entries wait for
+    // the log's module (extension/audit.js's queue): opening the log signs
+    // them into this browser's chain, in order (fast, and the real module
+    // signs them). The two problems above are then 150 entries down the log.
+    const added = 150;
+    // Two minutes ahead: newer than the altered entry, moved a minute on.
+    const t0 = Date.now() + 120_000;
+    await browser.ext.evaluate(
+      ([n, t0]) =>
+        chrome.storage.local.set({
+          'tandem.audit.queue': Array.from({ length: n }, (_, i) => ({ happened: { kind: 'unlock', ok: true }, atMs: t0 + i })),
+        }),
+      [added, t0],
+    );
+    const total = 5 + added;
+    await popup.goto(browser.url('extension/popup.html'));
+    await waitScreen(popup, 'home');
+    await popup.getByTestId('settings-button').click();
+    await waitScreen(popup, 'settings');
+    await popup.getByTestId('open-audit').click();
+    const summary = popup.getByTestId('audit-summary');
+    await summary.filter({ hasText: `${total} entries` }).waitFor({ timeout: 60_000 });
+    // Problems that are not listed are still said, first.
+    assert.equal(await summary.textContent(), `${total} entries; 2 have a problem (none of them in the list below).`);
+    assert.equal((await texts()).length, 100);
+    assert.equal(await popup.locator('[data-testid$="-problem"]').count(), 0);
+    assert.equal(await popup.getByTestId('audit-paging').textContent(), `Listed: the newest 100 of ${total} entries; ${total - 100} older not listed yet, 0 held back by the filters.`);
+    await popup.getByTestId('audit-older').filter({ hasText: `Show ${total - 100} older entries` }).click();
+    await until(async () => (await texts()).length === total, 'every entry listed');
+    assert.equal(await popup.getByTestId('audit-older').count(), 0);
+    assert.equal(await popup.locator('[data-testid$="-problem"]').count(), 2);
+    assert.equal(await summary.textContent(), `${total} entries; 2 have a problem (shown in red).`);
+    // A filter finds what matches in the whole log, from the newest page.
+    await popup.getByTestId('audit-filter-kind').selectOption('sign');
+    await until(async () => (await texts()).length === 3, 'the three signature entries, 150 entries down');
+    assert.equal(await popup.getByTestId('audit-paging').textContent(), `Listed: the newest 3 of ${total} entries; 0 older not listed yet, ${total - 3} held back by the filters.`);
+    await popup.getByTestId('audit-filter-kind').selectOption('');
+    await until(async () => (await texts()).length === 100, 'the newest page again');
+    // The problems, listed alone.
+    await popup.getByTestId('audit-filter-problems').filter({ hasText: 'Show only the entries with a problem' }).click();
+    await until(async () => (await texts()).length === 2, 'the two entries with a problem');
+    assert.equal(await popup.locator('[data-testid$="-problem"]').count(), 2);
+    // The export holds every entry, whatever is listed.
+    const [download] = await Promise.all([popup.waitForEvent('download'), popup.getByTestId('audit-export-json').click()]);
+    const doc = JSON.parse(await readFile(await download.path(), 'utf8'));
+    assert.equal(doc.entries.length, total);
+    assert.equal(doc.entries.filter(({ verdict }) => verdict.status !== 'ok').length, 2);
+    const [csvFile] = await Promise.all([popup.waitForEvent('download'), popup.getByTestId('audit-export-csv').click()]);
+    assert.equal(parseCsv(await readFile(await csvFile.path(), 'utf8'), { columns: true }).length, total);
     assert.deepEqual(popup.errors, []);
   });
 });

@@ -1,8 +1,12 @@
 //! Settings → Activity log: the signed, hash-chained audit log of every
 //! device of the wallet, newest first, each entry with what reading it
 //! found (an altered, removed, moved or forged entry is shown as such, in
-//! red, never hidden), filters by device, kind, site and date, and the
-//! exports (JSON with the signatures and every device's public key; CSV).
+//! red, never hidden), filters by device, kind, site, date and problem, and
+//! the exports (JSON with the signatures and every device's public key; CSV).
+//! A log of months holds thousands of entries: the list shows the newest
+//! [`PAGE`] the filters let through and more on request, while the filters,
+//! the counts and the problems summary always cover the whole log (drawing
+//! every row made the screen take seconds to show at 1,200 entries).
 //! Data: the worker's `audit.view` (crates/wasm-device/src/audit.rs).
 
 use serde::Deserialize;
@@ -64,7 +68,14 @@ pub struct AuditFilter {
     /// Only entries on or after this day (`YYYY-MM-DD`, the page's time
     /// zone; empty: all).
     pub since: String,
+    /// Only the entries in which reading found a problem.
+    pub problems: bool,
+    /// Pages of older entries asked for under the newest [`PAGE`].
+    pub older: usize,
 }
+
+/// Entries listed at first, and added by each "Show older".
+pub const PAGE: usize = 100;
 
 /// The screen's data: the log and the filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +89,9 @@ pub struct AuditScreen {
 /// What the user can do on the log screen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuditAction {
-    /// A filter changed: which one and its new value.
+    /// A filter changed: which one and its new value (`older`: one more
+    /// page of older entries; the phone app applies these as they come, so
+    /// paging travels as a filter too).
     Filter(&'static str, String),
     /// Save the log as a file (`json` or `csv`).
     Export(String),
@@ -92,6 +105,8 @@ pub fn parse(action: &str, arg: &str) -> Option<AuditAction> {
         "audit-filter-kind" => filter("kind"),
         "audit-filter-site" => filter("site"),
         "audit-filter-since" => filter("since"),
+        "audit-filter-problems" => filter("problems"),
+        "audit-older" => filter("older"),
         "audit-export" if matches!(arg, "json" | "csv") => Some(AuditAction::Export(arg.into())),
         _ => None,
     }
@@ -106,6 +121,8 @@ pub fn encode(a: &AuditAction) -> (&'static str, Option<String>) {
                 "device" => "audit-filter-device",
                 "kind" => "audit-filter-kind",
                 "site" => "audit-filter-site",
+                "problems" => "audit-filter-problems",
+                "older" => "audit-older",
                 _ => "audit-filter-since",
             },
             Some(v.clone()),
@@ -115,14 +132,27 @@ pub fn encode(a: &AuditAction) -> (&'static str, Option<String>) {
 }
 
 impl AuditFilter {
-    /// Sets the filter `which` to `value`.
+    /// Sets the filter `which` to `value`; `older` lists one more page.
+    /// Any other change lists the newest page again (what matches changed,
+    /// so the older pages asked for before mean nothing).
     pub fn set(&mut self, which: &str, value: String) {
+        if which == "older" {
+            self.older = self.older.saturating_add(1);
+            return;
+        }
+        self.older = 0;
         match which {
             "device" => self.device = value,
             "kind" => self.kind = value,
             "site" => self.site = value.trim().to_owned(),
+            "problems" => self.problems = value == "on",
             _ => self.since = value,
         }
+    }
+
+    /// How many entries the list holds at most.
+    pub fn limit(&self) -> usize {
+        PAGE.saturating_mul(self.older.saturating_add(1))
     }
 }
 
@@ -187,9 +217,37 @@ pub fn shown(s: &AuditScreen, utc_offset_min: i32) -> Vec<&AuditEntry> {
                 || matches!(&e.happened, Happened::Sign { site: s, .. } if s.to_lowercase().contains(&site))
         })
         .filter(|e| since_ms.is_none_or(|t| e.at_ms >= t))
+        .filter(|e| !f.problems || e.verdict != Verdict::Ok)
         .collect();
     out.sort_by(|a, b| b.at_ms.cmp(&a.at_ms).then(b.seq.cmp(&a.seq)));
     out
+}
+
+/// What the list shows: the newest entries of those the filters let
+/// through, as many pages as asked for, and what it leaves out.
+#[derive(Debug)]
+pub struct Listed<'a> {
+    /// The entries listed, newest first.
+    pub rows: Vec<&'a AuditEntry>,
+    /// How many the filters let through (listed or not).
+    pub matching: usize,
+    /// How many of those are on an older page.
+    pub older: usize,
+    /// How many the filters hold back.
+    pub filtered_out: usize,
+}
+
+/// The entries the list shows (see [`Listed`]).
+pub fn listed(s: &AuditScreen, utc_offset_min: i32) -> Listed<'_> {
+    let mut rows = shown(s, utc_offset_min);
+    let matching = rows.len();
+    rows.truncate(s.filter.limit());
+    Listed {
+        older: matching - rows.len(),
+        filtered_out: s.view.entries.len() - matching,
+        matching,
+        rows,
+    }
 }
 
 /// A device's name for an id in an entry (the group's name for it, else
@@ -300,20 +358,83 @@ pub fn finding(v: &Verdict) -> Option<String> {
     })
 }
 
-/// The line under the title: how many entries, how many with a problem.
-pub fn summary(v: &AuditView) -> String {
-    let bad = v
-        .entries
+/// How many entries of the whole log have a problem.
+pub fn problems(v: &AuditView) -> usize {
+    v.entries
         .iter()
         .filter(|e| e.verdict != Verdict::Ok)
-        .count();
-    let n = v.entries.len();
-    match (n, bad) {
-        (0, _) => "Nothing recorded yet.".into(),
-        (n, 0) => format!("{n} entries, all signed and in order."),
-        (n, 1) => format!("{n} entries; 1 has a problem (shown in red)."),
-        (n, b) => format!("{n} entries; {b} have a problem (shown in red)."),
+        .count()
+}
+
+/// The line under the title: how many entries in the whole log, how many
+/// with a problem, and whether the list below shows all of those (`listed`:
+/// how many entries with a problem it shows). A problem on an older page or
+/// held back by a filter is still said here.
+pub fn summary(v: &AuditView, listed: usize) -> String {
+    let (n, bad) = (v.entries.len(), problems(v));
+    if n == 0 {
+        return "Nothing recorded yet.".into();
     }
+    if bad == 0 {
+        return format!("{n} entries, all signed and in order.");
+    }
+    let has = if bad == 1 { "has" } else { "have" };
+    let place = match bad.saturating_sub(listed) {
+        0 => "shown in red".into(),
+        1 if bad == 1 => "not in the list below".into(),
+        u if u == bad => "none of them in the list below".into(),
+        u => format!("shown in red; {u} of them not in the list below"),
+    };
+    format!("{n} entries; {bad} {has} a problem ({place}).")
+}
+
+/// The button that lists only the entries with a problem, or everything
+/// again (none when the log has no problem and the filter is off).
+fn problems_button(s: &AuditScreen) -> Option<El> {
+    let (value, text) = match (s.filter.problems, problems(&s.view)) {
+        (true, _) => ("", "List the entries without a problem too"),
+        (false, 0) => return None,
+        (false, _) => ("on", "Show only the entries with a problem"),
+    };
+    Some(
+        el("button")
+            .attr("type", "button")
+            .class("btn link")
+            .tid("audit-filter-problems")
+            .on(Action::Audit(AuditAction::Filter("problems", value.into())))
+            .text(text),
+    )
+}
+
+/// Under the list: what paging and the filters leave out, and the button
+/// that lists older entries.
+fn paging(l: &Listed<'_>) -> Vec<El> {
+    if l.older == 0 && l.filtered_out == 0 {
+        return Vec::new();
+    }
+    let said = format!(
+        "Listed: the newest {} of {} entries; {} older not listed yet, {} held back by the filters.",
+        l.rows.len(),
+        l.matching + l.filtered_out,
+        l.older,
+        l.filtered_out
+    );
+    let more = l.older.min(PAGE);
+    let mut out = vec![el("p").class("hint").tid("audit-paging").text(said)];
+    if more > 0 {
+        out.push(
+            el("button")
+                .attr("type", "button")
+                .class("btn")
+                .tid("audit-older")
+                .on(Action::Audit(AuditAction::Filter("older", String::new())))
+                .text(format!(
+                    "Show {more} older {}",
+                    if more == 1 { "entry" } else { "entries" }
+                )),
+        );
+    }
+    out
 }
 
 fn select(
@@ -434,8 +555,15 @@ pub fn audit_screen(ui: &Ui, here: Here) -> El {
             .child(el("p").tid("audit-summary").text("Loading…"))
             .maybe(error_box(ui));
     };
-    let rows: Vec<El> = shown(s, ui.utc_offset_min)
-        .into_iter()
+    let list = listed(s, ui.utc_offset_min);
+    let bad_listed = list
+        .rows
+        .iter()
+        .filter(|e| e.verdict != Verdict::Ok)
+        .count();
+    let rows: Vec<El> = list
+        .rows
+        .iter()
         .map(|e| {
             let problem = finding(&e.verdict);
             let id = format!("audit-entry-{}-{}", e.device, e.seq);
@@ -473,8 +601,9 @@ pub fn audit_screen(ui: &Ui, here: Here) -> El {
             el("p")
                 .attr("role", "status")
                 .tid("audit-summary")
-                .text(summary(&s.view)),
+                .text(summary(&s.view, bad_listed)),
         )
+        .maybe(problems_button(s))
         .child(el("p").class("hint").tid("audit-about").text(about(here)))
         .maybe(error_box(ui))
         .maybe(notice_box(ui))
@@ -506,6 +635,7 @@ pub fn audit_screen(ui: &Ui, here: Here) -> El {
                 .tid("audit-none")
                 .text("No entries match these filters.")
         }))
+        .children(paging(&list))
 }
 
 #[cfg(test)]
@@ -548,7 +678,7 @@ mod tests {
         let seqs: Vec<u64> = shown(&s, 0).iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [4, 2, 1]);
         assert_eq!(
-            summary(&s.view),
+            summary(&s.view, 1),
             "3 entries; 1 has a problem (shown in red)."
         );
         let mut ui = Ui::new(crate::view::Page::Popup);
@@ -659,6 +789,194 @@ mod tests {
         assert_eq!(shown(&screen(since), 120).len(), 3);
         assert_eq!(day_number("1970-01-01"), Some(0));
         assert_eq!(day_number("2000-03-01"), Some(11_017));
+    }
+
+    /// A log of `n` entries of one device, a minute apart (`seq` 1 the
+    /// oldest): unlocks, except every tenth a signature for `app{seq}`;
+    /// the entries `bad` have a gap before them.
+    fn long_screen(n: u64, bad: &[u64]) -> AuditScreen {
+        let entries = (1..=n)
+            .map(|seq| AuditEntry {
+                device: "aa".into(),
+                device_name: "Chrome on Linux".into(),
+                seq,
+                at_ms: 1_700_000_000_000 + seq * 60_000,
+                happened: if seq % 10 == 0 {
+                    Happened::Sign {
+                        site: format!("https://app{seq}.example"),
+                        method: "personal_sign".into(),
+                        chain: 1,
+                        summary: "message: hi".into(),
+                        approved: true,
+                        approved_on: None,
+                    }
+                } else {
+                    Happened::Unlock { ok: true }
+                },
+                verdict: if bad.contains(&seq) {
+                    Verdict::Gap { missing: 1 }
+                } else {
+                    Verdict::Ok
+                },
+            })
+            .collect();
+        AuditScreen {
+            view: AuditView {
+                me: "aa".into(),
+                entries,
+                devices: Vec::new(),
+            },
+            filter: AuditFilter::default(),
+        }
+    }
+
+    fn page(s: &AuditScreen) -> El {
+        let mut ui = Ui::new(crate::view::Page::Popup);
+        ui.audit = Some(s.clone());
+        audit_screen(&ui, Here::Browser)
+    }
+
+    fn listed_seqs(page: &El) -> Vec<u64> {
+        page.find("audit-list")
+            .unwrap()
+            .children
+            .iter()
+            .filter_map(|n| match n {
+                crate::view::Node::El(e) => e.get("data-testid")?.rsplit('-').next()?.parse().ok(),
+                crate::view::Node::Text(_) => None,
+            })
+            .collect()
+    }
+
+    /// Presses a button of the page as the page's glue does: its
+    /// `data-action` and `data-arg` parsed back into the action it applies.
+    fn press(s: &mut AuditScreen, page: &El, testid: &str) {
+        let b = page.find(testid).unwrap();
+        let action = b.get("data-action").unwrap();
+        match parse(action, b.get("data-arg").unwrap_or("")).unwrap() {
+            AuditAction::Filter(which, v) => s.filter.set(which, v),
+            AuditAction::Export(_) => panic!("{testid} exports"),
+        }
+    }
+
+    /// Asserts what the element `testid` of `page` says.
+    #[track_caller]
+    fn says(page: &El, testid: &str, text: &str) {
+        assert_eq!(page.find(testid).unwrap().text_content(), text, "{testid}");
+    }
+
+    #[test]
+    fn a_long_log_lists_the_newest_page_and_older_ones_on_request() {
+        let mut s = long_screen(250, &[]);
+        let p = page(&s);
+        let seqs = listed_seqs(&p);
+        assert_eq!(seqs, (151..=250).rev().collect::<Vec<_>>());
+        says(&p, "audit-summary", "250 entries, all signed and in order.");
+        says(&p, "audit-paging", "Listed: the newest 100 of 250 entries; 150 older not listed yet, 0 held back by the filters.");
+        says(&p, "audit-older", "Show 100 older entries");
+        press(&mut s, &p, "audit-older");
+        let p = page(&s);
+        assert_eq!(listed_seqs(&p), (51..=250).rev().collect::<Vec<_>>());
+        says(&p, "audit-older", "Show 50 older entries");
+        press(&mut s, &p, "audit-older");
+        let p = page(&s);
+        assert_eq!(listed_seqs(&p).len(), 250);
+        assert!(p.find("audit-older").is_none());
+        assert!(p.find("audit-paging").is_none());
+        // A short log has no paging at all.
+        assert!(page(&long_screen(100, &[])).find("audit-older").is_none());
+    }
+
+    #[test]
+    fn filters_find_matches_in_the_whole_log_and_say_what_they_hold_back() {
+        let mut s = long_screen(1_200, &[]);
+        // The oldest signature (seq 10) is 1,190 entries down the log.
+        s.filter.set("site", "app10.".into());
+        let p = page(&s);
+        assert_eq!(listed_seqs(&p), [10]);
+        says(&p, "audit-paging", "Listed: the newest 1 of 1200 entries; 0 older not listed yet, 1199 held back by the filters.");
+        s.filter.set("site", String::new());
+        s.filter.set("kind", "sign".into());
+        let p = page(&s);
+        assert_eq!(
+            listed_seqs(&p),
+            (21..=120).rev().map(|i| i * 10).collect::<Vec<_>>()
+        );
+        says(
+            &p,
+            "audit-paging",
+            "Listed: the newest 100 of 1200 entries; 20 older not listed yet, \
+             1080 held back by the filters.",
+        );
+        press(&mut s, &p, "audit-older");
+        assert_eq!(listed_seqs(&page(&s)).len(), 120);
+        // Another filter lists the newest page again.
+        s.filter.set("device", "aa".into());
+        assert_eq!(s.filter.older, 0);
+        assert_eq!(listed_seqs(&page(&s)).len(), 100);
+    }
+
+    #[test]
+    fn problems_on_older_pages_are_said_at_the_top_and_can_be_listed_alone() {
+        // Two problems: one in the newest page, one far down the log.
+        let mut s = long_screen(1_200, &[7, 1_150]);
+        let p = page(&s);
+        says(
+            &p,
+            "audit-summary",
+            "1200 entries; 2 have a problem (shown in red; 1 of them not in the list below).",
+        );
+        assert!(p.find("audit-entry-aa-1150-problem").is_some());
+        assert!(p.find("audit-entry-aa-7").is_none());
+        says(
+            &p,
+            "audit-filter-problems",
+            "Show only the entries with a problem",
+        );
+        press(&mut s, &p, "audit-filter-problems");
+        let p = page(&s);
+        assert_eq!(listed_seqs(&p), [1_150, 7]);
+        says(
+            &p,
+            "audit-summary",
+            "1200 entries; 2 have a problem (shown in red).",
+        );
+        assert_eq!(
+            p.find("audit-entry-aa-7-problem").unwrap().text_content(),
+            "1 entry before this one is missing"
+        );
+        press(&mut s, &p, "audit-filter-problems");
+        assert!(!s.filter.problems);
+        assert_eq!(listed_seqs(&page(&s)).len(), 100);
+        // Only old problems: the summary says none of them is listed.
+        let p = page(&long_screen(1_200, &[3]));
+        says(
+            &p,
+            "audit-summary",
+            "1200 entries; 1 has a problem (not in the list below).",
+        );
+        says(
+            &p,
+            "audit-filter-problems",
+            "Show only the entries with a problem",
+        );
+        // A filter that hides them is no place to hide them either.
+        let mut s = long_screen(50, &[3, 4]);
+        s.filter.set("kind", "sign".into());
+        says(
+            &page(&s),
+            "audit-summary",
+            "50 entries; 2 have a problem (none of them in the list below).",
+        );
+        // Nothing matches: the list is empty and says so, and why.
+        s.filter.set("site", "nowhere".into());
+        let p = page(&s);
+        assert!(p.find("audit-none").is_some());
+        says(&p, "audit-paging", "Listed: the newest 0 of 50 entries; 0 older not listed yet, 50 held back by the filters.");
+        // No problem, no button.
+        assert!(page(&long_screen(50, &[]))
+            .find("audit-filter-problems")
+            .is_none());
     }
 
     #[test]

@@ -425,7 +425,7 @@ mod tests {
             .map(Action::Open),
         );
         all.extend(
-            ["device", "kind", "site", "since"]
+            ["device", "kind", "site", "since", "problems", "older"]
                 .map(|f| Action::Audit(AuditAction::Filter(f, "x".into()))),
         );
         for a in all {
