@@ -286,7 +286,7 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
     );
   });
 
-  it('turning the log off says what happens, then the plain app loads; kept, the copy shows again; deleted, it is gone', async () => {
+  it('turning the log off says what happens, then the plain app loads; kept, the copy shows again and catches up; deleted, it comes back from the desktop and the chain goes on', async () => {
     const loaded = (name) =>
       phonePage.evaluate((n) => performance.getEntriesByType('resource').some((r) => r.name.endsWith(`/${n}_bg.wasm`)), name);
     const turnOff = async (choice) => {
@@ -312,18 +312,51 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
       await unlockPhone(phonePage);
       await phonePage.getByTestId('activity-open').click();
     };
+    const signOnDesk = async (text) => {
+      const signed = d(([a, m]) => window.dapp.signMessage(a, m), [A0, text]);
+      await answer(browser, 'personal_sign', true);
+      assert.ok((await signed).result?.startsWith('0x'));
+    };
+    // The desktop's log as its log screen gets it: its own device, and each
+    // entry with what reading found.
+    const onDesktop = () => browser.ui('audit.view');
     // From the log screen the last test left open.
     await phonePage.getByTestId('back-button').click();
     await phonePage.getByTestId('home-screen').waitFor();
 
-    // Kept: on again, this phone's copy shows again (the altered entry with it).
+    // Kept: on again, this phone's copy shows again (the altered entry with
+    // it); what the desktop signed while it was off arrives once the
+    // desktop's next entry shows the gap, and nothing shows as missing.
     await turnOff('keep');
     assert.notEqual(await phonePage.evaluate(() => localStorage.getItem('tandem.phone.sync')), null);
+    await signOnDesk('Signed while the phone was off');
     await turnOn();
     await until(
       async () => (await entries(phonePage)).some((e) => /message: something harmless$/.test(e.text)),
       'the kept copy on the phone',
     );
+    await signOnDesk('Signed once the phone was on again');
+    let caught;
+    await until(async () => {
+      const all = await entries(phonePage);
+      caught = ['Signed while the phone was off', 'Signed once the phone was on again'].map((m) =>
+        all.find((e) => e.text.endsWith(`message: ${m}`)),
+      );
+      return caught.every(Boolean);
+    }, 'both of the desktop\'s signatures on the phone', 30_000);
+    assert.deepEqual(caught.map((e) => e.problem), [null, null]);
+    // Every unlock of the phone so far reached the desktop.
+    const phoneId = await phonePage
+      .getByTestId('audit-filter-device')
+      .locator('option', { hasText: '(this phone)' })
+      .getAttribute('value');
+    const unlocks = (v) => v.entries.filter((e) => e.device === phoneId && e.happened.kind === 'unlock').length;
+    const mine = (await entries(phonePage)).filter((e) => e.device === phoneId && e.text === 'Unlocked').length;
+    let before;
+    await until(async () => {
+      before = await onDesktop();
+      return unlocks(before) === mine;
+    }, 'the phone\'s unlocks on the desktop', 30_000);
     await phonePage.getByTestId('back-button').click();
     await phonePage.getByTestId('home-screen').waitFor();
 
@@ -331,6 +364,24 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
     await turnOff('delete');
     assert.equal(await phonePage.evaluate(() => localStorage.getItem('tandem.phone.sync')), null);
     assert.equal(await phonePage.evaluate(() => localStorage.getItem('tandem.phone.activity')), null);
+    // On again: the phone's chain comes back from the desktop, and its
+    // unlock follows it; the desktop shows one chain, nothing in red.
+    await turnOn();
+    let after;
+    await until(async () => {
+      after = await onDesktop();
+      return unlocks(after) === unlocks(before) + 1;
+    }, 'the phone\'s new unlock on the desktop', 30_000);
+    const phoneChain = after.entries.filter((e) => e.device === phoneId);
+    assert.deepEqual(phoneChain.filter((e) => e.verdict.status !== 'ok'), []);
+    assert.deepEqual(phoneChain.map((e) => e.seq), phoneChain.map((_, i) => i + 1), 'one chain, from 1');
+    await until(
+      async () => (await entries(phonePage)).filter((e) => e.device === phoneId && e.text === 'Unlocked').length === unlocks(after),
+      'the phone\'s chain back on the phone',
+      30_000,
+    );
+    assert.deepEqual((await entries(phonePage)).filter((e) => e.problem), []);
+    assert.match(await phonePage.getByTestId('audit-summary').textContent(), /all signed and in order/);
     assert.deepEqual(phonePage.errors, []);
   });
 });

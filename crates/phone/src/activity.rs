@@ -114,16 +114,15 @@ pub const TURN_OFF: [(&str, &str, &str); 2] = [
         "keep",
         "Turn off and keep this phone's copy",
         "This phone's copy of the log stays on it, sealed, and shows again if you turn \
-         the log on again. What your other devices record while it is off does not reach \
-         this phone: turned on again, the log here shows those entries as missing (your \
-         other devices keep them).",
+         the log on again. What your other devices record while it is off reaches this \
+         phone once it is on again and one of them records something new.",
     ),
     (
         "delete",
         "Turn off and delete this phone's copy",
         "This phone's copy of the log is deleted; your other devices keep theirs. If you \
-         turn the log on again, this phone starts a new chain, and your other devices \
-         show where it meets the old one in red.",
+         turn the log on again, this phone gets it back from them, and its new entries \
+         follow its old ones.",
     ),
 ];
 
@@ -317,11 +316,18 @@ mod tests {
             asked.contains("shows again if you turn the log on again"),
             "{asked}"
         );
-        // Said before it happens: entries written elsewhere while off reach
-        // nothing here (the gap was seen end to end; the engine does not ask
-        // the group again for a kept log).
-        assert!(asked.contains("shows those entries as missing"), "{asked}");
+        // Said before it happens: entries written elsewhere while off come
+        // once a new one shows the gap (the engine then asks for them), and a
+        // deleted copy comes back from the other devices.
+        assert!(
+            asked.contains("one of them records something new"),
+            "{asked}"
+        );
         assert!(asked.contains("your other devices keep theirs"), "{asked}");
+        assert!(
+            asked.contains("its new entries follow its old ones"),
+            "{asked}"
+        );
         assert!(page.find("activity-off-keep").is_some());
         // Under the log's intro, before its filters and entries.
         let ids = page.testids();

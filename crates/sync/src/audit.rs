@@ -172,6 +172,12 @@ impl Entry {
         .expect("an entry serializes")
     }
 
+    /// Whether `key` signed it.
+    fn signed_by(&self, key: &IdentityPublic) -> bool {
+        key.verify_app(AUDIT_DOMAIN, &self.signed_bytes(), &self.sig)
+            .is_ok()
+    }
+
     /// Its hash (hex): what the next entry's `prev` names.
     pub fn hash(&self) -> String {
         let mut h = Sha256::new();
@@ -250,7 +256,61 @@ pub struct Log {
     /// [`Log::resend_own`]).
     #[serde(skip)]
     asked: bool,
+    /// A fresh log of a device that may have written before (a phone that
+    /// deleted its copy and turned the log on again): since when it waits
+    /// to learn from the group where its chain ends ([`Log::resume`]). Its
+    /// entries meanwhile are signed at the seq its copy knows, shown here,
+    /// and held back in the outbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resuming: Option<u64>,
+    /// The entries answers named as the end of a chain while resuming
+    /// (read by [`Log::rebase`] right after the message, as the engine's
+    /// answers are sent right after it: neither is stored).
+    #[serde(skip)]
+    answers: Vec<Entry>,
+    /// The devices that were answered that no entry of theirs is held.
+    #[serde(skip)]
+    none_held: Vec<DeviceId>,
+    /// Ask the group again where this device's chain ends.
+    #[serde(skip)]
+    ask_own: bool,
+    /// The devices whose chain end goes out with the next send, after
+    /// their entries (asked by them: [`Log::resume`]).
+    #[serde(skip)]
+    ends: Vec<DeviceId>,
 }
+
+/// A request about one device's chain, or its answer, as the group message
+/// it travels in, `[kind, device, [entry]]` (an array, as a vouch: its
+/// decoder is the smallest):
+/// - `["audit_resume", d, []]`: a fresh log of `d` asks where its chain
+///   ends ([`Log::resume`]);
+/// - `["audit_end", d, [last]]`: the answer, after the chain itself: the
+///   newest entry of `d` the answering device holds (`[]`: none). Only an
+///   entry `d`'s own key verifies counts where it is read.
+#[derive(Serialize, Deserialize)]
+struct Ask(String, DeviceId, Vec<Entry>);
+
+impl Ask {
+    const RESUME: &str = "audit_resume";
+    const END: &str = "audit_end";
+
+    fn to_vec(kind: &str, device: DeviceId, entry: Option<&Entry>) -> Vec<u8> {
+        let mut entries = Vec::new();
+        if let Some(e) = entry {
+            entries.push(e.clone());
+        }
+        serde_json::to_vec(&Self(kind.into(), device, entries)).expect("a request serializes")
+    }
+}
+
+/// Most answers heard before they are read.
+const MAX_ANSWERS: usize = 16;
+
+/// How long a fresh log waits for the group to say where its chain ends
+/// before it sends its entries as a new chain (no device of the group
+/// that keeps the log came online meanwhile): a day.
+pub const RESUME_WAIT_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// One device's chain in a backup, with the key its entries are checked
 /// with (none for a device the writer did not know: its entries then show
@@ -382,6 +442,75 @@ impl Log {
         self.ask = true;
     }
 
+    /// Starts the log of a device that may have written before, with no
+    /// copy of its own chain: a phone that deleted its copy and turned the
+    /// log on again. With the chains, the group is asked where its chain
+    /// ends ([`Log::resume_ask`]); entries written meanwhile show here but
+    /// wait, and follow that end once it is known ([`Log::rebase`]), so
+    /// the other devices see one chain, not one that restarts at 1.
+    pub fn resume(&mut self, now_ms: u64) {
+        self.resuming = Some(now_ms);
+        self.ask = true;
+    }
+
+    /// Whether this log still waits to learn where its own chain ends.
+    pub fn resuming(&self) -> bool {
+        self.resuming.is_some()
+    }
+
+    /// The request where `me`'s chain ends, when it is to go with the next
+    /// send (with the request for the chains, or when another log starts).
+    pub fn resume_ask(&mut self, me: DeviceId) -> Option<Vec<u8>> {
+        let again = core::mem::take(&mut self.ask_own) | self.ask;
+        (again && self.resuming.is_some()).then(|| Ask::to_vec(Ask::RESUME, me, None))
+    }
+
+    /// Once a device answered where this one's chain ends, or none did
+    /// within [`RESUME_WAIT_MS`]: signs the entries written meanwhile
+    /// again after the newest entry of its chain held, and lets them go to
+    /// the group. An answer counts only if it says no entry is held or
+    /// names one `me`'s key verifies: a relay cannot send one, and a
+    /// member cannot say where this chain ends with an entry it did not
+    /// sign (ignored: the log waits on). Entries of its id that `me`'s key
+    /// does not verify are dropped first: they are not its own, whoever
+    /// sent them, and its chain does not follow them. Whether it did.
+    pub fn rebase(&mut self, me: &IdentityKey, now_ms: u64) -> bool {
+        let Some(since) = self.resuming else {
+            return false;
+        };
+        let (id, key) = (me.device_id(), me.public());
+        let ok = |e: &Entry| e.device == id && e.signed_by(&key);
+        let mut answered = core::mem::take(&mut self.none_held).contains(&id);
+        for e in core::mem::take(&mut self.answers) {
+            if ok(&e) {
+                self.receive(e);
+                answered = true;
+            }
+        }
+        if !answered && now_ms < since.saturating_add(RESUME_WAIT_MS) {
+            return false;
+        }
+        self.resuming = None;
+        let mut held = Vec::new();
+        for e in core::mem::take(&mut self.outbox) {
+            if e.device == id {
+                held.push(e);
+            } else {
+                self.outbox.push(e);
+            }
+        }
+        let chain = self.chains.entry(id).or_default();
+        chain.retain(|e| !held.contains(e) && ok(e));
+        self.last_own = chain.last().map_or(0, |e| e.seq);
+        for e in held {
+            // A checkpoint names entries of the old numbering.
+            if !matches!(e.happened, Happened::Checkpoint { .. }) {
+                self.append(me, e.happened, e.at_ms);
+            }
+        }
+        true
+    }
+
     /// Whether another device asked for this one's chain since the last
     /// call.
     pub fn take_asked(&mut self) -> bool {
@@ -504,14 +633,20 @@ impl Log {
     /// the relay stored it).
     pub fn take_outbox(&mut self) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
-        if core::mem::take(&mut self.ask) {
+        let want = core::mem::take(&mut self.ask);
+        if want {
             out.push(serde_json::to_vec(&Wire::Want {}).expect("a request serializes"));
         }
         if core::mem::take(&mut self.send_vouches) {
             out.extend(self.vouches.iter().map(|t| t.as_bytes().to_vec()));
         }
+        // While it resumes, the entries stay (its own among them).
+        let entries = match self.resuming {
+            Some(_) => Vec::new(),
+            None => core::mem::take(&mut self.outbox),
+        };
         let mut batch: Vec<Entry> = Vec::new();
-        for e in core::mem::take(&mut self.outbox) {
+        for e in entries {
             batch.push(e);
             if batch.len() == ENTRIES_PER_MESSAGE {
                 out.push(encode(core::mem::take(&mut batch)));
@@ -519,6 +654,11 @@ impl Log {
         }
         if !batch.is_empty() {
             out.push(encode(batch));
+        }
+        // After the chains they end.
+        for device in core::mem::take(&mut self.ends) {
+            let last = self.chains.get(&device).and_then(|c| c.last());
+            out.push(Ask::to_vec(Ask::END, device, last));
         }
         out
     }
@@ -530,11 +670,32 @@ impl Log {
         if !text.trim_start().starts_with(['{', '['])
             || !(text.contains("\"audit_entries\"")
                 || text.contains("\"audit_want\"")
-                || text.contains("\"audit_keys\""))
+                || text.contains("\"audit_keys\"")
+                || text.contains("\"audit_resume\"")
+                || text.contains("\"audit_end\""))
         {
             return None;
         }
         if text.trim_start().starts_with('[') {
+            if let Ok(Ask(kind, device, mut entries)) = serde_json::from_slice(text.as_bytes()) {
+                let last = entries.pop();
+                match kind.as_str() {
+                    Ask::RESUME => {
+                        self.resend(&[device]);
+                        if !self.ends.contains(&device) {
+                            self.ends.push(device);
+                        }
+                    }
+                    Ask::END if self.resuming.is_some() && self.answers.len() < MAX_ANSWERS => {
+                        match last {
+                            Some(e) => self.answers.push(e),
+                            None => self.none_held.push(device),
+                        }
+                    }
+                    _ => {}
+                }
+                return Some(Ok(0));
+            }
             // Kept as sent (checked when read, as entries are).
             if text.len() <= MAX_VOUCH_BYTES
                 && self.vouches.len() < MAX_VOUCHES
@@ -555,11 +716,27 @@ impl Log {
         Some(match serde_json::from_str(text) {
             Ok(Wire::Want {}) => {
                 self.asked = true;
+                // A log that starts answers where this one's chain ends
+                // too (one that kept none of it: this device's chain then
+                // starts at 1, as it had none before it reached them).
+                self.ask_own |= self.resuming.is_some();
                 Ok(0)
             }
             Ok(Wire::Entries { entries }) => {
                 let n = entries.len();
                 for e in entries {
+                    // Past a gap: this log missed entries while it was away
+                    // (its copy kept while it was off): it asks for them.
+                    let top = self
+                        .chains
+                        .get(&e.device)
+                        .filter(|c| c.len() < MAX_ENTRIES)
+                        .and_then(|c| c.last());
+                    if self.resuming.is_none() && top.is_some_and(|t| e.seq > t.seq + 1) {
+                        // Every device sends its chain again (a copy
+                        // changes nothing): the gap fills.
+                        self.ask = true;
+                    }
                     self.receive(e);
                 }
                 Ok(n)
@@ -568,6 +745,14 @@ impl Log {
                 "audit entries that cannot be read: {e}"
             ))),
         })
+    }
+
+    /// Whether entries or answers wait to go to the group.
+    pub fn sending(&self) -> bool {
+        !self.ends.is_empty()
+            || self.ask_own
+            || self.ask
+            || self.resuming.is_none() && !self.outbox.is_empty()
     }
 
     /// Stores an entry from another device (a copy already held changes
@@ -618,10 +803,7 @@ impl Log {
                             Happened::Checkpoint { upto, .. } => Some((e, upto)),
                             _ => None,
                         })
-                        .filter(|(e, _)| {
-                            k.verify_app(AUDIT_DOMAIN, &e.signed_bytes(), &e.sig)
-                                .is_ok()
-                        })
+                        .filter(|(e, _)| e.signed_by(&k))
                         .map(|(_, upto)| upto)
                         .max()
                         .unwrap_or(0)
@@ -705,25 +887,14 @@ impl Log {
                     Happened::Checkpoint { upto, hash } => Some((e, *upto, hash.as_str())),
                     _ => None,
                 })
-                .filter(|(e, ..)| {
-                    key.as_ref().is_some_and(|k| {
-                        k.verify_app(AUDIT_DOMAIN, &e.signed_bytes(), &e.sig)
-                            .is_ok()
-                    })
-                })
+                .filter(|(e, ..)| key.as_ref().is_some_and(|k| e.signed_by(k)))
                 .map(|(_, upto, hash)| (upto, hash))
                 .max_by_key(|(upto, _)| *upto);
             let mut before: Option<&Entry> = None;
             for e in chain {
                 let verdict = match &key {
                     None => Verdict::UnknownDevice,
-                    Some(k)
-                        if e.device != *device
-                            || k.verify_app(AUDIT_DOMAIN, &e.signed_bytes(), &e.sig)
-                                .is_err() =>
-                    {
-                        Verdict::Altered
-                    }
+                    Some(k) if e.device != *device || !e.signed_by(k) => Verdict::Altered,
                     Some(_) => link(before, start, e),
                 };
                 out.push(Checked { entry: e, verdict });

@@ -195,6 +195,27 @@ impl Syncer {
         self.audit.resend_restored();
     }
 
+    /// A sync state that starts here for a device that may have written
+    /// its chain before (its copy deleted): the group is asked where the
+    /// chain ends, and this device's entries follow that end
+    /// ([`crate::audit::Log::resume`], [`Syncer::rebase_log`]).
+    pub fn resume_log(&mut self, now_ms: u64) {
+        self.audit.resume(now_ms);
+    }
+
+    /// After group messages arrived: once the group said where this
+    /// device's chain ends (or never did within
+    /// [`crate::audit::RESUME_WAIT_MS`]; [`Syncer::record`] checks that
+    /// too), the entries written meanwhile are signed after that end and
+    /// go out with the next send.
+    pub fn rebase_log(&mut self, me: &tandem_pair::IdentityKey, now_ms: u64) -> Vec<Out> {
+        if self.audit.rebase(me, now_ms) {
+            vec![Out::Persist]
+        } else {
+            Vec::new()
+        }
+    }
+
     /// The backup's state.
     pub fn backup(&self) -> &crate::backup::Backup {
         &self.backup
@@ -297,6 +318,8 @@ impl Syncer {
         happened: crate::audit::Happened,
         now_ms: u64,
     ) -> Vec<Out> {
+        // A resume the group never answered ends here.
+        self.audit.rebase(me, now_ms);
         self.audit.append(me, happened, now_ms);
         // The log's size stays bounded: past OWN_KEPT + OWN_SLACK entries,
         // this device's oldest go behind a signed checkpoint.
@@ -396,7 +419,12 @@ impl Syncer {
         // The device engine stores each message durably before anything
         // else happens (its outbox): what it took may leave this one.
         let mut out = Vec::new();
+        // Asked with the chains: computed before they are taken.
+        let resume = self.audit.resume_ask(self.replica.device());
         out.extend(self.audit.take_outbox().into_iter().map(Out::Send));
+        if let Some(m) = resume {
+            out.push(Out::Send(m));
+        }
         let ops = self.replica.outbox().to_vec();
         let n = ops.len();
         for batch in batches(ops) {
@@ -417,9 +445,11 @@ impl Syncer {
         if let Some(r) = self.audit.message(data) {
             return Some(r.map(|_| {
                 if self.audit.take_asked() {
-                    // Online (a message arrived): the chain goes out now.
                     self.audit.resend_own(self.replica.device());
                     self.audit.resend_restored();
+                }
+                if self.audit.sending() {
+                    // Online (a message arrived): the answer goes out now.
                     let mut out = self.send_outbox();
                     out.push(Out::Persist);
                     return out;

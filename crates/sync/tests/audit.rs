@@ -5,8 +5,11 @@
 //! chain checkable; the exports carry the signatures (JSON) and parse as
 //! CSV.
 
+mod common;
+
+use common::{lookup, sends};
 use rand_chacha::rand_core::SeedableRng;
-use tandem_pair::{DeviceId, IdentityKey, IdentityPublic};
+use tandem_pair::IdentityKey;
 use tandem_sync::audit::{export_csv, export_json, Happened, Log, Verdict};
 
 const T0: u64 = 1_800_000_000_000;
@@ -14,14 +17,6 @@ const T0: u64 = 1_800_000_000_000;
 fn keys(n: u64) -> Vec<IdentityKey> {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(n);
     (0..3).map(|_| IdentityKey::generate(&mut rng)).collect()
-}
-
-fn lookup(keys: &[IdentityKey]) -> impl Fn(&DeviceId) -> Option<IdentityPublic> + '_ {
-    move |d| {
-        keys.iter()
-            .find(|k| k.device_id() == *d)
-            .map(|k| k.public())
-    }
 }
 
 fn sign(site: &str, approved: bool) -> Happened {
@@ -348,15 +343,7 @@ fn a_restore_entry_without_counts_keeps_the_bytes_it_was_signed_over() {
 
 #[test]
 fn a_device_that_starts_its_log_late_asks_for_the_chains_and_sees_no_gap() {
-    use tandem_sync::{Out, Syncer};
-    let sends = |outs: Vec<Out>| -> Vec<Vec<u8>> {
-        outs.into_iter()
-            .filter_map(|o| match o {
-                Out::Send(m) => Some(m),
-                _ => None,
-            })
-            .collect()
-    };
+    use tandem_sync::Syncer;
     let k = keys(11);
     // The desktop wrote three entries and sent them before the phone listened.
     let mut desk = Syncer::new(k[0].device_id());

@@ -7,8 +7,11 @@
 //! it; two devices of the same phrase in different groups merge instead of
 //! overwriting; a delete leaves nothing to restore.
 
+mod common;
+
 use std::collections::HashMap;
 
+use common::sends;
 use rand_chacha::rand_core::SeedableRng;
 use tandem_pair::backup::BackupKeys;
 use tandem_pair::backup::{BackupId, BackupPublic, DeleteBackup, PutBackup, StoredBackup};
@@ -856,15 +859,6 @@ fn a_backup_dated_years_ahead_or_at_the_end_of_time_restores_as_made_now() {
     contact(&mut b, &bob, "Robert", T0 + 1);
     assert_eq!(contact_at(&b, &bob).stamp.ms, T0 + 1);
     assert_eq!(names(&b), ["Alice", "Robert"]);
-}
-
-fn sends(outs: Vec<Out>) -> Vec<Vec<u8>> {
-    outs.into_iter()
-        .filter_map(|o| match o {
-            Out::Send(m) => Some(m),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Issue 12: a device paired after a restore asked for the chains and got

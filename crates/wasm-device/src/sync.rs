@@ -116,8 +116,22 @@ impl DeviceHost {
                 None => {
                     // A log that starts here: the group's devices may have
                     // written theirs already (sent before this one listened).
-                    let mut syncer = Syncer::new(host.dev.borrow().id());
+                    let dev = host.dev.borrow();
+                    let mut syncer = Syncer::new(dev.id());
                     syncer.ask_logs();
+                    // A device with others in its group may have written
+                    // its chain before (a phone that deleted its copy):
+                    // its entries follow where the group says it ends.
+                    let me = dev.id();
+                    if dev
+                        .state()
+                        .group
+                        .members()
+                        .any(|m| m.identity.device_id() != me && m.revoked.is_none())
+                    {
+                        syncer.resume_log(now_ms());
+                    }
+                    drop(dev);
                     Stored {
                         syncer,
                         notices: Vec::new(),
@@ -493,6 +507,17 @@ fn apply_inbox(host: &Rc<Host>) -> bool {
                 ),
             ),
         }
+    }
+    // The entries written while this device learned where its chain ends
+    // follow that end once an answer came (a day without one: the next
+    // entry it records sends them).
+    let rebased = any && {
+        let dev = host.dev.borrow();
+        !with(host, |s| s.rebase_log(dev.identity(), now_ms())).is_empty()
+    };
+    if rebased {
+        all.push(Out::Persist);
+        all.extend(with(host, Syncer::send_outbox));
     }
     carry_out(host, all);
     any
