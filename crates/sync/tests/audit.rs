@@ -381,3 +381,103 @@ fn a_device_that_starts_its_log_late_asks_for_the_chains_and_sees_no_gap() {
     }
     assert_eq!(phone.audit().own_len(desk_id), 3);
 }
+
+/// A long chain read as the log screen reads it (a hash per entry, a
+/// signature per run of linked entries): one entry altered in the middle
+/// is still named, and only it; an attacker who also rewrites every later
+/// link (so that each names the hash before it) makes the newest
+/// signature fail, and every rewritten entry is named.
+#[test]
+fn one_altered_entry_in_a_long_chain_is_named_and_only_it() {
+    let k = keys(12);
+    let mut desk = Log::default();
+    for i in 0..60 {
+        desk.append(&k[0], sign("https://app.example", i % 2 == 0), T0 + i);
+    }
+    let mut phone = Log::default();
+    for e in desk.entries() {
+        phone.receive(e.clone());
+    }
+    let me = &k[1];
+    assert!(verdicts(&phone, me, &k)
+        .iter()
+        .all(|(_, v)| *v == Verdict::Ok));
+    let entries: Vec<tandem_sync::audit::Entry> = desk.entries().cloned().collect();
+    let rebuilt = |list: Vec<tandem_sync::audit::Entry>| {
+        let mut log = Log::default();
+        for e in list {
+            log.receive(e);
+        }
+        verdicts(&log, me, &k)
+    };
+
+    // Entry 30 altered, nothing else touched.
+    let mut list = entries.clone();
+    list[29].at_ms += 1;
+    let v = rebuilt(list.clone());
+    for (i, (seq, verdict)) in v.iter().enumerate() {
+        let want = match i {
+            29 => Verdict::Altered,
+            30 => Verdict::BrokenLink,
+            _ => Verdict::Ok,
+        };
+        assert_eq!((*seq, verdict), (i as u64 + 1, &want), "entry {seq}");
+    }
+
+    // Every later entry's link rewritten to hide the change: the links
+    // hold, the signatures of 30..60 do not.
+    for i in 30..list.len() {
+        list[i].prev = list[i - 1].hash();
+    }
+    let v = rebuilt(list.clone());
+    for (i, (seq, verdict)) in v.iter().enumerate() {
+        let want = if i >= 29 {
+            Verdict::Altered
+        } else {
+            Verdict::Ok
+        };
+        assert_eq!((*seq, verdict), (i as u64 + 1, &want), "entry {seq}");
+    }
+
+    // Only the newest entry's signature replaced: it alone is altered.
+    let mut list = entries.clone();
+    list[59].sig = list[58].sig;
+    let v = rebuilt(list);
+    assert_eq!(v[59], (60, Verdict::Altered));
+    assert!(v[..59].iter().all(|(_, v)| *v == Verdict::Ok), "{v:?}");
+}
+
+/// What reading a chain by its newest signature means: an entry the
+/// device itself linked to and then signed after reads as signed, even if
+/// its own signature is bad (only the device's key can do this; anyone
+/// else breaks a link or a signature). Pinned here, as docs/protocol.md
+/// says it.
+#[test]
+fn a_later_signature_of_the_device_covers_the_entries_it_links_to() {
+    let k = keys(13);
+    let mut desk = Log::default();
+    for i in 0..3 {
+        desk.append(&k[0], sign("https://app.example", true), T0 + i);
+    }
+    // The device's own copy of entry 3 loses its signature, and the
+    // device signs entry 4 after it (linking to that copy).
+    let json = serde_json::to_value(&desk).unwrap();
+    let mut json_bad = json.clone();
+    let chain = json_bad["chains"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .next()
+        .unwrap();
+    let other_sig = chain[1]["sig"].clone();
+    chain[2]["sig"] = other_sig;
+    let mut bad: Log = serde_json::from_value(json_bad).unwrap();
+    let alone = verdicts(&bad, &k[0], &k);
+    assert_eq!(alone[2], (3, Verdict::Altered), "the newest: checked alone");
+    bad.append(&k[0], sign("https://app.example", true), T0 + 3);
+    let covered = verdicts(&bad, &k[0], &k);
+    assert!(
+        covered.iter().all(|(_, v)| *v == Verdict::Ok),
+        "{covered:?}"
+    );
+}
