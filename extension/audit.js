@@ -9,10 +9,10 @@
 // wallet whose log is never opened keeps every entry, chained).
 //
 // Storage (see extension/API.md):
-//   local  tandem.audit.queue   entries not signed yet: [{happened}|{approval, approved, approvedOn}, atMs];
+//   local  tandem.audit.queue   entries not signed yet: [{happened}|{approval, approved, approvedOn}|{event}, atMs];
 //                               nothing secret (what the log itself will say)
 
-import { devices, loadedSyncHost, onSyncAttached } from './devices.js';
+import { devices, loadedSyncHost, onPlainEvent, onSyncAttached } from './devices.js';
 
 const QUEUE = 'tandem.audit.queue';
 /** Entries kept waiting at most (the oldest go first; reached only when
@@ -36,6 +36,7 @@ function inOrder(fn) {
 
 async function write(host, item) {
   if (item.happened) await host.auditRecord(JSON.stringify(item.happened), item.atMs);
+  else if (item.event) await host.auditEvent(item.event, item.atMs);
   else await host.auditAnswered(item.approval, item.approved, item.approvedOn ?? undefined, item.atMs);
 }
 
@@ -74,6 +75,16 @@ function add(item) {
     }
   }).catch(() => {}); // reported by inOrder
 }
+
+/** Events of the plain module that may make an entry (the sync module
+ *  decides, auditEvent: a pairing this device took part in, its own token
+ *  refreshed, a revocation it issued). The sync module records its own;
+ *  these wait, as heard, until it loads. Of a pairing only its end: the
+ *  steps before it never make one. */
+const EVENTS = ['token_refreshed', 'device_revoked'];
+onPlainEvent((json, e) => {
+  if (EVENTS.includes(e.kind) || e.pairing?.step === 'paired') add({ event: json, atMs: Date.now() });
+});
 
 /** Records what happened here (`happened`: a tandem_sync::audit::Happened). */
 export function audit(happened) {

@@ -59,6 +59,15 @@ export function onSyncAttached(fn) {
   syncAttached = fn;
 }
 
+/** Set by the audit glue: an event heard by the plain module (`fn(json, e)`). */
+let plainEvent = null;
+
+/** The audit glue's hook for events the plain module hears (the sync
+ *  module records its own): a browser's first pairing happens there. */
+export function onPlainEvent(fn) {
+  plainEvent = fn;
+}
+
 /** The sync module's host if it is loaded and attached, without loading it. */
 export function loadedSyncHost() {
   return attachedSync;
@@ -212,6 +221,7 @@ function onEvent(json, noteJson) {
     return;
   }
   chrome.runtime.sendMessage({ channel: EVENT, event: 'devices', detail: e }).catch(() => {});
+  if (plainEvent && attachedSync === null) plainEvent(json, e);
   const note = noteJson ? JSON.parse(noteJson) : null;
   if (note) notification(`tandem-${e.kind}-${Date.now()}`, note.title, note.message);
   if (e.kind === 'removed' && e.record?.erase && eraseWallet) {

@@ -235,6 +235,12 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
     const fromPhone = (await entries(popup)).filter((e) => e.device !== onDesk.device);
     assert.ok(fromPhone.some((e) => e.text === 'Unlocked'), JSON.stringify(fromPhone));
     assert.deepEqual(fromPhone.filter((e) => e.problem), []);
+    // Its pairing with the phone is in its own chain, signed: made while
+    // only the plain module was loaded (no log yet), it waited in the
+    // worker until the log's module loaded.
+    const paired = (await entries(popup)).filter((e) => e.device === onDesk.device && /^Paired Pixel 8 \(/.test(e.text));
+    assert.equal(paired.length, 1, JSON.stringify(await entries(popup)));
+    assert.equal(paired[0].problem, null);
     await popup.close();
 
     // The phone's own chain.

@@ -12,8 +12,8 @@
 use std::rc::Rc;
 
 use serde::Serialize;
-use tandem_device::{Device, Event, PairingPhase};
-use tandem_pair::{DeviceId, IdentityPublic, RevocationTarget};
+use tandem_device::{Device, Event};
+use tandem_pair::{DeviceId, IdentityPublic};
 use tandem_sync::audit::{export_csv, Checked, Happened};
 use wasm_bindgen::prelude::*;
 
@@ -90,6 +90,21 @@ impl DeviceHost {
                 None => js_sys::Promise::resolve(&JsValue::UNDEFINED),
             },
         )
+    }
+
+    /// Records what an engine event (JSON, as the worker heard it from the
+    /// plain module, at `at_ms`) makes this device record, if anything: a
+    /// pairing, its own token refreshed, a revocation it issued. Resolves
+    /// once stored.
+    #[wasm_bindgen(js_name = auditEvent)]
+    pub fn audit_event(&self, event: &str, at_ms: f64) -> Result<js_sys::Promise, JsError> {
+        let e: serde_json::Value =
+            serde_json::from_str(event).map_err(|e| JsError::new(&format!("bad event: {e}")))?;
+        let me = self.host.dev.borrow().id();
+        Ok(match happened(me, &e) {
+            Some(h) => self.recorded(h, at_ms as u64),
+            None => js_sys::Promise::resolve(&JsValue::UNDEFINED),
+        })
     }
 
     /// The log, every entry checked, as the log screen shows it:
@@ -206,25 +221,37 @@ pub(crate) fn known(dev: &Device) -> impl Iterator<Item = (DeviceId, IdentityPub
 /// took part in, its session token refreshed, a revocation it issued.
 pub(crate) fn from_event(host: &Rc<Host>, e: &Event) -> bool {
     let me = host.dev.borrow().id();
-    let h = match e {
-        Event::Pairing(PairingPhase::Paired { name, device }) => Happened::Paired {
-            device: device.clone(),
-            name: name.clone(),
-        },
-        // Only this device's own token: every device hears of every refresh.
-        Event::TokenRefreshed { device, expires_at } if *device == me => Happened::Token {
-            device: device.to_hex(),
-            action: "refreshed".into(),
-            expires_at: *expires_at,
-        },
-        Event::DeviceRevoked { record: r } if r.issuer_device() == me => match r.target() {
-            RevocationTarget::Device(d) => Happened::Revoked {
-                device: d.to_hex(),
-                reason: r.reason().as_str().to_owned(),
-            },
-            _ => return false,
-        },
-        _ => return false,
+    let Ok(json) = serde_json::from_str(&events::to_json(e)) else {
+        return false;
     };
-    record(host, h, now_ms())
+    match happened(me, &json) {
+        Some(h) => record(host, h, now_ms()),
+        None => false,
+    }
+}
+
+/// The entry an engine event makes, read from the event as the worker
+/// hears it (`events::to_json`): the same words whether the event comes
+/// straight from this module or waited in the worker's queue, heard by the
+/// plain module before this one loaded (a browser's first pairing).
+fn happened(me: DeviceId, e: &serde_json::Value) -> Option<Happened> {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    let mine = |v: &serde_json::Value| v.as_str() == Some(me.to_hex().as_str());
+    match e["kind"].as_str()? {
+        "pairing" if e["pairing"]["step"] == "paired" => Some(Happened::Paired {
+            device: text(&e["pairing"]["device"])?,
+            name: text(&e["pairing"]["name"])?,
+        }),
+        // Only this device's own token: every device hears of every refresh.
+        "token_refreshed" if mine(&e["device"]) => Some(Happened::Token {
+            device: text(&e["device"])?,
+            action: "refreshed".into(),
+            expires_at: e["expires_at"].as_u64()?,
+        }),
+        "device_revoked" if mine(&e["record"]["by"]) => Some(Happened::Revoked {
+            device: text(&e["record"]["target"]["device"])?,
+            reason: text(&e["record"]["reason"])?,
+        }),
+        _ => None,
+    }
 }
