@@ -37,8 +37,10 @@ import { answers } from './answers.js';
 import { calls } from './calls.js';
 import { extra } from './extra.js';
 import {
+  devices,
   deviceTick,
   deviceUi,
+  loadedSyncHost,
   notification,
   onBackupSecret,
   onDeviceGone,
@@ -995,6 +997,9 @@ async function applySynced(host) {
     await persist();
     notify('state');
   }
+  // Another device's balances may be newer than this one's: the popup
+  // reads the portfolio again (cachedPortfolio merges them).
+  notify('portfolio');
 }
 onDeviceGone(deviceGone);
 let phoneTimer = null;
@@ -1045,10 +1050,19 @@ async function readGroupInbox(host) {
   await ready;
   const items = JSON.parse(host.inbox());
   if (items.length === 0) return;
+  if (items.some((m) => m.sync) && loadedSyncHost() !== host) {
+    // Another device syncs metadata with this one: the sync module loads
+    // (for good: its state is stored from now on) and applies what waits
+    // here as it attaches; this inbox is read again there. Without it, a
+    // browser would sync only once its user opened Settings, Sync.
+    devices({ sync: true }).catch((e) => console.warn('tandem: the sync module did not load:', e?.message));
+    return;
+  }
   let answers = 0;
   for (const m of items) {
-    // Requests are for phones; a browser does not confirm for others.
-    if (m.request || m.text === null) continue;
+    // Requests are for phones; a browser does not confirm for others. Sync
+    // messages are the sync module's (applied from the inbox already).
+    if (m.request || m.text === null || m.sync) continue;
     try {
       const pending = JSON.parse(wallet.approvals());
       const out = JSON.parse(wallet.phoneMessage(m.from, m.text, Date.now()));
@@ -1162,9 +1176,19 @@ async function storedPortfolio() {
   return JSON.stringify(stored);
 }
 
+/** The group's last known balances (`[]` without sync): the extra module
+ *  shows another device's where newer than this one's read. */
+async function syncedBalances() {
+  let synced = '[]';
+  await whenSyncing((h) => {
+    synced = h.syncBalances();
+  });
+  return synced;
+}
+
 async function cachedPortfolio() {
   const x = await extra();
-  return JSON.parse(x.portfolio(wallet.stateJson(), await storedPortfolio()));
+  return JSON.parse(x.portfolio(wallet.stateJson(), await storedPortfolio(), await syncedBalances()));
 }
 
 async function refreshPortfolio() {
@@ -1176,6 +1200,9 @@ async function refreshPortfolio() {
     x.portfolioRead(wallet.stateJson(), JSON.stringify(plans), JSON.stringify(answers), await storedPortfolio(), Date.now()),
   );
   await chrome.storage.local.set({ [K.portfolio]: out.stored });
+  // What was read here goes to the group (the sync module decides which).
+  const reads = x.portfolioReads(JSON.stringify(out.stored));
+  whenSyncing((h) => h.syncBalancesRead(reads)).catch(syncWarn);
   notify('portfolio');
   if (out.error) throw new RpcError(-32603, out.error);
   return cachedPortfolio();

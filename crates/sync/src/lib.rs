@@ -3,6 +3,7 @@
 pub mod answered;
 pub mod audit;
 pub mod backup;
+pub mod balances;
 mod engine;
 mod hlc;
 mod record;

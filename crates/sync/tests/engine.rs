@@ -522,3 +522,31 @@ fn online_a_change_or_a_message_saves_only_the_pages_it_touched() {
     w.run(&[late]);
     assert_eq!(w.contacts(late), w.contacts(a));
 }
+
+/// The plain device module (crates/wasm-device, which does not link this
+/// crate) tells the sync's messages by how they start, and loads the sync
+/// module when one arrives: every sync message starts so.
+#[test]
+fn sync_messages_start_as_the_plain_module_recognizes_them() {
+    let mut s = Syncer::new(DeviceId([1; 16]));
+    let on = Field::Enabled {
+        category: Category::AddressBook,
+    };
+    s.edit(on, Some(Value::Enabled(true)), T0).unwrap();
+    let sent: Vec<Vec<u8>> = s
+        .send_outbox()
+        .into_iter()
+        .filter_map(|o| match o {
+            Out::Send(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    assert!(!sent.is_empty());
+    for m in sent {
+        assert!(
+            m.starts_with(br#"{"type":"sync_ops""#),
+            "{}",
+            String::from_utf8_lossy(&m)
+        );
+    }
+}

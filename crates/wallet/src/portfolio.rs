@@ -153,24 +153,98 @@ pub fn read(
     json!({ "stored": all, "error": error })
 }
 
+/// The balances in `stored` (this device's own reads) as the group's last
+/// known balances (issue 12, sync category "Last known balances"):
+/// `{id, amount, asOf}` per native balance and per token balance read,
+/// `id` as tandem-sync names the record (`<chain>:<account>:<token
+/// address or "native">`, lower case), `amount` in decimal.
+pub fn balance_reads(stored: &[Value]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for r in stored {
+        let ((Some(chain), account), Some(at)) = (key(r), r["updatedAt"].as_u64()) else {
+            continue;
+        };
+        let mut push = |token: &str, balance: &Value| {
+            if let Some(b) = amount(balance) {
+                out.push(json!({ "id": format!("{chain}:{account}:{token}"), "amount": b.to_string(), "asOf": at }));
+            }
+        };
+        push("native", &r["native"]["balance"]);
+        for t in r["tokens"].as_array().into_iter().flatten() {
+            if let Some(a) = t["address"].as_str() {
+                push(&a.to_ascii_lowercase(), &t["balance"]);
+            }
+        }
+    }
+    out
+}
+
+/// The wallet's records: `stored` (this device's reads) with the group's
+/// newer last known balances (`synced`: `{id, amount, asOf}` as
+/// tandem-sync keeps them, read on any device). A native or token balance
+/// another device read after this one replaces it (the record then says
+/// the native one's time); an account and network never read here gets a
+/// record from them alone. Nothing of `synced` is stored: a refresh here
+/// starts from this device's own reads.
+fn with_synced(state: &Holdings, stored: &[Value], synced: &[Value]) -> Vec<Value> {
+    let find = |id: &str, after: u64| {
+        let s = synced.iter().find(|s| s["id"] == id)?;
+        let at = s["asOf"].as_u64().filter(|t| *t > after)?;
+        Some((U256::from_str_radix(s["amount"].as_str()?, 10).ok()?, at))
+    };
+    let mut out = Vec::new();
+    for n in &state.networks {
+        for a in &state.accounts {
+            let k = key_of(n.chain_id, a.address);
+            let id = |token: &str| format!("{}:{}:{token}", n.chain_id, k.1);
+            let mine = stored.iter().find(|r| key(r) == k).cloned();
+            let at = mine
+                .as_ref()
+                .map_or(0, |r| r["updatedAt"].as_u64().unwrap_or(0));
+            let mut r = match (mine, find(&id("native"), at)) {
+                (Some(mut r), Some((b, t))) => {
+                    r["native"]["balance"] = json!(b);
+                    r["updatedAt"] = t.into();
+                    r
+                }
+                (Some(r), None) => r,
+                (None, Some((b, t))) => {
+                    let tokens: Vec<Value> = (state.assets.iter())
+                        .filter(|t| t.chain_id == n.chain_id)
+                        .map(|t| json!({ "address": t.address, "symbol": t.symbol, "decimals": t.decimals }))
+                        .collect();
+                    json!({
+                        "address": a.address,
+                        "chainId": n.chain_id,
+                        "native": { "symbol": n.symbol, "balance": b },
+                        "tokens": tokens,
+                        "updatedAt": t,
+                    })
+                }
+                (None, None) => continue,
+            };
+            for t in r["tokens"].as_array_mut().into_iter().flatten() {
+                let token = t["address"].as_str().map(str::to_ascii_lowercase);
+                if let Some((b, _)) = token.and_then(|x| find(&id(&x), at)) {
+                    t["balance"] = json!(b);
+                }
+            }
+            out.push(r);
+        }
+    }
+    out
+}
+
 /// The popup's portfolio: the selected account's record on the selected
 /// network (its fields at the top level, none if it was never read) and
-/// `all`, every stored record of the wallet's accounts and networks;
-/// `null` without a selected account.
-pub fn view(state: &Holdings, stored: &[Value]) -> Value {
+/// `all`, every record of the wallet's accounts and networks, from this
+/// device's reads (`stored`) and the group's newer ones (`synced`, see
+/// [`with_synced`]); `null` without a selected account.
+pub fn view(state: &Holdings, stored: &[Value], synced: &[Value]) -> Value {
     let Some(selected) = state.selected else {
         return Value::Null;
     };
-    let ours = |r: &&Value| {
-        let k = key(r);
-        (state.networks.iter()).any(|n| {
-            state
-                .accounts
-                .iter()
-                .any(|a| key_of(n.chain_id, a.address) == k)
-        })
-    };
-    let all: Vec<Value> = stored.iter().filter(ours).cloned().collect();
+    let all = with_synced(state, stored, synced);
     let k = key_of(state.chain_id, selected);
     let mut out = (all.iter().find(|r| key(r) == k).cloned()).unwrap_or_else(|| json!({}));
     out["all"] = all.into();

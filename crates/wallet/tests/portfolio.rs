@@ -245,7 +245,7 @@ fn answers_become_records_with_their_time_and_a_failed_read_keeps_the_last_known
     );
 
     // The popup: the selected record at the top, every record in `all`.
-    let view = portfolio::view(&held(&w), stored);
+    let view = portfolio::view(&held(&w), stored, &[]);
     assert_eq!(view["chainId"], 31337);
     assert_eq!(view["native"]["balance"], "0x20");
     assert_eq!(view["all"].as_array().unwrap().len(), 4);
@@ -264,7 +264,7 @@ fn the_selected_accounts_failure_is_reported_and_its_last_value_kept() {
     );
     assert_eq!(out["stored"].as_array().unwrap().len(), 2, "chain 1 only");
     // Never read on the selected network: the popup has no record for it.
-    let view = portfolio::view(&held(&w), out["stored"].as_array().unwrap());
+    let view = portfolio::view(&held(&w), out["stored"].as_array().unwrap(), &[]);
     assert_eq!(view.get("native"), None);
     // A balance that is not a quantity is not stored either.
     let lie = vec![
@@ -275,6 +275,73 @@ fn the_selected_accounts_failure_is_reported_and_its_last_value_kept() {
     ];
     let out = portfolio::read(&held(&w), &plans[1..], &[lie], &[], NOW);
     assert!(out["error"].as_str().unwrap().contains("not a number"));
+}
+
+/// Issue 12, last known balances: this device's reads become the group's
+/// records (id as tandem-sync names it, decimal amounts, the read's
+/// time), and another device's newer ones show here before a refresh
+/// does, while an older one never replaces what this device read later.
+#[test]
+fn balances_read_here_go_to_the_group_and_newer_ones_from_another_device_show() {
+    let w = with_token();
+    let token = TOKEN.to_lowercase();
+    let a0 = A0.to_lowercase();
+    let mine = vec![json!({
+        "address": A0, "chainId": 31337,
+        "native": {"symbol": "ETH", "balance": "0xde0b6b3a7640000"},
+        "tokens": [{"address": TOKEN, "symbol": "TND", "decimals": 6, "balance": "0x5"}],
+        "updatedAt": 100,
+    })];
+    assert_eq!(
+        portfolio::balance_reads(&mine),
+        vec![
+            json!({"id": format!("31337:{a0}:native"), "amount": "1000000000000000000", "asOf": 100}),
+            json!({"id": format!("31337:{a0}:{token}"), "amount": "5", "asOf": 100}),
+        ]
+    );
+    // A token whose read failed has no balance: nothing is said of it.
+    let mut failed = mine.clone();
+    failed[0]["tokens"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("balance");
+    assert_eq!(portfolio::balance_reads(&failed).len(), 1);
+
+    let view = |synced: &[Value]| portfolio::view(&held(&w), &mine, synced);
+    let a1 = A1.to_lowercase();
+    // Newer on another device: its native balance and time, and its token
+    // balance; A1 (never read here) gets a record from the group alone.
+    let newer = [
+        json!({"id": format!("31337:{a0}:native"), "amount": "2", "asOf": 200, "device": "ab"}),
+        json!({"id": format!("31337:{a0}:{token}"), "amount": "7", "asOf": 200}),
+        json!({"id": format!("31337:{a1}:native"), "amount": "16", "asOf": 150}),
+    ];
+    let v = view(&newer);
+    assert_eq!(v["native"]["balance"], "0x2");
+    assert_eq!(v["updatedAt"], 200);
+    assert_eq!(v["tokens"][0]["balance"], "0x7");
+    let all = v["all"].as_array().unwrap();
+    let other = all
+        .iter()
+        .find(|r| r["address"].as_str().unwrap().to_lowercase() == a1)
+        .unwrap();
+    assert_eq!(other["native"], json!({"symbol": "ETH", "balance": "0x10"}));
+    assert_eq!(other["updatedAt"], 150);
+    assert_eq!(
+        other["tokens"],
+        json!([{"address": token, "symbol": "TND", "decimals": 6}]),
+        "the token is listed, its balance unknown"
+    );
+    // Older than this device's own read (or unreadable): this device's stays.
+    let older = [
+        json!({"id": format!("31337:{a0}:native"), "amount": "2", "asOf": 99}),
+        json!({"id": format!("31337:{a0}:{token}"), "amount": "x", "asOf": 300}),
+    ];
+    let v = view(&older);
+    assert_eq!(v["native"]["balance"], "0xde0b6b3a7640000");
+    assert_eq!(v["tokens"][0]["balance"], "0x5");
+    assert_eq!(v["updatedAt"], 100);
+    assert_eq!(v["all"].as_array().unwrap().len(), 1);
 }
 
 /// A connected wallet on chain 31337 with a transfer waiting for its fill.

@@ -21,6 +21,8 @@
 mod audit;
 #[cfg(feature = "sync")]
 mod backup;
+#[cfg(feature = "sync")]
+mod balances;
 mod commands;
 mod events;
 mod seal;
@@ -53,6 +55,10 @@ const KEEPALIVE_MS: i32 = 20_000;
 
 // The global timers, the same in a service worker and in a page (the phone
 // app hosts this engine in its window).
+
+/// How a message of the metadata sync starts (`tandem_sync`'s wire form,
+/// `{"type":"sync_ops",…}`; this module does not link tandem-sync).
+const SYNC_MESSAGE: &[u8] = br#"{"type":"sync_ops""#;
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
@@ -212,9 +218,11 @@ impl DeviceHost {
 
     /// Messages and requests from the other devices not yet cleared
     /// (`{"kind":"clear_inbox","upto":id}`), as JSON
-    /// `[{"id","from","request","text"}]` (`text` is `null` when the data is
-    /// not UTF-8). The shell hands each to whatever reads it (confirm on
-    /// phone), then clears up to the last one it handled.
+    /// `[{"id","from","request","sync","text"}]` (`text` is `null` when the
+    /// data is not UTF-8; `sync`: a message of the metadata sync, which only
+    /// the sync module reads, applying what waits here when it attaches).
+    /// The shell hands each to whatever reads it (confirm on phone), then
+    /// clears up to the last one it handled.
     pub fn inbox(&self) -> String {
         let dev = self.host.dev.borrow();
         let items: Vec<String> = dev
@@ -226,6 +234,7 @@ impl DeviceHost {
                     .str("from", &m.from.to_hex())
                     .num("id", m.id)
                     .bool("request", m.request)
+                    .bool("sync", m.data.0.starts_with(SYNC_MESSAGE))
                     .opt_str("text", core::str::from_utf8(&m.data.0).ok())
                     .end()
             })

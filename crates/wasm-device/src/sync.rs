@@ -293,6 +293,37 @@ impl DeviceHost {
         spawn_store(&self.host);
     }
 
+    /// Records changed here in one go (no category switch among them):
+    /// one save to the relay and one store for all of them.
+    pub(crate) fn edit_records(&self, edits: Vec<(Field, Value)>) -> Result<(), JsError> {
+        if edits.is_empty() {
+            return Ok(());
+        }
+        let host = &self.host;
+        let outs = {
+            let mut stored = host.sync.stored.borrow_mut();
+            let s = stored
+                .as_mut()
+                .ok_or_else(|| JsError::new("sync is not open"))?;
+            let mut outs = Vec::new();
+            for (field, value) in edits {
+                outs.extend(
+                    (s.syncer)
+                        .edit(field, Some(value), now_ms())
+                        .map_err(|e| JsError::new(&e.to_string()))?,
+                );
+            }
+            outs
+        };
+        carry_out(host, outs);
+        if host.dev.borrow().is_online() {
+            let outs = with(host, Syncer::save);
+            carry_out(host, outs);
+        }
+        spawn_store(host);
+        Ok(())
+    }
+
     fn edit(&self, field: Field, value: Option<Value>) -> Result<(), JsError> {
         let host = &self.host;
         let switched = match (&field, &value) {
@@ -344,7 +375,7 @@ pub(crate) fn record(host: &Rc<Host>, h: tandem_sync::audit::Happened, at_ms: u6
 
 /// Runs `f` on the syncer (which must be attached: every caller checks or
 /// is only reached once it is).
-fn with<T>(host: &Host, f: impl FnOnce(&mut Syncer) -> T) -> T {
+pub(crate) fn with<T>(host: &Host, f: impl FnOnce(&mut Syncer) -> T) -> T {
     let mut stored = host.sync.stored.borrow_mut();
     let s = stored.as_mut().expect("sync attached");
     f(&mut s.syncer)
@@ -374,7 +405,7 @@ pub(crate) fn after_restore(host: &Rc<Host>, outs: Vec<Out>) {
     crate::emit(host, r#"{"kind":"sync"}"#);
 }
 
-fn attached(host: &Host) -> bool {
+pub(crate) fn attached(host: &Host) -> bool {
     host.sync.stored.borrow().is_some()
 }
 

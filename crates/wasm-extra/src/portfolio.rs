@@ -87,9 +87,22 @@ pub fn network(state: &str, chain_id: f64) -> Result<Option<String>, JsError> {
     Ok(holdings(state)?.network_of(chain_id as u64).map(to_json))
 }
 
-/// What the popup shows of the stored records (JSON array): the selected
-/// account on the selected network, and `all`.
+/// What the popup shows of the stored records (JSON array) and the
+/// group's last known balances (`synced`, the sync module's
+/// `syncBalances()`, `[]` without sync): the selected account on the
+/// selected network, and `all`.
 #[wasm_bindgen]
-pub fn portfolio(state: &str, stored: &str) -> Result<String, JsError> {
-    Ok(to_json(&portfolio::view(&holdings(state)?, &list(stored))))
+pub fn portfolio(state: &str, stored: &str, synced: &str) -> Result<String, JsError> {
+    Ok(to_json(&portfolio::view(
+        &holdings(state)?,
+        &list(stored),
+        &list(synced),
+    )))
+}
+
+/// The balances of the stored records as the sync module records them
+/// (`syncBalancesRead`): `[{id, amount, asOf}]`.
+#[wasm_bindgen(js_name = portfolioReads)]
+pub fn portfolio_reads(stored: &str) -> String {
+    to_json(&portfolio::balance_reads(&list(stored)))
 }

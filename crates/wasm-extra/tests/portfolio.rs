@@ -70,10 +70,19 @@ fn a_refresh_round_trip_from_the_cores_state_json() {
     );
     assert_eq!(out["error"], Value::Null);
     let stored = out["stored"].to_string();
-    let view = parse(&portfolio::portfolio(&state, &stored).unwrap());
+    let view = parse(&portfolio::portfolio(&state, &stored, "[]").unwrap());
     assert_eq!(view["native"]["balance"], "0x1");
     assert_eq!(view["updatedAt"], 5);
     assert_eq!(view["all"][1]["native"]["balance"], "0x2");
+    // What the sync module records of it, and another device's newer read.
+    let reads = parse(&portfolio::portfolio_reads(&stored));
+    assert_eq!(reads[0]["amount"], "1");
+    assert_eq!(reads[0]["asOf"], 5);
+    let id = reads[0]["id"].as_str().unwrap();
+    let synced = json!([{ "id": id, "amount": "3", "asOf": 6 }]).to_string();
+    let view = parse(&portfolio::portfolio(&state, &stored, &synced).unwrap());
+    assert_eq!(view["native"]["balance"], "0x3");
+    assert_eq!(view["updatedAt"], 6);
     let net = parse(&portfolio::network(&state, 31337.0).unwrap().unwrap());
     assert_eq!(net["rpcUrl"], url);
     assert_eq!(portfolio::network(&state, 1.0).unwrap(), None, "removed");
