@@ -306,6 +306,11 @@ async function lockNow() {
   if (rejected) phoneWork().catch((e) => console.error('tandem: confirm on phone:', e?.message));
 }
 
+/** The sites connected on the group's other devices (the sync module's
+ *  `syncSitesElsewhere`, read whenever synced records change): the Sites
+ *  tab lists them, with no permission here. */
+let sitesElsewhere = [];
+
 function view() {
   const s = JSON.parse(wallet.stateJson());
   const cs = (a) => {
@@ -324,6 +329,7 @@ function view() {
     network,
     networks: s.networks,
     sites: s.sites.map((x) => ({ ...x, accounts: x.accounts.map(cs) })),
+    sitesElsewhere,
     settings: s.settings,
     assets: s.assets.filter((a) => a.chainId === network.chainId),
     pendingApprovals: JSON.parse(wallet.approvals()).length,
@@ -375,6 +381,7 @@ async function persist() {
       [K.bundles]: bundles,
     }),
   ]);
+  syncSites().catch((e) => console.warn('tandem: the connected sites were not recorded for sync:', e?.message));
   return v;
 }
 
@@ -1000,6 +1007,21 @@ async function applySynced(host) {
   // Another device's balances may be newer than this one's: the popup
   // reads the portfolio again (cachedPortfolio merges them).
   notify('portfolio');
+  // This browser's connected sites (the category may just have been
+  // switched on), and the other devices' for the Sites tab.
+  host.syncSitesHere(JSON.stringify(JSON.parse(wallet.stateJson()).sites));
+  const elsewhere = JSON.parse(host.syncSitesElsewhere());
+  if (JSON.stringify(elsewhere) !== JSON.stringify(sitesElsewhere)) {
+    sitesElsewhere = elsewhere;
+    notify('state');
+  }
+}
+
+/** This browser's connected sites go to the group's records of this device
+ *  (the sync module decides what changed; nothing while sites do not sync). */
+function syncSites() {
+  const sites = JSON.stringify(JSON.parse(wallet.stateJson()).sites);
+  return whenSyncing((h) => h.syncSitesHere(sites));
 }
 onDeviceGone(deviceGone);
 let phoneTimer = null;

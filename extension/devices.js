@@ -371,6 +371,10 @@ export async function deviceUi(method, p) {
     case 'sync.edit': {
       const h = await devices({ sync: true });
       h.syncEdit(JSON.stringify(p ?? {}));
+      // A category switched on here: what the worker keeps itself (this
+      // browser's connected sites) goes to it now, as after another
+      // device's change.
+      if (p?.field?.enabled && syncReader) await syncReader(h).catch((err) => console.error('tandem:', err?.message));
       return JSON.parse(h.syncView());
     }
     case 'backup.find': {

@@ -10,7 +10,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPopup, startAnvil, until, jsonRpc, ANVIL_ACCOUNT_0 as A0 } from './lib/index.mjs';
-import { cliRecords, twoBrowsersAndCli } from './lib/sync.mjs';
+import { cliRecords, turnOnInPopup, twoBrowsersAndCli } from './lib/sync.mjs';
 
 const MILLI = 10n ** 15n;
 const hex = (n) => '0x' + BigInt(n).toString(16);
@@ -45,12 +45,7 @@ describe('last known balances sync between two browsers', { timeout: 300_000 }, 
     assert.notEqual(recordOf(await second.ui('portfolio'), 31337, A0)?.native.balance, hex(2750n * MILLI));
 
     // The user turns "Last known balances" on in the first browser's popup.
-    const page = await openPopup(first);
-    await page.getByTestId('settings-button').click();
-    await page.getByTestId('open-sync').click();
-    await page.getByTestId('sync-toggle-balances').click();
-    await page.getByTestId('sync-toggle-balances').filter({ hasText: 'On' }).waitFor({ timeout: 20_000 });
-    await page.close();
+    await turnOnInPopup(first, 'balances');
     // The first browser reads node A (the popup does so when it opens).
     const before = Date.now();
     await first.ui('portfolio.refresh');
@@ -87,9 +82,11 @@ describe('last known balances sync between two browsers', { timeout: 300_000 }, 
       'the newer balance on the second browser',
       30_000,
     );
-    // The second browser's own stored reads hold nothing for 31337.
-    const stored = await second.ext.evaluate(() => chrome.storage.local.get(null));
-    const own = Object.entries(stored).find(([k]) => k.includes('portfolio'))?.[1] ?? [];
-    assert.equal(own.filter((r) => r.chainId === 31337).length, 0, JSON.stringify(own));
+    // The second browser's own stored reads hold none of the first's
+    // balances (at most what node B said before it went).
+    const stored = await second.ext.evaluate(() => chrome.storage.local.get('tandem.cache.portfolio'));
+    const own = stored['tandem.cache.portfolio'] ?? [];
+    const fromFirst = [hex(2750n * MILLI), hex(1250n * MILLI)];
+    assert.equal(own.filter((r) => fromFirst.includes(r.native.balance)).length, 0, JSON.stringify(own));
   });
 });

@@ -8,6 +8,7 @@ mod engine;
 mod hlc;
 mod record;
 mod replica;
+pub mod sites;
 pub mod view;
 
 pub use engine::{

@@ -79,6 +79,19 @@ pub struct Site {
     pub connected_at: f64,
 }
 
+/// A site connected on another device of the wallet (synced, category
+/// "Connected sites"): it has no permission in this browser.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SiteElsewhere {
+    /// Browser-reported origin, as that device's browser reported it.
+    pub origin: String,
+    /// That device's name.
+    pub device_name: String,
+    /// Accounts it may see there.
+    pub accounts: Vec<String>,
+}
+
 /// User settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -116,6 +129,8 @@ pub struct WalletState {
     pub networks: Vec<Network>,
     /// Connected sites.
     pub sites: Vec<Site>,
+    /// Sites connected on the wallet's other devices (synced), not here.
+    pub sites_elsewhere: Vec<SiteElsewhere>,
     /// Settings.
     pub settings: Settings,
     /// A count or a list, depending on the worker version.

@@ -42,6 +42,7 @@ impl DeviceHost {
         let edits = with(&self.host, |s: &mut Syncer| {
             tandem_sync::balances::edits(s.replica(), reads)
         });
+        let edits = edits.into_iter().map(|(f, v)| (f, Some(v))).collect();
         self.edit_records(edits)
     }
 

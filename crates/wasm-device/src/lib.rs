@@ -27,6 +27,8 @@ mod commands;
 mod events;
 mod seal;
 #[cfg(feature = "sync")]
+mod sites;
+#[cfg(feature = "sync")]
 mod sync;
 
 use std::cell::{Cell, RefCell};

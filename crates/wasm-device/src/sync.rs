@@ -293,9 +293,10 @@ impl DeviceHost {
         spawn_store(&self.host);
     }
 
-    /// Records changed here in one go (no category switch among them):
+    /// Records changed or removed here in one go (no category switch among
+    /// them):
     /// one save to the relay and one store for all of them.
-    pub(crate) fn edit_records(&self, edits: Vec<(Field, Value)>) -> Result<(), JsError> {
+    pub(crate) fn edit_records(&self, edits: Vec<(Field, Option<Value>)>) -> Result<(), JsError> {
         if edits.is_empty() {
             return Ok(());
         }
@@ -309,7 +310,7 @@ impl DeviceHost {
             for (field, value) in edits {
                 outs.extend(
                     (s.syncer)
-                        .edit(field, Some(value), now_ms())
+                        .edit(field, value, now_ms())
                         .map_err(|e| JsError::new(&e.to_string()))?,
                 );
             }

@@ -1,7 +1,7 @@
 // Helpers of the sync end-to-end tests: a browser joining a CLI device's
 // group, the CLI's synced records, address-book entries.
 import assert from 'node:assert/strict';
-import { launch, until, ANVIL_MNEMONIC, PASSWORD } from './index.mjs';
+import { launch, openPopup, until, ANVIL_MNEMONIC, PASSWORD } from './index.mjs';
 import { onboardImport } from './onboard.mjs';
 import { startPhone, walletOnRelay } from './devices.mjs';
 
@@ -70,4 +70,16 @@ export async function twoBrowsersAndCli() {
       await relay.stop();
     },
   };
+}
+
+/** The user turns sync category `category` on (for the whole group) in the
+ *  browser's popup: Settings, Sync, its switch. */
+export async function turnOnInPopup(browser, category) {
+  const page = await openPopup(browser);
+  await page.getByTestId('settings-button').click();
+  await page.getByTestId('open-sync').click();
+  await page.getByTestId(`sync-toggle-${category}`).click();
+  await page.getByTestId(`sync-toggle-${category}`).filter({ hasText: 'On' }).waitFor({ timeout: 20_000 });
+  assert.deepEqual(page.errors, []);
+  await page.close();
 }

@@ -1,39 +1,125 @@
-//! Home's sites tab: connected sites, each with a disconnect button.
+//! Home's sites tab: connected sites, each with a disconnect button, then
+//! the sites connected on the wallet's other devices (synced), which have
+//! no permission here until the user connects them in this browser.
 
-use crate::model::WalletState;
+use crate::model::{SiteElsewhere, WalletState};
 use crate::view::{button, el, Action, El};
 
+fn accounts(n: usize) -> String {
+    format!("{n} account{}", if n == 1 { "" } else { "s" })
+}
+
 pub(super) fn sites_panel(st: &WalletState) -> El {
-    if st.sites.is_empty() {
-        return el("ul")
+    let here = if st.sites.is_empty() {
+        el("ul")
             .class("list")
             .tid("site-list")
-            .child(el("li").class("empty muted").text("No connected sites."));
-    }
-    el("ul")
-        .class("list")
-        .tid("site-list")
-        .children(st.sites.iter().map(|s| {
-            el("li")
-                .class("row")
-                .tid(format!("site-row-{}", s.origin))
-                .child(
-                    el("div")
-                        .class("col")
-                        .child(el("span").class("origin").text(s.origin.clone()))
-                        .child(el("span").class("muted small").text(format!(
-                            "{} account{}",
-                            s.accounts.len(),
-                            if s.accounts.len() == 1 { "" } else { "s" }
-                        ))),
-                )
-                .child(
-                    button(
-                        "Disconnect",
-                        &format!("site-disconnect-{}", s.origin),
-                        Action::Disconnect(s.origin.clone()),
+            .child(el("li").class("empty muted").text("No connected sites."))
+    } else {
+        el("ul")
+            .class("list")
+            .tid("site-list")
+            .children(st.sites.iter().map(|s| {
+                el("li")
+                    .class("row")
+                    .tid(format!("site-row-{}", s.origin))
+                    .child(
+                        el("div")
+                            .class("col")
+                            .child(el("span").class("origin").text(s.origin.clone()))
+                            .child(
+                                el("span")
+                                    .class("muted small")
+                                    .text(accounts(s.accounts.len())),
+                            ),
                     )
-                    .class("btn small danger"),
-                )
-        }))
+                    .child(
+                        button(
+                            "Disconnect",
+                            &format!("site-disconnect-{}", s.origin),
+                            Action::Disconnect(s.origin.clone()),
+                        )
+                        .class("btn small danger"),
+                    )
+            }))
+    };
+    if st.sites_elsewhere.is_empty() {
+        return here;
+    }
+    el("div").child(here).child(elsewhere(&st.sites_elsewhere))
+}
+
+/// The other devices' sites: where each is connected, and that this
+/// browser gives it nothing.
+fn elsewhere(list: &[SiteElsewhere]) -> El {
+    el("section")
+        .tid("sites-elsewhere")
+        .child(el("h3").text("Connected on your other devices"))
+        .child(el("p").class("muted small").text(
+            "These sites cannot see your accounts in this browser. Connect a site here to use it here.",
+        ))
+        .child(
+            el("ul")
+                .class("list")
+                .children(list.iter().map(|s| {
+                    el("li")
+                        .class("row")
+                        .tid(format!("site-elsewhere-{}", s.origin))
+                        .child(
+                            el("div")
+                                .class("col")
+                                .child(el("span").class("origin").text(s.origin.clone()))
+                                .child(el("span").class("muted small").text(format!(
+                                    "connected on {}, {}",
+                                    s.device_name,
+                                    accounts(s.accounts.len())
+                                ))),
+                        )
+                })),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Site;
+
+    #[test]
+    fn sites_of_other_devices_say_where_and_that_they_have_no_permission_here() {
+        let mut st = WalletState {
+            sites: vec![Site {
+                origin: "https://here.example".into(),
+                accounts: vec!["0x1".into()],
+                connected_at: 1.0,
+            }],
+            ..WalletState::default()
+        };
+        let v = sites_panel(&st);
+        assert!(
+            v.find("sites-elsewhere").is_none(),
+            "nothing synced: no section"
+        );
+        st.sites_elsewhere = vec![SiteElsewhere {
+            origin: "https://there.example".into(),
+            device_name: "Pixel 8".into(),
+            accounts: vec!["0x1".into(), "0x2".into()],
+        }];
+        let v = sites_panel(&st);
+        assert!(v.find("site-row-https://here.example").is_some());
+        let there = v.find("site-elsewhere-https://there.example").unwrap();
+        assert!(
+            there
+                .text_content()
+                .contains("connected on Pixel 8, 2 accounts"),
+            "{}",
+            there.text_content()
+        );
+        let section = v.find("sites-elsewhere").unwrap().text_content();
+        assert!(section.contains("cannot see your accounts in this browser"));
+        assert!(
+            !v.testids()
+                .contains(&"site-disconnect-https://there.example".to_owned()),
+            "nothing to disconnect here"
+        );
+    }
 }
