@@ -75,28 +75,22 @@ pub(crate) fn edits<'a>(
     after: &[WalletToken],
     synced: impl Fn(&Field) -> Option<&'a Value>,
 ) -> Vec<(Field, Value)> {
-    let added = after
-        .iter()
-        .filter(|t| !before.iter().any(|b| b.is(t)))
-        .map(|t| (t, false));
-    let removed = before
-        .iter()
-        .filter(|t| !after.iter().any(|a| a.is(t)))
-        .map(|t| (t, true));
-    added
-        .chain(removed)
-        .filter_map(|(t, hidden)| {
+    let mut out = Vec::new();
+    // (list, the other list, whether a token only in this one is hidden)
+    for (list, other, hidden) in [(after, before, false), (before, after, true)] {
+        for t in list.iter().filter(|t| !other.iter().any(|o| o.is(t))) {
             let field = t.field();
             let was = token(synced(&field));
             let same = was.is_some_and(|w| {
                 w.hidden == hidden && (hidden || (w.symbol == t.symbol && w.decimals == t.decimals))
             });
-            (!same).then(|| {
+            if !same {
                 let value = Value::Token(t.synced(was, hidden));
-                (field, value)
-            })
-        })
-        .collect()
+                out.push((field, value));
+            }
+        }
+    }
+    out
 }
 
 /// What the wallet holding `have` changes to match the synced `records`
