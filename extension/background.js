@@ -887,6 +887,8 @@ async function resolveApproval({ id, approve, edits, phone }) {
     }
   }
   const origin = approval?.origin;
+  // A site's token the user approves goes to the synced token lists.
+  const tokensBefore = approval?.kind === 'watch_asset' ? watchedTokens() : null;
   const res = JSON.parse(
     wallet.resolve(
       id,
@@ -899,6 +901,7 @@ async function resolveApproval({ id, approve, edits, phone }) {
   );
   // Recorded now (with its audit entry, written once the page has the
   // answer), stored by the persist below with the queue it left.
+  if (tokensBefore !== null) syncTokens(tokensBefore).catch(syncWarn);
   if (res.type !== 'await_phone') {
     answered.push({ id, then: res, audit: approval ? auditItem(approval, approve === true) : undefined });
   }
@@ -1004,6 +1007,7 @@ async function applySynced(host) {
     await persist();
     notify('state');
   }
+  await applySyncedTokens(host);
   // Another device's balances may be newer than this one's: the popup
   // reads the portfolio again (cachedPortfolio merges them).
   notify('portfolio');
@@ -1022,6 +1026,33 @@ async function applySynced(host) {
 function syncSites() {
   const sites = JSON.stringify(JSON.parse(wallet.stateJson()).sites);
   return whenSyncing((h) => h.syncSitesHere(sites));
+}
+
+// ---- sync glue: token lists (the decisions are the sync module's) ---------
+const watchedTokens = () => JSON.stringify(JSON.parse(wallet.stateJson()).assets);
+
+/** Tokens added or removed here (`before`: the list before the change) go
+ *  to the synced token lists. */
+async function syncTokens(before) {
+  const after = watchedTokens();
+  await whenSyncing((h) => h.syncTokensChanged(before, after));
+}
+
+/** Tokens added or hidden on another device, into this wallet. */
+async function applySyncedTokens(host) {
+  const { unwatch, watch } = JSON.parse(host.syncTokenChanges(watchedTokens()));
+  for (const t of unwatch) wallet.unwatchAsset(t.chainId, t.address);
+  for (const t of watch) {
+    try {
+      wallet.watchAsset(JSON.stringify(t));
+    } catch (e) {
+      console.warn('tandem: a synced token was not used:', e?.message);
+    }
+  }
+  if (unwatch.length || watch.length) {
+    await persist();
+    notify('state');
+  }
 }
 onDeviceGone(deviceGone);
 let phoneTimer = null;
@@ -1520,14 +1551,19 @@ async function uiMethod(method, p) {
       const address = str(p.address, 'address').trim();
       const symbol = str(p.symbol, 'symbol');
       if (!Number.isInteger(p.decimals)) throw uiError('InvalidInput', 'decimals must be a whole number');
+      const before = watchedTokens();
       wallet.watchAsset(JSON.stringify({ chainId: net.chainId, address, symbol, decimals: p.decimals }));
       touched();
+      syncTokens(before).catch(syncWarn);
       break;
     }
-    case 'assets.remove':
+    case 'assets.remove': {
+      const before = watchedTokens();
       wallet.unwatchAsset(currentNetwork().chainId, str(p.address, 'address'));
       touched();
+      syncTokens(before).catch(syncWarn);
       break;
+    }
     case 'token.info':
       return tokenInfo(p, async (chainId) => (await networkOf(chainId)).rpcUrl, rpc);
     case 'send.gasPrice':

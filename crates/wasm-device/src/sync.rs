@@ -28,6 +28,8 @@ use zeroize::Zeroizing;
 
 use crate::{events, input, seal, DeviceHost, Host};
 
+mod tokens;
+
 /// What is stored (sealed): the syncer and the notices not dismissed.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -284,6 +286,40 @@ impl DeviceHost {
         serde_json::to_string(&upserts).map_err(|e| JsError::new(&e.to_string()))
     }
 
+    /// The wallet's watched tokens changed here (its lists before and after,
+    /// JSON `[{chainId,address,symbol,decimals}]`): a token added is
+    /// recorded for sync as shown, one removed as hidden, unless the synced
+    /// record already says so.
+    #[wasm_bindgen(js_name = syncTokensChanged)]
+    pub fn sync_tokens_changed(&self, before: &str, after: &str) -> Result<(), JsError> {
+        let (before, after) = (token_list(before)?, token_list(after)?);
+        let edits = with_attached(&self.host, |s| {
+            let r = s.replica();
+            tokens::edits(&before, &after, |f| r.get(f))
+        })?;
+        for (field, value) in edits {
+            self.edit(field, Some(value))?;
+        }
+        Ok(())
+    }
+
+    /// What the wallet changes to hold the synced token lists: given its
+    /// watched tokens as JSON, `{"unwatch":[…],"watch":[…]}` in the same
+    /// form (unwatch first).
+    #[wasm_bindgen(js_name = syncTokenChanges)]
+    pub fn sync_token_changes(&self, assets: &str) -> Result<String, JsError> {
+        let have = token_list(assets)?;
+        let changes = with_attached(&self.host, |s| {
+            tokens::changes(
+                &have,
+                s.replica()
+                    .records(Category::Tokens)
+                    .map(|(id, v, _)| (id, v)),
+            )
+        })?;
+        serde_json::to_string(&changes).map_err(|e| JsError::new(&e.to_string()))
+    }
+
     /// The user read the notices: they are cleared.
     #[wasm_bindgen(js_name = syncDismiss)]
     pub fn sync_dismiss(&self) {
@@ -355,6 +391,10 @@ impl DeviceHost {
         spawn_store(host);
         Ok(())
     }
+}
+
+fn token_list(json: &str) -> Result<Vec<tokens::WalletToken>, JsError> {
+    serde_json::from_str(json).map_err(|e| JsError::new(&format!("bad token list: {e}")))
 }
 
 /// Appends a signed audit entry (sent to the group with the next flush
