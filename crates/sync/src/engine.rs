@@ -155,6 +155,11 @@ pub struct Syncer {
     /// Pages asked for and not answered yet (not stored).
     #[serde(skip)]
     reading: BTreeSet<String>,
+    /// Pages to write again even if they hold what this device holds,
+    /// until stored: after a key rotation, so that each is sealed under the
+    /// group's new epoch ([`Syncer::key_rotated`]).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    rewrite: BTreeSet<String>,
     synced_at: Option<u64>,
     /// The audit log of every device (it travels with the sync).
     #[serde(default)]
@@ -172,6 +177,7 @@ impl Syncer {
             unsaved: BTreeSet::new(),
             versions: BTreeMap::new(),
             reading: BTreeSet::new(),
+            rewrite: BTreeSet::new(),
             synced_at: None,
             audit: crate::audit::Log::default(),
             backup: crate::backup::Backup::default(),
@@ -536,7 +542,7 @@ impl Syncer {
             self.backup.changed();
         }
         let current = match &remote {
-            Some(r) => *r == mine,
+            Some(r) => *r == mine && !self.rewrite.contains(name),
             None => mine.ops.is_empty(),
         };
         if current {
@@ -568,6 +574,7 @@ impl Syncer {
             return Vec::new();
         }
         self.versions.insert(name.to_owned(), version);
+        self.rewrite.remove(name);
         self.saved(name, now_ms);
         vec![Out::Persist]
     }
@@ -589,7 +596,8 @@ impl Syncer {
             for p in 0..PAGES {
                 let name = blob_name(c, p);
                 if self.replica.enabled(c) || self.versions.get(&name).is_some_and(|v| *v > 0) {
-                    self.unsaved.insert(name);
+                    self.unsaved.insert(name.clone());
+                    self.rewrite.insert(name);
                 }
             }
         }

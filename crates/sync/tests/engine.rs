@@ -550,3 +550,52 @@ fn sync_messages_start_as_the_plain_module_recognizes_them() {
         );
     }
 }
+
+/// After a revocation the group key moves to a new epoch, and a revoked
+/// device still holds the old one: every page on the relay is written
+/// again (the device engine seals each write under the current epoch), not
+/// only the pages that changed, while an ordinary flush writes none of
+/// the unchanged ones.
+#[test]
+fn a_key_rotation_writes_every_page_again() {
+    let mut w = World::new(2);
+    let (a, b) = (0, 1);
+    on(&mut w, a, Category::AddressBook);
+    for i in 0..20 {
+        w.edit(
+            a,
+            Field::record(Category::AddressBook, addr(i)),
+            contact(&format!("c{i}")),
+        );
+    }
+    w.flush(a);
+    w.run(&[a, b]);
+    w.flush(b);
+    w.run(&[a, b]);
+    let versions = |w: &World| -> BTreeMap<String, u64> {
+        w.net
+            .blobs
+            .iter()
+            .map(|(n, (_, v))| (n.clone(), *v))
+            .collect()
+    };
+    let before = versions(&w);
+    assert!(before.len() >= 10, "the pages the records fell in: {before:?}");
+    // Nothing changed: a flush reads every page and writes none.
+    w.flush(a);
+    w.run(&[a, b]);
+    assert_eq!(versions(&w), before);
+    // The rotation: every page written once more.
+    let outs = w.devs[a].key_rotated();
+    w.queue(a, outs);
+    w.run(&[a, b]);
+    let after = versions(&w);
+    for (name, v) in &before {
+        assert!(
+            after[name] > *v,
+            "{name} not written again ({v} -> {})",
+            after[name]
+        );
+    }
+    assert_eq!(w.blob_contacts(), 20, "and nothing lost");
+}
