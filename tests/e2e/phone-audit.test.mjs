@@ -37,6 +37,7 @@ import { startRelay } from './lib/devices.mjs';
 import { unlockPhone } from './lib/phone.mjs';
 import { pairPhone, approveOnDesktop, onPhone } from './lib/confirm.mjs';
 import { sealedSync } from './lib/sealed.mjs';
+import { findSecrets, phraseSecrets } from './lib/secrets.mjs';
 
 /** The entries a log screen lists: `{ id, device, text, problem }`. */
 async function entries(page) {
@@ -389,5 +390,16 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
     assert.deepEqual((await entries(phonePage)).filter((e) => e.problem), []);
     assert.match(await phonePage.getByTestId('audit-summary').textContent(), /all signed and in order/);
     assert.deepEqual(phonePage.errors, []);
+  });
+
+  it('leaves no recovery phrase, seed or account key of the wallet in the phone\'s storage, sealed or opened', async () => {
+    // After everything above (sync and log on, entries from both sides):
+    // the phone's local storage as stored, and its sync state opened with
+    // its device key, scanned in every encoding (lib/secrets.mjs).
+    await phonePage.goto(new URL('manifest.webmanifest', relay.appUrl).href);
+    const raw = await phonePage.evaluate(() => JSON.stringify(Object.entries(localStorage)));
+    const opened = await sealedSync(phonePage, { local: 'tandem.phone.sync' });
+    assert.ok(opened?.syncer?.audit, 'there is a sync state with a log to scan');
+    assert.deepEqual(findSecrets([Buffer.from(raw), Buffer.from(JSON.stringify(opened))], phraseSecrets(ANVIL_MNEMONIC)), []);
   });
 });
