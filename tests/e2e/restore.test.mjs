@@ -1,13 +1,14 @@
 // Restore from the recovery phrase when every device is lost, for real:
 // the built extension in two fresh headless Chromium profiles and the real
-// relay binary, on 127.0.0.1. Profile A turns sync on, names an account
-// and adds an address-book entry; its sync module writes the encrypted
+// relay binary, on 127.0.0.1. Profile A turns sync on, names an account,
+// adds an address-book entry, a network (a real anvil of chain 31338) and a
+// token on it; its sync module writes the encrypted
 // backup (Settings, Sync says "Backup: saved …"). The backup is found on
 // the relay under the id this test derives from the phrase itself with
 // @noble (independently of the Rust code), and opens with the key @noble
 // derives too. Profile B, a new browser that never saw A, imports the same
 // phrase: onboarding finds the backup, says what it will restore, and
-// restores it; B shows the name and the entry, and its audit log screen
+// restores it; B shows the name, the entry, the network and the token, and its audit log screen
 // shows A's entries (as the backup carried them, signatures included),
 // each checked and in order, and its own signed "restored" entry with the
 // count. A relay whose answers flip one byte of the backup (an attacker
@@ -30,13 +31,14 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { launch, openPopup, until, ANVIL_ACCOUNT_0, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
+import { launch, openPopup, startAnvil, until, ANVIL_ACCOUNT_0, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
 import { startPhone, walletOnRelay } from './lib/devices.mjs';
 import { joinGroupOf } from './lib/sync.mjs';
 import { entryVerifies, exportKeys } from './lib/audit-export.mjs';
 import { findSecrets, relayFiles } from './lib/secrets.mjs';
 
 const ALICE = `0x${'ab'.repeat(20)}`;
+const TOKEN = `0x${'cd'.repeat(20)}`;
 const NAME = 'Savings Tandem';
 const CONTACT = 'Alice Restored';
 const enc = new TextEncoder();
@@ -155,24 +157,31 @@ describe('restore from the recovery phrase in a new browser', () => {
   let a;
   let b;
   let laptop;
+  // The network A adds: a real node, since a network (restored ones too)
+  // is saved only if its RPC serves the chain it names.
+  let devnet;
   before(async () => {
-    ({ relay, browser: a } = await walletOnRelay());
+    [{ relay, browser: a }, devnet] = await Promise.all([walletOnRelay(), startAnvil({ chainId: 31338 })]);
   });
   after(async () => {
     await a?.close();
     await b?.close();
     await laptop?.close();
     await relay?.stop();
+    await devnet?.stop();
   });
 
   it('profile A with sync on writes the encrypted backup after its changes', async () => {
     const page = await openPopup(a);
     await openSync(page);
-    for (const k of ['accounts', 'address_book']) {
+    for (const k of ['accounts', 'tokens', 'address_book', 'networks']) {
       await page.getByTestId(`sync-toggle-${k}`).click();
       await page.getByTestId(`sync-toggle-${k}`).filter({ hasText: 'On' }).waitFor();
     }
     await a.ui('accounts.rename', { address: ANVIL_ACCOUNT_0, name: NAME });
+    await a.ui('networks.upsert', { chainId: 31338, name: 'Devnet', rpcUrl: devnet.url, symbol: 'DEV' });
+    await a.ui('networks.select', { chainId: 31338 });
+    await a.ui('assets.add', { address: TOKEN, symbol: 'TKN', decimals: 6 });
     await page.getByTestId('sync-contact-address').fill(ALICE);
     await page.getByTestId('sync-contact-name').fill(CONTACT);
     await page.getByTestId('sync-contact-add').click();
@@ -185,14 +194,14 @@ describe('restore from the recovery phrase in a new browser', () => {
         if (!stored?.data) return false;
         const p = openBackup(keys, stored.data);
         const text = JSON.stringify(p);
-        return text.includes(NAME) && text.includes(CONTACT) && p;
+        return text.includes(NAME) && text.includes(CONTACT) && text.includes('Devnet') && text.includes('TKN') && p;
       },
-      'the backup on the relay with the name and the entry',
+      'the backup on the relay with the name, the entry, the network and the token',
       30_000,
       250,
     );
     assert.equal(plain.v, 2);
-    assert.deepEqual(plain.snapshots.map((s) => s.category).sort(), ['accounts', 'address_book']);
+    assert.deepEqual(plain.snapshots.map((s) => s.category).sort(), ['accounts', 'address_book', 'networks', 'tokens']);
     // A's audit log rides along: its chain, its key, signed entries.
     const me = (await a.ui('audit.view')).me;
     const chain = plain.audit.find((c) => c.device === me);
@@ -243,7 +252,7 @@ describe('restore from the recovery phrase in a new browser', () => {
     await offer.waitFor({ timeout: 30_000 });
     const text = await offer.textContent();
     assert.match(text, /Restore your synced data \(names, networks, address book/);
-    assert.match(text, /1 account name, 1 address book entry/);
+    assert.match(text, /1 account name, 1 token, 1 address book entry, 1 network/);
     assert.match(text, /history/);
     assert.match(text, new RegExp(`the history \\(audit log\\) of ${held.audit.length} devices?: ${total} entr`));
     // Nothing is restored before the user says so.
@@ -265,7 +274,25 @@ describe('restore from the recovery phrase in a new browser', () => {
     const v = await b.ui('sync.view');
     assert.deepEqual(
       v.categories.filter((c) => c.on).map((c) => c.category),
-      ['accounts', 'address_book'],
+      ['accounts', 'tokens', 'address_book', 'networks'],
+    );
+    // The network (its RPC asked for its chain id first, as for one added
+    // here) and the token on it.
+    await until(
+      async () => {
+        const st = await b.ui('state');
+        return st.networks.some((n) => n.chainId === 31338 && n.name === 'Devnet' && n.rpcUrl === devnet.url);
+      },
+      'the restored network in the wallet',
+      20_000,
+      200,
+    );
+    await b.ui('networks.select', { chainId: 31338 });
+    await until(
+      async () => (await b.ui('state')).assets.some((t) => t.address.toLowerCase() === TOKEN && t.symbol === 'TKN' && t.decimals === 6),
+      'the restored token on it',
+      20_000,
+      200,
     );
     // The audit view: A's entries, each signed and in order (checked with
     // the key the backup carried: B's new group does not hold A), and B's
