@@ -282,6 +282,11 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     const code = '0x7f' + amount.toString(16).padStart(64, '0') + '60005260206000f3';
     await jsonRpc(anvil.url, 'anvil_setCode', [token, code]);
     const pending = d((addr) => window.dapp.raw({ method: 'wallet_watchAsset', params: { type: 'ERC20', options: { address: addr, symbol: 'TKN', decimals: 18 } } }), token);
+    // The window names the network the token is added on.
+    const asked = await pendingApproval(browser, 'watch_asset');
+    const win = await until(() => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${asked.id}`)), 'the approval window');
+    await win.getByTestId('approval-chain').waitFor({ timeout: 15_000 });
+    assert.match(await win.getByTestId('approval-chain').textContent(), / · chain 31337 · ETH$/);
     await answer(browser, 'watch_asset', true);
     assert.equal((await pending).result, true);
     const state = await browser.ui('state');

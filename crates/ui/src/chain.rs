@@ -72,6 +72,29 @@ pub fn signing_chain(a: &Approval, st: &WalletState) -> El {
         .maybe(gone)
 }
 
+/// The network a request that signs nothing concerns (a token to watch,
+/// a connection made on the selected network), as a `Network` row:
+/// the wallet's network of `chain_id` (`None`: the selected one), or its
+/// id alone if the wallet has no such network.
+pub fn concerned_network(chain_id: Option<u64>, st: &WalletState) -> El {
+    let selected = st.network.as_ref().map(crate::model::Network::id);
+    let text = match chain_id.or(selected) {
+        None => "unknown".to_owned(),
+        Some(id) => st.networks.iter().find(|n| n.id() == id).map_or_else(
+            || format!("chain {id} (not one of your networks)"),
+            |n| {
+                let symbol = if n.symbol.is_empty() {
+                    String::new()
+                } else {
+                    format!(" · {}", n.symbol)
+                };
+                format!("{} · chain {id}{symbol}", n.name)
+            },
+        ),
+    };
+    kv("Network", text, "approval-chain")
+}
+
 /// `switch_chain`: from which network to which.
 pub fn switch_body(a: &Approval) -> El {
     let Some(v) = a.switch_chain() else {

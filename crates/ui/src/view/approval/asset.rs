@@ -1,18 +1,20 @@
 //! `wallet_watchAsset`: the token the site asks to add.
 
 use super::s;
-use crate::model::Approval;
+use crate::model::{Approval, WalletState};
 use crate::view::{el, kv, El};
 
-pub(super) fn asset_body(a: &Approval) -> El {
+pub(super) fn asset_body(a: &Approval, st: &WalletState) -> El {
     let t = a
         .request
         .get("asset")
         .cloned()
         .unwrap_or_else(|| a.display.clone());
     let dec = t.get("decimals").map(|d| d.to_string()).unwrap_or_default();
+    let chain = t.get("chainId").and_then(crate::model::chain_id_of);
     el("section")
         .class("card")
+        .child(crate::chain::concerned_network(chain, st))
         .child(kv("Symbol", s(&t, "symbol"), "asset-symbol"))
         .child(kv("Contract", s(&t, "address"), "asset-address"))
         .child(kv("Decimals", dec, "asset-decimals"))
@@ -33,5 +35,8 @@ mod tests {
         );
         assert_eq!(v.find("asset-symbol").unwrap().text_content(), "TND");
         assert_eq!(v.find("asset-decimals").unwrap().text_content(), "6");
+        // The network it is on, by the wallet's name for it.
+        let chain = v.find("approval-chain").unwrap().text_content();
+        assert!(chain.contains("chain 31337"), "{chain}");
     }
 }

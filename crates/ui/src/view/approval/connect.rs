@@ -11,6 +11,8 @@ pub(super) fn connect_body(st: &WalletState) -> El {
         .unwrap_or_default();
     el("div")
         .class("stack")
+        // The network the site starts on (it may ask to switch, with its own approval).
+        .child(crate::chain::concerned_network(None, st))
         .child(el("p").class("muted").text("The site will see the addresses you choose and can ask for signatures and transactions. It cannot move funds without your approval."))
         .child(el("ul").class("list").tid("approval-accounts").children(st.accounts.iter().enumerate().map(|(i, acc)| {
             let mut cb = el("input").attr("type", "checkbox").tid(format!("approval-account-{i}")).attr("data-address", acc.address.clone());
@@ -54,5 +56,7 @@ mod tests {
             .unwrap()
             .get("checked")
             .is_none());
+        // The network the site will see first.
+        assert!(v.find("approval-chain").is_some());
     }
 }

@@ -58,7 +58,7 @@ pub(super) fn approval(ui: &Ui) -> El {
         "transaction" => ("Transaction", signed(tx_body(a, &ui.tokens))),
         "add_chain" => (crate::chain::add_heading(a), crate::chain::add_body(a)),
         "switch_chain" => ("Switch network?", crate::chain::switch_body(a)),
-        "watch_asset" => ("Add a token?", asset_body(a)),
+        "watch_asset" => ("Add a token?", asset_body(a, &st)),
         "calls" => ("Call bundle", signed(calls_body(a, &ui.tokens))),
         _ => (
             "Unknown request",
