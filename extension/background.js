@@ -1290,6 +1290,7 @@ const READS = new Set([
   'debug.bootMs',
   'devices.view',
   'sync.view',
+  'sync.status',
   'audit.view',
   'token.info',
   'send.gasPrice',

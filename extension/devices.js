@@ -368,6 +368,13 @@ export async function deviceUi(method, p) {
     }
     case 'sync.view':
       return JSON.parse((await devices({ sync: true })).syncView());
+    case 'sync.status': {
+      // Home's line: only where sync was set up (nothing is loaded for it
+      // otherwise).
+      let view = null;
+      await whenSyncing((h) => (view = JSON.parse(h.syncView())));
+      return view;
+    }
     case 'sync.edit': {
       const h = await devices({ sync: true });
       h.syncEdit(JSON.stringify(p ?? {}));

@@ -72,6 +72,10 @@ describe('the extension and a command-line device sync their metadata through th
     await page.getByTestId('sync-toggle-networks').click();
     await page.getByTestId('sync-toggle-networks').filter({ hasText: 'On' }).waitFor();
     await page.getByTestId('sync-status').filter({ hasText: /Synced|Saving|waiting/ }).waitFor({ timeout: 20_000 });
+    assert.ok((await browser.workerWasm()).includes('tandem_wasm_device_sync_bg.wasm'), 'the sync module is loaded');
+    // Home shows the status too, from now on.
+    await page.goto(browser.url('extension/popup.html'));
+    await page.getByTestId('home-sync-line').filter({ hasText: /^(Synced|Saving|\d+ changes? waiting)/ }).waitFor({ timeout: 20_000 });
     // The sync state is stored sealed: no record or category name in clear.
     const stored = await browser.ext.evaluate(() => chrome.storage.local.get('tandem.sync'));
     assert.ok(stored['tandem.sync'], 'the sync state is stored');
@@ -114,12 +118,20 @@ describe('the extension and a command-line device sync their metadata through th
       const s = await browser.ui('state');
       return s.networks.some((n) => n.chainId === 31338 && n.name === 'Devnet' && n.rpcUrl === devnet.rpc);
     }, 'the network from the CLI in the wallet', 20_000, 200);
-    await page.getByTestId('settings-button').click();
-    await page.getByTestId('open-sync').click();
+    // Home says so too (its line follows the sync events while it is
+    // open), and the line opens Settings, Sync.
+    const line = page.getByTestId('home-sync-line');
+    await line.filter({ hasText: / · 2 changes from other devices to read$/ }).waitFor({ timeout: 20_000 });
+    await line.click();
+    await screen(page, 'sync');
     await page.getByTestId('sync-notice-0').filter({ hasText: 'Networks entry 31338 was added on laptop.' }).waitFor({ timeout: 20_000 });
     assert.match(await page.getByTestId('sync-notice-1').textContent(), /Address book entry .* was added on laptop/);
     await page.getByTestId('sync-dismiss').click();
     await page.getByTestId('sync-notices').waitFor({ state: 'detached' });
+    // Read: Home's line has nothing left to read.
+    await page.goto(browser.url('extension/popup.html'));
+    await line.filter({ hasText: /^(Synced|Saving)/ }).waitFor({ timeout: 20_000 });
+    assert.doesNotMatch(await line.textContent(), /to read/);
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -249,6 +249,7 @@ async fn refresh_data(fresh: bool) {
         with_ui(|ui| ui.activity = list);
     }
     render();
+    sync::status().await;
     if fresh {
         match call("portfolio.refresh", Value::Null).await {
             Ok(v) => {

@@ -5,7 +5,9 @@
 
 use crate::devices::Here;
 use crate::format::relative_time;
-use crate::view::{back_bar, el, error_box, form, input, notice_box, primary, Action, El, Ui};
+use crate::view::{
+    back_bar, el, error_box, form, input, notice_box, primary, Action, El, Screen, Ui,
+};
 use crate::{form_err, Result};
 use serde_json::{json, Value};
 use tandem_sync::view::{NoticeView, SyncView};
@@ -102,6 +104,35 @@ pub fn status_line(v: &SyncView, now_ms: f64) -> String {
         Some(t) => format!("Synced {}", relative_time(t as f64, now_ms)),
         None => "Not synced yet".into(),
     }
+}
+
+/// Home's sync line, where something syncs: the status line, with the
+/// changes from another device that are waiting to be read (`Synced 2 min
+/// ago · 1 change from another device to read`); it opens Settings → Sync.
+/// Nothing while nothing syncs or the state is not read yet.
+pub fn home_line(ui: &Ui) -> Option<El> {
+    let v = ui
+        .sync
+        .as_ref()
+        .filter(|v| v.categories.iter().any(|c| c.on))?;
+    let mut text = status_line(v, ui.now_ms);
+    match v.notices.len() {
+        0 => {}
+        1 => text.push_str(" · 1 change from another device to read"),
+        n => text.push_str(&format!(" · {n} changes from other devices to read")),
+    }
+    Some(
+        el("button")
+            .attr("type", "button")
+            .class(if v.notices.is_empty() {
+                "pair-line sync-line"
+            } else {
+                "pair-line sync-line warn"
+            })
+            .tid("home-sync-line")
+            .on(Action::Open(Screen::Sync))
+            .child(el("span").class("grow").text(text)),
+    )
 }
 
 /// A notice as one sentence, naming the device.
@@ -370,6 +401,30 @@ mod tests {
         v.unsaved = 2;
         assert_eq!(status_line(&v, 61_000.0), "Saving to the relay…");
         assert!(status_line(&view(false), 0.0).starts_with("Sync is off"));
+    }
+
+    #[test]
+    fn home_shows_the_status_and_the_changes_to_read_only_where_something_syncs() {
+        let mut ui = Ui::new(crate::view::Page::Popup);
+        ui.now_ms = 61_000.0;
+        assert!(home_line(&ui).is_none(), "not read yet");
+        ui.sync = Some(view(false));
+        assert!(home_line(&ui).is_none(), "nothing syncs");
+        ui.sync = Some(view(true));
+        let line = home_line(&ui).unwrap();
+        assert_eq!(
+            line.text_content(),
+            "Synced 1 min ago · 1 change from another device to read"
+        );
+        assert!(line.get("class").unwrap().contains("warn"));
+        let mut v = view(true);
+        v.notices.clear();
+        v.online = false;
+        v.to_send = 2;
+        ui.sync = Some(v);
+        let line = home_line(&ui).unwrap();
+        assert_eq!(line.text_content(), "Offline: 2 changes waiting");
+        assert!(!line.get("class").unwrap().contains("warn"));
     }
 
     #[test]

@@ -55,11 +55,29 @@ pub(super) async fn after_import() {
     }
 }
 
-/// Something synced: the open Sync screen shows it. One request at a time
-/// (answers may come back out of order; an older view must not replace a
-/// newer one), again if more happened meanwhile.
+/// Home's sync line: the worker answers `sync.status` with the view only
+/// where sync was set up (it loads nothing for it otherwise), else null.
+pub(super) async fn status() {
+    match call("sync.status", Value::Null).await {
+        Ok(Value::Null) => {}
+        Ok(v) => {
+            if let Err(e) = apply(v) {
+                web_sys::console::warn_1(&format!("tandem: {e}").into());
+            }
+        }
+        Err(e) => web_sys::console::warn_1(&format!("tandem: no sync status: {e}").into()),
+    }
+}
+
+/// Something synced: the open Sync screen shows it, and Home its line. One
+/// request at a time (answers may come back out of order; an older view
+/// must not replace a newer one), again if more happened meanwhile.
 pub(super) async fn refresh() {
-    if !with_ui(|ui| ui.screen == Screen::Sync).unwrap_or(false) {
+    let screen = with_ui(|ui| ui.screen);
+    if screen == Some(Screen::Home) {
+        return status().await;
+    }
+    if screen != Some(Screen::Sync) {
         return;
     }
     if FETCHING.with(|f| f.replace(true)) {

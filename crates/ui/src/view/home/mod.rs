@@ -186,6 +186,7 @@ pub(super) fn home(ui: &Ui) -> El {
             .child(balance)
             .child(crate::send::home_actions())
             .child(devices::home_section(ui))
+            .maybe(crate::sync::home_line(ui))
             .maybe(pending)
             .maybe(notice_box(ui))
             .maybe(error_box(ui))
