@@ -15,7 +15,7 @@
 //   local   tandem.cache.portfolio  balances of every account on every network (crates/wallet/src/portfolio.rs)
 //   session tandem.session      pending approvals + auto-lock clock
 //   session tandem.bundles      EIP-5792 bundles approved in this browser session (calls.js)
-//   session tandem.sessionKey   vault key sealed under a per-unlock non-extractable key (session-key.js)
+//   session tandem.sessionKey   this unlock's vault data key (never the password's key) sealed under a per-unlock non-extractable key (session-key.js)
 //   session tandem.windows      approval window id -> approval id
 //   session tandem.tabs         tabs with a request waiting (read without the wasm core)
 //   session tandem.answers      answered approvals not yet delivered (answers.js)
@@ -1416,6 +1416,11 @@ async function uiMethod(method, p) {
         throw e;
       }
       await audit({ kind: 'unlock', ok: true });
+      // The vault, sealed again under this unlock's data key, is stored
+      // before the session keeps that key: an earlier session's key opens
+      // nothing from here on (docs/threat-model.md, row 40).
+      vaultJson = u.vault;
+      await chrome.storage.local.set({ [K.vault]: vaultJson });
       const kr = u.takeKeyring();
       await startSession(kr, u);
       u.free();

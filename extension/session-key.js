@@ -1,8 +1,11 @@
 // The vault key while the wallet is unlocked, kept so a restarted worker
 // reopens the vault without the password (issue 13, item 11).
 //
-// The vault key (Argon2id of the password) opens the vault for as long as the
-// password stays the same, so it is never stored as it is: each unlock makes
+// The key kept is not the key derived from the password (Argon2id), which
+// would open the vault for as long as the password stays the same: each
+// unlock seals the vault again under a new random data key and keeps that
+// (crates/vault), so a leaked one opens nothing stored after the next unlock.
+// Nor is it stored as it is: each unlock makes
 // a fresh AES-256-GCM CryptoKey with `extractable: false` (no JavaScript can
 // read its bytes), keeps it in IndexedDB (`tandem` / `keys` / "session"), and
 // stores in chrome.storage.session only the vault key sealed under it. Locking

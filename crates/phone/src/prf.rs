@@ -5,8 +5,9 @@
 //! The authenticator turns this record's random `salt` into 32 bytes (the
 //! PRF output) only after the user's fingerprint or face (user
 //! verification). HKDF-SHA256 (RFC 5869) makes the wrapping key from them;
-//! XChaCha20-Poly1305 seals the vault key (the Argon2id output of
-//! `tandem-vault`) under it, with the credential id, the salt and a digest
+//! XChaCha20-Poly1305 seals the vault key (`tandem-vault`'s data key of
+//! the vault as stored, `Vault::key`; the phone does not rewrite its vault
+//! at each unlock, as the extension does) under it, with the credential id, the salt and a digest
 //! of the vault JSON as associated data. So the record opens nothing
 //! without the authenticator, a changed byte fails the tag, and a record
 //! made for another vault (a new wallet, a new password) is refused.

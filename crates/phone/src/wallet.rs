@@ -226,8 +226,8 @@ pub fn seal(
 
 /// Opens the stored vault with `password`.
 pub fn unlock(vault: &str, password: &Secret) -> Result<Unlocked, String> {
-    let (plain, _key) = Vault::from_json(vault)
-        .and_then(|v| v.unlock(password.expose().as_bytes()))
+    let plain = Vault::from_json(vault)
+        .and_then(|v| v.read(password.expose().as_bytes()))
         .map_err(vault_error)?;
     let keyring = Keyring::from_bytes(&plain).map_err(|e| sentence(&e.to_string()))?;
     Unlocked::new(keyring)
@@ -236,10 +236,9 @@ pub fn unlock(vault: &str, password: &Secret) -> Result<Unlocked, String> {
 /// The key of the stored vault, once `password` opens it (to wrap it for
 /// fingerprint or face unlock: see `prf`).
 pub fn vault_key(vault: &str, password: &Secret) -> Result<VaultKey, String> {
-    let (_plain, key) = Vault::from_json(vault)
-        .and_then(|v| v.unlock(password.expose().as_bytes()))
-        .map_err(vault_error)?;
-    Ok(key)
+    Vault::from_json(vault)
+        .and_then(|v| v.key(password.expose().as_bytes()))
+        .map_err(vault_error)
 }
 
 /// Opens the stored vault with its key (unwrapped by fingerprint or face
@@ -248,7 +247,7 @@ pub fn unlock_with_key(vault: &str, key: &VaultKey) -> Result<Unlocked, String> 
     let plain = Vault::from_json(vault)
         .and_then(|v| v.open(key))
         .map_err(|e| match e {
-            tandem_vault::Error::WrongPassword => "The key from your fingerprint or face does \
+            tandem_vault::Error::KeyNotCurrent => "The key from your fingerprint or face does \
                  not open this wallet. Unlock with your password."
                 .to_owned(),
             e => sentence(&e.to_string()),
@@ -260,8 +259,8 @@ pub fn unlock_with_key(vault: &str, key: &VaultKey) -> Result<Unlocked, String> 
 /// The phrase of the open wallet, once `password` opens the stored vault
 /// again (someone holding an unlocked phone still needs the password).
 pub fn reveal(vault: &str, password: &Secret, open: &Unlocked) -> Result<Secret, String> {
-    let (_plain, _key) = Vault::from_json(vault)
-        .and_then(|v| v.unlock(password.expose().as_bytes()))
+    Vault::from_json(vault)
+        .and_then(|v| v.read(password.expose().as_bytes()))
         .map_err(vault_error)?;
     open.phrase()
 }

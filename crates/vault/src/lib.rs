@@ -17,14 +17,16 @@ use zeroize::Zeroizing;
 
 /// Envelope format name written in every vault.
 pub const FORMAT: &str = "tandem-vault";
-/// Envelope version this crate writes and reads.
-pub const VERSION: u32 = 1;
+/// Envelope version this crate writes (it reads 1 and 2).
+pub const VERSION: u32 = 2;
 
 const SALT_LEN: usize = 16;
 const NONCE_LEN: usize = 24;
 const CHECK_LEN: usize = 16;
 const INFO_ENCRYPT: &[u8] = b"tandem/vault/v1/encrypt";
 const INFO_CHECK: &[u8] = b"tandem/vault/v1/check";
+/// A data key sealed under the password's key: 32 bytes and the tag.
+const WRAPPED_LEN: usize = 32 + 16;
 
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
@@ -64,6 +66,10 @@ pub enum Error {
         /// Lanes.
         parallelism: u32,
     },
+    /// A session key that does not open the vault as stored: another
+    /// unlock or a password change replaced it (or the vault was changed).
+    #[error("this session key no longer opens the vault; unlock with the password")]
+    KeyNotCurrent,
     /// An empty password was given for a new vault.
     #[error("choose a password; an empty one would leave the vault open to anyone with the file")]
     EmptyPassword,
@@ -79,6 +85,7 @@ impl Error {
             Self::UnsupportedVersion { .. } => "UnsupportedVersion",
             Self::UnsupportedAlgorithm { .. } => "UnsupportedAlgorithm",
             Self::KdfParams { .. } => "KdfParams",
+            Self::KeyNotCurrent => "KeyNotCurrent",
             Self::EmptyPassword { .. } => "EmptyPassword",
         }
     }
@@ -130,7 +137,11 @@ impl KdfParams {
     }
 }
 
-/// The key derived from the password. Zeroized on drop; `Debug` prints nothing secret.
+/// The key that opens a vault's contents without the password: the random
+/// data key of a version 2 vault, which the next unlock replaces (the key
+/// derived from the password only for a version 1 vault, until its first
+/// unlock writes it again as version 2). Zeroized on drop; `Debug` prints
+/// nothing secret.
 #[derive(Clone)]
 pub struct VaultKey(Zeroizing<[u8; 32]>);
 
@@ -166,11 +177,30 @@ impl fmt::Debug for VaultKey {
 /// An encrypted vault. Holds no plaintext, so `Debug` and serialization are safe.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vault {
+    /// 1: the contents sealed under the password's key itself; 2: under a
+    /// random data key, itself sealed under the password's key.
+    version: u32,
     kdf: KdfParams,
     salt: [u8; SALT_LEN],
     nonce: [u8; NONCE_LEN],
     check: [u8; CHECK_LEN],
+    /// Version 2: the data key's nonce and the key sealed under the
+    /// password's key.
+    data_key: Option<([u8; NONCE_LEN], [u8; WRAPPED_LEN])>,
     ciphertext: Vec<u8>,
+}
+
+/// A vault opened with its password ([`Vault::unlock`]).
+#[derive(Debug)]
+pub struct Unlocked {
+    /// The contents.
+    pub plaintext: Zeroizing<Vec<u8>>,
+    /// The same contents under a new data key: store it in place of the
+    /// vault that was opened.
+    pub vault: Vault,
+    /// The new data key, which opens `vault` without the password until the
+    /// next unlock replaces it.
+    pub key: VaultKey,
 }
 
 impl Vault {
@@ -186,47 +216,127 @@ impl Vault {
         }
         let mut salt = [0u8; SALT_LEN];
         rng.fill_bytes(&mut salt);
-        let key = derive(password, &salt, kdf)?;
-        let (_, check) = key.subkeys();
-        let vault = Self {
+        let master = derive(password, &salt, kdf)?;
+        let (_, check) = master.subkeys();
+        let (vault, key) = Self {
+            version: VERSION,
             kdf,
             salt,
             nonce: [0; NONCE_LEN],
             check: *check,
+            data_key: None,
             ciphertext: Vec::new(),
         }
-        .encrypt(rng, &key, plaintext);
-        Ok((vault, key))
+        .with_new_data_key(rng, &master);
+        Ok((vault.encrypt(rng, &key, plaintext), key))
     }
 
-    /// Derives the key from `password` and decrypts.
-    pub fn unlock(&self, password: &[u8]) -> Result<(Zeroizing<Vec<u8>>, VaultKey)> {
-        let key = derive(password, &self.salt, self.kdf)?;
-        let plaintext = self.open(&key)?;
-        Ok((plaintext, key))
+    /// Derives the password's key and decrypts; the contents come back with
+    /// the vault sealed again under a new data key (a version 1 vault
+    /// becomes version 2), to store in its place. The data key of the
+    /// previous unlock opens nothing once it is stored, so a session key
+    /// that leaked is good for one session, never for the vault's lifetime.
+    pub fn unlock(&self, rng: &mut impl CryptoRngCore, password: &[u8]) -> Result<Unlocked> {
+        let master = derive(password, &self.salt, self.kdf)?;
+        let plaintext = self.decrypt(&self.data_key_from(&master)?, Error::Tampered)?;
+        let (vault, key) = self.clone().with_new_data_key(rng, &master);
+        let vault = vault.encrypt(rng, &key, &plaintext);
+        Ok(Unlocked {
+            plaintext,
+            vault,
+            key,
+        })
     }
 
-    /// Decrypts with a key kept from an earlier unlock (no KDF cost).
+    /// Derives the password's key and decrypts, changing nothing (to show
+    /// a secret after the password was typed again).
+    pub fn read(&self, password: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let master = derive(password, &self.salt, self.kdf)?;
+        self.decrypt(&self.data_key_from(&master)?, Error::Tampered)
+    }
+
+    /// The key that opens this vault as stored (its data key; for version 1
+    /// the password's key), from the password, changing nothing: for a
+    /// store of its own that outlives a session and is bound to this very
+    /// vault (the phone's fingerprint unlock, `tandem-phone`'s `prf`).
+    pub fn key(&self, password: &[u8]) -> Result<VaultKey> {
+        let master = derive(password, &self.salt, self.kdf)?;
+        let key = self.data_key_from(&master)?;
+        self.decrypt(&key, Error::Tampered)?;
+        Ok(key)
+    }
+
+    /// Decrypts with the key of the unlock that wrote this vault (no KDF
+    /// cost); [`Error::KeyNotCurrent`] for any other key.
     pub fn open(&self, key: &VaultKey) -> Result<Zeroizing<Vec<u8>>> {
-        let (enc, check) = key.subkeys();
+        if self.version == 1 {
+            let (_, check) = key.subkeys();
+            if !bool::from(check.as_slice().ct_eq(&self.check)) {
+                return Err(Error::KeyNotCurrent);
+            }
+            return self.decrypt(key, Error::Tampered);
+        }
+        self.decrypt(key, Error::KeyNotCurrent)
+    }
+
+    /// The key the contents are sealed under, from the password's key:
+    /// unsealed from the vault (version 2) or that key itself (version 1).
+    fn data_key_from(&self, master: &VaultKey) -> Result<VaultKey> {
+        let (enc, check) = master.subkeys();
         if !bool::from(check.as_slice().ct_eq(&self.check)) {
             return Err(Error::WrongPassword);
         }
-        let cipher = XChaCha20Poly1305::new(enc.as_slice().into());
-        cipher
-            .decrypt(
-                &XNonce::from(self.nonce),
-                Payload {
-                    msg: &self.ciphertext,
-                    aad: &self.aad(),
-                },
-            )
-            .map(Zeroizing::new)
-            .map_err(|_| Error::Tampered)
+        let Some((nonce, wrapped)) = &self.data_key else {
+            return Ok(master.clone());
+        };
+        let bytes = aead_open(&enc, nonce, &self.data_key_aad(), wrapped).ok_or(Error::Tampered)?;
+        let arr: &[u8; 32] = bytes.as_slice().try_into().map_err(|_| Error::Tampered)?;
+        Ok(VaultKey::from_bytes(arr))
     }
 
-    /// Re-encrypts new contents under the same password (same salt and KDF,
-    /// fresh nonce), e.g. after adding an account, without asking for the password.
+    /// A new random data key sealed under the password's key, as version 2
+    /// (the contents must be encrypted again under the key returned).
+    fn with_new_data_key(
+        mut self,
+        rng: &mut impl CryptoRngCore,
+        master: &VaultKey,
+    ) -> (Self, VaultKey) {
+        self.version = VERSION;
+        let mut key = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(key.as_mut_slice());
+        let mut nonce = [0u8; NONCE_LEN];
+        rng.fill_bytes(&mut nonce);
+        let (enc, _) = master.subkeys();
+        let sealed = aead_seal(&enc, &nonce, &self.data_key_aad(), key.as_slice());
+        let mut wrapped = [0u8; WRAPPED_LEN];
+        wrapped.copy_from_slice(&sealed);
+        self.data_key = Some((nonce, wrapped));
+        (self, VaultKey(key))
+    }
+
+    /// The contents' cipher key: the data key itself (version 2), or the
+    /// encryption subkey of the password's key (version 1).
+    fn content_key(&self, key: &VaultKey) -> Zeroizing<[u8; 32]> {
+        if self.version == 1 {
+            key.subkeys().0
+        } else {
+            key.0.clone()
+        }
+    }
+
+    fn decrypt(&self, key: &VaultKey, failed: Error) -> Result<Zeroizing<Vec<u8>>> {
+        aead_open(
+            &self.content_key(key),
+            &self.nonce,
+            &self.aad(),
+            &self.ciphertext,
+        )
+        .ok_or(failed)
+    }
+
+    /// Re-encrypts new contents under the same password and data key (same
+    /// salt and KDF, fresh nonce), e.g. after adding an account, without
+    /// asking for the password.
     pub fn reseal(
         &self,
         rng: &mut impl CryptoRngCore,
@@ -247,7 +357,7 @@ impl Vault {
         new: &[u8],
         kdf: KdfParams,
     ) -> Result<(Self, VaultKey)> {
-        let (plaintext, _) = self.unlock(old)?;
+        let plaintext = self.read(old)?;
         Self::seal(rng, new, &plaintext, kdf)
     }
 
@@ -260,7 +370,7 @@ impl Vault {
     pub fn to_json(&self) -> String {
         let e = Envelope {
             format: FORMAT.into(),
-            version: VERSION,
+            version: self.version,
             kdf: KdfField {
                 algorithm: "argon2id".into(),
                 argon2_version: 0x13,
@@ -274,6 +384,10 @@ impl Vault {
                 nonce: B64.encode(self.nonce),
             },
             check: B64.encode(self.check),
+            data_key: self.data_key.map(|(nonce, wrapped)| DataKeyField {
+                nonce: B64.encode(nonce),
+                wrapped: B64.encode(wrapped),
+            }),
             ciphertext: B64.encode(&self.ciphertext),
         };
         serde_json::to_string(&e).expect("vault serialization cannot fail")
@@ -296,8 +410,8 @@ impl Vault {
         if e.version > VERSION {
             return Err(Error::UnsupportedVersion(e.version));
         }
-        if e.version != VERSION {
-            return Err(Error::Malformed(format!("unknown version {}", e.version)));
+        if e.version == 0 {
+            return Err(Error::Malformed("unknown version 0".into()));
         }
         if e.kdf.algorithm != "argon2id" || e.kdf.argon2_version != 0x13 {
             return Err(Error::UnsupportedAlgorithm(format!(
@@ -318,47 +432,92 @@ impl Vault {
         if ciphertext.len() < 16 {
             return Err(Error::Malformed("ciphertext shorter than its tag".into()));
         }
+        let data_key = match (e.version, e.data_key) {
+            (1, None) => None,
+            (1, Some(_)) => {
+                return Err(Error::Malformed("a version 1 vault has no data key".into()))
+            }
+            (_, None) => return Err(Error::Malformed("the data key is missing".into())),
+            (_, Some(d)) => Some((
+                b64_array(&d.nonce, "data key nonce")?,
+                b64_array(&d.wrapped, "data key")?,
+            )),
+        };
         Ok(Self {
+            version: e.version,
             kdf,
             salt: b64_array(&e.kdf.salt, "salt")?,
             nonce: b64_array(&e.cipher.nonce, "nonce")?,
             check: b64_array(&e.check, "check")?,
+            data_key,
             ciphertext,
         })
     }
 
     fn encrypt(mut self, rng: &mut impl CryptoRngCore, key: &VaultKey, plaintext: &[u8]) -> Self {
         rng.fill_bytes(&mut self.nonce);
-        let (enc, _) = key.subkeys();
-        let cipher = XChaCha20Poly1305::new(enc.as_slice().into());
-        self.ciphertext = cipher
-            .encrypt(
-                &XNonce::from(self.nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: &self.aad(),
-                },
-            )
-            .expect("XChaCha20-Poly1305 encryption of an in-memory buffer cannot fail");
+        self.ciphertext = aead_seal(&self.content_key(key), &self.nonce, &self.aad(), plaintext);
         self
     }
 
     /// Every header field, in a fixed binary layout, so any edit fails the tag.
     fn aad(&self) -> Vec<u8> {
-        let mut a = Vec::with_capacity(96);
+        let mut a = self.header();
+        a.extend_from_slice(b"xchacha20-poly1305");
+        a.extend_from_slice(&self.nonce);
+        a.extend_from_slice(&self.check);
+        if let Some((nonce, wrapped)) = &self.data_key {
+            a.extend_from_slice(nonce);
+            a.extend_from_slice(wrapped);
+        }
+        a
+    }
+
+    /// What the sealed data key is bound to: its own label and the header
+    /// fields the password's key comes from.
+    fn data_key_aad(&self) -> Vec<u8> {
+        let mut a = b"tandem/vault/data-key".to_vec();
+        a.extend_from_slice(&self.header());
+        a.extend_from_slice(&self.check);
+        a
+    }
+
+    /// Format, version and the KDF's name, cost and salt.
+    fn header(&self) -> Vec<u8> {
+        let mut a = Vec::with_capacity(160);
         a.extend_from_slice(FORMAT.as_bytes());
-        a.extend_from_slice(&VERSION.to_be_bytes());
+        a.extend_from_slice(&self.version.to_be_bytes());
         a.extend_from_slice(b"argon2id");
         a.extend_from_slice(&0x13u32.to_be_bytes());
         a.extend_from_slice(&self.kdf.memory_kib.to_be_bytes());
         a.extend_from_slice(&self.kdf.iterations.to_be_bytes());
         a.extend_from_slice(&self.kdf.parallelism.to_be_bytes());
         a.extend_from_slice(&self.salt);
-        a.extend_from_slice(b"xchacha20-poly1305");
-        a.extend_from_slice(&self.nonce);
-        a.extend_from_slice(&self.check);
         a
     }
+}
+
+/// XChaCha20-Poly1305 sealing, in one place (each inlined copy costs the
+/// extension's core module bytes).
+#[inline(never)]
+fn aead_seal(key: &[u8; 32], nonce: &[u8; NONCE_LEN], aad: &[u8], msg: &[u8]) -> Vec<u8> {
+    XChaCha20Poly1305::new(key.into())
+        .encrypt(&XNonce::from(*nonce), Payload { msg, aad })
+        .expect("XChaCha20-Poly1305 encryption of an in-memory buffer cannot fail")
+}
+
+/// XChaCha20-Poly1305 opening; `None` when the tag does not verify.
+#[inline(never)]
+fn aead_open(
+    key: &[u8; 32],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    msg: &[u8],
+) -> Option<Zeroizing<Vec<u8>>> {
+    XChaCha20Poly1305::new(key.into())
+        .decrypt(&XNonce::from(*nonce), Payload { msg, aad })
+        .ok()
+        .map(Zeroizing::new)
 }
 
 fn derive(password: &[u8], salt: &[u8], kdf: KdfParams) -> Result<VaultKey> {
@@ -393,7 +552,16 @@ struct Envelope {
     kdf: KdfField,
     cipher: CipherField,
     check: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    data_key: Option<DataKeyField>,
     ciphertext: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DataKeyField {
+    nonce: String,
+    wrapped: String,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -32,12 +32,106 @@ fn round_trip_with_password_and_with_session_key() {
     let (vault, key) = sealed();
     let parsed = Vault::from_json(&vault.to_json()).unwrap();
     assert_eq!(parsed, vault);
-    let (plain, key2) = parsed.unlock(b"correct horse").unwrap();
-    assert_eq!(plain.as_slice(), SECRET);
-    assert_eq!(*key.to_bytes(), *key2.to_bytes());
     // A restarted service worker reopens with the 32-byte key, no KDF.
     let restored = VaultKey::from_bytes(&key.to_bytes());
     assert_eq!(parsed.open(&restored).unwrap().as_slice(), SECRET);
+    let u = parsed.unlock(&mut OsRng, b"correct horse").unwrap();
+    assert_eq!(u.plaintext.as_slice(), SECRET);
+    assert_eq!(u.vault.open(&u.key).unwrap().as_slice(), SECRET);
+    assert_eq!(parsed.read(b"correct horse").unwrap().as_slice(), SECRET);
+}
+
+/// Issue 13, item 11: the key kept while unlocked is not the key derived
+/// from the password (which would open the vault for as long as the
+/// password stays), and each unlock replaces it: an earlier session's key
+/// opens nothing stored after it.
+#[test]
+fn the_session_key_is_not_the_password_key_and_each_unlock_replaces_it() {
+    let (vault, sealed_key) = sealed();
+    // The password's key, derived here from the stored salt and cost.
+    let json: Value = serde_json::from_str(&vault.to_json()).unwrap();
+    let salt = B64.decode(json["kdf"]["salt"].as_str().unwrap()).unwrap();
+    let mut master = [0u8; 32];
+    argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(FAST.memory_kib, FAST.iterations, FAST.parallelism, Some(32)).unwrap(),
+    )
+    .hash_password_into(b"correct horse", &salt, &mut master)
+    .unwrap();
+    let mut keys = vec![sealed_key];
+    let mut current = vault;
+    for _ in 0..3 {
+        let u = current.unlock(&mut OsRng, b"correct horse").unwrap();
+        keys.push(u.key);
+        current = u.vault;
+    }
+    let bytes: Vec<[u8; 32]> = keys.iter().map(|k| *k.to_bytes()).collect();
+    for (i, k) in bytes.iter().enumerate() {
+        assert_ne!(*k, master, "key {i} is the password's key");
+        for later in &bytes[i + 1..] {
+            assert_ne!(k, later, "an unlock kept the key");
+        }
+    }
+    let (last, earlier) = keys.split_last().unwrap();
+    assert_eq!(current.open(last).unwrap().as_slice(), SECRET);
+    for (i, k) in earlier.iter().enumerate() {
+        assert_eq!(
+            current.open(k).unwrap_err(),
+            Error::KeyNotCurrent,
+            "key {i}"
+        );
+        assert_eq!(
+            current.reseal(&mut OsRng, k, b"planted").unwrap_err(),
+            Error::KeyNotCurrent,
+            "key {i}"
+        );
+    }
+    assert_eq!(
+        current.open(&VaultKey::from_bytes(&master)).unwrap_err(),
+        Error::KeyNotCurrent
+    );
+    // The password still opens it, and nothing in the file is a key.
+    assert_eq!(current.read(b"correct horse").unwrap().as_slice(), SECRET);
+    let stored = current.to_json();
+    for k in bytes.iter().chain([&master]) {
+        assert!(!stored.contains(&B64.encode(k)));
+        assert!(!stored.contains(&hex::encode(k)));
+    }
+}
+
+#[test]
+fn a_changed_data_key_is_tampering_and_a_version_1_vault_has_none() {
+    let (vault, _) = sealed();
+    for i in [0, 20, 47] {
+        let j = edit(&vault, |v| flip_b64(&mut v["data_key"]["wrapped"], i));
+        assert_eq!(
+            Vault::from_json(&j)
+                .unwrap()
+                .unlock(&mut OsRng, b"correct horse")
+                .unwrap_err(),
+            Error::Tampered,
+            "byte {i}"
+        );
+    }
+    let j = edit(&vault, |v| flip_b64(&mut v["data_key"]["nonce"], 0));
+    assert_eq!(
+        Vault::from_json(&j)
+            .unwrap()
+            .read(b"correct horse")
+            .unwrap_err(),
+        Error::Tampered
+    );
+    let j = edit(&vault, |v| {
+        v.as_object_mut().unwrap().remove("data_key");
+    });
+    assert!(
+        matches!(Vault::from_json(&j), Err(Error::Malformed(m)) if m.contains("data key is missing"))
+    );
+    let j = edit(&vault, |v| v["version"] = 1.into());
+    assert!(
+        matches!(Vault::from_json(&j), Err(Error::Malformed(m)) if m.contains("version 1 vault has no data key"))
+    );
 }
 
 #[test]
@@ -53,13 +147,13 @@ fn ciphertext_is_not_the_plaintext_and_salts_differ() {
 fn wrong_password_is_its_own_error() {
     let (vault, _) = sealed();
     assert_eq!(
-        vault.unlock(b"correct horsf").unwrap_err(),
+        vault.unlock(&mut OsRng, b"correct horsf").unwrap_err(),
         Error::WrongPassword
     );
-    assert_eq!(vault.unlock(b"").unwrap_err(), Error::WrongPassword);
+    assert_eq!(vault.read(b"").unwrap_err(), Error::WrongPassword);
     assert_eq!(
         vault.open(&VaultKey::from_bytes(&[7; 32])).unwrap_err(),
-        Error::WrongPassword
+        Error::KeyNotCurrent
     );
     assert_eq!(Error::WrongPassword.to_string(), "wrong password");
 }
@@ -79,7 +173,7 @@ fn every_ciphertext_byte_flip_is_tampering() {
         let json = edit(&vault, |v| flip_b64(&mut v["ciphertext"], i));
         let e = Vault::from_json(&json)
             .unwrap()
-            .unlock(b"correct horse")
+            .read(b"correct horse")
             .unwrap_err();
         assert_eq!(e, Error::Tampered, "byte {i}");
     }
@@ -93,7 +187,7 @@ fn header_edits_are_detected() {
     assert_eq!(
         Vault::from_json(&j)
             .unwrap()
-            .unlock(b"correct horse")
+            .read(b"correct horse")
             .unwrap_err(),
         Error::Tampered
     );
@@ -103,7 +197,7 @@ fn header_edits_are_detected() {
     assert_eq!(
         Vault::from_json(&j)
             .unwrap()
-            .unlock(b"correct horse")
+            .read(b"correct horse")
             .unwrap_err(),
         Error::WrongPassword
     );
@@ -111,7 +205,7 @@ fn header_edits_are_detected() {
     assert_eq!(
         Vault::from_json(&j)
             .unwrap()
-            .unlock(b"correct horse")
+            .read(b"correct horse")
             .unwrap_err(),
         Error::WrongPassword
     );
@@ -120,7 +214,7 @@ fn header_edits_are_detected() {
     assert_eq!(
         Vault::from_json(&j)
             .unwrap()
-            .unlock(b"correct horse")
+            .read(b"correct horse")
             .unwrap_err(),
         Error::WrongPassword
     );
@@ -135,9 +229,9 @@ fn malformed_and_future_vaults_are_explained() {
     assert!(
         matches!(Vault::from_json(&j), Err(Error::Malformed(m)) if m.contains("not a Tandem vault"))
     );
-    let j = edit(&vault, |v| v["version"] = 2.into());
+    let j = edit(&vault, |v| v["version"] = 3.into());
     let e = Vault::from_json(&j).unwrap_err();
-    assert_eq!(e, Error::UnsupportedVersion(2));
+    assert_eq!(e, Error::UnsupportedVersion(3));
     assert!(e.to_string().contains("update Tandem"));
     let j = edit(&vault, |v| v["kdf"]["algorithm"] = "pbkdf2".into());
     assert!(matches!(
@@ -190,20 +284,21 @@ fn reseal_keeps_the_password_and_refuses_foreign_keys() {
     let (vault, key) = sealed();
     let next = vault.reseal(&mut OsRng, &key, b"new contents").unwrap();
     assert_eq!(
-        next.unlock(b"correct horse").unwrap().0.as_slice(),
+        next.read(b"correct horse").unwrap().as_slice(),
         b"new contents"
     );
+    assert_eq!(next.open(&key).unwrap().as_slice(), b"new contents");
     assert_ne!(next.to_json(), vault.to_json());
     let (_, other_key) = sealed();
     assert_eq!(
         vault.reseal(&mut OsRng, &other_key, b"x").unwrap_err(),
-        Error::WrongPassword
+        Error::KeyNotCurrent
     );
 }
 
 #[test]
 fn change_password() {
-    let (vault, _) = sealed();
+    let (vault, old_key) = sealed();
     assert_eq!(
         vault
             .change_password(&mut OsRng, b"nope", b"new pw", FAST)
@@ -214,11 +309,12 @@ fn change_password() {
         .change_password(&mut OsRng, b"correct horse", b"new pw", FAST)
         .unwrap();
     assert_eq!(
-        changed.unlock(b"correct horse").unwrap_err(),
+        changed.read(b"correct horse").unwrap_err(),
         Error::WrongPassword
     );
-    assert_eq!(changed.unlock(b"new pw").unwrap().0.as_slice(), SECRET);
+    assert_eq!(changed.read(b"new pw").unwrap().as_slice(), SECRET);
     assert_eq!(changed.open(&key).unwrap().as_slice(), SECRET);
+    assert_eq!(changed.open(&old_key).unwrap_err(), Error::KeyNotCurrent);
 }
 
 #[test]
@@ -243,8 +339,24 @@ fn debug_prints_no_key() {
 fn version_1_fixture_still_opens() {
     let fixture = include_str!("vectors/vault-v1.json");
     let v = Vault::from_json(fixture).unwrap();
-    let (plain, _) = v.unlock(b"tandem fixture").unwrap();
-    assert_eq!(plain.as_slice(), b"fixture secret: version 1");
+    assert_eq!(
+        v.read(b"tandem fixture").unwrap().as_slice(),
+        b"fixture secret: version 1"
+    );
+    // Its first unlock writes it again as version 2, under a data key.
+    let u = v.unlock(&mut OsRng, b"tandem fixture").unwrap();
+    assert_eq!(u.plaintext.as_slice(), b"fixture secret: version 1");
+    let json: Value = serde_json::from_str(&u.vault.to_json()).unwrap();
+    assert_eq!(json["version"], 2);
+    let again = Vault::from_json(&u.vault.to_json()).unwrap();
+    assert_eq!(
+        again.open(&u.key).unwrap().as_slice(),
+        b"fixture secret: version 1"
+    );
+    assert_eq!(
+        again.read(b"tandem fixture").unwrap().as_slice(),
+        b"fixture secret: version 1"
+    );
 }
 
 proptest! {
@@ -253,7 +365,9 @@ proptest! {
     fn any_plaintext_round_trips(plain in proptest::collection::vec(any::<u8>(), 0..2048), pw in "[ -~]{1,40}") {
         let (vault, _) = Vault::seal(&mut OsRng, pw.as_bytes(), &plain, FAST).unwrap();
         let back = Vault::from_json(&vault.to_json()).unwrap();
-        let (opened, _) = back.unlock(pw.as_bytes()).unwrap();
-        prop_assert_eq!(opened.as_slice(), plain.as_slice());
+        let u = back.unlock(&mut OsRng, pw.as_bytes()).unwrap();
+        prop_assert_eq!(u.plaintext.as_slice(), plain.as_slice());
+        let reopened = u.vault.open(&u.key).unwrap();
+        prop_assert_eq!(reopened.as_slice(), plain.as_slice());
     }
 }

@@ -35,11 +35,13 @@ impl SealedKeyring {
     }
 }
 
-/// An unlocked keyring and its session key.
+/// An unlocked keyring, the vault sealed again under a new data key (to
+/// store in place of the one opened) and that key (the session key).
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct UnlockedKeyring {
     keyring: Option<Keyring>,
+    vault: String,
     key: VaultKey,
 }
 
@@ -53,7 +55,14 @@ impl UnlockedKeyring {
             .ok_or_else(|| Error::invalid("the keyring was already taken"))
     }
 
-    /// The session key, for memory-only session storage.
+    /// The vault JSON to store (the one opened no longer fits the session key).
+    #[wasm_bindgen(getter)]
+    pub fn vault(&self) -> String {
+        self.vault.clone()
+    }
+
+    /// The session key, for memory-only session storage: a data key of
+    /// this unlock's, not the key derived from the password.
     #[wasm_bindgen(getter, js_name = sessionKey)]
     pub fn session_key(&self) -> Vec<u8> {
         self.key.to_bytes().to_vec()
@@ -96,18 +105,22 @@ impl Vault {
     }
 
     /// Decrypts with the password. Throws `WrongPassword` or `Tampered`.
+    /// The vault comes back sealed under a new data key (`vault`, to store)
+    /// whose key is the session's.
     pub fn unlock(vault: &str, password: &str) -> Result<UnlockedKeyring> {
         let v = tandem_vault::Vault::from_json(vault)?;
-        let (plain, key) = v.unlock(password.as_bytes())?;
+        let u = v.unlock(&mut OsRng, password.as_bytes())?;
         Ok(UnlockedKeyring {
             keyring: Some(Keyring {
-                inner: tandem_keys::Keyring::from_bytes(&plain)?,
+                inner: tandem_keys::Keyring::from_bytes(&u.plaintext)?,
             }),
-            key,
+            vault: u.vault.to_json(),
+            key: u.key,
         })
     }
 
-    /// Decrypts with a session key (after a service-worker restart).
+    /// Decrypts with a session key (after a service-worker restart); throws
+    /// `KeyNotCurrent` for a key another unlock replaced.
     pub fn open(vault: &str, session_key_bytes: &[u8]) -> Result<Keyring> {
         let v = tandem_vault::Vault::from_json(vault)?;
         let plain = v.open(&session_key(session_key_bytes)?)?;
@@ -134,7 +147,7 @@ impl Vault {
     /// when the password is wrong.
     pub fn export(vault: &str, password: &str, address: &str, phrase: bool) -> Result<String> {
         let addr = crate::error::address(address)?;
-        let (plain, _) = tandem_vault::Vault::from_json(vault)?.unlock(password.as_bytes())?;
+        let plain = tandem_vault::Vault::from_json(vault)?.read(password.as_bytes())?;
         let keyring = tandem_keys::Keyring::from_bytes(&plain)?;
         Ok(keyring.export(addr, phrase)?.as_str().to_owned())
     }

@@ -108,16 +108,25 @@ fn vault_through_the_boundary() {
         "WrongPassword"
     );
     let mut unlocked = Vault::unlock(&vault, "pw").unwrap();
-    assert_eq!(unlocked.session_key(), sealed.session_key());
+    // Each unlock seals the vault under a new session key: the one from
+    // sealing opens the vault as it was, not the one to store now.
+    assert_ne!(unlocked.session_key(), sealed.session_key());
+    let vault_now = unlocked.vault();
+    assert_eq!(
+        Vault::open(&vault_now, &sealed.session_key())
+            .unwrap_err()
+            .kind,
+        "KeyNotCurrent"
+    );
     let mut ring = unlocked.take_keyring().unwrap();
     assert_eq!(unlocked.take_keyring().unwrap_err().kind, "InvalidInput");
     ring.derive_next(0).unwrap();
-    let resealed = Vault::reseal(&vault, &sealed.session_key(), &ring).unwrap();
-    let reopened = Vault::open(&resealed, &sealed.session_key()).unwrap();
+    let resealed = Vault::reseal(&vault_now, &unlocked.session_key(), &ring).unwrap();
+    let reopened = Vault::open(&resealed, &unlocked.session_key()).unwrap();
     assert_eq!(reopened.accounts(), ring.accounts());
     assert_eq!(
         Vault::open(&resealed, &[0; 32]).unwrap_err().kind,
-        "WrongPassword"
+        "KeyNotCurrent"
     );
     assert_eq!(
         Vault::open(&resealed, &[0; 3]).unwrap_err().kind,

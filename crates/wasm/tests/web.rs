@@ -78,6 +78,6 @@ fn default_vault_seals_and_unlocks_in_the_browser() {
     let sealed = Vault::seal(&k, "correct horse", None).unwrap();
     let mut unlocked = Vault::unlock(&sealed.vault(), "correct horse").unwrap();
     assert_eq!(unlocked.take_keyring().unwrap().accounts(), k.accounts());
-    let reopened = Vault::open(&sealed.vault(), &unlocked.session_key()).unwrap();
+    let reopened = Vault::open(&unlocked.vault(), &unlocked.session_key()).unwrap();
     assert_eq!(reopened.accounts(), k.accounts());
 }
