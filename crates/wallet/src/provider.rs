@@ -421,10 +421,7 @@ impl Wallet {
                 })?;
                 let address = self.authorized(origin, addr)?;
                 let bytes = tandem_eth::eip191::message_bytes(message);
-                let text = String::from_utf8(bytes.clone()).ok().filter(|t| {
-                    !t.chars()
-                        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-                });
+                let text = tandem_eth::eip191::message_text(&bytes);
                 let display = json!({
                     "address": address,
                     "text": text,
