@@ -476,7 +476,7 @@ impl Wallet {
                     }
                 }
                 let mut warnings = Vec::new();
-                if typed.primary_type.to_ascii_lowercase().contains("permit") {
+                if crate::decode::is_permit(&typed.primary_type) {
                     warnings.push("this signature is a token permit: it lets the spender move your tokens without a transaction".to_owned());
                 }
                 let display = json!({
