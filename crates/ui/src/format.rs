@@ -81,15 +81,15 @@ pub fn cmp_decimal(a: &str, b: &str) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-/// 2^128 in decimal. Allowances at or above it are "unlimited" in practice
-/// (2^256-1 for ERC-20 approve, 2^160-1 for Permit2).
-pub const UNLIMITED_THRESHOLD: &str = "340282366920938463463374607431768211456";
-
-/// True if the quantity is so large it means "no limit".
+/// True if the quantity (decimal or hex, as a dapp or a node spells it) is
+/// so large it means "no limit": at least 2^128, read by the wallet's own
+/// rule (`tandem_wallet::decode::is_unlimited_word`, which the worker's
+/// warning and the phone's policy use). Permit2's 2^160 - 1 is above it.
 pub fn is_unlimited(quantity: &str) -> bool {
-    to_decimal(quantity)
-        .map(|d| cmp_decimal(&d, UNLIMITED_THRESHOLD) != std::cmp::Ordering::Less)
-        .unwrap_or(false)
+    decimal_to_hex(quantity).is_ok_and(|h| {
+        let h = h.strip_prefix("0x").unwrap_or(&h);
+        h.len() > 64 || tandem_wallet::decode::is_unlimited_word(&format!("{h:0>64}"))
+    })
 }
 
 fn group_thousands(int: &str) -> String {

@@ -326,28 +326,20 @@ pub fn personal_sign_message(a: &Approval) -> SignText {
     )
 }
 
-/// Decodes a `personal_sign` message: `0x` hex that is readable UTF-8 becomes
-/// text, other hex stays hex, and a plain string is shown as sent.
+/// Decodes a `personal_sign` message as the core does for its display and
+/// the audit log (`tandem_eth::eip191`): the bytes signed are text when they
+/// are readable UTF-8, else hex, whether the dapp sent them as `0x` hex or
+/// as a string.
 pub fn personal_sign_text(message: &str) -> SignText {
-    if let Some(h) = message.strip_prefix("0x") {
-        if h.len() % 2 == 0 && h.chars().all(|c| c.is_ascii_hexdigit()) {
-            let bytes: Vec<u8> = (0..h.len())
-                .step_by(2)
-                .filter_map(|i| u8::from_str_radix(&h[i..i + 2], 16).ok())
-                .collect();
-            return match String::from_utf8(bytes) {
-                Ok(s)
-                    if !s
-                        .chars()
-                        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') =>
-                {
-                    SignText::Text(s)
-                }
-                _ => SignText::Hex(message.to_owned()),
-            };
-        }
+    use tandem_eth::eip191::{message_bytes, message_text};
+    let bytes = message_bytes(message);
+    match message_text(&bytes) {
+        Some(t) => SignText::Text(t.to_owned()),
+        None => SignText::Hex(format!(
+            "0x{}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )),
     }
-    SignText::Text(message.to_owned())
 }
 
 #[cfg(test)]
@@ -398,5 +390,24 @@ mod tests {
             SignText::Text("plain words".into())
         );
         assert_eq!(personal_sign_text("0xabc"), SignText::Text("0xabc".into()));
+    }
+
+    #[test]
+    fn the_same_signed_bytes_read_the_same_however_sent() {
+        // A control character sent as a string was shown as text here while
+        // the core's display (and so the audit log) called it binary: the
+        // window now decides on the signed bytes, as the core does.
+        assert_eq!(
+            personal_sign_text("hi\u{7}"),
+            SignText::Hex("0x686907".into())
+        );
+        assert_eq!(
+            personal_sign_text("0x686907"),
+            personal_sign_text("hi\u{7}")
+        );
+        assert_eq!(
+            personal_sign_text("0xDEADBEEF"),
+            SignText::Hex("0xdeadbeef".into())
+        );
     }
 }

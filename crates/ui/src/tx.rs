@@ -1,7 +1,7 @@
 //! Transactions as the approval window shows them: who, what, how much, and
 //! the EIP-1559 fees the user may edit.
 
-use crate::format::{clip, format_units, is_unlimited, parse_units, to_decimal, to_u128};
+use crate::format::{clip, format_units, parse_units, to_decimal, to_u128};
 use crate::{form_err, Result};
 use serde_json::Value;
 
@@ -51,67 +51,50 @@ pub enum KnownCall {
     },
 }
 
-fn word(data: &str, i: usize) -> Option<&str> {
-    data.get(8 + i * 64..8 + (i + 1) * 64)
-}
-
-fn word_address(data: &str, i: usize) -> Option<String> {
-    let w = word(data, i)?;
-    w[..24]
-        .chars()
-        .all(|c| c == '0')
-        .then(|| crate::format::checksum_address(&format!("0x{}", &w[24..])))
-}
-
-/// Names the call made by `to`/`data`.
+/// Names the call made by `to`/`data`, as the core's warnings and the
+/// phone's policy read it (`tandem_wallet::decode`): one decoder, so the
+/// window never calls harmless what the policy sends to the phone.
 pub fn decode_call(to: Option<&str>, data: &str) -> KnownCall {
-    let d = data.trim().trim_start_matches("0x").to_ascii_lowercase();
+    use tandem_wallet::decode::{is_unlimited_word, token_call, TokenCall};
+    let d = data.trim().trim_start_matches("0x");
     if to.is_none_or(str::is_empty) {
         return KnownCall::ContractCreation;
     }
     if d.is_empty() {
         return KnownCall::NativeTransfer;
     }
-    let unknown = || KnownCall::Unknown {
-        selector: format!("0x{}", d.get(..8).unwrap_or(&d)),
-    };
-    if !d.chars().all(|c| c.is_ascii_hexdigit()) {
-        return unknown();
-    }
-    let amount = |i| word(&d, i).and_then(|w| to_decimal(&format!("0x{w}")).ok());
-    let known = match d.get(..8) {
-        Some("a9059cbb") => word_address(&d, 0)
-            .zip(amount(1))
-            .map(|(to, amount)| KnownCall::Transfer { to, amount }),
-        Some("095ea7b3") => {
-            word_address(&d, 0)
-                .zip(amount(1))
-                .map(|(spender, amount)| KnownCall::Approve {
-                    unlimited: is_unlimited(&amount),
-                    spender,
-                    amount,
-                })
+    let address = |hex: &str| crate::format::checksum_address(&format!("0x{hex}"));
+    let amount = |hex: &str| to_decimal(&format!("0x{hex}")).unwrap_or_default();
+    match token_call(d) {
+        Some(TokenCall::Transfer { to, amount: a }) => KnownCall::Transfer {
+            to: address(to),
+            amount: amount(a),
+        },
+        Some(TokenCall::Approve { spender, amount: a }) => KnownCall::Approve {
+            spender: address(spender),
+            amount: amount(a),
+            unlimited: is_unlimited_word(a),
+        },
+        Some(TokenCall::SetApprovalForAll { operator, approved }) => KnownCall::SetApprovalForAll {
+            operator: address(operator),
+            approved,
+        },
+        Some(TokenCall::TransferFrom {
+            from,
+            to,
+            amount: a,
+        }) => KnownCall::TransferFrom {
+            from: address(from),
+            to: address(to),
+            amount: amount(a),
+        },
+        _ => {
+            let d = d.to_ascii_lowercase();
+            KnownCall::Unknown {
+                selector: format!("0x{}", d.get(..8).unwrap_or(&d)),
+            }
         }
-        Some("a22cb465") => word_address(&d, 0)
-            .zip(amount(1))
-            .and_then(|(operator, b)| match b.as_str() {
-                "0" => Some(KnownCall::SetApprovalForAll {
-                    operator,
-                    approved: false,
-                }),
-                "1" => Some(KnownCall::SetApprovalForAll {
-                    operator,
-                    approved: true,
-                }),
-                _ => None,
-            }),
-        Some("23b872dd") => word_address(&d, 0)
-            .zip(word_address(&d, 1))
-            .zip(amount(2))
-            .map(|((from, to), amount)| KnownCall::TransferFrom { from, to, amount }),
-        _ => None,
-    };
-    known.unwrap_or_else(unknown)
+    }
 }
 
 /// One line describing the call, for the window title area.
@@ -318,11 +301,15 @@ mod tests {
             decode_call(Some(TOKEN), "0xzz"),
             KnownCall::Unknown { .. }
         ));
-        // Address word with dirty upper bytes is not an address.
-        let dirty = format!("0xa9059cbb{}{:0>64}", "1".repeat(64), "1");
+        // An address word with dirty upper bytes is read as a token
+        // compiled with Solidity's older ABI decoder reads it (its lower 20
+        // bytes): called unknown, an unlimited approval went unnamed here
+        // while the phone's policy covered it (`tandem_wallet::decode`).
+        let dirty = format!("0x095ea7b3{}{}", "1".repeat(64), "f".repeat(64));
         assert!(matches!(
             decode_call(Some(TOKEN), &dirty),
-            KnownCall::Unknown { .. }
+            KnownCall::Approve { unlimited: true, ref spender, .. }
+                if spender.eq_ignore_ascii_case(&format!("0x{}", "1".repeat(40)))
         ));
         assert!(matches!(
             decode_call(Some(TOKEN), "0xa9059cbb€€"),

@@ -314,7 +314,7 @@ fn warnings(view: &TypedDataView, current_chain: Option<u64>) -> Vec<Warning> {
     let pt = view.primary_type.to_ascii_lowercase();
     let mut leaves = Vec::new();
     walk(&view.message, &mut leaves);
-    if pt.contains("permit") {
+    if tandem_wallet::decode::is_permit(&view.primary_type) {
         let spender = find(&view.message, "spender").unwrap_or("an address");
         w.push(Warning {
             severity: Severity::Danger,

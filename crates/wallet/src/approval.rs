@@ -4,6 +4,7 @@ use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::decode::TokenCall;
 use crate::{display, rpc};
 use crate::{Asset, Error, Network, Result, State};
 
@@ -14,17 +15,12 @@ pub const MAX_PENDING_PER_ORIGIN: usize = 5;
 
 /// The smallest token allowance Tandem calls unlimited: 2^128. No token's
 /// supply comes near it, and dapps that mean "no limit" ask 2^256 - 1 or a
-/// little less (Permit2: 2^160 - 1). One threshold everywhere: the approval
-/// window's warning, the phone's policy ([`crate::confirm`]) and the pages'
-/// wording (`tandem_ui::format::UNLIMITED_THRESHOLD`, tested equal), so
-/// that no amount reads as unlimited on screen and passes as limited to the
-/// phone's policy.
+/// little less (Permit2: 2^160 - 1). One rule everywhere
+/// ([`crate::decode::is_unlimited_word`]): the approval window's warning,
+/// the phone's policy ([`crate::confirm`]) and the pages' wording
+/// (`tandem_ui::format::is_unlimited`), so that no amount reads as
+/// unlimited on screen and passes as limited to the phone's policy.
 pub const UNLIMITED_FROM: U256 = U256::from_limbs([0, 0, 1, 0]);
-
-/// Whether allowance `amount` is unlimited in practice ([`UNLIMITED_FROM`]).
-pub fn is_unlimited(amount: U256) -> bool {
-    amount >= UNLIMITED_FROM
-}
 
 /// What the user is asked to approve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -651,11 +647,6 @@ pub(crate) fn check_transaction(tx: &Value) -> Result<()> {
     Ok(())
 }
 
-/// ERC-20 `transfer(address,uint256)` selector.
-const TRANSFER: &str = "a9059cbb";
-/// ERC-20 `approve(address,uint256)` selector.
-const APPROVE: &str = "095ea7b3";
-
 /// What the approval page shows for a transaction, with decoded ERC-20 calls
 /// and warnings.
 pub(crate) fn transaction_display(state: &State, tx: &Value) -> Value {
@@ -677,31 +668,42 @@ pub(crate) fn transaction_display(state: &State, tx: &Value) -> Value {
             },
         );
     let data = tx.get("data").and_then(Value::as_str).unwrap_or("0x");
-    let body = data.strip_prefix("0x").unwrap_or(data);
     let mut warnings = Vec::new();
-    let mut call = Value::Null;
-    if body.len() == 8 + 128 {
-        let arg = |i: usize| &body[8 + 64 * i..8 + 64 * (i + 1)];
-        let addr = format!("0x{}", &arg(0)[24..]);
-        // The spelling the window uses everywhere (EIP-55), so that no
-        // warning reads as another one.
-        let addr = addr
-            .parse::<Address>()
-            .map_or(addr, |a| a.to_checksum(None));
-        let amount = U256::from_str_radix(arg(1), 16).unwrap_or_default();
-        match &body[..8] {
-            TRANSFER => call = json!({"function": "transfer", "to": addr, "amount": amount}),
-            APPROVE => {
-                if is_unlimited(amount) {
-                    warnings.push(format!(
-                        "unlimited token approval: {addr} could move all of this token from your account"
-                    ));
-                }
-                call = json!({"function": "approve", "spender": addr, "amount": amount});
-            }
-            _ => {}
+    // The spelling the window uses everywhere (EIP-55), so that no warning
+    // reads as another one.
+    let checksum = |a: &str| {
+        let a = format!("0x{a}");
+        a.parse::<Address>().map_or(a, |a| a.to_checksum(None))
+    };
+    // The calls the phone's policy covers warn here too, read by the same
+    // decoder ([`crate::decode`]): the window and the phone show these.
+    let call = match crate::decode::token_call(data) {
+        Some(TokenCall::Transfer { to, amount }) => Some(("transfer", "to", to, amount)),
+        Some(TokenCall::Approve { spender, amount }) => {
+            Some(("approve", "spender", spender, amount))
         }
-    }
+        Some(TokenCall::SetApprovalForAll {
+            operator,
+            approved: true,
+        }) => {
+            warnings.push(format!(
+                "{} gets control over all your items in this collection",
+                checksum(operator)
+            ));
+            None
+        }
+        _ => None,
+    };
+    let call = call.map_or(Value::Null, |(function, role, addr, amount)| {
+        let addr = checksum(addr);
+        if function == "approve" && crate::decode::is_unlimited_word(amount) {
+            warnings.push(format!(
+                "unlimited token approval: {addr} could move all of this token from your account"
+            ));
+        }
+        let amount = U256::from_str_radix(amount, 16).unwrap_or_default();
+        json!({"function": function, role: addr, "amount": amount})
+    });
     if tx.get("to").is_none_or(Value::is_null) {
         warnings.push("this transaction deploys a new contract".to_owned());
     }

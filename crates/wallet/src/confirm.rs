@@ -271,18 +271,6 @@ fn read_incoming(text: &str) -> Result<Incoming> {
     }
 }
 
-const SELECTOR_APPROVE: &str = "095ea7b3";
-const SELECTOR_SET_APPROVAL_FOR_ALL: &str = "a22cb465";
-/// EIP-712 primary types that grant a spender tokens (EIP-2612, DAI, Permit2).
-const PERMIT_TYPES: [&str; 6] = [
-    "Permit",
-    "PermitSingle",
-    "PermitBatch",
-    "PermitTransferFrom",
-    "PermitBatchTransferFrom",
-    "PermitWitnessTransferFrom",
-];
-
 fn secs(now_ms: u64) -> u64 {
     now_ms / 1000
 }
@@ -332,19 +320,12 @@ impl Wallet {
                     .and_then(|t| t.get("data"))
                     .and_then(Value::as_str)
                     .unwrap_or("0x");
-                let data = data.strip_prefix("0x").unwrap_or(data).to_ascii_lowercase();
-                if p.approvals && data.len() == 8 + 128 {
-                    let amount = U256::from_str_radix(&data[72..], 16).unwrap_or_default();
-                    let selector = &data[..8];
-                    // Unlimited in practice (some dapps use MAX - small):
-                    // the window's threshold, or an approval of the whole
-                    // collection.
-                    let unlimited =
-                        selector == SELECTOR_APPROVE && crate::approval::is_unlimited(amount);
-                    let all = selector == SELECTOR_SET_APPROVAL_FOR_ALL && !amount.is_zero();
-                    if unlimited || all {
-                        return Some(Rule::Approval);
-                    }
+                // The window's own reading of the call (unlimited in
+                // practice, as some dapps ask MAX - small; or a whole
+                // collection).
+                let grants_all = crate::decode::token_call(data).is_some_and(|c| c.grants_all());
+                if p.approvals && grants_all {
+                    return Some(Rule::Approval);
                 }
                 let value = hex_u256(tx.and_then(|t| t.get("value")));
                 let limit = p
@@ -354,7 +335,7 @@ impl Wallet {
             }
             ApprovalKind::TypedData => {
                 let primary = d.get("primaryType").and_then(Value::as_str).unwrap_or("");
-                (p.approvals && PERMIT_TYPES.contains(&primary)).then_some(Rule::Permit)
+                (p.approvals && crate::decode::is_permit(primary)).then_some(Rule::Permit)
             }
             ApprovalKind::AddChain => {
                 // A new network, or a known one whose name, RPC or currency

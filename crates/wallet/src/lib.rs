@@ -6,6 +6,7 @@ pub mod answered;
 pub mod approval;
 pub mod calls;
 pub mod confirm;
+pub mod decode;
 pub mod display;
 mod error;
 #[cfg(feature = "extra")]

@@ -421,10 +421,7 @@ impl Wallet {
                 })?;
                 let address = self.authorized(origin, addr)?;
                 let bytes = tandem_eth::eip191::message_bytes(message);
-                let text = String::from_utf8(bytes.clone()).ok().filter(|t| {
-                    !t.chars()
-                        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-                });
+                let text = tandem_eth::eip191::message_text(&bytes);
                 let display = json!({
                     "address": address,
                     "text": text,
@@ -479,7 +476,7 @@ impl Wallet {
                     }
                 }
                 let mut warnings = Vec::new();
-                if typed.primary_type.to_ascii_lowercase().contains("permit") {
+                if crate::decode::is_permit(&typed.primary_type) {
                     warnings.push("this signature is a token permit: it lets the spender move your tokens without a transaction".to_owned());
                 }
                 let display = json!({

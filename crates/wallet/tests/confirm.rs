@@ -124,7 +124,11 @@ fn each_rule_of_the_policy_sends_its_request_to_the_phone_and_nothing_else_does(
             .iter()
             .any(|x| x.as_str().unwrap().starts_with("unlimited token approval"))
     };
-    for amount in [&almost, &two_254, &two_128] {
+    // Read as the token reads it (`tandem_wallet::decode`): a byte
+    // appended or an upper-case selector once passed as no approval at all.
+    let padded = format!("{UNLIMITED}00");
+    let upper = UNLIMITED.replace("095ea7b3", "095EA7B3");
+    for amount in [&almost, &two_254, &two_128, &padded, &upper] {
         let id = send(&mut w, "0x0", Some(amount));
         // The window warns of what the phone's policy catches.
         assert!(warned(&w, id), "{amount}");
@@ -146,6 +150,12 @@ fn each_rule_of_the_policy_sends_its_request_to_the_phone_and_nothing_else_does(
     ));
     let all = "0xa22cb465000000000000000000000000a0b86991c6218b36c1d19d4a2e9eb0ce3606eb480000000000000000000000000000000000000000000000000000000000000001";
     let id = send(&mut w, "0x0", Some(all));
+    // Warned of here too, as the phone is shown it.
+    let warnings = &w.session.approval(id).unwrap().display["warnings"];
+    assert_eq!(
+        warnings[0],
+        "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48 gets control over all your items in this collection"
+    );
     assert_eq!(
         awaits(approve_here(&mut w, id)),
         Rule::Approval,

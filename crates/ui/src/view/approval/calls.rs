@@ -126,12 +126,7 @@ fn call(
             shorten_address(from),
             shorten_address(to)
         )),
-        KnownCall::SetApprovalForAll {
-            operator,
-            approved: true,
-        } => Some(format!(
-            "{operator} gets control over all your items in this collection"
-        )),
+        // A whole collection: the wallet's warning below says it.
         _ => None,
     };
     let warnings = c

@@ -33,7 +33,10 @@ pub(super) fn tx_body(a: &Approval, tokens: &[crate::token::TokenFacts]) -> El {
         (c.symbol, u8::try_from(c.decimals).unwrap_or(18))
     });
     let call = decode_call((!to.is_empty()).then_some(to.as_str()), &data);
-    let mut warnings: Vec<(bool, String)> = d
+    // The call's warnings (an unlimited approval, a whole collection) are
+    // the wallet's, from the decoder the phone's policy uses
+    // (`tandem_wallet::decode`): the phone is shown the same ones.
+    let warnings: Vec<(bool, String)> = d
         .get("warnings")
         .and_then(Value::as_array)
         .map(|ws| {
@@ -43,17 +46,6 @@ pub(super) fn tx_body(a: &Approval, tokens: &[crate::token::TokenFacts]) -> El {
                 .collect()
         })
         .unwrap_or_default();
-    if let KnownCall::SetApprovalForAll {
-        approved: true,
-        operator,
-    } = &call
-    {
-        warnings.push((
-            true,
-            format!("{operator} gets control over all your items in this collection"),
-        ));
-    }
-    // An unlimited ERC-20 approval's warning is the wallet's (in `warnings`).
     // Token amounts in the units the token contract states, on the chain
     // the transaction is for (read by `token.info`; never the dapp's word).
     let facts = crate::token::chain_of(a).and_then(|c| crate::token::find(tokens, c, &to));
