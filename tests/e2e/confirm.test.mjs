@@ -151,6 +151,39 @@ describe('confirm on phone', { timeout: 600_000 }, () => {
     assert.ok((await limited).result);
   });
 
+  it('approvals read as the token reads them (a byte appended, upper-case hex, a bool word of 2) wait for the phone, which shows the window\'s warning', async () => {
+    // Once, the phone's policy let the first two through while the window
+    // warned: each reader had its own decoder (tandem_wallet::decode now).
+    const word = (hex) => hex.padStart(64, '0');
+    const cases = [
+      [`${approveCall(SPENDER, MAX)}00`, /^unlimited token approval: /],
+      [approveCall(SPENDER, MAX.toUpperCase()).replace('095ea7b3', '095EA7B3'), /^unlimited token approval: /],
+      [`0xa22cb465${word(SPENDER.slice(2))}${word('2')}`, /gets control over all your items in this collection$/],
+    ];
+    for (const [data, warning] of cases) {
+      const pending = d(
+        ([from, to, data]) => window.dapp.raw({ method: 'eth_sendTransaction', params: [{ from, to, data }] }),
+        [A0, A1, data],
+      );
+      let shown;
+      await approveOnDesktop('transaction', {
+        ready: async (win) => {
+          const w = win.getByTestId('tx-warning-0');
+          await w.waitFor({ timeout: 15_000 });
+          shown = await w.textContent();
+        },
+      });
+      assert.match(shown, warning, data);
+      assert.ok(shown.toLowerCase().includes(SPENDER), shown);
+      await phonePage.getByTestId('approve-screen').waitFor({ timeout: 20_000 });
+      assert.ok((await phonePage.getByTestId('confirm-warnings').textContent()).includes(shown), 'the phone shows the window\'s warning');
+      const rows = await onPhone(true);
+      assert.equal(rows.spender.toLowerCase(), SPENDER);
+      const r = await pending;
+      assert.ok(r.result, JSON.stringify(r.error));
+    }
+  });
+
   it('a signed permit waits for the phone; the signature it lets through verifies with viem', async () => {
     const typed = {
       domain: { name: 'USD Coin', version: '2', chainId: 31337, verifyingContract: A1 },
