@@ -149,7 +149,7 @@ fn main() {
         time(if quick { 1.0 } else { 1500.0 }, || {
             black_box(
                 vault
-                    .unlock(b"correct horse battery staple")
+                    .unlock(&mut OsRng, b"correct horse battery staple")
                     .expect("unlock"),
             );
         }),

@@ -177,7 +177,9 @@ impl Home {
             }
         })?;
         let vault = Vault::from_json(&text)?;
-        let (plain, key) = vault.unlock(password.as_bytes())?;
+        // Not `unlock`: a running `tandem` process may hold this vault's
+        // key, which a new data key would take from it.
+        let (plain, key) = vault.unlock_keeping(password.as_bytes())?;
         let secrets: Secrets = serde_json::from_slice(&plain).map_err(|_| {
             Error::State("the vault contents are unreadable (made by an older Tandem?)".into())
         })?;

@@ -6,7 +6,7 @@
 //! PRF output) only after the user's fingerprint or face (user
 //! verification). HKDF-SHA256 (RFC 5869) makes the wrapping key from them;
 //! XChaCha20-Poly1305 seals the vault key (`tandem-vault`'s data key of
-//! the vault as stored, `Vault::key`; the phone does not rewrite its vault
+//! the vault as stored, `Vault::unlock_keeping`; the phone does not rewrite its vault
 //! at each unlock, as the extension does) under it, with the credential id, the salt and a digest
 //! of the vault JSON as associated data. So the record opens nothing
 //! without the authenticator, a changed byte fails the tag, and a record

@@ -237,7 +237,8 @@ pub fn unlock(vault: &str, password: &Secret) -> Result<Unlocked, String> {
 /// fingerprint or face unlock: see `prf`).
 pub fn vault_key(vault: &str, password: &Secret) -> Result<VaultKey, String> {
     Vault::from_json(vault)
-        .and_then(|v| v.key(password.expose().as_bytes()))
+        .and_then(|v| v.unlock_keeping(password.expose().as_bytes()))
+        .map(|(_, key)| key)
         .map_err(vault_error)
 }
 

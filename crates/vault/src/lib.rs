@@ -251,19 +251,19 @@ impl Vault {
     /// Derives the password's key and decrypts, changing nothing (to show
     /// a secret after the password was typed again).
     pub fn read(&self, password: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-        let master = derive(password, &self.salt, self.kdf)?;
-        self.decrypt(&self.data_key_from(&master)?, Error::Tampered)
+        self.unlock_keeping(password).map(|(plain, _)| plain)
     }
 
-    /// The key that opens this vault as stored (its data key; for version 1
-    /// the password's key), from the password, changing nothing: for a
-    /// store of its own that outlives a session and is bound to this very
-    /// vault (the phone's fingerprint unlock, `tandem-phone`'s `prf`).
-    pub fn key(&self, password: &[u8]) -> Result<VaultKey> {
+    /// Derives the password's key and decrypts, changing nothing: the
+    /// contents and the key that opens this vault as stored (its data key;
+    /// for version 1 the password's key). For a store that outlives a
+    /// session and is bound to this very vault (the phone's fingerprint
+    /// record, `tandem-phone`'s `prf`) and for a vault file other processes
+    /// hold the key of (the command-line device).
+    pub fn unlock_keeping(&self, password: &[u8]) -> Result<(Zeroizing<Vec<u8>>, VaultKey)> {
         let master = derive(password, &self.salt, self.kdf)?;
         let key = self.data_key_from(&master)?;
-        self.decrypt(&key, Error::Tampered)?;
-        Ok(key)
+        Ok((self.decrypt(&key, Error::Tampered)?, key))
     }
 
     /// Decrypts with the key of the unlock that wrote this vault (no KDF
