@@ -580,7 +580,10 @@ fn a_key_rotation_writes_every_page_again() {
             .collect()
     };
     let before = versions(&w);
-    assert!(before.len() >= 10, "the pages the records fell in: {before:?}");
+    assert!(
+        before.len() >= 10,
+        "the pages the records fell in: {before:?}"
+    );
     // Nothing changed: a flush reads every page and writes none.
     w.flush(a);
     w.run(&[a, b]);
