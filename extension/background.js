@@ -978,6 +978,53 @@ async function syncNetwork(chainId) {
 
 const syncWarn = (e) => console.warn('tandem: the change was not recorded for sync:', e?.message);
 
+// ---- sync glue: activity (the decisions are the sync module's) -------------
+/** This wallet's transactions as the sync module takes them (read when it
+ *  runs: a status seen while the module loaded is not overwritten by an
+ *  older list). */
+const ownActivity = () => {
+  const s = JSON.parse(wallet.stateJson());
+  return [JSON.stringify(s.activity), JSON.stringify(s.networks)];
+};
+
+/** This wallet's transactions, after one was sent or changed status, go to
+ *  the synced activity. */
+async function syncActivity() {
+  await whenSyncing((h) => h.syncActivitySaved(...ownActivity()));
+}
+
+/** The Activity tab's list, newest first: with the transactions the
+ *  group's other devices sent, where Activity syncs (shown only: this
+ *  wallet never sends them). */
+async function activityList() {
+  let list = null;
+  await whenSyncing((h) => (list = h.syncActivityShown(ownActivity()[0]))).catch((e) =>
+    console.warn("tandem: the other devices' activity was not read:", e?.message),
+  );
+  return list ? JSON.parse(list) : JSON.parse(wallet.stateJson()).activity.reverse();
+}
+
+/** The list last shown with the other devices' transactions (to tell the
+ *  popup only when a synced change touched it). */
+let activityShown = null;
+
+/** This wallet's transactions go to the synced records (the category may
+ *  just have been switched on); the popup re-reads the Activity tab when
+ *  another device's transactions changed. */
+function activitySynced(host) {
+  const [own, networks] = ownActivity();
+  try {
+    host.syncActivitySaved(own, networks);
+  } catch (e) {
+    syncWarn(e);
+  }
+  const shown = host.syncActivityShown(own);
+  if (shown !== activityShown) {
+    activityShown = shown;
+    notify('activity');
+  }
+}
+
 /** Names and networks synced from another device, into this wallet. */
 async function applySynced(host) {
   await ready;
@@ -1008,6 +1055,7 @@ async function applySynced(host) {
     notify('state');
   }
   await applySyncedTokens(host);
+  activitySynced(host);
   // Another device's balances may be newer than this one's: the popup
   // reads the portfolio again (cachedPortfolio merges them).
   notify('portfolio');
@@ -1180,6 +1228,7 @@ async function broadcast(address, tx, origin, signed) {
   const warning = wallet.recordSent(record, JSON.stringify(answer));
   await persist();
   notify('activity');
+  syncActivity().catch(syncWarn);
   if (warning) {
     console.warn('tandem:', warning);
     notification(`tandem-hash-${signed.hash}`, "Tandem: the network's RPC misreported a transaction", warning);
@@ -1210,6 +1259,7 @@ async function checkReceipt(hash, chainId) {
   if (wallet.updateStatus(hash, status, block ?? undefined)) {
     await persist();
     notify('activity');
+    syncActivity().catch(syncWarn);
     refreshPortfolio().catch(() => {});
   }
   return true;
@@ -1528,10 +1578,8 @@ async function uiMethod(method, p) {
     case 'portfolio.refresh':
       await pollReceipts();
       return refreshPortfolio();
-    case 'activity': {
-      const s = JSON.parse(wallet.stateJson());
-      return s.activity.slice().reverse();
-    }
+    case 'activity':
+      return activityList();
     case 'sites.disconnect':
       wallet.disconnect(str(p.origin, 'origin'));
       touched();

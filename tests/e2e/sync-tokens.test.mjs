@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { openDapp, openPopup, startAnvil, startDapp, until, ANVIL_ACCOUNT_0 } from './lib/index.mjs';
 import { answer } from './lib/approve.mjs';
 import { deployErc20 } from './lib/erc20.mjs';
-import { cliRecords, twoBrowsersAndCli } from './lib/sync.mjs';
+import { cliRecords, onAnvil, twoBrowsersAndCli } from './lib/sync.mjs';
 
 const screen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
 
@@ -47,12 +47,7 @@ describe('token lists sync between two browsers and the CLI', () => {
     await deployErc20(anvil.url, TWO, { symbol: 'TWO', decimals: 18, holder: ANVIL_ACCOUNT_0, balance: 10n ** 18n });
     await deployErc20(anvil.url, SITE, { symbol: 'SITE', decimals: 18, holder: ANVIL_ACCOUNT_0, balance: 10n ** 18n });
     group = await twoBrowsersAndCli();
-    // Both wallets show chain 31337, read from this anvil (set up on each:
-    // the Networks category stays off).
-    for (const b of [group.first, group.second]) {
-      await b.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: anvil.url, symbol: 'ETH' });
-      await b.ui('networks.select', { chainId: 31337 });
-    }
+    await onAnvil([group.first, group.second], anvil.url);
   });
   after(async () => {
     await group?.close();

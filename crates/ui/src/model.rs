@@ -251,6 +251,8 @@ pub struct ActivityItem {
     pub block_number: Option<u64>,
     /// What was wrong with the node's answer when it was sent.
     pub warning: Option<String>,
+    /// The group's device that sent it (synced; none for this wallet's own).
+    pub sent_from: Option<String>,
 }
 
 /// A pending approval (`approvals.get`).

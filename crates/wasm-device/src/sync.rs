@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 
 use crate::{events, input, seal, DeviceHost, Host};
 
+mod activity;
 mod tokens;
 
 /// What is stored (sealed): the syncer and the notices not dismissed.
@@ -318,6 +319,35 @@ impl DeviceHost {
             )
         })?;
         serde_json::to_string(&changes).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// This wallet's transactions (its `activity` list and its networks, as
+    /// JSON in the wallet's form), after one was sent or changed status and
+    /// when the category may have been switched on: the synced records are
+    /// brought to match ([`activity::changes`]), in one save.
+    #[wasm_bindgen(js_name = syncActivitySaved)]
+    pub fn sync_activity_saved(&self, activity: &str, networks: &str) -> Result<(), JsError> {
+        let own = activity::list(activity, "activity").map_err(|e| JsError::new(&e))?;
+        let networks = activity::list(networks, "network").map_err(|e| JsError::new(&e))?;
+        let me = self.host.dev.borrow().id();
+        let edits = with_attached(&self.host, |s| {
+            activity::changes(s.replica(), me, &own, &networks)
+        })?;
+        self.edit_records(edits)
+    }
+
+    /// The Activity tab's list: given the wallet's (JSON, oldest first),
+    /// it with the transactions the group's other devices sent, newest
+    /// first, each of those naming its device (`sentFrom`); the wallet's
+    /// alone, newest first, while Activity does not sync.
+    #[wasm_bindgen(js_name = syncActivityShown)]
+    pub fn sync_activity_shown(&self, own: &str) -> Result<String, JsError> {
+        let own = activity::list(own, "activity").map_err(|e| JsError::new(&e))?;
+        let dev = self.host.dev.borrow();
+        let others = with_attached(&self.host, |s| {
+            activity::elsewhere(s.replica(), dev.id(), |d| events::name_of(&dev, d))
+        })?;
+        Ok(serde_json::Value::Array(activity::merged(own, others)).to_string())
     }
 
     /// The user read the notices: they are cleared.

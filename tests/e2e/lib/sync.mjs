@@ -72,6 +72,15 @@ export async function twoBrowsersAndCli() {
   };
 }
 
+/** The browsers show chain 31337, read from the anvil node at `url` (set up
+ *  on each: the Networks category stays off). */
+export async function onAnvil(browsers, url) {
+  for (const b of browsers) {
+    await b.ui('networks.upsert', { chainId: 31337, name: 'Anvil', rpcUrl: url, symbol: 'ETH' });
+    await b.ui('networks.select', { chainId: 31337 });
+  }
+}
+
 /** The user turns sync category `category` on (for the whole group) in the
  *  browser's popup: Settings, Sync, its switch. */
 export async function turnOnInPopup(browser, category) {

@@ -1,4 +1,5 @@
-//! Home's activity tab: this wallet's own transactions.
+//! Home's activity tab: this wallet's own transactions, and the ones the
+//! group's other devices sent (synced, shown only).
 
 use crate::format::{format_native, relative_time, shorten_address};
 use crate::model::{ActivityItem, Network};
@@ -40,6 +41,12 @@ pub(super) fn activity_panel(ui: &Ui, net: &Network) -> El {
                             shorten_address(&a.hash),
                             relative_time(a.submitted_at, ui.now_ms)
                         )))
+                        .maybe(a.sent_from.as_ref().map(|d| {
+                            el("span")
+                                .class("muted small")
+                                .tid(format!("activity-from-{}", a.hash))
+                                .text(format!("Sent from {d}"))
+                        }))
                         .maybe(a.warning.as_ref().map(|w| {
                             el("span")
                                 .class("warn small")
@@ -64,4 +71,53 @@ pub(super) fn activity_panel(ui: &Ui, net: &Network) -> El {
                         ),
                 )
         }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::view::fixtures::home_ui;
+    use crate::view::{view, Tab};
+
+    #[test]
+    fn another_devices_transaction_says_which_device_sent_it() {
+        let mut ui = home_ui();
+        let mine = ui.activity[0].hash.clone();
+        // As the worker lists it: the synced one first (newer), with its
+        // value in decimal wei.
+        let theirs = "0xee00000000000000000000000000000000000000000000000000000000000003";
+        ui.activity.insert(
+            0,
+            serde_json::from_value(serde_json::json!({
+                "hash": theirs, "chainId": 31337,
+                "from": "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",
+                "to": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
+                "value": "100000000000000000", "status": "pending", "submittedAt": 30_000,
+                "sentFrom": "Pixel 8"
+            }))
+            .unwrap(),
+        );
+        ui.tab = Tab::Activity;
+        let v = view(&ui, "");
+        assert_eq!(
+            v.find(&format!("activity-from-{theirs}"))
+                .unwrap()
+                .text_content(),
+            "Sent from Pixel 8"
+        );
+        let row = v.find(&format!("activity-row-{theirs}")).unwrap();
+        assert!(
+            row.text_content().contains("0.1 ETH"),
+            "{}",
+            row.text_content()
+        );
+        assert_eq!(
+            v.find(&format!("activity-status-{theirs}"))
+                .unwrap()
+                .text_content(),
+            "pending"
+        );
+        // The wallet's own transaction names no device.
+        assert!(v.find(&format!("activity-row-{mine}")).is_some());
+        assert!(v.find(&format!("activity-from-{mine}")).is_none());
+    }
 }
