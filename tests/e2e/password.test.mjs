@@ -15,47 +15,17 @@ import assert from 'node:assert/strict';
 import { launch, openPopup, ANVIL_MNEMONIC, ANVIL_ACCOUNT_0 as A0, PASSWORD } from './lib/index.mjs';
 import { onboardImport } from './lib/onboard.mjs';
 import { loadWasm } from '../node/wasm.mjs';
-import { argon2id } from '@noble/hashes/argon2.js';
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { dataKey, vaultKey } from './lib/secrets.mjs';
 
 const NEW_PASSWORD = 'a different horse, 2026!';
 const waitScreen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
 const hex = (bytes) => Buffer.from(bytes).toString('hex');
 
-/** A stored vault's keys, opened here with @noble: the key derived from the
- *  password (Argon2id) and the data key it unseals (vault version 2). */
+/** A stored vault's keys, opened here with @noble (lib/secrets.mjs): the
+ *  key derived from the password (Argon2id) and the data key it unseals. */
 function vaultKeys(json, password) {
-  const v = JSON.parse(json);
-  const b = (s) => Buffer.from(s, 'base64');
-  const u32 = (n) => {
-    const x = Buffer.alloc(4);
-    x.writeUInt32BE(n);
-    return x;
-  };
-  assert.equal(v.version, 2, 'a version 2 vault');
-  const salt = b(v.kdf.salt);
-  const master = argon2id(new TextEncoder().encode(password), salt, {
-    t: v.kdf.iterations,
-    m: v.kdf.memory_kib,
-    p: v.kdf.parallelism,
-    dkLen: 32,
-  });
-  const enc = hkdf(sha256, master, undefined, new TextEncoder().encode('tandem/vault/v1/encrypt'), 32);
-  const header = Buffer.concat([
-    Buffer.from('tandem-vault'),
-    u32(v.version),
-    Buffer.from('argon2id'),
-    u32(0x13),
-    u32(v.kdf.memory_kib),
-    u32(v.kdf.iterations),
-    u32(v.kdf.parallelism),
-    salt,
-  ]);
-  const aad = Buffer.concat([Buffer.from('tandem/vault/data-key'), header, b(v.check)]);
-  const data = xchacha20poly1305(enc, b(v.data_key.nonce), aad).decrypt(b(v.data_key.wrapped));
-  return { master, data };
+  assert.equal(JSON.parse(json).version, 2, 'a version 2 vault');
+  return { master: vaultKey(json, password), data: dataKey(json, password) };
 }
 
 describe('change password, and the session key is not the vault key', { timeout: 180_000 }, () => {

@@ -18,7 +18,7 @@ import { mnemonicToSeedSync } from '@scure/bip39';
 import { ROOT, ANVIL_MNEMONIC, ANVIL_ACCOUNT_0, until } from './lib/index.mjs';
 import { startRelay } from './lib/devices.mjs';
 import { launchPhone, setUpPhone, unlockPhone, PHONE_PASSWORD } from './lib/phone.mjs';
-import { filesUnder, findSecrets, openPrfRecord, openVaultWithKey, vaultKey } from './lib/secrets.mjs';
+import { dataKey, filesUnder, findSecrets, openPrfRecord, openVaultWithKey, vaultKey } from './lib/secrets.mjs';
 
 const RECORD = 'tandem.phone.biometric';
 const NO_PRF =
@@ -133,7 +133,8 @@ describe('unlock with fingerprint or face (WebAuthn PRF)', () => {
       assert.ok(outputs.every((o) => o.length === 32 && Buffer.from(o).equals(Buffer.from(outputs[0]))));
       const prf = Uint8Array.from(outputs[0]);
       const { wrapKey, vaultKey: unwrapped } = openPrfRecord(record, vault, prf);
-      assert.deepEqual(Buffer.from(unwrapped), Buffer.from(vaultKey(vault, PHONE_PASSWORD)), 'the vault key (Argon2id of the password)');
+      assert.deepEqual(Buffer.from(unwrapped), Buffer.from(dataKey(vault, PHONE_PASSWORD)), "the stored vault's data key");
+      assert.notDeepEqual(Buffer.from(unwrapped), Buffer.from(vaultKey(vault, PHONE_PASSWORD)), "not the password's key");
       assert.match(new TextDecoder().decode(openVaultWithKey(vault, unwrapped)), /./);
 
       // Secrets scan: the phone's storage and its profile files.

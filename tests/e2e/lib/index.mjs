@@ -176,16 +176,6 @@ export async function launch({ extensionDir = process.env.TANDEM_E2E_EXTENSION ?
       }
       return r.result;
     },
-    /** The wasm files the running worker fetched (its resource timing). */
-    async workerWasm() {
-      const w = context.serviceWorkers().find((x) => x.url().includes(extId));
-      return w.evaluate(() =>
-        performance
-          .getEntriesByType('resource')
-          .map((e) => e.name.split('/').pop())
-          .filter((n) => n.endsWith('.wasm')),
-      );
-    },
     /** Stops every service worker, as Chrome does after ~30 s idle. */
     async killWorker() {
       const cdp = await context.newCDPSession(ext);

@@ -4,8 +4,8 @@
 // base64 and base64url (padded or not).
 //
 // The command-line device's vault is opened here with @noble (Argon2id,
-// HKDF-SHA256, XChaCha20-Poly1305, per crates/vault), independently of the
-// Rust code, to learn the group's keys and its identity seed.
+// HKDF-SHA256, XChaCha20-Poly1305, per crates/vault/README.md), independently
+// of the Rust code, to learn the group's keys and its identity seed.
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import assert from 'node:assert/strict';
@@ -24,7 +24,7 @@ const u32 = (n) => {
 };
 const concat = (...parts) => Uint8Array.from(parts.flatMap((p) => [...p]));
 
-/** A `tandem-vault` envelope's key (Argon2id of the password), as crates/vault derives it. */
+/** A `tandem-vault` envelope's password key (Argon2id of the password), as crates/vault derives it. */
 export function vaultKey(json, password) {
   const v = JSON.parse(json);
   return argon2id(enc.encode(password), Buffer.from(v.kdf.salt, 'base64'), {
@@ -35,14 +35,9 @@ export function vaultKey(json, password) {
   });
 }
 
-/** Opens a `tandem-vault` JSON envelope with its key; returns the plaintext. */
-export function openVaultWithKey(json, master) {
-  const v = JSON.parse(json);
-  const salt = Buffer.from(v.kdf.salt, 'base64');
-  const nonce = Buffer.from(v.cipher.nonce, 'base64');
-  const check = Buffer.from(v.check, 'base64');
-  const key = hkdf(sha256, master, undefined, enc.encode('tandem/vault/v1/encrypt'), 32);
-  const aad = concat(
+/** Format, version and the KDF's name, cost and salt, as crates/vault binds them. */
+function header(v) {
+  return concat(
     enc.encode('tandem-vault'),
     u32(v.version),
     enc.encode('argon2id'),
@@ -50,17 +45,44 @@ export function openVaultWithKey(json, master) {
     u32(v.kdf.memory_kib),
     u32(v.kdf.iterations),
     u32(v.kdf.parallelism),
-    salt,
+    Buffer.from(v.kdf.salt, 'base64'),
+  );
+}
+
+const encryptionKey = (master) => hkdf(sha256, master, undefined, enc.encode('tandem/vault/v1/encrypt'), 32);
+
+/** The key that opens a `tandem-vault` envelope without the password: the
+ *  data key sealed under the password's key (version 2), or that key itself
+ *  (version 1). */
+export function dataKey(json, password) {
+  const v = JSON.parse(json);
+  const master = vaultKey(json, password);
+  if (v.version === 1) return master;
+  const b = (s) => Buffer.from(s, 'base64');
+  const aad = concat(enc.encode('tandem/vault/data-key'), header(v), b(v.check));
+  return xchacha20poly1305(encryptionKey(master), b(v.data_key.nonce), aad).decrypt(b(v.data_key.wrapped));
+}
+
+/** Opens a `tandem-vault` JSON envelope with its data key (`dataKey`);
+ *  returns the plaintext. */
+export function openVaultWithKey(json, key) {
+  const v = JSON.parse(json);
+  const b = (s) => Buffer.from(s, 'base64');
+  const nonce = b(v.cipher.nonce);
+  const aad = concat(
+    header(v),
     enc.encode('xchacha20-poly1305'),
     nonce,
-    check,
+    b(v.check),
+    ...(v.version === 1 ? [] : [b(v.data_key.nonce), b(v.data_key.wrapped)]),
   );
-  return xchacha20poly1305(key, nonce, aad).decrypt(Buffer.from(v.ciphertext, 'base64'));
+  const content = v.version === 1 ? encryptionKey(key) : key;
+  return xchacha20poly1305(content, nonce, aad).decrypt(b(v.ciphertext));
 }
 
 /** Opens a `tandem-vault` JSON envelope with its password; returns the plaintext. */
 export function openVault(json, password) {
-  return openVaultWithKey(json, vaultKey(json, password));
+  return openVaultWithKey(json, dataKey(json, password));
 }
 
 /**
