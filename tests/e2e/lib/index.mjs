@@ -176,11 +176,20 @@ export async function launch({ extensionDir = process.env.TANDEM_E2E_EXTENSION ?
       }
       return r.result;
     },
-    /** Stops every service worker, as Chrome does after ~30 s idle. */
+    /** Stops every service worker, as Chrome does after ~30 s idle, and
+     *  returns once CDP reports this extension's worker stopped (the
+     *  command itself may answer first: a test that writes storage "with
+     *  the worker stopped" would race a worker still running). */
     async killWorker() {
       const cdp = await context.newCDPSession(ext);
+      // Seen once is enough: something may start it again right after.
+      let stopped = false;
+      cdp.on('ServiceWorker.workerVersionUpdated', ({ versions }) => {
+        if (versions.some((v) => v.scriptURL.includes(extId) && v.runningStatus === 'stopped')) stopped = true;
+      });
       await cdp.send('ServiceWorker.enable');
       await cdp.send('ServiceWorker.stopAllWorkers');
+      await until(() => stopped, 'CDP to report the worker stopped', 10_000, 20);
       await cdp.detach();
     },
     /** Waits for the approval window the worker opens. A window opened by
