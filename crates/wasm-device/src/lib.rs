@@ -245,7 +245,13 @@ impl DeviceHost {
     }
 
     /// Closes every socket (the worker is going away or the wallet was reset).
+    /// The sockets go at once, not after the queued outputs: the worker
+    /// replaces this module by the sync one while a persist may be under
+    /// way, and a message heard after that would be stored by nobody (the
+    /// replaced module's writes are dropped) yet acknowledged to the relay.
+    /// Unacknowledged, it waits there for the module that replaces this one.
     pub fn close(&self) {
+        close_all(&self.host);
         self.host.want_online.set(false);
         input(
             &self.host,
