@@ -78,10 +78,10 @@ function add(item) {
 
 /** Events of the plain module that may make an entry (the sync module
  *  decides, auditEvent: a pairing this device took part in, its own token
- *  refreshed, a revocation it issued). The sync module records its own;
+ *  refreshed or expired, a revocation it issued). The sync module records its own;
  *  these wait, as heard, until it loads. Of a pairing only its end: the
  *  steps before it never make one. */
-const EVENTS = ['token_refreshed', 'device_revoked'];
+const EVENTS = ['token_refreshed', 'token_expired', 'device_revoked'];
 onPlainEvent((json, e) => {
   if (EVENTS.includes(e.kind) || e.pairing?.step === 'paired') add({ event: json, atMs: Date.now() });
 });

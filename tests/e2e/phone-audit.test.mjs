@@ -11,7 +11,8 @@
 // export downloads and its entries carry signatures; an entry of the
 // desktop altered in the phone's stored log is shown in red there. The
 // phone's Sync screen switches a category for every device and edits the
-// address book both ways.
+// address book both ways; a network changed on the desktop is announced on
+// the phone with the desktop's name.
 // Run: node --test tests/e2e/phone-audit.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -160,6 +161,26 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
     assert.deepEqual(phonePage.errors, []);
   });
 
+  it('a network changed on the desktop is announced on the phone, naming the desktop', async () => {
+    const onInExtension = async () => (await browser.ui('sync.view')).categories.find((c) => c.category === 'networks').on;
+    await phonePage.getByTestId('sync-open').click();
+    await phonePage.getByTestId('sync-screen').waitFor();
+    await phonePage.getByTestId('sync-toggle-networks').click();
+    await phonePage.getByTestId('sync-toggle-networks').filter({ hasText: 'On' }).waitFor({ timeout: 20_000 });
+    await until(onInExtension, 'the extension to sync networks', 30_000);
+    // The chain the desktop uses, changed there (renamed; an RPC URL
+    // changed is the same record): every other device hears of it.
+    await browser.ui('networks.upsert', { chainId: 31337, name: 'Anvil (renamed)', rpcUrl: anvil.url, symbol: 'ETH' });
+    const notice = phonePage.getByTestId('sync-notices').getByText(/Networks entry 31337 was (added|changed) on Chrome on /);
+    await notice.first().waitFor({ timeout: 30_000 });
+    await phonePage.getByTestId('sync-toggle-networks').click();
+    await phonePage.getByTestId('sync-toggle-networks').filter({ hasText: 'Off' }).waitFor();
+    await until(async () => !(await onInExtension()), 'the extension to stop syncing networks', 30_000);
+    await phonePage.getByTestId('back-button').click();
+    await phonePage.getByTestId('home-screen').waitFor();
+    assert.deepEqual(phonePage.errors, []);
+  });
+
   it('what the desktop signs shows on the phone, from the desktop, verified with its whole chain', async () => {
     const signed = d((a) => window.dapp.signMessage(a, 'Seen on the phone\nNonce: 9'), A0);
     await answer(browser, 'personal_sign', true);
@@ -255,6 +276,12 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
     assert.equal(own.device, unlocked.device, 'written by the phone');
     assert.equal(own.problem, null);
     assert.ok(own.text.toLowerCase().includes(A1.toLowerCase()), own.text);
+    // The phone approved the desktop into the wallet: it issued the
+    // desktop's session token, and says so in its own chain.
+    const issued = (await entries(phonePage)).filter((e) => e.device === own.device && / issued; it expires /.test(e.text));
+    assert.equal(issued.length, 1, JSON.stringify(await entries(phonePage)));
+    assert.match(issued[0].text, /^Session token of .+ issued; it expires \d{1,2} \w{3} \d{4}, \d{2}:\d{2}$/);
+    assert.equal(issued[0].problem, null);
     assert.deepEqual(phonePage.errors, []);
   });
   it('an entry of the desktop altered in the phone\'s stored log is shown in red on the phone', async () => {

@@ -356,6 +356,14 @@ fn report(e: &Event) {
             record.issuer_device(),
             record.reason()
         ),
+        Event::TokenExpiring { expires_at } => eprintln!(
+            "tandem: this device's pairing expires at {expires_at} (Unix time); \
+             it asked the other devices to renew it"
+        ),
+        Event::TokenExpired { expires_at } => eprintln!(
+            "tandem: this device's pairing expired at {expires_at} (Unix time); \
+             it must be paired again"
+        ),
         _ => {}
     }
 }

@@ -307,6 +307,13 @@ pub enum Event {
         /// Unix seconds.
         expires_at: u64,
     },
+    /// This device's session token expired (reported once per token): the
+    /// relay no longer lets it in, so it must pair again (or another
+    /// device's late refresh arrives while it is still online).
+    TokenExpired {
+        /// Unix seconds.
+        expires_at: u64,
+    },
     /// [`Command::StartOver`] done: a new device, ready to pair.
     StartedOver,
     /// The group's blob `name` as the relay holds it, opened.
@@ -578,7 +585,22 @@ impl Device {
         }
         self.pairing_tick(now, rng);
         self.state.used_offers.retain(|(_, exp)| *exp > now);
+        self.note_token_expired(now);
         self.work(now, rng);
+    }
+
+    /// This device's token is past its expiry: said once (per token), also
+    /// while offline (an expired device may never get online again).
+    fn note_token_expired(&mut self, now: u64) {
+        let Some(expires_at) = self.own_token_expiry() else {
+            return;
+        };
+        if now < expires_at || self.state.expiry_noted == Some(expires_at) {
+            return;
+        }
+        self.state.expiry_noted = Some(expires_at);
+        self.persist();
+        self.emit(Event::TokenExpired { expires_at });
     }
 
     fn on_command(&mut self, c: Command, now: u64, rng: &mut impl CryptoRngCore) {
@@ -779,18 +801,22 @@ impl Device {
         self.pairing_online(now, rng);
     }
 
+    /// When this device's token expires, while it is an active member
+    /// holding one (a founder has none).
+    fn own_token_expiry(&self) -> Option<u64> {
+        self.state
+            .group
+            .member(&self.id())
+            .filter(|m| m.is_active())
+            .and_then(|m| m.token.as_ref())
+            .map(tandem_pair::SessionToken::expires_at)
+    }
+
     /// A week before this device's token expires it asks the group for a
     /// new one (again each day until one arrives).
     fn ask_refresh_if_due(&mut self, now: u64, rng: &mut impl CryptoRngCore) {
         let me = self.id();
-        let Some(expires_at) = self
-            .state
-            .group
-            .member(&me)
-            .filter(|m| m.is_active())
-            .and_then(|m| m.token.as_ref())
-            .map(tandem_pair::SessionToken::expires_at)
-        else {
+        let Some(expires_at) = self.own_token_expiry() else {
             return;
         };
         if expires_at > now.saturating_add(REFRESH_BEFORE_SECS) || now >= expires_at {

@@ -122,6 +122,10 @@ pub struct State {
     /// When this device last asked the group to refresh its token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) refresh_asked_at: Option<u64>,
+    /// The expiry of this device's token last reported as passed
+    /// ([`crate::Event::TokenExpired`] is said once per token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) expiry_noted: Option<u64>,
     #[serde(default)]
     pub(crate) next_id: u64,
 }
@@ -165,6 +169,7 @@ impl State {
             used_offers: Vec::new(),
             inbox: Vec::new(),
             refresh_asked_at: None,
+            expiry_noted: None,
             next_id: 0,
         }
     }

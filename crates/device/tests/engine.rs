@@ -469,6 +469,54 @@ fn tokens_are_refreshed_before_they_expire() {
     assert_eq!(asks, 1);
 }
 
+/// A token that ran out without a refresh (every other device stayed away)
+/// is reported once, on the first tick after its expiry, also offline; a
+/// device that never paired has no token and reports nothing.
+#[test]
+fn an_expired_token_is_reported_once() {
+    let mut sim = Sim::new(11);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    let lone = sim.device("lone");
+    sim.pair(phone, desk);
+    sim.run();
+    let desk_id = sim.nodes[desk].dev.id();
+    let expires_at = sim.nodes[desk]
+        .group()
+        .member(&desk_id)
+        .unwrap()
+        .token
+        .as_ref()
+        .unwrap()
+        .expires_at();
+    let expired = |sim: &Sim, node: usize| {
+        sim.nodes[node]
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::TokenExpired { .. }))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    // Offline through its last week (online, it would ask for a refresh).
+    sim.input(desk, Input::Command(Command::Disconnect));
+    sim.now = expires_at - 1;
+    sim.input(desk, Input::Tick);
+    sim.run();
+    assert!(expired(&sim, desk).is_empty(), "not before its expiry");
+    sim.now = expires_at;
+    sim.input(desk, Input::Tick);
+    sim.input(lone, Input::Tick);
+    sim.run();
+    assert_eq!(
+        expired(&sim, desk),
+        vec![Event::TokenExpired { expires_at }]
+    );
+    sim.input(desk, Input::Tick);
+    sim.run();
+    assert_eq!(expired(&sim, desk).len(), 1, "said once per token");
+    assert!(expired(&sim, lone).is_empty());
+}
+
 /// A device whose pairing is over (removed, or its token expired) starts
 /// over: a new identity and a group of one, ready to show a QR again.
 #[test]

@@ -307,6 +307,15 @@ fn happened(v: &AuditView, h: &Happened, utc_offset_min: i32) -> String {
             device,
             action,
             expires_at,
+        } if action == "expired" => format!(
+            "Session token of {} expired on {}: it must pair again",
+            device_name(v, device),
+            date_time(*expires_at, utc_offset_min)
+        ),
+        Happened::Token {
+            device,
+            action,
+            expires_at,
         } => format!(
             "Session token of {} {action}; it expires {}",
             device_name(v, device),
@@ -698,6 +707,24 @@ mod tests {
         assert_eq!(
             page.find("audit-entry-aa-1-text").unwrap().text_content(),
             "Failed unlock: wrong password"
+        );
+    }
+
+    #[test]
+    fn session_tokens_say_issued_refreshed_or_expired_in_words() {
+        let v = view();
+        let token = |action: &str| Happened::Token {
+            device: "bb".into(),
+            action: action.into(),
+            expires_at: 1_700_000_000,
+        };
+        assert_eq!(
+            happened(&v, &token("issued"), 0),
+            "Session token of Phone issued; it expires 14 Nov 2023, 22:13"
+        );
+        assert_eq!(
+            happened(&v, &token("expired"), 0),
+            "Session token of Phone expired on 14 Nov 2023, 22:13: it must pair again"
         );
     }
 

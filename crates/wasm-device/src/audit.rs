@@ -64,7 +64,7 @@ impl DeviceHost {
     pub fn audit_record(&self, happened: &str, at_ms: f64) -> Result<js_sys::Promise, JsError> {
         let h: Happened = serde_json::from_str(happened)
             .map_err(|e| JsError::new(&format!("bad audit entry: {e}")))?;
-        Ok(self.recorded(h, at_ms as u64))
+        Ok(self.recorded(vec![h], at_ms as u64))
     }
 
     /// Records a site's request answered here: `approval` as the wallet
@@ -86,7 +86,7 @@ impl DeviceHost {
             approved_on.or_else(|| approved.then(|| self.host.dev.borrow().id().to_hex()));
         Ok(
             match tandem_sync::answered::sign_entry(&a, approved, approved_on) {
-                Some(h) => self.recorded(h, at_ms as u64),
+                Some(h) => self.recorded(vec![h], at_ms as u64),
                 None => js_sys::Promise::resolve(&JsValue::UNDEFINED),
             },
         )
@@ -94,17 +94,14 @@ impl DeviceHost {
 
     /// Records what an engine event (JSON, as the worker heard it from the
     /// plain module, at `at_ms`) makes this device record, if anything: a
-    /// pairing, its own token refreshed, a revocation it issued. Resolves
-    /// once stored.
+    /// pairing (and the token it issued for it), its own token refreshed or
+    /// expired, a revocation it issued. Resolves once stored.
     #[wasm_bindgen(js_name = auditEvent)]
     pub fn audit_event(&self, event: &str, at_ms: f64) -> Result<js_sys::Promise, JsError> {
         let e: serde_json::Value =
             serde_json::from_str(event).map_err(|e| JsError::new(&format!("bad event: {e}")))?;
-        let me = self.host.dev.borrow().id();
-        Ok(match happened(me, &e) {
-            Some(h) => self.recorded(h, at_ms as u64),
-            None => js_sys::Promise::resolve(&JsValue::UNDEFINED),
-        })
+        let entries = happened(&self.host.dev.borrow(), &e);
+        Ok(self.recorded(entries, at_ms as u64))
     }
 
     /// The log, every entry checked, as the log screen shows it:
@@ -174,11 +171,16 @@ impl DeviceHost {
         }
     }
 
-    fn recorded(&self, h: Happened, at_ms: u64) -> js_sys::Promise {
+    fn recorded(&self, entries: Vec<Happened>, at_ms: u64) -> js_sys::Promise {
         let host = Rc::clone(&self.host);
         wasm_bindgen_futures::future_to_promise(async move {
-            if !record(&host, h, at_ms) {
-                return Err(JsError::new("sync is not open").into());
+            if entries.is_empty() {
+                return Ok(JsValue::UNDEFINED);
+            }
+            for h in entries {
+                if !record(&host, h, at_ms) {
+                    return Err(JsError::new("sync is not open").into());
+                }
             }
             store(&host).await;
             Ok(JsValue::UNDEFINED)
@@ -218,23 +220,45 @@ pub(crate) fn known(dev: &Device) -> impl Iterator<Item = (DeviceId, IdentityPub
 }
 
 /// What this device records itself from an engine event: a pairing it
-/// took part in, its session token refreshed, a revocation it issued.
+/// took part in (and the token it issued for it), its session token
+/// refreshed or expired, a revocation it issued.
 pub(crate) fn from_event(host: &Rc<Host>, e: &Event) -> bool {
-    let me = host.dev.borrow().id();
     let Ok(json) = serde_json::from_str(&events::to_json(e)) else {
         return false;
     };
-    match happened(me, &json) {
-        Some(h) => record(host, h, now_ms()),
-        None => false,
-    }
+    let entries = happened(&host.dev.borrow(), &json);
+    let at = now_ms();
+    entries
+        .into_iter()
+        .fold(false, |any, h| record(host, h, at) || any)
 }
 
 /// The entry an engine event makes, read from the event as the worker
 /// hears it (`events::to_json`): the same words whether the event comes
 /// straight from this module or waited in the worker's queue, heard by the
-/// plain module before this one loaded (a browser's first pairing).
-fn happened(me: DeviceId, e: &serde_json::Value) -> Option<Happened> {
+/// plain module before this one loaded (a browser's first pairing). A
+/// pairing this device approved makes two: the pairing, and the session
+/// token it issued for the new device (read from the group, which keeps it).
+fn happened(dev: &Device, e: &serde_json::Value) -> Vec<Happened> {
+    let paired = e["kind"] == "pairing" && e["pairing"]["step"] == "paired";
+    let issued = paired
+        .then(|| issued_here(dev, e["pairing"]["device"].as_str()?))
+        .flatten();
+    entry(dev.id(), e).into_iter().chain(issued).collect()
+}
+
+/// The token this device issued to `device` (hex), as an entry.
+fn issued_here(dev: &Device, device: &str) -> Option<Happened> {
+    let id = DeviceId::from_hex(device).ok()?;
+    let token = dev.state().group.member(&id)?.token.as_ref()?;
+    (token.issuer_device() == dev.id()).then(|| Happened::Token {
+        device: device.to_owned(),
+        action: "issued".into(),
+        expires_at: token.expires_at(),
+    })
+}
+
+fn entry(me: DeviceId, e: &serde_json::Value) -> Option<Happened> {
     let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
     let mine = |v: &serde_json::Value| v.as_str() == Some(me.to_hex().as_str());
     match e["kind"].as_str()? {
@@ -248,10 +272,107 @@ fn happened(me: DeviceId, e: &serde_json::Value) -> Option<Happened> {
             action: "refreshed".into(),
             expires_at: e["expires_at"].as_u64()?,
         }),
+        // Said by the engine of this device's own token only.
+        "token_expired" => Some(Happened::Token {
+            device: me.to_hex(),
+            action: "expired".into(),
+            expires_at: e["expires_at"].as_u64()?,
+        }),
         "device_revoked" if mine(&e["record"]["by"]) => Some(Happened::Revoked {
             device: text(&e["record"]["target"]["device"])?,
             reason: text(&e["record"]["reason"])?,
         }),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::OsRng;
+    use serde_json::json;
+    use tandem_pair::{Capabilities, IdentityKey, SessionToken, TokenRequest};
+
+    /// A device that approved `new` into its group (the token it issued is
+    /// in the group, as after a real pairing), and that token.
+    fn approver_of(new: &IdentityKey) -> (Device, SessionToken) {
+        let me = IdentityKey::generate(&mut OsRng);
+        let mut state = tandem_device::State::found(
+            &me,
+            "laptop",
+            "ws://127.0.0.1:8787/v1/ws",
+            1_700_000_000,
+            &mut OsRng,
+        )
+        .unwrap();
+        let token = SessionToken::issue(
+            &me,
+            &TokenRequest {
+                group: state.group.id(),
+                subject: new.public(),
+                subject_encryption: new.encryption_public(),
+                capabilities: Capabilities::ALL,
+                lifetime_secs: 30 * 86_400,
+            },
+            1_700_000_000,
+            &mut OsRng,
+        );
+        state.group.learn_admitted(token.clone()).unwrap();
+        (Device::new(me, state), token)
+    }
+
+    fn paired(device: &str) -> serde_json::Value {
+        json!({"kind": "pairing", "pairing": {"step": "paired", "device": device, "name": "phone"}})
+    }
+
+    #[test]
+    fn a_pairing_this_device_approved_records_the_token_it_issued() {
+        let phone = IdentityKey::generate(&mut OsRng);
+        let (dev, token) = approver_of(&phone);
+        let hex = phone.device_id().to_hex();
+        assert_eq!(
+            happened(&dev, &paired(&hex)),
+            vec![
+                Happened::Paired {
+                    device: hex.clone(),
+                    name: "phone".into()
+                },
+                Happened::Token {
+                    device: hex,
+                    action: "issued".into(),
+                    expires_at: token.expires_at(),
+                },
+            ]
+        );
+        // The new device's side: the token in its group was issued by the
+        // other one, so the pairing alone.
+        let (joiner, _) = approver_of(&IdentityKey::generate(&mut OsRng));
+        let approver = dev.id().to_hex();
+        assert_eq!(
+            happened(&joiner, &paired(&approver)),
+            vec![Happened::Paired {
+                device: approver,
+                name: "phone".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn an_expired_token_is_recorded_as_this_devices_own() {
+        let (dev, _) = approver_of(&IdentityKey::generate(&mut OsRng));
+        let e: serde_json::Value =
+            serde_json::from_str(&events::to_json(&Event::TokenExpired { expires_at: 77 }))
+                .unwrap();
+        assert_eq!(
+            happened(&dev, &e),
+            vec![Happened::Token {
+                device: dev.id().to_hex(),
+                action: "expired".into(),
+                expires_at: 77,
+            }]
+        );
+        // Another device's refresh is that device's to record.
+        let other = json!({"kind": "token_refreshed", "device": "00".repeat(16), "expires_at": 5});
+        assert_eq!(happened(&dev, &other), vec![]);
     }
 }

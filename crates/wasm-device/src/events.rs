@@ -111,6 +111,10 @@ pub(crate) fn to_json(e: &Event) -> String {
             .num("expires_at", *expires_at)
             .str("kind", "token_expiring")
             .end(),
+        Event::TokenExpired { expires_at } => o
+            .num("expires_at", *expires_at)
+            .str("kind", "token_expired")
+            .end(),
         Event::StartedOver => kind("started_over"),
         Event::Failed { what, error } => failure(what, error),
         _ => kind("unknown"),
@@ -187,6 +191,12 @@ pub(crate) fn notification(dev: &Device, e: &Event) -> Option<String> {
             "This browser's pairing expires soon",
             "Tandem asked your other devices to renew it. Open one of them (it renews \
              the pairing when it is online), or pair again from Devices.",
+        ),
+        Event::TokenExpired { .. } => note(
+            "This browser's pairing expired",
+            "Your other devices did not renew it in time, so the relay no longer lets this \
+             browser in: nothing syncs and no request reaches your phone. Open Devices and tap \
+             Pair again.",
         ),
         _ => return None,
     })
@@ -265,6 +275,9 @@ mod tests {
             }
             Event::TokenExpiring { expires_at } => {
                 json!({"kind": "token_expiring", "expires_at": expires_at})
+            }
+            Event::TokenExpired { expires_at } => {
+                json!({"kind": "token_expired", "expires_at": expires_at})
             }
             Event::StartedOver => json!({"kind": "started_over"}),
             Event::Failed { what, error } => {
@@ -375,6 +388,7 @@ mod tests {
                 expires_at: 4,
             }),
             Event::TokenExpiring { expires_at: 8 },
+            Event::TokenExpired { expires_at: 9 },
             Event::StartedOver,
             Event::Failed {
                 what: s("w"),
@@ -446,6 +460,12 @@ mod tests {
                 Event::TokenExpiring { expires_at: 1 },
                 Some(
                     r#"{"message":"Tandem asked your other devices to renew it. Open one of them (it renews the pairing when it is online), or pair again from Devices.","title":"This browser's pairing expires soon"}"#,
+                ),
+            ),
+            (
+                Event::TokenExpired { expires_at: 1 },
+                Some(
+                    r#"{"message":"Your other devices did not renew it in time, so the relay no longer lets this browser in: nothing syncs and no request reaches your phone. Open Devices and tap Pair again.","title":"This browser's pairing expired"}"#,
                 ),
             ),
             (Event::Online, None),
