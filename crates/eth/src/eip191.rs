@@ -11,7 +11,7 @@ use crate::signature::{sign_hash, Signature};
 pub fn message_bytes(message: &str) -> Vec<u8> {
     match message.strip_prefix("0x") {
         Some(h) if h.len() % 2 == 0 => {
-            hex::decode(h).unwrap_or_else(|_| message.as_bytes().to_vec())
+            alloy_primitives::hex::decode(h).unwrap_or_else(|_| message.as_bytes().to_vec())
         }
         _ => message.as_bytes().to_vec(),
     }

@@ -43,7 +43,8 @@ impl PrivateKey {
             });
         }
         let mut bytes = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(t, bytes.as_mut_slice()).map_err(|_| Error::PrivateKeyNotHex)?;
+        alloy_primitives::hex::decode_to_slice(t, bytes.as_mut_slice())
+            .map_err(|_| Error::PrivateKeyNotHex)?;
         Self::from_bytes(&bytes)
     }
 

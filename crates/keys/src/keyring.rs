@@ -231,7 +231,9 @@ impl Keyring {
         if !phrase {
             let mut out = Zeroizing::new(String::with_capacity(66));
             out.push_str("0x");
-            out.push_str(&Zeroizing::new(hex::encode(key.to_bytes().as_slice())));
+            out.push_str(&Zeroizing::new(alloy_primitives::hex::encode(
+                key.to_bytes().as_slice(),
+            )));
             return Ok(out);
         }
         match info.origin {
@@ -260,7 +262,9 @@ impl Keyring {
                     },
                     Source::Imported(key) => StoredSource::PrivateKey {
                         id: *id,
-                        key: Zeroizing::new(hex::encode(key.to_bytes().as_slice())),
+                        key: Zeroizing::new(alloy_primitives::hex::encode(
+                            key.to_bytes().as_slice(),
+                        )),
                     },
                 })
                 .collect(),

@@ -50,7 +50,7 @@ pub(crate) type Result<T, E = Error> = core::result::Result<T, E>;
 pub(crate) fn hex_array<const N: usize>(s: &str, what: &str) -> Result<[u8; N]> {
     let h = s.strip_prefix("0x").unwrap_or(s);
     let mut out = [0u8; N];
-    hex::decode_to_slice(h, &mut out)
+    alloy_primitives::hex::decode_to_slice(h, &mut out)
         .map_err(|_| Error::invalid(format!("{what} must be {N} bytes of hex")))?;
     Ok(out)
 }

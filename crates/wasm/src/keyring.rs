@@ -165,7 +165,7 @@ impl Keyring {
 }
 
 fn sig_hex(sig: &tandem_eth::Signature) -> String {
-    format!("0x{}", hex::encode(sig.as_bytes()))
+    format!("0x{}", alloy_primitives::hex::encode(sig.as_bytes()))
 }
 
 fn json<T: Serialize>(v: &T) -> String {
