@@ -970,6 +970,12 @@ async function syncRenamed(address) {
   if (i >= 0) await whenSyncing((h) => h.syncAccountNamed(accounts[i].address, accounts[i].name, i));
 }
 
+/** The account list reordered here goes to the synced places. */
+async function syncOrdered() {
+  const accounts = JSON.parse(wallet.stateJson()).accounts.map((a) => ({ address: a.address, name: a.name }));
+  await whenSyncing((h) => h.syncAccountsOrdered(JSON.stringify(accounts)));
+}
+
 /** A network added, changed or removed here goes to the synced networks. */
 async function syncNetwork(chainId) {
   const n = wallet.network(chainId);
@@ -1025,7 +1031,8 @@ function activitySynced(host) {
   }
 }
 
-/** Names and networks synced from another device, into this wallet. */
+/** Names, the account order and networks synced from another device, into
+ *  this wallet. */
 async function applySynced(host) {
   await ready;
   const accounts = JSON.parse(wallet.stateJson()).accounts.map((a) => ({ address: a.address, name: a.name }));
@@ -1035,6 +1042,17 @@ async function applySynced(host) {
       wallet.rename(r.address, r.name);
     } catch (e) {
       console.warn('tandem: a synced account name was not used:', e?.message);
+    }
+  }
+  // The order another device gave the accounts (null: already in it).
+  const order = host.syncAccountOrder(JSON.stringify(accounts));
+  let moved = false;
+  if (typeof order === 'string') {
+    try {
+      wallet.setSettings(JSON.stringify({ accountOrder: JSON.parse(order) }));
+      moved = true;
+    } catch (e) {
+      console.warn('tandem: the synced account order was not used:', e?.message);
     }
   }
   // Networks added or changed on another device (each announced with the
@@ -1050,7 +1068,7 @@ async function applySynced(host) {
       console.warn('tandem: a synced network was not used:', e?.message);
     }
   }
-  if (renames.length || upserts.length) {
+  if (renames.length || upserts.length || moved) {
     await persist();
     notify('state');
   }
@@ -1539,6 +1557,16 @@ async function uiMethod(method, p) {
       touched();
       syncRenamed(p.address).catch(syncWarn);
       break;
+    case 'accounts.order': {
+      // Move up / Move down in Accounts: the whole list in its new order.
+      if (!Array.isArray(p?.addresses)) {
+        throw uiError('InvalidInput', 'accounts.order takes { addresses }: every account, in the new order');
+      }
+      wallet.setSettings(JSON.stringify({ accountOrder: p.addresses }));
+      syncOrdered().catch(syncWarn);
+      touched();
+      break;
+    }
     case 'accounts.select':
       wallet.selectAccount(str(p.address, 'address'));
       touched();

@@ -493,21 +493,38 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.equal(await verifyMessage({ address: A0, message, signature }), true);
   });
 
+  /** Stores a session whose last activity was at `t`, with the worker
+   *  stopped (a running one could store its own over it), from an extension
+   *  page that runs none of the wallet's scripts. Something may start the
+   *  worker between the kill and the write (its 30 s alarm): it is stopped
+   *  again after the write, and the whole is done again until the planted
+   *  session is what is stored. */
+  async function plantLastActive(t) {
+    const page = await browser.context.newPage();
+    await page.goto(browser.url('extension/icons/icon-16.png'));
+    await until(async () => {
+      await browser.killWorker();
+      await page.evaluate(async (at) => {
+        const { 'tandem.session': json } = await chrome.storage.session.get('tandem.session');
+        const session = JSON.parse(json);
+        session.lock.lastActive = at;
+        await chrome.storage.session.set({ 'tandem.session': JSON.stringify(session) });
+      }, t);
+      await browser.killWorker();
+      const { 'tandem.session': json } = await page.evaluate(() => chrome.storage.session.get('tandem.session'));
+      return JSON.parse(json).lock.lastActive === t;
+    }, 'the planted session stored with the worker stopped', 30_000, 0);
+    await page.close();
+  }
+
   it('auto-lock applies across a worker restart', async () => {
     // Pretend the last activity was 20 minutes ago (the default window is
     // 15), written with the worker stopped (a running worker could store
     // its own session over it) from an extension page that runs none of the
-    // wallet's scripts.
-    await browser.killWorker();
-    const page = await browser.context.newPage();
-    await page.goto(browser.url('extension/icons/icon-16.png'));
-    await page.evaluate(async () => {
-      const { 'tandem.session': json } = await chrome.storage.session.get('tandem.session');
-      const session = JSON.parse(json);
-      session.lock.lastActive = Date.now() - 20 * 60_000;
-      await chrome.storage.session.set({ 'tandem.session': JSON.stringify(session) });
-    });
-    await page.close();
+    // wallet's scripts. Something may start the worker between the kill and
+    // the write (its 30 s alarm): it is stopped again after the write, and
+    // the whole is done again until the planted session is what is stored.
+    await plantLastActive(Date.now() - 20 * 60_000);
     assert.deepEqual((await d(() => window.dapp.raw({ method: 'eth_accounts' }))).result, []);
     const state = await browser.ui('state');
     assert.equal(state.unlocked, false);
@@ -551,13 +568,7 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
   it('an approval window closed unanswered does not put off auto-lock (nor does its loading)', async () => {
     // 10 of the 15 minutes have passed; nothing below is the user's activity.
     const planted = Date.now() - 10 * 60_000;
-    await browser.ext.evaluate(async (t) => {
-      const { 'tandem.session': json } = await chrome.storage.session.get('tandem.session');
-      const session = JSON.parse(json);
-      session.lock.lastActive = t;
-      await chrome.storage.session.set({ 'tandem.session': JSON.stringify(session) });
-    }, planted);
-    await browser.killWorker();
+    await plantLastActive(planted);
     const next = browser.nextApproval();
     const pending = d(([a, m]) => window.dapp.signMessage(a, m), [A0, 'closed unanswered']);
     const win = await next;

@@ -5,7 +5,9 @@
 // Settings, Sync; an address-book entry and an account name set on the CLI
 // and a network set on the CLI show in the popup (the entry and the network
 // with a notice naming the CLI device); an entry added, an account renamed
-// and a network added in the popup show in the CLI's `sync show --json`. Then two extension profiles and a CLI in one group:
+// and a network added in the popup show in the CLI's `sync show --json`; an
+// account order set on the CLI applies in the wallet and Move up in the
+// popup's Accounts reaches the CLI. Then two extension profiles and a CLI in one group:
 // with the relay stopped each adds an entry (the popup says "Offline: 1
 // change waiting"), and after it restarts on the same port and database
 // all three hold every entry and the popup says "Synced".
@@ -86,6 +88,24 @@ describe('the extension and a command-line device sync their metadata through th
       const out = await laptop.run(['sync', 'show']);
       return /syncing: .*Account names.*Address book, Networks/.test(out);
     }, 'the CLI to learn that accounts, the address book and networks sync', 30_000, 500);
+  });
+
+  it('the log holds the pairing this browser approved and the session token it issued, signed (recorded once sync loaded)', async () => {
+    const laptopId = (await browser.ui('devices.view')).devices.find((d) => d.name === 'laptop').id;
+    const log = await until(async () => {
+      const v = await browser.ui('audit.view');
+      return v.entries.some((e) => e.happened.kind === 'token') && v;
+    }, 'the token entry in the log', 20_000, 200);
+    const mine = log.entries.filter((e) => e.device === log.me);
+    const paired = mine.filter((e) => e.happened.kind === 'paired' && e.happened.device === laptopId);
+    const issued = mine.filter((e) => e.happened.kind === 'token' && e.happened.device === laptopId);
+    assert.equal(paired.length, 1, JSON.stringify(log.entries));
+    assert.equal(issued.length, 1, JSON.stringify(log.entries));
+    assert.equal(issued[0].happened.action, 'issued');
+    // A 30-day token, issued at the pairing.
+    const days = (issued[0].happened.expires_at * 1000 - issued[0].atMs) / 86_400_000;
+    assert.ok(days > 29.9 && days < 30.1, `${days} days`);
+    assert.deepEqual([...paired, ...issued].map((e) => e.verdict.status), ['ok', 'ok']);
   });
 
   it('an entry, an account name and a network set on the CLI show in the popup, the entry and the network with a notice naming the CLI', async () => {
@@ -211,6 +231,44 @@ describe('the extension and a command-line device sync their metadata through th
     const me = (await browser.ui('devices.view')).me;
     assert.equal(bob.from, me, 'written by the browser');
     assert.ok(!records.some((x) => JSON.stringify(x).includes('Mallory')));
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('an account order set on the CLI applies in the wallet; Move up in Accounts puts it back, and the CLI gets the places', async () => {
+    await browser.ui('accounts.add');
+    const before = (await browser.ui('state')).accounts;
+    assert.deepEqual(before.map((a) => a.name), ['Main', 'Account 2']);
+    const [main, second] = before.map((a) => a.address);
+    // The CLI puts the second account first (each record keeps its name).
+    const rec = (name, order) => JSON.stringify({ account: { name, order, hidden: false } });
+    await laptop.run(['sync', 'set', 'accounts', second.toLowerCase(), rec('Account 2', 0)]);
+    await laptop.run(['sync', 'set', 'accounts', main.toLowerCase(), rec('Main', 1)]);
+    await until(
+      async () => (await browser.ui('state')).accounts.map((a) => a.address).join() === [second, main].join(),
+      'the order from the CLI in the wallet',
+      20_000,
+      200,
+    );
+    // The Accounts screen shows it; one tap moves Main up again.
+    const page = await openPopup(browser);
+    await page.getByTestId('account-button').click();
+    await screen(page, 'accounts');
+    assert.equal(await page.getByTestId('account-label-0').textContent(), 'Account 2');
+    assert.equal(await page.getByTestId('account-up-0').count(), 0, 'the first has no Move up');
+    await page.getByTestId('account-up-1').click();
+    await page.getByTestId('account-label-0').filter({ hasText: 'Main' }).waitFor({ timeout: 20_000 });
+    assert.deepEqual((await browser.ui('state')).accounts.map((a) => a.address), [main, second]);
+    const places = (r, a) => r.find((x) => x.category === 'accounts' && x.id === a.toLowerCase())?.value.account.order;
+    await until(async () => {
+      const r = await cliRecords(laptop);
+      return places(r, main) === 0 && places(r, second) === 1;
+    }, 'the places from the popup on the CLI', 30_000, 500);
+    // A reload keeps the order (the keyring's list does not reset it).
+    await page.goto(browser.url('extension/popup.html'));
+    await page.getByTestId('account-button').click();
+    await screen(page, 'accounts');
+    assert.equal(await page.getByTestId('account-label-0').textContent(), 'Main');
     assert.deepEqual(page.errors, []);
     await page.close();
   });

@@ -721,6 +721,21 @@ async fn state_call(method: &str, params: Value) -> Result<()> {
     Ok(())
 }
 
+/// Move up / Move down in Accounts: the whole list, in its new order, to
+/// the worker (which records it for sync).
+async fn move_account(addr: &str, up: bool) -> Result<()> {
+    let order = with_ui(|ui| {
+        ui.state
+            .as_ref()
+            .map(|st| crate::view::accounts::moved(&st.accounts, addr, up))
+    })
+    .flatten()
+    .unwrap_or_default();
+    state_call("accounts.order", json!({ "addresses": order })).await?;
+    save_cache().await;
+    Ok(())
+}
+
 async fn dispatch(action: Action) {
     if let Err(e) = run(action).await {
         set_error(e);
@@ -884,6 +899,8 @@ async fn run(action: Action) -> Result<()> {
             render();
             save_cache().await;
         }
+        Action::MoveAccountUp(addr) => move_account(&addr, true).await?,
+        Action::MoveAccountDown(addr) => move_account(&addr, false).await?,
         Action::AddAccount => {
             state_call("accounts.add", Value::Null).await?;
             save_cache().await;

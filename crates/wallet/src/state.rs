@@ -240,6 +240,7 @@ impl State {
     /// Replaces the account list with the keyring's, keeping names, adding
     /// `Account N` for new ones, dropping vanished accounts from sites.
     pub fn sync_accounts(&mut self, keyring_accounts: &[(Address, Value)]) {
+        let old: Vec<Address> = self.accounts.iter().map(|a| a.address).collect();
         let mut next: Vec<Account> = Vec::with_capacity(keyring_accounts.len());
         for (i, (addr, origin)) in keyring_accounts.iter().enumerate() {
             // A new account is `Account N`, N its place in the list or the
@@ -271,8 +272,37 @@ impl State {
             })
             .collect();
         next.extend(remote);
+        // The user's order stays (Accounts, Move up/down, or another
+        // device's, synced): known accounts keep their places, new ones
+        // come last, in the keyring's order.
         self.accounts = next;
+        self.order_accounts(&old);
         self.forget_missing();
+    }
+
+    /// Puts the accounts in the order of `order` (addresses): those it
+    /// lists first, in its order, then the others as they were. Addresses
+    /// of no account here are passed over. Whether anything moved.
+    #[inline(never)] // one copy in the wasm module, not one per caller
+    pub fn order_accounts(&mut self, order: &[Address]) -> bool {
+        // In place, no sort: a list of a few accounts, and a sort's code
+        // for this type cost the core module 8 KB.
+        let mut placed = 0;
+        let mut moved = false;
+        for addr in order {
+            let found = self.accounts[placed..]
+                .iter()
+                .position(|a| a.address == *addr);
+            if let Some(i) = found {
+                moved |= i != 0;
+                // Swaps (slice rotation's generic code is larger).
+                for j in (placed..placed + i).rev() {
+                    self.accounts.swap(j, j + 1);
+                }
+                placed += 1;
+            }
+        }
+        moved
     }
 
     fn has_account(&self, a: Option<Address>) -> bool {

@@ -1096,6 +1096,35 @@ fn a_new_account_after_a_removal_gets_a_free_name() {
     assert_eq!(names, ["Account 2", "Account 3", "Account 4"]);
 }
 
+/// The user's order (Accounts, Move up/down, or synced from another
+/// device) holds: the keyring's list, read again, keeps it; a new account
+/// comes last; addresses of no account here are passed over.
+#[test]
+fn the_users_account_order_survives_the_keyring_and_new_accounts_come_last() {
+    let mut w = wallet();
+    let (a0, a1): (alloy_primitives::Address, alloy_primitives::Address) =
+        (A0.parse().unwrap(), A1.parse().unwrap());
+    let a2: alloy_primitives::Address = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+        .parse()
+        .unwrap();
+    let stranger: alloy_primitives::Address = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+        .parse()
+        .unwrap();
+    let origin = |i: u32| json!({"kind": "derived", "source": 0, "index": i});
+    let order = |w: &Wallet| -> Vec<alloy_primitives::Address> {
+        w.state.accounts.iter().map(|a| a.address).collect()
+    };
+    assert_eq!(order(&w)[..2], [a0, a1]);
+    assert!(w.state.order_accounts(&[stranger, a1]));
+    assert_eq!(order(&w)[..2], [a1, a0]);
+    assert!(!w.state.order_accounts(&[a1, a0]), "nothing moved");
+    w.state
+        .sync_accounts(&[(a0, origin(0)), (a1, origin(1)), (a2, origin(2))]);
+    assert_eq!(order(&w), [a1, a0, a2]);
+    let names: Vec<&str> = w.state.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["Account 2", "Account 1", "Account 3"]);
+}
+
 mod fuzz {
     use super::*;
     use proptest::prelude::*;

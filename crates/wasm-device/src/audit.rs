@@ -228,9 +228,12 @@ pub(crate) fn from_event(host: &Rc<Host>, e: &Event) -> bool {
     };
     let entries = happened(&host.dev.borrow(), &json);
     let at = now_ms();
-    entries
-        .into_iter()
-        .fold(false, |any, h| record(host, h, at) || any)
+    // Every entry is recorded (no short circuit).
+    let mut any = false;
+    for h in entries {
+        any |= record(host, h, at);
+    }
+    any
 }
 
 /// The entry an engine event makes, read from the event as the worker

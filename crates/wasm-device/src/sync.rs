@@ -67,6 +67,11 @@ struct WalletAccount {
     name: String,
 }
 
+/// The wallet's account list as the worker passes it.
+fn wallet_accounts(json: &str) -> Result<Vec<WalletAccount>, JsError> {
+    serde_json::from_str(json).map_err(|e| JsError::new(&format!("bad account list: {e}")))
+}
+
 /// A network as the wallet holds it (`tandem_wallet::Network`'s form).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -211,8 +216,7 @@ impl DeviceHost {
     /// synced name differs, as `[{"address","name"}]`.
     #[wasm_bindgen(js_name = syncAccountRenames)]
     pub fn sync_account_renames(&self, accounts: &str) -> Result<String, JsError> {
-        let accounts: Vec<WalletAccount> = serde_json::from_str(accounts)
-            .map_err(|e| JsError::new(&format!("bad account list: {e}")))?;
+        let accounts = wallet_accounts(accounts)?;
         let renames: Vec<serde_json::Value> = with(&self.host, |s| {
             accounts
                 .iter()
@@ -228,6 +232,63 @@ impl DeviceHost {
                 .collect()
         });
         Ok(serde_json::Value::from(renames).to_string())
+    }
+
+    /// The user reordered the account list here (`accounts`: the wallet's
+    /// list in its new order, JSON `[{"address","name"}]`): each account
+    /// whose synced place is not its place now is recorded
+    /// (`tandem_sync::accounts::reordered`).
+    #[wasm_bindgen(js_name = syncAccountsOrdered)]
+    pub fn sync_accounts_ordered(&self, accounts: &str) -> Result<(), JsError> {
+        let list: Vec<(String, String)> = wallet_accounts(accounts)?
+            .into_iter()
+            .map(|a| (a.address.to_ascii_lowercase(), a.name))
+            .collect();
+        let writes: Vec<(Field, Value)> = with(&self.host, |s| {
+            tandem_sync::accounts::reordered(&list, |id| {
+                match s
+                    .replica()
+                    .get(&Field::record(Category::Accounts, id.clone()))
+                {
+                    Some(Value::Account(a)) => Some(a.clone()),
+                    _ => None,
+                }
+            })
+            .into_iter()
+            .map(|(id, a)| {
+                (
+                    Field::record(Category::Accounts, id.clone()),
+                    Value::Account(a),
+                )
+            })
+            .collect()
+        });
+        for (field, value) in writes {
+            self.edit(field, Some(value))?;
+        }
+        Ok(())
+    }
+
+    /// The order the synced places give this wallet's accounts (`accounts`:
+    /// its list, JSON `[{"address","name"}]`), as a JSON array of
+    /// addresses, or `null` when the list is already in it
+    /// (`tandem_sync::accounts::synced_order`).
+    #[wasm_bindgen(js_name = syncAccountOrder)]
+    pub fn sync_account_order(&self, accounts: &str) -> Result<Option<String>, JsError> {
+        let here: Vec<String> = wallet_accounts(accounts)?
+            .into_iter()
+            .map(|a| a.address)
+            .collect();
+        let order = with(&self.host, |s| {
+            tandem_sync::accounts::synced_order(&here, |a| {
+                let field = Field::record(Category::Accounts, a.to_ascii_lowercase());
+                match s.replica().get(&field) {
+                    Some(Value::Account(r)) => Some(r.order),
+                    _ => None,
+                }
+            })
+        });
+        Ok((order != here).then(|| serde_json::Value::from(order).to_string()))
     }
 
     /// A network was added or changed in this wallet (its entry as the

@@ -259,7 +259,11 @@ impl WalletController {
         Ok(self.inner.state.remove_network(chain_id as u64)?)
     }
 
-    /// Changes settings (`{ autoLockMinutes?, ownWindowEthereum? }`).
+    /// Changes settings (`{ autoLockMinutes?, ownWindowEthereum?,
+    /// accountOrder? }`; `accountOrder`: addresses, the accounts in that
+    /// order, the others after them as they were: Move up / Move down, or
+    /// another device's order). One binding for all of them: each new
+    /// export costs the core module ~0.6 KB.
     #[wasm_bindgen(js_name = setSettings)]
     pub fn set_settings(&mut self, settings: &str) -> Result<()> {
         #[derive(serde::Deserialize)]
@@ -267,8 +271,12 @@ impl WalletController {
         struct S {
             auto_lock_minutes: Option<u32>,
             own_window_ethereum: Option<bool>,
+            account_order: Option<Vec<alloy_primitives::Address>>,
         }
         let s: S = parse(settings, "settings")?;
+        if let Some(order) = s.account_order {
+            self.inner.state.order_accounts(&order);
+        }
         Ok(self
             .inner
             .state

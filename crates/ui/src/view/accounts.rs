@@ -1,4 +1,4 @@
-//! The account list: select, rename, add, remove.
+//! The account list: select, rename, move up or down, add, remove.
 
 use super::{back_bar, button, el, error_box, form, on_phone_tag, primary, Action, El, Ui};
 use crate::format::shorten_address;
@@ -19,6 +19,26 @@ fn account_origin(a: &Account) -> String {
     }
 }
 
+/// The addresses of `accounts` with `address` moved one place up (or
+/// down); the same order when it is already first (or last) or unknown.
+pub(crate) fn moved(accounts: &[Account], address: &str, up: bool) -> Vec<String> {
+    let mut order: Vec<String> = accounts.iter().map(|a| a.address.clone()).collect();
+    if let Some(i) = order.iter().position(|a| a.eq_ignore_ascii_case(address)) {
+        let j = if up { i.checked_sub(1) } else { Some(i + 1) };
+        if let Some(j) = j.filter(|&j| j < order.len()) {
+            order.swap(i, j);
+        }
+    }
+    order
+}
+
+/// "↑" / "↓" on row `i`, named for screen readers.
+fn move_button((arrow, way): (&str, &str), name: &str, i: usize, action: Action) -> El {
+    button(arrow, &format!("account-{way}-{i}"), action)
+        .class("btn small")
+        .attr("aria-label", format!("Move {name} {way}"))
+}
+
 pub(super) fn accounts(ui: &Ui) -> El {
     let Some(st) = &ui.state else {
         return el("div");
@@ -27,6 +47,7 @@ pub(super) fn accounts(ui: &Ui) -> El {
         .current_account()
         .map(|a| a.address.to_lowercase())
         .unwrap_or_default();
+    let last = st.accounts.len().saturating_sub(1);
     let rows = st.accounts.iter().enumerate().map(|(i, a)| {
         let selected = a.address.to_lowercase() == sel;
         if ui
@@ -90,6 +111,14 @@ pub(super) fn accounts(ui: &Ui) -> El {
                 )
                 .class("btn small"),
             )
+            .maybe((i > 0).then(|| {
+                let up = Action::MoveAccountUp(a.address.clone());
+                move_button(("↑", "up"), &a.name, i, up)
+            }))
+            .maybe((i < last).then(|| {
+                let down = Action::MoveAccountDown(a.address.clone());
+                move_button(("↓", "down"), &a.name, i, down)
+            }))
             .maybe(crate::secrets::remove_button(st, a, i))
     });
     el("div")
@@ -105,6 +134,41 @@ pub(super) fn accounts(ui: &Ui) -> El {
 mod tests {
     use crate::view::fixtures::home_ui;
     use crate::view::{view, Screen};
+
+    #[test]
+    fn move_up_and_down_swap_neighbours_and_stop_at_the_ends() {
+        let mut ui = home_ui();
+        let accounts = &ui.state.clone().unwrap().accounts;
+        let order = |v: Vec<String>| -> Vec<usize> {
+            v.iter()
+                .map(|a| accounts.iter().position(|x| x.address == *a).unwrap())
+                .collect()
+        };
+        assert!(accounts.len() >= 2);
+        let second = accounts[1].address.to_lowercase();
+        assert_eq!(order(super::moved(accounts, &second, true))[..2], [1, 0]);
+        assert_eq!(
+            order(super::moved(accounts, &accounts[0].address, true))[..2],
+            [0, 1]
+        );
+        let last = &accounts[accounts.len() - 1].address;
+        let n = accounts.len();
+        assert_eq!(order(super::moved(accounts, last, false))[n - 1], n - 1);
+        assert_eq!(
+            order(super::moved(accounts, "0xnobody", false))[..2],
+            [0, 1]
+        );
+        // The first row has no up, the last no down.
+        ui.screen = Screen::Accounts;
+        let v = view(&ui, "");
+        assert!(v.find("account-up-0").is_none());
+        assert_eq!(
+            v.find("account-up-1").unwrap().get("data-arg"),
+            Some(accounts[1].address.as_str())
+        );
+        assert!(v.find(&format!("account-down-{}", n - 1)).is_none());
+        assert!(v.find("account-down-0").is_some());
+    }
 
     #[test]
     fn accounts_screen() {

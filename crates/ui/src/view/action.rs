@@ -34,6 +34,10 @@ pub enum Action {
     RenameAccount(String),
     /// Save the new name.
     SaveAccountName(String),
+    /// Move an account one place up the list.
+    MoveAccountUp(String),
+    /// Move an account one place down the list.
+    MoveAccountDown(String),
     /// Derive another account.
     AddAccount,
     /// Switch network (the `<select>` or a list row).
@@ -161,6 +165,8 @@ impl Action {
             Action::SelectAccount(a) => ("select-account", arg(a)),
             Action::RenameAccount(a) => ("rename-account", arg(a)),
             Action::SaveAccountName(a) => ("save-account-name", arg(a)),
+            Action::MoveAccountUp(a) => ("move-account-up", arg(a)),
+            Action::MoveAccountDown(a) => ("move-account-down", arg(a)),
             Action::AddAccount => ("add-account", None),
             Action::SelectNetwork(a) => ("select-network", arg(a)),
             Action::EditNetwork(a) => ("edit-network", arg(a)),
@@ -242,6 +248,8 @@ impl Action {
             "select-account" => Action::SelectAccount(a),
             "rename-account" => Action::RenameAccount(a),
             "save-account-name" => Action::SaveAccountName(a),
+            "move-account-up" => Action::MoveAccountUp(a),
+            "move-account-down" => Action::MoveAccountDown(a),
             "add-account" => Action::AddAccount,
             "select-network" => Action::SelectNetwork(a),
             "edit-network" => Action::EditNetwork(a),
@@ -348,6 +356,8 @@ mod tests {
             Action::SelectAccount(x()),
             Action::RenameAccount(x()),
             Action::SaveAccountName(x()),
+            Action::MoveAccountUp(x()),
+            Action::MoveAccountDown(x()),
             Action::AddAccount,
             Action::SelectNetwork("10".into()),
             Action::EditNetwork("10".into()),

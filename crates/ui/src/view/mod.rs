@@ -10,7 +10,7 @@
 //! kinds are in `approval`, one module each. Screens that live at the
 //! crate's root (devices, pairing, sync, send, ...) use the same parts.
 
-mod accounts;
+pub(crate) mod accounts;
 mod action;
 mod approval;
 #[cfg(test)]
