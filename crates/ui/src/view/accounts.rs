@@ -21,6 +21,7 @@ fn account_origin(a: &Account) -> String {
 
 /// The addresses of `accounts` with `address` moved one place up (or
 /// down); the same order when it is already first (or last) or unknown.
+#[cfg(any(feature = "pages", test))]
 pub(crate) fn moved(accounts: &[Account], address: &str, up: bool) -> Vec<String> {
     let mut order: Vec<String> = accounts.iter().map(|a| a.address.clone()).collect();
     if let Some(i) = order.iter().position(|a| a.eq_ignore_ascii_case(address)) {
