@@ -406,6 +406,13 @@ fn members_come_from_the_relay_not_only_from_announcements() {
         .any(|e| matches!(e, Event::ChainConflict { .. })));
 }
 
+/// The session token `node` holds for itself.
+fn own_token(sim: &Sim, node: usize) -> tandem_pair::SessionToken {
+    let id = sim.nodes[node].dev.id();
+    let member = sim.nodes[node].group().member(&id).unwrap();
+    member.token.clone().unwrap()
+}
+
 /// A week before a token expires its device asks the group; the device that
 /// answers refresh requests (the lowest-id approver) issues a new one, and
 /// everyone, the asker included, takes it.
@@ -417,13 +424,7 @@ fn tokens_are_refreshed_before_they_expire() {
     sim.pair(phone, desk);
     sim.run();
     let desk_id = sim.nodes[desk].dev.id();
-    let old = sim.nodes[desk]
-        .group()
-        .member(&desk_id)
-        .unwrap()
-        .token
-        .clone()
-        .unwrap();
+    let old = own_token(&sim, desk);
     // Nothing to do while far from expiry.
     sim.input(desk, Input::Tick);
     sim.run();
@@ -438,13 +439,7 @@ fn tokens_are_refreshed_before_they_expire() {
         .events
         .iter()
         .any(|e| matches!(e, Event::TokenExpiring { .. })));
-    let new = sim.nodes[desk]
-        .group()
-        .member(&desk_id)
-        .unwrap()
-        .token
-        .clone()
-        .unwrap();
+    let new = own_token(&sim, desk);
     assert!(
         new.expires_at() > old.expires_at() + 20 * 86_400,
         "refreshed by the phone"
@@ -480,15 +475,7 @@ fn an_expired_token_is_reported_once() {
     let lone = sim.device("lone");
     sim.pair(phone, desk);
     sim.run();
-    let desk_id = sim.nodes[desk].dev.id();
-    let expires_at = sim.nodes[desk]
-        .group()
-        .member(&desk_id)
-        .unwrap()
-        .token
-        .as_ref()
-        .unwrap()
-        .expires_at();
+    let expires_at = own_token(&sim, desk).expires_at();
     let expired = |sim: &Sim, node: usize| {
         sim.nodes[node]
             .events
