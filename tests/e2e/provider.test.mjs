@@ -412,6 +412,16 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     assert.equal((await raw({ method: 42 })).error.code, -32600);
     assert.equal((await raw({ method: 'eth_chainId', params: 'x' })).error.code, -32602);
     assert.equal((await raw({ method: 'no_suchMethod' })).error.code, 4200);
+    // What was wrong is named, from the built core module (which formats
+    // no `Debug`: scripts/build): the method, the field, the two types.
+    assert.match((await raw({ method: 'no_suchMethod' })).error.message, /`no_suchMethod`/);
+    const unknownField = await raw({ method: 'wallet_addEthereumChain', params: [{ chainId: '0x99', chainName: 'x', rpcUrls: ['https://rpc.example'], nativeCurrency: { name: 'x', symbol: 'X', decimals: 18 }, colour: 'red' }] });
+    assert.equal(unknownField.error.code, -32602);
+    assert.match(unknownField.error.message, /unknown field `colour`/);
+    const mistyped = JSON.stringify({ types: { EIP712Domain: [{ name: 'name', type: 'string' }], M: [{ name: 'x', type: 'uint256' }] }, primaryType: 'M', domain: { name: 'd' }, message: { x: [1] } });
+    const typeError = await raw({ method: 'eth_signTypedData_v4', params: [A0, mistyped] });
+    assert.equal(typeError.error.code, -32602);
+    assert.match(typeError.error.message, /expected type `uint256`/);
     assert.equal((await raw({ method: 'eth_sign', params: [A0, '0xdead'] })).error.code, 4200);
     assert.equal((await raw({ method: 'personal_sign', params: [] })).error.code, -32602);
     assert.equal((await raw({ method: 'eth_sendTransaction', params: [{ from: A0, to: '0x1234' }] })).error.code, -32602);

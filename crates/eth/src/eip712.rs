@@ -16,7 +16,7 @@ pub fn parse(json: &str) -> Result<TypedData> {
     if !data.resolver.contains_type_name(&data.primary_type) && data.primary_type != "EIP712Domain"
     {
         return Err(Error::TypedData(format!(
-            "primaryType {:?} is not defined in types",
+            "primaryType `{}` is not defined in types",
             data.primary_type
         )));
     }
@@ -38,7 +38,19 @@ pub fn domain_separator(data: &TypedData) -> Result<B256> {
     };
     domain
         .hash_struct()
-        .map_err(|e| Error::TypedData(format!("domain: {e}")))
+        .map_err(|e| Error::TypedData(format!("domain: {}", abi_error(e))))
+}
+
+/// alloy's error, said through `Display` only: its type mismatch quotes
+/// the two types with `Debug`, which the core module formats as nothing
+/// (`-Zfmt-debug=none`, scripts/build), so that one is said here.
+fn abi_error(e: alloy_dyn_abi::Error) -> String {
+    match e {
+        alloy_dyn_abi::Error::TypeMismatch { expected, actual } => {
+            format!("type mismatch: expected type `{expected}`, got value with type `{actual}`")
+        }
+        e => e.to_string(),
+    }
 }
 
 /// `keccak256("\x19\x01" || domainSeparator || hashStruct(message))`; just the
@@ -50,7 +62,7 @@ pub fn signing_hash(data: &TypedData) -> Result<B256> {
     if data.primary_type != "EIP712Domain" {
         let h = data
             .hash_struct()
-            .map_err(|e| Error::TypedData(format!("message: {e}")))?;
+            .map_err(|e| Error::TypedData(format!("message: {}", abi_error(e))))?;
         buf.extend_from_slice(h.as_slice());
     }
     Ok(keccak256(&buf))

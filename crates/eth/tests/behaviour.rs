@@ -156,6 +156,12 @@ fn typed_data_errors_are_specific() {
     let bad = r#"{"types":{"EIP712Domain":[{"name":"name","type":"string"}],"M":[{"name":"x","type":"uint8"}]},"primaryType":"M","domain":{"name":"d"},"message":{"x":"300"}}"#;
     let d = eip712::parse(bad).unwrap();
     assert!(eip712::signing_hash(&d).is_err());
+    // A value of another type: both types are named (said by tandem-eth,
+    // not through alloy's `Debug`, which the core module formats as
+    // nothing).
+    let mismatch = r#"{"types":{"EIP712Domain":[{"name":"name","type":"string"}],"M":[{"name":"x","type":"uint256"}]},"primaryType":"M","domain":{"name":"d"},"message":{"x":[1]}}"#;
+    let e = eip712::signing_hash(&eip712::parse(mismatch).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("expected type `uint256`"), "{e}");
 }
 
 #[test]

@@ -50,7 +50,7 @@ pub enum Error {
         index: u32,
     },
     /// A BIP-32 path that cannot be parsed.
-    #[error("{path:?} is not a BIP-32 derivation path like m/44'/60'/0'/0/0")]
+    #[error("`{path}` is not a BIP-32 derivation path like m/44'/60'/0'/0/0")]
     DerivationPath {
         /// The rejected path (paths are not secret).
         path: String,

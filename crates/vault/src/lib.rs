@@ -398,8 +398,13 @@ impl Vault {
         let e: Envelope = serde_json::from_str(json).map_err(|err| {
             // serde_json's message may quote input; keep only its position and category.
             Error::Malformed(format!(
-                "{:?} error at line {} column {}",
-                err.classify(),
+                "{} error at line {} column {}",
+                match err.classify() {
+                    serde_json::error::Category::Io => "Io",
+                    serde_json::error::Category::Syntax => "Syntax",
+                    serde_json::error::Category::Data => "Data",
+                    serde_json::error::Category::Eof => "Eof",
+                },
                 err.line(),
                 err.column()
             ))

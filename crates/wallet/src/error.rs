@@ -13,7 +13,7 @@ pub enum Error {
     #[error("{0}")]
     Unauthorized(String),
     /// The wallet does not support this method (4200).
-    #[error("the method {0:?} is not supported by Tandem")]
+    #[error("the method `{0}` is not supported by Tandem")]
     Unsupported(String),
     /// A method Tandem refuses on purpose: why, and what to use instead (4200).
     #[error("{0}")]

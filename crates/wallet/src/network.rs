@@ -218,7 +218,7 @@ pub fn from_eip3085(p: &Value) -> Result<Network> {
         "iconUrls",
     ];
     if let Some(k) = obj.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(Error::params(format!("unknown field {k:?}")));
+        return Err(Error::params(format!("unknown field `{k}`")));
     }
     let chain_id = parse_chain_id(obj.get("chainId").unwrap_or(&Value::Null))?;
     let name = obj

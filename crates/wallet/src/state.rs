@@ -163,6 +163,18 @@ impl Default for State {
     }
 }
 
+/// serde_json's error category by name (as its `Debug` says it; the core
+/// module formats no `Debug`, see scripts/build).
+fn category(c: serde_json::error::Category) -> &'static str {
+    use serde_json::error::Category::{Data, Eof, Io, Syntax};
+    match c {
+        Io => "Io",
+        Syntax => "Syntax",
+        Data => "Data",
+        Eof => "Eof",
+    }
+}
+
 impl State {
     /// Parses stored JSON; an empty string is a fresh wallet.
     pub fn from_json(json: &str) -> Result<Self> {
@@ -171,10 +183,10 @@ impl State {
         }
         let s: Self = serde_json::from_str(json).map_err(|e| {
             Error::Corrupt(format!(
-                "line {} column {}: {:?}",
+                "line {} column {}: {}",
                 e.line(),
                 e.column(),
-                e.classify()
+                category(e.classify())
             ))
         })?;
         if s.version != STATE_VERSION {

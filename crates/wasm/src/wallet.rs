@@ -314,7 +314,7 @@ impl WalletController {
     /// Updates a transaction's status (`pending` | `confirmed` | `failed`).
     #[wasm_bindgen(js_name = updateStatus)]
     pub fn update_status(&mut self, hash: &str, status: &str, block: Option<f64>) -> Result<bool> {
-        let s: TxStatus = parse(&format!("{status:?}"), "status")?;
+        let s: TxStatus = parse(&Value::from(status).to_string(), "status")?;
         Ok(self
             .inner
             .state
