@@ -35,26 +35,10 @@ import {
 import { onboardImport } from './lib/onboard.mjs';
 import { answer } from './lib/approve.mjs';
 import { startRelay } from './lib/devices.mjs';
-import { unlockPhone } from './lib/phone.mjs';
+import { auditEntries as entries, unlockPhone } from './lib/phone.mjs';
 import { pairPhone, approveOnDesktop, onPhone } from './lib/confirm.mjs';
 import { sealedSync } from './lib/sealed.mjs';
 import { findSecrets, phraseSecrets } from './lib/secrets.mjs';
-
-/** The entries a log screen lists: `{ id, device, text, problem }`. */
-async function entries(page) {
-  await page.getByTestId('audit-list').waitFor({ timeout: 20_000 });
-  return page.locator('[data-testid="audit-list"] > li').evaluateAll((lis) =>
-    lis.map((li) => {
-      const id = li.getAttribute('data-testid');
-      return {
-        id,
-        device: id.split('-')[2],
-        text: li.querySelector('span').textContent,
-        problem: li.querySelector(`[data-testid="${id}-problem"]`)?.textContent ?? null,
-      };
-    }),
-  );
-}
 
 describe('the Activity log on the phone', { timeout: 600_000 }, () => {
   let relay, anvil, dapp, browser, phone, phonePage, page;

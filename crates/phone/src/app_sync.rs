@@ -191,3 +191,75 @@ pub(crate) fn dismiss(a: &App) {
         render(a, true);
     }
 }
+
+/// Restoring (`crate::restore`): hands the backup secret to the sync
+/// engine (it keeps it sealed, as the extension's worker does), reads and
+/// opens the backup, and tells the model what it holds.
+pub(crate) fn find_backup(a: &Rc<App>) {
+    let a = Rc::clone(a);
+    spawn_local(async move {
+        let found = find(&a).await;
+        let effects = a.phone.borrow_mut().on_backup_found(found);
+        render(&a, false);
+        crate::app::run(&a, effects);
+    });
+}
+
+async fn find(a: &App) -> Result<Option<tandem_sync::backup::FoundView>, String> {
+    let host = a
+        .host
+        .borrow()
+        .clone()
+        .ok_or("this phone's device is not open")?;
+    let js = |e: JsError| crate::app::js_message(&JsValue::from(e));
+    {
+        let phone = a.phone.borrow();
+        let secret = phone
+            .wallet
+            .as_ref()
+            .and_then(crate::wallet::Unlocked::backup_secret)
+            .ok_or("this wallet has no recovery phrase")?;
+        host.backup_key(&secret[..]).map_err(js)?;
+    }
+    if let Some(req) = host.backup_find().map_err(js)? {
+        let req: serde_json::Value = serde_json::from_str(&req).map_err(|e| e.to_string())?;
+        let (status, body) = crate::app::http_get(req["url"].as_str().unwrap_or_default()).await;
+        let purpose = req["purpose"].as_str().unwrap_or_default();
+        host.backup_answer(purpose, status, &body).map_err(js)?;
+    }
+    Ok(host
+        .backup_found()
+        .and_then(|j| serde_json::from_str(&j).ok()))
+}
+
+/// Merges the backup found (read again if this page did not read it);
+/// the engine records this phone's signed `restored` entry.
+pub(crate) fn restore_backup(a: &Rc<App>) {
+    let a = Rc::clone(a);
+    spawn_local(async move {
+        let done = async {
+            let host = a
+                .host
+                .borrow()
+                .clone()
+                .ok_or("this phone's device is not open")?;
+            if host.backup_found().is_none() {
+                find(&a).await?;
+            }
+            host.backup_restore()
+                .map_err(|e| crate::app::js_message(&JsValue::from(e)))
+        }
+        .await;
+        let effects = a.phone.borrow_mut().on_backup_restored(done);
+        refresh(&a);
+        render(&a, false);
+        crate::app::run(&a, effects);
+    });
+}
+
+/// The user chose not to restore the backup found.
+pub(crate) fn skip_backup(a: &App) {
+    if let Some(host) = a.host.borrow().clone() {
+        let _ = host.backup_skip();
+    }
+}
