@@ -655,6 +655,17 @@ fn drain(a: &Rc<App>) {
         return;
     }
     let mut inbox = false;
+    // The plain module keeps what belongs in the log for the sync module
+    // (`activity::QUEUE_KEY`), which records it when it attaches.
+    #[cfg(not(feature = "sync"))]
+    if let Some(s) = storage() {
+        for json in &events {
+            let stored = s.get_item(crate::activity::QUEUE_KEY).ok().flatten();
+            if let Some(q) = crate::activity::queued(stored.as_deref(), json, now_ms()) {
+                let _ = s.set_item(crate::activity::QUEUE_KEY, &q);
+            }
+        }
+    }
     for json in events {
         if let Ok(e) = serde_json::from_str::<DeviceEvent>(&json) {
             inbox |= e.kind == "message" || e.kind == "request";

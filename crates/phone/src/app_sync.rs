@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use crate::activity::{FLAG_KEY, STATE_KEY};
+use crate::activity::{FLAG_KEY, QUEUE_KEY, STATE_KEY};
 use crate::app::{render, storage, App};
 use tandem_ui::dom;
 
@@ -42,6 +42,30 @@ pub(crate) async fn attach(a: &Rc<App>) {
         return;
     }
     a.sync.attached.set(true);
+    // What the plain module heard for the log (a pairing made while it
+    // ran), oldest first; then what waited in this page.
+    let stored = storage().and_then(|s| s.get_item(QUEUE_KEY).ok().flatten());
+    for w in crate::activity::waiting(stored.as_deref()) {
+        let recorded = match host.audit_event(&w.event, w.at_ms) {
+            Ok(p) => JsFuture::from(p).await.map(|_| ()),
+            Err(e) => Err(JsValue::from(e)),
+        };
+        if let Err(e) = recorded {
+            // Unreadable (it can never be written): it goes, said so.
+            web_sys::console::warn_1(
+                &format!(
+                    "tandem: a waiting Activity log entry was dropped: {}",
+                    crate::app::js_message(&e)
+                )
+                .into(),
+            );
+        }
+    }
+    if stored.is_some() {
+        if let Some(s) = storage() {
+            let _ = s.remove_item(QUEUE_KEY);
+        }
+    }
     let waiting = std::mem::take(&mut *a.sync.waiting.borrow_mut());
     for h in waiting {
         record(a, h);
