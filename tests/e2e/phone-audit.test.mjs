@@ -12,7 +12,9 @@
 // desktop altered in the phone's stored log is shown in red there. The
 // phone's Sync screen switches a category for every device and edits the
 // address book both ways; a network changed on the desktop is announced on
-// the phone with the desktop's name.
+// the phone with the desktop's name. The pairing made while the phone's
+// plain build ran waits in its storage and is recorded in its own chain
+// once the log opens.
 // Run: node --test tests/e2e/phone-audit.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,26 +37,10 @@ import {
 import { onboardImport } from './lib/onboard.mjs';
 import { answer } from './lib/approve.mjs';
 import { startRelay } from './lib/devices.mjs';
-import { unlockPhone } from './lib/phone.mjs';
+import { auditEntries as entries, unlockPhone } from './lib/phone.mjs';
 import { pairPhone, approveOnDesktop, onPhone } from './lib/confirm.mjs';
 import { sealedSync } from './lib/sealed.mjs';
 import { findSecrets, phraseSecrets } from './lib/secrets.mjs';
-
-/** The entries a log screen lists: `{ id, device, text, problem }`. */
-async function entries(page) {
-  await page.getByTestId('audit-list').waitFor({ timeout: 20_000 });
-  return page.locator('[data-testid="audit-list"] > li').evaluateAll((lis) =>
-    lis.map((li) => {
-      const id = li.getAttribute('data-testid');
-      return {
-        id,
-        device: id.split('-')[2],
-        text: li.querySelector('span').textContent,
-        problem: li.querySelector(`[data-testid="${id}-problem"]`)?.textContent ?? null,
-      };
-    }),
-  );
-}
 
 describe('the Activity log on the phone', { timeout: 600_000 }, () => {
   let relay, anvil, dapp, browser, phone, phonePage, page;
@@ -90,6 +76,13 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
     await phonePage.getByTestId('home-screen').waitFor();
     assert.equal(await phonePage.getByTestId('activity-open').count(), 0);
     assert.equal(await phonePage.getByTestId('sync-status').count(), 0);
+    // The pairing made while the plain build ran waits for the log,
+    // as heard (nothing secret in it).
+    const queued = JSON.parse(await phonePage.evaluate(() => localStorage.getItem('tandem.phone.audit.queue')));
+    assert.deepEqual(
+      queued.map((w) => JSON.parse(w.event).pairing?.step),
+      ['paired'],
+    );
     await Promise.all([phonePage.waitForEvent('load'), phonePage.getByTestId('activity-on').click()]);
     await phonePage.getByTestId('unlock-screen').waitFor({ timeout: 20_000 });
     // The sync build runs now (the plain one would not have it).
@@ -99,6 +92,24 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
     );
     await unlockPhone(phonePage);
     await phonePage.getByTestId('activity-open').waitFor({ timeout: 20_000 });
+    // Recorded in the phone's own chain once the log opened (once), before
+    // its unlock; the queue is gone.
+    await phonePage.getByTestId('activity-open').click();
+    let own;
+    await until(async () => {
+      const all = await entries(phonePage);
+      const me = all.find((e) => e.text === 'Unlocked')?.device;
+      own = me && all.filter((e) => e.device === me);
+      return own?.some((e) => /^Paired /.test(e.text)) && own;
+    }, 'the pairing in the phone\'s own chain', 20_000);
+    const paired = own.filter((e) => /^Paired /.test(e.text));
+    assert.equal(paired.length, 1, JSON.stringify(own));
+    assert.equal(paired[0].problem, null);
+    const seqOf = (e) => Number(e.id.split('-')[3]);
+    assert.ok(seqOf(paired[0]) < seqOf(own.find((e) => e.text === 'Unlocked')), JSON.stringify(own));
+    assert.equal(await phonePage.evaluate(() => localStorage.getItem('tandem.phone.audit.queue')), null);
+    await phonePage.getByTestId('back-button').click();
+    await phonePage.getByTestId('home-screen').waitFor();
     const status = phonePage.getByTestId('sync-status');
     // Timed by the relay's word that it stored what the phone sent (its
     // unlock, recorded in the log).

@@ -31,6 +31,61 @@ pub const FLAG_KEY: &str = "tandem.phone.activity";
 /// `localStorage` key of the sealed sync state (the audit log with it).
 pub const STATE_KEY: &str = "tandem.phone.sync";
 
+/// `localStorage` key of the device engine's events the plain module
+/// heard that belong in the log (a pairing this phone made, its token
+/// refreshed or expired, a revocation it issued), waiting for the sync
+/// module, which records them when it attaches: JSON
+/// `[{"event": <the event's JSON>, "at_ms": <when heard>}]`. Nothing secret
+/// (what the log itself will say), as the extension's `tandem.audit.queue`.
+pub const QUEUE_KEY: &str = "tandem.phone.audit.queue";
+
+/// Events kept waiting at most (the oldest go first).
+const MAX_QUEUED: usize = 500;
+
+/// An engine event heard by the plain module, kept for the log.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Waiting {
+    /// The event's JSON, as the engine emitted it.
+    pub event: String,
+    /// When it was heard (ms since the epoch).
+    pub at_ms: f64,
+}
+
+/// Whether an engine event may make an entry (the sync module decides
+/// which, as for the extension's worker: the end of a pairing, this
+/// device's token refreshed or expired, a revocation).
+fn may_record(e: &serde_json::Value) -> bool {
+    matches!(
+        e["kind"].as_str(),
+        Some("token_refreshed" | "token_expired" | "device_revoked")
+    ) || e["pairing"]["step"] == "paired"
+}
+
+/// The queue `stored` with `event` (heard at `at_ms`) added, when it may
+/// make an entry; `None` when it does not.
+pub fn queued(stored: Option<&str>, event: &str, at_ms: f64) -> Option<String> {
+    let e: serde_json::Value = serde_json::from_str(event).ok()?;
+    if !may_record(&e) {
+        return None;
+    }
+    let mut q = waiting(stored);
+    q.push(Waiting {
+        event: event.to_owned(),
+        at_ms,
+    });
+    let over = q.len().saturating_sub(MAX_QUEUED);
+    q.drain(..over);
+    serde_json::to_string(&q).ok()
+}
+
+/// What waits in the stored queue, oldest first (an unreadable queue is
+/// none).
+pub fn waiting(stored: Option<&str>) -> Vec<Waiting> {
+    stored
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or_default()
+}
+
 /// The entry for this phone's answer to a desktop's request: the site,
 /// what it asked, on which chain, in one line, and the answer given here
 /// (`me`: this phone's device id, hex).
@@ -223,6 +278,42 @@ mod tests {
             "log_waiting": log_waiting, "records": [], "notices": [],
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn the_plain_module_keeps_the_events_that_belong_in_the_log() {
+        let paired =
+            r#"{"kind":"pairing","pairing":{"step":"paired","device":"ab","name":"Laptop"}}"#;
+        let q = queued(None, paired, 5.0).unwrap();
+        let revoked = r#"{"kind":"device_revoked","record":{}}"#;
+        let q = queued(Some(&q), revoked, 6.0).unwrap();
+        assert_eq!(
+            waiting(Some(&q)),
+            vec![
+                Waiting {
+                    event: paired.into(),
+                    at_ms: 5.0
+                },
+                Waiting {
+                    event: revoked.into(),
+                    at_ms: 6.0
+                },
+            ]
+        );
+        // A step before the end of a pairing, a connection: nothing kept.
+        let code = r#"{"kind":"pairing","pairing":{"step":"compare","code":"1234"}}"#;
+        assert_eq!(queued(Some(&q), code, 7.0), None);
+        assert_eq!(queued(Some(&q), r#"{"kind":"online"}"#, 7.0), None);
+        assert_eq!(queued(None, "not json", 7.0), None);
+        assert_eq!(waiting(Some("garbage")), vec![]);
+        // Bounded: the oldest go first.
+        let mut q = None;
+        for i in 0..(MAX_QUEUED + 2) {
+            q = queued(q.as_deref(), paired, i as f64);
+        }
+        let w = waiting(q.as_deref());
+        assert_eq!(w.len(), MAX_QUEUED);
+        assert_eq!(w[0].at_ms, 2.0);
     }
 
     #[test]

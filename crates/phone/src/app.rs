@@ -9,7 +9,10 @@
 //! sealed device state (AES-GCM under a non-extractable key that
 //! `phone/boot.js` keeps in IndexedDB); `localStorage["tandem.phone.biometric"]`
 //! holds the fingerprint-unlock record while it is on (`prf.rs`: the vault
-//! key sealed under a WebAuthn PRF-derived key); nothing else is stored. Passwords
+//! key sealed under a WebAuthn PRF-derived key); besides these, only
+//! settings and markers with nothing secret (`activity`, `restore`,
+//! `confirm`: the Activity flag, the restore marker, the events waiting for
+//! the log, the policy and shared accounts). Passwords
 //! and phrases pass through here only as field values handed to the model.
 
 use crate::model::{Effect, Phone, Screen};
@@ -158,6 +161,11 @@ pub async fn start(key: web_sys::CryptoKey) -> Result<(), JsError> {
     );
     phone.webauthn = crate::webauthn::available();
     phone.activity = cfg!(feature = "sync");
+    phone.restore_pending(
+        storage()
+            .and_then(|s| s.get_item(crate::restore::MARKER_KEY).ok().flatten())
+            .is_some(),
+    );
     let stale = phone.load_biometric(
         storage()
             .and_then(|s| s.get_item(crate::prf::RECORD_KEY).ok().flatten())
@@ -351,7 +359,7 @@ fn act(action: &str, arg: &str) {
     run(&a, effects);
 }
 
-fn run(a: &Rc<App>, effects: Vec<Effect>) {
+pub(crate) fn run(a: &Rc<App>, effects: Vec<Effect>) {
     for e in effects {
         match e {
             Effect::Setup { name } => {
@@ -457,8 +465,41 @@ fn run(a: &Rc<App>, effects: Vec<Effect>) {
                 drop(format);
                 render(a, true);
             }
-            Effect::ActivityOn => {
+            Effect::BackupLook(path) => {
+                let a = Rc::clone(a);
+                spawn_local(async move {
+                    let (status, body) = http_get(&path).await;
+                    a.phone.borrow_mut().on_backup_looked(status, &body);
+                    render(&a, true);
+                });
+            }
+            Effect::RestoreForget => {
+                if let Some(s) = storage() {
+                    let _ = s.remove_item(crate::restore::MARKER_KEY);
+                }
+            }
+            Effect::BackupFind => {
+                #[cfg(feature = "sync")]
+                crate::app_sync::find_backup(a);
+            }
+            Effect::BackupRestore => {
+                #[cfg(feature = "sync")]
+                crate::app_sync::restore_backup(a);
+            }
+            Effect::BackupSkip => {
+                #[cfg(feature = "sync")]
+                crate::app_sync::skip_backup(a);
+            }
+            Effect::ActivityOn | Effect::RestoreOn => {
+                // Restoring: the marker first, so the sync module reads the
+                // backup once it is open (nothing secret in it).
+                let marked = !matches!(e, Effect::RestoreOn)
+                    || storage()
+                        .map(|s| s.set_item(crate::restore::MARKER_KEY, "1"))
+                        .and_then(Result::ok)
+                        .is_some();
                 let stored = storage()
+                    .filter(|_| marked)
                     .map(|s| s.set_item(crate::activity::FLAG_KEY, "on"))
                     .and_then(Result::ok);
                 match (stored, web_sys::window()) {
@@ -534,6 +575,29 @@ pub(crate) fn persist_to(key: &'static str) -> js_sys::Function {
     .unchecked_into::<js_sys::Function>()
 }
 
+/// `GET path` on the relay that serves the app, never from a cache: the
+/// status (0: not sent) and the body.
+pub(crate) async fn http_get(path: &str) -> (u16, String) {
+    let Some(w) = web_sys::window() else {
+        return (0, String::new());
+    };
+    let init = web_sys::RequestInit::new();
+    init.set_cache(web_sys::RequestCache::NoStore);
+    let Ok(res) = JsFuture::from(w.fetch_with_str_and_init(path, &init)).await else {
+        return (0, String::new());
+    };
+    let res: web_sys::Response = res.unchecked_into();
+    let body = match res.text() {
+        Ok(p) => JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    (res.status(), body)
+}
+
 /// Opens this phone's device (or makes it, named `name`, on the relay that
 /// serves the app), then lets the model go on.
 async fn open_host(a: &Rc<App>, sealed: Option<String>, name: String) {
@@ -591,6 +655,17 @@ fn drain(a: &Rc<App>) {
         return;
     }
     let mut inbox = false;
+    // The plain module keeps what belongs in the log for the sync module
+    // (`activity::QUEUE_KEY`), which records it when it attaches.
+    #[cfg(not(feature = "sync"))]
+    if let Some(s) = storage() {
+        for json in &events {
+            let stored = s.get_item(crate::activity::QUEUE_KEY).ok().flatten();
+            if let Some(q) = crate::activity::queued(stored.as_deref(), json, now_ms()) {
+                let _ = s.set_item(crate::activity::QUEUE_KEY, &q);
+            }
+        }
+    }
     for json in events {
         if let Ok(e) = serde_json::from_str::<DeviceEvent>(&json) {
             inbox |= e.kind == "message" || e.kind == "request";

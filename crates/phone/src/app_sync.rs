@@ -14,7 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 
-use crate::activity::{FLAG_KEY, STATE_KEY};
+use crate::activity::{FLAG_KEY, QUEUE_KEY, STATE_KEY};
 use crate::app::{render, storage, App};
 use tandem_ui::dom;
 
@@ -42,6 +42,30 @@ pub(crate) async fn attach(a: &Rc<App>) {
         return;
     }
     a.sync.attached.set(true);
+    // What the plain module heard for the log (a pairing made while it
+    // ran), oldest first; then what waited in this page.
+    let stored = storage().and_then(|s| s.get_item(QUEUE_KEY).ok().flatten());
+    for w in crate::activity::waiting(stored.as_deref()) {
+        let recorded = match host.audit_event(&w.event, w.at_ms) {
+            Ok(p) => JsFuture::from(p).await.map(|_| ()),
+            Err(e) => Err(JsValue::from(e)),
+        };
+        if let Err(e) = recorded {
+            // Unreadable (it can never be written): it goes, said so.
+            web_sys::console::warn_1(
+                &format!(
+                    "tandem: a waiting Activity log entry was dropped: {}",
+                    crate::app::js_message(&e)
+                )
+                .into(),
+            );
+        }
+    }
+    if stored.is_some() {
+        if let Some(s) = storage() {
+            let _ = s.remove_item(QUEUE_KEY);
+        }
+    }
     let waiting = std::mem::take(&mut *a.sync.waiting.borrow_mut());
     for h in waiting {
         record(a, h);
@@ -189,5 +213,77 @@ pub(crate) fn dismiss(a: &App) {
         host.sync_dismiss();
         refresh(a);
         render(a, true);
+    }
+}
+
+/// Restoring (`crate::restore`): hands the backup secret to the sync
+/// engine (it keeps it sealed, as the extension's worker does), reads and
+/// opens the backup, and tells the model what it holds.
+pub(crate) fn find_backup(a: &Rc<App>) {
+    let a = Rc::clone(a);
+    spawn_local(async move {
+        let found = find(&a).await;
+        let effects = a.phone.borrow_mut().on_backup_found(found);
+        render(&a, false);
+        crate::app::run(&a, effects);
+    });
+}
+
+async fn find(a: &App) -> Result<Option<tandem_sync::backup::FoundView>, String> {
+    let host = a
+        .host
+        .borrow()
+        .clone()
+        .ok_or("this phone's device is not open")?;
+    let js = |e: JsError| crate::app::js_message(&JsValue::from(e));
+    {
+        let phone = a.phone.borrow();
+        let secret = phone
+            .wallet
+            .as_ref()
+            .and_then(crate::wallet::Unlocked::backup_secret)
+            .ok_or("this wallet has no recovery phrase")?;
+        host.backup_key(&secret[..]).map_err(js)?;
+    }
+    if let Some(req) = host.backup_find().map_err(js)? {
+        let req: serde_json::Value = serde_json::from_str(&req).map_err(|e| e.to_string())?;
+        let (status, body) = crate::app::http_get(req["url"].as_str().unwrap_or_default()).await;
+        let purpose = req["purpose"].as_str().unwrap_or_default();
+        host.backup_answer(purpose, status, &body).map_err(js)?;
+    }
+    Ok(host
+        .backup_found()
+        .and_then(|j| serde_json::from_str(&j).ok()))
+}
+
+/// Merges the backup found (read again if this page did not read it);
+/// the engine records this phone's signed `restored` entry.
+pub(crate) fn restore_backup(a: &Rc<App>) {
+    let a = Rc::clone(a);
+    spawn_local(async move {
+        let done = async {
+            let host = a
+                .host
+                .borrow()
+                .clone()
+                .ok_or("this phone's device is not open")?;
+            if host.backup_found().is_none() {
+                find(&a).await?;
+            }
+            host.backup_restore()
+                .map_err(|e| crate::app::js_message(&JsValue::from(e)))
+        }
+        .await;
+        let effects = a.phone.borrow_mut().on_backup_restored(done);
+        refresh(&a);
+        render(&a, false);
+        crate::app::run(&a, effects);
+    });
+}
+
+/// The user chose not to restore the backup found.
+pub(crate) fn skip_backup(a: &App) {
+    if let Some(host) = a.host.borrow().clone() {
+        let _ = host.backup_skip();
     }
 }

@@ -17,6 +17,7 @@ pub mod biometric;
 pub mod confirm;
 pub mod model;
 pub mod prf;
+pub mod restore;
 pub mod scan;
 pub mod screens;
 #[cfg(any(feature = "sync", test))]

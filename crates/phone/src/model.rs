@@ -89,6 +89,21 @@ pub enum Effect {
     StopCamera,
     /// Forget the link in the address bar (it is one-time).
     ClearLink,
+    /// Ask the relay that serves the app for this path (the backup of the
+    /// imported phrase, by its id: [`Phone::on_backup_looked`]).
+    BackupLook(String),
+    /// Restore the backup found: store the Activity flag and the restore
+    /// marker, then reload once into the sync module.
+    RestoreOn,
+    /// Remove the restore marker (restored, skipped or refused).
+    RestoreForget,
+    /// The sync module: hand the backup secret to the sync engine, read
+    /// and open the backup ([`Phone::on_backup_found`]).
+    BackupFind,
+    /// The sync module: merge the backup found ([`Phone::on_backup_restored`]).
+    BackupRestore,
+    /// The sync module: forget the backup found.
+    BackupSkip,
     /// Slow or random work waits ([`Phone::work`]): show the busy page
     /// first, then call it with the browser's CSPRNG.
     Work,
@@ -270,6 +285,9 @@ pub struct Phone {
     pub(crate) prf_wait: Option<crate::biometric::PrfWait>,
     /// The Activity log and sync are on (this is the sync module).
     pub activity: bool,
+    /// A backup of the imported phrase on the relay, while it is offered
+    /// or restored (`restore`).
+    pub restore: Option<crate::restore::Restore>,
     /// The Activity log as last read, with the screen's filter (the sync
     /// module; the plain one links none of the log's code).
     #[cfg(any(feature = "sync", test))]
@@ -337,6 +355,7 @@ impl Phone {
             webauthn: false,
             prf_wait: None,
             activity: false,
+            restore: None,
             #[cfg(any(feature = "sync", test))]
             audit: None,
             #[cfg(any(feature = "sync", test))]
@@ -403,6 +422,7 @@ impl Phone {
             return out; // locked meanwhile: the link waits for the unlock
         }
         self.screen = Screen::Home;
+        out.extend(self.restore_on_ready());
         out.extend(self.take_link());
         out
     }
@@ -456,6 +476,7 @@ impl Phone {
                 let Some(draft) = self.draft.as_ref() else {
                     return Vec::new();
                 };
+                let imported = !draft.created();
                 match wallet::seal(rng, draft, &password, self.kdf) {
                     Ok((vault, open)) => {
                         self.draft = None;
@@ -467,6 +488,10 @@ impl Phone {
                             out.push(Effect::SaveBiometric(None));
                         }
                         out.extend(self.on_unlocked());
+                        // A phrase brought here: is its backup on the relay?
+                        if imported {
+                            out.extend(self.look_for_backup());
+                        }
                         out
                     }
                     Err(e) => {
@@ -639,6 +664,10 @@ impl Phone {
             out.push(Effect::StopCamera);
         }
         if let Some(more) = self.biometric_act(action, field) {
+            out.extend(more);
+            return out;
+        }
+        if let Some(more) = self.restore_act(action) {
             out.extend(more);
             return out;
         }
@@ -1084,7 +1113,10 @@ mod tests {
     #[test]
     fn opened_from_a_qr_link_it_sets_up_then_approves_that_link() {
         let (mut p, out) = imported(Some(link(2_000)), 1_000_000.0, true);
-        assert!(matches!(&out[..], [Effect::SaveVault(v)] if v.contains("tandem-vault")));
+        // An imported phrase: the relay is asked for its backup, by id.
+        assert!(
+            matches!(&out[..], [Effect::SaveVault(v), Effect::BackupLook(path)] if v.contains("tandem-vault") && path.starts_with("/v1/backup/"))
+        );
         assert_eq!(p.screen, Screen::Setup);
         let out = p.act(
             "setup",

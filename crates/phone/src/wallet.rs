@@ -157,6 +157,22 @@ impl Unlocked {
             .map_err(|e| sentence(&e.to_string()))?;
         Ok(Secret(m.phrase()))
     }
+
+    /// The backup secret of the wallet's recovery phrase (HKDF over the
+    /// seed, `tandem_keys`), for the sync engine while the wallet is open;
+    /// `None` for a wallet without a phrase.
+    pub fn backup_secret(&self) -> Option<Zeroizing<[u8; 32]>> {
+        self.keyring.backup_secret()
+    }
+
+    /// Where the relay that serves this app keeps the backup of this
+    /// wallet's phrase (`/v1/backup/<id>`, docs/protocol.md); the id says
+    /// nothing about the phrase.
+    pub fn backup_path(&self) -> Option<String> {
+        let secret = self.backup_secret()?;
+        let id = tandem_pair::backup::BackupKeys::derive(&secret).id();
+        Some(format!("/v1/backup/{id}"))
+    }
 }
 
 impl Unlocked {

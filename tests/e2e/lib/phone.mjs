@@ -80,3 +80,19 @@ export async function unlockPhone(page, password = PHONE_PASSWORD) {
   await page.getByTestId('unlock-submit').click();
   await page.getByTestId('unlock-screen').waitFor({ state: 'detached', timeout: 30_000 });
 }
+
+/** The entries the Activity (log) screen lists: `{ id, device, text, problem }`. */
+export async function auditEntries(page) {
+  await page.getByTestId('audit-list').waitFor({ timeout: 20_000 });
+  return page.locator('[data-testid="audit-list"] > li').evaluateAll((lis) =>
+    lis.map((li) => {
+      const id = li.getAttribute('data-testid');
+      return {
+        id,
+        device: id.split('-')[2],
+        text: li.querySelector('span').textContent,
+        problem: li.querySelector(`[data-testid="${id}-problem"]`)?.textContent ?? null,
+      };
+    }),
+  );
+}

@@ -3,6 +3,7 @@
 
 use super::{button, messages};
 use crate::model::Phone;
+use crate::restore::Restore;
 use tandem_ui::devices::{device_list, removed_notice, status_line, Here, ListCtx};
 use tandem_ui::view::{el, El};
 
@@ -82,6 +83,7 @@ pub(super) fn view(p: &Phone) -> El {
         .maybe(offline)
         .maybe(waiting)
         .children(messages(p))
+        .maybe(restore_offer(p))
         .maybe(p.storage_warning().map(|w| {
             el("p")
                 .class("warn small")
@@ -169,5 +171,36 @@ fn share(p: &Phone, address: &str) -> El {
             "accounts-share",
             "btn",
         )
+    }
+}
+
+/// The backup of the imported phrase, offered (`crate::restore`): in the
+/// plain module, that it exists and what restoring turns on; in the sync
+/// module, what it holds (the extension's offer, with its counts).
+fn restore_offer(p: &Phone) -> Option<El> {
+    match p.restore.as_ref()? {
+        Restore::Exists => Some(
+            el("div")
+                .class("stack notice")
+                .tid("restore-offer")
+                .child(el("h2").text("A backup of your wallet group is on the relay"))
+                .child(el("p").tid("restore-offer-what").text(
+                    "Your computers keep a backup under this recovery phrase, encrypted: the \
+                     address book, what your devices sync, and their Activity log. Restoring \
+                     it turns on the Activity log and sync on this phone: the app reloads \
+                     once, you unlock it again, and it says what the backup holds before \
+                     anything is restored.",
+                ))
+                .child(button(
+                    "Restore your address book and Activity log (turns on the Activity log and sync)",
+                    "restore-continue",
+                    "restore-continue",
+                    "btn primary",
+                ))
+                .child(button("Skip", "restore-skip", "restore-skip", "btn")),
+        ),
+        #[cfg(any(feature = "sync", test))]
+        Restore::Found(f) => Some(tandem_ui::backup::offer(f, p.now_ms)),
+        _ => None,
     }
 }

@@ -1,0 +1,121 @@
+// The encrypted backup under the recovery phrase, as docs/protocol.md
+// describes it (section "Backup under the recovery phrase"), derived and
+// opened here with @noble, independently of the Rust code; and a relay
+// that serves a tampered backup to a phone app it also serves.
+import { pbkdf2Sync } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { startRelay } from './devices.mjs';
+
+const enc = new TextEncoder();
+
+/** The backup's keys and id from the phrase (empty passphrase). */
+export function backupKeys(phrase) {
+  const seed = pbkdf2Sync(phrase, 'mnemonic', 2048, 64, 'sha512');
+  const secret = hkdf(sha256, seed, undefined, enc.encode('tandem/backup/v1'), 32);
+  const encrypt = hkdf(sha256, secret, undefined, enc.encode('tandem/backup/v1/encrypt'), 32);
+  const sign = hkdf(sha256, secret, undefined, enc.encode('tandem/backup/v1/sign'), 32);
+  const pub = ed25519.getPublicKey(sign);
+  const domain = enc.encode('tandem/backup/v1/id');
+  const id = sha256(Uint8Array.from([0, domain.length, ...domain, ...pub]));
+  return { seed, secret, encrypt, sign, id: Buffer.from(id).toString('hex') };
+}
+
+/** The backup as the relay (WebSocket URL `relayUrl`) serves it to anyone
+ *  (`null`: none). */
+export async function relayBackup(relayUrl, id) {
+  const base = relayUrl.replace(/^ws/, 'http').replace(/\/v1\/ws$/, '');
+  const res = await fetch(`${base}/v1/backup/${id}`, { cache: 'no-store' });
+  if (res.status === 404) return null;
+  if (res.status !== 200) throw new Error(`the relay answered ${res.status} for the backup`);
+  return res.json();
+}
+
+/** Opens a backup's data with the phrase's key (nonce first, the id as AAD). */
+export function openBackup(keys, data) {
+  const bytes = Buffer.from(data, 'base64url');
+  const domain = enc.encode('tandem/backup/v1/data');
+  const aad = Uint8Array.from([0, domain.length, ...domain, ...Buffer.from(keys.id, 'hex')]);
+  const plain = xchacha20poly1305(keys.encrypt, bytes.subarray(0, 24), aad).decrypt(bytes.subarray(24));
+  return JSON.parse(new TextDecoder().decode(plain));
+}
+
+/**
+ * A relay run by an attacker who holds the backup of `source` (a relay of
+ * `startRelay`): a real relay binary serving the phone app from `appDir`
+ * behind a proxy, whose public URL is the proxy's; every backup read is
+ * answered with the backup `source` holds, byte `at` (from the end) of its
+ * sealed contents flipped. Everything else (the app's files byte for byte,
+ * the WebSocket) passes through to its own relay. Returns `{ url, appUrl,
+ * close }`.
+ */
+export async function tamperingAppRelay(source, appDir, at) {
+  const from = new URL(source.url.replace(/^ws/, 'http'));
+  let up;
+  const server = http.createServer(async (req, res) => {
+    const parts = [];
+    for await (const c of req) parts.push(c);
+    const body = Buffer.concat(parts);
+    const backup = req.url.startsWith('/v1/backup/');
+    const answer = await fetch(`http://${backup ? from.host : up.host}${req.url}`, {
+      method: req.method,
+      headers: req.headers['content-type'] ? { 'content-type': req.headers['content-type'] } : {},
+      body: body.length ? body : undefined,
+    });
+    let bytes = Buffer.from(await answer.arrayBuffer());
+    if (req.method === 'GET' && backup && answer.status === 200) {
+      const stored = JSON.parse(bytes.toString('utf8'));
+      if (stored.data) {
+        const data = Buffer.from(stored.data, 'base64url');
+        data[data.length - at] ^= 1;
+        stored.data = data.toString('base64url');
+      }
+      bytes = Buffer.from(JSON.stringify(stored));
+    }
+    const headers = {};
+    for (const [k, v] of answer.headers) {
+      if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)) headers[k] = v;
+    }
+    res.writeHead(answer.status, headers);
+    res.end(bytes);
+  });
+  const sockets = new Set();
+  server.on('connection', (sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const relaySide = net.connect(Number(up.port), up.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      relaySide.write(`${lines.join('\r\n')}\r\n\r\n`);
+      relaySide.write(head);
+      socket.pipe(relaySide).pipe(socket);
+    });
+    sockets.add(relaySide);
+    relaySide.on('close', () => sockets.delete(relaySide));
+    relaySide.on('error', () => socket.destroy());
+    socket.on('error', () => relaySide.destroy());
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const port = server.address().port;
+  const url = `ws://127.0.0.1:${port}/v1/ws`;
+  // Its relay signs its challenges for the address devices use: the proxy's.
+  const own = await startRelay({ appDir, publicUrl: url });
+  up = new URL(own.url.replace(/^ws/, 'http'));
+  return {
+    url,
+    appUrl: new URL(new URL(own.appUrl).pathname, `http://127.0.0.1:${port}`).href,
+    close: async () => {
+      await new Promise((r) => {
+        server.close(r);
+        for (const sock of sockets) sock.destroy();
+      });
+      await own.stop();
+    },
+  };
+}

@@ -1,0 +1,180 @@
+// Restore on a new phone from the recovery phrase (issue 12), for real: the
+// built extension in headless Chromium and the real relay binary, which
+// also serves the phone app (/app/) to a second headless Chromium with
+// mobile emulation, all on 127.0.0.1. The extension (the anvil phrase)
+// syncs its address book; its sync module writes the encrypted backup,
+// found on the relay under the id this test derives from the phrase with
+// @noble (lib/backup.mjs) and opened with the key @noble derives. A fresh
+// phone imports the same phrase: its plain build finds that a backup
+// exists and offers to restore it (turning on the Activity log and sync);
+// after one reload and the unlock, the sync build says what the backup
+// holds (the counts the test reads in the backup itself) and restores it
+// on "Restore": the entry is on its Sync screen with the switch on, the
+// extension's entries on its Activity screen, each checked, and the
+// phone's own signed "restored" entry with the count. A proxy in front of
+// the relay that flips one byte of the backup (an attacker holding it)
+// gets the restore refused with the reason, nothing restored. The phone
+// keeps the backup secret only sealed: its storage holds it in no
+// encoding.
+// Run: node --test tests/e2e/phone-restore.test.mjs
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { launch, until, ROOT, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
+import { onboardImport } from './lib/onboard.mjs';
+import { startRelay } from './lib/devices.mjs';
+import { auditEntries as entries, launchPhone, setUpPhone, unlockPhone } from './lib/phone.mjs';
+import { backupKeys, openBackup, relayBackup, tamperingAppRelay } from './lib/backup.mjs';
+import { findSecrets, phraseSecrets } from './lib/secrets.mjs';
+
+const BOB = `0x${'b0'.repeat(20)}`;
+const CONTACT = 'Bob Restored';
+
+/** A fresh phone on `appUrl` imports the anvil phrase and is offered the
+ *  backup; "Restore" reloads it into the sync build, unlocked again. */
+async function importAndContinue(appUrl) {
+  const phone = await launchPhone();
+  const page = await phone.open(appUrl);
+  await setUpPhone(page, 'Pixel 8');
+  await page.getByTestId('home-screen').waitFor({ timeout: 30_000 });
+  const offer = page.getByTestId('restore-offer');
+  await offer.waitFor({ timeout: 20_000 });
+  assert.match(await offer.textContent(), /turns on the Activity log and sync/);
+  assert.equal(await page.getByTestId('activity-open').count(), 0, 'the plain build runs');
+  await Promise.all([page.waitForEvent('load'), page.getByTestId('restore-continue').click()]);
+  await page.getByTestId('unlock-screen').waitFor({ timeout: 20_000 });
+  await unlockPhone(page);
+  return { phone, page };
+}
+
+describe('restore on a new phone from the recovery phrase', { timeout: 300_000 }, () => {
+  const keys = backupKeys(ANVIL_MNEMONIC);
+  let relay, browser, phone;
+
+  before(async () => {
+    relay = await startRelay({ appDir: path.join(ROOT, 'phone') });
+    browser = await launch();
+    await onboardImport(browser, ANVIL_MNEMONIC, PASSWORD);
+    await browser.ui('devices.relay.set', { relay: relay.url });
+  });
+
+  after(async () => {
+    await phone?.close();
+    await browser?.close();
+    await relay?.stop();
+  });
+
+  it('the extension writes the backup with an address-book entry and its audit log', async () => {
+    await browser.ui('sync.edit', { field: { enabled: { category: 'address_book' } }, value: { enabled: true } });
+    await browser.ui('sync.edit', {
+      field: { record: { category: 'address_book', id: BOB } },
+      value: { contact: { name: CONTACT, note: '' } },
+    });
+    const plain = await until(
+      async () => {
+        const stored = await relayBackup(relay.url, keys.id);
+        if (!stored?.data) return false;
+        const p = openBackup(keys, stored.data);
+        return JSON.stringify(p).includes(CONTACT) && p;
+      },
+      'the backup on the relay with the entry',
+      30_000,
+      250,
+    );
+    const me = (await browser.ui('audit.view')).me;
+    assert.ok(plain.audit.find((c) => c.device === me)?.entries.length > 0, 'the extension\'s chain is in it');
+  });
+
+  it('a fresh phone imports the phrase, is told what the backup holds, restores it and shows it', async () => {
+    const held = openBackup(keys, (await relayBackup(relay.url, keys.id)).data);
+    const total = held.audit.reduce((n, c) => n + c.entries.length, 0);
+    const desk = (await browser.ui('audit.view')).me;
+    const deskSeqs = held.audit.find((c) => c.device === desk).entries.map((e) => e.seq);
+    let page;
+    ({ phone, page } = await importAndContinue(relay.appUrl));
+    // The sync build runs now, and says what the backup holds before
+    // anything is restored.
+    assert.equal(
+      await page.evaluate(() => performance.getEntriesByType('resource').some((r) => r.name.endsWith('/tandem_phone_sync_bg.wasm'))),
+      true,
+    );
+    const what = page.getByTestId('backup-offer-what');
+    await what.waitFor({ timeout: 30_000 });
+    const text = await what.textContent();
+    assert.match(text, /1 address book entry/);
+    assert.match(text, new RegExp(`the history \\(audit log\\) of ${held.audit.length} devices?: ${total} entr`));
+    await page.getByTestId('sync-open').click();
+    await page.getByTestId('sync-screen').waitFor();
+    assert.equal(await page.getByTestId(`sync-contact-${BOB}`).count(), 0, 'nothing restored before "Restore"');
+    await page.getByTestId('back-button').click();
+    await page.getByTestId('backup-restore').click();
+    await page.getByTestId('backup-offer').waitFor({ state: 'detached', timeout: 20_000 });
+    assert.match(await page.getByTestId('notice').textContent(), /Restored from the backup: 1 address book entry/);
+    assert.equal(await page.evaluate(() => localStorage.getItem('tandem.phone.restore')), null, 'the marker is gone');
+
+    // The Sync screen: the entry, and the switch on for the group.
+    await page.getByTestId('sync-open').click();
+    const row = page.getByTestId(`sync-contact-${BOB}`);
+    await row.waitFor({ timeout: 20_000 });
+    assert.match(await row.textContent(), new RegExp(CONTACT));
+    assert.equal(await page.getByTestId('sync-toggle-address_book').getAttribute('aria-checked'), 'true');
+    await page.getByTestId('back-button').click();
+
+    // The Activity screen: the extension's entries, checked, and the
+    // phone's own signed entry saying what came back.
+    await page.getByTestId('activity-open').click();
+    await page.getByTestId('audit-screen').waitFor({ timeout: 10_000 });
+    let all;
+    await until(async () => {
+      all = await entries(page);
+      return all.some((e) => e.text.startsWith('Restored from the recovery phrase: '));
+    }, 'the phone\'s restored entry', 20_000);
+    const fromDesk = all.filter((e) => e.device === desk);
+    assert.equal(fromDesk.length, deskSeqs.length, JSON.stringify(all));
+    assert.deepEqual(fromDesk.filter((e) => e.problem), []);
+    const own = all.find((e) => e.text.startsWith('Restored from the recovery phrase: '));
+    assert.notEqual(own.device, desk);
+    assert.match(own.text, new RegExp(`^Restored from the recovery phrase: ${total} entries from ${held.audit.length} device`));
+    assert.deepEqual(all.filter((e) => e.problem), []);
+    assert.match(await page.getByTestId('audit-summary').textContent(), /all signed and in order/);
+
+    // The backup secret is in the phone's storage only sealed.
+    const raw = await page.evaluate(() => JSON.stringify(Object.entries(localStorage)));
+    assert.deepEqual(
+      findSecrets([Buffer.from(raw)], [...phraseSecrets(ANVIL_MNEMONIC), { name: 'backup secret', bytes: keys.secret }]),
+      [],
+    );
+    assert.deepEqual(page.errors, []);
+  });
+
+  it('a relay that flips a byte of the backup gets the restore refused on the phone: nothing is restored', async () => {
+    const evil = await tamperingAppRelay(relay, path.join(ROOT, 'phone'), 1);
+    let p;
+    try {
+      const { phone: ph, page } = await importAndContinue(evil.appUrl);
+      p = ph;
+      const error = page.getByTestId('error');
+      await error.waitFor({ timeout: 30_000 });
+      assert.match(
+        await error.textContent(),
+        /^The backup was not restored: .*it was damaged\. Nothing was restored\.$/,
+      );
+      assert.equal(await page.getByTestId('backup-offer').count(), 0);
+      assert.equal(await page.evaluate(() => localStorage.getItem('tandem.phone.restore')), null);
+      await page.getByTestId('sync-open').click();
+      await page.getByTestId('sync-screen').waitFor();
+      await page.getByTestId('sync-toggle-address_book').waitFor({ timeout: 20_000 });
+      assert.equal(await page.getByTestId(`sync-contact-${BOB}`).count(), 0);
+      assert.equal(await page.getByTestId('sync-toggle-address_book').getAttribute('aria-checked'), 'false');
+      await page.getByTestId('back-button').click();
+      await page.getByTestId('activity-open').click();
+      const desk = (await browser.ui('audit.view')).me;
+      const all = await entries(page);
+      assert.deepEqual(all.filter((e) => e.device === desk), [], 'none of the extension\'s entries');
+      assert.ok(!all.some((e) => e.text.startsWith('Restored from the recovery phrase: ')), JSON.stringify(all));
+    } finally {
+      await p?.close();
+      await evil.close();
+    }
+  });
+});
