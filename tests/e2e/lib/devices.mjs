@@ -74,7 +74,16 @@ export async function startRelay({ appDir, publicUrl, listen = '127.0.0.1:0', di
   if (publicUrl) args.push('--public-url', publicUrl);
   const proc = spawn(bin('tandem-relay'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const out = new Lines(proc);
-  const line = await out.wait('tandem-relay listening on ', 30_000);
+  // A relay that could not bind exits at once: say why (its stderr), not
+  // only that no line came.
+  const line = await Promise.race([
+    out.wait('tandem-relay listening on ', 30_000),
+    out.exit.then((code) => {
+      throw Object.assign(new Error(`tandem-relay exited (${code}) before listening on ${listen}: ${out.stderr.trim()}`), {
+        inUse: /in use/i.test(out.stderr),
+      });
+    }),
+  ]);
   const url = line.split(/\s+/)[0];
   const appUrl = appDir ? (await out.wait('tandem-relay serves the phone app at ', 10_000)).split(/\s+/)[0] : null;
   const halt = async () => {
@@ -90,7 +99,19 @@ export async function startRelay({ appDir, publicUrl, listen = '127.0.0.1:0', di
     halt,
     /** Starts it again where it was (the port it had, its database). */
     async restart() {
-      const again = await startRelay({ appDir, publicUrl, listen: new URL(url).host, dir });
+      // The port it had: the devices know the relay by it. The old socket
+      // may hold it for a moment after the process ended, or another
+      // program may have taken it meanwhile: retried for up to ~10 s, then
+      // the relay's own error.
+      let again;
+      for (let attempt = 1; !again; attempt++) {
+        try {
+          again = await startRelay({ appDir, publicUrl, listen: new URL(url).host, dir });
+        } catch (e) {
+          if (!e.inUse || attempt >= 20) throw e;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
       Object.assign(this, { halt: again.halt, restart: again.restart, stop: again.stop });
     },
     async stop() {
