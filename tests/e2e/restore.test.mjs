@@ -24,55 +24,20 @@
 // Run: node --test tests/e2e/restore.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { pbkdf2Sync } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { ed25519 } from '@noble/curves/ed25519.js';
 import { launch, openPopup, startAnvil, until, ANVIL_ACCOUNT_0, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
 import { startPhone, walletOnRelay } from './lib/devices.mjs';
 import { joinGroupOf } from './lib/sync.mjs';
 import { entryVerifies, exportKeys } from './lib/audit-export.mjs';
 import { findSecrets, relayFiles } from './lib/secrets.mjs';
+import { backupKeys, openBackup, relayBackup, sealBackup } from './lib/backup.mjs';
 
 const ALICE = `0x${'ab'.repeat(20)}`;
 const TOKEN = `0x${'cd'.repeat(20)}`;
 const NAME = 'Savings Tandem';
 const CONTACT = 'Alice Restored';
-const enc = new TextEncoder();
 const screen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
-
-/** The backup's keys from the phrase, as docs/protocol.md says (not the Rust code). */
-function backupKeys(phrase) {
-  const seed = pbkdf2Sync(phrase, 'mnemonic', 2048, 64, 'sha512');
-  const secret = hkdf(sha256, seed, undefined, enc.encode('tandem/backup/v1'), 32);
-  const encrypt = hkdf(sha256, secret, undefined, enc.encode('tandem/backup/v1/encrypt'), 32);
-  const sign = hkdf(sha256, secret, undefined, enc.encode('tandem/backup/v1/sign'), 32);
-  const pub = ed25519.getPublicKey(sign);
-  const domain = enc.encode('tandem/backup/v1/id');
-  const id = sha256(Uint8Array.from([0, domain.length, ...domain, ...pub]));
-  return { seed, secret, encrypt, sign, id: Buffer.from(id).toString('hex') };
-}
-
-/** The backup as the relay serves it to anyone (`null`: none). */
-async function relayBackup(relay, id) {
-  const http = relay.url.replace(/^ws/, 'http').replace(/\/v1\/ws$/, '');
-  const res = await fetch(`${http}/v1/backup/${id}`);
-  if (res.status === 404) return null;
-  assert.equal(res.status, 200);
-  return res.json();
-}
-
-/** Opens a backup's data with the phrase's key (nonce first, the id as AAD). */
-function openBackup(keys, data) {
-  const bytes = Buffer.from(data, 'base64url');
-  const domain = enc.encode('tandem/backup/v1/data');
-  const aad = Uint8Array.from([0, domain.length, ...domain, ...Buffer.from(keys.id, 'hex')]);
-  const plain = xchacha20poly1305(keys.encrypt, bytes.subarray(0, 24), aad).decrypt(bytes.subarray(24));
-  return JSON.parse(new TextDecoder().decode(plain));
-}
 
 /** The relay as an attacker who holds it serves it: every backup read
  * answers with one byte of the sealed contents flipped (`at`: where, from
@@ -83,15 +48,6 @@ function tamperingRelay(relay, at) {
     data[data.length - at] ^= 1;
     return { ...stored, data: data.toString('base64url') };
   });
-}
-
-/** Seals backup contents as the phrase's holder does (a fresh nonce, the id as AAD). */
-function sealBackup(keys, contents) {
-  const nonce = crypto.getRandomValues(new Uint8Array(24));
-  const domain = enc.encode('tandem/backup/v1/data');
-  const aad = Uint8Array.from([0, domain.length, ...domain, ...Buffer.from(keys.id, 'hex')]);
-  const sealed = xchacha20poly1305(keys.encrypt, nonce, aad).encrypt(enc.encode(JSON.stringify(contents)));
-  return Buffer.concat([nonce, sealed]).toString('base64url');
 }
 
 /** A proxy in front of `relay` whose backup reads answer `rewrite(stored)`;
@@ -190,7 +146,7 @@ describe('restore from the recovery phrase in a new browser', () => {
     // key (derived here, not by Tandem) and holds both.
     const plain = await until(
       async () => {
-        const stored = await relayBackup(relay, keys.id);
+        const stored = await relayBackup(relay.url, keys.id);
         if (!stored?.data) return false;
         const p = openBackup(keys, stored.data);
         const text = JSON.stringify(p);
@@ -235,7 +191,7 @@ describe('restore from the recovery phrase in a new browser', () => {
 
   it('profile B imports the same phrase, is told what the backup holds, restores it and shows it', async () => {
     // What the backup holds now (A may have written again since).
-    const held = openBackup(keys, (await relayBackup(relay, keys.id)).data);
+    const held = openBackup(keys, (await relayBackup(relay.url, keys.id)).data);
     const aId = (await a.ui('audit.view')).me;
     const aSeqs = held.audit.find((c) => c.device === aId).entries.map((e) => e.seq);
     const total = held.audit.reduce((n, c) => n + c.entries.length, 0);
@@ -391,7 +347,7 @@ describe('restore from the recovery phrase in a new browser', () => {
       for (const s of plain.snapshots) for (const op of s.ops) op[2] += DAYS3;
       return { ...stored, data: sealBackup(keys, plain) };
     });
-    const held = openBackup(keys, (await relayBackup(relay, keys.id)).data);
+    const held = openBackup(keys, (await relayBackup(relay.url, keys.id)).data);
     const ops = held.snapshots.reduce((n, s) => n + s.ops.length, 0);
     const c = await launch();
     try {
@@ -419,7 +375,7 @@ describe('restore from the recovery phrase in a new browser', () => {
     await openSync(page);
     await page.getByTestId('backup-delete').click();
     await page.getByTestId('backup-status').filter({ hasText: 'Backup: off' }).waitFor({ timeout: 20_000 });
-    await until(async () => (await relayBackup(relay, keys.id))?.data === null, 'the backup deleted on the relay', 20_000, 200);
+    await until(async () => (await relayBackup(relay.url, keys.id))?.data === null, 'the backup deleted on the relay', 20_000, 200);
     // A third browser finds nothing to offer.
     const c = await launch();
     try {

@@ -35,13 +35,24 @@ export async function relayBackup(relayUrl, id) {
   return res.json();
 }
 
+/** The associated data a backup is sealed with: its domain and the id. */
+function dataAad(keys) {
+  const domain = enc.encode('tandem/backup/v1/data');
+  return Uint8Array.from([0, domain.length, ...domain, ...Buffer.from(keys.id, 'hex')]);
+}
+
 /** Opens a backup's data with the phrase's key (nonce first, the id as AAD). */
 export function openBackup(keys, data) {
   const bytes = Buffer.from(data, 'base64url');
-  const domain = enc.encode('tandem/backup/v1/data');
-  const aad = Uint8Array.from([0, domain.length, ...domain, ...Buffer.from(keys.id, 'hex')]);
-  const plain = xchacha20poly1305(keys.encrypt, bytes.subarray(0, 24), aad).decrypt(bytes.subarray(24));
+  const plain = xchacha20poly1305(keys.encrypt, bytes.subarray(0, 24), dataAad(keys)).decrypt(bytes.subarray(24));
   return JSON.parse(new TextDecoder().decode(plain));
+}
+
+/** Seals backup contents as the phrase's holder does (a fresh nonce, the id as AAD). */
+export function sealBackup(keys, contents) {
+  const nonce = crypto.getRandomValues(new Uint8Array(24));
+  const sealed = xchacha20poly1305(keys.encrypt, nonce, dataAad(keys)).encrypt(enc.encode(JSON.stringify(contents)));
+  return Buffer.concat([nonce, sealed]).toString('base64url');
 }
 
 /**
