@@ -25,13 +25,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { launch, openPopup, startAnvil, until, ANVIL_ACCOUNT_0, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
 import { startPhone, walletOnRelay } from './lib/devices.mjs';
 import { joinGroupOf } from './lib/sync.mjs';
 import { entryVerifies, exportKeys } from './lib/audit-export.mjs';
 import { findSecrets, relayFiles } from './lib/secrets.mjs';
-import { backupKeys, openBackup, relayBackup, sealBackup } from './lib/backup.mjs';
+import { backupKeys, openBackup, passWebSockets, relayBackup, sealBackup } from './lib/backup.mjs';
 
 const ALICE = `0x${'ab'.repeat(20)}`;
 const TOKEN = `0x${'cd'.repeat(20)}`;
@@ -71,24 +70,7 @@ async function rewritingRelay(relay, rewrite) {
     res.writeHead(answer.status, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
     res.end(text);
   });
-  const sockets = new Set();
-  server.on('connection', (sock) => {
-    sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
-  });
-  server.on('upgrade', (req, socket, head) => {
-    const relaySide = net.connect(Number(up.port), up.hostname, () => {
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      relaySide.write(`${lines.join('\r\n')}\r\n\r\n`);
-      relaySide.write(head);
-      socket.pipe(relaySide).pipe(socket);
-    });
-    sockets.add(relaySide);
-    relaySide.on('close', () => sockets.delete(relaySide));
-    relaySide.on('error', () => socket.destroy());
-    socket.on('error', () => relaySide.destroy());
-  });
+  const sockets = passWebSockets(server, () => up);
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `ws://127.0.0.1:${server.address().port}/v1/ws`,

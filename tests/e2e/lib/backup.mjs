@@ -55,6 +55,32 @@ export function sealBackup(keys, contents) {
   return Buffer.concat([nonce, sealed]).toString('base64url');
 }
 
+/** Passes `server`'s WebSocket upgrades through to the relay at `up()`
+ * (an http URL, read when an upgrade arrives), byte for byte; returns the
+ * open sockets (upgraded ones hold a server open: destroy them on close). */
+export function passWebSockets(server, up) {
+  const sockets = new Set();
+  server.on('connection', (sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const to = up();
+    const relaySide = net.connect(Number(to.port), to.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      relaySide.write(`${lines.join('\r\n')}\r\n\r\n`);
+      relaySide.write(head);
+      socket.pipe(relaySide).pipe(socket);
+    });
+    sockets.add(relaySide);
+    relaySide.on('close', () => sockets.delete(relaySide));
+    relaySide.on('error', () => socket.destroy());
+    socket.on('error', () => relaySide.destroy());
+  });
+  return sockets;
+}
+
 /**
  * A relay run by an attacker who holds the backup of `source` (a relay of
  * `startRelay`): a real relay binary serving the phone app from `appDir`
@@ -94,24 +120,7 @@ export async function tamperingAppRelay(source, appDir, at) {
     res.writeHead(answer.status, headers);
     res.end(bytes);
   });
-  const sockets = new Set();
-  server.on('connection', (sock) => {
-    sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
-  });
-  server.on('upgrade', (req, socket, head) => {
-    const relaySide = net.connect(Number(up.port), up.hostname, () => {
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      relaySide.write(`${lines.join('\r\n')}\r\n\r\n`);
-      relaySide.write(head);
-      socket.pipe(relaySide).pipe(socket);
-    });
-    sockets.add(relaySide);
-    relaySide.on('close', () => sockets.delete(relaySide));
-    relaySide.on('error', () => socket.destroy());
-    socket.on('error', () => relaySide.destroy());
-  });
+  const sockets = passWebSockets(server, () => up);
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const port = server.address().port;
   const url = `ws://127.0.0.1:${port}/v1/ws`;
