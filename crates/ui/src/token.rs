@@ -95,46 +95,15 @@ fn typed(a: &Approval) -> Option<Value> {
     }
 }
 
-/// A token allowance signed off-chain: EIP-2612 `Permit` (the token is the
-/// domain's verifying contract) or Uniswap Permit2 `PermitSingle` (the token
-/// is in `details`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Permit {
-    /// Token contract.
-    pub token: String,
-    /// Who may spend.
-    pub spender: String,
-    /// Raw allowance.
-    pub amount: String,
-}
+pub use tandem_wallet::decode::Permit;
 
-/// The permit in a typed-data approval, if it is one.
+/// The permit in a typed-data approval, if it is one, read by the wallet's
+/// one reading of permits (`tandem_wallet::decode::permit_of`).
 pub fn permit_of(a: &Approval) -> Option<Permit> {
     if a.kind != "typed_data" {
         return None;
     }
-    let t = typed(a)?;
-    let m = t.get("message")?;
-    let text = |v: Option<&Value>| -> Option<String> {
-        match v? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
-    };
-    match t.get("primaryType")?.as_str()? {
-        "Permit" => Some(Permit {
-            token: text(t.get("domain")?.get("verifyingContract"))?,
-            spender: text(m.get("spender"))?,
-            amount: text(m.get("value"))?,
-        }),
-        "PermitSingle" => Some(Permit {
-            token: text(m.get("details")?.get("token"))?,
-            spender: text(m.get("spender"))?,
-            amount: text(m.get("details")?.get("amount"))?,
-        }),
-        _ => None,
-    }
+    tandem_wallet::decode::permit_of(a.request.get("typedData")?)
 }
 
 /// The contracts whose facts an approval needs, on its chain.
