@@ -32,7 +32,7 @@ import init, {
 } from './wasm/tandem_wasm.js';
 import { forgetSessionKey, openSessionKey, sealSessionKey } from './session-key.js';
 import { audit, auditItem, auditUi, auditWrite } from './audit.js';
-import { tokenInfo } from './tokens.js';
+import { gasPrice, tokenInfo } from './tokens.js';
 import { answers } from './answers.js';
 import { calls } from './calls.js';
 import { extra } from './extra.js';
@@ -1628,7 +1628,7 @@ async function uiMethod(method, p) {
       break;
     case 'assets.add': {
       // Symbol and decimals come from the page: typed by the user, or the
-      // contract's answers to token.info, decoded in crates/ui.
+      // contract's answers to token.info, decoded by the extra module.
       const net = currentNetwork();
       const address = str(p.address, 'address').trim();
       const symbol = str(p.symbol, 'symbol');
@@ -1647,9 +1647,9 @@ async function uiMethod(method, p) {
       break;
     }
     case 'token.info':
-      return tokenInfo(p, async (chainId) => (await networkOf(chainId)).rpcUrl, rpc);
+      return tokenInfo(p, await extra(), wallet.stateJson(), viaBatch);
     case 'send.gasPrice':
-      return rpc((await networkOf(Number(p.chainId))).rpcUrl, 'eth_gasPrice', []);
+      return gasPrice(p, await extra(), wallet.stateJson(), viaBatch, RpcError);
     case 'send.start':
       requireUnlocked();
       touched();

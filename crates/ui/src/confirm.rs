@@ -244,7 +244,8 @@ pub fn summary(
             q.action = "Sign a permit (lets a spender move your tokens)".into();
             let msg = d.get("message").filter(|m| m.is_object());
             let domain = d.get("domain");
-            // A permit as the approval window reads it (`token::permit_of`):
+            // A permit as the approval window reads it (the wallet's one reading,
+            // `tandem_wallet::decode::permit_of`):
             // Permit2's token is in the message, not the domain.
             let permit = crate::token::permit_of(a);
             let contract = domain.and_then(|x| text(x.get("verifyingContract")));

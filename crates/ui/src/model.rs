@@ -67,17 +67,10 @@ impl Network {
     }
 }
 
-/// A site with access to accounts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Site {
-    /// Browser-reported origin.
-    pub origin: String,
-    /// Accounts it may see.
-    pub accounts: Vec<String>,
-    /// Milliseconds since the epoch.
-    pub connected_at: f64,
-}
+/// A site with access to accounts, as the core stores it (the worker sends
+/// its `stateJson()` sites, addresses checksummed): the very type, so that
+/// a change there cannot silently break the view.
+pub use tandem_wallet::Site;
 
 /// A site connected on another device of the wallet (synced, category
 /// "Connected sites"): it has no permission in this browser.
@@ -92,24 +85,9 @@ pub struct SiteElsewhere {
     pub accounts: Vec<String>,
 }
 
-/// User settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Settings {
-    /// Minutes of inactivity before locking.
-    pub auto_lock_minutes: u32,
-    /// Claim `window.ethereum` even if another wallet holds it.
-    pub own_window_ethereum: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            auto_lock_minutes: 15,
-            own_window_ethereum: false,
-        }
-    }
-}
+/// User settings, as the core stores them (the worker sends its
+/// `stateJson()` settings as they are).
+pub use tandem_wallet::Settings;
 
 /// Answer of the `state` method.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -358,7 +336,7 @@ mod tests {
             "selected": "0xbb",
             "network": {"chainId": 31337, "name": "Local", "rpcUrl": "http://127.0.0.1:8545", "symbol": "ETH", "builtin": true},
             "networks": [],
-            "sites": [{"origin": "https://app.example", "accounts": ["0xAa"], "connectedAt": 5}],
+            "sites": [{"origin": "https://app.example", "accounts": ["0x70997970C51812dc3A010C7d01b50e0d17dc79C8"], "connectedAt": 5}],
             "settings": {"autoLockMinutes": 5, "ownWindowEthereum": true},
             "pendingApprovals": 2,
             "somethingNew": 1

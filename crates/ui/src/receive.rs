@@ -60,7 +60,7 @@ mod tests {
                 "accounts": [{"address": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8", "name": "Account 2"}],
                 "selected": "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",
                 "network": {"chainId": 31337, "name": "Localhost", "rpcUrl": "http://127.0.0.1:8545", "symbol": "ETH"},
-                "networks": [], "sites": [], "settings": {"autoLockMinutes": 15}
+                "networks": [], "sites": [], "settings": {"autoLockMinutes": 15, "ownWindowEthereum": false}
             }))
             .unwrap(),
         );

@@ -229,7 +229,9 @@ pub fn remove_screen(ui: &Ui) -> El {
         .map(|s| {
             s.sites
                 .iter()
-                .filter(|x| x.accounts.iter().any(|a| a.eq_ignore_ascii_case(&addr)))
+                .filter(|x| {
+                    (x.accounts.iter()).any(|a| format!("{a:#x}").eq_ignore_ascii_case(&addr))
+                })
                 .count()
         })
         .unwrap_or(0);

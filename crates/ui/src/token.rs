@@ -1,5 +1,6 @@
 //! ERC-20 facts as the token contract itself states them (`symbol()` and
-//! `decimals()`, read by the worker's `token.info` on the request's chain),
+//! `decimals()`, read and decoded by the worker's `token.info` on the
+//! request's chain, `tandem_wallet::token`),
 //! and token amounts written with them. Never the dapp's word (a permit's
 //! domain name, a `wallet_watchAsset` symbol) and never a guess: a token
 //! whose calls fail is shown in raw units, named as unknown, by address.
@@ -10,11 +11,6 @@ use crate::tx::KnownCall;
 use crate::view::{el, kv, El};
 use crate::{form_err, Result};
 use serde_json::{json, Value};
-
-/// Longest symbol shown; longer answers are treated as unreadable.
-pub const MAX_SYMBOL_CHARS: usize = 32;
-/// Most decimals a `uint256` amount can use (10^77 < 2^256 < 10^78).
-pub const MAX_DECIMALS: u8 = 77;
 
 /// What the contract said about itself, for one chain and address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,11 +24,16 @@ pub struct TokenFacts {
 }
 
 impl TokenFacts {
-    /// From a `token.info` answer: `{ symbol, decimals }` are the raw `eth_call`
-    /// results (hex) or null where the call failed.
+    /// From a `token.info` answer: `{ symbol, decimals }` as the worker
+    /// decoded them, null where a call failed or was unreadable.
     pub fn from_reply(chain_id: u64, address: &str, reply: &Value) -> Self {
-        let hex = |k: &str| reply.get(k).and_then(Value::as_str).unwrap_or("");
-        let known = abi_string(hex("symbol")).zip(abi_decimals(hex("decimals")));
+        let symbol = reply
+            .get("symbol")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let decimals =
+            (reply.get("decimals").and_then(Value::as_u64)).and_then(|d| u8::try_from(d).ok());
+        let known = symbol.zip(decimals);
         TokenFacts {
             chain_id,
             address: address.to_ascii_lowercase(),
@@ -94,46 +95,15 @@ fn typed(a: &Approval) -> Option<Value> {
     }
 }
 
-/// A token allowance signed off-chain: EIP-2612 `Permit` (the token is the
-/// domain's verifying contract) or Uniswap Permit2 `PermitSingle` (the token
-/// is in `details`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Permit {
-    /// Token contract.
-    pub token: String,
-    /// Who may spend.
-    pub spender: String,
-    /// Raw allowance.
-    pub amount: String,
-}
+pub use tandem_wallet::decode::Permit;
 
-/// The permit in a typed-data approval, if it is one.
+/// The permit in a typed-data approval, if it is one, read by the wallet's
+/// one reading of permits (`tandem_wallet::decode::permit_of`).
 pub fn permit_of(a: &Approval) -> Option<Permit> {
     if a.kind != "typed_data" {
         return None;
     }
-    let t = typed(a)?;
-    let m = t.get("message")?;
-    let text = |v: Option<&Value>| -> Option<String> {
-        match v? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
-    };
-    match t.get("primaryType")?.as_str()? {
-        "Permit" => Some(Permit {
-            token: text(t.get("domain")?.get("verifyingContract"))?,
-            spender: text(m.get("spender"))?,
-            amount: text(m.get("value"))?,
-        }),
-        "PermitSingle" => Some(Permit {
-            token: text(m.get("details")?.get("token"))?,
-            spender: text(m.get("spender"))?,
-            amount: text(m.get("details")?.get("amount"))?,
-        }),
-        _ => None,
-    }
+    tandem_wallet::decode::permit_of(a.request.get("typedData")?)
 }
 
 /// The contracts whose facts an approval needs, on its chain.
@@ -204,64 +174,6 @@ pub fn info_request(chain_id: u64, address: &str) -> Value {
     json!({ "chainId": chain_id, "address": address })
 }
 
-fn bytes(hex: &str) -> Option<Vec<u8>> {
-    let h = hex.strip_prefix("0x")?;
-    if h.len() % 2 != 0 || !h.is_ascii() {
-        return None;
-    }
-    (0..h.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).ok())
-        .collect()
-}
-
-/// `decimals()`'s answer: one ABI word holding at most [`MAX_DECIMALS`].
-pub fn abi_decimals(hex: &str) -> Option<u8> {
-    let b = bytes(hex)?;
-    let w = b.get(..32)?;
-    if w[..31].iter().any(|&x| x != 0) || w[31] > MAX_DECIMALS {
-        return None;
-    }
-    Some(w[31])
-}
-
-/// `symbol()`'s answer: an ABI `string`, or a `bytes32` as some early tokens
-/// (MKR) return. Text with control, bidirectional or invisible characters,
-/// or longer than [`MAX_SYMBOL_CHARS`], is unreadable: a symbol is shown
-/// next to amounts and must not be able to rearrange or hide them.
-pub fn abi_string(hex: &str) -> Option<String> {
-    let b = bytes(hex)?;
-    let data: &[u8] = if b.len() == 32 {
-        let end = b.iter().position(|&x| x == 0).unwrap_or(32);
-        &b[..end]
-    } else {
-        let word = |at: usize| -> Option<usize> {
-            let w = b.get(at..at.checked_add(32)?)?;
-            if w[..24].iter().any(|&x| x != 0) {
-                return None;
-            }
-            let mut n = [0u8; 8];
-            n.copy_from_slice(&w[24..]);
-            usize::try_from(u64::from_be_bytes(n)).ok()
-        };
-        let offset = word(0)?;
-        let len = word(offset)?;
-        let start = offset.checked_add(32)?;
-        b.get(start..start.checked_add(len)?)?
-    };
-    let s = std::str::from_utf8(data).ok()?.trim();
-    let readable = !s.is_empty()
-        && s.chars().count() <= MAX_SYMBOL_CHARS
-        && !s.chars().any(|c| c.is_control() || hidden(c));
-    readable.then(|| s.to_owned())
-}
-
-/// Characters that reorder or hide text: bidirectional controls and
-/// zero-width or invisible characters.
-fn hidden(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{061c}' | '\u{00ad}')
-}
-
 /// ERC-20 `transfer(address,uint256)` calldata for `amount` (decimal base units).
 pub fn transfer_data(to: &str, amount: &str) -> Result<String> {
     let to = to.trim();
@@ -286,16 +198,9 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    // ABI encodings from the Solidity ABI spec's rules (docs.soliditylang.org,
-    // "Formal Specification of the Encoding"): a dynamic `string` is an
-    // offset word, a length word, then the bytes padded to 32.
-    const USDC_SYMBOL: &str = "0x0000000000000000000000000000000000000000000000000000000000000020\
-                               0000000000000000000000000000000000000000000000000000000000000004\
-                               5553444300000000000000000000000000000000000000000000000000000000";
-    // MKR's symbol() answers bytes32 "MKR" (etherscan, token 0x9f8F72aA…).
-    const MKR_SYMBOL: &str = "0x4d4b520000000000000000000000000000000000000000000000000000000000";
-
-    fn facts(symbol: &str, decimals: &str) -> TokenFacts {
+    /// A `token.info` answer as the worker sends it (decoded, `null` where
+    /// unknown; `tandem_wallet::token::info_read`).
+    fn facts(symbol: Value, decimals: Value) -> TokenFacts {
         TokenFacts::from_reply(
             1,
             "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
@@ -304,61 +209,8 @@ mod tests {
     }
 
     #[test]
-    fn symbols_decode_from_string_and_bytes32_answers() {
-        assert_eq!(abi_string(USDC_SYMBOL).as_deref(), Some("USDC"));
-        assert_eq!(abi_string(MKR_SYMBOL).as_deref(), Some("MKR"));
-        assert_eq!(abi_string("0x"), None);
-        assert_eq!(abi_string("0x12"), None);
-        // A length that runs past the answer.
-        let long = USDC_SYMBOL.replace(
-            "0000000000000000000000000000000000000000000000000000000000000004",
-            "00000000000000000000000000000000000000000000000000000000000000ff",
-        );
-        assert_eq!(abi_string(&long), None);
-        // An offset that points outside.
-        let off = USDC_SYMBOL.replacen(
-            "0000000000000000000000000000000000000000000000000000000000000020",
-            "0000000000000000000000000000000000000000000000000000000000000400",
-            1,
-        );
-        assert_eq!(abi_string(&off), None);
-    }
-
-    #[test]
-    fn symbols_that_could_disguise_an_amount_are_unreadable() {
-        let enc = |s: &str| {
-            let b = s.as_bytes();
-            let mut out = format!("0x{:064x}{:064x}", 32, b.len());
-            for x in b {
-                out.push_str(&format!("{x:02x}"));
-            }
-            while (out.len() - 2) % 64 != 0 {
-                out.push('0');
-            }
-            out
-        };
-        assert_eq!(abi_string(&enc("TUSD")).as_deref(), Some("TUSD"));
-        // Right-to-left override, zero-width space, newline, runaway length.
-        assert_eq!(abi_string(&enc("USD\u{202e}C")), None);
-        assert_eq!(abi_string(&enc("US\u{200b}DC")), None);
-        assert_eq!(abi_string(&enc("USDC\n1000")), None);
-        assert_eq!(abi_string(&enc(&"X".repeat(33))), None);
-    }
-
-    #[test]
-    fn decimals_are_one_small_word() {
-        assert_eq!(abi_decimals(&format!("0x{:064x}", 6)), Some(6));
-        assert_eq!(abi_decimals(&format!("0x{:064x}", 18)), Some(18));
-        assert_eq!(abi_decimals(&format!("0x{:064x}", 78)), None);
-        assert_eq!(abi_decimals(&format!("0x{:064x}", 256)), None);
-        assert_eq!(abi_decimals("0x06"), None);
-        assert_eq!(abi_decimals("0x"), None);
-        assert_eq!(abi_decimals("not hex"), None);
-    }
-
-    #[test]
     fn amounts_use_the_contracts_facts_or_say_unknown() {
-        let usdc = facts(USDC_SYMBOL, &format!("0x{:064x}", 6));
+        let usdc = facts(json!("USDC"), json!(6));
         assert_eq!(usdc.amount("1500000"), "1.5 USDC");
         assert_eq!(usdc.amount("0x16e360"), "1.5 USDC");
         assert_eq!(usdc.amount("1"), "0.000001 USDC");
@@ -366,13 +218,13 @@ mod tests {
             usdc.allowance(&format!("0x{}", "f".repeat(64))),
             "an unlimited amount of USDC"
         );
-        let unknown = facts("0x", "0x");
+        let unknown = facts(Value::Null, Value::Null);
         assert_eq!(
             unknown.amount("1500000"),
             "1500000 raw units of an unknown token (0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48)"
         );
         // One call failing is enough to be unknown: no guessed decimals.
-        assert_eq!(facts(USDC_SYMBOL, "0x").known, None);
+        assert_eq!(facts(json!("USDC"), Value::Null).known, None);
         assert!(find(
             std::slice::from_ref(&usdc),
             1,
@@ -406,7 +258,7 @@ mod tests {
         let f = TokenFacts::from_reply(
             31337,
             "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-            &json!({"symbol": USDC_SYMBOL.replace("55534443", "54555344"), "decimals": format!("0x{:064x}", 6)}),
+            &json!({"symbol": "TUSD", "decimals": 6}),
         );
         let v = permit_line(&a, &[f]).unwrap();
         assert_eq!(
@@ -423,7 +275,7 @@ mod tests {
         let other = TokenFacts::from_reply(
             1,
             "0x5FbDB2315678afecb367f032d93F642f64180aa3",
-            &json!({"symbol": USDC_SYMBOL, "decimals": format!("0x{:064x}", 18)}),
+            &json!({"symbol": "USDC", "decimals": 18}),
         );
         let v = permit_line(&a, &[other]).unwrap();
         assert!(v
@@ -455,7 +307,7 @@ mod tests {
             needed(&a),
             vec![(1, "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48".to_owned())]
         );
-        let f = facts(USDC_SYMBOL, &format!("0x{:064x}", 6));
+        let f = facts(json!("USDC"), json!(6));
         let v = permit_line(&a, &[f]).unwrap();
         // 2^160 - 1, Permit2's "unlimited".
         assert_eq!(

@@ -8,6 +8,10 @@
 //! words and formats the result its own way (the core module's size budget
 //! has no room for the window's formatting).
 //!
+//! A permit's fields (token, spender, amount, deadline) are read by
+//! [`permit_of`] (feature "permit": the pages and the extra module; the
+//! core warns about permits by type, [`is_permit`]).
+//!
 //! `personal_sign` text is decoded next to its bytes, in
 //! `tandem_eth::eip191::message_text`.
 
@@ -135,6 +139,67 @@ pub fn is_permit(primary: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(b"permit"))
 }
 
+/// A token allowance signed off-chain, as the typed data states it:
+/// EIP-2612 `Permit` (the token is the domain's verifying contract) or
+/// Uniswap Permit2 `PermitSingle` (the token is in `details`, the domain's
+/// contract is Permit2 itself). Addresses and numbers as the dapp spelled
+/// them (a JSON number is written in decimal).
+#[cfg(feature = "permit")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permit {
+    /// Token contract.
+    pub token: String,
+    /// Who may spend.
+    pub spender: String,
+    /// Raw allowance (decimal or `0x` hex): unlimited from
+    /// [`crate::approval::UNLIMITED_FROM`] ([`is_unlimited_word`] of its
+    /// 64 hex digits), as an `approve`'s.
+    pub amount: String,
+    /// Until when the signature can be used: EIP-2612's `deadline`,
+    /// Permit2's `sigDeadline`.
+    pub deadline: Option<String>,
+}
+
+/// The permit in EIP-712 typed data (the object, or its JSON text), if it
+/// is one whose fields are known: the one reading of a permit's token,
+/// spender, amount and deadline. Other permit types ([`is_permit`]) are
+/// warned about by type but not read here.
+#[cfg(feature = "permit")]
+pub fn permit_of(typed: &serde_json::Value) -> Option<Permit> {
+    use serde_json::Value;
+    let parsed;
+    let t = match typed {
+        Value::String(s) => {
+            parsed = serde_json::from_str::<Value>(s).ok()?;
+            &parsed
+        }
+        v => v,
+    };
+    let m = t.get("message")?;
+    let text = |v: Option<&Value>| -> Option<String> {
+        match v? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    match t.get("primaryType")?.as_str()? {
+        "Permit" => Some(Permit {
+            token: text(t.get("domain")?.get("verifyingContract"))?,
+            spender: text(m.get("spender"))?,
+            amount: text(m.get("value"))?,
+            deadline: text(m.get("deadline")),
+        }),
+        "PermitSingle" => Some(Permit {
+            token: text(m.get("details")?.get("token"))?,
+            spender: text(m.get("spender"))?,
+            amount: text(m.get("details")?.get("amount"))?,
+            deadline: text(m.get("sigDeadline")),
+        }),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,5 +309,99 @@ mod tests {
                        PermitBatchTransferFrom PermitWitnessTransferFrom permit TokenPermit";
         assert!(permits.split(' ').all(is_permit));
         assert!(!["Mail", "Order", "Permi", ""].into_iter().any(is_permit));
+    }
+
+    #[cfg(feature = "permit")]
+    #[test]
+    fn permits_are_read_from_eip2612_and_permit2_typed_data() {
+        use serde_json::json;
+        // EIP-2612: the token is the domain's verifying contract.
+        let eip2612 = json!({
+            "domain": {"name": "USD Coin", "chainId": 1,
+                       "verifyingContract": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"},
+            "types": {}, "primaryType": "Permit",
+            "message": {"owner": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+                        "spender": "0x000000000000000000000000000000000000dEaD",
+                        "value": "2500000", "nonce": 0, "deadline": 1900000000u64}});
+        let p = permit_of(&eip2612).unwrap();
+        assert_eq!(
+            p,
+            Permit {
+                token: "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48".into(),
+                spender: "0x000000000000000000000000000000000000dEaD".into(),
+                amount: "2500000".into(),
+                deadline: Some("1900000000".into()),
+            }
+        );
+        // The same as JSON text (how eth_signTypedData_v4 carries it).
+        assert_eq!(permit_of(&json!(eip2612.to_string())), Some(p));
+        // Permit2 PermitSingle (github.com/Uniswap/permit2,
+        // IAllowanceTransfer.sol): token and amount in `details`; the
+        // domain's contract is Permit2, not the token.
+        let max160: U256 = (U256::from(1) << 160) - U256::from(1);
+        let permit2 = json!({
+            "domain": {"name": "Permit2", "chainId": 1,
+                       "verifyingContract": "0x000000000022D473030F116dDEE9F6B43aC78BA3"},
+            "primaryType": "PermitSingle",
+            "message": {"spender": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+                        "sigDeadline": 1_900_000_000u64,
+                        "details": {"amount": max160.to_string(), "nonce": 0, "expiration": 1,
+                                    "token": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"}}});
+        let p = permit_of(&permit2).unwrap();
+        assert_eq!(p.token, "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48");
+        assert_eq!(p.spender, "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+        assert_eq!(p.deadline.as_deref(), Some("1900000000"));
+        assert!(unlimited(&p), "2^160 - 1 is Permit2's unlimited");
+        // Not a permit, a permit whose fields are not all there, another
+        // permit type: not read (the last is still warned about by type).
+        let mut mail = eip2612.clone();
+        mail["primaryType"] = json!("Mail");
+        assert_eq!(permit_of(&mail), None);
+        let mut partial = eip2612.clone();
+        partial["message"]
+            .as_object_mut()
+            .unwrap()
+            .remove("spender");
+        assert_eq!(permit_of(&partial), None);
+        let mut batch = permit2.clone();
+        batch["primaryType"] = json!("PermitBatch");
+        assert_eq!(permit_of(&batch), None);
+        assert!(is_permit("PermitBatch"));
+        assert_eq!(permit_of(&json!("not json")), None);
+    }
+
+    /// A permit's amount by the one rule: its 64 hex digits, [`is_unlimited_word`].
+    #[cfg(feature = "permit")]
+    fn unlimited(p: &Permit) -> bool {
+        is_unlimited_word(&word(p.amount.parse::<U256>().unwrap()))
+    }
+
+    #[cfg(feature = "permit")]
+    #[test]
+    fn a_permits_unlimited_threshold_is_the_approvals() {
+        use serde_json::json;
+        let one = U256::from(1);
+        for (n, expected) in [
+            (U256::ZERO, false),
+            (UNLIMITED_FROM - one, false),
+            (UNLIMITED_FROM, true),
+            ((one << 160) - one, true),
+            (U256::MAX, true),
+        ] {
+            // Decimal text, hex text and a JSON number read alike.
+            for amount in [json!(n.to_string()), json!(format!("{n:#x}"))] {
+                let p = permit_of(&json!({"primaryType": "Permit",
+                    "domain": {"verifyingContract": "0xA0b8"},
+                    "message": {"spender": "0x1111", "value": amount}}))
+                .unwrap();
+                assert_eq!(unlimited(&p), expected, "{amount}");
+            }
+        }
+        let p = permit_of(
+            &json!({"primaryType": "Permit", "domain": {"verifyingContract": "0xA0b8"},
+            "message": {"spender": "0x1111", "value": 2_500_000u64}}),
+        )
+        .unwrap();
+        assert_eq!((p.amount.as_str(), unlimited(&p)), ("2500000", false));
     }
 }

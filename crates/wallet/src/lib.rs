@@ -21,6 +21,8 @@ pub mod provider;
 pub mod remote;
 pub mod rpc;
 pub mod state;
+#[cfg(feature = "extra")]
+pub mod token;
 
 pub use answered::{answer_step, Answered, STALE_MS};
 pub use approval::{Approval, ApprovalKind, Edits, Fill, Resolution};

@@ -15,6 +15,7 @@ use wasm_bindgen::prelude::*;
 mod calls;
 pub mod fees;
 pub mod portfolio;
+pub mod token;
 
 // Talc instead of the default dlmalloc: the same job in fewer bytes (a worker
 // is single-threaded, hence no atomics).

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use tandem_wallet::{Outcome, Wallet};
-use tandem_wasm_extra::{fees, portfolio};
+use tandem_wasm_extra::{fees, portfolio, token};
 
 // anvil accounts 0 and 1 of "test test ... junk" (Foundry docs).
 const A0: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
@@ -143,4 +143,54 @@ fn a_fill_and_an_activity_record_the_core_takes() {
     assert_eq!(fees::receipt_status("null"), None);
     let r = parse(&fees::receipt_status(r#"{"status":"0x1","blockNumber":"0x3"}"#).unwrap());
     assert_eq!(r, json!({"status": "confirmed", "block": 3}));
+}
+
+/// What a node answers to `requests` when each is answered by `answer`.
+fn node_with(requests: &Value, answer: impl Fn(&Value) -> Value) -> String {
+    let answers: Vec<Value> = (requests.as_array().unwrap().iter())
+        .map(|r| {
+            let r = parse(r.as_str().unwrap());
+            json!({"jsonrpc": "2.0", "id": r["id"], "result": answer(&r)})
+        })
+        .collect();
+    json!(json!(answers).to_string()).to_string()
+}
+
+#[test]
+fn token_facts_and_the_gas_price_round_trip_decoded() {
+    let state = wallet().state.to_json();
+    let token_at = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+    let plan = parse(&token::token_plan(&state, 31337.0, token_at).unwrap());
+    let lower = token_at.to_ascii_lowercase();
+    assert_eq!(plan["key"], format!("31337:{lower}"));
+    let reqs = &plan["requests"];
+    // The node's answers: "TUSD" as an ABI string, 6 decimals.
+    let body = node_with(reqs, |r| match r["params"][0]["data"].as_str().unwrap() {
+        "0x95d89b41" => json!(format!("0x{:064x}{:064x}{:0<64}", 32, 4, "54555344")),
+        "0x313ce567" => json!(format!("0x{:064x}", 6)),
+        d => panic!("unexpected call {d}"),
+    });
+    let url = plan["url"].as_str().unwrap();
+    let answers = portfolio::rpc_batch(url, 2.0, &body).unwrap();
+    let out = parse(&token::token_read(31337.0, &lower, &answers));
+    assert_eq!(
+        out,
+        json!({"info": {"chainId": 31337, "address": lower, "symbol": "TUSD", "decimals": 6}, "keep": true})
+    );
+    // Not an address, or a chain the wallet does not have: refused, named.
+    let bad = parse(&token::token_plan(&state, 31337.0, "0x2000").unwrap());
+    assert_eq!(bad["error"]["name"], "InvalidInput");
+    let gone = parse(&token::token_plan(&state, 5.0, token_at).unwrap());
+    assert_eq!(gone["error"]["name"], "UnknownChain");
+
+    let plan = parse(&token::gas_price_plan(&state, 31337.0).unwrap());
+    let body = node_with(&plan["requests"], |_| json!("0x3b9aca00"));
+    let answers = portfolio::rpc_batch(plan["url"].as_str().unwrap(), 1.0, &body).unwrap();
+    assert_eq!(
+        parse(&token::gas_price_read(&answers)),
+        json!({"gasPrice": "0x3b9aca00"})
+    );
+    // The node down: its error, not a price.
+    let down = portfolio::rpc_batch(plan["url"].as_str().unwrap(), 1.0, "null").unwrap();
+    assert!(parse(&token::gas_price_read(&down))["error"]["code"].is_i64());
 }

@@ -89,8 +89,10 @@ mod tests {
         let mut st = WalletState {
             sites: vec![Site {
                 origin: "https://here.example".into(),
-                accounts: vec!["0x1".into()],
-                connected_at: 1.0,
+                accounts: vec!["0x0000000000000000000000000000000000000001"
+                    .parse()
+                    .unwrap()],
+                connected_at: 1,
             }],
             ..WalletState::default()
         };
@@ -120,6 +122,51 @@ mod tests {
             !v.testids()
                 .contains(&"site-disconnect-https://there.example".to_owned()),
             "nothing to disconnect here"
+        );
+    }
+
+    #[test]
+    fn sites_and_settings_render_from_what_the_worker_sends() {
+        // The core's own state, as extension/background.js `view()` passes
+        // its `stateJson()` sites and settings on: the UI reads them as the
+        // very types the core serializes (tandem_wallet::{Site, Settings}).
+        let a0 = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+        let mut w = tandem_wallet::Wallet::default();
+        let a = a0.parse().unwrap();
+        w.state
+            .sync_accounts(&[(a, serde_json::json!({"index": 0}))]);
+        w.state
+            .grant("https://app.example", vec![a], 1_700_000_000_000);
+        w.state.set_settings(Some(30), Some(true)).unwrap();
+        let s: serde_json::Value = serde_json::from_str(&w.state.to_json()).unwrap();
+        let st: WalletState = serde_json::from_value(serde_json::json!({
+            "initialized": true, "unlocked": true,
+            "accounts": s["accounts"], "selected": s["selected"], "networks": s["networks"],
+            "sites": s["sites"], "settings": s["settings"], "pendingApprovals": 0,
+        }))
+        .unwrap();
+        assert_eq!(st.sites, w.state.sites);
+        let row = sites_panel(&st);
+        let row = row.find("site-row-https://app.example").unwrap();
+        assert!(
+            row.text_content().contains(&accounts(1)),
+            "{}",
+            row.text_content()
+        );
+        let mut ui = crate::view::Ui::new(crate::view::Page::Popup);
+        ui.state = Some(st);
+        let v = crate::view::settings::settings(&ui);
+        let own = v.find("settings-own-ethereum").unwrap();
+        assert_eq!(own.get("checked"), Some(""));
+        let lock = v.find("settings-autolock-input").unwrap();
+        assert_eq!(lock.get("value"), Some("30"));
+        // Remove account counts the sites that see it (addresses compared
+        // whatever their case).
+        ui.secrets.removing = Some(a0.to_ascii_lowercase());
+        let v = crate::secrets::remove_screen(&ui);
+        assert_eq!(
+            v.find("remove-account-sites").unwrap().text_content(),
+            "1 connected site loses access to it."
         );
     }
 }
