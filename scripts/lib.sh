@@ -60,12 +60,15 @@ bounded() { local secs=$1; shift; timeout --kill-after=10 "$secs" "$@"; }
 
 # Keeps the build cache from filling the disk: a CI run once died with "No
 # space left on device" halfway through. When the cache is larger than
-# TANDEM_CACHE_CAP_GB (default 12) or the disk has less than
+# TANDEM_CACHE_CAP_GB (default 16) or the disk has less than
 # TANDEM_MIN_FREE_GB (default 6) left, incremental state goes first, then,
 # if that was not enough, the whole cache (everything still builds from an
-# empty cache, only slower).
+# empty cache, only slower: about 15 more minutes of CI). A full test run
+# leaves about 11.8 GiB since the core module builds lean (its own opt-3
+# dependencies in the lean target dir, 2026-12-01); each later change adds
+# stale artifacts, so 16 leaves room for several runs before a cold one.
 cache_guard() {
-  local cap=$(( ${TANDEM_CACHE_CAP_GB:-12} * 1024 * 1024 ))
+  local cap=$(( ${TANDEM_CACHE_CAP_GB:-16} * 1024 * 1024 ))
   local min_free=$(( ${TANDEM_MIN_FREE_GB:-6} * 1024 * 1024 ))
   local used free
   mkdir -p "$TARGET"
