@@ -185,12 +185,18 @@ impl Keyring {
     /// keys. Recomputed from the phrase at each call (one PBKDF2), so it is
     /// not kept in memory beside the keys.
     pub fn backup_secret(&self) -> Option<Zeroizing<[u8; 32]>> {
+        self.backup_secret_of(0)
+    }
+
+    /// The backup secret of generation `generation` ([`crate::backup`]) of
+    /// the wallet's first recovery phrase, as [`Keyring::backup_secret`].
+    pub fn backup_secret_of(&self, generation: u32) -> Option<Zeroizing<[u8; 32]>> {
         self.sources.iter().find_map(|(_, s)| match s {
             Source::Mnemonic {
                 mnemonic,
                 passphrase,
                 ..
-            } => Some(mnemonic.to_seed(passphrase).backup_secret()),
+            } => Some(mnemonic.to_seed(passphrase).backup_secret_of(generation)),
             Source::Imported(_) => None,
         })
     }

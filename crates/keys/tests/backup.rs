@@ -72,3 +72,37 @@ fn the_first_phrase_gives_the_secret_and_imported_keys_give_none() {
     let again = Keyring::from_bytes(&k.to_bytes()).unwrap();
     assert_eq!(hex::encode(*again.backup_secret().unwrap()), VECTORS[0].1);
 }
+
+/// Generations 1 and up, computed as [`VECTORS`] (Python's `cryptography`
+/// HKDF, not this crate) with `info=b"tandem/backup/v1/gen/" +
+/// g.to_bytes(4, "big")`, passphrase "".
+const GENERATIONS: [(u32, &str); 3] = [
+    (
+        1,
+        "2a1de024530e989593133cd991c98a557a5fc682bea9c13a4e1be548ea3989f6",
+    ),
+    (
+        2,
+        "57958f2fb3dbd4a9eab2346da03df02c8a1f7aa01e419c9b8bf82121eb1ed9e8",
+    ),
+    (
+        0xffff_fffe,
+        "687023c34597ba1cc62a26de10cc875324fa6381a07b9678278d8cd8c311b6f6",
+    ),
+];
+
+#[test]
+fn each_generation_has_its_own_secret_from_an_independent_hkdf() {
+    let m = Mnemonic::parse(PHRASE).unwrap();
+    let seed = m.to_seed("");
+    assert_eq!(hex::encode(*seed.backup_secret_of(0)), VECTORS[0].1);
+    let k = Keyring::from_mnemonic(m, "").unwrap();
+    for (g, want) in GENERATIONS {
+        assert_eq!(
+            hex::encode(*seed.backup_secret_of(g)),
+            want,
+            "generation {g}"
+        );
+        assert_eq!(hex::encode(*k.backup_secret_of(g).unwrap()), want);
+    }
+}

@@ -189,6 +189,7 @@ mod tests {
 
     fn found() -> FoundView {
         FoundView {
+            moved: false,
             saved_at: 1_000,
             categories: vec![(Category::AddressBook, 1), (Category::Networks, 0)],
             entries: 5,

@@ -73,7 +73,7 @@ fn main() {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(12);
     let k: Vec<IdentityKey> = (0..4).map(|_| IdentityKey::generate(&mut rng)).collect();
     let mut desk = Syncer::new(k[0].device_id());
-    desk.backup_mut().set_secret(&secret);
+    desk.backup_mut().set_secret(&secret, 0);
     let on = Field::Enabled {
         category: Category::AddressBook,
     };
@@ -121,7 +121,7 @@ fn main() {
     let mut restored = (0, 0);
     for _ in 0..runs {
         let mut b = Syncer::new(k[3].device_id());
-        b.backup_mut().set_secret(&secret);
+        b.backup_mut().set_secret(&secret, 0);
         let find = b.backup_mut().find(RELAY).unwrap().unwrap();
         let t = Instant::now();
         b.backup_answer(find.purpose, RELAY, 200, &answer, &[], now, [0; 24])

@@ -93,6 +93,17 @@ pub enum Happened {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         devices: Option<u64>,
     },
+    /// The encrypted backup moved on to a new generation, whose key comes
+    /// from the recovery phrase alone (`tandem_sync::backup`). `here`:
+    /// this device moved it, cutting off the devices outside its group;
+    /// otherwise a browser outside this device's group moved it past
+    /// `generation`, and this device was cut off.
+    BackupMoved {
+        /// here: the new generation; otherwise the one this device held.
+        generation: u32,
+        /// Whether this device moved it.
+        here: bool,
+    },
     /// Entries before this one were compacted away; `hash` is the last
     /// one's.
     Checkpoint {
@@ -128,7 +139,10 @@ impl Happened {
                 }
             }
             Self::Checkpoint { hash, .. } => cut(hash),
-            Self::Unlock { .. } | Self::SyncCategory { .. } | Self::Restored { .. } => {}
+            Self::Unlock { .. }
+            | Self::SyncCategory { .. }
+            | Self::Restored { .. }
+            | Self::BackupMoved { .. } => {}
         }
     }
 }

@@ -19,6 +19,19 @@
 //! - **Deleting**: a signed delete; the backup stays off on this device
 //!   until the user turns it on again.
 //!
+//! - **Moving on** (cutting off the devices outside this group): a
+//!   browser that restored the wallet holds the same backup key as the
+//!   devices lost before the restore, which keep it in their sealed sync
+//!   state. On the user's word it moves the backup to the next
+//!   *generation* (a secret only the recovery phrase gives:
+//!   `tandem_keys::backup`): it writes everything there, then leaves a
+//!   sealed marker in the old generation ([`Retired`]) that names its
+//!   group. A device of that group that reads the marker follows at its
+//!   next unlock; any other device is cut off, stops writing, and says so
+//!   on its Sync screen (someone restored the phrase elsewhere: if not the
+//!   user, the phrase is known to someone else). A restore follows the
+//!   markers to the newest generation.
+//!
 //! What is backed up: every category that syncs, with its records and
 //! switch (the same packed [`Snapshot`]s as the relay's sync blobs), and
 //! the audit log: every device's chain as this device holds it, entries
@@ -36,9 +49,25 @@ use zeroize::Zeroizing;
 use crate::audit::{Chain, Log};
 use crate::{invalid, Category, Replica, Result, Snapshot, MAX_AHEAD_MS};
 
-/// The format of the backup's plaintext (2: with the audit log; format 1,
-/// without it, is still read).
-const FORMAT: u8 = 2;
+/// The format of the backup's plaintext (3: a retired generation's
+/// marker; 2: with the audit log; 1, without it; all are read).
+const FORMAT: u8 = 3;
+
+/// How many generations a restore follows at most (each one is a cut-off
+/// the user asked for).
+pub const MAX_GENERATION: u32 = 64;
+
+/// What a retired generation holds instead of records: the backup moved
+/// on to the next generation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retired {
+    /// When it moved (ms, on the mover's clock).
+    pub at: u64,
+    /// The group of the browser that moved it (hex): its devices follow,
+    /// any other device is cut off.
+    pub group: String,
+}
 
 /// What a backup holds once opened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +79,9 @@ pub struct Contents {
     /// Every device's audit log chain.
     #[serde(default)]
     pub audit: Vec<Chain>,
+    /// Set in a retired generation (which then holds nothing else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired: Option<Retired>,
 }
 
 impl Contents {
@@ -59,6 +91,18 @@ impl Contents {
             v: FORMAT,
             snapshots,
             audit,
+            retired: None,
+        }
+    }
+
+    /// The marker of a generation left for the next one.
+    pub fn retired(at: u64, group: &str) -> Self {
+        Self {
+            retired: Some(Retired {
+                at,
+                group: group.to_owned(),
+            }),
+            ..Self::new(Vec::new(), Vec::new())
         }
     }
 
@@ -105,6 +149,7 @@ impl Contents {
             .flat_map(|s| &s.ops)
             .filter(|op| op.stamp.ms > limit);
         FoundView {
+            moved: self.retired.is_some(),
             saved_at: saved_ms,
             categories: self.summary(),
             entries: self.audit.iter().map(|c| c.entries.len()).sum(),
@@ -127,6 +172,10 @@ pub enum Purpose {
     Delete,
     /// Read to restore.
     Find,
+    /// Read the generation this device left (to learn its counter).
+    Leave,
+    /// Write the marker there ([`Retired`]).
+    Retire,
 }
 
 /// An HTTP request for the shell to make.
@@ -166,6 +215,10 @@ pub fn url(relay: &str, id: &tandem_pair::backup::BackupId) -> Result<String> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FoundView {
+    /// This generation moved on: the backup is in the next one (a restore
+    /// looks there; nothing else is set).
+    #[serde(default)]
+    pub moved: bool,
     /// When it was written (ms).
     pub saved_at: u64,
     /// Live records per category.
@@ -204,6 +257,51 @@ pub struct BackupView {
     /// A backup found for restoring (after "Import a recovery phrase").
     #[serde(default)]
     pub found: Option<FoundView>,
+    /// Its generation (0 until the devices outside a group were cut off).
+    #[serde(default)]
+    pub generation: u32,
+    /// The wallet must be unlocked once to go on: the backup's next key
+    /// comes from the recovery phrase (cutting off, or following).
+    #[serde(default)]
+    pub needs_unlock: bool,
+    /// The user asked to cut off the devices outside this group and it is
+    /// not done yet.
+    #[serde(default)]
+    pub cutting: bool,
+    /// When this device cut off the devices outside its group (ms).
+    #[serde(default)]
+    pub moved_at: Option<u64>,
+    /// When a browser outside this group moved the backup on, cutting
+    /// this device off (ms, its clock); the backup is off here.
+    #[serde(default)]
+    pub cut_off: Option<u64>,
+}
+
+/// A generation this device left for the next one: its marker is written
+/// after the next generation's first write.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Leaving {
+    secret: Zeroizing<String>,
+    generation: u32,
+    counter: u64,
+}
+
+/// What the audit log must record about the backup (the shell signs it:
+/// [`Backup::take_news`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum News {
+    /// This device moved the backup on to `generation`.
+    Moved {
+        /// The new generation.
+        generation: u32,
+    },
+    /// A browser outside this group moved the backup on past `generation`:
+    /// this device is cut off.
+    CutOff {
+        /// The generation this device held.
+        generation: u32,
+    },
 }
 
 /// The backup's state in the sync state (stored sealed with it).
@@ -235,6 +333,30 @@ pub struct Backup {
     /// A backup read for restoring (not stored).
     #[serde(skip)]
     found: Option<(u64, Contents)>,
+    /// The generation of `secret`.
+    #[serde(default)]
+    generation: u32,
+    /// This device's group (hex), set by the shell: a retired generation's
+    /// marker from it is followed, any other cuts this device off.
+    #[serde(default)]
+    group: Option<String>,
+    /// The generation whose secret the shell is to hand over next (at the
+    /// next unlock): cutting off, or following a move.
+    #[serde(default)]
+    want: Option<u32>,
+    /// The user asked to cut off the devices outside this group.
+    #[serde(default)]
+    cutting: bool,
+    /// The generation left behind, until its marker is written.
+    #[serde(default)]
+    leaving: Option<Leaving>,
+    #[serde(default)]
+    moved_at: Option<u64>,
+    #[serde(default)]
+    cut_off: Option<u64>,
+    /// For the audit log (not stored: recorded as soon as it is taken).
+    #[serde(skip)]
+    news: Option<News>,
 }
 
 impl fmt::Debug for Backup {
@@ -244,6 +366,10 @@ impl fmt::Debug for Backup {
             .field("on", &self.on)
             .field("dirty", &self.dirty)
             .field("counter", &self.counter)
+            .field("generation", &self.generation)
+            .field("want", &self.want)
+            .field("leaving", &self.leaving.as_ref().map(|l| l.generation))
+            .field("cut_off", &self.cut_off)
             .finish_non_exhaustive()
     }
 }
@@ -256,28 +382,103 @@ fn refusal(status: u16, body: &str) -> String {
     }
 }
 
+fn keys_of(text: &Zeroizing<String>) -> Option<BackupKeys> {
+    let mut s = Zeroizing::new([0u8; 32]);
+    hex::decode_to_slice(text.as_bytes(), &mut *s).ok()?;
+    Some(BackupKeys::derive(&s))
+}
+
 impl Backup {
     fn keys(&self) -> Option<BackupKeys> {
-        let text = self.secret.as_ref()?;
-        let mut s = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(text.as_bytes(), &mut *s).ok()?;
-        Some(BackupKeys::derive(&s))
+        keys_of(self.secret.as_ref()?)
     }
 
-    /// Takes the backup secret. A new one (first time, or another phrase)
-    /// turns the backup on and schedules a write.
-    pub fn set_secret(&mut self, secret: &[u8; 32]) -> bool {
+    /// The generation whose secret the shell hands over
+    /// ([`Backup::set_secret`]) when the wallet is unlocked: the one it
+    /// holds, or the next one when cutting off or following a move.
+    pub fn generation_wanted(&self) -> u32 {
+        self.want.unwrap_or(self.generation)
+    }
+
+    /// This device's group (hex), which a retired generation's marker is
+    /// checked against and which the marker it writes names.
+    pub fn set_group(&mut self, group: &str) {
+        if self.group.as_deref() != Some(group) {
+            self.group = Some(group.to_owned());
+        }
+    }
+
+    /// Takes the backup secret of `generation`. A new one (first time,
+    /// another phrase, or the generation this device wanted: cutting off
+    /// or following) turns the backup on and schedules a write; one of an
+    /// older generation than the one held is ignored. Returns whether it
+    /// was taken.
+    pub fn set_secret(&mut self, secret: &[u8; 32], generation: u32) -> bool {
         let text = Zeroizing::new(hex::encode(secret));
-        if self.secret.as_deref() == Some(&*text) {
+        if self.secret.is_some() && generation < self.generation {
             return false;
+        }
+        if generation == self.generation && self.secret.as_deref() == Some(&*text) {
+            return false;
+        }
+        let group = self.group.take();
+        if self.want == Some(generation) && self.secret.is_some() {
+            // Moving on: this device's generation is left behind (cutting
+            // off: its marker follows the first write of the new one).
+            let leaving = match (self.cutting, self.secret.take()) {
+                (true, Some(old)) => Some(Leaving {
+                    secret: old,
+                    generation: self.generation,
+                    counter: self.counter,
+                }),
+                _ => self.leaving.take(),
+            };
+            *self = Self {
+                secret: Some(text),
+                generation,
+                on: true,
+                dirty: true,
+                group,
+                leaving,
+                moved_at: self.moved_at,
+                ..Self::default()
+            };
+            return true;
         }
         *self = Self {
             secret: Some(text),
+            generation,
             on: true,
             dirty: true,
+            group,
             ..Self::default()
         };
         true
+    }
+
+    /// The user cuts off the devices outside this group: the backup moves
+    /// to the next generation once the shell hands over its secret (the
+    /// wallet unlocked: [`Backup::generation_wanted`]).
+    pub fn cut_off_others(&mut self) -> Result<()> {
+        if self.secret.is_none() {
+            return Err(invalid(
+                "the backup's key is not known here yet: unlock the wallet once",
+            ));
+        }
+        if !self.on {
+            return Err(invalid("the backup is off: turn it on first"));
+        }
+        if self.group.is_none() {
+            return Err(invalid("this browser is not in a group yet"));
+        }
+        self.cutting = true;
+        self.want = Some(self.generation + 1);
+        Ok(())
+    }
+
+    /// What the audit log must record, taken once.
+    pub fn take_news(&mut self) -> Option<News> {
+        self.news.take()
     }
 
     /// Something that is backed up changed.
@@ -292,10 +493,21 @@ impl Backup {
         self.deleting
     }
 
+    /// Whether a generation left behind still waits for its marker.
+    pub fn leaving(&self) -> bool {
+        self.leaving.is_some()
+    }
+
     /// Whether a request is due (the shell's debounce then calls
     /// [`Backup::next`]). See also [`crate::Syncer::backup_due`].
     pub fn due(&self) -> bool {
-        self.secret.is_some() && !self.busy && (self.deleting || (self.on && self.dirty))
+        // A move this group made waits for the next generation's secret.
+        let following = self.want.is_some() && !self.cutting;
+        self.secret.is_some()
+            && !self.busy
+            && (self.deleting
+                || (self.on && self.dirty && !following)
+                || (self.leaving.is_some() && !self.dirty))
     }
 
     /// The next request, if one is due.
@@ -315,6 +527,20 @@ impl Backup {
                 method: "DELETE",
                 url,
                 body: Some(serde_json::to_string(&del).expect("a delete serializes")),
+            }));
+        }
+        if !(self.on && self.dirty) {
+            // What is left of a move: the old generation's marker.
+            let Some(old) = self.leaving.as_ref().and_then(|l| keys_of(&l.secret)) else {
+                self.leaving = None;
+                self.busy = false;
+                return Ok(None);
+            };
+            return Ok(Some(Request {
+                purpose: Purpose::Leave,
+                method: "GET",
+                url: self::url(relay, &old.id())?,
+                body: None,
             }));
         }
         // Changes made from here on need another write.
@@ -343,11 +569,16 @@ impl Backup {
         self.deleting = true;
     }
 
-    /// The user turns the backup on again (a write follows).
+    /// The user turns the backup on again (a write follows). Cut off, it
+    /// follows the backup to its next generation (at the next unlock).
     pub fn turn_on(&mut self) {
         self.on = true;
         self.dirty = true;
         self.deleting = false;
+        if self.cut_off.take().is_some() {
+            self.want = Some(self.generation + 1);
+            self.cutting = false;
+        }
     }
 
     /// What the Sync screen shows.
@@ -359,6 +590,11 @@ impl Backup {
             pending: self.dirty || self.busy,
             error: self.error.clone(),
             found: self.found(),
+            generation: self.generation,
+            needs_unlock: self.want.is_some(),
+            cutting: self.cutting,
+            moved_at: self.moved_at,
+            cut_off: self.cut_off,
         }
     }
 
@@ -400,6 +636,16 @@ impl Backup {
         match (purpose, status) {
             (Purpose::Find, 200 | 404) => {
                 self.found = opened(&keys, status, body)?;
+                if self
+                    .found
+                    .as_ref()
+                    .is_some_and(|(_, c)| c.retired.is_some())
+                {
+                    // Moved on: the shell hands over the next generation's
+                    // secret and looks again.
+                    self.found = None;
+                    self.want = Some(self.generation + 1);
+                }
                 Ok(None)
             }
             (Purpose::Read, 200 | 404) => {
@@ -413,6 +659,27 @@ impl Backup {
                 } else {
                     None
                 };
+                if let Some(r) = remote.as_ref().and_then(|c| c.retired.as_ref()) {
+                    self.busy = false;
+                    if self.group.as_deref() == Some(r.group.as_str()) {
+                        // This group moved it on: follow (next unlock).
+                        self.want = Some(self.generation + 1);
+                        self.cutting = false;
+                        self.dirty = true;
+                    } else {
+                        // Someone else restored the phrase and cut the
+                        // devices before it off, this one among them.
+                        self.cut_off = Some(r.at);
+                        self.on = false;
+                        self.dirty = false;
+                        self.want = None;
+                        self.cutting = false;
+                        self.news = Some(News::CutOff {
+                            generation: self.generation,
+                        });
+                    }
+                    return Ok(None);
+                }
                 let contents = merged(mine, remote, now_ms)?;
                 let plain = Zeroizing::new(serde_json::to_vec(&contents).expect("serializes"));
                 let counter = (self.counter + 1).max(now_ms);
@@ -435,6 +702,67 @@ impl Backup {
                     self.deleting = false;
                     self.saved_at = None;
                 }
+                if purpose == Purpose::Write && !self.dirty {
+                    if let Some(l) = &self.leaving {
+                        // Everything is in the new generation: the old one
+                        // gets its marker.
+                        self.busy = true;
+                        let old = keys_of(&l.secret)
+                            .ok_or_else(|| invalid("the old backup key is unreadable"))?;
+                        return Ok(Some(Request {
+                            purpose: Purpose::Leave,
+                            method: "GET",
+                            url: url(relay, &old.id())?,
+                            body: None,
+                        }));
+                    }
+                }
+                Ok(None)
+            }
+            (Purpose::Leave, 200 | 404) => {
+                let (Some(l), Some(group)) = (self.leaving.as_mut(), self.group.as_deref()) else {
+                    self.busy = false;
+                    return Ok(None);
+                };
+                let old = keys_of(&l.secret)
+                    .ok_or_else(|| invalid("the old backup key is unreadable"))?;
+                if status == 200 {
+                    l.counter = l.counter.max(stored()?.counter);
+                }
+                let plain = Zeroizing::new(
+                    serde_json::to_vec(&Contents::retired(now_ms, group)).expect("serializes"),
+                );
+                let put = old.put((l.counter + 1).max(now_ms), old.seal(&plain, nonce));
+                Ok(Some(Request {
+                    purpose: Purpose::Retire,
+                    method: "PUT",
+                    url: url(relay, &old.id())?,
+                    body: Some(serde_json::to_string(&put).expect("a write serializes")),
+                }))
+            }
+            (Purpose::Retire, 200) => {
+                self.busy = false;
+                self.error = None;
+                if self.leaving.take().is_some() {
+                    self.moved_at = Some(now_ms);
+                    self.news = Some(News::Moved {
+                        generation: self.generation,
+                    });
+                }
+                Ok(None)
+            }
+            (Purpose::Retire, 409) => {
+                // Another write meanwhile (a cut-off device): again, above it.
+                if let (
+                    Ok(BackupRefusal {
+                        counter: Some(c), ..
+                    }),
+                    Some(l),
+                ) = (serde_json::from_str(body), self.leaving.as_mut())
+                {
+                    l.counter = l.counter.max(c);
+                }
+                self.busy = false;
                 Ok(None)
             }
             (Purpose::Delete, 404) => {
@@ -508,6 +836,67 @@ pub fn peek_request(secret: &[u8; 32], relay: &str) -> Result<Request> {
 /// Restoring reads it again through the syncer ([`Backup::find`]).
 pub fn peek(secret: &[u8; 32], status: u16, body: &str) -> Result<Option<FoundView>> {
     Ok(opened(&BackupKeys::derive(secret), status, body)?.map(|(at, c)| c.view(at)))
+}
+
+/// Onboarding, before this browser syncs: finds the newest generation of
+/// the backup. Each generation is read in turn (the shell hands over its
+/// secret from the core, [`Probe::generation`], and the relay's answer)
+/// until one is not there; the last one that holds records is the one to
+/// restore. Reading on past a generation that holds records (not only
+/// past a marker) is what keeps a cut-off device, which still holds an
+/// old generation's key and may write over its marker, from passing its
+/// own records off as the newest.
+#[derive(Debug, Default)]
+pub struct Probe {
+    generation: u32,
+    chosen: Option<(u32, FoundView)>,
+    done: bool,
+}
+
+impl Probe {
+    /// A probe from generation 0.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The generation to read next, `None` once done.
+    pub fn generation(&self) -> Option<u32> {
+        (!self.done).then_some(self.generation)
+    }
+
+    /// The read of the current generation (`secret`: its secret).
+    pub fn request(&self, secret: &[u8; 32], relay: &str) -> Result<Request> {
+        peek_request(secret, relay)
+    }
+
+    /// The relay's answer for the current generation; returns whether to
+    /// read the next one. A backup that does not open is refused (as
+    /// [`peek`]).
+    pub fn answer(&mut self, secret: &[u8; 32], status: u16, body: &str) -> Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        match peek(secret, status, body)? {
+            Some(v) => {
+                if !v.moved {
+                    self.chosen = Some((self.generation, v));
+                }
+                if self.generation >= MAX_GENERATION {
+                    self.done = true;
+                } else {
+                    self.generation += 1;
+                }
+            }
+            None => self.done = true,
+        }
+        Ok(!self.done)
+    }
+
+    /// The generation to restore and its summary, once done (`None`: no
+    /// backup holds records).
+    pub fn chosen(&self) -> Option<&(u32, FoundView)> {
+        self.chosen.as_ref().filter(|_| self.done)
+    }
 }
 
 /// What this device backs up: its records, its audit log, and the identity

@@ -237,7 +237,9 @@ impl Syncer {
     /// to back up, and must not write an empty backup over its phrase's).
     pub fn backup_due(&self) -> bool {
         self.backup.due()
-            && (self.backup.deleting() || Category::ALL.iter().any(|c| self.replica.enabled(*c)))
+            && (self.backup.deleting()
+                || self.backup.leaving()
+                || Category::ALL.iter().any(|c| self.replica.enabled(*c)))
     }
 
     /// The next backup request, if one is due ([`Syncer::backup_due`]);

@@ -9,200 +9,19 @@
 
 mod common;
 
-use std::collections::HashMap;
-
+use common::backup::*;
 use common::sends;
-use rand_chacha::rand_core::SeedableRng;
 use tandem_pair::backup::BackupKeys;
-use tandem_pair::backup::{BackupId, BackupPublic, DeleteBackup, PutBackup, StoredBackup};
 use tandem_pair::{DeviceId, IdentityKey, IdentityPublic};
 use tandem_sync::audit::{Happened, Log, Verdict, BACKUP_PER_DEVICE};
 use tandem_sync::backup::{Contents, Purpose, Request};
-use tandem_sync::{Account, Category, Contact, Field, Out, Syncer, Value};
-
-const RELAY: &str = "ws://127.0.0.1:9/v1/ws";
-const SECRET: [u8; 32] = [0x42; 32];
-const T0: u64 = 1_800_000_000_000;
-
-/// The relay's backup rules, in memory.
-#[derive(Default)]
-struct Relay {
-    rows: HashMap<BackupId, (BackupPublic, u64, Option<Vec<u8>>)>,
-    /// Every write body seen (for the replay test).
-    seen: Vec<String>,
-    /// The relay's clock (s) for `updated_at` (0: 5, an arbitrary time).
-    now_s: u64,
-}
-
-impl Relay {
-    fn handle(&mut self, r: &Request) -> (u16, String) {
-        let id = BackupId::from_hex(r.url.rsplit('/').next().unwrap()).unwrap();
-        assert_eq!(r.url, format!("http://127.0.0.1:9/v1/backup/{id}"));
-        let refuse = |status: u16, counter: Option<u64>| {
-            (
-                status,
-                serde_json::json!({"error": "x", "message": "refused", "counter": counter})
-                    .to_string(),
-            )
-        };
-        match r.method {
-            "GET" => match self.rows.get(&id) {
-                Some((_, counter, data)) => (
-                    200,
-                    serde_json::to_string(&StoredBackup {
-                        counter: *counter,
-                        data: data.clone().map(tandem_pair::Bytes),
-                        updated_at: self.now_s.max(5),
-                    })
-                    .unwrap(),
-                ),
-                None => refuse(404, None),
-            },
-            "PUT" => {
-                let body = r.body.clone().unwrap();
-                self.seen.push(body.clone());
-                let put: PutBackup = serde_json::from_str(&body).unwrap();
-                if put.verify(&id).is_err() {
-                    return refuse(403, None);
-                }
-                if let Some((key, counter, _)) = self.rows.get(&id) {
-                    if *key != put.key {
-                        return refuse(403, None);
-                    }
-                    if put.counter <= *counter {
-                        return refuse(409, Some(*counter));
-                    }
-                }
-                self.rows
-                    .insert(id, (put.key, put.counter, Some(put.data.0)));
-                (
-                    200,
-                    format!(r#"{{"counter":{},"updated_at":6}}"#, put.counter),
-                )
-            }
-            "DELETE" => {
-                let del: DeleteBackup = serde_json::from_str(r.body.as_ref().unwrap()).unwrap();
-                let Some((key, counter, data)) = self.rows.get_mut(&id) else {
-                    return refuse(404, None);
-                };
-                if del.verify(&id, key).is_err() {
-                    return refuse(403, None);
-                }
-                if del.counter <= *counter {
-                    return refuse(409, Some(*counter));
-                }
-                *counter = del.counter;
-                *data = None;
-                (
-                    200,
-                    format!(r#"{{"counter":{},"updated_at":7}}"#, del.counter),
-                )
-            }
-            m => panic!("unexpected method {m}"),
-        }
-    }
-}
-
-/// Runs what the syncer asks for until it asks for nothing.
-fn run(s: &mut Syncer, relay: &mut Relay, first: Option<Request>, now: u64) {
-    run_known(s, relay, first, now, &[]);
-}
-
-/// [`run`] for a device whose group holds `known`.
-fn run_known(
-    s: &mut Syncer,
-    relay: &mut Relay,
-    first: Option<Request>,
-    now: u64,
-    known: &[IdentityPublic],
-) {
-    let mut req = first;
-    let mut steps = 0;
-    while let Some(r) = req {
-        steps += 1;
-        assert!(steps < 10, "the backup requests do not end");
-        let (status, body) = relay.handle(&r);
-        req = s
-            .backup_answer(
-                r.purpose,
-                RELAY,
-                status,
-                &body,
-                known,
-                now,
-                [steps as u8; 24],
-            )
-            .unwrap();
-    }
-}
-
-fn write_due(s: &mut Syncer, relay: &mut Relay, now: u64) {
-    write_due_known(s, relay, now, &[]);
-}
-
-fn write_due_known(s: &mut Syncer, relay: &mut Relay, now: u64, known: &[IdentityPublic]) {
-    while s.backup_due() {
-        let first = s.backup_next(RELAY).unwrap();
-        run_known(s, relay, first, now, known);
-    }
-}
-
-/// Identity keys (seeded: the same in every run).
-fn keys(n: u64) -> Vec<IdentityKey> {
-    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(n);
-    (0..4).map(|_| IdentityKey::generate(&mut rng)).collect()
-}
-
-/// The identity of a device that restores.
-fn me() -> IdentityKey {
-    keys(99).remove(0)
-}
-
-fn on(s: &mut Syncer, c: Category, now: u64) {
-    s.edit(
-        Field::Enabled { category: c },
-        Some(Value::Enabled(true)),
-        now,
-    )
-    .unwrap();
-}
-
-fn contact(s: &mut Syncer, addr: &str, name: &str, now: u64) {
-    s.edit(
-        Field::record(Category::AddressBook, addr),
-        Some(Value::Contact(Contact {
-            name: name.into(),
-            note: String::new(),
-        })),
-        now,
-    )
-    .unwrap();
-}
-
-fn names(s: &Syncer) -> Vec<String> {
-    let mut v: Vec<String> = s
-        .replica()
-        .records(Category::AddressBook)
-        .map(|(_, v, _)| match v {
-            Value::Contact(c) => c.name.clone(),
-            _ => unreachable!(),
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-fn find(s: &mut Syncer, relay: &mut Relay, now: u64) {
-    let first = s.backup_mut().find(RELAY).unwrap();
-    assert_eq!(first.as_ref().unwrap().purpose, Purpose::Find);
-    run(s, relay, first, now);
-}
+use tandem_sync::{Account, Category, Field, Out, Syncer, Value};
 
 /// Device 1 syncs its address book with Alice in it, backed up.
 fn alice_backed_up() -> (Relay, Syncer) {
     let mut relay = Relay::default();
     let mut a = Syncer::new(DeviceId([1; 16]));
-    a.backup_mut().set_secret(&SECRET);
+    a.backup_mut().set_secret(&SECRET, 0);
     on(&mut a, Category::AddressBook, T0);
     contact(&mut a, &format!("0x{}", "ab".repeat(20)), "Alice", T0);
     write_due(&mut a, &mut relay, T0);
@@ -214,9 +33,9 @@ fn a_fresh_device_with_the_same_secret_finds_and_restores_the_backup() {
     let mut relay = Relay::default();
     let mut a = Syncer::new(DeviceId([1; 16]));
     assert!(!a.backup_due(), "nothing without the key");
-    a.backup_mut().set_secret(&SECRET);
+    a.backup_mut().set_secret(&SECRET, 0);
     assert!(!a.backup_due(), "nothing syncs: nothing to back up");
-    a.backup_mut().set_secret(&SECRET);
+    a.backup_mut().set_secret(&SECRET, 0);
     on(&mut a, Category::Accounts, T0);
     on(&mut a, Category::AddressBook, T0);
     a.edit(
@@ -244,7 +63,7 @@ fn a_fresh_device_with_the_same_secret_finds_and_restores_the_backup() {
     // A new browser, same phrase: it finds the backup, says what it holds,
     // and restores it on the user's word.
     let mut b = Syncer::new(DeviceId([2; 16]));
-    b.backup_mut().set_secret(&SECRET);
+    b.backup_mut().set_secret(&SECRET, 0);
     find(&mut b, &mut relay, T0 + 10);
     let found = b.backup().found().unwrap();
     assert_eq!(
@@ -270,7 +89,7 @@ fn a_fresh_device_with_the_same_secret_finds_and_restores_the_backup() {
 fn another_secret_finds_nothing_and_restoring_without_a_find_is_refused() {
     let (mut relay, _alice) = alice_backed_up();
     let mut m = Syncer::new(DeviceId([3; 16]));
-    m.backup_mut().set_secret(&[0x43; 32]);
+    m.backup_mut().set_secret(&[0x43; 32], 0);
     find(&mut m, &mut relay, T0);
     assert!(m.backup().found().is_none());
     let e = m.restore(&me(), T0).unwrap_err().to_string();
@@ -283,7 +102,7 @@ fn two_devices_of_one_phrase_in_different_groups_merge_their_backups() {
     let mut a = Syncer::new(DeviceId([1; 16]));
     let mut b = Syncer::new(DeviceId([2; 16]));
     for s in [&mut a, &mut b] {
-        s.backup_mut().set_secret(&SECRET);
+        s.backup_mut().set_secret(&SECRET, 0);
         on(s, Category::AddressBook, T0);
     }
     contact(&mut a, &format!("0x{}", "ab".repeat(20)), "Alice", T0 + 1);
@@ -294,7 +113,7 @@ fn two_devices_of_one_phrase_in_different_groups_merge_their_backups() {
     contact(&mut a, &format!("0x{}", "ef".repeat(20)), "Carol", T0 + 5);
     write_due(&mut a, &mut relay, T0 + 6);
     let mut c = Syncer::new(DeviceId([3; 16]));
-    c.backup_mut().set_secret(&SECRET);
+    c.backup_mut().set_secret(&SECRET, 0);
     find(&mut c, &mut relay, T0 + 7);
     c.restore(&me(), T0 + 7).unwrap();
     assert_eq!(names(&c), ["Alice", "Bob", "Carol"]);
@@ -306,7 +125,7 @@ fn a_write_that_loses_a_race_reads_merges_and_writes_above_the_winner() {
     let mut a = Syncer::new(DeviceId([1; 16]));
     let mut b = Syncer::new(DeviceId([2; 16]));
     for s in [&mut a, &mut b] {
-        s.backup_mut().set_secret(&SECRET);
+        s.backup_mut().set_secret(&SECRET, 0);
         on(s, Category::AddressBook, T0);
     }
     contact(&mut a, &format!("0x{}", "ab".repeat(20)), "Alice", T0);
@@ -328,7 +147,7 @@ fn a_write_that_loses_a_race_reads_merges_and_writes_above_the_winner() {
     assert!(a.backup_due(), "the stale write is due again");
     write_due(&mut a, &mut relay, T0 + 1);
     let mut c = Syncer::new(DeviceId([3; 16]));
-    c.backup_mut().set_secret(&SECRET);
+    c.backup_mut().set_secret(&SECRET, 0);
     find(&mut c, &mut relay, T0 + 2);
     c.restore(&me(), T0 + 2).unwrap();
     assert_eq!(names(&c), ["Alice", "Bob"]);
@@ -344,7 +163,7 @@ fn after_a_delete_nothing_is_restored_and_nothing_is_written_until_turned_on() {
     contact(&mut a, &format!("0x{}", "cd".repeat(20)), "Bob", T0 + 2);
     assert!(!a.backup_due(), "off: a change writes nothing");
     let mut b = Syncer::new(DeviceId([2; 16]));
-    b.backup_mut().set_secret(&SECRET);
+    b.backup_mut().set_secret(&SECRET, 0);
     find(&mut b, &mut relay, T0 + 3);
     assert!(b.backup().found().is_none());
     // A recorded write played again is refused (its counter is below the
@@ -369,7 +188,7 @@ fn after_a_delete_nothing_is_restored_and_nothing_is_written_until_turned_on() {
 #[test]
 fn a_relay_that_cannot_be_reached_leaves_the_write_due_with_the_reason() {
     let mut a = Syncer::new(DeviceId([1; 16]));
-    a.backup_mut().set_secret(&SECRET);
+    a.backup_mut().set_secret(&SECRET, 0);
     on(&mut a, Category::AddressBook, T0);
     let r = a.backup_next(RELAY).unwrap().unwrap();
     let e = a
@@ -412,7 +231,7 @@ fn sign(site: &str, at: u64) -> Happened {
 fn desktop_with_history(k: &[IdentityKey]) -> (Relay, Syncer) {
     let mut relay = Relay::default();
     let mut desk = Syncer::new(k[0].device_id());
-    desk.backup_mut().set_secret(&SECRET);
+    desk.backup_mut().set_secret(&SECRET, 0);
     on(&mut desk, Category::AddressBook, T0);
     contact(&mut desk, &format!("0x{}", "ab".repeat(20)), "Alice", T0);
     for i in 0..5 {
@@ -438,7 +257,7 @@ fn desktop_with_history(k: &[IdentityKey]) -> (Relay, Syncer) {
 /// backup of [`SECRET`].
 fn restored(relay: &mut Relay, me: &IdentityKey, now: u64) -> Syncer {
     let mut s = Syncer::new(me.device_id());
-    s.backup_mut().set_secret(&SECRET);
+    s.backup_mut().set_secret(&SECRET, 0);
     find(&mut s, relay, now);
     s.restore(me, now).unwrap();
     s
@@ -481,7 +300,7 @@ fn the_backup_carries_every_devices_audit_log_and_a_restore_shows_it_verified() 
     let k = keys(1);
     let (mut relay, _desk) = desktop_with_history(&k);
     let mut b = Syncer::new(k[2].device_id());
-    b.backup_mut().set_secret(&SECRET);
+    b.backup_mut().set_secret(&SECRET, 0);
     find(&mut b, &mut relay, T0 + 20);
     let found = b.backup().found().unwrap();
     assert_eq!(
@@ -591,7 +410,7 @@ fn a_relay_that_edits_or_swaps_the_backup_blob_gets_it_refused() {
     let good = relay.rows.get(&id).unwrap().2.clone().unwrap();
     let refused = |relay: &mut Relay| {
         let mut b = Syncer::new(k[2].device_id());
-        b.backup_mut().set_secret(&SECRET);
+        b.backup_mut().set_secret(&SECRET, 0);
         let r = b.backup_mut().find(RELAY).unwrap().unwrap();
         let (status, body) = relay.handle(&r);
         let e = b
@@ -613,7 +432,7 @@ fn a_relay_that_edits_or_swaps_the_backup_blob_gets_it_refused() {
     }
     // Another phrase's backup served under this id.
     let mut other = Syncer::new(k[3].device_id());
-    other.backup_mut().set_secret(&[0x43; 32]);
+    other.backup_mut().set_secret(&[0x43; 32], 0);
     on(&mut other, Category::AddressBook, T0);
     other.record(&k[3], Happened::Unlock { ok: true }, T0);
     write_due_known(&mut other, &mut relay, T0, &[k[3].public()]);
@@ -705,7 +524,7 @@ fn a_full_wallet_fits_the_relays_limit_with_the_newest_history() {
     let k = keys(5);
     let mut relay = Relay::default();
     let mut desk = Syncer::new(k[0].device_id());
-    desk.backup_mut().set_secret(&SECRET);
+    desk.backup_mut().set_secret(&SECRET, 0);
     on(&mut desk, Category::AddressBook, T0);
     for i in 0..1_000u64 {
         contact(
@@ -781,13 +600,13 @@ fn a_backup_written_on_a_clock_days_ahead_restores_at_once_and_says_so() {
     // The old browser's clock ran three days ahead.
     let ahead = T0 + 3 * DAY;
     let mut a = Syncer::new(DeviceId([1; 16]));
-    a.backup_mut().set_secret(&SECRET);
+    a.backup_mut().set_secret(&SECRET, 0);
     on(&mut a, Category::AddressBook, ahead);
     contact(&mut a, &alice, "Alice", ahead + 1);
     write_due(&mut a, &mut relay, ahead + 2);
 
     let mut b = Syncer::new(DeviceId([2; 16]));
-    b.backup_mut().set_secret(&SECRET);
+    b.backup_mut().set_secret(&SECRET, 0);
     find(&mut b, &mut relay, T0 + 10);
     let found = b.backup().found().unwrap();
     assert_eq!(found.categories, vec![(Category::AddressBook, 1)]);
@@ -830,7 +649,7 @@ fn a_backup_dated_years_ahead_or_at_the_end_of_time_restores_as_made_now() {
     };
     let years = T0 + 40 * 365 * DAY;
     let mut a = Syncer::new(DeviceId([1; 16]));
-    a.backup_mut().set_secret(&SECRET);
+    a.backup_mut().set_secret(&SECRET, 0);
     on(&mut a, Category::AddressBook, years);
     contact(&mut a, &alice, "Alice", years);
     contact(&mut a, &bob, "Bob", years);
@@ -846,7 +665,7 @@ fn a_backup_dated_years_ahead_or_at_the_end_of_time_restores_as_made_now() {
     });
 
     let mut b = Syncer::new(DeviceId([2; 16]));
-    b.backup_mut().set_secret(&SECRET);
+    b.backup_mut().set_secret(&SECRET, 0);
     find(&mut b, &mut relay, T0);
     let found = b.backup().found().unwrap();
     assert_eq!((found.ahead, found.ahead_ms), (3, u64::MAX - T0));

@@ -157,7 +157,7 @@ impl AuditFilter {
 }
 
 /// The filter kinds, with their labels.
-pub const KINDS: [(&str, &str); 8] = [
+pub const KINDS: [(&str, &str); 9] = [
     ("sign", "Signatures and transactions"),
     ("unlock", "Unlocks"),
     ("paired", "Pairings"),
@@ -165,6 +165,7 @@ pub const KINDS: [(&str, &str); 8] = [
     ("token", "Session tokens"),
     ("sync_category", "Sync settings"),
     ("restored", "Restores"),
+    ("backup_moved", "Backup cut-offs"),
     ("checkpoint", "Compactions"),
 ];
 
@@ -178,6 +179,7 @@ pub fn kind(h: &Happened) -> &'static str {
         Happened::Token { .. } => "token",
         Happened::SyncCategory { .. } => "sync_category",
         Happened::Restored { .. } => "restored",
+        Happened::BackupMoved { .. } => "backup_moved",
         Happened::Checkpoint { .. } => "checkpoint",
     }
 }
@@ -348,6 +350,13 @@ fn happened(v: &AuditView, h: &Happened, utc_offset_min: i32) -> String {
             if *d == 1 { "device" } else { "devices" }
         ),
         Happened::Restored { .. } => "Restored from the recovery phrase".into(),
+        Happened::BackupMoved { here: true, .. } => {
+            "Cut off the devices outside this group from the backup (it moved to a new key)".into()
+        }
+        Happened::BackupMoved { here: false, .. } => {
+            "Cut off from the backup by a browser outside this group that restored the wallet"
+                .into()
+        }
         Happened::Checkpoint { upto, .. } => {
             format!("Entries up to #{upto} were compacted (signed checkpoint)")
         }

@@ -1,7 +1,9 @@
 //! The encrypted backup under the recovery phrase's keys, on the Sync
 //! screen: the line "Backup: saved 2 min ago" with "Delete backup" (or
 //! "Turn backup on"), and, after "Import a recovery phrase" found a backup,
-//! the offer that says what will be restored before it restores it.
+//! the offer that says what will be restored before it restores it; "Cut
+//! off other devices" (after a restore, the devices lost before it still
+//! hold the backup's key), and what a device that was cut off says.
 //! Data: the `backup` part of the worker's `tandem_sync::view::SyncView`.
 
 use crate::format::relative_time;
@@ -20,6 +22,8 @@ pub enum BackupAction {
     Restore,
     /// Do not restore it.
     Skip,
+    /// Cut off the devices outside this group (the backup moves on).
+    CutOff,
 }
 
 /// Reads a backup `data-action`.
@@ -29,6 +33,7 @@ pub fn parse(action: &str) -> Option<BackupAction> {
         "backup-on" => BackupAction::TurnOn,
         "backup-restore" => BackupAction::Restore,
         "backup-skip" => BackupAction::Skip,
+        "backup-cut-off" => BackupAction::CutOff,
         _ => return None,
     })
 }
@@ -40,6 +45,7 @@ pub fn encode(a: BackupAction) -> &'static str {
         BackupAction::TurnOn => "backup-on",
         BackupAction::Restore => "backup-restore",
         BackupAction::Skip => "backup-skip",
+        BackupAction::CutOff => "backup-cut-off",
     }
 }
 
@@ -50,6 +56,7 @@ pub fn method(a: BackupAction) -> &'static str {
         BackupAction::TurnOn => "backup.on",
         BackupAction::Restore => "backup.restore",
         BackupAction::Skip => "backup.skip",
+        BackupAction::CutOff => "backup.cutoff",
     }
 }
 
@@ -58,8 +65,23 @@ pub fn status_line(b: &BackupView, now_ms: f64) -> String {
     if !b.ready {
         return "Backup: waiting for your wallet to be unlocked once (its key comes from your recovery phrase)".into();
     }
+    if let Some(t) = b.cut_off {
+        return format!(
+            "Backup: this browser was cut off {} by a browser that restored this wallet",
+            relative_time(t as f64, now_ms)
+        );
+    }
+    if b.cutting && b.needs_unlock {
+        return "Backup: unlock the wallet to cut off the other devices (the new key comes from your recovery phrase)".into();
+    }
+    if b.needs_unlock {
+        return "Backup: it moved to a new key; unlock the wallet once to follow it".into();
+    }
     if !b.on {
         return "Backup: off (nothing is kept on the relay)".into();
+    }
+    if b.cutting {
+        return "Backup: cutting off the other devices…".into();
     }
     match (b.saved_at, b.pending) {
         (_, true) if b.error.is_none() => "Backup: saving…".into(),
@@ -109,6 +131,51 @@ pub fn section(b: &BackupView, now_ms: f64) -> El {
                 .map(|e| el("p").class("error").tid("backup-error").text(e.clone())),
         )
         .maybe(b.ready.then_some(button))
+        .maybe(b.cut_off.map(|_| cut_off_notice()))
+        .maybe((b.ready && b.on && b.cut_off.is_none()).then(|| cut_off_others(b, now_ms)))
+}
+
+/// What a browser that was cut off says: who can have done it, and what
+/// to do either way.
+fn cut_off_notice() -> El {
+    el("p").class("error").tid("backup-cut-off-notice").text(
+        "A browser that restored this wallet from its recovery phrase moved the backup to a new \
+         key, which cut off the devices outside its group, this one among them. If that was you, \
+         turn the backup on again with the wallet unlocked: this browser follows it. If it was \
+         not you, someone else has your recovery phrase: move your funds to a new wallet now.",
+    )
+}
+
+/// "Cut off other devices": offered while the backup is on.
+fn cut_off_others(b: &BackupView, now_ms: f64) -> El {
+    let done = b.moved_at.map(|t| {
+        el("p").tid("backup-moved").text(format!(
+            "Devices outside this group were cut off {}.",
+            relative_time(t as f64, now_ms)
+        ))
+    });
+    let mut button = el("button")
+        .attr("type", "button")
+        .class("btn")
+        .tid("backup-cut-off-button")
+        .on(Action::Sync(crate::sync::SyncAction::Backup(
+            BackupAction::CutOff,
+        )))
+        .text("Cut off other devices");
+    if b.cutting {
+        button = button.attr("disabled", "");
+    }
+    el("div")
+        .class("stack")
+        .tid("backup-cut-off")
+        .maybe(done)
+        .child(el("p").class("hint").text(
+            "A device you lost still holds this backup's key: without your password it cannot \
+             open your wallet, but it can read what the backup holds. Cutting off moves the backup \
+             to a new key that only your recovery phrase gives; the devices paired with this \
+             browser follow it, the others are cut off and say so.",
+        ))
+        .child(button)
 }
 
 /// "2 account names, 1 address book entry".
@@ -211,6 +278,11 @@ mod tests {
             pending: false,
             error: None,
             found: None,
+            generation: 0,
+            needs_unlock: false,
+            cutting: false,
+            moved_at: None,
+            cut_off: None,
         }
     }
 
@@ -233,6 +305,7 @@ mod tests {
     #[test]
     fn the_offer_says_what_comes_back() {
         let f = FoundView {
+            moved: false,
             saved_at: 1_000,
             categories: vec![
                 (Category::Accounts, 1),

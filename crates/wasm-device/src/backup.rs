@@ -9,7 +9,8 @@
 //! change that arrives while the wallet is locked is backed up too.
 
 use rand_core::{OsRng, RngCore};
-use tandem_sync::backup::{Purpose, Request};
+use tandem_sync::audit::Happened;
+use tandem_sync::backup::{News, Purpose, Request};
 use wasm_bindgen::prelude::*;
 
 use crate::sync::{now_ms, spawn_store, with_attached};
@@ -46,19 +47,104 @@ pub fn backup_peek(secret: &[u8], status: u16, body: &str) -> Result<Option<Stri
     Ok(found.map(|f| serde_json::to_string(&f).expect("a summary serializes")))
 }
 
+/// Onboarding: finds the newest generation of the backup
+/// (`tandem_sync::backup::Probe`). The worker reads `generation()` with
+/// the core's secret of it (`request`), hands the relay's answer to
+/// `answer` while it returns `true`, then restores `chosen()`.
+#[wasm_bindgen]
+pub struct BackupProbe(tandem_sync::backup::Probe);
+
+#[wasm_bindgen]
+impl BackupProbe {
+    /// A probe from generation 0.
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self(tandem_sync::backup::Probe::new())
+    }
+
+    /// The generation to read next, or `undefined` once done.
+    pub fn generation(&self) -> Option<u32> {
+        self.0.generation()
+    }
+
+    /// The read of that generation (`secret`: its secret) on `relay`, as
+    /// JSON `{purpose, method, url}`.
+    pub fn request(&self, secret: &[u8], relay: &str) -> Result<String, JsError> {
+        let r = self
+            .0
+            .request(secret_of(secret)?, relay)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(serde_json::to_string(&r).expect("a request serializes"))
+    }
+
+    /// The relay's answer; returns whether to read the next generation.
+    /// Throws with the reason when the relay refused or a backup does not
+    /// open.
+    pub fn answer(&mut self, secret: &[u8], status: u16, body: &str) -> Result<bool, JsError> {
+        self.0
+            .answer(secret_of(secret)?, status, body)
+            .map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// The generation to restore, once done (`undefined`: nothing to
+    /// restore).
+    #[wasm_bindgen(js_name = chosenGeneration)]
+    pub fn chosen_generation(&self) -> Option<u32> {
+        self.0.chosen().map(|(g, _)| *g)
+    }
+
+    /// Its summary as JSON (`tandem_sync::backup::FoundView`).
+    pub fn found(&self) -> Option<String> {
+        self.0
+            .chosen()
+            .map(|(_, f)| serde_json::to_string(f).expect("a summary serializes"))
+    }
+}
+
 #[wasm_bindgen]
 impl DeviceHost {
-    /// Takes the backup secret (32 bytes from the core). A new one turns
-    /// the backup on; returns whether a write is now due.
+    /// Takes the backup secret of `generation` (32 bytes from the core:
+    /// `Keyring.backupSecret(backupGeneration())`; default generation 0).
+    /// A new one turns the backup on (or moves it on, when this module
+    /// asked for the next generation); returns whether it was taken.
     #[wasm_bindgen(js_name = backupKey)]
-    pub fn backup_key(&self, secret: &[u8]) -> Result<bool, JsError> {
+    pub fn backup_key(&self, secret: &[u8], generation: Option<u32>) -> Result<bool, JsError> {
         let secret = secret_of(secret)?;
-        let due = with_attached(&self.host, |s| {
-            s.backup_mut().set_secret(secret);
-            s.backup_due()
+        let group = self.group();
+        let taken = with_attached(&self.host, |s| {
+            let b = s.backup_mut();
+            b.set_group(&group);
+            b.set_secret(secret, generation.unwrap_or(0))
         })?;
         spawn_store(&self.host);
-        Ok(due)
+        Ok(taken)
+    }
+
+    /// The generation whose secret to hand over (`backupKey`) when the
+    /// wallet is unlocked: the one held, or the next one while cutting off
+    /// the devices outside this group or following this group's move.
+    #[wasm_bindgen(js_name = backupGeneration)]
+    pub fn backup_generation(&self) -> u32 {
+        with_attached(&self.host, |s| s.backup().generation_wanted()).unwrap_or(0)
+    }
+
+    /// The user cuts off the devices outside this group from the backup:
+    /// it moves to the next generation once its secret is handed over
+    /// (`backupGeneration`, with the wallet unlocked). Throws with the
+    /// reason it cannot (no key yet, backup off).
+    #[wasm_bindgen(js_name = backupCutOff)]
+    pub fn backup_cut_off(&self) -> Result<(), JsError> {
+        let group = self.group();
+        with_attached(&self.host, |s| {
+            let b = s.backup_mut();
+            b.set_group(&group);
+            b.cut_off_others()
+        })?
+        .map_err(|e| JsError::new(&e.to_string()))?;
+        spawn_store(&self.host);
+        crate::emit(&self.host, r#"{"kind":"sync_status"}"#);
+        Ok(())
     }
 
     /// Whether a backup request is due (the worker then waits a moment, so
@@ -106,9 +192,27 @@ impl DeviceHost {
         let known: Vec<_> = crate::audit::known(&self.host.dev.borrow())
             .map(|(_, k)| k)
             .collect();
-        let r = with_attached(&self.host, |s| {
-            s.backup_answer(purpose, &relay, status, body, &known, now_ms(), nonce)
+        let group = self.group();
+        let now = now_ms();
+        let (r, news) = with_attached(&self.host, |s| {
+            s.backup_mut().set_group(&group);
+            let r = s.backup_answer(purpose, &relay, status, body, &known, now, nonce);
+            (r, s.backup_mut().take_news())
         })?;
+        if let Some(news) = news {
+            // The move, or the cut-off, goes into the signed log.
+            let h = match news {
+                News::Moved { generation } => Happened::BackupMoved {
+                    generation,
+                    here: true,
+                },
+                News::CutOff { generation } => Happened::BackupMoved {
+                    generation,
+                    here: false,
+                },
+            };
+            crate::sync::record(&self.host, h, now);
+        }
         spawn_store(&self.host);
         crate::emit(&self.host, r#"{"kind":"sync_status"}"#);
         Ok(request_json(r.map_err(|e| JsError::new(&e.to_string()))?))
@@ -162,6 +266,11 @@ impl DeviceHost {
 }
 
 impl DeviceHost {
+    /// The group's id (hex): a retired backup generation's marker names it.
+    fn group(&self) -> String {
+        self.host.dev.borrow().state().group.id().to_string()
+    }
+
     /// The group's relay (WebSocket URL): the backup lives there too.
     fn relay(&self) -> String {
         self.host.dev.borrow().state().group.relay().to_owned()

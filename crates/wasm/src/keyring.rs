@@ -127,10 +127,12 @@ impl Keyring {
     /// its seed: `tandem_keys::backup`), or `undefined` for a wallet of
     /// imported keys only. The only thing derived from the seed that leaves
     /// this module; the sync module derives the backup's keys from it.
+    /// `generation` (default 0): the backup's generation, which moves on
+    /// when a restored browser cuts off the devices from before it.
     #[wasm_bindgen(js_name = backupSecret)]
-    pub fn backup_secret(&self) -> Option<js_sys::Uint8Array> {
+    pub fn backup_secret(&self, generation: Option<u32>) -> Option<js_sys::Uint8Array> {
         self.inner
-            .backup_secret()
+            .backup_secret_of(generation.unwrap_or(0))
             .map(|s| js_sys::Uint8Array::from(&s[..]))
     }
 

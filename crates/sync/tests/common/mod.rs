@@ -1,6 +1,8 @@
 //! Helpers the audit log's tests share.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod backup;
+
 use tandem_pair::{DeviceId, IdentityKey, IdentityPublic};
 use tandem_sync::Out;
 

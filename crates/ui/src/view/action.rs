@@ -406,6 +406,7 @@ mod tests {
             Action::Sync(SyncAction::Backup(crate::backup::BackupAction::TurnOn)),
             Action::Sync(SyncAction::Backup(crate::backup::BackupAction::Restore)),
             Action::Sync(SyncAction::Backup(crate::backup::BackupAction::Skip)),
+            Action::Sync(SyncAction::Backup(crate::backup::BackupAction::CutOff)),
             Action::Audit(AuditAction::Export("json".into())),
             Action::Audit(AuditAction::Export("csv".into())),
             Action::Secrets(SecretsAction::Reveal(true)),
