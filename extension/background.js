@@ -37,6 +37,7 @@ import { answers } from './answers.js';
 import { calls } from './calls.js';
 import { extra } from './extra.js';
 import {
+  backupUnlocked,
   devices,
   deviceTick,
   deviceUi,
@@ -1399,7 +1400,7 @@ function str(v, what) {
 
 // The backup secret (HKDF over the seed, crates/keys/src/backup.rs) for the
 // sync module, while the wallet is unlocked; never the seed or the phrase.
-onBackupSecret(() => keyring?.backupSecret() ?? null);
+onBackupSecret((generation) => keyring?.backupSecret(generation) ?? null);
 
 async function startSession(kr, sealedOrUnlocked) {
   if (keyring) keyring.free();
@@ -1411,13 +1412,7 @@ async function startSession(kr, sealedOrUnlocked) {
   await ensureAlarm();
   // Where sync is set up, its module learns the backup secret (a wallet
   // unlocked for the first time since sync started, or another phrase).
-  whenSyncing((h) => {
-    const s = keyring?.backupSecret();
-    if (s) {
-      h.backupKey(s);
-      s.fill(0);
-    }
-  }).catch(syncWarn);
+  whenSyncing(backupUnlocked).catch(syncWarn);
 }
 
 async function onboard(kr, password) {

@@ -18,11 +18,7 @@
 // Settings, Sync; both read and write the same device state.
 
 import initDevice, { DeviceHost, checkRelay } from './wasm/tandem_wasm_device.js';
-import initSync, {
-  DeviceHost as SyncHost,
-  backupPeek,
-  backupPeekRequest,
-} from './wasm/tandem_wasm_device_sync.js';
+import initSync, { DeviceHost as SyncHost, BackupProbe } from './wasm/tandem_wasm_device_sync.js';
 import { DEFAULT_RELAY } from './config.js';
 import { withKeys } from './keys-db.js';
 
@@ -72,22 +68,25 @@ export function onPlainEvent(fn) {
 export function loadedSyncHost() {
   return attachedSync;
 }
-/** Set by the worker: the core's backup secret while the wallet is unlocked
- *  (a Uint8Array the caller may wipe), else null. */
+/** Set by the worker: the core's backup secret of a generation while the
+ *  wallet is unlocked (a Uint8Array the caller may wipe), else null. */
 let backupSecret = null;
 
-/** The worker's hook for the backup secret (`Keyring.backupSecret`). */
+/** The worker's hook for the backup secret (`Keyring.backupSecret(generation)`). */
 export function onBackupSecret(fn) {
   backupSecret = fn;
 }
 
-/** Hands the backup secret to the sync module, if the wallet is unlocked
- *  and has a recovery phrase; the copy in the worker is wiped. */
+/** Hands the sync module the backup secret of the generation it wants (the
+ *  one it holds, or the next one while cutting off or following a move),
+ *  if the wallet is unlocked and has a recovery phrase; the copy in the
+ *  worker is wiped. Returns whether the module took a new one. */
 function giveBackupSecret(h) {
-  const s = backupSecret?.();
+  const generation = h.backupGeneration();
+  const s = backupSecret?.(generation);
   if (!s) return false;
   try {
-    return h.backupKey(s);
+    return h.backupKey(s, generation);
   } finally {
     s.fill(0);
   }
@@ -125,16 +124,26 @@ async function backupSteps(h, first) {
   }
 }
 
+/** The wallet was unlocked: the sync module gets the backup secret it
+ *  wants, and what that makes due (a first write, a move) starts now. */
+export function backupUnlocked(h) {
+  if (giveBackupSecret(h)) scheduleBackup(h, 0);
+}
+
 /** Writes (or deletes) the backup if the module says one is due, after a
  *  short wait so a burst of changes makes one write. */
 function scheduleBackup(h, ms = BACKUP_DEBOUNCE_MS) {
+  // A move waits for the next generation's key: handed over if unlocked.
+  if (h.backupWantsKey?.()) giveBackupSecret(h);
   if (!h.backupDue?.()) return;
   clearTimeout(backupTimer);
   backupTimer = setTimeout(() => {
     backupTimer = null;
     backupRunning ??= (async () => {
       try {
-        while (h.backupDue()) {
+        // A move of this group's read on the way makes the module want the
+        // next generation's secret: handed over here when unlocked.
+        while (h.backupDue() || (h.backupWantsKey() && giveBackupSecret(h))) {
           const next = h.backupNext();
           if (!next) break;
           await backupSteps(h, JSON.parse(next));
@@ -390,20 +399,36 @@ export async function deviceUi(method, p) {
       // connected for a wallet that never synced); only when there is one
       // does this browser get its device and the sync module read it, so
       // the Sync screen can say what it holds.
-      const secret = backupSecret?.();
-      if (!secret) return { found: null };
-      let peeked;
+      // Each generation is read in turn until one is not there (the
+      // module decides which to restore: crates/sync/src/backup.rs Probe).
+      await initSync({ module_or_path: new URL('./wasm/tandem_wasm_device_sync_bg.wasm', import.meta.url) });
+      const probe = new BackupProbe();
+      const relay = await relayUrl();
+      let chosen;
       try {
-        await initSync({ module_or_path: new URL('./wasm/tandem_wasm_device_sync_bg.wasm', import.meta.url) });
-        const req = JSON.parse(backupPeekRequest(secret, await relayUrl()));
-        const [status, text] = await backupFetch(req);
-        peeked = backupPeek(secret, status, text);
+        for (let g = probe.generation(); g !== undefined; g = probe.generation()) {
+          const secret = backupSecret?.(g);
+          if (!secret) return { found: null };
+          try {
+            const [status, text] = await backupFetch(JSON.parse(probe.request(secret, relay)));
+            probe.answer(secret, status, text);
+          } finally {
+            secret.fill(0);
+          }
+        }
+        chosen = probe.chosenGeneration();
+      } finally {
+        probe.free();
+      }
+      if (chosen === undefined) return { found: null };
+      const h = await devices({ sync: true });
+      const secret = backupSecret?.(chosen);
+      if (!secret) return { found: null };
+      try {
+        h.backupKey(secret, chosen);
       } finally {
         secret.fill(0);
       }
-      if (!peeked) return { found: null };
-      const h = await devices({ sync: true });
-      giveBackupSecret(h);
       const req = h.backupFind();
       if (req) await backupSteps(h, JSON.parse(req));
       const found = h.backupFound();
@@ -431,10 +456,21 @@ export async function deviceUi(method, p) {
       scheduleBackup(h, 0);
       return JSON.parse(h.syncView());
     }
+    case 'backup.cutoff': {
+      // The wallet is unlocked (every backup method asks for it): the
+      // next generation's secret goes to the module at once.
+      const h = await devices({ sync: true });
+      h.backupCutOff();
+      giveBackupSecret(h);
+      scheduleBackup(h, 0);
+      return JSON.parse(h.syncView());
+    }
     case 'backup.on': {
       const h = await devices({ sync: true });
       giveBackupSecret(h);
       h.backupOn();
+      // Cut off before: turned on, it follows the backup's next generation.
+      giveBackupSecret(h);
       scheduleBackup(h, 0);
       return JSON.parse(h.syncView());
     }

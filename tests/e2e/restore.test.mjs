@@ -138,7 +138,7 @@ describe('restore from the recovery phrase in a new browser', () => {
       30_000,
       250,
     );
-    assert.equal(plain.v, 2);
+    assert.equal(plain.v, 3);
     assert.deepEqual(plain.snapshots.map((s) => s.category).sort(), ['accounts', 'address_book', 'networks', 'tokens']);
     // A's audit log rides along: its chain, its key, signed entries.
     const me = (await a.ui('audit.view')).me;

@@ -4,19 +4,24 @@
 // Devices screen (one tap, reason, confirm); the second says it was
 // removed; an entry the first adds afterwards reaches the CLI (the barrier:
 // the relay has taken and delivered it) but not the second, also after the
-// second's worker restarts and reconnects; and the second's own edit made
-// after its removal reaches nobody.
+// second's worker restarts and reconnects; the encrypted backup moves to
+// its next generation with the group key (the removed browser holds only
+// the old one's); and the second's own edit made after its removal
+// reaches nobody.
 // Run: node --test tests/e2e/sync-revoke.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPopup, until, ANVIL_MNEMONIC } from './lib/index.mjs';
 import { cliSecrets, findSecrets, phraseSecrets, relayFiles } from './lib/secrets.mjs';
 import { cliRecords, names, addEntry, twoBrowsersAndCli } from './lib/sync.mjs';
+import { backupKeys, openBackup, relayBackup } from './lib/backup.mjs';
 
 const screen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
 const hex = (b) => `0x${b.repeat(20)}`;
 
 describe('a device revoked from the extension reads nothing new', () => {
+  const gen0 = backupKeys(ANVIL_MNEMONIC);
+  const gen1 = backupKeys(ANVIL_MNEMONIC, 1);
   let group;
   let relay;
   let first;
@@ -51,6 +56,23 @@ describe('a device revoked from the extension reads nothing new', () => {
     // An entry made after the revocation: the CLI gets it through the relay...
     await addEntry(first, hex('22'), 'Frank');
     await until(async () => (await cliRecords(cli)).some((r) => r.id === hex('22')), 'the CLI to get Frank', 30_000, 500);
+    // The backup moved on with the group key: generation 1 (whose secret
+    // only the phrase gives, which the removed browser's sealed state does
+    // not hold) has Frank; generation 0 holds only the marker; the removed
+    // browser writes the backup no more.
+    await until(
+      async () => {
+        const s = await relayBackup(relay.url, gen1.id);
+        return s?.data && JSON.stringify(openBackup(gen1, s.data)).includes('Frank');
+      },
+      'the backup moved to generation 1, with Frank',
+      30_000,
+      250,
+    );
+    assert.ok(openBackup(gen0, (await relayBackup(relay.url, gen0.id)).data).retired, 'generation 0 is a marker');
+    const removedBackup = (await second.ui('sync.view')).backup;
+    assert.equal(removedBackup.on, false, JSON.stringify(removedBackup));
+    assert.equal(removedBackup.generation, 0);
     // ... and the second does not, not even after its worker restarts and
     // goes to the relay again (the relay refuses it: removed stays set).
     assert.ok(!names(await second.ui('sync.view')).includes('Frank'));

@@ -476,6 +476,35 @@ impl Backup {
         Ok(())
     }
 
+    /// The group key rotated (a device was revoked): the backup moves on
+    /// as for [`Backup::cut_off_others`], so the revoked device, which
+    /// keeps this generation's secret, reads nothing written after; done
+    /// when the wallet is next unlocked here (or on another device of the
+    /// group, which this one then follows). Nothing to do without the key,
+    /// with the backup off, or while a move is already asked for.
+    pub fn rotated(&mut self) {
+        if self.secret.is_some() && self.on && self.group.is_some() && self.want.is_none() {
+            self.cutting = true;
+            self.want = Some(self.generation + 1);
+        }
+    }
+
+    /// This device was removed from its group: it writes the backup no
+    /// more and follows no move of it (the group's devices carry it on).
+    pub fn stop(&mut self) {
+        self.on = false;
+        self.dirty = false;
+        self.want = None;
+        self.cutting = false;
+        self.leaving = None;
+    }
+
+    /// Whether the shell is to hand over a generation's secret when the
+    /// wallet is unlocked ([`Backup::generation_wanted`]): a move waits.
+    pub fn wants_key(&self) -> bool {
+        self.want.is_some()
+    }
+
     /// What the audit log must record, taken once.
     pub fn take_news(&mut self) -> Option<News> {
         self.news.take()

@@ -592,8 +592,10 @@ impl Syncer {
     }
 
     /// The group key moved to a new epoch: every snapshot is written again
-    /// under it (read, merge, write).
+    /// under it (read, merge, write), and the backup moves to its next
+    /// generation ([`crate::backup::Backup::rotated`]).
     pub fn key_rotated(&mut self) -> Vec<Out> {
+        self.backup.rotated();
         for c in Category::ALL {
             for p in 0..PAGES {
                 let name = blob_name(c, p);

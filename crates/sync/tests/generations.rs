@@ -53,14 +53,20 @@ fn contacts(c: &Contents) -> usize {
         .sum()
 }
 
-/// The restored browser (group HOME) and the lost one (group LOST) share
-/// generation 0; then the restored one cuts the other off.
-fn moved() -> (Relay, Syncer, Syncer) {
+/// The restored browser (group HOME), Alice in its backed-up address book.
+fn home_backed_up() -> (Relay, Syncer) {
     let mut relay = Relay::default();
     let mut home = device(1, HOME, &SECRET, 0);
     on(&mut home, Category::AddressBook, T0);
     contact(&mut home, ALICE, "Alice", T0);
     write_due(&mut home, &mut relay, T0);
+    (relay, home)
+}
+
+/// The restored browser (group HOME) and the lost one (group LOST) share
+/// generation 0; then the restored one cuts the other off.
+fn moved() -> (Relay, Syncer, Syncer) {
+    let (mut relay, mut home) = home_backed_up();
     let mut lost = device(2, LOST, &SECRET, 0);
     on(&mut lost, Category::AddressBook, T0 + 1);
     write_due(&mut lost, &mut relay, T0 + 1);
@@ -261,11 +267,7 @@ fn a_restore_that_reads_a_marker_asks_for_the_next_generation() {
 
 #[test]
 fn a_move_cut_short_before_the_marker_writes_it_next_time() {
-    let mut relay = Relay::default();
-    let mut home = device(1, HOME, &SECRET, 0);
-    on(&mut home, Category::AddressBook, T0);
-    contact(&mut home, ALICE, "Alice", T0);
-    write_due(&mut home, &mut relay, T0);
+    let (mut relay, mut home) = home_backed_up();
     home.backup_mut().cut_off_others().unwrap();
     assert!(home.backup_mut().set_secret(&SECRET1, 1));
     let read = home.backup_next(RELAY).unwrap().unwrap();
@@ -317,4 +319,46 @@ fn cutting_off_needs_the_key_the_backup_on_and_a_group() {
         .unwrap_err()
         .to_string()
         .contains("off"));
+}
+
+#[test]
+fn a_key_rotation_moves_the_backup_so_a_revoked_device_reads_nothing_new() {
+    let (mut relay, mut home) = home_backed_up();
+    // A device of the same group, revoked now: it keeps generation 0's key.
+    let mut revoked = device(2, HOME, &SECRET, 0);
+    on(&mut revoked, Category::AddressBook, T0);
+    home.key_rotated();
+    assert!(home.backup().wants_key());
+    assert_eq!(home.backup().generation_wanted(), 1);
+    // Once the wallet is unlocked here, the backup moves.
+    assert!(home.backup_mut().set_secret(&SECRET1, 1));
+    contact(&mut home, BOB, "Written after the revocation", T0 + 1);
+    write_due(&mut home, &mut relay, T0 + 1);
+    assert_eq!(
+        home.backup_mut().take_news(),
+        Some(News::Moved { generation: 1 })
+    );
+    assert!(!home.backup().wants_key());
+    // The revoked device reads the marker of its own (old) group: it would
+    // follow at an unlock, which takes the phrase it cannot reach without
+    // the password; until then it reads nothing of generation 1.
+    contact(&mut revoked, MALLORY, "Eve", T0 + 2);
+    write_due(&mut revoked, &mut relay, T0 + 2);
+    assert!(revoked.backup().wants_key());
+    assert!(!revoked.backup_due());
+    assert_eq!(contacts(&stored(&mut relay, &SECRET1).unwrap()), 2);
+    assert!(stored(&mut relay, &SECRET).unwrap().retired.is_some());
+    // Told it was removed, it stops: no write, no move to follow.
+    revoked.backup_mut().stop();
+    assert!(!revoked.backup().wants_key() && !revoked.backup_due());
+    assert!(!revoked.backup().view().on);
+    // A second rotation before the move is done asks for nothing more.
+    let mut again = device(3, HOME, &SECRET, 0);
+    again.key_rotated();
+    again.key_rotated();
+    assert_eq!(again.backup().generation_wanted(), 1);
+    // Without the backup's key, a rotation asks for nothing.
+    let mut bare = Syncer::new(DeviceId([7; 16]));
+    bare.key_rotated();
+    assert!(!bare.backup().wants_key());
 }

@@ -26,27 +26,6 @@ fn secret_of(secret: &[u8]) -> Result<&[u8; 32], JsError> {
         .map_err(|_| JsError::new("a backup secret is 32 bytes"))
 }
 
-/// Onboarding, before this browser has a device: the read that looks for
-/// the backup of `secret` on `relay` (WebSocket URL), as JSON
-/// `{purpose, method, url}`.
-#[wasm_bindgen(js_name = backupPeekRequest)]
-pub fn backup_peek_request(secret: &[u8], relay: &str) -> Result<String, JsError> {
-    let r = tandem_sync::backup::peek_request(secret_of(secret)?, relay)
-        .map_err(|e| JsError::new(&e.to_string()))?;
-    Ok(serde_json::to_string(&r).expect("a request serializes"))
-}
-
-/// The relay's answer to that read, opened and summarised as JSON
-/// (`tandem_sync::backup::FoundView`), or `undefined` when there is no
-/// backup. Throws with the reason when the relay refused or the backup
-/// does not open.
-#[wasm_bindgen(js_name = backupPeek)]
-pub fn backup_peek(secret: &[u8], status: u16, body: &str) -> Result<Option<String>, JsError> {
-    let found = tandem_sync::backup::peek(secret_of(secret)?, status, body)
-        .map_err(|e| JsError::new(&e.to_string()))?;
-    Ok(found.map(|f| serde_json::to_string(&f).expect("a summary serializes")))
-}
-
 /// Onboarding: finds the newest generation of the backup
 /// (`tandem_sync::backup::Probe`). The worker reads `generation()` with
 /// the core's secret of it (`request`), hands the relay's answer to
@@ -127,6 +106,13 @@ impl DeviceHost {
     #[wasm_bindgen(js_name = backupGeneration)]
     pub fn backup_generation(&self) -> u32 {
         with_attached(&self.host, |s| s.backup().generation_wanted()).unwrap_or(0)
+    }
+
+    /// Whether a move of the backup waits for a generation's secret (hand
+    /// it over with `backupKey` when the wallet is unlocked).
+    #[wasm_bindgen(js_name = backupWantsKey)]
+    pub fn backup_wants_key(&self) -> bool {
+        with_attached(&self.host, |s| s.backup().wants_key()).unwrap_or(false)
     }
 
     /// The user cuts off the devices outside this group from the backup:

@@ -560,6 +560,12 @@ pub(crate) async fn on_event(host: &Rc<Host>, e: &Event) {
             Vec::new()
         }
         Event::KeyRotated { .. } => with(host, Syncer::key_rotated),
+        // Removed from the group: this browser writes the backup no more
+        // (and follows no move of it); the group's devices carry it on.
+        Event::RemovedFromGroup { .. } => {
+            with(host, |s| s.backup_mut().stop());
+            vec![Out::Persist]
+        }
         // The new device gets this one's chain and the restored ones now.
         Event::Pairing(tandem_device::PairingPhase::Paired { .. }) => {
             with(host, Syncer::member_joined);
@@ -814,7 +820,8 @@ pub(crate) async fn store(host: &Rc<Host>) {
     host.sync.persisting.set(false);
     // Something to back up (stored first: the worker may stop meanwhile,
     // and the next start writes it).
-    if with_attached(host, |s| s.backup_due()).unwrap_or(false) {
+    // Or a move of the backup that waits for the next generation's key.
+    if with_attached(host, |s| s.backup_due() || s.backup().wants_key()).unwrap_or(false) {
         crate::emit(host, r#"{"kind":"backup"}"#);
     }
 }
