@@ -49,6 +49,7 @@ import {
   onSyncChange,
   onWalletErase,
   sendToGroup,
+  warmSync,
   whenSyncing,
 } from './devices.js';
 
@@ -182,6 +183,9 @@ async function boot() {
   bundles = Array.isArray(session[K.bundles]) ? session[K.bundles] : [];
   vaultJson = local[K.vault] ?? null;
   erased = local[K.erased] ?? null;
+  // No wallet yet: an import will look for its backup with the sync
+  // module, compiled while the user types the phrase.
+  if (vaultJson === null) warmSync();
   // Unreadable stored state must not brick the wallet: fall back half by half
   // (the vault is separate and untouched; names and networks reset, keys do not).
   const attempts = [
@@ -1463,6 +1467,8 @@ async function uiMethod(method, p) {
         kr = Keyring.fromPrivateKey(p.privateKey.trim());
       } else {
         kr = Keyring.fromMnemonic(str(p.phrase, 'phrase').trim(), typeof p.passphrase === 'string' ? p.passphrase : '');
+        // Onboarding looks for the phrase's backup next (devices.js).
+        warmSync();
       }
       const v = await onboard(kr, p.password);
       // A wallet brought back from its phrase (or a key), not made here.

@@ -64,6 +64,25 @@ export function onPlainEvent(fn) {
   plainEvent = fn;
 }
 
+/** Loads the sync module once (two loads at a time would instantiate it
+ *  twice, and objects of the first would meet the second's memory). */
+let syncLoaded = null;
+function loadSync() {
+  syncLoaded ??= initSync({ module_or_path: new URL('./wasm/tandem_wasm_device_sync_bg.wasm', import.meta.url) });
+  syncLoaded.catch(() => {
+    syncLoaded = null;
+  });
+  return syncLoaded;
+}
+
+/** Onboarding with a recovery phrase is about to make the vault (Argon2id,
+ *  the worker busy for a while): the sync module, which looks for the
+ *  backup next, is fetched and compiled meanwhile (compiling happens off
+ *  this thread). */
+export function warmSync() {
+  loadSync().catch((e) => console.warn('tandem: the sync module did not load:', e?.message));
+}
+
 /** The sync module's host if it is loaded and attached, without loading it. */
 export function loadedSyncHost() {
   return attachedSync;
@@ -306,7 +325,7 @@ export function devices({ sync = false } = {}) {
       loadingSync = withSync;
       const Host = withSync ? SyncHost : DeviceHost;
       await (withSync
-        ? initSync({ module_or_path: new URL('./wasm/tandem_wasm_device_sync_bg.wasm', import.meta.url) })
+        ? loadSync()
         : initDevice({ module_or_path: new URL('./wasm/tandem_wasm_device_bg.wasm', import.meta.url) }));
       host = await Host.open(stored[K.device] ?? null, key, deviceName(), relay, persistFor(gen), onEvent);
       if (withSync) {
@@ -401,10 +420,10 @@ export async function deviceUi(method, p) {
       // the Sync screen can say what it holds.
       // Each generation is read in turn until one is not there (the
       // module decides which to restore: crates/sync/src/backup.rs Probe).
-      await initSync({ module_or_path: new URL('./wasm/tandem_wasm_device_sync_bg.wasm', import.meta.url) });
+      await loadSync();
       const probe = new BackupProbe();
       const relay = await relayUrl();
-      let chosen;
+      let h;
       try {
         for (let g = probe.generation(); g !== undefined; g = probe.generation()) {
           const secret = backupSecret?.(g);
@@ -416,21 +435,24 @@ export async function deviceUi(method, p) {
             secret.fill(0);
           }
         }
-        chosen = probe.chosenGeneration();
+        const chosen = probe.chosenGeneration();
+        if (chosen === undefined) return { found: null };
+        h = await devices({ sync: true });
+        const secret = backupSecret?.(chosen);
+        if (!secret) return { found: null };
+        try {
+          h.backupKey(secret, chosen);
+        } finally {
+          secret.fill(0);
+        }
+        // What the probe read and opened is what will be restored.
+        if (!h.backupFoundBy(probe)) {
+          const req = h.backupFind();
+          if (req) await backupSteps(h, JSON.parse(req));
+        }
       } finally {
         probe.free();
       }
-      if (chosen === undefined) return { found: null };
-      const h = await devices({ sync: true });
-      const secret = backupSecret?.(chosen);
-      if (!secret) return { found: null };
-      try {
-        h.backupKey(secret, chosen);
-      } finally {
-        secret.fill(0);
-      }
-      const req = h.backupFind();
-      if (req) await backupSteps(h, JSON.parse(req));
       const found = h.backupFound();
       return { found: found ? JSON.parse(found) : null };
     }

@@ -870,15 +870,17 @@ pub fn peek(secret: &[u8; 32], status: u16, body: &str) -> Result<Option<FoundVi
 /// Onboarding, before this browser syncs: finds the newest generation of
 /// the backup. Each generation is read in turn (the shell hands over its
 /// secret from the core, [`Probe::generation`], and the relay's answer)
-/// until one is not there; the last one that holds records is the one to
-/// restore. Reading on past a generation that holds records (not only
+/// until one was never written (404; a deleted one is read past); the
+/// last one that holds records is the one to restore. Reading on past a generation that holds records (not only
 /// past a marker) is what keeps a cut-off device, which still holds an
 /// old generation's key and may write over its marker, from passing its
 /// own records off as the newest.
 #[derive(Debug, Default)]
 pub struct Probe {
     generation: u32,
-    chosen: Option<(u32, FoundView)>,
+    /// The newest generation read that holds records: its number, when
+    /// the relay stored it (s) and what it holds.
+    chosen: Option<(u32, u64, Contents)>,
     done: bool,
 }
 
@@ -905,10 +907,10 @@ impl Probe {
         if self.done {
             return Ok(false);
         }
-        match peek(secret, status, body)? {
-            Some(v) => {
-                if !v.moved {
-                    self.chosen = Some((self.generation, v));
+        match opened(&BackupKeys::derive(secret), status, body)? {
+            Some((at, c)) => {
+                if c.retired.is_none() {
+                    self.chosen = Some((self.generation, at, c));
                 }
                 if self.generation >= MAX_GENERATION {
                     self.done = true;
@@ -916,6 +918,10 @@ impl Probe {
                     self.generation += 1;
                 }
             }
+            // Deleted (the relay keeps its key and counter): read on. A
+            // cut-off device holds an old generation's key and may delete
+            // its marker; only a generation never written ends the probe.
+            None if status == 200 && self.generation < MAX_GENERATION => self.generation += 1,
             None => self.done = true,
         }
         Ok(!self.done)
@@ -923,8 +929,32 @@ impl Probe {
 
     /// The generation to restore and its summary, once done (`None`: no
     /// backup holds records).
-    pub fn chosen(&self) -> Option<&(u32, FoundView)> {
-        self.chosen.as_ref().filter(|_| self.done)
+    pub fn chosen(&self) -> Option<(u32, FoundView)> {
+        self.chosen
+            .as_ref()
+            .filter(|_| self.done)
+            .map(|(g, at, c)| (*g, c.view(*at)))
+    }
+}
+
+impl Backup {
+    /// Takes what `probe` found as the backup to restore, without reading
+    /// it again, if it is of the generation whose secret this device holds
+    /// (the shell hands that secret over first); returns whether it did.
+    pub fn found_by(&mut self, probe: &mut Probe) -> bool {
+        if !probe.done || self.secret.is_none() {
+            return false;
+        }
+        match probe.chosen.take() {
+            Some((g, at, c)) if g == self.generation => {
+                self.found = Some((at, c));
+                true
+            }
+            other => {
+                probe.chosen = other;
+                false
+            }
+        }
     }
 }
 

@@ -206,7 +206,7 @@ fn a_restore_finds_the_newest_generation_even_over_a_marker_written_over() {
     let (mut relay, _, _) = moved();
     let p = probe(&mut relay, &[SECRET, SECRET1]);
     let (g, found) = p.chosen().unwrap();
-    assert_eq!(*g, 1);
+    assert_eq!(g, 1);
     assert!(!found.moved);
     assert!(found.categories.contains(&(Category::AddressBook, 2)));
 
@@ -237,17 +237,34 @@ fn a_restore_finds_the_newest_generation_even_over_a_marker_written_over() {
         1,
         "the newest generation, not the thief's"
     );
+    // Or deletes it (the relay keeps the key and counter): read past too.
+    let del = keys.delete(T0 + 20);
+    let req = tandem_sync::backup::Request {
+        purpose: Purpose::Delete,
+        method: "DELETE",
+        url: tandem_sync::backup::url(RELAY, &keys.id()).unwrap(),
+        body: Some(serde_json::to_string(&del).unwrap()),
+    };
+    assert_eq!(relay.handle(&req).0, 200);
+    let p = probe(&mut relay, &[SECRET, SECRET1]);
+    assert_eq!(p.chosen().unwrap().0, 1, "past the deleted generation 0");
 
-    // A fresh browser restores it through its syncer.
+    // A fresh browser restores it through its syncer: read again, or
+    // taken from the probe as it was read (not for another generation).
     let mut fresh = device(4, "cccc", &SECRET1, 1);
     let first = fresh.backup_mut().find(RELAY).unwrap();
     run(&mut fresh, &mut relay, first, T0 + 11);
-    assert!(fresh
-        .backup()
-        .found()
-        .unwrap()
-        .categories
-        .contains(&(Category::AddressBook, 2)));
+    let read = fresh.backup().found().unwrap();
+    assert!(read.categories.contains(&(Category::AddressBook, 2)));
+    let mut p = probe(&mut relay, &[SECRET, SECRET1]);
+    let mut wrong = device(5, "cccc", &SECRET, 0);
+    assert!(!wrong.backup_mut().found_by(&mut p));
+    assert!(wrong.backup().found().is_none());
+    let mut taken = device(6, "cccc", &SECRET1, 1);
+    assert!(taken.backup_mut().found_by(&mut p));
+    assert_eq!(taken.backup().found().unwrap(), read);
+    taken.restore(&me(), T0 + 12).unwrap();
+    assert_eq!(names(&taken), vec!["Alice", "Bob"]);
 }
 
 #[test]

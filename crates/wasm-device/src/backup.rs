@@ -70,14 +70,14 @@ impl BackupProbe {
     /// restore).
     #[wasm_bindgen(js_name = chosenGeneration)]
     pub fn chosen_generation(&self) -> Option<u32> {
-        self.0.chosen().map(|(g, _)| *g)
+        self.0.chosen().map(|(g, _)| g)
     }
 
     /// Its summary as JSON (`tandem_sync::backup::FoundView`).
     pub fn found(&self) -> Option<String> {
         self.0
             .chosen()
-            .map(|(_, f)| serde_json::to_string(f).expect("a summary serializes"))
+            .map(|(_, f)| serde_json::to_string(&f).expect("a summary serializes"))
     }
 }
 
@@ -148,6 +148,14 @@ impl DeviceHost {
         let r = with_attached(&self.host, |s| s.backup_next(&relay))?
             .map_err(|e| JsError::new(&e.to_string()))?;
         Ok(request_json(r))
+    }
+
+    /// Takes the backup `probe` found (done, and of the generation whose
+    /// secret this module holds: `backupKey` first) as the one to restore,
+    /// without reading it again; returns whether it did (else `backupFind`).
+    #[wasm_bindgen(js_name = backupFoundBy)]
+    pub fn backup_found_by(&self, probe: &mut BackupProbe) -> bool {
+        with_attached(&self.host, |s| s.backup_mut().found_by(&mut probe.0)).unwrap_or(false)
     }
 
     /// A read of the backup for restoring (onboarding), or `undefined`

@@ -601,7 +601,24 @@ pub(crate) async fn on_event(host: &Rc<Host>, e: &Event) {
         _ => return,
     };
     carry_out(host, outs);
-    store(host).await;
+    if matches!(
+        e,
+        Event::Blob { .. }
+            | Event::BlobStored { .. }
+            | Event::BlobConflict { .. }
+            | Event::BlobUnreadable { .. }
+    ) {
+        // A snapshot page read or stored: the state is stored in the
+        // background (one write at a time, the latest state each), not
+        // before the device's next output. Awaiting it here held every
+        // page of a restore (16 per category) behind a full write of the
+        // sync state each: ~10 s for 1,000 records (docs/benchmarks.md).
+        // Nothing is lost if the worker stops first: the page is on the
+        // relay, and the next flush reads (and writes) it again.
+        spawn_store(host);
+    } else {
+        store(host).await;
+    }
     crate::emit(
         host,
         if changed {
