@@ -120,7 +120,7 @@ export async function launch({ extensionDir = process.env.TANDEM_E2E_EXTENSION ?
       `--load-extension=${extensionDir}`,
       ...CHROMIUM_ARGS,
       guard.arg,
-      // Profiling by hand (scripts/profile-restore): e.g. --remote-debugging-port=9339.
+      // By hand, e.g. to profile the worker over CDP: --remote-debugging-port=9339.
       ...(process.env.TANDEM_E2E_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean),
     ],
   });
