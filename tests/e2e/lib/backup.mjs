@@ -13,10 +13,16 @@ import { startRelay } from './devices.mjs';
 
 const enc = new TextEncoder();
 
-/** The backup's keys and id from the phrase (empty passphrase). */
-export function backupKeys(phrase) {
+/** The backup's keys and id from the phrase (empty passphrase), of
+ *  `generation` (0 until a restored browser cut off the devices outside
+ *  its group: each later one is HKDF of the seed under
+ *  "tandem/backup/v1/gen/" and the generation as 4 big-endian bytes). */
+export function backupKeys(phrase, generation = 0) {
   const seed = pbkdf2Sync(phrase, 'mnemonic', 2048, 64, 'sha512');
-  const secret = hkdf(sha256, seed, undefined, enc.encode('tandem/backup/v1'), 32);
+  const info = generation === 0
+    ? enc.encode('tandem/backup/v1')
+    : Uint8Array.from([...enc.encode('tandem/backup/v1/gen/'), ...u32be(generation)]);
+  const secret = hkdf(sha256, seed, undefined, info, 32);
   const encrypt = hkdf(sha256, secret, undefined, enc.encode('tandem/backup/v1/encrypt'), 32);
   const sign = hkdf(sha256, secret, undefined, enc.encode('tandem/backup/v1/sign'), 32);
   const pub = ed25519.getPublicKey(sign);
@@ -25,11 +31,53 @@ export function backupKeys(phrase) {
   return { seed, secret, encrypt, sign, id: Buffer.from(id).toString('hex') };
 }
 
+/** The relay's HTTP base from its WebSocket URL. */
+function httpBase(relayUrl) {
+  return relayUrl.replace(/^ws/, 'http').replace(/\/v1\/ws$/, '');
+}
+
+function u32be(n) {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+}
+
+function u64be(n) {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  return b;
+}
+
+/** Writes `data` (sealed: `sealBackup`) as the backup of `keys` on the
+ *  relay (WebSocket URL `relayUrl`) at `counter`, signed as the phrase's
+ *  holder signs (docs/protocol.md: over var("tandem/backup/v1/put") ‖ id ‖
+ *  u64 counter ‖ SHA-256(data)); returns the relay's answer. */
+export async function putBackup(relayUrl, keys, counter, data) {
+  const domain = enc.encode('tandem/backup/v1/put');
+  const bytes = Buffer.from(data, 'base64url');
+  const message = Uint8Array.from([
+    0, domain.length, ...domain, ...Buffer.from(keys.id, 'hex'), ...u64be(counter), ...sha256(bytes),
+  ]);
+  const b64 = (b) => Buffer.from(b).toString('base64url');
+  const res = await fetch(`${httpBase(relayUrl)}/v1/backup/${keys.id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      key: b64(ed25519.getPublicKey(keys.sign)),
+      counter,
+      data,
+      signature: b64(ed25519.sign(message, keys.sign)),
+    }),
+  });
+  const answer = await res.json();
+  if (res.status !== 200) throw new Error(`the relay refused the backup write (${res.status}): ${JSON.stringify(answer)}`);
+  return answer;
+}
+
 /** The backup as the relay (WebSocket URL `relayUrl`) serves it to anyone
  *  (`null`: none). */
 export async function relayBackup(relayUrl, id) {
-  const base = relayUrl.replace(/^ws/, 'http').replace(/\/v1\/ws$/, '');
-  const res = await fetch(`${base}/v1/backup/${id}`, { cache: 'no-store' });
+  const res = await fetch(`${httpBase(relayUrl)}/v1/backup/${id}`, { cache: 'no-store' });
   if (res.status === 404) return null;
   if (res.status !== 200) throw new Error(`the relay answered ${res.status} for the backup`);
   return res.json();
