@@ -154,8 +154,7 @@ describe('a restored browser cuts off the devices from before the restore', () =
     const fake = openBackup(gen1, g1.data);
     fake.retired = undefined;
     fake.snapshots = JSON.parse(JSON.stringify(fake.snapshots).replaceAll(ALICE, THIEF).replaceAll('Alice Before', 'Pay Me'));
-    const res = await putBackup(relay.url, gen0, stored.counter + 1, sealBackup(gen0, fake));
-    assert.equal(res.status, 200, await res.text());
+    await putBackup(relay.url, gen0, stored.counter + 1, sealBackup(gen0, fake));
     // A third browser restoring the phrase reads on past it.
     const c = await launch();
     try {

@@ -15,7 +15,10 @@
 // the relay that flips one byte of the backup (an attacker holding it)
 // gets the restore refused with the reason, nothing restored. The phone
 // keeps the backup secret only sealed: its storage holds it in no
-// encoding.
+// encoding. A backup moved on to generation 1 (a browser that restored
+// the phrase cut off the devices before it: written here with @noble, the
+// records in generation 1 and a sealed marker left in generation 0) is
+// found by a fresh phone, which restores generation 1's records.
 // Run: node --test tests/e2e/phone-restore.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,11 +27,12 @@ import { launch, until, ROOT, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
 import { onboardImport } from './lib/onboard.mjs';
 import { startRelay } from './lib/devices.mjs';
 import { auditEntries as entries, launchPhone, setUpPhone, unlockPhone } from './lib/phone.mjs';
-import { backupKeys, openBackup, relayBackup, tamperingAppRelay } from './lib/backup.mjs';
+import { backupKeys, openBackup, putBackup, relayBackup, sealBackup, tamperingAppRelay } from './lib/backup.mjs';
 import { findSecrets, phraseSecrets } from './lib/secrets.mjs';
 
 const BOB = `0x${'b0'.repeat(20)}`;
 const CONTACT = 'Bob Restored';
+const MOVED = 'Bob Moved On';
 
 /** A fresh phone on `appUrl` imports the anvil phrase and is offered the
  *  backup; "Restore" reloads it into the sync build, unlocked again. */
@@ -175,6 +179,54 @@ describe('restore on a new phone from the recovery phrase', { timeout: 300_000 }
     } finally {
       await p?.close();
       await evil.close();
+    }
+  });
+
+  it('a backup moved on to generation 1: a fresh phone follows the marker and restores generation 1', async () => {
+    const held = openBackup(keys, (await relayBackup(relay.url, keys.id)).data);
+    const keys1 = backupKeys(ANVIL_MNEMONIC, 1);
+    assert.notEqual(keys1.id, keys.id);
+    // Generation 1's records differ from generation 0's (the entry's name),
+    // so the phone shows which one it restored.
+    const records = JSON.parse(JSON.stringify(held.snapshots).replaceAll(CONTACT, MOVED));
+    // As a browser that moved it does: generation 1 first, then the marker.
+    const now = Date.now();
+    await putBackup(relay.url, keys1, now, sealBackup(keys1, { ...held, snapshots: records }));
+    const old = await relayBackup(relay.url, keys.id);
+    const marker = { v: 3, snapshots: [], audit: [], retired: { at: now, group: 'ab'.repeat(16) } };
+    await putBackup(relay.url, keys, Math.max(old.counter + 1, now), sealBackup(keys, marker));
+    assert.deepEqual(openBackup(keys, (await relayBackup(relay.url, keys.id)).data), marker);
+
+    let p;
+    try {
+      // The plain build sees that generation 0 holds something (the marker).
+      const { phone: ph, page } = await importAndContinue(relay.appUrl);
+      p = ph;
+      const what = page.getByTestId('backup-offer-what');
+      await what.waitFor({ timeout: 30_000 });
+      assert.match(await what.textContent(), /1 address book entry/);
+      await page.getByTestId('backup-restore').click();
+      await page.getByTestId('backup-offer').waitFor({ state: 'detached', timeout: 20_000 });
+      assert.match(await page.getByTestId('notice').textContent(), /Restored from the backup: 1 address book entry/);
+      await page.getByTestId('sync-open').click();
+      const row = page.getByTestId(`sync-contact-${BOB}`);
+      await row.waitFor({ timeout: 20_000 });
+      const text = await row.textContent();
+      assert.match(text, new RegExp(MOVED));
+      assert.doesNotMatch(text, new RegExp(CONTACT));
+      // Neither generation's secret is in its storage in any encoding.
+      const raw = await page.evaluate(() => JSON.stringify(Object.entries(localStorage)));
+      assert.deepEqual(
+        findSecrets([Buffer.from(raw)], [
+          ...phraseSecrets(ANVIL_MNEMONIC),
+          { name: 'backup secret', bytes: keys.secret },
+          { name: 'backup secret of generation 1', bytes: keys1.secret },
+        ]),
+        [],
+      );
+      assert.deepEqual(page.errors, []);
+    } finally {
+      await p?.close();
     }
   });
 });

@@ -106,7 +106,7 @@ pub(crate) fn js_message(v: &JsValue) -> String {
 }
 
 /// The relay that serves this app: the same host, `wss://` under https.
-fn own_relay(loc: &web_sys::Location) -> String {
+pub(crate) fn own_relay(loc: &web_sys::Location) -> String {
     let scheme = if loc.protocol().ok().as_deref() == Some("https:") {
         "wss"
     } else {

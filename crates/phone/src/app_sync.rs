@@ -216,9 +216,10 @@ pub(crate) fn dismiss(a: &App) {
     }
 }
 
-/// Restoring (`crate::restore`): hands the backup secret to the sync
-/// engine (it keeps it sealed, as the extension's worker does), reads and
-/// opens the backup, and tells the model what it holds.
+/// Restoring (`crate::restore`): finds the newest generation of the
+/// backup, hands its secret to the sync engine (it keeps it sealed, as the
+/// extension's worker does), reads and opens the backup, and tells the
+/// model what it holds.
 pub(crate) fn find_backup(a: &Rc<App>) {
     let a = Rc::clone(a);
     spawn_local(async move {
@@ -236,15 +237,28 @@ async fn find(a: &App) -> Result<Option<tandem_sync::backup::FoundView>, String>
         .clone()
         .ok_or("this phone's device is not open")?;
     let js = |e: JsError| crate::app::js_message(&JsValue::from(e));
-    {
+    let relay = web_sys::window()
+        .map(|w| crate::app::own_relay(&w.location()))
+        .ok_or("this page has no window")?;
+    // Each generation's secret from the wallet, as the search asks (the
+    // borrow is not held across a read).
+    let secret_of = |generation: u32| {
         let phone = a.phone.borrow();
-        let secret = phone
-            .wallet
-            .as_ref()
-            .and_then(crate::wallet::Unlocked::backup_secret)
-            .ok_or("this wallet has no recovery phrase")?;
-        host.backup_key(&secret[..]).map_err(js)?;
-    }
+        let wallet = phone.wallet.as_ref().ok_or("the wallet is locked")?;
+        wallet
+            .backup_secret_of(generation)
+            .ok_or_else(|| "this wallet has no recovery phrase".to_owned())
+    };
+    let Some((generation, secret)) = crate::restore::newest(&relay, secret_of, |url| async move {
+        crate::app::http_get(&url).await
+    })
+    .await?
+    else {
+        // No generation holds records: nothing to restore.
+        return Ok(None);
+    };
+    host.backup_key(&secret[..], Some(generation)).map_err(js)?;
+    drop(secret);
     if let Some(req) = host.backup_find().map_err(js)? {
         let req: serde_json::Value = serde_json::from_str(&req).map_err(|e| e.to_string())?;
         let (status, body) = crate::app::http_get(req["url"].as_str().unwrap_or_default()).await;

@@ -12,9 +12,11 @@
 //!    does, Home offers to restore it, which turns the Activity log and
 //!    sync on ([`Effect::RestoreOn`]: the flag and a marker naming nothing
 //!    secret, then one reload).
-//! 2. The sync module, once unlocked and its device open, hands the
-//!    backup secret to its sync engine (kept there sealed, as the
-//!    extension's worker keeps it), reads and opens the backup
+//! 2. The sync module, once unlocked and its device open, finds the
+//!    newest generation of the backup ([`newest`]: a browser that restored
+//!    the phrase may have moved it on, cutting off the devices before it),
+//!    hands that generation's secret to its sync engine (kept there
+//!    sealed, as the extension's worker keeps it), reads and opens the backup
 //!    ([`Effect::BackupFind`]), says what it holds (the extension's offer,
 //!    with its counts) and restores it on the user's word
 //!    ([`Effect::BackupRestore`]); the engine records this phone's signed
@@ -49,6 +51,15 @@ impl Phone {
             self.restore = Some(Restore::Pending);
             return None;
         }
+        // Generation 0 only: a backup moved on to a later generation
+        // leaves a sealed marker in generation 0 (it is never deleted
+        // there: the move writes the next generation first, then the
+        // marker over the old records), so "it exists" holds for a moved
+        // backup too, and the sync module then finds the newest one
+        // ([`newest`]). It is also exactly what that search needs: it reads
+        // past generation 0 only when generation 0 holds something. (A
+        // marker whose next generation was deleted since is offered here,
+        // and the sync module then says there is nothing to restore.)
         let path = self.wallet.as_ref()?.backup_path()?;
         self.restore = Some(Restore::Looking);
         Some(Effect::BackupLook(path))
@@ -166,6 +177,38 @@ impl Phone {
     }
 }
 
+/// Finds the newest generation of the backup on `relay` (the app's relay,
+/// WebSocket URL) that holds records (`tandem_sync::backup::Probe`): each
+/// generation is read in turn with its secret (`secret_of`: from the
+/// unlocked wallet) through `get` (a `GET` of the URL: the status, 0 when
+/// not sent, and the body) until one is not there. Its generation and
+/// secret, or `None` when no generation holds records; `Err` with the
+/// reason when the relay refused or a backup does not open.
+#[cfg(any(feature = "sync", test))]
+pub(crate) async fn newest<G, F>(
+    relay: &str,
+    mut secret_of: impl FnMut(u32) -> Result<zeroize::Zeroizing<[u8; 32]>, String>,
+    mut get: G,
+) -> Result<Option<(u32, zeroize::Zeroizing<[u8; 32]>)>, String>
+where
+    G: FnMut(String) -> F,
+    F: core::future::Future<Output = (u16, String)>,
+{
+    let mut probe = tandem_sync::backup::Probe::new();
+    while let Some(generation) = probe.generation() {
+        let secret = secret_of(generation)?;
+        let req = probe.request(&secret, relay).map_err(|e| e.to_string())?;
+        let (status, body) = get(req.url).await;
+        probe
+            .answer(&secret, status, &body)
+            .map_err(|e| e.to_string())?;
+    }
+    match probe.chosen() {
+        Some((generation, _)) => Ok(Some((*generation, secret_of(*generation)?))),
+        None => Ok(None),
+    }
+}
+
 /// What the notice says once restored.
 fn restored_text(what: Option<&FoundView>) -> String {
     #[cfg(any(feature = "sync", test))]
@@ -185,6 +228,8 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::model::testing;
+    use tandem_pair::backup::{BackupKeys, StoredBackup};
+    use tandem_sync::backup::Contents;
     use tandem_sync::Category;
 
     fn found() -> FoundView {
@@ -263,6 +308,173 @@ mod tests {
             .unwrap()
             .contains("1 address book entry"));
         assert_eq!(p.restore, None);
+    }
+
+    /// A relay holding backups by URL, as the app's relay answers a `GET`
+    /// of one (404: never written), with the URLs read in order.
+    #[derive(Default)]
+    struct Relay {
+        held: std::collections::HashMap<String, String>,
+        read: Vec<String>,
+    }
+
+    const RELAY: &str = "ws://relay.test/v1/ws";
+
+    impl Relay {
+        fn url(secret: &[u8; 32]) -> String {
+            tandem_sync::backup::url(RELAY, &BackupKeys::derive(secret).id()).unwrap()
+        }
+
+        /// `contents` sealed under `secret`, written at `at` (relay seconds).
+        fn put(&mut self, secret: &[u8; 32], contents: &Contents, at: u64) {
+            let keys = BackupKeys::derive(secret);
+            let plain = serde_json::to_vec(contents).unwrap();
+            self.put_sealed(secret, keys.seal(&plain, [7; 24]), at);
+        }
+
+        fn put_sealed(&mut self, secret: &[u8; 32], sealed: Vec<u8>, at: u64) {
+            let stored = StoredBackup {
+                counter: at,
+                data: Some(tandem_pair::Bytes(sealed)),
+                updated_at: at,
+            };
+            self.held
+                .insert(Self::url(secret), serde_json::to_string(&stored).unwrap());
+        }
+
+        fn get(&mut self, url: String) -> core::future::Ready<(u16, String)> {
+            let answer = match self.held.get(&url) {
+                Some(body) => (200, body.clone()),
+                None => (404, r#"{"error":"not_found","message":"no backup"}"#.into()),
+            };
+            self.read.push(url);
+            core::future::ready(answer)
+        }
+    }
+
+    /// Runs `f` to its end (nothing in it waits: the relay answers at once).
+    fn run<T>(f: impl core::future::Future<Output = T>) -> T {
+        let mut f = core::pin::pin!(f);
+        let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+        loop {
+            if let core::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    fn wallet() -> crate::wallet::Unlocked {
+        testing::imported(None, 0.0, true).0.wallet.unwrap()
+    }
+
+    /// The search for the newest generation on `relay`, with the wallet's
+    /// secrets: the generation chosen (its secret checked against the
+    /// wallet's) and the generations read.
+    fn newest_of(
+        w: &crate::wallet::Unlocked,
+        relay: &mut Relay,
+    ) -> (Result<Option<u32>, String>, Vec<u32>) {
+        relay.read.clear();
+        let found = run(newest(
+            RELAY,
+            |g| w.backup_secret_of(g).ok_or_else(|| "no phrase".to_owned()),
+            |url| relay.get(url),
+        ));
+        let read = relay
+            .read
+            .iter()
+            .map(|u| {
+                (0..8)
+                    .find(|g| Relay::url(&w.backup_secret_of(*g).unwrap()) == *u)
+                    .expect("a generation of this wallet")
+            })
+            .collect();
+        let found = found.map(|f| {
+            f.map(|(g, secret)| {
+                assert_eq!(*secret, *w.backup_secret_of(g).unwrap());
+                g
+            })
+        });
+        (found, read)
+    }
+
+    fn records() -> Contents {
+        Contents::new(Vec::new(), Vec::new())
+    }
+
+    #[test]
+    fn the_newest_generation_is_found_past_the_markers_of_the_ones_moved_on() {
+        let w = wallet();
+        let of = |g| w.backup_secret_of(g).unwrap();
+        let mut relay = Relay::default();
+        // No backup at all: one read, nothing to restore.
+        assert_eq!(newest_of(&w, &mut relay), (Ok(None), vec![0]));
+        // Generation 0 only.
+        relay.put(&of(0), &records(), 100);
+        assert_eq!(newest_of(&w, &mut relay), (Ok(Some(0)), vec![0, 1]));
+        // Moved on twice: the markers are followed to generation 2.
+        relay.put(&of(1), &records(), 200);
+        relay.put(&of(0), &Contents::retired(200_000, "aa"), 201);
+        relay.put(&of(2), &records(), 300);
+        relay.put(&of(1), &Contents::retired(300_000, "bb"), 301);
+        assert_eq!(newest_of(&w, &mut relay), (Ok(Some(2)), vec![0, 1, 2, 3]));
+        // A device cut off at generation 0 writes records of its own over
+        // the marker with the old key: the search reads on past them.
+        relay.put(&of(0), &records(), 400);
+        assert_eq!(newest_of(&w, &mut relay), (Ok(Some(2)), vec![0, 1, 2, 3]));
+    }
+
+    #[test]
+    fn a_marker_with_nothing_after_it_is_nothing_to_restore() {
+        let w = wallet();
+        let mut relay = Relay::default();
+        relay.put(
+            &w.backup_secret_of(0).unwrap(),
+            &Contents::retired(1_000, "aa"),
+            1,
+        );
+        assert_eq!(newest_of(&w, &mut relay), (Ok(None), vec![0, 1]));
+        // ... and the model says so, as for no backup at all.
+        let (mut p, _) = testing::imported(None, 0.0, true);
+        p.activity = true;
+        p.restore = Some(Restore::Looking);
+        assert_eq!(p.on_backup_found(Ok(None)), vec![Effect::RestoreForget]);
+        assert!(p.notice.as_deref().unwrap().starts_with("No backup"));
+    }
+
+    #[test]
+    fn a_generation_that_does_not_open_or_a_refusal_stops_the_search_with_the_reason() {
+        let w = wallet();
+        let of = |g| w.backup_secret_of(g).unwrap();
+        let mut relay = Relay::default();
+        relay.put(&of(1), &records(), 200);
+        relay.put(&of(0), &Contents::retired(200_000, "aa"), 201);
+        // Generation 1 sealed under another key (damaged, or not this
+        // phrase's): refused, nothing chosen.
+        relay.put_sealed(
+            &of(1),
+            BackupKeys::derive(&[9; 32]).seal(b"{}", [1; 24]),
+            202,
+        );
+        let (found, read) = newest_of(&w, &mut relay);
+        assert!(found.unwrap_err().contains("it was damaged"));
+        assert_eq!(read, vec![0, 1]);
+        // The relay could not be reached.
+        let e = run(newest(
+            RELAY,
+            |g| w.backup_secret_of(g).ok_or_else(|| "no phrase".to_owned()),
+            |_| core::future::ready((0, String::new())),
+        ))
+        .unwrap_err();
+        assert_eq!(e, "the relay could not be reached");
+        // No secret (the wallet locked meanwhile): the reason, no read.
+        let e = run(newest(
+            RELAY,
+            |_| Err("the wallet is locked".to_owned()),
+            |_| -> core::future::Ready<(u16, String)> { unreachable!("nothing is read") },
+        ))
+        .unwrap_err();
+        assert_eq!(e, "the wallet is locked");
     }
 
     #[test]

@@ -162,12 +162,20 @@ impl Unlocked {
     /// seed, `tandem_keys`), for the sync engine while the wallet is open;
     /// `None` for a wallet without a phrase.
     pub fn backup_secret(&self) -> Option<Zeroizing<[u8; 32]>> {
-        self.keyring.backup_secret()
+        self.backup_secret_of(0)
+    }
+
+    /// The backup secret of generation `generation` (the backup moves to
+    /// the next one when a restored browser cuts off the devices outside
+    /// its group: `tandem_keys::backup`), as [`Unlocked::backup_secret`].
+    pub fn backup_secret_of(&self, generation: u32) -> Option<Zeroizing<[u8; 32]>> {
+        self.keyring.backup_secret_of(generation)
     }
 
     /// Where the relay that serves this app keeps the backup of this
     /// wallet's phrase (`/v1/backup/<id>`, docs/protocol.md); the id says
-    /// nothing about the phrase.
+    /// nothing about the phrase. Generation 0's: a backup moved on since
+    /// still holds its marker there (`crate::restore`, "exists").
     pub fn backup_path(&self) -> Option<String> {
         let secret = self.backup_secret()?;
         let id = tandem_pair::backup::BackupKeys::derive(&secret).id();
@@ -386,6 +394,20 @@ mod tests {
             e.starts_with(&format!("Word #{}", d.positions[1] + 1)),
             "{e}"
         );
+    }
+
+    #[test]
+    fn each_generation_has_its_own_backup_secret_and_the_path_is_generation_zeros() {
+        let d = import(&Secret::new(ANVIL.into())).expect("valid");
+        let pw = Secret::new("correct horse battery".into());
+        let (_, open) = seal(&mut OsRng, &d, &pw, KdfParams::INSECURE_TEST).expect("sealed");
+        let zero = open.backup_secret().expect("a phrase");
+        assert_eq!(open.backup_secret_of(0).as_deref(), Some(&*zero));
+        let one = open.backup_secret_of(1).expect("a phrase");
+        let two = open.backup_secret_of(2).expect("a phrase");
+        assert!(*one != *zero && *two != *one && *two != *zero);
+        let id = tandem_pair::backup::BackupKeys::derive(&zero).id();
+        assert_eq!(open.backup_path(), Some(format!("/v1/backup/{id}")));
     }
 
     #[test]

@@ -14,14 +14,14 @@ import { startRelay } from './devices.mjs';
 const enc = new TextEncoder();
 
 /** The backup's keys and id from the phrase (empty passphrase), of
- *  `generation` (0: the first; 1 and up after cut-offs, HKDF info
- *  "tandem/backup/v1/gen/" and the generation, 4 bytes big-endian). */
+ *  `generation` (0 until a restored browser cut off the devices outside
+ *  its group: each later one is HKDF of the seed under
+ *  "tandem/backup/v1/gen/" and the generation as 4 big-endian bytes). */
 export function backupKeys(phrase, generation = 0) {
   const seed = pbkdf2Sync(phrase, 'mnemonic', 2048, 64, 'sha512');
-  const info =
-    generation === 0
-      ? enc.encode('tandem/backup/v1')
-      : Uint8Array.from([...enc.encode('tandem/backup/v1/gen/'), ...[24, 16, 8, 0].map((s) => (generation >>> s) & 0xff)]);
+  const info = generation === 0
+    ? enc.encode('tandem/backup/v1')
+    : Uint8Array.from([...enc.encode('tandem/backup/v1/gen/'), ...u32be(generation)]);
   const secret = hkdf(sha256, seed, undefined, info, 32);
   const encrypt = hkdf(sha256, secret, undefined, enc.encode('tandem/backup/v1/encrypt'), 32);
   const sign = hkdf(sha256, secret, undefined, enc.encode('tandem/backup/v1/sign'), 32);
@@ -32,7 +32,47 @@ export function backupKeys(phrase, generation = 0) {
 }
 
 /** The relay's HTTP base from its WebSocket URL. */
-const httpBase = (relayUrl) => relayUrl.replace(/^ws/, 'http').replace(/\/v1\/ws$/, '');
+function httpBase(relayUrl) {
+  return relayUrl.replace(/^ws/, 'http').replace(/\/v1\/ws$/, '');
+}
+
+function u32be(n) {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+}
+
+function u64be(n) {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  return b;
+}
+
+/** Writes `data` (sealed: `sealBackup`) as the backup of `keys` on the
+ *  relay (WebSocket URL `relayUrl`) at `counter`, signed as the phrase's
+ *  holder signs (docs/protocol.md: over var("tandem/backup/v1/put") ‖ id ‖
+ *  u64 counter ‖ SHA-256(data)); returns the relay's answer. */
+export async function putBackup(relayUrl, keys, counter, data) {
+  const domain = enc.encode('tandem/backup/v1/put');
+  const bytes = Buffer.from(data, 'base64url');
+  const message = Uint8Array.from([
+    0, domain.length, ...domain, ...Buffer.from(keys.id, 'hex'), ...u64be(counter), ...sha256(bytes),
+  ]);
+  const b64 = (b) => Buffer.from(b).toString('base64url');
+  const res = await fetch(`${httpBase(relayUrl)}/v1/backup/${keys.id}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      key: b64(ed25519.getPublicKey(keys.sign)),
+      counter,
+      data,
+      signature: b64(ed25519.sign(message, keys.sign)),
+    }),
+  });
+  const answer = await res.json();
+  if (res.status !== 200) throw new Error(`the relay refused the backup write (${res.status}): ${JSON.stringify(answer)}`);
+  return answer;
+}
 
 /** The backup as the relay (WebSocket URL `relayUrl`) serves it to anyone
  *  (`null`: none). */
@@ -61,29 +101,6 @@ export function sealBackup(keys, contents) {
   const nonce = crypto.getRandomValues(new Uint8Array(24));
   const sealed = xchacha20poly1305(keys.encrypt, nonce, dataAad(keys)).encrypt(enc.encode(JSON.stringify(contents)));
   return Buffer.concat([nonce, sealed]).toString('base64url');
-}
-
-/** Writes `data` (sealed: `sealBackup`) as the backup of `keys` at
- *  `counter`, signed as the phrase's holder signs (docs/protocol.md:
- *  Ed25519 over the domain, the id, the counter and SHA-256 of the data);
- *  returns the relay's `Response`. */
-export async function putBackup(relayUrl, keys, counter, data) {
-  const domain = enc.encode('tandem/backup/v1/put');
-  const be = Buffer.alloc(8);
-  be.writeBigUInt64BE(BigInt(counter));
-  const digest = sha256(Buffer.from(data, 'base64url'));
-  const msg = Uint8Array.from([0, domain.length, ...domain, ...Buffer.from(keys.id, 'hex'), ...be, ...digest]);
-  const body = {
-    key: Buffer.from(ed25519.getPublicKey(keys.sign)).toString('base64url'),
-    counter,
-    data,
-    signature: Buffer.from(ed25519.sign(msg, keys.sign)).toString('base64url'),
-  };
-  return fetch(`${httpBase(relayUrl)}/v1/backup/${keys.id}`, {
-    method: 'PUT',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
 }
 
 /** Passes `server`'s WebSocket upgrades through to the relay at `up()`
