@@ -132,6 +132,11 @@ describe('a restored browser cuts off the devices from before the restore', () =
     assert.match(await page.getByTestId('backup-cut-off-notice').textContent(), /If it was not you, someone else has your recovery phrase/);
     assert.match(await page.getByTestId('backup-status').textContent(), /this browser was cut off/);
     assert.ok(await page.getByTestId('backup-on').isVisible(), 'it can follow, once its owner says so');
+    // Said at once too, not only on this screen: a browser notification.
+    await until(async () => {
+      const all = await lost.ext.evaluate(() => chrome.notifications.getAll());
+      return Object.keys(all).some((id) => id.startsWith('tandem-backup_cut_off-'));
+    }, 'a "cut off" browser notification');
     const log = await lost.ui('audit.view');
     assert.ok(
       log.entries.some((e) => e.device === log.me && e.happened.kind === 'backup_moved' && e.happened.here === false),

@@ -56,24 +56,25 @@ impl Phone {
         // there: the move writes the next generation first, then the
         // marker over the old records), so "it exists" holds for a moved
         // backup too, and the sync module then finds the newest one
-        // ([`newest`]). It is also exactly what that search needs: it reads
-        // past generation 0 only when generation 0 holds something. (A
-        // marker whose next generation was deleted since is offered here,
-        // and the sync module then says there is nothing to restore.)
+        // ([`newest`]). Generation 0 deleted still counts (a cut-off device
+        // holds its key and may delete the marker; the search reads past a
+        // deleted generation), so a backup the user deleted is offered too,
+        // and the sync module then says there is nothing to restore.
         let path = self.wallet.as_ref()?.backup_path()?;
         self.restore = Some(Restore::Looking);
         Some(Effect::BackupLook(path))
     }
 
     /// The relay's answer to [`Effect::BackupLook`] (`status` 0: it could
-    /// not be asked). A backup deleted on the relay (`data` null) is none.
+    /// not be asked). Any backup ever written under the phrase counts,
+    /// deleted or not (`data` null: a later generation may hold one).
     pub fn on_backup_looked(&mut self, status: u16, body: &str) {
         if self.restore != Some(Restore::Looking) {
             return;
         }
         let held = status == 200
             && serde_json::from_str::<serde_json::Value>(body)
-                .is_ok_and(|v| v.get("data").is_some_and(|d| !d.is_null()));
+                .is_ok_and(|v| v.get("counter").is_some());
         self.restore = held.then_some(Restore::Exists);
     }
 
@@ -204,7 +205,7 @@ where
             .map_err(|e| e.to_string())?;
     }
     match probe.chosen() {
-        Some((generation, _)) => Ok(Some((*generation, secret_of(*generation)?))),
+        Some((generation, _)) => Ok(Some((generation, secret_of(generation)?))),
         None => Ok(None),
     }
 }
@@ -258,11 +259,18 @@ mod tests {
         at_home(&mut p);
         assert!(path.starts_with("/v1/backup/"), "{path}");
         assert_eq!(path.len(), "/v1/backup/".len() + 64);
-        // A deleted backup, or none, is nothing to offer.
-        p.on_backup_looked(200, r#"{"data":null,"counter":3}"#);
+        // None, or an answer that is not the relay's, is nothing to offer.
+        p.on_backup_looked(200, "<html>");
         assert_eq!(p.restore, None);
         p.restore = Some(Restore::Looking);
         p.on_backup_looked(404, "");
+        assert_eq!(p.restore, None);
+        // A deleted generation 0 may have a later one after it.
+        p.restore = Some(Restore::Looking);
+        p.on_backup_looked(200, r#"{"data":null,"counter":3,"updated_at":1}"#);
+        assert_eq!(p.restore, Some(Restore::Exists));
+        p.restore = Some(Restore::Looking);
+        p.on_backup_looked(500, "");
         assert_eq!(p.restore, None);
         p.restore = Some(Restore::Looking);
         p.on_backup_looked(200, r#"{"data":"AAAA","counter":3,"updated_at":1}"#);

@@ -200,10 +200,25 @@ impl DeviceHost {
                     generation,
                     here: true,
                 },
-                News::CutOff { generation } => Happened::BackupMoved {
-                    generation,
-                    here: false,
-                },
+                News::CutOff { generation } => {
+                    // Said at once, not only on the Sync screen: it may
+                    // mean someone else has the recovery phrase.
+                    let note = crate::events::note(
+                        "This browser was cut off from your backup",
+                        "A browser that restored this wallet from its recovery phrase cut off the \
+                         other devices. If that was not you, someone has your recovery phrase: \
+                         move your funds to a new wallet now. Settings, Sync says more.",
+                    );
+                    let _ = self.host.emit.call2(
+                        &JsValue::NULL,
+                        &JsValue::from_str(r#"{"kind":"backup_cut_off"}"#),
+                        &JsValue::from_str(&note),
+                    );
+                    Happened::BackupMoved {
+                        generation,
+                        here: false,
+                    }
+                }
             };
             crate::sync::record(&self.host, h, now);
         }
