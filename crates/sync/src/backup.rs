@@ -349,7 +349,7 @@ pub struct Backup {
     cutting: bool,
     /// The generation left behind, until its marker is written.
     #[serde(default)]
-    leaving: Option<Leaving>,
+    leaving: Vec<Leaving>,
     #[serde(default)]
     moved_at: Option<u64>,
     #[serde(default)]
@@ -368,7 +368,14 @@ impl fmt::Debug for Backup {
             .field("counter", &self.counter)
             .field("generation", &self.generation)
             .field("want", &self.want)
-            .field("leaving", &self.leaving.as_ref().map(|l| l.generation))
+            .field(
+                "leaving",
+                &self
+                    .leaving
+                    .iter()
+                    .map(|l| l.generation)
+                    .collect::<Vec<_>>(),
+            )
             .field("cut_off", &self.cut_off)
             .finish_non_exhaustive()
     }
@@ -425,14 +432,16 @@ impl Backup {
         if self.want == Some(generation) && self.secret.is_some() {
             // Moving on: this device's generation is left behind (cutting
             // off: its marker follows the first write of the new one).
-            let leaving = match (self.cutting, self.secret.take()) {
-                (true, Some(old)) => Some(Leaving {
+            // (A move asked for before an earlier one's marker was
+            // written keeps both markers due.)
+            let mut leaving = core::mem::take(&mut self.leaving);
+            if let (true, Some(old)) = (self.cutting, self.secret.take()) {
+                leaving.push(Leaving {
                     secret: old,
                     generation: self.generation,
                     counter: self.counter,
-                }),
-                _ => self.leaving.take(),
-            };
+                });
+            }
             *self = Self {
                 secret: Some(text),
                 generation,
@@ -496,7 +505,7 @@ impl Backup {
         self.dirty = false;
         self.want = None;
         self.cutting = false;
-        self.leaving = None;
+        self.leaving.clear();
     }
 
     /// Whether the shell is to hand over a generation's secret when the
@@ -524,7 +533,7 @@ impl Backup {
 
     /// Whether a generation left behind still waits for its marker.
     pub fn leaving(&self) -> bool {
-        self.leaving.is_some()
+        !self.leaving.is_empty()
     }
 
     /// Whether a request is due (the shell's debounce then calls
@@ -536,7 +545,7 @@ impl Backup {
             && !self.busy
             && (self.deleting
                 || (self.on && self.dirty && !following)
-                || (self.leaving.is_some() && !self.dirty))
+                || (!self.leaving.is_empty() && !self.dirty))
     }
 
     /// The next request, if one is due.
@@ -560,8 +569,8 @@ impl Backup {
         }
         if !(self.on && self.dirty) {
             // What is left of a move: the old generation's marker.
-            let Some(old) = self.leaving.as_ref().and_then(|l| keys_of(&l.secret)) else {
-                self.leaving = None;
+            let Some(old) = self.leaving.first().and_then(|l| keys_of(&l.secret)) else {
+                self.leaving.clear();
                 self.busy = false;
                 return Ok(None);
             };
@@ -732,7 +741,7 @@ impl Backup {
                     self.saved_at = None;
                 }
                 if purpose == Purpose::Write && !self.dirty {
-                    if let Some(l) = &self.leaving {
+                    if let Some(l) = self.leaving.first() {
                         // Everything is in the new generation: the old one
                         // gets its marker.
                         self.busy = true;
@@ -749,7 +758,8 @@ impl Backup {
                 Ok(None)
             }
             (Purpose::Leave, 200 | 404) => {
-                let (Some(l), Some(group)) = (self.leaving.as_mut(), self.group.as_deref()) else {
+                let (Some(l), Some(group)) = (self.leaving.first_mut(), self.group.as_deref())
+                else {
                     self.busy = false;
                     return Ok(None);
                 };
@@ -772,7 +782,10 @@ impl Backup {
             (Purpose::Retire, 200) => {
                 self.busy = false;
                 self.error = None;
-                if self.leaving.take().is_some() {
+                if !self.leaving.is_empty() {
+                    self.leaving.remove(0);
+                }
+                if self.leaving.is_empty() {
                     self.moved_at = Some(now_ms);
                     self.news = Some(News::Moved {
                         generation: self.generation,
@@ -787,7 +800,7 @@ impl Backup {
                         counter: Some(c), ..
                     }),
                     Some(l),
-                ) = (serde_json::from_str(body), self.leaving.as_mut())
+                ) = (serde_json::from_str(body), self.leaving.first_mut())
                 {
                     l.counter = l.counter.max(c);
                 }

@@ -379,3 +379,41 @@ fn a_key_rotation_moves_the_backup_so_a_revoked_device_reads_nothing_new() {
     bare.key_rotated();
     assert!(!bare.backup().wants_key());
 }
+
+#[test]
+fn a_second_move_before_the_first_marker_leaves_both_markers() {
+    let (mut relay, mut home) = home_backed_up();
+    home.backup_mut().cut_off_others().unwrap();
+    assert!(home.backup_mut().set_secret(&SECRET1, 1));
+    // Generation 1 written; the marker of 0 cannot go (relay away).
+    let read = home.backup_next(RELAY).unwrap().unwrap();
+    let (st, body) = relay.handle(&read);
+    let write = home
+        .backup_answer(read.purpose, RELAY, st, &body, &[], T0 + 1, [1; 24])
+        .unwrap()
+        .unwrap();
+    let (st, body) = relay.handle(&write);
+    let leave = home
+        .backup_answer(write.purpose, RELAY, st, &body, &[], T0 + 1, [2; 24])
+        .unwrap()
+        .unwrap();
+    assert!(home
+        .backup_answer(leave.purpose, RELAY, 0, "", &[], T0 + 1, [3; 24])
+        .is_err());
+    // A revocation meanwhile moves it again.
+    home.key_rotated();
+    assert_eq!(home.backup().generation_wanted(), 2);
+    const SECRET2: [u8; 32] = [0x52; 32];
+    assert!(home.backup_mut().set_secret(&SECRET2, 2));
+    write_due(&mut home, &mut relay, T0 + 2);
+    assert!(stored(&mut relay, &SECRET).unwrap().retired.is_some());
+    assert!(stored(&mut relay, &SECRET1).unwrap().retired.is_some());
+    assert_eq!(contacts(&stored(&mut relay, &SECRET2).unwrap()), 1);
+    assert_eq!(
+        home.backup_mut().take_news(),
+        Some(News::Moved { generation: 2 })
+    );
+    assert!(!home.backup().leaving());
+    let p = probe(&mut relay, &[SECRET, SECRET1, SECRET2]);
+    assert_eq!(p.chosen().unwrap().0, 2);
+}
