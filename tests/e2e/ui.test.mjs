@@ -159,6 +159,40 @@ describe('onboarding: create a wallet, lock, unlock, accounts', { timeout: 180_0
     await page.getByTestId('back-button').click();
     await waitScreen(page, 'home');
   });
+
+  it('Settings → Help answers losing a device, being phished, and what the relay sees', async () => {
+    await page.getByTestId('settings-button').click();
+    await waitScreen(page, 'settings');
+    await page.getByTestId('open-help').click();
+    await waitScreen(page, 'help');
+    const topics = page.getByTestId('help-screen').locator('section');
+    const questions = await topics.locator('h2').allTextContents();
+    assert.deepEqual(questions, [
+      'If you lose this computer',
+      'If you lose your phone',
+      'If you lose every device',
+      'If this browser says it was cut off from the backup',
+      'If someone sends you a link or QR code to pair',
+      'If you think you were phished',
+      'What the relay sees',
+    ]);
+    const answers = await topics.locator('p').allTextContents();
+    assert.equal(answers.length, questions.length, 'one answer per question');
+    assert.match(answers[0], /choose “Lost” and tick “Also erase the wallet on that device”/);
+    assert.match(answers[2], /“Cut off other devices”/);
+    assert.match(answers[3], /move your funds to a new wallet now/);
+    assert.match(answers[4], /6-digit code.*“They differ”/);
+    assert.match(answers[5], /“Compromised”.*nobody, Tandem included, ever needs your phrase/);
+    assert.match(answers[6], /Never your keys, device names or what the messages say/);
+    // Each answer is visible, not just in the DOM.
+    for (const p of await topics.locator('p').all()) assert.ok(await p.isVisible());
+    await page.screenshot({ path: path.join(SHOTS, 'help.png'), fullPage: true });
+    await page.getByTestId('back-button').click();
+    await waitScreen(page, 'settings');
+    await page.getByTestId('back-button').click();
+    await waitScreen(page, 'home');
+    assert.deepEqual(page.errors, [], 'no uncaught errors in the popup');
+  });
 });
 
 describe('import, networks and balances on anvil', { timeout: 180_000 }, () => {

@@ -779,9 +779,11 @@ async fn run(action: Action) -> Result<()> {
                     Screen::Welcome
                 }
                 Screen::NetworkForm => Screen::Networks,
-                Screen::Networks | Screen::ChangePassword | Screen::Sync | Screen::Audit => {
-                    Screen::Settings
-                }
+                Screen::Networks
+                | Screen::ChangePassword
+                | Screen::Sync
+                | Screen::Audit
+                | Screen::Help => Screen::Settings,
                 s => crate::secrets::back(s).unwrap_or(Screen::Home),
             })
             .unwrap_or(Screen::Home);

@@ -7,6 +7,7 @@ pub mod confirm;
 pub mod devices;
 pub mod explorer;
 pub mod format;
+pub mod help;
 pub mod hidden;
 pub mod hide;
 pub mod model;

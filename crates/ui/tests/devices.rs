@@ -199,18 +199,6 @@ fn decode_svg(svg: &El) -> Vec<Vec<bool>> {
     m
 }
 
-fn pair_ui(step: PairingPhase) -> tandem_ui::view::Ui {
-    let mut ui = ui_on(Screen::Pair, Some(with_pairing(solo(), step.clone())));
-    let mut f = Flow::start(Role::ShowQr, None);
-    f.on_event(PairingPhase::Offer {
-        link: LINK.into(),
-        expires_at: NOW + 102,
-    });
-    f.on_event(step);
-    ui.flow = Some(f);
-    ui
-}
-
 #[test]
 fn the_pair_screen_shows_the_link_as_a_qr_code() {
     let ui = pair_ui(PairingPhase::Offer {

@@ -117,6 +117,7 @@ fn pages() -> Vec<El> {
         Screen::NetworkForm,
         Screen::AddToken,
         Screen::Settings,
+        Screen::Help,
     ] {
         out.push(view(&ui(s), ""));
     }

@@ -57,4 +57,5 @@ pub(super) fn settings(ui: &Ui) -> El {
             Action::Open(Screen::Audit),
         ))
         .children(crate::secrets::settings_buttons())
+        .child(button("Help", "open-help", Action::Open(Screen::Help)))
 }

@@ -60,6 +60,8 @@ pub enum Screen {
     Sync,
     /// Settings → Activity log (`crate::audit`).
     Audit,
+    /// Settings → Help (`crate::help`).
+    Help,
     /// Settings → Show recovery phrase (`crate::secrets`).
     RevealPhrase,
     /// Settings → Export private key (`crate::secrets`).
@@ -110,6 +112,7 @@ impl Screen {
             Screen::AddDevice => "add-device",
             Screen::Sync => "sync",
             Screen::Audit => "audit",
+            Screen::Help => "help",
             Screen::RevealPhrase => "reveal-phrase",
             Screen::ExportKey => "export-key",
             Screen::ImportAccount => "import-account",

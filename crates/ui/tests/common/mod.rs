@@ -6,6 +6,7 @@
 use serde_json::json;
 use tandem_device::{DeviceView, DevicesView, PairingPhase, RemovedView, Waiting};
 use tandem_ui::model::WalletState;
+use tandem_ui::pairing::{Flow, Role};
 use tandem_ui::view::{El, Node, Page, Screen, Ui};
 
 /// 2025-03-14T09:26:53Z.
@@ -121,6 +122,20 @@ pub fn ui_on(screen: Screen, devices: Option<DevicesView>) -> Ui {
     ui.devices = devices;
     ui.devices_loaded = true;
     ui.now_ms = NOW as f64 * 1000.0;
+    ui
+}
+
+/// The Pair a phone screen: the offer was shown (expiring in 102 s), then
+/// `step` came.
+pub fn pair_ui(step: PairingPhase) -> Ui {
+    let mut ui = ui_on(Screen::Pair, Some(with_pairing(solo(), step.clone())));
+    let mut f = Flow::start(Role::ShowQr, None);
+    f.on_event(PairingPhase::Offer {
+        link: LINK.into(),
+        expires_at: NOW + 102,
+    });
+    f.on_event(step);
+    ui.flow = Some(f);
     ui
 }
 
