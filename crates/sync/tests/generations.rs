@@ -282,8 +282,9 @@ fn a_restore_that_reads_a_marker_asks_for_the_next_generation() {
     assert!(probe(&mut empty, &[SECRET]).chosen().is_none());
 }
 
-#[test]
-fn a_move_cut_short_before_the_marker_writes_it_next_time() {
+/// The restored browser cuts off the others: generation 1 is written, and
+/// the request that leads to generation 0's marker is returned unsent.
+fn moved_up_to_the_marker() -> (Relay, Syncer, tandem_sync::backup::Request) {
     let (mut relay, mut home) = home_backed_up();
     home.backup_mut().cut_off_others().unwrap();
     assert!(home.backup_mut().set_secret(&SECRET1, 1));
@@ -298,6 +299,12 @@ fn a_move_cut_short_before_the_marker_writes_it_next_time() {
         .backup_answer(write.purpose, RELAY, st, &body, &[], T0 + 1, [2; 24])
         .unwrap()
         .unwrap();
+    (relay, home, leave)
+}
+
+#[test]
+fn a_move_cut_short_before_the_marker_writes_it_next_time() {
+    let (mut relay, mut home, leave) = moved_up_to_the_marker();
     assert_eq!(leave.purpose, Purpose::Leave);
     // The relay cannot be reached: the move is not done, and says why.
     assert!(home
@@ -382,21 +389,8 @@ fn a_key_rotation_moves_the_backup_so_a_revoked_device_reads_nothing_new() {
 
 #[test]
 fn a_second_move_before_the_first_marker_leaves_both_markers() {
-    let (mut relay, mut home) = home_backed_up();
-    home.backup_mut().cut_off_others().unwrap();
-    assert!(home.backup_mut().set_secret(&SECRET1, 1));
     // Generation 1 written; the marker of 0 cannot go (relay away).
-    let read = home.backup_next(RELAY).unwrap().unwrap();
-    let (st, body) = relay.handle(&read);
-    let write = home
-        .backup_answer(read.purpose, RELAY, st, &body, &[], T0 + 1, [1; 24])
-        .unwrap()
-        .unwrap();
-    let (st, body) = relay.handle(&write);
-    let leave = home
-        .backup_answer(write.purpose, RELAY, st, &body, &[], T0 + 1, [2; 24])
-        .unwrap()
-        .unwrap();
+    let (mut relay, mut home, leave) = moved_up_to_the_marker();
     assert!(home
         .backup_answer(leave.purpose, RELAY, 0, "", &[], T0 + 1, [3; 24])
         .is_err());
