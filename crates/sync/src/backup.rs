@@ -720,6 +720,15 @@ impl Backup {
                 }
                 let contents = merged(mine, remote, now_ms)?;
                 let plain = Zeroizing::new(serde_json::to_vec(&contents).expect("serializes"));
+                if plain.len() + SEAL_OVERHEAD > tandem_pair::backup::MAX_BACKUP_BYTES {
+                    // The relay would refuse it (413) after the upload:
+                    // said here instead, nothing sent. No retry until the
+                    // next change (which may shrink it).
+                    self.busy = false;
+                    let why = too_large(&contents.snapshots, plain.len() + SEAL_OVERHEAD);
+                    self.error = Some(why.clone());
+                    return Err(invalid(why));
+                }
                 let counter = (self.counter + 1).max(now_ms);
                 let put = keys.put(counter, keys.seal(&plain, nonce));
                 Ok(Some(Request {
@@ -980,11 +989,36 @@ pub(crate) struct Mine<'a> {
     pub(crate) known: &'a [tandem_pair::IdentityPublic],
 }
 
+/// What sealing adds to the plaintext: the nonce and the tag.
+const SEAL_OVERHEAD: usize = 24 + 16;
+
+/// Why a backup of `size` sealed bytes is not written: what the user can
+/// do about it, naming the category that takes the most room.
+fn too_large(records: &[Snapshot], size: usize) -> String {
+    let kib = |b: usize| b.div_ceil(1024);
+    let largest = records
+        .iter()
+        .map(|s| (serde_json::to_vec(s).map_or(0, |b| b.len()), s.category))
+        .max_by_key(|(len, _)| *len);
+    let part = largest.map_or_else(String::new, |(len, category)| {
+        format!(
+            " The largest part is {} ({} KiB): remove entries from it, or stop syncing it, and the backup is written again.",
+            category.label().to_lowercase(),
+            kib(len)
+        )
+    });
+    format!(
+        "Not backed up: your synced data takes {} KiB, more than the {} KiB a backup can hold.{part}",
+        kib(size),
+        kib(tandem_pair::backup::MAX_BACKUP_BYTES)
+    )
+}
+
 /// Room for the audit log in a backup's plaintext: the relay's limit less
 /// the seal's nonce and tag, the records and a margin for the JSON around.
 fn audit_budget(records: &[Snapshot]) -> usize {
     let records = serde_json::to_vec(records).map_or(0, |b| b.len());
-    tandem_pair::backup::MAX_BACKUP_BYTES.saturating_sub(records + 24 + 16 + 1024)
+    tandem_pair::backup::MAX_BACKUP_BYTES.saturating_sub(records + SEAL_OVERHEAD + 1024)
 }
 
 /// This device's categories that sync, merged field by field with what the

@@ -813,3 +813,61 @@ fn the_device_that_approves_a_new_one_sends_it_the_restored_chains_unasked() {
     assert_eq!(seen(k[1].device_id()), all_ok(1));
     assert_eq!(seen(k[2].device_id()), all_ok(1), "the restore entry");
 }
+
+/// `n` contacts with long notes, from address 1 on.
+fn contacts(s: &mut Syncer, n: u32, now: u64) {
+    let note = "n".repeat(250);
+    for i in 1..=n {
+        s.edit(
+            Field::record(Category::AddressBook, format!("0x{i:040x}")),
+            Some(Value::Contact(tandem_sync::Contact {
+                name: format!("Contact {i}"),
+                note: note.clone(),
+            })),
+            now,
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn a_backup_larger_than_the_relay_takes_is_not_sent_and_says_what_to_do() {
+    let mut relay = Relay::default();
+    let mut a = Syncer::new(DeviceId([1; 16]));
+    a.backup_mut().set_secret(&SECRET, 0);
+    on(&mut a, Category::AddressBook, T0);
+    on(&mut a, Category::Networks, T0);
+    contacts(&mut a, 3_500, T0);
+    let read = a.backup_next(RELAY).unwrap().unwrap();
+    assert_eq!(read.purpose, Purpose::Read);
+    let (status, body) = relay.handle(&read);
+    let e = a
+        .backup_answer(read.purpose, RELAY, status, &body, &[], T0, [1; 24])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("Not backed up: your synced data takes")
+            && e.contains("more than the 1024 KiB a backup can hold")
+            && e.contains("The largest part is address book"),
+        "{e}"
+    );
+    // Nothing was sent: the relay still has no backup; the Sync screen
+    // says why; no retry (each would read the backup again) until a change.
+    assert_eq!(relay.handle(&read).0, 404);
+    assert!(!a.backup_due());
+    let shown = a.backup().view().error.unwrap();
+    assert!(e.contains(&shown), "{shown} / {e}");
+    // The user stops syncing the address book: the rest is backed up.
+    a.edit(
+        Field::Enabled {
+            category: Category::AddressBook,
+        },
+        Some(Value::Enabled(false)),
+        T0 + 1,
+    )
+    .unwrap();
+    assert!(a.backup_due());
+    write_due(&mut a, &mut relay, T0 + 1);
+    assert_eq!(a.backup().view().error, None);
+    assert_eq!(relay.handle(&read).0, 200);
+}
