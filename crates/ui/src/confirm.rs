@@ -271,6 +271,15 @@ pub fn summary(
             };
             let facts = crate::token::chain_of(a).zip(permit.as_ref().map(|p| p.token.clone()));
             let facts = facts.and_then(|(c, t)| crate::token::find(tokens, c, &t));
+            // Until when the signature can be used (EIP-2612's `deadline`,
+            // Permit2's `sigDeadline`) and, for Permit2, until when the
+            // allowance it grants lasts (`details.expiration`).
+            let deadline = match &permit {
+                Some(p) => p.deadline.clone(),
+                None => msg.and_then(|m| text(m.get("deadline"))),
+            };
+            let expiration =
+                msg.and_then(|m| text(m.get("details").and_then(|d| d.get("expiration"))));
             let amount = match permit {
                 Some(p) => Some(p.amount),
                 None => text(msg.and_then(|m| m.get("value").or_else(|| m.get("amount")))),
@@ -279,12 +288,22 @@ pub fn summary(
                 Some(f) => f.allowance(&v),
                 None => token_amount(&v),
             });
-            if let Some(deadline) =
-                msg.and_then(|m| text(m.get("deadline").or_else(|| m.get("expiration"))))
-            {
+            // A Unix time as a date, the number after it (as the approval
+            // window shows it on demand).
+            let date = |raw: String| match crate::reveal::utc(&raw) {
+                Some(d) => format!("{d} ({raw})"),
+                None => raw,
+            };
+            if let Some(d) = deadline {
                 q.details.push(Row {
-                    label: "Valid until".into(),
-                    value: deadline,
+                    label: "Signature valid until".into(),
+                    value: date(d),
+                });
+            }
+            if let Some(e) = expiration {
+                q.details.push(Row {
+                    label: "Allowance expires".into(),
+                    value: date(e),
                 });
             }
             if rule == Rule::KeyOnPhone && q.spender.is_none() {
@@ -739,15 +758,13 @@ mod tests {
         );
         assert_eq!(q.token.as_deref(), Some("0xA0b8 (USD Coin)"));
         assert_eq!(q.chain.as_ref().map(|c| c.name.as_str()), Some("Ethereum"));
-        assert!(q
-            .details
-            .iter()
-            .any(|r| r.label == "Valid until" && r.value == "1900000000"));
+        assert!(q.details.iter().any(|r| r.label == "Signature valid until"
+            && r.value == "2030-03-17 17:46:40 UTC (1900000000)"));
         // Permit2: the token and amount are in the message's details, and
         // the domain's contract (Permit2 itself) is not the token.
         let permit2 = typed(
             serde_json::json!({"primaryType": "PermitSingle", "domain": {"name": "Permit2", "chainId": 1, "verifyingContract": "0x000000000022D473030F116dDEE9F6B43aC78BA3"},
-                "message": {"details": {"token": "0xA0b8", "amount": "5000000", "expiration": 1900000000u64, "nonce": 0},
+                "message": {"details": {"token": "0xA0b8", "amount": "5000000", "expiration": 2000000000u64, "nonce": 0},
                     "spender": "0x2222", "sigDeadline": 1900000000u64}}),
         );
         let q = summary(&permit2, &st, Rule::Permit, &serde_json::Value::Null, &[]);
@@ -762,6 +779,23 @@ mod tests {
                 Some("0x2222"),
                 Some("5000000 (token units)")
             )
+        );
+        // Both of Permit2's times, as dates (issue 13, item 3): the
+        // signature's `sigDeadline` and the allowance's `expiration`.
+        let rows: Vec<(&str, &str)> = q
+            .details
+            .iter()
+            .map(|r| (r.label.as_str(), r.value.as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (
+                    "Signature valid until",
+                    "2030-03-17 17:46:40 UTC (1900000000)"
+                ),
+                ("Allowance expires", "2033-05-18 03:33:20 UTC (2000000000)")
+            ]
         );
 
         let add = approval(
