@@ -10,6 +10,45 @@ use crate::{Category, Change, Field, Notice, Syncer, Value};
 /// How many notices a device keeps to show (the newest).
 pub const MAX_NOTICES: usize = 20;
 
+/// One transaction as the worker's `activity` answer lists it and the
+/// popup's Activity tab reads it: this wallet's own (the core's
+/// `tandem_wallet::state::Activity` as it serializes; `tandem-ui`'s tests
+/// parse one) and, once activity syncs, the group's other devices' (built
+/// from their records by the device's sync module, with `sentFrom`). The
+/// one type both producers are checked against and the UI reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShownActivity {
+    /// Transaction hash (`0x` hex).
+    pub hash: String,
+    /// Chain it was sent on.
+    pub chain_id: u64,
+    /// Sender.
+    pub from: String,
+    /// Recipient (`None`: a contract creation).
+    #[serde(default)]
+    pub to: Option<String>,
+    /// Wei: `0x` hex (this wallet's own, as the core keeps it) or decimal
+    /// (another device's record).
+    pub value: String,
+    /// Where it stands.
+    pub status: crate::ActivityStatus,
+    /// When it was sent (ms since the Unix epoch).
+    pub submitted_at: u64,
+    /// Block it was mined in (this wallet's own, once known).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_number: Option<u64>,
+    /// What was wrong with the node's answer when it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+    /// The site that asked for it (this wallet's own; `None`: the wallet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// The group's device that sent it (another device's; `None`: here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_from: Option<String>,
+}
+
 /// The sync screen's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

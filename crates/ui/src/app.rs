@@ -1,6 +1,7 @@
 //! The running UI: talks to the service worker with the `tandem/ui` messages
 //! of extension/API.md, listens for `tandem/event`, and re-renders.
 
+use crate::model::NetworkExt as _;
 use crate::model::{chain_id_of, ActivityItem, Approval, Cache, Portfolio, WalletState};
 use crate::tx::FeeForm;
 use crate::validate::{self, ImportSecret};
@@ -245,7 +246,20 @@ async fn refresh_data(fresh: bool) {
         with_ui(|ui| ui.portfolio = Some(p));
     }
     if let Ok(Value::Array(items)) = call("activity", Value::Null).await {
-        let list: Vec<ActivityItem> = items.into_iter().map(parse).collect();
+        // An item the worker sent in another shape is left out, and said
+        // (never shown as an empty row).
+        let list: Vec<ActivityItem> = items
+            .into_iter()
+            .filter_map(|v| {
+                serde_json::from_value(v)
+                    .map_err(|e| {
+                        web_sys::console::warn_1(
+                            &format!("tandem: an activity item was not read: {e}").into(),
+                        );
+                    })
+                    .ok()
+            })
+            .collect();
         with_ui(|ui| ui.activity = list);
     }
     render();
@@ -364,10 +378,19 @@ async fn load_approval() {
     }
     match answer {
         Ok(v) => {
-            let a: Approval = parse(v);
+            let a: Approval = match serde_json::from_value(v) {
+                Ok(a) => a,
+                Err(e) => {
+                    // Never shown as an empty request that could be approved.
+                    with_ui(|ui| {
+                        ui.error = Some(format!("This request cannot be read: {e}"));
+                    });
+                    render();
+                    return;
+                }
+            };
             let new =
-                with_ui(|ui| ui.approval.as_ref().map(|x| x.id.clone()) != Some(a.id.clone()))
-                    .unwrap_or(true);
+                with_ui(|ui| ui.approval.as_ref().map(|x| x.id) != Some(a.id)).unwrap_or(true);
             with_ui(|ui| {
                 ui.approval = Some(a);
                 // A reload of the same request (an "approvals" event) keeps
@@ -967,7 +990,7 @@ async fn run(action: Action) -> Result<()> {
                 // Left empty: the token contract's own answers.
                 let net = with_ui(|ui| ui.state.as_ref().and_then(|s| s.network.clone()))
                     .flatten()
-                    .unwrap_or_default();
+                    .unwrap_or_else(crate::model::unknown_network);
                 let Some((sym, dec)) =
                     busy(async { Ok(send::token_facts(net.id(), &address).await) }).await?
                 else {
@@ -1027,14 +1050,13 @@ async fn run(action: Action) -> Result<()> {
         Action::Approve | Action::Reject => {
             let approve = action == Action::Approve;
             let Some((id, kind)) =
-                with_ui(|ui| ui.approval.as_ref().map(|a| (a.id.clone(), a.kind.clone())))
-                    .flatten()
+                with_ui(|ui| ui.approval.as_ref().map(|a| (a.id, a.kind_name()))).flatten()
             else {
                 return Ok(());
             };
             let mut params = json!({"id": id, "approve": approve});
             if approve {
-                match kind.as_str() {
+                match kind {
                     "connect" => {
                         let accounts: Vec<String> = root
                             .query_selector_all("input[data-address]")
@@ -1108,8 +1130,7 @@ async fn run(action: Action) -> Result<()> {
             }
         }
         Action::RejectSite => {
-            let Some(id) = with_ui(|ui| ui.approval.as_ref().map(|a| a.id.clone())).flatten()
-            else {
+            let Some(id) = with_ui(|ui| ui.approval.as_ref().map(|a| a.id)).flatten() else {
                 return Ok(());
             };
             busy(call("approvals.rejectSite", json!({ "id": id }))).await?;

@@ -3,6 +3,7 @@
 //! switch-network and add-network approvals. Data: `tandem_wallet`'s
 //! `Network` and `display` types, the very ones the worker serializes.
 
+use crate::model::NetworkExt as _;
 use tandem_wallet::display::{self, AddChainView, SwitchChainView};
 use tandem_wallet::Network;
 
@@ -77,7 +78,7 @@ pub fn signing_chain(a: &Approval, st: &WalletState) -> El {
 /// the wallet's network of `chain_id` (`None`: the selected one), or its
 /// id alone if the wallet has no such network.
 pub fn concerned_network(chain_id: Option<u64>, st: &WalletState) -> El {
-    let selected = st.network.as_ref().map(crate::model::Network::id);
+    let selected = st.network.as_ref().map(crate::model::NetworkExt::id);
     let text = match chain_id.or(selected) {
         None => "unknown".to_owned(),
         Some(id) => st.networks.iter().find(|n| n.id() == id).map_or_else(
@@ -253,7 +254,9 @@ pub(crate) mod tests {
             }))
             .unwrap(),
         );
-        let a = json!(w.session.approval(id).unwrap());
+        // The worker's very answer to `approvals.get` (its queue count too).
+        let mut a: Value = serde_json::from_str(&w.approval_json(id).unwrap()).unwrap();
+        a["queued"] = json!(0);
         ui.approval = Some(serde_json::from_value(a).unwrap());
         ui.route();
         ui

@@ -4,6 +4,7 @@
 //! Data: `tandem_confirm` types, as the worker and the phone hold them.
 
 use crate::format::format_units;
+use crate::model::NetworkExt as _;
 use crate::model::{personal_sign_message, Approval, SignText, WalletState};
 use crate::token::TokenFacts;
 use crate::tx::{decode_call, KnownCall};
@@ -124,7 +125,7 @@ pub fn summary(
 ) -> Request {
     let d = &a.display;
     let r = &a.request;
-    let net = st.network.clone().unwrap_or_default();
+    let net = st.current_network();
     let chain_of = |id: u64, name: &str, symbol: &str| Chain {
         id,
         name: name.to_owned(),
@@ -152,7 +153,7 @@ pub fn summary(
             .unwrap_or_default(),
         sign: None,
     };
-    match a.kind.as_str() {
+    match a.kind_name() {
         "connect" => {
             q.action = "Connect to this site (it will see your address)".into();
             let chosen: Vec<String> = match edits.get("accounts").and_then(Value::as_array) {
@@ -586,18 +587,7 @@ mod tests {
     }
 
     fn approval(kind: &str, request: serde_json::Value, display: serde_json::Value) -> Approval {
-        Approval {
-            id: serde_json::json!(1),
-            origin: "https://dapp.example".into(),
-            kind: kind.into(),
-            request,
-            display,
-            created_at: 0.0,
-            needs_fill: false,
-            phone: None,
-            needs_phone: None,
-            queued: 0,
-        }
+        Approval::example(kind, "https://dapp.example", request, display)
     }
 
     fn state() -> WalletState {

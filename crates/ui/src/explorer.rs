@@ -41,7 +41,7 @@ mod tests {
     fn net(explorer: Option<&str>) -> Network {
         Network {
             explorer: explorer.map(Into::into),
-            ..Default::default()
+            ..crate::model::unknown_network()
         }
     }
 

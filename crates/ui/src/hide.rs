@@ -4,6 +4,7 @@
 //! [`HIDDEN_KEY`] in `chrome.storage.local` (no secret).
 
 use crate::format::format_units;
+use crate::model::NetworkExt as _;
 use crate::model::{Network, TokenBalance};
 use crate::view::{el, Action, El};
 use serde_json::{json, Value};

@@ -35,35 +35,33 @@ impl Account {
     }
 }
 
-/// One network.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Network {
-    /// Chain id as the worker sent it.
-    pub chain_id: Value,
-    /// Display name.
-    pub name: String,
-    /// JSON-RPC endpoint.
-    pub rpc_url: String,
-    /// Native currency symbol.
-    pub symbol: String,
-    /// Native currency decimals (the worker leaves out 18).
-    pub decimals: Option<u8>,
-    /// Block explorer base URL.
-    pub explorer: Option<String>,
-    /// Shipped with the wallet (cannot be removed).
-    pub builtin: bool,
+/// One network, as the core stores and sends it (`wallet.network()`, the
+/// state's `networks`): the very type, so that a change there cannot
+/// silently break the view (issue 13, items 2 and 16).
+pub use tandem_wallet::Network;
+
+/// A network nobody named: chain 0, no name or RPC (the new-network form
+/// starts from it too; the core's own "unknown" entry).
+pub fn unknown_network() -> Network {
+    tandem_wallet::display::unknown(0)
 }
 
-impl Network {
-    /// The chain id as a number (0 if unreadable).
-    pub fn id(&self) -> u64 {
-        chain_id_of(&self.chain_id).unwrap_or(0)
+/// What the views read of a [`Network`].
+pub trait NetworkExt {
+    /// The chain id.
+    fn id(&self) -> u64;
+    /// Decimals of the native currency (EIP-3085 allows more than a `u8`
+    /// holds; no real currency has more than 36).
+    fn decimals(&self) -> u8;
+}
+
+impl NetworkExt for Network {
+    fn id(&self) -> u64 {
+        self.chain_id
     }
 
-    /// Decimals of the native currency.
-    pub fn decimals(&self) -> u8 {
-        self.decimals.unwrap_or(18)
+    fn decimals(&self) -> u8 {
+        u8::try_from(self.decimals).unwrap_or(u8::MAX)
     }
 }
 
@@ -145,6 +143,12 @@ pub struct Erased {
 }
 
 impl WalletState {
+    /// The selected network; before the worker named one (never, from a
+    /// working worker), one that says so.
+    pub fn current_network(&self) -> Network {
+        self.network.clone().unwrap_or_else(unknown_network)
+    }
+
     /// The selected account, or the first.
     pub fn current_account(&self) -> Option<&Account> {
         let sel = self.selected.as_deref().unwrap_or_default();
@@ -164,102 +168,76 @@ impl WalletState {
     }
 }
 
-/// The native balance.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct NativeBalance {
-    /// Symbol.
-    pub symbol: String,
-    /// Hex wei.
-    pub balance: String,
-}
+/// The worker's `portfolio` answer and its parts: the very types its
+/// producer's tests read its output into (`tandem_wallet::shown`).
+pub use tandem_wallet::shown::{NativeBalance, PortfolioView as Portfolio, TokenBalance};
 
-/// An ERC-20 balance.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct TokenBalance {
-    /// Token contract.
-    pub address: String,
-    /// Symbol.
-    pub symbol: String,
-    /// Decimals.
-    pub decimals: u8,
-    /// Raw balance (hex or decimal).
-    pub balance: String,
-}
+/// One of the user's transactions, as the worker's `activity` answer
+/// lists it: the one type its producers (the core's own transactions, the
+/// sync module's for the group's other devices) are checked against.
+pub use tandem_sync::view::ShownActivity as ActivityItem;
 
-/// Answer of `portfolio` / `portfolio.refresh`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Portfolio {
-    /// Account.
-    pub address: String,
-    /// Chain.
-    pub chain_id: Value,
-    /// Native coin.
-    pub native: NativeBalance,
-    /// Tokens.
-    pub tokens: Vec<TokenBalance>,
-    /// Milliseconds since the epoch.
-    pub updated_at: f64,
-    /// Every stored record: each account on each network, with the time
-    /// it was read (`crates/wallet/src/portfolio.rs`; empty in a record).
-    pub all: Vec<Portfolio>,
-}
-
-/// One of the user's transactions.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ActivityItem {
-    /// Transaction hash.
-    pub hash: String,
-    /// Chain.
-    pub chain_id: Value,
-    /// Sender.
-    pub from: String,
-    /// Recipient (none for deployments).
-    pub to: Option<String>,
-    /// Hex wei.
-    pub value: String,
-    /// `pending`, `confirmed` or `failed`.
-    pub status: String,
-    /// Milliseconds since the epoch.
-    pub submitted_at: f64,
-    /// Block it was mined in.
-    pub block_number: Option<u64>,
-    /// What was wrong with the node's answer when it was sent.
-    pub warning: Option<String>,
-    /// The group's device that sent it (synced; none for this wallet's own).
-    pub sent_from: Option<String>,
-}
-
-/// A pending approval (`approvals.get`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// A pending approval as the worker answers `approvals.get`: the core's
+/// approval (its very type: `wallet.approval(id)`), with what the core and
+/// the worker's queue add to it. Reads of the core's fields go through
+/// `Deref`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Approval {
-    /// Queue id (number or string).
-    pub id: Value,
-    /// Requesting origin (from the browser).
-    pub origin: String,
-    /// `connect`, `personal_sign`, `typed_data`, `transaction`, `add_chain`,
-    /// `switch_chain`, `watch_asset`, `calls`.
-    pub kind: String,
-    /// The validated request.
-    pub request: Value,
-    /// The worker's decoded view.
-    pub display: Value,
-    /// Milliseconds since the epoch.
-    pub created_at: f64,
-    /// Transaction fees are still being fetched from the node.
-    pub needs_fill: bool,
-    /// Approved here, waiting for the phone (confirm on phone).
-    pub phone: Option<crate::confirm::PhoneWait>,
+    /// The approval as the core keeps it.
+    #[serde(flatten)]
+    pub core: tandem_wallet::Approval,
     /// The rule of the phone's policy that covers it: approving here asks
-    /// the phone.
+    /// the phone (`needsPhone`, the core's `Wallet::needs_phone`).
+    #[serde(default)]
     pub needs_phone: Option<tandem_confirm::Rule>,
     /// More requests from the same site waiting behind this one (in this
-    /// window).
+    /// window; the worker's queue).
+    #[serde(default)]
     pub queued: u32,
+}
+
+impl core::ops::Deref for Approval {
+    type Target = tandem_wallet::Approval;
+
+    fn deref(&self) -> &Self::Target {
+        &self.core
+    }
+}
+
+impl Approval {
+    /// The kind's name as the core serializes it (`personal_sign`,
+    /// `typed_data`, `transaction`, ...).
+    pub fn kind_name(&self) -> &'static str {
+        use tandem_wallet::approval::ApprovalKind as K;
+        match self.core.kind {
+            K::Connect => "connect",
+            K::PersonalSign => "personal_sign",
+            K::TypedData => "typed_data",
+            K::Transaction => "transaction",
+            K::AddChain => "add_chain",
+            K::SwitchChain => "switch_chain",
+            K::WatchAsset => "watch_asset",
+            K::Calls => "calls",
+        }
+    }
+
+    /// An approval of `kind` (as the core names it) from `origin`, as the
+    /// worker sends one (id 1, nothing queued): for tests and previews.
+    /// Panics on a kind the core does not have.
+    pub fn example(kind: &str, origin: &str, request: Value, display: Value) -> Self {
+        serde_json::from_value(serde_json::json!({
+            "id": 1, "origin": origin, "kind": kind, "request": request,
+            "display": display, "createdAt": 0, "replyTo": null
+        }))
+        .expect("a kind the core has")
+    }
+
+    /// Approved here, waiting for the phone (confirm on phone): the part of
+    /// the core's stored wait the window shows.
+    pub fn phone_wait(&self) -> Option<crate::confirm::PhoneWait> {
+        serde_json::from_value(self.core.phone.clone()?).ok()
+    }
 }
 
 /// What the UI caches in `chrome.storage.local` to paint the popup at once.
@@ -351,6 +329,73 @@ mod tests {
         assert_eq!(chain_id_of(&json!("0x7a69")), Some(31337));
         assert_eq!(chain_id_of(&json!("10")), Some(10));
         assert_eq!(chain_id_of(&json!(null)), None);
+    }
+
+    /// What the worker sends, made by the producers' own code: the core's
+    /// networks and transactions as they serialize (the worker passes them
+    /// through), read into the types the views use (issue 13, items 2, 16).
+    #[test]
+    fn reads_what_the_core_sends() {
+        let networks = serde_json::to_value(tandem_wallet::network::defaults()).unwrap();
+        let read: Vec<Network> = serde_json::from_value(networks).unwrap();
+        assert_eq!(read, tandem_wallet::network::defaults());
+        assert!(read.iter().any(|n| n.id() == 1 && n.decimals() == 18));
+
+        let own = tandem_wallet::Activity {
+            hash: format!("0x{}", "ab".repeat(32)),
+            chain_id: 31337,
+            from: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+                .parse()
+                .unwrap(),
+            to: None,
+            value: "0xde0b6b3a7640000".parse().unwrap(),
+            status: tandem_wallet::TxStatus::Confirmed,
+            origin: Some("https://app.example".into()),
+            submitted_at: 1_700_000_000_000,
+            block_number: Some(7),
+            warning: None,
+        };
+        // The worker's list is the core's, newest first.
+        let list = serde_json::to_value(vec![&own]).unwrap();
+        let read: Vec<ActivityItem> = serde_json::from_value(list).unwrap();
+        let a = &read[0];
+        assert_eq!(
+            (a.chain_id, a.status, a.submitted_at, a.block_number),
+            (
+                31337,
+                tandem_sync::ActivityStatus::Confirmed,
+                1_700_000_000_000,
+                Some(7)
+            )
+        );
+        assert_eq!(
+            a.from.to_lowercase(),
+            "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266"
+        );
+        assert_eq!(a.value, "0xde0b6b3a7640000");
+        assert_eq!((a.to.as_deref(), a.sent_from.as_deref()), (None, None));
+        assert_eq!(a.origin.as_deref(), Some("https://app.example"));
+        // Every status the core has reads as the same one.
+        for (core, shown) in [
+            (
+                tandem_wallet::TxStatus::Pending,
+                tandem_sync::ActivityStatus::Pending,
+            ),
+            (
+                tandem_wallet::TxStatus::Failed,
+                tandem_sync::ActivityStatus::Failed,
+            ),
+        ] {
+            let v = serde_json::to_value(tandem_wallet::Activity {
+                status: core,
+                ..own.clone()
+            })
+            .unwrap();
+            assert_eq!(
+                serde_json::from_value::<ActivityItem>(v).unwrap().status,
+                shown
+            );
+        }
     }
 
     #[test]

@@ -58,12 +58,13 @@ mod tests {
             ..Default::default()
         });
         ui.approval = Some(Approval {
-            id: json!(1),
-            origin: "https://dapp.example".into(),
-            kind: "personal_sign".into(),
-            request: json!({"message": "0x00"}),
             queued,
-            ..Default::default()
+            ..Approval::example(
+                "personal_sign",
+                "https://dapp.example",
+                json!({"message": "0x00"}),
+                serde_json::Value::Null,
+            )
         });
         ui.route();
         ui.approve_armed = armed;

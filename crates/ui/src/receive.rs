@@ -7,7 +7,7 @@ use crate::view::{back_bar, el, notice_box, Action, El, Ui};
 /// The Receive screen.
 pub fn receive_screen(ui: &Ui) -> El {
     let st = ui.state.clone().unwrap_or_default();
-    let net = st.network.clone().unwrap_or_default();
+    let net = st.current_network();
     let Some(acct) = st.current_account() else {
         return el("div")
             .class("stack screen")

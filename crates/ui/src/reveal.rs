@@ -101,13 +101,12 @@ mod tests {
             }))
             .unwrap(),
         );
-        ui.approval = Some(
-            serde_json::from_value(json!({
-                "id": 1, "origin": "http://127.0.0.1:5173", "kind": "typed_data",
-                "request": {"typedData": td.to_string()}
-            }))
-            .unwrap(),
-        );
+        ui.approval = Some(crate::model::Approval::example(
+            "typed_data",
+            "http://127.0.0.1:5173",
+            json!({"typedData": td.to_string()}),
+            serde_json::Value::Null,
+        ));
         ui.route();
         let v = view(&ui, "");
         let text = |id: &str| {

@@ -201,7 +201,7 @@ pub fn home_actions() -> El {
 /// The Send screen.
 pub fn send_screen(ui: &Ui) -> El {
     let st = ui.state.clone().unwrap_or_default();
-    let net = st.network.clone().unwrap_or_default();
+    let net = st.current_network();
     let all = assets(ui.portfolio.as_ref(), &net);
     let asset = chosen(&all, &ui.send).cloned();
     let asset_select = el("label")

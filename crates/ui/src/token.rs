@@ -100,7 +100,7 @@ pub use tandem_wallet::decode::Permit;
 /// The permit in a typed-data approval, if it is one, read by the wallet's
 /// one reading of permits (`tandem_wallet::decode::permit_of`).
 pub fn permit_of(a: &Approval) -> Option<Permit> {
-    if a.kind != "typed_data" {
+    if a.kind_name() != "typed_data" {
         return None;
     }
     tandem_wallet::decode::permit_of(a.request.get("typedData")?)
@@ -115,7 +115,7 @@ pub fn needed(a: &Approval) -> Vec<(u64, String)> {
     if let Some(p) = permit_of(a) {
         out.push((chain, p.token));
     }
-    if a.kind == "transaction" {
+    if a.kind_name() == "transaction" {
         let tx = a.request.get("transaction");
         let field = |k: &str| {
             tx.and_then(|t| t.get(k))
@@ -130,7 +130,7 @@ pub fn needed(a: &Approval) -> Vec<(u64, String)> {
             out.push((chain, to.to_owned()));
         }
     }
-    if a.kind == "calls" {
+    if a.kind_name() == "calls" {
         out.extend(crate::view::call_tokens(a).into_iter().map(|t| (chain, t)));
     }
     out
@@ -237,17 +237,18 @@ mod tests {
     #[test]
     fn a_permit_shows_the_contracts_symbol_not_the_domain_name() {
         // EIP-2612's Permit, with a domain name that claims another token.
-        let a = Approval {
-            kind: "typed_data".into(),
-            request: json!({"typedData": {
+        let a = Approval::example(
+            "typed_data",
+            "https://dapp.example",
+            json!({"typedData": {
                 "domain": {"name": "USD Coin", "version": "1", "chainId": 31337,
                            "verifyingContract": "0x5fbdb2315678afecb367f032d93f642f64180aa3"},
                 "types": {}, "primaryType": "Permit",
                 "message": {"owner": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
                             "spender": "0x000000000000000000000000000000000000dEaD",
                             "value": "2500000", "nonce": "0", "deadline": "1"}}}),
-            ..Default::default()
-        };
+            serde_json::Value::Null,
+        );
         assert_eq!(
             needed(&a),
             vec![(
@@ -290,9 +291,10 @@ mod tests {
         // Uniswap Permit2's PermitSingle (github.com/Uniswap/permit2,
         // src/interfaces/IAllowanceTransfer.sol): the token is in `details`,
         // the domain's verifying contract is Permit2 itself.
-        let a = Approval {
-            kind: "typed_data".into(),
-            request: json!({"typedData": serde_json::to_string(&json!({
+        let a = Approval::example(
+            "typed_data",
+            "https://dapp.example",
+            json!({"typedData": serde_json::to_string(&json!({
                 "domain": {"name": "Permit2", "chainId": 1,
                            "verifyingContract": "0x000000000022D473030F116dDEE9F6B43aC78BA3"},
                 "types": {}, "primaryType": "PermitSingle",
@@ -301,8 +303,8 @@ mod tests {
                                         "expiration": "1", "nonce": "0"},
                             "spender": "0x000000000000000000000000000000000000dEaD",
                             "sigDeadline": "1"}})).unwrap()}),
-            ..Default::default()
-        };
+            serde_json::Value::Null,
+        );
         assert_eq!(
             needed(&a),
             vec![(1, "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48".to_owned())]

@@ -64,14 +64,12 @@ fn screens() -> Vec<El> {
     // The approval window.
     let mut a = Ui::new(Page::Approval);
     a.state = Some(state());
-    a.approval = Some(Approval {
-        id: json!(1),
-        origin: "http://127.0.0.1:5173".into(),
-        kind: "connect".into(),
-        request: json!({}),
-        display: Value::Null,
-        ..Default::default()
-    });
+    a.approval = Some(Approval::example(
+        "connect",
+        "http://127.0.0.1:5173",
+        json!({}),
+        Value::Null,
+    ));
     a.route();
     out.push(view(&a, ""));
     out

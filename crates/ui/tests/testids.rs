@@ -101,9 +101,24 @@ fn pages() -> Vec<El> {
         )
         .unwrap();
     }
-    home.activity = vec![serde_json::from_value(json!({
-        "hash": "0xabc", "chainId": 31337, "value": "0x0", "status": "pending", "submittedAt": 0
-    }))
+    // A transaction as the core sends it (its own type, serialized).
+    home.activity = vec![serde_json::from_value(
+        serde_json::to_value(tandem_wallet::Activity {
+            hash: "0xabc".into(),
+            chain_id: 31337,
+            from: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+                .parse()
+                .unwrap(),
+            to: None,
+            value: "0x0".parse().unwrap(),
+            status: tandem_wallet::TxStatus::Pending,
+            origin: None,
+            submitted_at: 0,
+            block_number: None,
+            warning: None,
+        })
+        .unwrap(),
+    )
     .unwrap()];
     home.notice = Some("Address copied".into());
     home.error = Some("offline".into());
@@ -210,14 +225,12 @@ fn pages() -> Vec<El> {
     ] {
         let mut a = Ui::new(Page::Approval);
         a.state = Some(state());
-        a.approval = Some(Approval {
-            id: json!(1),
-            origin: "http://127.0.0.1:5173".into(),
-            kind: kind.into(),
+        a.approval = Some(Approval::example(
+            kind,
+            "http://127.0.0.1:5173",
             request,
-            display: Value::Null,
-            ..Default::default()
-        });
+            Value::Null,
+        ));
         a.route();
         out.push(view(&a, ""));
         a.approval = None;

@@ -291,6 +291,24 @@ impl Wallet {
         self.state.phone.as_ref().and_then(PhonePolicy::from_value)
     }
 
+    /// Approval `id` as the worker hands it to the approval window
+    /// (`approvals.get`): the approval's JSON with `needsPhone`, the rule of
+    /// the phone's policy that covers it (`connect`, `value`, `approval`,
+    /// `permit`, `add_network`) or `null`. `tandem-ui` reads it as its
+    /// `model::Approval` (its tests read this very text).
+    pub fn approval_json(&self, id: u64) -> Result<String> {
+        let a = self.session.approval(id)?;
+        let mut json = serde_json::to_string(a).expect("serializing plain data cannot fail");
+        json.pop(); // the object's closing brace
+        json.push_str(",\"needsPhone\":");
+        json.push_str(
+            &serde_json::to_string(&self.needs_phone(a))
+                .expect("serializing plain data cannot fail"),
+        );
+        json.push('}');
+        Ok(json)
+    }
+
     /// The rule of the phone's policy that covers approval `a`, if any.
     pub fn needs_phone(&self, a: &Approval) -> Option<Rule> {
         if let ApprovalKind::PersonalSign | ApprovalKind::TypedData | ApprovalKind::Transaction =

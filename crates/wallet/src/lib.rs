@@ -20,6 +20,7 @@ pub mod portfolio;
 pub mod provider;
 pub mod remote;
 pub mod rpc;
+pub mod shown;
 pub mod state;
 #[cfg(feature = "extra")]
 pub mod token;

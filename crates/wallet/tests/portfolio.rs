@@ -6,6 +6,7 @@
 
 use serde_json::{json, Value};
 use tandem_wallet::rpc::{self, Batch};
+use tandem_wallet::shown::PortfolioView;
 use tandem_wallet::{fees, portfolio, Activity, Asset, Holdings, TxStatus, Wallet};
 
 mod common;
@@ -249,6 +250,23 @@ fn answers_become_records_with_their_time_and_a_failed_read_keeps_the_last_known
     assert_eq!(view["chainId"], 31337);
     assert_eq!(view["native"]["balance"], "0x20");
     assert_eq!(view["all"].as_array().unwrap().len(), 4);
+    // The very type the popup reads it into (unknown fields refused).
+    let typed: PortfolioView = serde_json::from_value(view).unwrap();
+    assert_eq!(
+        (typed.chain_id, typed.native.balance.as_str()),
+        (31337, "0x20")
+    );
+    assert_eq!(typed.all.len(), 4);
+    let unread = typed
+        .all
+        .iter()
+        .flat_map(|r| &r.tokens)
+        .find(|t| t.balance.is_empty());
+    assert_eq!(
+        unread.map(|t| t.decimals),
+        Some(6),
+        "a token read failed: no balance"
+    );
 }
 
 #[test]
@@ -266,6 +284,12 @@ fn the_selected_accounts_failure_is_reported_and_its_last_value_kept() {
     // Never read on the selected network: the popup has no record for it.
     let view = portfolio::view(&held(&w), out["stored"].as_array().unwrap(), &[]);
     assert_eq!(view.get("native"), None);
+    let typed: PortfolioView = serde_json::from_value(view).unwrap();
+    assert_eq!(
+        (typed.updated_at, typed.all.len()),
+        (0, 2),
+        "never read here"
+    );
     // A balance that is not a quantity is not stored either.
     let lie = vec![
         Ok(json!("lots")),
@@ -342,6 +366,9 @@ fn balances_read_here_go_to_the_group_and_newer_ones_from_another_device_show() 
     assert_eq!(v["tokens"][0]["balance"], "0x5");
     assert_eq!(v["updatedAt"], 100);
     assert_eq!(v["all"].as_array().unwrap().len(), 1);
+    // With the group's balances, still the type the popup reads.
+    let typed: PortfolioView = serde_json::from_value(view(&newer)).unwrap();
+    assert_eq!((typed.updated_at, typed.all.len()), (200, 2));
 }
 
 /// A connected wallet on chain 31337 with a transfer waiting for its fill.

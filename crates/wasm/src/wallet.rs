@@ -154,13 +154,7 @@ impl WalletController {
     /// With `needsPhone`: the rule of the phone's policy that covers it
     /// (`connect`, `value`, `approval`, `permit`, `add_network`) or `null`.
     pub fn approval(&self, id: f64) -> Result<String> {
-        let a = self.inner.session.approval(id as u64)?;
-        let mut json = to_json(a);
-        json.pop(); // the object's closing brace
-        json.push_str(",\"needsPhone\":");
-        json.push_str(&to_json(&self.inner.needs_phone(a)));
-        json.push('}');
-        Ok(json)
+        Ok(self.inner.approval_json(id as u64)?)
     }
 
     /// Rejects all pending approvals (on lock); returns their `[{ id, then }]` records.

@@ -3,6 +3,7 @@
 //! is decided in `crate::send` and `crate::token`; this file moves data.
 
 use super::{busy, call, go, render, storage_set, to_js, with_ui};
+use crate::model::NetworkExt as _;
 use crate::send::{self, NATIVE};
 use crate::token::TokenFacts;
 use crate::view::{Action, Screen};
@@ -36,7 +37,7 @@ pub(super) async fn run(action: Action, root: &Element) -> Result<()> {
         Action::SendMax => {
             let (asset, chain) = with_ui(|ui| {
                 let st = ui.state.clone().unwrap_or_default();
-                let net = st.network.unwrap_or_default();
+                let net = st.current_network();
                 let all = send::assets(ui.portfolio.as_ref(), &net);
                 (send::chosen(&all, &ui.send).cloned(), net.id())
             })
@@ -54,7 +55,7 @@ pub(super) async fn run(action: Action, root: &Element) -> Result<()> {
         Action::SendReview => {
             let (from, asset) = with_ui(|ui| {
                 let st = ui.state.clone().unwrap_or_default();
-                let net = st.network.clone().unwrap_or_default();
+                let net = st.current_network();
                 let all = send::assets(ui.portfolio.as_ref(), &net);
                 (
                     st.current_account().map(|a| a.address.clone()),

@@ -47,14 +47,12 @@ pub(crate) fn home_ui() -> Ui {
 pub(crate) fn approval_ui(kind: &str, request: Value, display: Value) -> Ui {
     let mut ui = Ui::new(Page::Approval);
     ui.state = Some(state());
-    ui.approval = Some(Approval {
-        id: json!(1),
-        origin: "http://127.0.0.1:5173".into(),
-        kind: kind.into(),
+    ui.approval = Some(Approval::example(
+        kind,
+        "http://127.0.0.1:5173",
         request,
         display,
-        ..Default::default()
-    });
+    ));
     ui.route();
     // Visible and focused long enough (crate::queue).
     ui.approve_armed = true;

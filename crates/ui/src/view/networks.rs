@@ -2,6 +2,7 @@
 
 use super::{back_bar, button, el, error_box, form, prefilled, primary, Action, El, Ui};
 use crate::model::Network;
+use crate::model::NetworkExt as _;
 
 pub(super) fn networks(ui: &Ui) -> El {
     let Some(st) = &ui.state else {
@@ -63,7 +64,7 @@ pub(super) fn networks(ui: &Ui) -> El {
 pub(super) fn network_form(ui: &Ui) -> El {
     let n = ui.editing_network.clone();
     let editing = n.is_some();
-    let n = n.unwrap_or_default();
+    let n = n.unwrap_or_else(crate::model::unknown_network);
     let id = if editing {
         n.id().to_string()
     } else {

@@ -5,6 +5,7 @@
 
 use serde_json::Value as Json;
 use tandem_pair::DeviceId;
+use tandem_sync::view::ShownActivity;
 use tandem_sync::{Activity, ActivityStatus, Category, Field, Replica, Value};
 
 /// At most this many transactions of other devices are shown (the wallet
@@ -119,29 +120,26 @@ pub(crate) fn elsewhere(
 }
 
 /// A record of another device in the form of the wallet's list (what the
-/// popup's Activity tab reads), with the device that sent it (`sentFrom`);
-/// `None` for an id not of the form `<chain>:<hash>` (the replica holds
-/// only checked ids). Built as JSON: the module already holds that code.
+/// popup's Activity tab reads: [`tandem_sync::view::ShownActivity`]), with
+/// the device that sent it (`sentFrom`); `None` for an id not of the form
+/// `<chain>:<hash>` (the replica holds only checked ids).
 fn shown(id: &str, a: &Activity, sent_from: String) -> Option<Json> {
     let (chain, hash) = id.split_once(':')?;
-    let status = match a.status {
-        ActivityStatus::Pending => "pending",
-        ActivityStatus::Confirmed => "confirmed",
-        ActivityStatus::Failed => "failed",
-        ActivityStatus::Replaced => "replaced",
+    let item = ShownActivity {
+        hash: format!("0x{hash}"),
+        chain_id: chain.parse().ok()?,
+        from: a.from.clone(),
+        to: a.to.clone(),
+        // Wei, decimal (the popup reads either form).
+        value: a.value.clone(),
+        status: a.status,
+        submitted_at: a.at,
+        block_number: None,
+        warning: None,
+        origin: None,
+        sent_from: Some(sent_from),
     };
-    let mut m = serde_json::Map::new();
-    let mut put = |k: &str, v: Json| m.insert(k.to_owned(), v);
-    put("hash", format!("0x{hash}").into());
-    put("chainId", chain.parse::<u64>().ok()?.into());
-    put("from", a.from.clone().into());
-    put("to", a.to.clone().into());
-    // Wei, decimal (the popup reads either form).
-    put("value", a.value.clone().into());
-    put("status", status.into());
-    put("submittedAt", a.at.into());
-    put("sentFrom", sent_from.into());
-    Some(Json::Object(m))
+    serde_json::to_value(item).ok()
 }
 
 fn at(a: &Json) -> u64 {
@@ -434,6 +432,12 @@ mod tests {
         assert_eq!(shown[0]["status"], "pending");
         assert_eq!(shown[0]["value"], "100000000000000000");
         assert_eq!(shown[0]["submittedAt"], 5);
+        // In the one type the popup reads (tandem_sync::view::ShownActivity).
+        let typed: ShownActivity = serde_json::from_value(shown[0].clone()).unwrap();
+        assert_eq!(
+            (typed.sent_from.as_deref(), typed.status, typed.chain_id),
+            (Some("Pixel 8"), ActivityStatus::Pending, 31337)
+        );
         // Confirmed on the phone: the change shows here, still not written.
         let confirmed = {
             let mut t = theirs.clone();

@@ -197,7 +197,7 @@ mod tests {
                      "warnings": ["unlimited token approval: 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 could move all of this token from your account"]}
                 ]
             },
-            "createdAt": 0, "needsFill": false, "queued": 0
+            "createdAt": 0, "replyTo": null, "needsFill": false, "queued": 0
         }))
         .unwrap()
     }

@@ -37,7 +37,7 @@ pub(super) fn approval(ui: &Ui) -> El {
                     .unwrap_or_else(|| "Loading request…".into()),
             );
     };
-    if let Some(w) = &a.phone {
+    if let Some(w) = &a.phone_wait() {
         return crate::confirm::waiting(w, ui.now_ms).maybe(error_box(ui));
     }
     let st = ui.state.clone().unwrap_or_default();
@@ -48,7 +48,7 @@ pub(super) fn approval(ui: &Ui) -> El {
             .child(crate::chain::signing_chain(a, &st))
             .child(body)
     };
-    let (heading, body) = match a.kind.as_str() {
+    let (heading, body) = match a.kind_name() {
         "connect" => ("Connect to this site?", connect_body(&st)),
         "personal_sign" => ("Signature request", signed(personal_body(a, ui.now_ms))),
         "typed_data" => (
@@ -62,10 +62,10 @@ pub(super) fn approval(ui: &Ui) -> El {
         "calls" => ("Call bundle", signed(calls_body(a, &ui.tokens))),
         _ => (
             "Unknown request",
-            el("p").text(format!("Tandem cannot show a `{}` request.", a.kind)),
+            el("p").text(format!("Tandem cannot show a `{}` request.", a.kind_name())),
         ),
     };
-    let approve_label = match a.kind.as_str() {
+    let approve_label = match a.kind_name() {
         "connect" => "Connect",
         "personal_sign" | "typed_data" => "Sign",
         "transaction" => "Confirm",
@@ -81,27 +81,14 @@ pub(super) fn approval(ui: &Ui) -> El {
         .tid("approval-approve")
         .on(Action::Approve)
         .text(approve_label);
-    if ui.busy
-        || !crate::queue::armed(ui)
-        || a.needs_fill
-        || ![
-            "connect",
-            "personal_sign",
-            "typed_data",
-            "transaction",
-            "add_chain",
-            "switch_chain",
-            "watch_asset",
-            "calls",
-        ]
-        .contains(&a.kind.as_str())
-    {
+    // (A kind the core does not have never gets here: it is not read.)
+    if ui.busy || !crate::queue::armed(ui) || a.needs_fill {
         approve_btn = approve_btn.attr("disabled", "");
     }
     el("div")
         .class("approval stack")
         .tid("approval-screen")
-        .attr("data-kind", a.kind.clone())
+        .attr("data-kind", a.kind_name())
         .child(
             el("header")
                 .class("approval-head")
@@ -190,13 +177,34 @@ mod tests {
 
     #[test]
     fn unknown_kinds_cannot_be_approved() {
-        let v = view(&approval_ui("something_new", json!({}), Value::Null), "");
+        // A kind the core does not have is not read at all: the window
+        // says the request cannot be read (crate::app), and has nothing to
+        // approve.
+        let e = serde_json::from_value::<crate::model::Approval>(json!({
+            "id": 1, "origin": "http://127.0.0.1:5173", "kind": "something_new",
+            "request": {}, "display": null, "createdAt": 0, "replyTo": null
+        }))
+        .unwrap_err();
         assert!(
-            v.find("approval-approve")
-                .unwrap()
-                .get("disabled")
-                .is_some(),
-            "unknown kinds cannot be approved"
+            e.to_string().contains("unknown variant `something_new`"),
+            "{e}"
         );
+        // Every kind the core has is one the window knows how to show.
+        for kind in [
+            "connect",
+            "personal_sign",
+            "typed_data",
+            "transaction",
+            "add_chain",
+            "switch_chain",
+            "watch_asset",
+            "calls",
+        ] {
+            let v = view(&approval_ui(kind, json!({}), Value::Null), "");
+            assert_eq!(
+                v.find("approval-screen").unwrap().get("data-kind"),
+                Some(kind)
+            );
+        }
     }
 }

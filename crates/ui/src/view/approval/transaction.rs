@@ -226,7 +226,7 @@ mod tests {
             .is_none());
         let mut waiting = ui.clone();
         if let Some(a) = waiting.approval.as_mut() {
-            a.needs_fill = true;
+            a.core.needs_fill = true;
         }
         let v = view(&waiting, "");
         assert!(v.find("tx-fees-loading").is_some());

@@ -2,6 +2,7 @@
 //! signature is valid for, and the decoder's warnings.
 
 use super::{signer_line, warning_list};
+use crate::model::NetworkExt as _;
 use crate::model::{Approval, Network, WalletState};
 use crate::typed_data::{self, Field, FieldValue, Severity};
 use crate::view::{el, kv, El};

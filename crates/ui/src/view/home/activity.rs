@@ -2,14 +2,16 @@
 //! group's other devices sent (synced, shown only).
 
 use crate::format::{format_native, relative_time, shorten_address};
+use crate::model::NetworkExt as _;
 use crate::model::{ActivityItem, Network};
 use crate::view::{el, El, Ui};
+use tandem_sync::ActivityStatus;
 
 pub(super) fn activity_panel(ui: &Ui, net: &Network) -> El {
     let items: Vec<&ActivityItem> = ui
         .activity
         .iter()
-        .filter(|a| crate::model::chain_id_of(&a.chain_id).is_none_or(|c| c == net.id()))
+        .filter(|a| a.chain_id == net.id())
         .collect();
     if items.is_empty() {
         return el("ul")
@@ -21,10 +23,11 @@ pub(super) fn activity_panel(ui: &Ui, net: &Network) -> El {
         .class("list")
         .tid("activity-list")
         .children(items.into_iter().map(|a| {
-            let status_cls = match a.status.as_str() {
-                "confirmed" => "pill ok",
-                "failed" => "pill bad",
-                _ => "pill wait",
+            let (status_cls, status) = match a.status {
+                ActivityStatus::Confirmed => ("pill ok", "confirmed"),
+                ActivityStatus::Failed => ("pill bad", "failed"),
+                ActivityStatus::Replaced => ("pill wait", "replaced"),
+                ActivityStatus::Pending => ("pill wait", "pending"),
             };
             el("li")
                 .class("row tx")
@@ -39,7 +42,7 @@ pub(super) fn activity_panel(ui: &Ui, net: &Network) -> El {
                         .child(el("span").class("muted small").text(format!(
                             "{} · {}",
                             shorten_address(&a.hash),
-                            relative_time(a.submitted_at, ui.now_ms)
+                            relative_time(a.submitted_at as f64, ui.now_ms)
                         )))
                         .maybe(a.sent_from.as_ref().map(|d| {
                             el("span")
@@ -67,7 +70,7 @@ pub(super) fn activity_panel(ui: &Ui, net: &Network) -> El {
                             el("span")
                                 .class(status_cls)
                                 .tid(format!("activity-status-{}", a.hash))
-                                .text(a.status.clone()),
+                                .text(status),
                         ),
                 )
         }))

@@ -5,6 +5,7 @@
 //! that network answered.
 
 use crate::format::{format_native, relative_time};
+use crate::model::NetworkExt as _;
 use crate::model::{Portfolio, WalletState};
 use crate::view::{el, El, Tab, Ui};
 
@@ -29,7 +30,7 @@ pub(super) fn everywhere(ui: &Ui) -> Option<El> {
 
 /// One record's row: `Account 1 · Ethereum`, the balance, "as of 2 min ago".
 fn row(st: &WalletState, r: &Portfolio, now_ms: f64) -> Option<El> {
-    let chain = crate::model::chain_id_of(&r.chain_id)?;
+    let chain = r.chain_id;
     let net = st.networks.iter().find(|n| n.id() == chain)?;
     let account = st
         .accounts
@@ -59,7 +60,10 @@ fn row(st: &WalletState, r: &Portfolio, now_ms: f64) -> Option<El> {
                 el("span")
                     .class("muted small")
                     .tid(format!("everywhere-asof-{id}"))
-                    .text(format!("as of {}", relative_time(r.updated_at, now_ms))),
+                    .text(format!(
+                        "as of {}",
+                        relative_time(r.updated_at as f64, now_ms)
+                    )),
             ),
     )
 }
@@ -101,12 +105,12 @@ mod tests {
         ui.portfolio = Some(
             serde_json::from_value(json!({ "all": [
                 {"address": "0x00000000000000000000000000000000000000A1", "chainId": 1,
-                 "native": {"symbol": "ETH", "balance": "0xde0b6b3a7640000"}, "updatedAt": 1_000_000.0},
+                 "native": {"symbol": "ETH", "balance": "0xde0b6b3a7640000"}, "updatedAt": 1_000_000},
                 {"address": "0x00000000000000000000000000000000000000a2", "chainId": 137,
-                 "native": {"symbol": "POL", "balance": "0x1bc16d674ec80000"}, "updatedAt": 700_000.0},
+                 "native": {"symbol": "POL", "balance": "0x1bc16d674ec80000"}, "updatedAt": 700_000},
                 // a network the wallet no longer has: not shown
                 {"address": "0x00000000000000000000000000000000000000a2", "chainId": 10,
-                 "native": {"symbol": "ETH", "balance": "0x1"}, "updatedAt": 1.0}
+                 "native": {"symbol": "ETH", "balance": "0x1"}, "updatedAt": 1}
             ]}))
             .unwrap(),
         );

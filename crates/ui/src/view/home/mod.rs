@@ -11,6 +11,7 @@ pub(super) use tokens::token_form;
 use super::{el, error_box, notice_box, on_phone_tag, Action, El, Screen, Tab, Ui};
 use crate::devices;
 use crate::format::{format_native, relative_time, shorten_address};
+use crate::model::NetworkExt as _;
 use crate::model::{Network, WalletState};
 use activity::activity_panel;
 use everywhere::everywhere;
@@ -41,7 +42,7 @@ pub(super) fn home(ui: &Ui) -> El {
         return el("div");
     };
     let acct = st.current_account().cloned().unwrap_or_default();
-    let net = st.network.clone().unwrap_or_default();
+    let net = st.current_network();
     let header = el("header")
         .class("bar")
         .child(network_select(st))
@@ -108,10 +109,10 @@ pub(super) fn home(ui: &Ui) -> El {
                         .attr("aria-hidden", "true"),
                 ),
         );
-    let portfolio_matches = ui.portfolio.as_ref().filter(|p| {
-        p.address.eq_ignore_ascii_case(&acct.address)
-            && crate::model::chain_id_of(&p.chain_id) == Some(net.id())
-    });
+    let portfolio_matches = ui
+        .portfolio
+        .as_ref()
+        .filter(|p| p.address.eq_ignore_ascii_case(&acct.address) && p.chain_id == net.id());
     let native = match portfolio_matches {
         Some(p) => format_native(
             &p.native.balance,
@@ -135,8 +136,8 @@ pub(super) fn home(ui: &Ui) -> El {
                     "Updating…".to_owned()
                 } else {
                     match portfolio_matches {
-                        Some(p) if p.updated_at > 0.0 => {
-                            format!("Updated {}", relative_time(p.updated_at, ui.now_ms))
+                        Some(p) if p.updated_at > 0 => {
+                            format!("Updated {}", relative_time(p.updated_at as f64, ui.now_ms))
                         }
                         _ => String::new(),
                     }

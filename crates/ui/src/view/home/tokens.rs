@@ -1,6 +1,7 @@
 //! Home's tokens tab, and the add-token form.
 
 use crate::format::format_units;
+use crate::model::NetworkExt as _;
 use crate::model::{Network, Portfolio};
 use crate::view::{
     back_bar, button, el, error_box, form, prefilled, primary, Action, El, Screen, Ui,
@@ -80,7 +81,7 @@ pub(crate) fn token_form(ui: &Ui) -> El {
         .state
         .as_ref()
         .and_then(|s| s.network.clone())
-        .unwrap_or_default();
+        .unwrap_or_else(crate::model::unknown_network);
     el("div")
         .class("stack screen")
         .tid("token-form-screen")
