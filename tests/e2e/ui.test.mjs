@@ -461,7 +461,17 @@ describe('approval window: connect, decoded typed data, edited fees', { timeout:
     assert.equal(await page.getByTestId('tx-value').textContent(), '1 ETH');
     assert.equal(await page.getByTestId('tx-to').textContent(), ANVIL_ACCOUNT_1);
     assert.equal(await page.getByTestId('tx-gas-input').inputValue(), '21000', 'gas filled from the node');
-    await page.getByTestId('tx-gas-input').fill('30000');
+    // The window renders again while the user types (here: the site queues
+    // another request, and "1 more request" appears): the field keeps its
+    // selection, so what is typed next replaces it rather than landing
+    // after it (the caret went to the end: "2100030000").
+    const gas = page.getByTestId('tx-gas-input');
+    await gas.focus();
+    await gas.evaluate((i) => i.select());
+    const queued = dappPage.evaluate(([a]) => window.dapp.signMessage(a, 'queued behind the transfer'), [ANVIL_ACCOUNT_0]);
+    await page.getByTestId('approval-queued').waitFor({ timeout: 20_000 });
+    await page.keyboard.insertText('30000');
+    assert.equal(await gas.inputValue(), '30000', 'typed over the selection kept across the render');
     await page.getByTestId('tx-maxfee-input').fill('3');
     await page.getByTestId('tx-priority-input').fill('5');
     await page.getByTestId('approval-approve').click();
@@ -472,6 +482,11 @@ describe('approval window: connect, decoded typed data, edited fees', { timeout:
     await page.getByTestId('approval-approve').click();
     const r = await result;
     assert.match(r.result ?? '', /^0x[0-9a-f]{64}$/, JSON.stringify(r.error));
+    // The window moves on to the queued request: rejected here.
+    await page.getByTestId('approval-screen').and(page.locator('[data-kind="personal_sign"]')).waitFor({ timeout: 20_000 });
+    await until(async () => (await page.getByTestId('approval-approve').getAttribute('disabled')) === null, 'the next request armed');
+    await page.getByTestId('approval-reject').click();
+    assert.equal((await queued).error?.code, 4001);
     const tx = await until(() => jsonRpc(anvil.url, 'eth_getTransactionByHash', [r.result]), 'the tx on anvil');
     assert.equal(BigInt(tx.gas), 30000n);
     assert.equal(BigInt(tx.maxFeePerGas), parseGwei('3'));

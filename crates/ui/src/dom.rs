@@ -41,6 +41,11 @@ struct Typed {
     checked: HashMap<String, bool>,
     focus: Option<String>,
     focus_arg: Option<String>,
+    /// The focused text field's selection (or caret), kept across the
+    /// rebuild: a render while someone types (an event reloaded the page's
+    /// data) would otherwise put the caret at the end, and what they type
+    /// next (or text replacing a selection) would land in the wrong place.
+    selection: Option<(u32, u32)>,
 }
 
 fn capture(root: &Element, doc: &Document) -> Typed {
@@ -49,6 +54,7 @@ fn capture(root: &Element, doc: &Document) -> Typed {
         checked: HashMap::new(),
         focus: None,
         focus_arg: None,
+        selection: None,
     };
     if let Ok(list) = root.query_selector_all("input[data-testid], textarea[data-testid]") {
         for i in 0..list.length() {
@@ -69,6 +75,16 @@ fn capture(root: &Element, doc: &Document) -> Typed {
         }
     }
     let active = doc.active_element();
+    t.selection = active.as_ref().and_then(|e| {
+        // (Fields without a selection, e.g. number inputs, answer Err.)
+        if let Some(i) = e.dyn_ref::<HtmlInputElement>() {
+            Some((i.selection_start().ok()??, i.selection_end().ok()??))
+        } else if let Some(a) = e.dyn_ref::<HtmlTextAreaElement>() {
+            Some((a.selection_start().ok()??, a.selection_end().ok()??))
+        } else {
+            None
+        }
+    });
     t.focus = active.as_ref().and_then(|e| e.get_attribute("data-testid"));
     t.focus_arg = active.and_then(|e| e.get_attribute("data-arg"));
     t
@@ -107,6 +123,9 @@ fn restore(root: &Element, typed: &Typed) {
             }
             if typed.focus.as_deref() == Some(id.as_str()) {
                 let _ = inp.focus();
+                if let Some((start, end)) = typed.selection {
+                    let _ = inp.set_selection_range(start, end);
+                }
             }
         } else if let Some(ta) = n.dyn_ref::<HtmlTextAreaElement>() {
             let id = ta.get_attribute("data-testid").unwrap_or_default();
@@ -115,6 +134,9 @@ fn restore(root: &Element, typed: &Typed) {
             }
             if typed.focus.as_deref() == Some(id.as_str()) {
                 let _ = ta.focus();
+                if let Some((start, end)) = typed.selection {
+                    let _ = ta.set_selection_range(start, end);
+                }
             }
         }
     }
