@@ -11,7 +11,11 @@
 // nor its database holds the entry's name, and no key in any encoding.
 // Then a new browser that never saw the phone imports the phrase: its
 // onboarding finds the phone's backup, says what it holds, restores it and
-// shows the phone's entry, with the phone's signed audit chain.
+// shows the phone's entry, with the phone's signed audit chain. Last, the
+// phone cuts off the other devices: the backup moves to generation 1
+// (its records there, a marker in generation 0), and that browser, in a
+// group of its own, reads the marker at its next write and says it was
+// cut off.
 // Run: node --test tests/e2e/phone-backup.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -27,6 +31,7 @@ import { findSecrets, relayFiles } from './lib/secrets.mjs';
 const PHRASE = 'legal winner thank year wave sausage worth useful legal winner thank yellow';
 const CAROL = `0x${'ca'.repeat(20)}`;
 const CONTACT = 'Carol From The Phone';
+const DAVE = `0x${'da'.repeat(20)}`;
 
 describe('the phone writes the backup of its phrase; a new browser restores it', { timeout: 300_000 }, () => {
   const keys = backupKeys(PHRASE);
@@ -119,5 +124,40 @@ describe('the phone writes the backup of its phrase; a new browser restores it',
       phoneChain.entries.map((e) => e.seq),
     );
     assert.deepEqual(popup.errors ?? [], []);
+  });
+
+  it('the phone cuts off the other devices: the backup moves on, and the browser outside its group stops at its next write', async () => {
+    const gen1 = backupKeys(PHRASE, 1);
+    // The phone's Sync screen, still open and unlocked.
+    await page.getByTestId('backup-cut-off-button').scrollIntoViewIfNeeded();
+    // Pressed from the keyboard: the address book's long address widens
+    // the page past the emulated phone's viewport, which zooms it out, and
+    // Playwright's tap point then lands on the hint above the button.
+    await page.getByTestId('backup-cut-off-button').press('Enter');
+    await page
+      .getByTestId('backup-moved')
+      .filter({ hasText: /Devices outside this group were cut off (just now|1 min ago)/ })
+      .waitFor({ timeout: 30_000 });
+    // Generation 1 holds the phone's records; generation 0 only the marker,
+    // naming the phone's group.
+    assert.match(JSON.stringify((await backupHolding(relay.url, gen1, CONTACT)).snapshots), new RegExp(CONTACT));
+    const marker = openBackup(keys, (await relayBackup(relay.url, keys.id)).data);
+    assert.deepEqual(marker.snapshots, []);
+    assert.match(marker.retired.group, /^[0-9a-f]+$/);
+    // The browser that restored generation 0 (its own group) writes after a
+    // change, reads the marker, stops and says it was cut off.
+    const popup = await openPopup(browser);
+    await popup.getByTestId('settings-button').click();
+    await popup.getByTestId('open-sync').click();
+    await popup.locator('#app > .app[data-screen="sync"]').waitFor({ timeout: 20_000 });
+    await popup.getByTestId('sync-contact-address').fill(DAVE);
+    await popup.getByTestId('sync-contact-name').fill('Dave After');
+    await popup.getByTestId('sync-contact-add').click();
+    await popup.getByTestId('backup-cut-off-notice').waitFor({ timeout: 30_000 });
+    assert.match(await popup.getByTestId('backup-status').textContent(), /this browser was cut off/);
+    // Nothing of it reached the phone's generation.
+    assert.ok(openBackup(keys, (await relayBackup(relay.url, keys.id)).data).retired);
+    assert.doesNotMatch(JSON.stringify(openBackup(gen1, (await relayBackup(relay.url, gen1.id)).data)), /Dave After/);
+    assert.deepEqual(page.errors, []);
   });
 });
