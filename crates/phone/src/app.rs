@@ -490,6 +490,20 @@ pub(crate) fn run(a: &Rc<App>, effects: Vec<Effect>) {
                 #[cfg(feature = "sync")]
                 crate::app_sync::skip_backup(a);
             }
+            Effect::BackupKey => {
+                #[cfg(feature = "sync")]
+                crate::app_sync::backup_unlocked(a);
+            }
+            Effect::BackupSoon => {
+                #[cfg(feature = "sync")]
+                crate::app_sync::backup_soon(a);
+            }
+            Effect::Backup(action) => {
+                #[cfg(feature = "sync")]
+                crate::app_sync::backup_act(a, action);
+                #[cfg(not(feature = "sync"))]
+                let _ = action;
+            }
             Effect::ActivityOn | Effect::RestoreOn => {
                 // Restoring: the marker first, so the sync module reads the
                 // backup once it is open (nothing secret in it).
@@ -578,16 +592,29 @@ pub(crate) fn persist_to(key: &'static str) -> js_sys::Function {
 /// `GET path` on the relay that serves the app, never from a cache: the
 /// status (0: not sent) and the body.
 pub(crate) async fn http_get(path: &str) -> (u16, String) {
+    http("GET", path, None).await
+}
+
+/// `method url` (with a JSON `body`) on the relay that serves the app,
+/// never from a cache: the status (0: not sent) and the body.
+pub(crate) async fn http(method: &str, url: &str, body: Option<&str>) -> (u16, String) {
     let Some(w) = web_sys::window() else {
         return (0, String::new());
     };
     let init = web_sys::RequestInit::new();
+    init.set_method(method);
     init.set_cache(web_sys::RequestCache::NoStore);
-    let Ok(res) = JsFuture::from(w.fetch_with_str_and_init(path, &init)).await else {
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(body));
+        let headers = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&headers, &"content-type".into(), &"application/json".into());
+        init.set_headers(&headers);
+    }
+    let Ok(res) = JsFuture::from(w.fetch_with_str_and_init(url, &init)).await else {
         return (0, String::new());
     };
     let res: web_sys::Response = res.unchecked_into();
-    let body = match res.text() {
+    let text = match res.text() {
         Ok(p) => JsFuture::from(p)
             .await
             .ok()
@@ -595,7 +622,7 @@ pub(crate) async fn http_get(path: &str) -> (u16, String) {
             .unwrap_or_default(),
         Err(_) => String::new(),
     };
-    (res.status(), body)
+    (res.status(), text)
 }
 
 /// Opens this phone's device (or makes it, named `name`, on the relay that
@@ -722,6 +749,9 @@ fn on_tick() {
     if let Some(h) = host {
         h.tick();
     }
+    // A backup write whose time came, or one that failed, again.
+    #[cfg(feature = "sync")]
+    crate::app_sync::backup_tick(&a);
     drain(&a);
     let screen = a.phone.borrow().screen;
     let every_30s = (now / 1000.0) as u64 % 30 == 0;

@@ -24,6 +24,8 @@ use tandem_ui::dom;
 pub(crate) struct Slot {
     attached: Cell<bool>,
     waiting: RefCell<Vec<Happened>>,
+    /// When to write the backup of this phone's phrase.
+    backup: RefCell<crate::backup::Schedule>,
 }
 
 /// Attaches sync to the opened device engine, then records what waited.
@@ -69,6 +71,11 @@ pub(crate) async fn attach(a: &Rc<App>) {
     let waiting = std::mem::take(&mut *a.sync.waiting.borrow_mut());
     for h in waiting {
         record(a, h);
+    }
+    // The backup of this phone's phrase: its key if unlocked, and a write
+    // cut short before (the next tick starts it when due).
+    if a.phone.borrow().backup_key_wanted() {
+        backup_unlocked(a);
     }
 }
 
@@ -300,4 +307,131 @@ pub(crate) fn skip_backup(a: &App) {
     if let Some(host) = a.host.borrow().clone() {
         let _ = host.backup_skip();
     }
+}
+
+// ---- the backup of this phone's phrase (`crate::backup`) ----------------
+// The engine decides what to send (`tandem_sync::backup`), `crate::backup`
+// when; this is the HTTP: one request, its answer back, the next request.
+
+/// Hands the engine the backup secret of the generation it wants (the one
+/// it holds, or the next while cutting off or following a move), if the
+/// wallet is unlocked and has a recovery phrase; whether it took a new one.
+fn give_backup_secret(a: &App) -> bool {
+    let Some(host) = a.host.borrow().clone().filter(|_| a.sync.attached.get()) else {
+        return false;
+    };
+    let generation = host.backup_generation();
+    let secret = a
+        .phone
+        .borrow()
+        .wallet
+        .as_ref()
+        .and_then(|w| w.backup_secret_of(generation));
+    secret.is_some_and(|s| host.backup_key(&s[..], Some(generation)).unwrap_or(false))
+}
+
+/// The wallet was unlocked: the engine gets the secret it wants, and what
+/// that makes due (a first write, a move) starts now.
+pub(crate) fn backup_unlocked(a: &Rc<App>) {
+    if give_backup_secret(a) {
+        a.sync.backup.borrow_mut().now(js_sys::Date::now());
+        backup_tick(a);
+    }
+}
+
+/// The engine has changes to back up: written after a short wait.
+pub(crate) fn backup_soon(a: &Rc<App>) {
+    a.sync.backup.borrow_mut().changed(js_sys::Date::now());
+}
+
+/// Every second: starts a write when [`crate::backup::Schedule`] says so.
+pub(crate) fn backup_tick(a: &Rc<App>) {
+    let Some(host) = a.host.borrow().clone().filter(|_| a.sync.attached.get()) else {
+        return;
+    };
+    // A move waits for the next generation's key: handed over if unlocked.
+    if host.backup_wants_key() {
+        give_backup_secret(a);
+    }
+    let due = host.backup_due();
+    if a.sync.backup.borrow_mut().start(js_sys::Date::now(), due) {
+        let a = Rc::clone(a);
+        spawn_local(async move {
+            if let Err(e) = backup_write(&a, &host).await {
+                web_sys::console::warn_1(
+                    &format!("tandem: the backup was not written: {e}").into(),
+                );
+            }
+            a.sync.backup.borrow_mut().done();
+            refresh(&a);
+            render(&a, true);
+        });
+    }
+}
+
+/// Writes (or deletes, or moves) the backup while the engine says one is due.
+async fn backup_write(a: &App, host: &tandem_wasm_device::DeviceHost) -> Result<(), String> {
+    let js = |e: JsError| crate::app::js_message(&JsValue::from(e));
+    for _ in 0..crate::backup::MAX_STEPS {
+        // A move of this group's read on the way makes the engine want the
+        // next generation's secret: handed over here when unlocked.
+        if !(host.backup_due() || (host.backup_wants_key() && give_backup_secret(a))) {
+            break;
+        }
+        let Some(mut next) = host.backup_next().map_err(js)? else {
+            break;
+        };
+        for _ in 0..crate::backup::MAX_STEPS {
+            let req: serde_json::Value = serde_json::from_str(&next).map_err(|e| e.to_string())?;
+            let field = |k: &str| req[k].as_str().unwrap_or_default().to_owned();
+            let (status, body) =
+                crate::app::http(&field("method"), &field("url"), req["body"].as_str()).await;
+            match host
+                .backup_answer(&field("purpose"), status, &body)
+                .map_err(js)?
+            {
+                Some(n) => next = n,
+                None => break,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A tap in the backup section: delete it, turn it on again (following a
+/// move if it was cut off), or cut off the devices outside this group.
+pub(crate) fn backup_act(a: &Rc<App>, action: tandem_ui::backup::BackupAction) {
+    use tandem_ui::backup::BackupAction;
+    let Some(host) = a.host.borrow().clone().filter(|_| a.sync.attached.get()) else {
+        return;
+    };
+    let done = match action {
+        BackupAction::Delete => host.backup_delete(),
+        BackupAction::TurnOn => {
+            give_backup_secret(a);
+            let on = host.backup_on();
+            // Cut off before: turned on, it follows the next generation.
+            give_backup_secret(a);
+            on
+        }
+        BackupAction::CutOff => {
+            let cut = host.backup_cut_off();
+            give_backup_secret(a);
+            cut
+        }
+        BackupAction::Restore | BackupAction::Skip => Ok(()),
+    };
+    match done {
+        Ok(()) => {
+            a.sync.backup.borrow_mut().now(js_sys::Date::now());
+            backup_tick(a);
+        }
+        Err(e) => {
+            a.phone.borrow_mut().error = Some(crate::wallet::sentence(&crate::app::js_message(
+                &JsValue::from(e),
+            )));
+        }
+    }
+    refresh(a);
+    render(a, true);
 }

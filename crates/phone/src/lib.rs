@@ -13,6 +13,7 @@
 #![allow(unreachable_pub)] // wasm-bindgen exports are pub by necessity
 
 pub mod activity;
+mod backup;
 pub mod biometric;
 pub mod confirm;
 pub mod model;

@@ -104,6 +104,16 @@ pub enum Effect {
     BackupRestore,
     /// The sync module: forget the backup found.
     BackupSkip,
+    /// The sync module: hand its engine the backup secret of the
+    /// generation it wants (the wallet is unlocked), and write at once what
+    /// that makes due (a first write, a move).
+    BackupKey,
+    /// The sync module: changes to back up; written after a short wait, so
+    /// a burst of changes makes one write.
+    BackupSoon,
+    /// The sync module: the user deletes the backup, turns it on again or
+    /// cuts off the other devices (Sync screen).
+    Backup(tandem_ui::backup::BackupAction),
     /// Slow or random work waits ([`Phone::work`]): show the busy page
     /// first, then call it with the browser's CSPRNG.
     Work,
@@ -457,7 +467,9 @@ impl Phone {
             return vec![Effect::OpenDevice];
         }
         // The engine kept running while the wallet was locked.
-        self.take_link()
+        let mut out = self.take_link();
+        out.extend(self.backup_key());
+        out
     }
 
     /// Does the waiting work: Argon2id, a new phrase. `rng` is the CSPRNG.
@@ -943,6 +955,13 @@ impl Phone {
                 }
                 self.busy = false;
                 true
+            }
+            // The sync engine has changes to back up (the sync module).
+            ("backup", _) => {
+                if self.activity {
+                    self.queued.push(Effect::BackupSoon);
+                }
+                false
             }
             ("removed", _) => {
                 self.revoking = None;

@@ -1,6 +1,7 @@
 //! Restoring on a new phone from the recovery phrase (issue 12): the
-//! backup the group's computers keep on the relay, encrypted under keys
-//! from the phrase (docs/protocol.md, "Backup under the recovery phrase"),
+//! backup the devices of this phrase keep on the relay (computers, and
+//! phones with sync on: `crate::backup`), encrypted under keys from the
+//! phrase (docs/protocol.md, "Backup under the recovery phrase"),
 //! brings back the address book, the category switches, the rest of the
 //! synced records (for the computers paired later) and the devices' Activity
 //! log.

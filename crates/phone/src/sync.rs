@@ -8,6 +8,8 @@
 //! A phone keeps no wallet records of its own (no names, tokens or
 //! networks: its computers do), but a category switch is a synced record
 //! itself: turned on here, every device of the group starts sharing it.
+//! The backup section is the extension's too: the phone writes the backup
+//! of its own wallet's phrase (`crate::backup`).
 
 use crate::model::{Effect, Phone, Screen};
 use tandem_ui::sync::{contact_edit, contact_removal, toggle_edit, SyncAction};
@@ -51,9 +53,11 @@ impl Phone {
             }
             SyncAction::RemoveContact(address) => Ok((contact_removal(&address), false)),
             SyncAction::Dismiss => return Some(vec![Effect::SyncDismiss]),
-            // The backup is the extension's (it needs the recovery phrase
-            // of the computer's wallet); the phone's screen shows none.
-            SyncAction::Backup(_) => return Some(Vec::new()),
+            // The backup of this phone's phrase (`crate::backup`).
+            SyncAction::Backup(b) => {
+                self.notice = None;
+                return Some(self.backup_act(b));
+            }
         };
         self.notice = None;
         Some(match edit {
@@ -75,6 +79,7 @@ mod tests {
     use super::*;
     use crate::model::testing;
     use serde_json::json;
+    use tandem_ui::backup::BackupAction;
 
     fn view() -> tandem_sync::view::SyncView {
         serde_json::from_value(json!({
@@ -93,23 +98,36 @@ mod tests {
         String::new()
     }
 
+    fn backup(ready: bool, on: bool) -> tandem_sync::backup::BackupView {
+        serde_json::from_value(json!({
+            "ready": ready, "on": on, "saved_at": 1_000, "pending": false, "error": null,
+        }))
+        .unwrap()
+    }
+
     #[test]
-    fn the_phones_screen_acts_for_the_group_and_shows_no_backup() {
+    fn the_phones_screen_acts_for_the_group_and_shows_its_own_backup() {
         let (mut p, _) = testing::imported(None, 0.0, true);
         p.activity = true;
         p.sync_act("sync-open", "", &none);
+        p.now_ms = 61_000.0;
         let mut v = view();
-        // The engine reports the backup (not set up on a phone).
-        v.backup = Some(
-            serde_json::from_value(
-                json!({"ready": false, "on": false, "saved_at": null, "pending": false, "error": null}),
-            )
-            .unwrap(),
-        );
+        v.backup = Some(backup(true, true));
         p.on_sync(v);
         let page = crate::screens::view(&p);
         assert!(page.find("sync-screen").is_some());
-        assert!(page.find("backup").is_none());
+        // The extension's section, said for a phone.
+        let section = page.find("backup").unwrap();
+        assert_eq!(
+            section.find("backup-status").unwrap().text_content(),
+            "Backup: saved 1 min ago"
+        );
+        assert!(section.find("backup-delete").is_some());
+        assert!(section
+            .find("backup-cut-off")
+            .unwrap()
+            .text_content()
+            .contains("the devices paired with this phone follow it"));
         let text = page.text_content();
         assert!(!text.contains("browser"), "{text}");
         assert!(page
@@ -123,6 +141,53 @@ mod tests {
                 .get("aria-checked"),
             Some("true")
         );
+        // Its taps go to the engine.
+        assert_eq!(
+            p.sync_act("backup-cut-off", "", &none),
+            Some(vec![Effect::Backup(BackupAction::CutOff)])
+        );
+        assert_eq!(
+            p.sync_act("backup-delete", "", &none),
+            Some(vec![Effect::Backup(BackupAction::Delete)])
+        );
+    }
+
+    #[test]
+    fn the_backup_says_what_it_waits_for_and_a_cut_off_phone_says_so() {
+        let (mut p, _) = testing::imported(None, 0.0, true);
+        p.activity = true;
+        p.sync_act("sync-open", "", &none);
+        p.now_ms = 61_000.0;
+        let mut v = view();
+        v.backup = Some(backup(false, false));
+        p.on_sync(v.clone());
+        let page = crate::screens::view(&p);
+        assert!(page
+            .find("backup-status")
+            .unwrap()
+            .text_content()
+            .contains("waiting for your wallet to be unlocked once"));
+        assert!(page.find("backup-on").is_none());
+        let mut cut = backup(true, false);
+        cut.cut_off = Some(1_000);
+        v.backup = Some(cut);
+        p.on_sync(v.clone());
+        let page = crate::screens::view(&p);
+        assert_eq!(
+            page.find("backup-status").unwrap().text_content(),
+            "Backup: this phone was cut off 1 min ago by a device that restored this wallet"
+        );
+        assert!(page
+            .find("backup-cut-off-notice")
+            .unwrap()
+            .text_content()
+            .contains("this phone follows it"));
+        assert!(page.find("backup-on").is_some());
+        assert!(!page.text_content().contains("browser"));
+        // A phone without a wallet has no phrase to back up under.
+        p.vault = None;
+        assert!(crate::screens::view(&p).find("backup").is_none());
+        assert_eq!(p.sync_act("backup-on", "", &none), Some(vec![]));
     }
 
     #[test]

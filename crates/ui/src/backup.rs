@@ -6,6 +6,7 @@
 //! hold the backup's key), and what a device that was cut off says.
 //! Data: the `backup` part of the worker's `tandem_sync::view::SyncView`.
 
+use crate::devices::Here;
 use crate::format::relative_time;
 use crate::view::{el, Action, El};
 use tandem_sync::backup::{BackupView, FoundView};
@@ -60,14 +61,29 @@ pub fn method(a: BackupAction) -> &'static str {
     }
 }
 
-/// The backup's status line.
+/// "this browser" or "this phone": the device that shows the section.
+fn this(here: Here) -> &'static str {
+    match here {
+        Here::Browser => "this browser",
+        Here::Phone => "this phone",
+    }
+}
+
+/// The backup's status line (in the extension).
 pub fn status_line(b: &BackupView, now_ms: f64) -> String {
+    status_line_at(b, now_ms, Here::Browser)
+}
+
+/// The backup's status line where it is shown (each device writes the
+/// backup of its own wallet's phrase).
+pub fn status_line_at(b: &BackupView, now_ms: f64, here: Here) -> String {
     if !b.ready {
         return "Backup: waiting for your wallet to be unlocked once (its key comes from your recovery phrase)".into();
     }
     if let Some(t) = b.cut_off {
         return format!(
-            "Backup: this browser was cut off {} by a browser that restored this wallet",
+            "Backup: {} was cut off {} by a device that restored this wallet",
+            this(here),
             relative_time(t as f64, now_ms)
         );
     }
@@ -90,8 +106,14 @@ pub fn status_line(b: &BackupView, now_ms: f64) -> String {
     }
 }
 
-/// The backup part of the Sync screen.
+/// The backup part of the extension's Sync screen.
 pub fn section(b: &BackupView, now_ms: f64) -> El {
+    section_at(b, now_ms, Here::Browser)
+}
+
+/// The backup part of the Sync screen where it is shown: the extension's,
+/// or the phone's (which writes the backup of its own wallet's phrase).
+pub fn section_at(b: &BackupView, now_ms: f64, here: Here) -> El {
     let button = if b.on {
         el("button")
             .attr("type", "button")
@@ -119,35 +141,43 @@ pub fn section(b: &BackupView, now_ms: f64) -> El {
             el("p")
                 .attr("role", "status")
                 .tid("backup-status")
-                .text(status_line(b, now_ms)),
+                .text(status_line_at(b, now_ms, here)),
         )
-        .child(el("p").class("hint").text(
+        .child(el("p").class("hint").text(format!(
             "What syncs is also kept on the relay, encrypted under a key from your recovery \
-             phrase: with the phrase alone, a new browser brings it back. The relay cannot read it.",
-        ))
+             phrase: with the phrase alone, a new {} brings it back. The relay cannot read it.",
+            match here {
+                Here::Browser => "browser or phone",
+                Here::Phone => "phone or computer",
+            }
+        )))
         .maybe(
             b.error
                 .as_ref()
                 .map(|e| el("p").class("error").tid("backup-error").text(e.clone())),
         )
         .maybe(b.ready.then_some(button))
-        .maybe(b.cut_off.map(|_| cut_off_notice()))
-        .maybe((b.ready && b.on && b.cut_off.is_none()).then(|| cut_off_others(b, now_ms)))
+        .maybe(b.cut_off.map(|_| cut_off_notice(here)))
+        .maybe((b.ready && b.on && b.cut_off.is_none()).then(|| cut_off_others(b, now_ms, here)))
 }
 
-/// What a browser that was cut off says: who can have done it, and what
+/// What a device that was cut off says: who can have done it, and what
 /// to do either way.
-fn cut_off_notice() -> El {
-    el("p").class("error").tid("backup-cut-off-notice").text(
-        "A browser that restored this wallet from its recovery phrase moved the backup to a new \
+fn cut_off_notice(here: Here) -> El {
+    el("p")
+        .class("error")
+        .tid("backup-cut-off-notice")
+        .text(format!(
+        "A device that restored this wallet from its recovery phrase moved the backup to a new \
          key, which cut off the devices outside its group, this one among them. If that was you, \
-         turn the backup on again with the wallet unlocked: this browser follows it. If it was \
+         turn the backup on again with the wallet unlocked: {} follows it. If it was \
          not you, someone else has your recovery phrase: move your funds to a new wallet now.",
-    )
+        this(here)
+    ))
 }
 
 /// "Cut off other devices": offered while the backup is on.
-fn cut_off_others(b: &BackupView, now_ms: f64) -> El {
+fn cut_off_others(b: &BackupView, now_ms: f64, here: Here) -> El {
     let done = b.moved_at.map(|t| {
         el("p").tid("backup-moved").text(format!(
             "Devices outside this group were cut off {}.",
@@ -169,12 +199,13 @@ fn cut_off_others(b: &BackupView, now_ms: f64) -> El {
         .class("stack")
         .tid("backup-cut-off")
         .maybe(done)
-        .child(el("p").class("hint").text(
+        .child(el("p").class("hint").text(format!(
             "A device you lost still holds this backup's key: without your password it cannot \
              open your wallet, but it can read what the backup holds. Cutting off moves the backup \
-             to a new key that only your recovery phrase gives; the devices paired with this \
-             browser follow it, the others are cut off and say so.",
-        ))
+             to a new key that only your recovery phrase gives; the devices paired with {} \
+             follow it, the others are cut off and say so.",
+            this(here)
+        )))
         .child(button)
 }
 

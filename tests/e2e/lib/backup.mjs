@@ -10,6 +10,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { startRelay } from './devices.mjs';
+import { until } from './index.mjs';
 
 const enc = new TextEncoder();
 
@@ -81,6 +82,33 @@ export async function relayBackup(relayUrl, id) {
   if (res.status === 404) return null;
   if (res.status !== 200) throw new Error(`the relay answered ${res.status} for the backup`);
   return res.json();
+}
+
+/** The secrets of `keys` for `findSecrets` (lib/secrets.mjs): the seed
+ *  and every backup key. */
+export function backupSecrets(keys) {
+  return [
+    { name: 'seed', bytes: keys.seed },
+    { name: 'backup secret', bytes: keys.secret },
+    { name: 'backup encryption key', bytes: keys.encrypt },
+    { name: 'backup signing key', bytes: keys.sign },
+  ];
+}
+
+/** Waits (up to 30 s) until the backup of `keys` on the relay (WebSocket
+ *  URL `relayUrl`) opens to contents that hold `text`; returns them. */
+export async function backupHolding(relayUrl, keys, text) {
+  return until(
+    async () => {
+      const stored = await relayBackup(relayUrl, keys.id);
+      if (!stored?.data) return false;
+      const p = openBackup(keys, stored.data);
+      return JSON.stringify(p).includes(text) && p;
+    },
+    `the backup on the relay with ${text}`,
+    30_000,
+    250,
+  );
 }
 
 /** The associated data a backup is sealed with: its domain and the id. */

@@ -3,12 +3,19 @@
 use super::{back_bar, button};
 use tandem_ui::view::{el, El};
 
-const TOPICS: [(&str, &str); 5] = [
+const TOPICS: [(&str, &str); 6] = [
     (
         "If you lose this phone",
         "On your computer, open Tandem → Devices and revoke this phone (choose “Lost”; \
          tick “also erase” if someone may have it). It is cut off at once and the group \
          key rotates. Your wallet is safe as long as your recovery phrase is.",
+    ),
+    (
+        "If you lose every device",
+        "With the Activity log and sync on, this phone keeps a backup of what syncs and of \
+         the log on the relay, encrypted under a key from its recovery phrase (Sync shows \
+         “Backup: saved …”). Import the phrase on a new phone or browser: it says what the \
+         backup holds and restores it. Then tap “Cut off other devices” there.",
     ),
     (
         "If you lose your computer",

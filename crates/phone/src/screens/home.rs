@@ -185,7 +185,7 @@ fn restore_offer(p: &Phone) -> Option<El> {
                 .tid("restore-offer")
                 .child(el("h2").text("A backup of your wallet group is on the relay"))
                 .child(el("p").tid("restore-offer-what").text(
-                    "Your computers keep a backup under this recovery phrase, encrypted: the \
+                    "Your devices keep a backup under this recovery phrase, encrypted: the \
                      address book, what your devices sync, and their Activity log. Restoring \
                      it turns on the Activity log and sync on this phone: the app reloads \
                      once, you unlock it again, and it says what the backup holds before \

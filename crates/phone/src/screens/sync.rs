@@ -1,7 +1,8 @@
 //! Sync: the extension's Sync screen (`tandem_ui::sync`), said for a
 //! phone: a switch acts for the whole group, and the status line is the
-//! phone's own (it counts the Activity log's entries waiting too), and
-//! no backup section.
+//! phone's own (it counts the Activity log's entries waiting too); the
+//! extension's backup section, said for a phone, comes last: the phone
+//! writes the backup of its own wallet's phrase (`crate::backup`).
 
 use crate::model::Phone;
 use tandem_ui::devices::Here;
@@ -9,9 +10,13 @@ use tandem_ui::view::{El, Page, Ui};
 
 pub(crate) fn view(p: &Phone) -> El {
     let mut ui = Ui::new(Page::Popup);
-    // The backup under the recovery phrase is the computers' (written by
-    // the extension from its wallet's phrase, which may not be this
-    // phone's): the phone's engine has no key for it, and says nothing.
+    let backup = p
+        .sync
+        .as_ref()
+        .and_then(|v| v.backup.clone())
+        .filter(|_| p.shows_backup());
+    // The restore offer is on Home (`crate::restore`); the section goes
+    // below the address book.
     ui.sync = p.sync.clone().map(|mut v| {
         v.backup = None;
         v
@@ -20,4 +25,5 @@ pub(crate) fn view(p: &Phone) -> El {
     ui.error = p.error.clone();
     ui.notice = p.notice.clone();
     tandem_ui::sync::sync_screen_at(&ui, Here::Phone, p.sync_status())
+        .maybe(backup.map(|b| tandem_ui::backup::section_at(&b, p.now_ms, Here::Phone)))
 }
