@@ -200,6 +200,13 @@ describe('restore from the recovery phrase in a new browser', () => {
     const row = page.getByTestId(`sync-contact-${ALICE}`);
     await row.waitFor({ timeout: 20_000 });
     assert.match(await row.textContent(), new RegExp(CONTACT));
+    assert.equal(await page.getByTestId('sync-contacts-count').textContent(), '1 address.');
+    // The snapshot: every page of the 4 restored categories (64) read, the
+    // ones holding records written, then "Synced". (That the state is
+    // stored once per burst of pages, not after each, is
+    // crates/sync/tests/engine.rs's: a count of writes here depends on
+    // what else the worker does meanwhile, the backup's write among them.)
+    await page.getByTestId('sync-status').filter({ hasText: /^Synced/ }).waitFor({ timeout: 30_000 });
     await until(
       async () => (await b.ui('state')).accounts.find((x) => x.address === ANVIL_ACCOUNT_0)?.name === NAME,
       'the restored account name in the wallet',

@@ -422,6 +422,16 @@ impl Syncer {
         self.reading.clear();
     }
 
+    /// Pages on their way: asked for and not answered, or waiting to be
+    /// written (read, merged and put, not confirmed yet). A shell that
+    /// stores its state after each page read or stored can store it once
+    /// when this turns false instead (what a page changed is on the relay:
+    /// the next [`Syncer::flush`] reads it again if the shell stopped
+    /// first).
+    pub fn pages_pending(&self) -> bool {
+        !self.reading.is_empty() || !self.unsaved.is_empty()
+    }
+
     /// Only the waiting changes (when the snapshots are known current).
     pub fn send_outbox(&mut self) -> Vec<Out> {
         // The device engine stores each message durably before anything

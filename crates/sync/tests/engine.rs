@@ -602,3 +602,54 @@ fn a_key_rotation_writes_every_page_again() {
     }
     assert_eq!(w.blob_contacts(), 20, "and nothing lost");
 }
+
+#[test]
+fn pages_are_pending_from_the_first_read_to_the_last_page_stored() {
+    // What a shell waits for before storing its state once for a burst of
+    // pages (the extension's worker: crates/wasm-device/src/sync.rs).
+    let mut w = World::new(1);
+    assert!(!w.devs[0].pages_pending(), "nothing asked yet");
+    on(&mut w, 0, Category::AddressBook);
+    for i in 1..=40 {
+        w.edit(
+            0,
+            Field::record(Category::AddressBook, addr(i)),
+            contact(&format!("Contact {i}")),
+        );
+    }
+    assert!(w.devs[0].pages_pending(), "pages that lack the edits");
+    w.flush(0);
+    // One output at a time, as the relay answers: pending until the last
+    // page's write is confirmed, whichever order the answers come in.
+    let mut answered = 0;
+    while w.step(0) {
+        answered += 1;
+        let on_the_way = w.net.todo[0]
+            .iter()
+            .any(|o| matches!(o, Out::GetBlob { .. } | Out::PutBlob { .. }));
+        assert_eq!(
+            w.devs[0].pages_pending(),
+            on_the_way,
+            "after {answered} answers"
+        );
+    }
+    assert!(answered > usize::from(tandem_sync::PAGES));
+    assert!(!w.devs[0].pages_pending());
+    assert_eq!(w.blob_contacts(), 40);
+    assert_eq!(w.devs[0].status().unsaved, 0);
+    // A read that found the page current: nothing pending either.
+    w.flush(0);
+    assert!(w.devs[0].pages_pending());
+    w.run(&[0]);
+    assert!(!w.devs[0].pages_pending());
+    // Offline with pages asked for: the reads are forgotten, the pages
+    // that lack a change stay pending (saved once online).
+    w.edit(
+        0,
+        Field::record(Category::AddressBook, addr(41)),
+        contact("Late"),
+    );
+    w.flush(0);
+    w.devs[0].offline();
+    assert!(w.devs[0].pages_pending());
+}

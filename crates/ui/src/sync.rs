@@ -140,38 +140,112 @@ pub fn notice_text(n: &NoticeView) -> String {
     n.sentence()
 }
 
-fn contact_rows(v: &SyncView) -> Vec<El> {
-    v.records
+/// Address-book rows listed at first, and added by each "Show more": the
+/// audit log's page size (one size to learn). A restore can bring back
+/// thousands of entries; drawing them all made the popup wait about 1 s per
+/// 1,000 rows after every sync update (docs/benchmarks.md, restore), while
+/// 100 rows draw in about a tenth of that and fill some ten screens.
+pub const PAGE: usize = 100;
+
+/// The address book as the Sync screen lists it: how many entries there
+/// are, and the first `shown` of them (the pages asked for).
+#[derive(Debug)]
+pub struct Contacts<'a> {
+    /// Every entry (the worker's order: by address).
+    pub total: usize,
+    /// The entries listed.
+    pub rows: Vec<(&'a tandem_sync::view::RecordView, &'a tandem_sync::Contact)>,
+}
+
+/// The address book's entries listed with `more` pages asked for after the
+/// first (`None`: all of them).
+pub fn contacts(v: &SyncView, more: Option<usize>) -> Contacts<'_> {
+    let all = v
+        .records
         .iter()
         .filter(|r| r.category == Category::AddressBook)
         .filter_map(|r| match &r.value {
             Record::Contact(c) => Some((r, c)),
             _ => None,
-        })
-        .map(|(r, c)| {
-            let from = if r.mine {
-                String::new()
-            } else {
-                format!(" (from {})", r.from)
-            };
-            el("li")
-                .class("row")
-                .tid(format!("sync-contact-{}", r.id))
-                .child(
-                    el("span")
-                        .class("grow")
-                        .text(format!("{}: {}{from}", c.name, r.id)),
-                )
-                .child(
-                    el("button")
-                        .attr("type", "button")
-                        .class("btn")
-                        .tid(format!("sync-contact-remove-{}", r.id))
-                        .on(Action::Sync(SyncAction::RemoveContact(r.id.clone())))
-                        .text("Remove"),
-                )
-        })
-        .collect()
+        });
+    let limit = more.map_or(usize::MAX, |m| PAGE.saturating_mul(m.saturating_add(1)));
+    let mut total = 0;
+    let mut rows = Vec::new();
+    for row in all {
+        total += 1;
+        if rows.len() < limit {
+            rows.push(row);
+        }
+    }
+    Contacts { total, rows }
+}
+
+/// The line above the list: how many entries, and how many are listed.
+pub fn contacts_count(c: &Contacts<'_>) -> String {
+    let n = match c.total {
+        0 => return "No addresses saved yet.".into(),
+        1 => "1 address".to_owned(),
+        n => format!("{n} addresses"),
+    };
+    if c.rows.len() < c.total {
+        format!("{n}; the first {} listed.", c.rows.len())
+    } else {
+        format!("{n}.")
+    }
+}
+
+fn contact_row(r: &tandem_sync::view::RecordView, c: &tandem_sync::Contact) -> El {
+    let from = if r.mine {
+        String::new()
+    } else {
+        format!(" (from {})", r.from)
+    };
+    el("li")
+        .class("row")
+        .tid(format!("sync-contact-{}", r.id))
+        .child(
+            el("span")
+                .class("grow")
+                .text(format!("{}: {}{from}", c.name, r.id)),
+        )
+        .child(
+            el("button")
+                .attr("type", "button")
+                .class("btn")
+                .tid(format!("sync-contact-remove-{}", r.id))
+                .on(Action::Sync(SyncAction::RemoveContact(r.id.clone())))
+                .text("Remove"),
+        )
+}
+
+/// The address book: its count, the rows listed and, while some are not,
+/// "Show N more". Paged in the extension (`more`: the pages asked for);
+/// the phone app lists every entry (`None`: its taps are its own, and it
+/// has no "Show more" yet).
+fn address_book(v: &SyncView, more: Option<usize>) -> Vec<El> {
+    let c = contacts(v, more);
+    let left = c.total - c.rows.len();
+    let more = (left > 0).then(|| {
+        el("button")
+            .attr("type", "button")
+            .class("btn")
+            .tid("sync-contacts-more")
+            .on(Action::SyncMore)
+            .text(format!("Show {} more", left.min(PAGE)))
+    });
+    let mut out = vec![
+        el("h2").text("Address book"),
+        el("p")
+            .class("hint")
+            .tid("sync-contacts-count")
+            .text(contacts_count(&c)),
+        el("ul")
+            .class("list")
+            .tid("sync-contacts")
+            .children(c.rows.iter().map(|(r, contact)| contact_row(r, contact))),
+    ];
+    out.extend(more);
+    out
 }
 
 /// What the screen says under its status: what a switch does, and what
@@ -289,13 +363,10 @@ pub fn sync_screen_at(ui: &Ui, here: Here, status: Option<String>) -> El {
         .maybe(notice_box(ui))
         .children(categories)
         .maybe(backup.map(|b| crate::backup::section(b, ui.now_ms)))
-        .child(el("h2").text("Address book"))
-        .child(
-            el("ul")
-                .class("list")
-                .tid("sync-contacts")
-                .children(contact_rows(v)),
-        )
+        .children(address_book(
+            v,
+            (here == Here::Browser).then_some(ui.sync_more),
+        ))
         .child(
             form(Action::Sync(SyncAction::AddContact), "sync-contact-form")
                 .child(input("sync-contact-address", "text", "Address"))
@@ -468,6 +539,117 @@ mod tests {
             .unwrap()
             .text_content()
             .contains("from CLI laptop"));
+    }
+
+    /// `n` address book entries from the CLI device, and one account name.
+    fn book(n: usize) -> SyncView {
+        let mut v = view(true);
+        v.records = (0..n)
+            .map(|i| RecordView {
+                category: Category::AddressBook,
+                id: format!("0x{i:040x}"),
+                value: Record::Contact(Contact {
+                    name: format!("Contact {i}"),
+                    note: String::new(),
+                }),
+                from: "CLI laptop".into(),
+                mine: false,
+            })
+            .collect();
+        v.records.insert(
+            0,
+            RecordView {
+                category: Category::Accounts,
+                id: format!("0x{}", "cd".repeat(20)),
+                value: Record::Account(tandem_sync::Account {
+                    name: "Main".into(),
+                    order: 0,
+                    hidden: false,
+                }),
+                from: "this device".into(),
+                mine: true,
+            },
+        );
+        v
+    }
+
+    fn rows(s: &El) -> Vec<String> {
+        s.find("sync-contacts")
+            .unwrap()
+            .children
+            .iter()
+            .filter_map(|c| match c {
+                crate::view::Node::El(e) => e.get("data-testid").map(str::to_owned),
+                crate::view::Node::Text(_) => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_long_address_book_lists_its_first_page_and_more_on_request() {
+        let mut ui = Ui::new(crate::view::Page::Popup);
+        ui.sync = Some(book(250));
+        let s = sync_screen(&ui);
+        let listed = rows(&s);
+        assert_eq!(listed.len(), PAGE);
+        assert_eq!(listed[0], format!("sync-contact-0x{:040x}", 0));
+        assert_eq!(listed[99], format!("sync-contact-0x{:040x}", 99));
+        assert_eq!(
+            s.find("sync-contacts-count").unwrap().text_content(),
+            "250 addresses; the first 100 listed."
+        );
+        let more = s.find("sync-contacts-more").unwrap();
+        assert_eq!(more.text_content(), "Show 100 more");
+        assert_eq!(
+            Action::parse(more.get("data-action").unwrap(), ""),
+            Some(Action::SyncMore)
+        );
+        ui.sync_more = 1;
+        let s = sync_screen(&ui);
+        assert_eq!(rows(&s).len(), 200);
+        assert_eq!(
+            s.find("sync-contacts-count").unwrap().text_content(),
+            "250 addresses; the first 200 listed."
+        );
+        assert_eq!(
+            s.find("sync-contacts-more").unwrap().text_content(),
+            "Show 50 more"
+        );
+        ui.sync_more = 2;
+        let s = sync_screen(&ui);
+        assert_eq!(rows(&s).len(), 250);
+        assert_eq!(
+            s.find("sync-contacts-count").unwrap().text_content(),
+            "250 addresses."
+        );
+        assert!(s.find("sync-contacts-more").is_none());
+        // Pages asked for past the end change nothing.
+        ui.sync_more = usize::MAX;
+        assert_eq!(rows(&sync_screen(&ui)).len(), 250);
+        // A book of exactly one page has no button; the phone lists all.
+        ui.sync_more = 0;
+        ui.sync = Some(book(PAGE));
+        assert!(sync_screen(&ui).find("sync-contacts-more").is_none());
+        ui.sync = Some(book(250));
+        let phone = sync_screen_at(&ui, Here::Phone, None);
+        assert_eq!(rows(&phone).len(), 250);
+        assert!(phone.find("sync-contacts-more").is_none());
+        ui.sync = Some(book(0));
+        assert_eq!(
+            sync_screen(&ui)
+                .find("sync-contacts-count")
+                .unwrap()
+                .text_content(),
+            "No addresses saved yet."
+        );
+        ui.sync = Some(book(1));
+        assert_eq!(
+            sync_screen(&ui)
+                .find("sync-contacts-count")
+                .unwrap()
+                .text_content(),
+            "1 address."
+        );
     }
 
     #[test]

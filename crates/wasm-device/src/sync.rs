@@ -47,6 +47,10 @@ pub(crate) struct Slot {
     persist: RefCell<Option<js_sys::Function>>,
     persisting: Cell<bool>,
     dirty: Cell<bool>,
+    /// Snapshot pages changed the state while more pages were on their
+    /// way: stored once the last one is answered (or something else is
+    /// stored first).
+    deferred: Cell<bool>,
     /// The highest inbox id applied (ids only grow; the worker clears the
     /// inbox on its own schedule).
     applied: Cell<u64>,
@@ -553,6 +557,11 @@ pub(crate) async fn on_event(host: &Rc<Host>, e: &Event) {
         Event::Online => with(host, Syncer::flush),
         Event::Offline { .. } => {
             with(host, Syncer::offline);
+            // The pages on their way will not be answered: what the
+            // answered ones changed is stored now.
+            if host.sync.deferred.get() {
+                host.sync.dirty.set(true);
+            }
             Vec::new()
         }
         Event::Message { .. } | Event::Request { .. } => {
@@ -597,27 +606,50 @@ pub(crate) async fn on_event(host: &Rc<Host>, e: &Event) {
         }
         Event::BlobStored { name, version } => with(host, |s| s.blob_stored(name, *version, now)),
         Event::BlobConflict { name } => with(host, |s| s.blob_conflict(name)),
+        // A page's write may have failed: what pages changed is stored now.
+        Event::Failed { .. } if host.sync.deferred.get() => {
+            host.sync.dirty.set(true);
+            Vec::new()
+        }
         _ if changed => Vec::new(),
         _ => return,
     };
-    carry_out(host, outs);
-    if matches!(
+    let page = matches!(
         e,
         Event::Blob { .. }
             | Event::BlobStored { .. }
             | Event::BlobConflict { .. }
             | Event::BlobUnreadable { .. }
-    ) {
-        // A snapshot page read or stored: the state is stored in the
-        // background (one write at a time, the latest state each), not
-        // before the device's next output. Awaiting it here held every
-        // page of a restore (16 per category) behind a full write of the
-        // sync state each: ~10 s for 1,000 records (docs/benchmarks.md).
-        // Nothing is lost if the worker stops first: the page is on the
-        // relay, and the next flush reads (and writes) it again.
-        spawn_store(host);
+    );
+    // A snapshot page read or stored while more are on their way: the
+    // state is stored once, after the last (Out::Persist held back here).
+    // Each of them started a full write of the sync state (after a
+    // restore of 1,000 records and 1,200 audit entries: about 1 MB
+    // serialized, encrypted and handed to chrome.storage on the worker's
+    // one thread, which the next pages' answers wait behind): 4-6 writes
+    // from Restore to "Synced" before, 2-5 now, the rest being the backup's
+    // (scripts/bench-restore). Nothing is lost if the worker stops first:
+    // the pages are on the relay, and the next flush reads (and writes)
+    // them again.
+    let held = page && with(host, |s| s.pages_pending());
+    let outs = if held {
+        host.sync.deferred.set(true);
+        outs.into_iter()
+            .filter(|o| !matches!(o, Out::Persist))
+            .collect()
     } else {
+        outs
+    };
+    carry_out(host, outs);
+    if !page {
         store(host).await;
+    } else if !held {
+        // The last page answered: the state is stored in the background
+        // (one write at a time, the latest state each), not before the
+        // device's next output. Awaiting it here held every page of a
+        // restore (16 per category) behind a full write of the sync state
+        // each: ~10 s for 1,000 records.
+        spawn_store(host);
     }
     crate::emit(
         host,
@@ -809,6 +841,8 @@ pub(crate) async fn store(host: &Rc<Host>) {
         return;
     }
     while host.sync.dirty.replace(false) {
+        // This write holds what the pages changed too.
+        host.sync.deferred.set(false);
         let plain = {
             let stored = host.sync.stored.borrow();
             let Some(s) = stored.as_ref() else { break };

@@ -28,6 +28,8 @@ fn apply(v: Value) -> Result<()> {
 
 /// Opens Settings → Sync (the worker loads its sync module if needed).
 pub(super) async fn open() -> Result<()> {
+    // The address book's first page again.
+    with_ui(|ui| ui.sync_more = 0);
     go(Screen::Sync);
     apply(call("sync.view", Value::Null).await?)
 }

@@ -119,6 +119,10 @@ pub enum Action {
     RevokeConfirm(String),
     /// On the Sync screen.
     Sync(crate::sync::SyncAction),
+    /// The Sync screen: list one more page of the address book (the page's
+    /// own: no worker call; not a [`crate::sync::SyncAction`], which the
+    /// phone app decides on, and which lists the whole book).
+    SyncMore,
     /// On the activity log screen.
     Audit(crate::audit::AuditAction),
     /// Reveal, import or remove keys (`crate::secrets`).
@@ -209,6 +213,7 @@ impl Action {
             Action::RevokeCancel => ("revoke-cancel", None),
             Action::RevokeConfirm(a) => ("revoke-confirm", arg(a)),
             Action::Sync(a) => crate::sync::encode(a),
+            Action::SyncMore => ("sync-contacts-more", None),
             Action::Audit(a) => crate::audit::encode(a),
             Action::Secrets(a) => crate::secrets::encode(a),
         }
@@ -290,6 +295,7 @@ impl Action {
             "revoke" => Action::Revoke(a),
             "revoke-cancel" => Action::RevokeCancel,
             "revoke-confirm" => Action::RevokeConfirm(a),
+            "sync-contacts-more" => Action::SyncMore,
             _ => {
                 return crate::sync::parse(action, arg)
                     .map(Action::Sync)
@@ -403,6 +409,7 @@ mod tests {
             Action::Sync(SyncAction::AddContact),
             Action::Sync(SyncAction::RemoveContact(x())),
             Action::Sync(SyncAction::Dismiss),
+            Action::SyncMore,
             Action::Sync(SyncAction::Backup(crate::backup::BackupAction::Delete)),
             Action::Sync(SyncAction::Backup(crate::backup::BackupAction::TurnOn)),
             Action::Sync(SyncAction::Backup(crate::backup::BackupAction::Restore)),

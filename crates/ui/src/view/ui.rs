@@ -221,6 +221,9 @@ pub struct Ui {
     pub approve_armed: bool,
     /// The sync screen's data, once loaded.
     pub sync: Option<tandem_sync::view::SyncView>,
+    /// Pages of the Sync screen's address book asked for ("Show more")
+    /// after the first [`crate::sync::PAGE`] rows.
+    pub sync_more: usize,
     /// The activity log screen's data, once loaded.
     pub audit: Option<crate::audit::AuditScreen>,
     /// A revealed secret, the account being removed (`crate::secrets`).
@@ -262,6 +265,7 @@ impl Ui {
             link_draft: String::new(),
             approve_armed: false,
             sync: None,
+            sync_more: 0,
             audit: None,
             secrets: crate::secrets::Secrets::default(),
             send: Default::default(),
