@@ -44,7 +44,10 @@ describe('answers from the phone and withdrawals are recorded before they are ca
   /** How often CDP reported the extension's worker stopped. */
   let stopped = 0;
   const d = (fn, ...args) => page.evaluate(fn, ...args);
-  const nonce = () => jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'latest']).then(Number);
+  // 'pending' counts what the node took but has not mined yet: anvil answers
+  // eth_sendRawTransaction before its automine block exists, so 'latest' can
+  // lag a send the wallet already finished (seen under load in CI).
+  const nonce = () => jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'pending']).then(Number);
   const stored = () => browser.ext.evaluate(async () => (await chrome.storage.session.get('tandem.answers'))['tandem.answers'] ?? []);
   const windowOf = (id) =>
     until(() => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${id}`)), `the window of #${id}`);

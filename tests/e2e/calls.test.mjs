@@ -32,7 +32,10 @@ const transfer = (to, amount) =>
 describe('EIP-5792: call bundles, sent one by one under one approval', { timeout: 300_000 }, () => {
   let browser, anvil, gate, dapp, other, page, worker;
   const d = (fn, ...args) => page.evaluate(fn, ...args);
-  const nonce = () => jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'latest']).then(Number);
+  // 'pending' counts what the node took but has not mined yet: anvil answers
+  // eth_sendRawTransaction before its automine block exists, so 'latest' can
+  // lag a send the wallet already finished (seen under load in CI).
+  const nonce = () => jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'pending']).then(Number);
   const eth = (a) => jsonRpc(anvil.url, 'eth_getBalance', [a, 'latest']).then(BigInt);
   const sendCalls = (calls, options) =>
     d(([a, c, calls, o]) => window.dapp.sendCalls(a, c, calls, o), [A0, CHAIN, calls, options ?? {}]);

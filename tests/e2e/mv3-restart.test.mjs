@@ -35,7 +35,10 @@ describe('MV3 restarts: a killed worker loses no answer and sends nothing twice'
   const send = () =>
     d(([from, to]) => window.dapp.raw({ method: 'eth_sendTransaction', params: [{ from, to, value: '0x1' }] }), [A0, A1]);
   const sign = (m) => d(([a, m]) => window.dapp.raw({ method: 'personal_sign', params: [m, a] }), [A0, m]);
-  const nonce = () => jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'latest']).then(Number);
+  // 'pending' counts what the node took but has not mined yet: anvil answers
+  // eth_sendRawTransaction before its automine block exists, so 'latest' can
+  // lag a send the wallet already finished (seen under load in CI).
+  const nonce = () => jsonRpc(anvil.url, 'eth_getTransactionCount', [A0, 'pending']).then(Number);
   const windowOf = (id) =>
     until(() => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${id}`)), `the window of #${id}`);
   const windowOpen = (id) => browser.context.pages().some((p) => p.url().endsWith(`approval.html?id=${id}`));

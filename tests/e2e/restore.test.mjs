@@ -25,7 +25,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { launch, openPopup, startAnvil, until, ANVIL_ACCOUNT_0, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
+import { clickTo, launch, openPopup, startAnvil, until, ANVIL_ACCOUNT_0, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
 import { startPhone, walletOnRelay } from './lib/devices.mjs';
 import { joinGroupOf } from './lib/sync.mjs';
 import { entryVerifies, exportKeys } from './lib/audit-export.mjs';
@@ -84,9 +84,8 @@ async function rewritingRelay(relay, rewrite) {
 }
 
 async function openSync(page) {
-  await page.getByTestId('settings-button').click();
-  await page.getByTestId('open-sync').click();
-  await screen(page, 'sync');
+  await clickTo(page, 'settings-button', 'settings');
+  await clickTo(page, 'open-sync', 'sync');
 }
 
 describe('restore from the recovery phrase in a new browser', () => {

@@ -104,7 +104,7 @@ export const CHROMIUM_ARGS = [
 ];
 
 // TANDEM_E2E_EXTENSION: a folder with another build of the extension (its
-// manifest.json and extension/), e.g. the last commit's, to show that a new
+// manifest.json, _locales/ and extension/), e.g. the last commit's, to show that a new
 // test fails on it.
 export async function launch({ extensionDir = process.env.TANDEM_E2E_EXTENSION ?? ROOT } = {}) {
   if (!existsSync(path.join(extensionDir, 'extension/wasm/tandem_wasm_bg.wasm'))) {
@@ -236,6 +236,26 @@ export async function openPopup(browser, width = 360) {
   await page.goto(browser.url('extension/popup.html'));
   page.errors = errors;
   return page;
+}
+
+/**
+ * Clicks `tid` and waits for the window to show screen `name`. When it does
+ * not, the error says which screen it shows instead and what it reads: a
+ * flake under load then names its cause (e.g. a fresh state that routed away
+ * from a screen opened on the cached one).
+ */
+export async function clickTo(page, tid, name, timeout = 20_000) {
+  await page.getByTestId(tid).click({ timeout });
+  const app = page.locator('#app > .app');
+  try {
+    await page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout });
+  } catch (e) {
+    const shown = await app.getAttribute('data-screen', { timeout: 1_000 }).catch(() => '?');
+    const text = (await app.innerText({ timeout: 1_000 }).catch(() => '')).slice(0, 600);
+    throw new Error(`after a click on ${tid}: the window shows screen "${shown}", not "${name}": ${JSON.stringify(text)}`, {
+      cause: e,
+    });
+  }
 }
 
 /** Opens the dapp in a new tab and selects Tandem by its EIP-6963 rdns. */
