@@ -395,22 +395,23 @@ export async function deviceUi(method, p) {
       return JSON.parse(h.view());
     }
     case 'sync.view':
-      return JSON.parse((await devices({ sync: true })).syncView());
+      return JSON.parse((await devices({ sync: true })).syncView(p?.limit));
     case 'sync.status': {
       // Home's line: only where sync was set up (nothing is loaded for it
-      // otherwise).
+      // otherwise). Counts, no records.
       let view = null;
-      await whenSyncing((h) => (view = JSON.parse(h.syncView())));
+      await whenSyncing((h) => (view = JSON.parse(h.syncView(0))));
       return view;
     }
     case 'sync.edit': {
       const h = await devices({ sync: true });
-      h.syncEdit(JSON.stringify(p ?? {}));
+      const { limit, ...edit } = p ?? {};
+      h.syncEdit(JSON.stringify(edit));
       // A category switched on here: what the worker keeps itself (this
       // browser's connected sites) goes to it now, as after another
       // device's change.
-      if (p?.field?.enabled && syncReader) await syncReader(h).catch((err) => console.error('tandem:', err?.message));
-      return JSON.parse(h.syncView());
+      if (edit.field?.enabled && syncReader) await syncReader(h).catch((err) => console.error('tandem:', err?.message));
+      return JSON.parse(h.syncView(limit));
     }
     case 'backup.find': {
       // Onboarding, after "Import a recovery phrase": is there a backup to
@@ -465,18 +466,18 @@ export async function deviceUi(method, p) {
         if (req) await backupSteps(h, JSON.parse(req));
       }
       h.backupRestore();
-      return JSON.parse(h.syncView());
+      return JSON.parse(h.syncView(p?.limit));
     }
     case 'backup.skip': {
       const h = await devices({ sync: true });
       h.backupSkip();
-      return JSON.parse(h.syncView());
+      return JSON.parse(h.syncView(p?.limit));
     }
     case 'backup.delete': {
       const h = await devices({ sync: true });
       h.backupDelete();
       scheduleBackup(h, 0);
-      return JSON.parse(h.syncView());
+      return JSON.parse(h.syncView(p?.limit));
     }
     case 'backup.cutoff': {
       // The wallet is unlocked (every backup method asks for it): the
@@ -485,7 +486,7 @@ export async function deviceUi(method, p) {
       h.backupCutOff();
       giveBackupSecret(h);
       scheduleBackup(h, 0);
-      return JSON.parse(h.syncView());
+      return JSON.parse(h.syncView(p?.limit));
     }
     case 'backup.on': {
       const h = await devices({ sync: true });
@@ -494,12 +495,12 @@ export async function deviceUi(method, p) {
       // Cut off before: turned on, it follows the backup's next generation.
       giveBackupSecret(h);
       scheduleBackup(h, 0);
-      return JSON.parse(h.syncView());
+      return JSON.parse(h.syncView(p?.limit));
     }
     case 'sync.dismiss': {
       const h = await devices({ sync: true });
       h.syncDismiss();
-      return JSON.parse(h.syncView());
+      return JSON.parse(h.syncView(p?.limit));
     }
     case 'devices.relay.get':
       return { relay: await relayUrl(), default: DEFAULT_RELAY };

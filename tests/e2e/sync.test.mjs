@@ -191,6 +191,21 @@ describe('the extension and a command-line device sync their metadata through th
     await laptop.run(['sync', 'set', 'address_book', addr('44'), JSON.stringify(contact('Frank'))]);
     await until(async () => (await notes()).length >= before.length + 2, 'the single change announced');
     assert.equal((await notes()).length, before.length + 2, 'the import is one notification, the change after it another');
+    // The worker lists what the screen asks for, and counts the rest.
+    const all = await browser.ui('sync.view');
+    const book = all.records.filter((r) => r.category === 'address_book');
+    assert.ok(book.length >= 4, JSON.stringify(book));
+    assert.equal(all.totals.address_book, book.length);
+    const two = await browser.ui('sync.view', { limit: 2 });
+    assert.deepEqual(
+      two.records.filter((r) => r.category === 'address_book'),
+      book.slice(0, 2),
+    );
+    assert.deepEqual(two.totals, all.totals);
+    const counts = await browser.ui('sync.status');
+    assert.deepEqual([counts.records, counts.totals], [[], all.totals], "Home's line: counts only");
+    await assert.rejects(browser.ui('sync.view', { limit: -1 }), /bad sync view limit/);
+    await assert.rejects(browser.ui('sync.view', { limit: '10' }), /bad sync view limit/);
     // Nothing is hidden by the coalescing: Settings, Sync names each one.
     const page = await openPopup(browser);
     await page.getByTestId('settings-button').click();

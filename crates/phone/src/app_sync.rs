@@ -124,7 +124,7 @@ pub(crate) fn refresh(a: &App) {
         a.phone.borrow_mut().on_audit(v);
     }
     if let Some(v) = host
-        .sync_view()
+        .sync_view(None)
         .ok()
         .and_then(|j| serde_json::from_str(&j).ok())
     {

@@ -69,8 +69,14 @@ pub struct SyncView {
     /// sync whether or not a category does).
     #[serde(default)]
     pub log_waiting: usize,
-    /// The records of accounts, the address book and networks.
+    /// The records of accounts, the address book and networks: of each
+    /// category the first `limit` asked for ([`Syncer::view`]), in the
+    /// replica's order (by id).
     pub records: Vec<RecordView>,
+    /// How many records each of those categories holds, listed or not
+    /// (the address book can hold thousands: a screen lists a page).
+    #[serde(default)]
+    pub totals: std::collections::BTreeMap<Category, usize>,
     /// Safety-relevant changes from other devices, newest first.
     pub notices: Vec<NoticeView>,
     /// The encrypted backup under the recovery phrase's keys.
@@ -154,34 +160,42 @@ impl NoticeView {
 
 impl Syncer {
     /// What the UI shows: `name` gives a device's name, `notices` are the
-    /// shell's kept notices (newest first).
+    /// shell's kept notices (newest first), `limit` the most records of
+    /// each category listed (`None`: all; `Some(0)`: a status line's view,
+    /// counts only). Only the records listed are copied and named: a
+    /// status line under a 10,000-entry address book costs a count, not
+    /// 10,000 rows of JSON.
     pub fn view(
         &self,
         online: bool,
         name: impl Fn(&tandem_pair::DeviceId) -> String,
         notices: &[NoticeView],
+        limit: Option<usize>,
     ) -> SyncView {
         let status = self.status();
         let me = self.replica().device();
-        let records = [
+        let mut records = Vec::new();
+        let mut totals = std::collections::BTreeMap::new();
+        for category in [
             Category::Accounts,
             Category::AddressBook,
             Category::Networks,
-        ]
-        .into_iter()
-        .flat_map(|c| {
-            self.replica()
-                .records(c)
-                .map(move |(id, value, from)| (c, id, value, from))
-        })
-        .map(|(category, id, value, from)| RecordView {
-            category,
-            id: id.to_owned(),
-            value: value.clone(),
-            from: name(&from),
-            mine: from == me,
-        })
-        .collect();
+        ] {
+            let mut total = 0;
+            for (id, value, from) in self.replica().records(category) {
+                if limit.is_none_or(|l| total < l) {
+                    records.push(RecordView {
+                        category,
+                        id: id.to_owned(),
+                        value: value.clone(),
+                        from: name(&from),
+                        mine: from == me,
+                    });
+                }
+                total += 1;
+            }
+            totals.insert(category, total);
+        }
         SyncView {
             online,
             categories: Category::ALL
@@ -197,6 +211,7 @@ impl Syncer {
             synced_at: status.synced_at,
             log_waiting: self.audit().waiting(),
             records,
+            totals,
             notices: notices.to_vec(),
             backup: Some({
                 // Nothing syncs: nothing waits to be backed up.
@@ -265,7 +280,7 @@ mod tests {
                 "here".into()
             }
         };
-        let v = a.view(true, name, &notices);
+        let v = a.view(true, name, &notices, None);
         assert_eq!(v.records.len(), 1);
         assert_eq!(v.records[0].from, "Laptop");
         assert!(!v.records[0].mine);
@@ -275,5 +290,47 @@ mod tests {
             .any(|c| c.category == Category::AddressBook && c.on));
         let back: SyncView = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
         assert_eq!(back, v);
+    }
+
+    #[test]
+    fn a_limited_view_lists_the_first_records_and_counts_them_all() {
+        let me = DeviceId([1; 16]);
+        let mut a = Syncer::new(me);
+        let on = Field::Enabled {
+            category: Category::AddressBook,
+        };
+        a.edit(on, Some(Value::Enabled(true)), 1_000).unwrap();
+        for i in (0..5u8).rev() {
+            a.edit(
+                Field::record(Category::AddressBook, format!("0x{:040x}", i)),
+                Some(Value::Contact(Contact {
+                    name: format!("n{i}"),
+                    note: String::new(),
+                })),
+                2_000,
+            )
+            .unwrap();
+        }
+        let name = |_: &DeviceId| "here".to_owned();
+        let all = a.view(true, name, &[], None);
+        assert_eq!(all.records.len(), 5);
+        assert_eq!(all.totals.get(&Category::AddressBook), Some(&5));
+        let two = a.view(true, name, &[], Some(2));
+        assert_eq!(two.totals, all.totals);
+        // The first two of the full view, in its order (by id).
+        assert_eq!(two.records[..], all.records[..2]);
+        assert_eq!(two.records[0].id, format!("0x{:040x}", 0));
+        let none = a.view(true, name, &[], Some(0));
+        assert!(none.records.is_empty());
+        assert_eq!(none.totals.get(&Category::AddressBook), Some(&5));
+        assert_eq!(none.totals.get(&Category::Networks), Some(&0));
+        assert_eq!(
+            SyncView {
+                records: all.records.clone(),
+                ..none.clone()
+            },
+            all,
+            "only the records differ"
+        );
     }
 }

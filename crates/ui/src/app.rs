@@ -1195,10 +1195,7 @@ async fn run(action: Action) -> Result<()> {
         | Action::RevokeCancel
         | Action::RevokeConfirm(_)) => devices::run(a, &root).await?,
         Action::Sync(a) => sync::run(a, &root).await?,
-        Action::SyncMore => {
-            with_ui(|ui| ui.sync_more = ui.sync_more.saturating_add(1));
-            render();
-        }
+        Action::SyncMore => sync::more().await?,
         Action::Audit(a) => audit::run(a).await?,
         Action::Secrets(a) => secrets::run(a, &root).await?,
         a @ (Action::SendAsset(_) | Action::SendPick(_) | Action::SendMax | Action::SendReview) => {

@@ -168,16 +168,29 @@ pub fn contacts(v: &SyncView, more: Option<usize>) -> Contacts<'_> {
             Record::Contact(c) => Some((r, c)),
             _ => None,
         });
-    let limit = more.map_or(usize::MAX, |m| PAGE.saturating_mul(m.saturating_add(1)));
-    let mut total = 0;
+    let limit = more.map_or(usize::MAX, shown);
+    let mut listed = 0;
     let mut rows = Vec::new();
     for row in all {
-        total += 1;
+        listed += 1;
         if rows.len() < limit {
             rows.push(row);
         }
     }
+    // The worker sends the first pages only, and the count of all.
+    let total = v
+        .totals
+        .get(&Category::AddressBook)
+        .copied()
+        .unwrap_or(0)
+        .max(listed);
     Contacts { total, rows }
+}
+
+/// The records the Sync screen asks the worker for with `more` pages asked
+/// for after the first (`sync.view`'s `limit`).
+pub fn shown(more: usize) -> usize {
+    PAGE.saturating_mul(more.saturating_add(1))
 }
 
 /// The line above the list: how many entries, and how many are listed.
@@ -187,7 +200,10 @@ pub fn contacts_count(c: &Contacts<'_>) -> String {
         1 => "1 address".to_owned(),
         n => format!("{n} addresses"),
     };
-    if c.rows.len() < c.total {
+    if c.rows.is_empty() {
+        // Drawn from Home's counts-only view until the screen's own answer.
+        format!("{n}; loading the list…")
+    } else if c.rows.len() < c.total {
         format!("{n}; the first {} listed.", c.rows.len())
     } else {
         format!("{n}.")
@@ -454,6 +470,7 @@ mod tests {
                 from: "CLI laptop".into(),
                 at: 1_000,
             }],
+            totals: [(Category::AddressBook, 1)].into_iter().collect(),
             backup: None,
         }
     }
@@ -570,6 +587,23 @@ mod tests {
                 mine: true,
             },
         );
+        v.totals = [(Category::AddressBook, n), (Category::Accounts, 1)]
+            .into_iter()
+            .collect();
+        v
+    }
+
+    /// The worker's answer to `sync.view` with `limit`: the first `limit`
+    /// records of `book(n)`'s address book, and the count of all.
+    fn book_sent(n: usize, limit: usize) -> SyncView {
+        let mut v = book(n);
+        let mut kept = 0;
+        v.records.retain(|r| {
+            r.category != Category::AddressBook || {
+                kept += 1;
+                kept <= limit
+            }
+        });
         v
     }
 
@@ -583,6 +617,46 @@ mod tests {
                 crate::view::Node::Text(_) => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn the_count_is_the_workers_when_it_sent_the_first_pages_only() {
+        let mut ui = Ui::new(crate::view::Page::Popup);
+        ui.sync = Some(book_sent(1000, shown(0)));
+        let s = sync_screen(&ui);
+        assert_eq!(rows(&s).len(), PAGE);
+        assert_eq!(
+            s.find("sync-contacts-count").unwrap().text_content(),
+            "1000 addresses; the first 100 listed."
+        );
+        assert_eq!(
+            s.find("sync-contacts-more").unwrap().text_content(),
+            "Show 100 more"
+        );
+        // "Show 100 more" asked for; the worker's answer has the next page.
+        ui.sync_more = 1;
+        ui.sync = Some(book_sent(1000, shown(1)));
+        let s = sync_screen(&ui);
+        assert_eq!(rows(&s).len(), 200);
+        assert_eq!(
+            rows(&s)[199],
+            format!("sync-contact-0x{:040x}", 199),
+            "the 200th address, in the worker's order"
+        );
+        assert_eq!(
+            s.find("sync-contacts-count").unwrap().text_content(),
+            "1000 addresses; the first 200 listed."
+        );
+        // Home's line asks for counts only (limit 0): a Sync screen drawn
+        // from it before its own answer says the count and lists nothing.
+        ui.sync_more = 0;
+        ui.sync = Some(book_sent(1000, 0));
+        let s = sync_screen(&ui);
+        assert!(rows(&s).is_empty());
+        assert_eq!(
+            s.find("sync-contacts-count").unwrap().text_content(),
+            "1000 addresses; loading the list…"
+        );
     }
 
     #[test]

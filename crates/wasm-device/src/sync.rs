@@ -162,27 +162,26 @@ impl DeviceHost {
         })
     }
 
-    /// What the sync screen shows, as JSON (`tandem_sync::view::SyncView`).
+    /// What the sync screen shows, as JSON (`tandem_sync::view::SyncView`):
+    /// of each category's records the first `limit` (a whole number;
+    /// `undefined` or `null`: all of them; 0: counts only, Home's line).
     #[wasm_bindgen(js_name = syncView)]
-    pub fn sync_view(&self) -> Result<String, JsError> {
-        let dev = self.host.dev.borrow();
-        let stored = self.host.sync.stored.borrow();
-        let s = stored
-            .as_ref()
-            .ok_or_else(|| JsError::new("sync is not open"))?;
-        let me = dev.id();
-        let view = s.syncer.view(
-            dev.is_online(),
-            |d| {
-                if *d == me {
-                    "this device".into()
-                } else {
-                    events::name_of(&dev, d)
+    pub fn sync_view_js(&self, limit: JsValue) -> Result<String, JsError> {
+        let limit = if limit.is_undefined() || limit.is_null() {
+            None
+        } else {
+            match limit.as_f64() {
+                Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX) => {
+                    Some(n as usize)
                 }
-            },
-            &s.notices,
-        );
-        serde_json::to_string(&view).map_err(|e| JsError::new(&e.to_string()))
+                _ => {
+                    return Err(JsError::new(
+                        "bad sync view limit: a whole number of records, at least 0",
+                    ))
+                }
+            }
+        };
+        self.sync_view(limit)
     }
 
     /// A change made here, as JSON `{"field":…,"value":…}` (the forms of
@@ -485,6 +484,31 @@ impl DeviceHost {
         }
         spawn_store(host);
         Ok(())
+    }
+}
+
+impl DeviceHost {
+    /// [`Self::sync_view_js`] from Rust (the phone app's shell).
+    pub fn sync_view(&self, limit: Option<usize>) -> Result<String, JsError> {
+        let dev = self.host.dev.borrow();
+        let stored = self.host.sync.stored.borrow();
+        let s = stored
+            .as_ref()
+            .ok_or_else(|| JsError::new("sync is not open"))?;
+        let me = dev.id();
+        let view = s.syncer.view(
+            dev.is_online(),
+            |d| {
+                if *d == me {
+                    "this device".into()
+                } else {
+                    events::name_of(&dev, d)
+                }
+            },
+            &s.notices,
+            limit,
+        );
+        serde_json::to_string(&view).map_err(|e| JsError::new(&e.to_string()))
     }
 }
 

@@ -6,7 +6,7 @@ use super::{call, go, render, with_ui};
 use crate::sync::{contact_edit, contact_removal, toggle_edit, SyncAction};
 use crate::view::Screen;
 use crate::{dom, form_err, Error, Result};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::cell::Cell;
 use tandem_sync::view::SyncView;
 use web_sys::Element;
@@ -26,12 +26,24 @@ fn apply(v: Value) -> Result<()> {
     Ok(())
 }
 
+/// `{"limit": …}`: the records the Sync screen lists (its pages asked
+/// for), sent with every call that answers with the view.
+fn limit() -> Value {
+    json!({ "limit": crate::sync::shown(with_ui(|ui| ui.sync_more).unwrap_or(0)) })
+}
+
 /// Opens Settings → Sync (the worker loads its sync module if needed).
 pub(super) async fn open() -> Result<()> {
     // The address book's first page again.
     with_ui(|ui| ui.sync_more = 0);
     go(Screen::Sync);
-    apply(call("sync.view", Value::Null).await?)
+    apply(call("sync.view", limit()).await?)
+}
+
+/// "Show 100 more": the next page from the worker.
+pub(super) async fn more() -> Result<()> {
+    with_ui(|ui| ui.sync_more = ui.sync_more.saturating_add(1));
+    apply(call("sync.view", limit()).await?)
 }
 
 thread_local! {
@@ -88,7 +100,7 @@ pub(super) async fn refresh() {
     }
     loop {
         AGAIN.with(|a| a.set(false));
-        if let Err(e) = call("sync.view", Value::Null).await.and_then(apply) {
+        if let Err(e) = call("sync.view", limit()).await.and_then(apply) {
             with_ui(|ui| ui.error = Some(e.to_string()));
             render();
         }
@@ -113,10 +125,14 @@ pub(super) async fn run(a: SyncAction, root: &Element) -> Result<()> {
             &dom::field(root, "sync-contact-name"),
         )?,
         SyncAction::RemoveContact(address) => contact_removal(&address),
-        SyncAction::Dismiss => return apply(call("sync.dismiss", Value::Null).await?),
-        SyncAction::Backup(b) => return apply(call(crate::backup::method(b), Value::Null).await?),
+        SyncAction::Dismiss => return apply(call("sync.dismiss", limit()).await?),
+        SyncAction::Backup(b) => return apply(call(crate::backup::method(b), limit()).await?),
     };
-    apply(call("sync.edit", edit).await?)?;
+    let mut params = limit();
+    if let (Value::Object(p), Value::Object(e)) = (&mut params, edit) {
+        p.extend(e);
+    }
+    apply(call("sync.edit", params).await?)?;
     dom::clear(root, "sync-contact-address");
     dom::clear(root, "sync-contact-name");
     Ok(())
