@@ -563,8 +563,11 @@ impl Syncer {
             out.push(self.put(category, page, mine, version));
         }
         if !was_on && self.replica.enabled(category) {
-            // Page 0 said the category syncs: its other pages too.
+            // Page 0 said the category syncs: its other pages too, and what
+            // this device kept while it did not goes out now (online: the
+            // relay just answered), not at the next change.
             out.extend(self.read((1..PAGES).map(|p| blob_name(category, p))));
+            out.extend(self.send_outbox());
         }
         Ok(out)
     }

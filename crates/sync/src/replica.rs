@@ -383,11 +383,18 @@ impl Replica {
         }
         self.fields.insert(op.field.clone(), op);
         if now_on && !was_on {
-            // Whatever this device kept while the category was off goes out.
+            // Whatever this device kept while the category was off goes out:
+            // all of it when the switch is its own; when the switch came
+            // from another device (a message, or page 0 of a snapshot, where
+            // records precede the switch), only this device's own records:
+            // the others' are the group's already, and sending them back
+            // would only repeat them.
+            let me = self.device();
             let records: Vec<Op> = self
                 .fields
                 .values()
                 .filter(|o| matches!(o.field, Field::Record { category: c, .. } if c == category))
+                .filter(|o| mine || o.stamp.device == me)
                 .cloned()
                 .collect();
             self.outbox.extend(records);
