@@ -9,36 +9,12 @@ use crate::model::{personal_sign_message, Approval, SignText, WalletState};
 use crate::token::TokenFacts;
 use crate::tx::{decode_call, KnownCall};
 use crate::view::{el, Action, El};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tandem_confirm::{Chain, Message, Policy, Request, Row, Rule};
+use tandem_confirm::{Chain, Policy, Request, Row, Rule};
 
-/// What the desktop's approval carries while it waits for the phone (the
-/// worker's `tandem_wallet::PhoneWait`; the fields the page needs).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PhoneWait {
-    /// Why the phone is asked.
-    pub rule: Rule,
-    /// What was sent.
-    pub sent: SentText,
-}
-
-/// The request message as sent (`tandem_confirm::Sent`, its text).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SentText {
-    /// The request message (JSON).
-    pub text: String,
-}
-
-impl PhoneWait {
-    /// The request the phone was shown.
-    pub fn request(&self) -> Option<Request> {
-        match Message::decode(self.sent.text.as_bytes()) {
-            Ok(Message::Request { request, .. }) => Some(request),
-            _ => None,
-        }
-    }
-}
+/// What the desktop's approval carries while it waits for the phone: the
+/// core's own type, in the form it stores (`Approval::phone`).
+pub use tandem_wallet::PhoneWait;
 
 /// Whether `r` is the wallet's own Send (the popup's, not a site's).
 pub fn own_send(r: &Request) -> bool {
@@ -549,12 +525,12 @@ mod tests {
 
     #[test]
     fn the_waiting_panel_says_why_what_and_how_long() {
-        let (_, bytes) = tandem_confirm::Sent::new(request());
+        let (sent, _) = tandem_confirm::Sent::new(request());
         let w = PhoneWait {
             rule: Rule::Value,
-            sent: SentText {
-                text: String::from_utf8(bytes).unwrap_or_default(),
-            },
+            sent,
+            action: "Send a transaction".into(),
+            timeout_secs: 90,
         };
         let v = waiting(&w, 1_030_000.0);
         assert_eq!(

@@ -33,8 +33,15 @@ pub struct PhonePolicy {
     pub set_at: u64,
 }
 
-/// An approval the user approved on the desktop that waits for the phone.
+/// An approval the user approved on the desktop that waits for the phone,
+/// stored in the approval (`phone`) in the form [`PhoneWait::from_value`]
+/// reads. With the `read-back` feature that form is also this type's serde
+/// form, which the approval window reads (crates/ui); the core keeps its
+/// hand-written reader (a derived one cost the core module 2.5 KB
+/// gzipped, over its budget).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "read-back", derive(serde::Deserialize))]
+#[cfg_attr(feature = "read-back", serde(rename_all = "camelCase"))]
 pub struct PhoneWait {
     /// The request sent.
     pub sent: Sent,
@@ -154,6 +161,14 @@ impl PhoneWait {
             action: string(v, "action"),
             timeout_secs: u32::try_from(number(v, "timeoutSecs")).ok()?,
         })
+    }
+
+    /// The request the phone was shown.
+    pub fn request(&self) -> Option<tandem_confirm::Request> {
+        match tandem_confirm::Message::decode(self.sent.text.as_bytes()) {
+            Ok(tandem_confirm::Message::Request { request, .. }) => Some(request),
+            _ => None,
+        }
     }
 }
 

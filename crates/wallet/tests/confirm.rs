@@ -351,6 +351,22 @@ fn the_phones_approval_signs_exactly_what_the_desktop_approved_with_its_edits() 
     let wait = Wallet::phone_wait(w.session.approval(id).unwrap()).unwrap();
     assert_eq!(wait.sent.text.as_bytes(), &bytes[..]);
     assert_eq!(wait.action, "Send a transaction");
+    // The stored form (what the approval window reads, as this very type):
+    // the names the worker has always stored, read back whole.
+    let stored = w.session.approval(id).unwrap().phone.clone().unwrap();
+    let mut keys: Vec<&str> = stored
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["action", "rule", "sent", "timeoutSecs"]);
+    assert_eq!(stored["rule"], "value");
+    assert_eq!(stored["sent"]["expiresAt"], json!(wait.sent.expires_at));
+    let read: tandem_wallet::PhoneWait = serde_json::from_value(stored).unwrap();
+    assert_eq!(read, wait);
+    assert_eq!(read.request().map(|r| r.id), Some(req.id.clone()));
     let err = w
         .resolve(id, true, &Edits::default(), true, NOW, SUMMARY, NONCE)
         .unwrap_err();
