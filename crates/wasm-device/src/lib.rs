@@ -289,6 +289,19 @@ async fn run(host: Rc<Host>) {
         let Some(o) = next else { break };
         match o {
             Output::Persist => {
+                // The state written is the engine's state now, which holds
+                // every change whose Persist is still queued (the engine
+                // emits Persist after the change, and the queue only grows
+                // after handle() returned): those are done by this write
+                // too, and nothing behind them goes out before it completes.
+                // Without this, a burst of 16 sync messages (each held in
+                // the state's outbox until the relay has it) wrote the whole
+                // state, outbox included, 16 times: 10,000 records turned
+                // on wrote some 20 MB (scripts/bench-snapshot, profile).
+                // No await between this and persist()'s snapshot.
+                host.queue
+                    .borrow_mut()
+                    .retain(|o| !matches!(o, Output::Persist));
                 if let Err(e) = persist(&host).await {
                     // Nothing after this may go out (it could acknowledge
                     // what was not stored): drop it and start over.
