@@ -14,9 +14,11 @@ import { onboardImport } from './onboard.mjs';
 function bin(name) {
   // scripts/ build into $CARGO_TARGET_DIR (a cache outside the clone); a
   // plain `cargo build` into ./target.
+  // TANDEM_BIN_PROFILE=release: the release build only (benchmarks).
   const dirs = [process.env.CARGO_TARGET_DIR, path.join(ROOT, 'target')].filter(Boolean);
+  const profiles = process.env.TANDEM_BIN_PROFILE ? [process.env.TANDEM_BIN_PROFILE] : ['debug', 'release'];
   for (const dir of dirs) {
-    for (const profile of ['debug', 'release']) {
+    for (const profile of profiles) {
       const p = path.join(dir, profile, name);
       if (existsSync(p)) return p;
     }

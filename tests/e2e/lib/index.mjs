@@ -162,6 +162,8 @@ export async function launch({ extensionDir = process.env.TANDEM_E2E_EXTENSION ?
     context,
     extId,
     ext,
+    /** The profile's folder (e.g. its DevToolsActivePort, lib/profile.mjs). */
+    profile,
     /** What this browser tried to reach outside 127.0.0.1 (lib/guard.mjs). */
     guard,
     url: (p) => `chrome-extension://${extId}/${p}`,
