@@ -13,6 +13,7 @@ import { getAddress } from 'viem';
 import {
   startAnvil,
   startDapp,
+  clickTo,
   openPopup,
   jsonRpc,
   until,
@@ -46,10 +47,8 @@ describe('reveal, export, import and remove keys after setup', { timeout: 300_00
   const openSettings = async (button, screen) => {
     popup = await openPopup(browser);
     await waitScreen(popup, 'home');
-    await popup.getByTestId('settings-button').click();
-    await waitScreen(popup, 'settings');
-    await popup.getByTestId(button).click();
-    await waitScreen(popup, screen);
+    await clickTo(popup, 'settings-button', 'settings');
+    await clickTo(popup, button, screen);
   };
 
   it('a wrong password reveals nothing; the right one shows the phrase onboarded, gone once the screen is left', async () => {

@@ -311,6 +311,41 @@ describe('import, networks and balances on anvil', { timeout: 180_000 }, () => {
     await again.close();
   });
 
+  it('a render that comes while a button is pressed waits for the click: Settings opens (CI flake: Settings never opened)', async () => {
+    const again = await openPopup(browser);
+    await waitScreen(again, 'home');
+    const button = again.getByTestId('settings-button');
+    const box = await button.boundingBox();
+    await again.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await again.mouse.down();
+    // The button under the pressed pointer, marked (the popup's own
+    // renders may have come before the press; none may replace it after).
+    await button.evaluate((b) => (b.dataset.probe = 'pressed'));
+    // The worker's "state" event, as it sends after a change: the popup
+    // reads the state again and renders.
+    await browser.ext.evaluate(() => chrome.runtime.sendMessage({ channel: 'tandem/event', event: 'state' }).catch(() => {}));
+    // Barrier: the render came (held back: counted on #app; or, without the
+    // hold, done: the pressed button was replaced).
+    await until(
+      () =>
+        again.evaluate(
+          () =>
+            Number(document.getElementById('app').dataset.heldRenders ?? 0) > 0 ||
+            document.querySelector('[data-testid="settings-button"]')?.dataset.probe !== 'pressed',
+        ),
+      'the render asked for while the button was down',
+    );
+    assert.equal(
+      await again.evaluate(() => document.querySelector('[data-testid="settings-button"]')?.dataset.probe),
+      'pressed',
+      'the pressed button is still the one on the page',
+    );
+    await again.mouse.up();
+    await waitScreen(again, 'settings');
+    assert.deepEqual(again.errors, []);
+    await again.close();
+  });
+
   it('adds an ERC-20 by address from the popup, shows its balance, and removes it', async () => {
     // A hand-assembled ERC-20 stand-in (the same bytecode as provider.test.mjs):
     // decimals() -> 6, symbol() -> "USDX", anything else (balanceOf) -> 2500.25 USDX.

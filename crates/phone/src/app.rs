@@ -236,7 +236,24 @@ fn ask_persistent_storage() {
     });
 }
 
+thread_local! {
+    /// Whether the renders held back by a press all kept what was typed.
+    static HELD_KEEP: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// A render held back by a press (`dom::held`), done once it ended.
+fn render_held() {
+    let keep = HELD_KEEP.with(|k| k.replace(true));
+    if let Some(a) = app() {
+        render(&a, keep);
+    }
+}
+
 pub(crate) fn render(a: &App, keep_typed: bool) {
+    if dom::held(&a.root, render_held) {
+        HELD_KEEP.with(|k| k.set(k.get() && keep_typed));
+        return;
+    }
     let node = screens::view(&a.phone.borrow());
     dom::render(&a.doc, &a.root, &node, keep_typed);
     // The one <video> lives across renders: it moves into the Scan
@@ -333,6 +350,7 @@ fn listen(a: &Rc<App>) {
         .add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
     on_click.forget();
     on_submit.forget();
+    dom::hold_renders_during_presses(&a.doc);
 }
 
 /// A tap: the model decides, then its effects run in order.

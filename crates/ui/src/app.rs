@@ -85,6 +85,9 @@ fn render() {
     let (Some(doc), Some(root)) = (doc(), root()) else {
         return;
     };
+    if dom::held(&root, render) {
+        return;
+    }
     let prev = root
         .first_element_child()
         .and_then(|e| e.get_attribute("data-screen"));
@@ -440,6 +443,9 @@ pub(crate) fn start(page: &str, cached: &JsValue) {
         ui.utc_offset_min = -(js_sys::Date::new_0().get_timezone_offset() as i32);
     });
     install_listeners();
+    if let Some(d) = doc() {
+        dom::hold_renders_during_presses(&d);
+    }
     // Paint the last known state at once, synchronously: the worker may be
     // waking up, and the loader already read the cache while wasm compiled.
     let cache = (page != Page::Approval)

@@ -1,7 +1,9 @@
 //! Virtual nodes to real DOM (the extension's pages and the phone app). The whole page is rebuilt on every change (the
-//! pages are small); what the user typed survives a rebuild of the same screen.
+//! pages are small); what the user typed survives a rebuild of the same screen, and no rebuild
+//! happens while a button is pressed ([`held`]).
 
 use crate::view::{El, Node};
+use std::cell::Cell;
 use std::collections::HashMap;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlInputElement, HtmlTextAreaElement};
@@ -142,8 +144,87 @@ fn restore(root: &Element, typed: &Typed) {
     }
 }
 
+/// Longest a press (pointer down) holds renders back: one that ends outside
+/// the window may never say so.
+pub const PRESS_HOLD_MS: f64 = 1_000.0;
+
+thread_local! {
+    /// When the press under way started (ms), if one is.
+    static PRESS: Cell<Option<f64>> = const { Cell::new(None) };
+    /// A render held back by the press: how to do it when the press ends.
+    static HELD: Cell<Option<fn()>> = const { Cell::new(None) };
+}
+
+/// Whether a render asked for now must wait for the press under way to
+/// end; then `again` runs once it has (after its click), or at
+/// [`PRESS_HOLD_MS`]. Every render replaces the page's nodes: one between a
+/// button's pointerdown and pointerup left the click no element to land on
+/// (the pressed button was gone), so the click did nothing. Background
+/// renders come often (balances, sync status, the worker's events): a
+/// person's click of ~100 ms was lost now and then, and Playwright's under
+/// load (CI: Settings not opened).
+pub fn held(root: &Element, again: fn()) -> bool {
+    let Some(at) = PRESS.with(Cell::get) else {
+        return false;
+    };
+    let now = js_sys::Date::now();
+    if now - at >= PRESS_HOLD_MS {
+        return false;
+    }
+    if HELD.with(|h| h.replace(Some(again))).is_none() {
+        later((PRESS_HOLD_MS - (now - at)).ceil() as i32, release);
+    }
+    // For tests: how many renders a press held (a barrier, not a timing).
+    let n = root
+        .get_attribute("data-held-renders")
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(0);
+    let _ = root.set_attribute("data-held-renders", &(n + 1).to_string());
+    true
+}
+
+fn release() {
+    PRESS.with(|p| p.set(None));
+    if let Some(again) = HELD.with(Cell::take) {
+        again();
+    }
+}
+
+fn later(ms: i32, f: fn()) {
+    let cb = wasm_bindgen::closure::Closure::once_into_js(f);
+    if let Some(w) = web_sys::window() {
+        let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms);
+    }
+}
+
+/// Renders wait while a pointer is pressed ([`held`]): call once per page.
+pub fn hold_renders_during_presses(doc: &Document) {
+    let down = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(|| {
+        PRESS.with(|p| p.set(Some(js_sys::Date::now())));
+    });
+    // The click follows pointerup in the same task: the held render runs
+    // after it, in a task of its own.
+    let up = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(|| {
+        PRESS.with(|p| p.set(None));
+        if HELD.with(Cell::get).is_some() {
+            later(0, release);
+        }
+    });
+    for (kind, f) in [
+        ("pointerdown", &down),
+        ("pointerup", &up),
+        ("pointercancel", &up),
+    ] {
+        let _ =
+            doc.add_event_listener_with_callback_and_bool(kind, f.as_ref().unchecked_ref(), true);
+    }
+    down.forget();
+    up.forget();
+}
+
 /// Replaces the content of `root` with `node`. With `keep_typed`, text typed
 /// into fields of the same test id is carried over.
+/// Callers ask [`held`] first.
 pub fn render(doc: &Document, root: &Element, node: &El, keep_typed: bool) {
     let typed = keep_typed.then(|| capture(root, doc));
     match build(doc, node, false) {
