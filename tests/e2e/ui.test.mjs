@@ -315,7 +315,8 @@ describe('import, networks and balances on anvil', { timeout: 180_000 }, () => {
     const again = await openPopup(browser);
     await waitScreen(again, 'home');
     const button = again.getByTestId('settings-button');
-    const box = await button.boundingBox();
+    // (null while a render swaps the page's nodes: asked again.)
+    const box = await until(() => button.boundingBox(), 'the Settings button on the page');
     await again.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await again.mouse.down();
     // The button under the pressed pointer, marked (the popup's own
