@@ -252,14 +252,18 @@ mod tests {
             2_000,
         )
         .unwrap();
-        let sent: Vec<Vec<u8>> = b
-            .flush()
-            .into_iter()
-            .filter_map(|o| match o {
-                crate::Out::Send(d) => Some(d),
-                _ => None,
-            })
-            .collect();
+        // b turned the category on: its changes go once its pages are
+        // stored (here: none on the relay yet, each written at version 1).
+        let mut sent: Vec<Vec<u8>> = Vec::new();
+        let mut todo: std::collections::VecDeque<crate::Out> = b.flush().into();
+        while let Some(o) = todo.pop_front() {
+            match o {
+                crate::Out::Send(d) => sent.push(d),
+                crate::Out::GetBlob { name } => todo.extend(b.blob(&name, 0, None, 2_500).unwrap()),
+                crate::Out::PutBlob { name, .. } => todo.extend(b.blob_stored(&name, 1, 2_500)),
+                _ => {}
+            }
+        }
         let mut notices = Vec::new();
         for m in &sent {
             for o in a.message(m, 3_000).unwrap().unwrap() {

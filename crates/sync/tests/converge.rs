@@ -244,6 +244,15 @@ fn check(skew: [i64; 3], steps: &[Step]) -> Result<(), TestCaseError> {
             prop_assert!(first.contains(op), "{:?} missing", field);
         }
     }
+    // A category's ops read by themselves (its range of the fields) are
+    // those of the whole walk.
+    for r in &w.replicas {
+        for c in Category::ALL {
+            let whole: Vec<&Op> = r.ops().filter(|op| op.field.category() == c).collect();
+            let own: Vec<&Op> = r.category_ops(c).collect();
+            prop_assert_eq!(own, whole);
+        }
+    }
     // And a device that stores and reloads its copy loses nothing.
     for r in &w.replicas {
         let text = serde_json::to_string(r).expect("serializes");

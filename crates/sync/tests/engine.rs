@@ -364,13 +364,16 @@ fn an_unreadable_blob_is_replaced_at_its_version_and_junk_is_refused() {
         .is_err());
 }
 
-/// Turning a category on with thousands of records here sends them all, in
-/// messages that each fit a group message (the device engine refuses
-/// larger ones), and the others end with every record.
+/// Thousands of changes made while a category syncs (a command-line
+/// import) go out in messages that each fit a group message (the device
+/// engine refuses larger ones), and the others end with every record.
 #[test]
 fn many_changes_go_out_in_messages_that_fit() {
     let mut w = World::new(2);
     let (a, b) = (0, 1);
+    on(&mut w, a, Category::AddressBook);
+    w.flush(a);
+    w.run(&[a, b]);
     for i in 0..2_000u32 {
         let id = format!("0x{:040x}", i + 1);
         w.edit(
@@ -379,7 +382,6 @@ fn many_changes_go_out_in_messages_that_fit() {
             contact(&format!("Contact {i}")),
         );
     }
-    on(&mut w, a, Category::AddressBook);
     let outs = w.devs[a].send_outbox();
     let sizes: Vec<usize> = outs
         .iter()
@@ -533,14 +535,23 @@ fn sync_messages_start_as_the_plain_module_recognizes_them() {
         category: Category::AddressBook,
     };
     s.edit(on, Some(Value::Enabled(true)), T0).unwrap();
-    let sent: Vec<Vec<u8>> = s
-        .send_outbox()
-        .into_iter()
-        .filter_map(|o| match o {
-            Out::Send(m) => Some(m),
-            _ => None,
-        })
-        .collect();
+    s.edit(
+        Field::record(Category::AddressBook, addr(1)),
+        contact("Alice"),
+        T0 + 1,
+    )
+    .unwrap();
+    // Its switch goes once its pages are stored (none on the relay yet).
+    let mut sent = Vec::new();
+    let mut todo: VecDeque<Out> = s.flush().into();
+    while let Some(o) = todo.pop_front() {
+        match o {
+            Out::Send(m) => sent.push(m),
+            Out::GetBlob { name } => todo.extend(s.blob(&name, 0, None, T0 + 2).unwrap()),
+            Out::PutBlob { name, .. } => todo.extend(s.blob_stored(&name, 1, T0 + 3)),
+            _ => {}
+        }
+    }
     assert!(!sent.is_empty());
     for m in sent {
         assert!(
@@ -708,4 +719,124 @@ fn a_device_that_learns_from_the_pages_that_a_category_syncs_sends_only_its_own_
     w.run(&[a, b]);
     assert!(w.contacts(a).iter().any(|(id, _)| *id == own));
     assert_eq!(w.contacts(a), w.contacts(b));
+}
+
+/// A device that turns a category on sends what it holds in the pages (16
+/// blobs), not again as messages: 2,000 records once, not twice. Its
+/// switch goes only after every page is stored, so a device that gets the
+/// switch and reads the pages then finds every record.
+#[test]
+fn a_category_turned_on_here_goes_out_in_its_pages_and_its_switch_after_them() {
+    let mut w = World::new(2);
+    let (a, b) = (0, 1);
+    for i in 0..2_000u32 {
+        w.edit(
+            a,
+            Field::record(Category::AddressBook, format!("0x{:040x}", i + 1)),
+            contact(&format!("Contact {i}")),
+        );
+    }
+    on(&mut w, a, Category::AddressBook);
+    assert_eq!(w.devs[a].status().to_send, 1, "the switch alone waits");
+    w.flush(a);
+    // Up to its first write a reads the pages and sends nothing.
+    while w.net.todo[a]
+        .front()
+        .is_some_and(|o| !matches!(o, Out::PutBlob { .. }))
+    {
+        w.step(a);
+    }
+    assert!(w.net.inbox[b].is_empty(), "nothing before the pages");
+    // Every page but the last stored: still nothing.
+    let puts = w.net.todo[a]
+        .iter()
+        .filter(|o| matches!(o, Out::PutBlob { .. }))
+        .count();
+    assert_eq!(puts, usize::from(tandem_sync::PAGES));
+    for _ in 1..puts {
+        while !matches!(w.net.todo[a].front(), Some(Out::PutBlob { .. })) {
+            w.step(a);
+        }
+        w.step(a);
+    }
+    assert!(w.net.inbox[b].is_empty(), "nothing before the last page");
+    w.run(&[a]);
+    assert_eq!(w.blob_contacts(), 2_000);
+    let sent: usize = w.net.inbox[b].iter().map(Vec::len).sum();
+    assert_eq!(w.net.inbox[b].len(), 1, "one message: the switch");
+    assert!(sent < 1_000, "{sent} bytes");
+    assert_eq!(w.devs[a].status().to_send, 0);
+    // b gets the switch and reads the pages.
+    w.deliver(b);
+    let reads = w.save(b);
+    assert_eq!(reads.len(), usize::from(tandem_sync::PAGES));
+    w.run(&[b]);
+    assert_eq!(w.contacts(b).len(), 2_000);
+    assert_eq!(w.contacts(b), w.contacts(a));
+}
+
+/// Two devices that turn the same category on apart (neither heard of the
+/// other) each end with the other's records from the pages, at once, not
+/// at their next reconnect: a switch from another device makes a device
+/// read the pages even when the category was on here already, and even
+/// when that switch is older than its own.
+#[test]
+fn two_devices_turning_a_category_on_apart_each_read_the_others_records() {
+    let mut w = World::new(2);
+    let (a, b) = (0, 1);
+    w.edit(
+        a,
+        Field::record(Category::AddressBook, addr(1)),
+        contact("Alice"),
+    );
+    w.edit(
+        b,
+        Field::record(Category::AddressBook, addr(2)),
+        contact("Bob"),
+    );
+    on(&mut w, a, Category::AddressBook);
+    on(&mut w, b, Category::AddressBook);
+    w.flush(a);
+    w.run(&[a]);
+    w.flush(b);
+    // b only: a's switch waits in b's inbox until b wrote its pages.
+    while w.step(b) {}
+    assert_eq!(w.blob_contacts(), 2);
+    assert_eq!(w.contacts(b).len(), 2, "b read a's pages");
+    assert_eq!(w.contacts(a).len(), 1);
+    // Each gets the other's switch and reads the pages.
+    for d in [a, b] {
+        w.deliver(d);
+        w.save(d);
+    }
+    w.run(&[a, b]);
+    assert_eq!(w.contacts(a).len(), 2, "a read b's pages");
+    assert_eq!(w.contacts(a), w.contacts(b));
+}
+
+/// A page that holds nothing new for the reader says so (the browser then
+/// does not look again at what it mirrors: names, networks, tokens); one
+/// with another device's record says it changed something.
+#[test]
+fn a_page_says_whether_it_changed_anything_here() {
+    let mut w = World::new(2);
+    let (a, b) = (0, 1);
+    on(&mut w, a, Category::AddressBook);
+    w.edit(
+        a,
+        Field::record(Category::AddressBook, addr(1)),
+        contact("Alice"),
+    );
+    w.flush(a);
+    w.run(&[a]);
+    let name = blob_name(Category::AddressBook, sha2_page(&addr(1)));
+    let (data, v) = w.net.blobs[&name].clone();
+    w.devs[a].blob(&name, v, Some(&data), T0).unwrap();
+    assert!(!w.devs[a].page_changed(), "a wrote it: nothing new");
+    w.devs[b].blob(&name, v, Some(&data), T0).unwrap();
+    assert!(w.devs[b].page_changed(), "Alice is new to b");
+    w.devs[b].blob(&name, v, Some(&data), T0).unwrap();
+    assert!(!w.devs[b].page_changed(), "read again: nothing new");
+    w.devs[b].blob(&name, v, None, T0).unwrap();
+    assert!(!w.devs[b].page_changed(), "no page");
 }
