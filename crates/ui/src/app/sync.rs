@@ -74,6 +74,11 @@ pub(super) async fn after_import() {
 pub(super) async fn status() {
     match call("sync.status", Value::Null).await {
         Ok(Value::Null) => {}
+        // Counts only, no records: if the Sync screen opened meanwhile, its
+        // own answer lists them, and this one, come later, would empty its
+        // list ("1 address; loading the list…" under a restored contact:
+        // restore.test).
+        Ok(_) if with_ui(|ui| ui.screen) == Some(Screen::Sync) => {}
         Ok(v) => {
             if let Err(e) = apply(v) {
                 web_sys::console::warn_1(&format!("tandem: {e}").into());
