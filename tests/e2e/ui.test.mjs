@@ -347,6 +347,48 @@ describe('import, networks and balances on anvil', { timeout: 180_000 }, () => {
     await again.close();
   });
 
+  it('a press that starts within a second of the one before keeps its render held: the first press\'s time limit does not let it go', async () => {
+    const again = await openPopup(browser);
+    await waitScreen(again, 'home');
+    // The page's timers and clock under the test's hand from here: the
+    // hold's time limit (1 s) is reached by moving the clock, not waited for.
+    await again.clock.install();
+    const held = () => again.evaluate(() => Number(document.getElementById('app').dataset.heldRenders ?? 0));
+    const stateEvent = () =>
+      browser.ext.evaluate(() => chrome.runtime.sendMessage({ channel: 'tandem/event', event: 'state' }).catch(() => {}));
+    // Press 1, on the page's background, holds a render (its limit: 1 s).
+    const n0 = await held();
+    await again.mouse.move(5, 590);
+    await again.mouse.down();
+    await stateEvent();
+    await until(async () => (await held()) > n0, 'the render asked for during press 1, held');
+    await again.mouse.up();
+    await again.clock.runFor(1); // the held render, right after press 1
+    // Press 2, half a second later, on Settings: its own render held.
+    await again.clock.runFor(500);
+    const button = again.getByTestId('settings-button');
+    const box = await until(() => button.boundingBox(), 'the Settings button on the page');
+    await again.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await again.mouse.down();
+    await button.evaluate((b) => (b.dataset.probe = 'pressed'));
+    const n1 = await held();
+    await stateEvent();
+    await until(async () => (await held()) > n1, 'the render asked for during press 2, held');
+    // Past press 1's limit, within press 2's: still held (before, press 1's
+    // timer let it go, and the pressed button was replaced).
+    await again.clock.runFor(600);
+    assert.equal(
+      await again.evaluate(() => document.querySelector('[data-testid="settings-button"]')?.dataset.probe),
+      'pressed',
+      'the pressed button is still the one on the page',
+    );
+    await again.mouse.up();
+    await again.clock.runFor(1);
+    await waitScreen(again, 'settings');
+    assert.deepEqual(again.errors, []);
+    await again.close();
+  });
+
   it('adds an ERC-20 by address from the popup, shows its balance, and removes it', async () => {
     // A hand-assembled ERC-20 stand-in (the same bytecode as provider.test.mjs):
     // decimals() -> 6, symbol() -> "USDX", anything else (balanceOf) -> 2500.25 USDX.

@@ -172,7 +172,14 @@ pub fn held(root: &Element, again: fn()) -> bool {
         return false;
     }
     if HELD.with(|h| h.replace(Some(again))).is_none() {
-        later((PRESS_HOLD_MS - (now - at)).ceil() as i32, release);
+        // For this press only: a press that ends within the second, and
+        // another that starts, must not be let go by the first one's timer.
+        later((PRESS_HOLD_MS - (now - at)).ceil() as i32, move || {
+            let press = PRESS.with(Cell::get);
+            if press.is_none() || press == Some(at) {
+                release();
+            }
+        });
     }
     // For tests: how many renders a press held (a barrier, not a timing).
     let n = root
@@ -190,7 +197,7 @@ fn release() {
     }
 }
 
-fn later(ms: i32, f: fn()) {
+fn later(ms: i32, f: impl FnOnce() + 'static) {
     let cb = wasm_bindgen::closure::Closure::once_into_js(f);
     if let Some(w) = web_sys::window() {
         let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(cb.unchecked_ref(), ms);
