@@ -143,7 +143,7 @@ impl Histogram {
         self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
     }
 
-    fn render(&self, out: &mut String, name: &str, help: &str) {
+    pub(crate) fn render(&self, out: &mut String, name: &str, help: &str) {
         let _ = writeln!(out, "# HELP tandem_relay_{name} {help}");
         let _ = writeln!(out, "# TYPE tandem_relay_{name} histogram");
         let mut cumulative = 0;

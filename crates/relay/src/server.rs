@@ -464,6 +464,9 @@ async fn health(State(st): State<AppState>) -> Response {
 
 async fn metrics(State(st): State<AppState>) -> Response {
     let mut body = st.inner.metrics.render();
+    if let Some(w) = st.inner.store.writer_stats() {
+        w.render(&mut body);
+    }
     let gauge = |body: &mut String, name: &str, help: &str, v: u64| {
         body.push_str(&format!(
             "# HELP tandem_relay_{name} {help}\n# TYPE tandem_relay_{name} gauge\ntandem_relay_{name} {v}\n"

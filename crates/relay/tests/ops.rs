@@ -197,6 +197,15 @@ async fn metrics_time_publishes_and_count_rejections_by_reason() {
         ),
         3
     );
+    // The writer's group commit: the 3 publishes (and the rest it wrote)
+    // went through batches it timed, each holding at least one job.
+    let jobs = series(&m, "tandem_relay_writer_jobs_total");
+    let batches = series(&m, "tandem_relay_writer_batch_seconds_count");
+    assert!(jobs >= 3, "{m}");
+    assert!((1..=jobs).contains(&batches), "{m}");
+    // (A batch's COMMIT is timed just before the batch: one may sit between.)
+    let commits = series(&m, "tandem_relay_writer_commit_seconds_count");
+    assert!((batches..=batches + 1).contains(&commits), "{m}");
     assert_eq!(series(&m, "tandem_relay_connections_authenticated"), 2);
     assert_eq!(series(&m, "tandem_relay_connections_open"), 2);
     assert_eq!(

@@ -365,6 +365,41 @@ impl core::fmt::Debug for GroupGuard {
     }
 }
 
+/// How the store's writer folds jobs into transactions (group commit),
+/// shown at `/metrics`: where a publish's time to durable goes under load.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    /// A batch: its jobs taken from the queue -> its COMMIT returned.
+    pub batch: crate::metrics::Histogram,
+    /// Of which the last step: writing the rows and the COMMIT (SQLite:
+    /// the COMMIT and its fsync; PostgreSQL: the pipelined inserts,
+    /// notification and COMMIT, one round trip).
+    pub commit: crate::metrics::Histogram,
+    /// Jobs (publishes, acks and the other writes) in those batches.
+    pub jobs: std::sync::atomic::AtomicU64,
+}
+
+impl WriterStats {
+    /// Appends the writer's series in the Prometheus text format.
+    pub fn render(&self, out: &mut String) {
+        self.batch.render(
+            out,
+            "writer_batch_seconds",
+            "Time of one group-commit batch, from taking its jobs to COMMIT returned.",
+        );
+        self.commit.render(
+            out,
+            "writer_commit_seconds",
+            "Of a batch, the time writing its rows and committing.",
+        );
+        let jobs = self.jobs.load(std::sync::atomic::Ordering::Relaxed);
+        out.push_str(&format!(
+            "# HELP tandem_relay_writer_jobs_total Jobs folded into group-commit batches (jobs per batch: this over writer_batch_seconds_count).\n\
+             # TYPE tandem_relay_writer_jobs_total counter\ntandem_relay_writer_jobs_total {jobs}\n"
+        ));
+    }
+}
+
 /// Storage backend. Every method returns after its writes are committed.
 pub trait Store: Send + Sync + 'static {
     /// Store `msg` in the mailbox of its explicit recipients, or else of
@@ -470,6 +505,10 @@ pub trait Store: Send + Sync + 'static {
     /// Drops a (revoked) mailbox's subscriptions and waiting messages.
     /// Returns how many mailbox entries were removed.
     fn forget_device(&self, mailbox: Vec<u8>) -> BoxFuture<'_, Result<u64>>;
+    /// The writer's batching figures, where the store batches writes.
+    fn writer_stats(&self) -> Option<&WriterStats> {
+        None
+    }
     /// What other nodes sharing this database commit, once per store (the
     /// second call gets `None`). `None` for a database one process owns.
     fn events(&self) -> Option<tokio::sync::mpsc::Receiver<Event>> {

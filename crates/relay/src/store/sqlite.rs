@@ -119,6 +119,8 @@ pub struct SqliteStore {
     /// Reads run on their own connection (WAL lets readers proceed during
     /// a commit), so they never wait behind a group commit's fsync.
     reader: std::sync::Mutex<Sender<ReadJob>>,
+    /// The writer thread's batching figures.
+    stats: std::sync::Arc<super::WriterStats>,
 }
 
 impl core::fmt::Debug for SqliteStore {
@@ -203,13 +205,16 @@ impl SqliteStore {
             })
             .map_err(|e| Error::Storage(format!("cannot start the database thread: {e}")))?;
         let (tx, rx) = mpsc::channel::<Job>();
+        let stats = std::sync::Arc::new(super::WriterStats::default());
+        let theirs = std::sync::Arc::clone(&stats);
         std::thread::Builder::new()
             .name("relay-sqlite".into())
-            .spawn(move || writer(inner, rx))
+            .spawn(move || writer(inner, rx, &theirs))
             .map_err(|e| Error::Storage(format!("cannot start the database thread: {e}")))?;
         Ok(Self {
             tx: std::sync::Mutex::new(tx),
             reader: std::sync::Mutex::new(rtx),
+            stats,
         })
     }
 
@@ -578,8 +583,9 @@ fn savepoint(c: &Connection, sql: &str) -> bool {
         .is_ok()
 }
 
-fn writer(mut inner: Inner, rx: Receiver<Job>) {
+fn writer(mut inner: Inner, rx: Receiver<Job>, stats: &super::WriterStats) {
     while let Ok(first) = rx.recv() {
+        let started = std::time::Instant::now();
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -587,6 +593,9 @@ fn writer(mut inner: Inner, rx: Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        stats
+            .jobs
+            .fetch_add(jobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if let Err(e) = inner.conn.execute_batch("BEGIN IMMEDIATE") {
             // Dropping the jobs drops their reply channels: callers get a
             // storage error and nothing is acknowledged.
@@ -606,11 +615,14 @@ fn writer(mut inner: Inner, rx: Receiver<Job>) {
             done.push(completion);
         }
         inner.drop_acked();
+        let committing = std::time::Instant::now();
         let commit = inner
             .conn
             .execute_batch("COMMIT")
             .err()
             .map(|e| e.to_string());
+        stats.commit.observe(committing.elapsed());
+        stats.batch.observe(started.elapsed());
         if commit.is_some() {
             let _ = inner.conn.execute_batch("ROLLBACK");
         }
@@ -635,6 +647,10 @@ fn row_to_device(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeviceRecord> {
 }
 
 impl Store for SqliteStore {
+    fn writer_stats(&self) -> Option<&super::WriterStats> {
+        Some(&self.stats)
+    }
+
     fn publish(&self, msg: NewMessage, limits: MailboxLimits) -> BoxFuture<'_, Result<Published>> {
         self.call(move |i| i.publish(msg, limits))
     }

@@ -103,6 +103,8 @@ pub struct PgStore {
     next: std::sync::atomic::AtomicUsize,
     lockers: Vec<Arc<Mutex<Client>>>,
     writer: mpsc::UnboundedSender<writer::Job>,
+    /// The writer's batching figures.
+    stats: Arc<super::WriterStats>,
     node: u64,
     events: std::sync::Mutex<Option<mpsc::Receiver<Event>>>,
 }
@@ -262,13 +264,20 @@ impl PgStore {
         }
         let node = OsRng.next_u64();
         let events = notify::start(url.to_owned(), node).await?;
-        let writer = writer::start(url.to_owned(), writer::Conn::open(url).await?, node);
+        let stats = Arc::new(super::WriterStats::default());
+        let writer = writer::start(
+            url.to_owned(),
+            writer::Conn::open(url).await?,
+            node,
+            Arc::clone(&stats),
+        );
         Ok(Self {
             url: url.to_owned(),
             pool: pool.into_iter().map(Mutex::new).collect(),
             next: std::sync::atomic::AtomicUsize::new(0),
             lockers,
             writer,
+            stats,
             node,
             events: std::sync::Mutex::new(Some(events)),
         })
@@ -613,6 +622,10 @@ fn stored_message(r: &tokio_postgres::Row) -> StoredMessage {
 }
 
 impl Store for PgStore {
+    fn writer_stats(&self) -> Option<&super::WriterStats> {
+        Some(&self.stats)
+    }
+
     fn publish(&self, msg: NewMessage, limits: MailboxLimits) -> BoxFuture<'_, Result<Published>> {
         let (reply, rx) = oneshot::channel();
         Box::pin(self.queue(writer::Job::Publish { msg, limits, reply }, rx))

@@ -11,13 +11,14 @@
 //! error (nothing in it was acknowledged).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{atomic::Ordering, Arc};
 
 use futures_util::future::{join_all, BoxFuture};
 use tokio::sync::{mpsc, oneshot};
 use tokio_postgres::{Client, Row, Statement};
 
 use super::{
-    super::{split_full, MailboxLimits, MessageId, NewMessage, Published},
+    super::{split_full, MailboxLimits, MessageId, NewMessage, Published, WriterStats},
     connect_one, notify, pg_err, to_i64, DROP_UNREFERENCED, WRITER_NAME,
 };
 use crate::{Error, Result};
@@ -43,17 +44,30 @@ pub(super) enum Job {
 }
 
 /// Starts the writer on its own connection.
-pub(super) fn start(url: String, conn: Conn, node: u64) -> mpsc::UnboundedSender<Job> {
+pub(super) fn start(
+    url: String,
+    conn: Conn,
+    node: u64,
+    stats: Arc<WriterStats>,
+) -> mpsc::UnboundedSender<Job> {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(url, conn, node, rx));
+    tokio::spawn(run(url, conn, node, rx, stats));
     tx
 }
 
-async fn run(url: String, conn: Conn, node: u64, mut rx: mpsc::UnboundedReceiver<Job>) {
+async fn run(
+    url: String,
+    conn: Conn,
+    node: u64,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+    stats: Arc<WriterStats>,
+) {
     let mut client = Some(conn);
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let started = std::time::Instant::now();
         let batch = std::mem::take(&mut jobs);
+        stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         let c = match client.take().filter(|c| !c.client.is_closed()) {
             Some(c) => c,
             None => match Conn::open(&url).await {
@@ -64,7 +78,9 @@ async fn run(url: String, conn: Conn, node: u64, mut rx: mpsc::UnboundedReceiver
                 }
             },
         };
-        match commit(&c, node, &batch).await {
+        let done = commit(&c, node, &batch, &stats).await;
+        stats.batch.observe(started.elapsed());
+        match done {
             Ok(outcomes) => {
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
                     reply(job, outcome);
@@ -206,8 +222,8 @@ async fn pipeline(requests: Vec<BoxFuture<'_, Rows>>) -> Result<Vec<Vec<Row>>> {
         .map_err(pg_err)
 }
 
-async fn commit(c: &Conn, node: u64, batch: &[Job]) -> Result<Vec<Outcome>> {
-    let r = write(c, node, batch).await;
+async fn commit(c: &Conn, node: u64, batch: &[Job], stats: &WriterStats) -> Result<Vec<Outcome>> {
+    let r = write(c, node, batch, stats).await;
     if r.is_err() {
         // Whatever failed, the connection must not stay inside the batch.
         let _ = c.client.batch_execute("ROLLBACK").await;
@@ -215,7 +231,7 @@ async fn commit(c: &Conn, node: u64, batch: &[Job]) -> Result<Vec<Outcome>> {
     r
 }
 
-async fn write(c: &Conn, node: u64, batch: &[Job]) -> Result<Vec<Outcome>> {
+async fn write(c: &Conn, node: u64, batch: &[Job], stats: &WriterStats) -> Result<Vec<Outcome>> {
     let (client, st) = (&c.client, &c.st);
     // Acks first: a mailbox's room below counts what is acked here. (A
     // device's ack and its next request never share a batch: the relay
@@ -363,7 +379,8 @@ async fn write(c: &Conn, node: u64, batch: &[Job]) -> Result<Vec<Outcome>> {
         Box::pin(async { client.batch_execute("COMMIT").await.map(|()| Vec::new()) });
     // A failed statement aborts the transaction and PostgreSQL turns the
     // COMMIT into a rollback: every answer is checked.
-    pipeline(vec![
+    let committing = std::time::Instant::now();
+    let written = pipeline(vec![
         Box::pin(client.query(
             &st.messages,
             &[
@@ -379,7 +396,9 @@ async fn write(c: &Conn, node: u64, batch: &[Job]) -> Result<Vec<Outcome>> {
         Box::pin(client.query(&st.notify, &[&payloads])),
         commit,
     ])
-    .await?;
+    .await;
+    stats.commit.observe(committing.elapsed());
+    written?;
 
     let mut published = published.into_iter();
     Ok(batch
