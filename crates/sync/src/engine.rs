@@ -188,8 +188,8 @@ pub struct Syncer {
 /// the index has them all.
 #[derive(Debug, Clone, Default)]
 struct PageIndex {
-    /// The page of each record id.
-    of: BTreeMap<String, u8>,
+    /// Every record id indexed.
+    known: BTreeSet<String>,
     /// The ids in each page, in order.
     ids: Vec<BTreeSet<String>>,
 }
@@ -197,25 +197,22 @@ struct PageIndex {
 impl PageIndex {
     /// Brought up to date with `replica`'s records of `category`.
     fn update(&mut self, replica: &Replica, category: Category) {
-        if self.ids.is_empty() {
-            self.ids = vec![BTreeSet::new(); usize::from(PAGES)];
-        }
         let records = replica.category_ops(category).count()
             - usize::from(replica.holds(&Field::Enabled { category }));
-        if records == self.of.len() {
-            return;
+        if self.ids.is_empty() || records < self.known.len() {
+            // New, or not this index's replica: start again.
+            *self = Self {
+                known: BTreeSet::new(),
+                ids: vec![BTreeSet::new(); usize::from(PAGES)],
+            };
         }
-        if records < self.of.len() {
-            // Not this index's replica: start again.
-            *self = Self::default();
-            self.ids = vec![BTreeSet::new(); usize::from(PAGES)];
+        if records == self.known.len() {
+            return;
         }
         for op in replica.category_ops(category) {
             if let Field::Record { id, .. } = &op.field {
-                if !self.of.contains_key(id) {
-                    let p = page_of(&op.field);
-                    self.of.insert(id.clone(), p);
-                    self.ids[usize::from(p)].insert(id.clone());
+                if self.known.insert(id.clone()) {
+                    self.ids[usize::from(page_of(&op.field))].insert(id.clone());
                 }
             }
         }

@@ -100,6 +100,16 @@ impl World {
         true
     }
 
+    /// Carries out `d`'s outputs up to its next page write (left queued).
+    fn step_to_put(&mut self, d: usize) {
+        while self.net.todo[d]
+            .front()
+            .is_some_and(|o| !matches!(o, Out::PutBlob { .. }))
+        {
+            self.step(d);
+        }
+    }
+
     /// Delivers every waiting group message to `d`.
     fn deliver(&mut self, d: usize) {
         while let Some(m) = self.net.inbox[d].pop_front() {
@@ -268,12 +278,7 @@ fn two_devices_racing_to_write_the_snapshot_both_land_after_a_conflict() {
     w.flush(b);
     // Both carry out everything up to their first write (the reads).
     for d in [a, b] {
-        while w.net.todo[d]
-            .front()
-            .is_some_and(|o| !matches!(o, Out::PutBlob { .. }))
-        {
-            w.step(d);
-        }
+        w.step_to_put(d);
     }
     w.net.inbox[a].clear();
     w.net.inbox[b].clear();
@@ -740,12 +745,7 @@ fn a_category_turned_on_here_goes_out_in_its_pages_and_its_switch_after_them() {
     assert_eq!(w.devs[a].status().to_send, 1, "the switch alone waits");
     w.flush(a);
     // Up to its first write a reads the pages and sends nothing.
-    while w.net.todo[a]
-        .front()
-        .is_some_and(|o| !matches!(o, Out::PutBlob { .. }))
-    {
-        w.step(a);
-    }
+    w.step_to_put(a);
     assert!(w.net.inbox[b].is_empty(), "nothing before the pages");
     // Every page but the last stored: still nothing.
     let puts = w.net.todo[a]
@@ -754,9 +754,7 @@ fn a_category_turned_on_here_goes_out_in_its_pages_and_its_switch_after_them() {
         .count();
     assert_eq!(puts, usize::from(tandem_sync::PAGES));
     for _ in 1..puts {
-        while !matches!(w.net.todo[a].front(), Some(Out::PutBlob { .. })) {
-            w.step(a);
-        }
+        w.step_to_put(a);
         w.step(a);
     }
     assert!(w.net.inbox[b].is_empty(), "nothing before the last page");
