@@ -8,7 +8,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { PNG } from 'pngjs';
 import jsQR from 'jsqr';
-import { ROOT, until, launch, ANVIL_MNEMONIC, PASSWORD } from './index.mjs';
+import { ROOT, until, launch, stopOnExit, ANVIL_MNEMONIC, PASSWORD } from './index.mjs';
 import { onboardImport } from './onboard.mjs';
 
 function bin(name) {
@@ -75,6 +75,7 @@ export async function startRelay({ appDir, publicUrl, listen = '127.0.0.1:0', di
   if (appDir) args.push('--app-dir', appDir);
   if (publicUrl) args.push('--public-url', publicUrl);
   const proc = spawn(bin('tandem-relay'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  stopOnExit(proc);
   const out = new Lines(proc);
   // A relay that could not bind exits at once: say why (its stderr), not
   // only that no line came.
@@ -136,8 +137,11 @@ export async function startPhone(relayUrl, name = 'phone') {
         } else resolve(stdout);
       });
     });
-  const spawnCli = (args) =>
-    new Lines(spawn(bin('tandem'), ['--home', home, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] }));
+  const spawnCli = (args) => {
+    const proc = spawn(bin('tandem'), ['--home', home, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    stopOnExit(proc);
+    return new Lines(proc);
+  };
   await run(['init', '--name', name, '--relay', relayUrl]);
   const who = await run(['whoami']);
   const id = who.match(/^device: (\w+)/m)[1];

@@ -48,18 +48,43 @@ export async function jsonRpc(url, method, params = []) {
   return j.result;
 }
 
+/** Kills `proc` when this test process exits, however it exits (a failed
+ *  `before` that never handed it to an `after`, a forced exit): nothing a
+ *  test file started outlives it. */
+export function stopOnExit(proc) {
+  const kill = () => proc.kill('SIGKILL');
+  process.once('exit', kill);
+  proc.once('exit', () => process.off('exit', kill));
+}
+
+/** The anvil executable of the locked npm package for this platform
+ *  (`@foundry-rs/anvil-<os>-<arch>`), started directly: its npm entry
+ *  (`node_modules/.bin/anvil`) is a Node wrapper that forwards SIGTERM,
+ *  so SIGKILL, the fallback of `stop()`, would orphan the real anvil with
+ *  this process's stderr, and `node --test` waits for that pipe to close. */
+function anvilBinary() {
+  const arch = { x64: 'amd64', arm64: 'arm64' }[process.arch] ?? process.arch;
+  const direct = path.join(ROOT, `node_modules/@foundry-rs/anvil-${process.platform}-${arch}/bin/anvil`);
+  return existsSync(direct) ? direct : path.join(ROOT, 'node_modules/.bin/anvil');
+}
+
 /** Starts anvil on a port the system gives it (`--port 0`: no window in which
  *  another process could take a port picked beforehand); resolves with the
  *  port anvil prints once it listens and answers. */
 export async function startAnvil({ chainId, hardfork } = {}) {
-  const bin = path.join(ROOT, 'node_modules/.bin/anvil');
+  const bin = anvilBinary();
   const args = ['--host', '127.0.0.1', '--port', '0'];
   if (chainId) args.push('--chain-id', String(chainId));
   // e.g. 'berlin': a chain before EIP-1559 (no base fee, type-0 transactions).
   if (hardfork) args.push('--hardfork', hardfork);
-  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  // stderr piped, not inherited: an anvil outliving this process must not
+  // hold the test runner's pipe open (it waits for the pipe to close).
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let exited = false;
   proc.once('exit', () => (exited = true));
+  stopOnExit(proc);
+  let errors = '';
+  proc.stderr.on('data', (d) => (errors = (errors + d).slice(-2000)));
   let out = '';
   let port = null;
   proc.stdout.on('data', (chunk) => {
@@ -69,7 +94,7 @@ export async function startAnvil({ chainId, hardfork } = {}) {
     if (m) port = Number(m[1]);
   });
   await until(() => {
-    if (exited) throw new Error(`anvil exited: ${out.slice(-400)}`);
+    if (exited) throw new Error(`anvil exited: ${out.slice(-400)} ${errors.slice(-400)}`);
     return port;
   }, 'anvil to print its port', 15_000, 50);
   const url = `http://127.0.0.1:${port}`;
@@ -102,6 +127,10 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+/** How long `browser.ui` waits for the worker's answer (the slowest call,
+ *  turning sync on for 10,000 records, takes about 0.4 s). */
+const UI_ANSWER_MS = 60_000;
 
 // TANDEM_E2E_EXTENSION: a folder with another build of the extension (its
 // manifest.json, _locales/ and extension/), e.g. the last commit's, to show that a new
@@ -169,10 +198,21 @@ export async function launch({ extensionDir = process.env.TANDEM_E2E_EXTENSION ?
     url: (p) => `chrome-extension://${extId}/${p}`,
     /** A `tandem/ui` call from an extension page; throws on { ok: false }. */
     async ui(method, params) {
-      const r = await ext.evaluate(
-        ([method, params]) => chrome.runtime.sendMessage({ channel: 'tandem/ui', id: 1, method, params }),
-        [method, params],
-      );
+      // Bounded: a worker that never answers fails the test here, naming
+      // the call (an evaluate waits as long as its promise does).
+      let timer;
+      const r = await Promise.race([
+        ext.evaluate(
+          ([method, params]) => chrome.runtime.sendMessage({ channel: 'tandem/ui', id: 1, method, params }),
+          [method, params],
+        ),
+        new Promise((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`the worker did not answer ${method} within ${UI_ANSWER_MS} ms; it said: ${JSON.stringify(workerLog)}`)),
+            UI_ANSWER_MS,
+          );
+        }),
+      ]).finally(() => clearTimeout(timer));
       if (!r || !r.ok) {
         const e = new Error(r?.error?.message ?? 'no answer');
         e.kind = r?.error?.kind;
