@@ -316,6 +316,11 @@ async function lockNow() {
  *  tab lists them, with no permission here. */
 let sitesElsewhere = [];
 
+/** The popup's `state` answer: the core's state as it is, with what only
+ *  the worker knows (a vault, the unlock, other devices' sites, an
+ *  erasure). Addresses in EIP-55 form (the core's `checksumAddress`); the
+ *  network is the core's lookup; `assets` is every network's watched
+ *  tokens (the popup shows the selected network's from the portfolio). */
 function view() {
   const s = JSON.parse(wallet.stateJson());
   const cs = (a) => {
@@ -336,7 +341,7 @@ function view() {
     sites: s.sites.map((x) => ({ ...x, accounts: x.accounts.map(cs) })),
     sitesElsewhere,
     settings: s.settings,
-    assets: s.assets.filter((a) => a.chainId === network.chainId),
+    assets: s.assets,
     pendingApprovals: JSON.parse(wallet.approvals()).length,
     phone: JSON.parse(wallet.phonePolicy()),
     lockAt: unlocked() ? wallet.lockDeadline() : null,
