@@ -193,6 +193,8 @@ export async function launch({ extensionDir = process.env.TANDEM_E2E_EXTENSION ?
     ext,
     /** The profile's folder (e.g. its DevToolsActivePort, lib/profile.mjs). */
     profile,
+    /** The worker's last 40 warnings and errors (for a failure's message). */
+    workerLog,
     /** What this browser tried to reach outside 127.0.0.1 (lib/guard.mjs). */
     guard,
     url: (p) => `chrome-extension://${extId}/${p}`,

@@ -20,7 +20,13 @@ export async function joinGroupOf(browser, cli) {
     return v.pairing?.step === 'offer' && v.pairing;
   }, 'an offer');
   const accept = cli.spawn(['pair', 'accept', offer.link, '--compare', '--timeout', '60']);
-  const code = await accept.wait('code: ');
+  // A pairing that stalls says where each side was (failed once in a
+  // local loop, the CLI silent for 30 s).
+  const code = await accept.wait('code: ').catch(async (e) => {
+    const view = await browser.ui('devices.view').catch((x) => `no view: ${x.message}`);
+    e.message += `\nthe browser's devices view: ${JSON.stringify(view)}\nthe worker said: ${JSON.stringify(browser.workerLog)}`;
+    throw e;
+  });
   const shown = await until(async () => {
     const v = await browser.ui('devices.view');
     return v.pairing?.step === 'confirm_code' && v.pairing.code;
