@@ -8,6 +8,14 @@
 //! recipient of every message) and leave nothing half-written whatever
 //! fails, run without one, and the messages they free are dropped once per
 //! batch. Replies are sent only after COMMIT returns.
+//!
+//! The writer never checkpoints the WAL itself: SQLite's automatic
+//! checkpoint runs inside the COMMIT that crosses its threshold, copying
+//! the WAL into the database file and fsyncing it there, so every message
+//! of that batch, and every batch queued behind it, waited for it. A
+//! thread of its own, on its own connection, runs passive checkpoints
+//! (they never block the writer) at most every [`CHECKPOINT_EVERY`] while
+//! commits come in.
 
 use std::{
     collections::HashMap,
@@ -28,6 +36,9 @@ use crate::{Error, Result};
 
 /// Most jobs folded into one transaction.
 const MAX_BATCH: usize = 4096;
+
+/// Least time between two background checkpoints while commits come in.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Version 2 layout. `mailbox` columns hold the server's mailbox keys.
 const SCHEMA: &str = "
@@ -141,6 +152,9 @@ pub struct Durability {
     pub journal_mode: String,
     /// `PRAGMA synchronous`: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.
     pub synchronous: i64,
+    /// `PRAGMA wal_autocheckpoint` (0: the writer's COMMIT never
+    /// checkpoints; the checkpointer thread does).
+    pub wal_autocheckpoint: i64,
 }
 
 /// Creates the schema in an empty database, or checks an existing one is
@@ -185,8 +199,11 @@ impl SqliteStore {
         }
         // FULL: the WAL is fsync'd at every commit, so a committed message
         // survives power loss, not just a process crash.
-        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
-            .map_err(db_err)?;
+        // wal_autocheckpoint=0: checkpoints are the checkpointer thread's.
+        conn.execute_batch(
+            "PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint=0;",
+        )
+        .map_err(db_err)?;
         init_schema(&conn, &location)?;
         conn.execute_batch(&super::BACKUPS_TABLE.replace("BYTEA_OR_BLOB", "BLOB"))
             .map_err(db_err)?;
@@ -204,12 +221,22 @@ impl SqliteStore {
                 }
             })
             .map_err(|e| Error::Storage(format!("cannot start the database thread: {e}")))?;
+        let cconn = Connection::open(path.as_ref()).map_err(db_err)?;
+        cconn
+            .execute_batch("PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
+            .map_err(db_err)?;
+        // One token at most: commits while a checkpoint runs ask for one more.
+        let (ctx, crx) = mpsc::sync_channel::<()>(1);
+        std::thread::Builder::new()
+            .name("relay-sqlite-checkpoint".into())
+            .spawn(move || checkpointer(&cconn, &crx))
+            .map_err(|e| Error::Storage(format!("cannot start the database thread: {e}")))?;
         let (tx, rx) = mpsc::channel::<Job>();
         let stats = std::sync::Arc::new(super::WriterStats::default());
         let theirs = std::sync::Arc::clone(&stats);
         std::thread::Builder::new()
             .name("relay-sqlite".into())
-            .spawn(move || writer(inner, rx, &theirs))
+            .spawn(move || writer(inner, rx, &theirs, &ctx))
             .map_err(|e| Error::Storage(format!("cannot start the database thread: {e}")))?;
         Ok(Self {
             tx: std::sync::Mutex::new(tx),
@@ -230,9 +257,14 @@ impl SqliteStore {
                 .conn
                 .query_row("PRAGMA synchronous", [], |r| r.get(0))
                 .map_err(db_err)?;
+            let wal_autocheckpoint = i
+                .conn
+                .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+                .map_err(db_err)?;
             Ok(Durability {
                 journal_mode,
                 synchronous,
+                wal_autocheckpoint,
             })
         })
         .await
@@ -583,7 +615,25 @@ fn savepoint(c: &Connection, sql: &str) -> bool {
         .is_ok()
 }
 
-fn writer(mut inner: Inner, rx: Receiver<Job>, stats: &super::WriterStats) {
+/// Copies the WAL into the database file (a passive checkpoint: it takes
+/// no lock the writer waits for, and stops at frames a reader still
+/// needs) once per token from the writer, at most every
+/// [`CHECKPOINT_EVERY`]; ends with the writer.
+fn checkpointer(conn: &Connection, due: &Receiver<()>) {
+    while due.recv().is_ok() {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+        std::thread::sleep(CHECKPOINT_EVERY);
+    }
+}
+
+fn writer(
+    mut inner: Inner,
+    rx: Receiver<Job>,
+    stats: &super::WriterStats,
+    checkpoint: &mpsc::SyncSender<()>,
+) {
     while let Ok(first) = rx.recv() {
         let started = std::time::Instant::now();
         let mut jobs = vec![first];
@@ -625,6 +675,9 @@ fn writer(mut inner: Inner, rx: Receiver<Job>, stats: &super::WriterStats) {
         stats.batch.observe(started.elapsed());
         if commit.is_some() {
             let _ = inner.conn.execute_batch("ROLLBACK");
+        } else {
+            // Full: a checkpoint is already asked for.
+            let _ = checkpoint.try_send(());
         }
         for d in done {
             d(commit.as_deref());
@@ -1113,6 +1166,55 @@ mod tests {
             store.chain_head(b"G".to_vec()).await.unwrap().unwrap().len,
             2
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The writer's COMMIT never checkpoints (a checkpoint there held up
+    /// every message of its batch and the batches behind it): the WAL
+    /// reaches the database file through the checkpointer thread alone.
+    #[tokio::test]
+    async fn the_wal_reaches_the_database_file_off_the_writer_thread() {
+        let (dir, path) = temp_db("checkpoint");
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.durability().await.unwrap().wal_autocheckpoint, 0);
+        let before = std::fs::metadata(&path).unwrap().len();
+        let payload = vec![7u8; 1024];
+        let limits = MailboxLimits {
+            max_messages: 10_000,
+            max_bytes: 10 << 20,
+        };
+        let sends = (0..2_000).map(|n| {
+            store.publish(
+                NewMessage {
+                    topic: format!("t{}", n % 50).into_bytes(),
+                    sender: b"A".to_vec(),
+                    sender_mailbox: b"A".to_vec(),
+                    payload: payload.clone(),
+                    sent_at: 600,
+                    expires_at: u64::MAX >> 2,
+                    recipients: Some(vec![b"B".to_vec()]),
+                    partial: false,
+                },
+                limits,
+            )
+        });
+        for r in futures_util::future::join_all(sends).await {
+            r.unwrap();
+        }
+        // 2 MB of messages are committed (in the WAL); the database file
+        // holds them once a checkpoint ran. Checkpoints come at most every
+        // CHECKPOINT_EVERY, so this waits for the file, with a deadline.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut size = before;
+        while size < 2_000 * 1024 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file stayed at {size} B (was {before} B): no checkpoint ran"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            size = std::fs::metadata(&path).unwrap().len();
+        }
+        drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
