@@ -2,7 +2,8 @@
 //! The sync loop of several devices over an in-memory group and a blob
 //! store with compare and swap (the relay's rules), in chosen schedules:
 //! live changes, a device that was offline for a month catching up from
-//! the snapshot alone, two devices racing to write the snapshot, a category
+//! the snapshot alone and from the snapshot plus the changes sent after
+//! it, two devices racing to write the snapshot, a category
 //! turned off, a blob the reader cannot open. The real relay and device
 //! engines are exercised in `crates/cli/tests/sync.rs`.
 
@@ -247,6 +248,77 @@ fn live_changes_reach_every_device_and_a_device_offline_for_a_month_catches_up_f
     w.run(&[late]);
     assert_eq!(w.contacts(late), w.contacts(a));
     assert!(w.devs[late].replica().enabled(Category::AddressBook));
+}
+
+#[test]
+fn a_device_offline_for_a_month_catches_up_from_the_snapshot_plus_the_operations_sent_after_it() {
+    let mut w = World::new(3);
+    let (a, b, c) = (0, 1, 2);
+    let book = |n| Field::record(Category::AddressBook, addr(n));
+    on(&mut w, a, Category::AddressBook);
+    w.edit(a, book(1), contact("Alice"));
+    w.flush(a);
+    w.run(&[a, b, c]);
+    assert_eq!(w.contacts(c), w.contacts(a));
+
+    // C goes offline; A and B change records, and the snapshot is written.
+    w.devs[c].offline();
+    w.edit(a, book(2), contact("Bob"));
+    w.edit(b, book(3), contact("Carol"));
+    w.edit(b, book(1), contact("Alice Liddell"));
+    w.edit(a, book(4), contact("Dan"));
+    w.edit(a, book(4), None);
+    w.save(a);
+    w.save(b);
+    w.run(&[a, b]);
+    assert_eq!(w.contacts(b), w.contacts(a));
+    assert_eq!(w.blob_contacts(), 3);
+    let at_snapshot = w.contacts(a);
+    // What was sent meanwhile never reaches C: its mailbox expired.
+    w.net.inbox[c].clear();
+
+    // A month later A changes more, sent live: the pages do not hold it.
+    w.now += 30 * 86_400_000;
+    let pages = w.net.blobs.clone();
+    for (n, value) in [
+        (5, contact("Eve")),
+        (5, contact("Eve Online")),
+        (2, None),
+        (3, contact("Carol Danvers")),
+    ] {
+        w.edit(a, book(n), value);
+        let outs = w.devs[a].send_outbox();
+        w.queue(a, outs);
+        while w.step(a) {}
+    }
+    assert_eq!(
+        w.net.blobs, pages,
+        "the later changes are not in the snapshot"
+    );
+    let live: Vec<Vec<u8>> = w.net.inbox[c].drain(..).collect();
+    assert_eq!(live.len(), 4, "one message per change");
+
+    // C comes back: the snapshot first, then the later operations, out of
+    // order and some twice (the rename of Eve before her record).
+    w.flush(c);
+    while w.step(c) {}
+    assert_eq!(w.contacts(c), at_snapshot, "C holds the snapshot");
+    for i in [3, 1, 0, 1, 2, 3, 0, 2] {
+        w.net.inbox[c].push_back(live[i].clone());
+    }
+    w.run(&[c]);
+    w.run(&[a, b, c]);
+    assert_eq!(
+        w.contacts(c),
+        [
+            (addr(1), contact("Alice Liddell").unwrap()),
+            (addr(3), contact("Carol Danvers").unwrap()),
+            (addr(5), contact("Eve Online").unwrap()),
+        ]
+    );
+    assert_eq!(w.contacts(a), w.contacts(c));
+    assert_eq!(w.contacts(b), w.contacts(c));
+    assert_eq!(w.devs[c].status().held, 0, "nothing held for a clock ahead");
 }
 
 #[test]

@@ -1016,6 +1016,74 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_moved_in_its_chain_is_shown_out_of_order_in_red() {
+        use tandem_pair::IdentityKey;
+        use tandem_sync::audit::Log;
+        let desk = IdentityKey::from_seed(&[1; 32]);
+        let phone = IdentityKey::from_seed(&[2; 32]);
+        let mut written = Log::default();
+        for i in 0..3 {
+            written.append(
+                &desk,
+                Happened::Unlock { ok: i != 1 },
+                1_700_000_000_000 + i * 60_000,
+            );
+        }
+        // The phone's copy, its second and third entries swapped where it
+        // is stored (what someone with the storage could do).
+        let mut stored = serde_json::to_value(&written).unwrap();
+        stored["chains"][desk.device_id().to_hex()]
+            .as_array_mut()
+            .unwrap()
+            .swap(1, 2);
+        let held: Log = serde_json::from_value(stored).unwrap();
+        let keys = [&desk, &phone];
+        let checked = held.verify(phone.device_id(), |d| {
+            keys.iter()
+                .find(|k| k.device_id() == *d)
+                .map(|k| k.public())
+        });
+        // As the worker's `auditView` sends it.
+        let view = AuditView {
+            me: phone.device_id().to_hex(),
+            entries: checked
+                .iter()
+                .map(|c| AuditEntry {
+                    device: c.entry.device.to_hex(),
+                    device_name: "Chrome on Linux".into(),
+                    seq: c.entry.seq,
+                    at_ms: c.entry.at_ms,
+                    happened: c.entry.happened.clone(),
+                    verdict: c.verdict.clone(),
+                })
+                .collect(),
+            devices: Vec::new(),
+        };
+        let p = page(&AuditScreen {
+            view,
+            filter: AuditFilter::default(),
+        });
+        let id = |seq: u64| format!("audit-entry-{}-{seq}", desk.device_id().to_hex());
+        says(
+            &p,
+            &format!("{}-problem", id(2)),
+            "Out of order: this entry was moved",
+        );
+        assert_eq!(p.find(&id(2)).unwrap().get("class"), Some("stack warn"));
+        says(
+            &p,
+            &format!("{}-problem", id(3)),
+            "1 entry before this one is missing",
+        );
+        assert!(p.find(&format!("{}-problem", id(1))).is_none());
+        says(
+            &p,
+            "audit-summary",
+            "3 entries; 2 have a problem (shown in red).",
+        );
+    }
+
+    #[test]
     fn actions_parse_and_unknown_exports_are_refused() {
         assert_eq!(
             parse("audit-filter-kind", "sign"),

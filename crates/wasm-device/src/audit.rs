@@ -294,7 +294,10 @@ mod tests {
     use super::*;
     use rand_core::OsRng;
     use serde_json::json;
-    use tandem_pair::{Capabilities, IdentityKey, SessionToken, TokenRequest};
+    use tandem_pair::{
+        Capabilities, IdentityKey, RevocationId, RevocationReason, RevocationRecord,
+        RevocationRequest, RevocationTarget, SessionToken, TokenRequest,
+    };
 
     /// A device that approved `new` into its group (the token it issued is
     /// in the group, as after a real pairing), and that token.
@@ -377,5 +380,66 @@ mod tests {
         // Another device's refresh is that device's to record.
         let other = json!({"kind": "token_refreshed", "device": "00".repeat(16), "expires_at": 5});
         assert_eq!(happened(&dev, &other), vec![]);
+    }
+
+    /// An engine event as the worker hears it (`events::to_json`).
+    fn heard(e: &Event) -> serde_json::Value {
+        serde_json::from_str(&events::to_json(e)).unwrap()
+    }
+
+    #[test]
+    fn this_devices_token_refreshed_is_recorded_with_its_new_expiry() {
+        let (dev, _) = approver_of(&IdentityKey::generate(&mut OsRng));
+        let e = heard(&Event::TokenRefreshed {
+            device: dev.id(),
+            expires_at: 1_702_592_000,
+        });
+        assert_eq!(
+            happened(&dev, &e),
+            vec![Happened::Token {
+                device: dev.id().to_hex(),
+                action: "refreshed".into(),
+                expires_at: 1_702_592_000,
+            }]
+        );
+    }
+
+    #[test]
+    fn a_revocation_this_device_issued_is_recorded_with_the_device_and_the_reason() {
+        let phone = IdentityKey::generate(&mut OsRng);
+        let (dev, _) = approver_of(&phone);
+        let revoke = |by: &IdentityKey, target| {
+            let request = RevocationRequest {
+                group: dev.state().group.id(),
+                target,
+                rotator: Some(by.device_id()),
+                seq: 1,
+                prev: RevocationId::NONE,
+                reason: RevocationReason::Compromised,
+                erase: true,
+            };
+            heard(&Event::DeviceRevoked {
+                record: RevocationRecord::issue(by, &request, 1_700_000_500),
+            })
+        };
+        assert_eq!(
+            happened(
+                &dev,
+                &revoke(dev.identity(), RevocationTarget::Device(phone.device_id()))
+            ),
+            vec![Happened::Revoked {
+                device: phone.device_id().to_hex(),
+                reason: "compromised".into(),
+            }]
+        );
+        // One another device issued is that device's to record.
+        let other = IdentityKey::generate(&mut OsRng);
+        assert_eq!(
+            happened(
+                &dev,
+                &revoke(&other, RevocationTarget::Device(phone.device_id()))
+            ),
+            vec![]
+        );
     }
 }

@@ -457,27 +457,17 @@ impl DeviceHost {
 
     fn edit(&self, field: Field, value: Option<Value>) -> Result<(), JsError> {
         let host = &self.host;
-        let switched = match (&field, &value) {
-            (Field::Enabled { category }, Some(Value::Enabled(on))) => Some((*category, *on)),
-            _ => None,
-        };
         let outs = {
+            let dev = host.dev.borrow();
             let mut stored = host.sync.stored.borrow_mut();
             let s = stored
                 .as_mut()
                 .ok_or_else(|| JsError::new("sync is not open"))?;
-            s.syncer
-                .edit(field, value, now_ms())
+            edited(&mut s.syncer, dev.identity(), field, value, now_ms())
                 .map_err(|e| JsError::new(&e.to_string()))?
         };
         carry_out(host, outs);
-        if let Some((category, on)) = switched {
-            record(
-                host,
-                tandem_sync::audit::Happened::SyncCategory { category, on },
-                now_ms(),
-            );
-        }
+        // Online, the save sends the audit entry of a switch with the change.
         if host.dev.borrow().is_online() {
             let outs = with(host, Syncer::save);
             carry_out(host, outs);
@@ -510,6 +500,31 @@ impl DeviceHost {
         );
         serde_json::to_string(&view).map_err(|e| JsError::new(&e.to_string()))
     }
+}
+
+/// A change made here, on the syncer (every `DeviceHost::edit`): a
+/// category switched on or off is also recorded in the audit log, signed
+/// by `me`.
+fn edited(
+    s: &mut Syncer,
+    me: &tandem_pair::IdentityKey,
+    field: Field,
+    value: Option<Value>,
+    now: u64,
+) -> tandem_sync::Result<Vec<Out>> {
+    let switched = match (&field, &value) {
+        (Field::Enabled { category }, Some(Value::Enabled(on))) => Some((*category, *on)),
+        _ => None,
+    };
+    let mut outs = s.edit(field, value, now)?;
+    if let Some((category, on)) = switched {
+        outs.extend(s.record(
+            me,
+            tandem_sync::audit::Happened::SyncCategory { category, on },
+            now,
+        ));
+    }
+    Ok(outs)
 }
 
 fn token_list(json: &str) -> Result<Vec<tokens::WalletToken>, JsError> {
@@ -904,5 +919,74 @@ pub(crate) async fn store(host: &Rc<Host>) {
     // Or a move of the backup that waits for the next generation's key.
     if with_attached(host, |s| s.backup_due() || s.backup().wants_key()).unwrap_or(false) {
         crate::emit(host, r#"{"kind":"backup"}"#);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_pair::IdentityKey;
+    use tandem_sync::audit::{Happened, Verdict};
+    use tandem_sync::Contact;
+
+    const T0: u64 = 1_800_000_000_000;
+
+    #[test]
+    fn a_category_turned_on_and_off_here_is_recorded_each_time_and_a_record_is_not() {
+        let me = IdentityKey::from_seed(&[5; 32]);
+        let mut s = Syncer::new(me.device_id());
+        let switch = |s: &mut Syncer, on: bool, now: u64| {
+            let field = Field::Enabled {
+                category: Category::AddressBook,
+            };
+            edited(s, &me, field, Some(Value::Enabled(on)), now).unwrap()
+        };
+        switch(&mut s, true, T0);
+        let contact = Value::Contact(Contact {
+            name: "Alice".into(),
+            note: String::new(),
+        });
+        let field = Field::record(Category::AddressBook, format!("0x{}", "11".repeat(20)));
+        edited(&mut s, &me, field, Some(contact), T0 + 1_000).unwrap();
+        switch(&mut s, false, T0 + 2_000);
+
+        let checked = s.audit().verify(me.device_id(), |d| {
+            (*d == me.device_id()).then(|| me.public())
+        });
+        let entries: Vec<_> = checked
+            .iter()
+            .map(|c| {
+                (
+                    c.entry.device,
+                    c.entry.seq,
+                    c.entry.at_ms,
+                    c.entry.happened.clone(),
+                    c.verdict.clone(),
+                )
+            })
+            .collect();
+        let switched = |on| Happened::SyncCategory {
+            category: Category::AddressBook,
+            on,
+        };
+        assert_eq!(
+            entries,
+            [
+                (me.device_id(), 1, T0, switched(true), Verdict::Ok),
+                (me.device_id(), 2, T0 + 2_000, switched(false), Verdict::Ok),
+            ]
+        );
+        // Both go to the group with the next send.
+        let sent: Vec<String> = s
+            .send_outbox()
+            .into_iter()
+            .filter_map(|o| match o {
+                Out::Send(m) => Some(String::from_utf8(m).unwrap()),
+                _ => None,
+            })
+            .filter(|m| m.contains(r#""type":"audit_entries""#))
+            .collect();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert_eq!(sent[0].matches(r#""kind":"sync_category""#).count(), 2);
     }
 }
