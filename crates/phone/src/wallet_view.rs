@@ -15,8 +15,6 @@
 //! network. Nothing here is read from a node: the phone shows what the
 //! group said, never more current than that.
 
-use std::collections::BTreeMap;
-
 use crate::model::{Effect, Phone, Screen};
 use tandem_sync::view::{RecordView, SyncView};
 use tandem_sync::{Category, Value};
@@ -112,18 +110,10 @@ pub fn shown(sync: Option<&SyncView>, records: &[RecordView], now_ms: f64) -> Sh
     let (names_on, balances_on) = (on(Category::Accounts), on(Category::Balances));
     let of = |c: Category| records.iter().filter(move |r| r.category == c && on(c));
 
-    // Networks: the group's, then the wallet's built-in ones.
-    let mut nets: BTreeMap<u64, Net> = tandem_wallet::network::defaults()
-        .into_iter()
-        .map(|n| {
-            let net = Net {
-                name: n.name,
-                symbol: n.symbol,
-                decimals: u8::try_from(n.decimals).unwrap_or(18),
-            };
-            (n.chain_id, net)
-        })
-        .collect();
+    // Networks: the group's, then the wallet's built-in ones (the first
+    // of a chain counts). Lists, not maps: a handful of entries, and each
+    // map type would cost the module its own copy of the tree's code.
+    let mut nets: Vec<(u64, Net)> = Vec::new();
     let mut networks = Vec::new();
     for r in of(Category::Networks) {
         let (Ok(chain_id), Value::Network(n)) = (r.id.parse::<u64>(), &r.value) else {
@@ -134,22 +124,30 @@ pub fn shown(sync: Option<&SyncView>, records: &[RecordView], now_ms: f64) -> Sh
             label: format!("{} · chain {chain_id} · {}", n.name, n.currency),
             rpc: n.rpc.clone(),
         });
-        nets.insert(
+        nets.push((
             chain_id,
             Net {
                 name: n.name.clone(),
                 symbol: n.currency.clone(),
                 decimals: n.decimals,
             },
-        );
+        ));
     }
-    let net_name = |chain: u64| {
-        nets.get(&chain)
-            .map_or_else(|| format!("Chain {chain}"), |n| n.name.clone())
-    };
+    nets.extend(tandem_wallet::network::defaults().into_iter().map(|n| {
+        let net = Net {
+            name: n.name,
+            symbol: n.symbol,
+            decimals: u8::try_from(n.decimals).unwrap_or(18),
+        };
+        (n.chain_id, net)
+    }));
+    let net = |chain: u64| nets.iter().find(|(c, _)| *c == chain).map(|(_, n)| n);
+    let net_name =
+        |chain: u64| net(chain).map_or_else(|| format!("Chain {chain}"), |n| n.name.clone());
 
     // Tokens: `<chain>:<token>`; hidden ones are neither listed nor counted.
-    let mut tokens_of: BTreeMap<(u64, String), &tandem_sync::Token> = BTreeMap::new();
+    // (in the records' order: by id)
+    let mut tokens_of: Vec<((u64, String), &tandem_sync::Token)> = Vec::new();
     let mut hidden = Vec::new();
     for r in of(Category::Tokens) {
         let Value::Token(t) = &r.value else { continue };
@@ -163,7 +161,7 @@ pub fn shown(sync: Option<&SyncView>, records: &[RecordView], now_ms: f64) -> Sh
         if t.hidden {
             hidden.push(key);
         } else {
-            tokens_of.insert(key, t);
+            tokens_of.push((key, t));
         }
     }
     let tokens = tokens_of
@@ -194,7 +192,7 @@ pub fn shown(sync: Option<&SyncView>, records: &[RecordView], now_ms: f64) -> Sh
             named.push((a.order, address, a.name.clone()));
         }
     }
-    named.sort();
+    named.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     let mut accounts: Vec<AccountRow> = named
         .into_iter()
         .map(|(_, address, name)| AccountRow {
@@ -225,7 +223,7 @@ pub fn shown(sync: Option<&SyncView>, records: &[RecordView], now_ms: f64) -> Sh
             continue;
         }
         let (amount, symbol) = if token == "native" {
-            match nets.get(&chain) {
+            match net(chain) {
                 Some(n) => (amount(&b.amount, n.decimals, &n.symbol), n.symbol.clone()),
                 // Every EVM chain's coin counts in 18 decimals, and so do
                 // the networks the wallet adds (`decimals: 18` in their
@@ -233,8 +231,8 @@ pub fn shown(sync: Option<&SyncView>, records: &[RecordView], now_ms: f64) -> Sh
                 None => (amount(&b.amount, 18, "(native coin)"), String::new()),
             }
         } else {
-            match tokens_of.get(&(chain, token.clone())) {
-                Some(t) => (amount(&b.amount, t.decimals, &t.symbol), t.symbol.clone()),
+            match tokens_of.iter().find(|(k, _)| k.0 == chain && k.1 == token) {
+                Some((_, t)) => (amount(&b.amount, t.decimals, &t.symbol), t.symbol.clone()),
                 // No record says its decimals: the count as written.
                 None => (
                     format!("{} units of token {}", b.amount, shorten_address(&token)),
@@ -254,7 +252,7 @@ pub fn shown(sync: Option<&SyncView>, records: &[RecordView], now_ms: f64) -> Sh
         };
         rows.push((account, (chain, token != "native", symbol), row));
     }
-    rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    rows.sort_unstable_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     for (account, _, row) in rows {
         let at = match accounts
             .iter()
