@@ -2,7 +2,10 @@
 // built extension in headless Chromium and the real relay binary, which
 // also serves the phone app (/app/) to a second headless Chromium with
 // mobile emulation, all on 127.0.0.1. The extension (the anvil phrase)
-// syncs its address book; its sync module writes the encrypted backup,
+// syncs its address book, account names, tokens and networks (an account
+// renamed, a token and a network added, the network's RPC a second anvil
+// of chain 31338: a network is saved only if its RPC serves the chain);
+// its sync module writes the encrypted backup,
 // found on the relay under the id this test derives from the phrase with
 // @noble (lib/backup.mjs) and opened with the key @noble derives. A fresh
 // phone imports the same phrase: its plain build finds that a backup
@@ -10,6 +13,7 @@
 // after one reload and the unlock, the sync build says what the backup
 // holds (the counts the test reads in the backup itself) and restores it
 // on "Restore": the entry is on its Sync screen with the switch on, the
+// account's name, the token and the network on its Wallet screen, the
 // extension's entries on its Activity screen, each checked, and the
 // phone's own signed "restored" entry with the count. A proxy in front of
 // the relay that flips one byte of the backup (an attacker holding it)
@@ -23,7 +27,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { launch, until, ROOT, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
+import { launch, startAnvil, until, ROOT, ANVIL_MNEMONIC, ANVIL_ACCOUNT_0 as A0, PASSWORD } from './lib/index.mjs';
 import { onboardImport } from './lib/onboard.mjs';
 import { startRelay } from './lib/devices.mjs';
 import { auditEntries as entries, launchPhone, setUpPhone, unlockPhone } from './lib/phone.mjs';
@@ -33,6 +37,8 @@ import { findSecrets, phraseSecrets } from './lib/secrets.mjs';
 const BOB = `0x${'b0'.repeat(20)}`;
 const CONTACT = 'Bob Restored';
 const MOVED = 'Bob Moved On';
+const NAME = 'Savings Restored';
+const TOKEN = `0x${'7e'.repeat(20)}`;
 
 /** A fresh phone on `appUrl` imports the anvil phrase and is offered the
  *  backup; "Restore" reloads it into the sync build, unlocked again. */
@@ -53,10 +59,10 @@ async function importAndContinue(appUrl) {
 
 describe('restore on a new phone from the recovery phrase', { timeout: 300_000 }, () => {
   const keys = backupKeys(ANVIL_MNEMONIC);
-  let relay, browser, phone;
+  let relay, browser, phone, devnet;
 
   before(async () => {
-    relay = await startRelay({ appDir: path.join(ROOT, 'phone') });
+    [relay, devnet] = await Promise.all([startRelay({ appDir: path.join(ROOT, 'phone') }), startAnvil({ chainId: 31338 })]);
     browser = await launch();
     await onboardImport(browser, ANVIL_MNEMONIC, PASSWORD);
     await browser.ui('devices.relay.set', { relay: relay.url });
@@ -66,22 +72,31 @@ describe('restore on a new phone from the recovery phrase', { timeout: 300_000 }
     await phone?.close();
     await browser?.close();
     await relay?.stop();
+    await devnet?.stop();
   });
 
-  it('the extension writes the backup with an address-book entry and its audit log', async () => {
-    await browser.ui('sync.edit', { field: { enabled: { category: 'address_book' } }, value: { enabled: true } });
+  it('the extension writes the backup with an address-book entry, an account name, a token, a network and its audit log', async () => {
+    for (const category of ['address_book', 'accounts', 'tokens', 'networks']) {
+      await browser.ui('sync.edit', { field: { enabled: { category } }, value: { enabled: true } });
+    }
     await browser.ui('sync.edit', {
       field: { record: { category: 'address_book', id: BOB } },
       value: { contact: { name: CONTACT, note: '' } },
     });
+    await browser.ui('accounts.rename', { address: A0, name: NAME });
+    await browser.ui('networks.upsert', { chainId: 31338, name: 'Devnet', rpcUrl: devnet.url, symbol: 'DEV' });
+    await browser.ui('networks.select', { chainId: 31338 });
+    await browser.ui('assets.add', { address: TOKEN, symbol: 'TKN', decimals: 6 });
     const plain = await until(
       async () => {
         const stored = await relayBackup(relay.url, keys.id);
         if (!stored?.data) return false;
         const p = openBackup(keys, stored.data);
-        return JSON.stringify(p).includes(CONTACT) && p;
+        const text = JSON.stringify(p);
+        return ['address_book', 'accounts', 'tokens', 'networks'].every((c) => p.snapshots.some((s) => s.category === c)) &&
+          [CONTACT, NAME, 'Devnet', 'TKN'].every((t) => text.includes(t)) && p;
       },
-      'the backup on the relay with the entry',
+      'the backup on the relay with the entry, the name, the network and the token',
       30_000,
       250,
     );
@@ -106,6 +121,11 @@ describe('restore on a new phone from the recovery phrase', { timeout: 300_000 }
     await what.waitFor({ timeout: 30_000 });
     const text = await what.textContent();
     assert.match(text, /1 address book entry/);
+    // The extension's names, tokens and networks (the counts its records
+    // hold: every account of the wallet has a name record).
+    assert.match(text, /\b\d+ account names?\b/);
+    assert.match(text, /\b1 token\b/);
+    assert.match(text, /\b1 network\b/);
     assert.match(text, new RegExp(`the history \\(audit log\\) of ${held.audit.length} devices?: ${total} entr`));
     await page.getByTestId('sync-open').click();
     await page.getByTestId('sync-screen').waitFor();
@@ -113,8 +133,25 @@ describe('restore on a new phone from the recovery phrase', { timeout: 300_000 }
     await page.getByTestId('back-button').click();
     await page.getByTestId('backup-restore').click();
     await page.getByTestId('backup-offer').waitFor({ state: 'detached', timeout: 20_000 });
-    assert.match(await page.getByTestId('notice').textContent(), /Restored from the backup: 1 address book entry/);
+    assert.match(await page.getByTestId('notice').textContent(), /Restored from the backup: .*1 address book entry/);
     assert.equal(await page.evaluate(() => localStorage.getItem('tandem.phone.restore')), null, 'the marker is gone');
+
+    // The Wallet screen: the account's name, the token and the network
+    // came back (no balance: the backup holds none).
+    await page.getByTestId('wallet-open').click();
+    const account = page.getByTestId(`wallet-account-${A0.toLowerCase()}`);
+    await until(
+      async () => (await account.getByTestId('wallet-account-name').textContent({ timeout: 500 }).catch(() => '')) === NAME,
+      'the restored account name on the Wallet screen',
+      20_000,
+    );
+    assert.equal(await account.getByTestId('wallet-account-address').textContent(), A0);
+    const token = page.getByTestId(`wallet-token-${TOKEN}`);
+    assert.match(await token.textContent(), /TKN/);
+    assert.match(await token.textContent(), /Devnet/);
+    assert.match(await page.getByTestId('wallet-network-31338').textContent(), /Devnet · chain 31338 · DEV/);
+    await page.getByTestId('back').click();
+    await page.getByTestId('home-screen').waitFor();
 
     // The Sync screen: the entry, and the switch on for the group.
     await page.getByTestId('sync-open').click();
@@ -207,7 +244,7 @@ describe('restore on a new phone from the recovery phrase', { timeout: 300_000 }
       assert.match(await what.textContent(), /1 address book entry/);
       await page.getByTestId('backup-restore').click();
       await page.getByTestId('backup-offer').waitFor({ state: 'detached', timeout: 20_000 });
-      assert.match(await page.getByTestId('notice').textContent(), /Restored from the backup: 1 address book entry/);
+      assert.match(await page.getByTestId('notice').textContent(), /Restored from the backup: .*1 address book entry/);
       await page.getByTestId('sync-open').click();
       const row = page.getByTestId(`sync-contact-${BOB}`);
       await row.waitFor({ timeout: 20_000 });

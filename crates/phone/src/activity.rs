@@ -110,7 +110,7 @@ pub fn answered(r: &Request, approved: bool, me: Option<&str>) -> Happened {
 
 /// The phone's sync status line: "Offline", "n changes waiting" or
 /// "Synced …". The log syncs whether or not a wallet category does (the
-/// phone has none of the desktop's records), so a status that counted
+/// phone writes none of the wallet's records), so a status that counted
 /// only categories would say "off" while entries go out. `outbox`: the
 /// device engine's messages the relay has not stored yet (log entries
 /// handed to it are no longer counted by the sync state); `sent_at`: when

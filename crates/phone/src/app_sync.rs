@@ -130,6 +130,9 @@ pub(crate) fn refresh(a: &App) {
     {
         a.phone.borrow_mut().on_sync(v);
     }
+    if let Ok(records) = host.sync_records(&crate::wallet_view::CATEGORIES) {
+        a.phone.borrow_mut().on_wallet_records(records);
+    }
 }
 
 /// Turns the log off: the flag `phone/boot.js` reads back to off (the

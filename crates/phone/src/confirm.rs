@@ -171,7 +171,7 @@ impl Phone {
             && self.wallet.is_some()
             && matches!(
                 self.screen,
-                Screen::Home | Screen::Approve | Screen::Activity | Screen::Sync
+                Screen::Home | Screen::Approve | Screen::Activity | Screen::Sync | Screen::Wallet
             )
         {
             self.screen = Screen::Approve;

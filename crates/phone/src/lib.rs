@@ -5,7 +5,8 @@
 //! approves the new device once both screens agree, lists every device of
 //! the wallet group and revokes them.
 //!
-//! `model` decides, `wallet` keeps the keys (pure), `screens` draws, `scan`
+//! `model` decides, `wallet` keeps the keys (pure), `wallet_view` shows
+//! the group's synced wallet (the sync module), `screens` draws, `scan`
 //! reads QR codes from camera frames; `biometric` (decisions) and `prf`
 //! (crypto) unlock with fingerprint or face through WebAuthn's PRF
 //! extension; `app` and `webauthn` (browser only) carry out what `model`
@@ -24,6 +25,8 @@ pub mod screens;
 #[cfg(any(feature = "sync", test))]
 mod sync;
 pub mod wallet;
+#[cfg(any(feature = "sync", test))]
+pub mod wallet_view;
 
 // Browser only at run time; compiles natively so clippy checks it.
 mod app;

@@ -52,6 +52,9 @@ pub enum Screen {
     /// What the group syncs, switched for every device, and the address
     /// book (the sync module only).
     Sync,
+    /// The group's accounts, last known balances, tokens and networks as
+    /// its devices synced them, read-only (the sync module only).
+    Wallet,
 }
 
 /// The camera, as the Scan screen shows it.
@@ -312,6 +315,10 @@ pub struct Phone {
     /// which way.
     #[cfg(any(feature = "sync", test))]
     pub turning_off: bool,
+    /// The group's wallet records as this phone's sync replica holds them
+    /// (`crate::wallet_view::CATEGORIES`), for the Wallet screen.
+    #[cfg(any(feature = "sync", test))]
+    pub group_records: Vec<tandem_sync::view::RecordView>,
 }
 
 impl Phone {
@@ -374,6 +381,8 @@ impl Phone {
             sent_at: None,
             #[cfg(any(feature = "sync", test))]
             turning_off: false,
+            #[cfg(any(feature = "sync", test))]
+            group_records: Vec::new(),
         }
     }
 
@@ -689,6 +698,11 @@ impl Phone {
         }
         #[cfg(any(feature = "sync", test))]
         if let Some(more) = self.sync_act(action, arg, field) {
+            out.extend(more);
+            return out;
+        }
+        #[cfg(any(feature = "sync", test))]
+        if let Some(more) = self.wallet_view_act(action) {
             out.extend(more);
             return out;
         }

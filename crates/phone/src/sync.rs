@@ -5,9 +5,11 @@
 //! phone is decided here, and `app_sync` hands the edit to this phone's
 //! device engine, which sends it to the group.
 //!
-//! A phone keeps no wallet records of its own (no names, tokens or
-//! networks: its computers do), but a category switch is a synced record
-//! itself: turned on here, every device of the group starts sharing it.
+//! A phone writes no wallet records of its own (no names, tokens or
+//! networks: its computers do); its sync replica holds the group's copy,
+//! which the Wallet screen shows read-only (`crate::wallet_view`). A
+//! category switch is a synced record itself: turned on here, every
+//! device of the group starts sharing it.
 //! The backup section is the extension's too: the phone writes the backup
 //! of its own wallet's phrase (`crate::backup`).
 

@@ -159,6 +159,29 @@ impl NoticeView {
 }
 
 impl Syncer {
+    /// Every record of `category`, in the replica's order (by id), each
+    /// naming the device that last changed it (`name`), as [`Self::view`]
+    /// lists them: for the categories it does not list (the phone's Wallet
+    /// screen reads balances and tokens). Whether the category syncs is
+    /// the caller's to check.
+    pub fn records_view(
+        &self,
+        category: Category,
+        name: impl Fn(&tandem_pair::DeviceId) -> String,
+    ) -> Vec<RecordView> {
+        let me = self.replica().device();
+        self.replica()
+            .records(category)
+            .map(|(id, value, from)| RecordView {
+                category,
+                id: id.to_owned(),
+                value: value.clone(),
+                from: name(&from),
+                mine: from == me,
+            })
+            .collect()
+    }
+
     /// What the UI shows: `name` gives a device's name, `notices` are the
     /// shell's kept notices (newest first), `limit` the most records of
     /// each category listed (`None`: all; `Some(0)`: a status line's view,
@@ -294,6 +317,48 @@ mod tests {
             .any(|c| c.category == Category::AddressBook && c.on));
         let back: SyncView = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
         assert_eq!(back, v);
+    }
+
+    #[test]
+    fn records_view_lists_a_category_the_view_leaves_out_naming_each_device() {
+        let me = DeviceId([1; 16]);
+        let mut a = Syncer::new(me);
+        let on = Field::Enabled {
+            category: Category::Balances,
+        };
+        a.edit(on, Some(Value::Enabled(true)), 1_000).unwrap();
+        let id = format!("31337:0x{}:native", "ab".repeat(20));
+        let balance = Value::Balance(crate::Balance {
+            amount: "5".into(),
+            as_of: 1_500,
+        });
+        a.edit(
+            Field::record(Category::Balances, id.clone()),
+            Some(balance.clone()),
+            2_000,
+        )
+        .unwrap();
+        assert!(a
+            .view(true, |_| "here".into(), &[], None)
+            .records
+            .is_empty());
+        let listed = a.records_view(Category::Balances, |d| {
+            assert_eq!(*d, me);
+            "here".into()
+        });
+        assert_eq!(
+            listed,
+            [RecordView {
+                category: Category::Balances,
+                id,
+                value: balance,
+                from: "here".into(),
+                mine: true,
+            }]
+        );
+        assert!(a
+            .records_view(Category::Tokens, |_| "here".into())
+            .is_empty());
     }
 
     #[test]

@@ -502,6 +502,36 @@ impl DeviceHost {
     }
 }
 
+impl DeviceHost {
+    /// Every record of `categories` (in that order), each naming the
+    /// device that last changed it as [`Self::sync_view`] does: the phone
+    /// app's Wallet screen (balances and tokens, which the sync view does
+    /// not list). From Rust only: no export, so the worker's module links
+    /// none of it.
+    pub fn sync_records(
+        &self,
+        categories: &[Category],
+    ) -> Result<Vec<tandem_sync::view::RecordView>, JsError> {
+        let dev = self.host.dev.borrow();
+        let stored = self.host.sync.stored.borrow();
+        let s = stored
+            .as_ref()
+            .ok_or_else(|| JsError::new("sync is not open"))?;
+        let me = dev.id();
+        let name = |d: &tandem_pair::DeviceId| {
+            if *d == me {
+                "this device".into()
+            } else {
+                events::name_of(&dev, d)
+            }
+        };
+        Ok(categories
+            .iter()
+            .flat_map(|c| s.syncer.records_view(*c, name))
+            .collect())
+    }
+}
+
 /// A change made here, on the syncer (every `DeviceHost::edit`): a
 /// category switched on or off is also recorded in the audit log, signed
 /// by `me`.

@@ -15,7 +15,8 @@ const TOPICS: [(&str, &str); 6] = [
         "With the Activity log and sync on, this phone keeps a backup of what syncs and of \
          the log on the relay, encrypted under a key from its recovery phrase (Sync shows \
          “Backup: saved …”). Import the phrase on a new phone or browser: it says what the \
-         backup holds and restores it. Then tap “Cut off other devices” there.",
+         backup holds and restores it: account names, tokens and networks show under \
+         Balances, the address book under Sync. Then tap “Cut off other devices” there.",
     ),
     (
         "If you lose your computer",

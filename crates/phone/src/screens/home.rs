@@ -123,6 +123,15 @@ pub(super) fn view(p: &Phone) -> El {
             "biometric-open",
             "btn link",
         ))
+        // The screen is the sync module's: the plain one links no label.
+        .maybe((crate::activity::LOG && p.activity).then(|| {
+            button(
+                "Balances: your accounts on every device",
+                "wallet-open",
+                "wallet-open",
+                "btn link",
+            )
+        }))
         .maybe(p.activity.then(|| {
             button(
                 "Sync: what your devices share",

@@ -17,6 +17,8 @@ mod setup;
 #[cfg(any(feature = "sync", test))]
 mod sync;
 mod unlock;
+#[cfg(any(feature = "sync", test))]
+mod wallet_view;
 mod welcome;
 mod words;
 
@@ -47,8 +49,10 @@ pub fn view(p: &Phone) -> El {
         Screen::Activity => activity::view(p),
         #[cfg(any(feature = "sync", test))]
         Screen::Sync => sync::view(p),
+        #[cfg(any(feature = "sync", test))]
+        Screen::Wallet => wallet_view::view(p),
         #[cfg(not(any(feature = "sync", test)))]
-        Screen::Activity | Screen::Sync => home::view(p),
+        Screen::Activity | Screen::Sync | Screen::Wallet => home::view(p),
     };
     let update = p.update.as_ref().map(|u| {
         el("p")
