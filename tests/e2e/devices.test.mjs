@@ -10,6 +10,7 @@ import { openPopup as open, until, startDapp, openDapp, ANVIL_MNEMONIC } from '.
 import { answer } from './lib/approve.mjs';
 import { startPhone, decodeQr, approveFromLink, walletOnRelay } from './lib/devices.mjs';
 import { cliSecrets, findSecrets, phraseSecrets, relayFiles } from './lib/secrets.mjs';
+import { sessionKey } from './lib/sealed.mjs';
 
 // The popup as Chrome shows it, slightly wider than the minimum.
 const openPopup = (browser) => open(browser, 380);
@@ -179,16 +180,20 @@ describe('the extension pairs with a phone through the relay', () => {
     known.push(...(await cliSecrets(laptop.home, 'correct horse')));
   });
 
-  it('leaves no key, seed or session key in the relay database or chrome.storage.local', async () => {
+  it('leaves no key, seed or session key in the relay database or chrome.storage (local, session)', async () => {
     known.push(...(await cliSecrets(phone.home, 'correct horse')));
     assert.ok(known.filter((s) => s.name.startsWith('group key')).length >= 2, 'group keys of both groups');
     const secrets = [...known];
     secrets.push(...phraseSecrets(ANVIL_MNEMONIC));
-    const session = await browser.ext.evaluate(() => chrome.storage.session.get('tandem.sessionKey'));
-    assert.ok(session['tandem.sessionKey'], 'the wallet is unlocked, so a session key exists');
-    secrets.push({ name: 'vault session key', bytes: Buffer.from(session['tandem.sessionKey'], 'base64') });
+    // The session key itself (the vault's data key), opened with the
+    // per-unlock key; what chrome.storage.session holds is it sealed, so
+    // the session area is scanned too.
+    const key = await sessionKey(browser);
+    assert.ok(key, 'the wallet is unlocked, so a session key exists');
+    secrets.push({ name: 'vault session key', bytes: key });
     const local = await browser.ext.evaluate(() => chrome.storage.local.get(null));
-    const haystacks = [...(await relayFiles(relay.dir)), Buffer.from(JSON.stringify(local))];
+    const session = await browser.ext.evaluate(() => chrome.storage.session.get(null));
+    const haystacks = [...(await relayFiles(relay.dir)), Buffer.from(JSON.stringify(local)), Buffer.from(JSON.stringify(session))];
     assert.ok(haystacks[0].length > 0 && local['tandem.device'], 'there is something to scan');
     assert.deepEqual(findSecrets(haystacks, secrets), []);
     // The scan finds what it looks for (the phone's vault plaintext would).

@@ -14,7 +14,12 @@
 // address book both ways; a network changed on the desktop is announced on
 // the phone with the desktop's name. The pairing made while the phone's
 // plain build ran waits in its storage and is recorded in its own chain
-// once the log opens.
+// once the log opens. Afterwards the phone's storage (localStorage,
+// IndexedDB, its profile's files) holds no phrase, seed, account key, group
+// key, identity seed, vault or session key of either device, in any
+// encoding, its sealed states opened included (only its device state holds
+// its identity and the group's keys); the desktop's storage and the relay's
+// database neither.
 // Run: node --test tests/e2e/phone-audit.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,10 +42,21 @@ import {
 import { onboardImport } from './lib/onboard.mjs';
 import { answer } from './lib/approve.mjs';
 import { startRelay } from './lib/devices.mjs';
-import { auditEntries as entries, unlockPhone } from './lib/phone.mjs';
+import { auditEntries as entries, unlockPhone, PHONE_PASSWORD } from './lib/phone.mjs';
 import { pairPhone, approveOnDesktop, onPhone } from './lib/confirm.mjs';
-import { sealedSync } from './lib/sealed.mjs';
-import { findSecrets, phraseSecrets } from './lib/secrets.mjs';
+import { sealedDevice, sealedSync } from './lib/sealed.mjs';
+import {
+  browserLeaks,
+  browserSecrets,
+  deviceSecrets,
+  filesUnder,
+  findSecrets,
+  originStorage,
+  phraseSecrets,
+  relayFiles,
+  vaultSecrets,
+} from './lib/secrets.mjs';
+import { backupKeys, backupSecrets } from './lib/backup.mjs';
 
 describe('the Activity log on the phone', { timeout: 600_000 }, () => {
   let relay, anvil, dapp, browser, phone, phonePage, page;
@@ -424,14 +440,58 @@ describe('the Activity log on the phone', { timeout: 600_000 }, () => {
     assert.deepEqual(phonePage.errors, []);
   });
 
-  it('leaves no recovery phrase, seed or account key of the wallet in the phone\'s storage, sealed or opened', async () => {
-    // After everything above (sync and log on, entries from both sides):
-    // the phone's local storage as stored, and its sync state opened with
-    // its device key, scanned in every encoding (lib/secrets.mjs).
+  it('leaves no recovery phrase, seed, account key, group key, identity seed or session key in the phone\'s storage, sealed or opened', async () => {
+    // After everything above (sync and log on, entries from both sides),
+    // from a page of the app's origin that runs none of its scripts.
     await phonePage.goto(new URL('manifest.webmanifest', relay.appUrl).href);
-    const raw = await phonePage.evaluate(() => JSON.stringify(Object.entries(localStorage)));
+    // What each device holds, learnt from it (lib/secrets.mjs): the phone's
+    // identity seed and group keys (its sealed device state opened with its
+    // device key) and its vault's keys (Argon2id of its password, then the
+    // data key its unlocked app keeps); the desktop's likewise, and its
+    // session key; the wallet's phrase, seed and account keys, and the
+    // backup's keys of every generation the desktop reached.
+    const phoneDevice = await sealedDevice(phonePage, { local: 'tandem.phone.device' });
+    const vault = await phonePage.evaluate(() => localStorage.getItem('tandem.phone.vault'));
+    const phoneOwn = [...deviceSecrets(phoneDevice, 'phone'), ...vaultSecrets(vault, PHONE_PASSWORD, 'phone')];
+    const desktop = await browserSecrets(browser, 'desktop', PASSWORD);
+    const secrets = [...phraseSecrets(ANVIL_MNEMONIC), ...phoneOwn, ...desktop];
+    for (let g = 0; g <= ((await browser.ui('sync.view')).backup?.generation ?? 0); g++) {
+      secrets.push(...backupSecrets(backupKeys(ANVIL_MNEMONIC, g)).map((s) => ({ ...s, name: `${s.name} (generation ${g})` })));
+    }
+    const phoneGroupKeys = phoneOwn.filter((s) => s.name.startsWith('group key'));
+    assert.ok(phoneGroupKeys.length > 0, 'the phone holds the group key');
+    assert.ok(
+      phoneGroupKeys.every((k) => desktop.some((s) => s.name.startsWith('group key') && s.bytes.equals(k.bytes))),
+      'the same group keys on both devices',
+    );
+    assert.ok(desktop.some((s) => s.name === 'desktop identity seed'));
+
+    // The phone's storage as stored: localStorage, sessionStorage,
+    // IndexedDB (its non-extractable device key only) and every file of its
+    // profile. Nothing secret may be readable there, its own identity seed
+    // included: that is only in the sealed device state.
+    const raw = await originStorage(phonePage);
+    assert.ok(raw.includes('tandem.phone.device') && raw.includes('tandem.phone.sync'), 'there is a device and a sync state to scan');
+    assert.ok(raw.includes('"CryptoKey"') && !raw.includes('"extractable":true'), 'its device key in IndexedDB, not extractable');
+    assert.deepEqual(findSecrets([raw, ...(await filesUnder(phone.profile))], secrets), [], 'in the phone\'s storage');
+    // Its sync state, opened: the log and the records, and the backup
+    // secret, which the sync module keeps there to write the backup
+    // (docs/protocol.md, "Backup under the recovery phrase": Writing); no
+    // other key of any kind.
     const opened = await sealedSync(phonePage, { local: 'tandem.phone.sync' });
     assert.ok(opened?.syncer?.audit, 'there is a sync state with a log to scan');
-    assert.deepEqual(findSecrets([Buffer.from(raw), Buffer.from(JSON.stringify(opened))], phraseSecrets(ANVIL_MNEMONIC)), []);
+    assert.deepEqual(
+      findSecrets([Buffer.from(JSON.stringify(opened))], secrets.filter((s) => !s.name.startsWith('backup secret'))),
+      [],
+      'in the phone\'s opened sync state',
+    );
+    // Its device state, opened: its own identity and the group's keys, by
+    // design; nothing of the desktop's or of the wallet.
+    const others = secrets.filter((s) => !phoneOwn.some((o) => o.bytes.equals(s.bytes)));
+    assert.ok(findSecrets([Buffer.from(JSON.stringify(phoneDevice))], phoneOwn).includes('phone identity seed'), 'the scan reads the opened device state');
+    assert.deepEqual(findSecrets([Buffer.from(JSON.stringify(phoneDevice))], others), [], 'in the phone\'s opened device state');
+    // The desktop's storage and the relay's database: none either.
+    assert.deepEqual(await browserLeaks(browser, secrets), [], 'in the desktop\'s storage');
+    assert.deepEqual(findSecrets(await relayFiles(relay.dir), secrets), [], 'in the relay database');
   });
 });

@@ -20,7 +20,10 @@
 // neither name, nor the seed or any backup key, in any encoding. "Delete
 // backup" on B leaves nothing on the relay to restore. A command-line
 // device that joins B's new group afterwards receives A's old chain with B's
-// vouch for A's key, and checks every entry.
+// vouch for A's key, and checks every entry. At the end neither browser's
+// storage, the relay's database nor that device's home holds the phrase,
+// seed, an account key, a backup key of any generation, a group key, an
+// identity seed or a session key, in any encoding.
 // Run: node --test tests/e2e/restore.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,8 +32,8 @@ import { clickTo, launch, openPopup, startAnvil, until, ANVIL_ACCOUNT_0, ANVIL_M
 import { startPhone, walletOnRelay } from './lib/devices.mjs';
 import { joinGroupOf } from './lib/sync.mjs';
 import { entryVerifies, exportKeys } from './lib/audit-export.mjs';
-import { findSecrets, relayFiles } from './lib/secrets.mjs';
-import { backupKeys, openBackup, passWebSockets, relayBackup, sealBackup } from './lib/backup.mjs';
+import { browserLeaks, browserSecrets, cliHomeLeaks, cliSecrets, findSecrets, phraseSecrets, relayFiles } from './lib/secrets.mjs';
+import { backupKeys, backupSecrets, openBackup, passWebSockets, relayBackup, sealBackup } from './lib/backup.mjs';
 
 const ALICE = `0x${'ab'.repeat(20)}`;
 const TOKEN = `0x${'cd'.repeat(20)}`;
@@ -375,5 +378,38 @@ describe('restore from the recovery phrase in a new browser', () => {
     }
     assert.deepEqual(page.errors, []);
     await page.close();
+  });
+
+  it('leaves no phrase, seed, backup key, group key, identity seed or session key in either browser\'s storage, the relay\'s database or the later device\'s home', async () => {
+    // Learnt from the devices (lib/secrets.mjs): each browser's identity
+    // seed and group keys (its sealed device state opened with its device
+    // key), vault keys and session key; the CLI's vault, opened; the
+    // backup's keys of every generation either browser reached (derived
+    // from the phrase), and the phrase's seed and account keys.
+    const generations = [];
+    for (const x of [a, b]) generations.push((await x.ui('sync.view')).backup?.generation ?? 0);
+    const secrets = phraseSecrets(ANVIL_MNEMONIC);
+    for (let g = 0; g <= Math.max(...generations); g++) {
+      secrets.push(...backupSecrets(backupKeys(ANVIL_MNEMONIC, g)).map((s) => ({ ...s, name: `${s.name} (generation ${g})` })));
+    }
+    secrets.push(
+      ...(await browserSecrets(a, 'browser A', PASSWORD)),
+      ...(await browserSecrets(b, 'browser B', PASSWORD)),
+      ...(await cliSecrets(laptop.home, 'correct horse')),
+    );
+    for (const who of ['browser A', 'browser B']) {
+      assert.ok(secrets.some((s) => s.name === `${who} identity seed`), `${who}'s device state was opened`);
+      assert.ok(secrets.some((s) => s.name === `${who} vault data key`), `${who}'s vault keys`);
+    }
+    // A's group (A alone) and B's new group (with the CLI): two keys at least.
+    const groupKeys = new Set(secrets.filter((s) => s.name.startsWith('group key')).map((s) => s.bytes.toString('hex')));
+    assert.ok(groupKeys.size >= 2, 'the group keys of both groups');
+
+    // chrome.storage (local, session), localStorage, IndexedDB and every
+    // file of each profile: none, a browser's own included (sealed there).
+    assert.deepEqual(await browserLeaks(a, secrets), [], 'in browser A\'s storage');
+    assert.deepEqual(await browserLeaks(b, secrets), [], 'in browser B\'s storage');
+    assert.deepEqual(findSecrets(await relayFiles(relay.dir), secrets), [], 'in the relay database');
+    assert.deepEqual(await cliHomeLeaks(laptop.home, 'correct horse', secrets), [], 'in the CLI\'s home');
   });
 });

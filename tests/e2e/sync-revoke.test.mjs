@@ -7,14 +7,18 @@
 // second's worker restarts and reconnects; the encrypted backup moves to
 // its next generation with the group key (the removed browser holds only
 // the old one's); and the second's own edit made after its removal
-// reaches nobody.
+// reaches nobody. The first browser's Audit log screen shows the removal
+// with its reason. Afterwards nothing secret of any device (keys, seeds,
+// group keys, session keys, backup keys) is in the relay's database, in
+// either browser's storage or in the CLI's home, in any encoding.
 // Run: node --test tests/e2e/sync-revoke.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPopup, until, ANVIL_MNEMONIC } from './lib/index.mjs';
-import { cliSecrets, findSecrets, phraseSecrets, relayFiles } from './lib/secrets.mjs';
+import { openPopup, until, ANVIL_MNEMONIC, PASSWORD } from './lib/index.mjs';
+import { browserLeaks, browserSecrets, cliHomeLeaks, cliSecrets, findSecrets, phraseSecrets, relayFiles } from './lib/secrets.mjs';
+import { sessionKey } from './lib/sealed.mjs';
 import { cliRecords, names, addEntry, twoBrowsersAndCli } from './lib/sync.mjs';
-import { backupKeys, openBackup, relayBackup } from './lib/backup.mjs';
+import { backupKeys, backupSecrets, openBackup, relayBackup } from './lib/backup.mjs';
 
 const screen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
 const hex = (b) => `0x${b.repeat(20)}`;
@@ -112,20 +116,61 @@ describe('a device revoked from the extension reads nothing new', () => {
     await page.close();
   });
 
-  it('leaves no key, seed, group key or session key in the relay database or either browser\'s storage', async () => {
+  it('the first browser\'s Audit log screen shows the second\'s removal with its reason', async () => {
+    const victim = (await second.ui('devices.view')).me;
+    const name = (await first.ui('devices.view')).devices.find((d) => d.id === victim)?.name;
+    assert.ok(name, 'the first browser still names the removed device');
+    // The entry as the worker has it: written by the first, about the second.
+    const entry = await until(async () => {
+      const log = await first.ui('audit.view');
+      return log.entries.find((e) => e.happened.kind === 'revoked' && e.happened.device === victim);
+    }, 'the revocation in the first browser\'s log', 20_000, 250);
+    assert.equal(entry.device, (await first.ui('devices.view')).me);
+    assert.equal(entry.happened.reason, 'lost');
+    assert.equal(entry.verdict.status, 'ok');
+    // As the user sees it: Settings, Audit log, the entry's line.
+    const page = await openPopup(first);
+    await screen(page, 'home');
+    await page.getByTestId('settings-button').click();
+    await screen(page, 'settings');
+    await page.getByTestId('open-audit').click();
+    await screen(page, 'audit');
+    const id = `audit-entry-${entry.device}-${entry.seq}`;
+    const line = page.locator(`[data-testid="audit-list"] > li[data-testid="${id}"] > span:first-child`);
+    await line.waitFor({ state: 'visible', timeout: 20_000 });
+    const text = await line.textContent();
+    assert.equal(text, `Removed ${name} from the wallet (reason: lost)`);
+    assert.equal(await page.getByTestId(`${id}-problem`).count(), 0, 'shown without a problem');
+    assert.deepEqual(page.errors, []);
+    await page.close();
+  });
+
+  it('leaves no key, seed, group key or session key in the relay database, either browser\'s storage or the CLI\'s home', async () => {
+    // What each device holds, learnt from it (lib/secrets.mjs): the CLI's
+    // vault opened with its password (identity seed, group keys, its own
+    // wallet's phrase and keys, its vault's keys); each browser's sealed
+    // device state opened with its device key (identity seed, the group
+    // keys it holds), its vault's keys and its session key; and the
+    // wallet's phrase, seed and account keys, the backup's keys of both
+    // generations.
     const secrets = [...(await cliSecrets(cli.home, 'correct horse')), ...phraseSecrets(ANVIL_MNEMONIC)];
-    // The revocation rotated the group key: both epochs are looked for.
-    assert.ok(secrets.filter((s) => s.name.startsWith('group key')).length >= 2, 'group keys before and after the rotation');
-    const haystacks = await relayFiles(relay.dir);
-    for (const b of [first, second]) {
-      const session = await b.ext.evaluate(() => chrome.storage.session.get(null));
-      if (session['tandem.sessionKey']) {
-        secrets.push({ name: 'vault session key', bytes: Buffer.from(session['tandem.sessionKey'], 'base64') });
-      }
-      const local = await b.ext.evaluate(() => chrome.storage.local.get(null));
-      assert.ok(local['tandem.sync'], 'there is a sync state to scan');
-      haystacks.push(Buffer.from(JSON.stringify(local)));
+    for (const [g, keys] of [[0, gen0], [1, gen1]]) {
+      secrets.push(...backupSecrets(keys).map((s) => ({ ...s, name: `${s.name} (generation ${g})` })));
     }
-    assert.deepEqual(findSecrets(haystacks, secrets), []);
+    secrets.push(...(await browserSecrets(first, 'first browser', PASSWORD)), ...(await browserSecrets(second, 'second browser', PASSWORD)));
+    assert.ok(secrets.some((s) => s.name === 'first browser vault data key') && (await sessionKey(first)), 'the first browser is unlocked');
+    // The revocation rotated the group key: both epochs are looked for.
+    const groupKeys = new Set(secrets.filter((s) => s.name.startsWith('group key')).map((s) => s.bytes.toString('hex')));
+    assert.ok(groupKeys.size >= 2, 'group keys before and after the rotation');
+    assert.ok(secrets.some((s) => s.name === 'second browser identity seed'), 'the removed browser\'s own secrets');
+
+    assert.deepEqual(findSecrets(await relayFiles(relay.dir), secrets), [], 'in the relay database');
+    // Each browser's chrome.storage (local, session), localStorage,
+    // IndexedDB and profile files: none, its own included (sealed there).
+    assert.deepEqual(await browserLeaks(first, secrets), [], 'in the first browser\'s storage');
+    assert.deepEqual(await browserLeaks(second, secrets), [], 'in the second browser\'s storage');
+    // The CLI's home: none readable in its files; in its vault, opened,
+    // only its own and the group's keys (lib/secrets.mjs, cliHomeLeaks).
+    assert.deepEqual(await cliHomeLeaks(cli.home, 'correct horse', secrets), [], 'in the CLI\'s home');
   });
 });
