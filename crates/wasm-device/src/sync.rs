@@ -485,19 +485,9 @@ impl DeviceHost {
         let s = stored
             .as_ref()
             .ok_or_else(|| JsError::new("sync is not open"))?;
-        let me = dev.id();
-        let view = s.syncer.view(
-            dev.is_online(),
-            |d| {
-                if *d == me {
-                    "this device".into()
-                } else {
-                    events::name_of(&dev, d)
-                }
-            },
-            &s.notices,
-            limit,
-        );
+        let view = s
+            .syncer
+            .view(dev.is_online(), |d| shown_name(&dev, d), &s.notices, limit);
         serde_json::to_string(&view).map_err(|e| JsError::new(&e.to_string()))
     }
 }
@@ -517,18 +507,20 @@ impl DeviceHost {
         let s = stored
             .as_ref()
             .ok_or_else(|| JsError::new("sync is not open"))?;
-        let me = dev.id();
-        let name = |d: &tandem_pair::DeviceId| {
-            if *d == me {
-                "this device".into()
-            } else {
-                events::name_of(&dev, d)
-            }
-        };
         Ok(categories
             .iter()
-            .flat_map(|c| s.syncer.records_view(*c, name))
+            .flat_map(|c| s.syncer.records_view(*c, |d| shown_name(&dev, d)))
             .collect())
+    }
+}
+
+/// How the Sync and Wallet screens name the device of a record: "this
+/// device", or its name in the group.
+fn shown_name(dev: &tandem_device::Device, d: &tandem_pair::DeviceId) -> String {
+    if *d == dev.id() {
+        "this device".into()
+    } else {
+        events::name_of(dev, d)
     }
 }
 
