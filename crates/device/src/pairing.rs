@@ -137,6 +137,16 @@ pub(crate) enum AdmitFor {
 
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum JStep {
+    /// The offer is made but not shown: the pairing link is connecting.
+    Connecting,
+    /// Asked the relay to join the offer's topic (request `req`). The
+    /// offer is shown only once the relay said yes: a device that scanned
+    /// it sooner would publish its hello to a topic nobody reads yet, and
+    /// the relay keeps a topic's messages only for its subscribers of the
+    /// moment, so the hello would be lost and both devices would wait.
+    Subscribing {
+        req: u64,
+    },
     Hello,
     User,
     Welcome,
@@ -275,7 +285,6 @@ impl Device {
         let relay = self.state.group.relay().to_owned();
         match Joiner::new(&relay, now, lifetime, rng) {
             Ok(joiner) => {
-                let link = joiner.offer().to_app_link();
                 let topic = joiner.offer().topic;
                 let expires_at = joiner.offer().expires_at;
                 self.pairing = Some(Session::Joiner {
@@ -284,10 +293,11 @@ impl Device {
                     relay,
                     topic,
                     expires_at,
-                    step: JStep::Hello,
+                    step: JStep::Connecting,
                 });
+                // The offer is shown once the relay has this device on
+                // its topic (`JStep::Subscribing`).
                 self.open_pairing_link();
-                self.phase(PairingPhase::Offer { link, expires_at });
             }
             Err(e) => self.fail("pairing", &e.to_string()),
         }
@@ -761,15 +771,34 @@ impl Device {
                         until: Some(until),
                     },
                 );
-                if let Some(Session::Approver {
-                    step: step @ AStep::Connecting,
-                    ..
-                }) = &mut self.pairing
-                {
-                    *step = AStep::Subscribing { req };
+                match &mut self.pairing {
+                    Some(Session::Approver {
+                        step: step @ AStep::Connecting,
+                        ..
+                    }) => *step = AStep::Subscribing { req },
+                    Some(Session::Joiner {
+                        step: step @ JStep::Connecting,
+                        ..
+                    }) => *step = JStep::Subscribing { req },
+                    _ => {}
                 }
             }
             RelayFrame::Ok { req } => {
+                // Joiner: on the topic now, so the offer can be shown.
+                if let Some(Session::Joiner {
+                    joiner,
+                    step: step @ JStep::Subscribing { .. },
+                    ..
+                }) = &mut self.pairing
+                {
+                    if *step == (JStep::Subscribing { req }) {
+                        *step = JStep::Hello;
+                        let link = joiner.offer().to_app_link();
+                        let expires_at = joiner.offer().expires_at;
+                        self.phase(PairingPhase::Offer { link, expires_at });
+                        return;
+                    }
+                }
                 // Approver: the hello goes out once the relay let this device
                 // onto the topic (it refuses a third device, and an expired
                 // topic, with a clear error).
@@ -837,6 +866,13 @@ impl Device {
     pub(crate) fn pairing_tick(&mut self, now: u64, rng: &mut impl CryptoRngCore) {
         let Some(s) = &self.pairing else { return };
         let exp = s.expires_at();
+        let not_shown = matches!(
+            s,
+            Session::Joiner {
+                step: JStep::Connecting | JStep::Subscribing { .. },
+                ..
+            }
+        );
         let waiting_for_hello = matches!(
             s,
             Session::Joiner {
@@ -844,7 +880,12 @@ impl Device {
                 ..
             }
         );
-        if waiting_for_hello && now >= exp {
+        if not_shown && now >= exp {
+            self.pairing_failed(
+                "the relay did not answer before the pairing code would have expired; \
+                 check this device's connection and try again",
+            );
+        } else if waiting_for_hello && now >= exp {
             self.pairing_failed(
                 &PairError::OfferExpired {
                     ago_secs: now - exp,

@@ -59,6 +59,57 @@ fn a_request_arrives_as_a_request_and_stays_until_cleared() {
     );
 }
 
+/// The relay keeps a pairing topic's messages only for the devices on it
+/// at that moment, so a code shown before the new device is on its topic
+/// could be scanned and answered into nothing (both devices then wait:
+/// a test flake that was this). The code shows once the relay has the new
+/// device on the topic, and an approver that answers the moment it shows,
+/// its whole side run before the new device moves again, still pairs.
+#[test]
+fn a_pairing_code_shows_only_once_the_relay_has_the_new_device_on_its_topic() {
+    let mut sim = Sim::new(4);
+    let phone = sim.device("phone");
+    let desk = sim.device("desk");
+    sim.cmd(phone, Command::Connect);
+    sim.run();
+    sim.cmd(desk, Command::ShowOffer { lifetime_secs: 120 });
+    assert_eq!(
+        sim.nodes[desk].offer(),
+        None,
+        "shown before the relay answered"
+    );
+    // Step the new device alone until its code shows: the moment a
+    // person (or a test) could scan it.
+    let link = loop {
+        if let Some(link) = sim.nodes[desk].offer() {
+            break link;
+        }
+        let moved = sim.step(desk, LinkId::Pairing) | sim.step(desk, LinkId::Main);
+        assert!(moved, "the code never showed: {:?}", sim.nodes[desk].events);
+    };
+    sim.cmd(
+        phone,
+        Command::AcceptOffer {
+            link,
+            mode: ApproverMode::Compare,
+            allow_other_relay: false,
+        },
+    );
+    while sim.step(phone, LinkId::Pairing) | sim.step(phone, LinkId::Main) {}
+    sim.run();
+    let (a, j) = (sim.nodes[phone].last_code(), sim.nodes[desk].last_code());
+    assert!(
+        a.is_some() && a == j,
+        "codes {a:?} / {j:?}: {:?}",
+        sim.nodes[desk].events
+    );
+    sim.cmd(desk, Command::ConfirmCode(true));
+    sim.run();
+    sim.cmd(phone, Command::CheckCode(CodeCheck::Match));
+    sim.run();
+    assert!(sim.nodes[desk].paired() && sim.nodes[phone].paired());
+}
+
 /// Both screens must confirm: a "they differ" on either side ends the
 /// pairing on both, and nothing is installed anywhere.
 #[test]

@@ -304,8 +304,8 @@ impl Sim {
         self.cmd(approver, Command::Connect);
         self.run();
         self.cmd(joiner, Command::ShowOffer { lifetime_secs: 120 });
-        let link = self.nodes[joiner].offer().unwrap();
         self.run();
+        let link = self.nodes[joiner].offer().unwrap();
         self.cmd(
             approver,
             Command::AcceptOffer {
