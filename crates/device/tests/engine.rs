@@ -110,6 +110,24 @@ fn a_pairing_code_shows_only_once_the_relay_has_the_new_device_on_its_topic() {
     assert!(sim.nodes[desk].paired() && sim.nodes[phone].paired());
 }
 
+/// A relay that never lets the new device onto its topic: no code is ever
+/// shown, and at the offer's expiry the pairing fails saying why.
+#[test]
+fn an_offer_the_relay_never_confirmed_fails_at_its_expiry_saying_so() {
+    let mut sim = Sim::new(5);
+    let desk = sim.device("desk");
+    sim.cmd(desk, Command::ShowOffer { lifetime_secs: 120 });
+    // The pairing link's frames are never carried: no challenge, no `ok`.
+    sim.now += 119;
+    sim.input(desk, Input::Tick);
+    assert_eq!(sim.nodes[desk].pairing_failed(), None);
+    sim.now += 1;
+    sim.input(desk, Input::Tick);
+    assert_eq!(sim.nodes[desk].offer(), None);
+    let err = sim.nodes[desk].pairing_failed().unwrap();
+    assert!(err.contains("the relay did not answer"), "{err}");
+}
+
 /// Both screens must confirm: a "they differ" on either side ends the
 /// pairing on both, and nothing is installed anywhere.
 #[test]
