@@ -97,17 +97,7 @@ fn a_pairing_code_shows_only_once_the_relay_has_the_new_device_on_its_topic() {
     );
     while sim.step(phone, LinkId::Pairing) | sim.step(phone, LinkId::Main) {}
     sim.run();
-    let (a, j) = (sim.nodes[phone].last_code(), sim.nodes[desk].last_code());
-    assert!(
-        a.is_some() && a == j,
-        "codes {a:?} / {j:?}: {:?}",
-        sim.nodes[desk].events
-    );
-    sim.cmd(desk, Command::ConfirmCode(true));
-    sim.run();
-    sim.cmd(phone, Command::CheckCode(CodeCheck::Match));
-    sim.run();
-    assert!(sim.nodes[desk].paired() && sim.nodes[phone].paired());
+    sim.confirm_codes(phone, desk);
 }
 
 /// A relay that never lets the new device onto its topic: no code is ever

@@ -315,9 +315,21 @@ impl Sim {
             },
         );
         self.run();
-        let a = self.nodes[approver].last_code().unwrap();
-        let j = self.nodes[joiner].last_code().unwrap();
-        assert_eq!(a, j, "both screens show the same code");
+        self.confirm_codes(approver, joiner);
+        self.cmd(joiner, Command::Connect);
+        self.run();
+    }
+
+    /// Both screens show the same code and both users confirm it: the
+    /// pairing ends with both devices paired.
+    pub fn confirm_codes(&mut self, approver: usize, joiner: usize) {
+        let a = self.nodes[approver].last_code();
+        let j = self.nodes[joiner].last_code();
+        assert!(
+            a.is_some() && a == j,
+            "both screens show the same code: {a:?} / {j:?}: {:?}",
+            self.nodes[joiner].events
+        );
         self.cmd(joiner, Command::ConfirmCode(true));
         self.run();
         self.cmd(approver, Command::CheckCode(CodeCheck::Match));
@@ -332,8 +344,6 @@ impl Sim {
             "{:?}",
             self.nodes[approver].events
         );
-        self.cmd(joiner, Command::Connect);
-        self.run();
     }
 
     /// The relay loses every group message waiting for node `n` (as when its
