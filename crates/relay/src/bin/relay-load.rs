@@ -168,19 +168,45 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// The next text frame, or `None` once the socket ends or the run is
-/// `finished` and the socket has been quiet for 200 ms.
-async fn next_text(
-    stream: &mut futures_util::stream::SplitStream<Socket>,
-    finished: &AtomicBool,
-) -> Option<tokio_tungstenite::tungstenite::Utf8Bytes> {
+/// The end of the run, as seen by every task: the flag for a task that
+/// looks before it waits, the `Notify` to wake the ones waiting.
+#[derive(Default)]
+struct Finish {
+    flag: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Finish {
+    fn set(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+}
+
+/// The next text frame of `stream`, or None at its end or the run's.
+/// (One registration with the `Notify` per task, made before the flag is
+/// read, so the end is never missed; a timeout per frame cost the
+/// generator a timer entry for every delivery.)
+async fn next_text<S>(
+    stream: &mut S,
+    done: &mut std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    finish: &Finish,
+) -> Option<tokio_tungstenite::tungstenite::Utf8Bytes>
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
     loop {
-        match tokio::time::timeout(Duration::from_millis(200), stream.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => return Some(t),
-            Ok(Some(Ok(_))) => {}
-            Ok(_) => return None,
-            Err(_) if finished.load(Ordering::Relaxed) => return None,
-            Err(_) => {}
+        if finish.flag.load(Ordering::SeqCst) {
+            return None;
+        }
+        tokio::select! {
+            biased;
+            () = done.as_mut() => return None,
+            m = stream.next() => match m {
+                Some(Ok(Message::Text(t))) => return Some(t),
+                Some(Ok(_)) => {}
+                _ => return None,
+            },
         }
     }
 }
@@ -375,7 +401,7 @@ async fn main() {
 
     let counters = Arc::new(Counters::default());
     let latencies: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new(Vec::new()));
-    let finished = Arc::new(AtomicBool::new(false));
+    let finished = Arc::new(Finish::default());
     let start = Instant::now();
     let warm_end = args.warmup;
     let measure_end = args.warmup + args.duration;
@@ -389,9 +415,14 @@ async fn main() {
                 Arc::clone(&finished),
             );
             tasks.push(tokio::spawn(async move {
-                let (mut sink, mut stream) = rx.split();
+                // One task reads and acks (no split: its lock was paid
+                // for on every frame).
+                let mut ws = rx;
+                let done = finished.notify.notified();
+                tokio::pin!(done);
+                done.as_mut().enable();
                 let mut local = Vec::new();
-                while let Some(t) = next_text(&mut stream, &finished).await {
+                while let Some(t) = next_text(&mut ws, &mut done, &finished).await {
                     let id = match RelayFrame::decode(t.as_str()) {
                         Ok(RelayFrame::Deliver { id, payload, .. }) => {
                             let now = start.elapsed().as_micros() as u64;
@@ -418,7 +449,7 @@ async fn main() {
                         _ => continue,
                     };
                     let ack = ClientFrame::Ack { id }.encode();
-                    if sink.send(Message::Text(ack.into())).await.is_err() {
+                    if ws.send(Message::Text(ack.into())).await.is_err() {
                         break;
                     }
                 }
@@ -447,7 +478,10 @@ async fn main() {
             let (mut sink, mut stream) = ws.split();
             let c2 = Arc::clone(&c);
             let reader = tokio::spawn(async move {
-                while let Some(t) = next_text(&mut stream, &finished).await {
+                let done = finished.notify.notified();
+                tokio::pin!(done);
+                done.as_mut().enable();
+                while let Some(t) = next_text(&mut stream, &mut done, &finished).await {
                     match RelayFrame::decode(t.as_str()) {
                         Ok(RelayFrame::Published { .. }) => {
                             c2.published.fetch_add(1, Ordering::Relaxed);
@@ -514,7 +548,7 @@ async fn main() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    finished.store(true, Ordering::Relaxed);
+    finished.set();
     for t in send_tasks.into_iter().chain(tasks) {
         let _ = t.await;
     }
