@@ -44,7 +44,7 @@ use axum::{
     routing::get,
     Json, Router,
 };
-use futures_util::{stream::FuturesUnordered, SinkExt, StreamExt};
+use futures_util::SinkExt;
 use rand_core::{OsRng, RngCore};
 use tandem_pair::{
     frame::MAX_FRAME_BYTES, Bytes, Capabilities, ClientFrame, DeviceId, ErrorCode, GroupId,
@@ -730,7 +730,9 @@ async fn serve(
         return;
     }
 
-    let mut acks = FuturesUnordered::new();
+    // Acks are queued on the writer without waiting; a request that
+    // follows them waits for a barrier (see below).
+    let mut acks_queued = false;
     let idle_limit = st.inner.config.idle_timeout;
     let mut heartbeat = tokio::time::interval(idle_limit / 3);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -759,9 +761,9 @@ async fn serve(
                             return;
                         }
                     }
-                    while let Some(r) = acks.next().await {
+                    if acks_queued {
+                        let r = st.inner.store.barrier().await;
                         st.storage_result(&r);
-                        if let Err(e) = r { tracing::error!(error = %e, "ack failed"); }
                     }
                     Metrics::inc(&st.inner.metrics.shutdown_closes);
                     let _ = socket.send(close(RESTART, tandem_connect::RESTART_CLOSE_REASON)).await;
@@ -784,10 +786,6 @@ async fn serve(
                 if reasons & Signal::RESCAN != 0 && !replay(st, socket, session).await {
                     return;
                 }
-            }
-            Some(r) = acks.next(), if !acks.is_empty() => {
-                st.storage_result(&r);
-                if let Err(e) = r { tracing::error!(error = %e, "ack failed"); }
             }
             _ = heartbeat.tick() => {
                 let quiet = last_in.elapsed();
@@ -824,19 +822,23 @@ async fn serve(
                 let reply = match dispatch::precheck(st, session, text.as_str()) {
                     Err(errors) => errors,
                     Ok(ClientFrame::Ack { id }) => {
-                        // Acks do not hold up deliveries: they commit in the
-                        // background (the store keeps their order) ...
+                        // Acks do not hold up deliveries, nor wake this task
+                        // again: they are queued on the writer (in order)
+                        // and commit in the background ...
                         let Ok(id) = i64::try_from(id.0) else { continue };
                         Metrics::inc(&st.inner.metrics.messages_acked);
-                        acks.push(st.inner.store.ack(session.mailbox.clone(), vec![id]));
+                        st.inner.store.ack_queued(session.mailbox.clone(), vec![id]);
+                        acks_queued = true;
                         continue;
                     }
                     Ok(frame) => {
-                        // ... but every request waits for them, so a reply
-                        // proves the acks sent before it are durable.
-                        while let Some(r) = acks.next().await {
+                        // ... but every request waits for them (a barrier
+                        // behind them on the writer), so a reply proves the
+                        // acks sent before it are durable.
+                        if acks_queued {
+                            let r = st.inner.store.barrier().await;
                             st.storage_result(&r);
-                            if let Err(e) = r { tracing::error!(error = %e, "ack failed"); }
+                            acks_queued = false;
                         }
                         dispatch::handle_frame(st, session, frame).await
                     }

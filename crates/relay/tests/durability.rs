@@ -118,8 +118,9 @@ async fn sigkill_loses_no_acked_message(db_args: &[&str]) {
     for (id, _) in &got {
         b.ack(*id).await.unwrap();
     }
-    // The relay handles a connection's frames in order and each ack awaits
-    // its commit, so the pong proves every ack above is on disk.
+    // The relay handles a connection's frames in order and a request after
+    // acks waits for a barrier behind them on the writer, so the pong
+    // proves every ack above is on disk.
     b.ping().await.unwrap();
     relay.sigkill();
     let relay = RelayProc::spawn(db_args);
@@ -332,6 +333,12 @@ impl Store for Gated {
         ids: Vec<store::MessageId>,
     ) -> BoxFuture<'_, tandem_relay::Result<()>> {
         self.inner.ack(m, ids)
+    }
+    fn ack_queued(&self, m: Vec<u8>, ids: Vec<store::MessageId>) {
+        self.inner.ack_queued(m, ids)
+    }
+    fn barrier(&self) -> BoxFuture<'_, tandem_relay::Result<()>> {
+        self.inner.barrier()
     }
     fn subscribe(
         &self,

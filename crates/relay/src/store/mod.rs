@@ -377,6 +377,8 @@ pub struct WriterStats {
     pub commit: crate::metrics::Histogram,
     /// Jobs (publishes, acks and the other writes) in those batches.
     pub jobs: std::sync::atomic::AtomicU64,
+    /// Queued acks ([`Store::ack_queued`]) whose batch failed.
+    pub acks_failed: std::sync::atomic::AtomicU64,
 }
 
 impl WriterStats {
@@ -396,6 +398,11 @@ impl WriterStats {
         out.push_str(&format!(
             "# HELP tandem_relay_writer_jobs_total Jobs folded into group-commit batches (jobs per batch: this over writer_batch_seconds_count).\n\
              # TYPE tandem_relay_writer_jobs_total counter\ntandem_relay_writer_jobs_total {jobs}\n"
+        ));
+        let failed = self.acks_failed.load(std::sync::atomic::Ordering::Relaxed);
+        out.push_str(&format!(
+            "# HELP tandem_relay_writer_acks_failed_total Acks whose batch failed (their messages stay in the mailbox and are delivered again).\n\
+             # TYPE tandem_relay_writer_acks_failed_total counter\ntandem_relay_writer_acks_failed_total {failed}\n"
         ));
     }
 }
@@ -417,6 +424,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<Vec<StoredMessage>>>;
     /// Remove acknowledged messages from a mailbox. Unknown ids are ignored.
     fn ack(&self, mailbox: Vec<u8>, ids: Vec<MessageId>) -> BoxFuture<'_, Result<()>>;
+    /// [`Store::ack`] without waiting: the removal is queued on the writer,
+    /// in order with everything queued after it, so a later
+    /// [`Store::barrier`] returns only once it is committed. A failure is
+    /// logged and counted ([`WriterStats::acks_failed`]); the message then
+    /// stays in its mailbox and is delivered again (at-least-once).
+    fn ack_queued(&self, mailbox: Vec<u8>, ids: Vec<MessageId>);
+    /// Returns once every write queued before it has committed (Ok) or
+    /// failed (the batch's storage error).
+    fn barrier(&self) -> BoxFuture<'_, Result<()>>;
     /// Subscribe `mailbox` to `topic` until `until` (durable: it keeps
     /// receiving while offline). Subscribing again to the same topic moves
     /// its end. Changes nothing and says why when the mailbox already holds
@@ -624,6 +640,7 @@ pub mod conformance {
 
     pub async fn run(store: &dyn Store) {
         acked_messages_go(store).await;
+        queued_acks_land_by_the_next_barrier(store).await;
         mailboxes(store).await;
         subscriptions(store).await;
         partial_publish(store).await;
@@ -669,6 +686,42 @@ pub mod conformance {
             store.message_count().await.unwrap(),
             before,
             "still stored after every recipient acked it"
+        );
+    }
+
+    /// Acks queued without waiting are committed, in order, by the time a
+    /// barrier queued after them returns (the relay's promise that a reply
+    /// follows the acks sent before its request).
+    async fn queued_acks_land_by_the_next_barrier(store: &dyn Store) {
+        let lim = MailboxLimits::default();
+        let before = store.message_count().await.unwrap();
+        let mut ids = Vec::new();
+        for i in 0..300u32 {
+            let p = store
+                .publish(to(&[b"Q1"], &i.to_le_bytes(), false), lim)
+                .await
+                .unwrap();
+            ids.push(p.id);
+        }
+        assert_eq!(store.message_count().await.unwrap(), before + 300);
+        for &id in &ids {
+            store.ack_queued(b"Q1".to_vec(), vec![id]);
+        }
+        store.barrier().await.unwrap();
+        assert_eq!(
+            store
+                .pending(b"Q1".to_vec(), 0, 1000, 0)
+                .await
+                .unwrap()
+                .len(),
+            0,
+            "acks queued before the barrier were not all committed by it"
+        );
+        assert_eq!(store.message_count().await.unwrap(), before);
+        let stats = store.writer_stats().expect("a writer");
+        assert_eq!(
+            stats.acks_failed.load(std::sync::atomic::Ordering::Relaxed),
+            0
         );
     }
 

@@ -748,6 +748,51 @@ impl Store for SqliteStore {
         self.call_in(false, move |i| i.ack(&mailbox, &ids))
     }
 
+    fn ack_queued(&self, mailbox: Vec<u8>, ids: Vec<MessageId>) {
+        // No reply channel and no waiting task: an ack per delivery woke
+        // the connection's task a second time only to say "committed".
+        let stats = std::sync::Arc::clone(&self.stats);
+        let run: Work = Box::new(move |inner: &mut Inner| {
+            let r = inner.ack(&mailbox, &ids);
+            let ok = r.is_ok();
+            let completion: Completion = Box::new(move |commit_err: Option<&str>| {
+                let failed = match (&r, commit_err) {
+                    (Err(e), _) => Some(e.to_string()),
+                    (Ok(()), Some(e)) => Some(format!("commit failed: {e}")),
+                    (Ok(()), None) => None,
+                };
+                if let Some(e) = failed {
+                    stats
+                        .acks_failed
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::error!(error = %e, "queued ack failed");
+                }
+            });
+            (ok, completion)
+        });
+        let sent = self
+            .tx
+            .lock()
+            .map(|tx| {
+                tx.send(Job {
+                    savepoint: false,
+                    run,
+                })
+                .is_ok()
+            })
+            .unwrap_or(false);
+        if !sent {
+            self.stats
+                .acks_failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::error!("queued ack failed: database thread stopped");
+        }
+    }
+
+    fn barrier(&self) -> BoxFuture<'_, Result<()>> {
+        self.call_in(false, |_| Ok(()))
+    }
+
     fn subscribe(
         &self,
         mailbox: Vec<u8>,

@@ -675,7 +675,33 @@ impl Store for PgStore {
             writer::Job::Ack {
                 mailbox,
                 ids,
-                reply,
+                reply: Some(reply),
+            },
+            rx,
+        ))
+    }
+
+    fn ack_queued(&self, mailbox: Vec<u8>, ids: Vec<MessageId>) {
+        let job = writer::Job::Ack {
+            mailbox,
+            ids,
+            reply: None,
+        };
+        if self.writer.send(job).is_err() {
+            self.stats
+                .acks_failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::error!("queued ack failed: the PostgreSQL writer stopped");
+        }
+    }
+
+    fn barrier(&self) -> BoxFuture<'_, Result<()>> {
+        let (reply, rx) = oneshot::channel();
+        Box::pin(self.queue(
+            writer::Job::Ack {
+                mailbox: Vec::new(),
+                ids: Vec::new(),
+                reply: Some(reply),
             },
             rx,
         ))

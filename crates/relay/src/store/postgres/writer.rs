@@ -36,10 +36,12 @@ pub(super) enum Job {
         limits: MailboxLimits,
         reply: oneshot::Sender<Result<Published>>,
     },
+    /// Removes acked messages; `reply` None for a queued ack (nobody
+    /// waits), and an ack of no ids with a reply is a barrier.
     Ack {
         mailbox: Vec<u8>,
         ids: Vec<MessageId>,
-        reply: oneshot::Sender<Result<()>>,
+        reply: Option<oneshot::Sender<Result<()>>>,
     },
 }
 
@@ -73,7 +75,7 @@ async fn run(
             None => match Conn::open(&url).await {
                 Ok(c) => c,
                 Err(e) => {
-                    fail(batch, &e);
+                    fail(batch, &e, &stats);
                     continue;
                 }
             },
@@ -88,7 +90,7 @@ async fn run(
             }
             Err(e) => {
                 tracing::error!(error = %e, "PostgreSQL batch failed");
-                fail(batch, &e);
+                fail(batch, &e, &stats);
             }
         }
         client = Some(c);
@@ -107,7 +109,9 @@ fn reply(job: Job, outcome: Outcome) {
             let _ = reply.send(r);
         }
         (Job::Ack { reply, .. }, _) => {
-            let _ = reply.send(Ok(()));
+            if let Some(reply) = reply {
+                let _ = reply.send(Ok(()));
+            }
         }
         (Job::Publish { reply, .. }, Outcome::Acked) => {
             let _ = reply.send(Err(Error::Storage("internal batch mix-up".into())));
@@ -115,15 +119,20 @@ fn reply(job: Job, outcome: Outcome) {
     }
 }
 
-fn fail(batch: Vec<Job>, e: &Error) {
+fn fail(batch: Vec<Job>, e: &Error, stats: &WriterStats) {
     for job in batch {
         let err = Err(e.clone());
         match job {
             Job::Publish { reply, .. } => {
                 let _ = reply.send(err);
             }
-            Job::Ack { reply, .. } => {
+            Job::Ack {
+                reply: Some(reply), ..
+            } => {
                 let _ = reply.send(err.map(|_: Published| ()));
+            }
+            Job::Ack { reply: None, .. } => {
+                stats.acks_failed.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -235,7 +244,7 @@ async fn write(c: &Conn, node: u64, batch: &[Job], stats: &WriterStats) -> Resul
     let (client, st) = (&c.client, &c.st);
     // Acks first: a mailbox's room below counts what is acked here. (A
     // device's ack and its next request never share a batch: the relay
-    // waits for the ack before it handles the request.)
+    // waits for a barrier behind the acks before it handles the request.)
     let (ack_boxes, ack_ids): (Vec<&[u8]>, Vec<i64>) = batch
         .iter()
         .filter_map(|j| match j {
