@@ -400,7 +400,9 @@ async fn main() {
     let rss_connected = relays_rss(&args.relay_pids);
 
     let counters = Arc::new(Counters::default());
-    let latencies: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new(Vec::new()));
+    // (when the message was due, latency from due), in µs, of every
+    // delivery: the window's percentiles and the per-second profile.
+    let latencies: Arc<Mutex<Vec<(u64, u64)>>> = Arc::new(Mutex::new(Vec::new()));
     let finished = Arc::new(Finish::default());
     let start = Instant::now();
     let warm_end = args.warmup;
@@ -433,10 +435,7 @@ async fn main() {
                             if now_s >= warm_end && now_s < measure_end {
                                 c.measured_delivered.fetch_add(1, Ordering::Relaxed);
                             }
-                            let due_s = due as f64 / 1e6;
-                            if due_s >= warm_end && due_s < measure_end {
-                                local.push(now.saturating_sub(due));
-                            }
+                            local.push((due, now.saturating_sub(due)));
                             id
                         }
                         // Membership notices: acknowledged, not counted.
@@ -553,8 +552,38 @@ async fn main() {
         let _ = t.await;
     }
 
-    let mut lat = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    let all = latencies.lock().map(|l| l.clone()).unwrap_or_default();
+    // The window's deliveries: due inside [warm_end, measure_end).
+    let mut lat: Vec<u64> = all
+        .iter()
+        .filter(|&&(due, _)| {
+            let due_s = due as f64 / 1e6;
+            due_s >= warm_end && due_s < measure_end
+        })
+        .map(|&(_, l)| l)
+        .collect();
     lat.sort_unstable();
+    // p99 per second of due time, warm-up included: where a backlog
+    // started and whether it drained.
+    let mut by_sec: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
+    for &(due, l) in &all {
+        by_sec.entry(due / 1_000_000).or_default().push(l);
+    }
+    let per_second: Vec<serde_json::Value> = by_sec
+        .into_iter()
+        .map(|(sec, mut v)| {
+            v.sort_unstable();
+            serde_json::json!({ "second": sec, "deliveries": v.len(), "p99_ms": percentile(&v, 0.99) as f64 / 1000.0 })
+        })
+        .collect();
+    eprintln!(
+        "relay-load: p99 by second due: {}",
+        per_second
+            .iter()
+            .map(|v| format!("{}s {}", v["second"], v["p99_ms"]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let ms = |us: u64| us as f64 / 1000.0;
     let sent = counters.sent.load(Ordering::Relaxed);
     let delivered = counters.delivered.load(Ordering::Relaxed);
@@ -601,6 +630,7 @@ async fn main() {
             "p99": ms(percentile(&lat, 0.99)),
             "max": ms(lat.last().copied().unwrap_or(0)),
         },
+        "latency_p99_by_second_due": per_second,
         "relay_rss_kib": { "before": rss_before, "connected": rss_connected, "peak": rss_peak },
         "relay_kib_per_connection": per_conn_kib.map(|v| round(v, 10.0)),
         "generator_cpu_share": gen_cpu.map(|s| round(s / args.duration / cores, 1000.0)),
