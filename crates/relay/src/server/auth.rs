@@ -74,6 +74,12 @@ pub(super) async fn authenticate(
                         }
                     },
                 };
+                // The group's devices into the member cache now rather
+                // than at the device's first publish (a failure here is
+                // retried there).
+                if let Some(g) = session.group {
+                    let _ = st.inner.members.get(st.inner.store.as_ref(), g).await;
+                }
                 let ok = RelayFrame::AuthOk {
                     device: session.device,
                     group: session.group,
