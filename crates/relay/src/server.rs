@@ -24,7 +24,7 @@ mod nodes;
 mod phone_app;
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     hash::{Hash, Hasher},
     net::SocketAddr,
     sync::{
@@ -143,17 +143,22 @@ struct Outbound {
 #[derive(Clone)]
 struct ConnHandle {
     id: u64,
-    tx: mpsc::Sender<Outbound>,
     signal: Arc<Signal>,
 }
 
-/// What the relay asks of a connection's task besides sending frames: one
-/// wake-up and a set of reasons (one `Notify` polled per loop turn, not one
-/// per reason: the loop turns for every frame of every connection).
+/// What the relay asks of a connection's task: frames to send, and a set
+/// of reasons to stop or rescan, behind one wake-up (one `Notify` polled
+/// per loop turn, not one per reason: the loop turns for every frame of
+/// every connection).
+///
+/// The frames wait in a plain queue, not a channel: a tokio channel
+/// allocates a block of 32 slots when it is made, about 1.6 KiB for every
+/// idle connection, where an empty `VecDeque` allocates nothing.
 #[derive(Default)]
 struct Signal {
     wake: Notify,
     reasons: AtomicU8,
+    outbound: Mutex<VecDeque<Outbound>>,
 }
 
 impl Signal {
@@ -171,7 +176,46 @@ impl Signal {
         self.reasons.fetch_or(reason, Ordering::Relaxed);
         self.wake.notify_one();
     }
+
+    /// Queues a frame; false when [`OUTBOUND_QUEUE`] frames already wait
+    /// (the device is not reading). Wakes the task only when the queue was
+    /// empty: it takes what is queued until it finds the queue empty.
+    fn queue(&self, out: Outbound) -> bool {
+        let was_empty = {
+            let mut q = self.lock_outbound();
+            if q.len() >= OUTBOUND_QUEUE {
+                return false;
+            }
+            q.push_back(out);
+            q.len() == 1
+        };
+        if was_empty {
+            self.wake.notify_one();
+        }
+        true
+    }
+
+    /// Up to `max` queued frames into `into`; whether more are left.
+    fn take(&self, into: &mut Vec<Outbound>, max: usize) -> bool {
+        let mut q = self.lock_outbound();
+        let n = q.len().min(max);
+        into.extend(q.drain(..n));
+        if q.is_empty() && q.capacity() > SHRINK_ABOVE {
+            // A burst is over: an idle connection holds no large buffer.
+            q.shrink_to(SHRINK_ABOVE);
+        }
+        !q.is_empty()
+    }
+
+    fn lock_outbound(&self) -> std::sync::MutexGuard<'_, VecDeque<Outbound>> {
+        self.outbound
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
+
+/// Outbound queue capacity a connection keeps once it is drained.
+const SHRINK_ABOVE: usize = 8;
 
 /// Who is on the other end of an authenticated connection.
 #[derive(Clone)]
@@ -527,34 +571,44 @@ async fn ws_handler(
         .max_frame_size(hard)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| async move {
-            match slot {
-                Some(slot) => {
-                    Metrics::inc(&st.inner.metrics.connections_total);
-                    Metrics::inc(&st.inner.metrics.connections_open);
-                    run_connection(&st, socket).await;
-                    st.inner
-                        .metrics
-                        .connections_open
-                        .fetch_sub(1, Ordering::Relaxed);
-                    drop(slot);
-                }
-                None => {
-                    Metrics::inc(&st.inner.metrics.connections_refused_ip_limit);
-                    // The address is not logged (docs/deploy.md: the relay keeps it in
-                    // memory only).
-                    tracing::info!("connection refused: per-IP limit");
-                    let mut socket = socket;
-                    let f = RelayFrame::error(
-                        None,
-                        ErrorCode::RateLimited,
-                        "too many connections from your address; close some and retry",
-                    );
-                    let _ = send(&st, &mut socket, &f).await;
-                    let _ = socket.send(close(1008, "connection limit")).await;
+        .on_upgrade(move |socket| {
+            // On the heap, once: captured by value, the socket (368 bytes)
+            // was part of every state of this future and copied into the
+            // next one's.
+            let socket = Box::new(socket);
+            async move {
+                match slot {
+                    Some(slot) => {
+                        Metrics::inc(&st.inner.metrics.connections_total);
+                        Metrics::inc(&st.inner.metrics.connections_open);
+                        run_connection(&st, socket).await;
+                        st.inner
+                            .metrics
+                            .connections_open
+                            .fetch_sub(1, Ordering::Relaxed);
+                        drop(slot);
+                    }
+                    None => {
+                        Metrics::inc(&st.inner.metrics.connections_refused_ip_limit);
+                        // The address is not logged (docs/deploy.md: the relay keeps it in
+                        // memory only).
+                        tracing::info!("connection refused: per-IP limit");
+                        Box::pin(refuse_ip_limit(&st, socket)).await;
+                    }
                 }
             }
         })
+}
+
+/// Tells a device over the per-IP connection limit why, and closes.
+async fn refuse_ip_limit(st: &AppState, mut socket: Box<WebSocket>) {
+    let f = RelayFrame::error(
+        None,
+        ErrorCode::RateLimited,
+        "too many connections from your address; close some and retry",
+    );
+    let _ = send(st, &mut socket, &f).await;
+    let _ = socket.send(close(1008, "connection limit")).await;
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -574,41 +628,11 @@ async fn send(st: &AppState, socket: &mut WebSocket, f: &RelayFrame) -> bool {
     socket.send(Message::Text(f.encode().into())).await.is_ok()
 }
 
-async fn run_connection(st: &AppState, mut socket: WebSocket) {
-    let mut nonce = [0u8; 32];
-    OsRng.fill_bytes(&mut nonce);
-    let nonce = Nonce(nonce);
-    if !send(
-        st,
-        &mut socket,
-        &RelayFrame::Challenge {
-            version: PROTOCOL_VERSION,
-            nonce,
-        },
-    )
-    .await
-    {
+async fn run_connection(st: &AppState, mut socket: Box<WebSocket>) {
+    // Boxed, as the rare paths in `serve`: the state of an unboxed await
+    // is part of the connection's future for its whole life.
+    let Some(session) = Box::pin(handshake(st, &mut socket)).await else {
         return;
-    }
-    let session = match tokio::time::timeout(
-        st.inner.config.auth_timeout,
-        auth::authenticate(st, &mut socket, &nonce),
-    )
-    .await
-    {
-        Ok(Some(s)) => s,
-        Ok(None) => return,
-        Err(_) => {
-            Metrics::inc(&st.inner.metrics.auth_failed);
-            let f = RelayFrame::error(
-                None,
-                ErrorCode::NotAuthenticated,
-                "no auth frame within the time limit; answer the challenge promptly",
-            );
-            let _ = send(st, &mut socket, &f).await;
-            let _ = socket.send(close(1008, "auth timeout")).await;
-            return;
-        }
     };
     Metrics::inc(&st.inner.metrics.auth_ok);
     Metrics::inc(&st.inner.metrics.connections_authenticated);
@@ -622,14 +646,51 @@ async fn run_connection(st: &AppState, mut socket: WebSocket) {
     tracing::debug!(device = %session.device, secs = started.elapsed().as_secs(), "connection ended");
 }
 
+/// The challenge and the device's answer: its session, or `None` when it
+/// failed (it was told why) or went away.
+async fn handshake(st: &AppState, socket: &mut WebSocket) -> Option<Session> {
+    let mut nonce = [0u8; 32];
+    OsRng.fill_bytes(&mut nonce);
+    let nonce = Nonce(nonce);
+    if !send(
+        st,
+        socket,
+        &RelayFrame::Challenge {
+            version: PROTOCOL_VERSION,
+            nonce,
+        },
+    )
+    .await
+    {
+        return None;
+    }
+    match tokio::time::timeout(
+        st.inner.config.auth_timeout,
+        auth::authenticate(st, socket, &nonce),
+    )
+    .await
+    {
+        Ok(found) => found,
+        Err(_) => {
+            Metrics::inc(&st.inner.metrics.auth_failed);
+            let f = RelayFrame::error(
+                None,
+                ErrorCode::NotAuthenticated,
+                "no auth frame within the time limit; answer the challenge promptly",
+            );
+            let _ = send(st, socket, &f).await;
+            let _ = socket.send(close(1008, "auth timeout")).await;
+            None
+        }
+    }
+}
+
 /// An authenticated connection, registered in the hub while it lasts.
 async fn connection(st: &AppState, socket: &mut WebSocket, session: &Session) {
-    let (tx, mut rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
     let signal = Arc::new(Signal::default());
     let conn_id = st.inner.next_conn.fetch_add(1, Ordering::Relaxed);
     let handle = ConnHandle {
         id: conn_id,
-        tx,
         signal: Arc::clone(&signal),
     };
     if let Ok(mut hub) = st.inner.hub.lock() {
@@ -638,7 +699,7 @@ async fn connection(st: &AppState, socket: &mut WebSocket, session: &Session) {
     // A revocation may have landed between the auth check and registering
     // in the hub; check again so it cannot slip through.
     if st.is_revoked(session) {
-        refuse_revoked(st, socket, session).await;
+        Box::pin(refuse_revoked(st, socket, session)).await;
         st.unregister(&session.mailbox, conn_id);
         return;
     }
@@ -647,7 +708,7 @@ async fn connection(st: &AppState, socket: &mut WebSocket, session: &Session) {
         signal.raise(Signal::SHUTDOWN);
     }
 
-    serve(st, socket, session, &mut rx, &signal).await;
+    serve(st, socket, session, &signal).await;
 
     st.unregister(&session.mailbox, conn_id);
     if let Some(group) = session.group {
@@ -719,14 +780,8 @@ async fn replay(st: &AppState, socket: &mut WebSocket, session: &Session) -> boo
     }
 }
 
-async fn serve(
-    st: &AppState,
-    socket: &mut WebSocket,
-    session: &Session,
-    rx: &mut mpsc::Receiver<Outbound>,
-    signal: &Signal,
-) {
-    if !replay(st, socket, session).await {
+async fn serve(st: &AppState, socket: &mut WebSocket, session: &Session, signal: &Signal) {
+    if !Box::pin(replay(st, socket, session)).await {
         return;
     }
 
@@ -743,6 +798,18 @@ async fn serve(
     // (2.5% of the relay's CPU in a profile at 20,000 deliveries/s).
     let wake = signal.wake.notified();
     tokio::pin!(wake);
+    // Requests, mailbox replays and the ways a connection ends run as
+    // boxed futures (`answer`, `replay`, `end`, `heartbeat_due`): an async
+    // fn's state is as large as its largest await, and a connection holds
+    // it the whole time it is idle. Unboxed (with the handshake's), every
+    // idle connection's task held 4.9 KiB of such state, now 1.1 KiB; a
+    // box costs one allocation per request instead. Acks and deliveries,
+    // the hot paths, stay inline.
+    //
+    // Frames were left queued after the last write (at most
+    // [`WRITE_BATCH`] go per turn): write more before reading.
+    let mut more_out = false;
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
     loop {
         // Biased: queued deliveries go out before the next incoming frame is
         // handled, so the answer to a frame (e.g. `pong`) follows everything
@@ -752,56 +819,27 @@ async fn serve(
             _ = &mut wake => {
                 wake.set(signal.wake.notified());
                 let reasons = signal.reasons.fetch_and(!Signal::RESCAN, Ordering::Relaxed);
-                if reasons & Signal::SHUTDOWN != 0 && reasons & Signal::REVOKED == 0 {
-                    // Deliveries already queued go out, and the acks sent
-                    // so far commit, before the close: nothing the device
-                    // was told is lost, and it reconnects for the rest.
-                    while let Ok(out) = rx.try_recv() {
-                        if !write_out(st, socket, out).await {
-                            return;
-                        }
-                    }
-                    if acks_queued {
-                        let r = st.inner.store.barrier().await;
-                        st.storage_result(&r);
-                    }
-                    Metrics::inc(&st.inner.metrics.shutdown_closes);
-                    let _ = socket.send(close(RESTART, tandem_connect::RESTART_CLOSE_REASON)).await;
+                if reasons & (Signal::SHUTDOWN | Signal::SLOW | Signal::REVOKED) != 0 {
+                    Box::pin(end(st, socket, session, signal, reasons, acks_queued)).await;
                     return;
                 }
-                if reasons & Signal::SLOW != 0 {
-                    let f = RelayFrame::error(
-                        None,
-                        ErrorCode::RateLimited,
-                        "this connection fell too far behind reading its messages; reconnect to get them from the mailbox",
-                    );
-                    let _ = send(st, socket, &f).await;
-                    let _ = socket.send(close(1008, "too slow")).await;
+                if reasons & Signal::RESCAN != 0 && !Box::pin(replay(st, socket, session)).await {
                     return;
                 }
-                if reasons & Signal::REVOKED != 0 {
-                    refuse_revoked(st, socket, session).await;
-                    return;
-                }
-                if reasons & Signal::RESCAN != 0 && !replay(st, socket, session).await {
+                more_out = signal.take(&mut batch, WRITE_BATCH);
+                if !write_queued(st, socket, &mut batch).await {
                     return;
                 }
             }
             _ = heartbeat.tick() => {
                 let quiet = last_in.elapsed();
-                if quiet >= idle_limit {
-                    let f = RelayFrame::error(None, ErrorCode::BadFrame, "connection idle too long (no frames or pongs); reconnect");
-                    let _ = send(st, socket, &f).await;
-                    let _ = socket.send(close(1001, "idle")).await;
-                    return;
-                }
-                if quiet >= idle_limit / 3 && socket.send(Message::Ping(Default::default())).await.is_err() {
+                if quiet >= idle_limit / 3 && !Box::pin(heartbeat_due(st, socket, quiet >= idle_limit)).await {
                     return;
                 }
             }
-            out = rx.recv() => {
-                let Some(out) = out else { return };
-                if !write_queued(st, socket, out, rx).await {
+            () = std::future::ready(()), if more_out => {
+                more_out = signal.take(&mut batch, WRITE_BATCH);
+                if !write_queued(st, socket, &mut batch).await {
                     return;
                 }
             }
@@ -812,15 +850,14 @@ async fn serve(
                     Message::Text(t) => t,
                     Message::Binary(_) => {
                         let f = RelayFrame::error(None, ErrorCode::BadFrame, "frames are JSON text messages, not binary");
-                        if !send(st, socket, &f).await { return; }
+                        if !Box::pin(answer(st, socket, session, Err(vec![f]), false)).await { return; }
                         continue;
                     }
                     Message::Close(_) => return,
                     _ => continue,
                 };
                 Metrics::inc(&st.inner.metrics.frames_in);
-                let reply = match dispatch::precheck(st, session, text.as_str()) {
-                    Err(errors) => errors,
+                let frame = match dispatch::precheck(st, session, text.as_str()) {
                     Ok(ClientFrame::Ack { id }) => {
                         // Acks do not hold up deliveries, nor wake this task
                         // again: they are queued on the writer (in order)
@@ -831,71 +868,139 @@ async fn serve(
                         acks_queued = true;
                         continue;
                     }
-                    Ok(frame) => {
-                        // ... but every request waits for them (a barrier
-                        // behind them on the writer), so a reply proves the
-                        // acks sent before it are durable.
-                        if acks_queued {
-                            let r = st.inner.store.barrier().await;
-                            st.storage_result(&r);
-                            acks_queued = false;
-                        }
-                        dispatch::handle_frame(st, session, frame).await
-                    }
+                    other => other,
                 };
-                for f in reply {
-                    if !send(st, socket, &f).await { return; }
-                }
-                if st.is_revoked(session) {
-                    refuse_revoked(st, socket, session).await;
+                // ... but every request waits for them (see `answer`).
+                if !Box::pin(answer(st, socket, session, frame, acks_queued)).await {
                     return;
                 }
+                acks_queued = false;
             }
         }
     }
 }
 
-/// Writes a queued frame; times live deliveries (publish -> deliver).
-async fn write_out(st: &AppState, socket: &mut WebSocket, out: Outbound) -> bool {
-    Metrics::inc(&st.inner.metrics.frames_out);
-    if socket.send(Message::Text(out.text)).await.is_err() {
+/// Handles a request (or sends the errors of a frame that is none): after
+/// the acks queued before it are durable (a barrier behind them on the
+/// writer), so a reply proves them durable. False when the connection is
+/// to end.
+async fn answer(
+    st: &AppState,
+    socket: &mut WebSocket,
+    session: &Session,
+    frame: Result<ClientFrame, Vec<RelayFrame>>,
+    acks_queued: bool,
+) -> bool {
+    if acks_queued {
+        let r = st.inner.store.barrier().await;
+        st.storage_result(&r);
+    }
+    let reply = match frame {
+        Ok(frame) => dispatch::handle_frame(st, session, frame).await,
+        Err(errors) => errors,
+    };
+    for f in reply {
+        if !send(st, socket, &f).await {
+            return false;
+        }
+    }
+    if st.is_revoked(session) {
+        refuse_revoked(st, socket, session).await;
         return false;
     }
-    observe_delivery(st, out.since_us);
     true
+}
+
+/// Ends a connection the relay was asked to end (`reasons`): shutting
+/// down, too slow, or revoked.
+async fn end(
+    st: &AppState,
+    socket: &mut WebSocket,
+    session: &Session,
+    signal: &Signal,
+    reasons: u8,
+    acks_queued: bool,
+) {
+    if reasons & Signal::SHUTDOWN != 0 && reasons & Signal::REVOKED == 0 {
+        // Deliveries already queued go out, and the acks sent so far
+        // commit, before the close: nothing the device was told is lost,
+        // and it reconnects for the rest.
+        let mut batch = Vec::with_capacity(WRITE_BATCH);
+        while signal.take(&mut batch, WRITE_BATCH) || !batch.is_empty() {
+            if !write_queued(st, socket, &mut batch).await {
+                return;
+            }
+        }
+        if acks_queued {
+            let r = st.inner.store.barrier().await;
+            st.storage_result(&r);
+        }
+        Metrics::inc(&st.inner.metrics.shutdown_closes);
+        let _ = socket
+            .send(close(RESTART, tandem_connect::RESTART_CLOSE_REASON))
+            .await;
+        return;
+    }
+    if reasons & Signal::SLOW != 0 {
+        let f = RelayFrame::error(
+            None,
+            ErrorCode::RateLimited,
+            "this connection fell too far behind reading its messages; reconnect to get them from the mailbox",
+        );
+        let _ = send(st, socket, &f).await;
+        let _ = socket.send(close(1008, "too slow")).await;
+        return;
+    }
+    refuse_revoked(st, socket, session).await;
+}
+
+/// A heartbeat found the connection quiet: a ping, or the close when it
+/// has been quiet for the whole idle limit. False when the connection is
+/// to end.
+async fn heartbeat_due(st: &AppState, socket: &mut WebSocket, idle: bool) -> bool {
+    if idle {
+        let f = RelayFrame::error(
+            None,
+            ErrorCode::BadFrame,
+            "connection idle too long (no frames or pongs); reconnect",
+        );
+        let _ = send(st, socket, &f).await;
+        let _ = socket.send(close(1001, "idle")).await;
+        return false;
+    }
+    socket.send(Message::Ping(Default::default())).await.is_ok()
 }
 
 /// Most frames a connection writes before one flush.
 const WRITE_BATCH: usize = 32;
 
-/// Writes `first` and whatever else is already queued (up to
-/// [`WRITE_BATCH`]) with one flush: a device that is sent several frames
-/// at once gets them in one write, not one system call each.
-async fn write_queued(
-    st: &AppState,
-    socket: &mut WebSocket,
-    first: Outbound,
-    rx: &mut mpsc::Receiver<Outbound>,
-) -> bool {
-    let mut timed = Vec::new();
-    let mut next = Some(first);
-    while let Some(out) = next.take() {
+/// Writes the frames taken from the queue (at most [`WRITE_BATCH`]) with
+/// one flush: a device that is sent several frames at once gets them in
+/// one write, not one system call each. Times live deliveries (publish ->
+/// deliver); leaves `batch` empty.
+async fn write_queued(st: &AppState, socket: &mut WebSocket, batch: &mut Vec<Outbound>) -> bool {
+    if batch.is_empty() {
+        return true;
+    }
+    for out in batch.iter_mut() {
         Metrics::inc(&st.inner.metrics.frames_out);
-        if socket.feed(Message::Text(out.text)).await.is_err() {
+        if socket
+            .feed(Message::Text(std::mem::take(&mut out.text)))
+            .await
+            .is_err()
+        {
+            batch.clear();
             return false;
         }
-        timed.push(out.since_us);
-        if timed.len() < WRITE_BATCH {
-            next = rx.try_recv().ok();
+    }
+    let flushed = socket.flush().await.is_ok();
+    if flushed {
+        for out in batch.iter() {
+            observe_delivery(st, out.since_us);
         }
     }
-    if socket.flush().await.is_err() {
-        return false;
-    }
-    for since_us in timed {
-        observe_delivery(st, since_us);
-    }
-    true
+    batch.clear();
+    flushed
 }
 
 /// Publish -> deliver time of a live delivery (0: not timed).
@@ -1049,7 +1154,7 @@ impl AppState {
                         text: text.clone(),
                         since_us,
                     };
-                    if c.tx.try_send(out).is_err() {
+                    if !c.signal.queue(out) {
                         c.signal.raise(Signal::SLOW);
                     } else {
                         Metrics::inc(&self.inner.metrics.messages_delivered);
@@ -1067,5 +1172,62 @@ impl AppState {
         for c in hub.get(mailbox).into_iter().flatten() {
             c.signal.raise(Signal::REVOKED);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(n: u64) -> Outbound {
+        Outbound {
+            text: Utf8Bytes::from(n.to_string()),
+            since_us: n,
+        }
+    }
+
+    /// Whether the signal's `Notify` holds a wake-up (polled once).
+    fn woken(s: &Signal) -> bool {
+        let n = s.wake.notified();
+        tokio::pin!(n);
+        n.as_mut().enable()
+    }
+
+    #[test]
+    fn the_outbound_queue_wakes_once_per_burst_and_refuses_a_device_that_is_not_reading() {
+        let s = Signal::default();
+        assert!(!woken(&s));
+        assert!(s.queue(out(1)));
+        assert!(s.queue(out(2)));
+        // One wake-up for the burst: the task takes until it finds the
+        // queue empty.
+        assert!(woken(&s));
+        assert!(!woken(&s));
+
+        let mut batch = Vec::new();
+        assert!(s.take(&mut batch, 1), "one left");
+        assert!(!s.take(&mut batch, 8), "drained");
+        let got: Vec<u64> = batch.iter().map(|o| o.since_us).collect();
+        assert_eq!(got, [1, 2], "in order");
+        batch.clear();
+
+        // Empty again: the next frame wakes the task.
+        assert!(s.queue(out(3)));
+        assert!(woken(&s));
+        assert!(!s.take(&mut batch, 8));
+        batch.clear();
+
+        for i in 0..OUTBOUND_QUEUE as u64 {
+            assert!(s.queue(out(i)));
+        }
+        assert!(
+            !s.queue(out(0)),
+            "a full queue refuses (the caller cuts the device off)"
+        );
+        while s.take(&mut batch, WRITE_BATCH) {
+            batch.clear();
+        }
+        // A drained burst leaves no large buffer behind.
+        assert!(s.lock_outbound().capacity() <= SHRINK_ABOVE);
     }
 }
