@@ -256,7 +256,7 @@ async fn expect_ok(ws: &mut Socket) -> Result<(), String> {
 /// device before it, the second the acks (a request waits for the acks
 /// before it on the writer). Returns how many notices were acked. Without
 /// this, every device read and acked its notices in the first instant of
-/// the load (six per group of four), and the measured run started with a
+/// the load (three per group of four), and the measured run started with a
 /// burst of set-up acks that is not the load.
 async fn settle(ws: &mut Socket) -> Result<u64, String> {
     let mut acked = 0;
