@@ -206,9 +206,12 @@ fn links_are_one_time_expire_and_name_their_relay() {
     let err = desk.run_err(&["pair", "show", "--no-qr", "--timeout", "10"]);
     assert!(err.contains("already paired"), "{err}");
 
-    // Expired link (the offer's clock is in the link).
+    // Expired link (the offer's clock is in the link). The clock counts
+    // whole seconds: a lifetime of 1 s left anywhere from 0 to 1 s to
+    // connect and subscribe before the offer expired unshown (a CI run
+    // under load once failed here); 3 s leaves at least 2.
     let late = Dev::new(&dir, "late", &relay);
-    let (show, link) = late.show(&["--lifetime", "1", "--timeout", "30"]);
+    let (show, link) = late.show(&["--lifetime", "3", "--timeout", "30"]);
     let exp: u64 = link.rsplit("exp=").next().unwrap().parse().unwrap();
     while std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
