@@ -254,36 +254,70 @@ async fn expect_ok(ws: &mut Socket) -> Result<(), String> {
 /// group's later admissions), acks it, and returns once the relay has
 /// answered two pings: the first follows every frame queued for the
 /// device before it, the second the acks (a request waits for the acks
-/// before it on the writer). Returns how many notices were acked. Without
+/// before it on the writer). Between them it waits for the rest of the
+/// `expect` notices the device is owed, when some come later (from another
+/// node). Returns how many notices were acked. Without
 /// this, every device read and acked its notices in the first instant of
 /// the load (three per group of four), and the measured run started with a
 /// burst of set-up acks that is not the load.
-async fn settle(ws: &mut Socket) -> Result<u64, String> {
+async fn settle(ws: &mut Socket, expect: u64) -> Result<u64, String> {
     let mut acked = 0;
-    for req in [u64::MAX - 1, u64::MAX] {
-        ws.send(Message::Text(ClientFrame::Ping { req }.encode().into()))
-            .await
-            .map_err(|e| e.to_string())?;
-        loop {
-            let t = match ws.next().await {
-                Some(Ok(Message::Text(t))) => t,
-                Some(Ok(_)) => continue,
-                _ => return Err("connection closed while settling".into()),
-            };
-            let id = match RelayFrame::decode(t.as_str()) {
-                Ok(RelayFrame::Pong { req: r }) if r == req => break,
-                Ok(RelayFrame::Admitted { id, .. } | RelayFrame::Deliver { id, .. }) => id,
-                Ok(RelayFrame::Revoked { id: Some(id), .. }) => id,
-                Ok(RelayFrame::Error { message, .. }) => return Err(message),
-                _ => continue,
-            };
-            ws.send(Message::Text(ClientFrame::Ack { id }.encode().into()))
-                .await
-                .map_err(|e| e.to_string())?;
-            acked += 1;
+    ping(ws, u64::MAX - 1, &mut acked).await?;
+    // With several nodes a notice from another node comes through that
+    // node's commit events and may follow this node's pong: wait for the
+    // rest of those the device is owed.
+    if acked < expect {
+        let wait = tokio::time::timeout(Duration::from_secs(30), async {
+            while acked < expect {
+                next_notice(ws, None, &mut acked).await?;
+            }
+            Ok::<_, String>(())
+        });
+        match wait.await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(format!(
+                    "{acked} of {expect} set-up notices came within 30 s"
+                ))
+            }
         }
     }
+    // The acks durable: a request waits for the acks before it.
+    ping(ws, u64::MAX, &mut acked).await?;
     Ok(acked)
+}
+
+/// Pings, and acks every notice that comes before the pong.
+async fn ping(ws: &mut Socket, req: u64, acked: &mut u64) -> Result<(), String> {
+    ws.send(Message::Text(ClientFrame::Ping { req }.encode().into()))
+        .await
+        .map_err(|e| e.to_string())?;
+    while !next_notice(ws, Some(req), acked).await? {}
+    Ok(())
+}
+
+/// Reads one frame: acks a notice (counted in `acked`); true for the pong
+/// to `pong`.
+async fn next_notice(ws: &mut Socket, pong: Option<u64>, acked: &mut u64) -> Result<bool, String> {
+    let t = loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) => break t,
+            Some(Ok(_)) => continue,
+            _ => return Err("connection closed while settling".into()),
+        }
+    };
+    let id = match RelayFrame::decode(t.as_str()) {
+        Ok(RelayFrame::Pong { req }) => return Ok(Some(req) == pong),
+        Ok(RelayFrame::Admitted { id, .. } | RelayFrame::Deliver { id, .. }) => id,
+        Ok(RelayFrame::Revoked { id: Some(id), .. }) => id,
+        Ok(RelayFrame::Error { message, .. }) => return Err(message),
+        _ => return Ok(false),
+    };
+    ws.send(Message::Text(ClientFrame::Ack { id }.encode().into()))
+        .await
+        .map_err(|e| e.to_string())?;
+    *acked += 1;
+    Ok(false)
 }
 
 /// Connects one unit: a group (founder sends, members receive), a pair in
@@ -439,9 +473,17 @@ async fn main() {
         let sem = Arc::clone(&sem);
         settling.push(tokio::spawn(async move {
             let _permit = sem.acquire().await.ok();
-            let mut acked = settle(&mut u.sender).await?;
-            for rx in &mut u.receivers {
-                acked += settle(rx).await?;
+            // Each admission notifies the members admitted before it:
+            // the j-th of n receivers is owed n - 1 - j notices.
+            let n = u.receivers.len() as u64;
+            let mut acked = settle(&mut u.sender, 0).await?;
+            for (j, rx) in (0u64..).zip(&mut u.receivers) {
+                let owed = if matches!(u.to, Recipient::Topic(_)) {
+                    0
+                } else {
+                    n - 1 - j
+                };
+                acked += settle(rx, owed).await?;
             }
             Ok::<_, String>((u, acked))
         }));
