@@ -602,13 +602,29 @@ async fn ws_handler(
 
 /// Tells a device over the per-IP connection limit why, and closes.
 async fn refuse_ip_limit(st: &AppState, mut socket: Box<WebSocket>) {
-    let f = RelayFrame::error(
-        None,
+    refuse(
+        st,
+        &mut socket,
         ErrorCode::RateLimited,
         "too many connections from your address; close some and retry",
-    );
-    let _ = send(st, &mut socket, &f).await;
-    let _ = socket.send(close(1008, "connection limit")).await;
+        (1008, "connection limit"),
+    )
+    .await;
+}
+
+/// Ends a connection the relay will not serve: an `error` frame that says
+/// why (counted as a rejection), then the close frame `(code, reason)`.
+/// Either may fail when the device is already gone; nothing is left to do
+/// then.
+async fn refuse(
+    st: &AppState,
+    socket: &mut WebSocket,
+    code: ErrorCode,
+    message: &str,
+    (close_code, reason): (u16, &'static str),
+) {
+    let _ = send(st, socket, &RelayFrame::error(None, code, message)).await;
+    let _ = socket.send(close(close_code, reason)).await;
 }
 
 fn close(code: u16, reason: &'static str) -> Message {
@@ -673,13 +689,14 @@ async fn handshake(st: &AppState, socket: &mut WebSocket) -> Option<Session> {
         Ok(found) => found,
         Err(_) => {
             Metrics::inc(&st.inner.metrics.auth_failed);
-            let f = RelayFrame::error(
-                None,
+            refuse(
+                st,
+                socket,
                 ErrorCode::NotAuthenticated,
                 "no auth frame within the time limit; answer the challenge promptly",
-            );
-            let _ = send(st, socket, &f).await;
-            let _ = socket.send(close(1008, "auth timeout")).await;
+                (1008, "auth timeout"),
+            )
+            .await;
             None
         }
     }
@@ -727,13 +744,14 @@ async fn refuse_revoked(st: &AppState, socket: &mut WebSocket, s: &Session) {
     if let Some(record) = st.revoking_record(s.group, s.device, s.token).await {
         let _ = send(st, socket, &RelayFrame::Revoked { id: None, record }).await;
     }
-    let f = RelayFrame::error(
-        None,
+    refuse(
+        st,
+        socket,
         ErrorCode::Revoked,
         "this device or its session was revoked by a device of the wallet; pair it again to use it",
-    );
-    let _ = send(st, socket, &f).await;
-    let _ = socket.send(close(1008, "revoked")).await;
+        (1008, "revoked"),
+    )
+    .await;
 }
 
 /// Sends everything waiting in the session's mailbox; false when the
@@ -942,13 +960,14 @@ async fn end(
         return;
     }
     if reasons & Signal::SLOW != 0 {
-        let f = RelayFrame::error(
-            None,
+        refuse(
+            st,
+            socket,
             ErrorCode::RateLimited,
             "this connection fell too far behind reading its messages; reconnect to get them from the mailbox",
-        );
-        let _ = send(st, socket, &f).await;
-        let _ = socket.send(close(1008, "too slow")).await;
+            (1008, "too slow"),
+        )
+        .await;
         return;
     }
     refuse_revoked(st, socket, session).await;
@@ -959,13 +978,14 @@ async fn end(
 /// to end.
 async fn heartbeat_due(st: &AppState, socket: &mut WebSocket, idle: bool) -> bool {
     if idle {
-        let f = RelayFrame::error(
-            None,
+        refuse(
+            st,
+            socket,
             ErrorCode::BadFrame,
             "connection idle too long (no frames or pongs); reconnect",
-        );
-        let _ = send(st, socket, &f).await;
-        let _ = socket.send(close(1001, "idle")).await;
+            (1001, "idle"),
+        )
+        .await;
         return false;
     }
     socket.send(Message::Ping(Default::default())).await.is_ok()

@@ -6,7 +6,7 @@ use tandem_pair::{
     SessionToken, MAX_MEMBERS,
 };
 
-use super::{close, mailbox_key, refuse_revoked, send, AppState, Session};
+use super::{mailbox_key, refuse, refuse_revoked, send, AppState, Session};
 use crate::{membership::Refusal, metrics::Metrics, store::DeviceRecord, Error};
 
 /// Reads frames until a valid `auth`; answers `auth_ok` and returns the
@@ -106,9 +106,7 @@ pub(super) async fn authenticate(
                     refuse_revoked(st, socket, &s).await;
                     return None;
                 }
-                let f = RelayFrame::error(None, code, message);
-                let _ = send(st, socket, &f).await;
-                let _ = socket.send(close(1008, "auth failed")).await;
+                refuse(st, socket, code, &message, (1008, "auth failed")).await;
                 return None;
             }
         }
