@@ -38,6 +38,7 @@ async fn main() -> ExitCode {
         }
     };
     init_logs(config.log, config.log_format);
+    raise_open_file_limit();
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -67,6 +68,26 @@ fn init_logs(level: LogLevel, format: LogFormat) {
         LogFormat::Text => logs.try_init(),
     };
 }
+
+/// Every connection is a file descriptor, and many systems start a
+/// process with a soft limit of 1,024 open files (systemd's default for
+/// services), far below the connections one node serves: past it, accepts
+/// fail and new devices wait. The hard limit is the operator's choice
+/// (`LimitNOFILE=`, `ulimit -Hn`); take all of it, as Go's runtime and
+/// nginx's `worker_rlimit_nofile` do, and say what it is.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) if n < LOW_OPEN_FILE_LIMIT => tracing::warn!(
+            open_files = n,
+            "the open-file limit allows only about this many connections; raise the hard limit (LimitNOFILE= in the systemd unit, or ulimit -Hn) to serve more devices"
+        ),
+        Ok(n) => tracing::info!(open_files = n, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
+}
+
+/// Below this many open files a node is told to expect trouble.
+const LOW_OPEN_FILE_LIMIT: u64 = 4096;
 
 async fn run(config: Config) -> tandem_relay::Result<()> {
     // Certificate problems are startup errors, before anything listens. And

@@ -312,3 +312,69 @@ async fn sigterm_closes_with_the_restart_hint_and_loses_nothing() {
         assert!(!all.contains(s.as_str()), "the log holds {s}:\n{all}");
     }
 }
+
+/// The soft and hard "Max open files" of a process, from /proc.
+fn open_file_limits(pid: u32) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (v[0], v[1])
+}
+
+/// A relay started with a soft limit of 64 open files (systemd starts
+/// services with 1,024) still takes every connection: it raises its soft
+/// limit to the hard one at start. Without that, accepts fail with EMFILE
+/// past about 50 connections and the rest wait (each connect below would
+/// time out).
+#[tokio::test]
+async fn a_low_soft_open_file_limit_does_not_cap_connections() {
+    const CONNECTIONS: usize = 200;
+    let dir = TempDir::new("relay-nofile");
+    let db = dir.path().join("relay.db");
+    let relay = RelayProc::spawn_with_soft_open_files(
+        64,
+        &[
+            "--database",
+            db.to_str().unwrap(),
+            "--max-conns-per-ip",
+            "100000",
+        ],
+    );
+    let (soft, hard) = open_file_limits(relay.child.id());
+    assert!(
+        hard > CONNECTIONS as u64 + 64,
+        "this machine's hard open-file limit ({hard}) is too low for the test"
+    );
+    assert_eq!(
+        soft, hard,
+        "the relay did not raise its soft open-file limit"
+    );
+
+    // Every connection is answered with the relay's challenge while all
+    // the earlier ones stay open.
+    let mut open = Vec::with_capacity(CONNECTIONS);
+    for i in 0..CONNECTIONS {
+        let (mut ws, _) = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::connect_async(relay.url.as_str()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("connection {i} not accepted within 10 s"))
+        .unwrap();
+        let first = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("connection {i}: no challenge within 10 s"));
+        match first {
+            Some(Ok(Message::Text(t))) => assert!(t.contains("challenge"), "{t}"),
+            other => panic!("connection {i}: expected the challenge, got {other:?}"),
+        }
+        open.push(ws);
+    }
+    assert_eq!(open.len(), CONNECTIONS);
+}

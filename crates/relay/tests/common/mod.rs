@@ -394,8 +394,30 @@ impl RelayProc {
         (relay, rx)
     }
 
+    /// [`Self::spawn`] with the soft open-file limit lowered to `limit`
+    /// (the hard limit as it was), as a service manager may start it.
+    pub fn spawn_with_soft_open_files(limit: u64, args: &[&str]) -> Self {
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            r#"ulimit -S -n "$1" && shift && exec "$@""#,
+            "sh",
+            &limit.to_string(),
+            env!("CARGO_BIN_EXE_tandem-relay"),
+        ]);
+        Self::start_command(cmd, args, Stdio::inherit())
+    }
+
     fn start(args: &[&str], stderr: Stdio) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tandem-relay"))
+        Self::start_command(
+            Command::new(env!("CARGO_BIN_EXE_tandem-relay")),
+            args,
+            stderr,
+        )
+    }
+
+    fn start_command(mut cmd: Command, args: &[&str], stderr: Stdio) -> Self {
+        let mut child = cmd
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
