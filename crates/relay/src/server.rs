@@ -566,10 +566,13 @@ async fn ws_handler(
         .acquire(ip, st.inner.config.max_conns_per_ip);
     // Small socket buffers: most devices are idle most of the time, and
     // tungstenite's 128 KiB default read buffer dominated memory per
-    // connection. Buffers grow on demand for big frames.
+    // connection. Buffers grow on demand for big frames. 2 KiB holds any
+    // ack, publish or delivery of a wallet's small messages in one read;
+    // it took 2 KiB per idle connection off 4 KiB's (docs/benchmarks.md)
+    // for more reads per large frame (a 256 KiB blob: 128 instead of 64).
     ws.max_message_size(hard)
         .max_frame_size(hard)
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(2 * 1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| {
             // On the heap, once: captured by value, the socket (368 bytes)

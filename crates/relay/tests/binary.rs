@@ -158,6 +158,12 @@ fn load_generator_reports_consistent_counts() {
         assert!(r["relay_kib_per_connection"].is_number(), "{r}");
         assert!(r["relay_cpu_us_per_delivery"].is_number(), "{r}");
         assert!(r["generator_cpu_share"].is_number(), "{r}");
+        // Shares of the machine's time over the window: idle and stolen
+        // by the hypervisor, with the busy rest, add up to at most all of it.
+        let idle = r["machine_idle_share"].as_f64().unwrap();
+        let steal = r["machine_steal_share"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&idle), "{r}");
+        assert!((0.0..=1.0).contains(&steal) && idle + steal <= 1.0 + 1e-3, "{r}");
     }
 }
 

@@ -142,6 +142,38 @@ fn relays_rss(pids: &[u32]) -> Option<u64> {
     pids.iter().map(|p| rss_kib(*p)).sum()
 }
 
+/// The machine's CPU time from `/proc/stat` (all cores, in clock ticks):
+/// `[idle (with iowait), steal, total]`. Steal is time this VM was ready to
+/// run but its hypervisor ran something else: the cores it had were fewer
+/// than `nproc` says.
+fn machine_ticks() -> Option<[u64; 3]> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    // user nice system idle iowait irq softirq steal (guest time is
+    // already in user and nice).
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    (v.len() == 8).then(|| [v[3] + v[4], v[7], v.iter().sum()])
+}
+
+/// Shares of the machine's CPU time between two [`machine_ticks`]:
+/// `(idle, steal)`.
+fn machine_shares(a: Option<[u64; 3]>, b: Option<[u64; 3]>) -> (Option<f64>, Option<f64>) {
+    let (Some(a), Some(b)) = (a, b) else {
+        return (None, None);
+    };
+    let total = b[2].saturating_sub(a[2]) as f64;
+    if total <= 0.0 {
+        return (None, None);
+    }
+    let share = |i: usize| Some(b[i].saturating_sub(a[i]) as f64 / total);
+    (share(0), share(1))
+}
+
 fn loadavg() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg")
         .ok()?
@@ -638,6 +670,7 @@ async fn main() {
     // and their memory under load.
     tokio::time::sleep_until((start + Duration::from_secs_f64(warm_end)).into()).await;
     let (gen0, relay0) = (cpu_ns("self"), relays_cpu_ns(&args.relay_pids));
+    let machine0 = machine_ticks();
     let delivered0 = counters.delivered.load(Ordering::Relaxed);
     let mut rss_peak = rss_connected;
     while start.elapsed().as_secs_f64() < measure_end {
@@ -645,6 +678,7 @@ async fn main() {
         rss_peak = rss_peak.max(relays_rss(&args.relay_pids));
     }
     let (gen1, relay1) = (cpu_ns("self"), relays_cpu_ns(&args.relay_pids));
+    let (idle_share, steal_share) = machine_shares(machine0, machine_ticks());
     let delivered1 = counters.delivered.load(Ordering::Relaxed);
     let window_deliveries = delivered1.saturating_sub(delivered0);
     let load = loadavg();
@@ -755,9 +789,11 @@ async fn main() {
             .map(|s| round(s * 1e6 / window_deliveries as f64, 10.0)),
         "cores": cores,
         "machine_loadavg_1m": load,
+        "machine_idle_share": idle_share.map(|s| round(s, 1000.0)),
+        "machine_steal_share": steal_share.map(|s| round(s, 1000.0)),
     });
     eprintln!(
-        "relay-load: {} {connected} conns: {throughput:.0} deliveries/s (target {}), from due p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; sent {sent}, delivered {delivered}/{expected}, dropped {dropped}, errors {errors}; generator CPU {:?}, relay CPU {:?} of {cores} cores; load {:?}",
+        "relay-load: {} {connected} conns: {throughput:.0} deliveries/s (target {}), from due p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; sent {sent}, delivered {delivered}/{expected}, dropped {dropped}, errors {errors}; generator CPU {}, relay CPU {} of {cores} cores; machine idle {}, steal {}; load {:?}",
         report["topology"],
         args.rate * fanout as f64,
         ms(percentile(&lat, 0.50)),
@@ -765,6 +801,8 @@ async fn main() {
         ms(lat.last().copied().unwrap_or(0)),
         report["generator_cpu_share"],
         report["relay_cpu_share"],
+        report["machine_idle_share"],
+        report["machine_steal_share"],
         load,
     );
     #[allow(clippy::print_stdout)]
