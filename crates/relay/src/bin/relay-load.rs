@@ -554,6 +554,17 @@ async fn main() {
     let start = Instant::now();
     let warm_end = args.warmup;
     let measure_end = args.warmup + args.duration;
+    // The machine's CPU time at each whole second of the load: how much
+    // the hypervisor stole in each second, beside that second's p99.
+    let seconds = measure_end.ceil() as u64;
+    let ticks_by_second = tokio::spawn(async move {
+        let mut ticks = Vec::with_capacity(seconds as usize + 1);
+        for k in 0..=seconds {
+            tokio::time::sleep_until((start + Duration::from_secs(k)).into()).await;
+            ticks.push(machine_ticks());
+        }
+        ticks
+    });
     let mut tasks = Vec::new();
     let mut senders = Vec::new();
     for u in ready {
@@ -718,11 +729,21 @@ async fn main() {
     for &(due, l) in &all {
         by_sec.entry(due / 1_000_000).or_default().push(l);
     }
+    let ticks = ticks_by_second.await.unwrap_or_default();
+    let steal_in = |sec: u64| {
+        let (a, b) = (ticks.get(sec as usize)?, ticks.get(sec as usize + 1)?);
+        machine_shares(*a, *b).1
+    };
     let per_second: Vec<serde_json::Value> = by_sec
         .into_iter()
         .map(|(sec, mut v)| {
             v.sort_unstable();
-            serde_json::json!({ "second": sec, "deliveries": v.len(), "p99_ms": percentile(&v, 0.99) as f64 / 1000.0 })
+            serde_json::json!({
+                "second": sec,
+                "deliveries": v.len(),
+                "p99_ms": percentile(&v, 0.99) as f64 / 1000.0,
+                "machine_steal_share": steal_in(sec).map(|s| (s * 1000.0).round() / 1000.0),
+            })
         })
         .collect();
     eprintln!(
@@ -730,6 +751,17 @@ async fn main() {
         per_second
             .iter()
             .map(|v| format!("{}s {}", v["second"], v["p99_ms"]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    eprintln!(
+        "relay-load: hypervisor steal by second: {}",
+        per_second
+            .iter()
+            .map(|v| match v["machine_steal_share"].as_f64() {
+                Some(s) => format!("{}s {:.0}%", v["second"], s * 100.0),
+                None => format!("{}s -", v["second"]),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     );
