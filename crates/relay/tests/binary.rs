@@ -163,7 +163,10 @@ fn load_generator_reports_consistent_counts() {
         let idle = r["machine_idle_share"].as_f64().unwrap();
         let steal = r["machine_steal_share"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&idle), "{r}");
-        assert!((0.0..=1.0).contains(&steal) && idle + steal <= 1.0 + 1e-3, "{r}");
+        assert!(
+            (0.0..=1.0).contains(&steal) && idle + steal <= 1.0 + 1e-3,
+            "{r}"
+        );
     }
 }
 
