@@ -106,6 +106,10 @@ metrics! {
     /// Times this node re-read every connected mailbox after it may have
     /// missed other nodes' notifications.
     node_resyncs: "counter",
+    /// Groups' device lists read from the database for the member cache
+    /// (a publish that found its group uncached, a device's login, and the
+    /// re-read after a group's devices changed).
+    member_loads: "counter",
 }
 
 impl Metrics {

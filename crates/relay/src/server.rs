@@ -1149,6 +1149,42 @@ impl AppState {
         }
     }
 
+    /// The devices of `group`, from the member cache or the database.
+    async fn members(&self, group: GroupId) -> crate::Result<Arc<members::Members>> {
+        self.inner
+            .members
+            .get(
+                self.inner.store.as_ref(),
+                group,
+                &self.inner.metrics.member_loads,
+            )
+            .await
+    }
+
+    /// After a change to `group`'s devices committed here: the cache
+    /// forgets the group and reads it again before the change is told to
+    /// anyone, so the first publish after it (often the new device's first
+    /// sync) does not wait for the database. A failed read only leaves the
+    /// group uncached.
+    async fn members_changed(&self, group: GroupId) {
+        self.inner.members.invalidate(group);
+        if let Err(e) = self.members(group).await {
+            tracing::warn!(error = %e, "cannot re-read a group's devices; its next publish will");
+        }
+    }
+
+    /// Another node changed `group`'s devices: forget them, and read them
+    /// again in the background if the group was in use here (a node does
+    /// not load the groups of every other node's devices).
+    fn members_changed_elsewhere(&self, group: GroupId) {
+        if self.inner.members.invalidate(group) {
+            let st = self.clone();
+            tokio::spawn(async move {
+                let _ = st.members(group).await;
+            });
+        }
+    }
+
     /// Whether a mailbox has a live connection.
     fn online(&self, mailbox: &[u8]) -> bool {
         self.inner

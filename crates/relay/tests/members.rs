@@ -10,7 +10,7 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{atomic::Ordering, Arc};
 
 use common::{
     admitted, code_of, expect_message, expect_next_and_direct, founder, group_and_direct,
@@ -78,17 +78,24 @@ async fn a_revoked_device_gets_nothing_published_after_its_revocation() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_newly_admitted_device_gets_the_next_publish() {
-    let (relay, _store) = relay().await;
+/// A founder F and a member M it admitted, both connected, after a group
+/// publish of M's reached F: the relay knows the group as {F, M}.
+async fn founder_and_member(
+    relay: &common::Relay,
+) -> (tandem_pair::IdentityKey, Client, Client, GroupId) {
     let (f_key, f_m, group) = founder();
     let mut f = Client::connect(&relay.url, &f_key, f_m).await.unwrap();
     let (m_key, m_m, _) = admitted(&mut f, &f_key, group, Capabilities::ALL).await;
     let mut m = Client::connect(&relay.url, &m_key, m_m).await.unwrap();
-
-    // The relay now knows the group as {F, M}.
     m.publish(Recipient::Group, b"before").await.unwrap();
     got(&mut f, b"before").await;
+    (f_key, f, m, group)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newly_admitted_device_gets_the_next_publish() {
+    let (relay, _store) = relay().await;
+    let (f_key, mut f, mut m, group) = founder_and_member(&relay).await;
 
     // F admits N; the next publishes reach it, offline or not.
     let (n_key, n_m, _) = admitted(&mut f, &f_key, group, Capabilities::ALL).await;
@@ -100,4 +107,40 @@ async fn a_newly_admitted_device_gets_the_next_publish() {
     f.publish(Recipient::Group, b"live").await.unwrap();
     got(&mut n, b"live").await;
     got(&mut m, b"live").await;
+}
+
+/// After a change to a group's devices the relay reads the group again
+/// before it answers the change, so the publish that follows finds it in
+/// the cache: the publish path does not wait for the database
+/// (`member_loads` stays put across it). With a bare invalidation, each
+/// of these publishes would read the group itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_group_is_read_again_before_its_next_publish() {
+    let (relay, _store) = relay().await;
+    let loads = || relay.state.metrics().member_loads.load(Ordering::Relaxed);
+    let (f_key, mut f, mut m, group) = founder_and_member(&relay).await;
+
+    // An admission: M's next publish reaches N.
+    let (n_key, n_m, _) = admitted(&mut f, &f_key, group, Capabilities::ALL).await;
+    let before = loads();
+    m.publish(Recipient::Group, b"after admit").await.unwrap();
+    assert_eq!(
+        loads(),
+        before,
+        "the publish after the admission read the group's devices from the database"
+    );
+    got(&mut f, b"after admit").await;
+    let mut n = Client::connect(&relay.url, &n_key, n_m).await.unwrap();
+    got(&mut n, b"after admit").await;
+
+    // A revocation: the same, and N gets nothing more.
+    revoke_witnessed(&mut f, &f_key, group, n_key.device_id(), &mut m).await;
+    let before = loads();
+    m.publish(Recipient::Group, b"after revoke").await.unwrap();
+    assert_eq!(
+        loads(),
+        before,
+        "the publish after the revocation read the group's devices from the database"
+    );
+    got(&mut f, b"after revoke").await;
 }

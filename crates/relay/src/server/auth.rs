@@ -78,7 +78,7 @@ pub(super) async fn authenticate(
                 // than at the device's first publish (a failure here is
                 // retried there).
                 if let Some(g) = session.group {
-                    let _ = st.inner.members.get(st.inner.store.as_ref(), g).await;
+                    let _ = st.members(g).await;
                 }
                 let ok = RelayFrame::AuthOk {
                     device: session.device,

@@ -382,7 +382,7 @@ async fn publish(
         Recipient::Device(d) => {
             let group = check!(group_of(s, req, "publish to a device"));
             check!(require(s, req, Capabilities::MESSAGE, "send messages"));
-            let members = st.inner.members.get(store.as_ref(), group).await?;
+            let members = st.members(group).await?;
             match members.revoked(*d) {
                 None => {
                     return Ok(err(
@@ -400,7 +400,7 @@ async fn publish(
         Recipient::Group => {
             let group = check!(group_of(s, req, "publish to a group"));
             check!(require(s, req, Capabilities::MESSAGE, "send messages"));
-            let members = st.inner.members.get(store.as_ref(), group).await?;
+            let members = st.members(group).await?;
             let recipients = members.active_others(group, s.device);
             // One member's full mailbox must not silence the group.
             (Some(recipients), true)
@@ -511,7 +511,7 @@ async fn admit(
             )
             .await?;
         // Before anyone hears of it: the next publish reaches the new device.
-        st.inner.members.invalidate(group);
+        st.members_changed(group).await;
         Metrics::inc(&st.inner.metrics.admits);
         // Every other member learns the token from the relay, in order with
         // the chain, whatever becomes of the approver's own announcement.
@@ -588,7 +588,7 @@ async fn revoke(
     }
     Metrics::inc(&st.inner.metrics.revocations);
     // No publish from now on reaches the removed device.
-    st.inner.members.invalidate(group);
+    st.members_changed(group).await;
     st.mark_revoked(group, kind, target, removed, record.seq());
     // The removed device learns which record removed it, then is cut off;
     // nothing waiting for it can ever be fetched again.

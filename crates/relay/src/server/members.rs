@@ -5,7 +5,9 @@
 //! the store for every publish was one database read per message; the
 //! devices of a group change only when one is admitted, a founder first
 //! connects, or one is revoked, so the relay keeps them here and drops a
-//! group's entry whenever one of those happens:
+//! group's entry whenever one of those happens (and reads it again at
+//! once, [`super::AppState::members_changed`], so that the first publish
+//! after the change does not wait for the database):
 //! - in this process, right after the change is committed (admit, founder,
 //!   revoke), before the change is acknowledged to anyone;
 //! - on other nodes sharing a PostgreSQL database, when its notification
@@ -26,7 +28,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
 };
 
 use tandem_pair::{DeviceId, GroupId};
@@ -117,15 +122,18 @@ pub(super) struct MemberCache {
 
 impl MemberCache {
     /// The devices of `group`, from the cache or else from `store`.
+    /// `loads` counts the reads.
     pub(super) async fn get(
         &self,
         store: &dyn Store,
         group: GroupId,
+        loads: &AtomicU64,
     ) -> crate::Result<Arc<Members>> {
         let ticket = match self.cached(group) {
             Ok(m) => return Ok(m),
             Err(t) => t,
         };
+        loads.fetch_add(1, Ordering::Relaxed);
         let records = store.group_devices(group.0.to_vec()).await?;
         let members = Arc::new(Members::from_records(&records));
         self.keep(ticket, &members);
@@ -161,11 +169,12 @@ impl MemberCache {
         inner.groups.insert(ticket.group, Arc::clone(members));
     }
 
-    /// Forgets `group`'s devices (call after a change is committed).
-    pub(super) fn invalidate(&self, group: GroupId) {
+    /// Forgets `group`'s devices (call after a change is committed);
+    /// true when they were cached, i.e. the group is in use here.
+    pub(super) fn invalidate(&self, group: GroupId) -> bool {
         let mut inner = self.lock();
         inner.generations[stripe(group)] += 1;
-        inner.groups.remove(&group);
+        inner.groups.remove(&group).is_some()
     }
 
     /// Forgets every group.

@@ -47,7 +47,7 @@ pub(super) async fn follow(st: AppState, mut events: mpsc::Receiver<Event>) {
                     // publishes of devices that hear of it see the new view.
                     deliver(&st, std::mem::take(&mut wanted)).await;
                     if let Some(g) = id16(&group) {
-                        st.inner.members.invalidate(GroupId(g));
+                        st.members_changed_elsewhere(GroupId(g));
                     }
                 }
                 Event::Resync => {
@@ -90,7 +90,7 @@ fn revoked(st: &AppState, e: &RevokedEntry) {
         return;
     };
     let (group, device) = (GroupId(g), DeviceId(d));
-    st.inner.members.invalidate(group);
+    st.members_changed_elsewhere(group);
     st.mark_revoked(group, e.kind, t, device, e.seq);
     st.kill(&mailbox_key(Some(group), device));
 }
