@@ -375,6 +375,9 @@ pub struct WriterStats {
     /// the COMMIT and its fsync; PostgreSQL: the pipelined inserts,
     /// notification and COMMIT, one round trip).
     pub commit: crate::metrics::Histogram,
+    /// SQLite: the writer's own checkpoints that caught the WAL up so its
+    /// next transaction started it over (the WAL stays bounded under load).
+    pub wal_catch_up: crate::metrics::Histogram,
     /// Jobs (publishes, acks and the other writes) in those batches.
     pub jobs: std::sync::atomic::AtomicU64,
     /// Queued acks ([`Store::ack_queued`]) whose batch failed.
@@ -393,6 +396,11 @@ impl WriterStats {
             out,
             "writer_commit_seconds",
             "Of a batch, the time writing its rows and committing.",
+        );
+        self.wal_catch_up.render(
+            out,
+            "writer_wal_catch_up_seconds",
+            "SQLite: the writer's checkpoints that let it start the WAL over (the writer waits for them).",
         );
         let jobs = self.jobs.load(std::sync::atomic::Ordering::Relaxed);
         out.push_str(&format!(
