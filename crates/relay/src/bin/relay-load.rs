@@ -115,24 +115,34 @@ fn rss_kib(pid: u32) -> Option<u64> {
     proc_field(&pid.to_string(), "status", "VmRSS:")
 }
 
-/// Nanoseconds a process has run on a CPU: the sum over its threads
-/// (`/proc/PID/schedstat` alone is the main thread's).
-fn cpu_ns(pid: &str) -> Option<u64> {
+/// Nanoseconds a process's threads have run on a CPU and have waited,
+/// runnable, for one (`[run, wait]`, summed over its threads:
+/// `/proc/PID/schedstat` alone is the main thread's).
+fn sched_ns(pid: &str) -> Option<[u64; 2]> {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    let mut total = 0;
+    let mut total = [0, 0];
     for t in tasks.flatten() {
         let s = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
-        total += s
-            .split_whitespace()
-            .next()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0);
+        for (sum, v) in total.iter_mut().zip(s.split_whitespace()) {
+            *sum += v.parse::<u64>().unwrap_or(0);
+        }
     }
     Some(total)
 }
 
+fn cpu_ns(pid: &str) -> Option<u64> {
+    sched_ns(pid).map(|[run, _]| run)
+}
+
 fn relays_cpu_ns(pids: &[u32]) -> Option<u64> {
     pids.iter().map(|p| cpu_ns(&p.to_string())).sum()
+}
+
+/// Nanoseconds the relays' threads have waited, runnable, for a CPU.
+fn relays_wait_ns(pids: &[u32]) -> Option<u64> {
+    pids.iter()
+        .map(|p| sched_ns(&p.to_string()).map(|[_, wait]| wait))
+        .sum()
 }
 
 fn relays_rss(pids: &[u32]) -> Option<u64> {
@@ -556,12 +566,20 @@ async fn main() {
     let measure_end = args.warmup + args.duration;
     // The machine's CPU time at each whole second of the load: how much
     // the hypervisor stole in each second, beside that second's p99.
+    // And how long the relay's and the generator's threads waited for a
+    // CPU in each second (run-queue time): a slow second with long waits
+    // was short of cores, one without them was held up elsewhere.
     let seconds = measure_end.ceil() as u64;
+    let pids = args.relay_pids.clone();
     let ticks_by_second = tokio::spawn(async move {
         let mut ticks = Vec::with_capacity(seconds as usize + 1);
         for k in 0..=seconds {
             tokio::time::sleep_until((start + Duration::from_secs(k)).into()).await;
-            ticks.push(machine_ticks());
+            let waits = (
+                relays_wait_ns(&pids),
+                sched_ns("self").map(|[_, wait]| wait),
+            );
+            ticks.push((machine_ticks(), waits));
         }
         ticks
     });
@@ -732,7 +750,13 @@ async fn main() {
     let ticks = ticks_by_second.await.unwrap_or_default();
     let steal_in = |sec: u64| {
         let (a, b) = (ticks.get(sec as usize)?, ticks.get(sec as usize + 1)?);
-        machine_shares(*a, *b).1
+        machine_shares(a.0, b.0).1
+    };
+    // Milliseconds (relay, generator) waited for a CPU in that second.
+    let waits_in = |sec: u64| {
+        let (a, b) = (ticks.get(sec as usize)?, ticks.get(sec as usize + 1)?);
+        let ms = |x: Option<u64>, y: Option<u64>| Some(y?.saturating_sub(x?) as f64 / 1e6);
+        Some((ms(a.1 .0, b.1 .0), ms(a.1 .1, b.1 .1)))
     };
     let per_second: Vec<serde_json::Value> = by_sec
         .into_iter()
@@ -743,6 +767,8 @@ async fn main() {
                 "deliveries": v.len(),
                 "p99_ms": percentile(&v, 0.99) as f64 / 1000.0,
                 "machine_steal_share": steal_in(sec).map(|s| (s * 1000.0).round() / 1000.0),
+                "relay_cpu_wait_ms": waits_in(sec).and_then(|w| w.0).map(|m| m.round()),
+                "generator_cpu_wait_ms": waits_in(sec).and_then(|w| w.1).map(|m| m.round()),
             })
         })
         .collect();
@@ -761,6 +787,22 @@ async fn main() {
             .map(|v| match v["machine_steal_share"].as_f64() {
                 Some(s) => format!("{}s {:.0}%", v["second"], s * 100.0),
                 None => format!("{}s -", v["second"]),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    eprintln!(
+        "relay-load: ms waited for a CPU by second (relay/generator): {}",
+        per_second
+            .iter()
+            .map(|v| {
+                match (
+                    v["relay_cpu_wait_ms"].as_f64(),
+                    v["generator_cpu_wait_ms"].as_f64(),
+                ) {
+                    (Some(r), Some(g)) => format!("{}s {r:.0}/{g:.0}", v["second"]),
+                    _ => format!("{}s -", v["second"]),
+                }
             })
             .collect::<Vec<_>>()
             .join(", ")
