@@ -1348,6 +1348,7 @@ mod tests {
             })
             .collect();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        // Polls from a blocking section: both workers stay the producers'.
         let wait_for = |restarted: u32, messages: usize| {
             while restarts() < first + restarted || sent.load(Ordering::Relaxed) < messages {
                 assert!(
@@ -1363,14 +1364,14 @@ mod tests {
         // The first restarts come once the checkpointer has run; the file
         // keeps the length the WAL reached by then (its longest stretch
         // between two restarts so far).
-        wait_for(2, 0);
+        tokio::task::block_in_place(|| wait_for(2, 0));
         let (early, at) = (
             std::fs::metadata(&wal).unwrap().len() as usize,
             sent.load(Ordering::Relaxed),
         );
         // Then three times that in payloads, over four restarts or more:
         // were the frames appended, the file would be four times as long.
-        wait_for(6, at + 3 * early / PAYLOAD);
+        tokio::task::block_in_place(|| wait_for(6, at + 3 * early / PAYLOAD));
         let wal_len = std::fs::metadata(&wal).unwrap().len() as usize;
         stop.store(true, Ordering::Relaxed);
         for p in producers {
