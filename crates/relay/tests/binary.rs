@@ -167,6 +167,19 @@ fn load_generator_reports_consistent_counts() {
             (0.0..=1.0).contains(&steal) && idle + steal <= 1.0 + 1e-3,
             "{r}"
         );
+        // The stall probe woke on every core and timed its wake-ups (no
+        // wake-up is on time to the microsecond), and every send was timed
+        // against its due time; both are in each second's entry too.
+        assert!(r["cpu_stall_probe_realtime"].is_boolean(), "{r}");
+        assert!(r["cpu_stall_longest_ms"].as_f64().unwrap() > 0.0, "{r}");
+        assert!(r["send_late_max_ms"].as_f64().unwrap() >= 0.0, "{r}");
+        let seconds = r["latency_p99_by_second_due"].as_array().unwrap();
+        assert!(
+            seconds
+                .iter()
+                .all(|s| s["cpu_stall_ms"].is_number() && s["send_late_max_ms"].is_number()),
+            "{r}"
+        );
     }
 }
 

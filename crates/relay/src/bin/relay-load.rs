@@ -16,6 +16,10 @@
 //! dropped (due deliveries that never arrived) and errors; a run with drops
 //! or errors exits 1. With `--relay-pid` it reads the relays' memory and
 //! CPU time from /proc, and its own CPU time, for CPU per message.
+//! Beside each second's p99 it records what the machine gave that second:
+//! hypervisor steal, how long the relays' and its own threads waited for a
+//! CPU, the longest stall of any core (a real-time probe thread per core),
+//! and how late it sent a message after it was due.
 //! Prints a human summary to stderr and one JSON object to stdout.
 
 use std::{
@@ -182,6 +186,75 @@ fn machine_shares(a: Option<[u64; 3]>, b: Option<[u64; 3]>) -> (Option<f64>, Opt
     }
     let share = |i: usize| Some(b[i].saturating_sub(a[i]) as f64 / total);
     (share(0), share(1))
+}
+
+/// A CPU stall probe: one thread pinned to each CPU, at real-time priority
+/// when the process may have it, sleeping 1 ms at a time and recording by
+/// how much each wake-up was late. At real-time priority it runs ahead of
+/// the relay and the generator, so a wake-up late by more than a
+/// millisecond or two means that CPU ran nothing of this machine's
+/// scheduler: the hypervisor held the virtual CPU, or the guest kernel
+/// held it with preemption off. Such a stall delays the relay's messages
+/// as much as any of its own work, and `/proc/stat` steal may not show it.
+struct StallProbe {
+    /// Per second of the run, the longest lateness seen on any CPU (µs).
+    worst_us: Vec<AtomicU64>,
+    /// Whether the probe threads got real-time priority.
+    realtime: AtomicBool,
+    stop: AtomicBool,
+}
+
+impl StallProbe {
+    fn start(start: Instant, seconds: u64) -> Arc<Self> {
+        let probe = Arc::new(Self {
+            worst_us: (0..=seconds).map(|_| AtomicU64::new(0)).collect(),
+            realtime: AtomicBool::new(true),
+            stop: AtomicBool::new(false),
+        });
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for cpu in 0..cpus {
+            let p = Arc::clone(&probe);
+            std::thread::spawn(move || {
+                if !pin_realtime(cpu) {
+                    p.realtime.store(false, Ordering::Relaxed);
+                }
+                let tick = Duration::from_millis(1);
+                while !p.stop.load(Ordering::Relaxed) {
+                    let t0 = Instant::now();
+                    std::thread::sleep(tick);
+                    let t1 = Instant::now();
+                    let late = (t1 - t0).saturating_sub(tick).as_micros() as u64;
+                    let sec = (t1 - start).as_secs() as usize;
+                    if let Some(w) = p.worst_us.get(sec) {
+                        w.fetch_max(late, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+        probe
+    }
+
+    /// The longest lateness in second `sec`, in ms.
+    fn worst_ms(&self, sec: u64) -> Option<f64> {
+        let us = self.worst_us.get(sec as usize)?.load(Ordering::Relaxed);
+        Some(us as f64 / 1000.0)
+    }
+}
+
+/// Pins the calling thread to `cpu` and gives it the lowest real-time
+/// (FIFO) priority; false when the process may not (not root, or no
+/// CAP_SYS_NICE), and the probe then also measures run-queue waits.
+#[allow(unsafe_code)]
+fn pin_realtime(cpu: usize) -> bool {
+    // SAFETY: both calls take a pointer to a local, fully initialized
+    // value that outlives them, for the calling thread (pid 0).
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        let pinned = libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) == 0;
+        let param = libc::sched_param { sched_priority: 1 };
+        pinned && libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) == 0
+    }
 }
 
 fn loadavg() -> Option<f64> {
@@ -571,6 +644,11 @@ async fn main() {
     // was short of cores, one without them was held up elsewhere.
     let seconds = measure_end.ceil() as u64;
     let pids = args.relay_pids.clone();
+    let probe = StallProbe::start(start, seconds);
+    // Per second of due time, how late this process sent a message (µs):
+    // a slow second with late sends was held up here, in the generator.
+    let send_late: Arc<Vec<AtomicU64>> =
+        Arc::new((0..=seconds).map(|_| AtomicU64::new(0)).collect());
     let ticks_by_second = tokio::spawn(async move {
         let mut ticks = Vec::with_capacity(seconds as usize + 1);
         for k in 0..=seconds {
@@ -637,8 +715,13 @@ async fn main() {
     }
     let n_senders = senders.len();
     eprintln!(
-        "relay-load: {n_senders} senders publishing {} msg/s in all (x{fanout} deliveries) for {}+{} s",
-        args.rate, args.warmup, args.duration
+        "relay-load: {n_senders} senders publishing {} msg/s in all (x{fanout} deliveries) for {}+{} s from unix time {:.3}",
+        args.rate,
+        args.warmup,
+        args.duration,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64() - start.elapsed().as_secs_f64())
     );
 
     // Open loop: message k of a sender is due at phase + k * period from
@@ -649,6 +732,7 @@ async fn main() {
     let mut send_tasks = Vec::new();
     for (ws, to) in senders {
         let (c, finished) = (Arc::clone(&counters), Arc::clone(&finished));
+        let send_late = Arc::clone(&send_late);
         send_tasks.push(tokio::spawn(async move {
             let (mut sink, mut stream) = ws.split();
             let c2 = Arc::clone(&c);
@@ -689,6 +773,10 @@ async fn main() {
                     break;
                 }
                 c.sent.fetch_add(1, Ordering::Relaxed);
+                let late = start.elapsed().saturating_sub(due).as_micros() as u64;
+                if let Some(w) = send_late.get(due.as_secs() as usize) {
+                    w.fetch_max(late, Ordering::Relaxed);
+                }
             }
             let _ = reader.await;
             let _ = sink.close().await;
@@ -769,6 +857,8 @@ async fn main() {
                 "machine_steal_share": steal_in(sec).map(|s| (s * 1000.0).round() / 1000.0),
                 "relay_cpu_wait_ms": waits_in(sec).and_then(|w| w.0).map(|m| m.round()),
                 "generator_cpu_wait_ms": waits_in(sec).and_then(|w| w.1).map(|m| m.round()),
+                "cpu_stall_ms": probe.worst_ms(sec),
+                "send_late_max_ms": send_late.get(sec as usize).map(|w| w.load(Ordering::Relaxed) as f64 / 1000.0),
             })
         })
         .collect();
@@ -807,6 +897,45 @@ async fn main() {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    probe.stop.store(true, Ordering::Relaxed);
+    eprintln!(
+        "relay-load: longest CPU stall by second ({} probe): {}",
+        if probe.realtime.load(Ordering::Relaxed) {
+            "real-time"
+        } else {
+            "NOT real-time"
+        },
+        per_second
+            .iter()
+            .map(|v| match v["cpu_stall_ms"].as_f64() {
+                Some(s) => format!("{}s {s:.1}", v["second"]),
+                None => format!("{}s -", v["second"]),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    eprintln!(
+        "relay-load: latest send after due by second (ms): {}",
+        per_second
+            .iter()
+            .map(|v| match v["send_late_max_ms"].as_f64() {
+                Some(s) => format!("{}s {s:.1}", v["second"]),
+                None => format!("{}s -", v["second"]),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    // The largest per-second value of a field over the measured window.
+    let window_max = |field: &str| {
+        per_second
+            .iter()
+            .filter(|v| {
+                let sec = v["second"].as_f64().unwrap_or(-1.0);
+                sec >= warm_end.floor() && sec < measure_end
+            })
+            .filter_map(|v| v[field].as_f64())
+            .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+    };
     let ms = |us: u64| us as f64 / 1000.0;
     let sent = counters.sent.load(Ordering::Relaxed);
     let delivered = counters.delivered.load(Ordering::Relaxed);
@@ -865,9 +994,12 @@ async fn main() {
         "machine_loadavg_1m": load,
         "machine_idle_share": idle_share.map(|s| round(s, 1000.0)),
         "machine_steal_share": steal_share.map(|s| round(s, 1000.0)),
+        "cpu_stall_probe_realtime": probe.realtime.load(Ordering::Relaxed),
+        "cpu_stall_longest_ms": window_max("cpu_stall_ms"),
+        "send_late_max_ms": window_max("send_late_max_ms"),
     });
     eprintln!(
-        "relay-load: {} {connected} conns: {throughput:.0} deliveries/s (target {}), from due p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; sent {sent}, delivered {delivered}/{expected}, dropped {dropped}, errors {errors}; generator CPU {}, relay CPU {} of {cores} cores; machine idle {}, steal {}; load {:?}",
+        "relay-load: {} {connected} conns: {throughput:.0} deliveries/s (target {}), from due p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; sent {sent}, delivered {delivered}/{expected}, dropped {dropped}, errors {errors}; generator CPU {}, relay CPU {} of {cores} cores; machine idle {}, steal {}, longest CPU stall {} ms; load {:?}",
         report["topology"],
         args.rate * fanout as f64,
         ms(percentile(&lat, 0.50)),
@@ -877,6 +1009,7 @@ async fn main() {
         report["relay_cpu_share"],
         report["machine_idle_share"],
         report["machine_steal_share"],
+        report["cpu_stall_longest_ms"],
         load,
     );
     #[allow(clippy::print_stdout)]
