@@ -862,69 +862,42 @@ async fn main() {
             })
         })
         .collect();
-    eprintln!(
-        "relay-load: p99 by second due: {}",
-        per_second
+    // One line per measure: "LABEL: 0s <value>, 1s <value>, ..." ("-"
+    // where a second has no value).
+    let by_second = |label: &str, cell: &dyn Fn(&serde_json::Value) -> Option<String>| {
+        let cells = per_second
             .iter()
-            .map(|v| format!("{}s {}", v["second"], v["p99_ms"]))
+            .map(|v| format!("{}s {}", v["second"], cell(v).as_deref().unwrap_or("-")))
             .collect::<Vec<_>>()
-            .join(", ")
-    );
-    eprintln!(
-        "relay-load: hypervisor steal by second: {}",
-        per_second
-            .iter()
-            .map(|v| match v["machine_steal_share"].as_f64() {
-                Some(s) => format!("{}s {:.0}%", v["second"], s * 100.0),
-                None => format!("{}s -", v["second"]),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    eprintln!(
-        "relay-load: ms waited for a CPU by second (relay/generator): {}",
-        per_second
-            .iter()
-            .map(|v| {
-                match (
-                    v["relay_cpu_wait_ms"].as_f64(),
-                    v["generator_cpu_wait_ms"].as_f64(),
-                ) {
-                    (Some(r), Some(g)) => format!("{}s {r:.0}/{g:.0}", v["second"]),
-                    _ => format!("{}s -", v["second"]),
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+            .join(", ");
+        eprintln!("relay-load: {label}: {cells}");
+    };
+    by_second("p99 by second due", &|v| Some(v["p99_ms"].to_string()));
+    by_second("hypervisor steal by second", &|v| {
+        v["machine_steal_share"]
+            .as_f64()
+            .map(|s| format!("{:.0}%", s * 100.0))
+    });
+    by_second("ms waited for a CPU by second (relay/generator)", &|v| {
+        let (r, g) = (
+            v["relay_cpu_wait_ms"].as_f64()?,
+            v["generator_cpu_wait_ms"].as_f64()?,
+        );
+        Some(format!("{r:.0}/{g:.0}"))
+    });
     probe.stop.store(true, Ordering::Relaxed);
-    eprintln!(
-        "relay-load: longest CPU stall by second ({} probe): {}",
-        if probe.realtime.load(Ordering::Relaxed) {
-            "real-time"
-        } else {
-            "NOT real-time"
-        },
-        per_second
-            .iter()
-            .map(|v| match v["cpu_stall_ms"].as_f64() {
-                Some(s) => format!("{}s {s:.1}", v["second"]),
-                None => format!("{}s -", v["second"]),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
+    let probe_kind = if probe.realtime.load(Ordering::Relaxed) {
+        "real-time"
+    } else {
+        "NOT real-time"
+    };
+    by_second(
+        &format!("longest CPU stall by second ({probe_kind} probe)"),
+        &|v| v["cpu_stall_ms"].as_f64().map(|s| format!("{s:.1}")),
     );
-    eprintln!(
-        "relay-load: latest send after due by second (ms): {}",
-        per_second
-            .iter()
-            .map(|v| match v["send_late_max_ms"].as_f64() {
-                Some(s) => format!("{}s {s:.1}", v["second"]),
-                None => format!("{}s -", v["second"]),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    by_second("latest send after due by second (ms)", &|v| {
+        v["send_late_max_ms"].as_f64().map(|s| format!("{s:.1}"))
+    });
     // The largest per-second value of a field over the measured window.
     let window_max = |field: &str| {
         per_second
