@@ -697,3 +697,123 @@ async fn two_nodes_racing_decide_one_winner() {
     let m = n2.messages(vec![p.id]).await.unwrap();
     assert_eq!(m[0].payload, b"hi");
 }
+
+/// Advisory locks of the relays' database, (granted, waiting).
+async fn advisory_locks(db: &tokio_postgres::Client) -> (i64, i64) {
+    let r = db
+        .query_one(
+            "SELECT COUNT(*) FILTER (WHERE granted), COUNT(*) FILTER (WHERE NOT granted) \
+             FROM pg_locks WHERE locktype = 'advisory'",
+            &[],
+        )
+        .await
+        .unwrap();
+    (r.get(0), r.get(1))
+}
+
+/// Waits until PostgreSQL shows `waiting` advisory locks waited for (the
+/// barrier: the other node asked and PostgreSQL made it wait).
+async fn until_waiting(db: &tokio_postgres::Client, waiting: i64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while advisory_locks(db).await.1 != waiting {
+        assert!(Instant::now() < deadline, "no node waited for the lock");
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_lock_held_on_one_node_makes_the_other_wait() {
+    if common::postgres_skipped() {
+        return;
+    }
+    let pg = common::start_postgres();
+    let db = relay_db(&pg).await;
+    let n1 = store::open(&pg.url).await.unwrap();
+    let n2 = store::open(&pg.url).await.unwrap();
+
+    // One node holds many groups' locks at once, none waiting.
+    let groups: Vec<Vec<u8>> = (0..50u8).map(|i| vec![b'G', i]).collect();
+    let held = futures_util::future::join_all(groups.iter().map(|g| n1.lock_group(g.clone())))
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    assert_eq!(advisory_locks(&db).await, (50, 0));
+
+    // The other node waits for one of them until it is released...
+    let n2c = Arc::clone(&n2);
+    let g = groups[7].clone();
+    let (got_tx, mut got_rx) = tokio::sync::oneshot::channel();
+    let waiter = tokio::spawn(async move {
+        let guard = n2c.lock_group(g).await.unwrap();
+        let _ = got_tx.send(());
+        guard
+    });
+    until_waiting(&db, 1).await;
+    assert!(got_rx.try_recv().is_err(), "took a lock another node holds");
+    drop(held);
+    let on_n2 = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .expect("the released lock never reached the waiting node")
+        .unwrap();
+    // ...and then holds it against the first node in turn (its waiting
+    // connection, inside a transaction).
+    let n1c = Arc::clone(&n1);
+    let g = groups[7].clone();
+    let back = tokio::spawn(async move { n1c.lock_group(g).await.unwrap() });
+    until_waiting(&db, 1).await;
+    assert!(!back.is_finished());
+    drop(on_n2);
+    let again = tokio::time::timeout(Duration::from_secs(10), back)
+        .await
+        .expect("the lock never came back to the first node")
+        .unwrap();
+    drop(again);
+
+    // Membership changes from many groups at once: all stored, one
+    // notification per group for the other node, in fewer commits than
+    // changes.
+    let mut events = n2.events().unwrap();
+    let before = n1.writer_stats().unwrap().batch.count();
+    let puts = (0..200u16).map(|i| {
+        let group = vec![b'M', (i % 40) as u8];
+        n1.put_device(
+            store::DeviceRecord {
+                group,
+                device: i.to_be_bytes().to_vec(),
+                public_key: vec![7; 32],
+                founder: i < 40,
+                token: (i >= 40).then(|| vec![b'T', (i >> 8) as u8, i as u8]),
+                revoked: None,
+                last_seen: None,
+            },
+            (i >= 40).then(|| vec![b'I', (i >> 8) as u8, i as u8]),
+        )
+    });
+    for r in futures_util::future::join_all(puts).await {
+        r.unwrap();
+    }
+    let batches = n1.writer_stats().unwrap().batch.count() - before;
+    println!("200 membership changes in {batches} commits");
+    assert!(batches < 200, "{batches} commits for 200 changes");
+    let mut changed = HashSet::new();
+    while changed.len() < 40 {
+        let e = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("the other node did not hear of every group")
+            .unwrap();
+        if let store::Event::Members { group } = e {
+            changed.insert(group);
+        }
+    }
+    for g in 0..40u8 {
+        let devices = n2.group_devices(vec![b'M', g]).await.unwrap();
+        assert_eq!(devices.len(), 5, "group {g}");
+        assert_eq!(devices.iter().filter(|d| d.founder).count(), 1);
+        for d in devices.iter().filter(|d| !d.founder) {
+            let id = [b"I".as_slice(), &d.device].concat();
+            let token = n2.token(vec![b'M', g], id).await.unwrap();
+            assert_eq!(token, d.token, "group {g}");
+        }
+    }
+}

@@ -91,7 +91,7 @@ CREATE TABLE revocations(
 /// Connections for reads and the writes that do not batch.
 const POOL: usize = 8;
 
-/// Connections that hold groups' membership locks.
+/// Connections that wait for a group's membership lock another node holds.
 const LOCKERS: usize = 2;
 
 /// PostgreSQL store handle.
@@ -101,6 +101,9 @@ pub struct PgStore {
     /// relay awaits each call.
     pool: Vec<Mutex<Client>>,
     next: std::sync::atomic::AtomicUsize,
+    /// Holds the membership locks this node takes without waiting
+    /// (session locks; shared, so any number are held at once).
+    holder: Mutex<Arc<Client>>,
     lockers: Vec<Arc<Mutex<Client>>>,
     writer: mpsc::UnboundedSender<writer::Job>,
     /// The writer's batching figures.
@@ -262,6 +265,7 @@ impl PgStore {
         for _ in 0..LOCKERS {
             lockers.push(Arc::new(Mutex::new(connect_one(url, LOCK_NAME).await?)));
         }
+        let holder = Mutex::new(Arc::new(connect_one(url, LOCK_NAME).await?));
         let node = OsRng.next_u64();
         let events = notify::start(url.to_owned(), node).await?;
         let stats = Arc::new(super::WriterStats::default());
@@ -275,6 +279,7 @@ impl PgStore {
             url: url.to_owned(),
             pool: pool.into_iter().map(Mutex::new).collect(),
             next: std::sync::atomic::AtomicUsize::new(0),
+            holder,
             lockers,
             writer,
             stats,
@@ -520,8 +525,30 @@ impl PgStore {
         Ok(true)
     }
 
+    /// A group's membership lock across nodes. Usually no other node holds
+    /// it (this node's own holders queue in the relay), so it is tried
+    /// first on the shared holder connection, a round trip with no
+    /// connection set aside; only when another node holds it does one of
+    /// the waiting connections block on it.
     async fn lock_group_inner(&self, group: Vec<u8>) -> Result<GroupGuard> {
         let key = lock_key(GROUP_LOCK, &group);
+        let holder = {
+            let mut h = self.holder.lock().await;
+            if h.is_closed() {
+                *h = Arc::new(connect_one(&self.url, LOCK_NAME).await?);
+            }
+            Arc::clone(&h)
+        };
+        let got: bool = holder
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .await
+            .map_err(pg_err)?
+            .get(0);
+        if got {
+            return Ok(GroupGuard::holding(Box::new(HeldLock::Session(Some((
+                holder, key,
+            ))))));
+        }
         let slot = (key as u64 % self.lockers.len() as u64) as usize;
         let mut c = Arc::clone(&self.lockers[slot]).lock_owned().await;
         if c.is_closed() {
@@ -534,7 +561,7 @@ impl PgStore {
             let _ = c.batch_execute("ROLLBACK").await;
             return Err(pg_err(e));
         }
-        Ok(GroupGuard::holding(Box::new(HeldLock(Some(c)))))
+        Ok(GroupGuard::holding(Box::new(HeldLock::Waited(Some(c)))))
     }
 
     async fn forget_device_inner(&self, mailbox: Vec<u8>) -> Result<u64> {
@@ -594,18 +621,37 @@ async fn drop_unreferenced(tx: &tokio_postgres::Transaction<'_>, ids: &[i64]) ->
     Ok(())
 }
 
-/// A lock connection inside its locking transaction; ending the
-/// transaction (in the background: `Drop` cannot wait) releases the lock,
-/// and the connection serves the next lock after that.
-struct HeldLock(Option<OwnedMutexGuard<Client>>);
+/// A held membership lock, released (in the background: `Drop` cannot
+/// wait) when dropped. Either way a node that dies releases it with its
+/// connection.
+enum HeldLock {
+    /// A session lock on the shared holder connection.
+    Session(Option<(Arc<Client>, i64)>),
+    /// A waiting connection inside its locking transaction; it serves the
+    /// next wait once the transaction ends.
+    Waited(Option<OwnedMutexGuard<Client>>),
+}
 
 impl Drop for HeldLock {
     fn drop(&mut self) {
-        let Some(c) = self.0.take() else { return };
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                let _ = c.batch_execute("COMMIT").await;
-            });
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        match self {
+            Self::Session(held) => {
+                if let Some((c, key)) = held.take() {
+                    rt.spawn(async move {
+                        let _ = c.execute("SELECT pg_advisory_unlock($1)", &[&key]).await;
+                    });
+                }
+            }
+            Self::Waited(held) => {
+                if let Some(c) = held.take() {
+                    rt.spawn(async move {
+                        let _ = c.batch_execute("COMMIT").await;
+                    });
+                }
+            }
         }
     }
 }
@@ -814,39 +860,17 @@ impl Store for PgStore {
         rec: DeviceRecord,
         token_id: Option<Vec<u8>>,
     ) -> BoxFuture<'_, Result<()>> {
-        Box::pin(async move {
-            let mut client = self.conn().await?;
-            let tx = client.transaction().await.map_err(pg_err)?;
-            tx.execute(
-                "INSERT INTO devices(grp, device, public_key, founder, token, revoked, last_seen) \
-                 VALUES ($1, $2, $3, $4, $5, NULL, $6) ON CONFLICT(grp, device) DO UPDATE SET \
-                 public_key = excluded.public_key, founder = excluded.founder, \
-                 token = excluded.token, \
-                 last_seen = COALESCE(excluded.last_seen, devices.last_seen)",
-                &[
-                    &rec.group,
-                    &rec.device,
-                    &rec.public_key,
-                    &rec.founder,
-                    &rec.token,
-                    &rec.last_seen.map(to_i64),
-                ],
-            )
-            .await
-            .map_err(pg_err)?;
-            if let (Some(id), Some(token)) = (token_id, &rec.token) {
-                tx.execute(
-                    "INSERT INTO tokens(grp, token_id, device, token) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT DO NOTHING",
-                    &[&rec.group, &id, &rec.device, token],
-                )
-                .await
-                .map_err(pg_err)?;
-            }
-            // Other nodes drop their cached view of the group's members.
-            notify::notify(&tx, self.node, &[notify::members_line(&rec.group)]).await?;
-            tx.commit().await.map_err(pg_err)
-        })
+        let (reply, rx) = oneshot::channel();
+        // Committed with whatever else is queued; the other nodes drop
+        // their cached view of the group's members when it commits.
+        Box::pin(self.queue(
+            writer::Job::Device {
+                rec,
+                token_id,
+                reply,
+            },
+            rx,
+        ))
     }
 
     fn device(
