@@ -714,14 +714,16 @@ async fn main() {
         senders.push((u.sender, u.to));
     }
     let n_senders = senders.len();
+    // Second 0 of the per-second figures, for lining them up with other
+    // logs (the database's).
+    let start_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() - start.elapsed().as_secs_f64());
     eprintln!(
-        "relay-load: {n_senders} senders publishing {} msg/s in all (x{fanout} deliveries) for {}+{} s from unix time {:.3}",
+        "relay-load: {n_senders} senders publishing {} msg/s in all (x{fanout} deliveries) for {}+{} s from unix time {start_unix:.3}",
         args.rate,
         args.warmup,
         args.duration,
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64() - start.elapsed().as_secs_f64())
     );
 
     // Open loop: message k of a sender is due at phase + k * period from
@@ -956,6 +958,8 @@ async fn main() {
             "max": ms(lat.last().copied().unwrap_or(0)),
         },
         "latency_p99_by_second_due": per_second,
+        "second_zero_unix": round(start_unix, 1000.0),
+        "warmup_s": args.warmup,
         "relay_rss_kib": { "before": rss_before, "connected": rss_connected, "peak": rss_peak },
         "relay_kib_per_connection": per_conn_kib.map(|v| round(v, 10.0)),
         "generator_cpu_share": gen_cpu.map(|s| round(s / args.duration / cores, 1000.0)),
