@@ -34,7 +34,8 @@ macro_rules! metrics {
             pub fn render(&self) -> String {
                 let mut out = String::new();
                 $(
-                    out.push_str(concat!("# HELP tandem_relay_", stringify!($name), " ", $($doc,)* "\n"));
+                    // Each doc line starts with its own space (`/// text`).
+                    out.push_str(concat!("# HELP tandem_relay_", stringify!($name), $($doc,)* "\n"));
                     out.push_str(concat!("# TYPE tandem_relay_", stringify!($name), " ", $kind, "\n"));
                     out.push_str(&format!(
                         concat!("tandem_relay_", stringify!($name), " {}\n"),
@@ -273,6 +274,19 @@ mod tests {
         );
         assert!(out.contains("tandem_relay_x_seconds_count 6\n"), "{out}");
         assert_eq!(h.count(), 6);
+    }
+
+    /// One space between a series' name and its help text, and between
+    /// the lines of a help text that spans several doc lines.
+    #[test]
+    fn help_lines_are_single_spaced() {
+        let out = Metrics::default().render();
+        let help: Vec<&str> = out.lines().filter(|l| l.starts_with("# HELP")).collect();
+        assert!(help.len() > 5, "{out}");
+        for l in help {
+            assert!(!l.contains("  "), "{l:?}");
+            assert!(!l.ends_with(' '), "{l:?}");
+        }
     }
 
     #[test]
