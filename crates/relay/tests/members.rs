@@ -122,25 +122,25 @@ async fn a_changed_group_is_read_again_before_its_next_publish() {
 
     // An admission: M's next publish reaches N.
     let (n_key, n_m, _) = admitted(&mut f, &f_key, group, Capabilities::ALL).await;
-    let before = loads();
-    m.publish(Recipient::Group, b"after admit").await.unwrap();
-    assert_eq!(
-        loads(),
-        before,
-        "the publish after the admission read the group's devices from the database"
-    );
+    publish_from_cache(&mut m, &loads, b"after admit", "the admission").await;
     got(&mut f, b"after admit").await;
     let mut n = Client::connect(&relay.url, &n_key, n_m).await.unwrap();
     got(&mut n, b"after admit").await;
 
     // A revocation: the same, and N gets nothing more.
     revoke_witnessed(&mut f, &f_key, group, n_key.device_id(), &mut m).await;
+    publish_from_cache(&mut m, &loads, b"after revoke", "the revocation").await;
+    got(&mut f, b"after revoke").await;
+}
+
+/// Publishes `payload` to the group and checks the relay did not read
+/// the group's devices from the database for it.
+async fn publish_from_cache(m: &mut Client, loads: &dyn Fn() -> u64, payload: &[u8], after: &str) {
     let before = loads();
-    m.publish(Recipient::Group, b"after revoke").await.unwrap();
+    m.publish(Recipient::Group, payload).await.unwrap();
     assert_eq!(
         loads(),
         before,
-        "the publish after the revocation read the group's devices from the database"
+        "the publish after {after} read the group's devices from the database"
     );
-    got(&mut f, b"after revoke").await;
 }
