@@ -817,3 +817,48 @@ async fn a_group_lock_held_on_one_node_makes_the_other_wait() {
         }
     }
 }
+
+/// A publish to a topic finds the topic's subscribers by index, not by
+/// reading every subscription: with 20,000 subscriptions (analysed),
+/// PostgreSQL's plan for the writer's own statement names the index. A
+/// database made before the index existed gets it when a node starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_of_a_topic_are_found_by_index() {
+    if common::postgres_skipped() {
+        return;
+    }
+    let pg = common::start_postgres();
+    let store = store::open(&pg.url).await.unwrap();
+    let db = relay_db(&pg).await;
+    db.batch_execute("DROP INDEX subscriptions_topic")
+        .await
+        .unwrap();
+    drop(store);
+    let _store = store::open(&pg.url).await.unwrap();
+    db.batch_execute(
+        "INSERT INTO subscriptions(mailbox, topic, until) \
+         SELECT ('m' || g)::bytea, ('t' || g)::bytea, 100 FROM generate_series(1, 20000) g; \
+         ANALYZE subscriptions",
+    )
+    .await
+    .unwrap();
+    let topics = vec![b"t17".to_vec(), b"t4242".to_vec()];
+    let plan: Vec<String> = db
+        .query(
+            &format!("EXPLAIN {}", store::postgres::SUBSCRIBERS),
+            &[&topics],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("subscriptions_topic"), "{plan}");
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    let found = db
+        .query(store::postgres::SUBSCRIBERS, &[&topics])
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+}

@@ -88,6 +88,12 @@ CREATE TABLE revocations(
     PRIMARY KEY(grp, seq));
 ";
 
+/// The subscribers of a batch's topics (the writer's statement; public
+/// for the test that checks PostgreSQL finds them by index).
+#[doc(hidden)]
+pub const SUBSCRIBERS: &str =
+    "SELECT topic, mailbox, until FROM subscriptions WHERE topic = ANY($1::bytea[])";
+
 /// Connections for reads and the writes that do not batch.
 const POOL: usize = 8;
 
@@ -191,6 +197,7 @@ fn lock_key(tag: u8, bytes: &[u8]) -> i64 {
 const GROUP_LOCK: u8 = b'g';
 const MAILBOX_LOCK: u8 = b'm';
 const TOPIC_LOCK: u8 = b't';
+const SCHEMA_LOCK: u8 = b's';
 
 /// Creates the schema in an empty database, or checks an existing one is
 /// this relay's version.
@@ -198,6 +205,13 @@ async fn init_schema(client: &mut Client, url: &str) -> Result<()> {
     // The URL may carry a password: name only where it points.
     let location = url.rsplit('@').next().unwrap_or("the PostgreSQL database");
     let tx = client.transaction().await.map_err(pg_err)?;
+    // Nodes starting together set the schema up one at a time.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&lock_key(SCHEMA_LOCK, b"schema")],
+    )
+    .await
+    .map_err(pg_err)?;
     let row = tx
         .query_one(
             "SELECT to_regclass('relay_schema') IS NOT NULL, to_regclass('messages') IS NOT NULL",
@@ -213,7 +227,10 @@ async fn init_schema(client: &mut Client, url: &str) -> Result<()> {
             .map_err(pg_err)?
             .map(|r| r.get(0));
         return match found {
-            Some(v) if v == SCHEMA_VERSION => Ok(()),
+            Some(v) if v == SCHEMA_VERSION => {
+                tx.batch_execute(&additions()).await.map_err(pg_err)?;
+                tx.commit().await.map_err(pg_err)
+            }
             other => Err(super::wrong_schema(other.unwrap_or(0), location)),
         };
     }
@@ -222,6 +239,7 @@ async fn init_schema(client: &mut Client, url: &str) -> Result<()> {
         return Err(super::wrong_schema(1, location));
     }
     tx.batch_execute(SCHEMA).await.map_err(pg_err)?;
+    tx.batch_execute(&additions()).await.map_err(pg_err)?;
     tx.execute(
         "INSERT INTO relay_schema(version) VALUES ($1)",
         &[&SCHEMA_VERSION],
@@ -229,6 +247,19 @@ async fn init_schema(client: &mut Client, url: &str) -> Result<()> {
     .await
     .map_err(pg_err)?;
     tx.commit().await.map_err(pg_err)
+}
+
+/// Added to the version 2 layout since, without changing what older
+/// relays read or write: made in a new database and in an existing one.
+/// - `backups`: encrypted backups (older relays do not touch it).
+/// - `subscriptions_topic`: a publish to a topic looks up its subscribers
+///   by topic, which the primary key (mailbox first) does not serve; every
+///   batch with a topic publish scanned the whole table.
+fn additions() -> String {
+    format!(
+        "{};\nCREATE INDEX IF NOT EXISTS subscriptions_topic ON subscriptions(topic);",
+        super::BACKUPS_TABLE.replace("BYTEA_OR_BLOB", "BYTEA")
+    )
 }
 
 const DEVICE_COLUMNS: &str = "grp, device, public_key, founder, token, revoked, last_seen";
@@ -257,10 +288,6 @@ impl PgStore {
             pool.push(connect_one(url, POOL_NAME).await?);
         }
         init_schema(&mut pool[0], url).await?;
-        pool[0]
-            .batch_execute(&super::BACKUPS_TABLE.replace("BYTEA_OR_BLOB", "BYTEA"))
-            .await
-            .map_err(pg_err)?;
         let mut lockers = Vec::with_capacity(LOCKERS);
         for _ in 0..LOCKERS {
             lockers.push(Arc::new(Mutex::new(connect_one(url, LOCK_NAME).await?)));

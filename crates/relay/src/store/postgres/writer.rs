@@ -188,9 +188,7 @@ impl Statements {
             )
             .await?,
             drop_unreferenced: p(DROP_UNREFERENCED).await?,
-            subscribers: p("SELECT topic, mailbox, until FROM subscriptions \
-                            WHERE topic = ANY($1::bytea[])")
-            .await?,
+            subscribers: p(super::SUBSCRIBERS).await?,
             // The group devices a batch names, locked until its COMMIT: a
             // revocation (which updates its device's row) commits either
             // before this read, and the device gets nothing of the batch,
