@@ -365,46 +365,59 @@ fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// The writer's in-memory mirror of what is committed: subscribers by
+/// topic, and each mailbox's (messages, payload bytes).
+type Mirror = (
+    HashMap<Vec<u8>, Vec<Subscriber>>,
+    HashMap<Vec<u8>, (u64, u64)>,
+);
+
+/// Reads [`Mirror`] from the database.
+fn read_mirror(conn: &Connection) -> Result<Mirror> {
+    let mut subs: HashMap<Vec<u8>, Vec<Subscriber>> = HashMap::new();
+    {
+        let mut st = conn
+            .prepare("SELECT topic, mailbox, until FROM subscriptions")
+            .map_err(db_err)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(db_err)?;
+        for row in rows {
+            let (t, d, until) = row.map_err(db_err)?;
+            subs.entry(t).or_default().push((d, until as u64));
+        }
+    }
+    let mut usage = HashMap::new();
+    {
+        let mut st = conn
+            .prepare("SELECT mailbox, COUNT(*), SUM(len) FROM inbox GROUP BY mailbox")
+            .map_err(db_err)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(db_err)?;
+        for row in rows {
+            let (d, c, b) = row.map_err(db_err)?;
+            usage.insert(d, (c as u64, b as u64));
+        }
+    }
+    Ok((subs, usage))
+}
+
 impl Inner {
     fn load(conn: Connection) -> Result<Self> {
-        let mut subs: HashMap<Vec<u8>, Vec<Subscriber>> = HashMap::new();
-        {
-            let mut st = conn
-                .prepare("SELECT topic, mailbox, until FROM subscriptions")
-                .map_err(db_err)?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                })
-                .map_err(db_err)?;
-            for row in rows {
-                let (t, d, until) = row.map_err(db_err)?;
-                subs.entry(t).or_default().push((d, until as u64));
-            }
-        }
-        let mut usage = HashMap::new();
-        {
-            let mut st = conn
-                .prepare("SELECT mailbox, COUNT(*), SUM(len) FROM inbox GROUP BY mailbox")
-                .map_err(db_err)?;
-            let rows = st
-                .query_map([], |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                })
-                .map_err(db_err)?;
-            for row in rows {
-                let (d, c, b) = row.map_err(db_err)?;
-                usage.insert(d, (c as u64, b as u64));
-            }
-        }
+        let (subs, usage) = read_mirror(&conn)?;
         Ok(Self {
             conn,
             subs,
@@ -724,6 +737,17 @@ fn writer(
         stats.batch.observe(started.elapsed());
         if commit.is_some() {
             let _ = inner.conn.execute_batch("ROLLBACK");
+            // The batch's jobs counted their messages into mailboxes and
+            // their subscriptions into topics as they ran: read back what
+            // is committed, or a mailbox would stay counted fuller (or
+            // emptier) than it is until a restart.
+            match read_mirror(&inner.conn) {
+                Ok((subs, usage)) => {
+                    inner.subs = subs;
+                    inner.usage = usage;
+                }
+                Err(e) => tracing::error!(error = %e, "re-reading mailboxes after a failed commit"),
+            }
         } else {
             // Full: a checkpoint is already asked for.
             let _ = checkpoint.try_send(());
@@ -1243,6 +1267,27 @@ mod tests {
         (dir, path)
     }
 
+    /// A 2-byte message from device A, sent at 600, to `recipients` or
+    /// (None) the subscribers of `topic`.
+    fn msg(topic: &[u8], recipients: Option<Vec<Vec<u8>>>) -> NewMessage {
+        NewMessage {
+            topic: topic.to_vec(),
+            sender: b"A".to_vec(),
+            sender_mailbox: b"A".to_vec(),
+            payload: b"12".to_vec(),
+            sent_at: 600,
+            expires_at: 3000,
+            recipients,
+            partial: false,
+        }
+    }
+
+    /// A mailbox that holds one message.
+    const ONE: MailboxLimits = MailboxLimits {
+        max_messages: 1,
+        max_bytes: 1000,
+    };
+
     #[tokio::test]
     async fn conformance() {
         let (dir, path) = temp_db("conf");
@@ -1254,20 +1299,7 @@ mod tests {
         drop(store);
         // Reopen: subscriptions, usage and chains reload from disk.
         let store = SqliteStore::open(&path).unwrap();
-        let m = |topic: &[u8], recipients: Option<Vec<Vec<u8>>>| NewMessage {
-            topic: topic.to_vec(),
-            sender: b"A".to_vec(),
-            sender_mailbox: b"A".to_vec(),
-            payload: b"12".to_vec(),
-            sent_at: 600,
-            expires_at: 3000,
-            recipients,
-            partial: false,
-        };
-        let one = MailboxLimits {
-            max_messages: 1,
-            max_bytes: 1000,
-        };
+        let (m, one) = (msg, ONE);
         let err = store
             .publish(m(b"g", Some(vec![b"PA".to_vec()])), one)
             .await
@@ -1283,6 +1315,60 @@ mod tests {
             store.chain_head(b"G".to_vec()).await.unwrap().unwrap().len,
             2
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A COMMIT that fails leaves the writer's in-memory counts as the
+    /// database has them. SQLite's commit hook turns the next COMMIT into a
+    /// rollback (a real failed COMMIT, `SQLITE_CONSTRAINT_COMMITHOOK`).
+    /// Before the fix, the mailbox the failed publish had counted into was
+    /// then full for its one-message limit, and the rolled-back subscriber
+    /// was still a recipient of its topic.
+    #[tokio::test]
+    async fn a_failed_commit_leaves_mailboxes_and_subscriptions_as_committed() {
+        let (dir, path) = temp_db("failed-commit");
+        let store = SqliteStore::open(&path).unwrap();
+        let (m, one) = (msg, ONE);
+        let sub = |mailbox: &[u8]| store.subscribe(mailbox.to_vec(), b"t".to_vec(), 3000, 600, 8);
+        assert!(matches!(sub(b"PA").await.unwrap(), Subscribed::Yes));
+        let fail = std::sync::Arc::new(AtomicBool::new(false));
+        let hook = std::sync::Arc::clone(&fail);
+        store
+            .call_in(false, move |i| {
+                i.conn
+                    .commit_hook(Some(move || hook.swap(false, Ordering::SeqCst)));
+                Ok(())
+            })
+            .await
+            .unwrap();
+
+        fail.store(true, Ordering::SeqCst);
+        let err = store
+            .publish(m(b"g", Some(vec![b"PB".to_vec()])), one)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("commit failed"), "{err}");
+        fail.store(true, Ordering::SeqCst);
+        let err = sub(b"PC").await.unwrap_err();
+        assert!(err.to_string().contains("commit failed"), "{err}");
+        assert!(
+            !fail.load(Ordering::SeqCst),
+            "both commits reached the hook"
+        );
+
+        let p = store
+            .publish(m(b"g", Some(vec![b"PB".to_vec()])), one)
+            .await
+            .unwrap();
+        assert_eq!(p.recipients, vec![b"PB".to_vec()]);
+        let waiting = store.pending(b"PB".to_vec(), 0, 10, 600).await.unwrap();
+        assert_eq!(waiting.len(), 1, "only the committed message waits");
+        assert_eq!(waiting[0].id, p.id);
+        let p = store
+            .publish(m(b"t", None), MailboxLimits::default())
+            .await
+            .unwrap();
+        assert_eq!(p.recipients, vec![b"PA".to_vec()]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
