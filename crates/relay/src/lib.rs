@@ -7,6 +7,7 @@ pub mod forwarded;
 pub mod limits;
 mod membership;
 pub mod metrics;
+mod sched;
 pub mod server;
 pub mod store;
 pub mod tls;

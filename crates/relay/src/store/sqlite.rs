@@ -267,7 +267,14 @@ impl SqliteStore {
         let theirs = std::sync::Arc::clone(&stats);
         std::thread::Builder::new()
             .name("relay-sqlite".into())
-            .spawn(move || writer(inner, rx, &theirs, &ctx, &restart))
+            .spawn(move || {
+                // Every publish waits for this thread: run it promptly
+                // when it wakes (see `crate::sched`).
+                if let Err(e) = crate::sched::request_slice(crate::sched::WRITER_SLICE_NS) {
+                    tracing::debug!(error = %e, "the database writer keeps the default scheduler slice");
+                }
+                writer(inner, rx, &theirs, &ctx, &restart)
+            })
             .map_err(|e| Error::Storage(format!("cannot start the database thread: {e}")))?;
         Ok(Self {
             tx: std::sync::Mutex::new(tx),
