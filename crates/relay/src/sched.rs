@@ -11,9 +11,10 @@
 //! without taking more than its fair share of CPU. Older kernels accept
 //! the value and ignore it.
 //!
-//! Measured in `docs/benchmarks.md` (2026-12-04 09:40-10:05 UTC): at
-//! 22,200 deliveries/s, 11 alternating runs each way, p99 went from 9.0-45.3 ms
-//! (median 19.7, 4 runs over 25 ms) to 10.3-26.6 ms (median 14.5, 1 over 25 ms).
+//! Measured in `docs/benchmarks.md` (2026-12-04, "The writer thread's
+//! scheduler slice"): at 22,200 deliveries/s, 1.1 times the target, 25
+//! alternating runs each way, p99 was over 25 ms in 13 runs before and 6
+//! after; at the target on a quiet machine it cost a few ms of p99.
 
 /// The slice the writer thread asks for: the shortest the kernel allows.
 pub(crate) const WRITER_SLICE_NS: u64 = 100_000;
