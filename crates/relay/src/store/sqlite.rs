@@ -1306,14 +1306,13 @@ mod tests {
         drop(store);
         // Reopen: subscriptions, usage and chains reload from disk.
         let store = SqliteStore::open(&path).unwrap();
-        let (m, one) = (msg, ONE);
         let err = store
-            .publish(m(b"g", Some(vec![b"PA".to_vec()])), one)
+            .publish(msg(b"g", Some(vec![b"PA".to_vec()])), ONE)
             .await
             .unwrap_err();
         assert!(matches!(err, Error::MailboxFull { .. }), "{err:?}");
         let p = store
-            .publish(m(b"s5", None), MailboxLimits::default())
+            .publish(msg(b"s5", None), MailboxLimits::default())
             .await
             .unwrap();
         assert_eq!(p.recipients, vec![b"S".to_vec()]);
@@ -1335,7 +1334,6 @@ mod tests {
     async fn a_failed_commit_leaves_mailboxes_and_subscriptions_as_committed() {
         let (dir, path) = temp_db("failed-commit");
         let store = SqliteStore::open(&path).unwrap();
-        let (m, one) = (msg, ONE);
         let sub = |mailbox: &[u8]| store.subscribe(mailbox.to_vec(), b"t".to_vec(), 3000, 600, 8);
         assert!(matches!(sub(b"PA").await.unwrap(), Subscribed::Yes));
         let fail = std::sync::Arc::new(AtomicBool::new(false));
@@ -1351,7 +1349,7 @@ mod tests {
 
         fail.store(true, Ordering::SeqCst);
         let err = store
-            .publish(m(b"g", Some(vec![b"PB".to_vec()])), one)
+            .publish(msg(b"g", Some(vec![b"PB".to_vec()])), ONE)
             .await
             .unwrap_err();
         assert!(err.to_string().contains("commit failed"), "{err}");
@@ -1364,7 +1362,7 @@ mod tests {
         );
 
         let p = store
-            .publish(m(b"g", Some(vec![b"PB".to_vec()])), one)
+            .publish(msg(b"g", Some(vec![b"PB".to_vec()])), ONE)
             .await
             .unwrap();
         assert_eq!(p.recipients, vec![b"PB".to_vec()]);
@@ -1372,7 +1370,7 @@ mod tests {
         assert_eq!(waiting.len(), 1, "only the committed message waits");
         assert_eq!(waiting[0].id, p.id);
         let p = store
-            .publish(m(b"t", None), MailboxLimits::default())
+            .publish(msg(b"t", None), MailboxLimits::default())
             .await
             .unwrap();
         assert_eq!(p.recipients, vec![b"PA".to_vec()]);
