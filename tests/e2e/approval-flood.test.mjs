@@ -10,7 +10,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { verifyMessage } from 'viem';
-import { startAnvil, startDapp, until, ANVIL_ACCOUNT_0 as A0 } from './lib/index.mjs';
+import { clickClosing, startAnvil, startDapp, until, ANVIL_ACCOUNT_0 as A0 } from './lib/index.mjs';
 import { connectedWallet } from './lib/approve.mjs';
 import { startLyingRpc } from './lib/lying-rpc.mjs';
 
@@ -74,7 +74,7 @@ describe('a site gets one approval window, and Approve waits for the window', { 
     assert.equal(approvalWindows().length, 1);
 
     // Reject all from this site: the other four get 4001, the window closes.
-    await win.getByTestId('approval-reject-site').click();
+    await clickClosing(win.getByTestId('approval-reject-site'));
     const [first, ...rest] = await outcomes;
     assert.equal(await verifyMessage({ address: A0, message: { raw: messages[0] }, signature: first.result }), true);
     assert.deepEqual(rest.map((r) => r.error?.code), [4001, 4001, 4001, 4001]);
@@ -108,7 +108,7 @@ describe('a site gets one approval window, and Approve waits for the window', { 
     const w1 = await first;
     await w1.getByTestId('approval-screen').waitFor();
     const second = browser.nextApproval();
-    await w1.getByTestId('approval-reject').click();
+    await clickClosing(w1.getByTestId('approval-reject'));
     assert.equal((await asked).error?.code, 4001);
     const w2 = await second;
     await w2.getByTestId('approval-screen').waitFor();
@@ -116,7 +116,7 @@ describe('a site gets one approval window, and Approve waits for the window', { 
     assert.ok(w2.url().endsWith(`?id=${pending.id}`), `${w2.url()} shows approval ${pending.id}`);
     await until(() => w1.isClosed(), 'the answered window to close');
     assert.deepEqual(approvalWindows(), [w2]);
-    await w2.getByTestId('approval-reject').click();
+    await clickClosing(w2.getByTestId('approval-reject'));
     assert.equal((await d(() => window.second)).error?.code, 4001);
   });
 
@@ -147,7 +147,7 @@ describe('a site gets one approval window, and Approve waits for the window', { 
       const [left] = await browser.ui('approvals.list');
       assert.equal(left.kind, 'personal_sign');
       assert.ok(win.url().endsWith(`?id=${left.id}`), win.url());
-      await win.getByTestId('approval-reject').click();
+      await clickClosing(win.getByTestId('approval-reject'));
       const [tx, sig] = await outcomes;
       assert.equal(tx.error?.code, -32003, JSON.stringify(tx));
       assert.equal(sig.error?.code, 4001);
@@ -168,7 +168,7 @@ describe('a site gets one approval window, and Approve waits for the window', { 
       const outcomes = ask(messages);
       await until(async () => (await browser.ui('approvals.list')).length === 5, 'five pending requests');
       const win = await siteWindow();
-      await win.getByTestId('approval-reject-site').click();
+      await clickClosing(win.getByTestId('approval-reject-site'));
       assert.ok((await outcomes).every((r) => r.error?.code === 4001));
       await until(() => approvalWindows().length === 0, 'the window to close');
     }

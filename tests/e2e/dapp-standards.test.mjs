@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { verifyMessage } from 'viem';
 import { createSiweMessage, parseSiweMessage } from 'viem/siwe';
 import {
+  clickClosing,
   startAnvil,
   startDapp,
   until,
@@ -184,7 +185,7 @@ describe('dapp standards: SIWE, hidden text, typed-data rows, legacy fees, RPC U
     await price.fill('3.5');
     const approve = win.getByTestId('approval-approve');
     await until(async () => !(await approve.isDisabled()), 'Approve to be enabled');
-    await approve.click();
+    await clickClosing(approve);
     const hash = (await pending).result;
     assert.match(hash ?? '', /^0x[0-9a-f]{64}$/, JSON.stringify(await pending));
     const tx = await until(() => jsonRpc(berlin.url, 'eth_getTransactionByHash', [hash]), 'the transaction on the node');

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { verifyMessage, verifyTypedData, getAddress } from 'viem';
 import { verifyMessage as ethersVerify } from 'ethers';
 import {
+  clickClosing,
   launch,
   startAnvil,
   startDapp,
@@ -256,7 +257,7 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     await win.getByTestId('tx-gas-input').waitFor({ state: 'visible', timeout: 15_000 });
     await win.getByTestId('tx-gas-input').fill('30000');
     await win.getByTestId('tx-priority-input').fill('2');
-    await win.getByTestId('approval-approve').click();
+    await clickClosing(win.getByTestId('approval-approve'));
     const r = await pending;
     assert.ok(r.result, JSON.stringify(r.error));
     const tx = await until(() => jsonRpc(anvil.url, 'eth_getTransactionByHash', [r.result]), 'the transaction on anvil');
@@ -557,7 +558,7 @@ describe('Tandem extension with a viem dapp on anvil', { timeout: 300_000 }, () 
     const win = await until(() => browser.context.pages().find((p) => p.url().endsWith(`approval.html?id=${a.id}`)), 'approval window');
     await win.getByTestId('unlock-password-input').fill(PASSWORD);
     await win.getByTestId('unlock-submit').click();
-    await win.getByTestId('approval-approve').click();
+    await clickClosing(win.getByTestId('approval-approve'));
     assert.deepEqual((await pending).result, [A0]);
     assert.equal((await browser.ui('state')).unlocked, true);
     assert.deepEqual((await d(() => window.dapp.raw({ method: 'eth_accounts' }))).result, [A0.toLowerCase()]);

@@ -4,7 +4,7 @@
 // storage (lib/erc20.mjs). Run: node --test tests/e2e/send.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startAnvil, startDapp, openPopup, jsonRpc, until, EXTENSION_ID, ANVIL_ACCOUNT_0, ANVIL_ACCOUNT_1 } from './lib/index.mjs';
+import { clickClosing, startAnvil, startDapp, openPopup, jsonRpc, until, EXTENSION_ID, ANVIL_ACCOUNT_0, ANVIL_ACCOUNT_1 } from './lib/index.mjs';
 import { connectedWallet } from './lib/approve.mjs';
 import { decodeQr } from './lib/devices.mjs';
 import { deployErc20, balanceOf } from './lib/erc20.mjs';
@@ -93,7 +93,7 @@ describe('send and receive from the popup, through the approval window', { timeo
     assert.equal(await win.getByTestId('tx-value').textContent(), '1.25 ETH');
     const approve = win.getByTestId('approval-approve');
     await until(async () => !(await approve.isDisabled()), 'Approve to be enabled', 20_000);
-    await approve.click();
+    await clickClosing(approve);
     const item = await until(
       async () => (await browser.ui('activity')).find((a) => a.to?.toLowerCase() === ANVIL_ACCOUNT_1.toLowerCase()),
       'the send in activity',
@@ -154,7 +154,7 @@ describe('send and receive from the popup, through the approval window', { timeo
     );
     const approve = win.getByTestId('approval-approve');
     await until(async () => !(await approve.isDisabled()), 'Approve to be enabled', 20_000);
-    await approve.click();
+    await clickClosing(approve);
     await until(async () => (await balanceOf(anvil.url, TOKEN, ANVIL_ACCOUNT_1)) === 12_500_000n, 'the tokens to arrive', 20_000);
     assert.equal(await balanceOf(anvil.url, TOKEN, ANVIL_ACCOUNT_0), 5_000_000_000n - 12_500_000n);
   });
@@ -186,7 +186,7 @@ describe('send and receive from the popup, through the approval window', { timeo
       await until(async () => (await win.getByTestId('permit-amount').textContent()) === amount, `the permit amount (${amount})`, 20_000);
       assert.match(await win.getByTestId('permit-token').textContent(), token);
       assert.ok(!(await win.getByTestId('permit-summary').textContent()).includes('USD Coin'));
-      await win.getByTestId('approval-reject').click();
+      await clickClosing(win.getByTestId('approval-reject'));
       assert.equal((await result).error?.code, 4001);
     }
   });
@@ -226,7 +226,7 @@ describe('send and receive from the popup, through the approval window', { timeo
     await win.getByTestId('approval-screen').waitFor({ timeout: 20_000 });
     const list = await browser.ui('approvals.list');
     assert.deepEqual(list.map((a) => a.origin), [dapp.url]);
-    await win.getByTestId('approval-reject').click();
+    await clickClosing(win.getByTestId('approval-reject'));
     assert.equal((await sent).error?.code, 4001);
     assert.equal(await jsonRpc(anvil.url, 'eth_getTransactionCount', [ANVIL_ACCOUNT_0, 'latest']), nonce);
   });

@@ -13,7 +13,7 @@
 // Run: node --test tests/e2e/sync-activity.test.mjs
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPopup, startAnvil, jsonRpc, until, ANVIL_ACCOUNT_0, ANVIL_ACCOUNT_1 } from './lib/index.mjs';
+import { clickClosing, openPopup, startAnvil, jsonRpc, until, ANVIL_ACCOUNT_0, ANVIL_ACCOUNT_1 } from './lib/index.mjs';
 import { cliRecords, onAnvil, turnOnInPopup, twoBrowsersAndCli } from './lib/sync.mjs';
 
 const screen = (page, name) => page.locator(`#app > .app[data-screen="${name}"]`).waitFor({ timeout: 20_000 });
@@ -32,7 +32,7 @@ async function sendFromPopup(browser, page, amount) {
   const approve = win.getByTestId('approval-approve');
   await until(async () => !(await approve.isDisabled()), 'Approve to be enabled', 20_000);
   const before = new Set((await browser.ui('activity')).map((a) => a.hash));
-  await approve.click();
+  await clickClosing(approve);
   return until(
     async () => (await browser.ui('activity')).find((a) => !before.has(a.hash) && !a.sentFrom),
     'the send in its own activity',

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { mnemonicToAccount } from 'viem/accounts';
 import { verifyMessage, verifyTypedData, parseGwei } from 'viem';
 import {
+  clickClosing,
   launch,
   startAnvil,
   startDapp,
@@ -477,7 +478,7 @@ describe('approval window: connect, decoded typed data, edited fees', { timeout:
     await page.getByTestId('approval-approve').click();
     assert.match(await page.getByTestId('form-error').textContent(), /at least one account/);
     await page.getByTestId('approval-account-0').check();
-    await page.getByTestId('approval-approve').click();
+    await clickClosing(page.getByTestId('approval-approve'));
     const r = await result;
     assert.deepEqual(r.result, [ANVIL_ACCOUNT_0]);
     await popup.getByTestId('tab-sites').click();
@@ -494,7 +495,7 @@ describe('approval window: connect, decoded typed data, edited fees', { timeout:
     // The open popup learns of the waiting request from the worker's events.
     await popup.getByTestId('pending-approvals').waitFor({ timeout: 10_000 });
     assert.match(await popup.getByTestId('pending-approvals').textContent(), /^1 request waiting/);
-    await page.getByTestId('approval-approve').click();
+    await clickClosing(page.getByTestId('approval-approve'));
     const r = await result;
     await popup.getByTestId('pending-approvals').waitFor({ state: 'detached', timeout: 10_000 });
     assert.equal(await verifyMessage({ address: ANVIL_ACCOUNT_0, message: text, signature: r.result }), true);
@@ -524,7 +525,7 @@ describe('approval window: connect, decoded typed data, edited fees', { timeout:
     assert.ok(warnings.some((w) => w.includes('unlimited')), warnings.join(' | '));
     assert.ok(warnings.some((w) => w.includes('never expires')), warnings.join(' | '));
     await page.screenshot({ path: path.join(SHOTS, 'approval-typed-data.png'), fullPage: true });
-    await page.getByTestId('approval-approve').click();
+    await clickClosing(page.getByTestId('approval-approve'));
     const r = await result;
     assert.ok(r.result, JSON.stringify(r.error));
     const message = { ...PERMIT.message, value: MAX, nonce: 0n, deadline: MAX };
@@ -565,7 +566,7 @@ describe('approval window: connect, decoded typed data, edited fees', { timeout:
     // The window moves on to the queued request: rejected here.
     await page.getByTestId('approval-screen').and(page.locator('[data-kind="personal_sign"]')).waitFor({ timeout: 20_000 });
     await until(async () => (await page.getByTestId('approval-approve').getAttribute('disabled')) === null, 'the next request armed');
-    await page.getByTestId('approval-reject').click();
+    await clickClosing(page.getByTestId('approval-reject'));
     assert.equal((await queued).error?.code, 4001);
     const tx = await until(() => jsonRpc(anvil.url, 'eth_getTransactionByHash', [r.result]), 'the tx on anvil');
     assert.equal(BigInt(tx.gas), 30000n);

@@ -2,7 +2,7 @@
 // in the approval window the worker opened (extension/approval.html, built by
 // the UI side from crates/ui). `viaUi: false` (or edits) sends the same
 // decision through the documented `approvals.resolve` message instead.
-import { launch, openDapp, pendingApproval, until, ANVIL_MNEMONIC, ANVIL_ACCOUNT_0, PASSWORD } from './index.mjs';
+import { clickClosing, launch, openDapp, pendingApproval, until, ANVIL_MNEMONIC, ANVIL_ACCOUNT_0, PASSWORD } from './index.mjs';
 import { onboardImport } from './onboard.mjs';
 
 /** Finds the open approval window for approval `id`. */
@@ -24,7 +24,7 @@ export async function answer(browser, kind, approve = true, { edits, viaUi = tru
     const button = page.getByTestId(approve ? 'approval-approve' : 'approval-reject');
     await button.waitFor({ state: 'visible', timeout: 15_000 });
     await until(async () => !(await button.isDisabled()), 'the approve button to be enabled');
-    await button.click();
+    await clickClosing(button);
   } else {
     await browser.ui('approvals.resolve', { id: a.id, approve, edits });
   }

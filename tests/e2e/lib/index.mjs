@@ -283,6 +283,21 @@ export async function openPopup(browser, width = 360) {
 }
 
 /**
+ * Clicks a button that closes its own window (the answer to an approval
+ * window's last request). The window may close before Playwright's click
+ * returns, which then throws "Target page ... has been closed": that is the
+ * click having worked, so it is not an error. Any other failure, or a window
+ * still open, is; the caller checks what the click did (the answer arrived).
+ */
+export async function clickClosing(locator, options) {
+  try {
+    await locator.click(options);
+  } catch (e) {
+    if (!locator.page().isClosed()) throw e;
+  }
+}
+
+/**
  * Clicks `tid` and waits for the window to show screen `name`. When it does
  * not, the error says which screen it shows instead and what it reads: a
  * flake under load then names its cause (e.g. a fresh state that routed away
