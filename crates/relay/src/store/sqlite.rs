@@ -1229,7 +1229,16 @@ impl Store for SqliteStore {
                 let rows = st.query_map([&mailbox], |r| r.get(0)).map_err(db_err)?;
                 rows.collect::<rusqlite::Result<_>>().map_err(db_err)?
             };
-            i.ack(&mailbox, &ids)?;
+            let counted = (i.usage.get(&mailbox).copied(), i.acked.len());
+            if let Err(e) = i.ack(&mailbox, &ids) {
+                // The job's savepoint puts back the rows deleted before the
+                // failure: put back what they were counted as, too.
+                if let Some(u) = counted.0 {
+                    i.usage.insert(mailbox, u);
+                }
+                i.acked.truncate(counted.1);
+                return Err(e);
+            }
             for v in i.subs.values_mut() {
                 v.retain(|(d, _)| *d != mailbox);
             }
@@ -1374,6 +1383,45 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(p.recipients, vec![b"PA".to_vec()]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A device forgotten part way (a delete fails after another went
+    /// through) keeps its mailbox as it was: the job's savepoint puts the
+    /// rows back, and the writer counts them again. A trigger refuses the
+    /// delete that would leave the mailbox with one message. Before the
+    /// fix, the mailbox was counted one message emptier than it was, so it
+    /// took a third message over its limit of two.
+    #[tokio::test]
+    async fn a_device_forgotten_part_way_keeps_its_mailbox_counted() {
+        let (dir, path) = temp_db("forget-part-way");
+        let store = SqliteStore::open(&path).unwrap();
+        let two = MailboxLimits {
+            max_messages: 2,
+            ..ONE
+        };
+        let to_d = || msg(b"g", Some(vec![b"PD".to_vec()]));
+        for _ in 0..2 {
+            store.publish(to_d(), two).await.unwrap();
+        }
+        let trigger = |sql: &'static str| {
+            store.call_in(false, move |i| i.conn.execute_batch(sql).map_err(db_err))
+        };
+        trigger(
+            "CREATE TRIGGER refuse_last BEFORE DELETE ON inbox \
+             WHEN (SELECT COUNT(*) FROM inbox WHERE mailbox = old.mailbox) < 2 \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+        )
+        .await
+        .unwrap();
+        let err = store.forget_device(b"PD".to_vec()).await.unwrap_err();
+        assert!(err.to_string().contains("refused by the test"), "{err}");
+        trigger("DROP TRIGGER refuse_last;").await.unwrap();
+
+        let waiting = store.pending(b"PD".to_vec(), 0, 10, 600).await.unwrap();
+        assert_eq!(waiting.len(), 2, "both messages are still in the mailbox");
+        let err = store.publish(to_d(), two).await.unwrap_err();
+        assert!(matches!(err, Error::MailboxFull { .. }), "{err:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
